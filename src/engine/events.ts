@@ -1,0 +1,105 @@
+// The typed event stream. The engine emits; the UI store, plain/JSON renderers, the journal,
+// reports and the Prometheus exporter listen. Nothing here knows about any listener.
+import type { GateDecision, GateRequest, Evidence } from './gates.js';
+import type { PhaseName } from '../runbook/model.js';
+
+export interface Target {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  serverVersion?: string;
+  serverVersionNum?: number;
+}
+
+export interface BackfillProgress {
+  rowsDone: number;
+  /** Estimated total from reltuples / the key range; null when unknown. */
+  rowsTotal: number | null;
+  batches: number;
+  batchSize: number;
+  pauseMs: number;
+  /** Rows per second over a recent window. */
+  rate: number;
+  etaSeconds: number | null;
+  lastBatchMs: number;
+  pass: 'main' | 'catch-up';
+  paused: boolean;
+  throttle: string | null;
+}
+
+export interface IndexProgress {
+  index: string;
+  phase: string;
+  blocksDone: number;
+  blocksTotal: number;
+  tuplesDone: number;
+  tuplesTotal: number;
+  lockersDone: number;
+  lockersTotal: number;
+  currentLockerPid: number | null;
+}
+
+export type Progress = ({ kind: 'backfill' } & BackfillProgress) | ({ kind: 'index' } & IndexProgress) | { kind: 'generic'; label: string; done: number; total: number | null };
+
+export type EventBody =
+  | { type: 'run.started'; runbook: string; file: string; target: Target; phases: PhaseName[]; resumed: boolean; user: string; host: string; pid: number }
+  | { type: 'run.plan'; steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean }[] }
+  | { type: 'phase.started'; phase: PhaseName }
+  | { type: 'phase.completed'; phase: PhaseName }
+  | { type: 'step.started'; phase: PhaseName; stepId: string; kind: string; title: string; attempt: number }
+  | { type: 'step.reconciled'; phase: PhaseName; stepId: string; found: 'done' | 'not-done' | 'unknown'; detail: string }
+  | { type: 'step.sql'; stepId: string; sql: string; durationMs: number; rowCount: number | null; ok: boolean; error?: string; sqlstate?: string }
+  | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string }
+  | { type: 'step.log'; stepId: string; level: 'info' | 'warn' | 'error'; message: string; stream?: 'stdout' | 'stderr' }
+  | { type: 'step.progress'; stepId: string; progress: Progress }
+  | { type: 'step.throttle'; stepId: string; reason: string | null; detail?: string }
+  | { type: 'step.evidence'; stepId: string; evidence: Evidence[] }
+  | { type: 'step.completed'; phase: PhaseName; stepId: string; durationMs: number; result?: unknown }
+  | { type: 'step.failed'; phase: PhaseName; stepId: string; durationMs: number; error: string; sqlstate?: string; hint?: string }
+  | { type: 'step.skipped'; phase: PhaseName; stepId: string; reason: string }
+  | { type: 'gate.requested'; request: GateRequest }
+  | { type: 'gate.decided'; request: GateRequest; decision: GateDecision; metrics?: Record<string, unknown> }
+  | { type: 'run.paused'; reason: string }
+  | { type: 'run.unpaused' }
+  | { type: 'run.interrupted'; reason: string }
+  | { type: 'run.aborted'; reason: string }
+  | { type: 'run.completed'; durationMs: number }
+  | { type: 'run.failed'; error: string; stepId?: string };
+
+export type EventType = EventBody['type'];
+export type RunEvent = EventBody & { seq: number; at: string; runId: string };
+export type EventOf<T extends EventType> = Extract<RunEvent, { type: T }>;
+export type Listener = (e: RunEvent) => void;
+
+/** Synchronous fan-out. A throwing listener is isolated so it cannot stop the run. */
+export class EventBus {
+  private listeners = new Set<Listener>();
+  private seq = 0;
+  constructor(
+    public runId: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Continue numbering after events already journaled (resume). */
+  startSeqAt(seq: number): void {
+    this.seq = seq;
+  }
+
+  emit(body: EventBody): RunEvent {
+    const e = { ...body, seq: ++this.seq, at: new Date(this.now()).toISOString(), runId: this.runId } as RunEvent;
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        process.emitWarning(`pgrunbook listener failed on ${e.type}: ${(err as Error).message}`);
+      }
+    }
+    return e;
+  }
+}

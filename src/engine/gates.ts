@@ -1,0 +1,63 @@
+// Gates: the engine asks a port and awaits a decision. The Ink UI, the non-interactive policy
+// (--yes / --allow-irreversible) and tests implement the port.
+import type { GateLevel } from '../runbook/model.js';
+
+export interface Evidence {
+  label: string;
+  value: string | number | boolean | null;
+  /** true = supports proceeding, false = argues against, undefined = informational. */
+  ok?: boolean;
+  detail?: string;
+}
+
+export interface GateRequest {
+  /** Unique per request within a run (stepId plus a suffix for mid-step gates). */
+  id: string;
+  stepId: string;
+  level: Exclude<GateLevel, 'none'>;
+  title: string;
+  /** What approving will do, in one or two sentences. */
+  action: string;
+  /** Strongest lock the action takes, in pg_locks names (e.g. AccessExclusiveLock). */
+  lockMode?: string;
+  /** For `type` gates: the text the operator must type (usually the table name). */
+  expectText?: string;
+  evidence: Evidence[];
+  /** Optional extra choices (e.g. retry/abort when lock retries run out). Default: approve/reject. */
+  choices?: string[];
+}
+
+export interface GateDecision {
+  approved: boolean;
+  /** Chosen option when the request had `choices`. */
+  choice?: string;
+  /** Who decided: an OS user, or "--yes" for the non-interactive policy. */
+  by: string;
+  reason?: string;
+}
+
+export interface GatePort {
+  request(req: GateRequest, signal: AbortSignal): Promise<GateDecision>;
+}
+
+/** Non-interactive policy: never prompts (DESIGN §4). */
+export class PolicyGates implements GatePort {
+  constructor(private readonly opts: { yes: boolean; allowIrreversible: boolean; user: string }) {}
+  async request(req: GateRequest): Promise<GateDecision> {
+    if (req.choices?.length) {
+      // Mid-step questions (retry after lock timeouts...) cannot be answered unattended.
+      return { approved: false, by: 'policy', reason: 'non-interactive run: no operator to answer; stopping safely' };
+    }
+    if (req.level === 'confirm') {
+      return this.opts.yes
+        ? { approved: true, by: `${this.opts.user} (--yes)` }
+        : { approved: false, by: 'policy', reason: 'confirm gate in a non-interactive run: pass --yes to approve confirm gates' };
+    }
+    if (this.opts.yes && this.opts.allowIrreversible) return { approved: true, by: `${this.opts.user} (--yes --allow-irreversible)` };
+    return {
+      approved: false,
+      by: 'policy',
+      reason: 'irreversible step (type gate) in a non-interactive run: pass --yes --allow-irreversible to approve it',
+    };
+  }
+}

@@ -1,0 +1,139 @@
+// Where to connect: --db URL, else DATABASE_URL, else the libpq variables (PGHOST, PGPORT, PGUSER,
+// PGDATABASE, PGPASSWORD, PGSSLMODE) and ~/.pgpass, which node-postgres reads itself.
+import pg from 'pg';
+import { registerSecret, redact } from '../util/secrets.js';
+import type { Target } from '../engine/events.js';
+
+export class ConnectionConfigError extends Error {}
+
+export interface ConnectionSpec {
+  /** Pass to node-postgres; undefined = libpq environment variables. */
+  connectionString?: string;
+  /** Where it came from, for messages. */
+  source: '--db' | 'DATABASE_URL' | 'libpq environment';
+  target: Omit<Target, 'serverVersion' | 'serverVersionNum'>;
+}
+
+export function resolveConnection(db: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnectionSpec {
+  registerSecret(env.PGPASSWORD);
+  const raw = db ?? env.DATABASE_URL;
+  const source = db ? '--db' : env.DATABASE_URL ? 'DATABASE_URL' : 'libpq environment';
+  if (raw) {
+    if (!/^postgres(ql)?:\/\//i.test(raw)) {
+      throw new ConnectionConfigError(
+        `${source}: expected a URL like postgres://user@host:5432/dbname, got "${redact(raw).slice(0, 80)}"`,
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConnectionConfigError(`${source}: not a valid URL: "${redact(raw).slice(0, 80)}"`);
+    }
+    if (url.password) registerSecret(decodeURIComponent(url.password));
+    const p = new pg.Client({ connectionString: raw });
+    return {
+      connectionString: raw,
+      source,
+      target: targetOf(p),
+    };
+  }
+  const p = new pg.Client();
+  return { source, target: targetOf(p) };
+}
+
+function targetOf(p: pg.Client): ConnectionSpec['target'] {
+  const user = p.user ?? process.env.USER ?? 'postgres';
+  return { host: p.host || 'localhost', port: p.port, database: p.database ?? user, user };
+}
+
+export function describeTarget(t: Pick<Target, 'host' | 'port' | 'database' | 'user'>): string {
+  return `${t.user}@${t.host}:${t.port}/${t.database}`;
+}
+
+export interface PoolOptions {
+  applicationName: string;
+  max?: number;
+  /** Session settings applied on every new connection (e.g. the monitor's short timeouts). */
+  sessionSettings?: Record<string, string>;
+}
+
+export function createPool(spec: ConnectionSpec, opts: PoolOptions): pg.Pool {
+  // Session settings travel in the startup packet (`options`), so they hold from the first query.
+  const options = Object.entries(opts.sessionSettings ?? {})
+    .map(([k, v]) => `-c ${k}=${String(v).replace(/\s/g, '')}`)
+    .join(' ');
+  const pool = new pg.Pool({
+    connectionString: spec.connectionString,
+    application_name: opts.applicationName,
+    max: opts.max ?? 4,
+    connectionTimeoutMillis: 10_000,
+    ...(options ? { options } : {}),
+  });
+  // An idle client that loses its server must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Turns connection errors into messages that say what to fix. Never includes the password. */
+export function explainConnectionError(err: unknown, spec: ConnectionSpec): string {
+  const e = err as { code?: string; message?: string };
+  const where = describeTarget(spec.target);
+  const msg = redact(e?.message ?? String(err));
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      return `cannot connect to ${where} (from ${spec.source}): connection refused. Is PostgreSQL running and listening on that host and port?`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot connect to ${where} (from ${spec.source}): host not found. Check the host name in ${spec.source}.`;
+    case 'ETIMEDOUT':
+      return `cannot connect to ${where} (from ${spec.source}): timed out. Check network access to the server.`;
+    case '28P01':
+    case '28000':
+      return `cannot connect to ${where} (from ${spec.source}): authentication failed. Check the user and password (or ~/.pgpass).`;
+    case '3D000':
+      return `cannot connect to ${where} (from ${spec.source}): database does not exist. Check the database name.`;
+    default:
+      return `cannot connect to ${where} (from ${spec.source}): ${msg}`;
+  }
+}
+
+export async function serverVersion(q: { query: pg.Pool['query'] }): Promise<{ num: number; text: string }> {
+  const r = await q.query<{ n: string; v: string }>(`select current_setting('server_version_num') as n, current_setting('server_version') as v`);
+  return { num: Number(r.rows[0]!.n), text: r.rows[0]!.v };
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Quotes `schema.table` (or `table`) part by part. The value cannot escape identifier quoting. */
+export function quoteQualified(name: string): string {
+  return splitQualified(name).map(quoteIdent).join('.');
+}
+
+export function splitQualified(name: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  let inQuotes = false;
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i]!;
+    if (ch === '"') {
+      if (inQuotes && name[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else inQuotes = !inQuotes;
+    } else if (ch === '.' && !inQuotes) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  parts.push(cur);
+  return parts;
+}
+
+export function quoteLiteral(value: string): string {
+  // E'' form so backslashes are unambiguous regardless of standard_conforming_strings.
+  if (value.includes('\\')) return ` E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`.trim();
+  return `'${value.replace(/'/g, "''")}'`;
+}

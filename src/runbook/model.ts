@@ -1,0 +1,67 @@
+// The validated, variable-rendered runbook the engine runs. Produced by src/runbook/load.ts.
+
+export const PHASES = ['plan', 'test', 'deploy', 'monitor', 'rollback'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export const GATE_LEVELS = ['none', 'confirm', 'type'] as const;
+export type GateLevel = (typeof GATE_LEVELS)[number];
+
+/** 1-based line and column, as printed in `FILE:LINE:COL: message`. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Settings {
+  lockTimeoutMs: number;
+  /** 0 = no statement timeout. */
+  statementTimeoutMs: number;
+  /** Retries on lock_not_available (55P03) before asking the operator. */
+  ddlRetries: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = { lockTimeoutMs: 2000, statementTimeoutMs: 0, ddlRetries: 10 };
+
+export interface StepSpec<P = unknown> {
+  id: string;
+  phase: PhaseName;
+  kind: string;
+  /** The value under the kind key, validated by the kind's schema, variables rendered. */
+  params: P;
+  title?: string;
+  why?: string;
+  /** Explicit gate from the runbook; the engine falls back to the kind's default. */
+  gate?: GateLevel;
+  /** Rollback SQL (rendered), for kinds that take one (`sql`). */
+  rollback?: string;
+  timeoutMs?: number;
+  /** Per-step overrides of runbook settings. */
+  settings: Settings;
+  pos: SourcePos;
+}
+
+export interface Runbook {
+  version: 1;
+  name: string;
+  description?: string;
+  /** Effective variables: defaults from `vars` overridden by --var. */
+  vars: Record<string, string>;
+  settings: Settings;
+  phases: Record<PhaseName, StepSpec[]>;
+  /** Path as given, and the exact source text (stored in the journal so resume works from any machine). */
+  file: string;
+  source: string;
+}
+
+export type Severity = 'error' | 'warning';
+
+export interface Problem {
+  pos: SourcePos;
+  severity: Severity;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.pos.file}:${p.pos.line}:${p.pos.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+}

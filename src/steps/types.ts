@@ -1,0 +1,135 @@
+// The contract every step kind implements (pgroll-style): plan returns the SQL it will run and
+// the locks it takes, so a dry run is free; apply does it; verify gives gate evidence; rollback
+// compensates. One kind per file in src/steps/, registered in src/steps/registry.ts.
+import type { z } from 'zod';
+import type pg from 'pg';
+import type { Clock } from '../engine/clock.js';
+import type { EventBody } from '../engine/events.js';
+import type { Evidence, GatePort } from '../engine/gates.js';
+import type { GateLevel, Problem, Runbook, StepSpec } from '../runbook/model.js';
+import type { SqlExecutor } from '../pg/executor.js';
+
+/** Lock modes as pg_locks names them. */
+export type LockMode =
+  | 'AccessShareLock'
+  | 'RowShareLock'
+  | 'RowExclusiveLock'
+  | 'ShareUpdateExclusiveLock'
+  | 'ShareLock'
+  | 'ShareRowExclusiveLock'
+  | 'ExclusiveLock'
+  | 'AccessExclusiveLock';
+
+export const LOCK_STRENGTH: Record<LockMode, number> = {
+  AccessShareLock: 1,
+  RowShareLock: 2,
+  RowExclusiveLock: 3,
+  ShareUpdateExclusiveLock: 4,
+  ShareLock: 5,
+  ShareRowExclusiveLock: 6,
+  ExclusiveLock: 7,
+  AccessExclusiveLock: 8,
+};
+
+export interface PlannedLock {
+  relation: string;
+  mode: LockMode;
+}
+
+export interface PlannedStatement {
+  sql: string;
+  /** false for statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY...). */
+  transactional: boolean;
+  /** Short operator-facing description ("validate the constraint", "batch 1..n"). */
+  description?: string;
+}
+
+export interface StepPlan {
+  statements: PlannedStatement[];
+  locks: PlannedLock[];
+  reversible: boolean;
+  /** Why it cannot be undone, when not reversible. */
+  irreversibleReason?: string;
+  /** Operator-facing notes: rewrites, scans, estimates, warnings. */
+  notes: string[];
+}
+
+/** Minimal query surface: a pg.Pool, pg.Client or pg.PoolClient. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export interface PlanContext {
+  /** Present for `plan --db` and during a run; absent for offline dry runs. */
+  db?: Queryable;
+  /** server_version_num when known. */
+  serverVersionNum?: number;
+  runbook: Runbook;
+}
+
+/** Live control intents from the operator (TUI keys), for long-running kinds. */
+export interface StepControl {
+  readonly paused: boolean;
+  /** Resolves immediately when not paused, else when unpaused or aborted. */
+  waitWhilePaused(signal: AbortSignal): Promise<void>;
+  /** Operator overrides; undefined = let the kind decide. Read them between batches. */
+  batchSize?: number;
+  pauseMs?: number;
+  /** Subscribe to changes (returns unsubscribe). */
+  onChange(cb: () => void): () => void;
+}
+
+/** Small persistent JSON state per (run, step): survives crashes; read back on resume/rollback. */
+export interface StepState {
+  get<T = Record<string, unknown>>(): Promise<T | undefined>;
+  set(value: Record<string, unknown>): Promise<void>;
+}
+
+export interface StepContext {
+  runId: string;
+  runbook: Runbook;
+  step: StepSpec;
+  /** Pool on the target database (application_name set). Prefer `executor` for DDL. */
+  pool: pg.Pool;
+  /** Connection string of the target (password included: never print it). */
+  connectionString?: string;
+  executor: SqlExecutor;
+  serverVersionNum: number;
+  emit(body: EventBody): void;
+  signal: AbortSignal;
+  clock: Clock;
+  gates: GatePort;
+  control: StepControl;
+  state: StepState;
+  /** True when no operator can answer prompts. */
+  nonInteractive: boolean;
+}
+
+export interface ValidateContext {
+  runbook: Runbook;
+  step: StepSpec;
+}
+
+export type ReconcileResult = { found: 'done' | 'not-done' | 'unknown'; detail: string };
+
+export interface StepKind<P = any> {
+  kind: string;
+  /** Schema of the value under the kind key. */
+  schema: z.ZodType<P>;
+  /** Dotted paths inside params whose strings are SQL: `{{ var }}` renders with SQL quoting there. */
+  sqlFields?: string[];
+  /** Dotted paths inside params whose strings are shell commands: `{{ var }}` renders shell-quoted. */
+  shellFields?: string[];
+  /** Offline checks beyond the schema (SQL parse...). Problems carry positions where known. */
+  validate?(step: StepSpec<P>, ctx: ValidateContext): Problem[] | Promise<Problem[]>;
+  /** Gate when the runbook does not set one. */
+  defaultGate?(step: StepSpec<P>, plan: StepPlan): GateLevel;
+  plan(step: StepSpec<P>, ctx: PlanContext): StepPlan | Promise<StepPlan>;
+  apply(step: StepSpec<P>, ctx: StepContext): Promise<unknown>;
+  /** Evidence shown at the step's gate and recorded after apply. */
+  verify?(step: StepSpec<P>, ctx: StepContext): Promise<Evidence[]>;
+  /** Undo what apply did (the rollback phase runs these in reverse). */
+  rollback?(step: StepSpec<P>, ctx: StepContext): Promise<void>;
+  /** On resume, for a step that was in flight: is its effect already in the database? */
+  reconcile?(step: StepSpec<P>, ctx: StepContext): Promise<ReconcileResult>;
+}

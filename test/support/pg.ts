@@ -1,0 +1,78 @@
+// Per-test-file databases on the suite's embedded servers.
+import { inject, beforeAll, afterAll } from 'vitest';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+
+export function majors(): number[] {
+  return inject('pgMajors');
+}
+
+/** The newest and oldest requested majors (for "14 and 18" style matrices). */
+export function edgeMajors(): number[] {
+  const m = [...majors()].sort((a, b) => a - b);
+  return [...new Set([m[0]!, m[m.length - 1]!])];
+}
+
+export function serverUrl(major = majors()[0]!): string {
+  const url = inject('pgUrls')[String(major)];
+  if (!url) throw new Error(`PostgreSQL ${major} was not started; set PG_VERSIONS to include it`);
+  return url;
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export async function createDatabase(major?: number, prefix = 't'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const admin = serverUrl(major);
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const c = new pg.Client(admin);
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  return {
+    url: withDatabase(admin, name),
+    name,
+    drop: async () => {
+      const d = new pg.Client(admin);
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    },
+  };
+}
+
+export interface TestDb {
+  url: string;
+  name: string;
+  major: number;
+  pool: pg.Pool;
+  query: <R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]) => Promise<R[]>;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that create a fresh database for this file (or describe block)
+ * and drop it afterwards. Access the fields only inside tests.
+ */
+export function useTestDatabase(major?: number): TestDb {
+  const db = {} as TestDb;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const m = major ?? majors()[0]!;
+    const created = await createDatabase(m);
+    drop = created.drop;
+    db.url = created.url;
+    db.name = created.name;
+    db.major = m;
+    db.pool = new pg.Pool({ connectionString: created.url, max: 5 });
+    db.pool.on('error', () => {});
+    db.query = async (sql, params) => (await db.pool.query(sql, params as any[])).rows;
+  });
+  afterAll(async () => {
+    await db.pool?.end();
+    await drop?.();
+  });
+  return db;
+}
