@@ -40,11 +40,21 @@ export interface IndexProgress {
   currentLockerPid: number | null;
 }
 
+/** What the operator sees about a step before it runs (from the runbook and the kind's plan). */
+export interface PlannedStepDetail {
+  why?: string;
+  /** SQL the step will run, from StepPlan.statements. */
+  statements?: string[];
+  /** Locks from StepPlan.locks (mode in pg_locks names). */
+  locks?: { relation: string; mode: string }[];
+  notes?: string[];
+}
+
 export type Progress = ({ kind: 'backfill' } & BackfillProgress) | ({ kind: 'index' } & IndexProgress) | { kind: 'generic'; label: string; done: number; total: number | null };
 
 export type EventBody =
   | { type: 'run.started'; runbook: string; file: string; target: Target; phases: PhaseName[]; resumed: boolean; user: string; host: string; pid: number }
-  | { type: 'run.plan'; steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean }[] }
+  | { type: 'run.plan'; steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean; detail?: PlannedStepDetail }[] }
   | { type: 'phase.started'; phase: PhaseName }
   | { type: 'phase.completed'; phase: PhaseName }
   | { type: 'step.started'; phase: PhaseName; stepId: string; kind: string; title: string; attempt: number }

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { InputError, RunbookError } from '../../engine/errors.js';
+import { explainConnectionError } from '../../pg/connection.js';
+import { buildRunReport, renderMarkdown } from '../../report/runReport.js';
+import { withDb } from '../options.js';
+import { connectionOrExit } from './run.js';
+
+export function register(program: Command): void {
+  withDb(
+    program
+      .command('report')
+      .description('write a report of a run from its journal')
+      .argument('<run-id>', 'the run (see `pgrunbook status`)')
+      .option('--format <md|json>', 'markdown or json', 'md')
+      .option('--out <file>', 'write to a file instead of stdout'),
+  ).action(async (runId: string, o) => {
+    if (o.format !== 'md' && o.format !== 'json') throw new InputError(`--format "${o.format}": use md or json`);
+    const connection = connectionOrExit(o.db);
+    const client = new pg.Client({ connectionString: connection.connectionString, application_name: 'pgrunbook:report' });
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new RunbookError(explainConnectionError(err, connection));
+    }
+    try {
+      const has = await client.query(`select to_regclass('pgrunbook.runs') is not null as ok`);
+      const report = has.rows[0].ok ? await buildRunReport(client, runId) : undefined;
+      if (!report) throw new InputError(`no run ${runId} in this database`, 'list runs with `pgrunbook status`');
+      const text = o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderMarkdown(report);
+      if (o.out) writeFileSync(o.out, text);
+      else process.stdout.write(text);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+}

@@ -1,0 +1,79 @@
+// Runs (or resumes) a runbook with the chosen output: Ink on a TTY, plain or JSON lines otherwise.
+// Signals: Ctrl+C aborts the current step (a second Ctrl+C exits at once); SIGHUP/SIGTERM and a
+// closed stdout stop at a safe point. Every way out leaves the run resumable.
+import { PolicyGates, type GatePort } from '../engine/gates.js';
+import { currentIdentity } from '../engine/identity.js';
+import { Runner, type RunOutcome } from '../engine/runner.js';
+import type { ConnectionSpec } from '../pg/connection.js';
+import type { PhaseName, Runbook } from '../runbook/model.js';
+import { jsonRenderer } from './render/json.js';
+import { plainRenderer } from './render/plain.js';
+import { stdoutWriter, type OutputMode } from './options.js';
+
+export interface ExecuteOptions {
+  runbook: Runbook;
+  connection: ConnectionSpec;
+  mode: OutputMode;
+  phases?: PhaseName[];
+  resumeRunId?: string;
+  inFlight?: Record<string, 'rerun' | 'skip'>;
+  yes?: boolean;
+  allowIrreversible?: boolean;
+  journalDir?: string;
+}
+
+/** Hook for the Ink UI: given a runner, mount the app and return its gate port and an unmount. */
+export type InteractiveMount = (runner: Runner, opts: ExecuteOptions) => Promise<{ gates: GatePort; done: () => Promise<void> }>;
+
+let interactiveMount: InteractiveMount | undefined;
+export function setInteractiveMount(m: InteractiveMount): void {
+  interactiveMount = m;
+}
+
+export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
+  const who = currentIdentity();
+  const interactive = opts.mode === 'ink' && interactiveMount !== undefined;
+  let gates: GatePort = new PolicyGates({ yes: !!opts.yes, allowIrreversible: !!opts.allowIrreversible, user: who.user });
+  const gatePort: GatePort = { request: (req, signal) => gates.request(req, signal) };
+  const runner = new Runner({
+    runbook: opts.runbook,
+    connection: opts.connection,
+    gates: gatePort,
+    nonInteractive: !interactive,
+    phases: opts.phases,
+    resumeRunId: opts.resumeRunId,
+    inFlight: opts.inFlight,
+    journalDir: opts.journalDir,
+    identity: who,
+  });
+
+  let unmount: (() => Promise<void>) | undefined;
+  if (interactive) {
+    const m = await interactiveMount!(runner, opts);
+    gates = m.gates;
+    unmount = m.done;
+  } else {
+    const write = stdoutWriter(() => runner.interrupt('stdout was closed'));
+    runner.bus.on(opts.mode === 'json' ? jsonRenderer(write) : plainRenderer(write));
+  }
+
+  let sigints = 0;
+  const onInt = () => {
+    sigints++;
+    if (sigints === 1) runner.abort('interrupted by Ctrl+C');
+    else process.exit(130);
+  };
+  const onHup = () => runner.interrupt('terminal hung up (SIGHUP)');
+  const onTerm = () => runner.interrupt('terminated (SIGTERM)');
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
+  process.on('SIGTERM', onTerm);
+  try {
+    return await runner.run();
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGHUP', onHup);
+    process.off('SIGTERM', onTerm);
+    await unmount?.();
+  }
+}

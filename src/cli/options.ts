@@ -1,0 +1,55 @@
+// Options shared by several commands, and how output mode is chosen.
+import type { Command } from 'commander';
+import { InputError } from '../engine/errors.js';
+
+export type OutputMode = 'ink' | 'plain' | 'json';
+
+export interface CommonOptions {
+  db?: string;
+  var?: Record<string, string>;
+  plain?: boolean;
+  json?: boolean;
+}
+
+function collectVar(value: string, prev: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InputError(`--var "${value}": expected NAME=VALUE`, 'for example --var table=orders');
+  const name = value.slice(0, eq).trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InputError(`--var "${value}": "${name}" is not a valid variable name`, 'names are letters, digits and _');
+  return { ...prev, [name]: value.slice(eq + 1) };
+}
+
+export function withDb(cmd: Command): Command {
+  return cmd.option('--db <url>', 'target database URL (else DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and ~/.pgpass)');
+}
+
+export function withVars(cmd: Command): Command {
+  return cmd.option('--var <name=value>', 'override a runbook variable (repeatable)', collectVar);
+}
+
+export function withOutput(cmd: Command): Command {
+  return cmd.option('--plain', 'plain text, one line per event').option('--json', 'JSON lines, one object per event');
+}
+
+export function outputMode(opts: { plain?: boolean; json?: boolean }, io = { stdout: process.stdout, stdin: process.stdin }): OutputMode {
+  if (opts.plain && opts.json) throw new InputError('--plain and --json are mutually exclusive', 'pick one');
+  if (opts.json) return 'json';
+  if (opts.plain) return 'plain';
+  return io.stdout.isTTY && io.stdin.isTTY ? 'ink' : 'plain';
+}
+
+/** Writes to stdout; a closed pipe (EPIPE) calls onClosed once instead of crashing. */
+export function stdoutWriter(onClosed: () => void): (s: string) => void {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+      if (!closed) {
+        closed = true;
+        onClosed();
+      }
+    } else throw err;
+  });
+  return (s) => {
+    if (!closed) process.stdout.write(s);
+  };
+}

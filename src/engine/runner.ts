@@ -1,0 +1,495 @@
+// The runner: a state machine over phases and steps. It emits events, awaits gate decisions
+// through a port, records every transition in pgrunbook.* so a run can be resumed from any
+// machine, and holds the run lock for its whole life. No UI, no concrete adapter.
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { systemClock, type Clock } from './clock.js';
+import { RunControl } from './control.js';
+import { AbortedError, RunbookError, RunLockHeldError, isAbort } from './errors.js';
+import { EventBus, type Listener, type Target } from './events.js';
+import type { Evidence, GatePort, GateRequest } from './gates.js';
+import { currentIdentity, type Identity } from './identity.js';
+import { Journal } from './journal.js';
+import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './runLock.js';
+import { ensureStateSchema } from './stateSchema.js';
+import * as store from './stateStore.js';
+import { SqlExecutor } from '../pg/executor.js';
+import { createPool, explainConnectionError, type ConnectionSpec } from '../pg/connection.js';
+import { PHASES, type GateLevel, type PhaseName, type Runbook, type StepSpec } from '../runbook/model.js';
+import { STEP_KINDS } from '../steps/registry.js';
+import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/types.js';
+
+export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
+
+export interface RunnerOptions {
+  runbook: Runbook;
+  connection: ConnectionSpec;
+  gates: GatePort;
+  nonInteractive: boolean;
+  /** Phases to run, in order. Default: plan, test, deploy, monitor (rollback only when asked). */
+  phases?: PhaseName[];
+  /** Continue this run instead of starting a new one. */
+  resumeRunId?: string;
+  /** What to do with steps that were in flight and cannot reconcile themselves. */
+  inFlight?: Record<string, 'rerun' | 'skip'>;
+  /** Directory for the local JSONL journal; null disables it. */
+  journalDir?: string | null;
+  clock?: Clock;
+  identity?: Identity;
+  /** Metrics snapshot journaled with each gate decision (e.g. from the monitor). */
+  metrics?: () => Record<string, unknown> | undefined;
+  listeners?: Listener[];
+  /** Step kinds by name; default: the registry (tests inject fakes). */
+  kinds?: ReadonlyMap<string, StepKind>;
+}
+
+export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
+
+export interface RunOutcome {
+  runId: string;
+  status: RunStatus;
+  error?: Error;
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export class Runner {
+  readonly runId: string;
+  readonly bus: EventBus;
+  readonly control = new RunControl();
+  private readonly abortController = new AbortController();
+  private stopStatus: 'aborted' | 'interrupted' = 'aborted';
+  private readonly clock: Clock;
+  private readonly who: Identity;
+  private pool?: pg.Pool;
+  private journal?: Journal;
+  private executor?: SqlExecutor;
+  private serverVersionNum = 0;
+  private rows = new Map<string, store.StepRow>();
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.who = opts.identity ?? currentIdentity();
+    this.runId = opts.resumeRunId ?? newRunId(new Date(this.clock.now()));
+    this.bus = new EventBus(this.runId, () => this.clock.now());
+    for (const l of opts.listeners ?? []) this.bus.on(l);
+  }
+
+  private kind(name: string): StepKind {
+    const k = (this.opts.kinds ?? STEP_KINDS).get(name);
+    if (!k) throw new RunbookError(`unknown step kind "${name}"`, { hint: 'run `pgrunbook validate` on the runbook', exitCode: 2 });
+    return k;
+  }
+
+  get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  /** Operator abort: the current step is cancelled; the run stays resumable. */
+  abort(reason = 'aborted by the operator'): void {
+    if (this.signal.aborted) return;
+    this.stopStatus = 'aborted';
+    this.abortController.abort(new AbortedError(reason));
+  }
+
+  /** Stop at a safe point (SIGHUP, closed terminal): journaled, resumable. */
+  interrupt(reason: string): void {
+    if (this.signal.aborted) return;
+    this.stopStatus = 'interrupted';
+    this.abortController.abort(new AbortedError(reason));
+  }
+
+  pause(): void {
+    if (this.control.paused) return;
+    this.control.setPaused(true);
+    this.bus.emit({ type: 'run.paused', reason: 'paused by the operator' });
+  }
+
+  unpause(): void {
+    if (!this.control.paused) return;
+    this.control.setPaused(false);
+    this.bus.emit({ type: 'run.unpaused' });
+  }
+
+  async run(): Promise<RunOutcome> {
+    const { runbook, connection } = this.opts;
+    const appName = `pgrunbook:${this.runId}`;
+    const lockClient = new pg.Client({ connectionString: connection.connectionString, application_name: `${appName}:lock` });
+    const journalClient = new pg.Client({ connectionString: connection.connectionString, application_name: `${appName}:journal` });
+    lockClient.on('error', () => this.interrupt('lost the connection that holds the run lock'));
+    journalClient.on('error', () => {});
+    const started = this.clock.now();
+    let locked = false;
+    let runRecorded = false;
+    try {
+      try {
+        await lockClient.connect();
+        await journalClient.connect();
+      } catch (err) {
+        throw new RunbookError(explainConnectionError(err, connection), { exitCode: 1 });
+      }
+      this.pool = createPool(connection, { applicationName: appName, max: 6 });
+      const v = await lockClient.query<{ n: string; v: string }>(
+        `select current_setting('server_version_num') n, current_setting('server_version') v`,
+      );
+      this.serverVersionNum = Number(v.rows[0]!.n);
+      await ensureStateSchema(lockClient);
+      locked = await tryAcquireRunLock(lockClient, runbook.name);
+      if (!locked) throw lockHeldError(runbook.name, await findLockHolder(this.pool, runbook.name));
+
+      await this.openRun(lockClient);
+      runRecorded = true;
+      this.journal = new Journal(
+        journalClient,
+        this.opts.journalDir === null ? undefined : join(this.opts.journalDir ?? '.pgrunbook', `${this.runId}.jsonl`),
+        this.who,
+      );
+      this.bus.on(this.journal.listener);
+      this.executor = new SqlExecutor({ pool: this.pool, clock: this.clock, emit: (b) => void this.bus.emit(b), gates: this.opts.gates });
+
+      const phases = this.opts.phases ?? DEFAULT_PHASES;
+      const target: Target = { ...connection.target, serverVersion: v.rows[0]!.v, serverVersionNum: this.serverVersionNum };
+      this.bus.emit({
+        type: 'run.started',
+        runbook: runbook.name,
+        file: runbook.file,
+        target,
+        phases,
+        resumed: !!this.opts.resumeRunId,
+        user: this.who.user,
+        host: this.who.host,
+        pid: this.who.pid,
+      });
+      await this.emitPlanSummary(phases);
+
+      for (const phase of PHASES.filter((p) => phases.includes(p))) {
+        this.bus.emit({ type: 'phase.started', phase });
+        if (phase === 'rollback') await this.runRollbackPhase();
+        else for (const step of runbook.phases[phase]) await this.runStep(phase, step);
+        this.bus.emit({ type: 'phase.completed', phase });
+      }
+
+      this.bus.emit({ type: 'run.completed', durationMs: this.clock.now() - started });
+      await store.finishRun(this.pool, this.runId, 'completed');
+      return { runId: this.runId, status: 'completed' };
+    } catch (err) {
+      if (err instanceof RunLockHeldError || !runRecorded) throw err;
+      const aborted = isAbort(err) || this.signal.aborted;
+      const status: RunStatus = aborted ? this.stopStatus : 'failed';
+      const message = (err as Error).message;
+      if (status === 'failed') this.bus.emit({ type: 'run.failed', error: message });
+      else if (status === 'aborted') this.bus.emit({ type: 'run.aborted', reason: message });
+      else this.bus.emit({ type: 'run.interrupted', reason: message });
+      await store.finishRun(this.pool!, this.runId, status, message).catch(() => {});
+      return { runId: this.runId, status, error: err as Error };
+    } finally {
+      await this.journal?.flush().catch(() => {});
+      if (locked) await releaseRunLock(lockClient, runbook.name).catch(() => {});
+      await lockClient.end().catch(() => {});
+      await journalClient.end().catch(() => {});
+      await this.pool?.end().catch(() => {});
+    }
+  }
+
+  private async openRun(lockClient: pg.Client): Promise<void> {
+    const { runbook } = this.opts;
+    const backendPid = (lockClient as unknown as { processID: number }).processID;
+    if (this.opts.resumeRunId) {
+      const row = await store.getRun(this.pool!, this.runId);
+      if (!row) throw new RunbookError(`no run ${this.runId} in this database`, { hint: 'list runs with `pgrunbook status`', exitCode: 2 });
+      if (row.status === 'completed') throw new RunbookError(`run ${this.runId} already completed; nothing to resume`, { exitCode: 2 });
+      await store.markRunResumed(this.pool!, this.runId, { os_user: this.who.user, host: this.who.host, pid: this.who.pid, backend_pid: backendPid });
+      const seq = await this.pool!.query<{ m: number | null }>(`select max(seq) m from pgrunbook.events where run_id = $1`, [this.runId]);
+      this.bus.startSeqAt(seq.rows[0]!.m ?? 0);
+      for (const r of await store.stepRows(this.pool!, this.runId)) this.rows.set(`${r.phase}/${r.step_id}`, r);
+      return;
+    }
+    await store.insertRun(this.pool!, {
+      run_id: this.runId,
+      runbook_name: runbook.name,
+      runbook_file: runbook.file,
+      runbook_sha256: createHash('sha256').update(runbook.source).digest('hex'),
+      runbook_source: runbook.source,
+      vars: runbook.vars,
+      phases: this.opts.phases ?? DEFAULT_PHASES,
+      os_user: this.who.user,
+      host: this.who.host,
+      pid: this.who.pid,
+      backend_pid: backendPid,
+    });
+  }
+
+  private async emitPlanSummary(phases: PhaseName[]): Promise<void> {
+    const steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean }[] = [];
+    for (const phase of PHASES.filter((p) => phases.includes(p) && p !== 'rollback')) {
+      for (const step of this.opts.runbook.phases[phase]) {
+        const kind = this.kind(step.kind);
+        const plan = await this.planFor(kind, step).catch(() => undefined);
+        steps.push({
+          phase,
+          id: step.id,
+          kind: step.kind,
+          title: step.title ?? step.id,
+          gate: plan ? gateLevel(step, kind, plan) : (step.gate ?? 'confirm'),
+          reversible: plan?.reversible ?? false,
+        });
+      }
+    }
+    this.bus.emit({ type: 'run.plan', steps });
+  }
+
+  private planFor(kind: StepKind, step: StepSpec): Promise<StepPlan> {
+    return Promise.resolve(kind.plan(step, { db: this.pool, serverVersionNum: this.serverVersionNum, runbook: this.opts.runbook }));
+  }
+
+  private async runStep(phase: PhaseName, step: StepSpec, opts: { undo?: { kind: StepKind; spec: StepSpec; stateRunId: string } } = {}): Promise<void> {
+    const key = `${phase}/${step.id}`;
+    const prior = this.rows.get(key);
+    const kind = opts.undo ? opts.undo.kind : this.kind(step.kind);
+    if (prior?.status === 'completed' || prior?.status === 'skipped') {
+      this.bus.emit({ type: 'step.skipped', phase, stepId: step.id, reason: `already ${prior.status} in this run` });
+      return;
+    }
+    await this.control.waitWhilePaused(this.signal);
+    this.throwIfStopped();
+    const ctx = this.contextFor(step, opts.undo?.stateRunId ?? this.runId, opts.undo ? 'deploy' : phase, opts.undo?.spec.id);
+
+    if (prior && !opts.undo && (prior.status === 'running' || prior.status === 'failed')) {
+      const done = await this.reconcile(phase, step, kind, ctx, prior);
+      if (done) return;
+    }
+
+    const plan = opts.undo ? undefined : await this.planFor(kind, step);
+    const level: GateLevel = opts.undo ? (step.gate ?? 'confirm') : gateLevel(step, kind, plan!);
+    if (level !== 'none') await this.gate(level, step, kind, ctx, plan);
+
+    const attempt = await store.markStepRunning(this.pool!, this.runId, phase, step.id, opts.undo ? `undo:${step.kind}` : step.kind);
+    this.bus.emit({ type: 'step.started', phase, stepId: step.id, kind: step.kind, title: step.title ?? step.id, attempt });
+    const t0 = this.clock.now();
+    try {
+      let result: unknown;
+      if (opts.undo) await this.undo(opts.undo.kind, opts.undo.spec, ctx);
+      else result = await withStepTimeout(step, ctx, () => kind.apply(step, ctx));
+      if (!opts.undo && kind.verify) {
+        const evidence = await kind.verify(step, ctx).catch((e: Error) => [{ label: 'verify failed', value: e.message, ok: false }]);
+        this.bus.emit({ type: 'step.evidence', stepId: step.id, evidence });
+      }
+      await store.markStep(this.pool!, this.runId, phase, step.id, 'completed', { result: result ?? null });
+      this.bus.emit({ type: 'step.completed', phase, stepId: step.id, durationMs: this.clock.now() - t0, result: result ?? undefined });
+      await this.journal!.flush();
+    } catch (err) {
+      const e = err as RunbookError;
+      if (isAbort(err) || this.signal.aborted) {
+        // Left as 'running': resume reconciles it against the database.
+        this.bus.emit({ type: 'step.log', stepId: step.id, level: 'warn', message: `stopped while running: ${this.stopReason()}` });
+        throw this.signal.aborted ? this.signal.reason : err;
+      }
+      await store.markStep(this.pool!, this.runId, phase, step.id, 'failed', { error: e.message }).catch(() => {});
+      this.bus.emit({
+        type: 'step.failed',
+        phase,
+        stepId: step.id,
+        durationMs: this.clock.now() - t0,
+        error: e.message,
+        sqlstate: e.sqlstate ?? (err as { code?: string }).code,
+        hint: e.hint,
+      });
+      throw err;
+    }
+  }
+
+  private async reconcile(phase: PhaseName, step: StepSpec, kind: StepKind, ctx: StepContext, prior: store.StepRow): Promise<boolean> {
+    if (kind.reconcile) {
+      const r = await kind.reconcile(step, ctx);
+      this.bus.emit({ type: 'step.reconciled', phase, stepId: step.id, found: r.found, detail: r.detail });
+      if (r.found === 'done') {
+        await store.markStep(this.pool!, this.runId, phase, step.id, 'completed', { result: { reconciled: r.detail } });
+        this.bus.emit({ type: 'step.completed', phase, stepId: step.id, durationMs: 0, result: { reconciled: r.detail } });
+        return true;
+      }
+      if (r.found === 'not-done') return false;
+    }
+    // The kind cannot tell whether its effect landed: the operator decides.
+    const policy = this.opts.inFlight?.[step.id];
+    let choice = policy;
+    if (!choice) {
+      const d = await this.opts.gates.request(
+        {
+          id: `${step.id}:in-flight`,
+          stepId: step.id,
+          level: 'confirm',
+          title: `Step ${step.id} was ${prior.status === 'failed' ? 'failed' : 'in flight'} when the run stopped`,
+          action: 'pgrunbook cannot tell whether its effect is already in the database. Re-run it, or mark it done and skip it.',
+          evidence: [{ label: 'last error', value: prior.error ?? 'none recorded' }],
+          choices: ['rerun', 'skip'],
+        },
+        this.signal,
+      );
+      if (!d.approved || !d.choice) {
+        throw new RunbookError(`step ${step.id} was in flight and its effect is unknown`, {
+          hint: `check the database, then \`pgrunbook resume ${this.runId} --rerun ${step.id}\` or \`--skip ${step.id}\``,
+        });
+      }
+      choice = d.choice as 'rerun' | 'skip';
+    }
+    this.bus.emit({ type: 'step.reconciled', phase, stepId: step.id, found: 'unknown', detail: `operator chose ${choice}` });
+    if (choice === 'skip') {
+      await store.markStep(this.pool!, this.runId, phase, step.id, 'skipped', { error: 'skipped on resume by the operator' });
+      this.bus.emit({ type: 'step.skipped', phase, stepId: step.id, reason: 'skipped on resume by the operator' });
+      return true;
+    }
+    return false;
+  }
+
+  private async gate(level: Exclude<GateLevel, 'none'>, step: StepSpec, kind: StepKind, ctx: StepContext, plan?: StepPlan): Promise<void> {
+    const evidence: Evidence[] = [];
+    if (kind.verify && plan) {
+      evidence.push(...(await kind.verify(step, ctx).catch((e: Error) => [{ label: 'evidence unavailable', value: e.message }])));
+    }
+    const strongest = plan?.locks.slice().sort((a, b) => LOCK_STRENGTH[b.mode] - LOCK_STRENGTH[a.mode])[0];
+    if (plan?.locks.length) evidence.push(...(await this.blockersNow(plan.locks.map((l) => l.relation))));
+    const req: GateRequest = {
+      id: `${step.id}:gate`,
+      stepId: step.id,
+      level,
+      title: step.title ?? step.id,
+      action: plan ? describePlan(plan) : `undo ${step.id}`,
+      lockMode: strongest?.mode,
+      expectText: level === 'type' ? (strongest?.relation ?? step.id) : undefined,
+      evidence,
+    };
+    this.bus.emit({ type: 'gate.requested', request: req });
+    const decision = await this.opts.gates.request(req, this.signal);
+    this.bus.emit({ type: 'gate.decided', request: req, decision, metrics: this.opts.metrics?.() });
+    if (!decision.approved) {
+      throw new RunbookError(`gate for step ${step.id} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, {
+        hint: `nothing was changed by ${step.id}; run \`pgrunbook resume ${this.runId}\` to continue from this step`,
+      });
+    }
+  }
+
+  private async blockersNow(relations: string[]): Promise<Evidence[]> {
+    try {
+      const r = await this.pool!.query<{ n: number }>(
+        `select count(distinct l.pid)::int n from pg_locks l
+          where l.locktype = 'relation' and l.pid <> pg_backend_pid() and l.relation = any(
+            select to_regclass(x)::oid from unnest($1::text[]) x where to_regclass(x) is not null)
+            and not exists (select 1 from pg_stat_activity a where a.pid = l.pid and a.application_name like 'pgrunbook%')`,
+        [relations],
+      );
+      const n = r.rows[0]!.n;
+      return [{ label: 'sessions holding locks on the table now', value: n, ok: n === 0 ? true : undefined }];
+    } catch {
+      return [];
+    }
+  }
+
+  private async runRollbackPhase(): Promise<void> {
+    const { runbook } = this.opts;
+    const target = await store.runToRollBack(this.pool!, this.runId, runbook.name);
+    if (target) {
+      const done = (await store.stepRows(this.pool!, target))
+        .filter((r) => r.phase === 'deploy' && ['completed', 'running', 'failed'].includes(r.status))
+        .sort((a, b) => +b.started_at - +a.started_at);
+      for (const row of done) {
+        const spec = runbook.phases.deploy.find((s) => s.id === row.step_id);
+        if (!spec) {
+          this.bus.emit({ type: 'step.log', stepId: row.step_id, level: 'warn', message: `deploy step ${row.step_id} is no longer in the runbook; cannot undo it` });
+          continue;
+        }
+        const kind = this.kind(spec.kind);
+        if (!kind.rollback && !spec.rollback) {
+          this.bus.emit({ type: 'step.log', stepId: spec.id, level: 'warn', message: `${spec.id} (${spec.kind}) has no rollback; left as is` });
+          continue;
+        }
+        const undoSpec: StepSpec = { ...spec, id: `undo:${spec.id}`, phase: 'rollback', title: `Undo ${spec.title ?? spec.id}`, gate: spec.gate === 'none' ? 'none' : undefined };
+        await this.runStep('rollback', undoSpec, { undo: { kind, spec, stateRunId: target } });
+        await store.markStep(this.pool!, target, 'deploy', spec.id, 'rolled_back');
+      }
+    } else {
+      this.bus.emit({ type: 'step.log', stepId: '-', level: 'info', message: 'no completed deploy steps to undo' });
+    }
+    for (const step of runbook.phases.rollback) await this.runStep('rollback', step);
+  }
+
+  private async undo(kind: StepKind, spec: StepSpec, ctx: StepContext): Promise<void> {
+    if (kind.rollback) return kind.rollback(spec, ctx);
+    await ctx.executor.run(spec.rollback!, {
+      stepId: ctx.step.id,
+      lockTimeoutMs: spec.settings.lockTimeoutMs,
+      statementTimeoutMs: spec.settings.statementTimeoutMs,
+      retries: spec.settings.ddlRetries,
+      signal: ctx.signal,
+    });
+  }
+
+  private contextFor(step: StepSpec, stateRunId: string, statePhase: PhaseName, stateStepId?: string): StepContext {
+    const pool = this.pool!;
+    const id = stateStepId ?? step.id;
+    const state: StepState = {
+      get: async <T>() => (await store.getStepState(pool, stateRunId, statePhase, id)) as T | undefined,
+      set: (value) => store.setStepState(pool, stateRunId, statePhase, id, step.kind, value),
+    };
+    return {
+      runId: this.runId,
+      runbook: this.opts.runbook,
+      step,
+      pool,
+      connectionString: this.opts.connection.connectionString,
+      executor: this.executor!,
+      serverVersionNum: this.serverVersionNum,
+      emit: (b) => void this.bus.emit(b),
+      signal: this.signal,
+      clock: this.clock,
+      gates: this.opts.gates,
+      control: this.control,
+      state,
+      nonInteractive: this.opts.nonInteractive,
+    };
+  }
+
+  private throwIfStopped(): void {
+    if (this.signal.aborted) throw this.signal.reason;
+  }
+
+  private stopReason(): string {
+    return (this.signal.reason as Error)?.message ?? 'stopped';
+  }
+}
+
+/** Explicit gate from the runbook, else the kind's default, else from the plan (DESIGN §4). */
+export function gateLevel(step: StepSpec, kind: StepKind, plan: StepPlan): GateLevel {
+  if (step.gate) return step.gate;
+  if (kind.defaultGate) return kind.defaultGate(step, plan);
+  if (!plan.reversible) return 'type';
+  if (plan.locks.some((l) => l.mode === 'AccessExclusiveLock')) return 'confirm';
+  return 'none';
+}
+
+function describePlan(plan: StepPlan): string {
+  const first = plan.statements[0]?.description ?? plan.statements[0]?.sql.split('\n')[0];
+  const more = plan.statements.length > 1 ? ` (+${plan.statements.length - 1} more statements)` : '';
+  const undo = plan.reversible ? '' : ` Irreversible${plan.irreversibleReason ? `: ${plan.irreversibleReason}` : ''}.`;
+  return `${first ?? 'run the step'}${more}.${undo}`;
+}
+
+async function withStepTimeout<T>(step: StepSpec, ctx: StepContext, fn: () => Promise<T>): Promise<T> {
+  if (!step.timeoutMs) return fn();
+  const runSignal = ctx.signal;
+  const timeout = AbortSignal.timeout(step.timeoutMs);
+  (ctx as { signal: AbortSignal }).signal = AbortSignal.any([runSignal, timeout]);
+  try {
+    return await fn();
+  } catch (err) {
+    if (timeout.aborted && !runSignal.aborted) {
+      throw new RunbookError(`step ${step.id} exceeded its timeout of ${step.timeoutMs} ms`, {
+        hint: 'raise the step `timeout:` or investigate why it is slow; the step can be resumed',
+      });
+    }
+    throw err;
+  }
+}
