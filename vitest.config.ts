@@ -9,6 +9,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     // Tests against real Postgres are slow-ish; report each file as it finishes.
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default', './test/support/summaryReporter.ts'],
   },
 });

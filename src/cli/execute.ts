@@ -9,6 +9,9 @@ import type { PhaseName, Runbook } from '../runbook/model.js';
 import { jsonRenderer } from './render/json.js';
 import { plainRenderer } from './render/plain.js';
 import { stdoutWriter, type OutputMode } from './options.js';
+import { PrometheusExporter } from '../report/prometheus.js';
+import { InputError } from '../engine/errors.js';
+import type { Server } from 'node:http';
 
 export interface ExecuteOptions {
   runbook: Runbook;
@@ -20,6 +23,8 @@ export interface ExecuteOptions {
   yes?: boolean;
   allowIrreversible?: boolean;
   journalDir?: string;
+  /** Serve Prometheus metrics on this port while the run lasts. */
+  metricsPort?: number;
 }
 
 /** Hook for the Ink UI: given a runner, mount the app and return its gate port and an unmount. */
@@ -57,6 +62,15 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     runner.bus.on(opts.mode === 'json' ? jsonRenderer(write) : plainRenderer(write));
   }
 
+  let metricsServer: Server | undefined;
+  if (opts.metricsPort !== undefined) {
+    const exporter = new PrometheusExporter();
+    runner.bus.on(exporter.listener);
+    metricsServer = await exporter.listen(opts.metricsPort).catch((err: Error) => {
+      throw new InputError(`--metrics-port ${opts.metricsPort}: ${err.message}`, 'pick a free port');
+    });
+  }
+
   let sigints = 0;
   const onInt = () => {
     sigints++;
@@ -75,5 +89,6 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onTerm);
     await unmount?.();
+    metricsServer?.close();
   }
 }

@@ -54,6 +54,7 @@ export type Progress = ({ kind: 'backfill' } & BackfillProgress) | ({ kind: 'ind
 
 export type EventBody =
   | { type: 'run.started'; runbook: string; file: string; target: Target; phases: PhaseName[]; resumed: boolean; user: string; host: string; pid: number }
+  | { type: 'run.resumed'; previousStatus: string; previousUser: string | null; previousHost: string | null; previousPid: number | null; lastEventAt: string | null; note: string }
   | { type: 'run.plan'; steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean; detail?: PlannedStepDetail }[] }
   | { type: 'phase.started'; phase: PhaseName }
   | { type: 'phase.completed'; phase: PhaseName }

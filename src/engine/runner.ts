@@ -70,6 +70,7 @@ export class Runner {
   private executor?: SqlExecutor;
   private serverVersionNum = 0;
   private rows = new Map<string, store.StepRow>();
+  private previous?: store.RunRow;
 
   constructor(private readonly opts: RunnerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -164,6 +165,7 @@ export class Runner {
         host: this.who.host,
         pid: this.who.pid,
       });
+      if (this.previous) await this.emitResumed(this.previous);
       await this.emitPlanSummary(phases);
 
       for (const phase of PHASES.filter((p) => phases.includes(p))) {
@@ -202,6 +204,7 @@ export class Runner {
       const row = await store.getRun(this.pool!, this.runId);
       if (!row) throw new RunbookError(`no run ${this.runId} in this database`, { hint: 'list runs with `pgrunbook status`', exitCode: 2 });
       if (row.status === 'completed') throw new RunbookError(`run ${this.runId} already completed; nothing to resume`, { exitCode: 2 });
+      this.previous = row;
       await store.markRunResumed(this.pool!, this.runId, { os_user: this.who.user, host: this.who.host, pid: this.who.pid, backend_pid: backendPid });
       const seq = await this.pool!.query<{ m: number | null }>(`select max(seq) m from pgrunbook.events where run_id = $1`, [this.runId]);
       this.bus.startSeqAt(seq.rows[0]!.m ?? 0);
@@ -220,6 +223,23 @@ export class Runner {
       host: this.who.host,
       pid: this.who.pid,
       backend_pid: backendPid,
+    });
+  }
+
+  private async emitResumed(prev: store.RunRow): Promise<void> {
+    const last = await this.pool!.query<{ at: string | null }>(`select max(at)::text at from pgrunbook.events where run_id = $1`, [this.runId]);
+    const note =
+      prev.status === 'running'
+        ? `the previous process (pid ${prev.pid} on ${prev.host}) stopped without closing the run: killed, crashed or disconnected`
+        : `the previous session ended as ${prev.status}${prev.error ? `: ${prev.error}` : ''}`;
+    this.bus.emit({
+      type: 'run.resumed',
+      previousStatus: prev.status,
+      previousUser: prev.os_user,
+      previousHost: prev.host,
+      previousPid: prev.pid,
+      lastEventAt: last.rows[0]?.at ?? null,
+      note,
     });
   }
 

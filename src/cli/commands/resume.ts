@@ -51,6 +51,7 @@ export function register(program: Command): void {
         yes: o.yes,
         allowIrreversible: o.allowIrreversible,
         journalDir: o.journalDir,
+        metricsPort: o.metricsPort,
       }),
     );
   });

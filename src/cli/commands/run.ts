@@ -20,7 +20,14 @@ export function withGateFlags(cmd: Command): Command {
   return cmd
     .option('--yes', 'approve `confirm` gates in a non-interactive run')
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
-    .option('--journal-dir <dir>', 'where the local JSONL copy of the journal goes', '.pgrunbook');
+    .option('--journal-dir <dir>', 'where the local JSONL copy of the journal goes', '.pgrunbook')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run', parsePort);
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError(`--metrics-port "${v}": expected a port number 0-65535`);
+  return n;
 }
 
 export function finish(outcome: RunOutcome): void {
@@ -47,7 +54,7 @@ export function register(program: Command): void {
     const runbook = await loadRunbookOrExit(file, o.var);
     const connection = connectionOrExit(o.db);
     finish(
-      await executeRun({ runbook, connection, mode, phases, yes: o.yes, allowIrreversible: o.allowIrreversible, journalDir: o.journalDir }),
+      await executeRun({ runbook, connection, mode, phases, yes: o.yes, allowIrreversible: o.allowIrreversible, journalDir: o.journalDir, metricsPort: o.metricsPort }),
     );
   });
 }

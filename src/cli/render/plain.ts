@@ -11,6 +11,8 @@ export function formatPlain(e: RunEvent): string | undefined {
   switch (e.type) {
     case 'run.started':
       return line(`run ${e.runId} ${e.resumed ? 'resumed' : 'started'}: ${e.runbook} on ${describeTarget(e.target)} (PostgreSQL ${e.target.serverVersion}) by ${e.user}@${e.host}`);
+    case 'run.resumed':
+      return line(`resuming: ${e.note}`);
     case 'run.plan':
       return line(`plan: ${e.steps.map((s) => `${s.phase}/${s.id}${s.gate !== 'none' ? `[${s.gate}]` : ''}`).join(', ') || 'no steps'}`);
     case 'phase.started':
