@@ -23,7 +23,7 @@ export interface BackfillProgress {
   rate: number;
   etaSeconds: number | null;
   lastBatchMs: number;
-  pass: 'main' | 'catch-up';
+  pass: 'main' | 'catch-up' | 'retry';
   paused: boolean;
   throttle: string | null;
 }
@@ -76,7 +76,17 @@ export type EventBody =
   | { type: 'run.interrupted'; reason: string }
   | { type: 'run.aborted'; reason: string }
   | { type: 'run.completed'; durationMs: number }
-  | { type: 'run.failed'; error: string; stepId?: string };
+  | { type: 'run.failed'; error: string; stepId?: string }
+  | { type: 'rehearsal.drill'; fault: 'blocking-transaction' | 'long-transaction' | 'write-burst'; action: 'injected' | 'released'; stepId: string; detail: string }
+  | { type: 'rehearsal.projection'; projection: RehearsalProjection; report?: Record<string, unknown> };
+
+/** The projected deploy on the source's size (`pgrunbook rehearse --json`, last event). */
+export interface RehearsalProjection {
+  total_seconds: number;
+  /** Relative uncertainty of the total (0.2 = ±20%). */
+  uncertainty: number;
+  steps: { id: string; seconds: number; low_seconds: number; high_seconds: number; locks: { relation: string; mode: string }[]; rewrite: boolean; basis: string }[];
+}
 
 export type EventType = EventBody['type'];
 export type RunEvent = EventBody & { seq: number; at: string; runId: string };

@@ -294,10 +294,6 @@ export class Runner {
       let result: unknown;
       if (opts.undo) await this.undo(opts.undo.kind, opts.undo.spec, ctx);
       else result = await withStepTimeout(step, ctx, () => kind.apply(step, ctx));
-      if (!opts.undo && kind.verify) {
-        const evidence = await kind.verify(step, ctx).catch((e: Error) => [{ label: 'verify failed', value: e.message, ok: false }]);
-        this.bus.emit({ type: 'step.evidence', stepId: step.id, evidence });
-      }
       await store.markStep(this.pool!, this.runId, phase, step.id, 'completed', { result: result ?? null });
       this.bus.emit({ type: 'step.completed', phase, stepId: step.id, durationMs: this.clock.now() - t0, result: result ?? undefined });
       await this.journal!.flush();

@@ -20,6 +20,13 @@ export interface LockSession {
   ours: boolean;
   /** How many sessions wait (directly or transitively) behind this one. */
   queuedBehind: number;
+  /** Longest wait (seconds) among the sessions queued behind this one; null when none. */
+  queuedLongestSeconds?: number | null;
+  /** Blockers in `blockedBy` that only stand ahead in the lock queue (soft blocks); the rest hold a conflicting lock. */
+  softBlockedBy?: number[];
+  /** pg_locks.locktype of the lock waited for (relation, transactionid, tuple, advisory...). */
+  waitingLockType?: string | null;
+  database?: string | null;
 }
 
 export interface LongQuery {
@@ -32,6 +39,8 @@ export interface LongQuery {
   applicationName: string;
   user: string | null;
   ours: boolean;
+  database?: string | null;
+  backendType?: string;
 }
 
 export interface StandbyLag {
@@ -42,7 +51,47 @@ export interface StandbyLag {
   /** replay_lag in seconds; null when idle (PostgreSQL reports NULL then). */
   replayLagSeconds: number | null;
   slot?: string | null;
+  syncState?: string | null;
 }
+
+export interface ReplicationSlot {
+  name: string;
+  type: string;
+  active: boolean;
+  /** pg_replication_slots.wal_status (reserved, extended, unreserved, lost). */
+  walStatus: string | null;
+  /** WAL the slot holds back, in bytes (current position minus restart_lsn). */
+  retainedBytes: number | null;
+  database: string | null;
+}
+
+/** Present when the monitored server is a standby (in recovery). */
+export interface RecoveryStatus {
+  receiveLsn: string | null;
+  replayLsn: string | null;
+  /** Received but not yet replayed, in bytes. */
+  replayGapBytes: number | null;
+  /** Seconds since the last replayed transaction committed on the primary (grows when the primary is idle). */
+  lastReplaySeconds: number | null;
+}
+
+export interface RelationSize {
+  relation: string;
+  /** pg_total_relation_size; null when skipped. */
+  bytes: number | null;
+  /** Why it was skipped (an ACCESS EXCLUSIVE lock granted or pending on it, or it does not exist). */
+  skipped?: string;
+}
+
+export type IndexBuild = IndexProgress & {
+  pid: number;
+  relation: string;
+  /** CREATE INDEX, CREATE INDEX CONCURRENTLY, REINDEX, REINDEX CONCURRENTLY. */
+  command?: string;
+  database?: string | null;
+  /** Size of the index so far; null when skipped (ACCESS EXCLUSIVE granted or pending) or not created yet. */
+  indexBytes?: number | null;
+};
 
 export interface MonitorSample {
   at: number;
@@ -56,7 +105,22 @@ export interface MonitorSample {
   /** Bytes per second, from deltas of pg_current_wal_lsn(); null on the first sample. */
   walBytesPerSecond: number | null;
   connectionsByState: Record<string, number>;
-  indexBuilds: (IndexProgress & { pid: number; relation: string })[];
+  indexBuilds: IndexBuild[];
   /** Probes switched off (missing privileges, timeouts) with the reason. */
   notes: string[];
+  /** 'standby' when the server is in recovery (WAL figures then come from pg_last_wal_replay_lsn()). */
+  role?: 'primary' | 'standby';
+  /** Current WAL position (pg_current_wal_lsn() on a primary, replay position on a standby). */
+  walLsn?: string | null;
+  slots?: ReplicationSlot[];
+  recovery?: RecoveryStatus | null;
+  maxConnections?: number | null;
+  /** Sizes of the relations the monitor was asked to watch. */
+  relationSizes?: RelationSize[];
+  /** The long-query threshold in force, in seconds. */
+  longQuerySeconds?: number;
+  /** Parts missing from this sample because their probe is off or failed: sessions, lockDetail, indexBuilds, replication, relationSizes. */
+  unavailable?: string[];
+  /** Sessions of other roles whose details this role may not see (no pg_read_all_stats). */
+  hiddenSessions?: number;
 }

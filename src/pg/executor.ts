@@ -21,6 +21,8 @@ export interface ExecOptions {
   statementTimeoutMs: number;
   retries: number;
   signal?: AbortSignal;
+  /** Called before each retry of a unit (e.g. create_index drops the INVALID index a timed-out build left). */
+  beforeRetry?: (attempt: number, err: unknown) => Promise<void>;
   /** Bind parameters; only for a single statement. */
   params?: unknown[];
   /** Skip parsing (for SQL the engine generated itself and knows to be one transactional unit). */
@@ -119,6 +121,7 @@ export class SqlExecutor {
             reason: `lock_timeout (${opts.lockTimeoutMs} ms) expired waiting for a lock: ${err.message}`,
           });
           await this.deps.clock.sleep(delayMs, opts.signal);
+          await opts.beforeRetry?.(attempt, err);
           continue;
         }
         const blockers = await this.describeBlockers(unit).catch(() => []);
@@ -139,6 +142,7 @@ export class SqlExecutor {
         );
         if (decision.approved && decision.choice === 'retry') {
           attempt = 0;
+          await opts.beforeRetry?.(attempt, err);
           continue;
         }
         throw new RunbookError(`lock_timeout: could not get the lock after ${opts.retries} retries (${err.message})`, {

@@ -1,7 +1,38 @@
 // Every step kind, by the key that names it in a runbook. One kind per file in this folder.
 import type { StepKind } from './types.js';
+import { addColumn } from './add_column.js';
+import { notNull } from './not_null.js';
+import { createIndex } from './create_index.js';
+import { addForeignKey } from './add_foreign_key.js';
+import { addCheck } from './add_check.js';
+import { flag } from './flag.js';
+import { swapTable } from './swap_table.js';
+import { backfill } from './backfill.js';
+import { sqlKind } from './sql.js';
+import { shellKind } from './shell.js';
+import { checkKind } from './check.js';
+import { waitKind } from './wait.js';
+import { manualKind } from './manual.js';
+import { rehearseStep } from './rehearse.js';
+import { watchKind } from './watch.js';
 
-const kinds: StepKind[] = [];
+const kinds: StepKind[] = [
+  sqlKind,
+  shellKind,
+  checkKind,
+  waitKind,
+  manualKind,
+  addColumn,
+  notNull,
+  createIndex,
+  addForeignKey,
+  addCheck,
+  flag,
+  swapTable,
+  backfill,
+  rehearseStep,
+  watchKind,
+];
 
 export const STEP_KINDS: ReadonlyMap<string, StepKind> = new Map(kinds.map((k) => [k.kind, k]));
 

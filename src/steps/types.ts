@@ -118,6 +118,12 @@ export interface StepKind<P = any> {
   schema: z.ZodType<P>;
   /** Dotted paths inside params whose strings are SQL: `{{ var }}` renders with SQL quoting there. */
   sqlFields?: string[];
+  /**
+   * Dotted paths of SQL fragments (an expression, a WHERE condition, SET assignments): `{{ var }}`
+   * renders with SQL quoting as in sqlFields, but the loader does not parse them as statements;
+   * the kind's validate() checks them.
+   */
+  sqlFragmentFields?: string[];
   /** Dotted paths inside params whose strings are shell commands: `{{ var }}` renders shell-quoted. */
   shellFields?: string[];
   /** Offline checks beyond the schema (SQL parse...). Problems carry positions where known. */
@@ -126,7 +132,7 @@ export interface StepKind<P = any> {
   defaultGate?(step: StepSpec<P>, plan: StepPlan): GateLevel;
   plan(step: StepSpec<P>, ctx: PlanContext): StepPlan | Promise<StepPlan>;
   apply(step: StepSpec<P>, ctx: StepContext): Promise<unknown>;
-  /** Evidence shown at the step's gate and recorded after apply. */
+  /** Evidence shown at the step's gate, before apply. Evidence found during apply goes out as `step.evidence` events. */
   verify?(step: StepSpec<P>, ctx: StepContext): Promise<Evidence[]>;
   /** Undo what apply did (the rollback phase runs these in reverse). */
   rollback?(step: StepSpec<P>, ctx: StepContext): Promise<void>;

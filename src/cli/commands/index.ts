@@ -3,6 +3,11 @@ import * as run from './run.js';
 import * as resume from './resume.js';
 import * as status from './status.js';
 import * as report from './report.js';
+import * as validate from './validate.js';
+import * as schema from './schema.js';
+import * as monitor from './monitor.js';
+import * as rehearse from './rehearse.js';
+import * as demo from './demo.js';
 
 export interface CommandModule {
   register(program: Command): void;
@@ -14,4 +19,9 @@ export const commandModules: CommandModule[] = [
   resume,
   status,
   report,
+  validate,
+  schema,
+  rehearse,
+  monitor,
+  demo,
 ];

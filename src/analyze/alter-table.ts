@@ -1,0 +1,98 @@
+// ALTER TABLE: the statement takes the strongest lock any of its subcommands needs
+// (AlterTableGetLockLevel in tablecmds.c) and recurses to partitions / inheritance children.
+import type { LockMode } from '../steps/types.js';
+import { rangeVar, type RelName } from './ast.js';
+import type { TableInfo } from './catalog.js';
+import type { StatementContext } from './context.js';
+import { stronger } from './locks.js';
+import { analyzeAddColumn } from './add-column.js';
+import { analyzeColumnCommand, COLUMN_SUBTYPES } from './column-changes.js';
+import { analyzeConstraintCommand, CONSTRAINT_SUBTYPES } from './constraints.js';
+import { analyzeTableOption, TABLE_OPTION_SUBTYPES } from './table-options.js';
+import { analyzePartitionCommand, PARTITION_SUBTYPES } from './partitions.js';
+
+export interface AlterTarget {
+  rel: RelName;
+  name: string;
+  info: TableInfo | undefined;
+  /** false for ALTER TABLE ONLY. */
+  recurse: boolean;
+}
+
+export interface SubcommandResult {
+  mode: LockMode;
+  /** Whether the lock on the table also goes to its partitions / children. Default true. */
+  recurse?: boolean;
+}
+
+export async function analyzeAlterTable(ast: any, ctx: StatementContext): Promise<void> {
+  const rel = rangeVar(ast.relation);
+  if (!rel) return;
+  const { name, info } = await ctx.table(rel);
+  if (!info && ctx.live && !ast.missing_ok && !ctx.state.createdInScript(rel)) {
+    ctx.doubt(`${name} does not exist in the database: the statement would fail`);
+  }
+  const target: AlterTarget = { rel, name, info, recurse: ast.relation?.inh === true };
+  if (ast.objtype === 'OBJECT_INDEX') return analyzeAlterIndex(ast, target, ctx);
+
+  let mode: LockMode | undefined;
+  let recurse = false;
+  for (const c of ast.cmds ?? []) {
+    const cmd = c.AlterTableCmd;
+    if (!cmd) continue;
+    const r = await analyzeSubcommand(cmd, target, ctx);
+    mode = mode ? stronger(mode, r.mode) : r.mode;
+    if (r.recurse !== false) recurse = true;
+  }
+  if (!mode) return;
+  if (recurse && target.recurse) ctx.lockWithChildren(name, info, mode);
+  else ctx.lock(name, mode, { table: info });
+}
+
+async function analyzeSubcommand(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+  const st: string = cmd.subtype;
+  if (st === 'AT_AddColumn' || st === 'AT_AddColumnToView') return analyzeAddColumn(cmd, t, ctx);
+  if (COLUMN_SUBTYPES.has(st)) return analyzeColumnCommand(cmd, t, ctx);
+  if (CONSTRAINT_SUBTYPES.has(st)) return analyzeConstraintCommand(cmd, t, ctx);
+  if (PARTITION_SUBTYPES.has(st)) return analyzePartitionCommand(cmd, t, ctx);
+  if (TABLE_OPTION_SUBTYPES.has(st)) return analyzeTableOption(cmd, t, ctx);
+  // New subcommands default to ACCESS EXCLUSIVE in PostgreSQL too.
+  ctx.doubt(`ALTER TABLE subcommand ${st.replace(/^AT_/, '')} is not modeled; assuming ACCESS EXCLUSIVE`);
+  ctx.setWork('unknown');
+  return { mode: 'AccessExclusiveLock' };
+}
+
+/** ALTER INDEX ... SET (...) / ATTACH PARTITION / SET TABLESPACE. */
+async function analyzeAlterIndex(ast: any, t: AlterTarget, ctx: StatementContext): Promise<void> {
+  const owner = await ctx.state.indexOwner(t.rel);
+  const indexName = owner?.index ?? t.name;
+  for (const c of ast.cmds ?? []) {
+    const cmd = c.AlterTableCmd;
+    switch (cmd?.subtype) {
+      case 'AT_SetRelOptions':
+      case 'AT_ResetRelOptions':
+        ctx.lock(indexName, 'ShareUpdateExclusiveLock', { relkind: 'index' });
+        ctx.setWork('catalog');
+        break;
+      case 'AT_AttachPartition': {
+        const part = rangeVar(cmd.def?.PartitionCmd?.name);
+        ctx.lock(indexName, 'ShareUpdateExclusiveLock', { relkind: 'index' });
+        if (part) {
+          const p = await ctx.state.indexOwner(part);
+          ctx.lock(p?.index ?? part.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index being attached' });
+        }
+        ctx.setWork('catalog');
+        break;
+      }
+      case 'AT_SetTableSpace':
+        ctx.lock(indexName, 'AccessExclusiveLock', { relkind: 'index' });
+        ctx.setWork('index-build');
+        ctx.note('the index files are copied to the new tablespace');
+        break;
+      default:
+        ctx.lock(indexName, 'AccessExclusiveLock', { relkind: 'index' });
+        ctx.doubt(`ALTER INDEX ${String(cmd?.subtype).replace(/^AT_/, '')} is not modeled; assuming ACCESS EXCLUSIVE on the index`);
+        ctx.setWork('unknown');
+    }
+  }
+}

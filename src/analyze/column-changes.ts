@@ -1,0 +1,209 @@
+// ALTER TABLE ... ALTER COLUMN / DROP COLUMN: defaults, NOT NULL, type changes, storage,
+// statistics, identity. Lock levels from AlterTableGetLockLevel (tablecmds.c).
+import { typeName } from './ast.js';
+import type { TableInfo } from './catalog.js';
+import type { StatementContext } from './context.js';
+import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import { decideTypeChange, pgTypname } from './type-change.js';
+import { expressionVolatility } from './volatility.js';
+
+export const COLUMN_SUBTYPES = new Set([
+  'AT_ColumnDefault',
+  'AT_CookedColumnDefault',
+  'AT_DropNotNull',
+  'AT_SetNotNull',
+  'AT_DropColumn',
+  'AT_SetStatistics',
+  'AT_SetOptions',
+  'AT_ResetOptions',
+  'AT_SetStorage',
+  'AT_SetCompression',
+  'AT_AlterColumnType',
+  'AT_AddIdentity',
+  'AT_SetIdentity',
+  'AT_DropIdentity',
+  'AT_DropExpression',
+  'AT_SetExpression',
+]);
+
+export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+  const col: string = cmd.name;
+  const info = t.info?.columns.get(col);
+  if (t.info && !info && ctx.live && !cmd.missing_ok) ctx.doubt(`column ${col} does not exist in ${t.name}: the statement would fail`);
+  switch (cmd.subtype) {
+    case 'AT_ColumnDefault':
+    case 'AT_CookedColumnDefault': {
+      if (cmd.def) {
+        const v = await expressionVolatility(cmd.def, ctx.live ? ctx.session.catalog : undefined);
+        ctx.note(`SET DEFAULT applies to rows inserted from now on (${v.volatility} expression): existing rows are not touched`);
+      } else ctx.note('DROP DEFAULT is a catalog change');
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    }
+    case 'AT_DropNotNull':
+      if (info) info.notNull = false;
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_SetNotNull':
+      setNotNull(col, t, ctx);
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_DropColumn': {
+      ctx.finding('drop-column', `DROP COLUMN ${col} removes its data from ${t.name} for good (a catalog change: the space is reclaimed only as rows are rewritten).`);
+      for (const idx of t.info?.indexes.values() ?? []) {
+        if (idx.columns.includes(col)) ctx.lock(idx.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index on the dropped column (dropped with it)' });
+      }
+      t.info?.columns.delete(col);
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    }
+    case 'AT_SetStatistics':
+    case 'AT_SetOptions':
+    case 'AT_ResetOptions':
+      ctx.note('planner statistics settings: takes effect at the next ANALYZE');
+      ctx.setWork('catalog');
+      return { mode: 'ShareUpdateExclusiveLock' };
+    case 'AT_SetStorage':
+      ctx.note('SET STORAGE applies to rows written from now on: no rewrite');
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_SetCompression':
+      ctx.requires(14, 'SET COMPRESSION');
+      ctx.note('SET COMPRESSION applies to values written from now on: no rewrite');
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_AlterColumnType':
+      await alterType(cmd, col, t, ctx);
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_AddIdentity':
+    case 'AT_SetIdentity':
+    case 'AT_DropIdentity':
+      ctx.note('identity changes are catalog changes: existing values stay');
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_DropExpression':
+      ctx.note('DROP EXPRESSION keeps the stored values: no rewrite');
+      if (ctx.major >= 18) ctx.doubt('on PostgreSQL 18 a VIRTUAL generated column must be materialized (rewrite) when its expression is dropped');
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock' };
+    case 'AT_SetExpression':
+      if (ctx.requires(17, 'ALTER COLUMN ... SET EXPRESSION')) {
+        for (const d of ctx.dataTables(t.name, t.info)) ctx.rewrite(d);
+        ctx.finding('add-column-generated-stored', `SET EXPRESSION recomputes generated column ${col} for every row of ${t.name} under ACCESS EXCLUSIVE.`);
+        ctx.doubt('a VIRTUAL generated column (PostgreSQL 18) needs no rewrite');
+      }
+      return { mode: 'AccessExclusiveLock' };
+  }
+  return { mode: 'AccessExclusiveLock' };
+}
+
+function setNotNull(col: string, t: AlterTarget, ctx: StatementContext): void {
+  const info = t.info?.columns.get(col);
+  const data = ctx.dataTables(t.name, t.info);
+  if (info?.notNull && nnConstraintValid(t.info!, col)) {
+    ctx.note(`${col} is already NOT NULL: nothing to check`);
+    ctx.setWork('catalog');
+    return;
+  }
+  const proof = validatedNotNullCheck(t.info, col);
+  if (proof) {
+    ctx.note(`validated constraint ${proof} proves ${col} IS NOT NULL: PostgreSQL skips the scan`);
+    ctx.setWork('catalog');
+  } else {
+    for (const d of data) ctx.scan(d);
+    const known = t.info && (ctx.live || t.info.createdInScript || [...t.info.constraints.values()].length > 0);
+    if (!known) ctx.unknownOnce(`whether a validated CHECK (${col} IS NOT NULL) exists (it would make SET NOT NULL skip the scan)`);
+    if (!ctx.state.createdInScript(t.rel)) {
+      ctx.finding(
+        'set-not-null-scan',
+        `SET NOT NULL on ${col} scans all of ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: reads and writes wait for the whole scan.`,
+      );
+    }
+  }
+  if (info) info.notNull = true;
+}
+
+/** PG18 keeps NOT NULL as constraints; an invalid one means the column is not yet proven. */
+function nnConstraintValid(t: TableInfo, col: string): boolean {
+  for (const c of t.constraints.values()) if (c.type === 'not null' && c.columns.includes(col)) return c.validated;
+  return true;
+}
+
+export function validatedNotNullCheck(t: TableInfo | undefined, col: string): string | undefined {
+  for (const c of t?.constraints.values() ?? []) {
+    if (!c.validated) continue;
+    if (c.type === 'check' && c.provesNotNull.includes(col)) return c.name;
+    if (c.type === 'not null' && c.columns.includes(col)) return c.name;
+  }
+  return undefined;
+}
+
+export function rowsText(t: TableInfo | undefined): string {
+  if (t?.estimatedRows === undefined || t.estimatedRows < 0) return '';
+  return ` (~${formatCount(t.estimatedRows)} rows)`;
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  return String(Math.round(n));
+}
+
+async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementContext): Promise<void> {
+  const cdef = cmd.def?.ColumnDef;
+  const target = typeName(cdef?.typeName);
+  const info = t.info?.columns.get(col);
+  const data = ctx.dataTables(t.name, t.info);
+  if (!target) return;
+  if (!info) {
+    // Without the current type the best guess is the common case: a rewrite.
+    for (const d of data) ctx.rewrite(d);
+    ctx.unknownOnce(`the current type of ${t.name}.${col} (binary-coercible changes such as varchar widening do not rewrite)`);
+    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`);
+    return;
+  }
+  const verdict = await decideTypeChange(info, target, {
+    using: cdef.raw_default,
+    catalog: ctx.live ? ctx.session.catalog : undefined,
+    timeZone: ctx.session.timeZone,
+  });
+  if (verdict.uncertain) (ctx.live ? ctx.doubt.bind(ctx) : ctx.unknownOnce.bind(ctx))(verdict.uncertain);
+  if (verdict.timezoneDependent) {
+    ctx.finding('timezone-dependent', `${info.type} -> ${target.name}: ${verdict.why}.`, { severity: verdict.rewrite ? 'warning' : 'info' });
+  }
+  if (verdict.rewrite) {
+    for (const d of data) ctx.rewrite(d);
+    ctx.note(`rewrite: ${verdict.why}`);
+    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE rewrites ${t.name}${rowsText(t.info)} and rebuilds its indexes under ACCESS EXCLUSIVE: ${verdict.why}.`);
+  } else {
+    ctx.note(`no rewrite: ${verdict.why}`);
+    ctx.setWork('catalog');
+  }
+  // CHECK constraints that use the column are dropped and re-added, which validates them by a scan.
+  const checks = [...(t.info?.constraints.values() ?? [])].filter((c) => c.type === 'check' && c.columns.includes(col));
+  if (checks.length && !verdict.rewrite) {
+    for (const d of data) ctx.scan(d);
+    ctx.finding(
+      'alter-column-type-revalidates',
+      `CHECK constraint${checks.length > 1 ? 's' : ''} ${checks.map((c) => c.name).join(', ')} on ${col} ${checks.length > 1 ? 'are' : 'is'} re-validated by a scan of ${t.name} under ACCESS EXCLUSIVE.`,
+    );
+  } else if (!ctx.live && !verdict.rewrite) ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
+  // Foreign keys through the column are dropped and re-created: dropping removes their triggers on
+  // the referenced table (ACCESS EXCLUSIVE), and after a rewrite they are validated again.
+  for (const c of t.info?.constraints.values() ?? []) {
+    if (c.type === 'foreign key' && c.columns.includes(col) && c.refTable) {
+      ctx.lock(c.refTable, 'AccessExclusiveLock', { relkind: 'table', why: `referenced by ${c.name}, which is dropped and re-created` });
+      if (verdict.rewrite && c.validated) ctx.scan(c.refTable);
+    }
+  }
+  for (const fk of t.info?.incomingForeignKeys ?? []) {
+    if (fk.refColumns.includes(col)) {
+      ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} references ${col} and is re-created` });
+      if (verdict.rewrite) ctx.scan(fk.table);
+    }
+  }
+  info.typname = pgTypname(target);
+  info.typschema = target.schema ?? info.typschema;
+  info.mods = target.mods;
+  info.type = target.name + (target.mods.length ? `(${target.mods.join(',')})` : '');
+}

@@ -1,0 +1,148 @@
+// ALTER TABLE subcommands about the table as a whole: storage parameters, LOGGED/UNLOGGED,
+// REPLICA IDENTITY, CLUSTER ON, triggers, rules, row security, owner, tablespace, access method.
+import { rangeVar } from './ast.js';
+import type { LockMode } from '../steps/types.js';
+import type { StatementContext } from './context.js';
+import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import { stronger } from './locks.js';
+import { rowsText } from './column-changes.js';
+
+export const TABLE_OPTION_SUBTYPES = new Set([
+  'AT_SetRelOptions',
+  'AT_ResetRelOptions',
+  'AT_ReplaceRelOptions',
+  'AT_SetLogged',
+  'AT_SetUnLogged',
+  'AT_ReplicaIdentity',
+  'AT_ClusterOn',
+  'AT_DropCluster',
+  'AT_EnableTrig',
+  'AT_EnableAlwaysTrig',
+  'AT_EnableReplicaTrig',
+  'AT_EnableTrigAll',
+  'AT_EnableTrigUser',
+  'AT_DisableTrig',
+  'AT_DisableTrigAll',
+  'AT_DisableTrigUser',
+  'AT_EnableRule',
+  'AT_EnableAlwaysRule',
+  'AT_EnableReplicaRule',
+  'AT_DisableRule',
+  'AT_EnableRowSecurity',
+  'AT_DisableRowSecurity',
+  'AT_ForceRowSecurity',
+  'AT_NoForceRowSecurity',
+  'AT_ChangeOwner',
+  'AT_SetTableSpace',
+  'AT_SetAccessMethod',
+  'AT_AddInherit',
+  'AT_DropInherit',
+  'AT_AddOf',
+  'AT_DropOf',
+  'AT_GenericOptions',
+]);
+
+/**
+ * Storage parameters and the lock each needs (reloptions.c). Everything the autovacuum daemon,
+ * VACUUM or the planner reads takes SHARE UPDATE EXCLUSIVE; options that change query results
+ * (views' security_barrier/check_option, user_catalog_table) take ACCESS EXCLUSIVE.
+ */
+const ACCESS_EXCLUSIVE_OPTIONS = new Set(['user_catalog_table', 'security_barrier', 'check_option', 'security_invoker', 'buffering']);
+
+export function relOptionLock(defs: any[]): LockMode {
+  let mode: LockMode = 'ShareUpdateExclusiveLock';
+  for (const d of defs) {
+    const name: string = d?.DefElem?.defname ?? '';
+    if (ACCESS_EXCLUSIVE_OPTIONS.has(name)) mode = stronger(mode, 'AccessExclusiveLock');
+  }
+  return mode;
+}
+
+export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+  const data = ctx.dataTables(t.name, t.info);
+  switch (cmd.subtype) {
+    case 'AT_SetRelOptions':
+    case 'AT_ResetRelOptions': {
+      const defs = cmd.def?.List?.items ?? [];
+      ctx.note('storage parameters apply from now on: no rewrite');
+      ctx.setWork('catalog');
+      return { mode: relOptionLock(defs), recurse: false };
+    }
+    case 'AT_ReplaceRelOptions':
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    case 'AT_SetLogged':
+    case 'AT_SetUnLogged': {
+      const want = cmd.subtype === 'AT_SetLogged' ? 'p' : 'u';
+      if (t.info && t.info.persistence === want) {
+        ctx.note(`${t.name} is already ${want === 'p' ? 'LOGGED' : 'UNLOGGED'}: nothing to do`);
+        ctx.setWork('catalog');
+      } else {
+        for (const d of data) ctx.rewrite(d);
+        const what = want === 'p' ? 'SET LOGGED' : 'SET UNLOGGED';
+        ctx.finding('set-logged-rewrite', `${what} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE${want === 'p' ? ' and writes all of it to WAL' : ''}.`);
+        if (t.info) t.info.persistence = want;
+      }
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    }
+    case 'AT_ReplicaIdentity':
+      ctx.note('REPLICA IDENTITY is a catalog change (FULL makes logical replication log whole old rows)');
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    case 'AT_ClusterOn':
+    case 'AT_DropCluster':
+      ctx.note('only marks the index CLUSTER uses: no rewrite');
+      ctx.setWork('catalog');
+      return { mode: 'ShareUpdateExclusiveLock', recurse: false };
+    case 'AT_EnableTrig':
+    case 'AT_EnableAlwaysTrig':
+    case 'AT_EnableReplicaTrig':
+    case 'AT_EnableTrigAll':
+    case 'AT_EnableTrigUser':
+    case 'AT_DisableTrig':
+    case 'AT_DisableTrigAll':
+    case 'AT_DisableTrigUser': {
+      const all = /All$/.test(cmd.subtype);
+      if (all) ctx.note('ALL includes the internal foreign-key triggers: disabling them stops FK checks');
+      ctx.finding('trigger-lock', `Enabling or disabling triggers takes SHARE ROW EXCLUSIVE on ${t.name}: writes wait while it is held.`);
+      ctx.setWork('catalog');
+      return { mode: 'ShareRowExclusiveLock', recurse: ctx.major >= 15 };
+    }
+    case 'AT_EnableRule':
+    case 'AT_EnableAlwaysRule':
+    case 'AT_EnableReplicaRule':
+    case 'AT_DisableRule':
+    case 'AT_EnableRowSecurity':
+    case 'AT_DisableRowSecurity':
+    case 'AT_ForceRowSecurity':
+    case 'AT_NoForceRowSecurity':
+    case 'AT_ChangeOwner':
+    case 'AT_GenericOptions':
+    case 'AT_AddOf':
+    case 'AT_DropOf':
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    case 'AT_SetTableSpace':
+      for (const d of data) ctx.rewrite(d);
+      ctx.finding('rewrite-table', `SET TABLESPACE copies ${t.name}${rowsText(t.info)} to the new tablespace under ACCESS EXCLUSIVE.`);
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    case 'AT_SetAccessMethod':
+      if (ctx.requires(15, 'SET ACCESS METHOD')) {
+        for (const d of data) ctx.rewrite(d);
+        ctx.finding('rewrite-table', `SET ACCESS METHOD rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
+      }
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    case 'AT_AddInherit':
+    case 'AT_DropInherit': {
+      const parent = rangeVar(cmd.def);
+      if (parent) {
+        const { name, info } = await ctx.table(parent);
+        ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock', { table: info, why: 'inheritance parent' });
+        if (cmd.subtype === 'AT_AddInherit') ctx.doubt(`the lock on inheritance parent ${name} (modeled as SHARE UPDATE EXCLUSIVE)`);
+      }
+      ctx.setWork('catalog');
+      return { mode: 'AccessExclusiveLock', recurse: false };
+    }
+  }
+  return { mode: 'AccessExclusiveLock' };
+}

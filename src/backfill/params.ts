@@ -1,0 +1,137 @@
+// The `backfill` step's keys and their defaults. The schema's output is also valid input (numbers
+// stay numbers, durations become milliseconds), so parsing twice is harmless: the kind re-parses
+// params it gets from tests or from the loader alike.
+import { z } from 'zod';
+import { zDuration } from '../runbook/durations.js';
+
+/** Values arrive after `{{ var }}` rendering, so numbers may be strings ("2000"). */
+const num = (inner: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), inner);
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
+
+/** Bytes: a number, or `64MB`, `1GB`, `512kB`. */
+export function parseBytes(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?b)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!);
+}
+
+const zBytes = z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*([kKmMgGtT]?[bB])?\s*$/, 'write bytes like 64MB, 1GB or a plain number')]).transform((v, ctx) => {
+  const b = parseBytes(v);
+  if (b === undefined) {
+    ctx.issues.push({ code: 'custom', message: `bad size ${JSON.stringify(v)}: write 64MB, 1GB or a number of bytes`, input: v });
+    return z.NEVER;
+  }
+  return b;
+});
+
+export const throttleSchema = z
+  .strictObject({
+    replication_lag_bytes: zBytes.optional().describe('Hold batches while any standby replays more than this many bytes behind (default 256MB).'),
+    replication_lag: zDuration().optional().describe('Hold batches while any standby replay_lag exceeds this (default 5s).'),
+    blocked_sessions: num(z.number().int().min(0)).optional().describe('Back off when this many sessions wait on locks our batch holds (default 1; 0 = off).'),
+    batch_time_factor: num(z.number().min(1)).optional().describe('Back off when a batch takes more than this many times target_batch_time (default 3).'),
+    probe_interval: zDuration({ positive: true }).optional().describe('How often the throttle probes run (default 1s).'),
+    probe_timeout: zDuration({ positive: true }).optional().describe('statement_timeout of each probe (default 250ms).'),
+  })
+  .describe('Throttle signals and their limits; `false` turns every probe off.');
+
+export const backfillSchema = z
+  .strictObject({
+    table: z.string().trim().min(1).describe('Table to update, optionally schema-qualified. It must have a primary key.'),
+    set: z.string().trim().min(1).describe('SQL assignments, as after UPDATE .. SET (e.g. `amount_cents = (amount * 100)::bigint`).'),
+    where: z.string().trim().min(1).optional().describe('SQL condition: only rows matching it are updated (e.g. `amount_cents IS NULL`).'),
+    batch_size: num(z.number().int().min(1).max(1_000_000))
+      .optional()
+      .describe('Fixed rows per batch. Leave it out to let the engine tune the size toward target_batch_time.'),
+    max_batch_size: num(z.number().int().min(1).max(1_000_000)).optional().describe('Upper limit for the tuned batch size (default 100000).'),
+    target_batch_time: zDuration({ positive: true }).optional().describe('Batch duration the tuner aims for (default 100ms): short row-lock holds.'),
+    pause: zDuration().optional().describe('Sleep between batches (default 0: none unless a throttle signal asks).'),
+    lock_timeout: zDuration({ positive: true })
+      .optional()
+      .describe('Longest a batch waits for a row or table lock before it steps around it (default 50ms).'),
+    statement_timeout: zDuration({ positive: true }).optional().describe('Cancels a runaway batch, which is then retried smaller (default 30s).'),
+    min_throughput: num(z.number().min(0).max(1))
+      .optional()
+      .describe('Throttle when throughput falls below this fraction of what the first batches achieved (default 0.1; 0 = off).'),
+    throttle: z.union([z.literal(false), throttleSchema]).optional(),
+  })
+  .describe('Keyset-batched UPDATE with an exactly-once cursor, auto-tuned batch size and throttling.');
+
+export type BackfillParams = z.input<typeof backfillSchema>;
+
+export interface ThrottleConfig {
+  enabled: boolean;
+  replicationLagBytes: number;
+  replicationLagMs: number;
+  /** 0 = off. */
+  blockedSessions: number;
+  batchTimeFactor: number;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+}
+
+export interface BackfillConfig {
+  table: string;
+  set: string;
+  where?: string;
+  /** Fixed size from the runbook; undefined = auto-tune. */
+  fixedBatchSize?: number;
+  initialBatchSize: number;
+  minBatchSize: number;
+  maxBatchSize: number;
+  targetBatchMs: number;
+  pauseMs: number;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** 0 = off. */
+  minThroughput: number;
+  throttle: ThrottleConfig;
+}
+
+export const DEFAULTS = {
+  initialBatchSize: 1000,
+  minBatchSize: 10,
+  maxBatchSize: 100_000,
+  targetBatchMs: 100,
+  lockTimeoutMs: 50,
+  statementTimeoutMs: 30_000,
+  minThroughput: 0.1,
+  replicationLagBytes: 256 * 1024 ** 2,
+  replicationLagMs: 5000,
+  blockedSessions: 1,
+  batchTimeFactor: 3,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 250,
+} as const;
+
+/** Parses (or re-parses) step params and fills the defaults. Throws a ZodError on bad input. */
+export function resolveConfig(params: unknown): BackfillConfig {
+  const p = backfillSchema.parse(params);
+  const t = p.throttle === false ? undefined : p.throttle;
+  const maxBatchSize = p.max_batch_size ?? Math.max(DEFAULTS.maxBatchSize, p.batch_size ?? 0);
+  return {
+    table: p.table,
+    set: p.set,
+    where: p.where,
+    fixedBatchSize: p.batch_size,
+    initialBatchSize: Math.min(p.batch_size ?? DEFAULTS.initialBatchSize, maxBatchSize),
+    minBatchSize: Math.min(DEFAULTS.minBatchSize, maxBatchSize),
+    maxBatchSize,
+    targetBatchMs: p.target_batch_time ?? DEFAULTS.targetBatchMs,
+    pauseMs: p.pause ?? 0,
+    lockTimeoutMs: p.lock_timeout ?? DEFAULTS.lockTimeoutMs,
+    statementTimeoutMs: p.statement_timeout ?? DEFAULTS.statementTimeoutMs,
+    minThroughput: p.min_throughput ?? DEFAULTS.minThroughput,
+    throttle: {
+      enabled: p.throttle !== false,
+      replicationLagBytes: t?.replication_lag_bytes ?? DEFAULTS.replicationLagBytes,
+      replicationLagMs: t?.replication_lag ?? DEFAULTS.replicationLagMs,
+      blockedSessions: t?.blocked_sessions ?? DEFAULTS.blockedSessions,
+      batchTimeFactor: t?.batch_time_factor ?? DEFAULTS.batchTimeFactor,
+      probeIntervalMs: t?.probe_interval ?? DEFAULTS.probeIntervalMs,
+      probeTimeoutMs: t?.probe_timeout ?? DEFAULTS.probeTimeoutMs,
+    },
+  };
+}

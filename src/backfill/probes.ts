@@ -1,0 +1,105 @@
+// The throttle's database probes. They run on their own connection with a short statement_timeout
+// and lock_timeout, so a probe can never hold up a batch or queue behind anything for long. A probe
+// the role may not run (42501) is switched off with one warning instead of failing the backfill;
+// a probe that times out is simply skipped this round.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import type { StandbyLag } from './throttle.js';
+
+// Resolves to src/backfill/sql from both src/backfill and dist/backfill (the .sql files ship in src/).
+const SQL_DIR = fileURLToPath(new URL('../../src/backfill/sql/', import.meta.url));
+const cache = new Map<string, string>();
+export function backfillSql(name: string): string {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(`${SQL_DIR}${name}.sql`, 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}
+
+const ignoreClientError = () => {};
+
+type ProbeName = 'replication' | 'blocked';
+
+export class ThrottleProbes {
+  private client: pg.PoolClient | undefined;
+  private connecting: Promise<pg.PoolClient> | undefined;
+  private disabled = new Set<ProbeName>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly timeoutMs: number,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  async replication(): Promise<StandbyLag[] | undefined> {
+    const rows = await this.run<{ name: string; lag_bytes: number | null; lag_ms: number | null }>('replication', backfillSql('replication-lag'), []);
+    return rows?.map((r) => ({ name: r.name, lagBytes: r.lag_bytes, lagMs: r.lag_ms }));
+  }
+
+  /** Sessions waiting on locks held by backend `pid` (our batch). */
+  async blockedBy(pid: number): Promise<{ count: number; maxWaitMs: number } | undefined> {
+    const rows = await this.run<{ blocked: number; max_wait_ms: number }>('blocked', backfillSql('blocked-by-backend'), [pid]);
+    const r = rows?.[0];
+    return r ? { count: r.blocked, maxWaitMs: r.max_wait_ms } : undefined;
+  }
+
+  async close(): Promise<void> {
+    const c = this.client ?? (await this.connecting?.catch(() => undefined));
+    this.client = undefined;
+    this.connecting = undefined;
+    if (!c) return;
+    c.removeListener('error', ignoreClientError);
+    try {
+      await c.query('RESET statement_timeout; RESET lock_timeout; RESET application_name');
+      c.release();
+    } catch {
+      c.release(true);
+    }
+  }
+
+  private async connection(): Promise<pg.PoolClient> {
+    if (this.client) return this.client;
+    this.connecting ??= (async () => {
+      const c = await this.pool.connect();
+      c.on('error', ignoreClientError); // reported by the failing query instead
+      try {
+        const t = Math.max(1, Math.round(this.timeoutMs));
+        await c.query(`SET statement_timeout = ${t}; SET lock_timeout = ${Math.min(t, 100)}; SET application_name = 'pgrunbook:backfill-probe'`);
+      } catch (err) {
+        c.removeListener('error', ignoreClientError);
+        c.release(true);
+        throw err;
+      }
+      this.client = c;
+      return c;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async run<R>(name: ProbeName, sql: string, params: unknown[]): Promise<R[] | undefined> {
+    if (this.disabled.has(name)) return undefined;
+    let c: pg.PoolClient;
+    try {
+      c = await this.connection();
+    } catch {
+      return undefined; // the batch connection reports real outages; probes just skip a round
+    }
+    try {
+      return (await c.query(sql, params)).rows as R[];
+    } catch (err: any) {
+      if (err?.code === '42501') {
+        this.disabled.add(name);
+        this.warn(`throttle probe "${name}" switched off: ${err.message} (grant pg_monitor to the role to enable it)`);
+      } else if (err?.code !== '57014' && err?.code !== '55P03') {
+        // Connection trouble or something unexpected: drop the connection, try afresh next round.
+        this.client = undefined;
+        c.removeListener('error', ignoreClientError);
+        c.release(true);
+      }
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,166 @@
+// Throttle decisions, from signals the engine feeds in (no SQL here, so it is tested with a fake
+// clock). Each active reason has a detail for the operator; the engine emits a `step.throttle`
+// event when a reason starts and `reason: null` when none is left.
+//
+//   replication_lag   a standby replays too far behind (bytes or time): hold batches until it catches
+//                     up (clears below 80% of the limits, so it does not flap around the threshold).
+//   blocked_sessions  sessions wait on row locks our batch holds: halve the batch (shorter lock hold)
+//                     and leave a gap as long as the last batch so they get through. Expires when no
+//                     probe has seen a waiter for two probe intervals.
+//   batch_time        a batch took far longer than the target: leave an equal gap (at most 50% duty)
+//                     while the tuner shrinks the size.
+//   low_throughput    keys per second of batch time fell below `min_throughput` x what the warmed-up
+//                     engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
+import type { Clock } from '../engine/clock.js';
+import type { ThrottleConfig } from './params.js';
+
+export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput';
+
+export interface StandbyLag {
+  name: string;
+  lagBytes: number | null;
+  lagMs: number | null;
+}
+
+export interface ThrottleDecision {
+  /** Do not start a batch; look again after this long (replication lag). */
+  holdMs: number;
+  /** Gap before the next batch, on top of the runbook's `pause`. */
+  pauseMs: number;
+  /** Multiply the batch size by this (1 = unchanged). */
+  shrink: number;
+}
+
+export interface ThrottleChange {
+  reason: ThrottleReason | null;
+  detail?: string;
+}
+
+const WARMUP_BATCHES = 5;
+const WARMUP_MS = 2000;
+const LOW_THROUGHPUT_MAX_PAUSE_MS = 10_000;
+
+const mb = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+export class ThrottleGovernor {
+  private active = new Map<ThrottleReason, string>();
+  private announced = new Set<ThrottleReason>();
+  private anyAnnounced = false;
+  private pendingShrink = 1;
+  private lastBatchMs = 0;
+  private blockedSeenAt = -Infinity;
+  private batches = 0;
+  private firstBatchAt: number | undefined;
+  /** Keys per ms of batch time: fast-moving and slow-moving averages, and the best slow value seen. */
+  private fastRate: number | undefined;
+  private slowRate: number | undefined;
+  private expectedRate = 0;
+  private lowThroughputPauseMs = 0;
+
+  constructor(
+    private readonly cfg: ThrottleConfig,
+    private readonly targetMs: number,
+    /** Fraction of the expected throughput below which to throttle; 0 = off. */
+    private readonly minThroughput: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** After every batch transaction. */
+  observeBatch(keys: number, ms: number): void {
+    const now = this.clock.now();
+    this.firstBatchAt ??= now;
+    this.batches++;
+    this.lastBatchMs = ms;
+    if (this.cfg.enabled && ms > this.targetMs * this.cfg.batchTimeFactor) {
+      this.set('batch_time', `last batch took ${Math.round(ms)} ms, over ${this.cfg.batchTimeFactor}x the ${this.targetMs} ms target`);
+    } else this.active.delete('batch_time');
+
+    if (keys > 0 && ms > 0) {
+      const rate = keys / ms;
+      this.fastRate = this.fastRate === undefined ? rate : 0.5 * rate + 0.5 * this.fastRate;
+      this.slowRate = this.slowRate === undefined ? rate : 0.2 * rate + 0.8 * this.slowRate;
+      const warm = this.batches >= WARMUP_BATCHES && now - this.firstBatchAt >= WARMUP_MS;
+      if (warm) this.expectedRate = Math.max(this.expectedRate, this.slowRate);
+    }
+    if (this.cfg.enabled && this.minThroughput > 0 && this.expectedRate > 0 && this.fastRate !== undefined) {
+      if (this.fastRate < this.minThroughput * this.expectedRate) {
+        this.lowThroughputPauseMs = Math.min(LOW_THROUGHPUT_MAX_PAUSE_MS, Math.max(1000, this.lowThroughputPauseMs * 2));
+        this.set(
+          'low_throughput',
+          `${Math.round(this.fastRate * 1000)} rows/s of batch time, under ${Math.round(this.minThroughput * 100)}% of the ${Math.round(this.expectedRate * 1000)} rows/s seen earlier`,
+        );
+      } else {
+        this.lowThroughputPauseMs = 0;
+        this.active.delete('low_throughput');
+      }
+    }
+  }
+
+  /** From the replication probe (pg_stat_replication), between batches. */
+  observeReplication(standbys: StandbyLag[]): void {
+    if (!this.cfg.enabled) return;
+    const wasActive = this.active.has('replication_lag');
+    // Hysteresis: once holding, wait until lag is under 80% of the limits.
+    const f = wasActive ? 0.8 : 1;
+    const over = standbys.filter(
+      (s) => (s.lagBytes !== null && s.lagBytes > this.cfg.replicationLagBytes * f) || (s.lagMs !== null && s.lagMs > this.cfg.replicationLagMs * f),
+    );
+    if (over.length === 0) {
+      this.active.delete('replication_lag');
+      return;
+    }
+    const worst = over
+      .map((s) => `${s.name} ${s.lagBytes !== null ? mb(s.lagBytes) : '? MB'} / ${s.lagMs !== null ? sec(s.lagMs) : '? s'} behind`)
+      .join(', ');
+    this.set('replication_lag', `${worst} (limits ${mb(this.cfg.replicationLagBytes)} / ${sec(this.cfg.replicationLagMs)})`);
+  }
+
+  /** From the probe that looks for sessions waiting on our batch's locks, during a batch. */
+  observeBlocked(count: number, maxWaitMs: number): void {
+    if (!this.cfg.enabled || this.cfg.blockedSessions <= 0) return;
+    if (count >= this.cfg.blockedSessions) {
+      this.blockedSeenAt = this.clock.now();
+      this.pendingShrink = 0.5;
+      this.set('blocked_sessions', `${count} session(s) waited on rows our batch had locked (longest ${Math.round(maxWaitMs)} ms)`);
+    }
+  }
+
+  /** What to do before the next batch. Call once per batch. */
+  decide(): ThrottleDecision {
+    const now = this.clock.now();
+    if (this.active.has('blocked_sessions') && now - this.blockedSeenAt > 2 * this.cfg.probeIntervalMs) this.active.delete('blocked_sessions');
+    let pauseMs = 0;
+    if (this.active.has('blocked_sessions')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
+    if (this.active.has('batch_time')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
+    if (this.active.has('low_throughput')) pauseMs = Math.max(pauseMs, this.lowThroughputPauseMs);
+    const shrink = this.pendingShrink;
+    this.pendingShrink = 1;
+    return { holdMs: this.active.has('replication_lag') ? this.cfg.probeIntervalMs : 0, pauseMs: Math.round(pauseMs), shrink };
+  }
+
+  /** Newly started reasons, or a single `null` when the last one cleared. Call after `decide`. */
+  changes(): ThrottleChange[] {
+    const out: ThrottleChange[] = [];
+    for (const [reason, detail] of this.active) {
+      if (!this.announced.has(reason)) out.push({ reason, detail });
+    }
+    this.announced = new Set(this.active.keys());
+    if (this.active.size === 0 && this.anyAnnounced) out.push({ reason: null });
+    this.anyAnnounced = this.active.size > 0;
+    return out;
+  }
+
+  /** Active reasons for progress events, or null. */
+  get summary(): string | null {
+    return this.active.size ? [...this.active.keys()].join(', ') : null;
+  }
+
+  isActive(reason: ThrottleReason): boolean {
+    return this.active.has(reason);
+  }
+
+  private set(reason: ThrottleReason, detail: string): void {
+    this.active.set(reason, detail);
+  }
+}

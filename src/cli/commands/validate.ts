@@ -1,0 +1,41 @@
+// pgrunbook validate FILE [--var k=v ...]: YAML, schema, variables and SQL parse, offline.
+// Problems print as FILE:LINE:COL: message. Exit 2 on any error; warnings alone exit 0.
+import type { Command } from 'commander';
+import { loadRunbookFile } from '../../runbook/load.js';
+import { formatProblem, PHASES } from '../../runbook/model.js';
+import { withVars } from '../options.js';
+
+export interface ValidateIO {
+  out(text: string): void;
+}
+
+/** Returns the exit code. Never connects to a database. */
+export async function validateCommand(file: string, opts: { vars?: Record<string, string>; json?: boolean }, io: ValidateIO = { out: (s) => void process.stdout.write(s) }): Promise<number> {
+  const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars });
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.length - errors;
+  if (opts.json) {
+    io.out(JSON.stringify({ file, valid: errors === 0, errors, warnings, problems }) + '\n');
+    return errors ? 2 : 0;
+  }
+  for (const p of problems) io.out(formatProblem(p) + '\n');
+  const counts = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+  if (errors || !runbook) {
+    io.out(`${file}: invalid (${counts})\n`);
+    return 2;
+  }
+  const steps = PHASES.filter((p) => runbook.phases[p].length).map((p) => `${p} ${runbook.phases[p].length}`);
+  io.out(`${file}: valid: "${runbook.name}", steps: ${steps.join(', ') || 'none'}${warnings ? ` (${counts})` : ''}\n`);
+  return 0;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('validate')
+    .description('check a runbook offline: YAML, schema, variables, SQL syntax (exit 2 on any error)')
+    .argument('<file>', 'runbook YAML')
+    .option('--json', 'print the result as one JSON object');
+  withVars(cmd).action(async (file: string, o: { var?: Record<string, string>; json?: boolean }) => {
+    process.exitCode = await validateCommand(file, { vars: o.var, json: o.json });
+  });
+}

@@ -1,0 +1,321 @@
+// Copies what a rehearsal needs from the source into the sandbox, reading the source only:
+//  1. schema (pre-data) of the table set via `pg_dump --schema-only`, falling back to the whole
+//     database's schema when the tables need types, functions or schemas outside the set;
+//  2. a data sample streamed with COPY (TABLESAMPLE SYSTEM for big tables, BERNOULLI for small
+//     ones, everything for tiny lookup tables), from one REPEATABLE READ READ ONLY snapshot that
+//     pg_dump shares; rows referenced by FKs are fetched so the constraints hold, orphans dropped;
+//  3. sequences set past the source's values; then post-data (indexes, constraints, triggers),
+//     so indexes are built once on the sample; then VACUUM ANALYZE for realistic plans.
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { RunbookError } from '../engine/errors.js';
+import { quoteIdent, quoteLiteral } from '../pg/connection.js';
+import { redact } from '../util/secrets.js';
+import { dumpSchema, findPgDump, type FindPgDumpOptions, type PgDumpBinary } from './pgdump.js';
+import { readOnlySourceClient } from './readonly.js';
+import { resolveTableSet, type ForeignKey, type TableInfo, type TableRole } from './tables.js';
+
+const { to: copyTo, from: copyFrom } = copyStreams;
+
+/** Tables at or under this estimate are copied whole (lookup tables: FKs then resolve for free). */
+export const SMALL_TABLE_ROWS = 1000;
+/** Above this many heap pages TABLESAMPLE SYSTEM (block sampling) is used: it reads only the sampled blocks. */
+const SYSTEM_SAMPLE_MIN_PAGES = 1000;
+const KEY_CHUNK = 2000;
+
+export type SampleMethod = 'all' | 'system' | 'bernoulli' | 'referenced' | 'schema-only';
+
+export interface TableSample {
+  oid: number;
+  table: string;
+  role: TableRole;
+  relkind: string;
+  method: SampleMethod;
+  /** Source size from the catalog (reltuples / relpages): estimates, never count(*). */
+  sourceRows: number | null;
+  sourceBytes: number;
+  sourceIndexBytes: number;
+  /** Exact, in the sandbox after the copy. */
+  sampleRows: number;
+  sampleBytes: number;
+  /** Rows added to satisfy FKs from other sampled tables. */
+  referencedRowsAdded: number;
+  orphansDeleted: number;
+}
+
+export interface CloneResult {
+  tables: TableSample[];
+  fks: ForeignKey[];
+  /** Names in the runbook that do not exist on the source yet (created by the deploy). */
+  missing: string[];
+  schemaScope: 'tables' | 'database';
+  samplePct: number;
+  pgDump: string;
+  snapshot: string | null;
+  warnings: string[];
+  durationMs: number;
+}
+
+export interface CloneOptions {
+  sourceUrl: string | undefined;
+  sandboxUrl: string;
+  sourceMajor: number;
+  /** Relation names the deploy touches (see touchedRelationNames). */
+  tableNames: string[];
+  /** Percent of each big table to copy, 0 < pct ≤ 100. */
+  samplePct: number;
+  pgDump?: FindPgDumpOptions;
+  /** TABLESAMPLE REPEATABLE seed: the same sample on every rehearsal. */
+  seed?: number;
+  log?: (message: string) => void;
+}
+
+/** Finds pg_dump first: a missing or too old binary fails before anything is started. */
+export async function preflightPgDump(sourceMajor: number, opts?: FindPgDumpOptions): Promise<PgDumpBinary> {
+  return findPgDump(sourceMajor, opts);
+}
+
+export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promise<CloneResult> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => {});
+  if (!(opts.samplePct > 0 && opts.samplePct <= 100)) throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
+  const pgDump = bin ?? (await findPgDump(opts.sourceMajor, opts.pgDump));
+  const warnings: string[] = [];
+  const source = readOnlySourceClient(opts.sourceUrl);
+  const sandbox = new pg.Client({ connectionString: opts.sandboxUrl, application_name: 'pgrunbook-rehearsal:clone' });
+  sandbox.on('error', () => {});
+  await source.connect();
+  await sandbox.connect();
+  try {
+    await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    let snapshot: string | null = null;
+    try {
+      snapshot = (await source.query<{ s: string }>('select pg_export_snapshot() as s')).rows[0]!.s;
+    } catch (err) {
+      await source.query('ROLLBACK');
+      await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      warnings.push(`could not export a snapshot (${(err as Error).message}); schema and data are read in separate snapshots`);
+    }
+    const { tables, fks, missing } = await resolveTableSet(source, opts.tableNames);
+    if (tables.length === 0) {
+      throw new RunbookError('none of the tables the deploy phase touches exists on the source, so there is nothing to rehearse on', {
+        hint: `looked for: ${opts.tableNames.join(', ') || '(no table names found in the deploy steps)'}; check the runbook's vars (--var table=...)`,
+        exitCode: 2,
+      });
+    }
+    log(`copying the schema of ${tables.length} relation(s) with ${pgDump.path} (${pgDump.major})`);
+
+    // 1. Schema, pre-data.
+    const names = tables.map((t) => t.qualified);
+    const schemas = [...new Set(tables.map((t) => t.schema))];
+    let schemaScope: CloneResult['schemaScope'] = 'tables';
+    const pre = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
+    const schemaSql = schemas.filter((s) => s !== 'public').map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n');
+    try {
+      await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
+    } catch (err) {
+      log(`the tables need objects outside the set (${(err as Error).message}); copying the whole database schema instead`);
+      warnings.push(`table-scoped schema did not restore (${(err as Error).message}); the whole database schema was copied`);
+      schemaScope = 'database';
+      const full = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: [], section: 'pre-data', snapshot: snapshot ?? undefined });
+      try {
+        await applyInTransaction(sandbox, full);
+      } catch (err2) {
+        throw new RunbookError(`the source schema does not restore in the sandbox: ${(err2 as Error).message}`, {
+          hint: 'an extension or a newer-version feature may be missing in the sandbox; try --sandbox docker (exact version) or a staging URL',
+        });
+      }
+    }
+
+    // 2. Data.
+    const samples = new Map<number, TableSample>();
+    for (const t of tables) {
+      const method = sampleMethod(t, opts.samplePct);
+      samples.set(t.oid, {
+        oid: t.oid,
+        table: t.display,
+        role: t.role,
+        relkind: t.relkind,
+        method,
+        sourceRows: t.rowsEstimate,
+        sourceBytes: t.heapBytes,
+        sourceIndexBytes: t.indexBytes,
+        sampleRows: 0,
+        sampleBytes: 0,
+        referencedRowsAdded: 0,
+        orphansDeleted: 0,
+      });
+      if (method === 'schema-only' || method === 'referenced') continue;
+      const cols = await copyColumns(source, t.oid);
+      const from = `${t.qualified}${method === 'system' ? ` TABLESAMPLE SYSTEM (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : method === 'bernoulli' ? ` TABLESAMPLE BERNOULLI (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : ''}`;
+      const n = await copyRows(source, sandbox, `select ${cols} from ${from}`, t.qualified, cols);
+      log(`  ${t.display}: ${n} row(s) (${method})`);
+    }
+    // Rows referenced by sampled rows, until nothing is missing (chains, self references).
+    const byOid = new Map(tables.map((t) => [t.oid, t]));
+    const fetchable = (fk: ForeignKey) => {
+      const parent = samples.get(fk.parent)!;
+      const child = samples.get(fk.child)!;
+      // A touched table's sample stays a sample: its referencing children lose orphans instead.
+      return parent.role === 'referenced' || parent.method === 'referenced' || (child.role !== 'referencing' && parent.method !== 'all');
+    };
+    for (let round = 0; round < 8; round++) {
+      let added = 0;
+      for (const fk of fks.filter(fetchable)) {
+        const parent = byOid.get(fk.parent)!;
+        const keys = await missingKeys(sandbox, fk, byOid);
+        if (keys.length === 0) continue;
+        const cols = await copyColumns(source, parent.oid);
+        for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+          const chunk = keys.slice(i, i + KEY_CHUNK);
+          const values = chunk.map((k) => `(${k.map((v, j) => `${quoteLiteral(v)}::${fk.parentTypes[j]}`).join(', ')})`).join(', ');
+          const match = `(${fk.parentColumns.map(quoteIdent).join(', ')}) in (values ${values})`;
+          const n = await copyRows(source, sandbox, `select ${cols} from ${parent.qualified} where ${match}`, parent.qualified, cols);
+          samples.get(parent.oid)!.referencedRowsAdded += n;
+          added += n;
+        }
+      }
+      if (added === 0) break;
+    }
+    // Whatever still dangles (rows whose parents we chose not to fetch) goes.
+    for (const fk of fks) {
+      const n = await deleteOrphans(sandbox, fk, byOid);
+      if (n > 0) samples.get(fk.child)!.orphansDeleted += n;
+    }
+    await setSequences(source, sandbox, tables);
+    await source.query('COMMIT');
+
+    // 3. Post-data: indexes, constraints, triggers, built on the sample.
+    const post = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: schemaScope === 'tables' ? names : [], section: 'post-data' });
+    try {
+      await applyInTransaction(sandbox, post);
+    } catch (err) {
+      throw new RunbookError(`indexes and constraints of the source do not restore on the sample: ${(err as Error).message}`, {
+        hint: 'a constraint may depend on data outside the sample; report this with the runbook',
+      });
+    }
+    for (const t of tables) {
+      if (t.relkind !== 'r' && t.relkind !== 'p') continue;
+      await sandbox.query(`VACUUM (ANALYZE) ${t.qualified}`).catch(() => sandbox.query(`ANALYZE ${t.qualified}`));
+      const s = await sandbox.query<{ n: string; bytes: string }>(
+        `select (select count(*) from ${t.qualified})::text as n, (select relpages::float8 * current_setting('block_size')::int from pg_class where oid = $1::regclass)::text as bytes`,
+        [t.qualified],
+      );
+      const sample = samples.get(t.oid)!;
+      sample.sampleRows = Number(s.rows[0]!.n);
+      sample.sampleBytes = Number(s.rows[0]!.bytes);
+      if (sample.sourceRows === null && sample.method !== 'all') {
+        warnings.push(`${t.display} was never analyzed on the source: its size is estimated from the sample rate`);
+        sample.sourceRows = Math.round((sample.sampleRows * 100) / opts.samplePct);
+      } else if (sample.sourceRows === null) sample.sourceRows = sample.sampleRows;
+    }
+    return {
+      tables: [...samples.values()],
+      fks,
+      missing,
+      schemaScope,
+      samplePct: opts.samplePct,
+      pgDump: `${pgDump.path} (${pgDump.version})`,
+      snapshot,
+      warnings,
+      durationMs: Date.now() - t0,
+    };
+  } catch (err) {
+    await source.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    await source.end().catch(() => {});
+    await sandbox.end().catch(() => {});
+  }
+}
+
+export function sampleMethod(t: TableInfo, pct: number): SampleMethod {
+  if (t.relkind !== 'r') return 'schema-only'; // views, partitioned parents (rows live in partitions)
+  if (t.role === 'referenced') return (t.rowsEstimate ?? Infinity) <= SMALL_TABLE_ROWS ? 'all' : 'referenced';
+  if (pct >= 100 || (t.rowsEstimate !== null && t.rowsEstimate <= SMALL_TABLE_ROWS)) return 'all';
+  return t.relpages >= SYSTEM_SAMPLE_MIN_PAGES ? 'system' : 'bernoulli';
+}
+
+async function applyInTransaction(client: pg.Client, sql: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(sql);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    const e = err as { message: string; code?: string };
+    throw Object.assign(new Error(redact(e.message)), { code: e.code });
+  } finally {
+    // pg_dump output empties search_path for the session.
+    await client.query('RESET search_path').catch(() => {});
+  }
+}
+
+/** Quoted column list for COPY: generated columns cannot be written. */
+async function copyColumns(source: pg.Client, oid: number): Promise<string> {
+  const r = await source.query<{ name: string }>(
+    `select attname as name from pg_attribute where attrelid = $1 and attnum > 0 and not attisdropped and attgenerated = '' order by attnum`,
+    [oid],
+  );
+  return r.rows.map((c) => quoteIdent(c.name)).join(', ');
+}
+
+async function copyRows(source: pg.Client, sandbox: pg.Client, select: string, table: string, cols: string): Promise<number> {
+  const out = source.query(copyTo(`COPY (${select}) TO STDOUT`));
+  const into = sandbox.query(copyFrom(`COPY ${table} (${cols}) FROM STDIN`));
+  await pipeline(out, into);
+  return into.rowCount ?? 0;
+}
+
+function keyMatch(fk: ForeignKey, c: string, p: string): string {
+  return fk.childColumns.map((col, i) => `${p}.${quoteIdent(fk.parentColumns[i]!)} = ${c}.${quoteIdent(col)}`).join(' and ');
+}
+
+function notNull(fk: ForeignKey, c: string): string {
+  return fk.childColumns.map((col) => `${c}.${quoteIdent(col)} is not null`).join(' and ');
+}
+
+async function missingKeys(sandbox: pg.Client, fk: ForeignKey, byOid: Map<number, TableInfo>): Promise<string[][]> {
+  const child = byOid.get(fk.child)!;
+  const parent = byOid.get(fk.parent)!;
+  const r = await sandbox.query({
+    text: `select distinct ${fk.childColumns.map((c) => `c.${quoteIdent(c)}::text`).join(', ')} from ${child.qualified} c
+            where ${notNull(fk, 'c')} and not exists (select 1 from ${parent.qualified} p where ${keyMatch(fk, 'c', 'p')})`,
+    rowMode: 'array',
+  });
+  return r.rows as string[][];
+}
+
+async function deleteOrphans(sandbox: pg.Client, fk: ForeignKey, byOid: Map<number, TableInfo>): Promise<number> {
+  const child = byOid.get(fk.child)!;
+  const parent = byOid.get(fk.parent)!;
+  if (child.relkind !== 'r') return 0;
+  const r = await sandbox.query(
+    `delete from ${child.qualified} c where ${notNull(fk, 'c')} and not exists (select 1 from ${parent.qualified} p where ${keyMatch(fk, 'c', 'p')})`,
+  );
+  return r.rowCount ?? 0;
+}
+
+/** Owned sequences continue where the source's are (or past the sample's max). */
+async function setSequences(source: pg.Client, sandbox: pg.Client, tables: TableInfo[]): Promise<void> {
+  const r = await source.query<{ seq: string; col: string; tbl: string; last: string | null }>(
+    `select format('%I.%I', sn.nspname, s.relname) as seq, a.attname as col, format('%I.%I', tn.nspname, t.relname) as tbl,
+            (select ps.last_value::text from pg_sequences ps where ps.schemaname = sn.nspname and ps.sequencename = s.relname) as last
+       from pg_depend d
+       join pg_class s on s.oid = d.objid and s.relkind = 'S' join pg_namespace sn on sn.oid = s.relnamespace
+       join pg_class t on t.oid = d.refobjid join pg_namespace tn on tn.oid = t.relnamespace
+       join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid
+      where d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')
+        and d.refobjid = any($1::oid[])`,
+    [tables.map((t) => t.oid)],
+  ).catch(() => ({ rows: [] as { seq: string; col: string; tbl: string; last: string | null }[] }));
+  for (const s of r.rows) {
+    await sandbox
+      .query(
+        `select setval($1::regclass, greatest(coalesce($2::bigint, 1), coalesce((select max(${quoteIdent(s.col)})::bigint from ${s.tbl}), 1)))`,
+        [s.seq, s.last],
+      )
+      .catch(() => {});
+  }
+}

@@ -1,0 +1,166 @@
+// Samples, from its own connection, what the runner's sessions hold and wait for in the sandbox:
+// relation locks (pg_locks), whom they wait behind (pg_blocking_pids), the WAL position, the
+// relfilenodes of the traced tables and index-build progress. Each sample is tagged with the step
+// running when it was taken; the trace turns samples into per-step facts.
+import pg from 'pg';
+
+export interface LockRow {
+  pid: number;
+  relation: string;
+  mode: string;
+  granted: boolean;
+  blockers: number[];
+}
+
+export interface Sample {
+  /** Local clock: when the query was sent and when its answer came. */
+  sentAt: number;
+  recvAt: number;
+  /** Server clock (ms since epoch) when the sample was taken. */
+  serverMs: number;
+  lsn: bigint;
+  locks: LockRow[];
+  /** relation -> relfilenode for the traced tables. */
+  files: Record<string, number>;
+  index: { pid: number; phase: string; lockerPid: number | null }[];
+  /** Step running when the sample was sent / received (null between steps). */
+  stepAtSend: string | null;
+  stepAtRecv: string | null;
+}
+
+const SAMPLE_SQL = `
+select extract(epoch from clock_timestamp()) * 1000 as server_ms,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn,
+       (select coalesce(json_agg(json_build_object('pid', l.pid, 'relation', format('%I.%I', n.nspname, c.relname), 'mode', l.mode,
+                                                   'granted', l.granted, 'blockers', case when l.granted then '{}'::int[] else pg_blocking_pids(l.pid) end)), '[]')
+          from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          join pg_class c on c.oid = l.relation join pg_namespace n on n.oid = c.relnamespace
+         where l.locktype = 'relation' and a.application_name like $1 || '%' and c.relkind in ('r', 'p', 'm')
+           and n.nspname not in ('pg_catalog', 'pg_toast', 'information_schema', 'pgrunbook', 'pgrunbook_rehearsal')) as locks,
+       (select coalesce(json_object_agg(x, c.relfilenode), '{}') from unnest($2::text[]) x join pg_class c on c.oid = to_regclass(x)) as files,
+       (select coalesce(json_agg(json_build_object('pid', p.pid, 'phase', p.phase, 'locker', p.current_locker_pid)), '[]')
+          from pg_stat_progress_create_index p join pg_stat_activity a on a.pid = p.pid where a.application_name like $1 || '%') as index`;
+
+const MARK_SQL = `
+select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn,
+       (select coalesce(json_object_agg(x, c.relfilenode), '{}') from unnest($1::text[]) x join pg_class c on c.oid = to_regclass(x)) as files`;
+
+export interface Mark {
+  lsn: bigint;
+  files: Record<string, number>;
+}
+
+export class LockSampler {
+  readonly samples: Sample[] = [];
+  /** WAL position and relfilenodes at step boundaries (\`id:start\`, \`id:end\`), from an idle connection. */
+  readonly marks = new Map<string, Promise<Mark | undefined>>();
+  private client?: pg.Client;
+  private markClient?: pg.Client;
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private inFlight?: Promise<void>;
+  currentStep: string | null = null;
+  errors = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly opts: { appPrefix: string; tables: string[]; intervalMs?: number },
+  ) {}
+
+  get intervalMs(): number {
+    return this.opts.intervalMs ?? 10;
+  }
+
+  /** Called synchronously from the bus at step boundaries: the query leaves at once on its own connection. */
+  mark(key: string): void {
+    const c = this.markClient;
+    if (!c) return;
+    this.marks.set(
+      key,
+      c.query<{ lsn: string; files: Record<string, number> }>(MARK_SQL, [this.opts.tables]).then(
+        (r) => ({ lsn: BigInt(r.rows[0]!.lsn.split('.')[0]!), files: r.rows[0]!.files }),
+        () => undefined,
+      ),
+    );
+  }
+
+  async start(): Promise<void> {
+    // Short timeouts: the sampler must never block or be blocked.
+    this.client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'pgrunbook-rehearsal:sampler',
+      options: '-c lock_timeout=200 -c statement_timeout=2000',
+    });
+    this.client.on('error', () => {});
+    await this.client.connect();
+    this.markClient = new pg.Client({ connectionString: this.url, application_name: 'pgrunbook-rehearsal:marks', options: '-c lock_timeout=200 -c statement_timeout=2000' });
+    this.markClient.on('error', () => {});
+    await this.markClient.connect();
+    this.running = true;
+    await this.tick();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.inFlight = this.tick().finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+
+  /** Takes one sample now (also used at phase boundaries). */
+  async tick(): Promise<void> {
+    if (!this.client) return;
+    const stepAtSend = this.currentStep;
+    const sentAt = Date.now();
+    try {
+      const r = await this.client.query<{ server_ms: number; lsn: string; locks: any[]; files: Record<string, number>; index: any[] }>(SAMPLE_SQL, [
+        this.opts.appPrefix,
+        this.opts.tables,
+      ]);
+      const row = r.rows[0]!;
+      this.samples.push({
+        sentAt,
+        recvAt: Date.now(),
+        serverMs: Number(row.server_ms),
+        lsn: BigInt(row.lsn.split('.')[0]!),
+        locks: row.locks.map((l) => ({ pid: l.pid, relation: l.relation, mode: l.mode, granted: l.granted, blockers: l.blockers ?? [] })),
+        files: row.files,
+        index: row.index.map((i) => ({ pid: i.pid, phase: i.phase, lockerPid: i.locker ?? null })),
+        stepAtSend,
+        stepAtRecv: this.currentStep,
+      });
+    } catch {
+      this.errors++;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.inFlight?.catch(() => {});
+    await this.tick();
+    await Promise.all(this.marks.values());
+    await this.client?.end().catch(() => {});
+    await this.markClient?.end().catch(() => {});
+  }
+
+  /** Server clock minus local clock, from the sample with the shortest round trip. */
+  clockOffsetMs(): number {
+    let best: Sample | undefined;
+    for (const s of this.samples) if (!best || s.recvAt - s.sentAt < best.recvAt - best.sentAt) best = s;
+    return best ? best.serverMs - (best.sentAt + best.recvAt) / 2 : 0;
+  }
+
+  /** Last sample answered at or before `t` (local). */
+  before(t: number): Sample | undefined {
+    let found: Sample | undefined;
+    for (const s of this.samples) if (s.recvAt <= t) found = s;
+    return found;
+  }
+
+  /** First sample sent at or after `t` (local). */
+  after(t: number): Sample | undefined {
+    return this.samples.find((s) => s.sentAt >= t);
+  }
+}

@@ -1,0 +1,77 @@
+// An existing database as the sandbox (a staging copy, e.g. restored from a cloud snapshot).
+// Refused when it is the source itself: same host/port/database after DNS, or the same server
+// (system identifier + start time) and the same database.
+import pg from 'pg';
+import { RunbookError, InputError } from '../../engine/errors.js';
+import { registerSecret, redact } from '../../util/secrets.js';
+import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from './identity.js';
+import { makeCloser } from './closer.js';
+import type { Sandbox, SandboxRequest } from './types.js';
+
+export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
+  const url = req.spec;
+  try {
+    const u = new URL(url);
+    if (u.password) registerSecret(decodeURIComponent(u.password));
+  } catch {
+    throw new InputError(`--sandbox: not a valid URL: "${redact(url).slice(0, 80)}"`, 'use embedded, docker, or postgres://user@host:port/dbname');
+  }
+  const refuse = (why: string) =>
+    new InputError(
+      `--sandbox is the source database (${why}); a rehearsal changes its sandbox, so it must never run on the source`,
+      'pass a separate staging database, or use --sandbox embedded (the default) or --sandbox docker',
+    );
+  if (req.sourceUrl && (await sameEndpoint(url, req.sourceUrl))) {
+    const e = endpointOf(url);
+    throw refuse(`same host, port and database: ${e.host}:${e.port}/${e.database}`);
+  }
+  const warnings: string[] = [];
+  const client = new pg.Client({ connectionString: url, application_name: 'pgrunbook-rehearsal:setup', connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new RunbookError(`--sandbox: cannot connect to ${describe(url)}: ${redact((err as Error).message)}`, {
+      hint: 'check the staging URL (host, port, database, credentials)',
+    });
+  }
+  try {
+    const ident = await serverIdentity(client);
+    if (req.sourceUrl) {
+      const src = new pg.Client({ connectionString: req.sourceUrl, application_name: 'pgrunbook-rehearsal:identity', options: '-c default_transaction_read_only=on' });
+      src.on('error', () => {});
+      await src.connect();
+      try {
+        const sourceIdent = await serverIdentity(src);
+        if (sameServerAndDatabase(ident, sourceIdent)) {
+          throw refuse(`same server (system identifier ${ident.systemIdentifier ?? 'unreadable'}, started ${ident.postmasterStart}) and same database "${ident.database}"`);
+        }
+        if (sameServer(ident, sourceIdent)) {
+          warnings.push(`the sandbox database "${ident.database}" lives on the source's server: the rehearsal's load competes with production`);
+        }
+      } finally {
+        await src.end().catch(() => {});
+      }
+    }
+    const ro = await client.query<{ ro: string }>(`select current_setting('transaction_read_only') as ro`);
+    if (ro.rows[0]!.ro === 'on') {
+      throw new InputError(`--sandbox ${describe(url)} is read-only (a standby, or default_transaction_read_only=on)`, 'use a writable staging database');
+    }
+    return {
+      kind: 'url',
+      url,
+      major: ident.major,
+      description: `staging database ${describe(url)} (PostgreSQL ${ident.major})`,
+      warnings,
+      existing: true,
+      ...makeCloser(async () => {}),
+    };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function describe(url: string): string {
+  const e = endpointOf(url);
+  return `${e.host}:${e.port}/${e.database}`;
+}

@@ -1,0 +1,183 @@
+// backfill: a keyset-batched UPDATE with an exactly-once cursor (the engine is src/backfill/).
+// plan shows one batch's SQL and the RowExclusiveLock it takes; apply runs (or resumes) the batch
+// loop; verify and reconcile read the persisted cursor.
+import type { StepKind, StepPlan, PlanContext, StepContext } from './types.js';
+import type { Evidence } from '../engine/gates.js';
+import type { Problem, StepSpec } from '../runbook/model.js';
+import { InputError, RunbookError } from '../engine/errors.js';
+import { backfillSchema, resolveConfig, type BackfillConfig, type BackfillParams } from '../backfill/params.js';
+import { checkFragments } from '../backfill/fragments.js';
+import { runBackfill } from '../backfill/engine.js';
+import { describeCursor, readCursor } from '../backfill/cursorStore.js';
+import { estimateMatching, introspectTable, type TableInfo } from '../backfill/table.js';
+import { fastBatchSql } from '../backfill/sql.js';
+import { quoteIdent, quoteQualified } from '../pg/connection.js';
+
+async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig> {
+  const cfg = resolveConfig(step.params);
+  const bad = await checkFragments(cfg.set, cfg.where);
+  if (bad.length) throw new InputError(`step ${step.id}: ${bad.map((b) => b.message).join('; ')}`, 'fix the step in the runbook; nothing was run');
+  return cfg;
+}
+
+/** The batch statement with its parameters spelled out in a comment. */
+function batchStatement(info: TableInfo, cfg: BackfillConfig): string {
+  const k = info.keys.length;
+  const list = (from: number) => Array.from({ length: k }, (_, i) => `$${from + i}`).join(', ');
+  const next = 3 + 2 * k;
+  const header = [
+    '-- One batch, repeated in short transactions (after SELECT .. FOR UPDATE of the cursor row):',
+    '--   $1, $2: run id and step id (the cursor row in pgrunbook.backfill_cursors)',
+    `--   ${list(3)}: last key done, exclusive (left out in the first batch)`,
+    `--   ${list(3 + k)}: last key of this batch, inclusive (the key \`batch size\` rows on, or the pass bound)`,
+    `--   $${next}: the new cursor; $${next + 1}: keys in the range; $${next + 2}: the batch size`,
+  ];
+  return `${header.join('\n')}\n${fastBatchSql({ info, set: cfg.set, where: cfg.where }, true)}`;
+}
+
+function offlineInfo(table: string): TableInfo {
+  return {
+    oid: 0,
+    display: table,
+    qualified: quoteQualified(table),
+    relname: quoteIdent(table.split('.').pop() ?? table),
+    keys: [{ name: 'primary key', quoted: '<primary key>', type: '<key type>' }],
+    partitioned: false,
+    estimatedRows: null,
+  };
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<StepPlan> {
+  const cfg = await configOf(step);
+  const notes: string[] = [];
+  let info: TableInfo;
+  if (ctx.db) {
+    info = await introspectTable(ctx.db, cfg.table);
+    const keyDesc = info.keys.map((k) => `${k.name} ${k.type}`).join(', ');
+    notes.push(`walks the primary key (${keyDesc}) in key order; the upper bound is taken at start, and a catch-up pass then covers keys added above it meanwhile`);
+    if (info.estimatedRows !== null) {
+      const matching = cfg.where ? await estimateMatching(ctx.db, info, cfg.where) : null;
+      notes.push(
+        `about ${fmt(info.estimatedRows)} rows in ${info.display} (planner statistics, not a count)` +
+          (matching !== null ? `, about ${fmt(matching)} matching \`where\`` : ''),
+      );
+    } else notes.push(`${info.display} was never analyzed: no row estimate yet (run ANALYZE for one)`);
+    if (info.keys.some((k) => /uuid|text|char/.test(k.type))) {
+      notes.push('the key is not monotonic: rows inserted during the run behind the cursor are not visited, so the application must set the new value on rows it writes');
+    }
+  } else {
+    info = offlineInfo(cfg.table);
+    notes.push('offline plan: the key columns and their types come from the live table (plan with --db for the exact SQL)');
+  }
+  notes.push(
+    cfg.fixedBatchSize !== undefined
+      ? `fixed batches of ${fmt(cfg.fixedBatchSize)} rows`
+      : `batch size tuned so each transaction takes about ${cfg.targetBatchMs} ms (starts at ${fmt(cfg.initialBatchSize)} rows, at most ${fmt(cfg.maxBatchSize)})`,
+  );
+  notes.push(
+    `never queues behind the application's row locks: waits at most ${cfg.lockTimeoutMs} ms, then redoes the range with SKIP LOCKED and updates the skipped rows in a retry pass at the end`,
+  );
+  notes.push('exactly-once: each batch moves its cursor in pgrunbook.backfill_cursors in the same transaction, so a crash or resume never skips or repeats a batch');
+  const throttle = cfg.throttle;
+  notes.push(
+    throttle.enabled
+      ? `throttles on replication lag (${Math.round(throttle.replicationLagBytes / 1024 ** 2)} MB / ${throttle.replicationLagMs} ms), sessions waiting on our locks, batches over ${throttle.batchTimeFactor}x target` +
+          (cfg.minThroughput > 0 ? `, and throughput under ${Math.round(cfg.minThroughput * 100)}% of the early rate` : '')
+      : 'throttle probes are off (`throttle: false`)',
+  );
+  if (!step.rollback) notes.push('not reversible: the old values are overwritten; add `rollback:` SQL to make it undoable');
+  return {
+    statements: [{ sql: batchStatement(info, cfg), transactional: true, description: 'one batch (repeated until every key is visited)' }],
+    locks: [{ relation: info.display, mode: 'RowExclusiveLock' }],
+    reversible: !!step.rollback,
+    ...(step.rollback ? {} : { irreversibleReason: 'a backfill overwrites column values in place and keeps no copy of the old ones' }),
+    notes,
+  };
+}
+
+export const backfill: StepKind<BackfillParams> = {
+  kind: 'backfill',
+  schema: backfillSchema,
+  sqlFragmentFields: ['set', 'where'],
+
+  async validate(step): Promise<Problem[]> {
+    const parsed = backfillSchema.safeParse(step.params);
+    if (!parsed.success) return []; // the loader reports schema errors itself
+    const bad = await checkFragments(parsed.data.set, parsed.data.where);
+    return bad.map((b) => ({ pos: step.pos, severity: 'error', message: `${step.id}: ${b.message}` }));
+  },
+
+  defaultGate: (_step, p) => (p.reversible ? 'confirm' : 'type'),
+
+  plan,
+
+  async apply(step, ctx: StepContext) {
+    const cfg = await configOf(step);
+    const result = await runBackfill({
+      pool: ctx.pool,
+      runId: ctx.runId,
+      stepId: step.id,
+      cfg,
+      clock: ctx.clock,
+      signal: ctx.signal,
+      control: ctx.control,
+      emit: (b) => ctx.emit(b),
+    });
+    const cur = await readCursor(ctx.pool, ctx.runId, step.id);
+    ctx.emit({
+      type: 'step.evidence',
+      stepId: step.id,
+      evidence: [
+        { label: 'rows updated', value: result.rowsDone, detail: `${result.batches} batches${result.catchupRounds ? `, ${result.catchupRounds} catch-up pass(es)` : ''}` },
+        { label: 'rows first skipped for locks, then updated', value: result.skippedRows },
+        { label: 'backfill pass', value: cur?.pass ?? 'unknown', ok: cur?.pass === 'done' },
+      ],
+    });
+    return result;
+  },
+
+  /** Gate evidence before apply: the table's key and size, and any cursor a previous attempt left. */
+  async verify(step, ctx) {
+    const cfg = resolveConfig(step.params);
+    const evidence: Evidence[] = [];
+    try {
+      const info = await introspectTable(ctx.pool, cfg.table);
+      evidence.push({ label: 'primary key (cursor)', value: info.keys.map((k) => `${k.name} ${k.type}`).join(', '), ok: true });
+      evidence.push({ label: 'rows in table (estimate)', value: info.estimatedRows, detail: 'planner statistics (reltuples), not a count' });
+      if (cfg.where) evidence.push({ label: 'rows matching where (estimate)', value: await estimateMatching(ctx.pool, info, cfg.where) });
+    } catch (err) {
+      evidence.push({ label: 'table', value: cfg.table, ok: false, detail: (err as Error).message });
+    }
+    const cur = await readCursor(ctx.pool, ctx.runId, step.id);
+    evidence.push(
+      cur
+        ? { label: 'saved cursor', value: cur.pass, ok: true, detail: describeCursor(cur) }
+        : { label: 'saved cursor', value: 'none', detail: 'starts from the first key' },
+    );
+    return evidence;
+  },
+
+  async rollback(step, ctx) {
+    if (!step.rollback) {
+      throw new RunbookError(`backfill ${step.id} has no rollback`, { hint: 'the old values were overwritten; add `rollback:` SQL to the step (or restore them by other means)' });
+    }
+    await ctx.executor.run(step.rollback, {
+      stepId: step.id,
+      lockTimeoutMs: step.settings.lockTimeoutMs,
+      statementTimeoutMs: step.settings.statementTimeoutMs,
+      retries: step.settings.ddlRetries,
+      signal: ctx.signal,
+    });
+  },
+
+  async reconcile(step, ctx) {
+    const cur = await readCursor(ctx.pool, ctx.runId, step.id);
+    if (!cur) return { found: 'not-done', detail: 'no backfill cursor saved yet: the backfill starts from the beginning' };
+    if (cur.pass === 'done') return { found: 'done', detail: describeCursor(cur) };
+    return { found: 'not-done', detail: `${describeCursor(cur)}; apply resumes from this cursor` };
+  },
+};

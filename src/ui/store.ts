@@ -1,0 +1,330 @@
+// One zustand vanilla store per run. Run state changes ONLY through `reduce(state, event)` (pure,
+// unit-tested); monitor samples, pending gates (from InkGates) and view state (overlays, freeze)
+// have their own small actions. React reads it through src/ui/context.tsx.
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { BackfillProgress, IndexProgress, PlannedStepDetail, Progress, RunEvent, Target } from '../engine/events.js';
+import type { Evidence, GateRequest } from '../engine/gates.js';
+import type { MonitorSample } from '../monitor/types.js';
+import { metricsSnapshot } from '../monitor/snapshot.js';
+import type { PhaseName } from '../runbook/model.js';
+import { eventText, type LogLevel } from './eventText.js';
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+export type RunStatus = 'starting' | 'running' | 'paused' | 'interrupted' | 'aborted' | 'completed' | 'failed';
+
+export interface StepView {
+  phase: PhaseName;
+  id: string;
+  kind: string;
+  title: string;
+  gate: string;
+  reversible: boolean;
+  detail: PlannedStepDetail;
+  status: StepStatus;
+  attempt: number;
+  /** ms since epoch, from the event timestamp. */
+  startedAt?: number;
+  durationMs?: number;
+  error?: string;
+  hint?: string;
+  sqlstate?: string;
+  lastSql?: { sql: string; ok: boolean; durationMs: number; error?: string };
+  retry?: { attempt: number; of: number; delayMs: number; reason: string };
+  backfill?: BackfillProgress;
+  index?: IndexProgress;
+  generic?: { label: string; done: number; total: number | null };
+  throttle?: { reason: string | null; detail?: string };
+  evidence?: Evidence[];
+  reconciled?: string;
+}
+
+export interface LogLine {
+  seq: number;
+  at: string;
+  level: LogLevel;
+  stepId?: string;
+  text: string;
+}
+
+export interface RunState {
+  runId?: string;
+  runbook?: string;
+  file?: string;
+  target?: Target;
+  phases: PhaseName[];
+  resumed: boolean;
+  phase?: PhaseName;
+  status: RunStatus;
+  statusReason?: string;
+  stepOrder: string[];
+  steps: Record<string, StepView>;
+  /** The step running now, else the last one that ran. */
+  currentStepId?: string;
+  /** Gate requests seen on the event stream and not yet decided (stepIds), for step markers. */
+  gatedSteps: string[];
+  log: LogLine[];
+  lastSeq: number;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+/** Lines kept in memory for the pager; older ones live on in the terminal's scrollback and the journal. */
+export const LOG_CAP = 1000;
+
+export function initialRunState(): RunState {
+  return { phases: [], resumed: false, status: 'starting', stepOrder: [], steps: {}, gatedSteps: [], log: [], lastSeq: 0 };
+}
+
+function ensureStep(state: RunState, stepId: string, phase?: PhaseName, kind?: string, title?: string): RunState {
+  if (state.steps[stepId]) return state;
+  const step: StepView = {
+    phase: phase ?? state.phase ?? 'deploy',
+    id: stepId,
+    kind: kind ?? '?',
+    title: title ?? stepId,
+    gate: 'none',
+    reversible: true,
+    detail: {},
+    status: 'pending',
+    attempt: 0,
+  };
+  return { ...state, stepOrder: [...state.stepOrder, stepId], steps: { ...state.steps, [stepId]: step } };
+}
+
+function patchStep(state: RunState, stepId: string, patch: Partial<StepView>): RunState {
+  const s = ensureStep(state, stepId);
+  return { ...s, steps: { ...s.steps, [stepId]: { ...s.steps[stepId]!, ...patch } } };
+}
+
+function applyProgress(p: Progress): Partial<StepView> {
+  if (p.kind === 'backfill') {
+    const { kind: _k, ...rest } = p;
+    return { backfill: rest };
+  }
+  if (p.kind === 'index') {
+    const { kind: _k, ...rest } = p;
+    return { index: rest };
+  }
+  return { generic: { label: p.label, done: p.done, total: p.total } };
+}
+
+function appendLog(state: RunState, e: RunEvent): RunState {
+  const t = eventText(e);
+  if (!t) return state;
+  const line: LogLine = { seq: e.seq, at: e.at, level: t.level, text: t.text, ...(t.stepId ? { stepId: t.stepId } : {}) };
+  const log = state.log.length >= LOG_CAP ? [...state.log.slice(state.log.length - LOG_CAP + 1), line] : [...state.log, line];
+  return { ...state, log };
+}
+
+/** The pure reducer: RunState × RunEvent → RunState. Never reads the clock; times come from events. */
+export function reduce(prev: RunState, e: RunEvent): RunState {
+  // Replays (resume, duplicated listeners) must not double-apply.
+  if (e.seq <= prev.lastSeq) return prev;
+  let s: RunState = { ...prev, lastSeq: e.seq, runId: prev.runId ?? e.runId };
+  const at = Date.parse(e.at);
+  switch (e.type) {
+    case 'run.started':
+      s = { ...s, runbook: e.runbook, file: e.file, target: e.target, phases: e.phases, resumed: e.resumed, status: 'running', startedAt: at };
+      break;
+    case 'run.plan': {
+      const steps = { ...s.steps };
+      const order = [...s.stepOrder];
+      for (const p of e.steps) {
+        const old = steps[p.id];
+        if (!old) order.push(p.id);
+        steps[p.id] = {
+          ...(old ?? { status: 'pending' as const, attempt: 0 }),
+          phase: p.phase,
+          id: p.id,
+          kind: p.kind,
+          title: p.title,
+          gate: p.gate,
+          reversible: p.reversible,
+          detail: p.detail ?? old?.detail ?? {},
+        };
+      }
+      s = { ...s, steps, stepOrder: order };
+      break;
+    }
+    case 'phase.started':
+      s = { ...s, phase: e.phase };
+      break;
+    case 'phase.completed':
+      break;
+    case 'step.started':
+      s = ensureStep(s, e.stepId, e.phase, e.kind, e.title);
+      s = patchStep(s, e.stepId, {
+        status: 'running',
+        attempt: e.attempt,
+        startedAt: at,
+        error: undefined,
+        hint: undefined,
+        sqlstate: undefined,
+        retry: undefined,
+        throttle: undefined,
+      });
+      s = { ...s, currentStepId: e.stepId, phase: e.phase };
+      break;
+    case 'step.reconciled':
+      s = patchStep(s, e.stepId, { reconciled: `${e.found}: ${e.detail}`, ...(e.found === 'done' ? { status: 'done' as const } : {}) });
+      break;
+    case 'step.sql':
+      s = patchStep(s, e.stepId, { lastSql: { sql: e.sql, ok: e.ok, durationMs: e.durationMs, ...(e.error ? { error: e.error } : {}) } });
+      break;
+    case 'step.retry':
+      s = patchStep(s, e.stepId, { retry: { attempt: e.attempt, of: e.of, delayMs: e.delayMs, reason: e.reason } });
+      break;
+    case 'step.progress':
+      s = patchStep(s, e.stepId, applyProgress(e.progress));
+      break;
+    case 'step.throttle':
+      s = patchStep(s, e.stepId, { throttle: { reason: e.reason, ...(e.detail ? { detail: e.detail } : {}) } });
+      break;
+    case 'step.evidence':
+      s = patchStep(s, e.stepId, { evidence: e.evidence });
+      break;
+    case 'step.completed':
+      s = patchStep(s, e.stepId, { status: 'done', durationMs: e.durationMs, retry: undefined });
+      break;
+    case 'step.failed':
+      s = patchStep(s, e.stepId, { status: 'failed', durationMs: e.durationMs, error: e.error, hint: e.hint, sqlstate: e.sqlstate });
+      break;
+    case 'step.skipped':
+      s = patchStep(s, e.stepId, { status: 'skipped', error: e.reason });
+      break;
+    case 'gate.requested':
+      s = ensureStep(s, e.request.stepId);
+      if (!s.gatedSteps.includes(e.request.stepId)) s = { ...s, gatedSteps: [...s.gatedSteps, e.request.stepId] };
+      break;
+    case 'gate.decided':
+      s = { ...s, gatedSteps: s.gatedSteps.filter((id) => id !== e.request.stepId) };
+      break;
+    case 'run.paused':
+      s = { ...s, status: 'paused', statusReason: e.reason };
+      break;
+    case 'run.unpaused':
+      s = { ...s, status: 'running', statusReason: undefined };
+      break;
+    case 'run.interrupted':
+      s = { ...s, status: 'interrupted', statusReason: e.reason, endedAt: at };
+      break;
+    case 'run.aborted':
+      s = { ...s, status: 'aborted', statusReason: e.reason, endedAt: at };
+      break;
+    case 'run.completed':
+      s = { ...s, status: 'completed', statusReason: undefined, endedAt: at };
+      break;
+    case 'run.failed':
+      s = { ...s, status: 'failed', statusReason: e.error, endedAt: at };
+      break;
+  }
+  return appendLog(s, e);
+}
+
+// ---- selectors (pure) ----
+
+export function runningStep(s: RunState): StepView | undefined {
+  const cur = s.currentStepId ? s.steps[s.currentStepId] : undefined;
+  return cur?.status === 'running' ? cur : undefined;
+}
+
+/**
+ * The step the detail pane is about: the gated one, the running one, the one that just failed,
+ * else the next pending one in the phase, else the last one that ran.
+ */
+export function focusStep(s: RunState, gate?: GateRequest): StepView | undefined {
+  if (gate && s.steps[gate.stepId]) return s.steps[gate.stepId];
+  const run = runningStep(s);
+  if (run) return run;
+  const cur = s.currentStepId ? s.steps[s.currentStepId] : undefined;
+  if (cur?.status === 'failed' || (cur && isFinished(s))) return cur;
+  const inPhase = s.stepOrder.map((id) => s.steps[id]!).filter((st) => !s.phase || st.phase === s.phase);
+  return inPhase.find((st) => st.status === 'pending') ?? cur;
+}
+
+/** Latest backfill progress of the focus step (or of whichever backfill ran last). */
+export function activeBackfill(s: RunState): { step: StepView; progress: BackfillProgress } | undefined {
+  const cur = runningStep(s);
+  if (cur?.backfill) return { step: cur, progress: cur.backfill };
+  for (let i = s.stepOrder.length - 1; i >= 0; i--) {
+    const st = s.steps[s.stepOrder[i]!]!;
+    if (st.backfill) return { step: st, progress: st.backfill };
+  }
+  return undefined;
+}
+
+export function isFinished(s: RunState): boolean {
+  return s.status === 'completed' || s.status === 'failed' || s.status === 'aborted' || s.status === 'interrupted';
+}
+
+// ---- the store ----
+
+export type Overlay = 'none' | 'help' | 'log' | 'confirm-abort' | 'confirm-quit';
+
+export interface UiState {
+  run: RunState;
+  /** Latest monitor sample. */
+  sample?: MonitorSample;
+  /** Space freezes the panels: they keep showing `frozenSample` while `sample` moves on. */
+  frozen: boolean;
+  frozenSample?: MonitorSample;
+  /** Requests from InkGates waiting for the operator, oldest first. */
+  gates: GateRequest[];
+  overlay: Overlay;
+  /** A short acknowledgement of the last key (e.g. "batch size → 7,500 from the next batch"). */
+  notice?: string;
+  /** Start-up status shown before the run emits anything (e.g. "seeding orders: 400k/1M"). */
+  status?: string;
+
+  dispatch(e: RunEvent): void;
+  pushSample(s: MonitorSample): void;
+  openGate(req: GateRequest): void;
+  closeGate(id: string): void;
+  toggleFreeze(): void;
+  setOverlay(o: Overlay): void;
+  setNotice(text: string | undefined): void;
+  setStatus(text: string | undefined): void;
+}
+
+export type UiStore = StoreApi<UiState>;
+
+export function createUiStore(init: { run?: RunState; status?: string } = {}): UiStore {
+  return createStore<UiState>()((set, get) => ({
+    run: init.run ?? initialRunState(),
+    gates: [],
+    overlay: 'none',
+    frozen: false,
+    ...(init.status ? { status: init.status } : {}),
+    dispatch: (e) => {
+      const prev = get().run;
+      const next = reduce(prev, e);
+      if (next !== prev) set({ run: next });
+    },
+    pushSample: (sample) => set({ sample }),
+    openGate: (req) => {
+      if (get().gates.some((g) => g.id === req.id)) return;
+      set({ gates: [...get().gates, req] });
+    },
+    closeGate: (id) => set({ gates: get().gates.filter((g) => g.id !== id) }),
+    toggleFreeze: () => (get().frozen ? set({ frozen: false, frozenSample: undefined }) : set({ frozen: true, frozenSample: get().sample })),
+    setOverlay: (overlay) => set({ overlay }),
+    setNotice: (notice) => set({ notice }),
+    setStatus: (status) => set({ status }),
+  }));
+}
+
+/** What the panels show right now (the frozen sample while frozen). */
+export function shownSample(s: UiState): MonitorSample | undefined {
+  return s.frozen ? s.frozenSample : s.sample;
+}
+
+/** The live metrics next to a gate decision (journaled by the runner through RunnerOptions.metrics). */
+export function snapshotMetrics(s: UiState): Record<string, unknown> {
+  const bf = activeBackfill(s.run);
+  return {
+    ...(s.sample ? metricsSnapshot(s.sample) : {}),
+    ...(bf
+      ? { backfill: { stepId: bf.step.id, rowsDone: bf.progress.rowsDone, rowsTotal: bf.progress.rowsTotal, rate: bf.progress.rate, batchSize: bf.progress.batchSize } }
+      : {}),
+  };
+}

@@ -1,0 +1,348 @@
+// Observes what a statement really does on PostgreSQL: the relation locks it takes (pg_locks), whether
+// a table gets new storage (relfilenode before/after) and whether it is read by a sequential scan
+// (pg_stat_xact_user_tables). Transactional statements run inside a transaction that is rolled back;
+// the others (CONCURRENTLY, VACUUM) run in their own session, watched from a second one while
+// blocker sessions hold them at each wait point. Shared by the test suite and the benchmark, so no
+// vitest imports here.
+import pg from 'pg';
+import { LOCK_STRENGTH, type LockMode } from '../../src/steps/types.js';
+import { analyzeSql } from '../../src/analyze/analyze.js';
+import { LiveCatalog } from '../../src/pg/introspect.js';
+import type { StatementAnalysis } from '../../src/analyze/types.js';
+import { corpusFor, fixtureSql, FIXTURE_FINISH, type CorpusEntry } from './corpus.js';
+
+export interface FixtureRelation {
+  oid: number;
+  name: string;
+  relkind: string;
+}
+
+export interface Observation {
+  /** Strongest mode per fixture relation (tables, partitioned tables, views, matviews). */
+  locks: Map<string, LockMode>;
+  rewritten: string[];
+  scanned: string[];
+  transactional: boolean;
+  error?: string;
+}
+
+export interface Comparison {
+  entry: CorpusEntry;
+  predicted: StatementAnalysis;
+  observed: Observation;
+  lock: boolean;
+  rewrite: boolean;
+  scan: boolean;
+  transactional: boolean;
+  /** Human-readable differences. */
+  differences: string[];
+}
+
+export interface CorpusResult {
+  major: number;
+  serverVersionNum: number;
+  comparisons: Comparison[];
+  agreement: { lock: number; rewrite: number; scan: number; transactional: number; all: number };
+  mismatches: string[];
+}
+
+const STORAGE_KINDS = new Set(['r', 'm']);
+
+async function connect(url: string, opts: { applicationName?: string; options?: string } = {}): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? 'pgrunbook:observe', ...(opts.options ? { options: opts.options } : {}) });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+export async function createFixture(url: string, major: number): Promise<FixtureRelation[]> {
+  const c = await connect(url);
+  try {
+    await c.query(fixtureSql(major));
+    await c.query(FIXTURE_FINISH);
+    return await fixtureRelations(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function fixtureRelations(c: pg.Client): Promise<FixtureRelation[]> {
+  const r = await c.query(
+    `SELECT oid::int8 AS oid, oid::regclass::text AS name, relkind::text AS relkind FROM pg_class
+      WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm') ORDER BY 2`,
+  );
+  return r.rows.map((x) => ({ oid: Number(x.oid), name: x.name, relkind: x.relkind }));
+}
+
+async function filenodes(c: pg.Client, rels: FixtureRelation[]): Promise<Map<string, string | null>> {
+  const r = await c.query(`SELECT o::int8 AS oid, pg_relation_filenode(o::oid)::text AS f FROM unnest($1::oid[]) o`, [rels.map((x) => x.oid)]);
+  const byOid = new Map(r.rows.map((x) => [Number(x.oid), x.f as string | null]));
+  return new Map(rels.map((x) => [x.name, byOid.get(x.oid) ?? null]));
+}
+
+function strongestPerRelation(rows: { name: string; mode: string }[]): Map<string, LockMode> {
+  const out = new Map<string, LockMode>();
+  for (const r of rows) {
+    const m = r.mode as LockMode;
+    if (!(m in LOCK_STRENGTH)) continue;
+    const cur = out.get(r.name);
+    if (!cur || LOCK_STRENGTH[m] > LOCK_STRENGTH[cur]) out.set(r.name, m);
+  }
+  return out;
+}
+
+function rewrittenFrom(rels: FixtureRelation[], before: Map<string, string | null>, after: Map<string, string | null>): string[] {
+  return rels
+    .filter((r) => STORAGE_KINDS.has(r.relkind))
+    .filter((r) => {
+      const b = before.get(r.name);
+      const a = after.get(r.name);
+      return b !== null && a !== null && a !== undefined && a !== b;
+    })
+    .map((r) => r.name);
+}
+
+/** Runs one statement inside BEGIN ... ROLLBACK and records what it did. */
+async function observeInTransaction(c: pg.Client, entry: CorpusEntry, rels: FixtureRelation[]): Promise<Observation | 'not-transactional'> {
+  await c.query('BEGIN');
+  try {
+    await c.query(`SET LOCAL lock_timeout = '10s'`);
+    if (entry.timeZone) await c.query(`SET LOCAL TimeZone = '${entry.timeZone}'`);
+    const before = await filenodes(c, rels);
+    try {
+      await c.query(entry.sql);
+    } catch (err: any) {
+      if (err?.code === '25001') return 'not-transactional';
+      return { locks: new Map(), rewritten: [], scanned: [], transactional: true, error: `${err?.code}: ${err?.message}` };
+    }
+    const locks = await c.query(
+      `SELECT l.relation::int8 AS oid, l.mode FROM pg_locks l
+        WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation = ANY($1::oid[])`,
+      [rels.map((r) => r.oid)],
+    );
+    const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
+    const scans = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n FROM pg_stat_xact_user_tables WHERE relid = ANY($1::oid[])`, [rels.map((r) => r.oid)]);
+    const after = await filenodes(c, rels);
+    const rewritten = rewrittenFrom(rels, before, after);
+    const byOid = new Map(rels.map((r) => [r.oid, r.name]));
+    const scanned = scans.rows
+      .filter((s) => Number(s.n) > 0)
+      .map((s) => byOid.get(Number(s.oid))!)
+      .filter((n) => n && !rewritten.includes(n));
+    const named = locks.rows.map((l) => ({ name: nameOf.get(Number(l.oid))!, mode: l.mode }));
+    return { locks: strongestPerRelation(named), rewritten, scanned, transactional: true };
+  } finally {
+    await c.query('ROLLBACK').catch(() => {});
+  }
+}
+
+async function seqScans(c: pg.Client, rels: FixtureRelation[]): Promise<Map<number, number>> {
+  await c.query('SELECT pg_stat_clear_snapshot()');
+  const r = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n FROM pg_stat_user_tables WHERE relid = ANY($1::oid[])`, [rels.map((x) => x.oid)]);
+  return new Map(r.rows.map((x) => [Number(x.oid), Number(x.n)]));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A statement that refuses to run in a transaction block: run it in its own session (A) and watch
+ * pg_locks for A's pid from an observer (O). A blocker (B0) first holds SHARE UPDATE EXCLUSIVE on
+ * every fixture table so A's first strong lock request becomes visible; then relays of REPEATABLE READ readers
+ * keep A waiting at each later wait point (old snapshots, lockers) so its later locks show too.
+ */
+async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: FixtureRelation[], major: number): Promise<Observation> {
+  const observer = await connect(url, { applicationName: 'pgrunbook:observer' });
+  const tables = rels.filter((r) => r.relkind === 'r' || r.relkind === 'p');
+  const blockers: pg.Client[] = [];
+  const seen: { name: string; mode: string }[] = [];
+  try {
+    // PG14's statistics collector serves snapshots up to 500 ms old, and earlier (rolled back)
+    // statements' scans are still being reported: let them settle before the baseline.
+    if (major < 15) await sleep(650);
+    const before = await filenodes(observer, rels);
+    const scansBefore = await seqScans(observer, rels);
+
+    const b0 = await connect(url, { applicationName: 'pgrunbook:blocker' });
+    blockers.push(b0);
+    await b0.query('BEGIN');
+    // SHARE UPDATE EXCLUSIVE stops A at its first request of that strength or stronger, and lets the
+    // brief ACCESS SHARE look-ups that VACUUM and friends do first pass.
+    await b0.query(`LOCK TABLE ${tables.map((t) => t.name).join(', ')} IN SHARE UPDATE EXCLUSIVE MODE`);
+
+    const actor = await connect(url, { applicationName: 'pgrunbook:actor', options: `-c lock_timeout=15s${entry.timeZone ? ` -c TimeZone=${entry.timeZone}` : ''}` });
+    const pidRow = await actor.query('SELECT pg_backend_pid() AS pid');
+    const pid: number = pidRow.rows[0].pid;
+    // The statement must be the first thing this session runs after the pid query; stats flush on idle.
+    let done = false;
+    let error: string | undefined;
+    const running = actor.query(entry.sql).then(
+      () => {
+        done = true;
+      },
+      (err: any) => {
+        done = true;
+        error = `${err?.code}: ${err?.message}`;
+      },
+    );
+
+    const oids = rels.map((r) => r.oid);
+    const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
+    const sample = async (): Promise<boolean> => {
+      const r = await observer.query(
+        `SELECT l.relation::int8 AS oid, l.mode, l.granted, l.relation = ANY($2::oid[]) AS fixture,
+                (SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1) AS wait
+           FROM pg_locks l WHERE l.pid = $1 AND l.locktype IN ('relation', 'virtualxid', 'transactionid')`,
+        [pid, oids],
+      );
+      let waiting = false;
+      if (process.env.PGRB_DEBUG) console.log(Date.now() % 100000, JSON.stringify(r.rows.map((x) => [x.fixture ? nameOf.get(Number(x.oid)) : x.oid, x.mode, x.granted, x.wait])));
+      for (const row of r.rows) {
+        if (row.fixture) seen.push({ name: nameOf.get(Number(row.oid))!, mode: row.mode });
+        if (!row.granted) waiting = true;
+      }
+      // Waiting for older snapshots shows as a virtualxid wait too.
+      if (r.rows[0]?.wait === 'Lock') waiting = true;
+      return waiting;
+    };
+
+    // Relays are connected ahead of time so a hand-over takes one round trip.
+    const openRelay = () => connect(url, { applicationName: 'pgrunbook:blocker', options: '-c lock_timeout=100ms' });
+    let spare = openRelay();
+    const tableArray = `ARRAY[${tables.map((t) => `'${t.name}'`).join(', ')}]::text[]`;
+    let rounds = 0;
+    const deadline = Date.now() + 20_000;
+    while (!done && Date.now() < deadline) {
+      const waiting = await sample();
+      if (waiting && rounds < 6) {
+        // Let A pass this wait, but park a fresh reader that will hold it at the next one.
+        rounds++;
+        const relay = await spare;
+        spare = openRelay();
+        // One round trip: a snapshot plus ACCESS SHARE on every table it can get within 100 ms.
+        await relay.query(
+          `BEGIN ISOLATION LEVEL REPEATABLE READ;
+           DO $$ DECLARE r text; BEGIN
+             FOREACH r IN ARRAY ${tableArray} LOOP
+               BEGIN EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', r); EXCEPTION WHEN lock_not_available THEN NULL; END;
+             END LOOP; END $$;`,
+        );
+        const prev = blockers.pop();
+        blockers.push(relay);
+        await prev?.query('ROLLBACK').catch(() => {});
+        await prev?.end().catch(() => {});
+        continue;
+      }
+      if (waiting && rounds >= 6) {
+        for (const b of blockers.splice(0)) {
+          await b.query('ROLLBACK').catch(() => {});
+          await b.end().catch(() => {});
+        }
+      }
+    }
+    for (const b of blockers.splice(0)) {
+      await b.query('ROLLBACK').catch(() => {});
+      await b.end().catch(() => {});
+    }
+    await (await spare.catch(() => undefined))?.end().catch(() => {});
+    await running;
+    // Closing the session flushes its statistics.
+    await actor.end().catch(() => {});
+    if (major < 15) await sleep(650);
+
+    const after = await filenodes(observer, rels);
+    const rewritten = rewrittenFrom(rels, before, after);
+    // Statistics reach shared memory when A goes idle (PG15+) or via the collector (PG14): poll briefly.
+    let scansAfter = await seqScans(observer, rels);
+    const changed = () => [...scansAfter].some(([oid, n]) => n > (scansBefore.get(oid) ?? 0));
+    for (let i = 0; i < 3 && !changed(); i++) {
+      await sleep(100);
+      scansAfter = await seqScans(observer, rels);
+    }
+    const byOid = new Map(rels.map((r) => [r.oid, r.name]));
+    const scanned = [...scansAfter]
+      .filter(([oid, n]) => n > (scansBefore.get(oid) ?? 0))
+      .map(([oid]) => byOid.get(oid)!)
+      .filter((n) => n && !rewritten.includes(n));
+    return { locks: strongestPerRelation(seen), rewritten, scanned, transactional: false, ...(error ? { error } : {}) };
+  } finally {
+    for (const b of blockers) {
+      await b.query('ROLLBACK').catch(() => {});
+      await b.end().catch(() => {});
+    }
+    if (entry.cleanup) await observer.query(entry.cleanup).catch(() => {});
+    await observer.end().catch(() => {});
+  }
+}
+
+export async function observe(url: string, entry: CorpusEntry, rels: FixtureRelation[], major: number): Promise<Observation> {
+  const c = await connect(url);
+  try {
+    const r = await observeInTransaction(c, entry, rels);
+    if (r !== 'not-transactional') return r;
+  } finally {
+    await c.end().catch(() => {});
+  }
+  return observeOutsideTransaction(url, entry, rels, major);
+}
+
+export function compare(entry: CorpusEntry, predicted: StatementAnalysis, observed: Observation, rels: FixtureRelation[]): Comparison {
+  const differences: string[] = [];
+  const names = new Set(rels.map((r) => r.name));
+  const predictedLocks = new Map<string, LockMode>();
+  for (const l of predicted.locks) if (names.has(l.relation)) predictedLocks.set(l.relation, l.mode);
+  let lock = true;
+  for (const n of names) {
+    const p = predictedLocks.get(n);
+    const o = observed.locks.get(n);
+    if (p !== o) {
+      lock = false;
+      differences.push(`lock on ${n}: predicted ${p ?? 'none'}, observed ${o ?? 'none'}`);
+    }
+  }
+  const rewrite = predicted.rewrite === observed.rewritten.length > 0;
+  if (!rewrite) differences.push(`rewrite: predicted ${predicted.rewrite}, observed ${observed.rewritten.join(', ') || 'none'}`);
+  const scan = predicted.tableScan === observed.scanned.length > 0;
+  if (!scan) differences.push(`scan: predicted ${predicted.tableScan}, observed ${observed.scanned.join(', ') || 'none'}`);
+  const transactional = predicted.transactional === observed.transactional;
+  if (!transactional) differences.push(`transactional: predicted ${predicted.transactional}, observed ${observed.transactional}`);
+  if (observed.error) differences.unshift(`the statement failed: ${observed.error}`);
+  return { entry, predicted, observed, lock: lock && !observed.error, rewrite: rewrite && !observed.error, scan: scan && !observed.error, transactional, differences };
+}
+
+/** Fresh database on `adminUrl`'s server, fixture, every corpus statement analyzed then observed. */
+export async function runCorpus(opts: { url: string; major: number; only?: string[] }): Promise<CorpusResult> {
+  const rels = await createFixture(opts.url, opts.major);
+  const pool = new pg.Pool({ connectionString: opts.url, max: 2, application_name: 'pgrunbook:analyze' });
+  pool.on('error', () => {});
+  const comparisons: Comparison[] = [];
+  try {
+    const v = await pool.query(`SELECT current_setting('server_version_num')::int AS n, current_setting('TimeZone') AS tz`);
+    const serverVersionNum: number = v.rows[0].n;
+    for (const entry of corpusFor(opts.major)) {
+      if (opts.only && !opts.only.includes(entry.id)) continue;
+      // A fresh catalog per statement: each one runs on the untouched fixture.
+      const report = await analyzeSql(entry.sql, {
+        catalog: new LiveCatalog(pool),
+        serverVersionNum,
+        versionSource: 'server',
+        timeZone: entry.timeZone ?? v.rows[0].tz,
+        squawk: false,
+      });
+      const predicted = report.statements[0]!;
+      const observed = await observe(opts.url, entry, rels, opts.major);
+      comparisons.push(compare(entry, predicted, observed, rels));
+    }
+    const pct = (k: 'lock' | 'rewrite' | 'scan' | 'transactional') => (100 * comparisons.filter((c) => c[k]).length) / Math.max(1, comparisons.length);
+    const all = (100 * comparisons.filter((c) => c.lock && c.rewrite && c.scan && c.transactional).length) / Math.max(1, comparisons.length);
+    const mismatches = comparisons.filter((c) => c.differences.length).map((c) => `PG${opts.major} ${c.entry.id}: ${c.differences.join('; ')}`);
+    return {
+      major: opts.major,
+      serverVersionNum,
+      comparisons,
+      agreement: { lock: pct('lock'), rewrite: pct('rewrite'), scan: pct('scan'), transactional: pct('transactional'), all },
+      mismatches,
+    };
+  } finally {
+    await pool.end();
+  }
+}

@@ -1,0 +1,31 @@
+// Small crash test (the full one is bench/backfill-crash.ts): a child process runs a non-idempotent
+// backfill, is killed with SIGKILL at random moments and restarted with the same run id / step id.
+// Every row must end up updated exactly once.
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/pg.js';
+import { crashLoop } from '../../bench/lib/crashDriver.js';
+import { counterHistogram, createStateSchema } from './helpers.js';
+
+describe('backfill crash safety', () => {
+  const db = useTestDatabase();
+
+  it('3 kill -9 during a 30k-row counter = counter + 1 backfill: every row updated exactly once', async () => {
+    await createStateSchema(db.pool);
+    await db.query(`create table crash (id bigint primary key, counter int not null default 0, pad text)`);
+    await db.query(`insert into crash select g, 0, repeat('x', 50) from generate_series(1, 30000) g`);
+    const outcome = await crashLoop({
+      url: db.url,
+      runId: 'crash-run',
+      stepId: 'fill',
+      // Small batches with a short pause stretch the work so the kills land mid-backfill.
+      params: { table: 'crash', set: 'counter = counter + 1', batch_size: 500, pause: '10ms' },
+      kills: 3,
+      maxDelayMs: () => 400,
+    });
+    expect(outcome.kills).toBe(3);
+    expect(outcome.finalResult.rowsDone).toBe(30000);
+    expect(outcome.finalResult.resumed).toBe(true);
+    expect(await counterHistogram(db, 'crash')).toEqual({ '1': 30000 });
+    expect((await db.query(`select pass, rows_done::int from pgrunbook.backfill_cursors where run_id = 'crash-run'`))[0]).toEqual({ pass: 'done', rows_done: 30000 });
+  }, 120_000);
+});

@@ -1,0 +1,138 @@
+// Throttle decisions with a fake clock: which signal starts which reason, what it asks the loop
+// to do, and when it clears.
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/engine/clock.js';
+import { ThrottleGovernor } from '../../src/backfill/throttle.js';
+import { resolveConfig } from '../../src/backfill/params.js';
+
+function governor(over: Record<string, unknown> = {}, minThroughput = 0.1) {
+  const clock = new FakeClock();
+  const cfg = resolveConfig({ table: 't', set: 'a = 1', throttle: over }).throttle;
+  return { clock, g: new ThrottleGovernor(cfg, 100, minThroughput, clock) };
+}
+
+describe('ThrottleGovernor', () => {
+  it('holds batches while a standby lags in bytes or time, with hysteresis, per standby', () => {
+    const { g } = governor({ replication_lag_bytes: '64MB', replication_lag: '5s', probe_interval: '1s' });
+    g.observeReplication([{ name: 'replica1', lagBytes: 1024, lagMs: null }]);
+    expect(g.decide().holdMs).toBe(0);
+    expect(g.changes()).toEqual([]);
+
+    g.observeReplication([
+      { name: 'replica1', lagBytes: 1024, lagMs: 100 },
+      { name: 'replica2', lagBytes: 80 * 1024 ** 2, lagMs: null },
+    ]);
+    expect(g.decide().holdMs).toBe(1000);
+    const [started] = g.changes();
+    expect(started!.reason).toBe('replication_lag');
+    expect(started!.detail).toMatch(/replica2 80 MB \/ \? s behind/);
+    expect(started!.detail).not.toMatch(/replica1/);
+
+    // Time lag alone also counts (replay_lag; bytes unknown without privileges).
+    g.observeReplication([{ name: 'replica1', lagBytes: null, lagMs: 6000 }]);
+    expect(g.decide().holdMs).toBe(1000);
+    // Under the limit but above 80% of it: still holding.
+    g.observeReplication([{ name: 'replica2', lagBytes: 60 * 1024 ** 2, lagMs: null }]);
+    expect(g.decide().holdMs).toBe(1000);
+    expect(g.changes()).toEqual([]);
+    g.observeReplication([{ name: 'replica2', lagBytes: 10 * 1024 ** 2, lagMs: 200 }]);
+    expect(g.decide().holdMs).toBe(0);
+    expect(g.changes()).toEqual([{ reason: null }]);
+    expect(g.summary).toBeNull();
+  });
+
+  it('halves the batch and leaves a gap when sessions wait on our locks; expires without new sightings', () => {
+    const { clock, g } = governor({ probe_interval: '1s' });
+    g.observeBatch(1000, 80);
+    g.observeBlocked(2, 40);
+    const d = g.decide();
+    expect(d.shrink).toBe(0.5);
+    expect(d.pauseMs).toBe(80);
+    expect(g.changes()).toEqual([{ reason: 'blocked_sessions', detail: expect.stringMatching(/2 session\(s\) waited/) }]);
+    // The shrink is asked for once per sighting.
+    expect(g.decide().shrink).toBe(1);
+    clock.advance(1500);
+    expect(g.decide().pauseMs).toBe(80);
+    clock.advance(1000);
+    expect(g.decide().pauseMs).toBe(0);
+    expect(g.changes()).toEqual([{ reason: null }]);
+  });
+
+  it('ignores blocked sessions when blocked_sessions is 0, and everything when throttle is off', () => {
+    const { g } = governor({ blocked_sessions: 0 });
+    g.observeBlocked(5, 10);
+    expect(g.decide()).toEqual({ holdMs: 0, pauseMs: 0, shrink: 1 });
+    const clock = new FakeClock();
+    const off = new ThrottleGovernor(resolveConfig({ table: 't', set: 'a = 1', throttle: false }).throttle, 100, 0.1, clock);
+    off.observeBatch(1000, 5000);
+    off.observeReplication([{ name: 'r', lagBytes: 1e12, lagMs: 1e9 }]);
+    off.observeBlocked(9, 9);
+    expect(off.decide()).toEqual({ holdMs: 0, pauseMs: 0, shrink: 1 });
+    expect(off.changes()).toEqual([]);
+  });
+
+  it('leaves a gap as long as the batch when a batch runs far over target', () => {
+    const { g } = governor({ batch_time_factor: 3 });
+    g.observeBatch(1000, 250);
+    expect(g.decide().pauseMs).toBe(0);
+    g.observeBatch(1000, 450);
+    expect(g.decide().pauseMs).toBe(450);
+    expect(g.changes()[0]).toMatchObject({ reason: 'batch_time', detail: expect.stringMatching(/450 ms, over 3x the 100 ms target/) });
+    g.observeBatch(1000, 90);
+    expect(g.decide().pauseMs).toBe(0);
+    expect(g.changes()).toEqual([{ reason: null }]);
+  });
+
+  it('backs off with a growing gap when throughput falls under the min_throughput share, after warm-up', () => {
+    const { clock, g } = governor({}, 0.1);
+    // Warm-up: 10 batches of 10k keys in 100 ms (100 keys/ms) over 2.5 s.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(250);
+      g.observeBatch(10_000, 100);
+    }
+    expect(g.decide().pauseMs).toBe(0);
+    // A sudden collapse to 2 keys/ms: under 10% of the 100 keys/ms seen, within a few batches.
+    let batches = 0;
+    while (!g.isActive('low_throughput') && batches < 10) {
+      g.observeBatch(200, 100);
+      batches++;
+    }
+    expect(batches).toBeLessThanOrEqual(5);
+    expect(g.decide().pauseMs).toBe(1000);
+    expect(g.changes()[0]).toMatchObject({ reason: 'low_throughput', detail: expect.stringMatching(/under 10% of the/) });
+    g.observeBatch(200, 100);
+    expect(g.decide().pauseMs).toBe(2000);
+    for (let i = 0; i < 10; i++) g.observeBatch(200, 100);
+    expect(g.decide().pauseMs).toBe(10_000);
+    // Recovery clears it.
+    for (let i = 0; i < 4; i++) g.observeBatch(10_000, 100);
+    expect(g.decide().pauseMs).toBe(0);
+    expect(g.changes()).toEqual([{ reason: null }]);
+  });
+
+  it('does not judge throughput before warm-up, nor when min_throughput is 0', () => {
+    const { g } = governor({}, 0.1);
+    g.observeBatch(10_000, 100);
+    g.observeBatch(10, 100);
+    expect(g.decide().pauseMs).toBe(0);
+    const { clock, g: off } = governor({}, 0);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(500);
+      off.observeBatch(10_000, 100);
+    }
+    off.observeBatch(1, 100);
+    off.observeBatch(1, 100);
+    expect(off.decide().pauseMs).toBe(0);
+  });
+
+  it('reports several active reasons together and announces each once', () => {
+    const { g } = governor({});
+    g.observeBatch(1000, 900);
+    g.observeReplication([{ name: 'r', lagBytes: 1e12, lagMs: null }]);
+    g.decide();
+    expect(g.changes().map((c) => c.reason).sort()).toEqual(['batch_time', 'replication_lag']);
+    expect(g.summary).toBe('batch_time, replication_lag');
+    g.decide();
+    expect(g.changes()).toEqual([]);
+  });
+});

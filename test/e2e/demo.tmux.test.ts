@@ -1,0 +1,77 @@
+// The real binary in a real terminal (tmux provides the pty, so this runs with CI=true and no TTY
+// on the test runner): the demo starts, the panels and a gate appear, `?` shows the help, and every
+// way out (q, Ctrl+C, a hang-up) stops the embedded PostgreSQL.
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, ROOT } from '../support/cli.js';
+import { alive, hasTmux, postmastersUnder, TmuxPane, waitUntil } from './support/tmux.js';
+
+const ROWS = '100000';
+const panes: TmuxPane[] = [];
+
+function startDemo(name: string, extra = ''): TmuxPane {
+  const pane = new TmuxPane(name);
+  panes.push(pane);
+  // Ink renders only the final frame when it believes it runs in CI: the pane is a terminal, not CI.
+  pane.start(`cd ${ROOT} && exec node ${BIN} demo --rows ${ROWS} --rate 20 ${extra}`, { CI: undefined, CONTINUOUS_INTEGRATION: undefined, NO_COLOR: '1', TERM: 'xterm-256color' });
+  return pane;
+}
+
+async function demoAtFirstGate(pane: TmuxPane): Promise<{ pid: number; dataDir: string }> {
+  const screen = await pane.waitForScreen((s) => s.includes('Approve? [y/N]'), 'the first gate', 60_000);
+  for (const title of ['Steps', 'Locks', 'Long queries', 'Replication', 'Index build', 'Log', 'GATE · confirm · add_amount_cents']) expect(screen).toContain(title);
+  const pms = postmastersUnder(pane.panePid());
+  expect(pms).toHaveLength(1);
+  return pms[0]!;
+}
+
+async function expectStopped(pane: TmuxPane, pm: { pid: number; dataDir: string }): Promise<void> {
+  await waitUntil(() => !alive(pm.pid), `postmaster ${pm.pid} to stop`, 20_000);
+  await waitUntil(() => !existsSync(pm.dataDir), `data directory ${pm.dataDir} to be removed`, 5_000);
+  await waitUntil(() => pane.deadStatus() !== undefined, 'pgrunbook to exit', 10_000);
+}
+
+afterEach(() => {
+  for (const p of panes.splice(0)) p.killServer();
+});
+
+describe.skipIf(!hasTmux())('pgrunbook demo in a real terminal (tmux, 80×24)', () => {
+  it('shows the panels and a gate, ? shows the help, q quits and stops PostgreSQL', async () => {
+    const pane = startDemo('q');
+    const pm = await demoAtFirstGate(pane);
+    const screen = pane.capture();
+    // 80×24: nothing wider than the terminal, the live region shorter than it.
+    expect(screen.split('\n').every((l) => l.length <= 80)).toBe(true);
+    expect(screen).toMatch(/PostgreSQL 1\d/);
+    expect(screen).toMatch(/postgres@127\.0\.0\.1:\d+\/demo/);
+    // NO_COLOR=1: no colour or style escapes reach the terminal.
+    expect(pane.capture({ escapes: true })).not.toMatch(/\u001b\[[0-9;]*[1-9][0-9;]*m/);
+
+    pane.type('?');
+    const help = await pane.waitForScreen((s) => s.includes('Help · keys'), 'the help overlay');
+    for (const k of ['pause / resume the step', 'batch size', 'freeze / thaw the panels', 'log pager', 'abort the run', 'quit; run stays resumable']) expect(help).toContain(k);
+    pane.type('x');
+    await pane.waitForScreen((s) => s.includes('Approve? [y/N]') && !s.includes('Help · keys'), 'the gate again');
+
+    // No step runs at a gate: q quits without asking.
+    pane.type('q');
+    await expectStopped(pane, pm);
+    expect(pane.deadStatus()).toBe(0);
+  });
+
+  it('Ctrl+C quits and stops PostgreSQL', async () => {
+    const pane = startDemo('ctrlc');
+    const pm = await demoAtFirstGate(pane);
+    pane.keys('C-c');
+    await expectStopped(pane, pm);
+    expect(pane.deadStatus()).toBe(0);
+  });
+
+  it('a hang-up (the terminal closes) stops PostgreSQL', async () => {
+    const pane = startDemo('hup');
+    const pm = await demoAtFirstGate(pane);
+    pane.killSession();
+    await waitUntil(() => !alive(pm.pid), `postmaster ${pm.pid} to stop after SIGHUP`, 20_000);
+    await waitUntil(() => !existsSync(pm.dataDir), `data directory ${pm.dataDir} to be removed`, 5_000);
+  });
+});
