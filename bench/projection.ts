@@ -13,6 +13,12 @@ import { resolveConnection } from '../src/pg/connection.js';
 import { loadRunbookFile } from '../src/runbook/load.js';
 import { formatProblem } from '../src/runbook/model.js';
 import { writeSection } from './lib/readme.js';
+import { registerStateSql } from '../src/engine/stateSchema.js';
+import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
+
+// The backfill's cursor tables join the runner's state schema through this hook (a no-op when
+// src/backfill already registers them).
+registerStateSql(backfillSchemaSql);
 
 const { values } = parseArgs({
   options: {
@@ -75,8 +81,10 @@ async function main(): Promise<void> {
       journalDir: null,
     });
     const real = new Map<string, number>();
+    const realThrottles: string[] = [];
     runner.bus.on((e) => {
       if (e.type === 'step.completed') real.set(e.stepId, e.durationMs / 1000);
+      if (e.type === 'step.throttle' && e.reason) realThrottles.push(e.reason);
     });
     const outcome = await runner.run();
     if (outcome.status !== 'completed') throw new Error(`the real deploy ${outcome.status}: ${outcome.error?.message}`);
@@ -91,6 +99,8 @@ async function main(): Promise<void> {
       return `| ${s.id} | ${s.basis} | ${sample.sampleSeconds.toFixed(3)} | ${s.seconds.toFixed(2)} (${s.low_seconds.toFixed(2)}–${s.high_seconds.toFixed(2)}) | ${rl.toFixed(2)} | ${rl > 0 ? (s.seconds / rl).toFixed(2) : 'n/a'} |`;
     });
     const orders = r.clone?.tables.find((t) => t.table === 'orders');
+    const sampleThrottles = r.deploy.steps.flatMap((s) => s.throttles.map((t) => t.reason).filter(Boolean));
+    const count = (xs: (string | null)[]) => Object.entries(xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x!]: (a[x!] ?? 0) + 1 }), {})).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none';
     const md = [
       '## Projection (rehearse)',
       '',
@@ -103,7 +113,8 @@ async function main(): Promise<void> {
       `| **total** | | ${r.steps.reduce((a, s) => a + s.sampleSeconds, 0).toFixed(3)} | **${projected.toFixed(2)}** (±${Math.round(r.projection.uncertainty * 100)}%) | **${realTotal.toFixed(2)}** | **${ratio.toFixed(2)}** |`,
       '',
       `Bar: projected within ±30% of the real run → **${pass ? 'PASS' : 'FAIL'}** (${((ratio - 1) * 100).toFixed(1)}%). ` +
-        `The whole rehearsal (sandbox start, clone, deploy, rollback, checks) took ${rehearsalWall.toFixed(1)} s; rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}.`,
+        `The whole rehearsal (sandbox start, clone, deploy, rollback, checks) took ${rehearsalWall.toFixed(1)} s; rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}. ` +
+        `Throttle events: sample ${count(sampleThrottles)}; real run ${count(realThrottles)}.`,
     ].join('\n');
     process.stdout.write(`\n${md}\n`);
     if (!values['no-readme']) writeSection('projection', md);

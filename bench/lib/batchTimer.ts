@@ -5,9 +5,11 @@ import type pg from 'pg';
 export function timeBatches(pool: pg.Pool, capacity = 1 << 16) {
   const times = new Float64Array(capacity);
   let n = 0;
-  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
-  (pool as any).connect = async () => {
-    const client = await connect();
+  const connect = pool.connect.bind(pool) as (...a: any[]) => any;
+  // pool.query() calls connect with a callback: leave that path alone.
+  (pool as any).connect = async (...args: any[]) => {
+    if (args.length > 0) return connect(...args);
+    const client = (await connect()) as pg.PoolClient;
     if (!(client as any).__timed) {
       (client as any).__timed = true;
       const query = client.query.bind(client) as (...a: any[]) => any;

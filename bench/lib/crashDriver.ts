@@ -13,16 +13,18 @@ export interface CrashOptions {
   stepId: string;
   params: Record<string, unknown>;
   kills: number;
-  /** Upper bound of the random delay (ms after the child says "ready") for the next kill. */
-  maxDelayMs: (killsLeft: number) => number;
+  /** Upper bound of the random delay (ms after the child's first committed batch) for the next kill. */
+  maxDelayMs: (s: { killsLeft: number; delays: number[] }) => number | Promise<number>;
   random?: () => number;
   log?: (line: string) => void;
+  /** Called in a life once its first batch committed, before the kill timer starts (server crashes...). */
+  midLife?: (life: number) => Promise<void>;
 }
 
 export interface CrashOutcome {
   kills: number;
   lives: number;
-  /** Kill moments, ms after "ready" in each life. */
+  /** Kill moments, ms after the first committed batch of each life. */
   delays: number[];
   finalResult: any;
 }
@@ -30,6 +32,7 @@ export interface CrashOutcome {
 interface Life {
   child: ChildProcess;
   ready: Promise<void>;
+  batching: Promise<void>;
   ended: Promise<{ done?: any; error?: string; signal: NodeJS.Signals | null }>;
 }
 
@@ -41,6 +44,8 @@ function startChild(o: CrashOptions): Life {
   child.stderr!.on('data', (b) => (stderr = (stderr + b).slice(-4000)));
   let onReady: () => void = () => {};
   const ready = new Promise<void>((r) => (onReady = r));
+  let onBatching: () => void = () => {};
+  const batching = new Promise<void>((r) => (onBatching = r));
   let done: any;
   let error: string | undefined;
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -51,16 +56,18 @@ function startChild(o: CrashOptions): Life {
       return;
     }
     if (m.t === 'ready') onReady();
+    if (m.t === 'progress') onBatching();
     if (m.t === 'done') done = m.result;
     if (m.t === 'error') error = `${m.message}${m.hint ? ` (${m.hint})` : ''}`;
   });
   const ended = new Promise<{ done?: any; error?: string; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       onReady();
+      onBatching();
       resolve({ done, error: error ?? (code && code !== 0 && !done ? `child exited ${code}: ${stderr}` : undefined), signal });
     }),
   );
-  return { child, ready, ended };
+  return { child, ready, batching, ended };
 }
 
 export async function crashLoop(o: CrashOptions): Promise<CrashOutcome> {
@@ -77,7 +84,9 @@ export async function crashLoop(o: CrashOptions): Promise<CrashOutcome> {
       if (end.error || !end.done) throw new Error(`final run failed: ${end.error ?? 'no result'}`);
       return { kills, lives, delays, finalResult: end.done };
     }
-    const delay = Math.round(random() * o.maxDelayMs(o.kills - kills));
+    await life.batching;
+    await o.midLife?.(lives);
+    const delay = Math.round(random() * (await o.maxDelayMs({ killsLeft: o.kills - kills, delays })));
     const timer = new Promise<'kill'>((r) => setTimeout(() => r('kill'), delay));
     const first = await Promise.race([timer, life.ended.then(() => 'ended' as const)]);
     if (first === 'kill' && life.child.exitCode === null && life.child.signalCode === null) {

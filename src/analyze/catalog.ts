@@ -88,10 +88,17 @@ export interface TableInfo {
   dependentViews?: string[];
   /** For views and materialized views: the relations their query reads. */
   viewReads?: string[];
+  /** A placeholder for a relation there is no catalog for: it holds only what the script did to it. */
+  partial?: boolean;
   /** True when created earlier in the same script (known empty, not from the catalog). */
   createdInScript?: boolean;
   /** Estimated rows (reltuples, n_live_tup fallback); undefined when unknown. */
   estimatedRows?: number;
+}
+
+/** Nothing (or only the script's own effects) is known about this relation. */
+export function unknownRelation(t: TableInfo | undefined): boolean {
+  return !t || !!t.partial;
 }
 
 export interface IndexOwner {

@@ -1,7 +1,7 @@
 // ALTER TABLE ... ALTER COLUMN / DROP COLUMN: defaults, NOT NULL, type changes, storage,
 // statistics, identity. Lock levels from AlterTableGetLockLevel (tablecmds.c).
 import { typeName } from './ast.js';
-import type { TableInfo } from './catalog.js';
+import { unknownRelation, type TableInfo } from './catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { decideTypeChange, pgTypname } from './type-change.js';
@@ -110,8 +110,7 @@ function setNotNull(col: string, t: AlterTarget, ctx: StatementContext): void {
     ctx.setWork('catalog');
   } else {
     for (const d of data) ctx.scan(d);
-    const known = t.info && (ctx.live || t.info.createdInScript || [...t.info.constraints.values()].length > 0);
-    if (!known) ctx.unknownOnce(`whether a validated CHECK (${col} IS NOT NULL) exists (it would make SET NOT NULL skip the scan)`);
+    if (unknownRelation(t.info)) ctx.unknownOnce(`whether a validated CHECK (${col} IS NOT NULL) exists (it would make SET NOT NULL skip the scan)`);
     if (!ctx.state.createdInScript(t.rel)) {
       ctx.finding(
         'set-not-null-scan',
@@ -187,7 +186,7 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
       'alter-column-type-revalidates',
       `CHECK constraint${checks.length > 1 ? 's' : ''} ${checks.map((c) => c.name).join(', ')} on ${col} ${checks.length > 1 ? 'are' : 'is'} re-validated by a scan of ${t.name} under ACCESS EXCLUSIVE.`,
     );
-  } else if (!ctx.live && !verdict.rewrite) ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
+  } else if (unknownRelation(t.info) && !verdict.rewrite) ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
   // Foreign keys through the column are dropped and re-created: dropping removes their triggers on
   // the referenced table (ACCESS EXCLUSIVE), and after a rewrite they are validated again.
   for (const c of t.info?.constraints.values() ?? []) {

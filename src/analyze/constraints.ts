@@ -115,7 +115,7 @@ async function addForeignKey(c: any, name: string, notValid: boolean, t: AlterTa
         );
       }
     }
-    if (t.info && cols.length && !hasIndexLeadingWith(t.info, cols) && (ctx.live || t.info.createdInScript)) {
+    if (t.info && cols.length && !hasIndexLeadingWith(t.info, cols) && !t.info.partial) {
       ctx.finding('foreign-key-unindexed', `No index on ${t.name}(${cols.join(', ')}): deletes and key updates on ${refName} will scan ${t.name}.`);
     }
   }

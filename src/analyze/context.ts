@@ -1,6 +1,6 @@
 // Per-script session facts and per-statement accumulators shared by the statement-family analyzers.
 import type { LockMode } from '../steps/types.js';
-import type { Catalog, TableInfo } from './catalog.js';
+import { unknownRelation, type Catalog, type TableInfo } from './catalog.js';
 import { LockSet, relkindName } from './locks.js';
 import { RULES, type RuleId } from './rules.js';
 import type { SchemaState } from './schema-state.js';
@@ -47,7 +47,7 @@ export class StatementContext {
   }
 
   lock(relation: string, mode: LockMode, opts: { relkind?: RelKindName; table?: TableInfo; why?: string } = {}): void {
-    this.locks.add(relation, mode, { relkind: opts.relkind ?? relkindName(opts.table?.relkind), why: opts.why });
+    this.locks.add(relation, mode, { relkind: opts.relkind ?? (opts.table?.partial ? undefined : relkindName(opts.table?.relkind)), why: opts.why });
   }
 
   /** Lock a table and, as PostgreSQL does for most DDL, its partitions / inheritance children. */
@@ -55,7 +55,7 @@ export class StatementContext {
     this.lock(name, mode, { table });
     for (const p of table?.partitions ?? []) this.lock(p, mode, { relkind: 'table', why });
     for (const c of table?.inheritanceChildren ?? []) this.lock(c, mode, { relkind: 'table', why: 'inheritance child (the command recurses)' });
-    if (!table && !this.live) this.unknownOnce(`whether ${name} has partitions or inheritance children (they would be locked too)`);
+    if (unknownRelation(table)) this.unknownOnce(`whether ${name} has partitions or inheritance children (they would be locked too)`);
   }
 
   /** Where a table's rows live: its leaf partitions when partitioned, else itself. */

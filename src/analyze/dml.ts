@@ -6,7 +6,7 @@
 // scans) each referencing table.
 import type { LockMode } from '../steps/types.js';
 import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings } from './ast.js';
-import type { TableInfo } from './catalog.js';
+import { unknownRelation, type TableInfo } from './catalog.js';
 import type { StatementContext } from './context.js';
 import { lockReadRelations } from './other-ddl.js';
 import { formatCount } from './column-changes.js';
@@ -23,7 +23,19 @@ const LOCK_BY_NUMBER: Record<number, LockMode> = {
   8: 'AccessExclusiveLock',
 };
 
+/** WITH x AS (UPDATE ... / DELETE ... / INSERT ...): each data-modifying CTE is a statement of its own. */
+export async function analyzeModifyingCtes(withClause: any, ctx: StatementContext): Promise<void> {
+  for (const c of withClause?.ctes ?? []) {
+    const q = c?.CommonTableExpr?.ctequery;
+    if (q?.UpdateStmt) await analyzeUpdate(q.UpdateStmt, ctx);
+    else if (q?.DeleteStmt) await analyzeDelete(q.DeleteStmt, ctx);
+    else if (q?.InsertStmt) await analyzeInsert(q.InsertStmt, ctx);
+    else if (q?.MergeStmt) await analyzeMerge(q.MergeStmt, ctx);
+  }
+}
+
 export async function analyzeUpdate(ast: any, ctx: StatementContext): Promise<void> {
+  await analyzeModifyingCtes(ast.withClause, ctx);
   const rel = rangeVar(ast.relation);
   if (!rel) return;
   const { name, info } = await ctx.table(rel);
@@ -46,6 +58,7 @@ export async function analyzeUpdate(ast: any, ctx: StatementContext): Promise<vo
 }
 
 export async function analyzeDelete(ast: any, ctx: StatementContext): Promise<void> {
+  await analyzeModifyingCtes(ast.withClause, ctx);
   const rel = rangeVar(ast.relation);
   if (!rel) return;
   const { name, info } = await ctx.table(rel);
@@ -61,10 +74,11 @@ export async function analyzeDelete(ast: any, ctx: StatementContext): Promise<vo
       ctx.finding('foreign-key-unindexed', `${fk.table}(${fk.columns.join(', ')}) has no index: each row deleted from ${name} scans ${fk.table}.`);
     }
   }
-  if (!info && !ctx.live) ctx.unknownOnce(`which tables reference ${name} (a DELETE looks them up, and scans them when unindexed)`);
+  if (unknownRelation(info)) ctx.unknownOnce(`which tables reference ${name} (a DELETE looks them up, and scans them when unindexed)`);
 }
 
 export async function analyzeInsert(ast: any, ctx: StatementContext): Promise<void> {
+  await analyzeModifyingCtes(ast.withClause, ctx);
   const rel = rangeVar(ast.relation);
   if (!rel) return;
   const { name, info } = await ctx.table(rel);
@@ -96,6 +110,7 @@ export async function analyzeMerge(ast: any, ctx: StatementContext): Promise<voi
 }
 
 export async function analyzeSelect(ast: any, ctx: StatementContext): Promise<void> {
+  await analyzeModifyingCtes(ast.withClause, ctx);
   const locking = (ast.lockingClause ?? []).map((l: any) => l.LockingClause).filter(Boolean);
   const read = await lockReadRelations(ast, ctx, 'read by the query');
   if (locking.length) {
@@ -172,7 +187,7 @@ function decideRowScan(where: any, rel: { name: string }, name: string, info: Ta
   }
   ctx.setWork('rows');
   const cols = indexableColumns(where, rel.name);
-  if (info && (ctx.live || info.createdInScript)) {
+  if (info && !info.partial) {
     const usable = [...info.indexes.values()].some((i) => i.valid && i.columns[0] && cols.includes(i.columns[0]));
     if (usable) {
       ctx.note(`WHERE can use an index on ${name}: no full scan expected`);

@@ -5,6 +5,7 @@
 // REINDEX: SHARE on the table and ACCESS EXCLUSIVE on the index; CONCURRENTLY: SHARE UPDATE EXCLUSIVE.
 import { nameFromList, rangeVar, relText, hasOption, splitName } from './ast.js';
 import type { StatementContext } from './context.js';
+import { unknownRelation } from './catalog.js';
 import { rowsText } from './column-changes.js';
 
 export async function analyzeCreateIndex(ast: any, ctx: StatementContext): Promise<void> {
@@ -123,10 +124,26 @@ export async function analyzeReindex(ast: any, ctx: StatementContext): Promise<{
     case 'REINDEX_OBJECT_TABLE': {
       if (!rel) break;
       const { name, info } = await ctx.table(rel);
-      if (info?.relkind === 'p') out.transactional = false;
-      ctx.lockWithChildren(name, info, concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock', 'partition (its indexes are rebuilt)');
-      for (const i of info?.indexes.values() ?? []) ctx.lock(i.name, concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock', { relkind: 'index' });
-      for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'index-build');
+      const tableMode = concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock';
+      const indexMode = concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock';
+      ctx.lock(name, tableMode, { table: info });
+      if (info?.relkind === 'p') {
+        // Each partition that has indexes is reindexed in its own transaction.
+        out.transactional = false;
+        for (const p of info.leafPartitions) {
+          const pInfo = await ctx.state.relation(splitName(p));
+          if (!pInfo || pInfo.indexes.size === 0) continue;
+          ctx.lock(p, tableMode, { relkind: 'table', why: 'partition, its indexes are rebuilt' });
+          for (const i of pInfo.indexes.values()) ctx.lock(i.name, indexMode, { relkind: 'index' });
+          ctx.scan(p, 'index-build');
+        }
+      } else if (info && info.indexes.size === 0) {
+        ctx.note(`${name} has no indexes: nothing to rebuild`);
+      } else {
+        for (const i of info?.indexes.values() ?? []) ctx.lock(i.name, indexMode, { relkind: 'index' });
+        for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'index-build');
+        if (unknownRelation(info)) ctx.unknownOnce(`whether ${name} is partitioned (REINDEX then cannot run in a transaction block)`);
+      }
       if (!concurrent) {
         ctx.finding('reindex-blocks', `REINDEX TABLE takes SHARE on ${name}${rowsText(info)} (writes wait) and ACCESS EXCLUSIVE on each of its indexes while they are rebuilt.`);
       }

@@ -1,6 +1,7 @@
 // VACUUM, VACUUM FULL, ANALYZE, CLUSTER, TRUNCATE, REFRESH MATERIALIZED VIEW.
 import { hasOption, rangeVar } from './ast.js';
 import type { StatementContext } from './context.js';
+import { unknownRelation } from './catalog.js';
 import { rowsText } from './column-changes.js';
 
 export async function analyzeVacuum(ast: any, ctx: StatementContext): Promise<void> {
@@ -60,7 +61,7 @@ export async function analyzeTruncate(ast: any, ctx: StatementContext): Promise<
         ctx.doubt(`${fk.table} references ${name} (${fk.constraint}): TRUNCATE fails unless it is truncated too or CASCADE is given`);
       }
     }
-    if (!info && !ctx.live) ctx.unknownOnce(`whether other tables reference ${name} (TRUNCATE fails, or CASCADE empties them too)`);
+    if (unknownRelation(info)) ctx.unknownOnce(`whether other tables reference ${name} (TRUNCATE fails, or CASCADE empties them too)`);
     ctx.finding('truncate', `TRUNCATE ${name} removes every row at once under ACCESS EXCLUSIVE; the old data is gone at commit.`);
   }
   ctx.note('TRUNCATE swaps in new, empty storage: quick, independent of table size');

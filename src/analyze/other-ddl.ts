@@ -2,6 +2,7 @@
 // SET SCHEMA, policies, and statements that lock no existing relation.
 import { nameFromList, rangeVar, rangeVarsIn, relText, strings, typeName } from './ast.js';
 import type { StatementContext } from './context.js';
+import { unknownRelation } from './catalog.js';
 import { emptyTable } from './schema-state.js';
 import { analyzeCreatePartitionOf } from './partitions.js';
 import { analyzeDropIndex } from './indexes.js';
@@ -60,7 +61,7 @@ export async function analyzeDrop(ast: any, ctx: StatementContext): Promise<void
           if (cascade) ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} is dropped (CASCADE)` });
           else ctx.doubt(`${fk.table} references ${name} (${fk.constraint}): DROP fails without CASCADE`);
         }
-        if (!info && !ctx.live) ctx.unknownOnce(`which tables ${name} references or is referenced by (they are locked too)`);
+        if (unknownRelation(info)) ctx.unknownOnce(`which tables ${name} references or is referenced by (they are locked too)`);
       }
       for (const v of info?.dependentViews ?? []) {
         if (cascade) ctx.lock(v, 'AccessExclusiveLock', { relkind: 'view', why: 'dependent view, dropped by CASCADE' });
@@ -209,8 +210,8 @@ export async function analyzeComment(ast: any, ctx: StatementContext): Promise<v
 }
 
 export async function analyzeGrant(ast: any, ctx: StatementContext): Promise<void> {
-  // GRANT / REVOKE on tables update pg_class.relacl holding ACCESS SHARE on each table.
-  if (ast.objtype === 'OBJECT_TABLE' && ast.targtype === 'ACL_TARGET_OBJECT') {
+  // From PostgreSQL 18 GRANT / REVOKE on a table hold ACCESS SHARE on it while updating relacl.
+  if (ast.objtype === 'OBJECT_TABLE' && ast.targtype === 'ACL_TARGET_OBJECT' && ctx.major >= 18) {
     for (const o of ast.objects ?? []) {
       const r = rangeVar(o.RangeVar);
       if (!r) continue;

@@ -4,7 +4,7 @@
 // partition is locked and scanned too. DETACH takes ACCESS EXCLUSIVE on both; DETACH ...
 // CONCURRENTLY (PG14+) runs in two transactions with SHARE UPDATE EXCLUSIVE.
 import { rangeVar } from './ast.js';
-import type { TableInfo } from './catalog.js';
+import { unknownRelation, type TableInfo } from './catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { rowsText } from './column-changes.js';
@@ -67,14 +67,14 @@ async function attach(t: AlterTarget, partName: string, partInfo: TableInfo | un
     ctx.setWork('catalog');
   } else {
     for (const d of ctx.dataTables(partName, partInfo)) ctx.scan(d);
-    if (!partInfo && !ctx.live) ctx.unknownOnce(`whether ${partName} has a CHECK constraint that implies the bound (it would skip the scan)`);
+    if (unknownRelation(partInfo)) ctx.unknownOnce(`whether ${partName} has a CHECK constraint that implies the bound (it would skip the scan)`);
     ctx.finding('attach-partition-scan', `ATTACH PARTITION scans ${partName}${rowsText(partInfo)} to check the bound while holding ACCESS EXCLUSIVE on it.`);
   }
   if (t.info?.defaultPartition) {
     ctx.lock(t.info.defaultPartition, 'AccessExclusiveLock', { relkind: 'table', why: 'default partition, scanned for rows that belong to the new partition' });
     ctx.scan(t.info.defaultPartition);
     ctx.finding('default-partition-scan', `The default partition ${t.info.defaultPartition} is scanned under ACCESS EXCLUSIVE for rows that belong to ${partName}.`);
-  } else if (!t.info && !ctx.live) ctx.unknownOnce(`whether ${t.name} has a default partition (it would be locked and scanned)`);
+  } else if (unknownRelation(t.info)) ctx.unknownOnce(`whether ${t.name} has a default partition (it would be locked and scanned)`);
   // Indexes of the parent that the new partition lacks are built on it.
   if (t.info && partInfo) {
     const missing = [...t.info.indexes.values()].filter(
@@ -102,7 +102,7 @@ export async function analyzeCreatePartitionOf(parentRv: any, newName: string, c
     ctx.lock(info.defaultPartition, 'AccessExclusiveLock', { relkind: 'table', why: 'default partition, scanned for rows that belong to the new partition' });
     ctx.scan(info.defaultPartition);
     ctx.finding('default-partition-scan', `The default partition ${info.defaultPartition} is scanned for rows that belong to ${newName}.`);
-  } else if (!info && !ctx.live) ctx.unknownOnce(`whether ${name} has a default partition (it would be locked and scanned)`);
+  } else if (unknownRelation(info)) ctx.unknownOnce(`whether ${name} has a default partition (it would be locked and scanned)`);
   if (info) {
     info.partitions.push(newName);
     info.leafPartitions.push(newName);

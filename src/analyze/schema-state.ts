@@ -35,7 +35,8 @@ export class SchemaState {
   async relation(r: RelName): Promise<TableInfo | undefined> {
     const key = relText(r);
     if (this.tables.has(key)) return this.tables.get(key) ?? undefined;
-    const t = this.catalog ? await this.catalog.relation(r.schema, r.name) : undefined;
+    // Without a catalog, a placeholder collects the script's effects (constraints added, validated...).
+    const t = this.catalog ? await this.catalog.relation(r.schema, r.name) : { ...emptyTable(key), partial: true };
     this.tables.set(key, t ?? null);
     return t;
   }

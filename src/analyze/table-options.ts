@@ -74,7 +74,7 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
     case 'AT_SetLogged':
     case 'AT_SetUnLogged': {
       const want = cmd.subtype === 'AT_SetLogged' ? 'p' : 'u';
-      if (t.info && t.info.persistence === want) {
+      if (t.info && !t.info.partial && t.info.persistence === want) {
         ctx.note(`${t.name} is already ${want === 'p' ? 'LOGGED' : 'UNLOGGED'}: nothing to do`);
         ctx.setWork('catalog');
       } else {

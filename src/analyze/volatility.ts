@@ -40,11 +40,11 @@ export const NON_VOLATILE_BUILTINS: Record<string, Volatility> = Object.fromEntr
   ...['now', 'statement_timestamp', 'transaction_timestamp', 'current_setting', 'to_char', 'to_timestamp', 'to_date', 'date_trunc', 'age',
     'jsonb_build_object', 'json_build_object', 'jsonb_build_array', 'json_build_array', 'to_jsonb', 'to_json', 'row_to_json', 'concat',
     'concat_ws', 'format', 'current_schema', 'pg_backend_pid', 'timezone', 'date_part', 'extract', 'make_timestamptz', 'txid_current',
-    'pg_current_xact_id', 'inet_client_addr', 'current_database', 'session_user', 'current_user']
+    'pg_current_xact_id', 'inet_client_addr', 'current_database', 'session_user', 'current_user', 'length', 'numeric']
     .map((n) => [n, 'stable' as Volatility]),
-  ...['lower', 'upper', 'md5', 'length', 'char_length', 'abs', 'round', 'trunc', 'floor', 'ceil', 'ceiling', 'substr', 'substring', 'replace',
+  ...['lower', 'upper', 'md5', 'char_length', 'abs', 'round', 'trunc', 'floor', 'ceil', 'ceiling', 'substr', 'substring', 'replace',
     'btrim', 'ltrim', 'rtrim', 'encode', 'decode', 'sha256', 'left', 'right', 'split_part', 'regexp_replace', 'coalesce', 'nullif', 'int4',
-    'int8', 'numeric', 'text', 'make_date', 'make_interval', 'array_length', 'cardinality', 'jsonb_typeof', 'sign', 'mod', 'power', 'sqrt',
+    'int8', 'text', 'make_date', 'make_interval', 'array_length', 'cardinality', 'jsonb_typeof', 'sign', 'mod', 'power', 'sqrt',
     'uuid_nil', 'point', 'box', 'int4range', 'int8range', 'tstzrange', 'daterange', 'numrange', 'tsrange']
     .map((n) => [n, 'immutable' as Volatility]),
 ]);

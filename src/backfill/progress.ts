@@ -46,6 +46,8 @@ export class ProgressTracker {
   private rateAt: number | undefined;
   private rateRows = 0;
   private rate = 0;
+  private startAt = 0;
+  private startRows = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -61,14 +63,16 @@ export class ProgressTracker {
     this.lastEmitAt = now;
     const total = estimateTotal(this.estimate, p.rowsDone, p.keysDone);
     const remaining = total === null ? null : Math.max(0, total - p.rowsDone);
+    // Before the first full rate window: the average so far.
+    const rate = this.rate > 0 ? this.rate : now > this.startAt ? ((p.rowsDone - this.startRows) * 1000) / (now - this.startAt) : 0;
     this.emit({
       rowsDone: p.rowsDone,
       rowsTotal: total,
       batches: p.batches,
       batchSize: p.batchSize,
       pauseMs: p.pauseMs,
-      rate: Math.round(this.rate),
-      etaSeconds: remaining === null ? null : remaining === 0 ? 0 : this.rate > 0 ? Math.round(remaining / this.rate) : null,
+      rate: Math.round(rate),
+      etaSeconds: remaining === null ? null : remaining === 0 ? 0 : rate > 0 ? Math.round(remaining / rate) : null,
       lastBatchMs: Math.round(p.lastBatchMs),
       pass: p.pass,
       paused: p.paused,
@@ -83,8 +87,8 @@ export class ProgressTracker {
 
   private updateRate(now: number, rowsDone: number): void {
     if (this.rateAt === undefined) {
-      this.rateAt = now;
-      this.rateRows = rowsDone;
+      this.rateAt = this.startAt = now;
+      this.rateRows = this.startRows = rowsDone;
       return;
     }
     const dt = now - this.rateAt;

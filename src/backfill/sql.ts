@@ -92,23 +92,25 @@ function cursorUpdate(cursorParam: number, keysParam: number, sizeParam: number,
 }
 
 /**
- * Fast path: one plain UPDATE of the key range (its own row locks are FOR NO KEY UPDATE), plus the
- * cursor move, in one statement. Run with a short lock_timeout: a row held by another session makes
- * it fail with 55P03 after that timeout, and the batch is redone with {@link skipLockedBatchSql}.
+ * Fast path: one plain UPDATE of the key range (its own row locks are FOR NO KEY UPDATE). Run with a
+ * short lock_timeout: a row held by another session makes it fail with 55P03 after that timeout,
+ * and the batch is redone with {@link skipLockedBatchSql}. The cursor moves with
+ * {@link moveCursorSql} in the same transaction. (A data-modifying CTE would save that round trip
+ * but buffers every updated row for RETURNING, spilling to disk on big batches.)
  *
- * Params: $1 run_id, $2 step_id, [lower...], [upper...], new cursor (text[]), keys in batch, batch size.
+ * Params: [lower...], [upper...].
  */
 export function fastBatchSql(b: BatchSqlInput, hasLower: boolean): string {
-  const r = range(b.info, 3, hasLower);
-  return `WITH __pgrunbook_upd AS (
-  UPDATE ${b.info.qualified} SET ${setClause(b.set)}
-   WHERE ${r.sql}${whereClause(b.where)}
-  RETURNING 1
-), __pgrunbook_cur AS (
-  ${cursorUpdate(r.next, r.next + 1, r.next + 2, '(SELECT count(*) FROM __pgrunbook_upd)')}
-)
-SELECT (SELECT count(*) FROM __pgrunbook_upd)::int AS updated, 0 AS skipped, (SELECT rows_done FROM __pgrunbook_cur)::float8 AS rows_done`;
+  const r = range(b.info, 1, hasLower);
+  return `UPDATE ${b.info.qualified} SET ${setClause(b.set)} WHERE ${r.sql}${whereClause(b.where)}`;
 }
+
+/** Params: $1 run_id, $2 step_id, $3 new cursor (text[]), $4 rows updated, $5 keys in batch (NULL = use $4), $6 batch size. */
+export const moveCursorSql = `UPDATE ${CURSOR_TABLE}
+   SET cursor = $3::text[], rows_done = rows_done + $4::bigint, keys_done = keys_done + coalesce($5::bigint, $4::bigint),
+       batches = batches + 1, batch_size = $6::int, updated_at = now()
+ WHERE run_id = $1 AND step_id = $2
+RETURNING rows_done::float8 AS rows_done`;
 
 /**
  * Contended path: lock what is free in the range with SKIP LOCKED, update exactly those rows (by
@@ -117,7 +119,7 @@ SELECT (SELECT count(*) FROM __pgrunbook_upd)::int AS updated, 0 AS skipped, (SE
  * Skipped rows are found by key, not ctid: a row updated by another session since our snapshot is
  * locked in its newer version, whose ctid differs from the one our snapshot sees.
  *
- * Params: as {@link fastBatchSql}.
+ * Params: $1 run_id, $2 step_id, [lower...], [upper...], new cursor (text[]), keys in batch, batch size.
  */
 export function skipLockedBatchSql(b: BatchSqlInput, hasLower: boolean): string {
   const r = range(b.info, 3, hasLower);

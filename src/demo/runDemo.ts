@@ -25,6 +25,7 @@ import { fmtInt } from '../ui/format.js';
 import { seedOrders } from './seed.js';
 import { Shutdown, StopRequested, SIGNAL_EXIT_CODE } from './shutdown.js';
 import { SyntheticTraffic, type TrafficOptions } from './traffic.js';
+import { watchServer, type Watchdog } from './watchdog.js';
 
 export const DEMO_RUNBOOK = fileURLToPath(new URL('../../runbooks/demo.yaml', import.meta.url));
 export const DEMO_DATABASE = 'demo';
@@ -93,8 +94,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   let result: DemoResult = { exitCode: 0 };
   try {
-    const server = await shutdown.race(EmbeddedServer.start({ major }));
-    shutdown.add('PostgreSQL', () => server.stop());
+    // Registered before it is up: a stop requested during start-up waits for the start, then stops it.
+    const starting = EmbeddedServer.start({ major });
+    let watchdog: Watchdog | undefined;
+    shutdown.add('PostgreSQL', async () => {
+      const s = await starting.catch(() => undefined);
+      await s?.stop();
+      watchdog?.dismiss();
+    });
+    const server = await shutdown.race(starting);
+    if (server.pid) watchdog = watchServer(server.pid, server.dataDir);
 
     const admin = new pg.Client({ connectionString: server.url });
     admin.on('error', () => {});

@@ -128,18 +128,26 @@ export class SyntheticTraffic {
     }
   }
 
+  /** xorshift32 in [0, 1): cheap, and independent enough between draws (unlike an LCG's low bits). */
+  private rand(): number {
+    let x = this.seq || 0x9e3779b9;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seq = x >>> 0;
+    return this.seq / 2 ** 32;
+  }
+
   private pickId(): number {
-    // A cheap deterministic spread (no Math.random dependence in tests that count operations).
-    this.seq = (this.seq * 1103515245 + 12345) % 2147483648;
-    const hot = (this.seq % 1000) / 1000 < this.o.hotShare;
-    return hot ? 1 + (this.seq % this.o.hotRows) : 1 + (this.seq % this.o.rows);
+    const hot = this.rand() < this.o.hotShare;
+    const range = hot ? this.o.hotRows : this.o.rows;
+    return 1 + Math.floor(this.rand() * range);
   }
 
   private async operation(): Promise<void> {
     const id = this.pickId();
-    const write = ((this.seq >> 8) % 1000) / 1000 < this.o.writeShare;
-    if (write) {
-      await this.pool!.query(`UPDATE ${this.table} SET status = $2, updated_at = now() WHERE id = $1`, [id, this.seq % 2 ? 'paid' : 'packed']);
+    if (this.rand() < this.o.writeShare) {
+      await this.pool!.query(`UPDATE ${this.table} SET status = $2, updated_at = now() WHERE id = $1`, [id, this.rand() < 0.5 ? 'paid' : 'packed']);
       this.stats.writes++;
     } else {
       await this.pool!.query(`SELECT id, status, amount FROM ${this.table} WHERE id = $1`, [id]);

@@ -8,14 +8,14 @@ import { systemClock, type Clock } from './clock.js';
 import { RunControl } from './control.js';
 import { AbortedError, RunbookError, RunLockHeldError, isAbort } from './errors.js';
 import { EventBus, type Listener, type Target } from './events.js';
-import type { Evidence, GatePort, GateRequest } from './gates.js';
+import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
 import { currentIdentity, type Identity } from './identity.js';
 import { Journal } from './journal.js';
 import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './runLock.js';
 import { ensureStateSchema } from './stateSchema.js';
 import * as store from './stateStore.js';
 import { SqlExecutor } from '../pg/executor.js';
-import { createPool, explainConnectionError, type ConnectionSpec } from '../pg/connection.js';
+import { createPool, explainConnectionError, splitQualified, type ConnectionSpec } from '../pg/connection.js';
 import { PHASES, type GateLevel, type PhaseName, type Runbook, type StepSpec } from '../runbook/model.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/types.js';
@@ -71,6 +71,8 @@ export class Runner {
   private serverVersionNum = 0;
   private rows = new Map<string, store.StepRow>();
   private previous?: store.RunRow;
+  /** Every gate, the runner's own and those raised inside steps, is journaled through this port. */
+  private readonly gates: GatePort;
 
   constructor(private readonly opts: RunnerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -78,6 +80,7 @@ export class Runner {
     this.runId = opts.resumeRunId ?? newRunId(new Date(this.clock.now()));
     this.bus = new EventBus(this.runId, () => this.clock.now());
     for (const l of opts.listeners ?? []) this.bus.on(l);
+    this.gates = journaledGates(opts.gates, (b) => void this.bus.emit(b), opts.metrics);
   }
 
   private kind(name: string): StepKind {
@@ -150,7 +153,7 @@ export class Runner {
         this.who,
       );
       this.bus.on(this.journal.listener);
-      this.executor = new SqlExecutor({ pool: this.pool, clock: this.clock, emit: (b) => void this.bus.emit(b), gates: this.opts.gates });
+      this.executor = new SqlExecutor({ pool: this.pool, clock: this.clock, emit: (b) => void this.bus.emit(b), gates: this.gates });
 
       const phases = this.opts.phases ?? DEFAULT_PHASES;
       const target: Target = { ...connection.target, serverVersion: v.rows[0]!.v, serverVersionNum: this.serverVersionNum };
@@ -333,7 +336,7 @@ export class Runner {
     const policy = this.opts.inFlight?.[step.id];
     let choice = policy;
     if (!choice) {
-      const d = await this.opts.gates.request(
+      const d = await this.gates.request(
         {
           id: `${step.id}:in-flight`,
           stepId: step.id,
@@ -375,12 +378,10 @@ export class Runner {
       title: step.title ?? step.id,
       action: plan ? describePlan(plan) : `undo ${step.id}`,
       lockMode: strongest?.mode,
-      expectText: level === 'type' ? (strongest?.relation ?? step.id) : undefined,
+      expectText: level === 'type' ? typedName(strongest?.relation ?? step.id) : undefined,
       evidence,
     };
-    this.bus.emit({ type: 'gate.requested', request: req });
-    const decision = await this.opts.gates.request(req, this.signal);
-    this.bus.emit({ type: 'gate.decided', request: req, decision, metrics: this.opts.metrics?.() });
+    const decision = await this.gates.request(req, this.signal);
     if (!decision.approved) {
       throw new RunbookError(`gate for step ${step.id} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, {
         hint: `nothing was changed by ${step.id}; run \`pgrunbook resume ${this.runId}\` to continue from this step`,
@@ -461,7 +462,7 @@ export class Runner {
       emit: (b) => void this.bus.emit(b),
       signal: this.signal,
       clock: this.clock,
-      gates: this.opts.gates,
+      gates: this.gates,
       control: this.control,
       state,
       nonInteractive: this.opts.nonInteractive,
@@ -484,6 +485,13 @@ export function gateLevel(step: StepSpec, kind: StepKind, plan: StepPlan): GateL
   if (!plan.reversible) return 'type';
   if (plan.locks.some((l) => l.mode === 'AccessExclusiveLock')) return 'confirm';
   return 'none';
+}
+
+/** What the operator types at a `type` gate: the bare table name, not its quoted form. */
+export function typedName(relation: string): string {
+  const parts = splitQualified(relation.trim());
+  if (parts.length === 2 && parts[0] === 'public') parts.shift();
+  return parts.join('.');
 }
 
 function describePlan(plan: StepPlan): string {

@@ -1,6 +1,7 @@
 // The `pgrunbook` schema in the target database: runs, step states, an append-only event log,
 // backfill cursors. Created on first use and migrated forward by version number.
 import type pg from 'pg';
+import { backfillSchemaSql } from '../backfill/cursorStore.js';
 
 export const STATE_SCHEMA = 'pgrunbook';
 
@@ -65,7 +66,8 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON pgrunbook.events
 
 /** Ordered migrations; index + 1 is the schema version. Extra SQL from other modules joins V1. */
 const MIGRATIONS: string[] = [V1];
-const extraV1: string[] = [];
+// Backfill cursors are committed in the same transaction as each batch (src/backfill/cursorStore.ts).
+const extraV1: string[] = [backfillSchemaSql];
 
 /** Lets a module (e.g. the backfill engine) contribute its idempotent tables to the state schema. */
 export function registerStateSql(sql: string): void {

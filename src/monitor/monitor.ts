@@ -9,7 +9,7 @@ import { createPool, type ConnectionSpec } from '../pg/connection.js';
 import type { Queryable } from '../steps/types.js';
 import { cancelOwnStatement, type CancelResult } from './cancel.js';
 import { buildLockSessions, type LockRow } from './lockTree.js';
-import { ProbeRunner, PROBE_LABEL, type ProbeResult } from './probes.js';
+import { ProbeRunner, PROBE_LABEL, type ProbeDb, type ProbeResult } from './probes.js';
 import { isHidden, MONITOR_APP, selectLongQueries, type ActivityRow } from './sessions.js';
 import type { IndexBuild, MonitorSample, RelationSize, ReplicationSlot, StandbyLag } from './types.js';
 
@@ -20,6 +20,8 @@ export const MONITOR_SESSION_SETTINGS = {
   lock_timeout: '100ms',
   idle_in_transaction_session_timeout: '5s',
   default_transaction_read_only: 'on',
+  // The probes are small catalog queries run as prepared statements: plan them once, not every poll.
+  plan_cache_mode: 'force_generic_plan',
 } as const;
 
 export interface MonitorOptions {
@@ -29,6 +31,8 @@ export interface MonitorOptions {
   longQuerySeconds?: number;
   /** Relations whose total size to track (guarded: skipped under ACCESS EXCLUSIVE). */
   relations?: string[];
+  /** Sessions and index builds of every database on the server, not just the one connected to (default false). */
+  allDatabases?: boolean;
   /** Longest query text kept per session; default 300 characters. */
   queryChars?: number;
   clock?: Clock;
@@ -106,6 +110,7 @@ export class Monitor {
   private readonly longQuerySeconds: number;
   private readonly queryChars: number;
   private readonly relations: string[];
+  private readonly allDatabases: boolean;
   private probes?: ProbeRunner;
   private serverVersionNum = 0;
   private prevWal?: { lsn: number; t: number; role: 'primary' | 'standby' };
@@ -116,7 +121,7 @@ export class Monitor {
   private stopped = false;
 
   constructor(
-    private readonly pool: Queryable & { end?: () => Promise<void> },
+    private readonly pool: ProbeDb & Queryable & { end?: () => Promise<void> },
     opts: MonitorOptions = {},
     private readonly ownsPool = false,
   ) {
@@ -125,6 +130,7 @@ export class Monitor {
     this.longQuerySeconds = opts.longQuerySeconds ?? DEFAULT_LONG_QUERY_SECONDS;
     this.queryChars = opts.queryChars ?? 300;
     this.relations = opts.relations ?? [];
+    this.allDatabases = opts.allDatabases ?? false;
   }
 
   /** A monitor with its own pool on `spec` (closed by stop()). */
@@ -229,8 +235,8 @@ export class Monitor {
     };
 
     const [actRes, idxRes, replRes] = await Promise.all([
-      probes.run<ActivityResult>('activity', [this.queryChars, MONITOR_APP]),
-      probes.run<IndexRow>('index_progress'),
+      probes.run<ActivityResult>('activity', [this.queryChars, MONITOR_APP, this.allDatabases]),
+      probes.run<IndexRow>('index_progress', [this.allDatabases]),
       probes.run<ReplicationRow>('replication'),
     ]);
     const activity = take('activity', actRes)?.[0];
@@ -334,6 +340,7 @@ export class Monitor {
       relationSizes,
       longQuerySeconds: this.longQuerySeconds,
       hiddenSessions,
+      allDatabases: this.allDatabases,
     };
   }
 }

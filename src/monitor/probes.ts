@@ -2,9 +2,8 @@
 // missing privileges or a missing view switch the probe off; a statement or lock timeout skips it
 // and backs off for a few polls so a struggling server is not hit every second. Anything else that
 // looks like a lost connection is rethrown: the poll as a whole failed.
-import type { Queryable } from '../steps/types.js';
 import { redact } from '../util/secrets.js';
-import { probeSql } from './sqlFiles.js';
+import { probeSqlFile } from './sqlFiles.js';
 
 export type ProbeName = 'activity' | 'locks' | 'index_progress' | 'replication' | 'sizes';
 
@@ -35,6 +34,11 @@ export function classifyProbeError(err: unknown): ProbeErrorKind {
 
 export type ProbeResult<R> = { ok: true; rows: R[] } | { ok: false; note: string };
 
+/** A pg.Pool or pg.Client: probes run as named prepared statements (parsed and planned once per session). */
+export interface ProbeDb {
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: any[] }>;
+}
+
 const MAX_BACKOFF_POLLS = 32;
 
 export class ProbeRunner {
@@ -43,7 +47,7 @@ export class ProbeRunner {
   private poll = 0;
 
   constructor(
-    private readonly db: Queryable,
+    private readonly db: ProbeDb,
     private readonly serverVersionNum: number,
     /** Role the monitor connects as, for grant hints. */
     private readonly role: string,
@@ -64,17 +68,19 @@ export class ProbeRunner {
   /** Runs the named probe's SQL file for this server version. */
   run<R>(name: ProbeName, params: unknown[] = []): Promise<ProbeResult<R>> {
     let sql: string;
+    let file: string;
     try {
-      sql = probeSql(name, this.serverVersionNum);
+      ({ sql, file } = probeSqlFile(name, this.serverVersionNum));
     } catch (err) {
       this.off.set(name, `${PROBE_LABEL[name]}: switched off: ${(err as Error).message}`);
       return Promise.resolve({ ok: false, note: this.off.get(name)! });
     }
-    return this.runSql<R>(name, sql, params);
+    // Named after the file, so each version's text has its own prepared statement.
+    return this.runSql<R>(name, sql, params, `pgrunbook_monitor_${file.replace(/\W/g, '_')}`);
   }
 
-  /** Runs arbitrary probe SQL under the same failure rules (used by run(), and by tests). */
-  async runSql<R>(name: string, sql: string, params: unknown[] = []): Promise<ProbeResult<R>> {
+  /** Runs probe SQL under the same failure rules (used by run(), and by tests). */
+  async runSql<R>(name: string, sql: string, params: unknown[] = [], statementName?: string): Promise<ProbeResult<R>> {
     const label = PROBE_LABEL[name] ?? name;
     const offNote = this.off.get(name);
     if (offNote) return { ok: false, note: offNote };
@@ -83,7 +89,7 @@ export class ProbeRunner {
       return { ok: false, note: `${label}: paused after ${b.failures} failed poll${b.failures > 1 ? 's' : ''}; retrying in ${b.untilPoll - this.poll}` };
     }
     try {
-      const res = await this.db.query(sql, params);
+      const res = await this.db.query({ ...(statementName ? { name: statementName } : {}), text: sql, values: params });
       this.backoff.delete(name);
       return { ok: true, rows: res.rows as R[] };
     } catch (err) {

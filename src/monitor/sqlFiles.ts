@@ -30,14 +30,18 @@ export function listSqlFiles(): string[] {
   return readdirSync(SQL_DIR).filter((f) => f.endsWith('.sql'));
 }
 
-/** Reads the probe's SQL for this server; throws when no file applies. */
-export function probeSql(name: string, serverVersionNum: number): string {
+/** The probe's SQL for this server and the file it came from; throws when no file applies. */
+export function probeSqlFile(name: string, serverVersionNum: number): { sql: string; file: string } {
   const file = probeFileFor(name, serverVersionNum);
   if (!file) throw new Error(`no monitor SQL "${name}" for server version ${serverVersionNum} in ${SQL_DIR}`);
-  let text = cache.get(file);
-  if (text === undefined) {
-    text = readFileSync(SQL_DIR + file, 'utf8');
-    cache.set(file, text);
+  let sql = cache.get(file);
+  if (sql === undefined) {
+    sql = readFileSync(SQL_DIR + file, 'utf8');
+    cache.set(file, sql);
   }
-  return text;
+  return { sql, file };
+}
+
+export function probeSql(name: string, serverVersionNum: number): string {
+  return probeSqlFile(name, serverVersionNum).sql;
 }

@@ -121,6 +121,8 @@ export interface MonitorSample {
   longQuerySeconds?: number;
   /** Parts missing from this sample because their probe is off or failed: sessions, lockDetail, indexBuilds, replication, relationSizes. */
   unavailable?: string[];
+  /** true: sessions and index builds of every database; false: the connected one only (connection counts are always server-wide). */
+  allDatabases?: boolean;
   /** Sessions of other roles whose details this role may not see (no pg_read_all_stats). */
   hiddenSessions?: number;
 }

@@ -447,12 +447,15 @@ export interface TableFacts {
   partitions: number;
   /** An ACCESS EXCLUSIVE lock on it is granted or pending right now. */
   accessExclusiveNow: boolean;
+  /** pg_catalog / information_schema / pg_toast relation. */
+  systemCatalog: boolean;
 }
 
 export async function tableFacts(db: Queryable, name: string): Promise<TableFacts | undefined> {
   const head = await db.query(
     `SELECT c.oid::int8 AS oid, c.oid::regclass::text AS name, c.relkind::text AS relkind, c.relpages::float8 AS relpages,
             c.reltuples::float8 AS reltuples, s.n_live_tup::float8 AS live, s.n_dead_tup::float8 AS dead,
+            (SELECT nspname IN ('pg_catalog', 'information_schema', 'pg_toast') FROM pg_namespace WHERE oid = c.relnamespace) AS syscat,
             s.last_analyze, s.last_autoanalyze, s.last_autovacuum,
             current_setting('block_size')::int AS bs,
             EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'relation' AND l.relation = c.oid AND l.mode = 'AccessExclusiveLock') AS ael,
@@ -505,7 +508,8 @@ export async function tableFacts(db: Queryable, name: string): Promise<TableFact
 
   const [indexes, fkOut, fkIn, triggers, views] = await Promise.all([
     db.query(
-      `SELECT x.indexrelid::regclass::text AS name, pg_get_indexdef(x.indexrelid) AS def, x.indisvalid, x.indisready, x.indisunique, x.indisprimary,
+      // pg_get_indexdef() locks the index's table: skip it while an ACCESS EXCLUSIVE lock is held or queued.
+      `SELECT x.indexrelid::regclass::text AS name, ${ael ? `'(definition not read: the table is ACCESS EXCLUSIVE locked)'` : 'pg_get_indexdef(x.indexrelid)'} AS def, x.indisvalid, x.indisready, x.indisunique, x.indisprimary,
               (ic.relpages::float8 * current_setting('block_size')::int) AS bytes
          FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = $1 ORDER BY 1`,
       [oid],
@@ -558,5 +562,6 @@ export async function tableFacts(db: Queryable, name: string): Promise<TableFact
     dependentViews: views.rows.map((v) => ({ name: v.name, kind: v.relkind === 'm' ? 'materialized view' : 'view' })),
     partitions: Number(h.parts),
     accessExclusiveNow: ael,
+    systemCatalog: !!h.syscat,
   };
 }

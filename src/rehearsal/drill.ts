@@ -55,6 +55,9 @@ export class Drill {
   private facts = new Map<DrillOutcome['fault'], Fact>();
   private burstStop = false;
   private latencies: number[] = [];
+  private longClient?: pg.Client;
+  private startBlockerHold!: () => void;
+  private readonly blockerStepStarted = new Promise<void>((resolve) => (this.startBlockerHold = resolve));
 
   constructor(private readonly opts: DrillOptions) {
     const deploy = opts.runbook.phases.deploy;
@@ -77,6 +80,8 @@ export class Drill {
     this.runner = runner;
     void sampler;
     const deploy = this.opts.runbook.phases.deploy;
+    // Connected ahead: when the index build starts, only BEGIN has to travel.
+    if (this.indexTarget) this.longClient = await this.connect();
     runner.bus.on((e) => this.onEvent(e));
     if (this.blocker && deploy[0]?.id === this.blocker.step.id) await this.injectBlocker();
   }
@@ -87,6 +92,8 @@ export class Drill {
       const i = deploy.findIndex((s) => s.id === e.stepId);
       if (i >= 0 && deploy[i + 1]?.id === this.blocker.step.id) this.track(this.injectBlocker());
     }
+    if (e.type === 'step.started' && this.blocker && e.stepId === this.blocker.step.id) this.startBlockerHold();
+    if ((e.type === 'run.failed' || e.type === 'run.completed' || e.type === 'run.aborted' || e.type === 'run.interrupted')) this.startBlockerHold();
     if (e.type === 'step.started' && this.indexTarget && e.stepId === this.indexTarget.step.id) this.track(this.injectLongTransaction());
     if (e.type === 'step.started' && this.burstTarget && e.stepId === this.burstTarget.step.id) this.track(this.injectBurst());
     if ((e.type === 'step.completed' || e.type === 'step.failed') && this.burstTarget && e.stepId === this.burstTarget.step.id) this.burstStop = true;
@@ -112,7 +119,7 @@ export class Drill {
   private async injectBlocker(): Promise<void> {
     const t = this.blocker!;
     const hold = this.opts.blockHoldMs ?? Math.round(t.step.settings.lockTimeoutMs * 1.5);
-    const what = `a transaction holding ${t.mode} on ${normRel(t.relation)} for ${hold} ms, opened just before ${t.step.id}`;
+    const what = `a transaction holding ${t.mode} on ${normRel(t.relation)}, opened before ${t.step.id} and held until ${hold} ms into it`;
     const fact: Fact = { what, metrics: { hold_ms: hold } };
     this.facts.set('blocking-transaction', fact);
     try {
@@ -121,8 +128,10 @@ export class Drill {
       await c.query(`BEGIN; LOCK TABLE ${qualify(t.relation)} IN ${t.mode} MODE`);
       fact.injectedAt = Date.now();
       this.announce('blocking-transaction', 'injected', t.step.id, what);
+      // The hold counts from the moment the step starts (runner start-up time varies).
       this.track(
-        this.hold(hold)
+        this.blockerStepStarted
+          .then(() => this.hold(hold))
           .then(() => c.query('COMMIT'))
           .then(() => {
             fact.releasedAt = Date.now();
@@ -141,7 +150,7 @@ export class Drill {
     const fact: Fact = { what, metrics: { hold_ms: hold } };
     this.facts.set('long-transaction', fact);
     try {
-      const c = await this.connect();
+      const c = this.longClient ?? (await this.connect());
       fact.pid = (c as unknown as { processID: number }).processID;
       await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM (SELECT 1 FROM ${qualify(t.relation)} LIMIT 1) x`);
       fact.injectedAt = Date.now();
@@ -239,6 +248,7 @@ export class Drill {
   /** Waits for injected faults to end, closes the drill's sessions. */
   async finish(): Promise<void> {
     this.burstStop = true;
+    this.startBlockerHold();
     await Promise.all(this.pending);
     for (const t of this.timers) clearTimeout(t);
     await Promise.all(this.clients.map((c) => c.end().catch(() => {})));
@@ -265,7 +275,7 @@ export class Drill {
         injected: !!b?.injectedAt,
         what: b?.what ?? 'no step takes a strong lock',
         handled,
-        metrics: { ...(b?.metrics ?? {}), retries: s?.retries ?? 0, retry_backoff_ms: s?.retryDelayMs ?? 0, sampled_wait_ms: waited, blocked_by_drill: s?.blockedBy.includes(b?.pid ?? -1) ? 'yes' : 'no' },
+        metrics: { ...(b?.metrics ?? {}), retries: s?.retries ?? 0, retry_backoff_ms: s?.retryDelayMs ?? 0, sampled_wait_ms: Math.round(waited), blocked_by_drill: s?.blockedBy.includes(b?.pid ?? -1) ? 'yes' : 'no' },
       });
     } else out.push(notApplicable('blocking-transaction', 'no deploy step takes a SHARE or stronger lock on an existing table'));
 

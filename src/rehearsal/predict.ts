@@ -1,4 +1,8 @@
 // What the plan says each deploy step will lock, to hold against what the trace saw.
+import { analyzeSql } from '../analyze/analyze.js';
+import { SchemaState } from '../analyze/schema-state.js';
+import type { StatementAnalysis, WorkKind } from '../analyze/types.js';
+import { LiveCatalog } from '../pg/introspect.js';
 import { LOCK_STRENGTH, type LockMode, type Queryable, type StepPlan } from '../steps/types.js';
 import type { Runbook } from '../runbook/model.js';
 import { normRel } from './names.js';
@@ -26,6 +30,49 @@ export function predictionsFromPlans(plans: Map<string, StepPlan | undefined>): 
       rewrite: /\brewrit/.test(notes) ? !/\bno (table )?rewrite/.test(notes) : null,
       tableScan: /\bscan/.test(notes) ? !/\bno (full )?(table )?scan/.test(notes) : null,
       work: null,
+    });
+  }
+  return out;
+}
+
+const WORK_RANK: WorkKind[] = ['none', 'catalog', 'unknown', 'rows', 'scan', 'index-build', 'rewrite'];
+
+/**
+ * `analyze` on each step's planned SQL, against the sandbox's catalog before the deploy, carrying
+ * each statement's effect into the next (a later step sees the column an earlier one added). Where
+ * the analyzer cannot read a step's SQL the step's own plan locks stand.
+ */
+export async function predictLocks(plans: Map<string, StepPlan | undefined>, db: Queryable, serverVersionNum: number): Promise<Map<string, PredictedLocks | null>> {
+  const out = predictionsFromPlans(plans);
+  const catalog = new LiveCatalog(db);
+  const state = new SchemaState(catalog);
+  for (const [id, plan] of plans) {
+    const sql = (plan?.statements ?? []).map((s) => s.sql.trim().replace(/;\s*$/, '')).filter(Boolean);
+    if (!plan || sql.length === 0) continue;
+    let statements: StatementAnalysis[];
+    try {
+      statements = (await analyzeSql(sql.join(';\n') + ';', { catalog, state, serverVersionNum, versionSource: 'server', lockTimeout: true, squawk: false })).statements;
+    } catch {
+      continue; // e.g. a backfill batch with $n parameters: its plan's locks stand
+    }
+    if (statements.length === 0) continue;
+    // The step's own plan is a prediction too (the analyzer may not see through generated SQL).
+    const locks = new Map<string, { relation: string; mode: string }>((out.get(id)?.locks ?? []).map((l) => [`${l.relation}|${l.mode}`, l]));
+    for (const st of statements) {
+      for (const l of st.locks) {
+        if (l.relkind && l.relkind !== 'table' && l.relkind !== 'partitioned table' && l.relkind !== 'materialized view') continue;
+        const rel = normRel(l.relation);
+        locks.set(`${rel}|${l.mode}`, { relation: rel, mode: l.mode });
+      }
+    }
+    const work = statements.map((st) => st.work).sort((a, b) => WORK_RANK.indexOf(b) - WORK_RANK.indexOf(a))[0] ?? null;
+    out.set(id, {
+      stepId: id,
+      locks: [...locks.values()],
+      source: 'analyze',
+      rewrite: statements.some((st) => st.rewrite),
+      tableScan: statements.some((st) => st.tableScan),
+      work,
     });
   }
   return out;

@@ -11,7 +11,7 @@ import { removeDdlCapture } from './ddlCapture.js';
 import { Drill, type DrillOptions } from './drill.js';
 import { normRel } from './names.js';
 import type { FindPgDumpOptions } from './pgdump.js';
-import { compareLocks, deployPlans, predictionsFromPlans } from './predict.js';
+import { compareLocks, deployPlans, predictLocks } from './predict.js';
 import { projectSteps, toProjection } from './projection.js';
 import { readOnlySourcePool } from './readonly.js';
 import { openSandbox, withSandbox, type Sandbox } from './sandbox/index.js';
@@ -89,7 +89,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
 
         const sbVersion = Number((await sbPool.query<{ n: string }>(`select current_setting('server_version_num') n`)).rows[0]!.n);
         const plans = await deployPlans(opts.runbook, sbPool, sbVersion);
-        const predictions = predictionsFromPlans(plans);
+        const predictions = await predictLocks(plans, sbPool, sbVersion);
         const before = await schemaSnapshot(sbPool);
 
         // 2. Deploy, traced (and drilled).

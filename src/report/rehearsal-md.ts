@@ -46,7 +46,7 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
           .join('<br>')
       : '–';
     out.push(
-      `| ${cell(s.stepId)} (${s.kind}) | ${s.status}${s.retries ? `, ${s.retries} retries` : ''} | ${cell(locks)} | ${s.rewrite ? '**yes**' : 'no'} | ${fmtB(s.walBytes)} | ${fmtS(s.sampleSeconds)} | ${fmtS(s.projectedSeconds)} (${fmtS(s.lowSeconds)}–${fmtS(s.highSeconds)}) | ${s.basis} |`,
+      `| ${cell(s.stepId)} (${s.kind})${s.predicted?.source === 'plan' ? ' ¹' : ''} | ${s.status}${s.retries ? `, ${s.retries} retries` : ''} | ${cell(locks)} | ${s.rewrite ? '**yes**' : 'no'} | ${fmtB(s.walBytes)} | ${fmtS(s.sampleSeconds)} | ${fmtS(s.projectedSeconds)} (${fmtS(s.lowSeconds)}–${fmtS(s.highSeconds)}) | ${s.basis} |`,
     );
   }
   out.push('');
@@ -55,7 +55,7 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
   out.push(
     `Locks were observed by sampling pg_locks every ${r.deploy.sampleIntervalMs} ms` +
       (r.deploy.ddlCapture ? ' and by capturing, inside each DDL transaction, the locks it held (event triggers)' : ' (no in-transaction capture: the sandbox role is not a superuser, so very short DDL locks may be missed)') +
-      '. Predictions come from each step’s plan.',
+      '. Predictions come from `analyze` on each step’s planned SQL (steps marked ¹ had only their own plan’s locks to go by).',
     '',
   );
   out.push('## Rollback', '');

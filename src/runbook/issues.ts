@@ -58,6 +58,7 @@ export function issueMessage(iss: Issue): string {
   if (iss.message && !ZOD_DEFAULT.test(iss.message) && iss.code !== 'invalid_union') return iss.message;
   switch (iss.code) {
     case 'invalid_type': {
+      if (input === undefined && iss.path.length > 0) return 'missing: this key is required';
       const names = String(iss.expected)
         .split('|')
         .map((e) => TYPE_NAMES[e] ?? e);

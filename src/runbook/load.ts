@@ -20,7 +20,7 @@ import { REQUIRED_TOP_KEYS, settingsFields, stepCommonFields, TOP_KEYS, topField
 import { scalarSourceMap } from './sourceMap.js';
 import { sqlProblems } from './sqlCheck.js';
 import { didYouMean } from './suggest.js';
-import { renderTemplate, type FieldMode } from './template.js';
+import { findReferences, renderTemplate, type FieldMode } from './template.js';
 
 export interface LoadOptions {
   /** --var overrides. Each must name a variable declared under `vars`. */
@@ -106,6 +106,8 @@ class Loader {
   private readonly kinds: ReadonlyMap<string, StepKind>;
   private vars: Record<string, string> = {};
   private readonly used = new Set<string>();
+  private readonly declared = new Map<string, { keyNode: Node }>();
+  private stepNodes = 0;
   private readonly sqlFields: SqlField[] = [];
   private runbook?: Runbook;
 
@@ -150,7 +152,7 @@ class Loader {
   // -- YAML ------------------------------------------------------------------------------------
 
   async load(): Promise<void> {
-    this.doc = parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+    this.doc = parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
     let fatal = false;
     // A tab in the indentation derails the parser: what it says after that is a consequence.
     const tabs = this.doc.errors.filter((e) => e.code === 'TAB_AS_INDENT');
@@ -289,6 +291,13 @@ class Loader {
       if (typeof node.value !== 'string') return node.value;
       return this.renderScalar(node, modeAt(path), formatPath(path, label));
     }
+    if (isMap(node) && node.flow && node.items.length === 1 && isMap(node.items[0]!.key) && (node.items[0]!.key as YAMLMap).flow) {
+      // `title: {{ table }}` is a YAML flow mapping, not text.
+      const text = this.text.slice(node.range![0], node.range![1]).trim();
+      this.error(node, `${formatPath(path, label)}: a value that starts with {{ must be quoted in YAML: write "${text}"`);
+      for (const r of findReferences(text)) this.used.add(r.name);
+      return text;
+    }
     if (isMap(node)) {
       const o: Record<string, unknown> = {};
       for (const e of this.entries(node)) o[e.key] = this.renderNode(e.value, [...path, e.key], modeAt, label);
@@ -368,9 +377,6 @@ class Loader {
     }
     this.runbook = runbook;
   }
-
-  private readonly declared = new Map<string, { keyNode: Node }>();
-  private stepNodes = 0;
 
   private readVars(e: Entry | undefined, top: YAMLMap): void {
     const defaults: Record<string, string> = {};

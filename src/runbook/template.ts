@@ -10,7 +10,7 @@
 //   other fields  {{ v }}                    plain text (the step kind quotes what it needs)
 //
 // A quoted reference must stand in code: inside a string, quoted identifier or comment (SQL) or
-// inside quotes (shell) the quoting would not hold, so that is an error, as is a reference that
+// inside quotes or a here-document (shell) the quoting would not hold, so that is an error, as is a reference that
 // touches a quote, `$` or `\`. Inside a dollar-quoted body the value may not contain the closing
 // tag. That way no value, however hostile, can change the structure of the statement.
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
@@ -167,11 +167,15 @@ function renderPlain(t: string, refs: Reference[], valueOf: ValueOf, out: Output
 // ---------------------------------------------------------------------------------------------
 // Shell
 
-type ShellContext = 'code' | 'single quotes' | 'double quotes' | 'a comment';
+type ShellContext = 'code' | 'single quotes' | 'double quotes' | 'a comment' | 'a here-document';
+
+const HEREDOC = /<<(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|([^\s;&|<>()'"]+))/y;
 
 function shellContexts(t: string, refs: Reference[]): ShellContext[] {
   const ctx: ShellContext[] = [];
   let state: ShellContext = 'code';
+  // Here-documents start on the line after their `<<WORD`; several may be pending on one line.
+  const pending: { delim: string; stripTabs: boolean }[] = [];
   let r = 0;
   let i = 0;
   while (i < t.length) {
@@ -184,10 +188,18 @@ function shellContexts(t: string, refs: Reference[]): ShellContext[] {
     switch (state) {
       case 'code':
         if (c === '\\') i += 2;
-        else {
+        else if (c === '<' && t[i + 1] === '<' && t[i + 2] !== '<') {
+          HEREDOC.lastIndex = i;
+          const m = HEREDOC.exec(t);
+          if (m) {
+            pending.push({ delim: m[2] ?? m[3] ?? m[4]!, stripTabs: m[1] === '-' });
+            i = HEREDOC.lastIndex;
+          } else i += 2;
+        } else {
           if (c === "'") state = 'single quotes';
           else if (c === '"') state = 'double quotes';
           else if (c === '#' && (i === 0 || /[\s;&|()]/.test(t[i - 1]!))) state = 'a comment';
+          else if (c === '\n' && pending.length) state = 'a here-document';
           i++;
         }
         break;
@@ -203,9 +215,28 @@ function shellContexts(t: string, refs: Reference[]): ShellContext[] {
         }
         break;
       case 'a comment':
-        if (c === '\n') state = 'code';
+        if (c === '\n') state = pending.length ? 'a here-document' : 'code';
         i++;
         break;
+      case 'a here-document': {
+        // At a line start: is this the delimiter line?
+        const nl = t.indexOf('\n', i);
+        const lineEnd = nl < 0 ? t.length : nl;
+        const refInLine = r < refs.length && refs[r]!.start < lineEnd;
+        const line = t.slice(i, lineEnd);
+        const h = pending[0]!;
+        if (!refInLine && (h.stripTabs ? line.replace(/^\t+/, '') : line) === h.delim) {
+          pending.shift();
+          if (!pending.length) state = 'code';
+        }
+        // References in the body are expanded by the shell, quotes or not.
+        while (r < refs.length && refs[r]!.start <= lineEnd) {
+          ctx.push(state);
+          r++;
+        }
+        i = Math.max(lineEnd + 1, r > 0 ? refs[r - 1]!.end : 0);
+        break;
+      }
     }
   }
   while (ctx.length < refs.length) ctx.push(state);
@@ -229,6 +260,12 @@ function renderShell(t: string, refs: Reference[], valueOf: ValueOf, out: Output
         offset: r.start,
         severity: 'error',
         message: `unknown filter "| ${r.filter}" in a shell command: use {{ ${r.name} }} (one shell-quoted word) or {{ ${r.name} | raw }}`,
+      });
+    } else if (ctx[k] === 'a here-document') {
+      problems.push({
+        offset: r.start,
+        severity: 'error',
+        message: `{{ ${r.name} }} is inside a here-document, where the shell ignores quoting: pass the value another way (an env: variable, or an argument)`,
       });
     } else if (ctx[k] !== 'code') {
       problems.push({

@@ -10,7 +10,7 @@ import { checkFragments } from '../backfill/fragments.js';
 import { runBackfill } from '../backfill/engine.js';
 import { describeCursor, readCursor } from '../backfill/cursorStore.js';
 import { estimateMatching, introspectTable, type TableInfo } from '../backfill/table.js';
-import { fastBatchSql } from '../backfill/sql.js';
+import { fastBatchSql, moveCursorSql } from '../backfill/sql.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 
 async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig> {
@@ -20,19 +20,21 @@ async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig>
   return cfg;
 }
 
-/** The batch statement with its parameters spelled out in a comment. */
+/** The batch statements with their parameters spelled out in a comment. */
 function batchStatement(info: TableInfo, cfg: BackfillConfig): string {
   const k = info.keys.length;
   const list = (from: number) => Array.from({ length: k }, (_, i) => `$${from + i}`).join(', ');
-  const next = 3 + 2 * k;
   const header = [
-    '-- One batch, repeated in short transactions (after SELECT .. FOR UPDATE of the cursor row):',
-    '--   $1, $2: run id and step id (the cursor row in pgrunbook.backfill_cursors)',
-    `--   ${list(3)}: last key done, exclusive (left out in the first batch)`,
-    `--   ${list(3 + k)}: last key of this batch, inclusive (the key \`batch size\` rows on, or the pass bound)`,
-    `--   $${next}: the new cursor; $${next + 1}: keys in the range; $${next + 2}: the batch size`,
+    '-- One batch, repeated in short transactions, each after SELECT .. FOR UPDATE of its cursor row',
+    '-- in pgrunbook.backfill_cursors:',
+    `--   ${list(1)}: last key done, exclusive (left out in the first batch)`,
+    `--   ${list(1 + k)}: last key of this batch, inclusive (the key \`batch size\` rows on, or the pass bound)`,
   ];
-  return `${header.join('\n')}\n${fastBatchSql({ info, set: cfg.set, where: cfg.where }, true)}`;
+  const cursor = [
+    '-- then, in the same transaction, the cursor moves to the batch\'s last key:',
+    '--   $1, $2: run id, step id; $3: the new cursor; $4: rows updated; $5: keys in the range; $6: batch size',
+  ];
+  return `${header.join('\n')}\n${fastBatchSql({ info, set: cfg.set, where: cfg.where }, true)};\n${cursor.join('\n')}\n${moveCursorSql};`;
 }
 
 function offlineInfo(table: string): TableInfo {

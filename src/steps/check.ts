@@ -9,6 +9,7 @@ import { queryProblems } from './lib/queryChecks.js';
 import { readOnlyQuery } from './lib/readQuery.js';
 import { runRollbackSql } from './lib/rollbackSql.js';
 import type { StepKind } from './types.js';
+import { rerunIsHarmless } from './lib/reconcile.js';
 
 function conditionText(c: QueryCondition): string {
   return [c.expect ? `first value ${c.expect.text}` : '', c.rows ? `rows ${c.rows.text}` : ''].filter(Boolean).join(' and ');
@@ -48,4 +49,5 @@ export const checkKind: StepKind<QueryCondition> = {
   },
 
   rollback: runRollbackSql,
+  reconcile: rerunIsHarmless,
 };

@@ -9,6 +9,9 @@
 //     cancel, lost connection); lock timeouts go through the executor's own retries;
 //   - an invalid leftover from someone else is reported and dropped only with `drop_invalid: true`;
 //   - a unique violation is not retried: the data must be fixed first.
+// The step's lock_timeout also bounds the build's waits for older transactions, and a timeout
+// there discards the build; since a waiting concurrent build blocks no reads or writes, runbooks
+// give this step a longer lock_timeout (1m in the shipped ones) than the brief-lock DDL steps.
 // Progress comes from pg_stat_progress_create_index, polled on another connection.
 //
 // Unique constraints and primary keys are carried by this kind too (`add_unique: true` or

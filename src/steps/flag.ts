@@ -8,7 +8,7 @@
 // Rollback restores the value the flag had before this run (or removes it if it had none).
 import { z } from 'zod';
 import type { StepKind, StepContext, PlanContext, StepPlan } from './types.js';
-import type { Evidence } from '../engine/gates.js';
+import type { Evidence, GateRequest } from '../engine/gates.js';
 import { RunbookError } from '../engine/errors.js';
 import { boolish, identifier, zDuration } from './ddl/schema.js';
 import { probe } from './ddl/catalog.js';
@@ -149,17 +149,15 @@ export const flag: StepKind<Params> = {
         // The first stage is covered by the step's own gate; a resumed stage was approved before.
         const resumedHere = i === startAt && reached === pct;
         if (i > 0 && !resumedHere) {
-          const decision = await ctx.gates.request(
-            {
-              id: `${step.id}:stage:${pct}`,
-              stepId: step.id,
-              level: 'confirm',
-              title: `Raise ${p.key} from ${p.stages[i - 1] ?? 0}% to ${pct}%`,
-              action: `Write ${pct} to ${p.key} in ${b.description} and read it back${p.validate ? ', then run the validation query' : ''}.`,
-              evidence: [{ label: 'current stage', value: `${p.stages[i - 1] ?? 0}%` }, ...(lastEvidence ? [lastEvidence] : [])],
-            },
-            ctx.signal,
-          );
+          const request: GateRequest = {
+            id: `${step.id}:stage:${pct}`,
+            stepId: step.id,
+            level: 'confirm',
+            title: `Raise ${p.key} from ${p.stages[i - 1] ?? 0}% to ${pct}%`,
+            action: `Write ${pct} to ${p.key} in ${b.description} and read it back${p.validate ? ', then run the validation query' : ''}.`,
+            evidence: [{ label: 'current stage', value: `${p.stages[i - 1] ?? 0}%` }, ...(lastEvidence ? [lastEvidence] : [])],
+          };
+          const decision = await ctx.gates.request(request, ctx.signal);
           ctx.emit({ type: 'step.log', stepId: step.id, level: decision.approved ? 'info' : 'warn', message: `stage ${pct}%: ${decision.approved ? 'approved' : 'not approved'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''}` });
           if (!decision.approved) {
             throw new RunbookError(`rollout of ${p.key} stopped at ${p.stages[i - 1] ?? 0}%: stage ${pct}% was not approved`, {

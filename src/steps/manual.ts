@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { RunbookError } from '../engine/errors.js';
 import type { Evidence } from '../engine/gates.js';
 import type { StepKind } from './types.js';
+import { doneWhenStateHas } from './lib/reconcile.js';
 
 export interface ManualParams {
   instructions: string;
@@ -84,4 +85,5 @@ export const manualKind: StepKind<ManualParams> = {
     const s = await ctx.state.get<{ confirmedBy?: string }>().catch(() => undefined);
     return checklistEvidence(step.params, !!s?.confirmedBy);
   },
+  reconcile: doneWhenStateHas('confirmedBy'),
 };

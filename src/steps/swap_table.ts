@@ -113,7 +113,6 @@ async function run(ctx: StepContext, statements: string[]): Promise<void> {
   await ctx.executor.run(statements.join(';\n'), execOptions(ctx));
 }
 
-/** Rebuild the table's info as the shadow must look: after the swap, with the new types. */
 function checkBlockers(info: SwapInfo, p: Params): void {
   if (info.blockers.length) {
     throw new RunbookError(`swap_table cannot rebuild ${p.table}: ${info.blockers.join('; ')}`, {
@@ -168,7 +167,8 @@ async function checksums(ctx: StepContext, a: { rel: string; cast: boolean }, b:
   }
 }
 
-function sequenceFixes(info: SwapInfo, n: sql.SwapNames, changes: sql.TypeChanges, target: string, from: string): string[] {
+/** Sequences follow the table now named `target`: OWNED BY (and AS bigint) for serial, the position for identity. */
+function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string): string[] {
   const out: string[] = [];
   for (const s of info.sequences) {
     if (s.kind === 'serial') {
@@ -182,8 +182,6 @@ function sequenceFixes(info: SwapInfo, n: sql.SwapNames, changes: sql.TypeChange
       );
     }
   }
-  void n;
-  void from;
   return out;
 }
 
@@ -201,7 +199,7 @@ async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableInfo)
     `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}`,
     `ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
     ...moves.flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`, `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`]),
-    ...sequenceFixes(info, n, changesOf(p), n.table, n.old),
+    ...sequenceFixes(info, changesOf(p), n.table),
     ...sql.addFksNotValidSql(info.incomingFks),
     ...sql.createViewsSql(info.views),
     `CREATE TABLE ${b.missed} (at timestamptz NOT NULL DEFAULT now(), op text, pk text, error text)`,

@@ -14,6 +14,7 @@ import { readOnlyQuery } from './lib/readQuery.js';
 import { runRollbackSql } from './lib/rollbackSql.js';
 import type { StepContext, StepKind } from './types.js';
 import type { Problem } from '../runbook/model.js';
+import { rerunIsHarmless } from './lib/reconcile.js';
 
 export const DEFAULT_INTERVAL_MS = 5000;
 
@@ -136,4 +137,5 @@ export const waitKind: StepKind<WaitParams> = {
   },
 
   rollback: runRollbackSql,
+  reconcile: rerunIsHarmless,
 };

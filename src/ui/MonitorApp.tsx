@@ -1,7 +1,7 @@
 // `pgrunbook monitor`: the four live panels alone, stacked at full width, for any database.
 // Keys (only with a raw-mode TTY): q quits, space freezes the panels, c cancels our own statement
 // that waits for a lock (after a y/N confirm).
-import React, { useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { cancellableSession, type CancelResult } from '../monitor/cancel.js';
 import type { MonitorSample } from '../monitor/types.js';
@@ -84,14 +84,18 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
     };
   }, [feed]);
 
-  useInput(
-    (input, key) => {
+  // The handler must stay the same function: useInput re-subscribes whenever it changes, and a key
+  // arriving between the unsubscribe and the re-subscribe (right after a new sample renders) is lost.
+  const state = useRef({ confirmPid, live, cancel: props.cancel, onQuit: props.onQuit });
+  state.current = { confirmPid, live, cancel: props.cancel, onQuit: props.onQuit };
+  const onKey = useCallback(
+    (input: string, key: { escape: boolean; return: boolean }) => {
+      const { confirmPid, live, cancel, onQuit } = state.current;
       if (confirmPid !== undefined) {
         if (input === 'y' || input === 'Y') {
-          const pid = confirmPid;
           setConfirmPid(undefined);
-          setNotice(`cancelling pid ${pid}…`);
-          void props.cancel?.(pid).then(
+          setNotice(`cancelling pid ${confirmPid}…`);
+          void cancel?.(confirmPid).then(
             (r) => setNotice(r.message),
             (e: Error) => setNotice(`cancel failed: ${e.message}`),
           );
@@ -102,19 +106,20 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
         return;
       }
       if (input === 'q') {
-        props.onQuit?.();
+        onQuit?.();
         exit();
       } else if (input === ' ') {
         setFrozen((f) => (f ? undefined : live));
-      } else if (input === 'c' && props.cancel) {
+      } else if (input === 'c' && cancel) {
         // Always the live sample: the statement must be waiting now, not when the screen froze.
         const target = cancellableSession(live);
         if (target) setConfirmPid(target.pid);
         else setNotice('none of our (pgrunbook) statements is waiting for a lock');
       }
     },
-    { isActive: isRawModeSupported === true },
+    [exit],
   );
+  useInput(onKey, { isActive: isRawModeSupported === true });
 
   const sample = frozen ?? live;
   const width = Math.max(20, columns);
@@ -122,7 +127,7 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
     { text: 'pgrunbook monitor', tone: 'strong' },
     ...(frozen ? [{ text: ' · FROZEN', tone: 'warn' as const }] : []),
     { text: ` · ${props.target}` },
-    ...(sample ? [{ text: ` · PG ${versionText(sample.serverVersionNum)}` }] : []),
+    ...(sample ? [{ text: ` · PG ${versionText(sample.serverVersionNum)}${sample.allDatabases ? ' · all databases' : ''}` }] : []),
     { text: ` · every ${formatSeconds(feed.intervalMs / 1000)}`, tone: 'dim' },
     ...(sample ? [{ text: ` · poll ${sample.pollMs.toFixed(1)}ms`, tone: 'dim' as const }] : []),
   ];

@@ -18,6 +18,8 @@ export interface MountOptions {
   /** The terminal is gone: stop at a safe point. Called at most once. */
   onOutputClosed?(reason: string): void;
   maxFps?: number;
+  /** Route console.* above the live region (default true; off where console is replaced, e.g. tests). */
+  patchConsole?: boolean;
 }
 
 export interface MountedUi {
@@ -29,8 +31,8 @@ export interface MountedUi {
 
 const CLOSED_CODES = new Set(['EPIPE', 'EIO', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'ENOTCONN', 'ECONNRESET']);
 
-/** Listens for a broken output stream; returns a function that removes the listener. */
-export function guardOutput(stream: NodeJS.WriteStream, onClosed: (reason: string) => void): () => void {
+/** Listens for a broken terminal stream (either direction); returns a function that removes the listener. */
+export function guardOutput(stream: NodeJS.EventEmitter, onClosed: (reason: string) => void): () => void {
   let fired = false;
   const onError = (err: NodeJS.ErrnoException) => {
     if (fired) return;
@@ -46,23 +48,31 @@ export function mountUi(opts: MountOptions): MountedUi {
   const stdout = opts.stdout ?? process.stdout;
   let closed = false;
   let instance: Instance | undefined;
-  const unguard = guardOutput(stdout, (reason) => {
+  const stdin = opts.stdin ?? process.stdin;
+  let told = false;
+  const gone = (reason: string) => {
     closed = true;
     try {
       instance?.unmount();
     } catch {
       /* the stream is gone; nothing left to draw on */
     }
+    if (told) return;
+    told = true;
     opts.onOutputClosed?.(reason);
-  });
+  };
+  const unguard = guardOutput(stdout, gone);
+  // A hung-up terminal fails reads too (EIO); that must not become an uncaught 'error'.
+  const unguardIn = guardOutput(stdin, gone);
   instance = render(
     <UiProvider store={opts.store} intents={opts.intents}>
       <App monitored={opts.monitored} />
     </UiProvider>,
     {
       stdout,
-      stdin: opts.stdin ?? process.stdin,
+      stdin,
       exitOnCtrlC: false,
+      patchConsole: opts.patchConsole ?? true,
       // 15 frames a second is plenty for gauges and keeps an idle TUI cheap.
       maxFps: opts.maxFps ?? 15,
     },
@@ -81,7 +91,9 @@ export function mountUi(opts: MountOptions): MountedUi {
       }
       // Keep a listener: late writes to a dead terminal must not crash the process on the way out.
       unguard();
+      unguardIn();
       stdout.on('error', () => {});
+      stdin.on('error', () => {});
     },
   };
 }

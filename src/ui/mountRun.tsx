@@ -21,6 +21,7 @@ export interface MountRunOptions {
   store?: UiStore;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
+  patchConsole?: boolean;
   /** Called when the operator quits (q / Ctrl+C) after the runner was asked to stop. */
   onQuit?(): void;
 }
@@ -80,6 +81,7 @@ export async function mountRun(runner: RunnerHandle, opts: MountRunOptions): Pro
     monitored: monitoring,
     stdout: opts.stdout,
     stdin: opts.stdin,
+    patchConsole: opts.patchConsole,
     onOutputClosed: (reason) => runner.interrupt(reason),
   });
   let finished = false;
@@ -98,4 +100,12 @@ export async function mountRun(runner: RunnerHandle, opts: MountRunOptions): Pro
       ui.unmount();
     },
   };
+}
+
+/**
+ * The InteractiveMount for cli/execute.ts (`setInteractiveMount(inkInteractiveMount)`), kept
+ * structural so this file does not import the CLI: a runner plus the run's connection and runbook.
+ */
+export function inkInteractiveMount(runner: RunnerHandle, opts: { connection: ConnectionSpec; runbook?: Runbook }): Promise<MountedRun> {
+  return mountRun(runner, { connection: opts.connection, runbook: opts.runbook });
 }

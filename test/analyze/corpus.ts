@@ -60,6 +60,8 @@ INSERT INTO plain SELECT g, g, 'w' || g FROM generate_series(1, 2000) g;
 CREATE UNIQUE INDEX plain_id_uidx ON plain (id);
 CREATE UNIQUE INDEX plain_v_uidx ON plain (v);
 CREATE INDEX plain_w_idx ON plain (w);
+CREATE UNLOGGED TABLE ulog (id int, v text);
+INSERT INTO ulog SELECT g, 'v' FROM generate_series(1, 500) g;
 
 CREATE TABLE events (id int NOT NULL, created date NOT NULL, v int) PARTITION BY RANGE (created);
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
@@ -140,6 +142,8 @@ export const CORPUS: CorpusEntry[] = [
   E('drop-default', 'column & table', 'ALTER TABLE t ALTER COLUMN counter DROP DEFAULT'),
   E('drop-column', 'column & table', 'ALTER TABLE t DROP COLUMN payload'),
   E('drop-column-indexed', 'column & table', 'ALTER TABLE t DROP COLUMN name'),
+  E('multiple-subcommands', 'column & table', 'ALTER TABLE t ADD COLUMN c1 int, ALTER COLUMN status SET NOT NULL'),
+  E('multiple-weak-subcommands', 'column & table', 'ALTER TABLE t ALTER COLUMN status SET STATISTICS 100, SET (fillfactor = 70)'),
   E('rename-column', 'column & table', 'ALTER TABLE t RENAME COLUMN note TO remark'),
   E('rename-table', 'column & table', 'ALTER TABLE plain RENAME TO plain2'),
   E('rename-index', 'column & table', 'ALTER INDEX t_name_idx RENAME TO t_name_idx2'),
@@ -173,6 +177,7 @@ export const CORPUS: CorpusEntry[] = [
   E('reindex-table', 'indexes', 'REINDEX TABLE plain'),
   E('reindex-index-concurrently', 'indexes', 'REINDEX INDEX CONCURRENTLY t_name_idx'),
   E('reindex-table-concurrently', 'indexes', 'REINDEX TABLE CONCURRENTLY plain'),
+  E('reindex-partitioned-table', 'indexes', 'REINDEX TABLE events'),
 
   // Storage and table options
   E('set-fillfactor', 'storage & options', 'ALTER TABLE t SET (fillfactor = 80)'),
@@ -184,6 +189,7 @@ export const CORPUS: CorpusEntry[] = [
   E('set-compression', 'storage & options', 'ALTER TABLE t ALTER COLUMN note SET COMPRESSION pglz'),
   E('set-unlogged', 'storage & options', 'ALTER TABLE plain SET UNLOGGED'),
   E('set-logged-noop', 'storage & options', 'ALTER TABLE plain SET LOGGED'),
+  E('set-logged', 'storage & options', 'ALTER TABLE ulog SET LOGGED'),
   E('replica-identity-full', 'storage & options', 'ALTER TABLE t REPLICA IDENTITY FULL'),
   E('cluster-on', 'storage & options', 'ALTER TABLE plain CLUSTER ON plain_id_uidx'),
   E('vacuum-full', 'storage & options', 'VACUUM FULL plain'),

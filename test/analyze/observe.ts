@@ -38,12 +38,35 @@ export interface Comparison {
   differences: string[];
 }
 
+export interface Agreement {
+  lock: number;
+  rewrite: number;
+  scan: number;
+  transactional: number;
+  /** Statements right on all four. */
+  all: number;
+}
+
 export interface CorpusResult {
   major: number;
   serverVersionNum: number;
+  /** With the live catalog (analyze --db). */
   comparisons: Comparison[];
-  agreement: { lock: number; rewrite: number; scan: number; transactional: number; all: number };
+  agreement: Agreement;
   mismatches: string[];
+  /** The same statements analyzed offline (--pg-version only), against the same observations. */
+  offline: { comparisons: Comparison[]; agreement: Agreement; mismatches: string[] };
+}
+
+function agreementOf(comparisons: Comparison[]): Agreement {
+  const pct = (f: (c: Comparison) => boolean) => (100 * comparisons.filter(f).length) / Math.max(1, comparisons.length);
+  return {
+    lock: pct((c) => c.lock),
+    rewrite: pct((c) => c.rewrite),
+    scan: pct((c) => c.scan),
+    transactional: pct((c) => c.transactional),
+    all: pct((c) => c.lock && c.rewrite && c.scan && c.transactional),
+  };
 }
 
 const STORAGE_KINDS = new Set(['r', 'm']);
@@ -315,12 +338,14 @@ export async function runCorpus(opts: { url: string; major: number; only?: strin
   const pool = new pg.Pool({ connectionString: opts.url, max: 2, application_name: 'pgrunbook:analyze' });
   pool.on('error', () => {});
   const comparisons: Comparison[] = [];
+  const offline: Comparison[] = [];
   try {
     const v = await pool.query(`SELECT current_setting('server_version_num')::int AS n, current_setting('TimeZone') AS tz`);
     const serverVersionNum: number = v.rows[0].n;
     for (const entry of corpusFor(opts.major)) {
       if (opts.only && !opts.only.includes(entry.id)) continue;
       // A fresh catalog per statement: each one runs on the untouched fixture.
+      const t0 = performance.now();
       const report = await analyzeSql(entry.sql, {
         catalog: new LiveCatalog(pool),
         serverVersionNum,
@@ -329,18 +354,21 @@ export async function runCorpus(opts: { url: string; major: number; only?: strin
         squawk: false,
       });
       const predicted = report.statements[0]!;
+      const offlineReport = await analyzeSql(entry.sql, { serverVersionNum, versionSource: '--pg-version', timeZone: entry.timeZone, squawk: false });
+      const t1 = performance.now();
       const observed = await observe(opts.url, entry, rels, opts.major);
+      if (process.env.PGRB_TIMING) console.log(entry.id, Math.round(t1 - t0), Math.round(performance.now() - t1));
       comparisons.push(compare(entry, predicted, observed, rels));
+      offline.push(compare(entry, offlineReport.statements[0]!, observed, rels));
     }
-    const pct = (k: 'lock' | 'rewrite' | 'scan' | 'transactional') => (100 * comparisons.filter((c) => c[k]).length) / Math.max(1, comparisons.length);
-    const all = (100 * comparisons.filter((c) => c.lock && c.rewrite && c.scan && c.transactional).length) / Math.max(1, comparisons.length);
-    const mismatches = comparisons.filter((c) => c.differences.length).map((c) => `PG${opts.major} ${c.entry.id}: ${c.differences.join('; ')}`);
+    const mismatchesOf = (cs: Comparison[]) => cs.filter((c) => c.differences.length).map((c) => `PG${opts.major} ${c.entry.id}: ${c.differences.join('; ')}`);
     return {
       major: opts.major,
       serverVersionNum,
       comparisons,
-      agreement: { lock: pct('lock'), rewrite: pct('rewrite'), scan: pct('scan'), transactional: pct('transactional'), all },
-      mismatches,
+      agreement: agreementOf(comparisons),
+      mismatches: mismatchesOf(comparisons),
+      offline: { comparisons: offline, agreement: agreementOf(offline), mismatches: mismatchesOf(offline) },
     };
   } finally {
     await pool.end();

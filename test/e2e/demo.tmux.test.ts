@@ -67,6 +67,14 @@ describe.skipIf(!hasTmux())('pgrunbook demo in a real terminal (tmux, 80×24)', 
     expect(pane.deadStatus()).toBe(0);
   });
 
+  it('even kill -9 of pgrunbook does not leave PostgreSQL behind (the watchdog stops it)', async () => {
+    const pane = startDemo('kill9');
+    const pm = await demoAtFirstGate(pane);
+    process.kill(pane.panePid(), 'SIGKILL');
+    await waitUntil(() => !alive(pm.pid), `postmaster ${pm.pid} to stop after kill -9`, 20_000);
+    await waitUntil(() => !existsSync(pm.dataDir), `data directory ${pm.dataDir} to be removed`, 5_000);
+  });
+
   it('a hang-up (the terminal closes) stops PostgreSQL', async () => {
     const pane = startDemo('hup');
     const pm = await demoAtFirstGate(pane);

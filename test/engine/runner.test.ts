@@ -187,3 +187,12 @@ describe('runner', () => {
     expect((await first).outcome.status).toBe('aborted');
   });
 });
+
+describe('typedName', () => {
+  it('asks for the bare table name at type gates', async () => {
+    const { typedName } = await import('../../src/engine/runner.js');
+    expect(typedName('"public"."orders_old"')).toBe('orders_old');
+    expect(typedName('app.orders')).toBe('app.orders');
+    expect(typedName('orders')).toBe('orders');
+  });
+});

@@ -2,7 +2,7 @@
 // transaction, CREATE INDEX CONCURRENTLY waiting for an old snapshot, WAL generation, and the
 // "never hurts production" rules (own sessions, short timeouts, guarded sizes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDatabase } from '../support/pg.js';
+import { createDatabase, useTestDatabase } from '../support/pg.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { createMonitorPool, Monitor } from '../../src/monitor/monitor.js';
 import { cancelOwnStatement, cancellableSession } from '../../src/monitor/cancel.js';
@@ -26,9 +26,9 @@ describe('monitor on real sessions', () => {
     try {
       const r = await pool.query(
         `select current_setting('application_name') as app, current_setting('statement_timeout') as st,
-                current_setting('lock_timeout') as lt, current_setting('default_transaction_read_only') as ro`,
+                current_setting('lock_timeout') as lt, current_setting('default_transaction_read_only') as ro, current_setting('plan_cache_mode') as pcm`,
       );
-      expect(r.rows[0]).toEqual({ app: 'pgrunbook:monitor', st: '500ms', lt: '100ms', ro: 'on' });
+      expect(r.rows[0]).toEqual({ app: 'pgrunbook:monitor', st: '500ms', lt: '100ms', ro: 'on', pcm: 'force_generic_plan' });
     } finally {
       await pool.end();
     }
@@ -177,6 +177,26 @@ describe('monitor on real sessions', () => {
       await w.cleanup();
     }
     expect(await w.built).toBe('done');
+  });
+
+  it('shows the connected database by default, every database with allDatabases', async () => {
+    const other = await createDatabase(db.major, 'other');
+    const s1 = await openSession(other.url, 'app:elsewhere');
+    try {
+      await s1.client.query('begin');
+      await s1.client.query('select 1');
+      const here = await monitor.poll();
+      expect(here.allDatabases).toBe(false);
+      expect(here.longQueries.find((q) => q.pid === s1.pid)).toBeUndefined();
+      expect(here.longQueries.every((q) => q.database === db.name)).toBe(true);
+      const all = Monitor.connect(resolveConnection(db.url), { longQuerySeconds: 0, allDatabases: true });
+      const everywhere = await all.poll();
+      await all.stop();
+      expect(everywhere.longQueries.find((q) => q.pid === s1.pid)).toMatchObject({ database: other.name, state: 'idle in transaction' });
+    } finally {
+      await s1.client.end();
+      await other.drop();
+    }
   });
 
   it('measures the WAL rate from deltas of pg_current_wal_lsn()', async () => {

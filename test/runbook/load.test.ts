@@ -97,6 +97,20 @@ describe('variables', () => {
   });
 });
 
+describe('YAML pitfalls', () => {
+  it('explains an unquoted value that starts with {{', async () => {
+    const text = 'version: 1\nname: x\nvars: { t: orders }\nphases:\n  deploy:\n    - id: a\n      title: {{ t }}\n      sql: SELECT 1\n';
+    const { problems } = await loadRunbookText(text, 'f.yaml');
+    expect(problems.map(formatProblem)).toEqual(['f.yaml:7:14: title: a value that starts with {{ must be quoted in YAML: write "{{ t }}"']);
+  });
+
+  it('points at unknown keys inside a step kind, with a suggestion', async () => {
+    const text = 'version: 1\nname: x\nphases:\n  plan:\n    - id: a\n      check: { query: SELECT 1, expct: "= 0", rows: 1 }\n';
+    const { problems } = await loadRunbookText(text, 'f.yaml');
+    expect(problems.map(formatProblem)).toEqual(['f.yaml:6:33: check: unknown key "expct" (did you mean "expect"?); expected query, expect, rows']);
+  });
+});
+
 describe('positions of SQL errors', () => {
   const at = async (text: string) => {
     const { problems } = await loadRunbookText(text, 'p.yaml');

@@ -126,6 +126,12 @@ describe('shell fields', () => {
     expect(errors(sh('echo \\{{ table }}'))[0]).toMatch(/directly follows/);
     expect(errors(sh('echo {{ table | literal }}'))[0]).toMatch(/unknown filter/);
   });
+  it('refuses references in a here-document body, where quotes do not hold', () => {
+    expect(errors(sh('psql <<EOF\nSELECT {{ table }};\nEOF'))[0]).toMatch(/inside a here-document/);
+    expect(errors(sh("cat <<-'END' > f\n\tx {{ table }}\n\tEND\necho {{ table }}"))).toHaveLength(1);
+    expect(errors(sh('cat <<< {{ table }}'))).toEqual([]);
+  });
+
   it('warns about raw', () => {
     const r = sh('{{ cmd | raw }} --help', { cmd: 'flyway' });
     expect(r.text).toBe('flyway --help');

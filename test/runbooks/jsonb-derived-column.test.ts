@@ -30,7 +30,9 @@ for (const major of edgeMajors()) {
       const stages = dep.events.filter((e) => e.type === 'step.evidence' && e.stepId === 'switch_reads') as any[];
       expect(stages.map((e) => e.evidence[0].value)).toEqual(['5%', '100%']);
       for (const e of stages) expect(e.evidence[1]).toMatchObject({ label: 'validation query', value: true, ok: true });
-      expect(dep.events.some((e) => e.type === 'step.log' && /stage 100%: approved/.test((e as any).message))).toBe(true);
+      const stageGate = dep.events.find((e) => e.type === 'gate.decided' && (e as any).request.id === 'switch_reads:stage:100') as any;
+      expect(stageGate.decision.approved).toBe(true);
+      expect(stageGate.request.evidence).toContainEqual(expect.objectContaining({ label: 'validation query', value: true, ok: true }));
       expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_customer_snapshot_tier_idx')`)).toEqual([{ indisvalid: true }]);
       expect(await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'customer_snapshot'`)).toEqual([{ attnotnull: true }]);
 

@@ -24,6 +24,20 @@ async function oldSnapshot(url: string) {
   return { end: async () => { await c.query('COMMIT'); await c.end(); } };
 }
 
+describe('create_index validate (offline)', () => {
+  it('rejects an expression or predicate that smuggles in another statement', async () => {
+    const { makeStep } = await import('../support/stepContext.js');
+    for (const params of [
+      { table: 't', expressions: ["(a)); DROP TABLE t; --"] },
+      { table: 't', columns: 'a', where: 'a > 0; DROP TABLE t' },
+    ]) {
+      const step = makeStep('create_index', createIndex.schema.parse(params));
+      const problems = await createIndex.validate!(step as any, { runbook: {} as any, step: step as any });
+      expect(problems[0]!.message).toMatch(/create_index: .*(not a single|does not parse)/);
+    }
+  });
+});
+
 for (const major of edgeMajors()) {
   describe(`create_index on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);

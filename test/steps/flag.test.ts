@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { useTestDatabase } from '../support/pg.js';
+import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { flag } from '../../src/steps/flag.js';
 import type { GatePort, GateRequest } from '../../src/engine/gates.js';
 import { harness, eventsOf } from './ddl/helpers.js';
@@ -18,8 +18,8 @@ class RecordingGates implements GatePort {
 const redisBin = findRedisServer();
 if (!redisBin.path) process.stdout.write(`SKIPPED: ${redisBin.reason}\n`);
 
-describe('flag with the Postgres backend', () => {
-  const db = useTestDatabase();
+for (const major of edgeMajors()) describe(`flag with the Postgres backend on PostgreSQL ${major}`, () => {
+  const db = useTestDatabase(major);
   const base = { backend: 'postgres', key: 'reads_from_jsonb', stages: [5, 25, 100], validate: 'SELECT count(*) = 0 FROM bad_rows' };
 
   it('rolls out in stages with a gate and evidence between them, reads back each, and rolls back', async () => {

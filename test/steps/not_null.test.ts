@@ -28,6 +28,13 @@ for (const major of edgeMajors()) {
       await h.ctx.close();
     });
 
+    it('a missing column fails with what to check, and runs nothing', async () => {
+      const h = await harness(notNull, { table: 'orders', column: 'nope' }, { url: db.url });
+      await expect(notNull.apply(h.step, h.ctx)).rejects.toThrow(/column nope does not exist on public.orders/);
+      expect(eventsOf(h.ctx, 'step.sql')).toHaveLength(0);
+      await h.ctx.close();
+    });
+
     it('gate evidence shows remaining NULLs; validation fails clearly while NULLs remain; rollback cleans up', async () => {
       await db.query(`UPDATE orders SET cents = NULL WHERE id % 100 = 0`);
       const h = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url });

@@ -20,13 +20,17 @@ async function step(yaml: string): Promise<StepSpec<WaitParams>> {
   return runbook!.phases.monitor[0] as StepSpec<WaitParams>;
 }
 
-/** Waits (in real time) until the step sleeps on the fake clock, then moves the clock on. */
-async function advanceWhenSleeping(clock: FakeClock, ms: number): Promise<void> {
-  const end = Date.now() + 5000;
+/** Waits (in real time) until the step sleeps on the fake clock. */
+async function sleeping(clock: FakeClock): Promise<void> {
+  const end = Date.now() + 30_000; // generous: the machine may be busy
   while (clock.pendingSleeps === 0) {
     if (Date.now() > end) throw new Error('the step never slept');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+async function advanceWhenSleeping(clock: FakeClock, ms: number): Promise<void> {
+  await sleeping(clock);
   clock.advance(ms);
 }
 
@@ -53,12 +57,12 @@ describe('wait step', () => {
     ctx = await makeTestStepContext({ url: db.url, step: s, clock });
     const p = waitKind.apply(s, ctx);
     await advanceWhenSleeping(clock, 10_000);
-    await advanceWhenSleeping(clock, 10_000);
+    await sleeping(clock); // change the data only while the step sleeps between polls
     await db.query('UPDATE jobs SET done = true');
-    await advanceWhenSleeping(clock, 10_000);
-    expect(await p).toEqual({ waitedMs: 30_000, polls: 4, value: '0' });
+    clock.advance(10_000);
+    expect(await p).toEqual({ waitedMs: 20_000, polls: 3, value: '0' });
     const logs = ctx.events.filter((e) => e.type === 'step.log').map((e: any) => e.message);
-    expect(logs).toEqual(['not yet: count is 2 (expected = 0)', 'condition met after 30s: count is 0 (expected = 0)']);
+    expect(logs).toEqual(['not yet: count is 2 (expected = 0)', 'condition met after 20s: count is 0 (expected = 0)']);
     expect(ctx.events.some((e) => e.type === 'step.evidence')).toBe(true);
   });
 

@@ -8,6 +8,8 @@ import * as schema from './schema.js';
 import * as monitor from './monitor.js';
 import * as rehearse from './rehearse.js';
 import * as demo from './demo.js';
+import * as analyze from './analyze.js';
+import * as plan from './plan.js';
 
 export interface CommandModule {
   register(program: Command): void;
@@ -24,4 +26,6 @@ export const commandModules: CommandModule[] = [
   rehearse,
   monitor,
   demo,
+  analyze,
+  plan,
 ];

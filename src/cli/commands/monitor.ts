@@ -20,6 +20,7 @@ export interface MonitorCommandOptions {
   interval: string;
   longQuery: string;
   relation: string[];
+  allDatabases?: boolean;
   count?: string;
   plain?: boolean;
   json?: boolean;
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         .option('--interval <duration>', 'time between polls', '1s')
         .option('--long-query <duration>', 'a statement or transaction older than this is a long query', '5s')
         .option('--relation <name>', 'also track the total size of this relation (repeatable)', collect, [])
+        .option('--all-databases', 'sessions and index builds of every database on the server, not just this one')
         .option('--count <n>', 'stop after n samples (plain and JSON output)'),
     ),
   ).action((o: MonitorCommandOptions) => runMonitor(o));
@@ -62,7 +64,7 @@ export async function runMonitor(o: MonitorCommandOptions): Promise<void> {
     if (!Number.isInteger(count) || count < 1) throw new InputError(`--count ${o.count}: expected a whole number of samples, 1 or more`);
   }
   const spec = connectionOrExit(o.db);
-  const monitor = Monitor.connect(spec, { intervalMs, longQuerySeconds, relations: o.relation });
+  const monitor = Monitor.connect(spec, { intervalMs, longQuerySeconds, relations: o.relation, allDatabases: o.allDatabases ?? false });
 
   // The first poll up front: a wrong URL or a server that is down fails here, clearly.
   let first;

@@ -1,13 +1,17 @@
 -- Sessions worth showing, plus connection counts, in one round trip (one pg_stat_activity snapshot).
--- Rows: everything not idle, and any session that blocks a lock waiter (an idle session can block
--- through a session-level advisory lock). pg_blocking_pids() runs only for lock waiters: it takes the
--- lock manager's partition locks, so it is not called for hundreds of idle sessions.
--- $1 = max query text length, $2 = the monitor's own application_name (left out of the rows).
+-- Rows: everything not idle in the monitored database (or in all of them with $3), and any session
+-- that blocks one of those lock waiters (an idle session can block through a session-level advisory
+-- lock). pg_blocking_pids() runs only for lock waiters: it takes the lock manager's partition locks,
+-- so it is not called for hundreds of idle sessions. Connection counts are for the whole server,
+-- since max_connections is.
+-- $1 = max query text length, $2 = the monitor's own application_name (left out of the rows),
+-- $3 = true for every database, false for the current one only.
 with s as materialized (
   select a.pid, a.datname, a.usename, a.application_name, a.backend_type, a.state,
          a.wait_event_type, a.wait_event, a.query,
          a.query_start, a.xact_start, a.state_change,
-         case when a.wait_event_type = 'Lock' then pg_blocking_pids(a.pid) end as blocked_by
+         case when a.wait_event_type = 'Lock' and ($3::bool or a.datname = current_database())
+              then pg_blocking_pids(a.pid) end as blocked_by
   from pg_stat_activity a
   where a.pid <> pg_backend_pid()
     and (a.backend_type in ('client backend', 'autovacuum worker')
@@ -35,7 +39,8 @@ select
       'blockedBy', s.blocked_by
     )), '[]'::json)
    from s
-   where (s.state is distinct from 'idle' and s.application_name is distinct from $2::text)
+   where (s.state is distinct from 'idle' and s.application_name is distinct from $2::text
+          and ($3::bool or s.datname = current_database()))
       or s.pid in (select pid from blockers)) as sessions,
   (select coalesce(json_object_agg(st, n), '{}'::json)
    from (select coalesce(state, 'hidden') as st, count(*)::int as n

@@ -1,4 +1,5 @@
 -- CREATE INDEX / REINDEX progress (PostgreSQL 12+). Names resolve only in the current database.
+-- $1 = true for builds in every database, false for the current one only.
 select p.pid, p.datname as database, p.command, p.phase,
        case when p.datname <> current_database() then 'oid ' || p.relid
             else p.relid::regclass::text end as relation,
@@ -10,4 +11,5 @@ select p.pid, p.datname as database, p.command, p.phase,
        p.lockers_done, p.lockers_total, nullif(p.current_locker_pid, 0)::int as current_locker_pid,
        p.partitions_done, p.partitions_total
 from pg_stat_progress_create_index p
+where $1::bool or p.datname = current_database()
 order by p.pid;

@@ -15,17 +15,21 @@ slots as materialized (
 select cur.in_recovery, cur.lsn::text as lsn, cur.receive_lsn::text as receive_lsn,
        pg_wal_lsn_diff(cur.receive_lsn, cur.lsn)::float8 as replay_gap_bytes,
        cur.last_replay_seconds, cur.server_time,
+       -- pg_stat_replication, without its join to every session's pg_stat_activity row: only the
+       -- WAL senders' own rows are read (it matters with hundreds of connections).
        (select coalesce(json_agg(json_build_object(
-           'pid', r.pid,
-           'name', r.application_name,
-           'clientAddr', host(r.client_addr),
-           'state', r.state,
-           'syncState', r.sync_state,
-           'lagBytes', pg_wal_lsn_diff(cur.lsn, r.replay_lsn)::float8,
-           'replayLag', extract(epoch from r.replay_lag)::float8,
+           'pid', w.pid,
+           'name', a.application_name,
+           'clientAddr', host(a.client_addr),
+           'state', w.state,
+           'syncState', w.sync_state,
+           'lagBytes', pg_wal_lsn_diff(cur.lsn, w.replay_lsn)::float8,
+           'replayLag', extract(epoch from w.replay_lag)::float8,
            'slot', sl.slot_name
-         ) order by r.application_name, r.pid), '[]'::json)
-        from pg_stat_replication r left join slots sl on sl.active_pid = r.pid) as standbys,
+         ) order by a.application_name, w.pid), '[]'::json)
+        from pg_stat_get_wal_senders() w
+        cross join lateral pg_stat_get_activity(w.pid) a
+        left join slots sl on sl.active_pid = w.pid) as standbys,
        (select coalesce(json_agg(json_build_object(
            'name', sl.slot_name,
            'type', sl.slot_type,

@@ -22,7 +22,9 @@ guard as (
           where a.relation = c.oid or a.relation = c.reltoastrelid
              or a.relation in (select i.indexrelid from pg_index i where i.indrelid in (c.oid, c.reltoastrelid)))
            as ael_granted
-  from wanted w left join pg_class c on c.oid = w.oid
+  from wanted w
+  -- One index lookup per wanted relation (a handful), not a scan of pg_class.
+  left join lateral (select pc.oid, pc.reltoastrelid from pg_class pc where pc.oid = w.oid::oid) c on true
 )
 select g.kind, g.name, g.oid::int8 as oid, g.present,
        case when g.ael_granted is null then null when g.ael_granted then 'granted' else 'pending' end as ael,

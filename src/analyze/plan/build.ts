@@ -1,0 +1,252 @@
+// buildPlan: introspection + analysis of every step against the live server, read only.
+// Each step's plan() (from its kind) says what SQL it will run; the analyzer predicts the locks,
+// rewrites and scans of that SQL (one schema state across the steps, so a NOT VALID check added
+// in one step is known to the next); sizes come from pg_class / pg_stat (never count(*)).
+import type pg from 'pg';
+import { PHASES, type PhaseName, type Runbook, type StepSpec } from '../../runbook/model.js';
+import { STEP_KINDS } from '../../steps/registry.js';
+import type { PlannedLock, StepKind, StepPlan } from '../../steps/types.js';
+import { gateLevel } from '../../engine/runner.js';
+import { LiveCatalog, serverFacts, tableFacts, type TableFacts } from '../../pg/introspect.js';
+import { loadParser, parseStatements } from '../../pg/sqlparse.js';
+import { splitName } from '../ast.js';
+import { analyzeSql } from '../analyze.js';
+import { SchemaState } from '../schema-state.js';
+import { LOCK_STRENGTH } from '../../steps/types.js';
+import { readOnly } from './readonly.js';
+import { estimateBackfill, estimateStatement, measureReadRate, sumEstimates, type ReadRate } from './estimate.js';
+import { serverWarnings, stepWarnings } from './warnings.js';
+import type { Plan, PlanStatement, PlanStep, PlanTable } from './types.js';
+
+export interface BuildPlanOptions {
+  runbook: Runbook;
+  /** Pool on the target. Introspection runs in READ ONLY transactions on it. */
+  pool: pg.Pool;
+  serverVersionNum?: number;
+  /** Which phases to plan (default: all). */
+  phases?: PhaseName[];
+  /** Time one backfill batch in a rolled-back transaction (default true). */
+  timeBatches?: boolean;
+  /** Measure the read rate of touched tables on a block sample (default true). */
+  measureReads?: boolean;
+  /** Run squawk on each step's SQL (default false: plan favours speed; `analyze` runs it). */
+  squawk?: boolean;
+  kinds?: ReadonlyMap<string, StepKind>;
+  target?: { database: string; host: string; user: string };
+  /** Long-running transaction threshold, seconds (default 60). */
+  longTxSeconds?: number;
+}
+
+export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
+  await loadParser();
+  const { runbook, pool } = opts;
+  const ro = readOnly(pool, { lockTimeoutMs: 1000 });
+  const kinds = opts.kinds ?? STEP_KINDS;
+  const server = await serverFacts(ro, { longTxSeconds: opts.longTxSeconds });
+  const versionNum = opts.serverVersionNum ?? server.versionNum;
+  const catalog = new LiveCatalog(ro);
+  const state = new SchemaState(catalog);
+  const phases = opts.phases ?? [...PHASES];
+
+  const steps: PlanStep[] = [];
+  for (const phase of PHASES.filter((p) => phases.includes(p))) {
+    for (const step of runbook.phases[phase]) steps.push(await planStep(step, phase, kinds, { ro, versionNum, runbook, state, squawk: !!opts.squawk, timeZone: server.timeZone }));
+  }
+
+  // Tables: everything a step locks, from its own plan and from the analysis.
+  const touched = new Map<string, Set<string>>();
+  for (const s of steps) {
+    for (const l of s.locks) {
+      if ((l as { relkind?: string }).relkind === 'index') continue;
+      if (!touched.has(l.relation)) touched.set(l.relation, new Set());
+      touched.get(l.relation)!.add(s.id);
+    }
+  }
+  const tables: PlanTable[] = [];
+  const missingTables: string[] = [];
+  for (const [name, by] of touched) {
+    const facts = await tableFacts(ro, qualifiedFor(name)).catch(() => undefined);
+    if (!facts) {
+      missingTables.push(name);
+      continue;
+    }
+    if ((facts.relkind !== 'r' && facts.relkind !== 'p' && facts.relkind !== 'm') || facts.systemCatalog) continue;
+    if (tables.some((t) => t.name === facts.name)) {
+      tables.find((t) => t.name === facts.name)!.touchedBy.push(...by);
+      continue;
+    }
+    tables.push({ ...facts, touchedBy: [...by] });
+  }
+  const byName = new Map<string, TableFacts>();
+  for (const t of tables) byName.set(t.name, t);
+
+  const rates = new Map<string, ReadRate>();
+  const needsRate = new Set(steps.flatMap((s) => s.statements.flatMap((st) => (st.analysis && ['scan', 'index-build', 'rewrite', 'rows'].includes(st.analysis.work) ? st.analysis.sizeDriver : []))));
+  if (opts.measureReads !== false) {
+    for (const name of needsRate) {
+      const t = byName.get(name);
+      if (!t) continue;
+      const r = await measureReadRate(ro, t);
+      if (r) rates.set(name, r);
+    }
+  }
+
+  for (const s of steps) {
+    const spec = runbook.phases[s.phase].find((x) => x.id === s.id)!;
+    for (const st of s.statements) {
+      if (st.analysis) st.estimate = estimateStatement(st.analysis, byName, rates, { lockTimeoutMs: spec.settings.lockTimeoutMs, retries: spec.settings.ddlRetries });
+    }
+    if (s.kind === 'backfill' && !s.error && opts.timeBatches !== false) {
+      const standIn = await standInColumn(catalog, spec);
+      const e = await estimateBackfill(pool, ro, spec, versionNum, { column: standIn });
+      if ('error' in e) s.notes.push(`no duration estimate: ${e.error}`);
+      else s.estimate = e;
+    } else if (s.kind === 'backfill' && opts.timeBatches === false) {
+      s.notes.push('no duration estimate: batch timing is off (--no-time-batch)');
+    } else {
+      s.estimate = sumEstimates(s.statements.map((x) => x.estimate));
+    }
+    s.warnings.push(...stepWarnings(s, byName));
+  }
+
+  const deploy = steps.filter((s) => s.phase === 'deploy');
+  return {
+    runbook: { name: runbook.name, file: runbook.file, ...(runbook.description ? { description: runbook.description } : {}) },
+    generatedAt: new Date().toISOString(),
+    target: opts.target ?? { database: '', host: '', user: '' },
+    server,
+    tables,
+    missingTables,
+    steps,
+    warnings: serverWarnings(server, tables, steps),
+    ...(deploy.length ? { deployEstimate: sumEstimates(deploy.map((s) => s.estimate)) } : {}),
+    readRates: Object.fromEntries([...rates].map(([k, v]) => [k, Math.round(v.bytesPerSecond)])),
+  };
+}
+
+interface StepEnv {
+  ro: ReturnType<typeof readOnly>;
+  versionNum: number;
+  runbook: Runbook;
+  state: SchemaState;
+  squawk: boolean;
+  timeZone: string;
+}
+
+async function planStep(step: StepSpec, phase: PhaseName, kinds: ReadonlyMap<string, StepKind>, env: StepEnv): Promise<PlanStep> {
+  const base: PlanStep = {
+    phase,
+    id: step.id,
+    kind: step.kind,
+    title: step.title ?? step.id,
+    ...(step.why ? { why: step.why } : {}),
+    gate: step.gate ?? 'confirm',
+    reversible: false,
+    statements: [],
+    locks: [],
+    notes: [],
+    warnings: [],
+  };
+  const kind = kinds.get(step.kind);
+  if (!kind) return { ...base, error: `unknown step kind "${step.kind}"` };
+  let sp: StepPlan;
+  const extraNotes: string[] = [];
+  try {
+    sp = await kind.plan(step, { db: env.ro, serverVersionNum: env.versionNum, runbook: env.runbook });
+  } catch (err: any) {
+    // A kind whose own live checks write (even in a rolled-back transaction) cannot run them under
+    // plan's READ ONLY transactions: plan it offline; the analyzer still reads the live catalog.
+    if (err?.code !== '25006') return { ...base, error: err?.message ?? String(err) };
+    try {
+      sp = await kind.plan(step, { serverVersionNum: env.versionNum, runbook: env.runbook });
+      extraNotes.push(`the ${step.kind} step's own live checks need to write, which plan never does: its SQL was planned offline and analyzed against the live catalog`);
+    } catch (err2) {
+      return { ...base, error: (err2 as Error)?.message ?? String(err2) };
+    }
+  }
+  const out: PlanStep = {
+    ...base,
+    gate: gateLevel(step, kind, sp),
+    reversible: sp.reversible,
+    ...(sp.irreversibleReason ? { irreversibleReason: sp.irreversibleReason } : {}),
+    notes: [...sp.notes, ...extraNotes],
+    locks: [...sp.locks],
+  };
+  for (const st of sp.statements) out.statements.push(await analyzeStatementOfStep(st, step, env));
+  out.locks = mergeLocks(out.locks, out.statements.flatMap((s) => s.analysis?.locks ?? []));
+  return out;
+}
+
+async function analyzeStatementOfStep(st: { sql: string; transactional: boolean; description?: string }, step: StepSpec, env: StepEnv): Promise<PlanStatement> {
+  const base: PlanStatement = { sql: st.sql, transactional: st.transactional, ...(st.description ? { description: st.description } : {}) };
+  if (step.kind === 'shell' || step.kind === 'manual') return { ...base, notAnalyzed: 'not SQL' };
+  let parsed;
+  try {
+    parsed = parseStatements(st.sql);
+  } catch {
+    return { ...base, notAnalyzed: 'not SQL the parser accepts (a description or a template)' };
+  }
+  if (parsed.length === 0) return { ...base, notAnalyzed: 'a description, not a statement' };
+  const report = await analyzeSql(st.sql, {
+    catalog: env.state.catalog,
+    state: env.state,
+    serverVersionNum: env.versionNum,
+    versionSource: 'server',
+    timeZone: env.timeZone,
+    lockTimeout: true,
+    squawk: env.squawk ? { exclude: ['require-lock-timeout', 'require-statement-timeout', 'prefer-robust-stmts'] } : false,
+  });
+  // One planned statement may hold several SQL statements (a swap in one transaction): merge them.
+  const [first, ...rest] = report.statements;
+  if (!first) return { ...base, notAnalyzed: 'empty' };
+  for (const r of rest) {
+    first.locks.push(...r.locks);
+    first.rewrite ||= r.rewrite;
+    first.tableScan ||= r.tableScan;
+    first.findings.push(...r.findings);
+    first.uncertain.push(...r.uncertain);
+    first.notes.push(...r.notes);
+    first.sizeDriver.push(...r.sizeDriver.filter((x) => !first.sizeDriver.includes(x)));
+    first.transactional &&= r.transactional;
+  }
+  first.locks = mergeLocks([], first.locks) as typeof first.locks;
+  return { ...base, analysis: first };
+}
+
+function mergeLocks<T extends PlannedLock>(a: T[], b: T[]): T[] {
+  const out = new Map<string, T>();
+  for (const l of [...a, ...b]) {
+    const key = normalizeRel(l.relation);
+    const cur = out.get(key);
+    if (!cur || LOCK_STRENGTH[l.mode] > LOCK_STRENGTH[cur.mode]) out.set(key, { ...l, relation: cur?.relation ?? l.relation });
+  }
+  return [...out.values()];
+}
+
+/** "public"."orders", public.orders and orders name the same table for the usual search_path. */
+function normalizeRel(name: string): string {
+  const parts = splitName(name);
+  return (parts.schema && parts.schema !== 'public' ? `${parts.schema}.` : '') + parts.name;
+}
+
+function qualifiedFor(name: string): string {
+  const p = splitName(name);
+  const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  return p.schema ? `${q(p.schema)}.${q(p.name)}` : q(p.name);
+}
+
+/** A column of the backfill's table to rewrite in place when the target column does not exist yet. */
+async function standInColumn(catalog: LiveCatalog, step: StepSpec): Promise<string | undefined> {
+  const table = (step.params as { table?: string })?.table;
+  if (!table) return undefined;
+  const p = splitName(table);
+  const info = await catalog.relation(p.schema, p.name).catch(() => undefined);
+  if (!info) return undefined;
+  const pk = [...info.indexes.values()].find((i) => i.primary)?.columns ?? [];
+  for (const c of info.columns.values()) if (!pk.includes(c.name) && !c.generated && !c.identity) return c.name;
+  return undefined;
+}
+
+export function phaseOrder(p: PhaseName): number {
+  return PHASES.indexOf(p);
+}

@@ -1,0 +1,185 @@
+// buildPlan against a real database with real runbook files: table facts without count(*), the
+// analysis of each step's SQL across steps, gates and reversibility, duration estimates with a
+// band (a real backfill batch, rolled back), warnings with the safe pattern, and no writes.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../src/analyze/plan/build.js';
+import { loadRunbookFile } from '../../src/runbook/load.js';
+import type { Runbook } from '../../src/runbook/model.js';
+import { useTestDatabase } from '../support/pg.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-plan-'));
+
+async function runbookFrom(path: string, vars?: Record<string, string>): Promise<Runbook> {
+  const r = await loadRunbookFile(path, { vars });
+  const errors = r.problems.filter((p) => p.severity === 'error');
+  expect(errors, errors.map((e) => e.message).join('\n')).toEqual([]);
+  return r.runbook!;
+}
+
+function writeRunbook(name: string, yaml: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, yaml);
+  return p;
+}
+
+const SETUP = `
+CREATE TABLE customers (id int PRIMARY KEY);
+INSERT INTO customers SELECT generate_series(1, 100);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int REFERENCES customers(id), amount numeric(12,2), status text, created_at timestamptz DEFAULT now());
+INSERT INTO orders SELECT g, 1 + g % 100, g % 500, 'new', now() FROM generate_series(1, 20000) g;
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+CREATE VIEW big_orders AS SELECT id FROM orders WHERE amount > 100;
+`;
+
+async function snapshot(db: { query: (sql: string) => Promise<any[]> }) {
+  const [r] = await db.query(`
+    SELECT pg_relation_filenode('orders') AS filenode,
+           (SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attnum > 0 AND NOT attisdropped)::int AS columns,
+           (SELECT count(*) FROM pg_index WHERE indrelid = 'orders'::regclass)::int AS indexes,
+           (SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass)::int AS constraints,
+           (SELECT sum(amount) FROM orders)::text AS amounts,
+           to_regnamespace('pgrunbook') IS NOT NULL AS state_schema`);
+  return r;
+}
+
+describe('buildPlan', () => {
+  const db = useTestDatabase();
+
+  it('plans the shipped add-column-backfill runbook without changing anything', async () => {
+    await db.query(SETUP);
+    await db.query('ANALYZE');
+    const before = await snapshot(db);
+    const runbook = await runbookFrom('runbooks/add-column-backfill.yaml', { table: 'orders', column: 'amount_cents' });
+    const plan = await buildPlan({ runbook, pool: db.pool, target: { database: db.name, host: 'test', user: 'postgres' } });
+    expect(await snapshot(db)).toEqual(before);
+
+    expect(Math.floor(plan.server.versionNum / 10000)).toBe(db.major);
+    const orders = plan.tables.find((t) => t.name === 'orders')!;
+    expect(orders.estimatedRows).toBe(20000);
+    expect(orders.avgRowWidth).toBeGreaterThan(10);
+    expect(orders.indexes.map((i) => i.name).sort()).toEqual(['orders_customer_idx', 'orders_pkey']);
+    expect(orders.foreignKeysOut.map((f) => f.references)).toEqual(['customers']);
+    expect(orders.dependentViews.map((v) => v.name)).toEqual(['big_orders']);
+    expect(orders.touchedBy).toEqual(expect.arrayContaining(['add_column', 'backfill', 'not_null', 'create_index']));
+    expect(plan.tables.some((t) => t.systemCatalog)).toBe(false);
+
+    const step = (id: string) => plan.steps.find((s) => s.id === id)!;
+    const add = step('add_column');
+    expect(add.error).toBeUndefined();
+    expect(add.statements[0]!.analysis).toMatchObject({ rewrite: false, tableScan: false });
+    expect(add.locks).toEqual(expect.arrayContaining([expect.objectContaining({ mode: 'AccessExclusiveLock' })]));
+    expect(add.gate).not.toBe('none');
+
+    // The not_null step: the validated CHECK added earlier in the same step spares SET NOT NULL its scan.
+    const nn = step('not_null');
+    const verdicts = nn.statements.filter((s) => s.analysis).map((s) => [s.analysis!.locks.find((l) => l.relkind !== 'index')?.mode, s.analysis!.tableScan]);
+    expect(verdicts).toContainEqual(['ShareUpdateExclusiveLock', true]);
+    expect(verdicts.filter(([mode]) => mode === 'AccessExclusiveLock').every(([, scan]) => scan === false)).toBe(true);
+
+    const idx = step('create_index');
+    expect(idx.statements[0]!.transactional).toBe(false);
+    expect(idx.statements[0]!.analysis!.locks[0]!.mode).toBe('ShareUpdateExclusiveLock');
+    expect(idx.estimate!.seconds).toBeGreaterThan(0);
+    expect(plan.readRates.orders).toBeGreaterThan(0);
+
+    // The backfill: the column does not exist yet, so a stand-in batch was timed (and rolled back).
+    const bf = step('backfill');
+    expect(bf.estimate, bf.notes.join('\n')).toBeDefined();
+    expect(bf.estimate!.basis).toMatch(/stand-in batch rewrote \d+ rows/);
+    expect(bf.estimate!.low).toBeLessThanOrEqual(bf.estimate!.seconds);
+    expect(bf.estimate!.high).toBeGreaterThanOrEqual(bf.estimate!.seconds);
+    expect(bf.estimate!.basis).toMatch(/20,000 rows/);
+
+    expect(plan.deployEstimate!.seconds).toBeGreaterThan(0);
+    expect(plan.steps.find((s) => s.phase === 'plan')).toBeDefined();
+    expect(plan.steps.find((s) => s.phase === 'rollback')).toBeDefined();
+  });
+
+  it('times one real batch when the column exists, and rolls it back', async () => {
+    await db.query('ALTER TABLE orders ADD COLUMN IF NOT EXISTS amount_cents bigint');
+    const path = writeRunbook(
+      'backfill.yaml',
+      `version: 1
+name: backfill only
+phases:
+  deploy:
+    - id: fill
+      rollback: "SELECT 1"
+      backfill:
+        table: orders
+        set: "amount_cents = (amount * 100)::bigint"
+        where: "amount_cents IS NULL"
+`,
+    );
+    const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool });
+    const fill = plan.steps[0]!;
+    expect(fill.estimate!.basis).toMatch(/one real batch of \d+ rows took/);
+    expect(await db.query('SELECT count(*)::int AS n FROM orders WHERE amount_cents IS NOT NULL')).toEqual([{ n: 0 }]);
+    const off = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool, timeBatches: false });
+    expect(off.steps[0]!.estimate).toBeUndefined();
+    expect(off.steps[0]!.notes.join(' ')).toMatch(/batch timing is off/);
+  });
+
+  it('warns with the safe pattern, and about the server right now', async () => {
+    await db.query(`CREATE INDEX CONCURRENTLY orders_status_uidx ON orders (id, status)`);
+    await db.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'orders_status_uidx'::regclass`);
+    const path = writeRunbook(
+      'risky.yaml',
+      `version: 1
+name: risky sql
+phases:
+  deploy:
+    - id: not_null_the_hard_way
+      sql: "ALTER TABLE orders ALTER COLUMN status SET NOT NULL"
+    - id: plain_index
+      sql: "CREATE INDEX orders_created_idx ON orders (created_at)"
+    - id: retype
+      sql: "ALTER TABLE orders ALTER COLUMN customer_id TYPE bigint"
+`,
+    );
+    const c = new pg.Client({ connectionString: db.url, application_name: 'long-tx' });
+    await c.connect();
+    try {
+      await c.query('BEGIN; SELECT txid_current()');
+      await new Promise((r) => setTimeout(r, 1100));
+      const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool, longTxSeconds: 1 });
+      const w = (id: string) => plan.steps.find((s) => s.id === id)!.warnings;
+      expect(w('not_null_the_hard_way')).toContainEqual(expect.objectContaining({ rule: 'set-not-null-scan', safe: expect.stringMatching(/not_null/) }));
+      expect(w('not_null_the_hard_way')[0]!.message).toMatch(/20k rows/);
+      expect(w('plain_index')).toContainEqual(expect.objectContaining({ rule: 'create-index-blocks-writes', safe: expect.stringMatching(/CONCURRENTLY/) }));
+      expect(w('retype')).toContainEqual(expect.objectContaining({ rule: 'alter-column-type-rewrite' }));
+      const retype = plan.steps.find((s) => s.id === 'retype')!;
+      expect(retype.irreversibleReason).toMatch(/no rollback/);
+      expect(retype.gate).toBe('type');
+      expect(retype.statements[0]!.estimate!.basis).toMatch(/orders: .* at .*\/s read/);
+      expect(plan.warnings.map((x) => x.message).join('\n')).toMatch(/open for more than a minute/);
+      expect(plan.warnings.map((x) => x.message).join('\n')).toMatch(/orders_status_uidx on orders is INVALID/);
+    } finally {
+      await c.query('ROLLBACK');
+      await c.end();
+      await db.query('DROP INDEX orders_status_uidx');
+    }
+  });
+
+  it('reports a step whose plan fails instead of failing the whole plan', async () => {
+    const path = writeRunbook(
+      'missing.yaml',
+      `version: 1
+name: missing table
+phases:
+  deploy:
+    - id: fill
+      backfill:
+        table: no_such_table
+        set: "x = 1"
+`,
+    );
+    const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool });
+    expect(plan.steps[0]!.error).toMatch(/no_such_table does not exist/);
+    expect(plan.steps[0]!.warnings[0]!.severity).toBe('error');
+  });
+});
