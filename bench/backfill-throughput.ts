@@ -6,6 +6,7 @@
 //   npx tsx bench/backfill-throughput.ts [--rows 2000000] [--rounds 2] [--major 17]
 import pg from 'pg';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import { EmbeddedServer } from '../src/pg/embedded.js';
 import { backfill } from '../src/steps/backfill.js';
 import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
@@ -13,7 +14,7 @@ import { backfillContext, backfillStep } from './lib/backfillContext.js';
 import { timeBatches } from './lib/batchTimer.js';
 import { ratio, writeSection } from './lib/readme.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, rounds: { type: 'string', default: '2' }, major: { type: 'string', default: '17' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, rounds: { type: 'string', default: '3' }, major: { type: 'string', default: '17' } } });
 const ROWS = Number(values.rows);
 const ROUNDS = Number(values.rounds);
 const SET = 'amount_cents = (amount * 100)::bigint';
@@ -48,10 +49,16 @@ async function reset(): Promise<void> {
   await admin.query('CHECKPOINT');
 }
 
-async function plainUpdate(): Promise<{ rows: number; ms: number }> {
+/** Autovacuum runs on the table so far (a long batched run gives it time to start; one UPDATE does not). */
+async function autovacuums(): Promise<number> {
+  const r = await admin.query(`SELECT autovacuum_count + autoanalyze_count AS n FROM pg_stat_user_tables WHERE relname = 'orders'`);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+async function plainUpdate(): Promise<{ rows: number; ms: number; load: number }> {
   const t0 = performance.now();
   const r = await admin.query(`UPDATE orders SET ${SET}`);
-  return { rows: r.rowCount ?? 0, ms: performance.now() - t0 };
+  return { rows: r.rowCount ?? 0, ms: performance.now() - t0, load: loadavg()[0]! };
 }
 
 async function runBackfill(round: number) {
@@ -61,9 +68,10 @@ async function runBackfill(round: number) {
   const ctx = await backfillContext(server.url, step, `throughput-${round}`, () => {}, pool);
   try {
     const t0 = performance.now();
+    const av = await autovacuums();
     const result: any = await backfill.apply(step, ctx);
     const ms = performance.now() - t0;
-    return { rows: result.rowsDone as number, ms, batches: timer.summary() };
+    return { rows: result.rowsDone as number, ms, batches: timer.summary(), load: loadavg()[0]!, autovacuums: (await autovacuums()) - av };
   } finally {
     await ctx.close();
   }
@@ -77,7 +85,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   await reset();
   const u = await plainUpdate();
   updates.push(u);
-  console.log(`round ${round}: single UPDATE  ${u.rows} rows in ${(u.ms / 1000).toFixed(2)} s = ${Math.round((u.rows / u.ms) * 1000)} rows/s`);
+  console.log(`round ${round}: single UPDATE  ${u.rows} rows in ${(u.ms / 1000).toFixed(2)} s = ${Math.round((u.rows / u.ms) * 1000)} rows/s (load ${u.load.toFixed(1)})`);
   await reset();
   const b = await runBackfill(round);
   fills.push(b);
@@ -85,7 +93,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (check.rows[0].ok !== ROWS || b.rows !== ROWS) throw new Error(`backfill left ${ROWS - check.rows[0].ok} rows not updated`);
   console.log(
     `round ${round}: backfill       ${b.rows} rows in ${(b.ms / 1000).toFixed(2)} s = ${Math.round((b.rows / b.ms) * 1000)} rows/s` +
-      ` (${b.batches.count} batches, p50 ${b.batches.p50.toFixed(0)} ms, p99 ${b.batches.p99.toFixed(0)} ms, max ${b.batches.max.toFixed(0)} ms)`,
+      ` (${b.batches.count} batches, p50 ${b.batches.p50.toFixed(0)} ms, p99 ${b.batches.p99.toFixed(0)} ms, max ${b.batches.max.toFixed(0)} ms; autovacuum/analyze runs ${b.autovacuums}; load ${b.load.toFixed(1)})`,
   );
 }
 await admin.end();

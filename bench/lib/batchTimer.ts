@@ -1,5 +1,6 @@
 // Bench-only instrumentation: times every batch transaction of the backfill engine (from its
-// `BEGIN; SET LOCAL ...` to its COMMIT/ROLLBACK) on clients of the given pool. Fixed-size buffer.
+// `BEGIN;` to the query that ends in COMMIT, or a ROLLBACK) on clients of the given pool.
+// Fixed-size buffer.
 import type pg from 'pg';
 
 export function timeBatches(pool: pg.Pool, capacity = 1 << 16) {
@@ -18,7 +19,7 @@ export function timeBatches(pool: pg.Pool, capacity = 1 << 16) {
         const text = typeof args[0] === 'string' ? args[0] : '';
         if (text.startsWith('BEGIN;')) started = performance.now();
         const p = query(...args);
-        if ((text === 'COMMIT' || text === 'ROLLBACK') && started !== undefined) {
+        if ((/(^|;\s*)COMMIT$/.test(text) || text === 'ROLLBACK') && started !== undefined) {
           const t0 = started;
           started = undefined;
           return Promise.resolve(p).then((r: unknown) => {

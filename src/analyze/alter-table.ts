@@ -29,9 +29,6 @@ export async function analyzeAlterTable(ast: any, ctx: StatementContext): Promis
   const rel = rangeVar(ast.relation);
   if (!rel) return;
   const { name, info } = await ctx.table(rel);
-  if (!info && ctx.live && !ast.missing_ok && !ctx.state.createdInScript(rel)) {
-    ctx.doubt(`${name} does not exist in the database: the statement would fail`);
-  }
   const target: AlterTarget = { rel, name, info, recurse: ast.relation?.inh === true };
   if (ast.objtype === 'OBJECT_INDEX') return analyzeAlterIndex(ast, target, ctx);
 

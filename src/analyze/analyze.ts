@@ -27,6 +27,7 @@ import {
 } from './other-ddl.js';
 import { analyzeCopy, analyzeDelete, analyzeInsert, analyzeLock, analyzeMerge, analyzeSelect, analyzeUpdate } from './dml.js';
 import { sqlModeName } from './locks.js';
+import { walk } from './ast.js';
 
 export interface AnalyzeOptions {
   /** Live catalog (--db). */
@@ -96,6 +97,9 @@ export async function analyzeSql(sql: string, opts: AnalyzeOptions = {}): Promis
 
 export async function analyzeStatement(p: ParsedStatement, index: number, sql: string, session: Session, basePos?: { line: number; col: number }): Promise<StatementAnalysis> {
   const ctx = new StatementContext(session);
+  walk(p.ast, (k, v) => {
+    if (k === 'CommonTableExpr' && v.ctename) ctx.cteNames.add(v.ctename);
+  });
   let transactional = p.transactional;
   const override = await dispatch(p.node, p.ast, ctx);
   if (override?.transactional !== undefined) transactional = override.transactional;

@@ -33,6 +33,8 @@ export class StatementContext {
   work: WorkKind = 'none';
   /** Set by analyzers that could not model the statement at all. */
   unmodeled = false;
+  /** WITH names anywhere in the statement: a FROM that names one reads no table. */
+  readonly cteNames = new Set<string>();
 
   constructor(readonly session: Session) {}
 
@@ -85,7 +87,9 @@ export class StatementContext {
     this.findings.push({ rule, severity: opts.severity ?? r.severity, message, ...(safe ? { safe_alternative: safe } : {}), source: 'pgrunbook' });
   }
 
+  /** Something a catalog would answer. With a live catalog the relation is simply absent: say nothing. */
   unknownOnce(what: string): void {
+    if (this.live) return;
     const text = `unknown without --db: ${what}`;
     if (!this.uncertain.includes(text)) this.uncertain.push(text);
   }
@@ -101,6 +105,7 @@ export class StatementContext {
   /** Resolve a relation for display: the catalog's name when live, else as written. */
   async table(r: RelName): Promise<{ name: string; info: TableInfo | undefined }> {
     const info = await this.state.relation(r);
+    if (!info && this.live && !this.state.createdInScript(r)) this.doubt(`${relText(r)} is not in the database (an earlier step creates it, or the name is wrong)`);
     return { name: info?.name ?? relText(r), info };
   }
 

@@ -165,6 +165,7 @@ async function readOthers(parts: any[], target: string, ctx: StatementContext): 
   for (const p of parts) {
     if (!p) continue;
     for (const r of rangeVarsIn(p)) {
+      if (!r.schema && ctx.cteNames.has(r.name)) continue;
       const { name, info } = await ctx.table(r);
       if (name === target) continue;
       ctx.lock(name, 'AccessShareLock', { table: info, why: 'read by the statement' });

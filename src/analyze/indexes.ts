@@ -128,12 +128,12 @@ export async function analyzeReindex(ast: any, ctx: StatementContext): Promise<{
       const indexMode = concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock';
       ctx.lock(name, tableMode, { table: info });
       if (info?.relkind === 'p') {
-        // Each partition that has indexes is reindexed in its own transaction.
+        // Each leaf partition is opened in its own transaction; those with indexes are rebuilt.
         out.transactional = false;
         for (const p of info.leafPartitions) {
+          ctx.lock(p, tableMode, { relkind: 'table', why: 'partition, reindexed in its own transaction' });
           const pInfo = await ctx.state.relation(splitName(p));
           if (!pInfo || pInfo.indexes.size === 0) continue;
-          ctx.lock(p, tableMode, { relkind: 'table', why: 'partition, its indexes are rebuilt' });
           for (const i of pInfo.indexes.values()) ctx.lock(i.name, indexMode, { relkind: 'index' });
           ctx.scan(p, 'index-build');
         }

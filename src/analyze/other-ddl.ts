@@ -173,6 +173,7 @@ export async function analyzeCreateTableAs(ast: any, ctx: StatementContext): Pro
 export async function lockReadRelations(query: any, ctx: StatementContext, why: string): Promise<string[]> {
   const out: string[] = [];
   for (const r of rangeVarsIn(query)) {
+    if (!r.schema && ctx.cteNames.has(r.name)) continue;
     const { name, info } = await ctx.table(r);
     if (r.only) ctx.lock(name, 'AccessShareLock', { table: info, why });
     else ctx.lockWithChildren(name, info, 'AccessShareLock', 'partition (read too)');

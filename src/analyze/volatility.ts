@@ -39,7 +39,7 @@ export const VOLATILE_BUILTINS = new Set([
 export const NON_VOLATILE_BUILTINS: Record<string, Volatility> = Object.fromEntries([
   ...['now', 'statement_timestamp', 'transaction_timestamp', 'current_setting', 'to_char', 'to_timestamp', 'to_date', 'date_trunc', 'age',
     'jsonb_build_object', 'json_build_object', 'jsonb_build_array', 'json_build_array', 'to_jsonb', 'to_json', 'row_to_json', 'concat',
-    'concat_ws', 'format', 'current_schema', 'pg_backend_pid', 'timezone', 'date_part', 'extract', 'make_timestamptz', 'txid_current',
+    'concat_ws', 'format', 'current_schema', 'pg_backend_pid', 'date_part', 'extract', 'make_timestamptz', 'txid_current',
     'pg_current_xact_id', 'inet_client_addr', 'current_database', 'session_user', 'current_user', 'length', 'numeric']
     .map((n) => [n, 'stable' as Volatility]),
   ...['lower', 'upper', 'md5', 'char_length', 'abs', 'round', 'trunc', 'floor', 'ceil', 'ceiling', 'substr', 'substring', 'replace',

@@ -7,6 +7,7 @@
 // Key values are stored as text[] (one element per key column) and cast back with the column's
 // type, so bigint, uuid, text and composite keys round-trip exactly.
 import type { Queryable } from '../steps/types.js';
+import { quoteLiteral } from '../pg/connection.js';
 
 export const CURSOR_TABLE = 'pgrunbook.backfill_cursors';
 export const SKIPPED_TABLE = 'pgrunbook.backfill_skipped';
@@ -68,7 +69,7 @@ const COLUMNS = `run_id, step_id, table_name, key_columns, pass, catchup_round, 
   (select count(*) from pgrunbook.backfill_skipped s where s.run_id = c.run_id and s.step_id = c.step_id)::int as skipped,
   started_at, updated_at, finished_at`;
 
-function toRow(r: any): CursorRow {
+export function toRow(r: any): CursorRow {
   return {
     runId: r.run_id,
     stepId: r.step_id,
@@ -100,10 +101,9 @@ export async function readCursor(db: Queryable, runId: string, stepId: string): 
   }
 }
 
-/** Locks the cursor row for the current transaction and returns it. */
-export async function lockCursor(db: Queryable, runId: string, stepId: string): Promise<CursorRow | undefined> {
-  const r = await db.query(`select ${COLUMNS} from ${CURSOR_TABLE} c where run_id = $1 and step_id = $2 for update`, [runId, stepId]);
-  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+/** Locks the cursor row for the current transaction (read it with {@link toRow}). Literal values. */
+export function lockCursorSql(runId: string, stepId: string): string {
+  return `select ${COLUMNS} from ${CURSOR_TABLE} c where run_id = ${quoteLiteral(runId)} and step_id = ${quoteLiteral(stepId)} for update`;
 }
 
 /** Creates the cursor with the bound of the main pass, unless a previous attempt already did. */

@@ -23,12 +23,12 @@ import type { Clock } from '../engine/clock.js';
 import type { EventBody } from '../engine/events.js';
 import { AbortedError, RunbookError } from '../engine/errors.js';
 import type { StepControl } from '../steps/types.js';
-import { createCursor, describeCursor, lockCursor, readCursor, setPass, type CursorRow, type Pass } from './cursorStore.js';
+import { createCursor, describeCursor, lockCursorSql, readCursor, setPass, toRow, type CursorRow, type Pass } from './cursorStore.js';
 import { classifyFailure } from './errors.js';
 import type { BackfillConfig } from './params.js';
 import { ThrottleProbes } from './probes.js';
 import { ProgressTracker } from './progress.js';
-import { boundarySql, fastBatchSql, maxKeySql, moveCursorSql, retryBatchSql, skipLockedBatchSql } from './sql.js';
+import { boundarySql, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, skipLockedBatchSql } from './sql.js';
 import { estimateMatching, introspectTable, type TableInfo } from './table.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { BatchTuner } from './tuner.js';
@@ -80,6 +80,12 @@ type TxOutcome =
 const ignoreClientError = () => {};
 
 const sameKey = (a: string[] | null, b: string[] | null) => a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
+const sameOrBothNull = (a: string[] | null, b: string[] | null) => (a === null && b === null) || sameKey(a, b);
+
+/** The SELECT results of a multi-statement simple query, in order. */
+function selects(r: pg.QueryResult | pg.QueryResult[]): pg.QueryResult[] {
+  return (Array.isArray(r) ? r : [r]).filter((x) => x.command === 'SELECT');
+}
 
 export async function runBackfill(deps: BackfillDeps): Promise<BackfillResult> {
   return new BackfillRun(deps).run();
@@ -175,7 +181,7 @@ class BackfillRun {
       this.log('info', `resuming: ${describeCursor(cur)}`);
       return true;
     }
-    const max = await pool.query<{ k: string[] }>(maxKeySql(this.info, false));
+    const max = await pool.query<{ k: string[] }>(maxKeySql(this.info, null, literalBinder));
     try {
       await createCursor(pool, {
         runId,
@@ -346,10 +352,20 @@ class BackfillRun {
     c.release(broken ? true : undefined);
   }
 
+  /**
+   * One batch transaction in (usually) two round trips, both simple-protocol with literal values:
+   *   1. BEGIN + settings + lock the cursor row + the boundary of the batch we expect to run;
+   *   2. the UPDATE with the cursor move + COMMIT.
+   * The boundary is computed from the cursor we expect (the one the previous batch left); if the
+   * locked row says otherwise (first batch after a resume, an orphaned session of a killed runner
+   * committed meanwhile), it is recomputed from the locked row before anything is written.
+   */
   private async transaction(size: number, mode: Mode): Promise<TxOutcome> {
     const c = await this.connection();
     const t0 = this.deps.clock.now();
     const cfg = this.cfg;
+    const expected = this.state;
+    const walking = this.walking(expected);
     // SET LOCAL: these end with the transaction. No JIT: compiling a plan repeated thousands of
     // times costs more than it saves. idle_in_transaction_session_timeout frees our row locks if
     // this process stalls mid-transaction (SIGSTOP, a hung network).
@@ -358,63 +374,77 @@ class BackfillRun {
     // cannot break exactly-once: a server crash can lose the last few committed batches, but the
     // cursor row is in the same transaction and is lost with them, and every batch re-reads the
     // cursor from the database, so those batches are simply done again, once.
-    await c.query(
-      `BEGIN; SET LOCAL lock_timeout = ${Math.round(cfg.lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.round(cfg.statementTimeoutMs)};` +
-        ` SET LOCAL idle_in_transaction_session_timeout = ${Math.max(10_000, Math.round(cfg.statementTimeoutMs))}; SET LOCAL jit = off;` +
-        ` SET LOCAL synchronous_commit = off`,
-    );
+    const first = [
+      'BEGIN',
+      `SET LOCAL lock_timeout = ${Math.round(cfg.lockTimeoutMs)}`,
+      `SET LOCAL statement_timeout = ${Math.round(cfg.statementTimeoutMs)}`,
+      `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(10_000, Math.round(cfg.statementTimeoutMs))}`,
+      'SET LOCAL jit = off',
+      'SET LOCAL synchronous_commit = off',
+      lockCursorSql(this.deps.runId, this.deps.stepId),
+    ];
+    if (walking) first.push(boundarySql(this.info, expected.cursor, expected.upperBound!, size, literalBinder));
     const probe = this.scheduleBlockedProbe(c);
+    let committed = false;
     try {
-      const out = await this.inTransaction(c, size, mode);
-      await c.query('COMMIT');
+      const results = selects(await c.query(first.join(';\n')));
+      const locked = results[0]?.rows[0];
+      if (!locked) throw new RunbookError(`backfill: the cursor of step ${this.deps.stepId} disappeared from pgrunbook.backfill_cursors`, { hint: 'was the state schema reset? start a new run' });
+      const cur = toRow(locked);
+      this.state = cur;
+      const matches = walking && cur.pass === expected.pass && sameKey(cur.upperBound, expected.upperBound) && sameOrBothNull(cur.cursor, expected.cursor);
+      const boundary = matches ? { row: results[1]?.rows[0] as { k: string[] } | undefined } : undefined;
+      const out = await this.inTransaction(c, cur, size, mode, boundary);
+      committed = out.committed;
+      if (!committed) await c.query('COMMIT');
+      committed = true;
       const ms = this.deps.clock.now() - t0;
-      if (out.kind === 'batch') {
-        this.skippedRows += out.skipped;
-        if (this.deps.control.batchSize === undefined && cfg.fixedBatchSize === undefined) this.tuner.observe(out.keys, ms);
-        this.governor.observeBatch(out.keys, ms);
+      if (out.outcome.kind === 'batch') {
+        this.skippedRows += out.outcome.skipped;
+        if (this.deps.control.batchSize === undefined && cfg.fixedBatchSize === undefined) this.tuner.observe(out.outcome.keys, ms);
+        this.governor.observeBatch(out.outcome.keys, ms);
       }
-      return out;
+      return out.outcome;
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => this.releaseClient(true));
+      if (!committed) await c.query('ROLLBACK').catch(() => this.releaseClient(true));
       throw err;
     } finally {
       await probe.settle();
     }
   }
 
-  private async inTransaction(c: pg.PoolClient, size: number, mode: Mode): Promise<TxOutcome> {
+  /** In a pass that walks keys, with keys left before the bound. */
+  private walking(s: CursorRow): boolean {
+    return (s.pass === 'main' || s.pass === 'catch-up') && s.upperBound !== null && !sameKey(s.cursor, s.upperBound);
+  }
+
+  private async inTransaction(
+    c: pg.PoolClient,
+    cur: CursorRow,
+    size: number,
+    mode: Mode,
+    boundary: { row: { k: string[] } | undefined } | undefined,
+  ): Promise<{ outcome: TxOutcome; committed: boolean }> {
     const { runId, stepId } = this.deps;
-    const cur = await lockCursor(c, runId, stepId);
-    if (!cur) throw new RunbookError(`backfill: the cursor of step ${stepId} disappeared from pgrunbook.backfill_cursors`, { hint: 'was the state schema reset? start a new run' });
-    this.state = cur;
-    switch (cur.pass) {
-      case 'done':
-        return { kind: 'done' };
-      case 'retry':
-        return this.retryBatch(c, size);
-      default:
-        break;
+    if (cur.pass === 'done') return { outcome: { kind: 'done' }, committed: false };
+    if (cur.pass === 'retry') return { outcome: await this.retryBatch(c, size), committed: false };
+    if (!this.walking(cur)) return { outcome: await this.endPass(c, cur), committed: false };
+    if (!boundary) {
+      const q = await c.query<{ k: string[] }>(boundarySql(this.info, cur.cursor, cur.upperBound!, size, literalBinder));
+      boundary = { row: q.rows[0] };
     }
-    if (cur.upperBound === null || sameKey(cur.cursor, cur.upperBound)) return this.endPass(c, cur);
-    const hasLower = cur.cursor !== null;
-    const lower = cur.cursor ?? [];
-    const b = await c.query<{ k: string[] }>(boundarySql(this.info, hasLower), [...lower, ...cur.upperBound, size]);
-    const end = b.rows[0]?.k ?? cur.upperBound;
+    const end = boundary.row?.k ?? cur.upperBound!;
     // Rows in the batch's key range: `size`, or unknown for the pass's last batch (counted in SQL).
-    const keys = b.rows[0] ? size : null;
+    const keys = boundary.row ? size : null;
     const input = { info: this.info, set: this.cfg.set, where: this.cfg.where };
-    let row: { updated: number; skipped: number; rows_done: number };
-    if (mode === 'fast') {
-      const u = await c.query(fastBatchSql(input, hasLower), [...lower, ...end]);
-      const updated = u.rowCount ?? 0;
-      const m = await c.query<{ rows_done: number }>(moveCursorSql, [runId, stepId, end, updated, keys, size]);
-      row = { updated, skipped: 0, rows_done: m.rows[0]!.rows_done };
-    } else {
-      const r = await c.query<{ updated: number; skipped: number; rows_done: number }>(skipLockedBatchSql(input, hasLower), [runId, stepId, ...lower, ...end, end, keys, size]);
-      row = r.rows[0]!;
-    }
+    const move = { runId, stepId, end, keys, batchSize: size };
+    const sql = mode === 'fast' ? fastBatchSql(input, cur.cursor, move, literalBinder) : skipLockedBatchSql(input, cur.cursor, move, literalBinder);
+    const row = selects(await c.query(`${sql};\nCOMMIT`))[0]!.rows[0] as { updated: number; skipped: number; rows_done: number };
     this.state = { ...cur, cursor: end, rowsDone: row.rows_done, keysDone: cur.keysDone + (keys ?? row.updated), batches: cur.batches + 1, batchSize: size };
-    return { kind: 'batch', keys: keys ?? row.updated, updated: row.updated, skipped: row.skipped, rowsDone: row.rows_done, batchSize: size };
+    return {
+      outcome: { kind: 'batch', keys: keys ?? row.updated, updated: row.updated, skipped: row.skipped, rowsDone: row.rows_done, batchSize: size },
+      committed: true,
+    };
   }
 
   /** The cursor reached the pass's bound: take a new bound above it (catch-up) or move on. */
@@ -422,8 +452,7 @@ class BackfillRun {
     const { runId, stepId } = this.deps;
     const from = cur.pass;
     if (from === 'main' || (from === 'catch-up' && cur.catchupRound < MAX_CATCHUP_ROUNDS)) {
-      const hasLower = cur.cursor !== null;
-      const m = await c.query<{ k: string[] }>(maxKeySql(this.info, hasLower), cur.cursor ?? []);
+      const m = await c.query<{ k: string[] }>(maxKeySql(this.info, cur.cursor, literalBinder));
       const above = m.rows[0]?.k;
       if (above) {
         const round = cur.catchupRound + 1;
@@ -440,12 +469,9 @@ class BackfillRun {
   private async retryBatch(c: pg.PoolClient, size: number): Promise<TxOutcome> {
     const { runId, stepId } = this.deps;
     const input = { info: this.info, set: this.cfg.set, where: this.cfg.where };
-    const r = await c.query<{ considered: number; updated: number; resolved: number; rows_done: number; last_key: string[] | null }>(retryBatchSql(input), [
-      runId,
-      stepId,
-      size,
-      this.retryLower,
-    ]);
+    const r = await c.query<{ considered: number; updated: number; resolved: number; rows_done: number; last_key: string[] | null }>(
+      retryBatchSql(input, runId, stepId, size, this.retryLower, literalBinder),
+    );
     const row = r.rows[0]!;
     if (row.considered === 0 && this.retryLower === null) {
       await setPass(c, runId, stepId, 'done', this.state.upperBound, this.state.catchupRound);

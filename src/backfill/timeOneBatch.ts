@@ -6,7 +6,7 @@ import { RunbookError } from '../engine/errors.js';
 import type { StepSpec } from '../runbook/model.js';
 import { checkFragments } from './fragments.js';
 import { resolveConfig } from './params.js';
-import { boundarySql, firstBatchUpdateSql, maxKeySql } from './sql.js';
+import { boundarySql, literalBinder, maxKeySql, rangeUpdateSql } from './sql.js';
 import { introspectTable } from './table.js';
 
 export interface BatchTiming {
@@ -35,13 +35,13 @@ export async function timeOneBatch(
     await c.query(
       `BEGIN; SET LOCAL lock_timeout = ${Math.round(cfg.lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.round(cfg.statementTimeoutMs)}; SET LOCAL jit = off`,
     );
-    const max = await c.query<{ k: string[] }>(maxKeySql(info, false));
+    const max = await c.query<{ k: string[] }>(maxKeySql(info, null, literalBinder));
     const upper = max.rows[0]?.k;
     if (!upper) return { rows: 0, ms: 0, batchSize: 0 };
-    const b = await c.query<{ k: string[] }>(boundarySql(info, false), [...upper, size]);
+    const b = await c.query<{ k: string[] }>(boundarySql(info, null, upper, size, literalBinder));
     const end = b.rows[0]?.k ?? upper;
     const t0 = performance.now();
-    const r = await c.query(firstBatchUpdateSql({ info, set: cfg.set, where: cfg.where }), end);
+    const r = await c.query(rangeUpdateSql({ info, set: cfg.set, where: cfg.where }, null, end, literalBinder));
     const ms = performance.now() - t0;
     return { rows: r.rowCount ?? 0, ms, batchSize: size };
   } catch (err: any) {

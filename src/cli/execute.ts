@@ -27,17 +27,10 @@ export interface ExecuteOptions {
   metricsPort?: number;
 }
 
-/** Hook for the Ink UI: given a runner, mount the app and return its gate port and an unmount. */
-export type InteractiveMount = (runner: Runner, opts: ExecuteOptions) => Promise<{ gates: GatePort; done: () => Promise<void> }>;
-
-let interactiveMount: InteractiveMount | undefined;
-export function setInteractiveMount(m: InteractiveMount): void {
-  interactiveMount = m;
-}
-
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   const who = currentIdentity();
-  const interactive = opts.mode === 'ink' && interactiveMount !== undefined;
+  const interactive = opts.mode === 'ink';
+  let mounted: { metrics(): Record<string, unknown> } | undefined;
   let gates: GatePort = new PolicyGates({ yes: !!opts.yes, allowIrreversible: !!opts.allowIrreversible, user: who.user });
   const gatePort: GatePort = { request: (req, signal) => gates.request(req, signal) };
   const runner = new Runner({
@@ -50,11 +43,16 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     inFlight: opts.inFlight,
     journalDir: opts.journalDir,
     identity: who,
+    // What the operator saw on the panels when deciding a gate goes into the journal.
+    metrics: () => mounted?.metrics(),
   });
 
   let unmount: (() => Promise<void>) | undefined;
   if (interactive) {
-    const m = await interactiveMount!(runner, opts);
+    // Ink loads only for interactive runs.
+    const { inkInteractiveMount } = await import('../ui/mountRun.js');
+    const m = await inkInteractiveMount(runner, { connection: opts.connection, runbook: opts.runbook });
+    mounted = m;
     gates = m.gates;
     unmount = m.done;
   } else {

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { redact } from '../util/secrets.js';
 import { RunbookError } from '../engine/errors.js';
-import { commandModules } from './commands/index.js';
+import { commandModulesFor } from './commands/index.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('pgrunbook')
@@ -10,8 +10,8 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .showHelpAfterError('(run `pgrunbook --help` for usage)')
     .exitOverride();
-  for (const m of commandModules) m.register(program);
   try {
+    for (const m of await commandModulesFor(argv)) m.register(program);
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = exitCodeFor(err);

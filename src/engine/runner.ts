@@ -7,7 +7,7 @@ import pg from 'pg';
 import { systemClock, type Clock } from './clock.js';
 import { RunControl } from './control.js';
 import { AbortedError, RunbookError, RunLockHeldError, isAbort } from './errors.js';
-import { EventBus, type Listener, type Target } from './events.js';
+import { EventBus, type EventOf, type Listener, type Target } from './events.js';
 import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
 import { currentIdentity, type Identity } from './identity.js';
 import { Journal } from './journal.js';
@@ -247,7 +247,7 @@ export class Runner {
   }
 
   private async emitPlanSummary(phases: PhaseName[]): Promise<void> {
-    const steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean }[] = [];
+    const steps: EventOf<'run.plan'>['steps'] = [];
     for (const phase of PHASES.filter((p) => phases.includes(p) && p !== 'rollback')) {
       for (const step of this.opts.runbook.phases[phase]) {
         const kind = this.kind(step.kind);
@@ -259,6 +259,7 @@ export class Runner {
           title: step.title ?? step.id,
           gate: plan ? gateLevel(step, kind, plan) : (step.gate ?? 'confirm'),
           reversible: plan?.reversible ?? false,
+          detail: { why: step.why, statements: plan?.statements.map((x) => x.sql), locks: plan?.locks, notes: plan?.notes },
         });
       }
     }

@@ -100,6 +100,15 @@ export function lsnToNumber(lsn: string): number {
   return Number((BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`));
 }
 
+/** A throwing listener must not stop the polling loop or the other listeners. */
+function isolated(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    process.emitWarning(`pgrunbook monitor listener failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
 const num = (v: string | number | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 
 export class Monitor {
@@ -181,10 +190,10 @@ export class Monitor {
         try {
           const sample = await this.poll();
           if (ac.signal.aborted) break;
-          for (const l of this.listeners) l(sample);
+          for (const l of this.listeners) isolated(() => l(sample));
         } catch (err) {
           if (ac.signal.aborted) break;
-          for (const l of this.errorListeners) l(err);
+          for (const l of this.errorListeners) isolated(() => l(err));
         }
         const wait = Math.max(0, this.intervalMsValue - (this.clock.now() - started));
         try {

@@ -1,6 +1,8 @@
 // Copies what a rehearsal needs from the source into the sandbox, reading the source only:
 //  1. schema (pre-data) of the table set via `pg_dump --schema-only`, falling back to the whole
-//     database's schema when the tables need types, functions or schemas outside the set;
+//     database's schema when the tables need types, functions or schemas outside the set; or, when
+//     no pg_dump can dump the server (or when asked), from the source's catalog (catalogDump.ts),
+//     read inside the same snapshot;
 //  2. a data sample streamed with COPY (TABLESAMPLE SYSTEM for big tables, BERNOULLI for small
 //     ones, everything for tiny lookup tables), from one REPEATABLE READ READ ONLY snapshot that
 //     pg_dump shares; rows referenced by FKs are fetched so the constraints hold, orphans dropped;
@@ -12,6 +14,7 @@ import copyStreams from 'pg-copy-streams';
 import { RunbookError } from '../engine/errors.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
 import { redact } from '../util/secrets.js';
+import { applyCatalogSection, readCatalogSchema, type CatalogDump } from './catalogDump.js';
 import { dumpSchema, findPgDump, type FindPgDumpOptions, type PgDumpBinary } from './pgdump.js';
 import { readOnlySourceClient } from './readonly.js';
 import { resolveTableSet, type ForeignKey, type TableInfo, type TableRole } from './tables.js';
@@ -50,7 +53,10 @@ export interface CloneResult {
   /** Names in the runbook that do not exist on the source yet (created by the deploy). */
   missing: string[];
   schemaScope: 'tables' | 'database';
+  /** Where the schema came from: pg_dump, or the source's catalog (no pg_dump could dump the server, or asked for). */
+  schemaFrom: 'pg_dump' | 'catalog';
   samplePct: number;
+  /** The pg_dump used, or a description of the catalog copy. */
   pgDump: string;
   snapshot: string | null;
   warnings: string[];
@@ -66,6 +72,8 @@ export interface CloneOptions {
   /** Percent of each big table to copy, 0 < pct ≤ 100. */
   samplePct: number;
   pgDump?: FindPgDumpOptions;
+  /** pg_dump, catalog, or auto (default): pg_dump when one can dump the source, else the catalog. */
+  schemaFrom?: SchemaFrom;
   /** TABLESAMPLE REPEATABLE seed: the same sample on every rehearsal. */
   seed?: number;
   log?: (message: string) => void;
@@ -76,12 +84,39 @@ export async function preflightPgDump(sourceMajor: number, opts?: FindPgDumpOpti
   return findPgDump(sourceMajor, opts);
 }
 
-export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promise<CloneResult> {
+export type SchemaFrom = 'pg_dump' | 'catalog' | 'auto';
+export const SCHEMA_FROM: readonly SchemaFrom[] = ['pg_dump', 'catalog', 'auto'];
+/** How the schema will be copied; `reason` says why auto chose the catalog. */
+export type SchemaSource = { kind: 'pg_dump'; bin: PgDumpBinary } | { kind: 'catalog'; reason?: string };
+
+/**
+ * Decides before anything is started: `pg_dump` fails with the package to install when none fits;
+ * `auto` falls back to the catalog copy then, saying why.
+ */
+export async function chooseSchemaSource(sourceMajor: number, from: SchemaFrom = 'auto', opts?: FindPgDumpOptions): Promise<SchemaSource> {
+  if (!SCHEMA_FROM.includes(from)) throw new RunbookError(`schema source must be one of ${SCHEMA_FROM.join(', ')}, got "${String(from)}"`, { exitCode: 2 });
+  if (from === 'catalog') return { kind: 'catalog' };
+  if (from === 'pg_dump') return { kind: 'pg_dump', bin: await findPgDump(sourceMajor, opts) };
+  try {
+    return { kind: 'pg_dump', bin: await findPgDump(sourceMajor, opts) };
+  } catch (err) {
+    if (err instanceof RunbookError) return { kind: 'catalog', reason: err.message };
+    throw err;
+  }
+}
+
+export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | SchemaSource): Promise<CloneResult> {
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
   if (!(opts.samplePct > 0 && opts.samplePct <= 100)) throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
-  const pgDump = bin ?? (await findPgDump(opts.sourceMajor, opts.pgDump));
+  const schemaSource: SchemaSource = !bin ? await chooseSchemaSource(opts.sourceMajor, opts.schemaFrom, opts.pgDump) : 'kind' in bin ? bin : { kind: 'pg_dump', bin };
+  const pgDump = schemaSource.kind === 'pg_dump' ? schemaSource.bin : undefined;
   const warnings: string[] = [];
+  if (schemaSource.kind === 'catalog' && schemaSource.reason) {
+    const w = `${schemaSource.reason}; copying the schema from the source's catalog instead`;
+    log(`warning: ${w}`);
+    warnings.push(w);
+  }
   const source = readOnlySourceClient(opts.sourceUrl);
   const sandbox = new pg.Client({ connectionString: opts.sandboxUrl, application_name: 'pgrunbook-rehearsal:clone' });
   sandbox.on('error', () => {});
@@ -104,27 +139,38 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promi
         exitCode: 2,
       });
     }
-    log(`copying the schema of ${tables.length} relation(s) with ${pgDump.path} (${pgDump.major})`);
+    log(`copying the schema of ${tables.length} relation(s) with ${pgDump ? `${pgDump.path} (${pgDump.major})` : 'catalog queries on the source'}`);
 
     // 1. Schema, pre-data.
     const names = tables.map((t) => t.qualified);
     const schemas = [...new Set(tables.map((t) => t.schema))];
     let schemaScope: CloneResult['schemaScope'] = 'tables';
-    const pre = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
-    const schemaSql = schemas.filter((s) => s !== 'public').map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n');
-    try {
-      await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
-    } catch (err) {
-      log(`the tables need objects outside the set (${(err as Error).message}); copying the whole database schema instead`);
-      warnings.push(`table-scoped schema did not restore (${(err as Error).message}); the whole database schema was copied`);
-      schemaScope = 'database';
-      const full = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: [], section: 'pre-data', snapshot: snapshot ?? undefined });
+    let catalog: CatalogDump | undefined;
+    if (!pgDump) {
+      // Read in this transaction (the exported snapshot); indexes and FKs wait for the data.
+      catalog = await readCatalogSchema(source, tables.map((t) => t.oid));
+      for (const w of catalog.warnings) log(`warning: ${w}`);
+      warnings.push(...catalog.warnings);
+      const missingExt = await applyCatalogSection(sandbox, catalog, 'pre-data');
+      for (const w of missingExt) log(`warning: ${w}`);
+      warnings.push(...missingExt);
+    } else {
+      const pre = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
+      const schemaSql = schemas.filter((s) => s !== 'public').map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n');
       try {
-        await applyInTransaction(sandbox, full);
-      } catch (err2) {
-        throw new RunbookError(`the source schema does not restore in the sandbox: ${(err2 as Error).message}`, {
-          hint: 'an extension or a newer-version feature may be missing in the sandbox; try --sandbox docker (exact version) or a staging URL',
-        });
+        await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
+      } catch (err) {
+        log(`the tables need objects outside the set (${(err as Error).message}); copying the whole database schema instead`);
+        warnings.push(`table-scoped schema did not restore (${(err as Error).message}); the whole database schema was copied`);
+        schemaScope = 'database';
+        const full = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: [], section: 'pre-data', snapshot: snapshot ?? undefined });
+        try {
+          await applyInTransaction(sandbox, full);
+        } catch (err2) {
+          throw new RunbookError(`the source schema does not restore in the sandbox: ${(err2 as Error).message}`, {
+            hint: 'an extension or a newer-version feature may be missing in the sandbox; try --sandbox docker (exact version) or a staging URL',
+          });
+        }
       }
     }
 
@@ -148,7 +194,8 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promi
       });
       if (method === 'schema-only' || method === 'referenced') continue;
       const cols = await copyColumns(source, t.oid);
-      const from = `${t.qualified}${method === 'system' ? ` TABLESAMPLE SYSTEM (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : method === 'bernoulli' ? ` TABLESAMPLE BERNOULLI (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : ''}`;
+      // ONLY: an inheritance parent's scan would return its children's rows too (they are copied on their own).
+      const from = `ONLY ${t.qualified}${method === 'system' ? ` TABLESAMPLE SYSTEM (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : method === 'bernoulli' ? ` TABLESAMPLE BERNOULLI (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : ''}`;
       const n = await copyRows(source, sandbox, `select ${cols} from ${from}`, t.qualified, cols);
       log(`  ${t.display}: ${n} row(s) (${method})`);
     }
@@ -171,7 +218,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promi
           const chunk = keys.slice(i, i + KEY_CHUNK);
           const values = chunk.map((k) => `(${k.map((v, j) => `${quoteLiteral(v)}::${fk.parentTypes[j]}`).join(', ')})`).join(', ');
           const match = `(${fk.parentColumns.map(quoteIdent).join(', ')}) in (values ${values})`;
-          const n = await copyRows(source, sandbox, `select ${cols} from ${parent.qualified} where ${match}`, parent.qualified, cols);
+          const n = await copyRows(source, sandbox, `select ${cols} from ONLY ${parent.qualified} where ${match}`, parent.qualified, cols);
           samples.get(parent.oid)!.referencedRowsAdded += n;
           added += n;
         }
@@ -187,19 +234,22 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promi
     await source.query('COMMIT');
 
     // 3. Post-data: indexes, constraints, triggers, built on the sample.
-    const post = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: schemaScope === 'tables' ? names : [], section: 'post-data' });
-    try {
-      await applyInTransaction(sandbox, post);
-    } catch (err) {
-      throw new RunbookError(`indexes and constraints of the source do not restore on the sample: ${(err as Error).message}`, {
-        hint: 'a constraint may depend on data outside the sample; report this with the runbook',
-      });
+    if (catalog) await applyCatalogSection(sandbox, catalog, 'post-data');
+    else {
+      const post = await dumpSchema(pgDump!, { url: opts.sourceUrl!, tables: schemaScope === 'tables' ? names : [], section: 'post-data' });
+      try {
+        await applyInTransaction(sandbox, post);
+      } catch (err) {
+        throw new RunbookError(`indexes and constraints of the source do not restore on the sample: ${(err as Error).message}`, {
+          hint: 'a constraint may depend on data outside the sample; report this with the runbook',
+        });
+      }
     }
     for (const t of tables) {
       if (t.relkind !== 'r' && t.relkind !== 'p') continue;
       await sandbox.query(`VACUUM (ANALYZE) ${t.qualified}`).catch(() => sandbox.query(`ANALYZE ${t.qualified}`));
       const s = await sandbox.query<{ n: string; bytes: string }>(
-        `select (select count(*) from ${t.qualified})::text as n, (select relpages::float8 * current_setting('block_size')::int from pg_class where oid = $1::regclass)::text as bytes`,
+        `select (select count(*) from ONLY ${t.qualified})::text as n, (select relpages::float8 * current_setting('block_size')::int from pg_class where oid = $1::regclass)::text as bytes`,
         [t.qualified],
       );
       const sample = samples.get(t.oid)!;
@@ -210,13 +260,31 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary): Promi
         sample.sourceRows = Math.round((sample.sampleRows * 100) / opts.samplePct);
       } else if (sample.sourceRows === null) sample.sourceRows = sample.sampleRows;
     }
+    // Relations the catalog copy created empty (a view's or a partition's dependencies).
+    for (const x of catalog?.extraRelations ?? []) {
+      samples.set(x.oid, {
+        oid: x.oid,
+        table: x.schema === 'public' ? x.name : `${x.schema}.${x.name}`,
+        role: x.relkind === 'v' || x.relkind === 'm' ? 'view' : 'referenced',
+        relkind: x.relkind,
+        method: 'schema-only',
+        sourceRows: x.rows,
+        sourceBytes: x.heapBytes,
+        sourceIndexBytes: x.indexBytes,
+        sampleRows: 0,
+        sampleBytes: 0,
+        referencedRowsAdded: 0,
+        orphansDeleted: 0,
+      });
+    }
     return {
       tables: [...samples.values()],
       fks,
       missing,
       schemaScope,
+      schemaFrom: pgDump ? 'pg_dump' : 'catalog',
       samplePct: opts.samplePct,
-      pgDump: `${pgDump.path} (${pgDump.version})`,
+      pgDump: pgDump ? `${pgDump.path} (${pgDump.version})` : `catalog queries (PostgreSQL ${opts.sourceMajor} source, no pg_dump used)`,
       snapshot,
       warnings,
       durationMs: Date.now() - t0,

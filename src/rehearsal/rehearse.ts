@@ -6,7 +6,7 @@ import { RunbookError } from '../engine/errors.js';
 import { describeTarget, explainConnectionError, resolveConnection } from '../pg/connection.js';
 import type { Runbook } from '../runbook/model.js';
 import { redact } from '../util/secrets.js';
-import { cloneSample, preflightPgDump, type CloneResult, type TableSample } from './clone.js';
+import { chooseSchemaSource, cloneSample, type CloneResult, type SchemaFrom, type TableSample } from './clone.js';
 import { removeDdlCapture } from './ddlCapture.js';
 import { Drill, type DrillOptions } from './drill.js';
 import { normRel } from './names.js';
@@ -32,6 +32,8 @@ export interface RehearseOptions {
   drill?: boolean;
   drillOptions?: Partial<Omit<DrillOptions, 'sandboxUrl' | 'runbook' | 'plans'>>;
   pgDump?: FindPgDumpOptions;
+  /** How the schema is copied: pg_dump, catalog, or auto (default: pg_dump when one can dump the source, else the catalog). */
+  schemaFrom?: SchemaFrom;
   /** Listeners on the sandbox runner's events (renderers, the TUI). */
   listeners?: Listener[];
   log?: (message: string) => void;
@@ -60,8 +62,8 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     const names = await touchedRelationNames(opts.runbook, source, ident.versionNum);
     const sandboxSpec = opts.sandbox ?? 'embedded';
     const isUrl = /^postgres(ql)?:\/\//i.test(sandboxSpec);
-    // Fail before starting anything when pg_dump cannot do the schema copy.
-    const pgDump = isUrl ? undefined : await preflightPgDump(ident.major, opts.pgDump);
+    // Fail before starting anything when pg_dump was asked for and cannot do the schema copy.
+    const schemaSource = isUrl ? undefined : await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump);
     log(`opening the ${isUrl ? 'staging' : sandboxSpec} sandbox`);
     const sandbox = await openSandbox({ spec: sandboxSpec, sourceMajor: ident.major, database: ident.database, sourceUrl: spec.connectionString });
     for (const w of sandbox.warnings) log(`warning: ${w}`);
@@ -77,7 +79,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
           log(`the staging database already has the tables: rehearsing on its data as is`);
           samples = await compareSizes(source, sbPool, names);
         } else {
-          const bin = pgDump ?? (await preflightPgDump(ident.major, opts.pgDump));
+          const bin = schemaSource ?? (await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump));
           log(`copying a ${samplePct}% sample from the source (read-only)`);
           clone = await cloneSample({ sourceUrl: spec.connectionString, sandboxUrl: sb.url, sourceMajor: ident.major, tableNames: names, samplePct, pgDump: opts.pgDump, log }, bin);
           if (sb.existing) registerDropCloned(sb, clone);

@@ -10,7 +10,8 @@ import { checkFragments } from '../backfill/fragments.js';
 import { runBackfill } from '../backfill/engine.js';
 import { describeCursor, readCursor } from '../backfill/cursorStore.js';
 import { estimateMatching, introspectTable, type TableInfo } from '../backfill/table.js';
-import { fastBatchSql, moveCursorSql } from '../backfill/sql.js';
+import { fastBatchSql, paramBinder } from '../backfill/sql.js';
+import { AIM_FRACTION } from '../backfill/tuner.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 
 async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig> {
@@ -20,21 +21,17 @@ async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig>
   return cfg;
 }
 
-/** The batch statements with their parameters spelled out in a comment. */
+/** The batch statement with its parameters spelled out in a comment. */
 function batchStatement(info: TableInfo, cfg: BackfillConfig): string {
-  const k = info.keys.length;
-  const list = (from: number) => Array.from({ length: k }, (_, i) => `$${from + i}`).join(', ');
+  const p = paramBinder();
+  const example = info.keys.map(() => '');
+  const sql = fastBatchSql({ info, set: cfg.set, where: cfg.where }, example, { runId: '', stepId: '', end: example, keys: 0, batchSize: 0 }, p.bind);
   const header = [
     '-- One batch, repeated in short transactions, each after SELECT .. FOR UPDATE of its cursor row',
-    '-- in pgrunbook.backfill_cursors:',
-    `--   ${list(1)}: last key done, exclusive (left out in the first batch)`,
-    `--   ${list(1 + k)}: last key of this batch, inclusive (the key \`batch size\` rows on, or the pass bound)`,
+    '-- in pgrunbook.backfill_cursors (the first batch has no lower bound):',
+    ...p.labels.map((l, i) => `--   $${i + 1}: ${l}`),
   ];
-  const cursor = [
-    '-- then, in the same transaction, the cursor moves to the batch\'s last key:',
-    '--   $1, $2: run id, step id; $3: the new cursor; $4: rows updated; $5: keys in the range; $6: batch size',
-  ];
-  return `${header.join('\n')}\n${fastBatchSql({ info, set: cfg.set, where: cfg.where }, true)};\n${cursor.join('\n')}\n${moveCursorSql};`;
+  return `${header.join('\n')}\n${sql}`;
 }
 
 function offlineInfo(table: string): TableInfo {
@@ -78,7 +75,7 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
   notes.push(
     cfg.fixedBatchSize !== undefined
       ? `fixed batches of ${fmt(cfg.fixedBatchSize)} rows`
-      : `batch size tuned so each transaction takes about ${cfg.targetBatchMs} ms (starts at ${fmt(cfg.initialBatchSize)} rows, at most ${fmt(cfg.maxBatchSize)})`,
+      : `batch size tuned so each transaction stays within ${cfg.targetBatchMs} ms, aiming at ${Math.round(cfg.targetBatchMs * AIM_FRACTION)} ms (starts at ${fmt(cfg.initialBatchSize)} rows, at most ${fmt(cfg.maxBatchSize)})`,
   );
   notes.push(
     `never queues behind the application's row locks: waits at most ${cfg.lockTimeoutMs} ms, then redoes the range with SKIP LOCKED and updates the skipped rows in a retry pass at the end`,

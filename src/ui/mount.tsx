@@ -1,7 +1,6 @@
 // Mounting the Ink app on the terminal. Colour policy first (NO_COLOR), Ctrl+C handled by the app
 // (raw mode swallows SIGINT), and a closed or broken stdout (EPIPE, EIO after an SSH drop) turns
 // into one onOutputClosed call instead of an uncaught 'error' event.
-import React from 'react';
 import { render, type Instance } from 'ink';
 import { App } from './App.js';
 import { applyColorPolicy } from './color.js';

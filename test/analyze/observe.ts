@@ -169,15 +169,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A statement that refuses to run in a transaction block: run it in its own session (A) and watch
- * pg_locks for A's pid from an observer (O). A blocker (B0) first holds SHARE UPDATE EXCLUSIVE on
- * every fixture table so A's first strong lock request becomes visible; then relays of REPEATABLE READ readers
- * keep A waiting at each later wait point (old snapshots, lockers) so its later locks show too.
+ * its pg_locks rows from an observer. Blockers make every lock it takes visible while it waits:
+ * one session per fixture table holds SHARE UPDATE EXCLUSIVE on it (so A's first request of that
+ * strength or stronger on each table waits, and is seen), and a relay of REPEATABLE READ readers
+ * holding ACCESS SHARE on every table stops A at its later wait points (older snapshots, lockers,
+ * the ACCESS EXCLUSIVE of a second phase). pg_blocking_pids(A) says which blocker to let go next.
  */
 async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: FixtureRelation[], major: number): Promise<Observation> {
   const observer = await connect(url, { applicationName: 'pgrunbook:observer' });
   const tables = rels.filter((r) => r.relkind === 'r' || r.relkind === 'p');
-  const blockers: pg.Client[] = [];
+  const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
   const seen: { name: string; mode: string }[] = [];
+  const blockers = new Map<number, pg.Client>();
+  const blockerTable = new Map<number, number>();
+  let relay: { pid: number; client: pg.Client } | undefined;
+  const release = async (c: pg.Client | undefined) => {
+    if (!c) return;
+    await c.query('ROLLBACK').catch(() => {});
+    await c.end().catch(() => {});
+  };
   try {
     // PG14's statistics collector serves snapshots up to 500 ms old, and earlier (rolled back)
     // statements' scans are still being reported: let them settle before the baseline.
@@ -185,17 +195,35 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
     const before = await filenodes(observer, rels);
     const scansBefore = await seqScans(observer, rels);
 
-    const b0 = await connect(url, { applicationName: 'pgrunbook:blocker' });
-    blockers.push(b0);
-    await b0.query('BEGIN');
-    // SHARE UPDATE EXCLUSIVE stops A at its first request of that strength or stronger, and lets the
-    // brief ACCESS SHARE look-ups that VACUUM and friends do first pass.
-    await b0.query(`LOCK TABLE ${tables.map((t) => t.name).join(', ')} IN SHARE UPDATE EXCLUSIVE MODE`);
+    await Promise.all(
+      tables.map(async (t) => {
+        const b = await connect(url, { applicationName: 'pgrunbook:blocker' });
+        const pid = (await b.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+        await b.query(`BEGIN; LOCK TABLE ONLY ${t.name} IN SHARE UPDATE EXCLUSIVE MODE`);
+        blockers.set(pid, b);
+        blockerTable.set(pid, t.oid);
+      }),
+    );
+
+    // Relays are connected ahead of time so a hand-over takes one round trip.
+    const openRelay = () => connect(url, { applicationName: 'pgrunbook:blocker', options: '-c lock_timeout=100ms' });
+    const tableArray = `ARRAY[${tables.map((t) => `'${t.name}'`).join(', ')}]::text[]`;
+    const park = async (c: pg.Client): Promise<{ pid: number; client: pg.Client }> => {
+      const p = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      await c.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ;
+         DO $$ DECLARE r text; BEGIN
+           FOREACH r IN ARRAY ${tableArray} LOOP
+             BEGIN EXECUTE format('LOCK TABLE ONLY %s IN ACCESS SHARE MODE', r); EXCEPTION WHEN lock_not_available THEN NULL; END;
+           END LOOP; END $$;`,
+      );
+      return { pid: p, client: c };
+    };
+    relay = await park(await openRelay());
+    let spare = openRelay();
 
     const actor = await connect(url, { applicationName: 'pgrunbook:actor', options: `-c lock_timeout=15s${entry.timeZone ? ` -c TimeZone=${entry.timeZone}` : ''}` });
-    const pidRow = await actor.query('SELECT pg_backend_pid() AS pid');
-    const pid: number = pidRow.rows[0].pid;
-    // The statement must be the first thing this session runs after the pid query; stats flush on idle.
+    const pid: number = (await actor.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     let done = false;
     let error: string | undefined;
     const running = actor.query(entry.sql).then(
@@ -209,63 +237,48 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
     );
 
     const oids = rels.map((r) => r.oid);
-    const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
-    const sample = async (): Promise<boolean> => {
-      const r = await observer.query(
-        `SELECT l.relation::int8 AS oid, l.mode, l.granted, l.relation = ANY($2::oid[]) AS fixture,
-                (SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1) AS wait
-           FROM pg_locks l WHERE l.pid = $1 AND l.locktype IN ('relation', 'virtualxid', 'transactionid')`,
-        [pid, oids],
-      );
-      let waiting = false;
-      if (process.env.PGRB_DEBUG) console.log(Date.now() % 100000, JSON.stringify(r.rows.map((x) => [x.fixture ? nameOf.get(Number(x.oid)) : x.oid, x.mode, x.granted, x.wait])));
-      for (const row of r.rows) {
-        if (row.fixture) seen.push({ name: nameOf.get(Number(row.oid))!, mode: row.mode });
-        if (!row.granted) waiting = true;
-      }
-      // Waiting for older snapshots shows as a virtualxid wait too.
-      if (r.rows[0]?.wait === 'Lock') waiting = true;
-      return waiting;
-    };
-
-    // Relays are connected ahead of time so a hand-over takes one round trip.
-    const openRelay = () => connect(url, { applicationName: 'pgrunbook:blocker', options: '-c lock_timeout=100ms' });
-    let spare = openRelay();
-    const tableArray = `ARRAY[${tables.map((t) => `'${t.name}'`).join(', ')}]::text[]`;
-    let rounds = 0;
+    let hops = 0;
     const deadline = Date.now() + 20_000;
     while (!done && Date.now() < deadline) {
-      const waiting = await sample();
-      if (waiting && rounds < 6) {
-        // Let A pass this wait, but park a fresh reader that will hold it at the next one.
-        rounds++;
-        const relay = await spare;
-        spare = openRelay();
-        // One round trip: a snapshot plus ACCESS SHARE on every table it can get within 100 ms.
-        await relay.query(
-          `BEGIN ISOLATION LEVEL REPEATABLE READ;
-           DO $$ DECLARE r text; BEGIN
-             FOREACH r IN ARRAY ${tableArray} LOOP
-               BEGIN EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', r); EXCEPTION WHEN lock_not_available THEN NULL; END;
-             END LOOP; END $$;`,
-        );
-        const prev = blockers.pop();
-        blockers.push(relay);
-        await prev?.query('ROLLBACK').catch(() => {});
-        await prev?.end().catch(() => {});
+      const r = await observer.query(
+        `SELECT l.relation::int8 AS oid, l.mode, l.granted, l.relation = ANY($2::oid[]) AS fixture, pg_blocking_pids($1) AS blocked_by
+           FROM pg_locks l WHERE l.pid = $1 AND l.locktype = 'relation'`,
+        [pid, oids],
+      );
+      for (const row of r.rows) if (row.fixture) seen.push({ name: nameOf.get(Number(row.oid))!, mode: row.mode });
+      // pg_locks and pg_blocking_pids are not one snapshot: act only on waits this sample recorded.
+      const waitingOn = new Set(r.rows.filter((x) => !x.granted).map((x) => Number(x.oid)));
+      // Waits on a virtualxid (older snapshots, lockers) have no relation row: ask separately.
+      const blockedBy: number[] = waitingOn.size ? (r.rows[0]?.blocked_by ?? []) : (await observer.query('SELECT pg_blocking_pids($1) AS b', [pid])).rows[0].b;
+      if (process.env.PGRB_DEBUG) {
+        const all = await observer.query(`SELECT locktype, relation::regclass::text AS rel, mode, granted, objid, classid FROM pg_locks WHERE pid = $1`, [pid]);
+        console.log(Date.now() % 100000, JSON.stringify(all.rows), blockedBy);
+      }
+      if (blockedBy.length === 0) continue;
+      const tableBlockers = blockedBy.filter((b) => blockers.has(b) && waitingOn.has(blockerTable.get(b)!));
+      if (blockedBy.some((b) => blockers.has(b)) && tableBlockers.length === 0) continue;
+      if (tableBlockers.length) {
+        for (const b of tableBlockers) {
+          await release(blockers.get(b));
+          blockers.delete(b);
+        }
         continue;
       }
-      if (waiting && rounds >= 6) {
-        for (const b of blockers.splice(0)) {
-          await b.query('ROLLBACK').catch(() => {});
-          await b.end().catch(() => {});
-        }
+      if (!relay || !blockedBy.includes(relay.pid)) {
+        // Blocked by something that is not ours (autovacuum...): wait it out.
+        await sleep(5);
+        continue;
       }
+      const prev = relay;
+      // Park a fresh reader that will hold A at its next wait point, then let the current one go.
+      relay = ++hops <= 8 ? await park(await spare) : undefined;
+      if (relay) spare = openRelay();
+      await release(prev.client);
     }
-    for (const b of blockers.splice(0)) {
-      await b.query('ROLLBACK').catch(() => {});
-      await b.end().catch(() => {});
-    }
+    for (const b of blockers.values()) await release(b);
+    blockers.clear();
+    await release(relay?.client);
+    relay = undefined;
     await (await spare.catch(() => undefined))?.end().catch(() => {});
     await running;
     // Closing the session flushes its statistics.
@@ -274,24 +287,21 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
 
     const after = await filenodes(observer, rels);
     const rewritten = rewrittenFrom(rels, before, after);
-    // Statistics reach shared memory when A goes idle (PG15+) or via the collector (PG14): poll briefly.
+    // Statistics reach shared memory when A ends (PG15+) or via the collector (PG14): poll briefly.
     let scansAfter = await seqScans(observer, rels);
     const changed = () => [...scansAfter].some(([oid, n]) => n > (scansBefore.get(oid) ?? 0));
     for (let i = 0; i < 3 && !changed(); i++) {
       await sleep(100);
       scansAfter = await seqScans(observer, rels);
     }
-    const byOid = new Map(rels.map((r) => [r.oid, r.name]));
     const scanned = [...scansAfter]
       .filter(([oid, n]) => n > (scansBefore.get(oid) ?? 0))
-      .map(([oid]) => byOid.get(oid)!)
+      .map(([oid]) => nameOf.get(oid)!)
       .filter((n) => n && !rewritten.includes(n));
     return { locks: strongestPerRelation(seen), rewritten, scanned, transactional: false, ...(error ? { error } : {}) };
   } finally {
-    for (const b of blockers) {
-      await b.query('ROLLBACK').catch(() => {});
-      await b.end().catch(() => {});
-    }
+    for (const b of blockers.values()) await release(b);
+    await release(relay?.client);
     if (entry.cleanup) await observer.query(entry.cleanup).catch(() => {});
     await observer.end().catch(() => {});
   }
@@ -345,7 +355,6 @@ export async function runCorpus(opts: { url: string; major: number; only?: strin
     for (const entry of corpusFor(opts.major)) {
       if (opts.only && !opts.only.includes(entry.id)) continue;
       // A fresh catalog per statement: each one runs on the untouched fixture.
-      const t0 = performance.now();
       const report = await analyzeSql(entry.sql, {
         catalog: new LiveCatalog(pool),
         serverVersionNum,
@@ -355,9 +364,7 @@ export async function runCorpus(opts: { url: string; major: number; only?: strin
       });
       const predicted = report.statements[0]!;
       const offlineReport = await analyzeSql(entry.sql, { serverVersionNum, versionSource: '--pg-version', timeZone: entry.timeZone, squawk: false });
-      const t1 = performance.now();
       const observed = await observe(opts.url, entry, rels, opts.major);
-      if (process.env.PGRB_TIMING) console.log(entry.id, Math.round(t1 - t0), Math.round(performance.now() - t1));
       comparisons.push(compare(entry, predicted, observed, rels));
       offline.push(compare(entry, offlineReport.statements[0]!, observed, rels));
     }

@@ -105,8 +105,10 @@ describe('pgrunbook monitor as a process', () => {
   it('runs the Ink app in a terminal: panels, q quits; a hang-up (SIGHUP) stops it too', async () => {
     const session = `pgrbmon${process.pid}`;
     const cmd = (s: string) =>
-      `cd ${ROOT} && NO_COLOR=1 ${process.execPath} --import tsx -e "${ENTRY}" -- pgrunbook monitor --db '${db.url}' --interval 300ms; echo EXIT=$?; sleep 30`;
-    const tmux = (...a: string[]) => execFileSync('tmux', a, { encoding: 'utf8' });
+      `cd ${ROOT} && NO_COLOR=1 ${process.execPath} --import tsx -e "${ENTRY}" -- pgrunbook monitor --db '${db.url}' --interval 300ms; echo EXIT=$?; sleep 60`;
+    // Our own tmux server (socket), so no other test's tmux sessions or kill-server can touch ours.
+    const socket = `pgrunbook-monitor-test-${process.pid}`;
+    const tmux = (...a: string[]) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
     const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
     tmux('new-session', '-d', '-s', `${session}q`, '-x', '80', '-y', '24', cmd(`${session}q`));
     tmux('new-session', '-d', '-s', `${session}h`, '-x', '80', '-y', '24', cmd(`${session}h`));
@@ -137,12 +139,10 @@ describe('pgrunbook monitor as a process', () => {
         15_000,
       );
     } finally {
-      for (const s of [`${session}q`, `${session}h`]) {
-        try {
-          tmux('kill-session', '-t', s);
-        } catch {
-          /* already gone */
-        }
+      try {
+        tmux('kill-server');
+      } catch {
+        /* already gone */
       }
     }
     await waitFor(async () => (await monitorSessions()) === 0, 'the monitor sessions to end', 10_000);

@@ -28,11 +28,11 @@ describe('pg_dump', () => {
 
   describe('in a rehearsal', () => {
     const db = useTestDatabase();
-    it('fails before any sandbox is started, with the clear error', async () => {
+    it('with schemaFrom pg_dump: fails before any sandbox is started, with the clear error', async () => {
       await db.query(`create table t (id int primary key)`);
       const runbook = makeRunbook([makeStep('sql', 'ALTER TABLE t ADD COLUMN x int', { id: 'a', rollback: 'ALTER TABLE t DROP COLUMN x' })]);
       const t0 = Date.now();
-      const err = await rehearse({ runbook, sourceUrl: db.url, pgDump: { path: '/nonexistent', versionedRoots: [] } }).catch((e) => e);
+      const err = await rehearse({ runbook, sourceUrl: db.url, schemaFrom: 'pg_dump', pgDump: { path: '/nonexistent', versionedRoots: [] } }).catch((e) => e);
       expect(err.message).toMatch(/pg_dump not found/);
       expect(err.hint).toMatch(/postgresql-client/);
       expect(Date.now() - t0).toBeLessThan(5000);

@@ -30,7 +30,8 @@ describe('backfill step kind (offline)', () => {
     expect(plan.reversible).toBe(false);
     expect(plan.irreversibleReason).toMatch(/overwrites/);
     expect(plan.statements[0]!.sql).toMatch(/UPDATE "app"."orders" SET amount_cents = \(amount \* 100\)::bigint/);
-    expect(plan.statements[0]!.sql).toMatch(/\$1, \$2: run id, step id; \$3: the new cursor/);
+    expect(plan.statements[0]!.sql).toMatch(/\$1: last key done, exclusive \(primary key\)/);
+    expect(plan.statements[0]!.sql).toMatch(/\$3: the new cursor\n--   \$4: keys in the range\n--   \$5: batch size\n--   \$6: run id\n--   \$7: step id/);
     expect(plan.notes.join('\n')).toMatch(/offline plan/);
     expect(backfill.defaultGate!(step, plan)).toBe('type');
     const withRollback = makeStep('backfill', { table: 't', set: 'a = 1' }, { rollback: 'UPDATE t SET a = NULL' });
@@ -50,8 +51,8 @@ describe.each(edgeMajors())('backfill step kind on PostgreSQL %i', (major) => {
     const step = makeStep('backfill', { table: 'orders', set: 'amount_cents = (amount * 100)::bigint', where: 'amount_cents IS NULL' });
     const plan = await backfill.plan(step, { runbook: makeRunbook([step]), db: db.pool });
     const sql = plan.statements[0]!.sql;
-    expect(sql).toMatch(/\$1, \$2: last key done/);
-    expect(sql).toMatch(/\$3, \$4: last key of this batch/);
+    expect(sql).toMatch(/\$1: last key done, exclusive \(tenant\)\n--   \$2: last key done, exclusive \(id\)/);
+    expect(sql).toMatch(/\$4: last key of this batch, inclusive \(id\)/);
     expect(sql).toMatch(/\("tenant", "id"\) > \(\$1::integer, \$2::uuid\) AND \("tenant", "id"\) <= \(\$3::integer, \$4::uuid\)/);
     expect(sql).toMatch(/UPDATE pgrunbook.backfill_cursors/);
     const notes = plan.notes.join('\n');

@@ -1,10 +1,9 @@
-import React from 'react';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
-import { render as inkRender, Text } from 'ink';
+import { render as inkRender } from 'ink';
 import chalk from 'chalk';
 import { App } from '../../src/ui/App.js';
 import { applyColorPolicy, colorsEnabled } from '../../src/ui/color.js';
@@ -12,7 +11,7 @@ import { computeLayout } from '../../src/ui/layout.js';
 import { createUiStore } from '../../src/ui/store.js';
 import { registerSecret } from '../../src/util/secrets.js';
 import type { MonitorSample } from '../../src/monitor/types.js';
-import { frame, recordingIntents, renderAt, setSize, waitFor, waitForFrame, withProviders } from './support/harness.js';
+import { recordingIntents, renderAt, setSize, waitFor, waitForFrame, withProviders } from './support/harness.js';
 import { PLAN, scriptedBus, TARGET } from './support/events.js';
 
 afterEach(() => cleanup());
@@ -208,6 +207,3 @@ describe('without a keyboard', () => {
   });
 });
 
-// Keeps the import of Text used for type-checking JSX in this file's helpers.
-void Text;
-void frame;

@@ -1,4 +1,3 @@
-import React from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { GateRequest } from '../../src/engine/gates.js';
@@ -141,6 +140,19 @@ describe('the gate prompt', () => {
     for (const ch of 'ers') inst.stdin.write(ch);
     await waitForFrame(inst, (t) => t.includes('(Esc declines): orders'), 'typed orders');
     inst.stdin.write(KEYS.enter);
+    await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
+  });
+
+  it('a pasted name with its Enter in one chunk approves a type gate; a wrong paste does not', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(typeReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Type orders to approve'), 'type prompt');
+    inst.stdin.write('orderz\r');
+    await waitForFrame(inst, (t) => t.includes('"orderz" does not match'), 'mismatch after a pasted burst');
+    expect(store.getState().gates).toHaveLength(1);
+    inst.stdin.write(KEYS.backspace);
+    inst.stdin.write('s\r');
     await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
   });
 

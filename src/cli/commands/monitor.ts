@@ -102,7 +102,11 @@ export async function runMonitor(o: MonitorCommandOptions): Promise<void> {
         () => finish('quit'),
       );
       await finished;
-      instance.unmount();
+      try {
+        instance.unmount();
+      } catch {
+        /* the terminal is gone (SIGHUP, EIO): nothing left to draw on */
+      }
     } else {
       let n = 0;
       let lastError = '';
@@ -111,6 +115,8 @@ export async function runMonitor(o: MonitorCommandOptions): Promise<void> {
         process.stdout.write(line + '\n');
       };
       const emit = (s: typeof first) => {
+        if (count !== undefined && n >= count) return;
+        lastError = '';
         write(mode === 'json' ? JSON.stringify(redactDeep(s)) : redact(formatSampleLine(s)));
         if (count !== undefined && ++n >= count) finish('count');
       };

@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option('--sandbox <where>', 'embedded (default), docker, or a staging database URL', 'embedded')
     .option('--sample <pct>', 'percent of each big table to copy (e.g. 1%)', '1')
     .option('--report <file.md>', 'write the Markdown report there (and the JSON next to it)')
+    .option('--schema-from <how>', 'copy the schema with pg_dump, from the catalog, or auto (pg_dump when it can dump the source)', 'auto')
     .option('--drill', 'inject faults while the deploy runs (blocking transaction, long transaction, write burst)')
     .option('--plain', 'plain text, one line per event')
     .option('--json', 'JSON lines; the last line carries the projection');
@@ -52,6 +53,7 @@ export function register(program: Command): void {
       sourceUrl: connection.connectionString,
       sandbox: o.sandbox,
       samplePct,
+      schemaFrom: o.schemaFrom,
       drill: !!o.drill,
       listeners: [forward],
       log,

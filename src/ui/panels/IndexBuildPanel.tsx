@@ -21,7 +21,7 @@ export function indexBuildRows(b: IndexBuild, width: number): Seg[][] {
   const phase: Seg[] = [{ text: `  ${b.phase}`, tone: b.phase.startsWith('waiting') ? 'warn' : undefined }];
   if (b.lockersTotal > 0) {
     phase.push({
-      text: ` · lockers ${b.lockersDone}/${b.lockersTotal}${b.currentLockerPid ? ` (waiting for pid ${b.currentLockerPid})` : ''}`,
+      text: ` · lockers ${b.lockersDone}/${b.lockersTotal}${b.currentLockerPid ? `, pid ${b.currentLockerPid}` : ''}`,
       tone: waitingForLockers ? 'warn' : undefined,
     });
   }

@@ -136,9 +136,15 @@ export async function indexWaitingForSnapshot(url: string, admin: pg.Pool, table
     () => 'done',
     (e: Error) => e,
   );
+  // The phase is set just before the wait starts: wait for the lock wait itself and its locker.
   await waitFor(async () => {
-    const r = await admin.query(`select phase from pg_stat_progress_create_index where pid = $1`, [builder.pid]);
-    return r.rows[0]?.phase === 'waiting for old snapshots';
+    const r = await admin.query(
+      `select p.phase, p.current_locker_pid, a.wait_event_type
+       from pg_stat_progress_create_index p join pg_stat_activity a using (pid) where p.pid = $1`,
+      [builder.pid],
+    );
+    const row = r.rows[0];
+    return row?.phase === 'waiting for old snapshots' && Number(row.current_locker_pid) === snapshotHolder.pid && row.wait_event_type === 'Lock';
   }, 'CREATE INDEX CONCURRENTLY to wait for old snapshots');
   return {
     snapshotHolder,

@@ -23,11 +23,25 @@ export function useGateInput(opts: {
       if (action === 'interrupt') return; // handled by the run keys
       // Unbound control keys (arrows, Tab, Alt+x...) are not text.
       const text = action === undefined && (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) ? '' : input;
-      const step = gateStep(opts.req, latest.current, action, text);
-      if (!step) return;
-      if ('answer' in step) return opts.decide(opts.req.id, step.answer);
-      latest.current = gateReducer(latest.current, step.ui);
-      opts.dispatch(step.ui);
+      const feed = (a: typeof action, t: string): boolean => {
+        const step = gateStep(opts.req, latest.current, a, t);
+        if (!step) return false;
+        if ('answer' in step) {
+          opts.decide(opts.req.id, step.answer);
+          return true;
+        }
+        latest.current = gateReducer(latest.current, step.ui);
+        opts.dispatch(step.ui);
+        return false;
+      };
+      // Pasted text with its Enter ("orders\r") arrives as one chunk: type it, then submit.
+      const burst = opts.req.level === 'type' && action === undefined ? /^([^\r\n]*)[\r\n]/.exec(text) : null;
+      if (burst) {
+        if (burst[1]) feed(undefined, burst[1]);
+        feed('type.submit', '');
+        return;
+      }
+      feed(action, text);
     },
     { isActive: opts.active },
   );

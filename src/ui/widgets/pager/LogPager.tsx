@@ -1,6 +1,6 @@
 // Full-height log view (`l`): follows new lines until scrolled, then holds still.
 import React, { useState } from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import { useUi, useUiStore } from '../../context.js';
 import { LogLineView } from '../../components/LogTail.js';
 import { Rule } from '../../components/Rule.js';
