@@ -9,6 +9,7 @@ import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { expressionVolatility } from './volatility.js';
 import { pgTypname } from './type-change.js';
+import { rowsText } from './column-changes.js';
 
 const SERIAL = new Set(['serial', 'bigserial', 'smallserial', 'serial2', 'serial4', 'serial8']);
 
@@ -35,17 +36,17 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
 
   if (serial) {
     rewriteWhy = `${type!.name} fills every existing row from a sequence`;
-    ctx.finding('add-column-serial', `ADD COLUMN ${col} ${type!.name} rewrites ${t.name} under ACCESS EXCLUSIVE: every row gets a value from the new sequence.`);
+    ctx.finding('add-column-serial', `ADD COLUMN ${col} ${type!.name} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the new sequence.`);
   } else if (identity) {
     rewriteWhy = 'an identity column fills every existing row from its sequence';
-    ctx.finding('add-column-serial', `ADD COLUMN ${col} ... GENERATED AS IDENTITY rewrites ${t.name} under ACCESS EXCLUSIVE: every row gets a value from the sequence.`);
+    ctx.finding('add-column-serial', `ADD COLUMN ${col} ... GENERATED AS IDENTITY rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the sequence.`);
   } else if (generated) {
     const stored = generated.generated_kind !== 'v';
     if (!stored && !ctx.requires(18, 'a VIRTUAL generated column')) {
       // Older servers reject the statement; nothing else to predict.
     } else if (stored) {
       rewriteWhy = 'a STORED generated column is computed for every row';
-      ctx.finding('add-column-generated-stored', `ADD COLUMN ${col} GENERATED ... STORED rewrites ${t.name} under ACCESS EXCLUSIVE.`);
+      ctx.finding('add-column-generated-stored', `ADD COLUMN ${col} GENERATED ... STORED rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
     } else ctx.note('a VIRTUAL generated column is computed on read: no rewrite');
   } else if (dflt) {
     const v = await expressionVolatility(dflt.raw_expr, ctx.live ? ctx.session.catalog : undefined);
@@ -53,7 +54,7 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
       rewriteWhy = `the default calls volatile ${v.because.join(', ')}`;
       ctx.finding(
         'add-column-volatile-default',
-        `ADD COLUMN ${col} with a volatile default (${v.because.join(', ')}) rewrites ${t.name} under ACCESS EXCLUSIVE: each row gets its own value.`,
+        `ADD COLUMN ${col} with a volatile default (${v.because.join(', ')}) rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: each row gets its own value.`,
       );
     } else {
       if (v.unknown.length) {
@@ -69,7 +70,7 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
     const constrained = ctx.session.catalog && ctx.live ? await ctx.session.catalog.typeIsConstrainedDomain(type.schema, type.name) : undefined;
     if (constrained && (dflt || !generated)) {
       rewriteWhy = `${type.name} is a domain with constraints: every row is checked`;
-      ctx.finding('add-column-domain-check', `ADD COLUMN ${col} ${type.name}: the domain's constraints are evaluated for every row, which rewrites ${t.name}.`);
+      ctx.finding('add-column-domain-check', `ADD COLUMN ${col} ${type.name}: the domain's constraints are evaluated for every row, which rewrites ${t.name}${rowsText(t.info)}.`);
     } else if (constrained === undefined && !ctx.live && !isBuiltinType(type.name)) {
       ctx.unknownOnce(`whether type ${type.name} is a domain with constraints (that would rewrite the table)`);
     }

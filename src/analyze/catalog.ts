@@ -84,6 +84,8 @@ export interface TableInfo {
   /** Inheritance children that are not partitions. */
   inheritanceChildren: string[];
   incomingForeignKeys: IncomingForeignKey[];
+  /** Triggers on it (internal ones implement foreign keys); undefined when unknown. */
+  triggers?: { name: string; internal: boolean }[];
   /** Views and materialized views that read this relation (directly or through other views). */
   dependentViews?: string[];
   /** For views and materialized views: the relations their query reads. */

@@ -106,7 +106,16 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
       if (all) ctx.note('ALL includes the internal foreign-key triggers: disabling them stops FK checks');
       ctx.finding('trigger-lock', `Enabling or disabling triggers takes SHARE ROW EXCLUSIVE on ${t.name}: writes wait while it is held.`);
       ctx.setWork('catalog');
-      return { mode: 'ShareRowExclusiveLock', recurse: ctx.major >= 15 };
+      // On a partitioned table the change goes to the partitions' clones of the affected triggers.
+      let recurse = false;
+      if (t.info?.relkind === 'p') {
+        const trig = t.info.triggers;
+        if (!trig) ctx.doubt(`whether ${t.name}'s partitions carry the affected triggers (then they are locked too)`);
+        else if (all) recurse = trig.length > 0;
+        else if (/User$/.test(cmd.subtype)) recurse = trig.some((x) => !x.internal);
+        else recurse = trig.some((x) => x.name === cmd.name);
+      }
+      return { mode: 'ShareRowExclusiveLock', recurse };
     }
     case 'AT_EnableRule':
     case 'AT_EnableAlwaysRule':

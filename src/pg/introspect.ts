@@ -72,7 +72,7 @@ export class LiveCatalog implements Catalog {
     const row = r.rows[0];
     if (!row) return undefined;
     const oid = Number(row.oid);
-    const [cols, cons, idx, children, incoming, reads, dependents] = await Promise.all([
+    const [cols, cons, idx, children, incoming, reads, dependents, triggers] = await Promise.all([
       this.columns(oid),
       this.constraints(oid),
       this.indexes(oid),
@@ -80,6 +80,7 @@ export class LiveCatalog implements Catalog {
       this.incomingForeignKeys(oid),
       row.relkind === 'v' || row.relkind === 'm' ? this.viewReads(oid) : Promise.resolve(undefined),
       this.dependentViews(oid),
+      this.db.query(`SELECT tgname::text AS name, tgisinternal AS internal FROM pg_trigger WHERE tgrelid = $1`, [oid]).then((r) => r.rows as { name: string; internal: boolean }[]),
     ]);
     const estimatedRows = row.reltuples >= 0 ? Number(row.reltuples) : row.n_live_tup !== null ? Number(row.n_live_tup) : undefined;
     return {
@@ -97,6 +98,7 @@ export class LiveCatalog implements Catalog {
       incomingForeignKeys: incoming,
       ...(reads ? { viewReads: reads } : {}),
       dependentViews: dependents,
+      triggers,
       ...(estimatedRows !== undefined ? { estimatedRows } : {}),
     };
   }

@@ -433,8 +433,10 @@ async function build(db: Queryable, w: Walked, version: number): Promise<Catalog
     return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
   };
   const only = (oid: number) => (rels.get(oid)?.relkind === 'p' ? '' : 'ONLY ');
+  // An identity sequence comes with its column; one whose table is not copied is created on its own.
+  const isIdentity = (s: SeqRow) => s.owner_dep === 'i' && s.owner_rel !== null && rels.has(s.owner_rel);
   const identitySeq = new Map<string, SeqRow>();
-  for (const s of seqs) if (s.owner_dep === 'i' && s.owner_rel !== null) identitySeq.set(`${s.owner_rel}:${s.owner_col}`, s);
+  for (const s of seqs) if (isIdentity(s)) identitySeq.set(`${s.owner_rel}:${s.owner_col}`, s);
   const seqOptions = (s: SeqRow) =>
     `START WITH ${s.start} INCREMENT BY ${s.increment} MINVALUE ${s.min} MAXVALUE ${s.max} CACHE ${s.cache}${s.cycle ? ' CYCLE' : ''}`;
 
@@ -479,10 +481,10 @@ async function build(db: Queryable, w: Walked, version: number): Promise<Catalog
     node(`f:${f.oid}`, 1, f.name, [f.def.trim()]);
   }
 
-  // Sequences (identity ones come with their column).
+  // Sequences.
   for (const s of seqs) {
     schemas.add(s.schema);
-    if (s.owner_dep !== 'i') {
+    if (!isIdentity(s)) {
       node(`s:${s.oid}`, 2, s.name, [`CREATE ${s.persistence === 'u' ? 'UNLOGGED ' : ''}SEQUENCE ${s.name} AS ${s.type} ${seqOptions(s)}`]);
       if (s.owner_dep === 'a' && s.owner_rel !== null && rels.has(s.owner_rel)) afterTables.push(`ALTER SEQUENCE ${s.name} OWNED BY ${relName(s.owner_rel)}.${quoteIdent(s.owner_col!)}`);
     }
@@ -721,17 +723,4 @@ export async function applyCatalogSection(db: Queryable, dump: CatalogDump, sect
     throw err;
   }
   return warnings;
-}
-
-/** The whole copy as one script (for --json reports and for reading). */
-export function catalogScript(dump: CatalogDump): string {
-  const lines = [
-    ...dump.schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`),
-    ...dump.extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)} WITH SCHEMA ${quoteIdent(e.schema)} CASCADE;`),
-    '-- pre-data',
-    ...dump.preData.map((s) => `${s};`),
-    '-- post-data',
-    ...dump.postData.map((s) => `${s};`),
-  ];
-  return lines.join('\n');
 }

@@ -67,6 +67,7 @@ CREATE TABLE events (id int NOT NULL, created date NOT NULL, v int) PARTITION BY
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 INSERT INTO events SELECT g, date '2024-01-01' + (g % 700), g FROM generate_series(1, 2000) g;
+CREATE TRIGGER events_row_trg BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION noop_trigger();
 CREATE TABLE events_2026 (id int NOT NULL, created date NOT NULL, v int);
 INSERT INTO events_2026 SELECT g, date '2026-01-01' + g % 300, g FROM generate_series(1, 500) g;
 CREATE TABLE events_2027 (id int NOT NULL, created date NOT NULL, v int,
@@ -203,6 +204,10 @@ export const CORPUS: CorpusEntry[] = [
   E('disable-trigger', 'other ddl', 'ALTER TABLE t DISABLE TRIGGER t_trg'),
   E('enable-trigger-all', 'other ddl', 'ALTER TABLE t ENABLE TRIGGER ALL'),
   E('drop-trigger', 'other ddl', 'DROP TRIGGER t_trg ON t'),
+  E('create-trigger-partitioned', 'other ddl', 'CREATE TRIGGER events_trg BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION noop_trigger()'),
+  E('disable-trigger-partitioned', 'other ddl', 'ALTER TABLE events DISABLE TRIGGER ALL'),
+  E('enable-trigger-partitioned', 'other ddl', 'ALTER TABLE events ENABLE TRIGGER events_row_trg'),
+  E('disable-trigger-partitioned-none', 'other ddl', 'ALTER TABLE logs DISABLE TRIGGER ALL'),
   E('enum-add-value', 'other ddl', "ALTER TYPE mood ADD VALUE 'meh'"),
   E('create-table', 'other ddl', 'CREATE TABLE newt (id int PRIMARY KEY, v text)'),
   E('create-table-fk', 'other ddl', 'CREATE TABLE newt (id int REFERENCES parent_t(id))'),

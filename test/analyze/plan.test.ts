@@ -183,3 +183,25 @@ phases:
     expect(plan.steps[0]!.warnings[0]!.severity).toBe('error');
   });
 });
+
+describe('planEvidence', () => {
+  it('condenses a plan into gate evidence', async () => {
+    const { planEvidence } = await import('../../src/analyze/plan/evidence.js');
+    const plan = {
+      steps: [
+        { phase: 'deploy', id: 'a', reversible: false, locks: [{ relation: 't', mode: 'AccessExclusiveLock' }], warnings: [{ severity: 'warning', message: 'w' }] },
+        { phase: 'plan', id: 'b', reversible: true, locks: [], warnings: [] },
+      ],
+      warnings: [],
+      server: { longTransactions: [], inRecovery: false },
+      deployEstimate: { seconds: 2, low: 1, high: 5, basis: 'x' },
+    } as any;
+    const ev = new Map(planEvidence(plan).map((e) => [e.label, e]));
+    expect(ev.get('deploy steps')!.value).toBe(1);
+    expect(ev.get('strongest lock')!.value).toBe('AccessExclusiveLock');
+    expect(ev.get('irreversible deploy steps')!.value).toBe('a');
+    expect(ev.get('plan warnings')!.value).toBe(1);
+    expect(ev.get('estimated deploy time')!.value).toMatch(/~2\.0 s/);
+    expect(ev.get('transactions open > 1 min')!.ok).toBe(true);
+  });
+});

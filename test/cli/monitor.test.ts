@@ -10,13 +10,14 @@ import { waitFor } from '../monitor/support/scenarios.js';
 
 const db = useTestDatabase();
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = `import('./src/cli/main.ts').then((m) => m.main(process.argv))`;
+// The built binary (npm test builds first): tsx would transpile the whole tree at every start.
+const BIN = fileURLToPath(new URL('../../bin/pgrunbook.js', import.meta.url));
 
 const opts = (over: Partial<MonitorCommandOptions>): MonitorCommandOptions => ({ interval: '1s', longQuery: '5s', relation: [], ...over });
 
-/** The CLI as a real process (through tsx, so no build is needed). */
+/** The CLI as a real process. */
 function cli(args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', '-e', ENTRY, '--', 'pgrunbook', ...args], {
+  return spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },
   });
@@ -105,7 +106,7 @@ describe('pgrunbook monitor as a process', () => {
   it('runs the Ink app in a terminal: panels, q quits; a hang-up (SIGHUP) stops it too', async () => {
     const session = `pgrbmon${process.pid}`;
     const cmd = (s: string) =>
-      `cd ${ROOT} && NO_COLOR=1 ${process.execPath} --import tsx -e "${ENTRY}" -- pgrunbook monitor --db '${db.url}' --interval 300ms; echo EXIT=$?; sleep 60`;
+      `cd ${ROOT} && NO_COLOR=1 ${process.execPath} ${BIN} monitor --db '${db.url}' --interval 300ms; echo EXIT=$?; sleep 60`;
     // Our own tmux server (socket), so no other test's tmux sessions or kill-server can touch ours.
     const socket = `pgrunbook-monitor-test-${process.pid}`;
     const tmux = (...a: string[]) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });

@@ -53,7 +53,7 @@ describe('pgrunbook rehearse', () => {
   });
 
   it('a missing pg_dump fails clearly, naming the package', async () => {
-    const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--plain'], { env: { PGRUNBOOK_PG_DUMP: '/nonexistent/pg_dump' } });
+    const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--plain', '--schema-from', 'pg_dump'], { env: { PGRUNBOOK_PG_DUMP: '/nonexistent/pg_dump' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/pg_dump not found/);
     expect(r.stderr).toMatch(/postgresql-client/);

@@ -133,12 +133,15 @@ const DETAILS = [
           (select string_agg(format('%I.%I', pn.nspname, p.relname), ',' order by i.inhseqno) from pg_inherits i join pg_class p on p.oid = i.inhparent
              join pg_namespace pn on pn.oid = p.relnamespace where i.inhrelid = c.oid) parents
      from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_class t on t.oid = c.reltoastrelid
-    where n.nspname = 'app' order by 1`,
+    where n.nspname = 'app' and not exists (select 1 from pg_index x where x.indexrelid = c.oid and not x.indisvalid) order by 1`,
   `select format('%I.%I', n.nspname, c.relname) rel, a.attname, a.attislocal, a.attinhcount, a.attstorage, a.attstattarget, a.attcollation::regcollation::text coll
      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = 'app' and c.relkind in ('r', 'p', 'v', 'm', 'c') and a.attnum > 0 and not a.attisdropped order by 1, 2`,
-  `select coalesce(format('%I.%I', n.nspname, c.relname), format_type(con.contypid, null)) owner, con.conname, con.contype, con.conislocal, con.coninhcount,
-          con.condeferrable, con.condeferred, con.connoinherit, con.convalidated, pg_get_constraintdef(con.oid) def
+  `select case when c.oid is null then format_type(con.contypid, null) else format('%I.%I', n.nspname, c.relname) end owner, con.conname, con.contype, con.conislocal, con.coninhcount,
+          con.condeferrable, con.condeferred, con.convalidated, pg_get_constraintdef(con.oid) def,
+          -- A partition's PK/UNIQUE is added with ALTER TABLE ONLY and attached, as pg_dump does, which
+          -- marks it NO INHERIT; that means nothing for an index constraint, so only CHECK/NOT NULL count.
+          case when con.contype in ('c', 'n') then con.connoinherit end noinherit
      from pg_constraint con left join pg_class c on c.oid = con.conrelid left join pg_namespace n on n.oid = c.relnamespace
     where con.connamespace = 'app'::regnamespace order by 1, 2`,
   `select format('%I.%I', n.nspname, i.relname) idx, x.indisreplident, x.indisclustered, x.indisvalid
@@ -154,7 +157,7 @@ const DETAILS = [
   `select 'customers' t, count(*) from only app.customers union all select 'orders', count(*) from only app.orders
    union all select 'events', count(*) from app.events union all select 'notes_base', count(*) from only app.notes_base
    union all select 'notes_pinned', count(*) from only app.notes_pinned union all select 'bookings', count(*) from app.bookings
-   union all select 'order_counts', count(*) from app.order_counts union all select 'regions', count(*) from app.regions`,
+   union all select 'order_counts', count(*) from app.order_counts`,
 ];
 
 async function details(db: pg.Client): Promise<unknown[][]> {
@@ -216,9 +219,33 @@ for (const major of edgeMajors()) {
       const [sa, sb] = [(await a.query(seq)).rows, (await b.query(seq)).rows];
       for (const s of sa) if (s.last_value !== null) expect(Number(sb.find((x) => x.s === s.s)!.last_value)).toBeGreaterThanOrEqual(Number(s.last_value));
       // The copy works: identity, generated column and the triggers' function in the sandbox.
-      const ins = await b.query(`insert into app.orders (customer_id, qty, amount) values (1, 1, 1.5) returning id, amount_cents`);
+      const ins = await b.query(`insert into app.orders (customer_id, qty, amount, note) values (1, 1, 1.5, 'ok') returning id, amount_cents`);
       expect(Number(ins.rows[0].id)).toBeGreaterThan(106);
       expect(Number(ins.rows[0].amount_cents)).toBe(150);
+    });
+
+    it('a touched partition brings its parent, created empty and with the partition attached', async () => {
+      const third = await createDatabase(major, 'catpart');
+      try {
+        const r = await cloneSample({ sourceUrl: src.url, sandboxUrl: third.url, sourceMajor: major, tableNames: ['app.events_2024'], samplePct: 100, schemaFrom: 'catalog' });
+        expect(r.warnings).toContainEqual(expect.stringMatching(/app\.events is created empty in the sandbox: parent of table app\.events_2024/));
+        const c = new pg.Client(third.url);
+        await c.connect();
+        try {
+          const row = (
+            await c.query(`select pg_get_expr(c.relpartbound, c.oid) as bound, (select count(*)::int from app.events_2024) as n,
+                                  (select indisvalid from pg_index where indexrelid = 'app.events_pkey'::regclass) as pk_valid,
+                                  (select count(*)::int from pg_trigger where tgrelid = c.oid and tgname = 'events_audit') as cloned_trigger,
+                                  to_regclass('app.events_2025') as sibling
+                             from pg_class c where c.oid = 'app.events_2024'::regclass`)
+          ).rows[0];
+          expect(row).toEqual({ bound: "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')", n: 1, pk_valid: true, cloned_trigger: 1, sibling: null });
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await third.drop();
+      }
     });
   });
 }

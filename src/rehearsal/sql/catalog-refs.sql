@@ -14,7 +14,11 @@ refs as (
   select f.classid, f.objid, 'pg_constraint'::regclass::oid, con.oid
     from f join pg_constraint con on f.classid = 'pg_type'::regclass and con.contypid = f.objid
 )
-select r.from_class, r.from_obj, fo.type || ' ' || fo.identity as from_identity,
+select r.from_class, r.from_obj,
+       case when r.from_class = 'pg_rewrite'::regclass then
+         (select case c.relkind when 'm' then 'materialized view ' else 'view ' end || format('%I.%I', n.nspname, c.relname)
+            from pg_rewrite rw join pg_class c on c.oid = rw.ev_class join pg_namespace n on n.oid = c.relnamespace where rw.oid = r.from_obj)
+       else fo.type || ' ' || fo.identity end as from_identity,
        r.classid, r.objid, o.type, o.schema, o.identity,
        (select e.extname::text from pg_depend x join pg_extension e on e.oid = x.refobjid
          where x.classid = r.classid and x.objid = r.objid and x.refclassid = 'pg_extension'::regclass and x.deptype = 'e' limit 1) as extension,
