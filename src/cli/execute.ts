@@ -43,6 +43,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     inFlight: opts.inFlight,
     journalDir: opts.journalDir,
     identity: who,
+    deployPlan: (ctx) => import('./deployPlan.js').then((m) => m.analyzerDeployPlan(ctx)),
     // What the operator saw on the panels when deciding a gate goes into the journal.
     metrics: () => mounted?.metrics(),
   });

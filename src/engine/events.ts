@@ -57,6 +57,7 @@ export type EventBody =
   | { type: 'run.resumed'; previousStatus: string; previousUser: string | null; previousHost: string | null; previousPid: number | null; lastEventAt: string | null; note: string }
   | { type: 'run.plan'; steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean; detail?: PlannedStepDetail }[] }
   | { type: 'phase.started'; phase: PhaseName }
+  | { type: 'phase.plan'; phase: PhaseName; summary: string; lines: string[] }
   | { type: 'phase.completed'; phase: PhaseName }
   | { type: 'step.started'; phase: PhaseName; stepId: string; kind: string; title: string; attempt: number }
   | { type: 'step.reconciled'; phase: PhaseName; stepId: string; found: 'done' | 'not-done' | 'unknown'; detail: string }

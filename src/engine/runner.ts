@@ -40,8 +40,18 @@ export interface RunnerOptions {
   /** Metrics snapshot journaled with each gate decision (e.g. from the monitor). */
   metrics?: () => Record<string, unknown> | undefined;
   listeners?: Listener[];
+  /** Builds the deploy plan shown behind a gate before the deploy phase (the CLI passes the analyzer's). */
+  deployPlan?: (ctx: { pool: pg.Pool; runbook: Runbook; serverVersionNum: number }) => Promise<DeployPlan>;
   /** Step kinds by name; default: the registry (tests inject fakes). */
   kinds?: ReadonlyMap<string, StepKind>;
+}
+
+export interface DeployPlan {
+  /** One line: steps, estimate, strongest lock. */
+  summary: string;
+  /** The whole plan as text lines (plain renderer, log, journal). */
+  lines: string[];
+  evidence: Evidence[];
 }
 
 export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
@@ -172,6 +182,7 @@ export class Runner {
       await this.emitPlanSummary(phases);
 
       for (const phase of PHASES.filter((p) => phases.includes(p))) {
+        if (phase === 'deploy') await this.deployPlanGate();
         this.bus.emit({ type: 'phase.started', phase });
         if (phase === 'rollback') await this.runRollbackPhase();
         else for (const step of runbook.phases[phase]) await this.runStep(phase, step);
@@ -319,6 +330,31 @@ export class Runner {
         hint: e.hint,
       });
       throw err;
+    }
+  }
+
+  /** The size-aware plan of the deploy phase, shown and approved before any deploy step runs. */
+  private async deployPlanGate(): Promise<void> {
+    const steps = this.opts.runbook.phases.deploy;
+    const pending = steps.filter((s) => !['completed', 'skipped'].includes(this.rows.get(`deploy/${s.id}`)?.status ?? ''));
+    if (!this.opts.deployPlan || pending.length === 0) return;
+    const plan = await this.opts.deployPlan({ pool: this.pool!, runbook: this.opts.runbook, serverVersionNum: this.serverVersionNum });
+    this.bus.emit({ type: 'phase.plan', phase: 'deploy', summary: plan.summary, lines: plan.lines });
+    const decision = await this.gates.request(
+      {
+        id: 'deploy:plan',
+        stepId: 'deploy',
+        level: 'confirm',
+        title: 'Start the deploy phase',
+        action: plan.summary,
+        evidence: plan.evidence,
+      },
+      this.signal,
+    );
+    if (!decision.approved) {
+      throw new RunbookError(`the deploy plan was not approved${decision.reason ? `: ${decision.reason}` : ''}`, {
+        hint: `nothing in the deploy phase ran; review it with \`pgrunbook plan\`, then \`pgrunbook resume ${this.runId}\``,
+      });
     }
   }
 

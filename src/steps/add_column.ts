@@ -65,7 +65,7 @@ async function offlineRefusals(p: Params): Promise<string[]> {
  * temporary table in a transaction that is rolled back and comparing relfilenode. This covers
  * user-defined volatile functions and domains that no static list knows about.
  */
-export async function wouldRewrite(db: Queryable & { connect?: () => Promise<any> }, p: Params): Promise<boolean> {
+export async function wouldRewrite(db: Queryable & { connect?: () => Promise<any> }, p: Params): Promise<boolean | undefined> {
   const client = typeof (db as any).connect === 'function' ? await (db as any).connect() : db;
   try {
     await client.query('BEGIN');
@@ -75,17 +75,25 @@ export async function wouldRewrite(db: Queryable & { connect?: () => Promise<any
     await client.query(addSql({ ...p, not_null: false }, 'pg_temp.pgrunbook_rewrite_probe'));
     const after = await client.query(`select relfilenode from pg_class where oid = 'pg_temp.pgrunbook_rewrite_probe'::regclass`);
     return before.rows[0].relfilenode !== after.rows[0].relfilenode;
+  } catch (err) {
+    // A read-only session (plan) cannot create the probe table: the static checks stand alone.
+    if ((err as { code?: string }).code === '25006') return undefined;
+    throw err;
   } finally {
     await client.query('ROLLBACK').catch(() => {});
     if (client !== db) client.release();
   }
 }
 
+const PROBE_SKIPPED = 'NOTE: read-only session, so the default was checked statically only (known volatile functions), not probed';
+
 /** Everything that makes the add unsafe, as operator-facing sentences (empty = safe). */
 async function refusals(p: Params, db: Queryable | undefined, table: string): Promise<string[]> {
   const out = await offlineRefusals(p);
   if (!db || out.length) return out;
-  if (await wouldRewrite(db, p)) {
+  const rewrite = await wouldRewrite(db, p);
+  if (rewrite === undefined) out.push(PROBE_SKIPPED);
+  else if (rewrite) {
     out.push(`ADD COLUMN ${p.column} ${p.type}${p.default ? ` DEFAULT ${p.default}` : ''} would rewrite the whole table under ACCESS EXCLUSIVE (a volatile default); instead ${VOLATILE_ALTERNATIVE}`);
   }
   if (p.not_null && p.default === undefined && (await hasRows(db, table))) {
@@ -121,7 +129,7 @@ export const addColumn: StepKind<Params> = {
         table = t.qualified;
         const existing = await findColumn(ctx.db, t.oid, p.column);
         if (existing) notes.push(`column ${p.column} already exists (${existing.type}); apply will do nothing`);
-        else for (const r of await refusals(p, ctx.db, t.qualified)) notes.push(`REFUSED: ${r}`);
+        else for (const r of await refusals(p, ctx.db, t.qualified)) notes.push(r === PROBE_SKIPPED ? r : `REFUSED: ${r}`);
       }
     }
     if (!notes.some((n) => n.startsWith('REFUSED'))) notes.push('catalog-only change: no table rewrite and no scan (no default, or a non-volatile one)');
@@ -143,7 +151,7 @@ export const addColumn: StepKind<Params> = {
       log(ctx, `column ${p.column} already exists on ${t.schema}.${t.name} (${existing.type}); nothing to do`);
       return { added: false, type: existing.type };
     }
-    const problems = await refusals(p, ctx.pool, t.qualified);
+    const problems = (await refusals(p, ctx.pool, t.qualified)).filter((r) => r !== PROBE_SKIPPED);
     if (problems.length) {
       throw new RunbookError(`add_column refused: ${problems[0]}`, { hint: problems.slice(1).join('; ') || undefined, exitCode: 1 });
     }

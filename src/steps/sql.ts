@@ -2,86 +2,31 @@
 // statements that cannot run in a transaction block on their own). Optional step-level
 // `rollback:` SQL makes it reversible; the runner runs that SQL in the rollback phase.
 import { z } from 'zod';
-import { loadParser, parseStatements, type ParsedStatement } from '../pg/sqlparse.js';
+import { loadParser } from '../pg/sqlparse.js';
+import { analyzeSql } from '../analyze/analyze.js';
 import { statementHead } from '../runbook/sqlCheck.js';
-import type { LockMode, PlannedLock, StepKind, StepPlan } from './types.js';
+import { LOCK_STRENGTH, type LockMode, type StepKind, type StepPlan } from './types.js';
 
-const LOCK_MODES: LockMode[] = [
-  'AccessShareLock',
-  'RowShareLock',
-  'RowExclusiveLock',
-  'ShareUpdateExclusiveLock',
-  'ShareLock',
-  'ShareRowExclusiveLock',
-  'ExclusiveLock',
-  'AccessExclusiveLock',
-];
-
-function rel(rv: any): string | undefined {
-  if (!rv?.relname) return undefined;
-  return rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
-}
-
-/**
- * Table-level locks that follow from the statement type alone. Precise analysis (ALTER TABLE
- * subcommands, scans, rewrites, per server version) is the analyzer's job; ALTER TABLE is reported
- * here as the upper bound, ACCESS EXCLUSIVE, except VALIDATE CONSTRAINT.
- */
-export function obviousLocks(st: ParsedStatement): PlannedLock[] {
-  const a = st.ast;
-  const one = (rv: any, mode: LockMode): PlannedLock[] => {
-    const r = rel(rv);
-    return r ? [{ relation: r, mode }] : [];
-  };
-  switch (st.node) {
-    case 'IndexStmt':
-      return one(a.relation, a.concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock');
-    case 'InsertStmt':
-    case 'UpdateStmt':
-    case 'DeleteStmt':
-    case 'MergeStmt':
-      return one(a.relation, 'RowExclusiveLock');
-    case 'TruncateStmt':
-      return (a.relations ?? []).flatMap((r: any) => one(r.RangeVar, 'AccessExclusiveLock'));
-    case 'LockStmt': {
-      const mode = LOCK_MODES[(a.mode ?? 8) - 1] ?? 'AccessExclusiveLock';
-      return (a.relations ?? []).flatMap((r: any) => one(r.RangeVar, mode));
-    }
-    case 'VacuumStmt': {
-      const full = (a.options ?? []).some((o: any) => o.DefElem?.defname === 'full');
-      return (a.rels ?? []).flatMap((r: any) => one(r.VacuumRelation?.relation, full ? 'AccessExclusiveLock' : 'ShareUpdateExclusiveLock'));
-    }
-    case 'DropStmt':
-      if (a.removeType !== 'OBJECT_TABLE') return [];
-      return (a.objects ?? []).map((o: any) => ({
-        relation: (o.List?.items ?? []).map((s: any) => s.String?.sval).join('.'),
-        mode: 'AccessExclusiveLock' as LockMode,
-      }));
-    case 'AlterTableStmt': {
-      const cmds = (a.cmds ?? []).map((c: any) => c.AlterTableCmd?.subtype);
-      const light = cmds.length > 0 && cmds.every((t: string) => t === 'AT_ValidateConstraint');
-      return one(a.relation, light ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock');
-    }
-    default:
-      return [];
-  }
-}
-
-export async function planSql(sql: string): Promise<Pick<StepPlan, 'statements' | 'locks' | 'notes'>> {
+/** Statements, locks and notes from the analyzer (offline: the statement forms and the server version). */
+export async function planSql(sql: string, serverVersionNum?: number): Promise<Pick<StepPlan, 'statements' | 'locks' | 'notes'>> {
   await loadParser();
-  const parsed = parseStatements(sql);
+  const report = await analyzeSql(sql, { serverVersionNum, squawk: false, lockTimeout: true });
   const notes: string[] = [];
-  for (const st of parsed) {
-    if (!st.transactional) notes.push(`${statementHead(st.sql)} runs on its own, outside a transaction (autocommit)`);
-  }
-  // Strongest mode per relation.
   const locks = new Map<string, LockMode>();
-  for (const l of parsed.flatMap(obviousLocks)) {
-    const prev = locks.get(l.relation);
-    if (!prev || LOCK_MODES.indexOf(l.mode) > LOCK_MODES.indexOf(prev)) locks.set(l.relation, l.mode);
+  for (const st of report.statements) {
+    const head = statementHead(st.sql);
+    if (!st.transactional) notes.push(`${head} runs on its own, outside a transaction (autocommit)`);
+    if (st.rewrite) notes.push(`${head} rewrites ${st.sizeDriver.join(', ') || 'the table'}`);
+    else if (st.tableScan) notes.push(`${head} reads ${st.sizeDriver.join(', ') || 'the table'} in full`);
+    for (const f of st.findings) if (f.severity !== 'info') notes.push(`${f.rule}: ${f.message}`);
+    // Strongest mode per relation.
+    for (const l of st.locks) {
+      const prev = locks.get(l.relation);
+      if (!prev || LOCK_STRENGTH[l.mode] > LOCK_STRENGTH[prev]) locks.set(l.relation, l.mode);
+    }
   }
   return {
-    statements: parsed.map((st) => ({ sql: st.sql, transactional: st.transactional, description: statementHead(st.sql, 6) })),
+    statements: report.statements.map((st) => ({ sql: st.sql, transactional: st.transactional, description: statementHead(st.sql, 6) })),
     locks: [...locks].map(([relation, mode]) => ({ relation, mode })),
     notes,
   };
@@ -96,8 +41,8 @@ export const sqlKind: StepKind<string> = {
     .describe('SQL to run under the lock-safe executor. Use {{ name }} for identifiers, {{ name | literal }} for values.'),
   sqlFields: [''],
 
-  async plan(step) {
-    const p = await planSql(step.params);
+  async plan(step, ctx) {
+    const p = await planSql(step.params, ctx.serverVersionNum);
     return {
       ...p,
       reversible: step.rollback !== undefined,

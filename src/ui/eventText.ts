@@ -36,6 +36,11 @@ function describe(e: RunEvent): LogText | undefined {
       return { level: 'info', text: `── phase ${e.phase} ──` };
     case 'phase.completed':
       return { level: 'info', text: `phase ${e.phase} completed` };
+    case 'phase.plan':
+      // The full plan goes to the log pager (l); the gate shows the summary and the evidence.
+      return { level: 'info', text: [`${e.phase} plan: ${e.summary}`, ...e.lines.filter((l) => l.trim())].join('\n') };
+    case 'run.resumed':
+      return { level: 'warn', text: `resuming: ${e.note}` };
     case 'step.started':
       return { level: 'info', stepId: e.stepId, text: `▶ ${e.stepId} (${e.kind})${e.attempt > 1 ? ` attempt ${e.attempt}` : ''}` };
     case 'step.reconciled':

@@ -164,6 +164,25 @@ describe('runner', () => {
     expect(decided).toHaveLength(2);
   });
 
+  it('shows the deploy plan behind a gate before the deploy phase; declining runs nothing', async () => {
+    const rec = recorder();
+    const rb = makeRunbook([makeStep('rec', {}, { id: 'p', phase: 'plan' }), makeStep('rec', {}, { id: 'd', phase: 'deploy' })], { name: 'deploy-plan-test' });
+    const gates = new RecordingGates((r) => ({ approved: r.id !== 'deploy:plan', by: 'test', reason: r.id === 'deploy:plan' ? 'not now' : undefined }));
+    const deployPlan = async () => ({ summary: '1 deploy step, estimated 2s', lines: ['step deploy/d'], evidence: [{ label: 'deploy steps', value: 1 }] });
+    const { Runner } = await import('../../src/engine/runner.js');
+    const { resolveConnection } = await import('../../src/pg/connection.js');
+    const runner = new Runner({ runbook: rb, connection: resolveConnection(db.url), gates, nonInteractive: true, journalDir: null, kinds: rec.kinds, deployPlan });
+    const events: any[] = [];
+    runner.bus.on((e) => events.push(e));
+    const outcome = await runner.run();
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error?.message).toMatch(/deploy plan was not approved: not now/);
+    expect(rec.calls).toEqual(['apply:p']);
+    expect(events.find((e) => e.type === 'phase.plan')).toMatchObject({ phase: 'deploy', summary: '1 deploy step, estimated 2s' });
+    expect(gates.requests.map((r) => r.id)).toEqual(['deploy:plan']);
+    expect(gates.requests[0]!.evidence).toEqual([{ label: 'deploy steps', value: 1 }]);
+  });
+
   it('abort stops the running step, marks the run aborted and leaves it resumable', async () => {
     const rec = recorder();
     const rb = makeRunbook([makeStep('rec', { hang: true }, { id: 'long', phase: 'deploy' })], { name: 'abort-test' });

@@ -45,6 +45,16 @@ describe('sql step', () => {
     expect((await sqlKind.plan(withRollback, { runbook: makeRunbook([withRollback]) })).reversible).toBe(true);
   });
 
+  it('plans with the analyzer: rewrites, full scans and the lock of each ALTER TABLE form', async () => {
+    const step = makeStep('sql', 'ALTER TABLE t ADD COLUMN d timestamptz DEFAULT clock_timestamp(); ALTER TABLE u ALTER COLUMN a SET NOT NULL; ALTER TABLE w SET (fillfactor = 90)');
+    const plan = await sqlKind.plan(step, { runbook: makeRunbook([step]), serverVersionNum: 170000 });
+    const notes = plan.notes.join('\n');
+    expect(notes).toMatch(/ALTER TABLE t .*rewrites/);
+    expect(notes).toMatch(/ALTER TABLE u .*reads .*u.* in full/);
+    expect(plan.locks).toContainEqual({ relation: 'w', mode: 'ShareUpdateExclusiveLock' });
+    expect(plan.locks).toContainEqual({ relation: 't', mode: 'AccessExclusiveLock' });
+  });
+
   it('rolls a failing transaction back and reports the error', async () => {
     await db.query('CREATE TABLE t_fail (a int)');
     const step = makeStep('sql', 'INSERT INTO t_fail VALUES (1); INSERT INTO missing_table VALUES (2)');

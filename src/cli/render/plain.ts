@@ -17,6 +17,8 @@ export function formatPlain(e: RunEvent): string | undefined {
       return line(`plan: ${e.steps.map((s) => `${s.phase}/${s.id}${s.gate !== 'none' ? `[${s.gate}]` : ''}`).join(', ') || 'no steps'}`);
     case 'phase.started':
       return line(`== phase ${e.phase}`);
+    case 'phase.plan':
+      return [line(`${e.phase} plan: ${e.summary}`), ...e.lines.filter((l) => l.trim()).map((l) => `         ${l}`)].join('\n');
     case 'phase.completed':
       return undefined;
     case 'step.started':
