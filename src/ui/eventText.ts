@@ -37,8 +37,8 @@ function describe(e: RunEvent): LogText | undefined {
     case 'phase.completed':
       return { level: 'info', text: `phase ${e.phase} completed` };
     case 'phase.plan':
-      // The full plan goes to the log pager (l); the gate shows the summary and the evidence.
-      return { level: 'info', text: [`${e.phase} plan: ${e.summary}`, ...e.lines.filter((l) => l.trim())].join('\n') };
+      // One line: the gate below shows the evidence; `pgrunbook plan` prints the whole plan.
+      return { level: 'info', text: `${e.phase} plan: ${e.summary}` };
     case 'run.resumed':
       return { level: 'warn', text: `resuming: ${e.note}` };
     case 'step.started':
