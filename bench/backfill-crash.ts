@@ -55,8 +55,10 @@ const rowsDone = async () => Number((await q(`SELECT coalesce(max(rows_done), 0)
 const crashLives = new Set<number>();
 while (crashLives.size < Math.min(SERVER_CRASHES, KILLS)) crashLives.add(2 + Math.floor(Math.random() * (KILLS - 1)));
 let serverCrashes = 0;
-async function crashServer(life: number): Promise<void> {
-  if (!crashLives.has(life)) return;
+function crashServer(life: number): (() => Promise<void>) | undefined {
+  return crashLives.has(life) ? () => crashNow(life) : undefined;
+}
+async function crashNow(life: number): Promise<void> {
   await new Promise((r) => setTimeout(r, Math.random() * 50));
   const pids = await q<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'pgrunbook:bench' AND pid <> pg_backend_pid()`);
   if (!pids[0]) return;
@@ -84,7 +86,7 @@ const outcome = await crashLoop({
     const done = await rowsDone();
     doneAtKill.push(done);
     const aliveMs = delays.reduce((a, b) => a + b, 0);
-    if (done === 0 || aliveMs === 0) return 150;
+    if (done === 0 || aliveMs === 0) return 300;
     const remainingMs = ((ROWS - done) / done) * aliveMs;
     return Math.max(30, Math.min(3000, (2 * remainingMs) / (killsLeft + 1)));
   },
@@ -112,7 +114,7 @@ writeSection(
 
 \`npx tsx bench/backfill-crash.ts\`: a child process runs the \`backfill\` step (\`set: counter = counter + 1\`, runbook
 defaults otherwise) over ${ROWS.toLocaleString('en-US')} rows. The parent sends it \`kill -9\` ${KILLS} times at random moments
-(${sorted[0] ?? 0}–${sorted.at(-1) ?? 0} ms after its first committed batch, spread over the remaining work) and restarts it with the same
+(${sorted[0] ?? 0}–${sorted.at(-1) ?? 0} ms after it starts, spread over the remaining work) and restarts it with the same
 run id and step id each time. In addition the server crash-restarts ${serverCrashes} times (SIGKILL of the batch's
 backend: the postmaster ends every session and replays the WAL; with synchronous_commit off, batches whose COMMIT
 the runner saw can be lost, together with their cursor move).

@@ -70,7 +70,16 @@ async function runBackfill(round: number) {
   const pool = new pg.Pool({ connectionString: server.url, application_name: 'pgrunbook:bench', max: 4 });
   const timer = timeBatches(pool);
   const step = backfillStep('fill', { table: 'orders', set: SET });
-  const ctx = await backfillContext(server.url, step, `throughput-${round}`, () => {}, pool);
+  const throttles = new Map<string, number>();
+  const ctx = await backfillContext(
+    server.url,
+    step,
+    `throughput-${round}`,
+    (e) => {
+      if (e.type === 'step.throttle' && e.reason) throttles.set(e.reason, (throttles.get(e.reason) ?? 0) + 1);
+    },
+    pool,
+  );
   try {
     const av = await autovacuums();
     const c0 = treeCpuMs(server.pid);
@@ -87,6 +96,7 @@ async function runBackfill(round: number) {
       autovacuums: (await autovacuums()) - av,
       cpuMs: treeCpuMs(server.pid) - c0,
       nodeCpuMs: (node.user + node.system) / 1000,
+      throttles: [...throttles].map(([k, v]) => `${k} x${v}`).join(', ') || 'none',
     };
   } finally {
     await ctx.close();
@@ -112,7 +122,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (check.rows[0].ok !== ROWS || b.rows !== ROWS) throw new Error(`backfill left ${ROWS - check.rows[0].ok} rows not updated`);
   console.log(
     `round ${round}: backfill       ${b.rows} rows in ${(b.ms / 1000).toFixed(2)} s = ${Math.round((b.rows / b.ms) * 1000)} rows/s; server CPU ${(b.cpuMs / 1000).toFixed(1)} s + runner ${(b.nodeCpuMs / 1000).toFixed(1)} s` +
-      ` (${b.batches.count} batches, p50 ${b.batches.p50.toFixed(0)} ms, p99 ${b.batches.p99.toFixed(0)} ms, max ${b.batches.max.toFixed(0)} ms; autovacuum/analyze runs ${b.autovacuums}; load ${b.load.toFixed(1)})`,
+      ` (${b.batches.count} batches, p50 ${b.batches.p50.toFixed(0)} ms, p99 ${b.batches.p99.toFixed(0)} ms, max ${b.batches.max.toFixed(0)} ms; autovacuum/analyze runs ${b.autovacuums}; throttles: ${b.throttles}; load ${b.load.toFixed(1)})`,
   );
 }
 await admin.end();

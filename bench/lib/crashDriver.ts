@@ -13,18 +13,21 @@ export interface CrashOptions {
   stepId: string;
   params: Record<string, unknown>;
   kills: number;
-  /** Upper bound of the random delay (ms after the child's first committed batch) for the next kill. */
+  /** Upper bound of the random delay (ms after the child says "ready") for the next kill. */
   maxDelayMs: (s: { killsLeft: number; delays: number[] }) => number | Promise<number>;
   random?: () => number;
   log?: (line: string) => void;
-  /** Called in a life once its first batch committed, before the kill timer starts (server crashes...). */
-  midLife?: (life: number) => Promise<void>;
+  /**
+   * An action for this life (a server crash...): when given, it runs once the life's first batch has
+   * committed, and the kill timer starts after it.
+   */
+  midLife?: (life: number) => (() => Promise<void>) | undefined;
 }
 
 export interface CrashOutcome {
   kills: number;
   lives: number;
-  /** Kill moments, ms after the first committed batch of each life. */
+  /** Kill moments, ms after "ready" in each life. */
   delays: number[];
   finalResult: any;
 }
@@ -84,10 +87,14 @@ export async function crashLoop(o: CrashOptions): Promise<CrashOutcome> {
       if (end.error || !end.done) throw new Error(`final run failed: ${end.error ?? 'no result'}`);
       return { kills, lives, delays, finalResult: end.done };
     }
-    await life.batching;
-    await o.midLife?.(lives);
+    const action = o.midLife?.(lives);
+    if (action) {
+      await life.batching;
+      if (life.child.exitCode === null && life.child.signalCode === null) await action();
+    }
+    const timerFrom = performance.now();
     const delay = Math.round(random() * (await o.maxDelayMs({ killsLeft: o.kills - kills, delays })));
-    const timer = new Promise<'kill'>((r) => setTimeout(() => r('kill'), delay));
+    const timer = new Promise<'kill'>((r) => setTimeout(() => r('kill'), Math.max(0, delay - (performance.now() - timerFrom))));
     const first = await Promise.race([timer, life.ended.then(() => 'ended' as const)]);
     if (first === 'kill' && life.child.exitCode === null && life.child.signalCode === null) {
       life.child.kill('SIGKILL');

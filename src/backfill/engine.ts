@@ -1,9 +1,10 @@
-// The batch loop. Each iteration is one short transaction on a dedicated connection:
+// The batch loop. Each iteration is one short transaction on a dedicated connection, sent in two
+// round trips (see `transaction`):
 //
-//   BEGIN (short lock_timeout, statement_timeout, no JIT)
+//   BEGIN (short lock_timeout, statement_timeout, no JIT, asynchronous commit)
 //   lock the cursor row (FOR UPDATE)          -> the database's cursor is the truth, never memory
 //   find the end key of the next batch        -> index-only walk of the primary key
-//   UPDATE the key range, move the cursor
+//   UPDATE the key range + move the cursor    -> one statement
 //   COMMIT
 //
 // Passes: `main` walks up to the bound taken at start (so it terminates); `catch-up` covers keys

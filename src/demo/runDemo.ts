@@ -9,12 +9,10 @@ import { jsonRenderer } from '../cli/render/json.js';
 import { plainRenderer } from '../cli/render/plain.js';
 import { PolicyGates, type GatePort } from '../engine/gates.js';
 import { currentIdentity } from '../engine/identity.js';
-import { Runner, type RunOutcome } from '../engine/runner.js';
+import type { Runner, RunOutcome } from '../engine/runner.js';
 import { cancelOwnStatement } from '../monitor/cancel.js';
-import { Monitor } from '../monitor/monitor.js';
 import { resolveConnection, createPool } from '../pg/connection.js';
 import { DEFAULT_MAJOR, EmbeddedServer } from '../pg/embedded.js';
-import { loadRunbookFile } from '../runbook/load.js';
 import { formatProblem } from '../runbook/model.js';
 import { redact } from '../util/secrets.js';
 import { InkGates } from '../ui/InkGates.js';
@@ -84,13 +82,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (!ink && text) write(`demo: ${text}\n`);
   };
   if (ink) {
+    // Loading Ink costs about half a second of CPU: draw the header in plain text first, then
+    // erase it when Ink takes over the same lines.
+    const out = opts.stdout ?? process.stdout;
+    const splash = [`pgrunbook · starting · starting PostgreSQL ${major}…`];
+    out.write(splash.join('\n') + '\n');
     const { mountUi } = await import('../ui/mount.js');
+    out.write(`\x1b[${splash.length}A\r\x1b[J`);
     ui = mountUi({ store, intents, monitored: true, stdout: opts.stdout, stdin: opts.stdin, onOutputClosed: (r) => shutdown.request(r) });
   } else {
     write = stdoutWriter(() => shutdown.request('stdout was closed'));
   }
   const firstFrameMs = Date.now() - t0;
   status(`starting PostgreSQL ${major}…`);
+  // The heavy modules load after the first frame, overlapping PostgreSQL's start-up.
+  const late = import('./lateDeps.js');
 
   let result: DemoResult = { exitCode: 0 };
   try {
@@ -123,6 +129,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     traffic.start();
     shutdown.add('traffic', () => traffic.stop());
 
+    const { Runner, loadRunbookFile, Monitor } = await late;
     const loaded = await shutdown.race(loadRunbookFile(opts.runbookFile ?? DEMO_RUNBOOK));
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     if (!loaded.runbook || errors.length) {

@@ -93,10 +93,19 @@ describe.each(edgeMajors())('backfill and row locks on PostgreSQL %i', (major) =
     await db.query(`insert into held (id) select g from generate_series(1, 1000) g`);
     const app = new pg.Client(db.url);
     await app.connect();
-    // The first batch sleeps 1.5 s at row 100, holding locks on rows 1..100 meanwhile.
+    // The first batch sleeps 1.5 s at row 100, holding locks on rows 1..100 meanwhile. Once it is
+    // asleep, an application session tries to update row 10 and has to wait for the batch.
     const set = `counter = counter + 1, note = case when id = 100 then pg_sleep(1.5)::text else note end`;
-    setTimeout(() => void app.query(`update held set note = 'app' where id = 10`), 400);
+    const appUpdate = (async () => {
+      for (let i = 0; i < 200; i++) {
+        const asleep = await db.query(`select 1 from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()`);
+        if (asleep.length) return app.query(`update held set note = 'app' where id = 10`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('the batch never reached its pg_sleep');
+    })();
     const { ctx, error } = await runStep(db.url, { table: 'held', set, batch_size: 200, throttle: { probe_interval: '100ms' } });
+    await appUpdate;
     await app.end();
     expect(error).toBeUndefined();
     const throttles = ctx.events.flatMap((e) => (e.type === 'step.throttle' ? [e] : []));
