@@ -42,7 +42,7 @@ export const stepCommonFields = {
   ),
   when: z
     .union([z.boolean(), z.string().trim().toLowerCase().pipe(z.enum(['true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))], {
-      error: (iss) => `when: expected true or false (usually "{{ some_var }}"), got ${JSON.stringify(iss.input)}`,
+      error: (iss) => `expected true or false (usually "{{ some_var }}"), got ${JSON.stringify(iss.input)}`,
     })
     .transform((v) => (typeof v === 'boolean' ? v : ['true', 'yes', 'on', '1'].includes(v)))
     .describe('Include the step only when this is true, e.g. "{{ index }}"; a false value leaves the step out of the run.'),

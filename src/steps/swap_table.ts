@@ -376,7 +376,7 @@ export const swapTable: StepKind<Params> = {
       if (info.incomingFks.length) notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
       if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
     }
-    notes.push('ACCESS EXCLUSIVE twice, briefly: trigger install (SHARE ROW EXCLUSIVE) and the swap transaction; both under lock_timeout with retries');
+    notes.push('short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries');
     notes.push('after the swap, writes are mirrored back into the old table (rollback loses nothing); each mirrored row costs a subtransaction until drop_old');
     const changes = changesOf(p);
     const locks: PlannedLock[] = [
