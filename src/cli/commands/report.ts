@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import pg from 'pg';
-import { InputError, RunbookError } from '../../engine/errors.js';
-import { explainConnectionError } from '../../pg/connection.js';
+import { InputError } from '../../engine/errors.js';
 import { buildRunReport, renderMarkdown } from '../../report/runReport.js';
 import { withDb } from '../options.js';
 import { connectionOrExit } from './run.js';
+import { withStateClient } from '../stateClient.js';
 
 export function register(program: Command): void {
   withDb(
@@ -18,21 +17,12 @@ export function register(program: Command): void {
   ).action(async (runId: string, o) => {
     if (o.format !== 'md' && o.format !== 'json') throw new InputError(`--format "${o.format}": use md or json`);
     const connection = connectionOrExit(o.db);
-    const client = new pg.Client({ connectionString: connection.connectionString, application_name: 'pgrunbook:report' });
-    try {
-      await client.connect();
-    } catch (err) {
-      throw new RunbookError(explainConnectionError(err, connection));
-    }
-    try {
-      const has = await client.query(`select to_regclass('pgrunbook.runs') is not null as ok`);
-      const report = has.rows[0].ok ? await buildRunReport(client, runId) : undefined;
+    await withStateClient(connection, 'report', async (client, hasState) => {
+      const report = hasState ? await buildRunReport(client, runId) : undefined;
       if (!report) throw new InputError(`no run ${runId} in this database`, 'list runs with `pgrunbook status`');
       const text = o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderMarkdown(report);
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);
-    } finally {
-      await client.end().catch(() => {});
-    }
+    });
   });
 }

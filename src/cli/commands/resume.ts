@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import pg from 'pg';
-import { InputError, RunbookError } from '../../engine/errors.js';
+import { InputError } from '../../engine/errors.js';
 import { getRun, latestUnfinishedRun } from '../../engine/stateStore.js';
-import { explainConnectionError } from '../../pg/connection.js';
 import { executeRun } from '../execute.js';
 import { outputMode, withDb, withOutput } from '../options.js';
 import { loadStoredRunbook } from '../runbookInput.js';
 import { connectionOrExit, finish, withGateFlags } from './run.js';
+import { withStateClient } from '../stateClient.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -20,20 +19,10 @@ export function register(program: Command): void {
   withGateFlags(withOutput(withDb(cmd))).action(async (runId: string | undefined, o) => {
     const mode = outputMode(o);
     const connection = connectionOrExit(o.db);
-    const client = new pg.Client({ connectionString: connection.connectionString, application_name: 'pgrunbook:resume' });
-    let row;
-    try {
-      await client.connect();
-    } catch (err) {
-      throw new RunbookError(explainConnectionError(err, connection));
-    }
-    try {
-      const has = await client.query(`select to_regclass('pgrunbook.runs') is not null as ok`);
-      if (!has.rows[0].ok) throw new InputError('no pgrunbook runs are recorded in this database', 'check --db; runs are stored in the target database');
-      row = runId ? await getRun(client, runId) : await latestUnfinishedRun(client);
-    } finally {
-      await client.end().catch(() => {});
-    }
+    const row = await withStateClient(connection, 'resume', async (client, hasState) => {
+      if (!hasState) throw new InputError('no pgrunbook runs are recorded in this database', 'check --db; runs are stored in the target database');
+      return runId ? getRun(client, runId) : latestUnfinishedRun(client);
+    });
     if (!row) throw new InputError(runId ? `no run ${runId} in this database` : 'no unfinished run in this database', 'list runs with `pgrunbook status`');
     if (row.status === 'completed') throw new InputError(`run ${row.run_id} already completed; nothing to resume`);
     const runbook = await loadStoredRunbook(row.runbook_source, row.runbook_file, row.vars);

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import pg from 'pg';
-import { RunbookError } from '../../engine/errors.js';
 import { findLockHolder } from '../../engine/runLock.js';
 import { listRuns, stepRows } from '../../engine/stateStore.js';
-import { describeTarget, explainConnectionError } from '../../pg/connection.js';
+import { describeTarget } from '../../pg/connection.js';
 import { redactDeep } from '../../util/secrets.js';
 import { withDb } from '../options.js';
 import { connectionOrExit } from './run.js';
+import { withStateClient } from '../stateClient.js';
 
 export function register(program: Command): void {
   withDb(
@@ -17,15 +16,8 @@ export function register(program: Command): void {
       .option('--limit <n>', 'how many runs', '20'),
   ).action(async (o) => {
     const connection = connectionOrExit(o.db);
-    const client = new pg.Client({ connectionString: connection.connectionString, application_name: 'pgrunbook:status' });
-    try {
-      await client.connect();
-    } catch (err) {
-      throw new RunbookError(explainConnectionError(err, connection));
-    }
-    try {
-      const has = await client.query(`select to_regclass('pgrunbook.runs') is not null as ok`);
-      if (!has.rows[0].ok) {
+    await withStateClient(connection, 'status', async (client, hasState) => {
+      if (!hasState) {
         process.stdout.write(o.json ? '[]\n' : `no pgrunbook runs recorded in ${describeTarget(connection.target)}\n`);
         return;
       }
@@ -61,8 +53,6 @@ export function register(program: Command): void {
             `${r.current ? `  at ${r.current}` : ''}${r.lock_holder ? `  lock held by backend ${r.lock_holder.backend_pid}` : ''}${r.error ? `\n    ${r.error}` : ''}\n`,
         );
       }
-    } finally {
-      await client.end().catch(() => {});
-    }
+    });
   });
 }
