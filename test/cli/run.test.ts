@@ -128,4 +128,16 @@ describe('secrets', () => {
     expect(md.stdout).toMatch(/# pgrunbook run/);
     expect(everything).not.toContain(secret);
   });
+
+  it('without --db or DATABASE_URL, the libpq variables (PGHOST, PGPORT, PGUSER, PGDATABASE) pick the server', async () => {
+    const u = new URL(db.url);
+    const env = { DATABASE_URL: '', PGHOST: u.hostname, PGPORT: u.port, PGUSER: 'postgres', PGDATABASE: u.pathname.slice(1) };
+    const r = await runCli(['status', '--json'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).length).toBeGreaterThan(0); // the runs recorded above, in this database
+    const wrong = await runCli(['status'], { env: { ...env, PGPORT: '1' } });
+    expect(wrong.stderr).toMatch(/from libpq environment\): connection refused/);
+  });
 });
+
