@@ -48,7 +48,7 @@ export const backfillSchema = z
     max_batch_size: num(z.number().int().min(1).max(1_000_000)).optional().describe('Upper limit for the tuned batch size (default 100000).'),
     target_batch_time: zDuration({ positive: true })
       .optional()
-      .describe('How long a batch transaction (and its row locks) should last at most; the tuner aims at 70% of it (default 100ms).'),
+      .describe('How long a batch transaction (and its row locks) should last at most; the tuner aims at 60% of it (default 100ms).'),
     pause: zDuration().optional().describe('Sleep between batches (default 0: none unless a throttle signal asks).'),
     lock_timeout: zDuration({ positive: true })
       .optional()

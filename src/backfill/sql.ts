@@ -132,7 +132,7 @@ function cursorUpdate(m: CursorMove, rowsExpr: string, bind: Binder): string {
  */
 export function fastBatchSql(b: BatchSqlInput, lower: string[] | null, m: CursorMove, bind: Binder): string {
   return `WITH __pgrunbook_upd AS (
-  UPDATE ${b.info.qualified} SET ${setClause(b.set)}
+  UPDATE ${b.info.qualified} SET ${b.set}
    WHERE ${range(b.info, lower, m.end, bind)}${whereClause(b.where)}
   RETURNING 1
 ), __pgrunbook_cur AS (
@@ -157,7 +157,7 @@ export function skipLockedBatchSql(b: BatchSqlInput, lower: string[] | null, m: 
    WHERE ${r}${whereClause(b.where)}
    FOR NO KEY UPDATE OF ${t} SKIP LOCKED
 ), __pgrunbook_upd AS (
-  UPDATE ${b.info.qualified} SET ${setClause(b.set)}
+  UPDATE ${b.info.qualified} SET ${b.set}
     FROM __pgrunbook_locked __pgrunbook_l
    WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
   RETURNING 1
@@ -198,7 +198,7 @@ export function retryBatchSql(b: BatchSqlInput, runId: string, stepId: string, l
    WHERE true${whereClause(b.where)}
    FOR NO KEY UPDATE OF ${t} SKIP LOCKED
 ), __pgrunbook_upd AS (
-  UPDATE ${b.info.qualified} SET ${setClause(b.set)}
+  UPDATE ${b.info.qualified} SET ${b.set}
     FROM __pgrunbook_locked __pgrunbook_l
    WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
   RETURNING 1

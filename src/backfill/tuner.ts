@@ -1,6 +1,6 @@
 // Batch size tuning: keep each batch transaction within the target duration, so row locks are
 // held briefly whatever the row width, index count or server load. The target is treated as the
-// ceiling for ordinary batches: the tuner aims at 70% of it, so normal variance (WAL writes,
+// ceiling for ordinary batches: the tuner aims at 60% of it, so normal variance (WAL writes,
 // checkpoints, a busy CPU) still lands under it. The model is a smoothed cost per
 // key (ms / key), so one slow outlier moves the size only part of the way; growth is capped at 2x
 // per batch (a cold cache can make the first batches look cheap), while a batch well over target
@@ -15,7 +15,7 @@ export interface TunerOptions {
 }
 
 /** Share of the target the tuner aims typical batches at. */
-export const AIM_FRACTION = 0.7;
+export const AIM_FRACTION = 0.6;
 
 export class BatchTuner {
   private _size: number;

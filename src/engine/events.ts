@@ -84,8 +84,11 @@ export type EventBody =
 /** The projected deploy on the source's size (`pgrunbook rehearse --json`, last event). */
 export interface RehearsalProjection {
   total_seconds: number;
-  /** Relative uncertainty of the total (0.2 = ±20%). */
+  /** Relative uncertainty of the total (0.2 = ±20%); with an asymmetric band, its wider (upper) side. */
   uncertainty: number;
+  /** The total's band, when the projection gives one (it can be asymmetric). */
+  low_seconds?: number;
+  high_seconds?: number;
   steps: { id: string; seconds: number; low_seconds: number; high_seconds: number; locks: { relation: string; mode: string }[]; rewrite: boolean; basis: string }[];
 }
 

@@ -12,7 +12,8 @@ import { Drill, type DrillOptions } from './drill.js';
 import { normRel } from './names.js';
 import type { FindPgDumpOptions } from './pgdump.js';
 import { compareLocks, deployPlans, predictLocks } from './predict.js';
-import { projectSteps, toProjection } from './projection.js';
+import { projectionNotes, projectSteps, toProjection } from './projection.js';
+import { readIndexShapes, readSourceMemory } from './indexShape.js';
 import { readOnlySourcePool } from './readonly.js';
 import { openSandbox, withSandbox, type Sandbox } from './sandbox/index.js';
 import { serverIdentity } from './sandbox/identity.js';
@@ -93,6 +94,12 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
         const plans = await deployPlans(opts.runbook, sbPool, sbVersion);
         const predictions = await predictLocks(plans, sbPool, sbVersion);
         const before = await schemaSnapshot(sbPool);
+        // For the projection: index shapes on both sides (before the deploy changes the sample) and
+        // the source's cache size. Catalog reads only; a failure just leaves the band without them.
+        const indexes = await Promise.all([readIndexShapes(source, tables), readIndexShapes(sbPool, tables)])
+          .then(([src, sample]) => ({ source: src, sample }))
+          .catch(() => undefined);
+        const sourceMemory = await readSourceMemory(source);
 
         // 2. Deploy, traced (and drilled).
         const drill = opts.drill ? new Drill({ sandboxUrl: sb.url, runbook: opts.runbook, plans, ...opts.drillOptions }) : undefined;
@@ -147,8 +154,9 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
           const t = typeof p?.table === 'string' ? p.table : (plan?.locks[0]?.relation ?? null);
           stepTables.set(s.id, t ? normRel(t) : null);
         }
-        const projected = projectSteps({ steps: deploy.steps, samples, stepTables, predictions });
+        const projected = projectSteps({ steps: deploy.steps, samples, stepTables, predictions, indexes, sourceMemory });
         const projection = toProjection(projected);
+        warnings.push(...projectionNotes(projected).map((n) => `projection: ${n}`));
         const steps: RehearsalStepReport[] = deploy.steps.map((s) => {
           const p = projected.find((x) => x.id === s.stepId);
           const pred = predictions.get(s.stepId) ?? null;

@@ -205,8 +205,12 @@ function buildSteps(
         trace.rewrites.push({ relation: normRel(r.relation), how: 'table_rewrite' });
       }
     }
+    const statements: NonNullable<StepTrace['statements']> = [];
+    const progress: NonNullable<StepTrace['progress']> = [];
     for (const e of events) {
       if (!('stepId' in e) || e.stepId !== id) continue;
+      if (e.type === 'step.sql' && e.ok) statements.push({ sql: e.sql, durationMs: e.durationMs, rowCount: e.rowCount });
+      if (e.type === 'step.progress' && e.progress.kind === 'backfill') progress.push({ atMs: at(e) - w.start, rows: e.progress.rowsDone });
       if (e.type === 'step.retry') {
         trace.retries++;
         trace.retryDelayMs += e.delayMs;
@@ -222,8 +226,17 @@ function buildSteps(
         trace.batches = e.progress.batches;
       }
     }
+    if (statements.length) trace.statements = statements;
+    if (progress.length) trace.progress = thin(progress, 240);
     return trace;
   });
+}
+
+/** At most `max` points, first and last kept: a long sandbox backfill must not grow the trace without bound. */
+function thin<T>(xs: T[], max: number): T[] {
+  if (xs.length <= max) return xs;
+  const step = (xs.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => xs[Math.round(i * step)]!);
 }
 
 export type { Sample };

@@ -38,6 +38,10 @@ export interface StepTrace {
   /** Per-batch row rates (rows/s) from backfill progress, for the projection's uncertainty. */
   batchRates: number[];
   batches: number;
+  /** Statements the step ran (its step.sql events), in order: the projection scales only those whose work grows with size. */
+  statements?: { sql: string; durationMs: number; rowCount: number | null }[];
+  /** Backfill progress over time (ms since the step started, rows done), thinned: the projection's steady rate and spread. */
+  progress?: { atMs: number; rows: number }[];
   /** Index-build phases seen in pg_stat_progress_create_index, with sampled time in each (ms). */
   indexPhases: Record<string, number>;
   /** Sessions that blocked this step (pids), from pg_blocking_pids of its waiting backends. */

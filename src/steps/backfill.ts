@@ -162,7 +162,10 @@ export const backfill: StepKind<BackfillParams> = {
 
   async rollback(step, ctx) {
     if (!step.rollback) {
-      throw new RunbookError(`backfill ${step.id} has no rollback`, { hint: 'the old values were overwritten; add `rollback:` SQL to the step (or restore them by other means)' });
+      // Nothing to restore from: say so and let the rest of the rollback go on (the
+      // add_column undo that runs after it usually drops the whole column anyway).
+      ctx.emit({ type: 'step.log', stepId: ctx.step.id, level: 'warn', message: `backfill ${step.id} has no rollback: SQL; the values it wrote stay as they are` });
+      return;
     }
     await ctx.executor.run(step.rollback, {
       stepId: step.id,

@@ -106,6 +106,14 @@ describe.each(edgeMajors())('backfill step kind on PostgreSQL %i', (major) => {
     }
   });
 
+  it('rollback without rollback: SQL leaves the values, warns, and lets the rollback phase go on', async () => {
+    const step = makeStep('backfill', { table: 'nowhere', set: 'x = 1' }, { id: 'fill_nr', phase: 'deploy' });
+    const ctx = await makeTestStepContext({ url: db.url, step });
+    await expect(backfill.rollback!(step, ctx)).resolves.toBeUndefined();
+    expect(ctx.events.find((e) => e.type === 'step.log')).toMatchObject({ level: 'warn', message: expect.stringMatching(/no rollback: SQL; the values it wrote stay/) });
+    await ctx.close();
+  });
+
   it('refuses clearly: no primary key, missing table, missing state schema', async () => {
     await db.query(`create table nopk (a int)`);
     const ctxFor = async (params: any) => {
