@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       '|---:|---:|---:|---:|---:|:-:|---:|---:|',
       ...perTrial,
       '',
-      `Bar: projected within ±30% of the real run → **${pass ? 'PASS' : 'FAIL'}** in ${within} of ${trials.length} trials (projected/real: median ${median.toFixed(2)}, range ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}); ` +
+      `Bar: projected within ±30% of the real run in every trial → **${pass ? 'PASS' : 'FAIL'}** (within in ${within} of ${trials.length}; projected/real median ${median.toFixed(2)}, range ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}); ` +
         `the real run fell inside the stated band in ${inBand} of ${trials.length}.`,
       '',
       `Last trial, per step (sample backfill steady rate ${sampleRate ? Math.round(sampleRate.rowsPerMs * 1000).toLocaleString('en-US') : 'n/a'} rows/s, standard error ${sampleRate ? pct(sampleRate.stderr).replace('+', '±') : 'n/a'}):`,

@@ -229,7 +229,7 @@ export function indexRisk(table: string, indexes: ProjectionInput['indexes']): I
 }
 
 function fmtN(x: number): string {
-  return x >= 100 ? String(Math.round(x)) : x.toFixed(1);
+  return x >= 10 ? String(Math.round(x)) : x.toFixed(1);
 }
 
 export function projectSteps(input: ProjectionInput): StepProjection[] {
@@ -404,6 +404,12 @@ export function toProjection(steps: StepProjection[]): RehearsalProjection {
       basis: s.basis,
     })),
   };
+}
+
+/** The band as operators read it: "6.7–18.6 s" (falls back to ±% for projections without a band). */
+export function projectionRange(p: { total_seconds: number; uncertainty: number; low_seconds?: number; high_seconds?: number }): string {
+  if (p.low_seconds !== undefined && p.high_seconds !== undefined) return `${p.low_seconds.toFixed(1)}–${p.high_seconds.toFixed(1)} s`;
+  return `±${Math.round(p.uncertainty * 100)}%`;
 }
 
 /** How the projection works, for reports. */

@@ -3,6 +3,7 @@
 // the rollback check, and what the drill faults did.
 import type { RehearsalResult } from '../rehearsal/types.js';
 import { redact } from '../util/secrets.js';
+import { PROJECTION_METHOD, projectionRange } from '../rehearsal/projection.js';
 
 const fmtS = (s: number) => (s < 1 ? `${Math.round(s * 1000)} ms` : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
 const fmtN = (n: number | null) => (n === null ? '?' : Math.round(n).toLocaleString('en-US'));
@@ -16,7 +17,7 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
   out.push(`- Source: ${r.source.description} — read only`);
   out.push(`- Sandbox: ${r.sandbox.description}`);
   out.push(`- Deploy: **${r.deploy.status}** in ${fmtS(r.deploy.durationMs / 1000)}; ${verdict}`);
-  out.push(`- Projected deploy on the source: **${fmtS(r.projection.total_seconds)}** (±${Math.round(r.projection.uncertainty * 100)}%)`);
+  out.push(`- Projected deploy on the source: **${fmtS(r.projection.total_seconds)}** (range ${projectionRange(r.projection)})`);
   out.push(`- Started ${r.startedAt}, took ${fmtS(r.durationMs / 1000)}`, '');
   if (r.warnings.length) {
     out.push('## Warnings', '');
@@ -83,11 +84,6 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
     }
   }
   out.push('## How the projection works', '');
-  out.push(
-    'Each step’s sandbox time is scaled to the source by what drives its cost: rows for backfills, heap size for rewrites and validation scans, n·log n of the rows for index builds; catalog-only steps are not scaled. ' +
-      'The fixed per-step cost (the cheapest catalog-only step, at most half a step’s time) is not scaled. The range adds a base uncertainty per basis, the batch-rate spread for backfills and a penalty growing with the extrapolation factor. ' +
-      'The sandbox is not the production machine: cache, disk and concurrent load differ, so treat the range as a planning figure, not a promise.',
-    '',
-  );
+  out.push(PROJECTION_METHOD, '');
   return redact(out.join('\n'));
 }

@@ -9,6 +9,7 @@ import { RunbookError } from '../engine/errors.js';
 import type { Evidence } from '../engine/gates.js';
 import { DURATION_HINT, parseDuration } from '../runbook/durations.js';
 import type { StepKind, StepPlan } from './types.js';
+import { projectionRange } from '../rehearsal/projection.js';
 
 const duration = z.union([z.number().nonnegative(), z.string()]).refine((v) => parseDuration(v) !== undefined, { message: DURATION_HINT });
 
@@ -35,6 +36,7 @@ interface Summary {
   rollback_verified: boolean;
   projected_seconds: number;
   uncertainty: number;
+  range: string;
   sandbox: string;
 }
 
@@ -88,6 +90,7 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
       rollback_verified: result.rollbackVerified,
       projected_seconds: result.projection.total_seconds,
       uncertainty: result.projection.uncertainty,
+      range: projectionRange(result.projection),
       sandbox: result.sandbox.description,
     };
     await ctx.state.set({ ...summary });
@@ -119,7 +122,7 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
     return [
       { label: 'rehearsed deploy', value: s.deploy, ok: s.deploy === 'completed' },
       { label: 'rollback verified by schema diff', value: s.rollback_verified, ok: s.rollback_verified },
-      { label: 'projected deploy on the target (s)', value: s.projected_seconds, detail: `±${Math.round(s.uncertainty * 100)}%` },
+      { label: 'projected deploy on the target (s)', value: s.projected_seconds, detail: s.range ? `range ${s.range}` : `±${Math.round(s.uncertainty * 100)}%` },
     ];
   },
 };

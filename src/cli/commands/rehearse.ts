@@ -2,6 +2,7 @@
 // traced; the source is only read. Exit 0 when the deploy completed and the rollback was verified.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { projectionRange } from '../../rehearsal/projection.js';
 import { EventBus, type RunEvent } from '../../engine/events.js';
 import { rehearse } from '../../rehearsal/rehearse.js';
 import { parseSamplePct } from '../../rehearsal/sampleArg.js';
@@ -82,7 +83,7 @@ function summary(r: Awaited<ReturnType<typeof rehearse>>): string {
         `${s.rewrite ? ', REWRITES the table' : ''}${mism.length ? `, UNPREDICTED locks: ${mism.join(', ')}` : ''}`,
     );
   }
-  lines.push(`projected deploy on the source: ${r.projection.total_seconds.toFixed(1)} s (±${Math.round(r.projection.uncertainty * 100)}%)`);
+  lines.push(`projected deploy on the source: ${r.projection.total_seconds.toFixed(1)} s (range ${projectionRange(r.projection)})`);
   for (const d of r.drill ?? []) lines.push(`  drill ${d.fault}: ${d.handled}`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   return redact(lines.join('\n'));
