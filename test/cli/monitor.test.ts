@@ -106,7 +106,8 @@ describe('pgrunbook monitor as a process', () => {
   it('runs the Ink app in a terminal: panels, q quits; a hang-up (SIGHUP) stops it too', async () => {
     const session = `pgrbmon${process.pid}`;
     const cmd = (s: string) =>
-      `cd ${ROOT} && NO_COLOR=1 ${process.execPath} ${BIN} monitor --db '${db.url}' --interval 300ms; echo EXIT=$?; sleep 60`;
+      `cd ${ROOT} && env -u CI -u CONTINUOUS_INTEGRATION NO_COLOR=1 ${process.execPath} ${BIN} monitor --db '${db.url}' --interval 300ms; echo EXIT=$?; sleep 60`;
+    // Ink draws only the last frame when it detects CI, so the terminal session runs without CI set.
     // Our own tmux server (socket), so no other test's tmux sessions or kill-server can touch ours.
     const socket = `pgrunbook-monitor-test-${process.pid}`;
     const tmux = (...a: string[]) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });

@@ -43,7 +43,9 @@ select
           and ($3::bool or s.datname = current_database()))
       or s.pid in (select pid from blockers)) as sessions,
   (select coalesce(json_object_agg(st, n), '{}'::json)
-   from (select coalesce(state, 'hidden') as st, count(*)::int as n
+   -- A NULL state is either another role's session we may not see ('<insufficient privilege>')
+   -- or a backend still starting up (visible to anyone, no state yet): only the first is hidden.
+   from (select case when query = '<insufficient privilege>' then 'hidden' else coalesce(state, 'starting') end as st, count(*)::int as n
          from s where backend_type = 'client backend' or backend_type is null group by 1) c) as counts,
   current_setting('max_connections')::int as max_connections,
   extract(epoch from now())::float8 as now_epoch;
