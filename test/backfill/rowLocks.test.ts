@@ -22,6 +22,7 @@ describe.each(edgeMajors())('backfill and row locks on PostgreSQL %i', (major) =
     let walkDoneAt: number | undefined;
     let seenWhileHeld: Record<string, number> | undefined;
     let skippedWhileHeld: number | undefined;
+    let observed: Promise<void> = Promise.resolve();
     const run = runStep(
       db.url,
       { table: 'locked', set: 'counter = counter + 1', batch_size: 500, lock_timeout: '50ms' },
@@ -30,11 +31,14 @@ describe.each(edgeMajors())('backfill and row locks on PostgreSQL %i', (major) =
           if (walkDoneAt === undefined && e.type === 'step.log' && /key walk finished/.test(e.message)) {
             walkDoneAt = Date.now();
             // Still holding the lock: everything but row 2500 is done, and 2500 waits in the skip list.
-            void (async () => {
+            observed = (async () => {
               seenWhileHeld = await counterHistogram(db, 'locked');
               skippedWhileHeld = (await db.query(`select count(*)::int as n from pgrunbook.backfill_skipped`))[0].n;
-              await app.query('commit');
             })();
+          }
+          // The retry pass found the row still locked and waits: only now does the application commit.
+          if (e.type === 'step.log' && /still locked by other sessions/.test(e.message)) {
+            void observed.then(() => app.query('commit'));
           }
         },
       },

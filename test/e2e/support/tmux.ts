@@ -49,13 +49,6 @@ export class TmuxPane {
     return Number(this.tmux(['list-panes', '-t', this.name, '-F', '#{pane_pid}']).trim());
   }
 
-  /** Exit status of the pane's program once it has ended, else undefined. */
-  deadStatus(): number | undefined {
-    const out = this.tmux(['list-panes', '-t', this.name, '-F', '#{pane_dead} #{pane_dead_status}'], { allowFail: true }).trim();
-    const [dead, status] = out.split(' ');
-    return dead === '1' ? Number(status) : undefined;
-  }
-
   async waitForScreen(pred: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let screen = '';
