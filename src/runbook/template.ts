@@ -365,33 +365,19 @@ function sqlContexts(t: string, refs: Reference[]): SqlContext[] {
         } else i++;
         break;
       case 'a string literal':
-        if (c === "'") {
-          if (t[i + 1] === "'") i += 2;
-          else {
-            f.state = 'code';
-            i++;
-          }
-        } else i++;
-        break;
       case 'an escape string':
-        if (c === '\\') i += 2;
-        else if (c === "'") {
-          if (t[i + 1] === "'") i += 2;
-          else {
-            f.state = 'code';
-            i++;
-          }
-        } else i++;
+      case 'a quoted identifier': {
+        // A doubled quote stays inside; a single one closes. E'' strings also escape with a backslash.
+        const quote = f.state === 'a quoted identifier' ? '"' : "'";
+        if (c === '\\' && f.state === 'an escape string') i += 2;
+        else if (c !== quote) i++;
+        else if (t[i + 1] === quote) i += 2;
+        else {
+          f.state = 'code';
+          i++;
+        }
         break;
-      case 'a quoted identifier':
-        if (c === '"') {
-          if (t[i + 1] === '"') i += 2;
-          else {
-            f.state = 'code';
-            i++;
-          }
-        } else i++;
-        break;
+      }
       case 'a comment':
         if (c === '\n') f.state = 'code';
         i++;
