@@ -37,24 +37,8 @@ export function Header(props: { width: number; lines: number }): React.JSX.Eleme
   if (props.lines >= 2) {
     const left = clip(`pgrunbook · ${name}`, Math.max(10, props.width - badges.length - 1));
     const second = [h.phase ? `phase ${h.phase}` : undefined, target, h.runId ? `run ${h.runId}` : undefined].filter(Boolean).join(' · ');
-    if (h.runbook && h.boot) {
-      // A host status (e.g. "demo completed: q quits") takes the second line while it lasts.
-      return (
-        <Box flexDirection="column" width={props.width}>
-          <Box width={props.width} justifyContent="space-between">
-            <Text bold wrap="truncate">
-              {left}
-            </Text>
-            <Text bold color={STATUS_COLOR[h.status]}>
-              {badges}
-            </Text>
-          </Box>
-          <Text color="yellow" wrap="truncate">
-            {clip(h.boot, props.width)}
-          </Text>
-        </Box>
-      );
-    }
+    // A host status (e.g. "demo completed: q quits") takes the second line while it lasts.
+    const hostStatus = h.runbook && h.boot ? h.boot : undefined;
     return (
       <Box flexDirection="column" width={props.width}>
         <Box width={props.width} justifyContent="space-between">
@@ -65,9 +49,15 @@ export function Header(props: { width: number; lines: number }): React.JSX.Eleme
             {badges}
           </Text>
         </Box>
-        <Text dimColor wrap="truncate">
-          {clip(second || (h.boot ?? ''), props.width)}
-        </Text>
+        {hostStatus ? (
+          <Text color="yellow" wrap="truncate">
+            {clip(hostStatus, props.width)}
+          </Text>
+        ) : (
+          <Text dimColor wrap="truncate">
+            {clip(second || (h.boot ?? ''), props.width)}
+          </Text>
+        )}
       </Box>
     );
   }
