@@ -298,6 +298,7 @@ export class Runner {
       if (done) return;
     }
 
+    // Planned again here, not reused from the summary: earlier steps change what this one sees.
     const plan = opts.undo ? undefined : await this.planFor(kind, step);
     const level: GateLevel = opts.undo ? (step.gate ?? 'confirm') : gateLevel(step, kind, plan!);
     if (level !== 'none') await this.gate(level, step, kind, ctx, plan);

@@ -134,6 +134,6 @@ export function splitQualified(name: string): string[] {
 
 export function quoteLiteral(value: string): string {
   // E'' form so backslashes are unambiguous regardless of standard_conforming_strings.
-  if (value.includes('\\')) return ` E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`.trim();
+  if (value.includes('\\')) return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
   return `'${value.replace(/'/g, "''")}'`;
 }
