@@ -17,6 +17,7 @@ import { fieldMode, formatPath, type ParamPath } from './fieldPaths.js';
 import { describeValue, flattenIssues, issueMessage, keysAt, suggestKey } from './issues.js';
 import { DEFAULT_SETTINGS, PHASES, type PhaseName, type Problem, type Runbook, type Settings, type SourcePos, type StepSpec } from './model.js';
 import { REQUIRED_TOP_KEYS, settingsFields, stepCommonFields, TOP_KEYS, topFields, VAR_NAME } from './schema.js';
+import { ignoredRollbackWarning } from './selfUndo.js';
 import { scalarSourceMap } from './sourceMap.js';
 import { sqlProblems } from './sqlCheck.js';
 import { didYouMean } from './suggest.js';
@@ -567,6 +568,10 @@ class Loader {
     const queued = this.sqlFields.length;
     const rendered = this.renderNode(kindE.value, [], (p) => fieldMode(kind, p), kind.kind);
     const parsed = this.check(kind.schema, rendered, kindE.value, kind.kind);
+    if (rbE) {
+      const ignored = ignoredRollbackWarning(kind.kind, id, phase, parsed.ok ? parsed.value : rendered);
+      if (ignored) this.problem(rbE.keyNode, 'warning', ignored);
+    }
     if (!parsed.ok) this.sqlFields.length = queued; // SQL errors inside a value of the wrong shape would be noise
     if (!parsed.ok || !enabled) return undefined;
     return {

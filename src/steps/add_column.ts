@@ -17,14 +17,29 @@ import { checkExpression, checkTypeName, FragmentError, KNOWN_VOLATILE, SERIAL_T
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 
+/** Numbers as SQL text; an integer past 2^53 has already lost digits in YAML, so it must be quoted. */
+const sqlDefault = z
+  .union([
+    z.string().trim().min(1),
+    z.number().refine((n) => !Number.isInteger(n) || Number.isSafeInteger(n), {
+      error: (iss) => `${String(iss.input)} is too large for an exact YAML number: quote it (default: "12345678901234567890") so the digits reach SQL as written`,
+    }),
+    z.boolean(),
+  ])
+  .transform((v) => (typeof v === 'string' ? v : String(v)))
+  .describe('SQL expression for new rows, never volatile (e.g. "now()"); a YAML number or true/false is that SQL constant.');
+
 const schema = z
   .object({
     table: tableName,
     column: identifier,
     /** A type name only (`bigint`, `numeric(12,2)`, `jsonb`). */
     type: z.string().trim().min(1),
-    /** SQL expression for new rows; must not be volatile. */
-    default: z.string().trim().min(1).optional(),
+    /**
+     * SQL expression for new rows; must not be volatile. A YAML number or true/false is taken as
+     * that SQL constant (`default: 0` is DEFAULT 0).
+     */
+    default: sqlDefault.optional(),
     not_null: boolish.default(false),
   })
   .strict();

@@ -1,7 +1,13 @@
 // swap_table: rebuild a table whose change needs a rewrite (int → bigint on a key column, a type
 // change with a different on-disk format) without holding ACCESS EXCLUSIVE for the rewrite.
+// Each changed column converts as `(using)::type`, `using` defaulting to the column itself (as
+// ALTER COLUMN TYPE .. USING); writes mirrored back after the swap convert with `rollback_using`,
+// default a plain cast to the old type. Every conversion is checked against the live table
+// (LIMIT 0) before anything is created: a broken one in the sync trigger would fail the
+// application's writes.
 //   1. shadow: CREATE TABLE <shadow> (LIKE t INCLUDING ALL EXCLUDING INDEXES), the type changes,
-//      then indexes and constraints (cheap: the shadow is empty), outgoing FKs NOT VALID, grants.
+//      then indexes and constraints (cheap: the shadow is empty), outgoing FKs NOT VALID, table
+//      and column grants.
 //   2. sync: an AFTER row trigger on t mirrors INSERT/UPDATE/DELETE (and TRUNCATE) into the shadow.
 //      CREATE TRIGGER takes SHARE ROW EXCLUSIVE, so it waits for in-flight writers: every write
 //      after it commits is mirrored.
@@ -26,13 +32,14 @@
 // Refused: partitioned tables, inheritance, row-level security, user triggers, materialized views,
 // self-referencing FKs, no primary key.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock } from './types.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock, Queryable } from './types.js';
+import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../engine/errors.js';
 import { boolish, identifier, intish, tableName } from './ddl/schema.js';
 import { findTable, probe, requireTable, sqlLiteral, type TableInfo } from './ddl/catalog.js';
 import { bareName, qname, truncateIdent } from './ddl/names.js';
-import { checkTypeName } from './ddl/fragments.js';
+import { checkExpression, checkTypeName } from './ddl/fragments.js';
 import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 import { describeForSwap, relationNameFree, type SwapInfo } from './ddl/swapCatalog.js';
@@ -42,7 +49,28 @@ const schema = z
   .object({
     table: tableName,
     /** The changes that need the rewrite: new column types. */
-    columns: z.array(z.object({ name: identifier, type: z.string().trim().min(1) }).strict()).default([]),
+    columns: z
+      .array(
+        z
+          .object({
+            name: identifier,
+            type: z.string().trim().min(1),
+            using: z
+              .string()
+              .trim()
+              .min(1)
+              .optional()
+              .describe('SQL expression over the old columns giving the new value, as ALTER COLUMN TYPE .. USING (default: the column, cast).'),
+            rollback_using: z
+              .string()
+              .trim()
+              .min(1)
+              .optional()
+              .describe('SQL expression over the new columns giving the old value, for writes mirrored back after the swap (default: a plain cast to the old type).'),
+          })
+          .strict(),
+      )
+      .default([]),
     /** Shadow table name (default <table>_new) and the name the old table gets (default <table>_old). */
     shadow: identifier.optional(),
     old_name: identifier.optional(),
@@ -95,7 +123,40 @@ const back = (n: sql.SwapNames) => ({
   missed: qname(n.schema, truncateIdent(`${n.oldName}_missed`)),
 });
 
-const changesOf = (p: Params): sql.TypeChanges => Object.fromEntries(p.columns.map((c) => [c.name, c.type]));
+const changesOf = (p: Params): sql.TypeChanges =>
+  Object.fromEntries(p.columns.map((c) => [c.name, { type: c.type, ...(c.using ? { using: c.using } : {}) }]));
+
+/** The conversion back to the old types, for the mirror into the old table after the swap. */
+const reverseOf = (p: Params, originalTypes: Record<string, string>): sql.TypeChanges =>
+  Object.fromEntries(
+    p.columns
+      .filter((c) => originalTypes[c.name])
+      .map((c) => [c.name, { type: originalTypes[c.name]!, ...(c.rollback_using ? { using: c.rollback_using } : {}) }]),
+  );
+
+/** Original types as the catalog has them now (before the shadow exists). */
+const originalTypesOf = (p: Params, info: SwapInfo): Record<string, string> =>
+  Object.fromEntries(p.columns.flatMap((c) => {
+    const col = info.columns.find((x) => x.name === c.name);
+    return col ? [[c.name, col.type]] : [];
+  }));
+
+/**
+ * Checks every conversion (`using`, the plain cast, `rollback_using`) against the live table
+ * without reading a row; returns PostgreSQL's complaint, or undefined when all of them resolve.
+ */
+async function conversionProblem(db: Queryable, p: Params, n: sql.SwapNames, info: SwapInfo, lockTimeoutMs: number): Promise<string | undefined> {
+  try {
+    await probe(db, sql.conversionCheckSql(n.table, info, changesOf(p), reverseOf(p, originalTypesOf(p, info))), { lockTimeoutMs });
+    return undefined;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === '55P03' || e.code === '57014') throw err; // a lock or timeout, not the expression
+    return e.message ?? String(err);
+  }
+}
+
+const CONVERSION_HINT = 'check `columns:` (type, using, rollback_using): `using` reads the old columns by name, `rollback_using` the new ones';
 const reached = (s: State, stage: Stage) => s.stage !== undefined && ORDER.indexOf(s.stage) >= ORDER.indexOf(stage);
 
 async function freeName(ctx: StepContext, schemaName: string, wanted: string, taken: Set<string>): Promise<string> {
@@ -173,7 +234,7 @@ function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string)
   for (const s of info.sequences) {
     if (s.kind === 'serial') {
       out.push(`ALTER SEQUENCE ${s.name} OWNED BY ${target}.${quoteIdent(s.column)}`);
-      const newType = changes[s.column];
+      const newType = changes[s.column]?.type;
       if (newType && /^(bigint|int8)$/i.test(newType.trim()) && s.type !== 'bigint') out.push(`ALTER SEQUENCE ${s.name} AS bigint`);
     } else {
       // Identity: the other table has its own sequence; carry the position over.
@@ -189,7 +250,7 @@ async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableInfo)
   const info = await describeForSwap(ctx.pool, t);
   const state = ((await ctx.state.get<State>()) ?? {}) as State;
   const b = back(n);
-  const reverse = state.originalTypes ?? {};
+  const reverse = reverseOf(p, state.originalTypes ?? {});
   const moves = state.indexes ?? [];
   await run(ctx, [
     `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
@@ -226,6 +287,8 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
 
   if (!reached(state, 'shadow')) {
     checkBlockers(info, p);
+    const bad = await conversionProblem(ctx.pool, p, n, info, ctx.step.settings.lockTimeoutMs);
+    if (bad) throw new RunbookError(`swap_table: a column conversion does not work on ${p.table}: ${bad}`, { hint: `${CONVERSION_HINT}; nothing was created` });
     if (!(await relationNameFree(ctx.pool, t.schema, n.shadowName))) {
       throw new RunbookError(`${n.schema}.${n.shadowName} already exists`, { hint: 'drop it if it is a leftover, or choose another `shadow:` name' });
     }
@@ -237,7 +300,7 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
     for (const ix of info.indexes) {
       moves.push({ orig: ix.name, tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken), old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken) });
     }
-    const originalTypes = Object.fromEntries(p.columns.map((c) => [c.name, info.columns.find((x) => x.name === c.name)!.type]));
+    const originalTypes = originalTypesOf(p, info);
     state = await patchState(ctx, { indexes: moves, originalTypes }) as State;
     await run(ctx, sql.createShadowSql(n, info, changes, (ix) => moves.find((m) => m.orig === ix.name)!.tmp));
     state = (await patchState(ctx, { stage: 'shadow' })) as State;
@@ -333,15 +396,22 @@ async function applyDropOld(p: Params, ctx: StepContext): Promise<unknown> {
 export const swapTable: StepKind<Params> = {
   kind: 'swap_table',
   schema: schema as unknown as z.ZodType<Params>,
+  sqlFragmentFields: ['columns.*.using', 'columns.*.rollback_using'],
 
   async validate(step) {
-    const out = [];
+    const out: Problem[] = [];
+    const bad = (c: { name: string }, what: string, err: unknown) =>
+      out.push({ pos: step.pos, severity: 'error', message: `swap_table: column ${c.name}: ${what}${(err as Error).message}` });
+    // As in ALTER COLUMN TYPE .. USING: one expression over the row, no subquery (the sync
+    // triggers would run it on every write).
+    const expression = async (c: { name: string }, key: string, expr: string) => {
+      const r = await checkExpression(expr).catch((err) => void bad(c, `${key}: `, err));
+      if (r?.functions.includes('(subquery)')) bad(c, `${key}: `, new Error(`"${expr}" contains a subquery: use an expression over the row's own columns, as ALTER COLUMN TYPE .. USING requires`));
+    };
     for (const c of step.params.columns) {
-      try {
-        await checkTypeName(c.type);
-      } catch (err: any) {
-        out.push({ pos: step.pos, severity: 'error' as const, message: `swap_table: column ${c.name}: ${err.message}` });
-      }
+      await checkTypeName(c.type).catch((err) => bad(c, '', err));
+      if (c.using) await expression(c, 'using', c.using);
+      if (c.rollback_using) await expression(c, 'rollback_using', c.rollback_using);
     }
     return out;
   },
@@ -372,12 +442,23 @@ export const swapTable: StepKind<Params> = {
     if (t && ctx.db) {
       const info = await describeForSwap(ctx.db, t);
       if (info.blockers.length) notes.push(`REFUSED: ${info.blockers.join('; ')}`);
+      else {
+        const bad = await conversionProblem(ctx.db, p, n, info, 1000).catch((e: Error) => {
+          notes.push(`the column conversions were not checked (${e.message}); apply checks them before creating anything`);
+          return undefined;
+        });
+        if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
+      }
+      if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
       if (t.estimatedRows !== null) notes.push(`copies about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
       if (info.incomingFks.length) notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
       if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
     }
     notes.push('short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries');
     notes.push('after the swap, writes are mirrored back into the old table (rollback loses nothing); each mirrored row costs a subtransaction until drop_old');
+    for (const c of p.columns.filter((x) => x.using && !x.rollback_using)) {
+      notes.push(`${c.name}: writes mirrored back into the old table convert with a plain cast to the old type (no rollback_using); a value the cast refuses blocks the swap back`);
+    }
     const changes = changesOf(p);
     const locks: PlannedLock[] = [
       { relation: n.table, mode: 'ShareRowExclusiveLock' },
@@ -387,7 +468,7 @@ export const swapTable: StepKind<Params> = {
     return {
       statements: [
         { sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`, transactional: true, description: 'create the shadow table' },
-        ...Object.entries(changes).map(([c, ty]) => ({ sql: `ALTER TABLE ${n.shadow} ALTER COLUMN ${quoteIdent(c)} TYPE ${ty}`, transactional: true, description: 'change the type on the empty shadow' })),
+        ...sql.alterTypesSql(n.shadow, changes).map((s) => ({ sql: s, transactional: true, description: 'change the types on the empty shadow' })),
         { sql: `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`, transactional: true, description: 'keep the shadow in sync' },
         { sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor ORDER BY pk LIMIT ${p.batch_size} FOR KEY SHARE ON CONFLICT DO NOTHING`, transactional: true, description: 'copy in keyset batches' },
         { sql: `-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`, transactional: true, description: 'verify counts and checksum' },

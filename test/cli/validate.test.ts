@@ -33,6 +33,22 @@ describe('validate (in-process)', () => {
     expect(warned.code).toBe(2); // --var extra is not declared
     expect(warned.out).toMatch(/--var extra: no variable "extra" is declared/);
   });
+
+  it('warns, at the rollback: key, about rollback: SQL that is never run; still valid', async () => {
+    const file = join(FIXTURES, 'ignored-rollback.yaml');
+    const { code, out } = await validate(file);
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toEqual([
+      `${file}:14:7: warning: step "add_qty": this rollback: SQL is never run: add_column undoes itself in the rollback phase: it drops the column only if this run added it. Remove rollback: from the step, or put the SQL in a separate \`sql\` step in the rollback phase`,
+      expect.stringMatching(/:22:7: warning: step "widen_id": this rollback: SQL is never run: swap_table undoes itself/),
+      expect.stringMatching(/:23:7: warning: step "drop_old": this rollback: SQL is never run: swap_table with drop_old: true cannot be undone/),
+      expect.stringMatching(/:32:7: warning: step "recount": this rollback: SQL is never run: the rollback phase undoes deploy steps only/),
+      `${file}: valid: "Ignored rollback", steps: deploy 5, monitor 1 (0 errors, 4 warnings)`,
+    ]);
+    // backfill runs its rollback: SQL (runbooks/add-column-backfill.yaml relies on it): no warning on line 16.
+    expect(out).not.toMatch(/:16:7:/);
+  });
 });
 
 // -- the built CLI ------------------------------------------------------------------------------

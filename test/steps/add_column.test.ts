@@ -19,6 +19,14 @@ describe('add_column validate (offline)', () => {
     expect(r!.message).toMatch(/volatile gen_random_uuid.*backfill/);
     expect(await problems({ table: 't', column: 'c', type: 'timestamptz', default: 'now()' })).toEqual([]);
   });
+  it('takes YAML numbers and booleans as SQL constants; strings stay SQL expressions', () => {
+    const d = (v: unknown) => addColumn.schema.safeParse({ table: 't', column: 'c', type: 'int', default: v });
+    expect([0, 1.5, -3, true, false, "'x'"].map((v) => (d(v) as any).data?.default)).toEqual(['0', '1.5', '-3', 'true', 'false', "'x'"]);
+    // An integer past 2^53 has already lost digits when YAML read it: it must be quoted.
+    expect(d(2 ** 60).error?.issues[0]!.message).toMatch(/too large for an exact YAML number: quote it/);
+    expect(d(Infinity).success).toBe(false);
+    expect(d(null).success).toBe(false);
+  });
 });
 
 for (const major of edgeMajors()) {
@@ -49,6 +57,30 @@ for (const major of edgeMajors()) {
       await addColumn.rollback!(h.step, h.ctx);
       expect(await db.query(`select 1 from pg_attribute where attrelid = 'orders'::regclass and attname = 'created' and not attisdropped`)).toHaveLength(0);
       await h.ctx.close();
+    });
+
+    it('default: 0 and default: true (YAML scalars) add the column catalog-only; existing rows read them', async () => {
+      const before = await relfilenode(db.pool, 'orders');
+      const zero = await harness(addColumn, { table: 'orders', column: 'qty', type: 'int', default: 0 }, { url: db.url });
+      expect(zero.plan.statements.map((s) => s.sql)).toEqual(['ALTER TABLE "public"."orders" ADD COLUMN "qty" int DEFAULT 0']);
+      expect(zero.plan.notes.join('\n')).toMatch(/catalog-only/);
+      expect(zero.plan.notes.join('\n')).not.toMatch(/REFUSED/);
+      await addColumn.apply(zero.step, zero.ctx);
+      const flag = await harness(addColumn, { table: 'orders', column: 'active', type: 'boolean', default: true }, { url: db.url });
+      await addColumn.apply(flag.step, flag.ctx);
+      const ratio = await harness(addColumn, { table: 'orders', column: 'ratio', type: 'numeric', default: 1.5 }, { url: db.url });
+      await addColumn.apply(ratio.step, ratio.ctx);
+      expect(await relfilenode(db.pool, 'orders')).toBe(before); // no rewrite
+      // PG 11+ fast default: the value lives in pg_attribute (atthasmissing), not in the rows.
+      expect(await db.query(`select attname, atthasmissing from pg_attribute where attrelid = 'orders'::regclass and attname in ('qty', 'active', 'ratio') order by attname`)).toEqual([
+        { attname: 'active', atthasmissing: true },
+        { attname: 'qty', atthasmissing: true },
+        { attname: 'ratio', atthasmissing: true },
+      ]);
+      expect(await db.query(`select count(*)::int n, min(qty) lo, max(qty) hi, bool_and(active) a, min(ratio)::text r from orders`)).toEqual([{ n: 1000, lo: 0, hi: 0, a: true, r: '1.5' }]);
+      await db.query(`INSERT INTO orders (id, amount) VALUES (5000, 1)`);
+      expect(await db.query(`select qty, active from orders where id = 5000`)).toEqual([{ qty: 0, active: true }]);
+      for (const h of [zero, flag, ratio]) await h.ctx.close();
     });
 
     it('rollback leaves a column this run did not add', async () => {

@@ -2,7 +2,44 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import pg from 'pg';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { swapTable } from '../../src/steps/swap_table.js';
+import { loadRunbookText } from '../../src/runbook/load.js';
+import { makeStep } from '../support/stepContext.js';
 import { harness, holdLock, eventsOf } from './ddl/helpers.js';
+
+describe('swap_table using / rollback_using (offline)', () => {
+  const problems = async (column: Record<string, unknown>) =>
+    (await swapTable.validate!(makeStep('swap_table', swapTable.schema.parse({ table: 't', columns: [{ name: 'c', type: 'numeric', ...column }] })) as any, { runbook: {} as any, step: {} as any })).map((p) => p.message);
+
+  it('parses each expression as one SQL expression', async () => {
+    expect(await problems({ using: "replace(c, ',', '.')::numeric", rollback_using: "replace(c::text, '.', ',')" })).toEqual([]);
+    expect(await problems({ using: 'c::numeric; DROP TABLE t' })).toEqual([expect.stringMatching(/^swap_table: column c: using: .*(not a single expression|does not parse)/)]);
+    expect(await problems({ rollback_using: 'c FROM t' })).toEqual([expect.stringMatching(/^swap_table: column c: rollback_using: .*(not a single expression|does not parse)/)]);
+    expect(await problems({ using: '(SELECT max(x) FROM u)' })).toEqual([expect.stringMatching(/^swap_table: column c: using: .*contains a subquery/)]);
+  });
+
+  it('renders {{ var }} in them with SQL quoting, as in other SQL fragments', async () => {
+    const text = [
+      'version: 1',
+      'name: u',
+      'vars: { col: price, sep: "," }',
+      'phases:',
+      '  deploy:',
+      '    - id: s',
+      '      swap_table:',
+      '        table: prices',
+      '        columns:',
+      '          - name: "{{ col }}"',
+      '            type: numeric(10,2)',
+      '            using: "replace({{ col }}, {{ sep | literal }}, \'.\')::numeric"',
+      '            rollback_using: "replace({{ col }}::text, \'.\', {{ sep | literal }})"',
+    ].join('\n');
+    const { runbook, problems: found } = await loadRunbookText(text, 'u.yaml');
+    expect(found).toEqual([]);
+    expect((runbook!.phases.deploy[0]!.params as any).columns).toEqual([
+      { name: 'price', type: 'numeric(10,2)', using: `replace("price", ',', '.')::numeric`, rollback_using: `replace("price"::text, '.', ',')` },
+    ]);
+  });
+});
 
 const SETUP = `
   DO $$ BEGIN CREATE ROLE app_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -114,6 +151,152 @@ for (const major of edgeMajors()) {
       expect(idx2.map((r) => r.i)).toEqual(['orders_code_key', 'orders_customer_idx', 'orders_pkey']);
       expect(await db.query(`select pg_get_serial_sequence('orders', 'id') s`)).toEqual([{ s: 'public.orders_id_seq' }]);
       await h.ctx.close();
+    });
+
+    it('carries column-level grants over to the rebuilt table and its views; rollback keeps them', async () => {
+      await db.query(`
+        DO $$ BEGIN CREATE ROLE app_col_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+        DO $$ BEGIN CREATE ROLE app_col_writer; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+        CREATE TABLE accounts (id int PRIMARY KEY, email text, secret text, balance int);
+        INSERT INTO accounts SELECT g, 'u' || g || '@example.com', 's' || g, g FROM generate_series(1, 500) g;
+        CREATE VIEW account_emails AS SELECT id, email FROM accounts;
+        GRANT SELECT (id, email) ON accounts TO app_col_reader;
+        GRANT UPDATE (balance) ON accounts TO app_col_writer WITH GRANT OPTION;
+        GRANT INSERT (email, secret) ON accounts TO PUBLIC;
+        GRANT SELECT (email) ON account_emails TO app_col_reader`);
+      const privileges = (t: string) =>
+        db.query(`select has_column_privilege('app_col_reader', '${t}', 'email', 'SELECT') email,
+                         has_column_privilege('app_col_reader', '${t}', 'secret', 'SELECT') secret,
+                         has_table_privilege('app_col_reader', '${t}', 'SELECT') whole_table,
+                         has_column_privilege('app_col_writer', '${t}', 'balance', 'UPDATE WITH GRANT OPTION') balance`);
+      const acl = (t: string) =>
+        db.query(`select attname, array(select x::text from unnest(attacl) x order by 1) acl from pg_attribute where attrelid = '${t}'::regclass and attacl is not null order by attname`);
+      const before = await acl('accounts');
+      expect(before.map((r) => r.attname)).toEqual(['balance', 'email', 'id', 'secret']);
+
+      const h = await harness(swapTable, { table: 'accounts', columns: [{ name: 'id', type: 'bigint' }] }, { url: db.url });
+      expect(h.plan.notes.join('\n')).toMatch(/carries over 3 column-level grant/);
+      await swapTable.apply(h.step, h.ctx);
+      expect(await colType('accounts', 'id')).toBe('bigint');
+      expect(await privileges('accounts')).toEqual([{ email: true, secret: false, whole_table: false, balance: true }]);
+      expect(await acl('accounts')).toEqual(before);
+      expect(await db.query(`select has_column_privilege('app_col_reader', 'account_emails', 'email', 'SELECT') e, has_column_privilege('app_col_reader', 'account_emails', 'id', 'SELECT') i`)).toEqual([{ e: true, i: false }]);
+      expect(await db.query(`select has_column_privilege('public', 'accounts', 'secret', 'INSERT') s, has_column_privilege('public', 'accounts', 'balance', 'INSERT') b`)).toEqual([{ s: true, b: false }]);
+
+      await swapTable.rollback!(h.step, h.ctx);
+      expect(await colType('accounts', 'id')).toBe('integer');
+      expect(await privileges('accounts')).toEqual([{ email: true, secret: false, whole_table: false, balance: true }]);
+      expect(await acl('accounts')).toEqual(before);
+      expect(await db.query(`select has_column_privilege('app_col_reader', 'account_emails', 'email', 'SELECT') e`)).toEqual([{ e: true }]);
+      await h.ctx.close();
+    });
+
+    it('using converts existing rows, rows the trigger mirrors during the copy, and (rollback_using) writes mirrored back; rollback restores the old table intact', async () => {
+      // Prices stored as text with a decimal comma ('12,50'), moved to numeric(10,2).
+      await db.query(`CREATE TABLE prices (id int PRIMARY KEY, price text NOT NULL, qty int);
+        INSERT INTO prices SELECT g, (g / 100) || ',' || lpad((g % 100)::text, 2, '0'), g FROM generate_series(1, 3000) g`);
+      const column = { name: 'price', type: 'numeric(10,2)', using: "replace(price, ',', '.')::numeric", rollback_using: "replace(price::text, '.', ',')" };
+      const h = await harness(swapTable, { table: 'prices', columns: [column], batch_size: 50 }, { url: db.url });
+      expect(h.plan.statements.map((x) => x.sql)).toContain(`ALTER TABLE "public"."prices_new" ALTER COLUMN "price" TYPE numeric(10,2) USING (replace(price, ',', '.')::numeric)::numeric(10,2)`);
+      expect(h.plan.notes.join('\n')).not.toMatch(/REFUSED/);
+
+      // Hold the copy before its first batch, and again after it, to write while it runs.
+      h.ctx.control.setPaused(true);
+      let firstBatch!: () => void;
+      const afterFirstBatch = new Promise<void>((r) => (firstBatch = r));
+      const emit = h.ctx.emit;
+      let batches = 0;
+      h.ctx.emit = (b) => {
+        emit(b);
+        if (b.type === 'step.progress' && ++batches === 1) {
+          h.ctx.control.setPaused(true);
+          firstBatch();
+        }
+      };
+      const applying = swapTable.apply(h.step, h.ctx);
+      for (let i = 0; i < 200 && (await db.query(`select 1 from pg_trigger where tgname = 'pgrunbook_swap_sync'`)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      // Sync trigger on, nothing copied yet: new rows, updates and deletes of rows the copy has not reached.
+      await db.query(`INSERT INTO prices SELECT g, '1,25', g FROM generate_series(10001, 10010) g;
+        UPDATE prices SET price = '99,99' WHERE id BETWEEN 2001 AND 2010;
+        DELETE FROM prices WHERE id BETWEEN 2991 AND 3000`);
+      expect(await db.query(`select count(*)::int n from prices_new`)).toEqual([{ n: 20 }]);
+      h.ctx.control.setPaused(false);
+      await afterFirstBatch;
+      expect(await db.query(`select count(*)::int n from prices_new where id <= 50`)).toEqual([{ n: 50 }]);
+      // Rows 1..50 are copied: update, delete and re-key some of them.
+      await db.query(`UPDATE prices SET price = '0,01' WHERE id BETWEEN 1 AND 10;
+        DELETE FROM prices WHERE id BETWEEN 11 AND 20;
+        UPDATE prices SET id = 20001, price = '5,05' WHERE id = 30`);
+      h.ctx.control.setPaused(false);
+      await applying;
+      expect(batches).toBeGreaterThan(50);
+
+      expect(await colType('prices', 'price')).toBe('numeric(10,2)');
+      expect(await colType('prices_old', 'price')).toBe('text');
+      expect(eventsOf(h.ctx, 'step.evidence')[0].evidence).toContainEqual(expect.objectContaining({ label: 'checksum', value: 'equal', ok: true }));
+      // Every row, copied or mirrored, is the old table's row converted.
+      const converted = await db.query(`select id, replace(price, ',', '.')::numeric(10,2)::text price, qty from prices_old order by id`);
+      expect(await db.query(`select id, price::text, qty from prices order by id`)).toEqual(converted);
+      expect(converted).toHaveLength(3000 + 10 - 10 - 10);
+      expect(await db.query(`select id, price::text from prices where id in (1, 30, 1250, 2005, 10001, 20001) order by id`)).toEqual([
+        { id: 1, price: '0.01' },
+        { id: 1250, price: '12.50' },
+        { id: 2005, price: '99.99' },
+        { id: 10001, price: '1.25' },
+        { id: 20001, price: '5.05' },
+      ]);
+
+      // After the swap, writes are mirrored back through rollback_using (decimal comma again).
+      await db.query(`INSERT INTO prices VALUES (30001, 7.5, 1); UPDATE prices SET price = 3.14 WHERE id = 2; DELETE FROM prices WHERE id = 3`);
+      expect(await db.query(`select id, price from prices_old where id in (2, 3, 30001) order by id`)).toEqual([
+        { id: 2, price: '3,14' },
+        { id: 30001, price: '7,50' },
+      ]);
+      const oldRows = await db.query(`select id, price, qty from prices_old order by id`);
+
+      await swapTable.rollback!(h.step, h.ctx);
+      expect(await colType('prices', 'price')).toBe('text');
+      expect(await db.query(`select id, price, qty from prices order by id`)).toEqual(oldRows);
+      // Rows nobody touched still hold exactly what they held before the swap.
+      expect(await db.query(`select count(*)::int n from prices where id between 100 and 2000 and price <> (id / 100) || ',' || lpad((id % 100)::text, 2, '0')`)).toEqual([{ n: 0 }]);
+      expect(await db.query(`select to_regclass('prices_old') a, to_regclass('prices_new') b`)).toEqual([{ a: null, b: null }]);
+      await h.ctx.close();
+    });
+
+    it('without rollback_using, writes are mirrored back with a plain cast; one the cast refuses blocks the swap back', async () => {
+      await db.query(`CREATE TABLE codes (id int PRIMARY KEY, code int NOT NULL);
+        INSERT INTO codes SELECT g, g FROM generate_series(1, 200) g`);
+      const h = await harness(swapTable, { table: 'codes', columns: [{ name: 'code', type: 'text', using: "'C' || lpad(code::text, 4, '0')" }] }, { url: db.url });
+      expect(h.plan.notes.join('\n')).toMatch(/code: writes mirrored back into the old table convert with a plain cast/);
+      await swapTable.apply(h.step, h.ctx);
+      expect(await db.query(`select code from codes where id in (7, 200) order by id`)).toEqual([{ code: 'C0007' }, { code: 'C0200' }]);
+      await db.query(`INSERT INTO codes VALUES (1001, '42')`); // '42'::int works
+      await db.query(`INSERT INTO codes VALUES (1002, 'C1002')`); // the application's write succeeds...
+      expect(await db.query(`select id, code from codes_old where id > 1000`)).toEqual([{ id: 1001, code: 42 }]);
+      expect(await db.query(`select op, pk from codes_old_missed`)).toEqual([{ op: 'INSERT', pk: '(1002)' }]); // ...and the miss is recorded
+      await expect(swapTable.rollback!(h.step, h.ctx)).rejects.toThrow(/cannot swap back without losing data: 1 writes could not be mirrored/);
+      expect(await colType('codes', 'code')).toBe('text'); // the new table stays live
+      await h.ctx.close();
+    });
+
+    it('checks every conversion against the live table before creating anything', async () => {
+      await db.query(`CREATE TABLE shapes (id int PRIMARY KEY, p point, n text); INSERT INTO shapes VALUES (1, point(1, 2), '1')`);
+      const cases: [unknown[], RegExp][] = [
+        [[{ name: 'n', type: 'int', using: 'nope::int' }], /column "nope" does not exist/],
+        [[{ name: 'p', type: 'int' }], /cannot cast type point to integer/],
+        // rollback_using reads the new types: lower() of an integer does not exist.
+        [[{ name: 'n', type: 'int', rollback_using: 'lower(n)' }], /function lower\(integer\) does not exist/],
+      ];
+      for (const [columns, why] of cases) {
+        const h = await harness(swapTable, { table: 'shapes', columns }, { url: db.url });
+        expect(h.plan.notes.join('\n')).toMatch(new RegExp(`REFUSED: a column conversion does not work on shapes: .*${why.source}`));
+        const err = await swapTable.apply(h.step, h.ctx).then(() => undefined, (e) => e);
+        expect(err?.message).toMatch(why);
+        expect(err?.hint).toMatch(/check `columns:` .*nothing was created/);
+        expect(await db.query(`select to_regclass('shapes_new') t, (select count(*)::int from pg_trigger where tgrelid = 'shapes'::regclass) n`)).toEqual([{ t: null, n: 0 }]);
+        expect(eventsOf(h.ctx, 'step.sql')).toHaveLength(0);
+        await h.ctx.close();
+      }
     });
 
     it('swap waits for its lock under lock_timeout and retries; drop_old is a separate irreversible step', async () => {

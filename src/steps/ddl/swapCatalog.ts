@@ -36,6 +36,8 @@ export interface SwapView {
   options: string[];
   owner: string;
   grants: string[];
+  /** Column-level grants, with `%VIEW%` where the view name goes. */
+  columnGrants: string[];
   comment: string | null;
 }
 
@@ -58,9 +60,27 @@ export interface SwapInfo {
   sequences: SwapSequence[];
   /** GRANT statements for the table, with `%TABLE%` where the table name goes. */
   grants: string[];
+  /** Column-level GRANTs (`GRANT SELECT (a, b) ON %TABLE% TO r`), which LIKE does not copy either. */
+  columnGrants: string[];
   owner: string;
   /** Reasons this table cannot be swapped by this kind. */
   blockers: string[];
+}
+
+/**
+ * SQL (an array expression) for the column-level grants on relation `rel` (an oid expression):
+ * one GRANT per grantee, privilege and grant option, listing its columns; `placeholder` stands
+ * where the relation name goes. The owner's own entries are implicit, as for table grants.
+ */
+function columnGrantsSql(rel: string, placeholder: string): string {
+  return `(select coalesce(array_agg(g order by g), '{}') from (
+            select format('GRANT %s (%s) ON ${placeholder} TO %s%s', x.privilege_type, string_agg(quote_ident(att.attname), ', ' order by att.attnum),
+                          case when x.grantee = 0 then 'PUBLIC' else quote_ident(pg_get_userbyid(x.grantee)) end,
+                          case when x.is_grantable then ' WITH GRANT OPTION' else '' end) as g
+              from pg_attribute att cross join lateral aclexplode(att.attacl) x
+             where att.attrelid = ${rel} and att.attnum > 0 and not att.attisdropped and att.attacl is not null
+               and x.grantee <> (select relowner from pg_class where oid = ${rel})
+             group by x.privilege_type, x.grantee, x.is_grantable) cg)`;
 }
 
 export async function describeForSwap(db: Queryable, t: TableInfo): Promise<SwapInfo> {
@@ -124,7 +144,8 @@ export async function describeForSwap(db: Queryable, t: TableInfo): Promise<Swap
               (select coalesce(array_agg(format('GRANT %s ON %%VIEW%% TO %s%s', a.privilege_type,
                         case when a.grantee = 0 then 'PUBLIC' else quote_ident(pg_get_userbyid(a.grantee)) end,
                         case when a.is_grantable then ' WITH GRANT OPTION' else '' end)), '{}')
-                 from aclexplode(c.relacl) a where a.grantee <> c.relowner) as grants
+                 from aclexplode(c.relacl) a where a.grantee <> c.relowner) as grants,
+              ${columnGrantsSql('c.oid', '%%VIEW%%')} as column_grants
          from deps join pg_class c on c.oid = deps.oid join pg_namespace n on n.oid = c.relnamespace
         group by n.nspname, c.relname, c.relkind, c.oid order by max(deps.depth), c.relname`,
     )
@@ -135,6 +156,7 @@ export async function describeForSwap(db: Queryable, t: TableInfo): Promise<Swap
     options: r.options ?? [],
     owner: r.owner,
     grants: r.grants ?? [],
+    columnGrants: r.column_grants ?? [],
     comment: r.comment,
   }));
 
@@ -160,7 +182,8 @@ export async function describeForSwap(db: Queryable, t: TableInfo): Promise<Swap
               (select coalesce(array_agg(format('GRANT %s ON %%TABLE%% TO %s%s', a.privilege_type,
                         case when a.grantee = 0 then 'PUBLIC' else quote_ident(pg_get_userbyid(a.grantee)) end,
                         case when a.is_grantable then ' WITH GRANT OPTION' else '' end)), '{}')
-                 from aclexplode(c.relacl) a where a.grantee <> c.relowner) as grants
+                 from aclexplode(c.relacl) a where a.grantee <> c.relowner) as grants,
+              ${columnGrantsSql('c.oid', '%%TABLE%%')} as column_grants
          from pg_class c where c.oid = ${oid}`,
     )
   )[0];
@@ -174,7 +197,7 @@ export async function describeForSwap(db: Queryable, t: TableInfo): Promise<Swap
   if (fks.some((r) => r.self_ref)) blockers.push('it has a foreign key to itself');
   for (const v of views) if ((v as any).relkind === 'm') blockers.push(`materialized view ${v.name} depends on it`);
 
-  return { columns, pk, indexes, outgoingFks, incomingFks, views, sequences, grants: meta.grants, owner: meta.owner, blockers };
+  return { columns, pk, indexes, outgoingFks, incomingFks, views, sequences, grants: meta.grants, columnGrants: meta.column_grants, owner: meta.owner, blockers };
 }
 
 /** Is `name` free in `schema` (no relation of that name)? */

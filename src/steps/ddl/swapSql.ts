@@ -17,22 +17,43 @@ export interface SwapNames {
   trigger: string;
 }
 
-export type TypeChanges = Record<string, string>;
+/** A column's new type, and optionally how a row's value becomes it (as ALTER COLUMN TYPE .. USING). */
+export interface ColumnChange {
+  type: string;
+  /** Expression over the source row's columns, by bare name; default: the column cast to `type`. */
+  using?: string;
+}
+
+export type TypeChanges = Record<string, ColumnChange>;
 
 /** Columns that are copied (generated columns are computed by the target). */
 export function copyColumns(info: SwapInfo): SwapColumn[] {
   return info.columns.filter((c) => !c.generated);
 }
 
-/** `expr` as the target type: the source column, cast when its type changes. */
-function valueExpr(c: SwapColumn, src: string, changes: TypeChanges): string {
-  const t = changes[c.name];
-  return t ? `(${src}${quoteIdent(c.name)})::${t}` : `${src}${quoteIdent(c.name)}`;
+/**
+ * The target value of column `name`, over a source row whose columns are in scope by bare name:
+ * the `using` expression or the column itself, cast to the new type when the type changes.
+ */
+export function valueExpr(name: string, changes: TypeChanges): string {
+  const ch = changes[name];
+  if (!ch) return quoteIdent(name);
+  return `(${ch.using ?? quoteIdent(name)})::${ch.type}`;
+}
+
+/**
+ * The type changes on the (empty) shadow, in one ALTER TABLE so that every USING reads the
+ * columns as they were. A USING is needed only to pass the parser (text → numeric has no
+ * automatic cast); on an empty table nothing is evaluated.
+ */
+export function alterTypesSql(shadow: string, changes: TypeChanges): string[] {
+  const cols = Object.keys(changes);
+  if (!cols.length) return [];
+  return [`ALTER TABLE ${shadow} ${cols.map((c) => `ALTER COLUMN ${quoteIdent(c)} TYPE ${changes[c]!.type} USING ${valueExpr(c, changes)}`).join(', ')}`];
 }
 
 export function createShadowSql(n: SwapNames, info: SwapInfo, changes: TypeChanges, tmpIndexName: (ix: SwapIndex) => string): string[] {
-  const out = [`CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`];
-  for (const [col, type] of Object.entries(changes)) out.push(`ALTER TABLE ${n.shadow} ALTER COLUMN ${quoteIdent(col)} TYPE ${type}`);
+  const out = [`CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`, ...alterTypesSql(n.shadow, changes)];
   for (const ix of info.indexes) {
     const name = quoteIdent(tmpIndexName(ix));
     if (ix.constraintDef) out.push(`ALTER TABLE ${n.shadow} ADD CONSTRAINT ${name} ${ix.constraintDef}`);
@@ -40,24 +61,28 @@ export function createShadowSql(n: SwapNames, info: SwapInfo, changes: TypeChang
   }
   // Outgoing foreign keys: NOT VALID now (the table is empty), validated after the copy.
   for (const fk of info.outgoingFks) out.push(`ALTER TABLE ${n.shadow} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.definition} NOT VALID`);
-  for (const g of info.grants) out.push(g.replace('%TABLE%', n.shadow));
+  for (const g of [...info.grants, ...info.columnGrants]) out.push(g.replace('%TABLE%', n.shadow));
   return out;
 }
 
 /**
  * Row trigger function that mirrors writes on `from` into `to` (upsert by primary key, delete,
- * primary-key change) plus TRUNCATE. Casts follow `changes` (source column → target type).
+ * primary-key change) plus TRUNCATE. Values follow `changes`: a `using` expression reads the row
+ * through `(SELECT NEW.*) AS src`, so it names columns as it would in ALTER COLUMN .. USING.
  */
 export function syncFunctionSql(fn: string, to: string, info: SwapInfo, changes: TypeChanges, missedTable?: string): string {
   const cols = copyColumns(info);
   const names = cols.map((c) => quoteIdent(c.name)).join(', ');
-  const values = cols.map((c) => valueExpr(c, 'NEW.', changes)).join(', ');
-  const pkMatch = info.pk.map((k) => `${quoteIdent(k)} = ${valueExpr({ name: k } as SwapColumn, 'OLD.', changes)}`).join(' AND ');
+  const values = cols.map((c) => valueExpr(c.name, changes)).join(', ');
+  // One uncorrelated scalar subquery per key column: evaluated once, and the match stays an index lookup.
+  const pkMatch = info.pk.map((k) => `${quoteIdent(k)} = (SELECT ${valueExpr(k, changes)} FROM (SELECT OLD.*) AS src)`).join(' AND ');
   const pkChanged = info.pk.map((k) => `OLD.${quoteIdent(k)} IS DISTINCT FROM NEW.${quoteIdent(k)}`).join(' OR ');
   const nonPk = cols.filter((c) => !info.pk.includes(c.name));
   const update = nonPk.length ? `DO UPDATE SET ${nonPk.map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`).join(', ')}` : 'DO NOTHING';
   const overriding = cols.some((c) => c.identity) ? ' OVERRIDING SYSTEM VALUE' : '';
+  // use_column: a column named like a PL/pgSQL variable (found, tg_op) is the column in the SQL.
   return `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $pgrunbook_sync$
+#variable_conflict use_column
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     TRUNCATE ${to};
@@ -67,7 +92,7 @@ BEGIN
     DELETE FROM ${to} WHERE ${pkMatch};
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    INSERT INTO ${to} (${names})${overriding} VALUES (${values})
+    INSERT INTO ${to} (${names})${overriding} SELECT ${values} FROM (SELECT NEW.*) AS src
     ON CONFLICT (${info.pk.map(quoteIdent).join(', ')}) ${update};
   END IF;
   RETURN NULL;${missedTable ? `
@@ -102,11 +127,12 @@ export function copyBatchSql(n: SwapNames, info: SwapInfo, changes: TypeChanges,
   const pkList = info.pk.map(quoteIdent).join(', ');
   const cursor = after ? `WHERE (${pkList}) > (${info.pk.map((_, i) => `$${i + 2}::${pkTypes[i]}`).join(', ')})` : '';
   const overriding = cols.some((c) => c.identity) ? ' OVERRIDING SYSTEM VALUE' : '';
+  // src has every column (generated ones too), so a `using` expression may read any of them.
   return `WITH src AS (
-  SELECT ${cols.map((c) => quoteIdent(c.name)).join(', ')} FROM ${n.table} ${cursor} ORDER BY ${pkList} LIMIT $1 FOR KEY SHARE
+  SELECT ${info.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${n.table} ${cursor} ORDER BY ${pkList} LIMIT $1 FOR KEY SHARE
 ), ins AS (
   INSERT INTO ${n.shadow} (${cols.map((c) => quoteIdent(c.name)).join(', ')})${overriding}
-  SELECT ${cols.map((c) => valueExpr(c, '', changes)).join(', ')} FROM src ON CONFLICT DO NOTHING RETURNING 1
+  SELECT ${cols.map((c) => valueExpr(c.name, changes)).join(', ')} FROM src ON CONFLICT DO NOTHING RETURNING 1
 )
 SELECT (SELECT count(*) FROM src)::int AS n, (SELECT count(*) FROM ins)::int AS inserted,
        (SELECT array[${info.pk.map((k) => `${quoteIdent(k)}::text`).join(', ')}] FROM src ORDER BY ${info.pk.map((k) => `${quoteIdent(k)} DESC`).join(', ')} LIMIT 1) AS last`;
@@ -114,8 +140,20 @@ SELECT (SELECT count(*) FROM src)::int AS n, (SELECT count(*) FROM ins)::int AS 
 
 /** count + order-independent checksum of the rows as the target types see them. */
 export function checksumSql(rel: string, info: SwapInfo, changes: TypeChanges, castFromSource: boolean): string {
-  const exprs = copyColumns(info).map((c) => (castFromSource ? valueExpr(c, '', changes) : quoteIdent(c.name)));
+  const exprs = copyColumns(info).map((c) => (castFromSource ? valueExpr(c.name, changes) : quoteIdent(c.name)));
   return `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(ROW(${exprs.join(', ')})::text, 0)), 0)::text AS h FROM ${rel}`;
+}
+
+/**
+ * Parses, resolves and type-checks every conversion against the live table without reading a row
+ * (LIMIT 0): `forward` from the table's columns, then `reverse` (the mirror back into the old
+ * table after the swap) from the converted ones. A mistake found here costs nothing; found in the
+ * sync trigger it would fail the application's writes.
+ */
+export function conversionCheckSql(table: string, info: SwapInfo, forward: TypeChanges, reverse: TypeChanges): string {
+  const converted = info.columns.map((c) => `${valueExpr(c.name, forward)} AS ${quoteIdent(c.name)}`).join(', ');
+  const back = Object.keys(reverse).map((c) => valueExpr(c, reverse));
+  return `SELECT ${back.length ? back.join(', ') : '1'} FROM (SELECT ${converted} FROM ${table} LIMIT 0) AS src`;
 }
 
 export function dropViewsSql(views: SwapView[]): string[] {
@@ -127,7 +165,7 @@ export function createViewsSql(views: SwapView[]): string[] {
   for (const v of views) {
     out.push(`CREATE VIEW ${v.name}${v.options.length ? ` WITH (${v.options.join(', ')})` : ''} AS ${v.definition}`);
     out.push(`ALTER VIEW ${v.name} OWNER TO ${quoteIdent(v.owner)}`);
-    for (const g of v.grants) out.push(g.replace('%VIEW%', v.name));
+    for (const g of [...v.grants, ...v.columnGrants]) out.push(g.replace('%VIEW%', v.name));
     if (v.comment !== null) out.push(`COMMENT ON VIEW ${v.name} IS '${v.comment.replace(/'/g, "''")}'`);
   }
   return out;
