@@ -27,6 +27,7 @@ export class ThrottleProbes {
   private client: pg.PoolClient | undefined;
   private connecting: Promise<pg.PoolClient> | undefined;
   private disabled = new Set<ProbeName>();
+  private warnedHiddenLag = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -35,8 +36,20 @@ export class ThrottleProbes {
   ) {}
 
   async replication(): Promise<StandbyLag[] | undefined> {
-    const rows = await this.run<{ name: string; lag_bytes: number | null; lag_ms: number | null }>('replication', backfillSql('replication-lag'), []);
-    return rows?.map((r) => ({ name: r.name, lagBytes: r.lag_bytes, lagMs: r.lag_ms }));
+    const rows = await this.run<{ name: string; hidden: boolean; lag_bytes: number | null; lag_ms: number | null; track_absence: boolean }>(
+      'replication',
+      backfillSql('replication-lag'),
+      [],
+    );
+    const hidden = rows?.filter((r) => r.hidden) ?? [];
+    if (hidden.length > 0 && !this.warnedHiddenLag) {
+      // pg_stat_replication raises no error here, it shows NULLs: say so once rather than throttle blind.
+      this.warnedHiddenLag = true;
+      this.warn(
+        `throttle cannot see the replication lag of ${hidden.map((r) => r.name).join(', ')}: pg_stat_replication shows positions only to roles with pg_read_all_stats, so that lag does not hold batches (grant pg_monitor to the role to enable it)`,
+      );
+    }
+    return rows?.map((r) => ({ name: r.name, lagBytes: r.lag_bytes, lagMs: r.lag_ms, trackAbsence: r.track_absence }));
   }
 
   /** Sessions waiting on locks held by backend `pid` (our batch). */

@@ -4,6 +4,8 @@
 //
 //   replication_lag   a standby replays too far behind (bytes or time): hold batches until it catches
 //                     up (clears below 80% of the limits, so it does not flap around the threshold).
+//                     A physical standby seen during this backfill that then disconnects also holds
+//                     them until it is back: it still needs every byte of WAL we would write.
 //   blocked_sessions  sessions wait on row locks our batch holds: halve the batch (shorter lock hold)
 //                     and leave a gap as long as the last batch so they get through. Expires when no
 //                     probe has seen a waiter for two probe intervals.
@@ -20,6 +22,8 @@ export interface StandbyLag {
   name: string;
   lagBytes: number | null;
   lagMs: number | null;
+  /** Once seen reporting, hold while it is missing (a physical standby with a stable name). */
+  trackAbsence?: boolean;
 }
 
 export interface ThrottleDecision {
@@ -44,8 +48,11 @@ const mb = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)
 const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 export class ThrottleGovernor {
-  private active = new Map<ThrottleReason, string>();
-  private announced = new Set<ThrottleReason>();
+  private active = new Map<ThrottleReason, { detail: string; key: string }>();
+  /** Reason -> key it was last announced with; a new key (another standby went away) re-announces. */
+  private announced = new Map<ThrottleReason, string>();
+  /** Standbys that reported a replay position during this backfill and must not silently vanish. */
+  private trackedStandbys = new Set<string>();
   private anyAnnounced = false;
   private pendingShrink = 1;
   private lastBatchMs = 0;
@@ -106,14 +113,25 @@ export class ThrottleGovernor {
     const over = standbys.filter(
       (s) => (s.lagBytes !== null && s.lagBytes > this.cfg.replicationLagBytes * f) || (s.lagMs !== null && s.lagMs > this.cfg.replicationLagMs * f),
     );
-    if (over.length === 0) {
+    const reporting = new Set(standbys.filter((s) => s.lagBytes !== null).map((s) => s.name));
+    for (const s of standbys) if (s.trackAbsence && s.lagBytes !== null) this.trackedStandbys.add(s.name);
+    // Gone from pg_stat_replication, or back but not yet reporting where it is.
+    const gone = [...this.trackedStandbys].filter((name) => !reporting.has(name)).sort();
+    if (over.length === 0 && gone.length === 0) {
       this.active.delete('replication_lag');
       return;
     }
-    const worst = over
-      .map((s) => `${s.name} ${s.lagBytes !== null ? mb(s.lagBytes) : '? MB'} / ${s.lagMs !== null ? sec(s.lagMs) : '? s'} behind`)
-      .join(', ');
-    this.set('replication_lag', `${worst} (limits ${mb(this.cfg.replicationLagBytes)} / ${sec(this.cfg.replicationLagMs)})`);
+    const parts: string[] = [];
+    if (over.length) {
+      const behind = over.map((s) => `${s.name} ${s.lagBytes !== null ? mb(s.lagBytes) : '? MB'} / ${s.lagMs !== null ? sec(s.lagMs) : '? s'} behind`);
+      parts.push(`${behind.join(', ')} (limits ${mb(this.cfg.replicationLagBytes)} / ${sec(this.cfg.replicationLagMs)})`);
+    }
+    if (gone.length) {
+      parts.push(
+        `${gone.join(', ')} disconnected: holding until it streams again (if it is gone for good, stop the run and \`pgrunbook resume\` it: a resumed backfill no longer waits for it)`,
+      );
+    }
+    this.set('replication_lag', parts.join('; '), gone.length ? `disconnected: ${gone.join(', ')}` : 'lag');
   }
 
   /** From the probe that looks for sessions waiting on our batch's locks, during a batch. */
@@ -142,10 +160,10 @@ export class ThrottleGovernor {
   /** Newly started reasons, or a single `null` when the last one cleared. Call after `decide`. */
   changes(): ThrottleChange[] {
     const out: ThrottleChange[] = [];
-    for (const [reason, detail] of this.active) {
-      if (!this.announced.has(reason)) out.push({ reason, detail });
+    for (const [reason, { detail, key }] of this.active) {
+      if (this.announced.get(reason) !== key) out.push({ reason, detail });
     }
-    this.announced = new Set(this.active.keys());
+    this.announced = new Map([...this.active].map(([reason, { key }]) => [reason, key]));
     if (this.active.size === 0 && this.anyAnnounced) out.push({ reason: null });
     this.anyAnnounced = this.active.size > 0;
     return out;
@@ -160,7 +178,8 @@ export class ThrottleGovernor {
     return this.active.has(reason);
   }
 
-  private set(reason: ThrottleReason, detail: string): void {
-    this.active.set(reason, detail);
+  /** `key` names what is announced: the same reason with a new key is announced again. */
+  private set(reason: ThrottleReason, detail: string, key = reason as string): void {
+    this.active.set(reason, { detail, key });
   }
 }

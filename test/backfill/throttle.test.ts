@@ -125,6 +125,41 @@ describe('ThrottleGovernor', () => {
     expect(off.decide().pauseMs).toBe(0);
   });
 
+  it('holds while a tracked standby is missing or not yet reporting, and re-announces when another goes', () => {
+    const { g } = governor({ replication_lag_bytes: '64MB', replication_lag: '5s', probe_interval: '1s' });
+    const ok = (name: string, trackAbsence = true) => ({ name, lagBytes: 0, lagMs: 0, trackAbsence });
+    g.observeReplication([ok('s1'), ok('s2'), ok('logical', false)]);
+    expect(g.decide().holdMs).toBe(0);
+
+    // s1 leaves pg_stat_replication: hold, naming it.
+    g.observeReplication([ok('s2'), ok('logical', false)]);
+    expect(g.decide().holdMs).toBe(1000);
+    const [first] = g.changes();
+    expect(first).toMatchObject({ reason: 'replication_lag' });
+    expect(first!.detail).toMatch(/^s1 disconnected/);
+    // Back, but not reporting a position yet: still held, not announced again.
+    g.observeReplication([{ name: 's1', lagBytes: null, lagMs: null, trackAbsence: true }, ok('s2')]);
+    expect(g.decide().holdMs).toBe(1000);
+    expect(g.changes()).toEqual([]);
+    // s2 goes as well: same reason, announced again with both names.
+    g.observeReplication([]);
+    g.decide();
+    const [second] = g.changes();
+    expect(second!.detail).toMatch(/^s1, s2 disconnected/);
+    // Both stream again; the untracked logical walsender never held anything.
+    g.observeReplication([ok('s1'), ok('s2')]);
+    expect(g.decide().holdMs).toBe(0);
+    expect(g.changes()).toEqual([{ reason: null }]);
+  });
+
+  it('does not track a walsender that is not a named physical standby', () => {
+    const { g } = governor({ probe_interval: '1s' });
+    g.observeReplication([{ name: 'pid 42', lagBytes: 0, lagMs: 0, trackAbsence: false }]);
+    g.observeReplication([]);
+    expect(g.decide().holdMs).toBe(0);
+    expect(g.changes()).toEqual([]);
+  });
+
   it('reports several active reasons together and announces each once', () => {
     const { g } = governor({});
     g.observeBatch(1000, 900);

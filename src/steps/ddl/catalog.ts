@@ -54,7 +54,9 @@ export interface ConstraintInfo {
 export async function probe<R = any>(q: Queryable, sql: string, opts: { lockTimeoutMs?: number; statementTimeoutMs?: number } = {}): Promise<R[]> {
   const lt = Math.max(1, Math.round(opts.lockTimeoutMs ?? 1000));
   const st = Math.max(0, Math.round(opts.statementTimeoutMs ?? 10_000));
-  const res: any = await q.query(`SET LOCAL lock_timeout = ${lt}; SET LOCAL statement_timeout = ${st}; ${sql}`);
+  // No parallel workers: an evidence scan (remaining NULLs, orphans) on a live server should take
+  // one core, not every core the application is using.
+  const res: any = await q.query(`SET LOCAL lock_timeout = ${lt}; SET LOCAL statement_timeout = ${st}; SET LOCAL max_parallel_workers_per_gather = 0; ${sql}`);
   const last = Array.isArray(res) ? res[res.length - 1] : res;
   return (last?.rows ?? []) as R[];
 }
