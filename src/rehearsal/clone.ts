@@ -3,9 +3,11 @@
 //     database's schema when the tables need types, functions or schemas outside the set; or, when
 //     no pg_dump can dump the server (or when asked), from the source's catalog (catalogDump.ts),
 //     read inside the same snapshot;
-//  2. a data sample streamed with COPY (TABLESAMPLE SYSTEM for big tables, BERNOULLI for small
-//     ones, everything for tiny lookup tables), from one REPEATABLE READ READ ONLY snapshot that
-//     pg_dump shares; rows referenced by FKs are fetched so the constraints hold, orphans dropped;
+//  2. a data sample streamed with COPY, from one REPEATABLE READ READ ONLY snapshot that pg_dump
+//     shares (slices.ts): whole key groups of a touched table's repeated index key, so that index
+//     keeps the source's rows per key; else slices of the primary key (what a backfill's batches
+//     see); TABLESAMPLE SYSTEM (big) or BERNOULLI (small) for tables without a key; everything for
+//     tiny lookup tables. Rows referenced by FKs are fetched so the constraints hold, orphans dropped;
 //  3. sequences set past the source's values; then post-data (indexes, constraints, triggers),
 //     so indexes are built once on the sample; then VACUUM ANALYZE for realistic plans.
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +19,8 @@ import { redact } from '../util/secrets.js';
 import { applyCatalogSection, readCatalogSchema, type CatalogDump } from './catalogDump.js';
 import { dumpSchema, findPgDump, type FindPgDumpOptions, type PgDumpBinary } from './pgdump.js';
 import { readOnlySourceClient } from './readonly.js';
+import { SAMPLE_CHOICES, type SampleChoice } from './sampleArg.js';
+import { chooseSliceKey, planSlices, sliceEndSql, slicesSelectSql, uniqueSliceKey, type SliceKey, type SliceRange } from './slices.js';
 import { resolveTableSet, type ForeignKey, type TableInfo, type TableRole } from './tables.js';
 
 const { to: copyTo, from: copyFrom } = copyStreams;
@@ -27,7 +31,9 @@ export const SMALL_TABLE_ROWS = 1000;
 const SYSTEM_SAMPLE_MIN_PAGES = 1000;
 const KEY_CHUNK = 2000;
 
-export type SampleMethod = 'all' | 'system' | 'bernoulli' | 'referenced' | 'schema-only';
+export { SAMPLE_CHOICES, type SampleChoice };
+
+export type SampleMethod = 'all' | 'key-groups' | 'slices' | 'system' | 'bernoulli' | 'referenced' | 'schema-only';
 
 export interface TableSample {
   oid: number;
@@ -45,6 +51,8 @@ export interface TableSample {
   /** Rows added to satisfy FKs from other sampled tables. */
   referencedRowsAdded: number;
   orphansDeleted: number;
+  /** Keyset slices copied, the index whose key they run over and, for key groups, its rows per key on the source. */
+  slices?: { count: number; index: string; rowsPerKey?: number };
 }
 
 export interface CloneResult {
@@ -74,8 +82,12 @@ export interface CloneOptions {
   pgDump?: FindPgDumpOptions;
   /** pg_dump, catalog, or auto (default): pg_dump when one can dump the source, else the catalog. */
   schemaFrom?: SchemaFrom;
+  /** auto (default), slices or tablesample. */
+  sampleMethod?: SampleChoice;
   /** TABLESAMPLE REPEATABLE seed: the same sample on every rehearsal. */
   seed?: number;
+  /** Rows per keyset slice aimed at (default SLICE_ROWS, 25k: several backfill batches). */
+  sliceRows?: number;
   log?: (message: string) => void;
 }
 
@@ -109,6 +121,8 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
   if (!(opts.samplePct > 0 && opts.samplePct <= 100)) throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
+  const choice = opts.sampleMethod ?? 'auto';
+  if (!SAMPLE_CHOICES.includes(choice)) throw new RunbookError(`--sample-method must be one of ${SAMPLE_CHOICES.join(', ')}, got "${String(choice)}"`, { exitCode: 2 });
   const schemaSource: SchemaSource = !bin ? await chooseSchemaSource(opts.sourceMajor, opts.schemaFrom, opts.pgDump) : 'kind' in bin ? bin : { kind: 'pg_dump', bin };
   const pgDump = schemaSource.kind === 'pg_dump' ? schemaSource.bin : undefined;
   const warnings: string[] = [];
@@ -177,7 +191,8 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     // 2. Data.
     const samples = new Map<number, TableSample>();
     for (const t of tables) {
-      const method = sampleMethod(t, opts.samplePct);
+      const key = await sliceKeyFor(source, t, choice, opts.samplePct);
+      const method = sampleMethod(t, opts.samplePct, key);
       samples.set(t.oid, {
         oid: t.oid,
         table: t.display,
@@ -194,6 +209,16 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
       });
       if (method === 'schema-only' || method === 'referenced') continue;
       const cols = await copyColumns(source, t.oid);
+      if (method === 'slices' || method === 'key-groups') {
+        const { rows, count } = await copySlices(source, sandbox, t, key!, cols, { fraction: opts.samplePct / 100, seed: opts.seed ?? 42, sliceRows: opts.sliceRows });
+        samples.get(t.oid)!.slices = { count, index: key!.index, ...(key!.groups ? { rowsPerKey: key!.rowsPerKey } : {}) };
+        log(
+          key!.groups
+            ? `  ${t.display}: ${rows} row(s) (${count} slice(s) of whole key groups of ${key!.index}, ~${Math.round(key!.rowsPerKey ?? 0)} rows per key; reads most of the table when the groups are spread through it)`
+            : `  ${t.display}: ${rows} row(s) (${count} keyset slice(s) of ${key!.index})`,
+        );
+        continue;
+      }
       // ONLY: an inheritance parent's scan would return its children's rows too (they are copied on their own).
       const from = `ONLY ${t.qualified}${method === 'system' ? ` TABLESAMPLE SYSTEM (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : method === 'bernoulli' ? ` TABLESAMPLE BERNOULLI (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : ''}`;
       const n = await copyRows(source, sandbox, `select ${cols} from ${from}`, t.qualified, cols);
@@ -298,11 +323,45 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
   }
 }
 
-export function sampleMethod(t: TableInfo, pct: number): SampleMethod {
+/** The sample method for a table, given the key it can be sliced by (sliceKeyFor), if any. */
+export function sampleMethod(t: TableInfo, pct: number, key: SliceKey | null = null): SampleMethod {
   if (t.relkind !== 'r') return 'schema-only'; // views, partitioned parents (rows live in partitions)
   if (t.role === 'referenced') return (t.rowsEstimate ?? Infinity) <= SMALL_TABLE_ROWS ? 'all' : 'referenced';
   if (pct >= 100 || (t.rowsEstimate !== null && t.rowsEstimate <= SMALL_TABLE_ROWS)) return 'all';
+  // Slices are sized from reltuples: a table never analyzed gets a block or row sample.
+  if (key && t.rowsEstimate !== null) return key.groups ? 'key-groups' : 'slices';
   return t.relpages >= SYSTEM_SAMPLE_MIN_PAGES ? 'system' : 'bernoulli';
+}
+
+/** Which key to slice the table by: key groups only for the tables the deploy touches (their indexes are maintained). */
+async function sliceKeyFor(source: pg.Client, t: TableInfo, choice: SampleChoice, pct: number): Promise<SliceKey | null> {
+  if (choice === 'tablesample' || t.relkind !== 'r' || t.role === 'referenced' || t.rowsEstimate === null) return null;
+  if (choice === 'auto' && (t.role === 'touched' || t.role === 'partition')) return chooseSliceKey(source, t.oid, t.rowsEstimate, pct / 100);
+  return uniqueSliceKey(source, t.oid);
+}
+
+/** Copies the table's keyset slices (see slices.ts): their bounds first, each after the previous one, then their rows in one scan. */
+async function copySlices(
+  source: pg.Client,
+  sandbox: pg.Client,
+  t: TableInfo,
+  key: SliceKey,
+  cols: string,
+  opts: { fraction: number; seed: number; sliceRows?: number },
+): Promise<{ rows: number; count: number }> {
+  const plan = await planSlices(source, { qualified: t.qualified, relpages: t.relpages, rowsEstimate: t.rowsEstimate ?? 0 }, key, opts);
+  const ranges: SliceRange[] = [];
+  let after: string[] | null = null;
+  for (const start of plan.starts) {
+    const lower: SliceRange['lower'] = { start, after };
+    const end: string[] | null = (await source.query<{ k: string[] }>(sliceEndSql(t.qualified, key, lower, plan.rowsPerSlice))).rows[0]?.k ?? null;
+    ranges.push({ lower, end });
+    if (!end) break; // this slice runs to the end of the table
+    after = end;
+  }
+  if (ranges.length === 0) return { rows: 0, count: 0 };
+  const rows = await copyRows(source, sandbox, slicesSelectSql(t.qualified, cols, key, ranges), t.qualified, cols);
+  return { rows, count: ranges.length };
 }
 
 async function applyInTransaction(client: pg.Client, sql: string): Promise<void> {

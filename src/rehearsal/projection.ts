@@ -12,13 +12,17 @@
 //   - a backfill's steady rate comes from its progress timeline; what the rate does not explain
 //     (setup, the batch-size ramp, the final passes) is its fixed part.
 //
+// Rows-based steps also pay the expected per-row growth with table size (see the constant).
+//
 // The band. Symmetric: the spread of the measurement itself (for backfills, the rate's standard
 // error from the timeline, by batch means, so slow swings in machine speed count). One-sided, for
-// what a row sample cannot reproduce (measured in scratch experiments, see the constants):
-//   - per-row work grows a little with table size (memory locality): up only;
-//   - an index whose key repeats keeps the distinct keys in the sample but far fewer rows per key,
-//     and keeping such a btree in order costs a different amount per row (usually more) on the
-//     source. Its share of per-row work gets a wide, mostly upward, range.
+// what a sample cannot reproduce (measured by hand while building this, see the constants):
+//   - per-row work grows a little with table size (memory locality): from none to twice the expected;
+//   - an index whose key repeats: keeping such a btree in order (bottom-up deletion of the old
+//     row versions' entries) costs per row what the leaf pages and the heap around them make it.
+//     A sample of whole key groups (clone's default for one such index) reproduces those and
+//     leaves a moderate range; a row sample keeps the keys but far fewer rows per key, which
+//     leaves a wide, mostly upward, one. Its share of per-row work gets that range.
 // The band does not cover a source whose table outgrows its cache (then reads hit disk): that is
 // flagged in the notes. Nor does it cover a production machine faster or slower than the sandbox.
 import type { RehearsalProjection } from '../engine/events.js';
@@ -63,17 +67,31 @@ export interface ProjectionInput {
 
 /**
  * Per-row work on a 10x larger table without repeated index keys was 4–18% higher (heap and
- * primary key only, or a key-preserving sample; scratch/projection/micro.ts, backend CPU time):
- * about 5% per doubling at most. Upper side only.
+ * primary key only, or a key-preserving sample; backend CPU time), and 4–12% (median 8%) with
+ * random or correlated repeated keys, whatever the sample method (measured by hand): expected
+ * about 2.5% per doubling, at most 5%. The projection scales rows by the expected growth; the band
+ * runs from none to the most.
  */
 export const SIZE_GROWTH_PER_DOUBLING = 0.05;
+export const SIZE_GROWTH_EXPECTED_PER_DOUBLING = 0.025;
 /**
- * Maintaining an index whose key repeats cost 0.77x to 3.1x as much per row on a 10x larger table
- * (key cardinalities 1k to 100k over 1M rows, 10% block samples). As the extra over the sample's
- * cost of that index's share, reached when rows per key differ 10x or more.
+ * Maintaining an index whose key repeats, per row on a 10x larger table (1M rows, 10% samples, key
+ * cardinalities 1k to 100k, periodic / random / correlated keys; measured by hand, backend CPU
+ * per row of a keyset backfill): with the sample's rows per key cut 10x, 0.77x to 2.17x the
+ * sample's cost for the whole row; with whole key groups kept, 0.94x to 1.43x. As the extra (or
+ * the saving) on that index's share of per-row work (a third there: heap, primary key, the index).
+ * The reshaped figures are reached when rows per key differ 10x or more.
  */
-export const INDEX_GROWTH_UP = 2.1;
-export const INDEX_GROWTH_DOWN = 0.25;
+export const INDEX_GROWTH_UP = 3.5;
+export const INDEX_KEPT_UP = 1.3;
+/**
+ * Downwards, the source can also do better than the sample shows: autovacuum, which a sandbox
+ * backfill of a second or so never sees, may vacuum the table during the source's backfill and
+ * remove the old versions' index entries itself. In the bench it did so in about 1 run in 6, and
+ * the backfill took 18–25% less (a third of per-row work being that index: 0.75 of its share).
+ */
+export const INDEX_GROWTH_DOWN = 0.75;
+export const INDEX_KEPT_DOWN = 0.75;
 /** Rows-per-key ratios below this are treated as the same index shape. */
 const SHAPE_RATIO_MIN = 2;
 
@@ -197,10 +215,11 @@ interface IndexRisk {
 }
 
 /**
- * Indexes of the table whose rows per key differ between source and sample. Every row a backfill
+ * Indexes of the table whose key repeats (2+ rows per key on the source). Every row a backfill
  * updates without HOT (the sample's freshly packed pages leave no room) adds an entry to each
  * index; counting the heap write and each index insert as one unit of work, an index's share is
- * 1 / (1 + indexes).
+ * 1 / (1 + indexes). The allowance grows from the kept-shape one to the reshaped one as the
+ * sample's rows per key fall short of the source's (2x to 10x).
  */
 export function indexRisk(table: string, indexes: ProjectionInput['indexes']): IndexRisk {
   const none = { up: 0, down: 0, notes: [] };
@@ -212,17 +231,18 @@ export function indexRisk(table: string, indexes: ProjectionInput['indexes']): I
   let down = 0;
   const notes: string[] = [];
   for (const s of src) {
-    if (s.unique || s.rowsPerKey === null) continue;
+    if (s.unique || s.rowsPerKey === null || s.rowsPerKey < SHAPE_RATIO_MIN) continue;
     const sb = indexes.sample.find((x) => normRel(x.table) === table && x.index === s.index);
     if (!sb || sb.rowsPerKey === null || sb.rowsPerKey <= 0) continue;
     const ratio = s.rowsPerKey / Math.max(1, sb.rowsPerKey);
-    if (ratio < SHAPE_RATIO_MIN) continue;
-    const weight = Math.min(1, Math.log10(ratio));
-    up += share * INDEX_GROWTH_UP * weight;
-    down += share * INDEX_GROWTH_DOWN * weight;
+    const weight = ratio < SHAPE_RATIO_MIN ? 0 : Math.min(1, Math.log10(ratio));
+    up += share * (INDEX_KEPT_UP + (INDEX_GROWTH_UP - INDEX_KEPT_UP) * weight);
+    down += share * (INDEX_KEPT_DOWN + (INDEX_GROWTH_DOWN - INDEX_KEPT_DOWN) * weight);
+    if (weight === 0) continue;
     notes.push(
       `index ${s.index} holds ~${fmtN(s.rowsPerKey)} rows per key on the source but ~${fmtN(sb.rowsPerKey)} in the sample: ` +
-        `keeping it in order can cost more per row on the source than here (the band's upper side allows for it); a sample that keeps whole key groups would measure it`,
+        `keeping it in order can cost more per row on the source than here (the band's upper side allows for it); ` +
+        `a sample of its whole key groups would measure it (--sample-method auto takes them for one such index when they fit the sample)`,
     );
   }
   return { up, down, notes };
@@ -275,6 +295,9 @@ export function projectSteps(input: ProjectionInput): StepProjection[] {
         break;
     }
 
+    // Rows cost a little more each on a bigger table.
+    const growing = basis === 'rows' && !!table && factor > 1;
+    const perRow = growing ? factor * (1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(factor)) : factor;
     // Symmetric spread of the measurement, and one-sided allowances.
     let u = basis === 'constant' ? 0.5 : basis === 'index-build' ? 0.25 : 0.2;
     let up = 0;
@@ -287,7 +310,7 @@ export function projectSteps(input: ProjectionInput): StepProjection[] {
     } else if (rate) {
       // The backfill: its fixed part, then its rows at the steady rate.
       const rows = s.rows ?? Math.max(...s.progress!.map((p) => p.rows));
-      ms = rate.fixedMs + ((rows * factor) / rate.rowsPerMs);
+      ms = rate.fixedMs + (rows * perRow) / rate.rowsPerMs;
       u = rate.stderr;
     } else if (stmts.length > 0) {
       const inSql = stmts.reduce((a, x) => a + x.durationMs, 0);
@@ -296,22 +319,23 @@ export function projectSteps(input: ProjectionInput): StepProjection[] {
         if (x.work === 'catalog') ms += x.durationMs;
         else {
           const fixed = Math.min(x.durationMs / 2, statementFixedMs);
-          ms += fixed + (x.durationMs - fixed) * factor;
+          ms += fixed + (x.durationMs - fixed) * perRow;
         }
       }
       if (basis === 'rows') u = 0.12 + cv(s.batchRates) / Math.sqrt(Math.max(1, s.batchRates.length));
     } else {
       const fixed = Math.min(s.durationMs / 2, stepFixedMs);
-      ms = fixed + (s.durationMs - fixed) * factor;
+      ms = fixed + (s.durationMs - fixed) * perRow;
       if (basis === 'rows') u = 0.12 + cv(s.batchRates) / Math.sqrt(Math.max(1, s.batchRates.length));
     }
     if (basis !== 'constant' && (size?.sampleRows ?? 0) < 1000) {
       u += 0.3; // too few rows to time reliably
       notes.push(`${s.stepId}: the sample of ${table ?? 'its table'} has under 1000 rows, too few to time reliably`);
     }
-    if (basis === 'rows' && table && factor > 1) {
-      up += SIZE_GROWTH_PER_DOUBLING * Math.log2(factor);
-      const risk = indexRisk(table, input.indexes);
+    if (growing) {
+      up += (SIZE_GROWTH_PER_DOUBLING - SIZE_GROWTH_EXPECTED_PER_DOUBLING) * Math.log2(factor);
+      down += SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(factor);
+      const risk = indexRisk(table!, input.indexes);
       up += risk.up;
       down += risk.down;
       notes.push(...risk.notes.map((n) => `${s.stepId}: ${n}`));
@@ -417,7 +441,8 @@ export const PROJECTION_METHOD =
   'Each step’s sandbox time is split into what does not grow with the table (the step’s own overhead, catalog-only statements, the fixed part every statement pays) and what does, ' +
   'which is scaled to the source: backfills by rows at their steady rate (from the progress timeline), rewrites and validation scans by heap size, index builds by rows with n·log n for the sort. ' +
   'The range combines the measurement’s own spread (for backfills, the rate’s standard error over the run) with one-sided allowances for what a row sample cannot reproduce: ' +
-  'per-row work grows slightly with table size, and an index whose key repeats has far fewer rows per key in the sample than on the source, which changes what it costs to maintain. ' +
+  'per-row work grows slightly with table size (the projection adds the expected growth), and what it costs to keep an index whose key repeats in order depends on its leaf pages and the heap around them: ' +
+  'moderately uncertain when the sample holds whole key groups of it, widely when the sample has far fewer rows per key than the source. ' +
   'It assumes the source keeps the table in memory and runs as fast as the sandbox machine; treat it as a planning figure, not a promise.';
 
 function round(x: number): number {

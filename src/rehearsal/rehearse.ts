@@ -6,8 +6,8 @@ import { RunbookError } from '../engine/errors.js';
 import { describeTarget, explainConnectionError, resolveConnection } from '../pg/connection.js';
 import type { Runbook } from '../runbook/model.js';
 import { redact } from '../util/secrets.js';
-import { chooseSchemaSource, cloneSample, type CloneResult, type SchemaFrom, type TableSample } from './clone.js';
-import { removeDdlCapture } from './ddlCapture.js';
+import { capSandboxBatches } from './batchCap.js';
+import { chooseSchemaSource, cloneSample, type CloneResult, type SampleChoice, type SchemaFrom, type TableSample } from './clone.js';
 import { Drill, type DrillOptions } from './drill.js';
 import { normRel } from './names.js';
 import type { FindPgDumpOptions } from './pgdump.js';
@@ -15,7 +15,7 @@ import { compareLocks, deployPlans, predictLocks } from './predict.js';
 import { projectionNotes, projectSteps, toProjection } from './projection.js';
 import { readIndexShapes, readSourceMemory } from './indexShape.js';
 import { readOnlySourcePool } from './readonly.js';
-import { openSandbox, withSandbox, type Sandbox } from './sandbox/index.js';
+import { openSandbox, withSandbox } from './sandbox/index.js';
 import { serverIdentity } from './sandbox/identity.js';
 import { diffSchemas, schemaSnapshot } from './schemaDiff.js';
 import { resolveTableSet, touchedRelationNames } from './tables.js';
@@ -30,6 +30,8 @@ export interface RehearseOptions {
   sandbox?: string;
   /** Percent of each big table to copy. Default 1. */
   samplePct?: number;
+  /** auto (default: whole key groups of a repeated index key, else primary-key slices), slices or tablesample. */
+  sampleMethod?: SampleChoice;
   drill?: boolean;
   drillOptions?: Partial<Omit<DrillOptions, 'sandboxUrl' | 'runbook' | 'plans'>>;
   pgDump?: FindPgDumpOptions;
@@ -66,7 +68,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     // Fail before starting anything when pg_dump was asked for and cannot do the schema copy.
     const schemaSource = isUrl ? undefined : await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump);
     log(`opening the ${isUrl ? 'staging' : sandboxSpec} sandbox`);
-    const sandbox = await openSandbox({ spec: sandboxSpec, sourceMajor: ident.major, database: ident.database, sourceUrl: spec.connectionString });
+    const sandbox = await openSandbox({ spec: sandboxSpec, sourceMajor: ident.major, database: ident.database, sourceUrl: spec.connectionString, log });
     for (const w of sandbox.warnings) log(`warning: ${w}`);
     return await withSandbox(sandbox, async (sb) => {
       const sbPool = new pg.Pool({ connectionString: sb.url, application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
@@ -82,12 +84,10 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
         } else {
           const bin = schemaSource ?? (await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump));
           log(`copying a ${samplePct}% sample from the source (read-only)`);
-          clone = await cloneSample({ sourceUrl: spec.connectionString, sandboxUrl: sb.url, sourceMajor: ident.major, tableNames: names, samplePct, pgDump: opts.pgDump, log }, bin);
-          if (sb.existing) registerDropCloned(sb, clone);
+          clone = await cloneSample({ sourceUrl: spec.connectionString, sandboxUrl: sb.url, sourceMajor: ident.major, tableNames: names, samplePct, sampleMethod: opts.sampleMethod, pgDump: opts.pgDump, log }, bin);
           samples = clone.tables;
           warnings.push(...clone.warnings);
         }
-        if (sb.existing) sb.onClose(() => removeDdlCapture(sbPool).catch(() => {}));
         const tables = (await resolveTableSet(sbPool, names)).tables.filter((t) => t.relkind === 'r' || t.relkind === 'p').map((t) => t.qualified);
 
         const sbVersion = Number((await sbPool.query<{ n: string }>(`select current_setting('server_version_num') n`)).rows[0]!.n);
@@ -101,15 +101,19 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
           .catch(() => undefined);
         const sourceMemory = await readSourceMemory(source);
 
+        // A sampled table's backfill batches stay a small share of the sample, as on the source (batchCap.ts).
+        const { runbook: sandboxRunbook, caps } = clone ? capSandboxBatches(opts.runbook, clone.tables) : { runbook: opts.runbook, caps: [] };
+        for (const c of caps) log(`backfill ${c.stepId}: sandbox batches capped at ${c.cap} rows (5% of the ${c.sampleRows}-row sample of ${c.table}; the source's batches are a far smaller share of it)`);
+
         // 2. Deploy, traced (and drilled).
-        const drill = opts.drill ? new Drill({ sandboxUrl: sb.url, runbook: opts.runbook, plans, ...opts.drillOptions }) : undefined;
+        const drill = opts.drill ? new Drill({ sandboxUrl: sb.url, runbook: sandboxRunbook, plans, ...opts.drillOptions }) : undefined;
         let samplerIndex: { lockerPid: number | null; sentAt: number }[] = [];
         let intervalMs = opts.sampleIntervalMs ?? 25;
         log(`deploy phase in the sandbox${drill ? ' (drill: faults will be injected)' : ''}`);
         let deploy;
         try {
           deploy = await tracePhase({
-            runbook: opts.runbook,
+            runbook: sandboxRunbook,
             sandboxUrl: sb.url,
             phase: 'deploy',
             tables,
@@ -134,7 +138,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
 
         // 3. Rollback, traced, then: is the schema back where it started?
         log('rollback phase in the sandbox');
-        const rollback = await tracePhase({ runbook: opts.runbook, sandboxUrl: sb.url, phase: 'rollback', tables, listeners: opts.listeners, sampleIntervalMs: opts.sampleIntervalMs, signal: opts.signal });
+        const rollback = await tracePhase({ runbook: sandboxRunbook, sandboxUrl: sb.url, phase: 'rollback', tables, listeners: opts.listeners, sampleIntervalMs: opts.sampleIntervalMs, signal: opts.signal });
         const after = await schemaSnapshot(sbPool);
         const schemaDiff = diffSchemas(before, after);
         const rollbackVerified = rollback.status === 'completed' && schemaDiff.same;
@@ -221,24 +225,4 @@ async function compareSizes(source: pg.Pool, sandbox: pg.Pool, names: string[]):
     const s = sb.tables.find((x) => x.schema === t.schema && x.name === t.name);
     return { table: t.display, sourceRows: t.rowsEstimate, sourceBytes: t.heapBytes, sampleRows: s?.rowsEstimate ?? 0, sampleBytes: s?.heapBytes ?? 0 };
   });
-}
-
-/** In a staging database, only what the clone created goes away again. */
-function registerDropCloned(sb: Sandbox, clone: CloneResult): void {
-  sb.onClose(async () => {
-    const c = new pg.Client({ connectionString: sb.url, application_name: 'pgrunbook-rehearsal:cleanup' });
-    c.on('error', () => {});
-    await c.connect();
-    try {
-      for (const t of clone.tables.filter((x) => x.relkind === 'v' || x.relkind === 'm')) await c.query(`drop view if exists ${quoteDisplay(t.table)} cascade`).catch(() => {});
-      for (const t of clone.tables.filter((x) => x.relkind === 'r' || x.relkind === 'p')) await c.query(`drop table if exists ${quoteDisplay(t.table)} cascade`).catch(() => {});
-    } finally {
-      await c.end().catch(() => {});
-    }
-  });
-}
-
-function quoteDisplay(display: string): string {
-  const parts = display.includes('.') ? display.split('.') : ['public', display];
-  return parts.map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
 }

@@ -12,6 +12,9 @@ import { LockSampler, type Mark, type Sample } from './lockSampler.js';
 import { normRel } from './names.js';
 import type { ObservedLock, PhaseTrace, StepTrace } from './types.js';
 
+/** Steps that update rows in many short transactions: the sampler backs off during them (lockSampler.ts). */
+const ROW_WORK_KINDS = new Set(['backfill']);
+
 export interface TraceOptions {
   runbook: Runbook;
   sandboxUrl: string;
@@ -49,8 +52,10 @@ export async function tracePhase(opts: TraceOptions): Promise<PhaseTrace> {
       if (e.type === 'step.started') {
         sampler.mark(`${e.stepId}:start`);
         sampler.currentStep = e.stepId;
+        sampler.rowWork = ROW_WORK_KINDS.has(e.kind);
       } else if (e.type === 'step.completed' || e.type === 'step.failed') {
         sampler.currentStep = null;
+        sampler.rowWork = false;
         sampler.mark(`${e.stepId}:end`);
       }
     });

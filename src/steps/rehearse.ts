@@ -10,6 +10,7 @@ import type { Evidence } from '../engine/gates.js';
 import { DURATION_HINT, parseDuration } from '../runbook/durations.js';
 import type { StepKind, StepPlan } from './types.js';
 import { projectionRange } from '../rehearsal/projection.js';
+import { SAMPLE_CHOICES, type SampleChoice } from '../rehearsal/sampleArg.js';
 
 const duration = z.union([z.number().nonnegative(), z.string()]).refine((v) => parseDuration(v) !== undefined, { message: DURATION_HINT });
 
@@ -19,6 +20,8 @@ export const rehearseSchema = z
     sandbox: z.string().min(1).optional(),
     /** Percent of each big table, e.g. 1 or "1%". */
     sample: z.union([z.number().gt(0).lte(100), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/)]).optional(),
+    /** How big tables are sampled: auto (whole key groups of a repeated index key where they fit), slices, tablesample. */
+    sample_method: z.enum(SAMPLE_CHOICES as [SampleChoice, ...SampleChoice[]]).optional(),
     drill: z.boolean().optional(),
     /** Write the Markdown report (and JSON beside it) here. */
     report: z.string().min(1).optional(),
@@ -51,7 +54,7 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
       locks: [],
       reversible: true,
       notes: [
-        `rehearses the deploy and rollback phases on a ${p.sandbox ?? 'embedded'} sandbox with a ${p.sample ?? 1}% sample; the target is only read`,
+        `rehearses the deploy and rollback phases on a ${p.sandbox ?? 'embedded'} sandbox with a ${p.sample ?? 1}% sample (${p.sample_method ?? 'auto'}); the target is only read`,
       ],
     };
   },
@@ -69,6 +72,7 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
       sourceUrl: ctx.connectionString,
       sandbox: p.sandbox,
       samplePct: p.sample === undefined ? undefined : parseSamplePct(p.sample),
+      sampleMethod: p.sample_method,
       drill: p.drill,
       signal: ctx.signal,
       log: (message) => ctx.emit({ type: 'step.log', stepId: step.id, level: message.startsWith('warning') ? 'warn' : 'info', message }),

@@ -1,12 +1,14 @@
 // `pgrunbook rehearse` through the real binary: JSON lines whose last event carries the projection,
-// the Markdown + JSON report files, exit codes, and bad input.
+// the Markdown + JSON report files, a staging database as the sandbox, exit codes, and bad input.
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli.js';
 import { seedOrders, sourceFingerprint, useSourceDatabase } from '../rehearsal/support.js';
+import { withDatabase } from '../support/pg.js';
 
 const FIXTURE = fileURLToPath(new URL('../rehearsal/fixtures/add-column-sql.yaml', import.meta.url));
 
@@ -44,6 +46,42 @@ describe('pgrunbook rehearse', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--sandbox is the source database/);
     expect(r.stderr).not.toMatch(/at .*\.js/); // no stack trace
+  });
+
+  it('--sandbox URL of a staging database with --sample-method slices: rehearses there and leaves it as it was', async () => {
+    const admin = new pg.Client(src.adminUrl);
+    await admin.connect();
+    const name = `${src.name}_cli_stage`;
+    await admin.query(`create database ${name}`);
+    const stage = withDatabase(src.adminUrl, name);
+    const objects = `select count(*)::int n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'`;
+    const c = new pg.Client(stage);
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query(`create table keep_me (id int primary key)`);
+      const before = (await c.query(objects)).rows[0].n;
+      const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--sandbox', stage, '--sample', '10%', '--sample-method', 'slices', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const last = lines[lines.length - 1];
+      expect(last.type).toBe('rehearsal.projection');
+      expect(last.report.rollback_verified).toBe(true);
+      expect(JSON.stringify(last.report)).toMatch(/"method":"slices"/);
+      expect((await c.query(objects)).rows[0].n).toBe(before);
+      expect((await c.query(`select count(*)::int n from pg_namespace where nspname like 'pgrunbook%'`)).rows[0].n).toBe(0);
+    } finally {
+      await c.end().catch(() => {});
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+
+  it('bad --sample-method is bad input', async () => {
+    const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--sample-method', 'random']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sample-method "random": expected auto, slices, tablesample/);
   });
 
   it('bad --sample is bad input', async () => {

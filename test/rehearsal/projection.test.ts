@@ -3,9 +3,12 @@ import {
   basisOf,
   INDEX_GROWTH_DOWN,
   INDEX_GROWTH_UP,
+  INDEX_KEPT_DOWN,
+  INDEX_KEPT_UP,
   indexRisk,
   projectionNotes,
   projectSteps,
+  SIZE_GROWTH_EXPECTED_PER_DOUBLING,
   SIZE_GROWTH_PER_DOUBLING,
   statementWork,
   steadyRate,
@@ -123,30 +126,42 @@ describe('projectSteps', () => {
     const fill = trace({ stepId: 'fill', kind: 'backfill', durationMs: duration, rows: 100_000, progress: pts });
     const [p] = projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map() });
     const r = steadyRate(pts, duration)!;
-    expect(p!.seconds).toBeCloseTo((r.fixedMs + 1_000_000 / r.rowsPerMs) / 1000, 6);
-    // Without index shapes: symmetric spread, plus the size allowance on the upper side only.
-    expect(p!.highSeconds / p!.seconds - 1).toBeCloseTo(r.stderr + SIZE_GROWTH_PER_DOUBLING * Math.log2(10), 6);
-    expect(1 - p!.lowSeconds / p!.seconds).toBeCloseTo(r.stderr, 6);
+    // 10x the rows, each a little dearer on the bigger table (the expected growth per doubling).
+    const grow = 1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10);
+    expect(p!.seconds).toBeCloseTo((r.fixedMs + (1_000_000 * grow) / r.rowsPerMs) / 1000, 6);
+    // Without index shapes: the rate's spread, and the size growth from none to twice the expected.
+    expect(p!.highSeconds / p!.seconds - 1).toBeCloseTo(r.stderr + (SIZE_GROWTH_PER_DOUBLING - SIZE_GROWTH_EXPECTED_PER_DOUBLING) * Math.log2(10), 6);
+    expect(1 - p!.lowSeconds / p!.seconds).toBeCloseTo(Math.hypot(r.stderr, SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10)), 6);
     expect(p!.uncertainty).toBeCloseTo(p!.highSeconds / p!.seconds - 1, 6);
   });
 
-  it('widens the upper side for an index whose rows per key the sample cannot reproduce, and says so', () => {
+  it('widens the band for an index whose key repeats: moderately when the sample keeps its rows per key, widely (and says so) when not', () => {
     const pts = timeline(100_000, 30, () => 50);
     const fill = trace({ stepId: 'fill', kind: 'backfill', durationMs: pts[pts.length - 1]!.atMs, rows: 100_000, progress: pts });
     const shapes = (customerRowsPerKey: number): IndexShape[] => [
       { table: 'orders', index: 'orders_pkey', unique: true, rowsPerKey: 1 },
       { table: 'orders', index: 'orders_customer_idx', unique: false, rowsPerKey: customerRowsPerKey },
     ];
+    const project = (source: number, sample: number) =>
+      projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), indexes: { source: shapes(source), sample: shapes(sample) } })[0]!;
     const plain = projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map() })[0]!;
-    const same = projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), indexes: { source: shapes(10), sample: shapes(10) } })[0]!;
-    const shaped = projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), indexes: { source: shapes(100), sample: shapes(10) } })[0]!;
-    expect(same.highSeconds).toBeCloseTo(plain.highSeconds, 9);
-    expect(same.notes).toEqual([]);
-    // One of two indexes, 10x the rows per key: a third of per-row work gets the full allowance.
+    const upper = (p: typeof plain) => p.highSeconds / p.seconds - 1;
+    const lower = (p: typeof plain) => 1 - p.lowSeconds / p.seconds;
+    // An index that is unique in all but name (under 2 rows per key) changes nothing.
+    expect(project(1.5, 1.5).highSeconds).toBeCloseTo(plain.highSeconds, 9);
+    // Whole key groups kept (the same rows per key): a third of per-row work gets the kept-shape range, no note.
+    const kept = project(100, 100);
+    expect(kept.seconds).toBeCloseTo(plain.seconds, 9);
+    expect(upper(kept) - upper(plain)).toBeCloseTo(INDEX_KEPT_UP / 3, 6);
+    expect(lower(kept)).toBeGreaterThan(lower(plain));
+    expect(kept.notes).toEqual([]);
+    // 10x fewer rows per key in the sample: the reshaped range, and a note saying why.
+    const shaped = project(100, 10);
     expect(shaped.seconds).toBeCloseTo(plain.seconds, 9);
-    expect(shaped.highSeconds / shaped.seconds - plain.highSeconds / plain.seconds).toBeCloseTo(INDEX_GROWTH_UP / 3, 6);
-    expect(shaped.lowSeconds).toBeLessThan(plain.lowSeconds);
+    expect(upper(shaped) - upper(plain)).toBeCloseTo(INDEX_GROWTH_UP / 3, 6);
+    expect(lower(shaped)).toBeGreaterThanOrEqual(lower(kept));
     expect(shaped.notes.join(' ')).toMatch(/orders_customer_idx holds ~100 rows per key on the source but ~10 in the sample/);
+    expect(shaped.notes.join(' ')).toMatch(/--sample-method auto/);
   });
 
   it('flags a table that will not fit the source’s cache', () => {
@@ -178,7 +193,7 @@ describe('projectSteps', () => {
       trace({ stepId: 'fill', kind: 'backfill', durationMs: 2010, rows: 100_000, batchRates: [50_000, 52_000, 49_000, 51_000] }),
     ];
     const p = projectSteps({ steps, samples, stepTables: orders, predictions: new Map() });
-    expect(p.find((x) => x.id === 'fill')!.seconds).toBeCloseTo((10 + 2000 * 10) / 1000, 6);
+    expect(p.find((x) => x.id === 'fill')!.seconds).toBeCloseTo((10 + 2000 * 10 * (1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10))) / 1000, 6);
   });
 
   it('leaves steps that never ran out, and adds step bands up into the total', () => {
@@ -196,23 +211,32 @@ describe('projectSteps', () => {
 });
 
 describe('indexRisk', () => {
-  it('weighs each reshaped index by its share of per-row work, saturating at 10x', () => {
+  it('weighs each repeated-key index by its share of per-row work, from the kept-shape range to the reshaped one (saturating at 10x)', () => {
     const src: IndexShape[] = [
       { table: 'orders', index: 'pk', unique: true, rowsPerKey: 1 },
       { table: 'orders', index: 'a', unique: false, rowsPerKey: 1000 },
       { table: 'orders', index: 'b', unique: false, rowsPerKey: 3 },
+      { table: 'orders', index: 'c', unique: false, rowsPerKey: Math.sqrt(10) * 10 },
+      { table: 'orders', index: 'd', unique: false, rowsPerKey: 1.2 },
       { table: 'orders', index: 'expr', unique: false, rowsPerKey: null },
     ];
     const sample: IndexShape[] = [
       { table: 'orders', index: 'pk', unique: true, rowsPerKey: 1 },
       { table: 'orders', index: 'a', unique: false, rowsPerKey: 10 },
       { table: 'orders', index: 'b', unique: false, rowsPerKey: 2 },
+      { table: 'orders', index: 'c', unique: false, rowsPerKey: 10 },
+      { table: 'orders', index: 'd', unique: false, rowsPerKey: 1 },
       { table: 'orders', index: 'expr', unique: false, rowsPerKey: null },
     ];
     const r = indexRisk('orders', { source: src, sample });
-    expect(r.up).toBeCloseTo((INDEX_GROWTH_UP * 1) / 5, 9); // only `a` differs ≥ 2x; 100x saturates
-    expect(r.down).toBeCloseTo((INDEX_GROWTH_DOWN * 1) / 5, 9);
-    expect(r.notes).toHaveLength(1);
+    const share = 1 / 7;
+    // a: 100x fewer rows per key, saturated; b: 1.5x, the shape kept; c: ~3.2x, halfway (log10); d and expr: nothing.
+    const halfway = (kept: number, grown: number) => kept + (grown - kept) * 0.5;
+    expect(r.up).toBeCloseTo(share * (INDEX_GROWTH_UP + INDEX_KEPT_UP + halfway(INDEX_KEPT_UP, INDEX_GROWTH_UP)), 9);
+    expect(r.down).toBeCloseTo(share * (INDEX_GROWTH_DOWN + INDEX_KEPT_DOWN + halfway(INDEX_KEPT_DOWN, INDEX_GROWTH_DOWN)), 9);
+    expect(r.notes).toHaveLength(2);
+    expect(r.notes.join(' ')).toMatch(/index a holds ~1000 rows per key/);
+    expect(r.notes.join(' ')).toMatch(/index c holds ~32 rows per key/);
     expect(indexRisk('customers', { source: src, sample }).up).toBe(0);
   });
 });

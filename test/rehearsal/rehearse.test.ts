@@ -79,15 +79,19 @@ describe('rehearse on an embedded sandbox', () => {
     const before = await sourceFingerprint(src.query);
     const r = await rehearse({ runbook, sourceUrl: src.url, samplePct: 10 });
     expect(r.warnings.filter((w) => !/never analyzed/.test(w) && !/^projection: /.test(w))).toEqual([]);
-    // The sample keeps every customer but a tenth of the orders per customer: the projection says so.
-    expect(r.warnings.some((w) => /^projection: backfill: index orders_customer_idx holds ~/.test(w))).toBe(true);
+    // The sample holds whole key groups of orders_customer_idx (every sampled customer with all of
+    // its orders), so its rows per key are the source's: no note, only the kept-shape range.
+    const orders = r.clone!.tables.find((t) => t.table === 'orders')!;
+    expect(orders.method).toBe('key-groups');
+    expect(orders.slices?.index).toBe('orders_customer_idx');
+    expect(r.warnings.some((w) => /index orders_customer_idx holds/.test(w))).toBe(false);
     expect(r.projection.high_seconds!).toBeGreaterThan(r.projection.total_seconds);
     expect(r.deploy.status).toBe('completed');
     expect(r.steps.map((s) => s.stepId)).toEqual(['add_column', 'backfill', 'not_null', 'create_index']);
     expect(r.steps.every((s) => s.status === 'completed')).toBe(true);
     const backfill = r.steps.find((s) => s.stepId === 'backfill')!;
     expect(backfill.basis).toBe('rows');
-    expect(backfill.rows).toBe(r.clone!.tables.find((t) => t.table === 'orders')!.sampleRows);
+    expect(backfill.rows).toBe(orders.sampleRows);
     expect(backfill.observed.some((l) => l.relation === 'orders' && l.mode === 'RowExclusiveLock')).toBe(true);
     expect(r.steps.find((s) => s.stepId === 'add_column')!.observed.some((l) => l.mode === 'AccessExclusiveLock')).toBe(true);
     expect(r.rollback?.status).toBe('completed');

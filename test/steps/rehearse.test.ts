@@ -17,6 +17,8 @@ describe('rehearse step kind', () => {
     expect(rehearseStep.schema.safeParse(null).success).toBe(true);
     expect(rehearseStep.schema.safeParse({ sample: 0 }).success).toBe(false);
     expect(rehearseStep.schema.safeParse({ bogus: 1 }).success).toBe(false);
+    expect(rehearseStep.schema.safeParse({ sample_method: 'tablesample' }).success).toBe(true);
+    expect(rehearseStep.schema.safeParse({ sample_method: 'random' }).success).toBe(false);
     const runbook = await loadOrThrow(FIXTURE);
     const step = runbook.phases.test[0]!;
     const plan = await rehearseStep.plan(step as never, { runbook });
@@ -43,5 +45,19 @@ describe('rehearse step kind', () => {
       await ctx.close();
     }
     expect(await sourceFingerprint(src.query)).toEqual(before);
+  });
+
+  it('passes sample_method to the clone', async () => {
+    const runbook = await loadOrThrow(FIXTURE);
+    const base = runbook.phases.test[0]!;
+    const step = { ...base, params: { ...(base.params as object), sample_method: 'tablesample' } };
+    const ctx = await makeTestStepContext({ url: src.url, step, runbook });
+    try {
+      await rehearseStep.apply(step as never, ctx);
+      const copied = ctx.events.filter((e) => e.type === 'step.log' && /orders: \d+ row\(s\)/.test(e.message)).map((e) => (e as { message: string }).message);
+      expect(copied).toEqual([expect.stringMatching(/\((system|bernoulli)\)$/)]);
+    } finally {
+      await ctx.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { projectionRange } from '../../rehearsal/projection.js';
 import { EventBus, type RunEvent } from '../../engine/events.js';
 import { rehearse } from '../../rehearsal/rehearse.js';
-import { parseSamplePct } from '../../rehearsal/sampleArg.js';
+import { parseSampleMethod, parseSamplePct } from '../../rehearsal/sampleArg.js';
 import { rehearsalJson } from '../../report/rehearsal-json.js';
 import { rehearsalMarkdown } from '../../report/rehearsal-md.js';
 import { redact } from '../../util/secrets.js';
@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .argument('<file>', 'runbook YAML')
     .option('--sandbox <where>', 'embedded (default), docker, or a staging database URL', 'embedded')
     .option('--sample <pct>', 'percent of each big table to copy (e.g. 1%)', '1')
+    .option('--sample-method <how>', 'auto: whole key groups of a repeated index key where they fit, else primary-key slices; slices; or tablesample', 'auto')
     .option('--report <file.md>', 'write the Markdown report there (and the JSON next to it)')
     .option('--schema-from <how>', 'copy the schema with pg_dump, from the catalog, or auto (pg_dump when it can dump the source)', 'auto')
     .option('--drill', 'inject faults while the deploy runs (blocking transaction, long transaction, write burst)')
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON lines; the last line carries the projection');
   withVars(withDb(cmd)).action(async (file: string, o) => {
     const samplePct = parseSamplePct(o.sample);
+    const sampleMethod = parseSampleMethod(o.sampleMethod);
     const runbook = await loadRunbookOrExit(file, o.var);
     const connection = connectionOrExit(o.db);
     const json = !!o.json;
@@ -54,6 +56,7 @@ export function register(program: Command): void {
       sourceUrl: connection.connectionString,
       sandbox: o.sandbox,
       samplePct,
+      sampleMethod,
       schemaFrom: o.schemaFrom,
       drill: !!o.drill,
       listeners: [forward],

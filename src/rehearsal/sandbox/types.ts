@@ -13,7 +13,7 @@ export interface Sandbox {
   description: string;
   /** Things the operator should know (version mismatch, same server as the source...). */
   warnings: string[];
-  /** True for an existing database (URL): only what the rehearsal created may be removed from it. */
+  /** True for an existing database (URL): only what the rehearsal created is removed from it, on close. */
   existing: boolean;
   /** Runs `fn` on close, before the sandbox itself goes (newest first). */
   onClose(fn: () => Promise<void>): void;
@@ -30,4 +30,6 @@ export interface SandboxRequest {
   database: string;
   /** Connection string of the source (to refuse a URL sandbox that is the source). */
   sourceUrl?: string;
+  /** Where a sandbox reports what its cleanup could not do (a staging database's leftovers). */
+  log?: (message: string) => void;
 }

@@ -1,11 +1,13 @@
 // An existing database as the sandbox (a staging copy, e.g. restored from a cloud snapshot).
 // Refused when it is the source itself: same host/port/database after DNS, or the same server
-// (system identifier + start time) and the same database.
+// (system identifier + start time) and the same database. What it holds is listed on open, and
+// on close whatever the rehearsal added is dropped again (inventory.ts); the database stays.
 import pg from 'pg';
 import { RunbookError, InputError } from '../../engine/errors.js';
 import { registerSecret, redact } from '../../util/secrets.js';
 import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from './identity.js';
 import { makeCloser } from './closer.js';
+import { dropNewObjects, takeInventory } from './inventory.js';
 import type { Sandbox, SandboxRequest } from './types.js';
 
 export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
@@ -57,6 +59,7 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
     if (ro.rows[0]!.ro === 'on') {
       throw new InputError(`--sandbox ${describe(url)} is read-only (a standby, or default_transaction_read_only=on)`, 'use a writable staging database');
     }
+    const before = await takeInventory(client);
     return {
       kind: 'url',
       url,
@@ -64,7 +67,17 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
       description: `staging database ${describe(url)} (PostgreSQL ${ident.major})`,
       warnings,
       existing: true,
-      ...makeCloser(async () => {}),
+      ...makeCloser(async () => {
+        const c = new pg.Client({ connectionString: url, application_name: 'pgrunbook-rehearsal:cleanup', connectionTimeoutMillis: 10_000 });
+        c.on('error', () => {});
+        await c.connect();
+        try {
+          const left = await dropNewObjects(c, before);
+          for (const l of left) req.log?.(`warning: left in the staging database ${describe(url)}: ${redact(l)}`);
+        } finally {
+          await c.end().catch(() => {});
+        }
+      }),
     };
   } finally {
     await client.end().catch(() => {});

@@ -1,0 +1,94 @@
+// Cleanup of a staging database (URL sandbox): the rehearsal removes what it created there and
+// nothing else. The database itself is never dropped (the rehearsal did not create it). What was
+// there before is listed when the sandbox opens; on close, every object not on that list goes:
+// the cloned tables, views, sequences, types and functions, schemas the clone or the runner
+// created (pgrunbook's state schema, the lock capture's), extensions, event triggers, and indexes
+// the deploy left behind. Drops are RESTRICT, never CASCADE: an object something older depends on
+// stays, and is reported. Changes to objects that were there before (a column the rollback did
+// not remove, rows a backfill wrote, runs recorded in an existing pgrunbook schema) are the
+// rehearsal's findings, reported by its schema diff, and are not undone here.
+import type pg from 'pg';
+import type { Queryable } from '../../steps/types.js';
+
+type Kind = 'event trigger' | 'view' | 'materialized view' | 'table' | 'foreign table' | 'index' | 'sequence' | 'routine' | 'domain' | 'type' | 'extension' | 'schema';
+
+interface DbObject {
+  kind: Kind;
+  /** Identity as listed (schema-qualified, functions with their argument types). */
+  name: string;
+  /** What DROP takes, quoted. */
+  drop: string;
+}
+
+/** Drop order: dependents first. Within one kind, one DROP of the whole list (dependencies among them allowed). */
+const ORDER: Kind[] = ['event trigger', 'view', 'materialized view', 'foreign table', 'table', 'index', 'sequence', 'routine', 'domain', 'type', 'extension', 'schema'];
+
+const SYSTEM = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
+// Objects that belong to an extension go with it.
+const NOT_EXT = (cls: string, oid: string) => `not exists (select 1 from pg_depend d where d.classid = '${cls}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+
+const LIST = `
+  select 'event trigger' as kind, evtname as name, format('%I', evtname) as drop from pg_event_trigger e where ${NOT_EXT('pg_event_trigger', 'e.oid')}
+  union all
+  select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'f' then 'foreign table' when 'S' then 'sequence' when 'i' then 'index' when 'I' then 'index' else 'table' end,
+         format('%I.%I', n.nspname, c.relname), format('%I.%I', n.nspname, c.relname)
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where ${SYSTEM} and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S', 'i', 'I') and ${NOT_EXT('pg_class', 'c.oid')}
+     and (c.relkind not in ('i', 'I') or not exists (select 1 from pg_constraint k where k.conindid = c.oid))
+  union all
+  select 'routine', format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+         format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${SYSTEM} and ${NOT_EXT('pg_proc', 'p.oid')}
+  union all
+  select case t.typtype when 'd' then 'domain' else 'type' end, format('%I.%I', n.nspname, t.typname), format('%I.%I', n.nspname, t.typname)
+    from pg_type t join pg_namespace n on n.oid = t.typnamespace
+   where ${SYSTEM} and t.typtype in ('e', 'd', 'r', 'c') and ${NOT_EXT('pg_type', 't.oid')}
+     and (t.typtype <> 'c' or (select c.relkind from pg_class c where c.oid = t.typrelid) = 'c')
+  union all
+  select 'extension', extname, format('%I', extname) from pg_extension where extname <> 'plpgsql'
+  union all
+  select 'schema', nspname, format('%I', nspname) from pg_namespace n where ${SYSTEM} and ${NOT_EXT('pg_namespace', 'n.oid')}`;
+
+export interface Inventory {
+  keys: Set<string>;
+}
+
+const keyOf = (o: Pick<DbObject, 'kind' | 'name'>) => `${o.kind}\u0000${o.name}`;
+
+async function listObjects(db: Queryable): Promise<DbObject[]> {
+  return (await db.query<DbObject>(LIST)).rows;
+}
+
+/** What the staging database holds before the rehearsal touches it. */
+export async function takeInventory(db: Queryable): Promise<Inventory> {
+  return { keys: new Set((await listObjects(db)).map(keyOf)) };
+}
+
+/**
+ * Drops every object that is not in `before`, dependents first, RESTRICT. Returns what could not
+ * be dropped, with the reason, for the operator.
+ */
+export async function dropNewObjects(db: pg.Client, before: Inventory): Promise<string[]> {
+  const leftBehind: string[] = [];
+  // A busy staging database must not hang the cleanup behind someone else's lock.
+  await db.query(`set lock_timeout = '5s'`);
+  for (const kind of ORDER) {
+    // Listed again before each kind: dropping tables took their owned sequences and triggers.
+    const fresh = (await listObjects(db)).filter((o) => o.kind === kind && !before.keys.has(keyOf(o)));
+    if (fresh.length === 0) continue;
+    const dropSql = (objs: DbObject[]) => `DROP ${kind === 'routine' ? 'ROUTINE' : kind.toUpperCase()} IF EXISTS ${objs.map((o) => o.drop).join(', ')} RESTRICT`;
+    if (kind === 'event trigger' || kind === 'extension' || kind === 'schema') {
+      // Not droppable as one list in every version; one at a time.
+      for (const o of fresh) await db.query(dropSql([o])).catch((e) => leftBehind.push(`${kind} ${o.name}: ${(e as Error).message}`));
+      continue;
+    }
+    const all = await db.query(dropSql(fresh)).then(
+      () => true,
+      () => false,
+    );
+    if (all) continue;
+    // Something older depends on one of them: drop the others, report that one.
+    for (const o of fresh) await db.query(dropSql([o])).catch((e) => leftBehind.push(`${kind} ${o.name}: ${(e as Error).message}`));
+  }
+  return leftBehind;
+}
