@@ -27,6 +27,8 @@ export interface ExecOptions {
   params?: unknown[];
   /** Skip parsing (for SQL the engine generated itself and knows to be one transactional unit). */
   transactional?: boolean;
+  /** Further session settings for the unit (names and integer values from the engine, never user text). */
+  settings?: Record<string, number>;
 }
 
 export interface StatementResult {
@@ -164,6 +166,10 @@ export class SqlExecutor {
   }
 
   private async runUnit(unit: Unit, opts: ExecOptions): Promise<StatementResult[]> {
+    const extraSettings = Object.entries(opts.settings ?? {}).map(([name, value]) => {
+      if (!/^[a-z_]+$/.test(name) || !Number.isInteger(value)) throw new Error(`bad session setting ${name} = ${value}`);
+      return [name, value] as const;
+    });
     const client = await this.deps.pool.connect();
     let broken = false;
     const cancel = () => {
@@ -181,6 +187,7 @@ export class SqlExecutor {
         await client.query(`SET lock_timeout = ${Math.round(opts.lockTimeoutMs)}`);
         await client.query(`SET statement_timeout = ${Math.round(opts.statementTimeoutMs)}`);
       }
+      for (const [name, value] of extraSettings) await client.query(`SET ${unit.transactional ? 'LOCAL ' : ''}${name} = ${value}`);
       for (const st of unit.statements) {
         const t0 = this.deps.clock.now();
         try {
@@ -202,7 +209,8 @@ export class SqlExecutor {
     } finally {
       opts.signal?.removeEventListener('abort', cancel);
       if (!unit.transactional && !broken) {
-        await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => (broken = true));
+        const resets = ['lock_timeout', 'statement_timeout', ...extraSettings.map(([name]) => name)].map((n) => `RESET ${n}`).join('; ');
+        await client.query(resets).catch(() => (broken = true));
       }
       client.release(broken ? true : undefined);
     }

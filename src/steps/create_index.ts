@@ -55,6 +55,11 @@ const schema = z
     drop_invalid: boolish.default(false),
     add_unique: boolish.default(false),
     add_primary_key: boolish.default(false),
+    /**
+     * Parallel workers for the build (max_parallel_maintenance_workers for its session). Unset: the
+     * server's setting. 0 keeps the build on one core, leaving the others to the application.
+     */
+    parallel_workers: intish(0, 64).optional(),
   })
   .strict()
   .refine((p) => (p.columns?.length ?? 0) + (p.expressions?.length ?? 0) > 0, { message: 'give `columns` and/or `expressions`' })
@@ -142,6 +147,11 @@ export const createIndex: StepKind<Params> = {
       }
     }
     notes.push('CONCURRENTLY: writes go on; the build waits for transactions older than its snapshots, so a long transaction stalls it');
+    if (p.parallel_workers !== undefined) {
+      notes.push(
+        `built with max_parallel_maintenance_workers = ${p.parallel_workers}${p.parallel_workers === 0 ? ' (one core; the others stay with the application)' : ''}`,
+      );
+    }
     const locks: PlannedLock[] = [{ relation: table, mode: 'ShareUpdateExclusiveLock' }];
     const statements = [{ sql: createSql(p, table, name), transactional: false, description: 'build the index concurrently (outside a transaction)' }];
     const cons = constraintSql(p, table, name);
@@ -203,6 +213,7 @@ export const createIndex: StepKind<Params> = {
             sql,
             execOptions(ctx, {
               transactional: false,
+              ...(p.parallel_workers !== undefined ? { settings: { max_parallel_maintenance_workers: p.parallel_workers } } : {}),
               // A lock_timeout while waiting for old snapshots leaves an invalid index: drop it
               // before the executor tries the same CREATE again.
               beforeRetry: async () => {

@@ -120,6 +120,21 @@ for (const major of edgeMajors()) {
       await Promise.all([holder.end(), pool.end()]);
     });
 
+    it('engine session settings apply to the unit and are reset before the connection goes back', async () => {
+      const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+      const ex = new SqlExecutor({ pool, clock: systemClock, emit: () => {}, gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }) });
+      const show = "select current_setting('max_parallel_maintenance_workers') as v";
+      const settings = { max_parallel_maintenance_workers: 0 };
+      const [alone] = await ex.run(show, { ...opts, transactional: false, settings });
+      expect(alone!.rows).toEqual([{ v: '0' }]);
+      const [inTx] = await ex.run(show, { ...opts, transactional: true, settings });
+      expect(inTx!.rows).toEqual([{ v: '0' }]);
+      // Same (only) connection afterwards: back to the server's value.
+      expect((await pool.query(show)).rows).toEqual([{ v: '2' }]);
+      await expect(ex.run(show, { ...opts, settings: { 'x; drop table u2': 1 } })).rejects.toThrow(/bad session setting/);
+      await pool.end();
+    });
+
     it('statement_timeout errors say how to fix them', async () => {
       const { ex, pool } = executor(db.url);
       await expect(ex.run('select pg_sleep(2)', { ...opts, statementTimeoutMs: 100 })).rejects.toMatchObject({

@@ -57,6 +57,37 @@ for (const major of edgeMajors()) {
       await h.ctx.close();
     });
 
+    it('parallel_workers: 0 keeps the build on one core; without it the server may add workers', async () => {
+      await db.query(`DROP TABLE IF EXISTS wide; CREATE TABLE wide (id bigint PRIMARY KEY, v bigint);
+        INSERT INTO wide SELECT g, hashint8(g) FROM generate_series(1, 600000) g`);
+      await db.query('VACUUM ANALYZE wide');
+      // Parallel workers of any build, sampled from another session while the build runs.
+      const build = async (params: Record<string, unknown>) => {
+        const h = await harness(createIndex, { table: 'wide', columns: 'v', ...params }, { url: db.url });
+        let done = false;
+        let workers = 0;
+        const watch = (async () => {
+          while (!done) {
+            const r = await db.query(`select count(*)::int n from pg_stat_activity where backend_type = 'parallel worker' and query like 'CREATE INDEX CONCURRENTLY%'`);
+            workers = Math.max(workers, r[0].n);
+            await new Promise((res) => setTimeout(res, 5));
+          }
+        })();
+        await createIndex.apply(h.step, h.ctx);
+        done = true;
+        await watch;
+        await createIndex.rollback!(h.step, h.ctx);
+        await h.ctx.close();
+        return { workers, plan: h.plan };
+      };
+      const one = await build({ parallel_workers: 0 });
+      expect(one.workers).toBe(0);
+      expect(one.plan.notes).toContain('built with max_parallel_maintenance_workers = 0 (one core; the others stay with the application)');
+      // The contrast that makes the first figure mean something: the same build with workers allowed.
+      const two = await build({ parallel_workers: 2 });
+      expect(two.workers).toBeGreaterThan(0);
+    });
+
     it('builds a JSONB expression index, emits progress, rolls back with DROP INDEX CONCURRENTLY', async () => {
       const h = await harness(createIndex, { table: 'orders', name: 'orders_status_idx', expressions: ["(payload->>'status')"] }, { url: db.url });
       // An old snapshot keeps the build in a waiting phase long enough to be observed.
