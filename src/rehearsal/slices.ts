@@ -98,7 +98,6 @@ export interface GroupCandidate {
   nullFrac: number;
 }
 
-
 /**
  * Non-unique btree indexes whose leading column is a plain column with statistics: rows per key
  * of that column (reltuples / n_distinct) and its largest group (most_common_freqs). Catalog only.

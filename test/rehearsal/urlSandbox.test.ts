@@ -140,12 +140,14 @@ describe('rehearse on a staging database (URL sandbox)', () => {
         create function public.fresh_note() returns text language sql as $$select 'fresh'$$;
         alter table public.keep_me alter column note set default public.fresh_note();
         create schema fresh_schema; create table fresh_schema.t (id int);
-        create table pgrunbook.also_fresh (x int);`);
+        create table pgrunbook.also_fresh (x int);
+        alter table pgrunbook.mine rename to mine_renamed;`);
       const left = await dropNewObjects(sb.client, before);
       expect(left).toHaveLength(1);
       expect(left[0]).toMatch(/^routine public\.fresh_note\(\): .*depend/);
-      const rels = await sb.client.query(`select relname from pg_class where relname in ('fresh', 't', 'also_fresh', 'mine') order by 1`);
-      expect(rels.rows.map((x) => x.relname)).toEqual(['mine']);
+      // A table that was there before and got renamed (as swap_table renames) is the same table: kept.
+      const rels = await sb.client.query(`select relname from pg_class where relname in ('fresh', 't', 'also_fresh', 'mine', 'mine_renamed') order by 1`);
+      expect(rels.rows.map((x) => x.relname)).toEqual(['mine_renamed']);
       expect((await sb.client.query(`select count(*)::int n from pg_namespace where nspname in ('fresh_schema', 'pgrunbook')`)).rows[0].n).toBe(1);
       // The older table keeps its new default (and with it the function): nothing older was changed.
       const def = await sb.client.query(`select pg_get_expr(adbin, adrelid) d from pg_attrdef where adrelid = 'public.keep_me'::regclass`);
