@@ -33,8 +33,8 @@ export interface Sample {
  * has been seen, until the step ends. Every sample is a query, and a query's snapshot holds back
  * the horizon of what btree deletion and VACUUM may remove: a sample taken while one batch runs
  * keeps that batch's old row versions from being deleted while the next batch starts, and the
- * sandbox's index then splits where the source's deletes, at a lower cost per row. Measured on the
- * bench's table (measured by hand): sampled every 10 ms, 4 of 16 sandbox backfills fell into
+ * sandbox's index then splits where the source's deletes, at a lower cost per row. Measured by hand on the
+ * bench's table: sampled every 10 ms, 4 of 16 sandbox backfills fell into
  * that cheaper regime (projecting 0.6–0.75x the real run); every 100–250 ms, 2 of 20; every 2 s,
  * none of 7; paused, none of 18. The batches' lock is the same each time.
  */
