@@ -141,6 +141,16 @@ export function fastBatchSql(b: BatchSqlInput, lower: string[] | null, m: Cursor
 SELECT (SELECT count(*) FROM __pgrunbook_upd)::int AS updated, 0 AS skipped, (SELECT rows_done FROM __pgrunbook_cur)::float8 AS rows_done`;
 }
 
+/** `__pgrunbook_upd`: updates exactly the row versions `__pgrunbook_locked` locked (by tableoid + ctid). */
+function updateLockedCte(b: BatchSqlInput): string {
+  const t = b.info.relname;
+  return `__pgrunbook_upd AS (
+  UPDATE ${b.info.qualified} SET ${setClause(b.set)}    FROM __pgrunbook_locked __pgrunbook_l
+   WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
+  RETURNING 1
+)`;
+}
+
 /**
  * Contended path: lock what is free in the range with SKIP LOCKED, update exactly those rows (by
  * tableoid + ctid of the version we locked), and record the keys of rows that someone else holds in
@@ -156,12 +166,7 @@ export function skipLockedBatchSql(b: BatchSqlInput, lower: string[] | null, m: 
     FROM ${b.info.qualified}
    WHERE ${r}${whereClause(b.where)}
    FOR NO KEY UPDATE OF ${t} SKIP LOCKED
-), __pgrunbook_upd AS (
-  UPDATE ${b.info.qualified} SET ${b.set}
-    FROM __pgrunbook_locked __pgrunbook_l
-   WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
-  RETURNING 1
-), __pgrunbook_skip AS (
+), ${updateLockedCte(b)}, __pgrunbook_skip AS (
   INSERT INTO ${SKIPPED_TABLE} (run_id, step_id, key)
   SELECT ${bind(m.runId, 'text', 'run id')}, ${bind(m.stepId, 'text', 'step id')}, ${keyText(b.info, t)}
     FROM ${b.info.qualified}
@@ -197,12 +202,7 @@ export function retryBatchSql(b: BatchSqlInput, runId: string, stepId: string, l
     FROM ${b.info.qualified} JOIN __pgrunbook_todo ON ${keyRow(b.info, t)} = ${arrayRow(b.info, todoKey)}
    WHERE true${whereClause(b.where)}
    FOR NO KEY UPDATE OF ${t} SKIP LOCKED
-), __pgrunbook_upd AS (
-  UPDATE ${b.info.qualified} SET ${b.set}
-    FROM __pgrunbook_locked __pgrunbook_l
-   WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
-  RETURNING 1
-), __pgrunbook_gone AS (
+), ${updateLockedCte(b)}, __pgrunbook_gone AS (
   SELECT ${todoKey} FROM __pgrunbook_todo
    WHERE NOT EXISTS (SELECT 1 FROM ${b.info.qualified} WHERE ${keyRow(b.info, t)} = ${arrayRow(b.info, todoKey)}${whereClause(b.where)})
 ), __pgrunbook_del AS (

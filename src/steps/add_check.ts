@@ -8,10 +8,10 @@
 import { z } from 'zod';
 import type { StepKind, PlanContext, StepPlan } from './types.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
-import { quoteIdent, quoteQualified } from '../pg/connection.js';
+import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/errors.js';
 import { boolish, identifier, tableName } from './ddl/schema.js';
-import { findConstraint, findTable, requireTable } from './ddl/catalog.js';
+import { findConstraint, findTable, requireTable, planTable, estimatedRowsText } from './ddl/catalog.js';
 import { checkExpression, FragmentError } from './ddl/fragments.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -54,15 +54,12 @@ export const addCheck: StepKind<Params> = {
 
   async plan(step, ctx: PlanContext): Promise<StepPlan> {
     const p = step.params;
-    let table = quoteQualified(p.table);
+    const { qualified: table, info: t } = await planTable(ctx.db, p.table);
     const notes: string[] = [];
-    if (ctx.db) {
-      const t = await findTable(ctx.db, p.table);
-      if (t) {
-        table = t.qualified;
-        if (await findConstraint(ctx.db, t.oid, p.name)) notes.push(`constraint ${p.name} already exists; apply only validates it if needed`);
-        if (p.validate && t.estimatedRows !== null) notes.push(`VALIDATE scans about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows under SHARE UPDATE EXCLUSIVE`);
-      }
+    if (ctx.db && t) {
+      if (await findConstraint(ctx.db, t.oid, p.name)) notes.push(`constraint ${p.name} already exists; apply only validates it if needed`);
+      const rows = estimatedRowsText(t);
+      if (p.validate && rows) notes.push(`VALIDATE scans ${rows} under SHARE UPDATE EXCLUSIVE`);
     }
     const statements = [{ sql: addSql(p, table), transactional: true, description: 'add the CHECK, not yet validated (catalog only; new rows are checked)' }];
     if (p.validate) statements.push({ sql: validateSql(p, table), transactional: true, description: 'validate existing rows while reads and writes go on' });

@@ -9,10 +9,10 @@
 import { z } from 'zod';
 import type { StepKind, StepContext, PlanContext, Queryable, StepPlan } from './types.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
-import { quoteIdent, quoteQualified } from '../pg/connection.js';
+import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/errors.js';
 import { boolish, identifier, tableName } from './ddl/schema.js';
-import { findColumn, findTable, hasRows, requireTable } from './ddl/catalog.js';
+import { findColumn, findTable, hasRows, requireTable, planTable } from './ddl/catalog.js';
 import { checkExpression, checkTypeName, FragmentError, KNOWN_VOLATILE, SERIAL_TYPES } from './ddl/fragments.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -136,12 +136,10 @@ export const addColumn: StepKind<Params> = {
   async plan(step, ctx: PlanContext): Promise<StepPlan> {
     const p = step.params;
     const notes: string[] = [];
-    let table = quoteQualified(p.table);
+    const { qualified: table, info: t } = await planTable(ctx.db, p.table);
     if (ctx.db) {
-      const t = await findTable(ctx.db, p.table);
       if (!t) notes.push(`table ${p.table} does not exist (yet)`);
       else {
-        table = t.qualified;
         const existing = await findColumn(ctx.db, t.oid, p.column);
         if (existing) notes.push(`column ${p.column} already exists (${existing.type}); apply will do nothing`);
         else for (const r of await refusals(p, ctx.db, t.qualified)) notes.push(r === PROBE_SKIPPED ? r : `REFUSED: ${r}`);

@@ -6,10 +6,10 @@
 // Rollback drops the constraint only when this run added it.
 import { z } from 'zod';
 import type { StepKind, StepContext, PlanContext, StepPlan } from './types.js';
-import { quoteIdent, quoteQualified } from '../pg/connection.js';
+import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/errors.js';
 import { boolish, identList, identifier, tableName } from './ddl/schema.js';
-import { findConstraint, findTable, probe, requireTable } from './ddl/catalog.js';
+import { findConstraint, findTable, probe, requireTable, planTable } from './ddl/catalog.js';
 import { derivedName } from './ddl/names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -72,14 +72,10 @@ export const addForeignKey: StepKind<Params> = {
 
   async plan(step, ctx: PlanContext): Promise<StepPlan> {
     const p = step.params;
-    let table = quoteQualified(p.table);
-    let ref = quoteQualified(p.references.table);
+    const { qualified: table, info: t } = await planTable(ctx.db, p.table);
+    const { qualified: ref } = await planTable(ctx.db, p.references.table);
     const notes: string[] = [];
     if (ctx.db) {
-      const t = await findTable(ctx.db, p.table);
-      const r = await findTable(ctx.db, p.references.table);
-      if (t) table = t.qualified;
-      if (r) ref = r.qualified;
       if (t && !(await hasSupportingIndex(ctx.db, t.oid, p.columns))) {
         notes.push(`no index on ${p.table} (${p.columns.join(', ')}): every DELETE or key UPDATE on ${p.references.table} will scan ${p.table}; consider a create_index step first`);
       }

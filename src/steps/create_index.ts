@@ -25,10 +25,10 @@
 import { z } from 'zod';
 import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock } from './types.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
-import { quoteIdent, quoteQualified } from '../pg/connection.js';
+import { quoteIdent } from '../pg/connection.js';
 import { AbortedError, RunbookError, isAbort } from '../engine/errors.js';
 import { boolish, identList, identifier, intish, tableName } from './ddl/schema.js';
-import { findColumn, findConstraint, findIndex, findTable, requireTable, type IndexInfo, type TableInfo } from './ddl/catalog.js';
+import { findColumn, findConstraint, findIndex, findTable, requireTable, type IndexInfo, type TableInfo, planTable, estimatedRowsText } from './ddl/catalog.js';
 import { checkExpression, checkIndexElement, FragmentError } from './ddl/fragments.js';
 import { derivedName, qname } from './ddl/names.js';
 import { execOptions, log, patchState, runDdl } from './ddl/exec.js';
@@ -134,17 +134,14 @@ export const createIndex: StepKind<Params> = {
   async plan(step, ctx: PlanContext): Promise<StepPlan> {
     const p = step.params;
     const name = indexName(p);
-    let table = quoteQualified(p.table);
+    const { qualified: table, info: t } = await planTable(ctx.db, p.table);
     const notes: string[] = [];
-    if (ctx.db) {
-      const t = await findTable(ctx.db, p.table);
-      if (t) {
-        table = t.qualified;
-        const idx = await findIndex(ctx.db, t.schema, name);
-        if (idx?.valid) notes.push(`index ${name} already exists and is valid; apply will do nothing`);
-        else if (idx) notes.push(`an INVALID index ${name} exists (a failed concurrent build); ${p.drop_invalid ? 'it will be dropped concurrently first (drop_invalid: true)' : 'apply stops unless drop_invalid: true'}`);
-        if (t.estimatedRows !== null) notes.push(`builds over about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows (reltuples), scanning the table twice`);
-      }
+    if (ctx.db && t) {
+      const idx = await findIndex(ctx.db, t.schema, name);
+      if (idx?.valid) notes.push(`index ${name} already exists and is valid; apply will do nothing`);
+      else if (idx) notes.push(`an INVALID index ${name} exists (a failed concurrent build); ${p.drop_invalid ? 'it will be dropped concurrently first (drop_invalid: true)' : 'apply stops unless drop_invalid: true'}`);
+      const rows = estimatedRowsText(t);
+      if (rows) notes.push(`builds over ${rows}, scanning the table twice`);
     }
     notes.push('CONCURRENTLY: writes go on; the build waits for transactions older than its snapshots, so a long transaction stalls it');
     if (p.parallel_workers !== undefined) {

@@ -10,10 +10,10 @@
 // Rollback: DROP NOT NULL (and any helper CHECK) only when this run set it.
 import { z } from 'zod';
 import type { StepKind, StepContext, PlanContext, StepPlan, PlannedStatement } from './types.js';
-import { quoteIdent, quoteQualified } from '../pg/connection.js';
+import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/errors.js';
 import { identifier, tableName } from './ddl/schema.js';
-import { findColumn, findConstraint, findTable, probe, requireColumn, requireTable, type TableInfo } from './ddl/catalog.js';
+import { findColumn, findConstraint, findTable, probe, requireColumn, requireTable, type TableInfo, planTable, estimatedRowsText } from './ddl/catalog.js';
 import { derivedName } from './ddl/names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -87,15 +87,10 @@ export const notNull: StepKind<Params> = {
   async plan(step, ctx: PlanContext): Promise<StepPlan> {
     const p = step.params;
     const version = ctx.serverVersionNum ?? 170000;
-    let table = quoteQualified(p.table);
+    const { qualified: table, info: t } = await planTable(ctx.db, p.table);
     const notes: string[] = [];
-    if (ctx.db) {
-      const t = await findTable(ctx.db, p.table);
-      if (t) {
-        table = t.qualified;
-        if (t.estimatedRows !== null) notes.push(`VALIDATE scans about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows (reltuples) under SHARE UPDATE EXCLUSIVE`);
-      }
-    }
+    const rows = t && estimatedRowsText(t);
+    if (rows) notes.push(`VALIDATE scans ${rows} under SHARE UPDATE EXCLUSIVE`);
     notes.push(
       version >= NATIVE_FROM
         ? 'PostgreSQL 18: native NOT NULL .. NOT VALID, then VALIDATE; no helper CHECK'

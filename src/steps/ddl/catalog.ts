@@ -85,6 +85,21 @@ export async function findTable(q: Queryable, table: string): Promise<TableInfo 
   };
 }
 
+/**
+ * For plan(): the table as the server knows it (with a connection), and the name the planned SQL
+ * uses: the server's qualified name when found, else the runbook's name quoted (a dry run offline,
+ * or a table an earlier step creates).
+ */
+export async function planTable(db: Queryable | undefined, table: string): Promise<{ qualified: string; info?: TableInfo }> {
+  const info = db ? await findTable(db, table) : undefined;
+  return { qualified: info?.qualified ?? quoteQualified(table), info };
+}
+
+/** "about N rows (reltuples)": a size from planner statistics, never a count. */
+export function estimatedRowsText(t: TableInfo): string | undefined {
+  return t.estimatedRows === null ? undefined : `about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows (reltuples)`;
+}
+
 export async function requireTable(q: Queryable, table: string): Promise<TableInfo> {
   const t = await findTable(q, table);
   if (!t) {
