@@ -4,7 +4,7 @@
 // baseline), run it for real (rolled back, or watched from a second session) and compare.
 //   npx tsx bench/analysis-agreement.ts [14,15,16,17,18]
 import pg from 'pg';
-import { EmbeddedServer, installedMajors } from '../src/pg/embedded.js';
+import { EmbeddedServer, installedMajors } from '../src/pg/embedded-server.js';
 import { runCorpus, type Agreement, type CorpusResult } from '../test/analyze/observe.js';
 import { writeSection } from './lib/readme.js';
 

@@ -7,9 +7,9 @@
 //   npx tsx bench/backfill-crash.ts [--rows 300000] [--kills 20] [--server-crashes 3]
 import pg from 'pg';
 import { parseArgs } from 'node:util';
-import { EmbeddedServer } from '../src/pg/embedded.js';
-import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
-import { crashLoop } from './lib/crashDriver.js';
+import { EmbeddedServer } from '../src/pg/embedded-server.js';
+import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
+import { crashLoop } from './lib/crash-driver.js';
 import { writeSection } from './lib/readme.js';
 
 const { values } = parseArgs({

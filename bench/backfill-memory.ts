@@ -9,10 +9,10 @@ import pg from 'pg';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EmbeddedServer } from '../src/pg/embedded.js';
+import { EmbeddedServer } from '../src/pg/embedded-server.js';
 import { backfill } from '../src/steps/backfill.js';
-import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
-import { backfillContext, backfillStep } from './lib/backfillContext.js';
+import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
+import { backfillContext, backfillStep } from './lib/backfill-context.js';
 import { writeSection } from './lib/readme.js';
 
 // Forced collections need --expose-gc: run again with it when it is missing.

@@ -7,13 +7,13 @@
 import pg from 'pg';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { EmbeddedServer } from '../src/pg/embedded.js';
+import { EmbeddedServer } from '../src/pg/embedded-server.js';
 import { backfill } from '../src/steps/backfill.js';
-import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
-import { backfillContext, backfillStep } from './lib/backfillContext.js';
-import { timeBatches } from './lib/batchTimer.js';
+import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
+import { backfillContext, backfillStep } from './lib/backfill-context.js';
+import { timeBatches } from './lib/batch-timer.js';
 import { ratio, writeSection } from './lib/readme.js';
-import { treeCpuMs } from './lib/procCpu.js';
+import { treeCpuMs } from './lib/proc-cpu.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, rounds: { type: 'string', default: '3' }, major: { type: 'string', default: '17' } } });
 const ROWS = Number(values.rows);

@@ -11,10 +11,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmbeddedServer } from '../src/pg/embedded.js';
+import { EmbeddedServer } from '../src/pg/embedded-server.js';
 import { createPool, resolveConnection } from '../src/pg/connection.js';
-import { Monitor, MONITOR_SESSION_SETTINGS } from '../src/monitor/monitor.js';
-import { ProbeRunner, type ProbeName } from '../src/monitor/probes.js';
+import { Monitor, MONITOR_SESSION_SETTINGS } from '../src/monitor/monitor-poller.js';
+import { ProbeRunner, type ProbeName } from '../src/monitor/monitor-probes.js';
 import { ratio, writeSection } from './lib/readme.js';
 
 const { values } = parseArgs({ options: { polls: { type: 'string', default: '300' }, major: { type: 'string', default: '17' } } });

@@ -9,11 +9,11 @@
 import pg from 'pg';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { EmbeddedServer, installedMajors } from '../src/pg/embedded.js';
+import { EmbeddedServer, installedMajors } from '../src/pg/embedded-server.js';
 import { findPgDump } from '../src/rehearsal/pgdump.js';
-import { rehearse } from '../src/rehearsal/rehearse.js';
+import { rehearse } from '../src/rehearsal/run-rehearsal.js';
 import { steadyRate } from '../src/rehearsal/projection.js';
-import type { RehearsalResult } from '../src/rehearsal/types.js';
+import type { RehearsalResult } from '../src/rehearsal/rehearsal-types.js';
 import type { SampleChoice } from '../src/rehearsal/clone.js';
 import { Runner } from '../src/engine/runner.js';
 import { PolicyGates } from '../src/engine/gates.js';
@@ -21,8 +21,8 @@ import { resolveConnection } from '../src/pg/connection.js';
 import { loadRunbookFile } from '../src/runbook/load.js';
 import { formatProblem, type Runbook } from '../src/runbook/model.js';
 import { writeSection } from './lib/readme.js';
-import { registerStateSql } from '../src/engine/stateSchema.js';
-import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
+import { registerStateSql } from '../src/engine/state-schema.js';
+import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
 
 // The backfill's cursor tables join the runner's state schema through this hook (a no-op when
 // src/backfill already registers them).

@@ -18,13 +18,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EmbeddedServer } from '../src/pg/embedded.js';
+import { EmbeddedServer } from '../src/pg/embedded-server.js';
 import { Runner } from '../src/engine/runner.js';
 import { PolicyGates } from '../src/engine/gates.js';
 import { resolveConnection } from '../src/pg/connection.js';
 import { loadRunbookFile } from '../src/runbook/load.js';
 import { formatProblem } from '../src/runbook/model.js';
-import { backfillSchemaSql } from '../src/backfill/cursorStore.js';
+import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
 import { ratio, writeSection } from './lib/readme.js';
 
 const { values } = parseArgs({

@@ -4,7 +4,7 @@
 // work: CHECK validates by scanning, UNIQUE / PRIMARY KEY build an index, REFERENCES locks the
 // referenced table.
 import { rangeVar, strings, typeName, provesNotNull, columnsIn } from './ast.js';
-import type { ColumnInfo } from './catalog.js';
+import type { ColumnInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { expressionVolatility } from './volatility.js';

@@ -1,8 +1,8 @@
 // ALTER TABLE: the statement takes the strongest lock any of its subcommands needs
 // (AlterTableGetLockLevel in tablecmds.c) and recurses to partitions / inheritance children.
-import type { LockMode } from '../steps/types.js';
+import type { LockMode } from '../steps/step-kind.js';
 import { rangeVar, type RelName } from './ast.js';
-import type { TableInfo } from './catalog.js';
+import type { TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import { stronger } from './locks.js';
 import { analyzeAddColumn } from './add-column.js';

@@ -1,7 +1,7 @@
 // ALTER TABLE ... ALTER COLUMN / DROP COLUMN: defaults, NOT NULL, type changes, storage,
 // statistics, identity. Lock levels from AlterTableGetLockLevel (tablecmds.c).
 import { typeName } from './ast.js';
-import { unknownRelation, type TableInfo } from './catalog.js';
+import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { decideTypeChange, pgTypname } from './type-change.js';

@@ -4,7 +4,7 @@
 // UPDATE EXCLUSIVE; UNIQUE / PRIMARY KEY / EXCLUDE build an index under ACCESS EXCLUSIVE unless
 // USING INDEX adopts one that already exists.
 import { columnsIn, provesNotNull, rangeVar, strings } from './ast.js';
-import type { ConstraintInfo, TableInfo } from './catalog.js';
+import type { ConstraintInfo, TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { rowsText, validatedNotNullCheck } from './column-changes.js';

@@ -1,10 +1,10 @@
 // Per-script session facts and per-statement accumulators shared by the statement-family analyzers.
-import type { LockMode } from '../steps/types.js';
-import { unknownRelation, type Catalog, type TableInfo } from './catalog.js';
+import type { LockMode } from '../steps/step-kind.js';
+import { unknownRelation, type Catalog, type TableInfo } from './analysis-catalog.js';
 import { LockSet, relkindName } from './locks.js';
 import { RULES, type RuleId } from './rules.js';
 import type { SchemaState } from './schema-state.js';
-import type { Finding, FindingSeverity, RelKindName, WorkKind } from './types.js';
+import type { Finding, FindingSeverity, RelKindName, WorkKind } from './analysis-types.js';
 import { relText, type RelName } from './ast.js';
 
 export interface Session {

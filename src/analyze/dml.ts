@@ -4,9 +4,9 @@
 // the table bloats by its own size and the WAL burst reaches the replicas at once. Foreign keys
 // add work on the other side: a DELETE on a referenced table looks up (and, without an index,
 // scans) each referencing table.
-import type { LockMode } from '../steps/types.js';
+import type { LockMode } from '../steps/step-kind.js';
 import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings } from './ast.js';
-import { unknownRelation, type TableInfo } from './catalog.js';
+import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import { lockReadRelations } from './other-ddl.js';
 import { formatCount } from './column-changes.js';

@@ -5,7 +5,7 @@
 // REINDEX: SHARE on the table and ACCESS EXCLUSIVE on the index; CONCURRENTLY: SHARE UPDATE EXCLUSIVE.
 import { nameFromList, rangeVar, relText, hasOption, splitName } from './ast.js';
 import type { StatementContext } from './context.js';
-import { unknownRelation } from './catalog.js';
+import { unknownRelation } from './analysis-catalog.js';
 import { rowsText } from './column-changes.js';
 
 export async function analyzeCreateIndex(ast: any, ctx: StatementContext): Promise<void> {

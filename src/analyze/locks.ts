@@ -1,7 +1,7 @@
 // Lock bookkeeping: per relation, the strongest mode a statement takes.
-import { LOCK_STRENGTH, type LockMode } from '../steps/types.js';
-import type { LockPrediction, RelKindName } from './types.js';
-import type { RelKind } from './catalog.js';
+import { LOCK_STRENGTH, type LockMode } from '../steps/step-kind.js';
+import type { LockPrediction, RelKindName } from './analysis-types.js';
+import type { RelKind } from './analysis-catalog.js';
 
 /** What each mode blocks, in operator words. */
 export const LOCK_BLOCKS: Record<LockMode, string> = {

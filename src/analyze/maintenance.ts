@@ -1,7 +1,7 @@
 // VACUUM, VACUUM FULL, ANALYZE, CLUSTER, TRUNCATE, REFRESH MATERIALIZED VIEW.
 import { hasOption, rangeVar } from './ast.js';
 import type { StatementContext } from './context.js';
-import { unknownRelation } from './catalog.js';
+import { unknownRelation } from './analysis-catalog.js';
 import { rowsText } from './column-changes.js';
 
 export async function analyzeVacuum(ast: any, ctx: StatementContext): Promise<void> {

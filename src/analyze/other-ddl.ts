@@ -2,7 +2,7 @@
 // SET SCHEMA, policies, and statements that lock no existing relation.
 import { nameFromList, rangeVar, rangeVarsIn, relText, strings, typeName } from './ast.js';
 import type { StatementContext } from './context.js';
-import { unknownRelation } from './catalog.js';
+import { unknownRelation } from './analysis-catalog.js';
 import { emptyTable } from './schema-state.js';
 import { analyzeCreatePartitionOf } from './partitions.js';
 import { analyzeDropIndex } from './indexes.js';

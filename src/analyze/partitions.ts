@@ -4,7 +4,7 @@
 // partition is locked and scanned too. DETACH takes ACCESS EXCLUSIVE on both; DETACH ...
 // CONCURRENTLY (PG14+) runs in two transactions with SHARE UPDATE EXCLUSIVE.
 import { rangeVar } from './ast.js';
-import { unknownRelation, type TableInfo } from './catalog.js';
+import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { rowsText } from './column-changes.js';

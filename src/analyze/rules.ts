@@ -1,6 +1,6 @@
 // Rule ids and their safe alternatives. Messages are built where the facts are known; the safe
 // pattern for each rule lives here so every caller (analyze, plan, reports) says the same thing.
-import type { FindingSeverity } from './types.js';
+import type { FindingSeverity } from './analysis-types.js';
 
 export interface Rule {
   severity: FindingSeverity;

@@ -1,7 +1,7 @@
 // The schema as the analyzer walks a script: the live catalog (when there is one) plus the effects
 // of the statements analyzed so far. A runbook that adds a CHECK NOT VALID, validates it and then
 // sets NOT NULL must see the validated check when it reaches SET NOT NULL.
-import type { Catalog, ConstraintInfo, IndexInfo, IndexOwner, TableInfo } from './catalog.js';
+import type { Catalog, ConstraintInfo, IndexInfo, IndexOwner, TableInfo } from './analysis-catalog.js';
 import { relText, type RelName } from './ast.js';
 
 export function emptyTable(name: string, relkind: TableInfo['relkind'] = 'r'): TableInfo {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Finding, SquawkStatus } from './types.js';
+import type { Finding, SquawkStatus } from './analysis-types.js';
 
 const require = createRequire(import.meta.url);
 

@@ -2,7 +2,7 @@
 // binary-coercible relabel with no length check (varchar widening or to text, numeric precision
 // up with the same scale, timestamp precision up), or timestamp <-> timestamptz when the session
 // TimeZone has a fixed zero offset (ATColumnChangeRequiresRewrite in tablecmds.c).
-import type { Catalog, ColumnInfo } from './catalog.js';
+import type { Catalog, ColumnInfo } from './analysis-catalog.js';
 import { columnRefName, type ParsedType } from './ast.js';
 
 export interface TypeChangeVerdict {

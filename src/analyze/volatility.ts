@@ -4,7 +4,7 @@
 // handlers; test/analyze/volatility.test.ts checks it against a real server) and anything else is
 // reported as uncertain.
 import { strings, walk } from './ast.js';
-import type { Catalog, Volatility } from './catalog.js';
+import type { Catalog, Volatility } from './analysis-catalog.js';
 
 export const VOLATILE_BUILTINS = new Set([
   'array_sample',

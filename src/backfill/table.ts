@@ -1,8 +1,8 @@
 // What the batch engine needs to know about the target table: its primary key (the keyset the
 // cursor walks), the key types (to cast cursor values back), and cheap size estimates.
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
-import { RunbookError } from '../engine/errors.js';
-import type { Queryable } from '../steps/types.js';
+import { RunbookError } from '../engine/runbook-error.js';
+import type { Queryable } from '../steps/step-kind.js';
 
 export interface KeyColumn {
   name: string;

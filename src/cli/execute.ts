@@ -2,15 +2,15 @@
 // Signals: Ctrl+C aborts the current step (a second Ctrl+C exits at once); SIGHUP/SIGTERM and a
 // closed stdout stop at a safe point. Every way out leaves the run resumable.
 import { PolicyGates, type GatePort } from '../engine/gates.js';
-import { currentIdentity } from '../engine/identity.js';
+import { currentIdentity } from '../engine/operator-identity.js';
 import { Runner, type RunOutcome } from '../engine/runner.js';
 import type { ConnectionSpec } from '../pg/connection.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
 import { jsonRenderer } from './render/json.js';
-import { plainRenderer } from './render/plain.js';
+import { plainRenderer } from './render/plain-renderer.js';
 import { stdoutWriter, type OutputMode } from './options.js';
 import { PrometheusExporter } from '../report/prometheus.js';
-import { InputError } from '../engine/errors.js';
+import { InputError } from '../engine/runbook-error.js';
 import type { Server } from 'node:http';
 
 export interface ExecuteOptions {
@@ -43,7 +43,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     inFlight: opts.inFlight,
     journalDir: opts.journalDir,
     identity: who,
-    deployPlan: (ctx) => import('./deployPlan.js').then((m) => m.analyzerDeployPlan(ctx)),
+    deployPlan: (ctx) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(ctx)),
     // What the operator saw on the panels when deciding a gate goes into the journal.
     metrics: () => mounted?.metrics(),
   });
@@ -51,7 +51,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   let unmount: (() => Promise<void>) | undefined;
   if (interactive) {
     // Ink loads only for interactive runs.
-    const { inkInteractiveMount } = await import('../ui/mountRun.js');
+    const { inkInteractiveMount } = await import('../ui/mount-run.js');
     const m = await inkInteractiveMount(runner, { connection: opts.connection, runbook: opts.runbook });
     mounted = m;
     gates = m.gates;

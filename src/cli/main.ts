@@ -1,8 +1,8 @@
 // argv -> command. Each command lives in src/cli/commands/<name>.ts and exports `register(program)`.
 import { Command, CommanderError } from 'commander';
 import { redact } from '../util/secrets.js';
-import { RunbookError } from '../engine/errors.js';
-import { commandModulesFor } from './commands/index.js';
+import { RunbookError } from '../engine/runbook-error.js';
+import { commandModulesFor } from './commands/command-module.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('pgrunbook')

@@ -1,6 +1,6 @@
 // Options shared by several commands, and how output mode is chosen.
 import type { Command } from 'commander';
-import { InputError } from '../engine/errors.js';
+import { InputError } from '../engine/runbook-error.js';
 
 export type OutputMode = 'ink' | 'plain' | 'json';
 

@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type pg from 'pg';
 import type { RunEvent } from './events.js';
-import type { Identity } from './identity.js';
+import type { Identity } from './operator-identity.js';
 import { redactDeep } from '../util/secrets.js';
 
 const PROGRESS_EVERY_MS = 5_000;

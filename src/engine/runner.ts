@@ -6,19 +6,19 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { systemClock, type Clock } from './clock.js';
 import { RunControl } from './control.js';
-import { AbortedError, RunbookError, RunLockHeldError, isAbort } from './errors.js';
+import { AbortedError, RunbookError, RunLockHeldError, isAbort } from './runbook-error.js';
 import { EventBus, type EventOf, type Listener, type Target } from './events.js';
 import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
-import { currentIdentity, type Identity } from './identity.js';
+import { currentIdentity, type Identity } from './operator-identity.js';
 import { Journal } from './journal.js';
-import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './runLock.js';
-import { ensureStateSchema } from './stateSchema.js';
-import * as store from './stateStore.js';
+import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './run-lock.js';
+import { ensureStateSchema } from './state-schema.js';
+import * as store from './state-store.js';
 import { SqlExecutor } from '../pg/executor.js';
 import { createPool, explainConnectionError, splitQualified, type ConnectionSpec } from '../pg/connection.js';
 import { PHASES, type GateLevel, type PhaseName, type Runbook, type StepSpec } from '../runbook/model.js';
 import { STEP_KINDS } from '../steps/registry.js';
-import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/types.js';
+import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/step-kind.js';
 
 export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
 

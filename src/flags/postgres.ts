@@ -1,8 +1,8 @@
 // Postgres-table backend: one row per flag in a small table the application reads
 // (SELECT percentage FROM feature_flags WHERE name = $1). The table is created on first use
 // unless the runbook says not to.
-import type { FlagBackend } from './types.js';
-import type { Queryable } from '../steps/types.js';
+import type { FlagBackend } from './flag-backend.js';
+import type { Queryable } from '../steps/step-kind.js';
 import { quoteQualified } from '../pg/connection.js';
 
 export const DEFAULT_FLAG_TABLE = 'feature_flags';

@@ -1,10 +1,10 @@
 // Redis backend (node-redis 5): the flag is a plain string key holding the percentage ("25"),
 // the simplest thing any application can read with GET.
 import { createClient } from 'redis';
-import type { FlagBackend } from './types.js';
-import { parsePercentage } from './types.js';
+import type { FlagBackend } from './flag-backend.js';
+import { parsePercentage } from './flag-backend.js';
 import { redact, registerSecret } from '../util/secrets.js';
-import { RunbookError } from '../engine/errors.js';
+import { RunbookError } from '../engine/runbook-error.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 

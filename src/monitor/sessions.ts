@@ -1,7 +1,7 @@
 // Rows of the activity probe and what the panels make of them: long queries, connection counts,
 // whose session it is.
 import { redact } from '../util/secrets.js';
-import type { LongQuery } from './types.js';
+import type { LongQuery } from './monitor-types.js';
 
 /** Sessions whose application_name starts with this are ours (pgrunbook run, backfill, DDL...). */
 export const OWN_APP_PREFIX = 'pgrunbook';

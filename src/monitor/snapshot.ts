@@ -1,6 +1,6 @@
 // A compact JSON picture of the database at one moment: journaled with every gate decision, so a
 // report can say what the operator saw when they approved.
-import type { MonitorSample } from './types.js';
+import type { MonitorSample } from './monitor-types.js';
 
 const r1 = (n: number | null | undefined): number | null => (n === null || n === undefined || !Number.isFinite(n) ? null : Math.round(n * 10) / 10);
 const max = (xs: (number | null | undefined)[]): number | null => {

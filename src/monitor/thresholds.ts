@@ -1,7 +1,7 @@
 // Alert thresholds over a sample (the `watch` step kind): what is over its limit, said so an operator
 // knows where to look.
 import { formatBytes, formatSeconds, oneLine } from './units.js';
-import type { MonitorSample } from './types.js';
+import type { MonitorSample } from './monitor-types.js';
 
 export interface WatchLimits {
   maxReplicationLagBytes?: number;

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import type { Clock } from '../engine/clock.js';
 import type { EventBody } from '../engine/events.js';
 import type { GatePort } from '../engine/gates.js';
-import { AbortedError, RunbookError } from '../engine/errors.js';
+import { AbortedError, RunbookError } from '../engine/runbook-error.js';
 import { loadParser, parseStatements, type ParsedStatement } from './sqlparse.js';
 
 export interface ExecOptions {

@@ -15,7 +15,7 @@ import type {
   RelKind,
   TableInfo,
   Volatility,
-} from '../analyze/catalog.js';
+} from '../analyze/analysis-catalog.js';
 import { quoteIdent } from './connection.js';
 
 export interface Queryable {

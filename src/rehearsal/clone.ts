@@ -13,13 +13,13 @@
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { RunbookError } from '../engine/errors.js';
+import { RunbookError } from '../engine/runbook-error.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
 import { redact } from '../util/secrets.js';
-import { applyCatalogSection, readCatalogSchema, type CatalogDump } from './catalogDump.js';
+import { applyCatalogSection, readCatalogSchema, type CatalogDump } from './catalog-dump.js';
 import { dumpSchema, findPgDump, type FindPgDumpOptions, type PgDumpBinary } from './pgdump.js';
-import { readOnlySourceClient } from './readonly.js';
-import { SAMPLE_CHOICES, type SampleChoice } from './sampleArg.js';
+import { readOnlySourceClient } from './source-read-only.js';
+import { SAMPLE_CHOICES, type SampleChoice } from './sample-arg.js';
 import { chooseSliceKey, planSlices, sliceEndSql, slicesSelectSql, uniqueSliceKey, type SliceKey, type SliceRange } from './slices.js';
 import { resolveTableSet, type ForeignKey, type TableInfo, type TableRole } from './tables.js';
 

@@ -11,10 +11,10 @@ import type { Runner } from '../engine/runner.js';
 import type { RunEvent } from '../engine/events.js';
 import { quoteIdent } from '../pg/connection.js';
 import type { Runbook, StepSpec } from '../runbook/model.js';
-import { LOCK_STRENGTH, type LockMode, type StepPlan } from '../steps/types.js';
-import type { LockSampler } from './lockSampler.js';
-import { normRel } from './names.js';
-import type { DrillOutcome, PhaseTrace } from './types.js';
+import { LOCK_STRENGTH, type LockMode, type StepPlan } from '../steps/step-kind.js';
+import type { LockSampler } from './lock-sampler.js';
+import { normRel } from './relation-names.js';
+import type { DrillOutcome, PhaseTrace } from './rehearsal-types.js';
 
 export interface DrillOptions {
   sandboxUrl: string;

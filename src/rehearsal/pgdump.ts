@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { RunbookError } from '../engine/errors.js';
+import { RunbookError } from '../engine/runbook-error.js';
 import { redact } from '../util/secrets.js';
 
 const run = promisify(execFile);

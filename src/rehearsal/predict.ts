@@ -1,13 +1,13 @@
 // What the plan says each deploy step will lock, to hold against what the trace saw.
-import { analyzeSql } from '../analyze/analyze.js';
+import { analyzeSql } from '../analyze/analyze-statements.js';
 import { SchemaState } from '../analyze/schema-state.js';
-import type { StatementAnalysis, WorkKind } from '../analyze/types.js';
+import type { StatementAnalysis, WorkKind } from '../analyze/analysis-types.js';
 import { LiveCatalog } from '../pg/introspect.js';
-import { LOCK_STRENGTH, type LockMode, type Queryable, type StepPlan } from '../steps/types.js';
+import { LOCK_STRENGTH, type LockMode, type Queryable, type StepPlan } from '../steps/step-kind.js';
 import type { Runbook } from '../runbook/model.js';
-import { normRel } from './names.js';
+import { normRel } from './relation-names.js';
 import { planOf } from './tables.js';
-import type { LockComparison, ObservedLock, PredictedLocks } from './types.js';
+import type { LockComparison, ObservedLock, PredictedLocks } from './rehearsal-types.js';
 
 export async function deployPlans(runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<Map<string, StepPlan | undefined>> {
   const plans = new Map<string, StepPlan | undefined>();

@@ -26,11 +26,11 @@
 // The band does not cover a source whose table outgrows its cache (then reads hit disk): that is
 // flagged in the notes. Nor does it cover a production machine faster or slower than the sandbox.
 import type { RehearsalProjection } from '../engine/events.js';
-import { LOCK_STRENGTH, type LockMode } from '../steps/types.js';
+import { LOCK_STRENGTH, type LockMode } from '../steps/step-kind.js';
 import type { TableSample } from './clone.js';
-import type { IndexShape, SourceMemory } from './indexShape.js';
-import { normRel } from './names.js';
-import type { PredictedLocks, StepTrace } from './types.js';
+import type { IndexShape, SourceMemory } from './index-shape.js';
+import { normRel } from './relation-names.js';
+import type { PredictedLocks, StepTrace } from './rehearsal-types.js';
 
 export type Basis = 'rows' | 'rewrite' | 'scan' | 'index-build' | 'constant';
 

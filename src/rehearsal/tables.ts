@@ -4,7 +4,7 @@
 import { loadParser, parseStatements } from '../pg/sqlparse.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { Runbook, StepSpec } from '../runbook/model.js';
-import type { Queryable, StepPlan } from '../steps/types.js';
+import type { Queryable, StepPlan } from '../steps/step-kind.js';
 
 export type TableRole = 'touched' | 'referenced' | 'referencing' | 'partition' | 'view';
 

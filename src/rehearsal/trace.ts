@@ -7,10 +7,10 @@ import type { Listener, RunEvent } from '../engine/events.js';
 import { Runner } from '../engine/runner.js';
 import { resolveConnection } from '../pg/connection.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
-import { installDdlCapture, readCapturedLocks, readCapturedRewrites } from './ddlCapture.js';
-import { LockSampler, type Mark, type Sample } from './lockSampler.js';
-import { normRel } from './names.js';
-import type { ObservedLock, PhaseTrace, StepTrace } from './types.js';
+import { installDdlCapture, readCapturedLocks, readCapturedRewrites } from './ddl-capture.js';
+import { LockSampler, type Mark, type Sample } from './lock-sampler.js';
+import { normRel } from './relation-names.js';
+import type { ObservedLock, PhaseTrace, StepTrace } from './rehearsal-types.js';
 
 /** Steps that update rows in many short transactions: the sampler backs off during them (lockSampler.ts). */
 const ROW_WORK_KINDS = new Set(['backfill']);

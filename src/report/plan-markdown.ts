@@ -1,5 +1,5 @@
 // The plan as Markdown, for a pull request (`pgrunbook plan --report FILE.md`).
-import type { Plan, PlanStep, PlanWarning } from '../analyze/plan/types.js';
+import type { Plan, PlanStep, PlanWarning } from '../analyze/plan/plan-types.js';
 import { estimateText, fmtBytes, fmtDuration } from '../analyze/plan/estimate.js';
 import { strongestOf } from '../analyze/locks.js';
 import { redact } from '../util/secrets.js';

@@ -1,5 +1,5 @@
 // The rehearsal as JSON (for CI and `--json`): everything the Markdown report says, redacted.
-import type { RehearsalResult } from '../rehearsal/types.js';
+import type { RehearsalResult } from '../rehearsal/rehearsal-types.js';
 import { redactDeep } from '../util/secrets.js';
 
 export function rehearsalJson(r: RehearsalResult): Record<string, unknown> {

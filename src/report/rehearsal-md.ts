@@ -1,7 +1,7 @@
 // The rehearsal as Markdown, for a pull request or a change ticket: sample sizes, per step the
 // locks seen against those predicted (mismatches in bold), rewrites, sample vs projected time,
 // the rollback check, and what the drill faults did.
-import type { RehearsalResult } from '../rehearsal/types.js';
+import type { RehearsalResult } from '../rehearsal/rehearsal-types.js';
 import { redact } from '../util/secrets.js';
 import { PROJECTION_METHOD, projectionRange } from '../rehearsal/projection.js';
 

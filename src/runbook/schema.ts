@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { GATE_LEVELS, PHASES } from './model.js';
 import { zDuration } from './durations.js';
 import { STEP_KINDS } from '../steps/registry.js';
-import type { StepKind } from '../steps/types.js';
+import type { StepKind } from '../steps/step-kind.js';
 
 export const FORMAT_VERSION = 1;
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,16 +1,16 @@
 // backfill: a keyset-batched UPDATE with an exactly-once cursor (the engine is src/backfill/).
 // plan shows one batch's SQL and the RowExclusiveLock it takes; apply runs (or resumes) the batch
 // loop; verify and reconcile read the persisted cursor.
-import type { StepKind, StepPlan, PlanContext, StepContext } from './types.js';
+import type { StepKind, StepPlan, PlanContext, StepContext } from './step-kind.js';
 import type { Evidence } from '../engine/gates.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
-import { InputError, RunbookError } from '../engine/errors.js';
+import { InputError, RunbookError } from '../engine/runbook-error.js';
 import { backfillSchema, resolveConfig, type BackfillConfig, type BackfillParams } from '../backfill/params.js';
-import { checkFragments } from '../backfill/fragments.js';
+import { checkFragments } from '../backfill/backfill-fragments.js';
 import { runBackfill } from '../backfill/engine.js';
-import { describeCursor, readCursor } from '../backfill/cursorStore.js';
+import { describeCursor, readCursor } from '../backfill/cursor-store.js';
 import { estimateMatching, introspectTable, type TableInfo } from '../backfill/table.js';
-import { fastBatchSql, paramBinder } from '../backfill/sql.js';
+import { fastBatchSql, paramBinder } from '../backfill/batch-sql.js';
 import { AIM_FRACTION } from '../backfill/tuner.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 

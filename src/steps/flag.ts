@@ -7,13 +7,13 @@
 // Backends (src/flags/): Redis (a string key holding the percentage) or a Postgres table.
 // Rollback restores the value the flag had before this run (or removes it if it had none).
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan } from './types.js';
+import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.js';
 import type { Evidence, GateRequest } from '../engine/gates.js';
-import { RunbookError } from '../engine/errors.js';
-import { boolish, identifier, zDuration } from './ddl/schema.js';
-import { probe } from './ddl/catalog.js';
+import { RunbookError } from '../engine/runbook-error.js';
+import { boolish, identifier, zDuration } from './ddl/ddl-schema.js';
+import { probe } from './ddl/ddl-catalog.js';
 import { log, patchState } from './ddl/exec.js';
-import type { FlagBackend } from '../flags/types.js';
+import type { FlagBackend } from '../flags/flag-backend.js';
 import { RedisFlags, DEFAULT_REDIS_URL } from '../flags/redis.js';
 import { PostgresFlags, DEFAULT_FLAG_TABLE } from '../flags/postgres.js';
 import { redact } from '../util/secrets.js';

@@ -1,12 +1,12 @@
 // Every step kind, by the key that names it in a runbook. One kind per file in this folder.
-import type { StepKind } from './types.js';
-import { addColumn } from './add_column.js';
-import { notNull } from './not_null.js';
-import { createIndex } from './create_index.js';
-import { addForeignKey } from './add_foreign_key.js';
-import { addCheck } from './add_check.js';
+import type { StepKind } from './step-kind.js';
+import { addColumn } from './add-column.js';
+import { notNull } from './not-null.js';
+import { createIndex } from './create-index.js';
+import { addForeignKey } from './add-foreign-key.js';
+import { addCheck } from './add-check.js';
 import { flag } from './flag.js';
-import { swapTable } from './swap_table.js';
+import { swapTable } from './swap-table.js';
 import { backfill } from './backfill.js';
 import { sqlKind } from './sql.js';
 import { shellKind } from './shell.js';

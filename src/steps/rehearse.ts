@@ -5,12 +5,12 @@
 // exceeds `max_projected`.
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { RunbookError } from '../engine/errors.js';
+import { RunbookError } from '../engine/runbook-error.js';
 import type { Evidence } from '../engine/gates.js';
 import { DURATION_HINT, parseDuration } from '../runbook/durations.js';
-import type { StepKind, StepPlan } from './types.js';
+import type { StepKind, StepPlan } from './step-kind.js';
 import { projectionRange } from '../rehearsal/projection.js';
-import { SAMPLE_CHOICES, type SampleChoice } from '../rehearsal/sampleArg.js';
+import { SAMPLE_CHOICES, type SampleChoice } from '../rehearsal/sample-arg.js';
 
 const duration = z.union([z.number().nonnegative(), z.string()]).refine((v) => parseDuration(v) !== undefined, { message: DURATION_HINT });
 
@@ -61,8 +61,8 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
   async apply(step, ctx) {
     const p = step.params ?? {};
     const [{ rehearse }, { parseSamplePct }, { rehearsalMarkdown }, { rehearsalJson }] = await Promise.all([
-      import('../rehearsal/rehearse.js'),
-      import('../rehearsal/sampleArg.js'),
+      import('../rehearsal/run-rehearsal.js'),
+      import('../rehearsal/sample-arg.js'),
       import('../report/rehearsal-md.js'),
       import('../report/rehearsal-json.js'),
     ]);

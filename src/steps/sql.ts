@@ -3,9 +3,9 @@
 // `rollback:` SQL makes it reversible; the runner runs that SQL in the rollback phase.
 import { z } from 'zod';
 import { loadParser } from '../pg/sqlparse.js';
-import { analyzeSql } from '../analyze/analyze.js';
-import { statementHead } from '../runbook/sqlCheck.js';
-import { LOCK_STRENGTH, type LockMode, type StepKind, type StepPlan } from './types.js';
+import { analyzeSql } from '../analyze/analyze-statements.js';
+import { statementHead } from '../runbook/sql-check.js';
+import { LOCK_STRENGTH, type LockMode, type StepKind, type StepPlan } from './step-kind.js';
 
 /** Statements, locks and notes from the analyzer (offline: the statement forms and the server version). */
 export async function planSql(sql: string, serverVersionNum?: number): Promise<Pick<StepPlan, 'statements' | 'locks' | 'notes'>> {

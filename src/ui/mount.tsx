@@ -2,7 +2,7 @@
 // (raw mode swallows SIGINT), and a closed or broken stdout (EPIPE, EIO after an SSH drop) turns
 // into one onOutputClosed call instead of an uncaught 'error' event.
 import { render, type Instance } from 'ink';
-import { App } from './App.js';
+import { App } from './app.js';
 import { applyColorPolicy } from './color.js';
 import { UiProvider } from './context.js';
 import type { Intents } from './intents.js';

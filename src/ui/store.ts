@@ -4,10 +4,10 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BackfillProgress, IndexProgress, PlannedStepDetail, Progress, RunEvent, Target } from '../engine/events.js';
 import type { Evidence, GateRequest } from '../engine/gates.js';
-import type { MonitorSample } from '../monitor/types.js';
+import type { MonitorSample } from '../monitor/monitor-types.js';
 import { metricsSnapshot } from '../monitor/snapshot.js';
 import type { PhaseName } from '../runbook/model.js';
-import { eventText, type LogLevel } from './eventText.js';
+import { eventText, type LogLevel } from './event-text.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 export type RunStatus = 'starting' | 'running' | 'paused' | 'interrupted' | 'aborted' | 'completed' | 'failed';

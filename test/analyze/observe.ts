@@ -5,10 +5,10 @@
 // blocker sessions hold them at each wait point. Shared by the test suite and the benchmark, so no
 // vitest imports here.
 import pg from 'pg';
-import { LOCK_STRENGTH, type LockMode } from '../../src/steps/types.js';
-import { analyzeSql } from '../../src/analyze/analyze.js';
+import { LOCK_STRENGTH, type LockMode } from '../../src/steps/step-kind.js';
+import { analyzeSql } from '../../src/analyze/analyze-statements.js';
 import { LiveCatalog } from '../../src/pg/introspect.js';
-import type { StatementAnalysis } from '../../src/analyze/types.js';
+import type { StatementAnalysis } from '../../src/analyze/analysis-types.js';
 import { corpusFor, fixtureSql, FIXTURE_FINISH, type CorpusEntry } from './corpus.js';
 
 export interface FixtureRelation {

@@ -2,7 +2,7 @@
 // findings are marked as squawk's, and a missing binary is reported, not fatal.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSquawk, squawkBinary } from '../../src/analyze/squawk.js';
-import { analyzeSql } from '../../src/analyze/analyze.js';
+import { analyzeSql } from '../../src/analyze/analyze-statements.js';
 
 describe('squawk', () => {
   afterEach(() => {

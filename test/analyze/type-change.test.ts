@@ -2,7 +2,7 @@
 // timestamp <-> timestamptz by TimeZone, USING. The empirical suite checks them on real servers.
 import { describe, expect, it } from 'vitest';
 import { decideTypeChange, isZeroOffsetZone } from '../../src/analyze/type-change.js';
-import type { ColumnInfo } from '../../src/analyze/catalog.js';
+import type { ColumnInfo } from '../../src/analyze/analysis-catalog.js';
 import { typeName } from '../../src/analyze/ast.js';
 import { loadParser, parseStatements } from '../../src/pg/sqlparse.js';
 

@@ -3,7 +3,7 @@
 // Every row must end up updated exactly once.
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../support/pg.js';
-import { crashLoop } from '../../bench/lib/crashDriver.js';
+import { crashLoop } from '../../bench/lib/crash-driver.js';
 import { counterHistogram, createStateSchema } from './helpers.js';
 
 describe('backfill crash safety', () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
-import { readCursor } from '../../src/backfill/cursorStore.js';
+import { readCursor } from '../../src/backfill/cursor-store.js';
 import { counterHistogram, createStateSchema, progressEvents, runStep } from './helpers.js';
 
 describe.each(edgeMajors())('backfill engine on PostgreSQL %i', (major) => {

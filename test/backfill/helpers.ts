@@ -1,10 +1,10 @@
 // Shared set-up for the backfill tests: the state tables, and running the step kind on a context.
 import type pg from 'pg';
-import { backfillSchemaSql } from '../../src/backfill/cursorStore.js';
+import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 import { backfill } from '../../src/steps/backfill.js';
 import type { BackfillParams } from '../../src/backfill/params.js';
 import type { RunEvent } from '../../src/engine/events.js';
-import { makeStep, makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 
 export async function createStateSchema(q: { query: pg.Pool['query'] }): Promise<void> {
   await q.query('CREATE SCHEMA IF NOT EXISTS pgrunbook');

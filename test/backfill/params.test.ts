@@ -1,7 +1,7 @@
 // Step keys: defaults, strings from variable rendering, and re-parsing parsed params.
 import { describe, expect, it } from 'vitest';
 import { backfillSchema, resolveConfig, parseBytes } from '../../src/backfill/params.js';
-import { checkFragments } from '../../src/backfill/fragments.js';
+import { checkFragments } from '../../src/backfill/backfill-fragments.js';
 
 describe('backfill params', () => {
   it('fills defaults: auto-tuned size, 100 ms target, no pause, probes on', () => {

@@ -4,9 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeCommand, type AnalyzeIO } from '../../src/cli/commands/analyze.js';
+import { analyzeCommand, type AnalyzeIO } from '../../src/cli/commands/analyze-command.js';
 import { exitCodeFor } from '../../src/cli/main.js';
-import { InputError, RunbookError } from '../../src/engine/errors.js';
+import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-analyze-'));

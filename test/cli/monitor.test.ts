@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { useTestDatabase } from '../support/pg.js';
-import { runMonitor, type MonitorCommandOptions } from '../../src/cli/commands/monitor.js';
-import { InputError, RunbookError } from '../../src/engine/errors.js';
+import { runMonitor, type MonitorCommandOptions } from '../../src/cli/commands/monitor-command.js';
+import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
 import { waitFor } from '../monitor/support/scenarios.js';
 
 const db = useTestDatabase();

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import React from 'react';
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { planCommand } from '../../src/cli/commands/plan.js';
+import { planCommand } from '../../src/cli/commands/plan-command.js';
 import { exitCodeFor } from '../../src/cli/main.js';
-import { InputError, RunbookError } from '../../src/engine/errors.js';
-import { PlanView } from '../../src/ui/PlanView.js';
+import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
+import { PlanView } from '../../src/ui/plan-view.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const RUNBOOK = 'runbooks/add-column-backfill.yaml';

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validateCommand } from '../../src/cli/commands/validate.js';
-import { schemaText } from '../../src/cli/commands/schema.js';
+import { validateCommand } from '../../src/cli/commands/validate-command.js';
+import { schemaText } from '../../src/cli/commands/schema-command.js';
 import { FIXTURES, MALFORMED, VALID } from '../fixtures/runbooks/cases.js';
 import { ROOT, runCli } from '../support/cli.js';
 
@@ -65,7 +65,7 @@ function newestMtime(dir: string): number {
 describe('validate (spawned CLI)', () => {
   beforeAll(() => {
     // `npm test` builds first; when run alone, rebuild only if dist/ is older than src/.
-    const built = join(ROOT, 'dist/cli/commands/validate.js');
+    const built = join(ROOT, 'dist/cli/commands/validate-command.js');
     if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
     try {
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });

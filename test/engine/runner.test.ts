@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { useTestDatabase } from '../support/pg.js';
-import { makeRunbook, makeStep } from '../support/stepContext.js';
+import { makeRunbook, makeStep } from '../support/step-context.js';
 import { runRunbook } from '../support/runbook.js';
-import type { StepKind, StepPlan } from '../../src/steps/types.js';
+import type { StepKind, StepPlan } from '../../src/steps/step-kind.js';
 import type { GateDecision, GatePort, GateRequest } from '../../src/engine/gates.js';
 import { PolicyGates } from '../../src/engine/gates.js';
 import { gateLevel } from '../../src/engine/runner.js';

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { useTestDatabase } from '../support/pg.js';
 import { RedisFlags } from '../../src/flags/redis.js';
 import { PostgresFlags } from '../../src/flags/postgres.js';
-import { findRedisServer, startRedis, type RedisHandle } from './redisServer.js';
+import { findRedisServer, startRedis, type RedisHandle } from './redis-server.js';
 
 const redisBin = findRedisServer();
 if (!redisBin.path) process.stdout.write(`SKIPPED: ${redisBin.reason}\n`);

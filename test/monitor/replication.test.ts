@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { majors } from '../support/pg.js';
 import { resolveConnection } from '../../src/pg/connection.js';
-import { Monitor } from '../../src/monitor/monitor.js';
+import { Monitor } from '../../src/monitor/monitor-poller.js';
 import { startReplicated, type Replicated } from './support/standby.js';
 import { waitFor } from './support/scenarios.js';
 

@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../support/pg.js';
 import { resolveConnection } from '../../src/pg/connection.js';
-import { Monitor } from '../../src/monitor/monitor.js';
+import { Monitor } from '../../src/monitor/monitor-poller.js';
 import { metricsSnapshot } from '../../src/monitor/snapshot.js';
-import { formatSampleLine } from '../../src/monitor/plain.js';
+import { formatSampleLine } from '../../src/monitor/monitor-text.js';
 import { checkThresholds, uncheckable } from '../../src/monitor/thresholds.js';
-import type { MonitorSample } from '../../src/monitor/types.js';
+import type { MonitorSample } from '../../src/monitor/monitor-types.js';
 import { createTable, lockQueue, longTransaction, type LockQueue, type LongTransaction } from './support/scenarios.js';
 
 const db = useTestDatabase();

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { LiveCatalog, modsFromFormatType, serverFacts, tableFacts } from '../../src/pg/introspect.js';
-import { readOnly } from '../../src/analyze/plan/readonly.js';
+import { readOnly } from '../../src/analyze/plan/plan-read-only.js';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 
 const SCHEMA = `

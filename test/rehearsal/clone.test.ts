@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { cloneSample } from '../../src/rehearsal/clone.js';
-import { readOnlySourceClient } from '../../src/rehearsal/readonly.js';
+import { readOnlySourceClient } from '../../src/rehearsal/source-read-only.js';
 import { seedOrders, sourceFingerprint, useSourceDatabase } from './support.js';
 import { withDatabase } from '../support/pg.js';
 

@@ -1,8 +1,8 @@
 // pg_dump discovery: missing and too-old binaries fail with the package to install.
 import { describe, expect, it } from 'vitest';
 import { findPgDump } from '../../src/rehearsal/pgdump.js';
-import { rehearse } from '../../src/rehearsal/rehearse.js';
-import { makeRunbook, makeStep } from '../support/stepContext.js';
+import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
+import { makeRunbook, makeStep } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 describe('pg_dump', () => {

@@ -15,8 +15,8 @@ import {
   toProjection,
 } from '../../src/rehearsal/projection.js';
 import { compareLocks } from '../../src/rehearsal/predict.js';
-import type { IndexShape } from '../../src/rehearsal/indexShape.js';
-import type { StepTrace } from '../../src/rehearsal/types.js';
+import type { IndexShape } from '../../src/rehearsal/index-shape.js';
+import type { StepTrace } from '../../src/rehearsal/rehearsal-types.js';
 
 function trace(over: Partial<StepTrace>): StepTrace {
   return {

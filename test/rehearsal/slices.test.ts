@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { cloneSample, type CloneResult } from '../../src/rehearsal/clone.js';
-import { readIndexShapes } from '../../src/rehearsal/indexShape.js';
+import { readIndexShapes } from '../../src/rehearsal/index-shape.js';
 import { sliceCount } from '../../src/rehearsal/slices.js';
 import { sourceFingerprint, useSourceDatabase } from './support.js';
 import { withDatabase } from '../support/pg.js';

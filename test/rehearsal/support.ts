@@ -3,7 +3,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { EmbeddedServer, installedMajors } from '../../src/pg/embedded.js';
+import { EmbeddedServer, installedMajors } from '../../src/pg/embedded-server.js';
 import { findPgDump } from '../../src/rehearsal/pgdump.js';
 import { majors, serverUrl, withDatabase } from '../support/pg.js';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { formatProblem } from '../../src/runbook/model.js';
 import { STEP_KINDS } from '../../src/steps/registry.js';
-import { makeTestStepContext } from '../support/stepContext.js';
+import { makeTestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const db = useTestDatabase();

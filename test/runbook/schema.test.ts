@@ -3,7 +3,7 @@
 // schemas, which grow with every step kind: this test regenerates it and compares.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { schemaText } from '../../src/cli/commands/schema.js';
+import { schemaText } from '../../src/cli/commands/schema-command.js';
 import { runbookJsonSchema } from '../../src/runbook/schema.js';
 import { STEP_KINDS } from '../../src/steps/registry.js';
 

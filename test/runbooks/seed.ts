@@ -1,7 +1,7 @@
 // The tables the shipped runbooks expect by default, at a test-friendly size.
 import type { TestDb } from '../support/pg.js';
 import type { RunEvent } from '../../src/engine/events.js';
-import { backfillSchemaSql } from '../../src/backfill/cursorStore.js';
+import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 
 export async function seedOrders(db: TestDb, rows = 20_000, idType: 'serial' | 'bigserial' = 'bigserial'): Promise<void> {
   await db.query(`

@@ -2,10 +2,10 @@
 // rolled-back transaction, verify, reconcile and rollback.
 import { describe, expect, it } from 'vitest';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
-import { makeRunbook, makeStep, makeTestStepContext } from '../support/stepContext.js';
+import { makeRunbook, makeStep, makeTestStepContext } from '../support/step-context.js';
 import { STEP_KINDS } from '../../src/steps/registry.js';
 import { backfill } from '../../src/steps/backfill.js';
-import { timeOneBatch } from '../../src/backfill/timeOneBatch.js';
+import { timeOneBatch } from '../../src/backfill/time-one-batch.js';
 import { createStateSchema, counterHistogram } from '../backfill/helpers.js';
 
 describe('backfill step kind (offline)', () => {

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunbookError } from '../../src/engine/errors.js';
+import { RunbookError } from '../../src/engine/runbook-error.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { checkKind } from '../../src/steps/check.js';
 import { holds, parseExpect, parseRows, type QueryCondition } from '../../src/steps/lib/condition.js';
 import { zCondition } from '../../src/steps/lib/condition.js';
-import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const db = useTestDatabase();

@@ -3,7 +3,7 @@ import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { flag } from '../../src/steps/flag.js';
 import type { GatePort, GateRequest } from '../../src/engine/gates.js';
 import { harness, eventsOf } from './ddl/helpers.js';
-import { findRedisServer, startRedis, type RedisHandle } from '../flags/redisServer.js';
+import { findRedisServer, startRedis, type RedisHandle } from '../flags/redis-server.js';
 import { RedisFlags } from '../../src/flags/redis.js';
 
 class RecordingGates implements GatePort {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyGates, type GateDecision, type GatePort, type GateRequest } from '../../src/engine/gates.js';
 import { manualKind, type ManualParams } from '../../src/steps/manual.js';
-import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const db = useTestDatabase();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { rehearseStep } from '../../src/steps/rehearse.js';
 import { loadOrThrow } from '../support/runbook.js';
-import { makeTestStepContext } from '../support/stepContext.js';
+import { makeTestStepContext } from '../support/step-context.js';
 import { seedOrders, sourceFingerprint, useSourceDatabase } from '../rehearsal/support.js';
 
 const FIXTURE = fileURLToPath(new URL('../rehearsal/fixtures/add-column-sql.yaml', import.meta.url));

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AbortedError, RunbookError } from '../../src/engine/errors.js';
+import { AbortedError, RunbookError } from '../../src/engine/runbook-error.js';
 import { shellKind, type ShellParams } from '../../src/steps/shell.js';
-import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const db = useTestDatabase();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sqlKind } from '../../src/steps/sql.js';
-import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const db = useTestDatabase();

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/engine/clock.js';
-import { AbortedError, RunbookError } from '../../src/engine/errors.js';
+import { AbortedError, RunbookError } from '../../src/engine/runbook-error.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import type { StepSpec } from '../../src/runbook/model.js';
 import { waitKind, type WaitParams } from '../../src/steps/wait.js';
-import { makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const db = useTestDatabase();

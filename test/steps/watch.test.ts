@@ -2,7 +2,7 @@
 // drives the duration and the grace period).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../support/pg.js';
-import { makeStep, makeTestStepContext, type TestStepContext } from '../support/stepContext.js';
+import { makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { FakeClock } from '../../src/engine/clock.js';
 import { watchKind, type WatchParams, type WatchResult } from '../../src/steps/watch.js';
 import { STEP_KINDS } from '../../src/steps/registry.js';

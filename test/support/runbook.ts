@@ -6,7 +6,7 @@ import type { RunEvent } from '../../src/engine/events.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { loadRunbookFile } from '../../src/runbook/load.js';
 import { formatProblem, type PhaseName, type Runbook } from '../../src/runbook/model.js';
-import type { StepKind } from '../../src/steps/types.js';
+import type { StepKind } from '../../src/steps/step-kind.js';
 
 export interface RunResult {
   outcome: RunOutcome;

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { Key } from 'ink';
-import { App } from '../../src/ui/App.js';
+import { App } from '../../src/ui/app.js';
 import { KEYMAP, helpSections, legendItems, matchAction } from '../../src/ui/keymap.js';
-import { allHelpRows } from '../../src/ui/widgets/help/HelpOverlay.js';
+import { allHelpRows } from '../../src/ui/widgets/help/help-overlay.js';
 import { createUiStore } from '../../src/ui/store.js';
 import { nextBatchSize, nextPauseMs } from '../../src/ui/intents.js';
 import { KEYS, frame, recordingIntents, renderAt, waitFor, waitForFrame, withProviders } from './support/harness.js';

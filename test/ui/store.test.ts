@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { registerSecret } from '../../src/util/secrets.js';
 import { activeBackfill, createUiStore, focusStep, initialRunState, LOG_CAP, reduce, runningStep, shownSample, snapshotMetrics, type RunState } from '../../src/ui/store.js';
-import type { MonitorSample } from '../../src/monitor/types.js';
+import type { MonitorSample } from '../../src/monitor/monitor-types.js';
 import { PLAN, scriptedBus, TARGET } from './support/events.js';
 
 function deepFreeze<T>(o: T): T {

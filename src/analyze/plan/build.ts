@@ -5,18 +5,18 @@
 import type pg from 'pg';
 import { PHASES, type PhaseName, type Runbook, type StepSpec } from '../../runbook/model.js';
 import { STEP_KINDS } from '../../steps/registry.js';
-import type { PlannedLock, StepKind, StepPlan } from '../../steps/types.js';
+import type { PlannedLock, StepKind, StepPlan } from '../../steps/step-kind.js';
 import { gateLevel } from '../../engine/runner.js';
 import { LiveCatalog, serverFacts, tableFacts, type TableFacts } from '../../pg/introspect.js';
 import { loadParser, parseStatements } from '../../pg/sqlparse.js';
 import { splitName } from '../ast.js';
-import { analyzeSql } from '../analyze.js';
+import { analyzeSql } from '../analyze-statements.js';
 import { SchemaState } from '../schema-state.js';
-import { LOCK_STRENGTH } from '../../steps/types.js';
-import { readOnly } from './readonly.js';
+import { LOCK_STRENGTH } from '../../steps/step-kind.js';
+import { readOnly } from './plan-read-only.js';
 import { estimateBackfill, estimateStatement, measureReadRate, sumEstimates, type ReadRate } from './estimate.js';
 import { serverWarnings, stepWarnings } from './warnings.js';
-import type { Plan, PlanStatement, PlanStep, PlanTable } from './types.js';
+import type { Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
 
 export interface BuildPlanOptions {
   runbook: Runbook;

@@ -5,15 +5,15 @@
 //  - scans, index builds, rewrites: the table's size divided by a read rate measured on a block
 //    sample of that table (TABLESAMPLE SYSTEM, read only), times a work factor per kind of work.
 import type pg from 'pg';
-import { timeOneBatch } from '../../backfill/timeOneBatch.js';
+import { timeOneBatch } from '../../backfill/time-one-batch.js';
 import { resolveConfig } from '../../backfill/params.js';
 import { estimateMatching, introspectTable } from '../../backfill/table.js';
 import type { StepSpec } from '../../runbook/model.js';
-import type { Queryable } from '../../steps/types.js';
+import type { Queryable } from '../../steps/step-kind.js';
 import type { TableFacts } from '../../pg/introspect.js';
 import { quoteIdent } from '../../pg/connection.js';
-import type { StatementAnalysis } from '../types.js';
-import type { Estimate } from './types.js';
+import type { StatementAnalysis } from '../analysis-types.js';
+import type { Estimate } from './plan-types.js';
 
 /**
  * Work per byte relative to one sequential read of the table. These are modeling assumptions, not

@@ -2,7 +2,7 @@
 import type { Evidence } from '../../engine/gates.js';
 import { strongestOf } from '../locks.js';
 import { estimateText, fmtDuration } from './estimate.js';
-import type { Plan } from './types.js';
+import type { Plan } from './plan-types.js';
 
 export function planEvidence(plan: Plan): Evidence[] {
   const deploy = plan.steps.filter((s) => s.phase === 'deploy');

@@ -1,10 +1,10 @@
 // Warnings for the plan: about the server right now, and per step (the analyzer's findings made
 // concrete with sizes and projected durations).
 import type { ServerFacts, TableFacts } from '../../pg/introspect.js';
-import { LOCK_STRENGTH } from '../../steps/types.js';
+import { LOCK_STRENGTH } from '../../steps/step-kind.js';
 import { sqlModeName } from '../locks.js';
 import { estimateText, fmtBytes, fmtDuration } from './estimate.js';
-import type { PlanStep, PlanTable, PlanWarning } from './types.js';
+import type { PlanStep, PlanTable, PlanWarning } from './plan-types.js';
 
 const GB = 1024 ** 3;
 

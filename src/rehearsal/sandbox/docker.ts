@@ -1,8 +1,8 @@
 // A sandbox in a Docker container (`postgres:<major>`) through testcontainers. Exact version match,
 // at the price of needing a container runtime.
-import { RunbookError } from '../../engine/errors.js';
+import { RunbookError } from '../../engine/runbook-error.js';
 import { registerSecret } from '../../util/secrets.js';
-import type { Sandbox, SandboxRequest } from './types.js';
+import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 import { makeCloser } from './closer.js';
 
 export async function startDockerSandbox(req: SandboxRequest): Promise<Sandbox> {

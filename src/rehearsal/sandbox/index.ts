@@ -1,13 +1,13 @@
 // Picks and opens the sandbox for `--sandbox embedded|docker|URL`. Whoever opens one closes it:
 // see withSandbox, which also closes it on SIGINT/SIGTERM/SIGHUP.
-import { InputError } from '../../engine/errors.js';
+import { InputError } from '../../engine/runbook-error.js';
 import { redact } from '../../util/secrets.js';
 import { startDockerSandbox } from './docker.js';
-import { startEmbeddedSandbox } from './embedded.js';
+import { startEmbeddedSandbox } from './embedded-sandbox.js';
 import { openUrlSandbox } from './url.js';
-import type { Sandbox, SandboxRequest } from './types.js';
+import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 
-export type { Sandbox, SandboxRequest } from './types.js';
+export type { Sandbox, SandboxRequest } from './sandbox-types.js';
 
 export function openSandbox(req: SandboxRequest): Promise<Sandbox> {
   const spec = req.spec.trim();

@@ -3,12 +3,12 @@
 // (system identifier + start time) and the same database. What it holds is listed on open, and
 // on close whatever the rehearsal added is dropped again (inventory.ts); the database stays.
 import pg from 'pg';
-import { RunbookError, InputError } from '../../engine/errors.js';
+import { RunbookError, InputError } from '../../engine/runbook-error.js';
 import { registerSecret, redact } from '../../util/secrets.js';
-import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from './identity.js';
+import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from './sandbox-identity.js';
 import { makeCloser } from './closer.js';
 import { dropNewObjects, takeInventory } from './inventory.js';
-import type { Sandbox, SandboxRequest } from './types.js';
+import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 
 export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
   const url = req.spec;

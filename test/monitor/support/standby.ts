@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, mkdirSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
-import { EmbeddedServer, binDirFor, freePort } from '../../../src/pg/embedded.js';
+import { EmbeddedServer, binDirFor, freePort } from '../../../src/pg/embedded-server.js';
 import { waitFor } from './scenarios.js';
 
 export interface Replicated {

@@ -1,9 +1,9 @@
 // Helpers for testing one DDL step kind against a real database.
 import pg from 'pg';
-import type { StepKind } from '../../../src/steps/types.js';
+import type { StepKind } from '../../../src/steps/step-kind.js';
 import type { GatePort } from '../../../src/engine/gates.js';
 import type { StepSpec, Settings } from '../../../src/runbook/model.js';
-import { makeStep, makeRunbook, makeTestStepContext, type TestStepContext } from '../../support/stepContext.js';
+import { makeStep, makeRunbook, makeTestStepContext, type TestStepContext } from '../../support/step-context.js';
 
 export interface KindHarness<P> {
   step: StepSpec<P>;

@@ -1,8 +1,8 @@
 // Helpers for the monitor panel tests: real samples from the real monitor, frames without ANSI.
 import { stripVTControlCharacters } from 'node:util';
 import { resolveConnection } from '../../../src/pg/connection.js';
-import { Monitor, type MonitorOptions } from '../../../src/monitor/monitor.js';
-import type { MonitorSample } from '../../../src/monitor/types.js';
+import { Monitor, type MonitorOptions } from '../../../src/monitor/monitor-poller.js';
+import type { MonitorSample } from '../../../src/monitor/monitor-types.js';
 
 export async function realSample(url: string, opts: MonitorOptions = {}, polls = 1): Promise<MonitorSample> {
   const m = Monitor.connect(resolveConnection(url), { longQuerySeconds: 0, ...opts });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GateRequest } from '../../../src/engine/gates.js';
-import { firstIndex, initialPager, pagerReducer } from '../../../src/ui/widgets/pager/pagerReducer.js';
-import { gateReducer, gateStep, initialGateUi } from '../../../src/ui/widgets/gate/gateReducer.js';
+import { firstIndex, initialPager, pagerReducer } from '../../../src/ui/widgets/pager/pager-reducer.js';
+import { gateReducer, gateStep, initialGateUi } from '../../../src/ui/widgets/gate/gate-reducer.js';
 
 describe('pagerReducer', () => {
   const seqs = Array.from({ length: 50 }, (_, i) => i + 1);

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { InputError } from '../../engine/runbook-error.js';
+import { getRun, latestUnfinishedRun } from '../../engine/state-store.js';
+import { executeRun } from '../execute.js';
+import { outputMode, withDb, withOutput } from '../options.js';
+import { loadStoredRunbook } from '../runbook-input.js';
+import { connectionOrExit, finish, withGateFlags } from './run-command.js';
+import { withStateClient } from '../state-client.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('resume')
+    .description('continue an interrupted run from the journal in the target database (from any machine)')
+    .argument('[run-id]', 'run to resume (default: the most recent unfinished run on this database)')
+    .option('--rerun <step>', 'a step that was in flight: run it again (repeatable)', collect)
+    .option('--skip <step>', 'a step that was in flight: treat it as done (repeatable)', collect);
+  withGateFlags(withOutput(withDb(cmd))).action(async (runId: string | undefined, o) => {
+    const mode = outputMode(o);
+    const connection = connectionOrExit(o.db);
+    const row = await withStateClient(connection, 'resume', async (client, hasState) => {
+      if (!hasState) throw new InputError('no pgrunbook runs are recorded in this database', 'check --db; runs are stored in the target database');
+      return runId ? getRun(client, runId) : latestUnfinishedRun(client);
+    });
+    if (!row) throw new InputError(runId ? `no run ${runId} in this database` : 'no unfinished run in this database', 'list runs with `pgrunbook status`');
+    if (row.status === 'completed') throw new InputError(`run ${row.run_id} already completed; nothing to resume`);
+    const runbook = await loadStoredRunbook(row.runbook_source, row.runbook_file, row.vars);
+    const inFlight: Record<string, 'rerun' | 'skip'> = {};
+    for (const s of o.rerun ?? []) inFlight[s] = 'rerun';
+    for (const s of o.skip ?? []) inFlight[s] = 'skip';
+    finish(
+      await executeRun({
+        runbook,
+        connection,
+        mode,
+        phases: row.phases,
+        resumeRunId: row.run_id,
+        inFlight,
+        yes: o.yes,
+        allowIrreversible: o.allowIrreversible,
+        journalDir: o.journalDir,
+        metricsPort: o.metricsPort,
+      }),
+    );
+  });
+}

@@ -1,0 +1,25 @@
+// Loading a runbook for a command: problems go to stderr as FILE:LINE:COL; errors exit 2.
+import { InputError } from '../engine/runbook-error.js';
+import { loadRunbookFile, loadRunbookText } from '../runbook/load.js';
+import { formatProblem, type Problem, type Runbook } from '../runbook/model.js';
+
+function reportProblems(problems: Problem[]): void {
+  for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
+}
+
+function settle(res: { runbook?: Runbook; problems: Problem[] }, what: string): Runbook {
+  reportProblems(res.problems);
+  const errors = res.problems.filter((p) => p.severity === 'error').length;
+  if (errors > 0 || !res.runbook) {
+    throw new InputError(`${what} has ${errors} error${errors === 1 ? '' : 's'}; nothing was run`, 'fix the lines above (`pgrunbook validate FILE` checks without a database)');
+  }
+  return res.runbook;
+}
+
+export async function loadRunbookOrExit(file: string, vars: Record<string, string> | undefined): Promise<Runbook> {
+  return settle(await loadRunbookFile(file, { vars }), file);
+}
+
+export async function loadStoredRunbook(source: string, file: string, vars: Record<string, string>): Promise<Runbook> {
+  return settle(await loadRunbookText(source, file, { vars }), `the runbook stored with this run (${file})`);
+}

@@ -1,0 +1,25 @@
+// One short connection for commands that read pgrunbook's state (status, report, resume).
+import pg from 'pg';
+import { RunbookError } from '../engine/runbook-error.js';
+import { explainConnectionError, type ConnectionSpec } from '../pg/connection.js';
+
+/** Connects, tells `fn` whether the pgrunbook schema exists, and always disconnects. */
+export async function withStateClient<T>(
+  connection: ConnectionSpec,
+  command: string,
+  fn: (client: pg.Client, hasState: boolean) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: connection.connectionString, application_name: `pgrunbook:${command}` });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new RunbookError(explainConnectionError(err, connection));
+  }
+  try {
+    const has = await client.query<{ ok: boolean }>(`select to_regclass('pgrunbook.runs') is not null as ok`);
+    return await fn(client, has.rows[0]!.ok);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

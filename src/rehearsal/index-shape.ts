@@ -1,0 +1,66 @@
+// What the projection needs to know beyond row counts, read from the catalogs (read-only, no
+// table access, safe on the source):
+//  - per index of a touched table, how many rows share one key. A row sample keeps the distinct
+//    keys of a repeated column but divides the rows per key by the sampling factor, and keeping a
+//    btree in order costs more per inserted entry when each key holds more rows. So an index whose
+//    rows per key differ a lot between source and sample is maintained at a different cost per row.
+//  - the source's memory settings: whether the table (and what a backfill adds to it) fits the
+//    cache the source has.
+import type { Queryable } from '../steps/step-kind.js';
+
+export interface IndexShape {
+  /** Table, as schema.name (public. omitted, like TableSample.table). */
+  table: string;
+  index: string;
+  unique: boolean;
+  /** reltuples of the table divided by the estimated distinct keys; null when not estimable (expression index, no statistics). */
+  rowsPerKey: number | null;
+}
+
+export interface SourceMemory {
+  sharedBuffersBytes: number;
+  effectiveCacheBytes: number;
+}
+
+/**
+ * Index shapes for the given tables (quoted schema.name). Distinct keys come from pg_stats: the
+ * largest n_distinct among the index's columns, a lower bound on distinct key combinations, so
+ * rowsPerKey is an upper bound. Tables the role cannot see statistics for get null.
+ */
+export async function readIndexShapes(db: Queryable, tables: string[]): Promise<IndexShape[]> {
+  if (tables.length === 0) return [];
+  const r = await db.query<{ tbl: string; idx: string; uniq: boolean; reltuples: string; distinct: string | null; exprs: boolean }>(
+    `select case when n.nspname = 'public' then c.relname else n.nspname || '.' || c.relname end as tbl,
+            ic.relname as idx, ix.indisunique as uniq, c.reltuples::text as reltuples,
+            ix.indexprs is not null as exprs,
+            (select max(case when s.n_distinct < 0 then -s.n_distinct * greatest(c.reltuples, 0) else s.n_distinct end)
+               from pg_attribute a join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = a.attname
+              where a.attrelid = c.oid and a.attnum = any(ix.indkey::int2[]) and a.attnum > 0)::text as distinct
+       from pg_index ix
+       join pg_class c on c.oid = ix.indrelid join pg_namespace n on n.oid = c.relnamespace
+       join pg_class ic on ic.oid = ix.indexrelid
+      where ix.indrelid = any(select to_regclass(t) from unnest($1::text[]) t)
+      order by 1, 2`,
+    [tables],
+  );
+  return r.rows.map((x) => {
+    const rows = Number(x.reltuples);
+    const distinct = x.distinct === null ? NaN : Number(x.distinct);
+    const rowsPerKey = x.uniq ? 1 : !x.exprs && rows > 0 && distinct >= 1 ? rows / distinct : null;
+    return { table: x.tbl, index: x.idx, unique: x.uniq, rowsPerKey };
+  });
+}
+
+export async function readSourceMemory(db: Queryable): Promise<SourceMemory | null> {
+  try {
+    const r = await db.query<{ sb: string; ec: string }>(
+      `select (select setting::float8 * pg_size_bytes(coalesce(unit, '1B')) from pg_settings where name = 'shared_buffers')::text as sb,
+              (select setting::float8 * pg_size_bytes(coalesce(unit, '1B')) from pg_settings where name = 'effective_cache_size')::text as ec`,
+    );
+    const sb = Number(r.rows[0]?.sb);
+    const ec = Number(r.rows[0]?.ec);
+    return Number.isFinite(sb) && Number.isFinite(ec) ? { sharedBuffersBytes: sb, effectiveCacheBytes: ec } : null;
+  } catch {
+    return null;
+  }
+}

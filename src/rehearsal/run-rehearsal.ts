@@ -1,0 +1,228 @@
+// The rehearsal: sandbox → clone + sample → trace deploy (with drill faults if asked) → trace
+// rollback → schema diff → projection. The source is only read; the sandbox is always closed.
+import pg from 'pg';
+import type { Listener } from '../engine/events.js';
+import { RunbookError } from '../engine/runbook-error.js';
+import { describeTarget, explainConnectionError, resolveConnection } from '../pg/connection.js';
+import type { Runbook } from '../runbook/model.js';
+import { redact } from '../util/secrets.js';
+import { capSandboxBatches } from './batch-cap.js';
+import { chooseSchemaSource, cloneSample, type CloneResult, type SampleChoice, type SchemaFrom, type TableSample } from './clone.js';
+import { Drill, type DrillOptions } from './drill.js';
+import { normRel } from './relation-names.js';
+import type { FindPgDumpOptions } from './pgdump.js';
+import { compareLocks, deployPlans, predictLocks } from './predict.js';
+import { projectionNotes, projectSteps, toProjection } from './projection.js';
+import { readIndexShapes, readSourceMemory } from './index-shape.js';
+import { readOnlySourcePool } from './source-read-only.js';
+import { openSandbox, withSandbox } from './sandbox/index.js';
+import { serverIdentity } from './sandbox/sandbox-identity.js';
+import { diffSchemas, schemaSnapshot } from './schema-diff.js';
+import { resolveTableSet, touchedRelationNames } from './tables.js';
+import { tracePhase } from './trace.js';
+import type { RehearsalResult, RehearsalStepReport } from './rehearsal-types.js';
+
+export interface RehearseOptions {
+  runbook: Runbook;
+  /** Source connection string; undefined = DATABASE_URL / libpq environment. */
+  sourceUrl?: string;
+  /** embedded (default), docker, or a staging postgres:// URL. */
+  sandbox?: string;
+  /** Percent of each big table to copy. Default 1. */
+  samplePct?: number;
+  /** auto (default: whole key groups of a repeated index key, else primary-key slices), slices or tablesample. */
+  sampleMethod?: SampleChoice;
+  drill?: boolean;
+  drillOptions?: Partial<Omit<DrillOptions, 'sandboxUrl' | 'runbook' | 'plans'>>;
+  pgDump?: FindPgDumpOptions;
+  /** How the schema is copied: pg_dump, catalog, or auto (default: pg_dump when one can dump the source, else the catalog). */
+  schemaFrom?: SchemaFrom;
+  /** Listeners on the sandbox runner's events (renderers, the TUI). */
+  listeners?: Listener[];
+  log?: (message: string) => void;
+  signal?: AbortSignal;
+  sampleIntervalMs?: number;
+}
+
+export const DEFAULT_SAMPLE_PCT = 1;
+
+export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const samplePct = opts.samplePct ?? DEFAULT_SAMPLE_PCT;
+  if (!(samplePct > 0 && samplePct <= 100)) throw new RunbookError(`--sample must be a percentage in (0, 100], got ${samplePct}`, { exitCode: 2 });
+  const spec = resolveConnection(opts.sourceUrl);
+  const source = readOnlySourcePool(spec.connectionString);
+  const warnings: string[] = [];
+  try {
+    let ident;
+    try {
+      ident = await serverIdentity(source);
+    } catch (err) {
+      throw new RunbookError(explainConnectionError(err, spec));
+    }
+    const sourceDesc = `${describeTarget(spec.target)} (PostgreSQL ${ident.major})`;
+    const names = await touchedRelationNames(opts.runbook, source, ident.versionNum);
+    const sandboxSpec = opts.sandbox ?? 'embedded';
+    const isUrl = /^postgres(ql)?:\/\//i.test(sandboxSpec);
+    // Fail before starting anything when pg_dump was asked for and cannot do the schema copy.
+    const schemaSource = isUrl ? undefined : await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump);
+    log(`opening the ${isUrl ? 'staging' : sandboxSpec} sandbox`);
+    const sandbox = await openSandbox({ spec: sandboxSpec, sourceMajor: ident.major, database: ident.database, sourceUrl: spec.connectionString, log });
+    for (const w of sandbox.warnings) log(`warning: ${w}`);
+    return await withSandbox(sandbox, async (sb) => {
+      const sbPool = new pg.Pool({ connectionString: sb.url, application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
+      sbPool.on('error', () => {});
+      try {
+        // 1. Copy, unless the staging database already holds the tables.
+        let clone: CloneResult | null = null;
+        let samples: Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'>[];
+        const present = sb.existing ? await presentTables(sbPool, names) : 0;
+        if (sb.existing && present > 0) {
+          log(`the staging database already has the tables: rehearsing on its data as is`);
+          samples = await compareSizes(source, sbPool, names);
+        } else {
+          const bin = schemaSource ?? (await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump));
+          log(`copying a ${samplePct}% sample from the source (read-only)`);
+          clone = await cloneSample({ sourceUrl: spec.connectionString, sandboxUrl: sb.url, sourceMajor: ident.major, tableNames: names, samplePct, sampleMethod: opts.sampleMethod, pgDump: opts.pgDump, log }, bin);
+          samples = clone.tables;
+          warnings.push(...clone.warnings);
+        }
+        const tables = (await resolveTableSet(sbPool, names)).tables.filter((t) => t.relkind === 'r' || t.relkind === 'p').map((t) => t.qualified);
+
+        const sbVersion = Number((await sbPool.query<{ n: string }>(`select current_setting('server_version_num') n`)).rows[0]!.n);
+        const plans = await deployPlans(opts.runbook, sbPool, sbVersion);
+        const predictions = await predictLocks(plans, sbPool, sbVersion);
+        const before = await schemaSnapshot(sbPool);
+        // For the projection: index shapes on both sides (before the deploy changes the sample) and
+        // the source's cache size. Catalog reads only; a failure just leaves the band without them.
+        const indexes = await Promise.all([readIndexShapes(source, tables), readIndexShapes(sbPool, tables)])
+          .then(([src, sample]) => ({ source: src, sample }))
+          .catch(() => undefined);
+        const sourceMemory = await readSourceMemory(source);
+
+        // A sampled table's backfill batches stay a small share of the sample, as on the source (batchCap.ts).
+        const { runbook: sandboxRunbook, caps } = clone ? capSandboxBatches(opts.runbook, clone.tables) : { runbook: opts.runbook, caps: [] };
+        for (const c of caps) log(`backfill ${c.stepId}: sandbox batches capped at ${c.cap} rows (5% of the ${c.sampleRows}-row sample of ${c.table}; the source's batches are a far smaller share of it)`);
+
+        // 2. Deploy, traced (and drilled).
+        const drill = opts.drill ? new Drill({ sandboxUrl: sb.url, runbook: sandboxRunbook, plans, ...opts.drillOptions }) : undefined;
+        let samplerIndex: { lockerPid: number | null; sentAt: number }[] = [];
+        let intervalMs = opts.sampleIntervalMs ?? 25;
+        log(`deploy phase in the sandbox${drill ? ' (drill: faults will be injected)' : ''}`);
+        let deploy;
+        try {
+          deploy = await tracePhase({
+            runbook: sandboxRunbook,
+            sandboxUrl: sb.url,
+            phase: 'deploy',
+            tables,
+            listeners: opts.listeners,
+            sampleIntervalMs: opts.sampleIntervalMs,
+            signal: opts.signal,
+            onRunner: async (runner, sampler) => {
+              intervalMs = sampler.intervalMs;
+              runner.bus.on((e) => {
+                if (e.type === 'run.completed' || e.type === 'run.failed') {
+                  samplerIndex = sampler.samples.flatMap((s) => s.index.map((i) => ({ lockerPid: i.lockerPid, sentAt: s.sentAt })));
+                }
+              });
+              await drill?.attach(runner, sampler);
+            },
+          });
+        } finally {
+          await drill?.finish();
+        }
+        if (drill) warnings.push('drill mode: step times include the injected faults, so the projection overstates the real deploy');
+        if (deploy.status !== 'completed') warnings.push(`the deploy phase ${deploy.status} in the sandbox: ${deploy.error ?? ''}`.trim());
+
+        // 3. Rollback, traced, then: is the schema back where it started?
+        log('rollback phase in the sandbox');
+        const rollback = await tracePhase({ runbook: sandboxRunbook, sandboxUrl: sb.url, phase: 'rollback', tables, listeners: opts.listeners, sampleIntervalMs: opts.sampleIntervalMs, signal: opts.signal });
+        const after = await schemaSnapshot(sbPool);
+        const schemaDiff = diffSchemas(before, after);
+        const rollbackVerified = rollback.status === 'completed' && schemaDiff.same;
+        if (!rollbackVerified) {
+          warnings.push(
+            rollback.status !== 'completed'
+              ? `the rollback phase ${rollback.status}: ${rollback.error ?? ''}`.trim()
+              : `the rollback left the schema different from where it started (${schemaDiff.added.length} added, ${schemaDiff.removed.length} removed)`,
+          );
+        }
+
+        // 4. Projection and per-step report.
+        const stepTables = new Map<string, string | null>();
+        for (const s of opts.runbook.phases.deploy) {
+          const p = s.params as { table?: unknown };
+          const plan = plans.get(s.id);
+          const t = typeof p?.table === 'string' ? p.table : (plan?.locks[0]?.relation ?? null);
+          stepTables.set(s.id, t ? normRel(t) : null);
+        }
+        const projected = projectSteps({ steps: deploy.steps, samples, stepTables, predictions, indexes, sourceMemory });
+        const projection = toProjection(projected);
+        warnings.push(...projectionNotes(projected).map((n) => `projection: ${n}`));
+        const steps: RehearsalStepReport[] = deploy.steps.map((s) => {
+          const p = projected.find((x) => x.id === s.stepId);
+          const pred = predictions.get(s.stepId) ?? null;
+          return {
+            stepId: s.stepId,
+            kind: s.kind,
+            title: s.title,
+            status: s.status,
+            observed: s.locks,
+            predicted: pred,
+            comparison: compareLocks(s.locks, pred),
+            rewrite: s.rewrites.length > 0,
+            sampleSeconds: s.durationMs / 1000,
+            projectedSeconds: p?.seconds ?? 0,
+            lowSeconds: p?.lowSeconds ?? 0,
+            highSeconds: p?.highSeconds ?? 0,
+            basis: p?.basis ?? 'not run',
+            walBytes: s.walBytes,
+            retries: s.retries,
+            rows: s.rows,
+          };
+        });
+        return {
+          runbook: opts.runbook.name,
+          source: { description: redact(sourceDesc), major: ident.major },
+          sandbox: { kind: sb.kind, description: sb.description, major: sb.major, warnings: sb.warnings },
+          clone,
+          deploy,
+          rollback,
+          rollbackVerified,
+          schemaDiff,
+          steps,
+          projection,
+          drill: drill ? drill.outcomes(deploy, samplerIndex, intervalMs) : null,
+          warnings: [...sb.warnings, ...warnings],
+          startedAt: new Date(started).toISOString(),
+          durationMs: Date.now() - started,
+        };
+      } finally {
+        await sbPool.end().catch(() => {});
+      }
+    });
+  } finally {
+    await source.end().catch(() => {});
+  }
+}
+
+async function presentTables(db: pg.Pool, names: string[]): Promise<number> {
+  let n = 0;
+  for (const name of names) {
+    const r = await db.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [name]).catch(() => ({ rows: [{ ok: false }] }));
+    if (r.rows[0]?.ok) n++;
+  }
+  return n;
+}
+
+/** A staging copy: its sizes against the source's, from both catalogs. */
+async function compareSizes(source: pg.Pool, sandbox: pg.Pool, names: string[]): Promise<Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'>[]> {
+  const src = await resolveTableSet(source, names);
+  const sb = await resolveTableSet(sandbox, names);
+  return src.tables.map((t) => {
+    const s = sb.tables.find((x) => x.schema === t.schema && x.name === t.name);
+    return { table: t.display, sourceRows: t.rowsEstimate, sourceBytes: t.heapBytes, sampleRows: s?.rowsEstimate ?? 0, sampleBytes: s?.heapBytes ?? 0 };
+  });
+}

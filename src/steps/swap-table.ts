@@ -1,0 +1,513 @@
+// swap_table: rebuild a table whose change needs a rewrite (int → bigint on a key column, a type
+// change with a different on-disk format) without holding ACCESS EXCLUSIVE for the rewrite.
+// Each changed column converts as `(using)::type`, `using` defaulting to the column itself (as
+// ALTER COLUMN TYPE .. USING); writes mirrored back after the swap convert with `rollback_using`,
+// default a plain cast to the old type. Every conversion is checked against the live table
+// (LIMIT 0) before anything is created: a broken one in the sync trigger would fail the
+// application's writes.
+//   1. shadow: CREATE TABLE <shadow> (LIKE t INCLUDING ALL EXCLUDING INDEXES), the type changes,
+//      then indexes and constraints (cheap: the shadow is empty), outgoing FKs NOT VALID, table
+//      and column grants.
+//   2. sync: an AFTER row trigger on t mirrors INSERT/UPDATE/DELETE (and TRUNCATE) into the shadow.
+//      CREATE TRIGGER takes SHARE ROW EXCLUSIVE, so it waits for in-flight writers: every write
+//      after it commits is mirrored.
+//   3. copy: keyset batches over the primary key up to the bound taken after step 2. Each batch is
+//      one short statement that reads with FOR KEY SHARE (a concurrent DELETE waits for the batch,
+//      then its trigger removes the copied row) and inserts with ON CONFLICT DO NOTHING (a newer
+//      version already written by the trigger wins). Rows past the bound come from the trigger.
+//      Batches are separate short transactions, deliberately not one long snapshot: that would pin
+//      xmin for the whole copy, and a REPEATABLE READ insert that meets a row the trigger wrote
+//      after its snapshot fails with a serialization error.
+//   4. verify: row count and an order-independent checksum of both tables in one REPEATABLE READ
+//      snapshot (the trigger writes in the same transactions as the application, so a consistent
+//      snapshot sees equal tables).
+//   5. swap: one short transaction under lock_timeout + retry: lock both, drop the sync trigger,
+//      drop dependent views and referencing FKs, rename t → <old> and <shadow> → t, move index
+//      names, fix sequences (OWNED BY, AS bigint, identity position), re-add referencing FKs NOT
+//      VALID, recreate the views (they bind by OID, so they would keep pointing at the old table),
+//      and install a trigger that mirrors writes back into <old>, so rollback loses nothing.
+//      After commit: VALIDATE the re-pointed FKs, ANALYZE.
+// Reversible until the old table is dropped: rollback swaps back the same way. Dropping the old
+// table is a separate, irreversible step: `swap_table` with `drop_old: true` (default gate `type`).
+// Refused: partitioned tables, inheritance, row-level security, user triggers, materialized views,
+// self-referencing FKs, no primary key.
+import { z } from 'zod';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock, Queryable } from './step-kind.js';
+import type { Problem } from '../runbook/model.js';
+import { quoteIdent, quoteQualified } from '../pg/connection.js';
+import { RunbookError } from '../engine/runbook-error.js';
+import { boolish, identifier, intish, tableName } from './ddl/ddl-schema.js';
+import { findTable, probe, requireTable, sqlLiteral, type TableInfo } from './ddl/ddl-catalog.js';
+import { bareName, qname, truncateIdent } from './ddl/ddl-names.js';
+import { checkExpression, checkTypeName } from './ddl/ddl-fragments.js';
+import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
+import { gateFromPlan } from './ddl/gate.js';
+import { describeForSwap, relationNameFree, type SwapInfo } from './ddl/swap-catalog.js';
+import * as sql from './ddl/swap-sql.js';
+
+const schema = z
+  .object({
+    table: tableName,
+    /** The changes that need the rewrite: new column types. */
+    columns: z
+      .array(
+        z
+          .object({
+            name: identifier,
+            type: z.string().trim().min(1),
+            using: z
+              .string()
+              .trim()
+              .min(1)
+              .optional()
+              .describe('SQL expression over the old columns giving the new value, as ALTER COLUMN TYPE .. USING (default: the column, cast).'),
+            rollback_using: z
+              .string()
+              .trim()
+              .min(1)
+              .optional()
+              .describe('SQL expression over the new columns giving the old value, for writes mirrored back after the swap (default: a plain cast to the old type).'),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Shadow table name (default <table>_new) and the name the old table gets (default <table>_old). */
+    shadow: identifier.optional(),
+    old_name: identifier.optional(),
+    batch_size: intish(1, 1_000_000).default(5000),
+    /** true = this step only drops the old table left by an earlier swap (irreversible). */
+    drop_old: boolish.default(false),
+  })
+  .strict()
+  .refine((p) => p.drop_old || p.columns.length > 0, { message: 'give the column type changes under `columns`, or `drop_old: true`' });
+type Params = z.infer<typeof schema>;
+
+type Stage = 'shadow' | 'sync' | 'copied' | 'verified' | 'swapped';
+const ORDER: Stage[] = ['shadow', 'sync', 'copied', 'verified', 'swapped'];
+
+interface IndexMove {
+  orig: string;
+  tmp: string;
+  old: string;
+}
+
+interface State {
+  stage?: Stage;
+  cursor?: string[] | null;
+  copied?: number;
+  indexes?: IndexMove[];
+  /** Original column types, for the mirror back into the old table. */
+  originalTypes?: Record<string, string>;
+}
+
+function names(p: Params, schemaName: string): sql.SwapNames {
+  const base = bareName(p.table);
+  const shadowName = p.shadow ?? truncateIdent(`${base}_new`);
+  const oldName = p.old_name ?? truncateIdent(`${base}_old`);
+  return {
+    schema: schemaName,
+    table: qname(schemaName, base),
+    shadow: qname(schemaName, shadowName),
+    old: qname(schemaName, oldName),
+    tableName: base,
+    shadowName,
+    oldName,
+    fn: qname(schemaName, truncateIdent(`pgrunbook_swap_sync_${base}`)),
+    trigger: 'pgrunbook_swap_sync',
+  };
+}
+
+const back = (n: sql.SwapNames) => ({
+  fn: qname(n.schema, truncateIdent(`pgrunbook_swap_back_${n.tableName}`)),
+  trigger: 'pgrunbook_swap_back',
+  missed: qname(n.schema, truncateIdent(`${n.oldName}_missed`)),
+});
+
+const changesOf = (p: Params): sql.TypeChanges =>
+  Object.fromEntries(p.columns.map((c) => [c.name, { type: c.type, ...(c.using ? { using: c.using } : {}) }]));
+
+/** The conversion back to the old types, for the mirror into the old table after the swap. */
+const reverseOf = (p: Params, originalTypes: Record<string, string>): sql.TypeChanges =>
+  Object.fromEntries(
+    p.columns
+      .filter((c) => originalTypes[c.name])
+      .map((c) => [c.name, { type: originalTypes[c.name]!, ...(c.rollback_using ? { using: c.rollback_using } : {}) }]),
+  );
+
+/** Original types as the catalog has them now (before the shadow exists). */
+const originalTypesOf = (p: Params, info: SwapInfo): Record<string, string> =>
+  Object.fromEntries(p.columns.flatMap((c) => {
+    const col = info.columns.find((x) => x.name === c.name);
+    return col ? [[c.name, col.type]] : [];
+  }));
+
+/**
+ * Checks every conversion (`using`, the plain cast, `rollback_using`) against the live table
+ * without reading a row; returns PostgreSQL's complaint, or undefined when all of them resolve.
+ */
+async function conversionProblem(db: Queryable, p: Params, n: sql.SwapNames, info: SwapInfo, lockTimeoutMs: number): Promise<string | undefined> {
+  try {
+    await probe(db, sql.conversionCheckSql(n.table, info, changesOf(p), reverseOf(p, originalTypesOf(p, info))), { lockTimeoutMs });
+    return undefined;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === '55P03' || e.code === '57014') throw err; // a lock or timeout, not the expression
+    return e.message ?? String(err);
+  }
+}
+
+const CONVERSION_HINT = 'check `columns:` (type, using, rollback_using): `using` reads the old columns by name, `rollback_using` the new ones';
+const reached = (s: State, stage: Stage) => s.stage !== undefined && ORDER.indexOf(s.stage) >= ORDER.indexOf(stage);
+
+async function freeName(ctx: StepContext, schemaName: string, wanted: string, taken: Set<string>): Promise<string> {
+  for (let i = 0; ; i++) {
+    const base = i === 0 ? wanted : `${wanted.slice(0, 60 - String(i).length)}_${i}`;
+    const candidate = truncateIdent(base);
+    if (!taken.has(candidate) && (await relationNameFree(ctx.pool, schemaName, candidate))) {
+      taken.add(candidate);
+      return candidate;
+    }
+  }
+}
+
+async function run(ctx: StepContext, statements: string[]): Promise<void> {
+  await ctx.executor.run(statements.join(';\n'), execOptions(ctx));
+}
+
+function checkBlockers(info: SwapInfo, p: Params): void {
+  if (info.blockers.length) {
+    throw new RunbookError(`swap_table cannot rebuild ${p.table}: ${info.blockers.join('; ')}`, {
+      hint: 'use another method for this table (e.g. pg_repack through a `shell` step, or a planned maintenance window)',
+    });
+  }
+  for (const c of p.columns) {
+    if (!info.columns.some((x) => x.name === c.name)) throw new RunbookError(`column ${c.name} does not exist on ${p.table}`, { hint: 'check `columns:` in the step' });
+  }
+}
+
+async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo, t: TableInfo): Promise<void> {
+  const changes = changesOf(p);
+  let state = ((await ctx.state.get<State>()) ?? {}) as State;
+  let cursor = state.cursor ?? null;
+  let done = state.copied ?? 0;
+  const total = t.estimatedRows;
+  for (;;) {
+    await ctx.control.waitWhilePaused(ctx.signal);
+    const limit = ctx.control.batchSize ?? p.batch_size;
+    const params: unknown[] = [limit, ...(cursor ?? [])];
+    const [r] = await ctx.executor.run(sql.copyBatchSql(n, info, changes, cursor !== null), execOptions(ctx, { transactional: true, params }));
+    const row = r!.rows[0] as { n: number; inserted: number; last: string[] | null };
+    if (row.n === 0) break;
+    done += row.n;
+    cursor = row.last;
+    state = { ...state, cursor, copied: done };
+    await ctx.state.set(state as Record<string, unknown>);
+    ctx.emit({ type: 'step.progress', stepId: ctx.step.id, progress: { kind: 'generic', label: `copy ${n.tableName} → ${n.shadowName} (rows)`, done, total } });
+    if (row.n < limit) break;
+    const pause = ctx.control.pauseMs ?? 0;
+    if (pause > 0) await ctx.clock.sleep(pause, ctx.signal);
+  }
+  log(ctx, `copied ${done} rows into ${n.shadowName}`);
+}
+
+async function checksums(ctx: StepContext, a: { rel: string; cast: boolean }, b: { rel: string; cast: boolean }, info: SwapInfo, changes: sql.TypeChanges) {
+  const client = await ctx.pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET LOCAL lock_timeout = ${ctx.step.settings.lockTimeoutMs}`);
+    await client.query(`SET LOCAL statement_timeout = ${ctx.step.settings.statementTimeoutMs}`);
+    const x = (await client.query(sql.checksumSql(a.rel, info, changes, a.cast))).rows[0];
+    const y = (await client.query(sql.checksumSql(b.rel, info, changes, b.cast))).rows[0];
+    await client.query('COMMIT');
+    return { a: x as { n: string; h: string }, b: y as { n: string; h: string } };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Sequences follow the table now named `target`: OWNED BY (and AS bigint) for serial, the position for identity. */
+function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string): string[] {
+  const out: string[] = [];
+  for (const s of info.sequences) {
+    if (s.kind === 'serial') {
+      out.push(`ALTER SEQUENCE ${s.name} OWNED BY ${target}.${quoteIdent(s.column)}`);
+      const newType = changes[s.column]?.type;
+      if (newType && /^(bigint|int8)$/i.test(newType.trim()) && s.type !== 'bigint') out.push(`ALTER SEQUENCE ${s.name} AS bigint`);
+    } else {
+      // Identity: the other table has its own sequence; carry the position over.
+      out.push(
+        `SELECT setval(pg_get_serial_sequence(${sqlLiteral(target)}, ${sqlLiteral(s.column)}), last_value, is_called) FROM ${s.name}`,
+      );
+    }
+  }
+  return out;
+}
+
+async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableInfo): Promise<void> {
+  const info = await describeForSwap(ctx.pool, t);
+  const state = ((await ctx.state.get<State>()) ?? {}) as State;
+  const b = back(n);
+  const reverse = reverseOf(p, state.originalTypes ?? {});
+  const moves = state.indexes ?? [];
+  await run(ctx, [
+    `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
+    ...sql.dropTriggerSql(n.table, n.trigger),
+    ...sql.dropViewsSql(info.views),
+    ...sql.dropFksSql(info.incomingFks),
+    `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}`,
+    `ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
+    ...moves.flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`, `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`]),
+    ...sequenceFixes(info, changesOf(p), n.table),
+    ...sql.addFksNotValidSql(info.incomingFks),
+    ...sql.createViewsSql(info.views),
+    `CREATE TABLE ${b.missed} (at timestamptz NOT NULL DEFAULT now(), op text, pk text, error text)`,
+    sql.syncFunctionSql(b.fn, n.old, info, reverse, b.missed),
+    ...sql.installTriggerSql(n.table, b.trigger, b.fn),
+    `DROP FUNCTION IF EXISTS ${n.fn}()`,
+  ]);
+  await patchState(ctx, { stage: 'swapped' });
+  for (const fk of info.incomingFks) await runDdl(ctx, `ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
+  await runDdl(ctx, `ANALYZE ${n.table}`);
+}
+
+async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
+  for (const c of p.columns) await checkTypeName(c.type);
+  const t = await requireTable(ctx.pool, p.table);
+  const n = names(p, t.schema);
+  const changes = changesOf(p);
+  let state = ((await ctx.state.get<State>()) ?? {}) as State;
+  if (state.stage === 'swapped') {
+    log(ctx, `${p.table} was already swapped by this run`);
+    return { swapped: true };
+  }
+  const info = await describeForSwap(ctx.pool, t);
+
+  if (!reached(state, 'shadow')) {
+    checkBlockers(info, p);
+    const bad = await conversionProblem(ctx.pool, p, n, info, ctx.step.settings.lockTimeoutMs);
+    if (bad) throw new RunbookError(`swap_table: a column conversion does not work on ${p.table}: ${bad}`, { hint: `${CONVERSION_HINT}; nothing was created` });
+    if (!(await relationNameFree(ctx.pool, t.schema, n.shadowName))) {
+      throw new RunbookError(`${n.schema}.${n.shadowName} already exists`, { hint: 'drop it if it is a leftover, or choose another `shadow:` name' });
+    }
+    if (!(await relationNameFree(ctx.pool, t.schema, n.oldName))) {
+      throw new RunbookError(`${n.schema}.${n.oldName} already exists (the name the old table gets after the swap)`, { hint: 'drop it if it is a leftover from an earlier swap (a drop_old step), or choose another `old_name:`' });
+    }
+    const taken = new Set<string>();
+    const moves: IndexMove[] = [];
+    for (const ix of info.indexes) {
+      moves.push({ orig: ix.name, tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken), old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken) });
+    }
+    const originalTypes = originalTypesOf(p, info);
+    state = await patchState(ctx, { indexes: moves, originalTypes }) as State;
+    await run(ctx, sql.createShadowSql(n, info, changes, (ix) => moves.find((m) => m.orig === ix.name)!.tmp));
+    state = (await patchState(ctx, { stage: 'shadow' })) as State;
+  }
+  if (!reached(state, 'sync')) {
+    await run(ctx, [sql.syncFunctionSql(n.fn, n.shadow, info, changes), ...sql.dropTriggerSql(n.table, n.trigger), ...sql.installTriggerSql(n.table, n.trigger, n.fn)]);
+    state = (await patchState(ctx, { stage: 'sync', cursor: null, copied: 0 })) as State;
+  }
+  if (!reached(state, 'copied')) {
+    await copy(ctx, p, n, info, t);
+    for (const fk of info.outgoingFks) await runDdl(ctx, `ALTER TABLE ${n.shadow} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
+    await runDdl(ctx, `ANALYZE ${n.shadow}`);
+    state = (await patchState(ctx, { stage: 'copied' })) as State;
+  }
+  if (!reached(state, 'verified')) {
+    const { a, b } = await checksums(ctx, { rel: n.table, cast: true }, { rel: n.shadow, cast: false }, info, changes);
+    const ok = a.n === b.n && a.h === b.h;
+    ctx.emit({
+      type: 'step.evidence',
+      stepId: ctx.step.id,
+      evidence: [
+        { label: `rows ${n.tableName} / ${n.shadowName}`, value: `${a.n} / ${b.n}`, ok: a.n === b.n },
+        { label: 'checksum', value: ok ? 'equal' : `${a.h} ≠ ${b.h}`, ok: a.h === b.h },
+      ],
+    });
+    if (!ok) {
+      throw new RunbookError(`the shadow table does not match ${p.table} (rows ${a.n} vs ${b.n}, checksum ${a.h === b.h ? 'equal' : 'differs'})`, {
+        hint: 'nothing was swapped; run the rollback phase to remove the shadow, then investigate (a cast that changes values?)',
+      });
+    }
+    state = (await patchState(ctx, { stage: 'verified' })) as State;
+  }
+  await swap(ctx, p, n, t);
+  return { swapped: true, old: `${n.schema}.${n.oldName}` };
+}
+
+async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
+  const state = ((await ctx.state.get<State>()) ?? {}) as State;
+  if (!state.stage) return log(ctx, `${p.table} was not touched by this run; nothing to undo`);
+  const t = await requireTable(ctx.pool, p.table);
+  const n = names(p, t.schema);
+  const b = back(n);
+  if (state.stage !== 'swapped') {
+    await run(ctx, [...sql.dropTriggerSql(n.table, n.trigger), `DROP FUNCTION IF EXISTS ${n.fn}()`, `DROP TABLE IF EXISTS ${n.shadow}`]);
+    await ctx.state.set({});
+    return;
+  }
+  if (await relationNameFree(ctx.pool, t.schema, n.oldName)) {
+    throw new RunbookError(`cannot swap back: ${n.schema}.${n.oldName} no longer exists (dropped by a drop_old step?)`, { hint: 'the change is permanent now; write a forward fix instead' });
+  }
+  const missed = await probe<{ n: string }>(ctx.pool, `select count(*) as n from ${b.missed}`);
+  if (Number(missed[0]?.n ?? 0) > 0) {
+    throw new RunbookError(`cannot swap back without losing data: ${missed[0]!.n} writes could not be mirrored into ${n.oldName} (see ${b.missed})`, {
+      hint: 'usually a value that does not fit the old column type; the new table stays live. Fix forward, or repair the old table by hand before swapping back',
+    });
+  }
+  const info = await describeForSwap(ctx.pool, t);
+  const oldTable = await requireTable(ctx.pool, `${quoteIdent(n.schema)}.${quoteIdent(n.oldName)}`);
+  const oldInfo = await describeForSwap(ctx.pool, oldTable);
+  await run(ctx, [
+    `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
+    ...sql.dropTriggerSql(n.table, b.trigger),
+    ...sql.dropViewsSql(info.views),
+    ...sql.dropFksSql(info.incomingFks),
+    `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.shadowName)}`,
+    `ALTER TABLE ${n.old} RENAME TO ${quoteIdent(n.tableName)}`,
+    ...(state.indexes ?? []).flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.tmp)}`, `ALTER INDEX ${qname(n.schema, m.old)} RENAME TO ${quoteIdent(m.orig)}`]),
+    // Sequences go back to the old table: OWNED BY for serial, the position for identity.
+    ...info.sequences.filter((s) => s.kind === 'serial').map((s) => `ALTER SEQUENCE ${s.name} OWNED BY ${n.table}.${quoteIdent(s.column)}`),
+    ...oldInfo.sequences.filter((s) => s.kind === 'identity').map((s) => `SELECT setval(${sqlLiteral(s.name)}, last_value, is_called) FROM ${info.sequences.find((x) => x.column === s.column)?.name ?? s.name}`),
+    ...sql.addFksNotValidSql(info.incomingFks),
+    ...sql.createViewsSql(info.views),
+    `DROP FUNCTION IF EXISTS ${b.fn}()`,
+    `DROP TABLE IF EXISTS ${b.missed}`,
+    `DROP TABLE ${n.shadow}`,
+  ]);
+  await ctx.state.set({});
+  for (const fk of info.incomingFks) await runDdl(ctx, `ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
+}
+
+async function applyDropOld(p: Params, ctx: StepContext): Promise<unknown> {
+  const t = await requireTable(ctx.pool, p.table);
+  const n = names(p, t.schema);
+  const b = back(n);
+  if (await relationNameFree(ctx.pool, t.schema, n.oldName)) {
+    log(ctx, `${n.schema}.${n.oldName} does not exist; nothing to drop`);
+    return { dropped: false };
+  }
+  await run(ctx, [...sql.dropTriggerSql(n.table, b.trigger), `DROP FUNCTION IF EXISTS ${b.fn}()`, `DROP TABLE IF EXISTS ${b.missed}`, `DROP TABLE ${n.old}`]);
+  return { dropped: true };
+}
+
+export const swapTable: StepKind<Params> = {
+  kind: 'swap_table',
+  schema: schema as unknown as z.ZodType<Params>,
+  sqlFragmentFields: ['columns.*.using', 'columns.*.rollback_using'],
+
+  async validate(step) {
+    const out: Problem[] = [];
+    const bad = (c: { name: string }, what: string, err: unknown) =>
+      out.push({ pos: step.pos, severity: 'error', message: `swap_table: column ${c.name}: ${what}${(err as Error).message}` });
+    // As in ALTER COLUMN TYPE .. USING: one expression over the row, no subquery (the sync
+    // triggers would run it on every write).
+    const expression = async (c: { name: string }, key: string, expr: string) => {
+      const r = await checkExpression(expr).catch((err) => void bad(c, `${key}: `, err));
+      if (r?.functions.includes('(subquery)')) bad(c, `${key}: `, new Error(`"${expr}" contains a subquery: use an expression over the row's own columns, as ALTER COLUMN TYPE .. USING requires`));
+    };
+    for (const c of step.params.columns) {
+      await checkTypeName(c.type).catch((err) => bad(c, '', err));
+      if (c.using) await expression(c, 'using', c.using);
+      if (c.rollback_using) await expression(c, 'rollback_using', c.rollback_using);
+    }
+    return out;
+  },
+
+  defaultGate: (_s, plan) => gateFromPlan(plan),
+
+  async plan(step, ctx: PlanContext): Promise<StepPlan> {
+    const p = step.params;
+    const t = ctx.db ? await findTable(ctx.db, p.table) : undefined;
+    const n = names(p, t?.schema ?? 'public');
+    if (!t) (n as any).table = quoteQualified(p.table);
+    const notes: string[] = [];
+    if (p.drop_old) {
+      return {
+        statements: [
+          ...sql.dropTriggerSql(n.table, back(n).trigger).map((s) => ({ sql: s, transactional: true })),
+          { sql: `DROP TABLE ${n.old}`, transactional: true, description: `drop the old table ${n.oldName}` },
+        ],
+        locks: [
+          { relation: n.old, mode: 'AccessExclusiveLock' },
+          { relation: n.table, mode: 'AccessExclusiveLock' },
+        ],
+        reversible: false,
+        irreversibleReason: `drops ${n.oldName}, the copy a swap back would need; after this the swap is permanent`,
+        notes: ['only after the new table has proven itself: the old table is the rollback path'],
+      };
+    }
+    if (t && ctx.db) {
+      const info = await describeForSwap(ctx.db, t);
+      if (info.blockers.length) notes.push(`REFUSED: ${info.blockers.join('; ')}`);
+      else {
+        const bad = await conversionProblem(ctx.db, p, n, info, 1000).catch((e: Error) => {
+          notes.push(`the column conversions were not checked (${e.message}); apply checks them before creating anything`);
+          return undefined;
+        });
+        if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
+      }
+      if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
+      if (t.estimatedRows !== null) notes.push(`copies about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
+      if (info.incomingFks.length) notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
+      if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
+    }
+    notes.push('short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries');
+    notes.push('after the swap, writes are mirrored back into the old table (rollback loses nothing); each mirrored row costs a subtransaction until drop_old');
+    for (const c of p.columns.filter((x) => x.using && !x.rollback_using)) {
+      notes.push(`${c.name}: writes mirrored back into the old table convert with a plain cast to the old type (no rollback_using); a value the cast refuses blocks the swap back`);
+    }
+    const changes = changesOf(p);
+    const locks: PlannedLock[] = [
+      { relation: n.table, mode: 'ShareRowExclusiveLock' },
+      { relation: n.table, mode: 'RowShareLock' },
+      { relation: n.table, mode: 'AccessExclusiveLock' },
+    ];
+    return {
+      statements: [
+        { sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`, transactional: true, description: 'create the shadow table' },
+        ...sql.alterTypesSql(n.shadow, changes).map((s) => ({ sql: s, transactional: true, description: 'change the types on the empty shadow' })),
+        { sql: `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`, transactional: true, description: 'keep the shadow in sync' },
+        { sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor ORDER BY pk LIMIT ${p.batch_size} FOR KEY SHARE ON CONFLICT DO NOTHING`, transactional: true, description: 'copy in keyset batches' },
+        { sql: `-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`, transactional: true, description: 'verify counts and checksum' },
+        { sql: `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`, transactional: true, description: 'swap in one short transaction (plus FKs, views, sequences)' },
+      ],
+      locks,
+      reversible: true,
+      notes,
+    };
+  },
+
+  apply: (step, ctx) => (step.params.drop_old ? applyDropOld(step.params, ctx) : applySwap(step.params, ctx)),
+
+  async verify(step, ctx) {
+    const p = step.params;
+    const t = await findTable(ctx.pool, p.table);
+    if (!t) return [{ label: 'table', value: `${p.table} not found`, ok: false }];
+    const n = names(p, t.schema);
+    const oldExists = !(await relationNameFree(ctx.pool, t.schema, n.oldName));
+    const types = await probe<{ name: string; type: string }>(ctx.pool, `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = ${t.oid} and attnum > 0 and not attisdropped`);
+    const ev = p.columns.map((c) => ({ label: `${p.table}.${c.name}`, value: types.find((x) => x.name === c.name)?.type ?? 'absent' }));
+    ev.push({ label: `old table ${n.oldName}`, value: oldExists ? 'kept (rollback possible)' : 'absent' });
+    return ev;
+  },
+
+  async rollback(step, ctx) {
+    if (step.params.drop_old) return log(ctx, 'dropping the old table cannot be undone');
+    await rollbackSwap(step.params, ctx);
+  },
+
+  async reconcile(step, ctx) {
+    const p = step.params;
+    const t = await findTable(ctx.pool, p.table);
+    if (!t) return { found: 'unknown', detail: `table ${p.table} not found` };
+    const n = names(p, t.schema);
+    const oldExists = !(await relationNameFree(ctx.pool, t.schema, n.oldName));
+    if (p.drop_old) return oldExists ? { found: 'not-done', detail: `${n.oldName} still exists` } : { found: 'done', detail: `${n.oldName} is gone` };
+    const state = ((await ctx.state.get<State>()) ?? {}) as State;
+    if (state.stage === 'swapped' && oldExists) return { found: 'done', detail: `${p.table} is the rebuilt table; ${n.oldName} is kept` };
+    return { found: 'not-done', detail: state.stage ? `stopped after stage "${state.stage}"; apply continues from there` : 'not started' };
+  },
+};

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup } from 'ink-testing-library';
+import type { GateRequest } from '../../src/engine/gates.js';
+import { App } from '../../src/ui/app.js';
+import { InkGates, acceptable } from '../../src/ui/ink-gates.js';
+import { createUiStore } from '../../src/ui/store.js';
+import { KEYS, frame, recordingIntents, renderAt, waitFor, waitForFrame, withProviders } from './support/harness.js';
+import { PLAN, scriptedBus, TARGET } from './support/events.js';
+
+afterEach(() => cleanup());
+
+const confirmReq: GateRequest = {
+  id: 'add_amount_cents:gate',
+  stepId: 'add_amount_cents',
+  level: 'confirm',
+  title: 'Add orders.amount_cents (nullable)',
+  action: 'ALTER TABLE orders ADD COLUMN amount_cents bigint.',
+  lockMode: 'AccessExclusiveLock',
+  evidence: [
+    { label: 'sessions holding locks on the table now', value: 2 },
+    { label: 'table exists', value: true, ok: true },
+    { label: 'replication lag', value: '48 MB', ok: false, detail: 'over the 16 MB limit' },
+  ],
+};
+
+const typeReq: GateRequest = {
+  id: 'drop_old:gate',
+  stepId: 'amount_not_null',
+  level: 'type',
+  title: 'Make amount_cents NOT NULL',
+  action: 'Validate a CHECK, then SET NOT NULL.',
+  lockMode: 'AccessExclusiveLock',
+  expectText: 'orders',
+  evidence: [{ label: 'remaining NULLs', value: 0, ok: true }],
+};
+
+function setup() {
+  const store = createUiStore();
+  const gates = new InkGates(store, { user: 'ann' });
+  const intents = recordingIntents((id, a) => gates.decide(id, a));
+  const b = scriptedBus();
+  b.bus.on((e) => store.getState().dispatch(e));
+  b.emit({ type: 'run.started', runbook: 'Demo', file: 'demo.yaml', target: TARGET, phases: ['deploy'], resumed: false, user: 'ann', host: 'h', pid: 1 });
+  b.emit(PLAN);
+  b.emit({ type: 'phase.started', phase: 'deploy' });
+  return { store, gates, intents };
+}
+
+describe('InkGates (the port)', () => {
+  it('puts the request in the store and resolves with the operator and the answer', async () => {
+    const { store, gates } = setup();
+    const p = gates.request(confirmReq, new AbortController().signal);
+    expect(store.getState().gates.map((g) => g.id)).toEqual([confirmReq.id]);
+    expect(gates.decide(confirmReq.id, { approved: true })).toBe(true);
+    await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
+    expect(store.getState().gates).toEqual([]);
+    expect(gates.decide(confirmReq.id, { approved: true })).toBe(false);
+  });
+
+  it('refuses to approve a type gate without the exact text', async () => {
+    const { gates, store } = setup();
+    const p = gates.request(typeReq, new AbortController().signal);
+    expect(gates.decide(typeReq.id, { approved: true })).toBe(false);
+    expect(gates.decide(typeReq.id, { approved: true, typed: 'Orders' })).toBe(false);
+    expect(store.getState().gates).toHaveLength(1);
+    expect(gates.decide(typeReq.id, { approved: true, typed: 'orders' })).toBe(true);
+    await expect(p).resolves.toMatchObject({ approved: true });
+  });
+
+  it('only accepts an offered choice', () => {
+    const req: GateRequest = { ...confirmReq, choices: ['retry', 'abort'] };
+    expect(acceptable(req, { approved: true })).toBe(false);
+    expect(acceptable(req, { approved: true, choice: 'later' })).toBe(false);
+    expect(acceptable(req, { approved: true, choice: 'retry' })).toBe(true);
+  });
+
+  it('withdraws the prompt and rejects when the run stops', async () => {
+    const { gates, store } = setup();
+    const ac = new AbortController();
+    const p = gates.request(confirmReq, ac.signal);
+    ac.abort(new Error('terminal hung up'));
+    await expect(p).rejects.toThrow('terminal hung up');
+    expect(store.getState().gates).toEqual([]);
+  });
+});
+
+describe('the gate prompt', () => {
+  it('shows what the gate will do, the lock level and the evidence; Enter declines (default No)', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(confirmReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    const f = await waitForFrame(inst, (t) => t.includes('Approve? [y/N]'), 'confirm prompt');
+    expect(f).toContain('GATE · confirm');
+    expect(f).toContain('Add orders.amount_cents (nullable)');
+    expect(f).toMatch(/will\s+ALTER TABLE orders ADD COLUMN/);
+    expect(f).toContain('ACCESS EXCLUSIVE: blocks all reads and writes');
+    expect(f).toContain('• sessions holding locks on the table now: 2');
+    expect(f).toContain('✓ table exists: true');
+    expect(f).toContain('✗ replication lag: 48 MB');
+    inst.stdin.write(KEYS.enter);
+    await expect(p).resolves.toMatchObject({ approved: false, by: 'ann', reason: 'declined by the operator' });
+    await waitForFrame(inst, (t) => !t.includes('Approve?'), 'prompt gone');
+  });
+
+  it('approves with y', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(confirmReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Approve? [y/N]'), 'confirm prompt');
+    inst.stdin.write('y');
+    await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
+  });
+
+  it('other keys do not answer a confirm gate', async () => {
+    const { gates, store, intents } = setup();
+    let settled = false;
+    void gates.request(confirmReq, new AbortController().signal).then(() => (settled = true));
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Approve? [y/N]'), 'confirm prompt');
+    for (const k of ['x', 'z', '1', ' ']) inst.stdin.write(k);
+    await waitForFrame(inst, (t) => t.includes('FROZEN'), 'space reached the run keys');
+    expect(settled).toBe(false);
+    expect(store.getState().gates).toHaveLength(1);
+  });
+
+  it('a type gate needs the table name typed exactly', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(typeReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Type orders to approve'), 'type prompt');
+    // y does not approve here: it is just a character.
+    inst.stdin.write('y');
+    await waitForFrame(inst, (t) => /\(Esc declines\): y/.test(t), 'typed y');
+    inst.stdin.write(KEYS.backspace);
+    for (const ch of 'ord') inst.stdin.write(ch);
+    await waitForFrame(inst, (t) => t.includes('(Esc declines): ord'), 'typed ord');
+    inst.stdin.write(KEYS.enter);
+    await waitForFrame(inst, (t) => t.includes('"ord" does not match; type orders exactly'), 'mismatch message');
+    expect(store.getState().gates).toHaveLength(1);
+    for (const ch of 'ers') inst.stdin.write(ch);
+    await waitForFrame(inst, (t) => t.includes('(Esc declines): orders'), 'typed orders');
+    inst.stdin.write(KEYS.enter);
+    await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
+  });
+
+  it('a pasted name with its Enter in one chunk approves a type gate; a wrong paste does not', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(typeReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Type orders to approve'), 'type prompt');
+    inst.stdin.write('orderz\r');
+    await waitForFrame(inst, (t) => t.includes('"orderz" does not match'), 'mismatch after a pasted burst');
+    expect(store.getState().gates).toHaveLength(1);
+    inst.stdin.write(KEYS.backspace);
+    inst.stdin.write('s\r');
+    await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
+  });
+
+  it('Esc declines a type gate', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(typeReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Type orders to approve'), 'type prompt');
+    inst.stdin.write(KEYS.escape);
+    await expect(p).resolves.toMatchObject({ approved: false });
+  });
+
+  it('offers numbered choices (retry / abort after lock retries run out)', async () => {
+    const { gates, store, intents } = setup();
+    const req: GateRequest = { ...confirmReq, id: 'x:lock-retries', title: 'Could not get the lock after 10 retries', choices: ['retry', 'abort'] };
+    const p = gates.request(req, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('1) retry   2) abort'), 'choices');
+    inst.stdin.write('y'); // not an answer when there are choices
+    inst.stdin.write('1');
+    await expect(p).resolves.toEqual({ approved: true, choice: 'retry', by: 'ann' });
+    await waitFor(() => frame(inst).includes('Could not get the lock') === false, 'prompt closed');
+  });
+});
