@@ -169,7 +169,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
       for (const w of missingExt) log(`warning: ${w}`);
       warnings.push(...missingExt);
     } else {
-      const pre = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
+      const pre = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
       const schemaSql = schemas.filter((s) => s !== 'public').map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n');
       try {
         await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
@@ -177,7 +177,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
         log(`the tables need objects outside the set (${(err as Error).message}); copying the whole database schema instead`);
         warnings.push(`table-scoped schema did not restore (${(err as Error).message}); the whole database schema was copied`);
         schemaScope = 'database';
-        const full = await dumpSchema(pgDump, { url: opts.sourceUrl!, tables: [], section: 'pre-data', snapshot: snapshot ?? undefined });
+        const full = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: [], section: 'pre-data', snapshot: snapshot ?? undefined });
         try {
           await applyInTransaction(sandbox, full);
         } catch (err2) {
@@ -261,7 +261,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     // 3. Post-data: indexes, constraints, triggers, built on the sample.
     if (catalog) await applyCatalogSection(sandbox, catalog, 'post-data');
     else {
-      const post = await dumpSchema(pgDump!, { url: opts.sourceUrl!, tables: schemaScope === 'tables' ? names : [], section: 'post-data' });
+      const post = await dumpSchema(pgDump!, { url: opts.sourceUrl, tables: schemaScope === 'tables' ? names : [], section: 'post-data' });
       try {
         await applyInTransaction(sandbox, post);
       } catch (err) {

@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { RunbookError } from '../engine/runbook-error.js';
+import { childConnection, childEnv } from '../util/child-credentials.js';
 import { redact } from '../util/secrets.js';
 
 const run = promisify(execFile);
@@ -83,7 +84,8 @@ export async function findPgDump(serverMajor: number, opts: FindPgDumpOptions = 
 }
 
 export interface DumpOptions {
-  url: string;
+  /** Source URL; undefined = the libpq environment. Its password never reaches pg_dump's arguments. */
+  url: string | undefined;
   /** Qualified table names; empty = the whole database's schema. */
   tables: string[];
   section: 'pre-data' | 'post-data';
@@ -99,13 +101,14 @@ export async function dumpSchema(bin: PgDumpBinary, opts: DumpOptions): Promise<
   args.push('--lock-wait-timeout=5000');
   if (opts.tables.length) args.push('--strict-names');
   for (const t of opts.tables) args.push('-t', t);
-  args.push('--dbname', opts.url);
+  const conn = childConnection(opts.url);
+  if (conn.url) args.push('--dbname', conn.url);
   try {
     const { stdout } = await run(bin.path, args, {
       maxBuffer: 256 * 1024 * 1024,
       timeout: 10 * 60_000,
       // pg_dump only reads; make that the session default too.
-      env: { ...process.env, PGOPTIONS: `${process.env.PGOPTIONS ?? ''} -c default_transaction_read_only=on`.trim(), PGAPPNAME: 'pgrunbook-rehearsal:pg_dump' },
+      env: childEnv(conn, { ...process.env, PGOPTIONS: `${process.env.PGOPTIONS ?? ''} -c default_transaction_read_only=on`.trim(), PGAPPNAME: 'pgrunbook-rehearsal:pg_dump' }),
     });
     return stripMetaCommands(stdout);
   } catch (err) {
@@ -113,6 +116,8 @@ export async function dumpSchema(bin: PgDumpBinary, opts: DumpOptions): Promise<
     throw new RunbookError(`pg_dump failed: ${redact((e.stderr || e.message).trim().split('\n').slice(-3).join(' '))}`, {
       hint: 'the role needs to read the catalog and the touched tables; check the source URL and privileges',
     });
+  } finally {
+    conn.dispose();
   }
 }
 

@@ -1,6 +1,11 @@
 // pg_dump discovery: missing and too-old binaries fail with the package to install.
-import { describe, expect, it } from 'vitest';
-import { findPgDump } from '../../src/rehearsal/pgdump.js';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installedMajors } from '../../src/pg/embedded-server.js';
+import { findPgDump, type PgDumpBinary } from '../../src/rehearsal/pgdump.js';
+import { startPasswordServer, type PasswordServer } from '../support/password-server.js';
 import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
 import { makeRunbook, makeStep } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
@@ -38,4 +43,43 @@ describe('pg_dump', () => {
       expect(Date.now() - t0).toBeLessThan(5000);
     });
   });
+});
+
+describe('pg_dump never sees the password in its arguments', () => {
+  let pw: PasswordServer;
+  let shimDir: string;
+  let real: PgDumpBinary;
+  beforeAll(async () => {
+    real = await findPgDump(0);
+    // A server pg_dump can dump (it refuses newer majors), asking for a password.
+    const major = Math.max(...installedMajors().filter((m) => m <= real.major));
+    pw = await startPasswordServer({ major });
+    shimDir = mkdtempSync(join(tmpdir(), 'pgrunbook-shim-'));
+    // Shims log every argument they get (one per line), then run the real binary.
+    for (const [name, target] of [['pg_dump', real.path], ['psql', '/usr/bin/psql']] as const) {
+      const shim = join(shimDir, name);
+      writeFileSync(shim, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> "${shimDir}/argv.log"; done\necho "--- ${name}" >> "${shimDir}/argv.log"\nexec ${target} "$@"\n`);
+      chmodSync(shim, 0o755);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await pw?.stop();
+    if (shimDir) rmSync(shimDir, { recursive: true, force: true });
+  });
+
+  it('a rehearsal with the password in the URL: pg_dump ran, the rehearsal completed, no argument holds the password', async () => {
+    await pw.admin(`create table orders (id bigint primary key, note text)`);
+    await pw.admin(`insert into orders select g, 'n' from generate_series(1, 200) g`);
+    const runbook = makeRunbook([makeStep('sql', 'ALTER TABLE orders ADD COLUMN x int', { id: 'a', rollback: 'ALTER TABLE orders DROP COLUMN x' })]);
+    const r = await rehearse({ runbook, sourceUrl: pw.url, schemaFrom: 'pg_dump', samplePct: 50, pgDump: { path: shimDir, versionedRoots: [] } });
+    expect(r.deploy.status).toBe('completed');
+    expect(r.clone?.schemaFrom).toBe('pg_dump');
+    const log = readFileSync(join(shimDir, 'argv.log'), 'utf8');
+    expect(log).toMatch(/--- pg_dump/);
+    expect(log).toContain(`postgres://app@127.0.0.1:${pw.server.port}/postgres`);
+    expect(log).not.toContain(pw.password);
+    expect(log).not.toContain(encodeURIComponent(pw.password));
+    // The passfile is gone once pg_dump is done.
+    expect(readdirSync(tmpdir()).filter((d) => d.startsWith('pgrunbook-pass-'))).toEqual([]);
+  }, 120_000);
 });
