@@ -44,6 +44,7 @@ import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 import { describeForSwap, relationNameFree, type SwapInfo } from './ddl/swap-catalog.js';
 import * as sql from './ddl/swap-sql.js';
+import { carryPropsSql, checkSequencesFit, movePublicationsSql, restoreSequenceSql, sequenceOptions, tableProps, type SequenceOptions } from './ddl/swap-props.js';
 
 const schema = z
   .object({
@@ -98,6 +99,8 @@ interface State {
   indexes?: IndexMove[];
   /** Original column types, for the mirror back into the old table. */
   originalTypes?: Record<string, string>;
+  /** Serial sequences' options before the swap widened them, for the swap back. */
+  sequences?: SequenceOptions[];
 }
 
 function names(p: Params, schemaName: string): sql.SwapNames {
@@ -228,6 +231,21 @@ async function checksums(ctx: StepContext, a: { rel: string; cast: boolean }, b:
   }
 }
 
+/**
+ * The other relations the swap locks: referencing tables (their FK is dropped and re-added under
+ * ACCESS EXCLUSIVE), dependent views (dropped and recreated), serial sequences (ALTER SEQUENCE),
+ * and tables the outgoing FKs reference (SHARE ROW EXCLUSIVE while the shadow's FK is added).
+ */
+function relatedLocks(info: SwapInfo): PlannedLock[] {
+  const referenced = info.outgoingFks.map((fk) => / REFERENCES ([^(]+)\(/.exec(fk.definition)?.[1]?.trim()).filter((x): x is string => !!x);
+  return [
+    ...[...new Set(info.incomingFks.map((fk) => fk.table))].map((relation) => ({ relation, mode: 'AccessExclusiveLock' as const })),
+    ...info.views.map((v) => ({ relation: v.name, mode: 'AccessExclusiveLock' as const })),
+    ...info.sequences.filter((s) => s.kind === 'serial').map((s) => ({ relation: s.name, mode: 'ShareRowExclusiveLock' as const })),
+    ...[...new Set(referenced)].map((relation) => ({ relation, mode: 'ShareRowExclusiveLock' as const })),
+  ];
+}
+
 /** Sequences follow the table now named `target`: OWNED BY (and AS bigint) for serial, the position for identity. */
 function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string): string[] {
   const out: string[] = [];
@@ -252,11 +270,13 @@ async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableInfo)
   const b = back(n);
   const reverse = reverseOf(p, state.originalTypes ?? {});
   const moves = state.indexes ?? [];
+  const props = await tableProps(ctx.pool, t.oid);
   await run(ctx, [
     `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
     ...sql.dropTriggerSql(n.table, n.trigger),
     ...sql.dropViewsSql(info.views),
     ...sql.dropFksSql(info.incomingFks),
+    ...movePublicationsSql(n.table, n.shadow, props.publications),
     `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}`,
     `ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
     ...moves.flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`, `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`]),
@@ -301,8 +321,10 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
       moves.push({ orig: ix.name, tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken), old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken) });
     }
     const originalTypes = originalTypesOf(p, info);
-    state = await patchState(ctx, { indexes: moves, originalTypes }) as State;
-    await run(ctx, sql.createShadowSql(n, info, changes, (ix) => moves.find((m) => m.orig === ix.name)!.tmp));
+    const sequences = await sequenceOptions(ctx.pool, info.sequences.filter((s) => s.kind === 'serial').map((s) => s.name));
+    state = await patchState(ctx, { indexes: moves, originalTypes, sequences }) as State;
+    const tmpName = (orig: string) => moves.find((m) => m.orig === orig)!.tmp;
+    await run(ctx, [...sql.createShadowSql(n, info, changes, (ix) => tmpName(ix.name)), ...carryPropsSql(n.shadow, await tableProps(ctx.pool, t.oid), tmpName)]);
     state = (await patchState(ctx, { stage: 'shadow' })) as State;
   }
   if (!reached(state, 'sync')) {
@@ -360,16 +382,20 @@ async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
   const info = await describeForSwap(ctx.pool, t);
   const oldTable = await requireTable(ctx.pool, `${quoteIdent(n.schema)}.${quoteIdent(n.oldName)}`);
   const oldInfo = await describeForSwap(ctx.pool, oldTable);
+  const sequences = state.sequences ?? [];
+  await checkSequencesFit(ctx.pool, sequences);
   await run(ctx, [
     `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
     ...sql.dropTriggerSql(n.table, b.trigger),
     ...sql.dropViewsSql(info.views),
     ...sql.dropFksSql(info.incomingFks),
+    ...movePublicationsSql(n.table, n.old, (await tableProps(ctx.pool, t.oid)).publications),
     `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.shadowName)}`,
     `ALTER TABLE ${n.old} RENAME TO ${quoteIdent(n.tableName)}`,
     ...(state.indexes ?? []).flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.tmp)}`, `ALTER INDEX ${qname(n.schema, m.old)} RENAME TO ${quoteIdent(m.orig)}`]),
     // Sequences go back to the old table: OWNED BY for serial, the position for identity.
     ...info.sequences.filter((s) => s.kind === 'serial').map((s) => `ALTER SEQUENCE ${s.name} OWNED BY ${n.table}.${quoteIdent(s.column)}`),
+    ...sequences.map(restoreSequenceSql),
     ...oldInfo.sequences.filter((s) => s.kind === 'identity').map((s) => `SELECT setval(${sqlLiteral(s.name)}, last_value, is_called) FROM ${info.sequences.find((x) => x.column === s.column)?.name ?? s.name}`),
     ...sql.addFksNotValidSql(info.incomingFks),
     ...sql.createViewsSql(info.views),
@@ -439,18 +465,18 @@ export const swapTable: StepKind<Params> = {
         notes: ['only after the new table has proven itself: the old table is the rollback path'],
       };
     }
-    if (t && ctx.db) {
-      const info = await describeForSwap(ctx.db, t);
+    const info = t && ctx.db ? await describeForSwap(ctx.db, t) : undefined;
+    if (info) {
       if (info.blockers.length) notes.push(`REFUSED: ${info.blockers.join('; ')}`);
       else {
-        const bad = await conversionProblem(ctx.db, p, n, info, 1000).catch((e: Error) => {
+        const bad = await conversionProblem(ctx.db!, p, n, info, 1000).catch((e: Error) => {
           notes.push(`the column conversions were not checked (${e.message}); apply checks them before creating anything`);
           return undefined;
         });
         if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
       }
       if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
-      if (t.estimatedRows !== null) notes.push(`copies about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
+      if (t?.estimatedRows != null) notes.push(`copies about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
       if (info.incomingFks.length) notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
       if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
     }
@@ -464,6 +490,7 @@ export const swapTable: StepKind<Params> = {
       { relation: n.table, mode: 'ShareRowExclusiveLock' },
       { relation: n.table, mode: 'RowShareLock' },
       { relation: n.table, mode: 'AccessExclusiveLock' },
+      ...(info ? relatedLocks(info) : []),
     ];
     return {
       statements: [

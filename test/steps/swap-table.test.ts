@@ -5,6 +5,7 @@ import { swapTable } from '../../src/steps/swap-table.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { makeStep } from '../support/step-context.js';
 import { harness, holdLock, eventsOf } from './ddl/helpers.js';
+import { diffSchemas, schemaSnapshot } from '../../src/rehearsal/schema-diff.js';
 
 describe('swap_table using / rollback_using (offline)', () => {
   const problems = async (column: Record<string, unknown>) =>
@@ -113,6 +114,14 @@ for (const major of edgeMajors()) {
       const h = await harness(swapTable, { table: 'orders', columns: [{ name: 'id', type: 'bigint' }], batch_size: 3000 }, { url: db.url, settings: { lockTimeoutMs: 500, ddlRetries: 20 } });
       expect(swapTable.defaultGate!(h.step, h.plan)).toBe('confirm');
       expect(h.plan.notes.join('\n')).toMatch(/re-points 1 referencing foreign key.*\n.*recreates 2 dependent view/);
+      // Every relation the swap locks is in the plan (and so in the gate's evidence), not only orders.
+      expect(h.plan.locks.filter((l) => !l.relation.includes('"orders"'))).toEqual([
+        { relation: '"public"."order_items"', mode: 'AccessExclusiveLock' },
+        { relation: '"public"."big_orders"', mode: 'AccessExclusiveLock' },
+        { relation: '"public"."big_order_ids"', mode: 'AccessExclusiveLock' },
+        { relation: '"public"."orders_id_seq"', mode: 'ShareRowExclusiveLock' },
+        { relation: 'public.customers', mode: 'ShareRowExclusiveLock' },
+      ]);
       const load = traffic(db.url);
       await new Promise((r) => setTimeout(r, 200));
       await swapTable.apply(h.step, h.ctx);
@@ -150,6 +159,44 @@ for (const major of edgeMajors()) {
       const idx2 = await db.query(`select indexrelid::regclass::text i from pg_index where indrelid = 'orders'::regclass order by 1`);
       expect(idx2.map((r) => r.i)).toEqual(['orders_code_key', 'orders_customer_idx', 'orders_pkey']);
       expect(await db.query(`select pg_get_serial_sequence('orders', 'id') s`)).toEqual([{ s: 'public.orders_id_seq' }]);
+      await h.ctx.close();
+    });
+
+    it('carries what LIKE does not (owner, comment, options, statistics, replica identity, publication); rollback restores the schema exactly, sequence type included', async () => {
+      await db.query(`
+        DO $$ BEGIN CREATE ROLE ledger_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+        CREATE TABLE ledger (id serial PRIMARY KEY, ref text NOT NULL, amount int);
+        CREATE UNIQUE INDEX ledger_ref_key ON ledger (ref);
+        INSERT INTO ledger (ref, amount) SELECT 'r' || g, g FROM generate_series(1, 3000) g;
+        ALTER TABLE ledger OWNER TO ledger_owner;
+        COMMENT ON TABLE ledger IS 'money moves';
+        COMMENT ON COLUMN ledger.amount IS 'cents';
+        ALTER TABLE ledger SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02);
+        ALTER TABLE ledger ALTER COLUMN ref SET STATISTICS 900, ALTER COLUMN amount SET (n_distinct = 50);
+        ALTER TABLE ledger REPLICA IDENTITY USING INDEX ledger_ref_key;
+        ALTER SEQUENCE ledger_id_seq CACHE 5;
+        CREATE PUBLICATION ledger_pub FOR TABLE ledger ${major >= 15 ? '(id, ref) WHERE (amount > 0)' : ''}`);
+      const mine = (lines: string[]) => lines.filter((l) => /ledger/.test(l) && !/_old\b|_missed|pgrunbook_swap/.test(l));
+      const before = await schemaSnapshot(db.pool);
+      const h = await harness(swapTable, { table: 'ledger', columns: [{ name: 'id', type: 'bigint' }], batch_size: 1000 }, { url: db.url });
+      await swapTable.apply(h.step, h.ctx);
+      // The rebuilt table differs from the original only in what the step changed: the key's type and the sequence's.
+      const swapped = diffSchemas({ lines: mine(before.lines) }, { lines: mine((await schemaSnapshot(db.pool)).lines) });
+      expect(swapped.removed).toEqual([
+        'column public.ledger.id integer not null default nextval(\'ledger_id_seq\'::regclass)',
+        expect.stringMatching(/^sequence public\.ledger_id_seq integer start 1 increment 1 min 1 max 2147483647 cache 5$/),
+      ]);
+      expect(swapped.added).toEqual([
+        'column public.ledger.id bigint not null default nextval(\'ledger_id_seq\'::regclass)',
+        expect.stringMatching(/^sequence public\.ledger_id_seq bigint start 1 increment 1 min 1 max 9223372036854775807 cache 5$/),
+      ]);
+      await db.query(`INSERT INTO ledger (ref, amount) VALUES ('after', 1)`);
+
+      await swapTable.rollback!(h.step, h.ctx);
+      const back = diffSchemas(before, await schemaSnapshot(db.pool));
+      expect(back).toEqual({ same: true, added: [], removed: [] });
+      expect(await db.query(`select format_type(seqtypid, null) t from pg_sequence where seqrelid = 'ledger_id_seq'::regclass`)).toEqual([{ t: 'integer' }]);
+      expect(await db.query(`select count(*)::int n from ledger where ref = 'after'`)).toEqual([{ n: 1 }]);
       await h.ctx.close();
     });
 
