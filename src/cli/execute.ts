@@ -12,6 +12,7 @@ import { stdoutWriter, type OutputMode } from './options.js';
 import { PrometheusExporter } from '../report/prometheus.js';
 import { InputError } from '../engine/runbook-error.js';
 import type { Server } from 'node:http';
+import { attachIntegrations } from './integrations.js';
 
 export interface ExecuteOptions {
   runbook: Runbook;
@@ -25,6 +26,8 @@ export interface ExecuteOptions {
   journalDir?: string;
   /** Serve Prometheus metrics on this port while the run lasts. */
   metricsPort?: number;
+  /** Webhooks (`--notify`), besides the runbook's settings.notify. */
+  notify?: string[];
 }
 
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
@@ -48,7 +51,12 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     metrics: () => mounted?.metrics(),
   });
 
+  // Integration problems go to stderr; under Ink they wait until the screen is released.
+  const deferred: string[] = [];
+  const report = (m: string) => (interactive && unmount ? deferred.push(m) : process.stderr.write(`pgrunbook: ${m}\n`));
   let unmount: (() => Promise<void>) | undefined;
+  const integrations = await attachIntegrations(runner.bus, { runbook: opts.runbook, notify: opts.notify, report });
+
   if (interactive) {
     // Ink loads only for interactive runs.
     const { inkInteractiveMount } = await import('../ui/mount-run.js');
@@ -87,7 +95,10 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     process.off('SIGINT', onInt);
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onTerm);
+    await integrations.close();
     await unmount?.();
+    unmount = undefined;
+    for (const m of deferred) process.stderr.write(`pgrunbook: ${m}\n`);
     metricsServer?.close();
   }
 }

@@ -16,7 +16,7 @@ import type { StepKind } from '../steps/step-kind.js';
 import { fieldMode, formatPath, type ParamPath } from './field-paths.js';
 import { describeValue, flattenIssues, issueMessage, keysAt, suggestKey } from './issues.js';
 import { DEFAULT_SETTINGS, PHASES, type PhaseName, type Problem, type Runbook, type Settings, type SourcePos, type StepSpec } from './model.js';
-import { REQUIRED_TOP_KEYS, settingsFields, stepCommonFields, TOP_KEYS, topFields, VAR_NAME } from './schema.js';
+import { REQUIRED_TOP_KEYS, runbookSettingsFields, settingsFields, stepCommonFields, TOP_KEYS, topFields, VAR_NAME } from './schema.js';
 import { ignoredRollbackWarning } from './self-undo.js';
 import { scalarSourceMap } from './source-map.js';
 import { sqlProblems } from './sql-check.js';
@@ -341,6 +341,7 @@ class Loader {
     if (get('description')) this.check(topFields.description, description, get('description')!.value, 'description');
 
     const settings = this.readSettings(get('settings')?.value ?? null, DEFAULT_SETTINGS, 'settings');
+    const integrations = this.readIntegrations(get('settings')?.value ?? null);
     const phases = this.readPhases(get('phases'), settings);
 
     for (const [name, decl] of this.declared) {
@@ -353,6 +354,7 @@ class Loader {
       ...(typeof description === 'string' ? { description } : {}),
       vars: { ...this.vars },
       settings,
+      ...(integrations ? { integrations } : {}),
       phases,
       file: this.file,
       source: this.text,
@@ -426,9 +428,30 @@ class Loader {
       return out;
     }
     const entries = this.entries(node);
-    this.unknownKeys(entries, Object.keys(settingsFields), ` in ${label}`, `; expected ${Object.keys(settingsFields).join(', ')}`);
+    const known = [...Object.keys(settingsFields), ...Object.keys(runbookSettingsFields)];
+    this.unknownKeys(entries, known, ` in ${label}`, `; expected ${known.join(', ')}`);
     this.applySettings(entries, out, label);
     return out;
+  }
+
+  /** settings.notify / notify_throttled_after (runbook-wide; steps cannot override them). */
+  private readIntegrations(node: Node | null): Runbook['integrations'] {
+    if (!node || !isMap(node)) return undefined;
+    const out: NonNullable<Runbook['integrations']> = {};
+    for (const e of this.entries(node)) {
+      if (e.key === 'notify') {
+        const r = this.check(runbookSettingsFields.notify, this.renderPlain(e, 'settings.notify'), e.value, 'settings.notify');
+        if (!r.ok) continue;
+        out.notify = r.value.map((t) => (typeof t === 'string' ? { url: t } : t));
+        if (out.notify.some((t) => t.url !== undefined)) {
+          this.problem(e.keyNode, 'warning', 'settings.notify: a webhook URL is a secret and the runbook text is stored in the journal; prefer url_env: NAME_OF_ENV_VAR');
+        }
+      } else if (e.key === 'notify_throttled_after') {
+        const r = this.check(runbookSettingsFields.notify_throttled_after, this.renderPlain(e, e.key), e.value, `settings.${e.key}`);
+        if (r.ok) out.notifyThrottledAfterMs = r.value;
+      }
+    }
+    return Object.keys(out).length ? out : undefined;
   }
 
   private applySettings(entries: Entry[], out: Settings, label: string): void {

@@ -48,6 +48,8 @@ export interface Runbook {
   /** Effective variables: defaults from `vars` overridden by --var. */
   vars: Record<string, string>;
   settings: Settings;
+  /** Runbook-wide integration settings (settings.notify ...). */
+  integrations?: { notify?: { url?: string; url_env?: string; format?: 'slack' | 'json' }[]; notifyThrottledAfterMs?: number };
   phases: Record<PhaseName, StepSpec[]>;
   /** Path as given, and the exact source text (stored in the journal so resume works from any machine). */
   file: string;

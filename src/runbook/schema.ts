@@ -9,6 +9,7 @@ import type { StepKind } from '../steps/step-kind.js';
 
 export const FORMAT_VERSION = 1;
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const VAR_NAME_ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const STEP_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 const LOCK_TIMEOUT_ZERO =
@@ -25,6 +26,26 @@ export const settingsFields = {
     .min(0, { error: (iss) => `cannot be negative, got ${String(iss.input)}` })
     .max(1000)
     .describe('Retries on lock_not_available (55P03), with backoff and jitter, before asking the operator.'),
+} as const;
+
+const notifyTarget = z.union([
+  z.string().regex(/^(slack:|json:)?https?:\/\//, { error: 'expected an http(s) webhook URL, optionally prefixed slack: or json:' }),
+  z
+    .strictObject({
+      url: z.string().regex(/^https?:\/\//, { error: 'expected an http(s) URL' }).describe('Webhook URL (a secret: prefer url_env).'),
+      url_env: z.string().regex(VAR_NAME_ENV, { error: 'expected an environment variable name' }).describe('Environment variable that holds the webhook URL.'),
+      format: z.enum(['slack', 'json']).describe('Payload: slack (incoming webhook, {"text": ...}) or json (pgrunbook\'s own fields). Default: slack for hooks.slack.com, else json.'),
+    })
+    .partial()
+    .refine((t) => (t.url === undefined) !== (t.url_env === undefined), { error: 'give exactly one of url and url_env' }),
+]);
+
+/** Runbook-wide settings that no step overrides (integrations). */
+export const runbookSettingsFields = {
+  notify: z.array(notifyTarget).describe('Webhooks told about gates, approvals, failures, long throttles, the point of no return and the end of the run.'),
+  notify_throttled_after: zDuration({ positive: true, zeroMessage: 'use a positive duration such as 10m' }).describe(
+    'Announce a backfill throttled for this long without a break (default 10m).',
+  ),
 } as const;
 
 export const stepCommonFields = {
@@ -67,7 +88,7 @@ export const topFields = {
   name: z.string().min(1).describe('Name of the change.'),
   description: z.string().describe('What the change does.'),
   vars: z.record(z.string().regex(VAR_NAME), varValue).describe('Variables with their defaults; referenced as {{ name }}; overridden with --var name=value.'),
-  settings: z.strictObject(optionalAll(settingsFields)).describe('Defaults for every step.'),
+  settings: z.strictObject(optionalAll({ ...settingsFields, ...runbookSettingsFields })).describe('Defaults for every step, and runbook-wide integrations.'),
 } as const;
 
 export const REQUIRED_TOP_KEYS = ['version', 'name', 'phases'] as const;

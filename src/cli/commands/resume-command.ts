@@ -41,6 +41,7 @@ export function register(program: Command): void {
         allowIrreversible: o.allowIrreversible,
         journalDir: o.journalDir,
         metricsPort: o.metricsPort,
+        notify: o.notify,
       }),
     );
   });

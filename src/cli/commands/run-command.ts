@@ -21,7 +21,12 @@ export function withGateFlags(cmd: Command): Command {
     .option('--yes', 'approve `confirm` gates in a non-interactive run')
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
     .option('--journal-dir <dir>', 'where the local JSONL copy of the journal goes', '.pgrunbook')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run', parsePort);
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run', parsePort)
+    .option('--notify <url>', 'post gates, approvals, failures and the outcome to a webhook (Slack-compatible, or slack:/json: URL; repeatable)', collectNotify);
+}
+
+function collectNotify(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
 }
 
 function parsePort(v: string): number {
@@ -54,7 +59,7 @@ export function register(program: Command): void {
     const runbook = await loadRunbookOrExit(file, o.var);
     const connection = connectionOrExit(o.db);
     finish(
-      await executeRun({ runbook, connection, mode, phases, yes: o.yes, allowIrreversible: o.allowIrreversible, journalDir: o.journalDir, metricsPort: o.metricsPort }),
+      await executeRun({ runbook, connection, mode, phases, yes: o.yes, allowIrreversible: o.allowIrreversible, journalDir: o.journalDir, metricsPort: o.metricsPort, notify: o.notify }),
     );
   });
 }

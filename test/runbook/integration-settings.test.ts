@@ -1,0 +1,32 @@
+// settings.notify / notify_throttled_after: parsed, pointed at when wrong, and a literal URL warned about.
+import { describe, expect, it } from 'vitest';
+import { loadRunbookText } from '../../src/runbook/load.js';
+import { formatProblem } from '../../src/runbook/model.js';
+
+const doc = (settings: string) => `version: 1
+name: n
+settings:
+${settings}
+phases:
+  deploy:
+    - id: a
+      sql: select 1
+`;
+
+describe('integration settings', () => {
+  it('reads url_env, a prefixed URL and the throttle notice', async () => {
+    const { runbook, problems } = await loadRunbookText(doc('  notify:\n    - url_env: HOOK\n      format: slack\n  notify_throttled_after: 5m'), 'r.yaml');
+    expect(problems).toEqual([]);
+    expect(runbook!.integrations).toEqual({ notify: [{ url_env: 'HOOK', format: 'slack' }], notifyThrottledAfterMs: 300_000 });
+  });
+
+  it('warns about a literal URL (it would be stored in the journal) and points at bad entries', async () => {
+    const { problems } = await loadRunbookText(doc('  notify:\n    - json:https://h.example/x\n    - { url: ftp://x }\n    - { format: slack }'), 'r.yaml');
+    const text = problems.map(formatProblem);
+    expect(text).toEqual(['r.yaml:6:14: settings.notify[1].url: expected an http(s) URL', 'r.yaml:7:7: settings.notify[2]: give exactly one of url and url_env']);
+    const ok = await loadRunbookText(doc('  notify:\n    - json:https://h.example/x'), 'r.yaml');
+    expect(ok.problems.map(formatProblem)).toEqual([
+      'r.yaml:4:3: warning: settings.notify: a webhook URL is a secret and the runbook text is stored in the journal; prefer url_env: NAME_OF_ENV_VAR',
+    ]);
+  });
+});
