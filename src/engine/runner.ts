@@ -259,7 +259,8 @@ export class Runner {
 
   private async emitPlanSummary(phases: PhaseName[]): Promise<void> {
     const steps: EventOf<'run.plan'>['steps'] = [];
-    for (const phase of PHASES.filter((p) => phases.includes(p) && p !== 'rollback')) {
+    if (phases.includes('rollback')) steps.push(...(await this.undoPlan()));
+    for (const phase of PHASES.filter((p) => phases.includes(p))) {
       for (const step of this.opts.runbook.phases[phase]) {
         const kind = this.kind(step.kind);
         const plan = await this.planFor(kind, step).catch(() => undefined);
@@ -414,7 +415,7 @@ export class Runner {
       stepId: step.id,
       level,
       title: step.title ?? step.id,
-      action: plan ? describePlan(plan) : `undo ${step.id}`,
+      action: plan ? describePlan(plan) : `undo what deploy step ${step.id.replace(/^undo:/, '')} did`,
       lockMode: strongest?.mode,
       expectText: level === 'type' ? typedName(strongest?.relation ?? step.id) : undefined,
       evidence,
@@ -443,13 +444,35 @@ export class Runner {
     }
   }
 
+  /** The run a rollback undoes and its deploy steps that took effect (or may have), newest first. */
+  private async undoTarget(): Promise<{ run: store.RunRow; rows: store.StepRow[] } | undefined> {
+    const target = await store.runToRollBack(this.pool!, this.runId, this.opts.runbook.name);
+    const run = target ? await store.getRun(this.pool!, target) : undefined;
+    if (!run) return undefined;
+    const rows = (await store.stepRows(this.pool!, run.run_id))
+      .filter((r) => r.phase === 'deploy' && ['completed', 'running', 'failed'].includes(r.status))
+      .sort((a, b) => +b.started_at - +a.started_at);
+    return { run, rows };
+  }
+
+  /** The undo steps of the rollback phase, for the plan summary (they exist only once the target is known). */
+  private async undoPlan(): Promise<EventOf<'run.plan'>['steps']> {
+    const t = await this.undoTarget();
+    return (t?.rows ?? []).flatMap((row) => {
+      const spec = this.opts.runbook.phases.deploy.find((s) => s.id === row.step_id);
+      if (!spec) return [];
+      return [{ phase: 'rollback' as const, id: `undo:${spec.id}`, kind: spec.kind, title: `Undo ${spec.id}`, gate: spec.gate === 'none' ? ('none' as const) : ('confirm' as const), reversible: false, detail: { why: `undoes ${spec.id} of run ${t!.run.run_id}` } }];
+    });
+  }
+
   private async runRollbackPhase(): Promise<void> {
     const { runbook } = this.opts;
-    const target = await store.runToRollBack(this.pool!, this.runId, runbook.name);
-    if (target) {
-      const done = (await store.stepRows(this.pool!, target))
-        .filter((r) => r.phase === 'deploy' && ['completed', 'running', 'failed'].includes(r.status))
-        .sort((a, b) => +b.started_at - +a.started_at);
+    const t = await this.undoTarget();
+    const target = t?.run.run_id;
+    if (t && target) {
+      const done = t.rows;
+      const when = new Date(t.run.started_at).toISOString().replace('T', ' ').slice(0, 16);
+      this.bus.emit({ type: 'step.log', stepId: '-', level: 'info', message: `undoing run ${target} (started ${when}Z by ${t.run.os_user}@${t.run.host}): ${done.map((r) => r.step_id).join(', ') || 'no steps'}, newest first` });
       for (const row of done) {
         const spec = runbook.phases.deploy.find((s) => s.id === row.step_id);
         if (!spec) {
@@ -461,12 +484,14 @@ export class Runner {
           this.bus.emit({ type: 'step.log', stepId: spec.id, level: 'warn', message: `${spec.id} (${spec.kind}) has no rollback; left as is` });
           continue;
         }
-        const undoSpec: StepSpec = { ...spec, id: `undo:${spec.id}`, phase: 'rollback', title: `Undo ${spec.title ?? spec.id}`, gate: spec.gate === 'none' ? 'none' : undefined };
+        const undoSpec: StepSpec = { ...spec, id: `undo:${spec.id}`, phase: 'rollback', title: `Undo ${spec.id}`, gate: spec.gate === 'none' ? 'none' : undefined };
         await this.runStep('rollback', undoSpec, { undo: { kind, spec, stateRunId: target } });
         await store.markStep(this.pool!, target, 'deploy', spec.id, 'rolled_back');
+        // Recorded on the undo step so `status` and `report` can name the run this one undid.
+        await store.markStep(this.pool!, this.runId, 'rollback', undoSpec.id, 'completed', { result: { undoes: target } });
       }
     } else {
-      this.bus.emit({ type: 'step.log', stepId: '-', level: 'info', message: 'no completed deploy steps to undo' });
+      this.bus.emit({ type: 'step.log', stepId: '-', level: 'info', message: `no deploy steps of "${runbook.name}" recorded in this database to undo` });
     }
     for (const step of runbook.phases.rollback) await this.runStep('rollback', step);
   }

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { readJournal, type JournaledEvent } from '../engine/journal.js';
 import { getRun, stepRows, type RunRow, type StepRow } from '../engine/state-store.js';
 import { redact, redactDeep } from '../util/secrets.js';
+import { runStatusText } from './run-status.js';
 
 type Q = { query: pg.Pool['query'] };
 
@@ -28,7 +29,7 @@ export function renderMarkdown(r: RunReport): string {
   const run = r.run;
   out.push(`# pgrunbook run ${run.run_id}`, '');
   out.push(`- Runbook: **${cell(run.runbook_name)}** (\`${cell(run.runbook_file)}\`, sha256 ${run.runbook_sha256.slice(0, 12)})`);
-  out.push(`- Status: **${run.status}**${run.error ? ` — ${cell(run.error)}` : ''}`);
+  out.push(`- Status: **${runStatusText(run.status, r.steps)}**${run.error ? ` — ${cell(run.error)}` : ''}`);
   out.push(`- Started ${iso(run.started_at)} by ${cell(run.os_user)}@${cell(run.host)}; finished ${iso(run.finished_at)}`);
   out.push(`- Phases: ${run.phases.join(', ')}`);
   const vars = Object.entries(run.vars ?? {});

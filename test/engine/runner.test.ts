@@ -106,6 +106,17 @@ describe('runner', () => {
     expect(rec.calls).toEqual(['rollback:c:c', 'rollback:b:b', 'rollback:a:a', 'apply:after']);
     const deploy = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by step_id`, [first.outcome.runId]);
     expect(deploy.map((s) => s.status)).toEqual(['rolled_back', 'rolled_back', 'rolled_back']);
+    // The operator reads which run is undone, and the plan lists the undo steps before they run.
+    const plan = back.events.find((e) => e.type === 'run.plan') as any;
+    expect(plan.steps.map((s: any) => `${s.phase}/${s.id}`)).toEqual(['rollback/undo:c', 'rollback/undo:b', 'rollback/undo:a', 'rollback/after']);
+    const undoing = new RegExp(`^undoing run ${first.outcome.runId} \\(started .*\\): c, b, a, newest first$`);
+    expect(back.events).toContainEqual(expect.objectContaining({ type: 'step.log', message: expect.stringMatching(undoing) }));
+    expect(back.events.find((e) => e.type === 'step.started' && e.stepId === 'undo:c')).toMatchObject({ title: 'Undo c' });
+    // status and report say what happened to both runs.
+    const { stepRows } = await import('../../src/engine/state-store.js');
+    const { runStatusText } = await import('../../src/report/run-status.js');
+    expect(runStatusText('failed', await stepRows(db.pool, first.outcome.runId))).toBe('failed, rolled back');
+    expect(runStatusText('completed', await stepRows(db.pool, back.outcome.runId))).toBe(`completed, rollback of ${first.outcome.runId}`);
   });
 
   it('resume skips completed steps and finishes the run', async () => {

@@ -89,6 +89,15 @@ for (const major of edgeMajors()) {
       expect(await addColumn.apply(h.step, h.ctx)).toMatchObject({ added: false });
       await addColumn.rollback!(h.step, h.ctx);
       expect(await db.query(`select 1 from pg_attribute where attrelid = 'orders'::regclass and attname = 'note' and not attisdropped`)).toHaveLength(1);
+      expect(eventsOf(h.ctx, 'step.log').map((e) => e.message)).toContain('column note was there before this run added anything; leaving it in place');
+      await h.ctx.close();
+    });
+
+    it('rollback of a column that does not exist says so, not that this run did not add it', async () => {
+      const h = await harness(addColumn, { table: 'orders', column: 'never_there', type: 'text' }, { url: db.url });
+      await addColumn.rollback!(h.step, h.ctx);
+      expect(eventsOf(h.ctx, 'step.log').map((e) => e.message)).toEqual(['column orders.never_there does not exist; nothing to undo']);
+      expect(eventsOf(h.ctx, 'step.sql')).toEqual([]);
       await h.ctx.close();
     });
 

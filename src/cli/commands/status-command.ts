@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { findLockHolder } from '../../engine/run-lock.js';
 import { listRuns, stepRows } from '../../engine/state-store.js';
+import { runStatusText } from '../../report/run-status.js';
 import { describeTarget } from '../../pg/connection.js';
 import { redactDeep } from '../../util/secrets.js';
 import { withDb } from '../options.js';
@@ -31,11 +32,11 @@ export function register(program: Command): void {
         rows.push({
           run_id: r.run_id,
           runbook: r.runbook_name,
-          status: r.status === 'running' && !live ? 'stopped (process gone)' : r.status,
+          status: runStatusText(r.status === 'running' && !live ? 'stopped (process gone)' : r.status, steps),
           started_at: r.started_at,
           by: `${r.os_user}@${r.host}`,
           pid: r.pid,
-          steps_done: steps.filter((s) => s.status === 'completed').length,
+          steps_done: steps.filter((s) => s.status === 'completed' || s.status === 'rolled_back').length,
           steps_total: steps.length,
           current: steps.find((s) => s.status === 'running')?.step_id ?? null,
           lock_holder: holder ? { backend_pid: holder.backendPid, user: holder.user, host: holder.host, pid: holder.pid } : null,
@@ -56,3 +57,4 @@ export function register(program: Command): void {
     });
   });
 }
+

@@ -30,7 +30,7 @@ export function formatPlain(e: RunEvent): string | undefined {
     case 'step.retry':
       return line(`${e.stepId}: retry ${e.attempt}/${e.of} in ${e.delayMs} ms: ${e.reason}`);
     case 'step.log':
-      return line(`${e.stepId}: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}`);
+      return line(`${e.stepId === '-' ? '' : `${e.stepId}: `}${e.level === 'info' ? '' : `${e.level}: `}${e.message}`);
     case 'step.progress': {
       const p = e.progress;
       if (p.kind === 'backfill') {
