@@ -1,7 +1,10 @@
-// What the analyzer needs to know about the database. A live implementation reads pg_catalog
-// (src/pg/introspect.ts); without --db there is no catalog and the analyzer says what it cannot know.
+// What the analyzer needs to know about the database: the schema as the script sees it. The live
+// implementation (src/analyze/live-catalog.ts) fills it from the catalog layer (src/pg/catalog);
+// without --db there is no catalog and the analyzer says what it cannot know.
+import type { RelKind } from '../pg/catalog/catalog-types.js';
+import type { IndexOwner, Volatility } from '../pg/catalog/type-lookup.js';
 
-export type Volatility = 'immutable' | 'stable' | 'volatile';
+export type { IndexOwner, RelKind, Volatility };
 
 export interface ColumnInfo {
   name: string;
@@ -62,8 +65,6 @@ export interface IncomingForeignKey {
   onDelete: 'a' | 'r' | 'c' | 'n' | 'd';
 }
 
-export type RelKind = 'r' | 'p' | 'v' | 'm' | 'f' | 'i' | 'I' | 'S' | 'c' | 't';
-
 export interface TableInfo {
   /** Name as shown to the operator (regclass text when live, else as written). */
   name: string;
@@ -101,18 +102,6 @@ export interface TableInfo {
 /** Nothing (or only the script's own effects) is known about this relation. */
 export function unknownRelation(t: TableInfo | undefined): boolean {
   return !t || !!t.partial;
-}
-
-export interface IndexOwner {
-  /** Index name as regclass text. */
-  index: string;
-  table: string;
-  /** Relkind of the table (r or p). */
-  tableKind: RelKind;
-  /** Partitioned index. */
-  partitioned: boolean;
-  valid: boolean;
-  constraint?: string;
 }
 
 export interface Catalog {

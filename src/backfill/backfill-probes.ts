@@ -2,22 +2,10 @@
 // and lock_timeout, so a probe can never hold up a batch or queue behind anything for long. A probe
 // the role may not run (42501) is switched off with one warning instead of failing the backfill;
 // a probe that times out is simply skipped this round.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { StandbyLag } from './throttle.js';
 
-// Resolves to src/backfill/sql from both src/backfill and dist/backfill (the .sql files ship in src/).
-const SQL_DIR = fileURLToPath(new URL('../../src/backfill/sql/', import.meta.url));
-const cache = new Map<string, string>();
-export function backfillSql(name: string): string {
-  let text = cache.get(name);
-  if (text === undefined) {
-    text = readFileSync(`${SQL_DIR}${name}.sql`, 'utf8');
-    cache.set(name, text);
-  }
-  return text;
-}
+import { sqlText } from '../pg/sql-files.js';
 
 const ignoreClientError = () => {};
 
@@ -38,7 +26,7 @@ export class ThrottleProbes {
   async replication(): Promise<StandbyLag[] | undefined> {
     const rows = await this.run<{ name: string; hidden: boolean; lag_bytes: number | null; lag_ms: number | null; track_absence: boolean }>(
       'replication',
-      backfillSql('replication-lag'),
+      sqlText('backfill/sql', 'replication-lag'),
       [],
     );
     const hidden = rows?.filter((r) => r.hidden) ?? [];
@@ -54,7 +42,7 @@ export class ThrottleProbes {
 
   /** Sessions waiting on locks held by backend `pid` (our batch). */
   async blockedBy(pid: number): Promise<{ count: number; maxWaitMs: number } | undefined> {
-    const rows = await this.run<{ blocked: number; max_wait_ms: number }>('blocked', backfillSql('blocked-by-backend'), [pid]);
+    const rows = await this.run<{ blocked: number; max_wait_ms: number }>('blocked', sqlText('backfill/sql', 'blocked-by-backend'), [pid]);
     const r = rows?.[0];
     return r ? { count: r.blocked, maxWaitMs: r.max_wait_ms } : undefined;
   }

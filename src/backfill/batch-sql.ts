@@ -12,10 +12,10 @@
 // runbook's `set` / `where` refer to.
 import { quoteLiteral } from '../pg/connection.js';
 import { CURSOR_TABLE, SKIPPED_TABLE } from './cursor-store.js';
-import type { TableInfo } from './table.js';
+import type { BackfillTarget } from './backfill-target.js';
 
 export interface BatchSqlInput {
-  info: TableInfo;
+  info: BackfillTarget;
   set: string;
   where?: string;
 }
@@ -50,26 +50,26 @@ function toLiteral(v: unknown): string {
 }
 
 /** `("a", "b")`, optionally qualified by a range-variable name. */
-export function keyRow(info: TableInfo, qualifier?: string): string {
+export function keyRow(info: BackfillTarget, qualifier?: string): string {
   return `(${info.keys.map((k) => (qualifier ? `${qualifier}.${k.quoted}` : k.quoted)).join(', ')})`;
 }
 
 /** Key values (text, as stored in the cursor) cast back to the column types. */
-function valueRow(info: TableInfo, values: string[], bind: Binder, what: string): string {
+function valueRow(info: BackfillTarget, values: string[], bind: Binder, what: string): string {
   return `(${info.keys.map((k, i) => bind(values[i], k.type, `${what} (${k.name})`)).join(', ')})`;
 }
 
 /** `(arr[1]::bigint, arr[2]::uuid)` for a text[] expression. */
-export function arrayRow(info: TableInfo, arr: string): string {
+export function arrayRow(info: BackfillTarget, arr: string): string {
   return `(${info.keys.map((k, i) => `(${arr})[${i + 1}]::${k.type}`).join(', ')})`;
 }
 
 /** `ARRAY["a"::text, "b"::text]`: how keys leave the database. */
-export function keyText(info: TableInfo, qualifier?: string): string {
+export function keyText(info: BackfillTarget, qualifier?: string): string {
   return `ARRAY[${info.keys.map((k) => `${qualifier ? `${qualifier}.` : ''}${k.quoted}::text`).join(', ')}]`;
 }
 
-function orderBy(info: TableInfo, dir: 'asc' | 'desc' = 'asc'): string {
+function orderBy(info: BackfillTarget, dir: 'asc' | 'desc' = 'asc'): string {
   return info.keys.map((k) => `${k.quoted} ${dir}`).join(', ');
 }
 
@@ -83,7 +83,7 @@ function setClause(set: string): string {
 }
 
 /** `key > lower AND key <= upper` (no lower bound in the first batch of the table). */
-function range(info: TableInfo, lower: string[] | null, upper: string[], bind: Binder, qualifier?: string): string {
+function range(info: BackfillTarget, lower: string[] | null, upper: string[], bind: Binder, qualifier?: string): string {
   const k = keyRow(info, qualifier);
   const parts: string[] = [];
   if (lower) parts.push(`${k} > ${valueRow(info, lower, bind, 'last key done, exclusive')}`);
@@ -95,14 +95,14 @@ function range(info: TableInfo, lower: string[] | null, upper: string[], bind: B
  * The end of the next batch: the key `limit` rows past `lower`, within the pass bound `upper`.
  * No row = fewer than `limit` rows remain (the batch ends at the bound). Reads only the key index.
  */
-export function boundarySql(info: TableInfo, lower: string[] | null, upper: string[], limit: number, bind: Binder): string {
+export function boundarySql(info: BackfillTarget, lower: string[] | null, upper: string[], limit: number, bind: Binder): string {
   const k = keyRow(info);
   const cond = [lower ? `${k} > ${valueRow(info, lower, bind, 'cursor')}` : '', `${k} <= ${valueRow(info, upper, bind, 'pass bound')}`].filter(Boolean).join(' AND ');
   return `SELECT ${keyText(info)} AS k FROM ${info.qualified} WHERE ${cond} ORDER BY ${orderBy(info)} OFFSET ${bind(limit, 'int', 'batch size')} - 1 LIMIT 1`;
 }
 
 /** Highest key above `lower` (or overall): the bound of a new pass. */
-export function maxKeySql(info: TableInfo, lower: string[] | null, bind: Binder): string {
+export function maxKeySql(info: BackfillTarget, lower: string[] | null, bind: Binder): string {
   const cond = lower ? ` WHERE ${keyRow(info)} > ${valueRow(info, lower, bind, 'cursor')}` : '';
   return `SELECT ${keyText(info)} AS k FROM ${info.qualified}${cond} ORDER BY ${orderBy(info, 'desc')} LIMIT 1`;
 }

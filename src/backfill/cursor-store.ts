@@ -6,7 +6,7 @@
 //
 // Key values are stored as text[] (one element per key column) and cast back with the column's
 // type, so bigint, uuid, text and composite keys round-trip exactly.
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import { quoteLiteral } from '../pg/connection.js';
 
 export const CURSOR_TABLE = 'pgrunbook.backfill_cursors';

@@ -30,7 +30,7 @@ import type { BackfillConfig } from './params.js';
 import { ThrottleProbes } from './backfill-probes.js';
 import { ProgressTracker } from './progress.js';
 import { boundarySql, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, skipLockedBatchSql } from './batch-sql.js';
-import { estimateMatching, introspectTable, type TableInfo } from './table.js';
+import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { BatchTuner } from './tuner.js';
 
@@ -95,7 +95,7 @@ export async function runBackfill(deps: BackfillDeps): Promise<BackfillResult> {
 class BackfillRun {
   private readonly cfg: BackfillConfig;
   private readonly random: () => number;
-  private info!: TableInfo;
+  private info!: BackfillTarget;
   private client: pg.PoolClient | undefined;
   private probes: ProbeSource | null;
   private tuner!: BatchTuner;

@@ -7,7 +7,7 @@ import type { StepSpec } from '../runbook/model.js';
 import { checkFragments } from './backfill-fragments.js';
 import { resolveConfig } from './params.js';
 import { boundarySql, literalBinder, maxKeySql, rangeUpdateSql } from './batch-sql.js';
-import { introspectTable } from './table.js';
+import { introspectTable } from './backfill-target.js';
 
 export interface BatchTiming {
   /** Rows the batch updated (before the rollback). */

@@ -1,7 +1,7 @@
 // The demo's `orders` table: one INSERT … SELECT over generate_series, with the primary key built
 // afterwards (one sort instead of a million index insertions) and ANALYZE so reltuples-based
 // estimates (the backfill's total) are right from the start.
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 
 export interface SeedResult {
   rows: number;

@@ -2,7 +2,7 @@
 // (SELECT percentage FROM feature_flags WHERE name = $1). The table is created on first use
 // unless the runbook says not to.
 import type { FlagBackend } from './flag-backend.js';
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import { quoteQualified } from '../pg/connection.js';
 
 export const DEFAULT_FLAG_TABLE = 'feature_flags';

@@ -1,7 +1,7 @@
 // The Locks panel key: cancel one of OUR statements (typically a DDL queued for a lock, holding up
 // every query behind it). Other people's sessions are refused: that call belongs to the operator,
 // with pg_cancel_backend() and full knowledge of what the session does.
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import { redact } from '../util/secrets.js';
 import { isOurs, maskQuery, MONITOR_APP, OWN_APP_PREFIX } from './sessions.js';
 import type { LockSession, MonitorSample } from './monitor-types.js';

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { systemClock, type Clock } from '../engine/clock.js';
 import { createPool, type ConnectionSpec } from '../pg/connection.js';
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import { cancelOwnStatement, type CancelResult } from './cancel.js';
 import { buildLockSessions, type LockRow } from './lock-tree.js';
 import { ProbeRunner, PROBE_LABEL, type ProbeDb, type ProbeResult } from './monitor-probes.js';

@@ -3,7 +3,7 @@
 // and backs off for a few polls so a struggling server is not hit every second. Anything else that
 // looks like a lost connection is rethrown: the poll as a whole failed.
 import { redact } from '../util/secrets.js';
-import { probeSqlFile } from './sql-files.js';
+import { sqlFileText } from '../pg/sql-files.js';
 
 export type ProbeName = 'activity' | 'locks' | 'index_progress' | 'replication' | 'sizes';
 
@@ -70,7 +70,7 @@ export class ProbeRunner {
     let sql: string;
     let file: string;
     try {
-      ({ sql, file } = probeSqlFile(name, this.serverVersionNum));
+      ({ sql, file } = sqlFileText('monitor/sql', name, this.serverVersionNum));
     } catch (err) {
       this.off.set(name, `${PROBE_LABEL[name]}: switched off: ${(err as Error).message}`);
       return Promise.resolve({ ok: false, note: this.off.get(name)! });

@@ -137,3 +137,10 @@ export function quoteLiteral(value: string): string {
   if (value.includes('\\')) return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** Session settings for introspection connections (`analyze --db`): never write, never wait long. */
+export const INTROSPECTION_SESSION = {
+  default_transaction_read_only: 'on',
+  lock_timeout: '1s',
+  statement_timeout: '15s',
+} as const;

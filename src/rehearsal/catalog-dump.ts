@@ -9,24 +9,14 @@
 // indexes are built once, on the loaded sample. What the relations need is found by following
 // pg_depend from them (and what they own) through types and functions; relations a view, a
 // function or a partition needs are added, schema only, and reported.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { RunbookError } from '../engine/runbook-error.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import { redact } from '../util/secrets.js';
 
-/** Resolves from both src/rehearsal and dist/rehearsal (the .sql files ship as src/**). */
-const SQL_DIR = fileURLToPath(new URL('../../src/rehearsal/sql/', import.meta.url));
-const sqlCache = new Map<string, string>();
-function sqlFile(name: string): string {
-  let text = sqlCache.get(name);
-  if (text === undefined) {
-    text = readFileSync(`${SQL_DIR}${name}.sql`, 'utf8');
-    sqlCache.set(name, text);
-  }
-  return text;
-}
+import { sqlText } from '../pg/sql-files.js';
+
+const sqlFile = (name: string): string => sqlText('rehearsal/sql', name);
 
 const BUILTIN_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
 /** Owned objects whose dependencies must exist before the relation is created. */

@@ -21,7 +21,8 @@ import { dumpSchema, findPgDump, type FindPgDumpOptions, type PgDumpBinary } fro
 import { readOnlySourceClient } from './source-read-only.js';
 import { SAMPLE_CHOICES, type SampleChoice } from './sample-arg.js';
 import { chooseSliceKey, planSlices, sliceEndSql, slicesSelectSql, uniqueSliceKey, type SliceKey, type SliceRange } from './slices.js';
-import { resolveTableSet, type ForeignKey, type TableInfo, type TableRole } from './tables.js';
+import { resolveTableSet, type TableInSet, type TableRole } from './tables.js';
+import type { ForeignKeyFacts } from '../pg/catalog/catalog-types.js';
 
 const { to: copyTo, from: copyFrom } = copyStreams;
 
@@ -57,7 +58,7 @@ export interface TableSample {
 
 export interface CloneResult {
   tables: TableSample[];
-  fks: ForeignKey[];
+  fks: ForeignKeyFacts[];
   /** Names in the runbook that do not exist on the source yet (created by the deploy). */
   missing: string[];
   schemaScope: 'tables' | 'database';
@@ -226,7 +227,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     }
     // Rows referenced by sampled rows, until nothing is missing (chains, self references).
     const byOid = new Map(tables.map((t) => [t.oid, t]));
-    const fetchable = (fk: ForeignKey) => {
+    const fetchable = (fk: ForeignKeyFacts) => {
       const parent = samples.get(fk.parent)!;
       const child = samples.get(fk.child)!;
       // A touched table's sample stays a sample: its referencing children lose orphans instead.
@@ -324,7 +325,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
 }
 
 /** The sample method for a table, given the key it can be sliced by (sliceKeyFor), if any. */
-export function sampleMethod(t: TableInfo, pct: number, key: SliceKey | null = null): SampleMethod {
+export function sampleMethod(t: TableInSet, pct: number, key: SliceKey | null = null): SampleMethod {
   if (t.relkind !== 'r') return 'schema-only'; // views, partitioned parents (rows live in partitions)
   if (t.role === 'referenced') return (t.rowsEstimate ?? Infinity) <= SMALL_TABLE_ROWS ? 'all' : 'referenced';
   if (pct >= 100 || (t.rowsEstimate !== null && t.rowsEstimate <= SMALL_TABLE_ROWS)) return 'all';
@@ -334,7 +335,7 @@ export function sampleMethod(t: TableInfo, pct: number, key: SliceKey | null = n
 }
 
 /** Which key to slice the table by: key groups only for the tables the deploy touches (their indexes are maintained). */
-async function sliceKeyFor(source: pg.Client, t: TableInfo, choice: SampleChoice, pct: number): Promise<SliceKey | null> {
+async function sliceKeyFor(source: pg.Client, t: TableInSet, choice: SampleChoice, pct: number): Promise<SliceKey | null> {
   if (choice === 'tablesample' || t.relkind !== 'r' || t.role === 'referenced' || t.rowsEstimate === null) return null;
   if (choice === 'auto' && (t.role === 'touched' || t.role === 'partition')) return chooseSliceKey(source, t.oid, t.rowsEstimate, pct / 100);
   return uniqueSliceKey(source, t.oid);
@@ -344,7 +345,7 @@ async function sliceKeyFor(source: pg.Client, t: TableInfo, choice: SampleChoice
 async function copySlices(
   source: pg.Client,
   sandbox: pg.Client,
-  t: TableInfo,
+  t: TableInSet,
   key: SliceKey,
   cols: string,
   opts: { fraction: number; seed: number; sliceRows?: number },
@@ -395,15 +396,15 @@ async function copyRows(source: pg.Client, sandbox: pg.Client, select: string, t
   return into.rowCount ?? 0;
 }
 
-function keyMatch(fk: ForeignKey, c: string, p: string): string {
+function keyMatch(fk: ForeignKeyFacts, c: string, p: string): string {
   return fk.childColumns.map((col, i) => `${p}.${quoteIdent(fk.parentColumns[i]!)} = ${c}.${quoteIdent(col)}`).join(' and ');
 }
 
-function notNull(fk: ForeignKey, c: string): string {
+function notNull(fk: ForeignKeyFacts, c: string): string {
   return fk.childColumns.map((col) => `${c}.${quoteIdent(col)} is not null`).join(' and ');
 }
 
-async function missingKeys(sandbox: pg.Client, fk: ForeignKey, byOid: Map<number, TableInfo>): Promise<string[][]> {
+async function missingKeys(sandbox: pg.Client, fk: ForeignKeyFacts, byOid: Map<number, TableInSet>): Promise<string[][]> {
   const child = byOid.get(fk.child)!;
   const parent = byOid.get(fk.parent)!;
   const r = await sandbox.query({
@@ -414,7 +415,7 @@ async function missingKeys(sandbox: pg.Client, fk: ForeignKey, byOid: Map<number
   return r.rows as string[][];
 }
 
-async function deleteOrphans(sandbox: pg.Client, fk: ForeignKey, byOid: Map<number, TableInfo>): Promise<number> {
+async function deleteOrphans(sandbox: pg.Client, fk: ForeignKeyFacts, byOid: Map<number, TableInSet>): Promise<number> {
   const child = byOid.get(fk.child)!;
   const parent = byOid.get(fk.parent)!;
   if (child.relkind !== 'r') return 0;
@@ -425,7 +426,7 @@ async function deleteOrphans(sandbox: pg.Client, fk: ForeignKey, byOid: Map<numb
 }
 
 /** Owned sequences continue where the source's are (or past the sample's max). */
-async function setSequences(source: pg.Client, sandbox: pg.Client, tables: TableInfo[]): Promise<void> {
+async function setSequences(source: pg.Client, sandbox: pg.Client, tables: TableInSet[]): Promise<void> {
   const r = await source.query<{ seq: string; col: string; tbl: string; last: string | null }>(
     `select format('%I.%I', sn.nspname, s.relname) as seq, a.attname as col, format('%I.%I', tn.nspname, t.relname) as tbl,
             (select ps.last_value::text from pg_sequences ps where ps.schemaname = sn.nspname and ps.sequencename = s.relname) as last

@@ -3,7 +3,7 @@
 // inside the DDL's own transaction, the relation locks the session holds at the end of each
 // command (ddl_command_end) and every table rewrite (table_rewrite). Needs superuser: where the
 // sandbox role is not one (a staging URL), the trace falls back to sampling alone.
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 
 export const CAPTURE_SCHEMA = 'pgrunbook_rehearsal';
 

@@ -6,7 +6,7 @@
 //    rows per key differ a lot between source and sample is maintained at a different cost per row.
 //  - the source's memory settings: whether the table (and what a backfill adds to it) fits the
 //    cache the source has.
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 
 export interface IndexShape {
   /** Table, as schema.name (public. omitted, like TableSample.table). */

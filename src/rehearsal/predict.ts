@@ -2,8 +2,9 @@
 import { analyzeSql } from '../analyze/analyze-statements.js';
 import { SchemaState } from '../analyze/schema-state.js';
 import type { StatementAnalysis, WorkKind } from '../analyze/analysis-types.js';
-import { LiveCatalog } from '../pg/introspect.js';
-import { LOCK_STRENGTH, type LockMode, type Queryable, type StepPlan } from '../steps/step-kind.js';
+import { LiveCatalog } from '../analyze/live-catalog.js';
+import { LOCK_STRENGTH, type LockMode, type StepPlan } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import type { Runbook } from '../runbook/model.js';
 import { normRel } from './relation-names.js';
 import { planOf } from './tables.js';

@@ -3,7 +3,7 @@
 // indexes, sequences with every option and owner column, triggers, views, types, functions,
 // comments, publication membership), compared as sets of lines. Physical details (relfilenode, attnum, OIDs) are left out on purpose: a
 // rollback that drops an added column restores the logical schema, not the column numbering.
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 
 /** Schemas that are pgrunbook's own bookkeeping, never part of the comparison. */
 export const IGNORED_SCHEMAS = ['pg_catalog', 'information_schema', 'pg_toast', 'pgrunbook', 'pgrunbook_rehearsal'];

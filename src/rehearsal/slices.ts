@@ -24,7 +24,7 @@
 // Primary-key slices read nothing else. Key groups of a key spread through the table (a
 // customer's orders) have their rows on most heap pages, so reading them reads most of the table.
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 
 /**
  * Rows per slice aimed at: several backfill batches (a batch tuned to 100 ms is ~5–10k rows on a

@@ -4,38 +4,22 @@
 import { loadParser, parseStatements } from '../pg/sqlparse.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { Runbook, StepSpec } from '../runbook/model.js';
-import type { Queryable, StepPlan } from '../steps/step-kind.js';
+import type { StepPlan } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
+import type { ForeignKeyFacts, TableFacts } from '../pg/catalog/catalog-types.js';
+import { findTable, rowEstimate, tablesByOid } from '../pg/catalog/table-lookup.js';
+import { findIndexShape } from '../pg/catalog/table-parts.js';
+import { dependentViews, descendants, foreignKeys } from '../pg/catalog/table-links.js';
 
 export type TableRole = 'touched' | 'referenced' | 'referencing' | 'partition' | 'view';
 
-export interface TableInfo {
-  oid: number;
-  schema: string;
-  name: string;
-  /** Quoted schema.name, safe to splice into SQL. */
-  qualified: string;
+/** A relation of the set a rehearsal copies, and why it is in the set. */
+export interface TableInSet extends TableFacts {
+  role: TableRole;
   /** Human form: schema.name (public. omitted). */
   display: string;
-  /** r table, p partitioned, v view, m matview, f foreign. */
-  relkind: string;
-  role: TableRole;
-  /** reltuples (never count(*)); null when never analyzed. */
+  /** reltuples (never count(*)), else n_live_tup; null when neither is known. */
   rowsEstimate: number | null;
-  /** Heap pages × block size, from pg_class: no lock taken. */
-  heapBytes: number;
-  /** All indexes, from pg_class.relpages. */
-  indexBytes: number;
-  relpages: number;
-}
-
-export interface ForeignKey {
-  name: string;
-  child: number;
-  childColumns: string[];
-  parent: number;
-  parentColumns: string[];
-  /** format_type of each parent column, to cast literal keys. */
-  parentTypes: string[];
 }
 
 /** Plans every deploy step (read-only) and collects relation names from locks, SQL and `table` fields. */
@@ -100,103 +84,51 @@ function walk(node: unknown, out: Set<string>): void {
   for (const v of Object.values(n)) walk(v, out);
 }
 
-const INFO_SQL = `
-  select c.oid::int as oid, n.nspname as schema, c.relname as name, c.relkind::text as relkind,
-         case when c.reltuples < 0 then null else c.reltuples::float8 end as rows,
-         c.relpages::int as relpages,
-         c.relpages::float8 * current_setting('block_size')::int as heap_bytes,
-         coalesce((select sum(i.relpages)::float8 from pg_index x join pg_class i on i.oid = x.indexrelid where x.indrelid = c.oid), 0)
-           * current_setting('block_size')::int as index_bytes,
-         s.n_live_tup::float8 as live
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    left join pg_stat_user_tables s on s.relid = c.oid
-   where c.oid = any($1::oid[])`;
-
 /** Resolves names to tables on `db` and widens the set with everything they need. Catalog reads only. */
-export async function resolveTableSet(db: Queryable, names: string[]): Promise<{ tables: TableInfo[]; fks: ForeignKey[]; missing: string[] }> {
-  const roles = new Map<number, TableRole>();
-  const missing: string[] = [];
-  for (const name of names) {
-    const r = await db.query<{ oid: number | null; kind: string | null }>(
-      `select c.oid::int as oid, c.relkind::text as kind from pg_class c where c.oid = to_regclass($1)`,
-      [name],
-    ).catch(() => ({ rows: [] as { oid: number | null; kind: string | null }[] }));
-    const row = r.rows[0];
-    if (!row?.oid) missing.push(name); // created by the deploy itself, or a typo the plan will report
-    else if (row.kind === 'r' || row.kind === 'p') roles.set(row.oid, 'touched');
-    else if (row.kind === 'i') {
-      const t = await db.query<{ oid: number }>(`select indrelid::int as oid from pg_index where indexrelid = $1`, [row.oid]);
-      if (t.rows[0]) roles.set(t.rows[0].oid, 'touched');
-    }
-  }
+export async function resolveTableSet(db: Queryable, names: string[]): Promise<{ tables: TableInSet[]; fks: ForeignKeyFacts[]; missing: string[] }> {
+  const { roles, missing } = await touchedTables(db, names);
   const add = (oid: number, role: TableRole) => {
-    if (!roles.has(oid)) {
-      roles.set(oid, role);
-      return true;
-    }
-    return false;
+    if (roles.has(oid)) return false;
+    roles.set(oid, role);
+    return true;
   };
   // Partitions and inheritance children of touched tables hold their rows.
-  for (const oid of [...roles.keys()]) {
-    const r = await db.query<{ oid: number }>(
-      `with recursive t(oid) as (select inhrelid from pg_inherits where inhparent = $1
-         union select i.inhrelid from pg_inherits i join t on i.inhparent = t.oid) select oid::int from t`,
-      [oid],
-    );
-    for (const p of r.rows) add(p.oid, 'partition');
-  }
+  for (const oid of [...roles.keys()]) for (const p of await descendants(db, oid)) add(p.oid, 'partition');
   // Tables referencing a touched table (one level: their rows see the change), then every table
   // referenced by anything in the set, transitively (the FKs must restore).
-  const fkRows = async (where: string, oids: number[]) =>
-    (
-      await db.query<{ name: string; child: number; parent: number; ccols: string[]; pcols: string[]; ptypes: string[] }>(
-        `select con.conname as name, con.conrelid::int as child, con.confrelid::int as parent,
-                (select array_agg(a.attname::text order by k.i) from unnest(con.conkey) with ordinality k(n, i)
-                   join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.n) as ccols,
-                (select array_agg(a.attname::text order by k.i) from unnest(con.confkey) with ordinality k(n, i)
-                   join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.n) as pcols,
-                (select array_agg(format_type(a.atttypid, a.atttypmod) order by k.i) from unnest(con.confkey) with ordinality k(n, i)
-                   join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.n) as ptypes
-           from pg_constraint con where con.contype = 'f' and ${where} = any($1::oid[])`,
-        [oids],
-      )
-    ).rows;
   const touched = [...roles.entries()].filter(([, r]) => r === 'touched' || r === 'partition').map(([o]) => o);
-  for (const fk of await fkRows('con.confrelid', touched)) add(fk.child, 'referencing');
+  for (const fk of await foreignKeys(db, { to: touched })) add(fk.child, 'referencing');
   for (let frontier = [...roles.keys()]; frontier.length; ) {
     const next: number[] = [];
-    for (const fk of await fkRows('con.conrelid', frontier)) if (add(fk.parent, 'referenced')) next.push(fk.parent);
+    for (const fk of await foreignKeys(db, { from: frontier })) if (add(fk.parent, 'referenced')) next.push(fk.parent);
     frontier = next;
   }
   // Views over the set (they bind by OID, and swaps must recreate them).
-  const views = await db.query<{ oid: number }>(
-    `select distinct r.ev_class::int as oid from pg_depend d join pg_rewrite r on r.oid = d.objid
-      join pg_class v on v.oid = r.ev_class
-     where d.classid = 'pg_rewrite'::regclass and d.refobjid = any($1::oid[]) and r.ev_class <> d.refobjid and v.relkind in ('v', 'm')`,
-    [[...roles.keys()]],
-  );
-  for (const v of views.rows) add(v.oid, 'view');
+  for (const v of await dependentViews(db, [...roles.keys()])) if (v.relkind === 'v' || v.relkind === 'm') add(v.oid, 'view');
 
   const oids = [...roles.keys()];
-  const info = await db.query<{ oid: number; schema: string; name: string; relkind: string; rows: number | null; relpages: number; heap_bytes: number; index_bytes: number; live: number | null }>(INFO_SQL, [oids]);
-  const tables = info.rows.map<TableInfo>((r) => ({
-    oid: r.oid,
-    schema: r.schema,
-    name: r.name,
-    qualified: `${quote(r.schema)}.${quote(r.name)}`,
-    display: r.schema === 'public' ? r.name : `${r.schema}.${r.name}`,
-    relkind: r.relkind,
-    role: roles.get(r.oid)!,
-    rowsEstimate: r.rows ?? r.live,
-    heapBytes: Number(r.heap_bytes),
-    indexBytes: Number(r.index_bytes),
-    relpages: r.relpages,
+  const tables = (await tablesByOid(db, oids)).map<TableInSet>((t) => ({
+    ...t,
+    display: t.schema === 'public' ? t.name : `${t.schema}.${t.name}`,
+    role: roles.get(t.oid)!,
+    rowsEstimate: rowEstimate(t),
   }));
-  const allFks = (await fkRows('con.conrelid', oids)).filter((f) => roles.has(f.parent));
-  const fks = allFks.map<ForeignKey>((f) => ({ name: f.name, child: f.child, childColumns: f.ccols, parent: f.parent, parentColumns: f.pcols, parentTypes: f.ptypes }));
+  const fks = (await foreignKeys(db, { from: oids })).filter((f) => roles.has(f.parent));
   return { tables, fks, missing };
 }
 
-function quote(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
+/** The tables the names point at (an index points at its table); names that resolve to nothing are missing. */
+async function touchedTables(db: Queryable, names: string[]): Promise<{ roles: Map<number, TableRole>; missing: string[] }> {
+  const roles = new Map<number, TableRole>();
+  const missing: string[] = [];
+  for (const name of names) {
+    const t = await findTable(db, name).catch(() => undefined);
+    if (!t) missing.push(name); // created by the deploy itself, or a typo the plan will report
+    else if (t.relkind === 'r' || t.relkind === 'p') roles.set(t.oid, 'touched');
+    else if (t.relkind === 'i') {
+      const idx = await findIndexShape(db, t.schema, t.name);
+      if (idx) roles.set(idx.tableOid, 'touched');
+    }
+  }
+  return { roles, missing };
 }

@@ -77,7 +77,7 @@ export const addCheck: StepKind<Params> = {
     const t = await requireTable(ctx.pool, p.table);
     const state = ((await ctx.state.get<State>()) ?? {}) as State;
     let existing = await findConstraint(ctx.pool, t.oid, p.name);
-    if (existing && existing.type !== 'c') throw new RunbookError(`a constraint named ${p.name} already exists on ${p.table} and is not a CHECK`, { hint: 'choose another `name:`' });
+    if (existing && existing.contype !== 'c') throw new RunbookError(`a constraint named ${p.name} already exists on ${p.table} and is not a CHECK`, { hint: 'choose another `name:`' });
     if (!existing) {
       await patchState(ctx, { added: true });
       await runDdl(ctx, addSql(p, t.qualified));

@@ -7,7 +7,8 @@
 //   - NOT NULL without a default fails on a table with rows (and would need a scan).
 // Rollback drops the column only when this run added it (recorded in the step state).
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, Queryable, StepPlan } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
 import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/runbook-error.js';

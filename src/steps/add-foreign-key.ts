@@ -9,7 +9,8 @@ import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.j
 import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/runbook-error.js';
 import { boolish, identList, identifier, tableName } from './ddl/ddl-schema.js';
-import { findConstraint, findTable, probe, requireTable, planTable } from './ddl/ddl-catalog.js';
+import { findConstraint, findTable, requireTable, planTable } from './ddl/ddl-catalog.js';
+import { probe } from '../pg/probe.js';
 import { derivedName } from './ddl/ddl-names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -102,7 +103,7 @@ export const addForeignKey: StepKind<Params> = {
     const name = fkName(p);
     const state = ((await ctx.state.get<State>()) ?? {}) as State;
     let existing = await findConstraint(ctx.pool, t.oid, name);
-    if (existing && existing.type !== 'f') throw new RunbookError(`a constraint named ${name} already exists on ${p.table} and is not a foreign key`, { hint: 'choose another `name:`' });
+    if (existing && existing.contype !== 'f') throw new RunbookError(`a constraint named ${name} already exists on ${p.table} and is not a foreign key`, { hint: 'choose another `name:`' });
     if (!existing) {
       await patchState(ctx, { added: true });
       await runDdl(ctx, addSql(p, t.qualified, r.qualified));

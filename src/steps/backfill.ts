@@ -9,7 +9,7 @@ import { backfillSchema, resolveConfig, type BackfillConfig, type BackfillParams
 import { checkFragments } from '../backfill/backfill-fragments.js';
 import { runBackfill } from '../backfill/engine.js';
 import { describeCursor, readCursor } from '../backfill/cursor-store.js';
-import { estimateMatching, introspectTable, type TableInfo } from '../backfill/table.js';
+import { estimateMatching, introspectTable, type BackfillTarget } from '../backfill/backfill-target.js';
 import { fastBatchSql, paramBinder } from '../backfill/batch-sql.js';
 import { AIM_FRACTION } from '../backfill/tuner.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
@@ -22,7 +22,7 @@ async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig>
 }
 
 /** The batch statement with its parameters spelled out in a comment. */
-function batchStatement(info: TableInfo, cfg: BackfillConfig): string {
+function batchStatement(info: BackfillTarget, cfg: BackfillConfig): string {
   const p = paramBinder();
   const example = info.keys.map(() => '');
   const sql = fastBatchSql({ info, set: cfg.set, where: cfg.where }, example, { runId: '', stepId: '', end: example, keys: 0, batchSize: 0 }, p.bind);
@@ -34,7 +34,7 @@ function batchStatement(info: TableInfo, cfg: BackfillConfig): string {
   return `${header.join('\n')}\n${sql}`;
 }
 
-function offlineInfo(table: string): TableInfo {
+function offlineInfo(table: string): BackfillTarget {
   return {
     oid: 0,
     display: table,
@@ -53,7 +53,7 @@ function fmt(n: number): string {
 async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<StepPlan> {
   const cfg = await configOf(step);
   const notes: string[] = [];
-  let info: TableInfo;
+  let info: BackfillTarget;
   if (ctx.db) {
     info = await introspectTable(ctx.db, cfg.table);
     const keyDesc = info.keys.map((k) => `${k.name} ${k.type}`).join(', ');

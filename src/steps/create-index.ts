@@ -28,7 +28,8 @@ import type { Problem, StepSpec } from '../runbook/model.js';
 import { quoteIdent } from '../pg/connection.js';
 import { AbortedError, RunbookError, isAbort } from '../engine/runbook-error.js';
 import { boolish, identList, identifier, intish, tableName } from './ddl/ddl-schema.js';
-import { findColumn, findConstraint, findIndex, findTable, requireTable, type IndexInfo, type TableInfo, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
+import { findColumn, findConstraint, findIndex, findTable, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
+import type { IndexFacts, TableFacts } from '../pg/catalog/catalog-types.js';
 import { checkExpression, checkIndexElement, FragmentError } from './ddl/ddl-fragments.js';
 import { derivedName, qname } from './ddl/ddl-names.js';
 import { execOptions, log, patchState, runDdl } from './ddl/exec.js';
@@ -104,12 +105,12 @@ async function checkFragments(p: Params): Promise<void> {
 }
 
 /** DROP INDEX CONCURRENTLY for an invalid leftover. Runs even after an abort (its own signal). */
-async function dropInvalid(ctx: StepContext, idx: IndexInfo, why: string): Promise<void> {
+async function dropInvalid(ctx: StepContext, idx: IndexFacts, why: string): Promise<void> {
   log(ctx, `dropping INVALID index ${idx.schema}.${idx.name} (${why})`, 'warn');
   await ctx.executor.run(`DROP INDEX CONCURRENTLY IF EXISTS ${qname(idx.schema, idx.name)}`, execOptions(ctx, { transactional: false, signal: undefined }));
 }
 
-async function leftover(ctx: StepContext, t: TableInfo, name: string): Promise<IndexInfo | undefined> {
+async function leftover(ctx: StepContext, t: TableFacts, name: string): Promise<IndexFacts | undefined> {
   const idx = await findIndex(ctx.pool, t.schema, name);
   return idx && !idx.valid && idx.tableOid === t.oid ? idx : undefined;
 }

@@ -11,7 +11,7 @@ import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.j
 import type { Evidence, GateRequest } from '../engine/gates.js';
 import { RunbookError } from '../engine/runbook-error.js';
 import { boolish, identifier, zDuration } from './ddl/ddl-schema.js';
-import { probe } from './ddl/ddl-catalog.js';
+import { probe } from '../pg/probe.js';
 import { log, patchState } from './ddl/exec.js';
 import type { FlagBackend } from '../flags/flag-backend.js';
 import { RedisFlags, DEFAULT_REDIS_URL } from '../flags/redis.js';

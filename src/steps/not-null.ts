@@ -13,7 +13,9 @@ import type { StepKind, StepContext, PlanContext, StepPlan, PlannedStatement } f
 import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../engine/runbook-error.js';
 import { identifier, tableName } from './ddl/ddl-schema.js';
-import { findColumn, findConstraint, findTable, probe, requireColumn, requireTable, type TableInfo, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
+import { findColumn, findConstraint, findTable, requireColumn, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
+import { probe } from '../pg/probe.js';
+import type { TableFacts } from '../pg/catalog/catalog-types.js';
 import { derivedName } from './ddl/ddl-names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -59,7 +61,7 @@ function statementsFor(p: Params, table: string, versionNum: number): PlannedSta
   ];
 }
 
-async function remainingNulls(ctx: StepContext, t: TableInfo, column: string): Promise<number> {
+async function remainingNulls(ctx: StepContext, t: TableFacts, column: string): Promise<number> {
   const rows = await probe<{ n: string }>(ctx.pool, `select count(*) as n from ${t.qualified} where ${quoteIdent(column)} is null`, {
     lockTimeoutMs: ctx.step.settings.lockTimeoutMs,
     statementTimeoutMs: ctx.step.settings.statementTimeoutMs,
@@ -68,7 +70,7 @@ async function remainingNulls(ctx: StepContext, t: TableInfo, column: string): P
 }
 
 /** NOT NULL and (on PG 18) its constraint validated. */
-async function isDone(ctx: StepContext, t: TableInfo, column: string): Promise<boolean> {
+async function isDone(ctx: StepContext, t: TableFacts, column: string): Promise<boolean> {
   const c = await findColumn(ctx.pool, t.oid, column);
   if (!c?.notNull) return false;
   if (ctx.serverVersionNum < NATIVE_FROM) return true;

@@ -8,6 +8,7 @@ import type { EventBody } from '../engine/events.js';
 import type { Evidence, GatePort } from '../engine/gates.js';
 import type { GateLevel, Problem, Runbook, StepSpec } from '../runbook/model.js';
 import type { SqlExecutor } from '../pg/executor.js';
+import type { Queryable } from '../pg/queryable.js';
 
 /** Lock modes as pg_locks names them. */
 export type LockMode =
@@ -54,10 +55,6 @@ export interface StepPlan {
   notes: string[];
 }
 
-/** Minimal query surface: a pg.Pool, pg.Client or pg.PoolClient. */
-export interface Queryable {
-  query<R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-}
 
 export interface PlanContext {
   /** Present for `plan --db` and during a run; absent for offline dry runs. */

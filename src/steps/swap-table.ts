@@ -32,12 +32,15 @@
 // Refused: partitioned tables, inheritance, row-level security, user triggers, materialized views,
 // self-referencing FKs, no primary key.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock, Queryable } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock } from './step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../engine/runbook-error.js';
 import { boolish, identifier, intish, tableName } from './ddl/ddl-schema.js';
-import { findTable, probe, requireTable, sqlLiteral, type TableInfo } from './ddl/ddl-catalog.js';
+import { findTable, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
+import { probe } from '../pg/probe.js';
+import type { TableFacts } from '../pg/catalog/catalog-types.js';
 import { bareName, qname, truncateIdent } from './ddl/ddl-names.js';
 import { checkExpression, checkTypeName } from './ddl/ddl-fragments.js';
 import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
@@ -188,12 +191,12 @@ function checkBlockers(info: SwapInfo, p: Params): void {
   }
 }
 
-async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo, t: TableInfo): Promise<void> {
+async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo, t: TableFacts): Promise<void> {
   const changes = changesOf(p);
   let state = ((await ctx.state.get<State>()) ?? {}) as State;
   let cursor = state.cursor ?? null;
   let done = state.copied ?? 0;
-  const total = t.estimatedRows;
+  const total = t.reltuples;
   for (;;) {
     await ctx.control.waitWhilePaused(ctx.signal);
     const limit = ctx.control.batchSize ?? p.batch_size;
@@ -264,7 +267,7 @@ function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string)
   return out;
 }
 
-async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableInfo): Promise<void> {
+async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableFacts): Promise<void> {
   const info = await describeForSwap(ctx.pool, t);
   const state = ((await ctx.state.get<State>()) ?? {}) as State;
   const b = back(n);
@@ -476,7 +479,7 @@ export const swapTable: StepKind<Params> = {
         if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
       }
       if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
-      if (t?.estimatedRows != null) notes.push(`copies about ${Math.round(t.estimatedRows).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
+      if (t?.reltuples != null) notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
       if (info.incomingFks.length) notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
       if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
     }

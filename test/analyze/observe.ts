@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { LOCK_STRENGTH, type LockMode } from '../../src/steps/step-kind.js';
 import { analyzeSql } from '../../src/analyze/analyze-statements.js';
-import { LiveCatalog } from '../../src/pg/introspect.js';
+import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import type { StatementAnalysis } from '../../src/analyze/analysis-types.js';
 import { corpusFor, fixtureSql, FIXTURE_FINISH, type CorpusEntry } from './corpus.js';
 

@@ -2,7 +2,7 @@
 // must see what the list cannot (user functions).
 import { describe, expect, it } from 'vitest';
 import { NON_VOLATILE_BUILTINS, VOLATILE_BUILTINS, expressionVolatility } from '../../src/analyze/volatility.js';
-import { LiveCatalog } from '../../src/pg/introspect.js';
+import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { loadParser, parseStatements } from '../../src/pg/sqlparse.js';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 

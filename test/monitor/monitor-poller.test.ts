@@ -98,14 +98,14 @@ describe('monitor on real sessions', () => {
 
   it('falls back to the statement age where pg_locks.waitstart does not exist (locks.sql, before PG 14)', async () => {
     const { ProbeRunner } = await import('../../src/monitor/monitor-probes.js');
-    const { probeSql } = await import('../../src/monitor/sql-files.js');
+    const { sqlText } = await import('../../src/pg/sql-files.js');
     const q = await lockQueue(db.url, db.pool, 'orders', 0);
     try {
       const runner = new ProbeRunner(db.pool, 130000, 'postgres');
       const res = await runner.run<{ pid: number; mode: string; wait_start: number | null }>('locks', [[q.ddl.pid]]);
       expect(res.ok).toBe(true);
       if (res.ok) expect(res.rows).toEqual([expect.objectContaining({ pid: q.ddl.pid, mode: 'AccessExclusiveLock', wait_start: null })]);
-      expect(probeSql('locks', 130000)).not.toMatch(/l\.waitstart/);
+      expect(sqlText('monitor/sql', 'locks', 130000)).not.toMatch(/l\.waitstart/);
     } finally {
       await q.cleanup();
     }

@@ -7,7 +7,9 @@ import { PHASES, type PhaseName, type Runbook, type StepSpec } from '../../runbo
 import { STEP_KINDS } from '../../steps/registry.js';
 import type { PlannedLock, StepKind, StepPlan } from '../../steps/step-kind.js';
 import { gateLevel } from '../../engine/runner.js';
-import { LiveCatalog, serverFacts, tableFacts, type TableFacts } from '../../pg/introspect.js';
+import { LiveCatalog } from '../live-catalog.js';
+import { serverFacts } from '../../pg/server-facts.js';
+import { planTableFacts, type PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import { loadParser, parseStatements } from '../../pg/sqlparse.js';
 import { splitName } from '../ast.js';
 import { analyzeSql } from '../analyze-statements.js';
@@ -65,7 +67,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   const tables: PlanTable[] = [];
   const missingTables: string[] = [];
   for (const [name, by] of touched) {
-    const facts = await tableFacts(ro, qualifiedFor(name)).catch(() => undefined);
+    const facts = await planTableFacts(ro, qualifiedFor(name)).catch(() => undefined);
     if (!facts) {
       missingTables.push(name);
       continue;
@@ -77,7 +79,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     }
     tables.push({ ...facts, touchedBy: [...by] });
   }
-  const byName = new Map<string, TableFacts>();
+  const byName = new Map<string, PlanTableFacts>();
   for (const t of tables) byName.set(t.name, t);
 
   const rates = new Map<string, ReadRate>();

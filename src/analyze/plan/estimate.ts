@@ -7,10 +7,10 @@
 import type pg from 'pg';
 import { timeOneBatch } from '../../backfill/time-one-batch.js';
 import { resolveConfig } from '../../backfill/params.js';
-import { estimateMatching, introspectTable } from '../../backfill/table.js';
+import { estimateMatching, introspectTable } from '../../backfill/backfill-target.js';
 import type { StepSpec } from '../../runbook/model.js';
-import type { Queryable } from '../../steps/step-kind.js';
-import type { TableFacts } from '../../pg/introspect.js';
+import type { Queryable } from '../../pg/queryable.js';
+import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import { quoteIdent } from '../../pg/connection.js';
 import type { StatementAnalysis } from '../analysis-types.js';
 import type { Estimate } from './plan-types.js';
@@ -34,7 +34,7 @@ export interface ReadRate {
 }
 
 /** Reads a block sample (~16 MB, or the whole table when smaller) and times it. */
-export async function measureReadRate(db: Queryable, t: TableFacts): Promise<ReadRate | undefined> {
+export async function measureReadRate(db: Queryable, t: PlanTableFacts): Promise<ReadRate | undefined> {
   if (t.accessExclusiveNow || t.tableBytes <= 0) return undefined;
   const pages = Math.max(1, t.tableBytes / 8192);
   const pct = Math.min(100, Math.max(0.001, (100 * 2048) / pages));
@@ -76,7 +76,7 @@ export function estimateText(e: Estimate): string {
 /** Projection for one analyzed statement from the sizes of the tables it rewrites or scans. */
 export function estimateStatement(
   a: StatementAnalysis,
-  tables: Map<string, TableFacts>,
+  tables: Map<string, PlanTableFacts>,
   rates: Map<string, ReadRate>,
   lockWait: { lockTimeoutMs: number; retries: number },
 ): Estimate | undefined {

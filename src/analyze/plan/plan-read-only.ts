@@ -2,7 +2,7 @@
 // lock_timeout: the server itself refuses any write, and no lock outlives the query (a long
 // transaction holding ACCESS SHARE would block the very DDL the runbook is about to run).
 import type pg from 'pg';
-import type { Queryable } from '../../steps/step-kind.js';
+import type { Queryable } from '../../pg/queryable.js';
 
 export function readOnly(pool: pg.Pool, opts: { lockTimeoutMs?: number; statementTimeoutMs?: number } = {}): Queryable {
   const lt = Math.max(1, Math.round(opts.lockTimeoutMs ?? 1000));

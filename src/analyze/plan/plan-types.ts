@@ -2,7 +2,8 @@
 // shows before deploy behind a gate.
 import type { GateLevel, PhaseName } from '../../runbook/model.js';
 import type { PlannedLock } from '../../steps/step-kind.js';
-import type { ServerFacts, TableFacts } from '../../pg/introspect.js';
+import type { ServerFacts } from '../../pg/server-facts.js';
+import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import type { StatementAnalysis } from '../analysis-types.js';
 
 export interface Estimate {
@@ -56,7 +57,7 @@ export interface PlanStep {
   error?: string;
 }
 
-export interface PlanTable extends TableFacts {
+export interface PlanTable extends PlanTableFacts {
   /** Steps that touch it. */
   touchedBy: string[];
 }

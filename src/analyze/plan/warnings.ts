@@ -1,6 +1,7 @@
 // Warnings for the plan: about the server right now, and per step (the analyzer's findings made
 // concrete with sizes and projected durations).
-import type { ServerFacts, TableFacts } from '../../pg/introspect.js';
+import type { ServerFacts } from '../../pg/server-facts.js';
+import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import { LOCK_STRENGTH } from '../../steps/step-kind.js';
 import { sqlModeName } from '../locks.js';
 import { estimateText, fmtBytes, fmtDuration } from './estimate.js';
@@ -64,7 +65,7 @@ export function serverWarnings(server: ServerFacts, tables: PlanTable[], steps: 
   return out;
 }
 
-export function stepWarnings(step: PlanStep, tables: Map<string, TableFacts>): PlanWarning[] {
+export function stepWarnings(step: PlanStep, tables: Map<string, PlanTableFacts>): PlanWarning[] {
   const out: PlanWarning[] = [];
   const seen = new Set<string>();
   const push = (w: PlanWarning) => {

@@ -8,7 +8,7 @@
 // not remove, rows a backfill wrote, runs recorded in an existing pgrunbook schema) are the
 // rehearsal's findings, reported by its schema diff, and are not undone here.
 import type pg from 'pg';
-import type { Queryable } from '../../steps/step-kind.js';
+import type { Queryable } from '../../pg/queryable.js';
 
 type Kind = 'event trigger' | 'view' | 'materialized view' | 'table' | 'foreign table' | 'index' | 'sequence' | 'routine' | 'domain' | 'type' | 'extension' | 'schema';
 

@@ -1,7 +1,7 @@
 // Who a server is, to make sure a URL sandbox is not the source under another name
 // (localhost vs 127.0.0.1, a DNS alias, a pooler in front of the same server).
 import { lookup } from 'node:dns/promises';
-import type { Queryable } from '../../steps/step-kind.js';
+import type { Queryable } from '../../pg/queryable.js';
 
 export interface ServerIdentity {
   /** pg_control_system().system_identifier; null when the role may not read it. */

@@ -2,7 +2,8 @@
 // Runs on the pool (a different connection from the one building the index); each poll has its
 // own short statement_timeout, and a failed poll is skipped, never fatal.
 import type { StepContext } from '../step-kind.js';
-import { probe, sqlLiteral } from './ddl-catalog.js';
+import { sqlLiteral } from './ddl-catalog.js';
+import { probe } from '../../pg/probe.js';
 
 export interface ProgressPoller {
   stop(): Promise<void>;

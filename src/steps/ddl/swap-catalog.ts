@@ -1,8 +1,10 @@
 // What swap_table needs to know about a table before it rebuilds it: columns, primary key,
 // indexes and index-backed constraints, foreign keys in and out, dependent views (recursively),
 // sequences, grants, and the things it refuses to handle.
-import type { Queryable } from '../step-kind.js';
-import { probe, sqlLiteral, type TableInfo } from './ddl-catalog.js';
+import type { Queryable } from '../../pg/queryable.js';
+import { sqlLiteral } from './ddl-catalog.js';
+import { probe } from '../../pg/probe.js';
+import type { TableFacts } from '../../pg/catalog/catalog-types.js';
 import { quoteIdent } from '../../pg/connection.js';
 
 export interface SwapColumn {
@@ -83,7 +85,7 @@ function columnGrantsSql(rel: string, placeholder: string): string {
              group by x.privilege_type, x.grantee, x.is_grantable) cg)`;
 }
 
-export async function describeForSwap(db: Queryable, t: TableInfo): Promise<SwapInfo> {
+export async function describeForSwap(db: Queryable, t: TableFacts): Promise<SwapInfo> {
   const oid = t.oid;
   const columns = (
     await probe<any>(

@@ -2,8 +2,9 @@
 // the owner, the table's own comment, storage parameters, per-column statistics targets and
 // options, the replica identity and explicit publication membership. Also the options of serial
 // sequences, which the swap widens (AS bigint) and the swap back must restore exactly.
-import type { Queryable } from '../step-kind.js';
-import { probe, sqlLiteral } from './ddl-catalog.js';
+import type { Queryable } from '../../pg/queryable.js';
+import { probe } from '../../pg/probe.js';
+import { sqlLiteral } from './ddl-catalog.js';
 import { quoteIdent } from '../../pg/connection.js';
 import { RunbookError } from '../../engine/runbook-error.js';
 
