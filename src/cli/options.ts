@@ -7,6 +7,7 @@ export type OutputMode = 'ink' | 'plain' | 'json';
 export interface CommonOptions {
   db?: string;
   var?: Record<string, string>;
+  secretVar?: Record<string, string>;
   plain?: boolean;
   json?: boolean;
 }
@@ -23,8 +24,20 @@ export function withDb(cmd: Command): Command {
   return cmd.option('--db <url>', 'target database URL (else DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and ~/.pgpass)');
 }
 
+function collectSecretVar(value: string, prev: Record<string, string> = {}): Record<string, string> {
+  const name = value.slice(0, Math.max(0, value.indexOf('='))).trim();
+  const env = value.slice(value.indexOf('=') + 1);
+  if (name && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+    // Never echo the value: it may be the secret itself, typed by mistake.
+    throw new InputError(`--secret-var "${name}=...": the part after = names an environment variable, not the value`, `for example --secret-var ${name}=DEPLOY_TOKEN, with DEPLOY_TOKEN exported`);
+  }
+  return collectVar(value, prev);
+}
+
 export function withVars(cmd: Command): Command {
-  return cmd.option('--var <name=value>', 'override a runbook variable (repeatable)', collectVar);
+  return cmd
+    .option('--var <name=value>', 'override a runbook variable (repeatable)', collectVar)
+    .option('--secret-var <name=ENV>', 'read a variable from environment variable ENV as a secret: never stored, shown as *** (repeatable)', collectSecretVar);
 }
 
 export function withOutput(cmd: Command): Command {

@@ -2,6 +2,7 @@
 import { InputError } from '../engine/runbook-error.js';
 import { loadRunbookFile, loadRunbookText } from '../runbook/load.js';
 import { formatProblem, type Problem, type Runbook } from '../runbook/model.js';
+import { splitStoredVars, type StoredVars } from '../runbook/secret-vars.js';
 
 function reportProblems(problems: Problem[]): void {
   for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
@@ -16,10 +17,12 @@ function settle(res: { runbook?: Runbook; problems: Problem[] }, what: string): 
   return res.runbook;
 }
 
-export async function loadRunbookOrExit(file: string, vars: Record<string, string> | undefined): Promise<Runbook> {
-  return settle(await loadRunbookFile(file, { vars }), file);
+export async function loadRunbookOrExit(file: string, vars: Record<string, string> | undefined, secretVars?: Record<string, string>): Promise<Runbook> {
+  return settle(await loadRunbookFile(file, { vars, secretVars }), file);
 }
 
-export async function loadStoredRunbook(source: string, file: string, vars: Record<string, string>): Promise<Runbook> {
-  return settle(await loadRunbookText(source, file, { vars }), `the runbook stored with this run (${file})`);
+/** Secret variables are read again from the environment they were read from at run. */
+export async function loadStoredRunbook(source: string, file: string, stored: StoredVars): Promise<Runbook> {
+  const { vars, secretVars } = splitStoredVars(stored);
+  return settle(await loadRunbookText(source, file, { vars, secretVars }), `the runbook stored with this run (${file})`);
 }

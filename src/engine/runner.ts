@@ -19,6 +19,7 @@ import { createPool, explainConnectionError, splitQualified, type ConnectionSpec
 import { PHASES, type GateLevel, type PhaseName, type Runbook, type StepSpec } from '../runbook/model.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/step-kind.js';
+import { storedVars } from '../runbook/secret-vars.js';
 
 export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
 
@@ -231,7 +232,7 @@ export class Runner {
       runbook_file: runbook.file,
       runbook_sha256: createHash('sha256').update(runbook.source).digest('hex'),
       runbook_source: runbook.source,
-      vars: runbook.vars,
+      vars: storedVars(runbook),
       phases: this.opts.phases ?? DEFAULT_PHASES,
       os_user: this.who.user,
       host: this.who.host,

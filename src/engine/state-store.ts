@@ -2,6 +2,7 @@
 // resume, status and reports read back.
 import type pg from 'pg';
 import type { PhaseName } from '../runbook/model.js';
+import type { StoredVars } from '../runbook/secret-vars.js';
 
 type Q = { query: pg.Pool['query'] };
 
@@ -14,7 +15,8 @@ export interface RunRow {
   runbook_file: string;
   runbook_sha256: string;
   runbook_source: string;
-  vars: Record<string, string>;
+  /** Plain values, and for a secret variable only where to read it again ({ from_env, secret }). */
+  vars: StoredVars;
   phases: PhaseName[];
   status: RunStatus;
   started_at: Date;

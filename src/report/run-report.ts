@@ -33,7 +33,7 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- Started ${iso(run.started_at)} by ${cell(run.os_user)}@${cell(run.host)}; finished ${iso(run.finished_at)}`);
   out.push(`- Phases: ${run.phases.join(', ')}`);
   const vars = Object.entries(run.vars ?? {});
-  if (vars.length) out.push(`- Variables: ${vars.map(([k, v]) => `\`${k}=${cell(v)}\``).join(', ')}`);
+  if (vars.length) out.push(`- Variables: ${vars.map(([k, v]) => `\`${k}=${typeof v === 'string' ? cell(v) : `*** (secret, from $${cell(v.from_env)})`}\``).join(', ')}`);
   out.push('', '## Steps', '', '| phase | step | kind | status | attempts | started | finished | error |', '|---|---|---|---|---|---|---|---|');
   for (const s of r.steps) {
     out.push(`| ${s.phase} | ${cell(s.step_id)} | ${cell(s.kind)} | ${s.status} | ${s.attempt} | ${iso(s.started_at)} | ${iso(s.finished_at)} | ${cell(s.error)} |`);

@@ -22,10 +22,18 @@ import { scalarSourceMap } from './source-map.js';
 import { sqlProblems } from './sql-check.js';
 import { didYouMean } from './suggest.js';
 import { findReferences, renderTemplate, type FieldMode } from './template.js';
+import { registerSecret } from '../util/secrets.js';
+import { credentialMessage, findCredentialLiterals } from './credential-literals.js';
 
 export interface LoadOptions {
   /** --var overrides. Each must name a variable declared under `vars`. */
   vars?: Record<string, string>;
+  /** --secret-var name=ENV: the variable is read from ENV and treated as a secret. */
+  secretVars?: Record<string, string>;
+  /** Where from_env values are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** `validate`: an unset environment variable is a warning, not an error (nothing will run). */
+  envOptional?: boolean;
   /** Step kinds to validate against (default: the registry). */
   kinds?: ReadonlyMap<string, StepKind>;
 }
@@ -88,6 +96,13 @@ export async function loadRunbookText(text: string, file: string, opts: LoadOpti
   return l.result();
 }
 
+interface FromEnv {
+  name: string;
+  node: Node;
+  env: string;
+  secret: boolean;
+}
+
 interface Entry {
   key: string;
   keyNode: Node;
@@ -106,6 +121,7 @@ class Loader {
   private doc!: Document.Parsed;
   private readonly kinds: ReadonlyMap<string, StepKind>;
   private vars: Record<string, string> = {};
+  private readonly secretVars: Record<string, string> = {};
   private readonly used = new Set<string>();
   private readonly declared = new Map<string, { keyNode: Node }>();
   private stepNodes = 0;
@@ -274,7 +290,7 @@ class Loader {
   /** Renders one string scalar; queues SQL fields for the parser. */
   private renderScalar(node: Scalar, mode: FieldMode, what: string): string {
     const template = String(node.value);
-    const r = renderTemplate(template, mode, this.vars);
+    const r = renderTemplate(template, mode, this.vars, { shellEnv: this.secretVars });
     for (const name of r.used) this.used.add(name);
     let map: ((o: number) => number) | undefined;
     const src = (tplOffset: number) => (map ??= scalarSourceMap(this.text, node))(tplOffset);
@@ -344,6 +360,7 @@ class Loader {
     const integrations = this.readIntegrations(get('settings')?.value ?? null);
     const phases = this.readPhases(get('phases'), settings);
 
+    for (const hit of findCredentialLiterals(this.text)) this.problem(hit.offset, 'warning', credentialMessage(hit));
     for (const [name, decl] of this.declared) {
       if (!this.used.has(name)) this.problem(decl.keyNode, 'warning', `variable "${name}" is declared but never used`);
     }
@@ -352,7 +369,8 @@ class Loader {
       version: 1,
       name: typeof name === 'string' ? name : '',
       ...(typeof description === 'string' ? { description } : {}),
-      vars: { ...this.vars },
+      vars: Object.fromEntries(Object.entries(this.vars).filter(([k]) => !Object.hasOwn(this.secretVars, k))),
+      ...(Object.keys(this.secretVars).length ? { secretVars: { ...this.secretVars } } : {}),
       settings,
       ...(integrations ? { integrations } : {}),
       phases,
@@ -384,6 +402,7 @@ class Loader {
   private readVars(e: Entry | undefined, top: YAMLMap): void {
     const defaults: Record<string, string> = {};
     const missing: { name: string; keyNode: Node }[] = [];
+    const fromEnv: FromEnv[] = [];
     if (e && e.value && !(isScalar(e.value) && e.value.value === null)) {
       if (!isMap(e.value)) this.error(e.value, `vars must be a mapping of name: default value, not ${describeNode(e.value)}`);
       else {
@@ -397,9 +416,25 @@ class Loader {
           const r = this.check(topFields.vars.valueType, raw, v.value, `vars.${v.key}`);
           if (!r.ok) continue;
           if (r.value === null) missing.push({ name: v.key, keyNode: v.keyNode });
+          else if (typeof r.value === 'object') fromEnv.push({ name: v.key, node: v.value ?? v.keyNode, env: r.value.from_env, secret: r.value.secret === true });
           else defaults[v.key] = String(r.value);
         }
       }
+    }
+    for (const [name, env] of Object.entries(this.opts.secretVars ?? {})) {
+      if (!this.declared.has(name)) {
+        this.error(e?.keyNode ?? top, `--secret-var ${name}: no variable "${name}" is declared under vars${didYouMean(name, this.declared.keys())}; declare it (null, or { from_env: ${env}, secret: true })`);
+        continue;
+      }
+      const i = fromEnv.findIndex((f) => f.name === name);
+      const entry = { name, node: this.declared.get(name)!.keyNode, env, secret: true };
+      if (i >= 0) fromEnv[i] = entry;
+      else fromEnv.push(entry);
+    }
+    for (const f of fromEnv) {
+      if (Object.hasOwn(this.opts.vars ?? {}, f.name) && !f.secret) continue; // --var wins over a plain from_env
+      defaults[f.name] = this.readEnv(f);
+      if (f.secret) this.secretVars[f.name] = f.env;
     }
     const overrides = this.opts.vars ?? {};
     for (const [k, v] of Object.entries(overrides)) {
@@ -410,14 +445,30 @@ class Loader {
         );
         continue;
       }
+      if (Object.hasOwn(this.secretVars, k)) {
+        this.error(e?.keyNode ?? top, `--var ${k}: "${k}" is a secret variable; set it through its environment variable ${this.secretVars[k]}, not on the command line (where ps shows it)`);
+        continue;
+      }
       defaults[k] = v;
     }
     for (const m of missing) {
-      if (Object.hasOwn(overrides, m.name)) continue;
+      if (Object.hasOwn(overrides, m.name) || Object.hasOwn(this.secretVars, m.name)) continue;
       this.error(m.keyNode, `variable "${m.name}" has no default: pass --var ${m.name}=VALUE`);
       defaults[m.name] = m.name; // a stand-in, so its uses are not reported again as undefined
     }
     this.vars = defaults;
+  }
+
+  /** A from_env value; a secret is registered with the redactor before anything can print it. */
+  private readEnv(f: FromEnv): string {
+    const value = (this.opts.env ?? process.env)[f.env];
+    if (value === undefined || value === '') {
+      const message = `variable "${f.name}" reads the environment variable ${f.env}, which is not set: export it before run and resume`;
+      this.problem(f.node, this.opts.envOptional ? 'warning' : 'error', message);
+      return f.name; // a stand-in, so its uses are not reported again as undefined
+    }
+    if (f.secret) registerSecret(value);
+    return value;
   }
 
   private readSettings(node: Node | null, base: Settings, label: string): Settings {

@@ -1,4 +1,5 @@
 // The validated, variable-rendered runbook the engine runs. Produced by src/runbook/load.ts.
+import { redact } from '../util/secrets.js';
 
 export const PHASES = ['plan', 'test', 'deploy', 'monitor', 'rollback'] as const;
 export type PhaseName = (typeof PHASES)[number];
@@ -45,8 +46,10 @@ export interface Runbook {
   version: 1;
   name: string;
   description?: string;
-  /** Effective variables: defaults from `vars` overridden by --var. */
+  /** Effective variables: defaults from `vars` overridden by --var. Secret variables are not here. */
   vars: Record<string, string>;
+  /** Secret variables: name -> the environment variable read at run and at resume (values never kept). */
+  secretVars?: Record<string, string>;
   settings: Settings;
   /** Runbook-wide integration settings (settings.notify ...). */
   integrations?: { notify?: { url?: string; url_env?: string; format?: 'slack' | 'json' }[]; notifyThrottledAfterMs?: number };
@@ -65,5 +68,6 @@ export interface Problem {
 }
 
 export function formatProblem(p: Problem): string {
-  return `${p.pos.file}:${p.pos.line}:${p.pos.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+  // A message may quote rendered text, which may hold a secret variable's value.
+  return redact(`${p.pos.file}:${p.pos.line}:${p.pos.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`);
 }

@@ -6,6 +6,7 @@ import { GATE_LEVELS, PHASES } from './model.js';
 import { zDuration } from './durations.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import type { StepKind } from '../steps/step-kind.js';
+import { envVarSpec } from './secret-vars.js';
 
 export const FORMAT_VERSION = 1;
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -71,10 +72,11 @@ export const stepCommonFields = {
 } as const;
 
 export const varValue = z
-  .union([z.string(), z.number(), z.boolean(), z.null()], {
-    error: (iss) => `a variable's value is a single string or number, got ${Array.isArray(iss.input) ? 'a list' : 'a mapping'}`,
+  .union([z.string(), z.number(), z.boolean(), z.null(), envVarSpec], {
+    error: (iss) =>
+      `a variable's value is a single string or number, or { from_env: ENV_NAME, secret: true }, got ${Array.isArray(iss.input) ? 'a list' : 'a different mapping'}`,
   })
-  .describe('Default value; null = must be given with --var.');
+  .describe('Default value; null = must be given with --var (or --secret-var); {from_env, secret} = read from the environment.');
 
 export const topFields = {
   version: z

@@ -75,7 +75,14 @@ export function quoteShell(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function renderTemplate(template: string, mode: FieldMode, vars: Readonly<Record<string, string>>): Rendered {
+export interface RenderOptions {
+  /** Secret variables -> the environment variable holding them. In a shell command such a
+   * reference becomes "$ENV", so the value reaches the command through its environment, never
+   * through the arguments of `sh -c` (which any local user can read). */
+  shellEnv?: Readonly<Record<string, string>>;
+}
+
+export function renderTemplate(template: string, mode: FieldMode, vars: Readonly<Record<string, string>>, opts: RenderOptions = {}): Rendered {
   const problems: TemplateProblem[] = [];
   const refs = findReferences(template, problems);
   const used = refs.map((r) => r.name);
@@ -98,7 +105,7 @@ export function renderTemplate(template: string, mode: FieldMode, vars: Readonly
   }
   const valueOf: ValueOf = (r) => values.get(r);
   if (mode === 'plain') renderPlain(template, refs, valueOf, out, problems);
-  else if (mode === 'shell') renderShell(template, refs, valueOf, out, problems);
+  else if (mode === 'shell') renderShell(template, refs, valueOf, out, problems, opts.shellEnv ?? {});
   else renderSql(template, refs, valueOf, out, problems);
   return { text: out.value, toTemplate: out.mapper(), problems, used };
 }
@@ -243,13 +250,18 @@ function shellContexts(t: string, refs: Reference[]): ShellContext[] {
   return ctx;
 }
 
-function renderShell(t: string, refs: Reference[], valueOf: ValueOf, out: Output, problems: TemplateProblem[]): void {
+function renderShell(t: string, refs: Reference[], valueOf: ValueOf, out: Output, problems: TemplateProblem[], shellEnv: Readonly<Record<string, string>>): void {
   const ctx = shellContexts(t, refs);
   let p = 0;
   refs.forEach((r, k) => {
     out.text(t.slice(p, r.start), p);
     p = r.end;
     const v = valueOf(r);
+    const env = Object.hasOwn(shellEnv, r.name) ? shellEnv[r.name] : undefined;
+    if (r.filter === 'raw' && env) {
+      problems.push({ offset: r.start, severity: 'error', message: `{{ ${r.name} | raw }}: a secret variable cannot be spliced into a shell command; write {{ ${r.name} }} (it becomes "$${env}")` });
+      return;
+    }
     if (r.filter === 'raw') {
       problems.push(rawWarning(r, 'shell command'));
       out.subst(v ?? '', r.start);
@@ -280,7 +292,7 @@ function renderShell(t: string, refs: Reference[], valueOf: ValueOf, out: Output
         message: `{{ ${r.name} }} directly follows "${t[r.start - 1]}": put a space before it (its quoting must not be escaped)`,
       });
     }
-    out.subst(quoteShell(v ?? ''), r.start);
+    out.subst(env ? `"$${env}"` : quoteShell(v ?? ''), r.start);
   });
   out.text(t.slice(p), p);
 }

@@ -7,7 +7,8 @@ export function registerSecret(value: string | undefined | null): void {
 }
 
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@\s/]+)(@)/gi;
-const KV_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s]+)/gi;
+// password=..., PGPASSWORD=..., DEPLOY_TOKEN=..., api_secret=...: an assignment to a name that says what it holds.
+const KV_PASSWORD = /(\b[A-Za-z0-9_]*(?:password|passwd|secret|token)\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s]+)/gi;
 
 export function redact(text: string): string {
   let out = text.replace(URL_PASSWORD, '$1***$3').replace(KV_PASSWORD, '$1***');

@@ -20,6 +20,7 @@ import { connectionOrExit } from './run-command.js';
 export interface PlanCommandOptions {
   db?: string;
   var?: Record<string, string>;
+  secretVar?: Record<string, string>;
   plain?: boolean;
   json?: boolean;
   report?: string;
@@ -33,7 +34,7 @@ export async function planCommand(file: string, o: PlanCommandOptions, mode: Out
     if (!(PHASES as readonly string[]).includes(o.phase)) throw new InputError(`--phase "${o.phase}": unknown phase`, `use one of ${PHASES.join(', ')}`);
     phases = [o.phase as PhaseName];
   }
-  const runbook = await loadRunbookOrExit(file, o.var);
+  const runbook = await loadRunbookOrExit(file, o.var, o.secretVar);
   const spec = connectionOrExit(o.db);
   const pool = createPool(spec, { applicationName: 'pgrunbook:plan', max: 4 });
   let plan: Plan;

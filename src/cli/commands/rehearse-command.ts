@@ -31,7 +31,7 @@ export function register(program: Command): void {
   withVars(withDb(cmd)).action(async (file: string, o) => {
     const samplePct = parseSamplePct(o.sample);
     const sampleMethod = parseSampleMethod(o.sampleMethod);
-    const runbook = await loadRunbookOrExit(file, o.var);
+    const runbook = await loadRunbookOrExit(file, o.var, o.secretVar);
     const connection = connectionOrExit(o.db);
     const json = !!o.json;
     const write = stdoutWriter(() => {});

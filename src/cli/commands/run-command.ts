@@ -56,7 +56,7 @@ export function register(program: Command): void {
       phases = [o.phase as PhaseName];
     }
     const mode = outputMode(o);
-    const runbook = await loadRunbookOrExit(file, o.var);
+    const runbook = await loadRunbookOrExit(file, o.var, o.secretVar);
     const connection = connectionOrExit(o.db);
     finish(
       await executeRun({ runbook, connection, mode, phases, yes: o.yes, allowIrreversible: o.allowIrreversible, journalDir: o.journalDir, metricsPort: o.metricsPort, notify: o.notify }),

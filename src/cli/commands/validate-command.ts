@@ -4,18 +4,24 @@ import type { Command } from 'commander';
 import { loadRunbookFile } from '../../runbook/load.js';
 import { formatProblem, PHASES } from '../../runbook/model.js';
 import { withVars } from '../options.js';
+import { redactDeep } from '../../util/secrets.js';
 
 export interface ValidateIO {
   out(text: string): void;
 }
 
 /** Returns the exit code. Never connects to a database. */
-export async function validateCommand(file: string, opts: { vars?: Record<string, string>; json?: boolean }, io: ValidateIO = { out: (s) => void process.stdout.write(s) }): Promise<number> {
-  const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars });
+export async function validateCommand(
+  file: string,
+  opts: { vars?: Record<string, string>; secretVars?: Record<string, string>; json?: boolean },
+  io: ValidateIO = { out: (s) => void process.stdout.write(s) },
+): Promise<number> {
+  // Nothing runs, so an unset secret's environment variable is only a warning here.
+  const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars, secretVars: opts.secretVars, envOptional: true });
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
   if (opts.json) {
-    io.out(JSON.stringify({ file, valid: errors === 0, errors, warnings, problems }) + '\n');
+    io.out(JSON.stringify(redactDeep({ file, valid: errors === 0, errors, warnings, problems })) + '\n');
     return errors ? 2 : 0;
   }
   for (const p of problems) io.out(formatProblem(p) + '\n');
@@ -35,7 +41,7 @@ export function register(program: Command): void {
     .description('check a runbook offline: YAML, schema, variables, SQL syntax (exit 2 on any error)')
     .argument('<file>', 'runbook YAML')
     .option('--json', 'print the result as one JSON object');
-  withVars(cmd).action(async (file: string, o: { var?: Record<string, string>; json?: boolean }) => {
-    process.exitCode = await validateCommand(file, { vars: o.var, json: o.json });
+  withVars(cmd).action(async (file: string, o: { var?: Record<string, string>; secretVar?: Record<string, string>; json?: boolean }) => {
+    process.exitCode = await validateCommand(file, { vars: o.var, secretVars: o.secretVar, json: o.json });
   });
 }
