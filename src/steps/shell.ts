@@ -139,7 +139,7 @@ export async function runShell(p: ShellParams, ctx: Pick<StepContext, 'emit' | '
     );
   }
   // When the command itself exits, whatever it left running in its group goes too.
-  child.once('exit', () => {
+  child.nodeChildProcess.once('exit', () => {
     if (!stopped) ending = endGroup(child.pid, graceMs);
   });
 

@@ -13,7 +13,8 @@ export function readSize(stdout: { columns?: number; rows?: number }): TermSize 
 }
 
 export function useTerminalSize(): TermSize {
-  const { stdout } = useStdout();
+  // Ink types stdout as a plain writable; a TTY (or a test's fake terminal) also carries columns/rows.
+  const stdout: NodeJS.WritableStream & { columns?: number; rows?: number } = useStdout().stdout;
   const [size, setSize] = useState(() => readSize(stdout));
   useEffect(() => {
     const onResize = () => {

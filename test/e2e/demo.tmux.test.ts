@@ -12,7 +12,7 @@ const panes: TmuxPane[] = [];
 function startDemo(name: string, opts: { recordExit?: boolean } = {}): TmuxPane {
   const pane = new TmuxPane(name);
   panes.push(pane);
-  const demo = `node ${BIN} demo --rows ${ROWS} --rate 20`;
+  const demo = `${process.execPath} ${BIN} demo --rows ${ROWS} --rate 20`; // the Node that runs the tests
   // tmux 3.3 can mark a pane dead before it records the exit status, so tests that check the code
   // have the shell print it; the others exec node so signals reach it directly.
   const cmd = opts.recordExit ? `cd ${ROOT} && ${demo}; echo "EXIT=$?"; sleep 60` : `cd ${ROOT} && exec ${demo}`;
