@@ -9,7 +9,7 @@
 import pg from 'pg';
 import type { Runner } from '../engine/runner.js';
 import type { RunEvent } from '../engine/events.js';
-import { quoteIdent } from '../pg/connection.js';
+import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import type { Runbook, StepSpec } from '../runbook/model.js';
 import { LOCK_STRENGTH, type LockMode, type StepPlan } from '../steps/step-kind.js';
 import type { LockSampler } from './lock-sampler.js';
@@ -125,7 +125,7 @@ export class Drill {
     try {
       const c = await this.connect();
       fact.pid = (c as unknown as { processID: number }).processID;
-      await c.query(`BEGIN; LOCK TABLE ${qualify(t.relation)} IN ${t.mode} MODE`);
+      await c.query(`BEGIN; LOCK TABLE ${await qualify(c, t.relation)} IN ${t.mode} MODE`);
       fact.injectedAt = Date.now();
       this.announce('blocking-transaction', 'injected', t.step.id, what);
       // The hold counts from the moment the step starts (runner start-up time varies).
@@ -152,7 +152,7 @@ export class Drill {
     try {
       const c = this.longClient ?? (await this.connect());
       fact.pid = (c as unknown as { processID: number }).processID;
-      await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM (SELECT 1 FROM ${qualify(t.relation)} LIMIT 1) x`);
+      await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM (SELECT 1 FROM ${await qualify(c, t.relation)} LIMIT 1) x`);
       fact.injectedAt = Date.now();
       this.announce('long-transaction', 'injected', t.step.id, what);
       await this.hold(hold);
@@ -223,17 +223,18 @@ export class Drill {
 
   private async tableShape(relation: string): Promise<{ table: string; rows: number; touchCol: string; copyCols: string; insertable: boolean }> {
     const c = this.clients[0] ?? (await this.connect());
+    const table = await qualify(c, relation);
     const cols = await c.query<{ name: string; pk: boolean; has_default: boolean }>(
       `select a.attname as name, coalesce(a.attnum = any(i.indkey), false) as pk, (a.atthasdef or a.attidentity <> '') as has_default
          from pg_attribute a left join pg_index i on i.indrelid = a.attrelid and i.indisprimary
         where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by a.attnum`,
-      [relation],
+      [table],
     );
-    const rows = await c.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass($1)`, [relation]);
+    const rows = await c.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass($1)`, [table]);
     const nonKey = cols.rows.filter((r) => !r.pk);
     const keys = cols.rows.filter((r) => r.pk);
     return {
-      table: qualify(relation),
+      table,
       rows: Number(rows.rows[0]?.n ?? 0),
       touchCol: quoteIdent((nonKey[0] ?? cols.rows[0])!.name),
       copyCols: nonKey.map((r) => quoteIdent(r.name)).join(', '),
@@ -331,9 +332,19 @@ function tableOf(step: StepSpec, plan: StepPlan | undefined): string {
   return plan?.locks[0]?.relation ?? '';
 }
 
-/** Names from plans and params are SQL names as the runbook wrote them (quoted where needed). */
-function qualify(name: string): string {
-  return name;
+/**
+ * The relation as safe SQL text. A step's `table:` is SQL as the runbook wrote it (`"Order"`), a
+ * plan's lock relation is the raw name (`Order`): try it as written, then quoted part by part, and
+ * let the server spell the result (regclass output quotes what needs quoting).
+ */
+async function qualify(c: pg.Client, name: string): Promise<string> {
+  const r = await c.query<{ rel: string | null }>(
+    `select coalesce(to_regclass($1), to_regclass($2))::text as rel`,
+    [name, quoteQualified(name)],
+  ).catch(() => c.query<{ rel: string | null }>(`select to_regclass($1)::text as rel`, [quoteQualified(name)]));
+  const rel = r.rows[0]?.rel;
+  if (!rel) throw new Error(`table ${name} not found in the sandbox`);
+  return rel;
 }
 
 function round(x: number): number {

@@ -110,6 +110,29 @@ async function dropInvalid(ctx: StepContext, idx: IndexFacts, why: string): Prom
   await ctx.executor.run(`DROP INDEX CONCURRENTLY IF EXISTS ${qname(idx.schema, idx.name)}`, execOptions(ctx, { transactional: false, signal: undefined }));
 }
 
+/**
+ * After a failed build: drops the INVALID leftover, then looks again, and says what really
+ * happened (the operator must not be told it was dropped when the DROP failed).
+ */
+async function cleanUpFailedBuild(ctx: StepContext, t: TableFacts, name: string): Promise<string> {
+  const drop = `DROP INDEX CONCURRENTLY ${qname(t.schema, name)}`;
+  const why = (e: unknown) => (e as Error)?.message ?? String(e);
+  let l: IndexFacts | undefined;
+  try {
+    l = await leftover(ctx, t, name);
+  } catch (e) {
+    return `could not check for an INVALID index ${name} left by the failed build (${why(e)}); look for it and run ${drop} if it is there`;
+  }
+  if (!l) return `the failed build left no INVALID index ${name}`;
+  let failure: string | undefined;
+  await dropInvalid(ctx, l, 'the build failed').catch((e) => (failure = why(e)));
+  const still = await leftover(ctx, t, name).catch(() => l);
+  if (!still) return `the INVALID index ${name} it left was dropped`;
+  const outcome = `the INVALID index ${name} it left is still there (${failure ? `the drop failed: ${failure}` : 'it survived the drop'}); it is maintained on every write: run ${drop}`;
+  log(ctx, outcome, 'warn');
+  return outcome;
+}
+
 async function leftover(ctx: StepContext, t: TableFacts, name: string): Promise<IndexFacts | undefined> {
   const idx = await findIndex(ctx.pool, t.schema, name);
   return idx && !idx.valid && idx.tableOid === t.oid ? idx : undefined;
@@ -223,14 +246,13 @@ export const createIndex: StepKind<Params> = {
           break;
         } catch (err: any) {
           await poller.stop();
-          const l = await leftover(ctx, t, name).catch(() => undefined);
-          if (l) await dropInvalid(ctx, l, 'the build failed').catch(() => undefined);
+          const cleanup = await cleanUpFailedBuild(ctx, t, name);
           if (isAbort(err) || ctx.signal.aborted) throw err instanceof AbortedError ? err : new AbortedError();
           const code: string | undefined = err?.sqlstate ?? err?.code;
           if (code === '23505') {
             throw new RunbookError(`cannot build unique index ${name}: duplicate values exist (${err.message})`, {
               sqlstate: code,
-              hint: 'remove the duplicates (the detail names one), then run the step again; the invalid index was dropped',
+              hint: `remove the duplicates (the detail names one), then run the step again; ${cleanup}`,
             });
           }
           const retryable = code === undefined ? !(err instanceof RunbookError) : RETRYABLE.has(code) && !/statement_timeout/.test(err.message);

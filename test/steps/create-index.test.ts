@@ -138,10 +138,32 @@ for (const major of edgeMajors()) {
 
     it('a unique build over duplicates fails without retry and leaves no invalid index', async () => {
       const h = await harness(createIndex, { table: 'orders', columns: ['cents'], unique: true }, { url: db.url });
-      await expect(createIndex.apply(h.step, h.ctx)).rejects.toThrow(/duplicate values exist/);
+      const err = await createIndex.apply(h.step, h.ctx).catch((e) => e);
+      expect(err.message).toMatch(/duplicate values exist/);
+      expect(err.hint).toMatch(/the INVALID index orders_cents_key it left was dropped/);
       expect(eventsOf(h.ctx, 'step.retry')).toHaveLength(0);
       expect(await invalid()).toEqual([]);
       await h.ctx.close();
+    });
+
+    it('a leftover whose DROP fails is reported as still there, with the statement to run', async () => {
+      // A real failure of the drop: an event trigger that refuses to drop this index.
+      await db.query(`create function pgrb_keep_index() returns event_trigger language plpgsql as $$
+        begin if current_query() ilike '%orders_cents_key%' then raise exception 'policy: indexes are dropped by the DBA'; end if; end $$`);
+      await db.query(`create event trigger pgrb_keep_index on ddl_command_start when tag in ('DROP INDEX') execute function pgrb_keep_index()`);
+      try {
+        const h = await harness(createIndex, { table: 'orders', columns: ['cents'], unique: true }, { url: db.url });
+        const err = await createIndex.apply(h.step, h.ctx).catch((e) => e);
+        expect(err.message).toMatch(/duplicate values exist/);
+        expect(err.hint).toMatch(/the INVALID index orders_cents_key it left is still there \(the drop failed: policy: indexes are dropped by the DBA\).*run DROP INDEX CONCURRENTLY "public"."orders_cents_key"/);
+        expect(err.hint).not.toMatch(/was dropped/);
+        expect(await invalid()).toEqual([{ relname: 'orders_cents_key' }]);
+        await h.ctx.close();
+      } finally {
+        await db.query('drop event trigger pgrb_keep_index');
+        await db.query('drop function pgrb_keep_index()');
+        await db.query('drop index concurrently if exists orders_cents_key');
+      }
     });
 
     it('an invalid leftover from someone else is reported, and dropped only with drop_invalid: true', async () => {
