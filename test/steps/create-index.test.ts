@@ -138,7 +138,7 @@ for (const major of edgeMajors()) {
 
     it('a unique build over duplicates fails without retry and leaves no invalid index', async () => {
       const h = await harness(createIndex, { table: 'orders', columns: ['cents'], unique: true }, { url: db.url });
-      const err = await createIndex.apply(h.step, h.ctx).catch((e: any) => e);
+      const err: any = await createIndex.apply(h.step, h.ctx).catch((e: unknown) => e);
       expect(err.message).toMatch(/duplicate values exist/);
       expect(err.hint).toMatch(/the INVALID index orders_cents_key it left was dropped/);
       expect(eventsOf(h.ctx, 'step.retry')).toHaveLength(0);
@@ -153,7 +153,7 @@ for (const major of edgeMajors()) {
       await db.query(`create event trigger pgrb_keep_index on ddl_command_start when tag in ('DROP INDEX') execute function pgrb_keep_index()`);
       try {
         const h = await harness(createIndex, { table: 'orders', columns: ['cents'], unique: true }, { url: db.url });
-        const err = await createIndex.apply(h.step, h.ctx).catch((e: any) => e);
+        const err: any = await createIndex.apply(h.step, h.ctx).catch((e: unknown) => e);
         expect(err.message).toMatch(/duplicate values exist/);
         expect(err.hint).toMatch(/the INVALID index orders_cents_key it left is still there \(the drop failed: policy: indexes are dropped by the DBA\).*run DROP INDEX CONCURRENTLY "public"."orders_cents_key"/);
         expect(err.hint).not.toMatch(/was dropped/);
