@@ -18,6 +18,7 @@ export const commandLoaders: Record<string, () => Promise<CommandModule>> = {
   rehearse: () => import('./rehearse-command.js'),
   monitor: () => import('./monitor-command.js'),
   demo: () => import('./demo-command.js'),
+  init: () => import('./init-command.js'),
 };
 
 /** The modules needed for this argv: just the named command, or all of them (help, typos). */

@@ -1,0 +1,121 @@
+// pgrunbook init --from SOURCE [-o runbook.yaml] [--db URL] [--format F] [--only ID,...] [--explain] [--verify]
+// Turns the migrations a team already has (a .sql file, stdin, or a migration tool's folder) into a
+// safe, explained runbook. With --db only the pending migrations (from the tool's history table)
+// are taken and the verdicts use the live catalog; the database is only read.
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { InputError, RunbookError } from '../../engine/runbook-error.js';
+import { createPool, explainConnectionError, serverVersion } from '../../pg/connection.js';
+import { DEFAULT_MAJOR, EmbeddedServer, nearestMajor } from '../../pg/embedded-server.js';
+import { INTROSPECTION_SESSION, LiveCatalog } from '../../pg/introspect.js';
+import { loadParser } from '../../pg/sqlparse.js';
+import { loadRunbookText } from '../../runbook/load.js';
+import { buildRunbook, type BuildResult } from '../../init/build-runbook.js';
+import { explainTable } from '../../init/explain.js';
+import { SOURCE_FORMATS, type SourceFormat } from '../../init/init-types.js';
+import { readText } from '../../init/sources/source-files.js';
+import { verifyRunbook } from '../../init/verify.js';
+import { redact } from '../../util/secrets.js';
+import { parsePgVersion } from './analyze-command.js';
+import { connectionOrExit } from './run-command.js';
+
+export interface InitOptions {
+  from: string;
+  out?: string;
+  format?: string;
+  db?: string;
+  pgVersion?: string;
+  only?: string;
+  explain?: boolean;
+  verify?: boolean;
+  schema?: string;
+}
+
+export interface InitIO {
+  out(text: string): void;
+  err(text: string): void;
+  readStdin(): Promise<string>;
+}
+
+const defaultIO: InitIO = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promise<number> {
+  if (o.format && !SOURCE_FORMATS.includes(o.format as SourceFormat)) throw new InputError(`--format ${o.format}: unknown`, `one of ${SOURCE_FORMATS.join(', ')}`);
+  const versionFlag = parsePgVersion(o.pgVersion);
+  await loadParser();
+  const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const common = { from: o.from, format: o.format as SourceFormat | undefined, only, outFile: o.out, versionNum: versionFlag ?? DEFAULT_MAJOR * 10000, stdin: io.readStdin };
+  let built: BuildResult;
+  if (o.db) {
+    const spec = connectionOrExit(o.db);
+    const pool = createPool(spec, { applicationName: 'pgrunbook:init', max: 2, sessionSettings: { ...INTROSPECTION_SESSION } });
+    try {
+      let versionNum: number;
+      try {
+        versionNum = (await serverVersion(pool)).num;
+      } catch (err) {
+        throw new RunbookError(explainConnectionError(err, spec), { hint: 'or convert offline: drop --db (all migrations, or --only)' });
+      }
+      built = await buildRunbook({ ...common, db: { pool, catalog: new LiveCatalog(pool), versionNum } });
+    } finally {
+      await pool.end().catch(() => {});
+    }
+  } else built = await buildRunbook(common);
+
+  for (const n of built.notes) io.err(`note: ${redact(n)}\n`);
+  if (o.explain) {
+    io.out(explainTable(built.rows));
+    return 0;
+  }
+  if (o.out) await writeFile(o.out, built.yaml);
+  else io.out(built.yaml);
+  io.err(`${built.summary}${o.out ? ` Wrote ${o.out}.` : ''}\n`);
+  if (o.verify) return verify(built, o, io, versionFlag);
+  return 0;
+}
+
+async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFlag: number | undefined): Promise<number> {
+  const major = nearestMajor(versionFlag ? versionFlag / 10000 : DEFAULT_MAJOR);
+  if (major === undefined) throw new RunbookError('--verify needs an embedded PostgreSQL and none is installed', { hint: 'run `npm ci` in the pgrunbook checkout', exitCode: 2 });
+  const { runbook } = await loadRunbookText(built.yaml, o.out ?? 'runbook.yaml');
+  const base = [...(o.schema ? [await readText(o.schema)] : []), ...built.before.map((m) => m.up.sql)];
+  io.err(`verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${o.schema ?? 'an empty database'}${built.before.length ? ` plus the ${built.before.length} earlier migration(s)` : ''}\n`);
+  const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
+  try {
+    const r = await verifyRunbook({ adminUrl: server.url, base, naive: built.chosen.map((m) => m.up.sql), runbook: runbook! });
+    if (r.naiveError) io.err(`verify: the naive migration fails on its own: ${r.naiveError}\n`);
+    if (r.runbookError) io.err(`verify: the runbook failed: ${r.runbookError}\n`);
+    for (const l of r.diff.removed) io.err(`verify: only after the naive migration: ${l}\n`);
+    for (const l of r.diff.added) io.err(`verify: only after the runbook: ${l}\n`);
+    io.err(r.same ? 'verify: same end schema (column order not compared)\n' : 'verify: the end schemas differ\n');
+    return r.same ? 0 : 1;
+  } finally {
+    await server.stop();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('turn a naive migration (file, stdin or a migration tool folder) into a safe, explained runbook')
+    .requiredOption('--from <source>', 'a .sql file, - for standard input, or a Sqitch/Flyway/golang-migrate/dbmate/Prisma/node-pg-migrate/numbered folder')
+    .option('-o, --out <file>', 'write the runbook here (default: standard output)')
+    .option('--format <format>', `override the detected layout: ${SOURCE_FORMATS.join(', ')}`)
+    .option('--db <url>', 'read the live catalog and the tool’s history table (only pending migrations); only reads')
+    .option('--pg-version <major>', 'PostgreSQL major version to convert for when there is no --db')
+    .option('--only <ids>', 'only these migrations (comma-separated ids or names)')
+    .option('--explain', 'print the rewrite table instead of writing a runbook')
+    .option('--verify', 'prove it: run the naive migration and the runbook on two sandbox databases and compare the end schemas')
+    .option('--schema <file>', 'with --verify: SQL for the starting schema (default: empty, plus the earlier migrations of the folder)')
+    .action(async (o: InitOptions) => {
+      process.exitCode = await initCommand(o);
+    });
+}

@@ -1,0 +1,108 @@
+// The proof behind `init --verify` (and the rule tests): the naive migration and the generated
+// runbook run on two fresh databases of one server, from the same starting schema and rows; their
+// end schemas are compared with the rehearsal's schema diff (column order is not compared: the
+// snapshot leaves attnum out, and a rewrite may append a column the naive way would not).
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { PolicyGates } from '../engine/gates.js';
+import type { RunEvent } from '../engine/events.js';
+import { Runner } from '../engine/runner.js';
+import { resolveConnection } from '../pg/connection.js';
+import { parseStatements } from '../pg/sqlparse.js';
+import { diffSchemas, schemaSnapshot, type SchemaDiff } from '../rehearsal/schema-diff.js';
+import type { Runbook } from '../runbook/model.js';
+
+export interface VerifyInput {
+  /** Admin connection string of the server the two databases are created on. */
+  adminUrl: string;
+  /** The starting schema (and rows), run in both databases. */
+  base: string[];
+  /** The naive migration scripts, run as written. */
+  naive: string[];
+  runbook: Runbook;
+  /** Keep the databases (tests inspect them); default: drop them. */
+  keep?: boolean;
+}
+
+export interface VerifyResult {
+  same: boolean;
+  diff: SchemaDiff;
+  naiveError?: string;
+  runbookError?: string;
+  events: RunEvent[];
+  naiveUrl: string;
+  runbookUrl: string;
+  drop(): Promise<void>;
+}
+
+function dbUrl(admin: string, name: string): string {
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Runs scripts statement by statement on one session (so CONCURRENTLY runs outside a transaction). */
+export async function runScripts(url: string, scripts: string[]): Promise<void> {
+  const c = new pg.Client({ connectionString: url, application_name: 'pgrunbook:init-verify' });
+  await c.connect();
+  try {
+    for (const s of scripts) for (const p of parseStatements(s)) await c.query(p.sql);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
+  const tag = randomBytes(4).toString('hex');
+  const names = [`init_naive_${tag}`, `init_runbook_${tag}`];
+  const admin = new pg.Client(v.adminUrl);
+  await admin.connect();
+  try {
+    for (const n of names) await admin.query(`CREATE DATABASE ${n}`);
+  } finally {
+    await admin.end();
+  }
+  const [naiveUrl, runbookUrl] = names.map((n) => dbUrl(v.adminUrl, n)) as [string, string];
+  const drop = async () => {
+    const c = new pg.Client(v.adminUrl);
+    await c.connect();
+    for (const n of names) await c.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+    await c.end();
+  };
+  try {
+    await runScripts(naiveUrl, v.base);
+    await runScripts(runbookUrl, v.base);
+    const naiveError = await runScripts(naiveUrl, v.naive).then(() => undefined, (e: Error) => e.message);
+    // The record-keeping steps write the tool's history table, which the sandboxes do not have.
+    const deploy = v.runbook.phases.deploy.filter((s) => !s.id.startsWith('record_'));
+    const runner = new Runner({
+      runbook: { ...v.runbook, phases: { ...v.runbook.phases, deploy } },
+      connection: resolveConnection(runbookUrl),
+      gates: new PolicyGates({ yes: true, allowIrreversible: true, user: 'init-verify' }),
+      nonInteractive: true,
+      phases: ['deploy'],
+      journalDir: null,
+    });
+    const events: RunEvent[] = [];
+    runner.bus.on((e) => events.push(e));
+    const outcome = await runner.run();
+    const failed = events.find((e) => e.type === 'step.failed') as any;
+    const runbookError = outcome.status === 'completed' ? undefined : `${failed?.stepId ?? 'run'}: ${failed?.error ?? outcome.status}`;
+    const snap = async (url: string) => {
+      const c = new pg.Client(url);
+      await c.connect();
+      try {
+        return await schemaSnapshot(c);
+      } finally {
+        await c.end();
+      }
+    };
+    const diff = diffSchemas(await snap(naiveUrl), await snap(runbookUrl));
+    const result = { same: diff.same && !naiveError && !runbookError, diff, naiveError, runbookError, events, naiveUrl, runbookUrl, drop };
+    if (!v.keep) await drop();
+    return result;
+  } catch (err) {
+    if (!v.keep) await drop().catch(() => {});
+    throw err;
+  }
+}
