@@ -131,7 +131,8 @@ function addKept(steps: StepDraft[], input: RuleInput, ids: IdAllocator): void {
   const held = dangerous(analysis);
   const original = { text: unit.original, file: unit.file, line: unit.line };
   const last = steps[steps.length - 1];
-  const why = `${unit.file}:${unit.line}: ${lockSummary(analysis)}.`;
+  const facts = analysis.notes.length ? ` (${analysis.notes.join('; ')})` : '';
+  const why = `${unit.file}:${unit.line}: ${lockSummary(analysis)}${facts}.`;
   if (!held && last?.kind === 'sql' && last.stage === 'expand' && !last.gate && last.kept) {
     last.params = `${last.params as string};\n${unit.sql}`;
     last.why += `\n${why}`;

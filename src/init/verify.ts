@@ -4,10 +4,9 @@
 // snapshot leaves attnum out, and a rewrite may append a column the naive way would not).
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { PolicyGates } from '../engine/gates.js';
 import type { RunEvent } from '../engine/events.js';
-import { Runner } from '../engine/runner.js';
-import { resolveConnection } from '../pg/connection.js';
+import { tracePhase } from '../rehearsal/trace.js';
+import type { PhaseTrace } from '../rehearsal/rehearsal-types.js';
 import { parseStatements } from '../pg/sqlparse.js';
 import { diffSchemas, schemaSnapshot, type SchemaDiff } from '../rehearsal/schema-diff.js';
 import type { Runbook } from '../runbook/model.js';
@@ -30,6 +29,8 @@ export interface VerifyResult {
   naiveError?: string;
   runbookError?: string;
   events: RunEvent[];
+  /** Locks and rewrites the runbook's steps were seen to take. */
+  trace: PhaseTrace;
   naiveUrl: string;
   runbookUrl: string;
   drop(): Promise<void>;
@@ -75,19 +76,16 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
     const naiveError = await runScripts(naiveUrl, v.naive).then(() => undefined, (e: Error) => e.message);
     // The record-keeping steps write the tool's history table, which the sandboxes do not have.
     const deploy = v.runbook.phases.deploy.filter((s) => !s.id.startsWith('record_'));
-    const runner = new Runner({
-      runbook: { ...v.runbook, phases: { ...v.runbook.phases, deploy } },
-      connection: resolveConnection(runbookUrl),
-      gates: new PolicyGates({ yes: true, allowIrreversible: true, user: 'init-verify' }),
-      nonInteractive: true,
-      phases: ['deploy'],
-      journalDir: null,
-    });
     const events: RunEvent[] = [];
-    runner.bus.on((e) => events.push(e));
-    const outcome = await runner.run();
+    const trace = await tracePhase({
+      runbook: { ...v.runbook, phases: { ...v.runbook.phases, deploy } },
+      sandboxUrl: runbookUrl,
+      phase: 'deploy',
+      tables: await userTables(runbookUrl),
+      listeners: [(e) => events.push(e)],
+    });
     const failed = events.find((e) => e.type === 'step.failed') as any;
-    const runbookError = outcome.status === 'completed' ? undefined : `${failed?.stepId ?? 'run'}: ${failed?.error ?? outcome.status}`;
+    const runbookError = trace.status === 'completed' ? undefined : `${failed?.stepId ?? 'run'}: ${failed?.error ?? trace.error ?? trace.status}`;
     const snap = async (url: string) => {
       const c = new pg.Client(url);
       await c.connect();
@@ -98,11 +96,25 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
       }
     };
     const diff = diffSchemas(await snap(naiveUrl), await snap(runbookUrl));
-    const result = { same: diff.same && !naiveError && !runbookError, diff, naiveError, runbookError, events, naiveUrl, runbookUrl, drop };
+    const result = { same: diff.same && !naiveError && !runbookError, diff, naiveError, runbookError, events, trace, naiveUrl, runbookUrl, drop };
     if (!v.keep) await drop();
     return result;
   } catch (err) {
     if (!v.keep) await drop().catch(() => {});
     throw err;
+  }
+}
+
+async function userTables(url: string): Promise<string[]> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const r = await c.query<{ t: string }>(
+      `SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
+    );
+    return r.rows.map((x) => x.t);
+  } finally {
+    await c.end();
   }
 }
