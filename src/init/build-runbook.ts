@@ -5,7 +5,7 @@ import type { Catalog } from '../analyze/analysis-catalog.js';
 import { InputError, RunbookError } from '../engine/runbook-error.js';
 import { loadRunbookText } from '../runbook/load.js';
 import { formatProblem } from '../runbook/model.js';
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import { detectFormat, readSource, wrapsInTransaction } from './detect.js';
 import { pendingMigrations } from './history.js';
 import type { Migration, MigrationSet, RewriteRow, SourceFormat } from './init-types.js';

@@ -2,7 +2,7 @@
 // The layout of each table is checked first: a table from a tool version we do not know stops
 // init with exit 2 rather than guessing.
 import { InputError } from '../engine/runbook-error.js';
-import type { Queryable } from '../steps/step-kind.js';
+import type { Queryable } from '../pg/queryable.js';
 import type { Migration, MigrationSet } from './init-types.js';
 
 interface HistoryTable {

@@ -8,7 +8,7 @@ import { BASE, convert, kinds, prove } from './support.js';
 import type { VerifyResult } from '../../src/init/verify.js';
 import type { Runbook } from '../../src/runbook/model.js';
 import pg from 'pg';
-import { LiveCatalog } from '../../src/pg/introspect.js';
+import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { createDatabase } from '../support/pg.js';
 import { runScripts, verifyRunbook } from '../../src/init/verify.js';
 

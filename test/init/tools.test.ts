@@ -12,7 +12,7 @@ import { useTestDatabase } from '../support/pg.js';
 import { runRunbook } from '../support/runbook.js';
 import { failure } from '../runbooks/seed.js';
 import { loadParser } from '../../src/pg/sqlparse.js';
-import { LiveCatalog } from '../../src/pg/introspect.js';
+import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { buildRunbook } from '../../src/init/build-runbook.js';
 
