@@ -21,7 +21,8 @@ import { ignoredRollbackWarning } from './self-undo.js';
 import { scalarSourceMap } from './source-map.js';
 import { sqlProblems } from './sql-check.js';
 import { didYouMean } from './suggest.js';
-import { findReferences, renderTemplate, type FieldMode } from './template.js';
+import { renderTemplate, type FieldMode } from './template.js';
+import { findReferences } from './template-references.js';
 import { registerSecret } from '../util/secrets.js';
 import { credentialMessage, findCredentialLiterals } from './credential-literals.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadParser, parseStatements } from '../../src/pg/sqlparse.js';
-import { findReferences, renderTemplate } from '../../src/runbook/template.js';
+import { renderTemplate } from '../../src/runbook/template.js';
+import { findReferences } from '../../src/runbook/template-references.js';
 
 const vars = { table: 'orders', qualified: 'app.orders', column: 'amount_cents', note: "it's", n: '42', neg: '-3', empty: '' };
 const sql = (t: string, v: Record<string, string> = vars) => renderTemplate(t, 'sql', v);

@@ -9,6 +9,7 @@
 // rehearsal's findings, reported by its schema diff, and are not undone here.
 import type pg from 'pg';
 import type { Queryable } from '../../pg/queryable.js';
+import { sqlText } from '../../pg/sql-files.js';
 
 type Kind = 'event trigger' | 'view' | 'materialized view' | 'table' | 'foreign table' | 'index' | 'sequence' | 'routine' | 'domain' | 'type' | 'extension' | 'schema';
 
@@ -24,32 +25,6 @@ interface DbObject {
 /** Drop order: dependents first. Within one kind, one DROP of the whole list (dependencies among them allowed). */
 const ORDER: Kind[] = ['event trigger', 'view', 'materialized view', 'foreign table', 'table', 'index', 'sequence', 'routine', 'domain', 'type', 'extension', 'schema'];
 
-const SYSTEM = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
-// Objects that belong to an extension go with it.
-const NOT_EXT = (cls: string, oid: string) => `not exists (select 1 from pg_depend d where d.classid = '${cls}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
-
-const LIST = `
-  select 'event trigger' as kind, evtname as name, format('%I', evtname) as drop, e.oid::int8::text as oid from pg_event_trigger e where ${NOT_EXT('pg_event_trigger', 'e.oid')}
-  union all
-  select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'f' then 'foreign table' when 'S' then 'sequence' when 'i' then 'index' when 'I' then 'index' else 'table' end,
-         format('%I.%I', n.nspname, c.relname), format('%I.%I', n.nspname, c.relname), c.oid::int8::text
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-   where ${SYSTEM} and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S', 'i', 'I') and ${NOT_EXT('pg_class', 'c.oid')}
-     and (c.relkind not in ('i', 'I') or not exists (select 1 from pg_constraint k where k.conindid = c.oid))
-  union all
-  select 'routine', format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-         format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), p.oid::int8::text
-    from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${SYSTEM} and ${NOT_EXT('pg_proc', 'p.oid')}
-  union all
-  select case t.typtype when 'd' then 'domain' else 'type' end, format('%I.%I', n.nspname, t.typname), format('%I.%I', n.nspname, t.typname), t.oid::int8::text
-    from pg_type t join pg_namespace n on n.oid = t.typnamespace
-   where ${SYSTEM} and t.typtype in ('e', 'd', 'r', 'c') and ${NOT_EXT('pg_type', 't.oid')}
-     and (t.typtype <> 'c' or (select c.relkind from pg_class c where c.oid = t.typrelid) = 'c')
-  union all
-  select 'extension', extname, format('%I', extname), oid::int8::text from pg_extension where extname <> 'plpgsql'
-  union all
-  select 'schema', nspname, format('%I', nspname), n.oid::int8::text from pg_namespace n where ${SYSTEM} and ${NOT_EXT('pg_namespace', 'n.oid')}`;
-
 export interface Inventory {
   keys: Set<string>;
   /** An object that was there before keeps its OID when the deploy renames it (swap_table): never new. */
@@ -60,7 +35,7 @@ const keyOf = (o: Pick<DbObject, 'kind' | 'name'>) => `${o.kind}\u0000${o.name}`
 const oidOf = (o: Pick<DbObject, 'kind' | 'oid'>) => `${o.kind}\u0000${o.oid}`;
 
 async function listObjects(db: Queryable): Promise<DbObject[]> {
-  return (await db.query<DbObject>(LIST)).rows;
+  return (await db.query<DbObject>(sqlText('rehearsal/sql', 'sandbox-objects'))).rows;
 }
 
 /** What the staging database holds before the rehearsal touches it. */
