@@ -14,12 +14,15 @@ import { LiveCatalog } from '../../analyze/live-catalog.js';
 import { lineColAt, loadParser, SqlSyntaxError } from '../../pg/sqlparse.js';
 import { redact, redactDeep } from '../../util/secrets.js';
 import { connectionOrExit } from './run-command.js';
+import { ciFormat, withCiFormat, writeCi } from '../ci-output.js';
+import { analyzeFindings } from '../../report/ci/ci-findings.js';
 
 export interface AnalyzeCommandOptions {
   db?: string;
   pgVersion?: string;
   json?: boolean;
   squawk?: boolean;
+  format?: string;
 }
 
 export interface AnalyzeIO {
@@ -51,6 +54,7 @@ export function parsePgVersion(v: string | undefined): number | undefined {
 /** Runs the command; returns the exit code (0, or 2 for bad input). */
 export async function analyzeCommand(file: string | undefined, opts: AnalyzeCommandOptions, io: AnalyzeIO = defaultIO): Promise<number> {
   const versionFlag = parsePgVersion(opts.pgVersion);
+  const ci = ciFormat(opts.format, ['text', 'json']);
   let sql: string;
   let label: string;
   if (!file || file === '-') {
@@ -77,8 +81,13 @@ export async function analyzeCommand(file: string | undefined, opts: AnalyzeComm
     }
     throw err;
   }
-  if (opts.json) io.out(JSON.stringify(redactDeep(report), null, 2) + '\n');
-  else io.out(redact(formatReport(report, label === 'stdin' ? undefined : label)));
+  const path = label === 'stdin' ? undefined : label;
+  // GitLab's report is the whole stdout; GitHub's annotations follow the usual text.
+  if (ci !== 'gitlab') {
+    if (opts.json || opts.format === 'json') io.out(JSON.stringify(redactDeep(report), null, 2) + '\n');
+    else io.out(redact(formatReport(report, path)));
+  }
+  if (ci) await writeCi(ci, `pgrunbook analyze ${label}`, analyzeFindings(report, path), io.out);
   return 0;
 }
 
@@ -105,15 +114,15 @@ async function analyzeLive(sql: string, db: string, versionFlag: number | undefi
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('analyze')
     .description('predict locks, rewrites and scans of SQL statements (never runs them)')
     .argument('[file]', 'SQL file, or - for standard input')
     .option('--db <url>', 'read the live catalog (types, constraints, indexes, volatility, TimeZone) from this database')
     .option('--pg-version <major>', 'PostgreSQL major version to analyze for when there is no --db')
     .option('--json', 'print the analysis as JSON')
-    .option('--no-squawk', 'leave out squawk’s second opinion')
-    .action(async (file: string | undefined, o: AnalyzeCommandOptions) => {
+    .option('--no-squawk', 'leave out squawk’s second opinion');
+  withCiFormat(cmd, ['text', 'json']).action(async (file: string | undefined, o: AnalyzeCommandOptions) => {
       process.exitCode = await analyzeCommand(file, o);
     });
 }

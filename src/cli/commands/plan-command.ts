@@ -16,6 +16,8 @@ import { redact, redactDeep } from '../../util/secrets.js';
 import { outputMode, withDb, withOutput, withVars, type OutputMode } from '../options.js';
 import { loadRunbookOrExit } from '../runbook-input.js';
 import { connectionOrExit } from './run-command.js';
+import { ciFormat, withCiFormat, writeCi } from '../ci-output.js';
+import { planFindings } from '../../report/ci/ci-findings.js';
 
 export interface PlanCommandOptions {
   db?: string;
@@ -26,9 +28,12 @@ export interface PlanCommandOptions {
   report?: string;
   phase?: string;
   timeBatch?: boolean;
+  format?: string;
 }
 
 export async function planCommand(file: string, o: PlanCommandOptions, mode: OutputMode = outputMode(o)): Promise<{ plan: Plan; exitCode: number }> {
+  const ci = ciFormat(o.format, []);
+  if (ci) mode = 'plain';
   let phases: PhaseName[] | undefined;
   if (o.phase) {
     if (!(PHASES as readonly string[]).includes(o.phase)) throw new InputError(`--phase "${o.phase}": unknown phase`, `use one of ${PHASES.join(', ')}`);
@@ -63,9 +68,13 @@ export async function planCommand(file: string, o: PlanCommandOptions, mode: Out
       throw new InputError(`--report ${o.report}: ${(err as Error).message}`, 'pass a writable path for the Markdown report');
     }
   }
-  if (mode === 'json') process.stdout.write(JSON.stringify(redactDeep(plan), null, 2) + '\n');
-  else if (mode === 'plain') process.stdout.write(planPlain(plan));
+  const out = (text: string) => void process.stdout.write(text);
+  // GitLab's report is the whole stdout; GitHub's annotations follow the usual text.
+  if (ci === 'gitlab') await writeCi(ci, '', planFindings(plan, runbook), out);
+  else if (mode === 'json') out(JSON.stringify(redactDeep(plan), null, 2) + '\n');
+  else if (mode === 'plain') out(redact(planPlain(plan)));
   else await showInk(plan);
+  if (ci === 'github') await writeCi(ci, `pgrunbook plan ${file}`, planFindings(plan, runbook), out, planMarkdown(plan));
   if (o.report && mode !== 'json') process.stderr.write(`plan: report written to ${o.report}\n`);
   const failed = plan.steps.some((s) => s.error);
   return { plan, exitCode: failed ? 1 : 0 };
@@ -95,7 +104,7 @@ export function register(program: Command): void {
     .option('--report <file.md>', 'also write the plan as Markdown (for a pull request)')
     .option('--phase <name>', `plan one phase only (${PHASES.join(', ')})`)
     .option('--no-time-batch', 'do not time a backfill batch (it runs inside a transaction that is rolled back)');
-  withOutput(withVars(withDb(cmd))).action(async (file: string, o: PlanCommandOptions) => {
+  withCiFormat(withOutput(withVars(withDb(cmd))), []).action(async (file: string, o: PlanCommandOptions) => {
     const { exitCode, plan } = await planCommand(file, o);
     if (exitCode) process.stderr.write(redact(`plan: ${plan.steps.filter((s) => s.error).map((s) => `${s.id}: ${s.error}`).join('; ')}\n`));
     process.exitCode = exitCode;

@@ -5,6 +5,8 @@ import { loadRunbookFile } from '../../runbook/load.js';
 import { formatProblem, PHASES } from '../../runbook/model.js';
 import { withVars } from '../options.js';
 import { redactDeep } from '../../util/secrets.js';
+import { ciFormat, withCiFormat, writeCi } from '../ci-output.js';
+import { validateFindings } from '../../report/ci/ci-findings.js';
 
 export interface ValidateIO {
   out(text: string): void;
@@ -13,14 +15,18 @@ export interface ValidateIO {
 /** Returns the exit code. Never connects to a database. */
 export async function validateCommand(
   file: string,
-  opts: { vars?: Record<string, string>; secretVars?: Record<string, string>; json?: boolean },
+  opts: { vars?: Record<string, string>; secretVars?: Record<string, string>; json?: boolean; format?: string },
   io: ValidateIO = { out: (s) => void process.stdout.write(s) },
 ): Promise<number> {
+  const ci = ciFormat(opts.format, ['text', 'json']);
   // Nothing runs, so an unset secret's environment variable is only a warning here.
   const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars, secretVars: opts.secretVars, envOptional: true });
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
-  if (opts.json) {
+  // GitLab's report is the whole stdout; GitHub's annotations follow the usual text.
+  if (ci) await writeCi(ci, `pgrunbook validate ${file}`, validateFindings(problems), io.out);
+  if (ci === 'gitlab') return errors ? 2 : 0;
+  if (opts.json || opts.format === 'json') {
     io.out(JSON.stringify(redactDeep({ file, valid: errors === 0, errors, warnings, problems })) + '\n');
     return errors ? 2 : 0;
   }
@@ -41,7 +47,9 @@ export function register(program: Command): void {
     .description('check a runbook offline: YAML, schema, variables, SQL syntax (exit 2 on any error)')
     .argument('<file>', 'runbook YAML')
     .option('--json', 'print the result as one JSON object');
-  withVars(cmd).action(async (file: string, o: { var?: Record<string, string>; secretVar?: Record<string, string>; json?: boolean }) => {
-    process.exitCode = await validateCommand(file, { vars: o.var, secretVars: o.secretVar, json: o.json });
-  });
+  withCiFormat(withVars(cmd), ['text', 'json']).action(
+    async (file: string, o: { var?: Record<string, string>; secretVar?: Record<string, string>; json?: boolean; format?: string }) => {
+      process.exitCode = await validateCommand(file, { vars: o.var, secretVars: o.secretVar, json: o.json, format: o.format });
+    },
+  );
 }
