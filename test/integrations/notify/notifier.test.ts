@@ -155,10 +155,9 @@ describe('notifier', () => {
     const n = new Notifier([parseNotifyArg(`http://127.0.0.1:${port}/services/T/B/topsecret`), parseNotifyArg(live.url)], { sender: fast, report: (m) => reports.push(m) });
     const bus = new EventBus('run-3');
     bus.on(n.listener);
-    const t0 = performance.now();
     bus.emit(started);
     for (let i = 0; i < 5; i++) bus.emit({ type: 'step.failed', phase: 'deploy', stepId: `s${i}`, durationMs: 1, error: 'x' });
-    expect(performance.now() - t0).toBeLessThan(50); // emit returns at once
+    expect(live.received).toHaveLength(0); // emit returned before any delivery was made
     await live.waitFor((r) => r.length === 5);
     await n.close(5000);
     expect(reports).toHaveLength(1);
@@ -180,7 +179,7 @@ describe('notifier', () => {
     bus.emit({ type: 'run.completed', durationMs: 1 });
     const t0 = performance.now();
     await n.close(300);
-    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(performance.now() - t0).toBeLessThan(5000); // not the 60 s request timeout
     expect(reports).toEqual([expect.stringMatching(/^notify: 1 notification\(s\) to http:\/\/127\.0\.0\.1:\d+\/… not delivered before exit/)]);
     never.closeAllConnections();
     never.close();
