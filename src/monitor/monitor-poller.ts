@@ -9,7 +9,7 @@ import { createPool, type ConnectionSpec } from '../pg/connection.js';
 import type { Queryable } from '../pg/queryable.js';
 import { cancelOwnStatement, type CancelResult } from './cancel.js';
 import { buildLockSessions, type LockRow } from './lock-tree.js';
-import { ProbeRunner, PROBE_LABEL, type ProbeDb, type ProbeResult } from './monitor-probes.js';
+import { ProbeRunner, type ProbeDb, type ProbeResult } from './monitor-probes.js';
 import { isHidden, MONITOR_APP, selectLongQueries, type ActivityRow } from './sessions.js';
 import type { IndexBuild, MonitorSample, RelationSize, ReplicationSlot, StandbyLag } from './monitor-types.js';
 
@@ -363,4 +363,3 @@ const PROBE_KEY: Record<string, string> = {
   sizes: 'relationSizes',
 };
 
-export { PROBE_LABEL };

@@ -92,11 +92,6 @@ export interface CloneOptions {
   log?: (message: string) => void;
 }
 
-/** Finds pg_dump first: a missing or too old binary fails before anything is started. */
-export async function preflightPgDump(sourceMajor: number, opts?: FindPgDumpOptions): Promise<PgDumpBinary> {
-  return findPgDump(sourceMajor, opts);
-}
-
 export type SchemaFrom = 'pg_dump' | 'catalog' | 'auto';
 export const SCHEMA_FROM: readonly SchemaFrom[] = ['pg_dump', 'catalog', 'auto'];
 /** How the schema will be copied; `reason` says why auto chose the catalog. */

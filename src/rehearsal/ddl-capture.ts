@@ -47,11 +47,6 @@ export async function installDdlCapture(db: Queryable): Promise<boolean> {
   return true;
 }
 
-export async function removeDdlCapture(db: Queryable): Promise<void> {
-  await db.query(`drop event trigger if exists pgrunbook_rehearsal_locks; drop event trigger if exists pgrunbook_rehearsal_rewrites;
-                  drop schema if exists ${CAPTURE_SCHEMA} cascade`);
-}
-
 export interface CapturedLock {
   atMs: number;
   tag: string;

@@ -8,7 +8,7 @@ import { Runner } from '../engine/runner.js';
 import { resolveConnection } from '../pg/connection.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
 import { installDdlCapture, readCapturedLocks, readCapturedRewrites } from './ddl-capture.js';
-import { LockSampler, type Mark, type Sample } from './lock-sampler.js';
+import { LockSampler, type Mark } from './lock-sampler.js';
 import { normRel } from './relation-names.js';
 import type { ObservedLock, PhaseTrace, StepTrace } from './rehearsal-types.js';
 
@@ -244,4 +244,3 @@ function thin<T>(xs: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => xs[Math.round(i * step)]!);
 }
 
-export type { Sample };

@@ -35,9 +35,3 @@ const kinds: StepKind[] = [
 ];
 
 export const STEP_KINDS: ReadonlyMap<string, StepKind> = new Map(kinds.map((k) => [k.kind, k]));
-
-export function stepKind(kind: string): StepKind {
-  const k = STEP_KINDS.get(kind);
-  if (!k) throw new Error(`unknown step kind "${kind}"`);
-  return k;
-}

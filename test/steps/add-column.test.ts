@@ -23,7 +23,7 @@ describe('add_column validate (offline)', () => {
     const d = (v: unknown) => addColumn.schema.safeParse({ table: 't', column: 'c', type: 'int', default: v });
     expect([0, 1.5, -3, true, false, "'x'"].map((v) => (d(v) as any).data?.default)).toEqual(['0', '1.5', '-3', 'true', 'false', "'x'"]);
     // An integer past 2^53 has already lost digits when YAML read it: it must be quoted.
-    expect(d(2 ** 60).error?.issues[0]!.message).toMatch(/too large for an exact YAML number: quote it/);
+    expect(d(2 ** 60).error!.issues[0]!.message).toMatch(/too large for an exact YAML number: quote it/);
     expect(d(Infinity).success).toBe(false);
     expect(d(null).success).toBe(false);
   });

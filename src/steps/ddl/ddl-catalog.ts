@@ -71,9 +71,4 @@ export async function hasRows(q: Queryable, qualified: string): Promise<boolean>
   return rows[0]?.e === true;
 }
 
-export async function serverVersionNum(q: Queryable): Promise<number> {
-  const r = await q.query<{ n: string }>(`select current_setting('server_version_num') as n`);
-  return Number(r.rows[0]!.n);
-}
-
 export { lit as sqlLiteral };

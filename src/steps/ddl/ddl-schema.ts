@@ -4,7 +4,10 @@ import { z } from 'zod';
 
 export const identifier = z.string().trim().min(1, 'must not be empty').max(200);
 
-/** A table name, optionally schema-qualified (`orders`, `app.orders`, `"Odd Name"`). */
+/**
+ * A table name, optionally schema-qualified (`orders`, `app.orders`, `"Odd Name"`).
+ * @alias identifier, named for what it holds
+ */
 export const tableName = identifier;
 
 export const identList = z

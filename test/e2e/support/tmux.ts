@@ -1,6 +1,6 @@
 // Drives a real terminal: a private tmux server (its own socket, so nothing touches the user's
 // sessions), a pane of a fixed size, keys in, screen text out, polled against a deadline.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 export function hasTmux(): boolean {
@@ -126,11 +126,3 @@ export async function waitUntil(cond: () => boolean, what: string, timeoutMs: nu
   }
 }
 
-export function execOk(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
