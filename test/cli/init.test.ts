@@ -1,0 +1,58 @@
+// `pgrunbook init` as the operator runs it: exit codes, nothing written on bad input, the summary
+// on stderr, --explain, a runbook that `validate` accepts, and --verify's proof.
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCli } from '../support/cli.js';
+import { BASE } from '../init/support.js';
+
+const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.meta.url));
+const run = (args: string[], input?: string) => startCli(['init', ...args], { input }).done;
+
+describe('pgrunbook init', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'init-cli-'));
+
+  it('bad input: FILE:LINE:COL, exit 2, nothing written', async () => {
+    const out = join(dir, 'never.yaml');
+    for (const [from, msg] of [
+      [fx('bad/syntax.sql'), /syntax\.sql:1:\d+: syntax error/],
+      [fx('bad/concurrently-in-transaction.sql'), /concurrently-in-transaction\.sql:2:1: CREATE INDEX CONCURRENTLY/],
+      [fx('.'), /no known migration layout/],
+    ] as const) {
+      const r = await run(['--from', from, '-o', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).toMatch(/hint:/);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('--explain prints the rewrite table from stdin and writes nothing', async () => {
+    const r = await run(['--from', '-', '--explain'], 'CREATE INDEX orders_amount_idx ON orders (amount);\nALTER TABLE orders ADD COLUMN note text;\n');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stdin:1:1 {2}REWRITTEN {2}CREATE INDEX orders_amount_idx ON orders \(amount\)/);
+    expect(r.stdout).toMatch(/lock: SHARE → SHARE UPDATE EXCLUSIVE/);
+    expect(r.stdout).toMatch(/2 statements: 1 kept, 1 rewritten \(create_index\)\./);
+  });
+
+  it('writes a commented runbook that validate accepts, with the summary on stderr', async () => {
+    const out = join(dir, 'flyway.yaml');
+    const r = await run(['--from', fx('flyway'), '--only', '1.1,2', '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 statements: 1 kept, 2 rewritten \(create_index, add_check\)\. Wrote/);
+    const v = await startCli(['validate', out]).done;
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+  });
+
+  it('--verify proves the runbook ends in the naive migration’s schema', async () => {
+    const schema = join(dir, 'schema.sql');
+    writeFileSync(schema, BASE);
+    const sql = join(dir, 'change.sql');
+    writeFileSync(sql, "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\nCREATE INDEX orders_token_idx ON orders (token);\n");
+    const r = await run(['--from', sql, '-o', join(dir, 'change.yaml'), '--verify', '--schema', schema]);
+    expect(r.stderr).toMatch(/verify: same end schema/);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
