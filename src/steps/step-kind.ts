@@ -45,9 +45,20 @@ export interface PlannedStatement {
   description?: string;
 }
 
+/**
+ * Row-moving work a step does beyond the statements it lists (a batched copy, a verification
+ * scan): `plan` sizes it from the relation like a statement of that kind of work.
+ */
+export interface PlannedWork {
+  relation: string;
+  work: 'scan' | 'rewrite' | 'rows' | 'index-build' | 'copy';
+  description: string;
+}
+
 export interface StepPlan {
   statements: PlannedStatement[];
   locks: PlannedLock[];
+  work?: PlannedWork[];
   reversible: boolean;
   /** Why it cannot be undone, when not reversible. */
   irreversibleReason?: string;

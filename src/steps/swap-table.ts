@@ -32,7 +32,7 @@
 // Refused: partitioned tables, inheritance, row-level security, user triggers, materialized views,
 // self-referencing FKs, no primary key.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock, PlannedWork } from './step-kind.js';
 import type { Queryable } from '../pg/queryable.js';
 import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
@@ -495,7 +495,14 @@ export const swapTable: StepKind<Params> = {
       { relation: n.table, mode: 'AccessExclusiveLock' },
       ...(info ? relatedLocks(info) : []),
     ];
+    const work: PlannedWork[] = [
+      { relation: n.table, work: 'copy', description: `copy every row into ${n.shadowName} and build its indexes` },
+      { relation: n.table, work: 'scan', description: `verify: count and checksum of ${n.tableName}` },
+      { relation: n.table, work: 'scan', description: `verify: count and checksum of ${n.shadowName}` },
+      ...(info?.incomingFks ?? []).map((fk) => ({ relation: fk.table, work: 'scan' as const, description: `VALIDATE the re-pointed foreign key ${fk.name}` })),
+    ];
     return {
+      work,
       statements: [
         { sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`, transactional: true, description: 'create the shadow table' },
         ...sql.alterTypesSql(n.shadow, changes).map((s) => ({ sql: s, transactional: true, description: 'change the types on the empty shadow' })),

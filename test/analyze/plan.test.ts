@@ -165,6 +165,23 @@ phases:
     }
   });
 
+  it('sizes a swap_table copy (and its verify and FK validation) instead of calling it instant, and lists every relation it locks', async () => {
+    const runbook = await runbookFrom('runbooks/swap-table.yaml', { table: 'customers', column: 'id', type: 'bigint' });
+    const plan = await buildPlan({ runbook, pool: db.pool, phases: ['deploy'] });
+    const swap = plan.steps.find((s) => s.kind === 'swap_table')!;
+    expect(swap.error).toBeUndefined();
+    expect(swap.work!.map((w) => [w.work, w.description, !!w.estimate])).toEqual([
+      ['copy', 'copy every row into customers_new and build its indexes', true],
+      ['scan', 'verify: count and checksum of customers', true],
+      ['scan', 'verify: count and checksum of customers_new', true],
+      ['scan', 'VALIDATE the re-pointed foreign key orders_customer_id_fkey', true],
+    ]);
+    expect(swap.estimate!.seconds).toBeGreaterThan(0);
+    expect(swap.estimate!.basis).toMatch(/^copy every row into customers_new and build its indexes: ~.* \(a keyset-batched copy/);
+    expect(plan.deployEstimate!.seconds).toBeGreaterThan(0);
+    expect(swap.locks.map((l) => l.relation)).toContain('"public"."orders"');
+  });
+
   it('reports a step whose plan fails instead of failing the whole plan', async () => {
     const path = writeRunbook(
       'missing.yaml',

@@ -16,7 +16,7 @@ import { analyzeSql } from '../analyze-statements.js';
 import { SchemaState } from '../schema-state.js';
 import { LOCK_STRENGTH } from '../../steps/step-kind.js';
 import { readOnly } from './plan-read-only.js';
-import { estimateBackfill, estimateStatement, measureReadRate, sumEstimates, type ReadRate } from './estimate.js';
+import { estimateBackfill, estimateStatement, estimateText, estimateWork, measureReadRate, sumEstimates, type ReadRate } from './estimate.js';
 import { serverWarnings, stepWarnings } from './warnings.js';
 import type { Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
 
@@ -58,7 +58,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   // Tables: everything a step locks, from its own plan and from the analysis.
   const touched = new Map<string, Set<string>>();
   for (const s of steps) {
-    for (const l of s.locks) {
+    for (const l of [...s.locks, ...(s.work ?? [])]) {
       if ((l as { relkind?: string }).relkind === 'index') continue;
       if (!touched.has(l.relation)) touched.set(l.relation, new Set());
       touched.get(l.relation)!.add(s.id);
@@ -66,12 +66,14 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   }
   const tables: PlanTable[] = [];
   const missingTables: string[] = [];
+  const factsName = new Map<string, string>(); // a step's relation name → TableFacts.name
   for (const [name, by] of touched) {
     const facts = await planTableFacts(ro, qualifiedFor(name)).catch(() => undefined);
     if (!facts) {
       missingTables.push(name);
       continue;
     }
+    factsName.set(name, facts.name);
     if ((facts.relkind !== 'r' && facts.relkind !== 'p' && facts.relkind !== 'm') || facts.systemCatalog) continue;
     if (tables.some((t) => t.name === facts.name)) {
       tables.find((t) => t.name === facts.name)!.touchedBy.push(...by);
@@ -83,7 +85,10 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   for (const t of tables) byName.set(t.name, t);
 
   const rates = new Map<string, ReadRate>();
-  const needsRate = new Set(steps.flatMap((s) => s.statements.flatMap((st) => (st.analysis && ['scan', 'index-build', 'rewrite', 'rows'].includes(st.analysis.work) ? st.analysis.sizeDriver : []))));
+  const needsRate = new Set([
+    ...steps.flatMap((s) => s.statements.flatMap((st) => (st.analysis && ['scan', 'index-build', 'rewrite', 'rows'].includes(st.analysis.work) ? st.analysis.sizeDriver : []))),
+    ...steps.flatMap((s) => (s.work ?? []).map((w) => factsName.get(w.relation) ?? w.relation)),
+  ]);
   if (opts.measureReads !== false) {
     for (const name of needsRate) {
       const t = byName.get(name);
@@ -98,6 +103,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     for (const st of s.statements) {
       if (st.analysis) st.estimate = estimateStatement(st.analysis, byName, rates, { lockTimeoutMs: spec.settings.lockTimeoutMs, retries: spec.settings.ddlRetries });
     }
+    for (const w of s.work ?? []) w.estimate = estimateWork(w.work, [factsName.get(w.relation) ?? w.relation], byName, rates, 0);
     if (s.kind === 'backfill' && !s.error && opts.timeBatches !== false) {
       const standIn = await standInColumn(catalog, spec);
       const e = await estimateBackfill(pool, ro, spec, versionNum, { column: standIn });
@@ -106,7 +112,10 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     } else if (s.kind === 'backfill' && opts.timeBatches === false) {
       s.notes.push('no duration estimate: batch timing is off (--no-time-batch)');
     } else {
-      s.estimate = sumEstimates(s.statements.map((x) => x.estimate));
+      s.estimate = sumEstimates([...s.statements.map((x) => x.estimate), ...(s.work ?? []).map((x) => x.estimate)]);
+      const unsized = (s.work ?? []).filter((x) => !x.estimate);
+      if (s.work?.length && s.estimate) s.estimate.basis = s.work.map((w) => `${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`).join('; ');
+      if (unsized.length) s.notes.push(`no size-based estimate for: ${unsized.map((x) => `${x.description} (${x.relation})`).join('; ')}`);
     }
     s.warnings.push(...stepWarnings(s, byName));
   }
@@ -173,6 +182,7 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: ReadonlyMap<str
     ...(sp.irreversibleReason ? { irreversibleReason: sp.irreversibleReason } : {}),
     notes: [...sp.notes, ...extraNotes],
     locks: [...sp.locks],
+    ...(sp.work?.length ? { work: sp.work.map((w) => ({ ...w })) } : {}),
   };
   for (const st of sp.statements) out.statements.push(await analyzeStatementOfStep(st, step, env));
   out.locks = mergeLocks(out.locks, out.statements.flatMap((s) => s.analysis?.locks ?? []));

@@ -1,7 +1,7 @@
 // The size-aware plan: what `pgrunbook plan` prints, `--json` emits, `--report` writes, and `run`
 // shows before deploy behind a gate.
 import type { GateLevel, PhaseName } from '../../runbook/model.js';
-import type { PlannedLock } from '../../steps/step-kind.js';
+import type { PlannedLock, PlannedWork } from '../../steps/step-kind.js';
 import type { ServerFacts } from '../../pg/server-facts.js';
 import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import type { StatementAnalysis } from '../analysis-types.js';
@@ -50,6 +50,8 @@ export interface PlanStep {
   statements: PlanStatement[];
   /** Locks the step declares in its plan, merged with the analyzer's. */
   locks: PlannedLock[];
+  /** Row-moving work beyond the statements (StepPlan.work), each with its own estimate. */
+  work?: (PlannedWork & { estimate?: Estimate })[];
   notes: string[];
   estimate?: Estimate;
   warnings: PlanWarning[];
