@@ -17,6 +17,7 @@ import * as store from './state-store.js';
 import { SqlExecutor } from '../pg/executor.js';
 import { createPool, explainConnectionError, splitQualified, type ConnectionSpec } from '../pg/connection.js';
 import { PHASES, type GateLevel, type PhaseName, type Runbook, type StepSpec } from '../runbook/model.js';
+import { createdByEarlierStep, stepsBefore } from '../runbook/created-tables.js';
 import { STEP_KINDS } from '../steps/registry.js';
 import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/step-kind.js';
 import { storedVars } from '../runbook/secret-vars.js';
@@ -264,7 +265,7 @@ export class Runner {
     for (const phase of PHASES.filter((p) => phases.includes(p))) {
       for (const step of this.opts.runbook.phases[phase]) {
         const kind = this.kind(step.kind);
-        const plan = await this.planFor(kind, step).catch(() => undefined);
+        const plan = await this.planFor(kind, step).catch((err) => this.stopOnMissingTable(phase, step, err));
         steps.push({
           phase,
           id: step.id,
@@ -277,6 +278,19 @@ export class Runner {
       }
     }
     this.bus.emit({ type: 'run.plan', steps });
+  }
+
+  /**
+   * A pending step whose table does not exist (and that no earlier step creates) fails the run
+   * here, before any gate: a typo or the wrong database, not something to find out mid-deploy.
+   */
+  private stopOnMissingTable(phase: PhaseName, step: StepSpec, err: unknown): undefined {
+    const e = err as RunbookError;
+    const done = ['completed', 'skipped'].includes(this.rows.get(`${phase}/${step.id}`)?.status ?? '');
+    const all = PHASES.flatMap((p) => this.opts.runbook.phases[p]);
+    const table = String((step.params as { table?: unknown })?.table ?? '');
+    if (e?.sqlstate !== '42P01' || done || createdByEarlierStep(table, stepsBefore(all, step))) return undefined;
+    throw new RunbookError(`step ${step.id}: ${e.message}`, { hint: `${e.hint ?? ''}; nothing was changed`.replace(/^; /, ''), sqlstate: '42P01', exitCode: 2 });
   }
 
   private planFor(kind: StepKind, step: StepSpec): Promise<StepPlan> {

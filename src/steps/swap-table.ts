@@ -38,7 +38,7 @@ import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../engine/runbook-error.js';
 import { boolish, identifier, intish, tableName } from './ddl/ddl-schema.js';
-import { findTable, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
+import { findTable, missingTableError, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
 import { probe } from '../pg/probe.js';
 import type { TableFacts } from '../pg/catalog/catalog-types.js';
 import { bareName, qname, truncateIdent } from './ddl/ddl-names.js';
@@ -450,6 +450,7 @@ export const swapTable: StepKind<Params> = {
   async plan(step, ctx: PlanContext): Promise<StepPlan> {
     const p = step.params;
     const t = ctx.db ? await findTable(ctx.db, p.table) : undefined;
+    if (ctx.db && !t) throw await missingTableError(ctx.db, p.table);
     const n = names(p, t?.schema ?? 'public');
     if (!t) (n as any).table = quoteQualified(p.table);
     const notes: string[] = [];

@@ -199,6 +199,30 @@ phases:
     expect(plan.steps[0]!.error).toMatch(/no_such_table does not exist/);
     expect(plan.steps[0]!.warnings[0]!.severity).toBe('error');
   });
+
+  it('fails a step whose table does not exist, naming the closest one, unless an earlier step creates it', async () => {
+    const path = writeRunbook(
+      'typo.yaml',
+      `version: 1
+name: typo
+phases:
+  deploy:
+    - id: make
+      sql: "CREATE TABLE IF NOT EXISTS public.fresh (id int PRIMARY KEY, v int)"
+    - id: idx
+      create_index: { table: fresh, columns: [v] }
+    - id: swap
+      swap_table: { table: custmers, columns: [{ name: id, type: bigint }] }
+    - id: add
+      add_column: { table: custmers, column: c, type: int }
+`,
+    );
+    const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool });
+    const byId = new Map(plan.steps.map((s) => [s.id, s]));
+    expect(byId.get('idx')!.error).toBeUndefined();
+    expect(byId.get('idx')!.notes).toContain('the table is created by an earlier step: this step was planned without it');
+    for (const id of ['swap', 'add']) expect(byId.get(id)!.error).toBe(`table custmers does not exist in database ${db.name}; the closest existing table is customers`);
+  });
 });
 
 describe('planEvidence', () => {

@@ -119,6 +119,15 @@ describe('runner', () => {
     expect(runStatusText('completed', await stepRows(db.pool, back.outcome.runId))).toBe(`completed, rollback of ${first.outcome.runId}`);
   });
 
+  it('a step whose table does not exist fails the run before any gate, naming the closest table', async () => {
+    await db.query('CREATE TABLE accounts (id int PRIMARY KEY)');
+    const rb = makeRunbook([makeStep('swap_table', { table: 'acounts', columns: [{ name: 'id', type: 'bigint' }], batch_size: 100, drop_old: false }, { id: 'widen', phase: 'deploy' })], { name: 'typo-test' });
+    const r = await runRunbook(rb, { url: db.url });
+    expect(r.outcome.status).toBe('failed');
+    expect(r.events.filter((e) => e.type === 'gate.requested' || e.type === 'step.started')).toEqual([]);
+    expect(r.events.find((e) => e.type === 'run.failed')).toMatchObject({ error: expect.stringMatching(/^step widen: table acounts does not exist in database .*; the closest existing table is accounts$/) });
+  });
+
   it('resume skips completed steps and finishes the run', async () => {
     const rec = recorder();
     const steps = [

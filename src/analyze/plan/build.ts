@@ -4,6 +4,7 @@
 // in one step is known to the next); sizes come from pg_class / pg_stat (never count(*)).
 import type pg from 'pg';
 import { PHASES, type PhaseName, type Runbook, type StepSpec } from '../../runbook/model.js';
+import { createdByEarlierStep, stepsBefore } from '../../runbook/created-tables.js';
 import { STEP_KINDS } from '../../steps/registry.js';
 import type { PlannedLock, StepKind, StepPlan } from '../../steps/step-kind.js';
 import { gateLevel } from '../../engine/runner.js';
@@ -52,7 +53,10 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
 
   const steps: PlanStep[] = [];
   for (const phase of PHASES.filter((p) => phases.includes(p))) {
-    for (const step of runbook.phases[phase]) steps.push(await planStep(step, phase, kinds, { ro, versionNum, runbook, state, squawk: !!opts.squawk, timeZone: server.timeZone }));
+    for (const step of runbook.phases[phase]) {
+      const earlier = stepsBefore(PHASES.flatMap((p) => runbook.phases[p]), step);
+      steps.push(await planStep(step, phase, kinds, { ro, versionNum, runbook, state, squawk: !!opts.squawk, timeZone: server.timeZone, earlier }));
+    }
   }
 
   // Tables: everything a step locks, from its own plan and from the analysis.
@@ -142,6 +146,8 @@ interface StepEnv {
   state: SchemaState;
   squawk: boolean;
   timeZone: string;
+  /** Steps of the runbook before this one (phase order), for tables they create. */
+  earlier: StepSpec[];
 }
 
 async function planStep(step: StepSpec, phase: PhaseName, kinds: ReadonlyMap<string, StepKind>, env: StepEnv): Promise<PlanStep> {
@@ -166,11 +172,17 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: ReadonlyMap<str
     sp = await kind.plan(step, { db: env.ro, serverVersionNum: env.versionNum, runbook: env.runbook });
   } catch (err: any) {
     // A kind whose own live checks write (even in a rolled-back transaction) cannot run them under
-    // plan's READ ONLY transactions: plan it offline; the analyzer still reads the live catalog.
-    if (err?.code !== '25006') return { ...base, error: err?.message ?? String(err) };
+    // plan's READ ONLY transactions, and a table an earlier step creates is not there yet: plan it
+    // offline; the analyzer still reads the live catalog.
+    const createdEarlier = err?.sqlstate === '42P01' && createdByEarlierStep(String((step.params as { table?: unknown })?.table ?? ''), env.earlier);
+    if (err?.code !== '25006' && !createdEarlier) return { ...base, error: err?.message ?? String(err) };
     try {
       sp = await kind.plan(step, { serverVersionNum: env.versionNum, runbook: env.runbook });
-      extraNotes.push(`the ${step.kind} step's own live checks need to write, which plan never does: its SQL was planned offline and analyzed against the live catalog`);
+      extraNotes.push(
+        createdEarlier
+          ? `the table is created by an earlier step: this step was planned without it`
+          : `the ${step.kind} step's own live checks need to write, which plan never does: its SQL was planned offline and analyzed against the live catalog`,
+      );
     } catch (err2) {
       return { ...base, error: (err2 as Error)?.message ?? String(err2) };
     }

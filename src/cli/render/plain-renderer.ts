@@ -65,7 +65,7 @@ export function formatPlain(e: RunEvent): string | undefined {
     case 'run.completed':
       return line(`run ${e.runId} completed in ${fmtMs(e.durationMs)}`);
     case 'run.failed':
-      return line(`run ${e.runId} FAILED: ${e.error}. Fix the cause, then: pgrunbook resume ${e.runId}`);
+      return line(`run ${e.runId} FAILED: ${e.error}. Fix the cause, then: pgrunbook resume ${e.runId} (resume keeps this run's --var values: if one was wrong, start a new run with the corrected --var instead)`);
     default:
       return undefined;
   }

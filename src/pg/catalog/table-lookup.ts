@@ -13,6 +13,12 @@ export async function findTable(db: Queryable, name: string): Promise<TableFacts
   return r.rows[0] ? tableFromRow(r.rows[0]) : undefined;
 }
 
+/** The current database and its user tables' names (bare when on the search_path). */
+export async function tableNames(db: Queryable): Promise<{ db: string; names: string[] }> {
+  const r = await db.query(sqlText(CATALOG_SQL, 'table-names'));
+  return { db: r.rows[0].db, names: r.rows[0].names };
+}
+
 /** The relations with these OIDs (those that still exist), in no particular order. */
 export async function tablesByOid(db: Queryable, oids: number[]): Promise<TableFacts[]> {
   if (oids.length === 0) return [];

@@ -8,6 +8,7 @@ import type { ColumnFacts, ConstraintFacts, TableFacts } from '../../pg/catalog/
 import * as lookup from '../../pg/catalog/table-lookup.js';
 import * as parts from '../../pg/catalog/table-parts.js';
 import { RunbookError } from '../../engine/runbook-error.js';
+import { closest } from '../../runbook/suggest.js';
 
 function lit(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
@@ -20,12 +21,28 @@ export function findTable(q: Queryable, table: string): Promise<TableFacts | und
 
 /**
  * For plan(): the table as the server knows it (with a connection), and the name the planned SQL
- * uses: the server's qualified name when found, else the runbook's name quoted (a dry run offline,
- * or a table an earlier step creates).
+ * uses: the server's qualified name when found, else the runbook's name quoted (a dry run offline).
+ * With a connection, a missing table fails the plan (SQLSTATE 42P01); `plan` and `run` plan the
+ * step offline when an earlier step creates that table.
  */
 export async function planTable(db: Queryable | undefined, table: string): Promise<{ qualified: string; info?: TableFacts }> {
   const info = db ? await findTable(db, table) : undefined;
+  if (db && !info) throw await missingTableError(db, table);
   return { qualified: info?.qualified ?? quoteQualified(table), info };
+}
+
+/**
+ * "table x does not exist", naming the closest existing table (a typo, or the wrong database).
+ * SQLSTATE 42P01 (undefined_table) marks it for `plan` and `run`, which fail on it before any gate.
+ */
+export async function missingTableError(q: Queryable, table: string): Promise<RunbookError> {
+  const known = await lookup.tableNames(probing(q)).catch(() => ({ db: '?', names: [] as string[] }));
+  const near = closest(table.replace(/"/g, ''), known.names);
+  return new RunbookError(`table ${table} does not exist in database ${known.db}${near ? `; the closest existing table is ${near}` : ''}`, {
+    hint: `check the table name (and schema) in the runbook or the --var values${near ? ` (did you mean ${near}?)` : ''}, and that --db points at the right database; search_path decides unqualified names`,
+    sqlstate: '42P01',
+    exitCode: 2,
+  });
 }
 
 /** "about N rows (reltuples)": a size from planner statistics, never a count. */
@@ -35,11 +52,7 @@ export function estimatedRowsText(t: TableFacts): string | undefined {
 
 export async function requireTable(q: Queryable, table: string): Promise<TableFacts> {
   const t = await findTable(q, table);
-  if (!t) {
-    throw new RunbookError(`table ${table} does not exist`, {
-      hint: 'check the table name (and schema) in the runbook or the --var values; search_path decides unqualified names',
-    });
-  }
+  if (!t) throw await missingTableError(q, table);
   if (t.relkind !== 'r' && t.relkind !== 'p') {
     throw new RunbookError(`${table} is not a table (relkind ${t.relkind})`, { hint: 'point the step at the underlying table' });
   }
