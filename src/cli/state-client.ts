@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { RunbookError } from '../engine/runbook-error.js';
 import { explainConnectionError, type ConnectionSpec } from '../pg/connection.js';
+import { clientConfig } from '../pg/client-config.js';
 
 /** Connects, tells `fn` whether the pgrunbook schema exists, and always disconnects. */
 export async function withStateClient<T>(
@@ -9,7 +10,7 @@ export async function withStateClient<T>(
   command: string,
   fn: (client: pg.Client, hasState: boolean) => Promise<T>,
 ): Promise<T> {
-  const client = new pg.Client({ connectionString: connection.connectionString, application_name: `pgrunbook:${command}` });
+  const client = new pg.Client({ ...clientConfig(connection.connectionString), application_name: `pgrunbook:${command}` });
   client.on('error', () => {});
   try {
     await client.connect();

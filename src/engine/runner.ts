@@ -21,6 +21,7 @@ import { createdByEarlierStep, stepsBefore } from '../runbook/created-tables.js'
 import { STEP_KINDS } from '../steps/registry.js';
 import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/step-kind.js';
 import { storedVars } from '../runbook/secret-vars.js';
+import { clientConfig } from '../pg/client-config.js';
 
 export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
 
@@ -134,8 +135,8 @@ export class Runner {
   async run(): Promise<RunOutcome> {
     const { runbook, connection } = this.opts;
     const appName = `pgrunbook:${this.runId}`;
-    const lockClient = new pg.Client({ connectionString: connection.connectionString, application_name: `${appName}:lock` });
-    const journalClient = new pg.Client({ connectionString: connection.connectionString, application_name: `${appName}:journal` });
+    const lockClient = new pg.Client({ ...clientConfig(connection.connectionString), application_name: `${appName}:lock` });
+    const journalClient = new pg.Client({ ...clientConfig(connection.connectionString), application_name: `${appName}:journal` });
     lockClient.on('error', () => this.interrupt('lost the connection that holds the run lock'));
     journalClient.on('error', () => {});
     const started = this.clock.now();

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { registerSecret, redact } from '../util/secrets.js';
 import type { Target } from '../engine/events.js';
+import { clientConfig, TlsConfigError } from './client-config.js';
 
 export class ConnectionConfigError extends Error {}
 
@@ -18,6 +19,12 @@ export function resolveConnection(db: string | undefined, env: NodeJS.ProcessEnv
   registerSecret(env.PGPASSWORD);
   const raw = db ?? env.DATABASE_URL;
   const source = db ? '--db' : env.DATABASE_URL ? 'DATABASE_URL' : 'libpq environment';
+  try {
+    clientConfig(raw, env); // a bad sslmode or an unreadable certificate is an input error, said up front
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConnectionConfigError(`${source}: ${err.message}`);
+    throw err;
+  }
   if (raw) {
     if (!/^postgres(ql)?:\/\//i.test(raw)) {
       throw new ConnectionConfigError(
@@ -64,7 +71,7 @@ export function createPool(spec: ConnectionSpec, opts: PoolOptions): pg.Pool {
     .map(([k, v]) => `-c ${k}=${String(v).replace(/\s/g, '')}`)
     .join(' ');
   const pool = new pg.Pool({
-    connectionString: spec.connectionString,
+    ...clientConfig(spec.connectionString),
     application_name: opts.applicationName,
     max: opts.max ?? 4,
     connectionTimeoutMillis: 10_000,
@@ -90,10 +97,27 @@ export function explainConnectionError(err: unknown, spec: ConnectionSpec): stri
       return `cannot connect to ${where} (from ${spec.source}): timed out. Check network access to the server.`;
     case '28P01':
     case '28000':
+      if (/no encryption/.test(msg)) {
+        return `cannot connect to ${where} (from ${spec.source}): the server accepts only TLS connections. Add sslmode=verify-full&sslrootcert=CA_FILE (or sslmode=require) to the URL, or set PGSSLMODE.`;
+      }
       return `cannot connect to ${where} (from ${spec.source}): authentication failed. Check the user and password (or ~/.pgpass).`;
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'CERT_SIGNATURE_FAILURE':
+      return `cannot connect to ${where} (from ${spec.source}): the server's TLS certificate is not signed by a trusted CA (${msg}). Point sslrootcert (or PGSSLROOTCERT) at the CA that signed it, or use sslmode=require to encrypt without verifying.`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `cannot connect to ${where} (from ${spec.source}): the server's TLS certificate is not issued for host ${spec.target.host} (${msg}). Connect with a host name the certificate names, or use sslmode=verify-ca.`;
+    case 'CERT_HAS_EXPIRED':
+      return `cannot connect to ${where} (from ${spec.source}): the server's TLS certificate has expired. Renew it on the server.`;
     case '3D000':
       return `cannot connect to ${where} (from ${spec.source}): database does not exist. Check the database name.`;
     default:
+      if (/does not support SSL/i.test(msg)) {
+        return `cannot connect to ${where} (from ${spec.source}): the server does not accept TLS connections. Enable ssl on the server, or drop sslmode (PGSSLMODE) if an unencrypted connection is acceptable.`;
+      }
       return `cannot connect to ${where} (from ${spec.source}): ${msg}`;
   }
 }

@@ -2,6 +2,7 @@
 // default_transaction_read_only=on (in the startup packet, so it holds from the first query) and
 // short timeouts, so a rehearsal can neither write nor queue behind production's locks for long.
 import pg from 'pg';
+import { clientConfig } from '../pg/client-config.js';
 
 export const SOURCE_SESSION_SETTINGS = {
   default_transaction_read_only: 'on',
@@ -17,13 +18,13 @@ export function sourceOptions(): string {
 }
 
 export function readOnlySourceClient(url: string | undefined, applicationName = 'pgrunbook-rehearsal:source'): pg.Client {
-  const c = new pg.Client({ connectionString: url, application_name: applicationName, options: sourceOptions(), connectionTimeoutMillis: 10_000 });
+  const c = new pg.Client({ ...clientConfig(url), application_name: applicationName, options: sourceOptions(), connectionTimeoutMillis: 10_000 });
   c.on('error', () => {});
   return c;
 }
 
 export function readOnlySourcePool(url: string | undefined, applicationName = 'pgrunbook-rehearsal:source'): pg.Pool {
-  const p = new pg.Pool({ connectionString: url, application_name: applicationName, options: sourceOptions(), max: 2, connectionTimeoutMillis: 10_000 });
+  const p = new pg.Pool({ ...clientConfig(url), application_name: applicationName, options: sourceOptions(), max: 2, connectionTimeoutMillis: 10_000 });
   p.on('error', () => {});
   return p;
 }

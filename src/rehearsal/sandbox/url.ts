@@ -9,6 +9,7 @@ import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIden
 import { makeCloser } from './closer.js';
 import { dropNewObjects, takeInventory } from './inventory.js';
 import type { Sandbox, SandboxRequest } from './sandbox-types.js';
+import { clientConfig } from '../../pg/client-config.js';
 
 export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
   const url = req.spec;
@@ -40,7 +41,7 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
   try {
     const ident = await serverIdentity(client);
     if (req.sourceUrl) {
-      const src = new pg.Client({ connectionString: req.sourceUrl, application_name: 'pgrunbook-rehearsal:identity', options: '-c default_transaction_read_only=on' });
+      const src = new pg.Client({ ...clientConfig(req.sourceUrl), application_name: 'pgrunbook-rehearsal:identity', options: '-c default_transaction_read_only=on' });
       src.on('error', () => {});
       await src.connect();
       try {

@@ -1,0 +1,82 @@
+// node-postgres settings for every connection pgrunbook opens to the target, with libpq's TLS
+// meaning. node-postgres treats sslmode=require as verify-full and ignores PGSSLROOTCERT, so the
+// URL's ssl* parameters (else PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) are read here:
+//   disable, allow, prefer  no TLS (node-postgres cannot fall back, so nothing opportunistic)
+//   require                 encrypted; verified against sslrootcert only when one is given (as libpq)
+//   verify-ca               the chain must lead to sslrootcert (default ~/.postgresql/root.crt)
+//   verify-full             verify-ca, and the certificate must name the host connected to
+// TCP keepalives are always on, so a connection that silently dies is noticed (docs/security.md).
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import type pg from 'pg';
+
+export class TlsConfigError extends Error {}
+
+const SSL_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'] as const;
+const MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/** First keepalive probe after this much idle time; the kernel's interval and count follow. */
+export const KEEPALIVE_IDLE_MS = 10_000;
+
+function readPem(path: string, what: string, from: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TlsConfigError(`cannot read the ${what} ${path} (from ${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`);
+  }
+}
+
+type Params = Partial<Record<(typeof SSL_PARAMS)[number], string>>;
+
+function sslParams(url: URL | undefined, env: NodeJS.ProcessEnv): { p: Params; from: string } {
+  const fromUrl: Params = {};
+  for (const k of SSL_PARAMS) if (url?.searchParams.has(k)) fromUrl[k] = url.searchParams.get(k)!;
+  if (Object.keys(fromUrl).length) return { p: fromUrl, from: 'the URL' };
+  const e = (k: string) => env[k] || undefined;
+  return { p: { sslmode: e('PGSSLMODE'), sslrootcert: e('PGSSLROOTCERT'), sslcert: e('PGSSLCERT'), sslkey: e('PGSSLKEY') }, from: 'the PGSSL* environment' };
+}
+
+function tlsOptions(p: Params, from: string): false | ConnectionOptions | undefined {
+  const mode = p.sslmode;
+  if (!mode) return undefined;
+  if (!MODES.includes(mode)) throw new TlsConfigError(`sslmode "${mode}" (from ${from}) is not one of ${MODES.join(', ')}`);
+  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
+  const opts: ConnectionOptions = {};
+  if (p.sslcert) opts.cert = readPem(p.sslcert, 'client certificate (sslcert)', from);
+  if (p.sslkey) opts.key = readPem(p.sslkey, 'client key (sslkey)', from);
+  let root = p.sslrootcert;
+  if (!root && mode !== 'require') {
+    root = join(homedir(), '.postgresql', 'root.crt');
+    try {
+      readFileSync(root);
+    } catch {
+      throw new TlsConfigError(`sslmode=${mode} needs the CA that signed the server's certificate: set sslrootcert=FILE in the URL or PGSSLROOTCERT (${root} does not exist)`);
+    }
+  }
+  if (root && root !== 'system') opts.ca = readPem(root, 'root certificate (sslrootcert)', from);
+  if (mode === 'require' && !root) return { ...opts, rejectUnauthorized: false };
+  // verify-ca (and require with a root certificate): the chain is checked, the host name is not.
+  if (mode !== 'verify-full') return { ...opts, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { ...opts, rejectUnauthorized: true };
+}
+
+/** Connection settings for `connectionString` (undefined: the libpq environment). */
+export function clientConfig(connectionString: string | undefined, env: NodeJS.ProcessEnv = process.env): pg.ClientConfig {
+  let url: URL | undefined;
+  try {
+    url = connectionString ? new URL(connectionString) : undefined;
+  } catch {
+    url = undefined;
+  }
+  const { p, from } = sslParams(url, env);
+  const ssl = tlsOptions(p, from);
+  // The URL's own ssl* parameters would override `ssl` inside node-postgres: drop them.
+  if (url && ssl !== undefined) for (const k of SSL_PARAMS) url.searchParams.delete(k);
+  return {
+    connectionString: url && ssl !== undefined ? url.toString() : connectionString,
+    ...(ssl !== undefined ? { ssl } : {}),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+  };
+}
