@@ -9,7 +9,7 @@ import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { expressionVolatility } from './volatility.js';
 import { pgTypname } from './type-change.js';
-import { rowsText } from './column-changes.js';
+import { jsonFinding, rowsText } from './column-changes.js';
 
 const SERIAL = new Set(['serial', 'bigserial', 'smallserial', 'serial2', 'serial4', 'serial8']);
 
@@ -27,6 +27,7 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
     return { mode: 'AccessExclusiveLock' };
   }
 
+  if (type && pgTypname(type) === 'json') jsonFinding(t.name, col, ctx);
   let rewriteWhy: string | undefined;
   const serial = type && SERIAL.has(type.name);
   const identity = byType('CONSTR_IDENTITY')[0];

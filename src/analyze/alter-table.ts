@@ -10,6 +10,7 @@ import { analyzeColumnCommand, COLUMN_SUBTYPES } from './column-changes.js';
 import { analyzeConstraintCommand, CONSTRAINT_SUBTYPES } from './constraints.js';
 import { analyzeTableOption, TABLE_OPTION_SUBTYPES } from './table-options.js';
 import { analyzePartitionCommand, PARTITION_SUBTYPES } from './partitions.js';
+import { analyzeAlterCompositeType } from './domains.js';
 
 export interface AlterTarget {
   rel: RelName;
@@ -17,6 +18,8 @@ export interface AlterTarget {
   info: TableInfo | undefined;
   /** false for ALTER TABLE ONLY. */
   recurse: boolean;
+  /** OBJECT_TABLE, OBJECT_SEQUENCE, OBJECT_VIEW... as written (ALTER SEQUENCE x SET UNLOGGED is an AlterTableStmt). */
+  objtype: string;
 }
 
 export interface SubcommandResult {
@@ -26,10 +29,11 @@ export interface SubcommandResult {
 }
 
 export async function analyzeAlterTable(ast: any, ctx: StatementContext): Promise<void> {
+  if (ast.objtype === 'OBJECT_TYPE') return analyzeAlterCompositeType(ast, ctx);
   const rel = rangeVar(ast.relation);
   if (!rel) return;
   const { name, info } = await ctx.table(rel);
-  const target: AlterTarget = { rel, name, info, recurse: ast.relation?.inh === true };
+  const target: AlterTarget = { rel, name, info, recurse: ast.relation?.inh === true, objtype: ast.objtype ?? 'OBJECT_TABLE' };
   if (ast.objtype === 'OBJECT_INDEX') return analyzeAlterIndex(ast, target, ctx);
 
   let mode: LockMode | undefined;
@@ -74,9 +78,12 @@ async function analyzeAlterIndex(ast: any, t: AlterTarget, ctx: StatementContext
       case 'AT_AttachPartition': {
         const part = rangeVar(cmd.def?.PartitionCmd?.name);
         ctx.lock(indexName, 'ShareUpdateExclusiveLock', { relkind: 'index' });
+        // Both tables are read to check that the index matches the partition.
+        if (owner) ctx.lock(owner.table, 'AccessShareLock', { relkind: owner.tableKind === 'p' ? 'partitioned table' : 'table', why: 'table of the partitioned index' });
         if (part) {
           const p = await ctx.state.indexOwner(part);
           ctx.lock(p?.index ?? part.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index being attached' });
+          if (p) ctx.lock(p.table, 'AccessShareLock', { relkind: 'table', why: 'table of the index being attached' });
         }
         ctx.setWork('catalog');
         break;

@@ -2,9 +2,10 @@
 // implementation (src/analyze/live-catalog.ts) fills it from the catalog layer (src/pg/catalog);
 // without --db there is no catalog and the analyzer says what it cannot know.
 import type { RelKind } from '../pg/catalog/catalog-types.js';
-import type { IndexOwner, Volatility } from '../pg/catalog/type-lookup.js';
+import type { IndexOwner, TypeUser, Volatility } from '../pg/catalog/type-lookup.js';
+import type { OwnedSequence } from '../pg/catalog/catalog-types.js';
 
-export type { IndexOwner, RelKind, Volatility };
+export type { IndexOwner, OwnedSequence, RelKind, TypeUser, Volatility };
 
 export interface ColumnInfo {
   name: string;
@@ -47,6 +48,8 @@ export interface IndexInfo {
   primary: boolean;
   valid: boolean;
   ready: boolean;
+  /** Columns its expressions or predicate use (rebuilt when their type changes, even without a rewrite). */
+  expressionColumns?: string[];
   /** Owned by a constraint (PK, UNIQUE, EXCLUDE): drop the constraint, not the index. */
   constraint?: string;
 }
@@ -95,6 +98,12 @@ export interface TableInfo {
   partial?: boolean;
   /** True when created earlier in the same script (known empty, not from the catalog). */
   createdInScript?: boolean;
+  /** Sequences owned by its columns (serial, identity); undefined when unknown. */
+  ownedSequences?: OwnedSequence[];
+  /** Tablespace its storage is in (the database default spelled out); undefined when unknown. */
+  tablespace?: string;
+  /** Table access method (heap...); undefined when unknown. */
+  accessMethod?: string;
   /** Estimated rows (reltuples, n_live_tup fallback); undefined when unknown. */
   estimatedRows?: number;
 }
@@ -114,6 +123,10 @@ export interface Catalog {
   functionVolatility(schema: string | undefined, name: string, nargs: number): Promise<Volatility | undefined>;
   /** pg_cast.castmethod between two types given as SQL names ('b' binary, 'f' function, 'i' I/O); undefined = no cast. */
   castMethod(source: string, target: string): Promise<'b' | 'f' | 'i' | undefined>;
+  /** Tables with a column of this type (domain, composite) and tables typed by it (CREATE TABLE ... OF). */
+  typeUsers(schema: string | undefined, name: string): Promise<TypeUser[]>;
+  /** The table an extended statistics object is on. */
+  statisticsTable(schema: string | undefined, name: string): Promise<string | undefined>;
   /** Whether a type name is a domain with constraints (undefined when unknown type). */
   typeIsConstrainedDomain(schema: string | undefined, name: string): Promise<boolean | undefined>;
 }

@@ -27,6 +27,10 @@ import {
 } from './other-ddl.js';
 import { analyzeCopy, analyzeDelete, analyzeInsert, analyzeLock, analyzeMerge, analyzeSelect, analyzeUpdate } from './dml.js';
 import { sqlModeName } from './locks.js';
+import { robustnessFinding } from './robust.js';
+import { analyzeAlterDomain } from './domains.js';
+import { analyzeAlterSequence, analyzeCreateSequence, lockSequenceCalls } from './sequences.js';
+import { analyzeAlterPolicy, analyzeCreateRule, analyzeCreateStatistics, analyzePublication } from './table-objects.js';
 import { walk } from './ast.js';
 
 export interface AnalyzeOptions {
@@ -103,6 +107,8 @@ export async function analyzeStatement(p: ParsedStatement, index: number, sql: s
   let transactional = p.transactional;
   const override = await dispatch(p.node, p.ast, ctx);
   if (override?.transactional !== undefined) transactional = override.transactional;
+  if (EXECUTES_EXPRESSIONS.has(p.node)) await lockSequenceCalls(p.ast, ctx);
+  robustnessFinding(p.node, p.ast, ctx);
 
   if (!transactional && session.inTransactionBlock) {
     ctx.finding('not-in-transaction-block', `${describe(p)} cannot run inside a transaction block, and this script opened one with BEGIN.`);
@@ -117,7 +123,8 @@ export async function analyzeStatement(p: ParsedStatement, index: number, sql: s
     ctx.finding('lock-timeout-missing', `No lock_timeout is set: while this waits for ${sqlModeName(strongest)} it queues every conflicting query behind it.`);
   }
   const rewritten = [...ctx.rewritten];
-  const scanned = [...ctx.scanned].filter((t) => !ctx.rewritten.has(t));
+  // A rewrite that copies rows reads them all: it is reported as a scan too (JSON contract).
+  const scanned = [...ctx.scanned];
   let { line, col } = lineColAt(sql, p.offset);
   if (basePos) {
     if (line === 1) col += basePos.col - 1;
@@ -150,6 +157,9 @@ function splitRel(text: string): { schema?: string; name: string } {
 function describe(p: ParsedStatement): string {
   return p.sql.split(/\s+/).slice(0, 4).join(' ').replace(/[;(].*$/, '');
 }
+
+/** Statements whose expressions run (a nextval() in them takes its lock); DDL only stores them. */
+const EXECUTES_EXPRESSIONS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'CreateTableAsStmt', 'CallStmt']);
 
 async function dispatch(node: string, ast: any, ctx: StatementContext): Promise<{ transactional?: boolean } | void> {
   switch (node) {
@@ -203,6 +213,21 @@ async function dispatch(node: string, ast: any, ctx: StatementContext): Promise<
       return analyzeCopy(ast, ctx);
     case 'LockStmt':
       return analyzeLock(ast, ctx);
+    case 'AlterDomainStmt':
+      return analyzeAlterDomain(ast, ctx);
+    case 'AlterSeqStmt':
+      return analyzeAlterSequence(ast, ctx);
+    case 'CreateSeqStmt':
+      return analyzeCreateSequence(ast, ctx);
+    case 'CreateStatsStmt':
+      return analyzeCreateStatistics(ast, ctx);
+    case 'RuleStmt':
+      return analyzeCreateRule(ast, ctx);
+    case 'AlterPolicyStmt':
+      return analyzeAlterPolicy(ast, ctx);
+    case 'CreatePublicationStmt':
+    case 'AlterPublicationStmt':
+      return analyzePublication(ast, ctx);
     case 'ExplainStmt':
       return analyzeExplain(ast, ctx);
     case 'TransactionStmt':

@@ -6,6 +6,7 @@ import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { decideTypeChange, pgTypname } from './type-change.js';
 import { expressionVolatility } from './volatility.js';
+import { lockOwnedSequences } from './sequences.js';
 
 export const COLUMN_SUBTYPES = new Set([
   'AT_ColumnDefault',
@@ -37,6 +38,12 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
         const v = await expressionVolatility(cmd.def, ctx.live ? ctx.session.catalog : undefined);
         ctx.note(`SET DEFAULT applies to rows inserted from now on (${v.volatility} expression): existing rows are not touched`);
       } else ctx.note('DROP DEFAULT is a catalog change');
+      if (!ctx.state.createdInScript(t.rel)) {
+        ctx.finding(
+          'change-column-default',
+          `${cmd.def ? 'SET' : 'DROP'} DEFAULT on ${t.name}.${col}: rows inserted from the commit on get ${cmd.def ? 'the new default' : 'NULL'} while rows written before keep theirs, and application code that omits ${col} changes behaviour at that moment.`,
+        );
+      }
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock' };
     }
@@ -48,6 +55,12 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
       setNotNull(col, t, ctx);
       return { mode: 'AccessExclusiveLock' };
     case 'AT_DropColumn': {
+      if (cmd.missing_ok && t.info && !t.info.partial && !info) {
+        ctx.note(`column ${col} does not exist: DROP COLUMN IF EXISTS does nothing`);
+        ctx.setWork('catalog');
+        return { mode: 'AccessExclusiveLock' };
+      }
+      lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `owned by ${col}, dropped with it`, col);
       ctx.finding('drop-column', `DROP COLUMN ${col} removes its data from ${t.name} for good (a catalog change: the space is reclaimed only as rows are rewritten).`);
       for (const idx of t.info?.indexes.values() ?? []) {
         if (idx.columns.includes(col)) ctx.lock(idx.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index on the dropped column (dropped with it)' });
@@ -77,6 +90,9 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
     case 'AT_AddIdentity':
     case 'AT_SetIdentity':
     case 'AT_DropIdentity':
+      // SET GENERATED / SET options / RESTART alter the identity's sequence; DROP IDENTITY drops it.
+      if (cmd.subtype === 'AT_SetIdentity') lockOwnedSequences(ctx, t.info, 'ShareRowExclusiveLock', `identity sequence of ${col}`, col);
+      if (cmd.subtype === 'AT_DropIdentity') lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `identity sequence of ${col}, dropped`, col);
       ctx.note('identity changes are catalog changes: existing values stay');
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock' };
@@ -161,6 +177,7 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
     ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`);
     return;
   }
+  if (pgTypname(target) === 'json') jsonFinding(t.name, col, ctx);
   const verdict = await decideTypeChange(info, target, {
     using: cdef.raw_default,
     catalog: ctx.live ? ctx.session.catalog : undefined,
@@ -170,6 +187,8 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
   if (verdict.timezoneDependent) {
     ctx.finding('timezone-dependent', `${info.type} -> ${target.name}: ${verdict.why}.`, { severity: verdict.rewrite ? 'warning' : 'info' });
   }
+  // An identity column's sequence follows the new type (ALTER SEQUENCE ... AS).
+  if (info.identity) lockOwnedSequences(ctx, t.info, 'ShareRowExclusiveLock', `identity sequence of ${col}, retyped`, col);
   if (verdict.rewrite) {
     for (const d of data) ctx.rewrite(d);
     ctx.note(`rewrite: ${verdict.why}`);
@@ -187,6 +206,12 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
       `CHECK constraint${checks.length > 1 ? 's' : ''} ${checks.map((c) => c.name).join(', ')} on ${col} ${checks.length > 1 ? 'are' : 'is'} re-validated by a scan of ${t.name} under ACCESS EXCLUSIVE.`,
     );
   } else if (unknownRelation(t.info) && !verdict.rewrite) ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
+  // Indexes whose expressions or predicate use the column are rebuilt even when the table is not.
+  const rebuilt = [...(t.info?.indexes.values() ?? [])].filter((i) => i.expressionColumns?.includes(col));
+  if (rebuilt.length && !verdict.rewrite) {
+    for (const d of data) ctx.scan(d, 'index-build');
+    ctx.note(`index${rebuilt.length > 1 ? 'es' : ''} ${rebuilt.map((i) => i.name).join(', ')} use ${col} in an expression: rebuilt (a scan of ${t.name})`);
+  }
   // Foreign keys through the column are dropped and re-created: dropping removes their triggers on
   // the referenced table (ACCESS EXCLUSIVE), and after a rewrite they are validated again.
   for (const c of t.info?.constraints.values() ?? []) {
@@ -205,4 +230,8 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
   info.typschema = target.schema ?? info.typschema;
   info.mods = target.mods;
   info.type = target.name + (target.mods.length ? `(${target.mods.join(',')})` : '');
+}
+
+export function jsonFinding(table: string, col: string, ctx: StatementContext): void {
+  ctx.finding('prefer-jsonb', `${table}.${col} is json: stored as text and parsed on every read; it cannot be compared for equality or indexed with GIN.`);
 }

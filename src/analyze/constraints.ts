@@ -19,7 +19,7 @@ export async function analyzeConstraintCommand(cmd: any, t: AlterTarget, ctx: St
     case 'AT_ValidateConstraint':
       return validateConstraint(cmd.name, t, ctx);
     case 'AT_DropConstraint':
-      return dropConstraint(cmd.name, !!cmd.missing_ok, t, ctx);
+      return dropConstraint(cmd.name, !!cmd.missing_ok, cmd.behavior === 'DROP_CASCADE', t, ctx);
     case 'AT_AlterConstraint':
       ctx.note('ALTER CONSTRAINT changes constraint attributes in the catalog');
       ctx.setWork('catalog');
@@ -54,7 +54,8 @@ async function addConstraint(c: any, t: AlterTarget, ctx: StatementContext): Pro
       ctx.state.addConstraint(t.info, info);
       if (!notValid) ctx.setWork('scan');
       else ctx.setWork('catalog');
-      return { mode: 'AccessExclusiveLock' };
+      // NO INHERIT: the constraint stays on this table; children are neither locked nor checked.
+      return { mode: 'AccessExclusiveLock', recurse: !c.is_no_inherit };
     }
     case 'CONSTR_NOTNULL': {
       // ADD CONSTRAINT name NOT NULL col [NOT VALID]: PostgreSQL 18 syntax.
@@ -212,7 +213,7 @@ async function validateConstraint(name: string, t: AlterTarget, ctx: StatementCo
   return { mode: 'ShareUpdateExclusiveLock' };
 }
 
-async function dropConstraint(name: string, missingOk: boolean, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+async function dropConstraint(name: string, missingOk: boolean, cascade: boolean, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
   const con = t.info?.constraints.get(name);
   if (!con && ctx.live && !missingOk && !t.info?.createdInScript) ctx.doubt(`constraint ${name} not found on ${t.name}: the statement would fail`);
   if (con?.type === 'foreign key' && con.refTable) {
@@ -221,6 +222,12 @@ async function dropConstraint(name: string, missingOk: boolean, t: AlterTarget, 
   if (con && (con.type === 'primary key' || con.type === 'unique' || con.type === 'exclusion') && con.index) {
     ctx.lock(con.index, 'AccessExclusiveLock', { relkind: 'index', why: 'the constraint’s index is dropped' });
     t.info?.indexes.delete(con.index);
+    // Foreign keys that depend on the key's index go with it (CASCADE), or make the drop fail.
+    for (const fk of t.info?.incomingForeignKeys ?? []) {
+      if (fk.table === t.name || !fk.refColumns.every((c) => con.columns.includes(c))) continue;
+      if (cascade) ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} is dropped (CASCADE)` });
+      else ctx.doubt(`${fk.table} references this key (${fk.constraint}): DROP CONSTRAINT fails without CASCADE`);
+    }
   }
   if (!con && !ctx.live) ctx.unknownOnce(`the kind of constraint ${name} (dropping a foreign key also locks the referenced table)`);
   t.info?.constraints.delete(name);

@@ -66,9 +66,15 @@ export class StatementContext {
     return [name];
   }
 
-  rewrite(table: string): void {
+  /**
+   * New storage for a table. `rows` (the default): the old rows are read and written again, so it
+   * is a full scan too; `files`: the files are copied block by block (SET TABLESPACE), no row is
+   * read; `empty`: the new storage starts empty (TRUNCATE, REFRESH ... WITH NO DATA).
+   */
+  rewrite(table: string, how: 'rows' | 'files' | 'empty' = 'rows'): void {
     this.rewritten.add(table);
-    this.setWork('rewrite');
+    if (how === 'rows') this.scanned.add(table);
+    this.setWork(how === 'empty' ? 'catalog' : 'rewrite');
   }
 
   scan(table: string, work: WorkKind = 'scan'): void {

@@ -5,11 +5,13 @@
 // add work on the other side: a DELETE on a referenced table looks up (and, without an index,
 // scans) each referencing table.
 import type { LockMode } from '../steps/step-kind.js';
-import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings } from './ast.js';
+import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings, walk } from './ast.js';
 import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import { lockReadRelations } from './other-ddl.js';
 import { formatCount } from './column-changes.js';
+import { lockOwnedSequences } from './sequences.js';
+import { analyzeCreateTableAs } from './other-ddl.js';
 
 /** pg_locks names by LOCK TABLE's numeric mode (lockdefs.h). */
 const LOCK_BY_NUMBER: Record<number, LockMode> = {
@@ -41,8 +43,10 @@ export async function analyzeUpdate(ast: any, ctx: StatementContext): Promise<vo
   const { name, info } = await ctx.table(rel);
   ctx.lockWithChildren(name, info, 'RowExclusiveLock', 'partition (updated too)');
   await readOthers([ast.fromClause, ast.whereClause, ast.targetList, ast.withClause], name, ctx);
+  await scanJoined(ast.fromClause, ast.whereClause, ctx);
   const setCols: string[] = (ast.targetList ?? []).map((t: any) => t.ResTarget?.name).filter(Boolean);
-  decideRowScan(ast.whereClause, rel, name, info, ctx, 'UPDATE');
+  decideRowScan(ast.whereClause, ast.relation, name, info, ctx, 'UPDATE');
+  backfillStyle(ast.whereClause, setCols, name, info, ctx);
   if (info) {
     for (const c of info.constraints.values()) {
       if (c.type === 'foreign key' && c.refTable && c.columns.some((x) => setCols.includes(x))) {
@@ -64,7 +68,8 @@ export async function analyzeDelete(ast: any, ctx: StatementContext): Promise<vo
   const { name, info } = await ctx.table(rel);
   ctx.lockWithChildren(name, info, 'RowExclusiveLock', 'partition (deleted from too)');
   await readOthers([ast.usingClause, ast.whereClause, ast.withClause], name, ctx);
-  decideRowScan(ast.whereClause, rel, name, info, ctx, 'DELETE');
+  await scanJoined(ast.usingClause, ast.whereClause, ctx);
+  decideRowScan(ast.whereClause, ast.relation, name, info, ctx, 'DELETE');
   for (const fk of info?.incomingForeignKeys ?? []) {
     const mode: LockMode = fk.onDelete === 'a' || fk.onDelete === 'r' ? 'RowShareLock' : 'RowExclusiveLock';
     const action = fk.onDelete === 'c' ? 'deletes the referencing rows' : fk.onDelete === 'n' || fk.onDelete === 'd' ? 'updates the referencing rows' : 'checks for referencing rows';
@@ -90,6 +95,10 @@ export async function analyzeInsert(ast: any, ctx: StatementContext): Promise<vo
   // A foreign key is checked only for rows whose key columns are not NULL: with a column list
   // that leaves them out (and no default), nothing is looked up.
   const listed: string[] = (ast.cols ?? []).map((c: any) => c.ResTarget?.name).filter(Boolean);
+  // A serial or identity column left out of the column list is filled by nextval() on its sequence.
+  for (const seq of info?.ownedSequences ?? []) {
+    if (listed.length && !listed.includes(seq.column)) lockOwnedSequences(ctx, info, 'RowExclusiveLock', `nextval() for ${seq.column}`, seq.column);
+  }
   for (const c of info?.constraints.values() ?? []) {
     if (c.type !== 'foreign key' || !c.refTable) continue;
     if (listed.length && !c.columns.some((k) => listed.includes(k))) continue;
@@ -105,11 +114,15 @@ export async function analyzeMerge(ast: any, ctx: StatementContext): Promise<voi
   const { name, info } = await ctx.table(rel);
   ctx.lockWithChildren(name, info, 'RowExclusiveLock', 'partition (merged into too)');
   await readOthers([ast.sourceRelation, ast.joinCondition], name, ctx);
+  await scanJoined([ast.sourceRelation], ast.joinCondition, ctx);
+  if (!constantFilterOnIndex(ast.joinCondition, relationNames(ast.relation), info)) for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
   ctx.doubt('how many rows MERGE touches depends on the join');
   ctx.setWork('rows');
 }
 
 export async function analyzeSelect(ast: any, ctx: StatementContext): Promise<void> {
+  // SELECT ... INTO new_table is CREATE TABLE AS.
+  if (ast.intoClause) return analyzeCreateTableAs({ query: { SelectStmt: { ...ast, intoClause: undefined } }, into: ast.intoClause, objtype: 'OBJECT_TABLE' }, ctx);
   await analyzeModifyingCtes(ast.withClause, ctx);
   const locking = (ast.lockingClause ?? []).map((l: any) => l.LockingClause).filter(Boolean);
   const read = await lockReadRelations(ast, ctx, 'read by the query');
@@ -121,6 +134,7 @@ export async function analyzeSelect(ast: any, ctx: StatementContext): Promise<vo
     }
     for (const r of read) if (targeted.size === 0 || targeted.has(r)) ctx.lock(r, 'RowShareLock', { relkind: 'table', why: 'SELECT ... FOR UPDATE/SHARE' });
   }
+  await scanJoined(ast.fromClause, ast.whereClause, ctx);
   if (read.length) ctx.setWork('rows');
 }
 
@@ -150,6 +164,8 @@ export async function analyzeLock(ast: any, ctx: StatementContext): Promise<void
     const { name, info } = await ctx.table(rv);
     if (rv.only) ctx.lock(name, mode, { table: info });
     else ctx.lockWithChildren(name, info, mode, 'partition (LOCK TABLE recurses)');
+    // Locking a view locks the relations its query reads, in the same mode.
+    for (const r of info?.relkind === 'v' ? (info.viewReads ?? []) : []) ctx.lock(r, mode, { relkind: 'table', why: `read by view ${name}` });
     const blocks = mode === 'AccessExclusiveLock' ? 'every query on it, plain SELECTs included' : mode === 'AccessShareLock' || mode === 'RowShareLock' || mode === 'RowExclusiveLock' ? 'only conflicting DDL' : 'writes and other schema changes';
     ctx.finding('lock-table', `LOCK TABLE ${name} takes ${mode} until the transaction ends: it blocks ${blocks}.`, {
       severity: mode === 'AccessShareLock' || mode === 'RowShareLock' || mode === 'RowExclusiveLock' ? 'info' : 'warning',
@@ -176,7 +192,7 @@ async function readOthers(parts: any[], target: string, ctx: StatementContext): 
 }
 
 /** UPDATE/DELETE: a full scan unless the WHERE can use an index on the target. */
-function decideRowScan(where: any, rel: { name: string }, name: string, info: TableInfo | undefined, ctx: StatementContext, verb: 'UPDATE' | 'DELETE'): void {
+function decideRowScan(where: any, relation: any, name: string, info: TableInfo | undefined, ctx: StatementContext, verb: 'UPDATE' | 'DELETE'): void {
   const rows = info?.estimatedRows !== undefined && info.estimatedRows >= 0 ? ` (~${formatCount(info.estimatedRows)} rows)` : '';
   if (!where) {
     for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
@@ -187,10 +203,8 @@ function decideRowScan(where: any, rel: { name: string }, name: string, info: Ta
     return;
   }
   ctx.setWork('rows');
-  const cols = indexableColumns(where, rel.name);
   if (info && !info.partial) {
-    const usable = [...info.indexes.values()].some((i) => i.valid && i.columns[0] && cols.includes(i.columns[0]));
-    if (usable) {
+    if (constantFilterOnIndex(where, relationNames(relation), info)) {
       ctx.note(`WHERE can use an index on ${name}: no full scan expected`);
       return;
     }
@@ -204,22 +218,82 @@ function decideRowScan(where: any, rel: { name: string }, name: string, info: Ta
   ctx.unknownOnce(`whether an index serves the WHERE clause of this ${verb} (else it reads all of ${name})`);
 }
 
-/** Columns the WHERE restricts with =, IN, <, >, BETWEEN at the top level. */
-function indexableColumns(where: any, tableName: string): string[] {
+/** The names a relation is referred to by in the query: its name and its alias. */
+function relationNames(relation: any): string[] {
+  return [relation?.relname, relation?.alias?.aliasname].filter(Boolean);
+}
+
+/** A valid index leads with a column the condition compares to a constant (=, <, IN...). */
+function constantFilterOnIndex(where: any, names: string[], info: TableInfo | undefined): boolean {
+  if (!info || info.partial) return false;
+  const cols = indexableColumns(where, names, info);
+  return [...info.indexes.values()].some((i) => i.valid && i.columns[0] && cols.includes(i.columns[0]));
+}
+
+/**
+ * Relations joined in FROM / USING / a MERGE source: read in full (hash or merge join, or a scan)
+ * unless the condition restricts one with a constant on an indexed column.
+ */
+async function scanJoined(from: any[] | undefined, where: any, ctx: StatementContext): Promise<void> {
+  const nodes: any[] = [];
+  walk({ from }, (k, v) => {
+    if (k === 'RangeVar') nodes.push(v);
+  });
+  for (const rv of nodes) {
+    const r = rangeVar(rv);
+    if (!r || (!r.schema && ctx.cteNames.has(r.name))) continue;
+    const { name, info } = await ctx.table(r);
+    if (info && (info.relkind === 'v' || info.relkind === 'S')) continue;
+    if (constantFilterOnIndex(where, relationNames(rv), info)) continue;
+    if (!info || info.partial) {
+      ctx.unknownOnce(`whether an index restricts ${name} in this query (else it is read in full)`);
+      continue;
+    }
+    for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
+  }
+}
+
+/**
+ * UPDATE ... SET col = ... WHERE col IS NULL: a backfill written as one statement. On a large table
+ * it holds every row it touches until commit; a `backfill` step does it in short batches.
+ */
+function backfillStyle(where: any, setCols: string[], name: string, info: TableInfo | undefined, ctx: StatementContext): void {
+  const nullTested = conjuncts(where)
+    .map((c) => (c?.NullTest?.nulltesttype === 'IS_NULL' ? columnRefName(c.NullTest.arg) : undefined))
+    .filter((c): c is string => !!c && setCols.includes(c));
+  if (nullTested.length === 0) return;
+  const rows = info?.estimatedRows;
+  if (rows !== undefined && rows < LARGE_TABLE_ROWS) return;
+  const size = rows !== undefined ? ` (~${formatCount(rows)} rows)` : '';
+  ctx.finding(
+    'backfill-in-one-statement',
+    `UPDATE ${name}${size} SET ${nullTested[0]} ... WHERE ${nullTested[0]} IS NULL is a backfill in one transaction: every row it fills stays locked until commit, and replicas receive the WAL in one burst.`,
+  );
+  if (rows === undefined) ctx.unknownOnce(`how many rows ${name} has (the backfill finding matters from ~${formatCount(LARGE_TABLE_ROWS)} rows)`);
+}
+
+/** From this many rows a one-statement backfill is worth batching. */
+const LARGE_TABLE_ROWS = 10_000;
+
+/**
+ * Columns of one relation (named by `names`) that the WHERE compares to a constant with =, IN, <,
+ * >, BETWEEN at the top level. A comparison with another column is a join, not a restriction.
+ */
+function indexableColumns(where: any, names: string[], info: TableInfo): string[] {
   const out: string[] = [];
   for (const c of conjuncts(where)) {
     const e = c?.A_Expr;
     if (!e) continue;
     const op = strings(e.name)[0];
     if (!['=', '<', '>', '<=', '>=', '=ANY'].includes(op ?? '') && e.kind !== 'AEXPR_IN' && e.kind !== 'AEXPR_BETWEEN') continue;
-    for (const side of [e.lexpr, e.rexpr]) {
-      const f = side?.ColumnRef?.fields;
-      if (!f) continue;
-      const parts = strings(f);
-      if (parts.length === 1 || (parts.length === 2 && parts[0] === tableName)) {
-        const col = columnRefName(side);
-        if (col) out.push(col);
-      } else if (parts.length === 2) out.push(parts[1]!);
+    const sides = [e.lexpr, e.rexpr];
+    if (sides.every((x) => x?.ColumnRef)) continue;
+    for (const side of sides) {
+      const parts = strings(side?.ColumnRef?.fields);
+      const col = parts[parts.length - 1];
+      if (!col) continue;
+      const mine = parts.length === 1 ? info.columns.size === 0 || info.columns.has(col) : names.includes(parts[parts.length - 2]!);
+      if (mine) out.push(col);
     }
   }
   return out;

@@ -29,13 +29,21 @@ export async function analyzeCreateIndex(ast: any, ctx: StatementContext): Promi
     ctx.finding('concurrently-on-partitioned-table', `CREATE INDEX CONCURRENTLY is not supported on partitioned table ${name}.`);
   }
   const mode = concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock';
-  if (only) {
+  if (existing && ast.if_not_exists) {
+    // The lock is taken before the name is checked; then nothing is built.
+    ctx.lock(name, mode, { table: info });
+    ctx.setWork('catalog');
+  } else if (only) {
     ctx.lock(name, mode, { table: info });
     ctx.note('ON ONLY: creates an invalid parent index; attach the partitions’ indexes to make it valid');
     ctx.setWork('catalog');
   } else {
-    ctx.lockWithChildren(name, info, mode, 'partition (an index is built on each)');
+    // CREATE INDEX recurses to partitions, never to inheritance children.
+    ctx.lock(name, mode, { table: info });
+    for (const p of info?.partitions ?? []) ctx.lock(p, mode, { relkind: 'table', why: 'partition (an index is built on each)' });
+    if (unknownRelation(info)) ctx.unknownOnce(`whether ${name} is partitioned (each partition is locked and indexed too)`);
     for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'index-build');
+    indexShapeFindings(ast, name, ctx);
   }
   if (concurrent) {
     ctx.note('CONCURRENTLY: reads and writes continue; it waits for transactions older than its snapshots');
@@ -155,4 +163,15 @@ export async function analyzeReindex(ast: any, ctx: StatementContext): Promise<{
       out.transactional = false;
   }
   return out;
+}
+
+/** More key columns than this in a non-unique b-tree is rarely worth its size and write cost. */
+const MAX_INDEX_COLUMNS = 3;
+
+function indexShapeFindings(ast: any, table: string, ctx: StatementContext): void {
+  const keys = (ast.indexParams ?? []).length;
+  const method: string = ast.accessMethod ?? 'btree';
+  if (!ast.unique && !ast.primary && method === 'btree' && keys > MAX_INDEX_COLUMNS) {
+    ctx.finding('index-too-many-columns', `Non-unique index ${ast.idxname ?? ''} on ${table} has ${keys} key columns: only queries that use its leading columns benefit, and every write maintains all of them.`.replace('  ', ' '));
+  }
 }

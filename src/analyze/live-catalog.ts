@@ -6,8 +6,8 @@ import type { Queryable } from '../pg/queryable.js';
 import type { ColumnFacts, ConstraintFacts, IndexFacts, TableFacts } from '../pg/catalog/catalog-types.js';
 import { findTable, rowEstimate } from '../pg/catalog/table-lookup.js';
 import { tableColumns, tableConstraints, tableIndexes } from '../pg/catalog/table-parts.js';
-import { dependentViews, descendants, foreignKeys, tableTriggers, viewReads } from '../pg/catalog/table-links.js';
-import { castMethod, functionVolatility, indexOwner, isConstrainedDomain } from '../pg/catalog/type-lookup.js';
+import { dependentViews, descendants, foreignKeys, ownedSequences, tableTriggers, viewReads } from '../pg/catalog/table-links.js';
+import { castMethod, functionVolatility, indexOwner, isConstrainedDomain, statisticsTable, typeUsers, type TypeUser } from '../pg/catalog/type-lookup.js';
 import { columnsIn, provesNotNull } from './ast.js';
 import type { Catalog, ColumnInfo, ConstraintInfo, ConstraintType, IndexInfo, IndexOwner, TableInfo, Volatility } from './analysis-catalog.js';
 
@@ -46,7 +46,7 @@ export class LiveCatalog implements Catalog {
     const t = await findTable(this.db, qualifiedText(schema, name));
     if (!t) return undefined;
     const isView = t.relkind === 'v' || t.relkind === 'm';
-    const [cols, cons, idx, children, incoming, reads, dependents, triggers] = await Promise.all([
+    const [cols, cons, idx, children, incoming, reads, dependents, triggers, owned] = await Promise.all([
       tableColumns(this.db, t.oid),
       tableConstraints(this.db, t.oid),
       tableIndexes(this.db, t.oid),
@@ -55,6 +55,7 @@ export class LiveCatalog implements Catalog {
       isView ? viewReads(this.db, t.oid) : Promise.resolve(undefined),
       dependentViews(this.db, [t.oid], VIEW_DEPTH),
       tableTriggers(this.db, t.oid),
+      ownedSequences(this.db, t.oid),
     ]);
     const partitions = children.filter((c) => c.partition);
     const defaultPartition = partitions.find((c) => c.direct && c.isDefault)?.regclass;
@@ -76,6 +77,9 @@ export class LiveCatalog implements Catalog {
       ...(reads ? { viewReads: reads } : {}),
       dependentViews: dependents.map((v) => v.regclass),
       triggers: triggers.map((x) => ({ name: x.name, internal: x.internal })),
+      ownedSequences: owned,
+      tablespace: t.tablespace,
+      ...(t.accessMethod ? { accessMethod: t.accessMethod } : {}),
       ...estimatedRowsOf(t),
     };
   }
@@ -94,6 +98,14 @@ export class LiveCatalog implements Catalog {
 
   async castMethod(source: string, target: string): Promise<'b' | 'f' | 'i' | undefined> {
     return castMethod(this.db, source, target);
+  }
+
+  async typeUsers(schema: string | undefined, name: string): Promise<TypeUser[]> {
+    return typeUsers(this.db, qualifiedText(schema, name));
+  }
+
+  async statisticsTable(schema: string | undefined, name: string): Promise<string | undefined> {
+    return statisticsTable(this.db, schema, name);
   }
 
   async typeIsConstrainedDomain(schema: string | undefined, name: string): Promise<boolean | undefined> {
@@ -150,6 +162,7 @@ function indexInfo(i: IndexFacts): IndexInfo {
     primary: i.primary,
     valid: i.valid,
     ready: i.ready,
+    expressionColumns: i.expressionColumns,
     ...(i.constraint ? { constraint: i.constraint } : {}),
   };
 }

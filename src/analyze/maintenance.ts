@@ -3,6 +3,7 @@ import { hasOption, rangeVar } from './ast.js';
 import type { StatementContext } from './context.js';
 import { unknownRelation } from './analysis-catalog.js';
 import { rowsText } from './column-changes.js';
+import { lockOwnedSequences } from './sequences.js';
 
 export async function analyzeVacuum(ast: any, ctx: StatementContext): Promise<void> {
   const full = hasOption(ast.options, 'full');
@@ -51,12 +52,14 @@ export async function analyzeTruncate(ast: any, ctx: StatementContext): Promise<
     if (!rel) continue;
     const { name, info } = await ctx.table(rel);
     targets.add(name);
-    ctx.lockWithChildren(name, info, 'AccessExclusiveLock', 'partition (emptied too)');
-    for (const d of ctx.dataTables(name, info)) ctx.rewrite(d);
+    if (rel.only) ctx.lock(name, 'AccessExclusiveLock', { table: info });
+    else ctx.lockWithChildren(name, info, 'AccessExclusiveLock', 'partition (emptied too)');
+    if (ast.restart_seqs) lockOwnedSequences(ctx, info, 'AccessExclusiveLock', 'RESTART IDENTITY resets it');
+    for (const d of ctx.dataTables(name, info)) ctx.rewrite(d, 'empty');
     for (const fk of info?.incomingForeignKeys ?? []) {
       if (cascade) {
         ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `CASCADE empties it (foreign key ${fk.constraint})` });
-        ctx.rewrite(fk.table);
+        ctx.rewrite(fk.table, 'empty');
       } else if (!targets.has(fk.table)) {
         ctx.doubt(`${fk.table} references ${name} (${fk.constraint}): TRUNCATE fails unless it is truncated too or CASCADE is given`);
       }
@@ -65,7 +68,6 @@ export async function analyzeTruncate(ast: any, ctx: StatementContext): Promise<
     ctx.finding('truncate', `TRUNCATE ${name} removes every row at once under ACCESS EXCLUSIVE; the old data is gone at commit.`);
   }
   ctx.note('TRUNCATE swaps in new, empty storage: quick, independent of table size');
-  ctx.work = ctx.work === 'rewrite' ? 'catalog' : ctx.work;
 }
 
 export async function analyzeRefreshMatview(ast: any, ctx: StatementContext): Promise<void> {
@@ -78,13 +80,15 @@ export async function analyzeRefreshMatview(ast: any, ctx: StatementContext): Pr
     ctx.note('CONCURRENTLY: reads of the view continue; it computes the query and applies the difference');
   } else {
     ctx.lock(name, 'AccessExclusiveLock', { table: info });
-    if (!ast.skipData) ctx.rewrite(name);
+    // New storage, refilled from the view's query (its indexes are then built from the new rows).
+    ctx.rewrite(name, ast.skipData ? 'empty' : 'rows');
     ctx.finding('refresh-matview-blocks', `REFRESH MATERIALIZED VIEW takes ACCESS EXCLUSIVE on ${name}: reads of it wait until the query has been recomputed.`);
   }
-  if (info?.viewReads) {
+  if (ast.skipData) ctx.note('WITH NO DATA empties the view: its query is not run');
+  else if (info?.viewReads) {
     for (const r of info.viewReads) {
       ctx.lock(r, 'AccessShareLock', { relkind: 'table', why: 'read by the view query' });
-      if (!ast.skipData) ctx.scan(r);
+      ctx.scan(r);
     }
   } else ctx.unknownOnce(`the tables ${name} reads (ACCESS SHARE, scanned by the refresh)`);
 }

@@ -7,6 +7,7 @@ import { emptyTable } from './schema-state.js';
 import { analyzeCreatePartitionOf } from './partitions.js';
 import { analyzeDropIndex } from './indexes.js';
 import { pgTypname } from './type-change.js';
+import { lockOwnedSequences } from './sequences.js';
 
 export async function analyzeCreateTrigger(ast: any, ctx: StatementContext): Promise<void> {
   const rel = rangeVar(ast.relation);
@@ -48,6 +49,7 @@ export async function analyzeDrop(ast: any, ctx: StatementContext): Promise<void
       if (!r) continue;
       const { name, info } = await ctx.table(r);
       ctx.lockWithChildren(name, info, 'AccessExclusiveLock', 'partition (dropped with it)');
+      if (type === 'OBJECT_TABLE') lockOwnedSequences(ctx, info, 'AccessExclusiveLock', 'owned by a column, dropped with the table');
       if (type === 'OBJECT_TABLE') {
         if (info && !ctx.state.createdInScript(r)) ctx.finding('drop-table', `DROP TABLE ${name}${cascade ? ' CASCADE' : ''} removes the table and its data for good.`);
         else if (!info) ctx.finding('drop-table', `DROP TABLE ${name} removes the table and its data for good.`);
@@ -69,6 +71,10 @@ export async function analyzeDrop(ast: any, ctx: StatementContext): Promise<void
       }
       ctx.state.dropped(r);
       ctx.setWork('catalog');
+      continue;
+    }
+    if (type === 'OBJECT_STATISTIC_EXT') {
+      await dropStatistics(items, ctx);
       continue;
     }
     // Types, functions, schemas, extensions...: no table lock we can name.
@@ -291,6 +297,7 @@ export async function analyzeSetSchema(ast: any, ctx: StatementContext): Promise
   }
   const { name, info } = await ctx.table(rel);
   ctx.lock(name, 'AccessExclusiveLock', { table: info });
+  if (info?.relkind !== 'S') lockOwnedSequences(ctx, info, 'AccessExclusiveLock', `owned by a column, moved to ${ast.newschema} too`);
   ctx.finding('rename', `Moving ${name} to schema ${ast.newschema} breaks queries that use the old qualified name or rely on search_path.`);
 }
 
@@ -304,7 +311,6 @@ export async function analyzeCreatePolicy(ast: any, ctx: StatementContext): Prom
 
 /** Statements that create objects without touching existing tables. */
 export const NO_TABLE_LOCK = new Set([
-  'CreateSeqStmt',
   'CreateEnumStmt',
   'CreateFunctionStmt',
   'CreateExtensionStmt',
@@ -315,9 +321,21 @@ export const NO_TABLE_LOCK = new Set([
   'AlterRoleStmt',
   'CreateRangeStmt',
   'DefineStmt',
-  'AlterSeqStmt',
   'AlterFunctionStmt',
   'AlterDefaultPrivilegesStmt',
   'AlterOwnerStmt',
 ]);
 
+
+/** DROP STATISTICS: SHARE UPDATE EXCLUSIVE on the table the statistics object is on. */
+async function dropStatistics(items: any[], ctx: StatementContext): Promise<void> {
+  const r = nameFromList(items);
+  ctx.setWork('catalog');
+  if (!r) return;
+  if (!ctx.live || !ctx.session.catalog) {
+    ctx.unknownOnce(`which table statistics object ${relText(r)} is on (it is locked in SHARE UPDATE EXCLUSIVE)`);
+    return;
+  }
+  const table = await ctx.session.catalog.statisticsTable(r.schema, r.name);
+  if (table) ctx.lock(table, 'ShareUpdateExclusiveLock', { relkind: 'table', why: `statistics object ${relText(r)} is on it` });
+}

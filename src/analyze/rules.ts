@@ -144,6 +144,30 @@ export const RULES = {
     severity: 'warning',
     safe: 'Use a `backfill` step: keyset batches on the primary key in short transactions, throttled on replication lag.',
   },
+  'backfill-in-one-statement': {
+    severity: 'warning',
+    safe: 'Use a `backfill` step: the same SET and WHERE in keyset batches on the primary key, short transactions, throttled on replication lag, resumable.',
+  },
+  'prefer-jsonb': {
+    severity: 'warning',
+    safe: 'Use jsonb: it can be indexed (GIN), compared for equality, and is parsed once on write instead of on every read.',
+  },
+  'index-too-many-columns': {
+    severity: 'warning',
+    safe: 'Index the one to three columns queries filter on most selectively; a wide non-unique b-tree is large, slows every write, and helps only queries that use its leading columns.',
+  },
+  'change-column-default': {
+    severity: 'warning',
+    safe: 'Deploy the application code that writes the column explicitly first (or accepts both values), then change the default; existing rows keep their value, so backfill them with a `backfill` step if they must change.',
+  },
+  'prefer-robust-stmts': {
+    severity: 'info',
+    safe: 'Write IF NOT EXISTS / IF EXISTS (CREATE INDEX CONCURRENTLY IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS) so a migration retried after a partial failure succeeds; pgrunbook steps are idempotent for you.',
+  },
+  'domain-check-scan': {
+    severity: 'warning',
+    safe: 'Add the domain constraint NOT VALID (new values are checked at once, no scan), then VALIDATE CONSTRAINT in a quiet window.',
+  },
   'lock-table': {
     severity: 'warning',
     safe: 'Take the weakest mode that protects the change, set lock_timeout, and keep the transaction short.',

@@ -74,7 +74,10 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
     case 'AT_SetLogged':
     case 'AT_SetUnLogged': {
       const want = cmd.subtype === 'AT_SetLogged' ? 'p' : 'u';
-      if (t.info && !t.info.partial && t.info.persistence === want) {
+      if (t.objtype === 'OBJECT_SEQUENCE' || t.info?.relkind === 'S') {
+        ctx.note('a sequence is one page: switching its WAL logging is instant');
+        ctx.setWork('catalog');
+      } else if (t.info && !t.info.partial && t.info.persistence === want) {
         ctx.note(`${t.name} is already ${want === 'p' ? 'LOGGED' : 'UNLOGGED'}: nothing to do`);
         ctx.setWork('catalog');
       } else {
@@ -132,22 +135,17 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock', recurse: false };
     case 'AT_SetTableSpace':
-      for (const d of data) ctx.rewrite(d);
-      ctx.finding('rewrite-table', `SET TABLESPACE copies ${t.name}${rowsText(t.info)} to the new tablespace under ACCESS EXCLUSIVE.`);
-      return { mode: 'AccessExclusiveLock', recurse: false };
+      return setTablespace(cmd.name, t, ctx);
     case 'AT_SetAccessMethod':
-      if (ctx.requires(15, 'SET ACCESS METHOD')) {
-        for (const d of data) ctx.rewrite(d);
-        ctx.finding('rewrite-table', `SET ACCESS METHOD rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
-      }
+      if (ctx.requires(15, 'SET ACCESS METHOD')) setAccessMethod(cmd.name, t, ctx);
       return { mode: 'AccessExclusiveLock', recurse: false };
     case 'AT_AddInherit':
     case 'AT_DropInherit': {
-      const parent = rangeVar(cmd.def);
+      // INHERIT locks the new parent against schema changes; NO INHERIT only reads the old one.
+      const parent = rangeVar(cmd.def?.RangeVar ?? cmd.def);
       if (parent) {
         const { name, info } = await ctx.table(parent);
-        ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock', { table: info, why: 'inheritance parent' });
-        if (cmd.subtype === 'AT_AddInherit') ctx.doubt(`the lock on inheritance parent ${name} (modeled as SHARE UPDATE EXCLUSIVE)`);
+        ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessShareLock', { table: info, why: 'inheritance parent' });
       }
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock', recurse: false };
@@ -155,3 +153,39 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
   }
   return { mode: 'AccessExclusiveLock' };
 }
+
+/** The table is already where SET TABLESPACE would put it: PostgreSQL does nothing (no copy). */
+function setTablespace(target: string, t: AlterTarget, ctx: StatementContext): SubcommandResult {
+  if (t.objtype === 'OBJECT_SEQUENCE' || t.info?.relkind === 'S') {
+    ctx.setWork('catalog');
+    return { mode: 'AccessExclusiveLock', recurse: false };
+  }
+  const current = t.info?.partial ? undefined : t.info?.tablespace;
+  if (current !== undefined && current === target) {
+    ctx.note(`${t.name} is already in tablespace ${target}: nothing is copied`);
+    ctx.setWork('catalog');
+    return { mode: 'AccessExclusiveLock', recurse: false };
+  }
+  if (current === undefined) ctx.unknownOnce(`which tablespace ${t.name} is in (no copy when it is already in ${target})`);
+  // The files are copied block by block: new storage, but no row is read through a scan.
+  for (const d of ctx.dataTables(t.name, t.info)) ctx.rewrite(d, 'files');
+  ctx.finding('rewrite-table', `SET TABLESPACE copies ${t.name}${rowsText(t.info)} to tablespace ${target} under ACCESS EXCLUSIVE.`);
+  return { mode: 'AccessExclusiveLock', recurse: false };
+}
+
+/** SET ACCESS METHOD to the one the table already uses (DEFAULT: default_table_access_method) rewrites nothing. */
+function setAccessMethod(target: string | undefined, t: AlterTarget, ctx: StatementContext): void {
+  const wanted = target ?? DEFAULT_TABLE_ACCESS_METHOD;
+  const current = t.info?.partial ? undefined : t.info?.accessMethod;
+  if (current !== undefined && current === wanted) {
+    ctx.note(`${t.name} already uses access method ${wanted}: no rewrite`);
+    if (!target) ctx.doubt(`DEFAULT is taken as ${DEFAULT_TABLE_ACCESS_METHOD} (default_table_access_method)`);
+    ctx.setWork('catalog');
+    return;
+  }
+  if (current === undefined) ctx.unknownOnce(`which access method ${t.name} uses (no rewrite when it already uses ${wanted})`);
+  for (const d of ctx.dataTables(t.name, t.info)) ctx.rewrite(d);
+  ctx.finding('rewrite-table', `SET ACCESS METHOD ${wanted} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
+}
+
+const DEFAULT_TABLE_ACCESS_METHOD = 'heap';

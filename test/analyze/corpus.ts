@@ -1,10 +1,12 @@
 // The statements `analyze` is verified against on real PostgreSQL (test/analyze/empirical.test.ts,
 // bench/analysis-agreement.ts). Each runs on the fixture below; transactional ones are rolled back,
-// the others are undone by `cleanup`.
+// the others are undone by `cleanup`. The first list grew with the analyzer; the broader one built
+// from the PostgreSQL reference pages is in corpus-docs.ts.
+import { DOCS_CORPUS, docsFixtureSql } from './corpus-docs.js';
 
 export interface CorpusEntry {
   id: string;
-  family: 'add column' | 'column type' | 'not null' | 'column & table' | 'constraints' | 'indexes' | 'storage & options' | 'other ddl' | 'partitions' | 'dml & locks';
+  family: 'add column' | 'column type' | 'not null' | 'column & table' | 'constraints' | 'indexes' | 'storage & options' | 'other ddl' | 'partitions' | 'sequences' | 'dml & locks';
   sql: string;
   minMajor?: number;
   /** Session TimeZone to run it under (the analyzer is told the same). */
@@ -79,7 +81,7 @@ CREATE TABLE logs_default PARTITION OF logs DEFAULT;
 INSERT INTO logs SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'z' END FROM generate_series(1, 1000) g;
 CREATE TABLE logs_b (id int, kind text);
 INSERT INTO logs_b SELECT g, 'b' FROM generate_series(1, 100) g;
-`;
+${docsFixtureSql()}`;
 }
 
 const E = (id: string, family: CorpusEntry['family'], sql: string, extra: Partial<CorpusEntry> = {}): CorpusEntry => ({ id, family, sql, ...extra });
@@ -252,5 +254,5 @@ export const CORPUS: CorpusEntry[] = [
 ];
 
 export function corpusFor(major: number): CorpusEntry[] {
-  return CORPUS.filter((e) => (e.minMajor ?? 0) <= major);
+  return [...CORPUS, ...DOCS_CORPUS].filter((e) => (e.minMajor ?? 0) <= major);
 }

@@ -10,15 +10,18 @@ import { analyzeSql } from '../../src/analyze/analyze-statements.js';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import type { StatementAnalysis } from '../../src/analyze/analysis-types.js';
 import { corpusFor, fixtureSql, FIXTURE_FINISH, type CorpusEntry } from './corpus.js';
+import { PREPARE_SERVER } from './corpus-docs.js';
 
 export interface FixtureRelation {
   oid: number;
   name: string;
   relkind: string;
+  /** Rows at fixture time (reltuples after VACUUM ANALYZE). */
+  rows: number;
 }
 
 export interface Observation {
-  /** Strongest mode per fixture relation (tables, partitioned tables, views, matviews). */
+  /** Strongest mode per fixture relation (tables, partitioned tables, views, matviews, sequences). */
   locks: Map<string, LockMode>;
   rewritten: string[];
   scanned: string[];
@@ -81,6 +84,8 @@ async function connect(url: string, opts: { applicationName?: string; options?: 
 export async function createFixture(url: string, major: number): Promise<FixtureRelation[]> {
   const c = await connect(url);
   try {
+    const ts = await c.query(`SELECT 1 FROM pg_tablespace WHERE spcname = 'pgrb_space'`);
+    if (ts.rowCount === 0) for (const q of PREPARE_SERVER) await c.query(q);
     await c.query(fixtureSql(major));
     await c.query(FIXTURE_FINISH);
     return await fixtureRelations(c);
@@ -91,10 +96,10 @@ export async function createFixture(url: string, major: number): Promise<Fixture
 
 async function fixtureRelations(c: pg.Client): Promise<FixtureRelation[]> {
   const r = await c.query(
-    `SELECT oid::int8 AS oid, oid::regclass::text AS name, relkind::text AS relkind FROM pg_class
-      WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm') ORDER BY 2`,
+    `SELECT oid::int8 AS oid, oid::regclass::text AS name, relkind::text AS relkind, greatest(reltuples, 0)::float8 AS rows FROM pg_class
+      WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'S') ORDER BY 2`,
   );
-  return r.rows.map((x) => ({ oid: Number(x.oid), name: x.name, relkind: x.relkind }));
+  return r.rows.map((x) => ({ oid: Number(x.oid), name: x.name, relkind: x.relkind, rows: Number(x.rows) }));
 }
 
 async function filenodes(c: pg.Client, rels: FixtureRelation[]): Promise<Map<string, string | null>> {
@@ -144,14 +149,18 @@ async function observeInTransaction(c: pg.Client, entry: CorpusEntry, rels: Fixt
       [rels.map((r) => r.oid)],
     );
     const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
-    const scans = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n FROM pg_stat_xact_user_tables WHERE relid = ANY($1::oid[])`, [rels.map((r) => r.oid)]);
+    const scans = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n, seq_tup_read::int8 AS tuples FROM pg_stat_xact_user_tables WHERE relid = ANY($1::oid[])`, [
+      rels.map((r) => r.oid),
+    ]);
     const after = await filenodes(c, rels);
     const rewritten = rewrittenFrom(rels, before, after);
     const byOid = new Map(rels.map((r) => [r.oid, r.name]));
+    // A rewrite reads the whole table too: it counts as a scan (the JSON contract reports both).
+    const rowsOf = new Map(rels.map((r) => [r.oid, r.rows]));
     const scanned = scans.rows
-      .filter((s) => Number(s.n) > 0)
+      .filter((s) => readInFull(Number(s.n), Number(s.tuples), rowsOf.get(Number(s.oid)) ?? 0))
       .map((s) => byOid.get(Number(s.oid))!)
-      .filter((n) => n && !rewritten.includes(n));
+      .filter((n) => n);
     const named = locks.rows.map((l) => ({ name: nameOf.get(Number(l.oid))!, mode: l.mode }));
     return { locks: strongestPerRelation(named), rewritten, scanned, transactional: true };
   } finally {
@@ -159,10 +168,21 @@ async function observeInTransaction(c: pg.Client, entry: CorpusEntry, rels: Fixt
   }
 }
 
-async function seqScans(c: pg.Client, rels: FixtureRelation[]): Promise<Map<number, number>> {
+/**
+ * The scan detector: a sequential scan started on the table and read rows from it. An index build
+ * on storage that a TRUNCATE just emptied starts a scan that reads nothing: not a read of the
+ * table. A table that had no rows counts when a scan starts.
+ */
+function readInFull(scans: number, tuples: number, rowsBefore: number): boolean {
+  return scans > 0 && (tuples > 0 || rowsBefore === 0);
+}
+
+async function seqScans(c: pg.Client, rels: FixtureRelation[]): Promise<Map<number, { n: number; tuples: number }>> {
   await c.query('SELECT pg_stat_clear_snapshot()');
-  const r = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n FROM pg_stat_user_tables WHERE relid = ANY($1::oid[])`, [rels.map((x) => x.oid)]);
-  return new Map(r.rows.map((x) => [Number(x.oid), Number(x.n)]));
+  const r = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n, seq_tup_read::int8 AS tuples FROM pg_stat_user_tables WHERE relid = ANY($1::oid[])`, [
+    rels.map((x) => x.oid),
+  ]);
+  return new Map(r.rows.map((x) => [Number(x.oid), { n: Number(x.n), tuples: Number(x.tuples) }]));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -290,15 +310,19 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
     const rewritten = rewrittenFrom(rels, before, after);
     // Statistics reach shared memory when A ends (PG15+) or via the collector (PG14): poll briefly.
     let scansAfter = await seqScans(observer, rels);
-    const changed = () => [...scansAfter].some(([oid, n]) => n > (scansBefore.get(oid) ?? 0));
+    const changed = () => [...scansAfter].some(([oid, a]) => a.n > (scansBefore.get(oid)?.n ?? 0));
     for (let i = 0; i < 3 && !changed(); i++) {
       await sleep(100);
       scansAfter = await seqScans(observer, rels);
     }
+    const rowsOf = new Map(rels.map((r) => [r.oid, r.rows]));
     const scanned = [...scansAfter]
-      .filter(([oid, n]) => n > (scansBefore.get(oid) ?? 0))
+      .filter(([oid, a]) => {
+        const b = scansBefore.get(oid) ?? { n: 0, tuples: 0 };
+        return readInFull(a.n - b.n, a.tuples - b.tuples, rowsOf.get(oid) ?? 0);
+      })
       .map(([oid]) => nameOf.get(oid)!)
-      .filter((n) => n && !rewritten.includes(n));
+      .filter((n) => n);
     return { locks: strongestPerRelation(seen), rewritten, scanned, transactional: false, ...(error ? { error } : {}) };
   } finally {
     for (const b of blockers.values()) await release(b);

@@ -28,6 +28,19 @@ export interface TableFacts {
   heapBytes: number;
   /** Every index's relpages × block size. */
   indexBytes: number;
+  /** Tablespace of its storage (the database default spelled out). */
+  tablespace: string;
+  /** Table access method (heap...); null for relations without one (views, indexes...). */
+  accessMethod: string | null;
+}
+
+export interface OwnedSequence {
+  /** The sequence, regclass text. */
+  sequence: string;
+  /** The column that owns it. */
+  column: string;
+  /** An identity column's sequence (else serial / OWNED BY). */
+  identity: boolean;
 }
 
 export interface ColumnFacts {
@@ -73,6 +86,8 @@ export interface IndexFacts {
   constraint?: string;
   /** relpages × block size. */
   bytes: number;
+  /** Columns used only in its expressions or predicate. */
+  expressionColumns: string[];
   /** pg_get_indexdef(), read only when asked for (it locks the table). */
   definition?: string;
 }

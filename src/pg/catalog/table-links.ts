@@ -1,8 +1,8 @@
 // What a table is linked to: foreign keys both ways, triggers, views over it, partitions and
-// inheritance children, and (for a view) what it reads.
+// inheritance children, the sequences its columns own, and (for a view) what it reads.
 import type { Queryable } from '../queryable.js';
 import { sqlText } from '../sql-files.js';
-import type { Descendant, DependentView, ForeignKeyFacts, RelKind, TriggerFacts } from './catalog-types.js';
+import type { Descendant, DependentView, ForeignKeyFacts, OwnedSequence, RelKind, TriggerFacts } from './catalog-types.js';
 import { CATALOG_SQL } from './table-lookup.js';
 
 /** Foreign keys from the tables in `from`, or to the tables in `to`, or both (by OID); ordered by name. */
@@ -56,4 +56,10 @@ export async function descendants(db: Queryable, tableOid: number): Promise<Desc
 export async function viewReads(db: Queryable, viewOid: number): Promise<string[]> {
   const r = await db.query<{ name: string }>(sqlText(CATALOG_SQL, 'view-reads'), [viewOid]);
   return r.rows.map((x) => x.name);
+}
+
+/** Sequences owned by the table's columns (serial, identity), by column name. */
+export async function ownedSequences(db: Queryable, tableOid: number): Promise<OwnedSequence[]> {
+  const r = await db.query(sqlText(CATALOG_SQL, 'owned-sequences'), [tableOid]);
+  return r.rows.map((x) => ({ sequence: x.sequence, column: x.column, identity: x.identity }));
 }

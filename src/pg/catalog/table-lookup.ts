@@ -41,6 +41,8 @@ function tableFromRow(r: any): TableFacts {
     relpages: Number(r.relpages),
     heapBytes: Number(r.heap_bytes),
     indexBytes: Number(r.index_bytes),
+    tablespace: r.tablespace,
+    accessMethod: r.access_method ?? null,
   };
 }
 

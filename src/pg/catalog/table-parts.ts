@@ -71,6 +71,7 @@ function indexFromRow(i: any): IndexFacts {
     ready: i.is_ready,
     ...(i.constraint_name ? { constraint: i.constraint_name } : {}),
     bytes: Number(i.bytes),
+    expressionColumns: i.expression_columns ?? [],
     ...(i.definition !== null ? { definition: i.definition } : {}),
   };
 }

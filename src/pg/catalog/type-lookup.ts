@@ -6,6 +6,14 @@ import { CATALOG_SQL } from './table-lookup.js';
 
 export type Volatility = 'immutable' | 'stable' | 'volatile';
 
+export interface TypeUser {
+  /** The table, regclass text. */
+  table: string;
+  /** The column of that type; absent for a table typed by it (CREATE TABLE ... OF). */
+  column?: string;
+  relkind: RelKind;
+}
+
 export interface IndexOwner {
   /** Index name as regclass text. */
   index: string;
@@ -56,4 +64,15 @@ export async function castMethod(db: Queryable, source: string, target: string):
 /** Whether a type (name as PostgreSQL parses it) is a domain with constraints; undefined when there is no such type. */
 export async function isConstrainedDomain(db: Queryable, name: string): Promise<boolean | undefined> {
   return (await db.query<{ d: boolean }>(sqlText(CATALOG_SQL, 'constrained-domain'), [name])).rows[0]?.d;
+}
+
+/** Tables with a column of this type (name as PostgreSQL parses it), and tables typed by it. */
+export async function typeUsers(db: Queryable, name: string): Promise<TypeUser[]> {
+  const r = await db.query(sqlText(CATALOG_SQL, 'type-users'), [name]);
+  return r.rows.map((x) => ({ table: x.table, ...(x.column ? { column: x.column } : {}), relkind: x.relkind as RelKind }));
+}
+
+/** The table an extended statistics object is on (schema undefined: the search_path). */
+export async function statisticsTable(db: Queryable, schema: string | undefined, name: string): Promise<string | undefined> {
+  return (await db.query<{ table: string }>(sqlText(CATALOG_SQL, 'statistics-table'), [schema ?? null, name])).rows[0]?.table;
 }

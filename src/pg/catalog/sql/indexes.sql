@@ -8,6 +8,11 @@ SELECT ic.oid::int8 AS oid, n.nspname::text AS schema, ic.relname::text AS name,
        (SELECT con.conname::text FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
            AND con.contype IN ('p', 'u', 'x') LIMIT 1) AS constraint_name,
        ic.relpages::float8 * current_setting('block_size')::int AS bytes,
+       -- Columns used only in the expressions or the predicate (pg_depend; key columns left out).
+       ARRAY(SELECT DISTINCT a.attname::text FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+              WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = i.indrelid AND d.refobjsubid > 0 AND d.deptype = 'a'
+                AND NOT d.refobjsubid = ANY (string_to_array(i.indkey::text, ' ')::int2[])) AS expression_columns,
        CASE WHEN $4::bool THEN pg_get_indexdef(i.indexrelid) END AS definition
   FROM pg_index i
   JOIN pg_class ic ON ic.oid = i.indexrelid

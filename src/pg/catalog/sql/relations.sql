@@ -8,7 +8,10 @@ SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name, c
        c.relpages::float8 AS relpages,
        c.relpages::float8 * current_setting('block_size')::int AS heap_bytes,
        coalesce((SELECT sum(ic.relpages)::float8 FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid), 0)
-         * current_setting('block_size')::int AS index_bytes
+         * current_setting('block_size')::int AS index_bytes,
+       coalesce((SELECT t.spcname::text FROM pg_tablespace t WHERE t.oid = c.reltablespace),
+                (SELECT t.spcname::text FROM pg_tablespace t JOIN pg_database d ON d.dattablespace = t.oid WHERE d.datname = current_database())) AS tablespace,
+       (SELECT am.amname::text FROM pg_am am WHERE am.oid = c.relam AND am.amtype = 't') AS access_method
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
