@@ -19,6 +19,7 @@ function findingLines(f: Finding, indent: string): string[] {
   const mark = f.severity === 'error' ? '✗' : f.severity === 'warning' ? '!' : 'i';
   const out = [`${indent}${mark} ${who}${f.rule}: ${f.message}`];
   if (f.safe_alternative) out.push(`${indent}  safe: ${f.safe_alternative}`);
+  if (f.runbook_step) out.push(`${indent}  runbook step:`, ...f.runbook_step.split('\n').map((l) => `${indent}    ${l}`));
   return out;
 }
 

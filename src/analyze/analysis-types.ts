@@ -9,6 +9,8 @@ export interface Finding {
   severity: FindingSeverity;
   message: string;
   safe_alternative?: string;
+  /** The runbook step (YAML) that does it the safe way, when one fits this statement. */
+  runbook_step?: string;
   /** Who raised it: our analyzer, or squawk as a second opinion. */
   source: 'pgrunbook' | 'squawk';
 }

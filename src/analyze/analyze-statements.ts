@@ -28,6 +28,7 @@ import {
 import { analyzeCopy, analyzeDelete, analyzeInsert, analyzeLock, analyzeMerge, analyzeSelect, analyzeUpdate } from './dml.js';
 import { sqlModeName } from './locks.js';
 import { robustnessFinding } from './robust.js';
+import { attachSteps } from './suggest-step.js';
 import { analyzeAlterDomain } from './domains.js';
 import { analyzeAlterSequence, analyzeCreateSequence, lockSequenceCalls } from './sequences.js';
 import { analyzeAlterPolicy, analyzeCreateRule, analyzeCreateStatistics, analyzePublication } from './table-objects.js';
@@ -113,6 +114,7 @@ export async function analyzeStatement(p: ParsedStatement, index: number, sql: s
   if (!transactional && session.inTransactionBlock) {
     ctx.finding('not-in-transaction-block', `${describe(p)} cannot run inside a transaction block, and this script opened one with BEGIN.`);
   }
+  attachSteps(ctx.findings, { node: p.node, ast: p.ast, sql: p.sql, offset: p.offset });
   // Session effects come after the statement itself.
   trackSession(p, session);
 

@@ -1,7 +1,8 @@
 // ALTER TABLE ... ALTER COLUMN / DROP COLUMN: defaults, NOT NULL, type changes, storage,
 // statistics, identity. Lock levels from AlterTableGetLockLevel (tablecmds.c).
-import { typeName } from './ast.js';
-import { unknownRelation, type TableInfo } from './analysis-catalog.js';
+import { relText, typeName, type ParsedType } from './ast.js';
+import type { StepSuggestion } from './suggest-step.js';
+import { unknownRelation, type ColumnInfo, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-table.js';
 import { decideTypeChange, pgTypname } from './type-change.js';
@@ -174,7 +175,9 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
     // Without the current type the best guess is the common case: a rewrite.
     for (const d of data) ctx.rewrite(d);
     ctx.unknownOnce(`the current type of ${t.name}.${col} (binary-coercible changes such as varchar widening do not rewrite)`);
-    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`);
+    // If it narrows a string column, a CHECK gives the same limit without the rewrite.
+    const narrowing = narrowingAlternative({ typname: 'varchar' } as ColumnInfo, target, t, col, 'if this narrows a text or varchar column, ');
+    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`, narrowing ?? {});
     return;
   }
   if (pgTypname(target) === 'json') jsonFinding(t.name, col, ctx);
@@ -192,7 +195,7 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
   if (verdict.rewrite) {
     for (const d of data) ctx.rewrite(d);
     ctx.note(`rewrite: ${verdict.why}`);
-    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE rewrites ${t.name}${rowsText(t.info)} and rebuilds its indexes under ACCESS EXCLUSIVE: ${verdict.why}.`);
+    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE rewrites ${t.name}${rowsText(t.info)} and rebuilds its indexes under ACCESS EXCLUSIVE: ${verdict.why}.`, narrowingAlternative(info, target, t, col) ?? {});
   } else {
     ctx.note(`no rewrite: ${verdict.why}`);
     ctx.setWork('catalog');
@@ -234,4 +237,22 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
 
 export function jsonFinding(table: string, col: string, ctx: StatementContext): void {
   ctx.finding('prefer-jsonb', `${table}.${col} is json: stored as text and parsed on every read; it cannot be compared for equality or indexed with GIN.`);
+}
+
+const TEXT_TYPES = new Set(['varchar', 'text', 'bpchar']);
+
+/**
+ * Narrowing a string column (varchar(50) -> varchar(20), text -> varchar(20)) to enforce a length:
+ * a CHECK (length(col) <= n) gives the same guarantee without the rewrite, added NOT VALID and then
+ * validated under SHARE UPDATE EXCLUSIVE by an `add_check` step.
+ */
+function narrowingAlternative(from: ColumnInfo, to: ParsedType, t: AlterTarget, col: string, when = ''): { safe: string; step: StepSuggestion[] } | undefined {
+  const n = to.mods[0];
+  if (pgTypname(to) !== 'varchar' || n === undefined || !TEXT_TYPES.has(from.typname)) return undefined;
+  const name = `${t.rel.name}_${col}_length`.slice(0, 63);
+  const expression = `length(${col}) <= ${n}`;
+  return {
+    safe: `${when ? when[0]!.toUpperCase() + when.slice(1) : ''}${when ? 'keep' : 'Keep'} the type and add CHECK (${expression}) with an \`add_check\` step (NOT VALID, then VALIDATE under SHARE UPDATE EXCLUSIVE): the same limit, no rewrite. Change the type later, when the table is small or in a quiet window.`,
+    step: [{ id: `check_${name}`, add_check: { table: relText(t.rel), name, expression } }],
+  };
 }

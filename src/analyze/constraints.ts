@@ -54,8 +54,9 @@ async function addConstraint(c: any, t: AlterTarget, ctx: StatementContext): Pro
       ctx.state.addConstraint(t.info, info);
       if (!notValid) ctx.setWork('scan');
       else ctx.setWork('catalog');
-      // NO INHERIT: the constraint stays on this table; children are neither locked nor checked.
-      return { mode: 'AccessExclusiveLock', recurse: !c.is_no_inherit };
+      // NO INHERIT: the constraint stays on this table and children are not checked; before
+      // PostgreSQL 18 they are not locked either (18 still opens them in ACCESS EXCLUSIVE).
+      return { mode: 'AccessExclusiveLock', recurse: !c.is_no_inherit || ctx.major >= 18 };
     }
     case 'CONSTR_NOTNULL': {
       // ADD CONSTRAINT name NOT NULL col [NOT VALID]: PostgreSQL 18 syntax.

@@ -6,6 +6,7 @@ import { RULES, type RuleId } from './rules.js';
 import type { SchemaState } from './schema-state.js';
 import type { Finding, FindingSeverity, RelKindName, WorkKind } from './analysis-types.js';
 import { relText, type RelName } from './ast.js';
+import { stepYaml, type StepSuggestion } from './suggest-step.js';
 
 export interface Session {
   versionNum: number;
@@ -86,11 +87,18 @@ export class StatementContext {
     if (WORK_RANK[w] > WORK_RANK[this.work]) this.work = w;
   }
 
-  finding(rule: RuleId, message: string, opts: { severity?: FindingSeverity; safe?: string | null } = {}): void {
+  finding(rule: RuleId, message: string, opts: { severity?: FindingSeverity; safe?: string | null; step?: StepSuggestion[] } = {}): void {
     const r = RULES[rule] as { severity: FindingSeverity; safe?: string };
     const safe = opts.safe === null ? undefined : (opts.safe ?? r.safe);
     if (this.findings.some((f) => f.rule === rule && f.message === message)) return;
-    this.findings.push({ rule, severity: opts.severity ?? r.severity, message, ...(safe ? { safe_alternative: safe } : {}), source: 'pgrunbook' });
+    this.findings.push({
+      rule,
+      severity: opts.severity ?? r.severity,
+      message,
+      ...(safe ? { safe_alternative: safe } : {}),
+      ...(opts.step ? { runbook_step: stepYaml(opts.step) } : {}),
+      source: 'pgrunbook',
+    });
   }
 
   /** Something a catalog would answer. With a live catalog the relation is simply absent: say nothing. */

@@ -23,6 +23,8 @@ export interface AnalyzeCommandOptions {
   json?: boolean;
   squawk?: boolean;
   format?: string;
+  /** Exit 1 when a finding of this severity or worse is reported (CI). */
+  failOn?: string;
 }
 
 export interface AnalyzeIO {
@@ -41,6 +43,21 @@ const defaultIO: AnalyzeIO = {
   stdinIsTTY: !!process.stdin.isTTY,
 };
 
+const FAIL_LEVELS = ['warning', 'error'] as const;
+type FailLevel = (typeof FAIL_LEVELS)[number];
+
+export function parseFailOn(v: string | undefined): FailLevel | undefined {
+  if (v === undefined) return undefined;
+  if ((FAIL_LEVELS as readonly string[]).includes(v)) return v as FailLevel;
+  throw new InputError(`--fail-on "${v}": expected warning or error`, 'warning fails on warnings and errors; error fails on errors only');
+}
+
+/** Findings at or above the level (squawk's included): the reason for exit code 1. */
+export function failingFindings(report: AnalysisReport, level: FailLevel): number {
+  const counts = (sev: string) => level === 'warning' ? sev === 'warning' || sev === 'error' : sev === 'error';
+  return report.statements.flatMap((s) => s.findings).filter((f) => counts(f.severity)).length + (report.squawk.unmapped ?? []).filter((f) => counts(f.severity)).length;
+}
+
 export function parsePgVersion(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d{2})(?:\.\d+)?$/.exec(v.trim());
@@ -51,10 +68,11 @@ export function parsePgVersion(v: string | undefined): number | undefined {
   return major * 10000;
 }
 
-/** Runs the command; returns the exit code (0, or 2 for bad input). */
+/** Runs the command; returns the exit code (0; 1 when --fail-on finds a finding at its level; 2 for bad input). */
 export async function analyzeCommand(file: string | undefined, opts: AnalyzeCommandOptions, io: AnalyzeIO = defaultIO): Promise<number> {
   const versionFlag = parsePgVersion(opts.pgVersion);
   const ci = ciFormat(opts.format, ['text', 'json']);
+  const failOn = parseFailOn(opts.failOn);
   let sql: string;
   let label: string;
   if (!file || file === '-') {
@@ -82,13 +100,19 @@ export async function analyzeCommand(file: string | undefined, opts: AnalyzeComm
     throw err;
   }
   const path = label === 'stdin' ? undefined : label;
+  const json = opts.json || opts.format === 'json';
   // GitLab's report is the whole stdout; GitHub's annotations follow the usual text.
   if (ci !== 'gitlab') {
-    if (opts.json || opts.format === 'json') io.out(JSON.stringify(redactDeep(report), null, 2) + '\n');
+    if (json) io.out(JSON.stringify(redactDeep(report), null, 2) + '\n');
     else io.out(redact(formatReport(report, path)));
   }
   if (ci) await writeCi(ci, `pgrunbook analyze ${label}`, analyzeFindings(report, path), io.out);
-  return 0;
+  if (!failOn) return 0;
+  const failing = failingFindings(report, failOn);
+  if (failing === 0) return 0;
+  // Only readable output gets the reason; JSON and CI reports stay machine-readable.
+  if (!json && !ci) io.out(`--fail-on ${failOn}: ${failing} finding${failing === 1 ? '' : 's'} at that level or worse: exit 1\n`);
+  return 1;
 }
 
 async function analyzeLive(sql: string, db: string, versionFlag: number | undefined, squawk: boolean): Promise<AnalysisReport> {
@@ -121,7 +145,8 @@ export function register(program: Command): void {
     .option('--db <url>', 'read the live catalog (types, constraints, indexes, volatility, TimeZone) from this database')
     .option('--pg-version <major>', 'PostgreSQL major version to analyze for when there is no --db')
     .option('--json', 'print the analysis as JSON')
-    .option('--no-squawk', 'leave out squawk’s second opinion');
+    .option('--no-squawk', 'leave out squawk’s second opinion')
+    .option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse is reported: warning | error (for CI)');
   withCiFormat(cmd, ['text', 'json']).action(async (file: string | undefined, o: AnalyzeCommandOptions) => {
       process.exitCode = await analyzeCommand(file, o);
     });
