@@ -1,5 +1,5 @@
-// Analysis bar (DESIGN §7): lock level, rewrite and scan right for >= 98% of common DDL across
-// PostgreSQL 14-18. For each installed major: start an embedded server, build the fixture, analyze
+// Analysis bar (DESIGN §7, issue 12): lock level, rewrite and scan each right for >= 99% of the
+// corpus on every PostgreSQL major 14-18. For each installed major: start an embedded server, build the fixture, analyze
 // every corpus statement with the live catalog (analyze --db) and offline (--pg-version only, the
 // baseline), run it for real (rolled back, or watched from a second session) and compare.
 //   npx tsx bench/analysis-agreement.ts [14,15,16,17,18]
@@ -48,7 +48,9 @@ function total(pick: (r: CorpusResult) => { comparisons: { lock: boolean; rewrit
 }
 const live = total((r) => r);
 const offline = total((r) => r.offline);
-const bar = Math.min(live.lock, live.rewrite, live.scan) >= 98;
+const BAR = 99;
+// The bar holds on every major, not only on the total.
+const bar = results.every((r) => Math.min(r.agreement.lock, r.agreement.rewrite, r.agreement.scan) >= BAR);
 const statements = results.reduce((a, r) => a + r.comparisons.length, 0);
 
 const rows = results.map(
@@ -58,17 +60,21 @@ const rows = results.map(
 const mismatches = results.flatMap((r) => r.mismatches);
 const md = `## Analysis agreement (\`bench/analysis-agreement.ts\`)
 
-Every statement of the corpus (\`test/analyze/corpus.ts\`: ADD COLUMN variants, type changes, NOT NULL, constraints, indexes,
-storage options, partitions, other DDL, DML and LOCK) is analyzed, then run on a fixture on real PostgreSQL: granted locks
-from \`pg_locks\`, relfilenode before/after, sequential scans from \`pg_stat_xact_user_tables\` (CONCURRENTLY forms and VACUUM
-watched from a second session). Baseline: the same analyzer without a catalog (\`--pg-version\` only).
+Every statement of the corpus is analyzed, then run on a fixture on real PostgreSQL. The corpus: \`test/analyze/corpus.ts\`
+(ADD COLUMN variants, type changes, NOT NULL, constraints, indexes, storage options, partitions, other DDL, DML and LOCK)
+and \`test/analyze/corpus-docs.ts\`, built from the PostgreSQL reference pages (every ALTER TABLE subform, the commands of
+the "Explicit Locking" page: statistics, sequences, rules, policies, publications, domains, composite types) and squawk's
+and strong_migrations' rule examples. What the server did: the strongest lock per table, view and sequence from \`pg_locks\`
+while the statement's transaction is open (CONCURRENTLY forms and VACUUM watched from a second session), relfilenode
+before/after for rewrites, and for scans \`seq_scan\`/\`seq_tup_read\` (a sequential scan that read rows; a rewrite that
+copies rows counts, as in the JSON contract). Baseline: the same analyzer without a catalog (\`--pg-version\` only).
 
 | PostgreSQL | statements | lock mode | rewrite | scan | transactional | all four | all four, offline (baseline) | time |
 |---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 | **all** | ${statements} | **${pct(live.lock)}** | **${pct(live.rewrite)}** | **${pct(live.scan)}** | ${pct(live.transactional)} | **${pct(live.all)}** | ${pct(offline.all)} | |
 
-Bar: lock, rewrite and scan each ≥ 98% with \`--db\` — **${bar ? 'met' : 'NOT met'}**. The live catalog lifts full agreement from ${pct(offline.all)} to ${pct(live.all)} (${(live.all / Math.max(1, offline.all)).toFixed(2)}×).
+Bar: lock, rewrite and scan each ≥ ${BAR}% with \`--db\` on every major — **${bar ? 'met' : 'NOT met'}**. The live catalog lifts full agreement from ${pct(offline.all)} to ${pct(live.all)} (${(live.all / Math.max(1, offline.all)).toFixed(2)}×).
 ${mismatches.length ? `\nMismatches:\n\n${mismatches.map((m) => `- ${m}`).join('\n')}\n` : '\nNo mismatches.\n'}`;
 
 writeSection('analysis-agreement', md);

@@ -20,7 +20,8 @@ describe('analyze (offline)', () => {
       line: 1,
       locks: [{ relation: 'orders', mode: 'AccessExclusiveLock' }],
       rewrite: true,
-      tableScan: false,
+      // A rewrite reads every row: reported as a scan too (the JSON contract, README "analyze --json").
+      tableScan: true,
       transactional: true,
     });
     const f = s.findings.find((x) => x.rule === 'add-column-volatile-default')!;
@@ -190,5 +191,40 @@ ALTER TABLE t DROP COLUMN c;`);
   it('maps data-modifying CTEs to their targets', async () => {
     const r = await offline('WITH u AS (UPDATE t SET a = 1 WHERE id > $1 AND id <= $2 RETURNING 1) SELECT count(*) FROM u');
     expect(r.statements[0]!.locks).toEqual([expect.objectContaining({ relation: 't', mode: 'RowExclusiveLock' })]);
+  });
+
+  it('reports tableScan with every rewrite that reads rows, not with TRUNCATE or SET TABLESPACE', async () => {
+    const r = await offline(`
+      ALTER TABLE t ALTER COLUMN c TYPE bigint;
+      VACUUM FULL t;
+      TRUNCATE t;
+      ALTER TABLE t SET TABLESPACE fast;`);
+    expect(r.statements.map((s) => [s.rewrite, s.tableScan])).toEqual([
+      [true, true],
+      [true, true],
+      [true, false],
+      [true, false],
+    ]);
+  });
+
+  it('names the dangers squawk and strong_migrations name: json, wide indexes, default changes, one-statement backfills', async () => {
+    const r = await offline(`
+      ALTER TABLE t ADD COLUMN meta json;
+      CREATE INDEX t_wide ON t (a, b, c, d);
+      CREATE UNIQUE INDEX t_wide_u ON t (a, b, c, d);
+      ALTER TABLE t ALTER COLUMN status SET DEFAULT 'new';
+      UPDATE t SET flag = false WHERE flag IS NULL;
+      UPDATE t SET flag = false WHERE id = 3;`);
+    expect(rules(r.statements[0]!)).toContain('prefer-jsonb');
+    expect(rules(r.statements[1]!)).toContain('index-too-many-columns');
+    expect(rules(r.statements[2]!)).not.toContain('index-too-many-columns');
+    expect(r.statements[3]!.findings.find((f) => f.rule === 'change-column-default')?.message).toMatch(/rows inserted from the commit on get the new default/);
+    expect(rules(r.statements[4]!)).toContain('backfill-in-one-statement');
+    expect(rules(r.statements[5]!)).not.toContain('backfill-in-one-statement');
+  });
+
+  it('does not warn about a default on a table the script creates', async () => {
+    const r = await offline(`CREATE TABLE n (id int, s text); ALTER TABLE n ALTER COLUMN s SET DEFAULT 'x';`);
+    expect(rules(r.statements[1]!)).not.toContain('change-column-default');
   });
 });

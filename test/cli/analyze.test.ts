@@ -99,4 +99,30 @@ ALTER TABLE items ADD COLUMN x float8 DEFAULT random();`);
     expect(err.message + (err.hint ?? '')).not.toMatch(/s3cret-pw/);
     expect(err.hint).toMatch(/--pg-version/);
   });
+
+  it('--fail-on warning|error sets the exit code for CI and says why', async () => {
+    const sql = 'ALTER TABLE orders ALTER COLUMN status SET NOT NULL;';
+    const warn = io(sql);
+    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'warning' }, warn)).toBe(1);
+    expect(warn.text()).toMatch(/--fail-on warning: \d+ findings? at that level or worse: exit 1\n$/);
+    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'error' }, io(sql))).toBe(0);
+    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'error' }, io('ALTER TABLE orders ADD COLUMN c int NOT NULL;'))).toBe(1);
+    // Information (prefer-robust-stmts, notes) never fails the run.
+    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'warning' }, io("SET lock_timeout = '2s'; ALTER TABLE orders ADD COLUMN c int;"))).toBe(0);
+    // JSON stays parseable: the reason goes nowhere but the exit code.
+    const json = io(sql);
+    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'warning', json: true }, json)).toBe(1);
+    expect(() => JSON.parse(json.text())).not.toThrow();
+    const bad = await analyzeCommand('-', { failOn: 'info' }, io(sql)).catch((e) => e);
+    expect(bad).toBeInstanceOf(InputError);
+    expect(bad.message).toMatch(/--fail-on "info": expected warning or error/);
+    expect(exitCodeFor(bad)).toBe(2);
+  });
+
+  it('--json carries the suggested runbook step of a finding', async () => {
+    const o = io('ALTER TABLE orders ALTER COLUMN status SET NOT NULL;');
+    await analyzeCommand('-', { pgVersion: '17', squawk: false, json: true }, o);
+    const f = JSON.parse(o.text()).statements[0].findings.find((x: any) => x.rule === 'set-not-null-scan');
+    expect(f.runbook_step).toBe('- id: not_null_status\n  not_null:\n    table: orders\n    column: status');
+  });
 });
