@@ -14,7 +14,6 @@ import { analyzeCluster, analyzeRefreshMatview, analyzeTruncate, analyzeVacuum }
 import {
   analyzeAlterEnum,
   analyzeComment,
-  analyzeCreatePolicy,
   analyzeCreateTable,
   analyzeCreateTableAs,
   analyzeCreateTrigger,
@@ -31,7 +30,7 @@ import { robustnessFinding } from './robust.js';
 import { attachSteps } from './suggest-step.js';
 import { analyzeAlterDomain } from './domains.js';
 import { analyzeAlterSequence, analyzeCreateSequence, lockSequenceCalls } from './sequences.js';
-import { analyzeAlterPolicy, analyzeCreateRule, analyzeCreateStatistics, analyzePublication } from './table-objects.js';
+import { analyzeCreateStatistics, analyzePublication, lockTableExclusively } from './table-objects.js';
 import { walk } from './ast.js';
 
 export interface AnalyzeOptions {
@@ -200,7 +199,7 @@ async function dispatch(node: string, ast: any, ctx: StatementContext): Promise<
     case 'AlterObjectSchemaStmt':
       return analyzeSetSchema(ast, ctx);
     case 'CreatePolicyStmt':
-      return analyzeCreatePolicy(ast, ctx);
+      return lockTableExclusively(ast.table, ctx);
     case 'UpdateStmt':
       return analyzeUpdate(ast, ctx);
     case 'DeleteStmt':
@@ -224,9 +223,9 @@ async function dispatch(node: string, ast: any, ctx: StatementContext): Promise<
     case 'CreateStatsStmt':
       return analyzeCreateStatistics(ast, ctx);
     case 'RuleStmt':
-      return analyzeCreateRule(ast, ctx);
+      return lockTableExclusively(ast.relation, ctx);
     case 'AlterPolicyStmt':
-      return analyzeAlterPolicy(ast, ctx);
+      return lockTableExclusively(ast.table, ctx);
     case 'CreatePublicationStmt':
     case 'AlterPublicationStmt':
       return analyzePublication(ast, ctx);

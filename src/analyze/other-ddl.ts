@@ -301,14 +301,6 @@ export async function analyzeSetSchema(ast: any, ctx: StatementContext): Promise
   ctx.finding('rename', `Moving ${name} to schema ${ast.newschema} breaks queries that use the old qualified name or rely on search_path.`);
 }
 
-export async function analyzeCreatePolicy(ast: any, ctx: StatementContext): Promise<void> {
-  const rel = rangeVar(ast.table);
-  if (!rel) return;
-  const { name, info } = await ctx.table(rel);
-  ctx.lock(name, 'AccessExclusiveLock', { table: info });
-  ctx.setWork('catalog');
-}
-
 /** Statements that create objects without touching existing tables. */
 export const NO_TABLE_LOCK = new Set([
   'CreateEnumStmt',

@@ -15,16 +15,9 @@ export async function analyzeCreateStatistics(ast: any, ctx: StatementContext): 
   ctx.setWork('catalog');
 }
 
-export async function analyzeCreateRule(ast: any, ctx: StatementContext): Promise<void> {
-  const rel = rangeVar(ast.relation);
-  if (!rel) return;
-  const { name, info } = await ctx.table(rel);
-  ctx.lock(name, 'AccessExclusiveLock', { table: info });
-  ctx.setWork('catalog');
-}
-
-export async function analyzeAlterPolicy(ast: any, ctx: StatementContext): Promise<void> {
-  const rel = rangeVar(ast.table);
+/** CREATE RULE, CREATE / ALTER POLICY: ACCESS EXCLUSIVE on the table (`relation` is its RangeVar). */
+export async function lockTableExclusively(relation: any, ctx: StatementContext): Promise<void> {
+  const rel = rangeVar(relation);
   if (!rel) return;
   const { name, info } = await ctx.table(rel);
   ctx.lock(name, 'AccessExclusiveLock', { table: info });

@@ -3,8 +3,7 @@
 // their table (dropped, moved, reset, retyped with it). Predictions are compared with pg_locks.
 import { describe, expect, it } from 'vitest';
 import { analyzeSql } from '../../src/analyze/analyze-statements.js';
-import { createDatabase, majors } from '../support/pg.js';
-import { runCorpus } from './observe.js';
+import { observeEntries } from './observe-entries.js';
 
 const SEQUENCE_ENTRIES = [
   'doc-alter-sequence-restart',
@@ -27,18 +26,12 @@ const SEQUENCE_ENTRIES = [
 
 describe('sequences', () => {
   it('predicts the locks PostgreSQL takes on sequences and their tables', { timeout: 120_000 }, async () => {
-    const major = majors()[0]!;
-    const db = await createDatabase(major, 'seq');
-    try {
-      const r = await runCorpus({ url: db.url, major, only: SEQUENCE_ENTRIES });
-      expect(r.comparisons).toHaveLength(SEQUENCE_ENTRIES.length);
-      expect(r.mismatches).toEqual([]);
-      const owned = r.comparisons.find((c) => c.entry.id === 'doc-alter-sequence-owned-by')!;
-      expect(owned.observed.locks.get('plain')).toBe('AccessShareLock');
-      expect(owned.predicted.locks).toEqual(expect.arrayContaining([expect.objectContaining({ relation: 'free_seq', mode: 'ShareRowExclusiveLock', relkind: 'sequence' })]));
-    } finally {
-      await db.drop();
-    }
+    const r = await observeEntries('seq', SEQUENCE_ENTRIES);
+    expect(r.comparisons).toHaveLength(SEQUENCE_ENTRIES.length);
+    expect(r.mismatches).toEqual([]);
+    const owned = r.comparisons.find((c) => c.entry.id === 'doc-alter-sequence-owned-by')!;
+    expect(owned.observed.locks.get('plain')).toBe('AccessShareLock');
+    expect(owned.predicted.locks).toEqual(expect.arrayContaining([expect.objectContaining({ relation: 'free_seq', mode: 'ShareRowExclusiveLock', relkind: 'sequence' })]));
   });
 
   it('takes a sequence function’s lock only where the expression runs', async () => {
