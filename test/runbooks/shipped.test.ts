@@ -26,3 +26,13 @@ describe.each(FILES)('runbooks/%s', (name) => {
     expect(runbook!.phases.deploy.length).toBeGreaterThan(0);
   });
 });
+
+// The demo too: docs/runbook-format.md promises shipped index builds wait a minute for their lock,
+// so the demo does not show an unexplained lock timeout and retry.
+describe.each([...FILES, 'demo.yaml'])('runbooks/%s index builds', (name) => {
+  it('give every create_index step lock_timeout of at least 1 minute', async () => {
+    const { runbook } = await loadRunbookFile(fileURLToPath(new URL(`../../runbooks/${name}`, import.meta.url)));
+    const builds = PHASES.flatMap((p) => runbook!.phases[p]).filter((s) => s.kind === 'create_index');
+    for (const s of builds) expect(s.settings.lockTimeoutMs, `${s.id} lock_timeout`).toBeGreaterThanOrEqual(60_000);
+  });
+});
