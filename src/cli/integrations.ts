@@ -1,5 +1,5 @@
-// Integrations that listen to a run: webhooks (--notify / settings.notify). Each loads only when
-// switched on, so a run without them pays nothing.
+// Integrations that listen to a run: webhooks (--notify / settings.notify) and OpenTelemetry traces
+// (the standard OTEL_* variables). Each loads only when switched on, so a run without them pays nothing.
 import type { EventBus } from '../engine/events.js';
 import type { Runbook } from '../runbook/model.js';
 import { redact } from '../util/secrets.js';
@@ -28,5 +28,16 @@ export async function attachIntegrations(bus: EventBus, opts: IntegrationOptions
     bus.on(notifier.listener);
     closers.push(() => notifier.close());
   }
+  if (tracingConfigured()) {
+    const { startTracing } = await import('../integrations/otel/otel-setup.js');
+    const tracing = startTracing('0.1.0');
+    bus.on(tracing.listener);
+    closers.push(() => tracing.close(5000));
+  }
   return { close: async () => void (await Promise.all(closers.map((c) => c()))) };
+}
+
+/** OTEL_SDK_DISABLED=true switches tracing off even with an endpoint set (the OTel convention). */
+export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
 }
