@@ -1,13 +1,13 @@
 // dashboards/pgrunbook.json queries only metrics that exist: every pgrunbook_* name it uses is
 // scraped from a real `pgrunbook run --metrics-port` (with a lock retry, a backfill, an index build
 // and gates along the way), and the other names belong to postgres_exporter or node_exporter.
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startCli } from '../support/cli.js';
 import { deadPort } from '../support/http-receiver.js';
+import { holdReader, writeRetryRunbook } from '../support/lock-retry-run.js';
 import { useTestDatabase } from '../support/pg.js';
 
 interface Panel {
@@ -39,33 +39,15 @@ describe('Grafana dashboard', () => {
     });
 
     it('every pgrunbook metric the dashboard queries is in the scrape of a --metrics-port run', async () => {
-      const file = join(dir, 'scrape.yaml');
-      writeFileSync(
-        file,
-        `version: 1
-name: dashboard scrape
-settings: { lock_timeout: 100ms, ddl_retries: 100 }
-phases:
-  deploy:
-    - id: add
-      add_column: { table: items, column: v2, type: int }
-    - id: fill
-      backfill: { table: items, set: "v2 = v", batch_size: 500 }
-    - id: idx
-      create_index: { table: items, columns: [v2] }
-    - id: hold
-      wait: { for: 6s }
-`,
-      );
+      const more = '    - id: idx\n      create_index: { table: items, columns: [v2] }\n    - id: hold\n      wait: { for: 6s }\n';
+      const file = writeRetryRunbook(dir, 'dashboard-scrape', 500, more);
       // A reader keeps the table busy so ADD COLUMN times out on its lock and is retried.
-      const blocker = new pg.Client(db.url);
-      await blocker.connect();
-      await blocker.query('BEGIN; SELECT count(*) FROM items');
+      const blocker = await holdReader(db.url, 'items');
       const port = await deadPort();
       const cli = startCli(['run', file, '--db', db.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', dir, '--metrics-port', String(port)]);
       try {
         await cli.waitFor(/add: retry 1\//, 20_000);
-        await blocker.query('COMMIT');
+        await blocker.release();
         await cli.waitFor(/hold: started/, 30_000);
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         const declared = new Set([...text.matchAll(/^# TYPE ([a-z_]+) /gm)].map((m) => m[1]!));
@@ -80,7 +62,7 @@ phases:
         cli.child.kill('SIGTERM');
         throw err;
       } finally {
-        await blocker.end().catch(() => {});
+        await blocker.release();
       }
       expect((await cli.done).code).toBe(0);
     });

@@ -1,13 +1,13 @@
 // OpenTelemetry through the real binary: with OTEL_EXPORTER_OTLP_ENDPOINT set, a local OTLP/HTTP
 // receiver gets one trace: run -> phases -> steps, a sampled backfill batch span, and lock waits,
 // retries and gate waits as span events, all tagged with the run id.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli } from '../../support/cli.js';
 import { startReceiver, type Receiver } from '../../support/http-receiver.js';
+import { holdReader, writeRetryRunbook } from '../../support/lock-retry-run.js';
 import { useTestDatabase } from '../../support/pg.js';
 
 interface OtlpSpan {
@@ -36,27 +36,12 @@ describe('OpenTelemetry traces', () => {
   afterAll(() => collector.close());
 
   it('exports run, phase, step and batch spans with lock-wait, retry and gate events', async () => {
-    const file = join(dir, 'traced.yaml');
-    writeFileSync(
-      file,
-      `version: 1
-name: traced
-settings: { lock_timeout: 100ms, ddl_retries: 100 }
-phases:
-  deploy:
-    - id: add
-      add_column: { table: items, column: v2, type: int }
-    - id: fill
-      backfill: { table: items, set: "v2 = v", batch_size: 200, pause: 50ms }
-`,
-    );
-    const blocker = new pg.Client(db.url);
-    await blocker.connect();
-    await blocker.query('BEGIN; SELECT count(*) FROM items');
+    const file = writeRetryRunbook(dir, 'traced', 200);
+    const blocker = await holdReader(db.url, 'items');
     const cli = startCli(['run', file, '--db', db.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', dir], {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'pgrunbook-test' },
     });
-    await cli.waitFor(/add: retry 1\//, 20_000).finally(() => blocker.query('COMMIT').then(() => blocker.end()));
+    await cli.waitFor(/add: retry 1\//, 20_000).finally(() => blocker.release());
     const res = await cli.done;
     expect(res.code).toBe(0);
 
