@@ -11,22 +11,18 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { EmbeddedServer, installedMajors } from '../src/pg/embedded-server.js';
 import { findPgDump } from '../src/rehearsal/pgdump.js';
-import { rehearse } from '../src/rehearsal/run-rehearsal.js';
+import { newRunner, rehearse, STEP_KINDS } from '../src/cli/composition-root.js';
 import { steadyRate } from '../src/rehearsal/projection.js';
 import type { RehearsalResult } from '../src/rehearsal/rehearsal-types.js';
 import type { SampleChoice } from '../src/rehearsal/clone.js';
-import { Runner } from '../src/engine/runner.js';
 import { PolicyGates } from '../src/engine/gates.js';
 import { resolveConnection } from '../src/pg/connection.js';
 import { loadRunbookFile } from '../src/runbook/load.js';
 import { formatProblem, type Runbook } from '../src/runbook/model.js';
 import { writeSection } from './lib/readme.js';
-import { registerStateSql } from '../src/engine/state-schema.js';
-import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
 
 // The backfill's cursor tables join the runner's state schema through this hook (a no-op when
 // src/backfill already registers them).
-registerStateSql(backfillSchemaSql);
 
 const { values } = parseArgs({
   options: {
@@ -111,7 +107,7 @@ async function trial(server: EmbeddedServer, runbook: Runbook): Promise<Trial> {
   const r = await rehearse({ runbook, sourceUrl: server.urlFor('source'), samplePct: SAMPLE, sampleMethod: METHOD });
   const wall = (Date.now() - t0) / 1000;
   if (r.deploy.status !== 'completed') throw new Error(`the rehearsal's deploy ${r.deploy.status}: ${r.deploy.error}`);
-  const runner = new Runner({
+  const runner = newRunner({
     runbook,
     connection: resolveConnection(server.urlFor('fullrun')),
     gates: new PolicyGates({ yes: true, allowIrreversible: true, user: 'bench' }),
@@ -149,7 +145,7 @@ async function main(): Promise<void> {
   const dump = await findPgDump(0);
   const major = installedMajors().filter((m) => m <= dump.major).sort((a, b) => b - a)[0];
   if (major === undefined) throw new Error(`no embedded PostgreSQL at or below pg_dump ${dump.major}`);
-  const loaded = await loadRunbookFile(values.runbook!);
+  const loaded = await loadRunbookFile(values.runbook!, { kinds: STEP_KINDS });
   if (!loaded.runbook) throw new Error(loaded.problems.map(formatProblem).join('\n'));
   const runbook = loaded.runbook;
   const server = await EmbeddedServer.start({ major });

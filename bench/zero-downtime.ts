@@ -19,13 +19,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EmbeddedServer } from '../src/pg/embedded-server.js';
-import { Runner } from '../src/engine/runner.js';
 import { PolicyGates } from '../src/engine/gates.js';
 import { resolveConnection } from '../src/pg/connection.js';
 import { loadRunbookFile } from '../src/runbook/load.js';
 import { formatProblem } from '../src/runbook/model.js';
 import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
 import { ratio, writeSection } from './lib/readme.js';
+import { newRunner, STEP_KINDS } from '../src/cli/composition-root.js';
 
 const { values } = parseArgs({
   options: {
@@ -221,11 +221,11 @@ async function naive(): Promise<{ stats: Stats; ms: number }> {
 async function runbook(batchTime: string | undefined): Promise<{ stats: Stats; ms: number; steps: string[] }> {
   const url = await freshDb('zd_runbook');
   const vars = { table: 'orders', column: 'amount_cents', type: 'bigint', expression: '(amount * 100)::bigint', index: 'true', ...(batchTime ? { batch_time: batchTime } : {}) };
-  const { runbook: rb, problems } = await loadRunbookFile(RUNBOOK, { vars });
+  const { runbook: rb, problems } = await loadRunbookFile(RUNBOOK, { kinds: STEP_KINDS, vars });
   if (!rb) throw new Error(problems.map(formatProblem).join('\n'));
   const l = startLoad(url, 900);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const runner = new Runner({
+  const runner = newRunner({
     runbook: rb,
     connection: resolveConnection(url),
     gates: new PolicyGates({ yes: true, allowIrreversible: true, user: 'bench' }),

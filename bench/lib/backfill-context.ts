@@ -1,12 +1,12 @@
 // A StepContext for running the backfill step kind outside the runner (benchmarks, crash child).
 import pg from 'pg';
-import { systemClock } from '../../src/engine/clock.js';
+import { systemClock } from '../../src/util/clock.js';
 import { RunControl } from '../../src/engine/control.js';
 import { EventBus, type RunEvent } from '../../src/engine/events.js';
 import { PolicyGates } from '../../src/engine/gates.js';
 import { SqlExecutor } from '../../src/pg/executor.js';
 import { DEFAULT_SETTINGS, type Runbook, type StepSpec } from '../../src/runbook/model.js';
-import type { StepContext } from '../../src/steps/step-kind.js';
+import type { StepContext } from '../../src/engine/step-kind.js';
 import type { BackfillParams } from '../../src/backfill/params.js';
 
 export function backfillStep(id: string, params: BackfillParams): StepSpec<BackfillParams> {

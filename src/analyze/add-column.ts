@@ -6,7 +6,7 @@
 import { rangeVar, strings, typeName, provesNotNull, columnsIn } from './ast.js';
 import type { ColumnInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
-import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import { expressionVolatility } from './volatility.js';
 import { pgTypname } from './type-change.js';
 import { jsonFinding, rowsText } from './column-changes.js';

@@ -1,8 +1,8 @@
 // ALTER TABLE: the statement takes the strongest lock any of its subcommands needs
 // (AlterTableGetLockLevel in tablecmds.c) and recurses to partitions / inheritance children.
-import type { LockMode } from '../steps/step-kind.js';
+import type { LockMode } from '../pg/lock-modes.js';
 import { rangeVar, type RelName } from './ast.js';
-import type { TableInfo } from './analysis-catalog.js';
+import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import type { StatementContext } from './context.js';
 import { stronger } from './locks.js';
 import { analyzeAddColumn } from './add-column.js';
@@ -11,22 +11,6 @@ import { analyzeConstraintCommand, CONSTRAINT_SUBTYPES } from './constraints.js'
 import { analyzeTableOption, TABLE_OPTION_SUBTYPES } from './table-options.js';
 import { analyzePartitionCommand, PARTITION_SUBTYPES } from './partitions.js';
 import { analyzeAlterCompositeType } from './domains.js';
-
-export interface AlterTarget {
-  rel: RelName;
-  name: string;
-  info: TableInfo | undefined;
-  /** false for ALTER TABLE ONLY. */
-  recurse: boolean;
-  /** OBJECT_TABLE, OBJECT_SEQUENCE, OBJECT_VIEW... as written (ALTER SEQUENCE x SET UNLOGGED is an AlterTableStmt). */
-  objtype: string;
-}
-
-export interface SubcommandResult {
-  mode: LockMode;
-  /** Whether the lock on the table also goes to its partitions / children. Default true. */
-  recurse?: boolean;
-}
 
 export async function analyzeAlterTable(ast: any, ctx: StatementContext): Promise<void> {
   if (ast.objtype === 'OBJECT_TYPE') return analyzeAlterCompositeType(ast, ctx);

@@ -1,6 +1,6 @@
 // What `analyze` predicts for each statement. The JSON field names (`safe_alternative`,
 // `server_version`, `tableScan`) are part of the CLI contract (`analyze --json`).
-import type { LockMode } from '../steps/step-kind.js';
+import type { LockMode } from '../pg/lock-modes.js';
 
 export type FindingSeverity = 'error' | 'warning' | 'info';
 

@@ -2,7 +2,7 @@
 // findings). Never executes the statements: a live catalog is only read.
 import { DEFAULT_MAJOR } from '../pg/embedded-server.js';
 import { lineColAt, loadParser, parseStatements, type ParsedStatement } from '../pg/sqlparse.js';
-import { LOCK_STRENGTH } from '../steps/step-kind.js';
+import { LOCK_STRENGTH } from '../pg/lock-modes.js';
 import type { Catalog } from './analysis-catalog.js';
 import { StatementContext, type Session } from './context.js';
 import { SchemaState } from './schema-state.js';

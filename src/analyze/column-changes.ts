@@ -4,7 +4,7 @@ import { relText, typeName, type ParsedType } from './ast.js';
 import type { StepSuggestion } from './suggest-step.js';
 import { unknownRelation, type ColumnInfo, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
-import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import { decideTypeChange, pgTypname } from './type-change.js';
 import { expressionVolatility } from './volatility.js';
 import { lockOwnedSequences } from './sequences.js';

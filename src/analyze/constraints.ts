@@ -6,7 +6,7 @@
 import { columnsIn, provesNotNull, rangeVar, strings } from './ast.js';
 import type { ConstraintInfo, TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
-import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import { rowsText, validatedNotNullCheck } from './column-changes.js';
 
 export const CONSTRAINT_SUBTYPES = new Set(['AT_AddConstraint', 'AT_ValidateConstraint', 'AT_DropConstraint', 'AT_AlterConstraint', 'AT_AddIndexConstraint']);

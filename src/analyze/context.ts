@@ -1,5 +1,5 @@
 // Per-script session facts and per-statement accumulators shared by the statement-family analyzers.
-import type { LockMode } from '../steps/step-kind.js';
+import type { LockMode } from '../pg/lock-modes.js';
 import { unknownRelation, type Catalog, type TableInfo } from './analysis-catalog.js';
 import { LockSet, relkindName } from './locks.js';
 import { RULES, type RuleId } from './rules.js';

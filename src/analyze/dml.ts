@@ -4,7 +4,7 @@
 // the table bloats by its own size and the WAL burst reaches the replicas at once. Foreign keys
 // add work on the other side: a DELETE on a referenced table looks up (and, without an index,
 // scans) each referencing table.
-import type { LockMode } from '../steps/step-kind.js';
+import type { LockMode } from '../pg/lock-modes.js';
 import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings, walk } from './ast.js';
 import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';

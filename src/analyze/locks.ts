@@ -1,5 +1,5 @@
 // Lock bookkeeping: per relation, the strongest mode a statement takes.
-import { LOCK_STRENGTH, type LockMode } from '../steps/step-kind.js';
+import { LOCK_STRENGTH, type LockMode } from '../pg/lock-modes.js';
 import type { LockPrediction, RelKindName } from './analysis-types.js';
 import type { RelKind } from './analysis-catalog.js';
 

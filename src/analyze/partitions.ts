@@ -6,7 +6,7 @@
 import { rangeVar } from './ast.js';
 import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
-import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import { rowsText } from './column-changes.js';
 
 export const PARTITION_SUBTYPES = new Set(['AT_AttachPartition', 'AT_DetachPartition', 'AT_DetachPartitionFinalize']);

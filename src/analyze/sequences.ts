@@ -1,7 +1,7 @@
 // Sequences. ALTER SEQUENCE takes SHARE ROW EXCLUSIVE on the sequence (OWNED BY also reads the new
 // owning table); nextval / setval / currval take ROW EXCLUSIVE on it when they run; a sequence owned
 // by a column (serial, identity) follows its table: dropped, moved or reset with it.
-import type { LockMode } from '../steps/step-kind.js';
+import type { LockMode } from '../pg/lock-modes.js';
 import { rangeVar, strings, walk } from './ast.js';
 import type { TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';

@@ -1,9 +1,9 @@
 // ALTER TABLE subcommands about the table as a whole: storage parameters, LOGGED/UNLOGGED,
 // REPLICA IDENTITY, CLUSTER ON, triggers, rules, row security, owner, tablespace, access method.
 import { rangeVar } from './ast.js';
-import type { LockMode } from '../steps/step-kind.js';
+import type { LockMode } from '../pg/lock-modes.js';
 import type { StatementContext } from './context.js';
-import type { AlterTarget, SubcommandResult } from './alter-table.js';
+import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import { stronger } from './locks.js';
 import { rowsText } from './column-changes.js';
 

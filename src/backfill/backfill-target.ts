@@ -6,7 +6,7 @@ import type { KeyColumn } from '../pg/catalog/catalog-types.js';
 import { estimateRows, findTable } from '../pg/catalog/table-lookup.js';
 import { primaryKey } from '../pg/catalog/table-parts.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 
 export interface BatchKey extends KeyColumn {
   /** Quoted identifier. */

@@ -20,10 +20,10 @@
 // transaction). The retry pass updates those rows once their holders are gone. So a batch waits at
 // most lock_timeout behind anyone, and every row is still updated exactly once.
 import type pg from 'pg';
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { EventBody } from '../engine/events.js';
-import { AbortedError, RunbookError } from '../engine/runbook-error.js';
-import type { StepControl } from '../steps/step-kind.js';
+import { AbortedError, RunbookError } from '../util/runbook-error.js';
+import type { StepControl } from '../engine/step-kind.js';
 import { createCursor, describeCursor, lockCursorSql, readCursor, setPass, toRow, type CursorRow, type Pass } from './cursor-store.js';
 import { classifyFailure } from './batch-failure.js';
 import type { BackfillConfig } from './params.js';

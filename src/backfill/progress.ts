@@ -2,7 +2,7 @@
 // is a smoothed value updated at most twice a second, never a list of batches. Emission is rate
 // limited (a few events per second at most), except when forced at pass changes and at the end.
 import type { BackfillProgress } from '../engine/events.js';
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../util/clock.js';
 
 export interface ProgressInput {
   rowsDone: number;

@@ -13,7 +13,7 @@
 //                     while the tuner shrinks the size.
 //   low_throughput    keys per second of batch time fell below `min_throughput` x what the warmed-up
 //                     engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { ThrottleConfig } from './params.js';
 
 export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput';

@@ -2,7 +2,7 @@
 // is always rolled back. It touches no cursor and commits nothing; the row locks it takes last
 // only as long as the batch, and it waits at most the step's lock_timeout for any of them.
 import type pg from 'pg';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import type { StepSpec } from '../runbook/model.js';
 import { checkFragments } from './backfill-fragments.js';
 import { resolveConfig } from './params.js';

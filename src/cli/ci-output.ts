@@ -1,7 +1,7 @@
 // `--format github|gitlab` for validate, analyze and plan: GitHub workflow commands plus a job
 // summary, or a GitLab Code Quality report on stdout.
 import type { Command } from 'commander';
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import type { CiFinding } from '../report/ci/ci-findings.js';
 import { findingsMarkdown, githubAnnotations, writeStepSummary } from '../report/ci/github-format.js';
 import { gitlabCodeQuality } from '../report/ci/gitlab-format.js';

@@ -1,5 +1,6 @@
 // The deploy plan `run` shows behind a gate: the analyzer's size-aware plan, condensed.
 import type { DeployPlan, RunnerOptions } from '../engine/runner.js';
+import { STEP_KINDS } from './composition-root.js';
 import { buildPlan } from '../analyze/plan/build.js';
 import { planEvidence } from '../analyze/plan/evidence.js';
 import { estimateText } from '../analyze/plan/estimate.js';
@@ -7,7 +8,7 @@ import { planPlain } from '../analyze/plan/plan-text.js';
 import { strongestOf } from '../analyze/locks.js';
 
 export const analyzerDeployPlan: NonNullable<RunnerOptions['deployPlan']> = async ({ pool, runbook, serverVersionNum }): Promise<DeployPlan> => {
-  const plan = await buildPlan({ runbook, pool, serverVersionNum, phases: ['deploy'] });
+  const plan = await buildPlan({ runbook, kinds: STEP_KINDS, pool, serverVersionNum, phases: ['deploy'] });
   const deploy = plan.steps.filter((s) => s.phase === 'deploy');
   const strongest = strongestOf(deploy.flatMap((s) => s.locks));
   const summary =

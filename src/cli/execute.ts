@@ -3,14 +3,15 @@
 // closed stdout stop at a safe point. Every way out leaves the run resumable.
 import { PolicyGates, type GatePort } from '../engine/gates.js';
 import { currentIdentity } from '../engine/operator-identity.js';
-import { Runner, type RunOutcome } from '../engine/runner.js';
+import type { RunOutcome } from '../engine/runner.js';
+import { newRunner } from './composition-root.js';
 import type { ConnectionSpec } from '../pg/connection.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
-import { jsonRenderer } from './render/json.js';
-import { plainRenderer } from './render/plain-renderer.js';
-import { stdoutWriter, type OutputMode } from './options.js';
+import { jsonRenderer } from '../render/json-renderer.js';
+import { plainRenderer } from '../render/plain-renderer.js';
+import { stdoutWriter, type OutputMode } from '../render/output.js';
 import { PrometheusExporter } from '../report/prometheus.js';
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import type { Server } from 'node:http';
 import { attachIntegrations } from './integrations.js';
 
@@ -36,7 +37,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   let mounted: { metrics(): Record<string, unknown> } | undefined;
   let gates: GatePort = new PolicyGates({ yes: !!opts.yes, allowIrreversible: !!opts.allowIrreversible, user: who.user });
   const gatePort: GatePort = { request: (req, signal) => gates.request(req, signal) };
-  const runner = new Runner({
+  const runner = newRunner({
     runbook: opts.runbook,
     connection: opts.connection,
     gates: gatePort,

@@ -1,7 +1,7 @@
 // argv -> command. Each command lives in src/cli/commands/<name>.ts and exports `register(program)`.
 import { Command, CommanderError } from 'commander';
 import { redact } from '../util/secrets.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { commandModulesFor } from './commands/command-module.js';
 
 export async function main(argv: string[]): Promise<void> {

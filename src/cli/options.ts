@@ -1,8 +1,7 @@
 // Options shared by several commands, and how output mode is chosen.
 import type { Command } from 'commander';
-import { InputError } from '../engine/runbook-error.js';
-
-export type OutputMode = 'ink' | 'plain' | 'json';
+import type { OutputMode } from '../render/output.js';
+import { InputError } from '../util/runbook-error.js';
 
 export interface CommonOptions {
   db?: string;
@@ -49,20 +48,4 @@ export function outputMode(opts: { plain?: boolean; json?: boolean }, io = { std
   if (opts.json) return 'json';
   if (opts.plain) return 'plain';
   return io.stdout.isTTY && io.stdin.isTTY ? 'ink' : 'plain';
-}
-
-/** Writes to stdout; a closed pipe (EPIPE) calls onClosed once instead of crashing. */
-export function stdoutWriter(onClosed: () => void): (s: string) => void {
-  let closed = false;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
-      if (!closed) {
-        closed = true;
-        onClosed();
-      }
-    } else throw err;
-  });
-  return (s) => {
-    if (!closed) process.stdout.write(s);
-  };
 }

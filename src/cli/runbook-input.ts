@@ -1,8 +1,9 @@
 // Loading a runbook for a command: problems go to stderr as FILE:LINE:COL; errors exit 2.
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import { loadRunbookFile, loadRunbookText } from '../runbook/load.js';
 import { formatProblem, type Problem, type Runbook } from '../runbook/model.js';
 import { splitStoredVars, type StoredVars } from '../runbook/secret-vars.js';
+import { STEP_KINDS } from './composition-root.js';
 
 function reportProblems(problems: Problem[]): void {
   for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
@@ -18,11 +19,11 @@ function settle(res: { runbook?: Runbook; problems: Problem[] }, what: string): 
 }
 
 export async function loadRunbookOrExit(file: string, vars: Record<string, string> | undefined, secretVars?: Record<string, string>): Promise<Runbook> {
-  return settle(await loadRunbookFile(file, { vars, secretVars }), file);
+  return settle(await loadRunbookFile(file, { vars, secretVars, kinds: STEP_KINDS }), file);
 }
 
 /** Secret variables are read again from the environment they were read from at run. */
 export async function loadStoredRunbook(source: string, file: string, stored: StoredVars): Promise<Runbook> {
   const { vars, secretVars } = splitStoredVars(stored);
-  return settle(await loadRunbookText(source, file, { vars, secretVars }), `the runbook stored with this run (${file})`);
+  return settle(await loadRunbookText(source, file, { vars, secretVars, kinds: STEP_KINDS }), `the runbook stored with this run (${file})`);
 }

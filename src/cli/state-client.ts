@@ -1,6 +1,6 @@
 // One short connection for commands that read pgrunbook's state (status, report, resume).
 import pg from 'pg';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { explainConnectionError, type ConnectionSpec } from '../pg/connection.js';
 import { clientConfig } from '../pg/client-config.js';
 

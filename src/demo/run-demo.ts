@@ -3,13 +3,14 @@
 // before anything slow so the first frame comes at once; PostgreSQL is stopped on every way out.
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { OutputMode } from '../cli/options.js';
-import { stdoutWriter } from '../cli/options.js';
-import { jsonRenderer } from '../cli/render/json.js';
-import { plainRenderer } from '../cli/render/plain-renderer.js';
+import type { OutputMode } from '../render/output.js';
+import { stdoutWriter } from '../render/output.js';
+import { jsonRenderer } from '../render/json-renderer.js';
+import { plainRenderer } from '../render/plain-renderer.js';
 import { PolicyGates, type GatePort } from '../engine/gates.js';
 import { currentIdentity } from '../engine/operator-identity.js';
-import type { Runner, RunOutcome } from '../engine/runner.js';
+import type { Runner, RunnerFactory, RunOutcome } from '../engine/runner.js';
+import type { KindTable } from '../runbook/kind-table.js';
 import { cancelOwnStatement } from '../monitor/cancel.js';
 import { resolveConnection, createPool } from '../pg/connection.js';
 import { DEFAULT_MAJOR, EmbeddedServer } from '../pg/embedded-server.js';
@@ -28,8 +29,16 @@ import { watchServer, type Watchdog } from './watchdog.js';
 export const DEMO_RUNBOOK = fileURLToPath(new URL('../../runbooks/demo.yaml', import.meta.url));
 export const DEMO_DATABASE = 'demo';
 
+/** What the demo takes from the composition root: the step kinds and a runner factory. */
+export interface DemoComposition {
+  kinds: KindTable;
+  newRunner: RunnerFactory;
+}
+
 export interface DemoOptions {
   mode: OutputMode;
+  /** Loads the composition root (src/cli/composition-root.ts); called after the first frame. */
+  compose(): Promise<DemoComposition>;
   rows?: number;
   major?: number;
   /** Traffic operations per second (0 = no traffic). */
@@ -96,7 +105,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const firstFrameMs = Date.now() - t0;
   status(`starting PostgreSQL ${major}…`);
   // The heavy modules load after the first frame, overlapping PostgreSQL's start-up.
-  const late = import('./late-deps.js');
+  const late = Promise.all([import('./late-deps.js'), opts.compose()]);
 
   let result: DemoResult = { exitCode: 0 };
   try {
@@ -129,8 +138,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     traffic.start();
     shutdown.add('traffic', () => traffic.stop());
 
-    const { Runner, loadRunbookFile, Monitor } = await late;
-    const loaded = await shutdown.race(loadRunbookFile(opts.runbookFile ?? DEMO_RUNBOOK));
+    const [{ loadRunbookFile, Monitor }, { kinds, newRunner }] = await late;
+    const loaded = await shutdown.race(loadRunbookFile(opts.runbookFile ?? DEMO_RUNBOOK, { kinds }));
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     if (!loaded.runbook || errors.length) {
       throw new Error(`the demo runbook does not load:\n${loaded.problems.map(formatProblem).join('\n')}`);
@@ -147,7 +156,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     let port: GatePort;
     if (ink) port = gates = new InkGates(store, { user });
     else port = new PolicyGates({ yes: true, allowIrreversible: true, user: `${user} (demo, no terminal)` });
-    runner = new Runner({
+    runner = newRunner({
       runbook: loaded.runbook,
       connection,
       gates: port,

@@ -1,5 +1,5 @@
 // Operator intents for a running step (pause, batch size, pause between batches).
-import type { StepControl } from '../steps/step-kind.js';
+import type { StepControl } from './step-kind.js';
 
 export class RunControl implements StepControl {
   private _paused = false;

@@ -1,16 +1,9 @@
 // The typed event stream. The engine emits; the UI store, plain/JSON renderers, the journal,
 // reports and the Prometheus exporter listen. Nothing here knows about any listener.
 import type { GateDecision, GateRequest, Evidence } from './gates.js';
+import type { Target } from '../pg/connection.js';
+import type { ExecutorEvent } from '../pg/executor.js';
 import type { PhaseName } from '../runbook/model.js';
-
-export interface Target {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-  serverVersion?: string;
-  serverVersionNum?: number;
-}
 
 export interface BackfillProgress {
   rowsDone: number;
@@ -61,8 +54,7 @@ export type EventBody =
   | { type: 'phase.completed'; phase: PhaseName }
   | { type: 'step.started'; phase: PhaseName; stepId: string; kind: string; title: string; attempt: number }
   | { type: 'step.reconciled'; phase: PhaseName; stepId: string; found: 'done' | 'not-done' | 'unknown'; detail: string }
-  | { type: 'step.sql'; stepId: string; sql: string; durationMs: number; rowCount: number | null; ok: boolean; error?: string; sqlstate?: string }
-  | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string }
+  | ExecutorEvent
   | { type: 'step.log'; stepId: string; level: 'info' | 'warn' | 'error'; message: string; stream?: 'stdout' | 'stderr' }
   | { type: 'step.progress'; stepId: string; progress: Progress }
   | { type: 'step.throttle'; stepId: string; reason: string | null; detail?: string }

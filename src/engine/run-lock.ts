@@ -1,7 +1,7 @@
 // One operator per runbook and database: a session-level advisory lock held on a dedicated
 // connection for the whole run. If that connection dies, PostgreSQL releases the lock by itself.
 import type pg from 'pg';
-import { RunLockHeldError } from './runbook-error.js';
+import { RunLockHeldError } from '../util/runbook-error.js';
 
 const LOCK_CLASS = 1347899970; // 'PGRB'
 

@@ -1,13 +1,16 @@
 // The runner: a state machine over phases and steps. It emits events, awaits gate decisions
 // through a port, records every transition in pgrunbook.* so a run can be resumed from any
-// machine, and holds the run lock for its whole life. No UI, no concrete adapter.
+// machine, and holds the run lock for its whole life. No UI, no concrete adapter: the step kinds,
+// the connection factory and the lock probe come in through RunnerOptions.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import pg from 'pg';
-import { systemClock, type Clock } from './clock.js';
+import type pg from 'pg';
+import { systemClock, type Clock } from '../util/clock.js';
 import { RunControl } from './control.js';
-import { AbortedError, RunbookError, RunLockHeldError, isAbort } from './runbook-error.js';
-import { EventBus, type EventOf, type Listener, type Target } from './events.js';
+import { AbortedError, RunbookError, RunLockHeldError, isAbort } from '../util/runbook-error.js';
+import { EventBus, type EventOf, type Listener } from './events.js';
+import { gateLevel, typedName } from './gate-level.js';
+import type { BlockersProbe, ConnectionFactory } from './ports.js';
 import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
 import { currentIdentity, type Identity } from './operator-identity.js';
 import { Journal } from './journal.js';
@@ -15,17 +18,17 @@ import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from
 import { ensureStateSchema } from './state-schema.js';
 import * as store from './state-store.js';
 import { SqlExecutor } from '../pg/executor.js';
-import { createPool, explainConnectionError, splitQualified, type ConnectionSpec } from '../pg/connection.js';
+import { explainConnectionError, type ConnectionSpec, type Target } from '../pg/connection.js';
 import { PHASES, type GateLevel, type PhaseName, type Runbook, type StepSpec } from '../runbook/model.js';
 import { createdByEarlierStep, stepsBefore } from '../runbook/created-tables.js';
-import { STEP_KINDS } from '../steps/registry.js';
-import { LOCK_STRENGTH, type StepContext, type StepKind, type StepPlan, type StepState } from '../steps/step-kind.js';
+import { LOCK_STRENGTH } from '../pg/lock-modes.js';
+import type { StepContext, StepKind, StepKinds, StepPlan, StepState } from './step-kind.js';
 import { storedVars } from '../runbook/secret-vars.js';
-import { clientConfig } from '../pg/client-config.js';
 
 export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
 
-export interface RunnerOptions {
+/** What one run is: the runbook, the target, the gate port, and how it runs. */
+export interface RunnerSetup {
   runbook: Runbook;
   connection: ConnectionSpec;
   gates: GatePort;
@@ -45,9 +48,20 @@ export interface RunnerOptions {
   listeners?: Listener[];
   /** Builds the deploy plan shown behind a gate before the deploy phase (the CLI passes the analyzer's). */
   deployPlan?: (ctx: { pool: pg.Pool; runbook: Runbook; serverVersionNum: number }) => Promise<DeployPlan>;
-  /** Step kinds by name; default: the registry (tests inject fakes). */
-  kinds?: ReadonlyMap<string, StepKind>;
 }
+
+/** What the composition root binds once: the step kinds and the adapters. */
+export interface RunnerDeps {
+  kinds: StepKinds;
+  connect: ConnectionFactory;
+  /** Who holds locks on a step's tables, shown at its gate; none when absent. */
+  blockersNow?: BlockersProbe;
+}
+
+export type RunnerOptions = RunnerSetup & RunnerDeps;
+
+/** Builds a runner with the composition root's kinds and adapters (the rehearsal runs its sandbox with one). */
+export type RunnerFactory = (setup: RunnerSetup) => Runner;
 
 export interface DeployPlan {
   /** One line: steps, estimate, strongest lock. */
@@ -97,7 +111,7 @@ export class Runner {
   }
 
   private kind(name: string): StepKind {
-    const k = (this.opts.kinds ?? STEP_KINDS).get(name);
+    const k = this.opts.kinds.get(name);
     if (!k) throw new RunbookError(`unknown step kind "${name}"`, { hint: 'run `pgrunbook validate` on the runbook', exitCode: 2 });
     return k;
   }
@@ -135,8 +149,8 @@ export class Runner {
   async run(): Promise<RunOutcome> {
     const { runbook, connection } = this.opts;
     const appName = `pgrunbook:${this.runId}`;
-    const lockClient = new pg.Client({ ...clientConfig(connection.connectionString), application_name: `${appName}:lock` });
-    const journalClient = new pg.Client({ ...clientConfig(connection.connectionString), application_name: `${appName}:journal` });
+    const lockClient = this.opts.connect.client(`${appName}:lock`);
+    const journalClient = this.opts.connect.client(`${appName}:journal`);
     lockClient.on('error', () => this.interrupt('lost the connection that holds the run lock'));
     journalClient.on('error', () => {});
     const started = this.clock.now();
@@ -149,12 +163,12 @@ export class Runner {
       } catch (err) {
         throw new RunbookError(explainConnectionError(err, connection), { exitCode: 1 });
       }
-      this.pool = createPool(connection, { applicationName: appName, max: 6 });
+      this.pool = this.opts.connect.pool(appName, 6);
       const v = await lockClient.query<{ n: string; v: string }>(
         `select current_setting('server_version_num') n, current_setting('server_version') v`,
       );
       this.serverVersionNum = Number(v.rows[0]!.n);
-      await ensureStateSchema(lockClient);
+      await ensureStateSchema(lockClient, [...this.opts.kinds.values()].flatMap((k) => (k.stateSql ? [k.stateSql] : [])));
       locked = await tryAcquireRunLock(lockClient, runbook.name);
       if (!locked) throw lockHeldError(runbook.name, await findLockHolder(this.pool, runbook.name));
 
@@ -445,19 +459,7 @@ export class Runner {
   }
 
   private async blockersNow(relations: string[]): Promise<Evidence[]> {
-    try {
-      const r = await this.pool!.query<{ n: number }>(
-        `select count(distinct l.pid)::int n from pg_locks l
-          where l.locktype = 'relation' and l.pid <> pg_backend_pid() and l.relation = any(
-            select to_regclass(x)::oid from unnest($1::text[]) x where to_regclass(x) is not null)
-            and not exists (select 1 from pg_stat_activity a where a.pid = l.pid and a.application_name like 'pgrunbook%')`,
-        [relations],
-      );
-      const n = r.rows[0]!.n;
-      return [{ label: 'sessions holding locks on the table now', value: n, ok: n === 0 ? true : undefined }];
-    } catch {
-      return [];
-    }
+    return this.opts.blockersNow ? this.opts.blockersNow(this.pool!, relations).catch(() => []) : [];
   }
 
   /** The run a rollback undoes and its deploy steps that took effect (or may have), newest first. */
@@ -555,22 +557,6 @@ export class Runner {
   private stopReason(): string {
     return (this.signal.reason as Error)?.message ?? 'stopped';
   }
-}
-
-/** Explicit gate from the runbook, else the kind's default, else from the plan (DESIGN §4). */
-export function gateLevel(step: StepSpec, kind: StepKind, plan: StepPlan): GateLevel {
-  if (step.gate) return step.gate;
-  if (kind.defaultGate) return kind.defaultGate(step, plan);
-  if (!plan.reversible) return 'type';
-  if (plan.locks.some((l) => l.mode === 'AccessExclusiveLock')) return 'confirm';
-  return 'none';
-}
-
-/** What the operator types at a `type` gate: the bare table name, not its quoted form. */
-export function typedName(relation: string): string {
-  const parts = splitQualified(relation.trim());
-  if (parts.length === 2 && parts[0] === 'public') parts.shift();
-  return parts.join('.');
 }
 
 function describePlan(plan: StepPlan): string {

@@ -1,7 +1,7 @@
 // The `pgrunbook` schema in the target database: runs, step states, an append-only event log,
-// backfill cursors. Created on first use and migrated forward by version number.
+// and the tables step kinds declare for themselves (StepKind.stateSql: the backfill cursors).
+// Created on first use and migrated forward by version number.
 import type pg from 'pg';
-import { backfillSchemaSql } from '../backfill/cursor-store.js';
 
 export const STATE_SCHEMA = 'pgrunbook';
 
@@ -64,20 +64,16 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON pgrunbook.events
   FOR EACH ROW EXECUTE FUNCTION pgrunbook.events_append_only();
 `;
 
-/** Ordered migrations; index + 1 is the schema version. Extra SQL from other modules joins V1. */
+/** Ordered migrations; index + 1 is the schema version. */
 const MIGRATIONS: string[] = [V1];
-// Backfill cursors are committed in the same transaction as each batch (src/backfill/cursor-store.ts).
-const extraV1: string[] = [backfillSchemaSql];
-
-/** Lets a module (e.g. the backfill engine) contribute its idempotent tables to the state schema. */
-export function registerStateSql(sql: string): void {
-  if (!extraV1.includes(sql)) extraV1.push(sql);
-}
 
 export const STATE_SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Creates or upgrades the schema. Serialised across concurrent runners by an advisory xact lock. */
-export async function ensureStateSchema(db: pg.ClientBase): Promise<void> {
+/**
+ * Creates or upgrades the schema, then runs `kindSql` (each kind's idempotent DDL for its own
+ * tables). Serialised across concurrent runners by an advisory xact lock.
+ */
+export async function ensureStateSchema(db: pg.ClientBase, kindSql: readonly string[] = []): Promise<void> {
   await db.query('BEGIN');
   try {
     await db.query(`SET LOCAL lock_timeout = '5s'`);
@@ -92,7 +88,7 @@ export async function ensureStateSchema(db: pg.ClientBase): Promise<void> {
       );
     }
     for (let v = current; v < STATE_SCHEMA_VERSION; v++) await db.query(MIGRATIONS[v]!);
-    for (const sql of extraV1) await db.query(sql);
+    for (const sql of new Set(kindSql)) await db.query(sql);
     await db.query(
       `INSERT INTO pgrunbook.meta (key, value) VALUES ('schema_version', $1)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,

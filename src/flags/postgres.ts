@@ -1,11 +1,9 @@
 // Postgres-table backend: one row per flag in a small table the application reads
 // (SELECT percentage FROM feature_flags WHERE name = $1). The table is created on first use
 // unless the runbook says not to.
-import type { FlagBackend } from './flag-backend.js';
+import { DEFAULT_FLAG_TABLE, type FlagBackend } from './flag-backend.js';
 import type { Queryable } from '../pg/queryable.js';
 import { quoteQualified } from '../pg/connection.js';
-
-export const DEFAULT_FLAG_TABLE = 'feature_flags';
 
 export class PostgresFlags implements FlagBackend {
   readonly description: string;

@@ -2,11 +2,9 @@
 // the simplest thing any application can read with GET.
 import { createClient } from 'redis';
 import type { FlagBackend } from './flag-backend.js';
-import { parsePercentage } from './flag-backend.js';
+import { DEFAULT_REDIS_URL, parsePercentage } from './flag-backend.js';
 import { redact, registerSecret } from '../util/secrets.js';
-import { RunbookError } from '../engine/runbook-error.js';
-
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+import { RunbookError } from '../util/runbook-error.js';
 
 export class RedisFlags implements FlagBackend {
   readonly description: string;

@@ -2,15 +2,17 @@
 // the runbook loader before anyone sees it.
 import { basename } from 'node:path';
 import type { Catalog } from '../analyze/analysis-catalog.js';
-import { InputError, RunbookError } from '../engine/runbook-error.js';
+import { InputError, RunbookError } from '../util/runbook-error.js';
 import { loadRunbookText } from '../runbook/load.js';
+import type { KindTable } from '../runbook/kind-table.js';
 import { formatProblem } from '../runbook/model.js';
 import type { Queryable } from '../pg/queryable.js';
 import { detectFormat, readSource, wrapsInTransaction } from './detect.js';
 import { pendingMigrations } from './history.js';
 import type { Migration, MigrationSet, RewriteRow, SourceFormat } from './init-types.js';
 import { recordStep } from './record.js';
-import { IdAllocator, rewriteMigrations } from './rewrite.js';
+import { rewriteMigrations } from './rewrite.js';
+import { IdAllocator } from './step-ids.js';
 import { writeRunbook } from './runbook-writer.js';
 import { summarize } from './explain.js';
 
@@ -24,6 +26,8 @@ export interface BuildOptions {
   versionNum: number;
   outFile?: string;
   stdin?: () => Promise<string>;
+  /** To validate the generated runbook (the composition root's STEP_KINDS). */
+  kinds: KindTable;
 }
 
 export interface BuildResult {
@@ -69,7 +73,7 @@ export async function buildRunbook(o: BuildOptions): Promise<BuildResult> {
     outFile: o.outFile,
     summary,
   });
-  const loaded = await loadRunbookText(yaml, o.outFile ?? 'runbook.yaml');
+  const loaded = await loadRunbookText(yaml, o.outFile ?? 'runbook.yaml', { kinds: o.kinds });
   const errors = loaded.problems.filter((p) => p.severity === 'error');
   if (errors.length) {
     throw new RunbookError(`the generated runbook does not validate (a pgrunbook bug):\n${errors.map(formatProblem).join('\n')}`, { hint: 'report it with the migration; nothing was written', exitCode: 1 });

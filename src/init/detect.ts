@@ -1,7 +1,7 @@
 // Which tool's layout a --from path has (overridable with --format), and reading it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import type { MigrationSet, SourceFormat } from './init-types.js';
 import { isDir, listDirs, listFiles, readText } from './sources/source-files.js';
 import { readSqlFile } from './sources/sql-file.js';

@@ -5,7 +5,7 @@
 import { strings } from '../analyze/ast.js';
 import { parseStatements } from '../pg/sqlparse.js';
 import type { Migration, StepDraft } from './init-types.js';
-import type { IdAllocator } from './rewrite.js';
+import type { IdAllocator } from './step-ids.js';
 import { parseScript } from './units.js';
 
 /** Names the self-undoing steps created: indexes, constraints, columns, NOT NULLs, swapped tables. */

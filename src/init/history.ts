@@ -1,7 +1,7 @@
 // Which migrations are pending: the ones the tool's own history table does not list as applied.
 // The layout of each table is checked first: a table from a tool version we do not know stops
 // init with exit 2 rather than guessing.
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import type { Queryable } from '../pg/queryable.js';
 import type { Migration, MigrationSet } from './init-types.js';
 

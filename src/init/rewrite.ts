@@ -20,6 +20,7 @@ import { updateRule } from './rules/dml-rule.js';
 import { dropColumnRule, dropRule } from './rules/drop-rule.js';
 import { sqlModeName } from '../analyze/locks.js';
 import { attachDown } from './down.js';
+import { IdAllocator } from './step-ids.js';
 
 export interface RewriteOptions {
   catalog?: Catalog;
@@ -34,17 +35,6 @@ export interface RewriteResult {
   rollback: StepDraft[];
   rows: RewriteRow[];
   notes: string[];
-}
-
-export class IdAllocator {
-  private used = new Set<string>();
-  take(stem: string): string {
-    const base = stem.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'step';
-    let id = base;
-    for (let n = 2; this.used.has(id); n++) id = `${base}_${n}`;
-    this.used.add(id);
-    return id;
-  }
 }
 
 export async function rewriteMigrations(migrations: Migration[], opts: RewriteOptions, ids = new IdAllocator()): Promise<RewriteResult> {

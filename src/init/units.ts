@@ -2,7 +2,7 @@
 // TABLE split into one ALTER per command (so each command gets its own verdict), and the
 // script's own BEGIN/COMMIT dropped (the runbook's steps choose their transactions). A
 // CONCURRENTLY statement inside the script's transaction is refused: it cannot run there.
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import { lineColAt, parseStatements, SqlSyntaxError, type ParsedStatement } from '../pg/sqlparse.js';
 import type { Migration, SqlText } from './init-types.js';
 import { splitCommas, tokenAt, tokenize, textOf, type Tok } from './sql-text.js';

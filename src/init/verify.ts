@@ -10,6 +10,7 @@ import type { PhaseTrace } from '../rehearsal/rehearsal-types.js';
 import { parseStatements } from '../pg/sqlparse.js';
 import { diffSchemas, schemaSnapshot, type SchemaDiff } from '../rehearsal/schema-diff.js';
 import type { Runbook } from '../runbook/model.js';
+import type { RunnerFactory } from '../engine/runner.js';
 
 export interface VerifyInput {
   /** Admin connection string of the server the two databases are created on. */
@@ -19,6 +20,8 @@ export interface VerifyInput {
   /** The naive migration scripts, run as written. */
   naive: string[];
   runbook: Runbook;
+  /** Runs the runbook's deploy phase (the composition root's newRunner). */
+  newRunner: RunnerFactory;
   /** Keep the databases (tests inspect them); default: drop them. */
   keep?: boolean;
 }
@@ -78,6 +81,7 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
     const deploy = v.runbook.phases.deploy.filter((s) => !s.id.startsWith('record_'));
     const events: RunEvent[] = [];
     const trace = await tracePhase({
+      newRunner: v.newRunner,
       runbook: { ...v.runbook, phases: { ...v.runbook.phases, deploy } },
       sandboxUrl: runbookUrl,
       phase: 'deploy',

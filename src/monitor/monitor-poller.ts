@@ -4,7 +4,7 @@
 // function on a relation with an ACCESS EXCLUSIVE lock granted or pending, and probes that fail for
 // lack of privileges turn into notes instead of errors.
 import type pg from 'pg';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { createPool, type ConnectionSpec } from '../pg/connection.js';
 import type { Queryable } from '../pg/queryable.js';
 import { cancelOwnStatement, type CancelResult } from './cancel.js';

@@ -2,8 +2,17 @@
 // PGDATABASE, PGPASSWORD, PGSSLMODE) and ~/.pgpass, which node-postgres reads itself.
 import pg from 'pg';
 import { registerSecret, redact } from '../util/secrets.js';
-import type { Target } from '../engine/events.js';
 import { clientConfig, TlsConfigError } from './client-config.js';
+
+/** The database a run targets, for headers, the journal and reports (never with a password). */
+export interface Target {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  serverVersion?: string;
+  serverVersionNum?: number;
+}
 
 export class ConnectionConfigError extends Error {}
 
@@ -80,6 +89,14 @@ export function createPool(spec: ConnectionSpec, opts: PoolOptions): pg.Pool {
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
   return pool;
+}
+
+/** Opens sessions on the target: the runner's ConnectionFactory port (src/engine/ports.ts). */
+export function connectionFactory(spec: ConnectionSpec): { client(applicationName: string): pg.Client; pool(applicationName: string, max: number): pg.Pool } {
+  return {
+    client: (applicationName) => new pg.Client({ ...clientConfig(spec.connectionString), application_name: applicationName }),
+    pool: (applicationName, max) => createPool(spec, { applicationName, max }),
+  };
 }
 
 /** Turns connection errors into messages that say what to fix. Never includes the password. */

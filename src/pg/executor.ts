@@ -8,10 +8,8 @@
 // autocommit. Units run in order; each is retried as a whole on 55P03. A failure reports which
 // units had already committed.
 import type pg from 'pg';
-import type { Clock } from '../engine/clock.js';
-import type { EventBody } from '../engine/events.js';
-import type { GatePort } from '../engine/gates.js';
-import { AbortedError, RunbookError } from '../engine/runbook-error.js';
+import type { Clock } from '../util/clock.js';
+import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { loadParser, parseStatements, type ParsedStatement } from './sqlparse.js';
 
 export interface ExecOptions {
@@ -38,11 +36,31 @@ export interface StatementResult {
   rows: any[];
 }
 
+/** What the executor reports; the engine's event stream carries these as they are. */
+export type ExecutorEvent =
+  | { type: 'step.sql'; stepId: string; sql: string; durationMs: number; rowCount: number | null; ok: boolean; error?: string; sqlstate?: string }
+  | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string };
+
+/** The one question the executor asks (retry or stop when lock retries run out); the engine's gate port answers it. */
+export interface RetryQuestion {
+  id: string;
+  stepId: string;
+  level: 'confirm';
+  title: string;
+  action: string;
+  evidence: { label: string; value: string; ok: boolean }[];
+  choices: string[];
+}
+
+export interface RetryQuestionPort {
+  request(question: RetryQuestion, signal: AbortSignal): Promise<{ approved: boolean; choice?: string }>;
+}
+
 export interface ExecutorDeps {
   pool: pg.Pool;
   clock: Clock;
-  emit(body: EventBody): void;
-  gates: GatePort;
+  emit(body: ExecutorEvent): void;
+  gates: RetryQuestionPort;
   random?: () => number;
   /** Backoff base and cap in ms. */
   backoffBaseMs?: number;

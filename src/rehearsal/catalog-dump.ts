@@ -9,7 +9,7 @@
 // indexes are built once, on the loaded sample. What the relations need is found by following
 // pg_depend from them (and what they own) through types and functions; relations a view, a
 // function or a partition needs are added, schema only, and reported.
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { quoteIdent } from '../pg/connection.js';
 import type { Queryable } from '../pg/queryable.js';
 import { redact } from '../util/secrets.js';

@@ -13,7 +13,7 @@
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
 import { redact } from '../util/secrets.js';
 import { applyCatalogSection, readCatalogSchema } from './catalog-dump.js';

@@ -3,16 +3,17 @@ import { analyzeSql } from '../analyze/analyze-statements.js';
 import { SchemaState } from '../analyze/schema-state.js';
 import type { StatementAnalysis, WorkKind } from '../analyze/analysis-types.js';
 import { LiveCatalog } from '../analyze/live-catalog.js';
-import { LOCK_STRENGTH, type LockMode, type StepPlan } from '../steps/step-kind.js';
+import { LOCK_STRENGTH, type LockMode } from '../pg/lock-modes.js';
 import type { Queryable } from '../pg/queryable.js';
+import type { StepKinds, StepPlan } from '../engine/step-kind.js';
 import type { Runbook } from '../runbook/model.js';
 import { normRel } from './relation-names.js';
 import { planOf } from './tables.js';
 import type { LockComparison, ObservedLock, PredictedLocks } from './rehearsal-types.js';
 
-export async function deployPlans(runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<Map<string, StepPlan | undefined>> {
+export async function deployPlans(kinds: StepKinds, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<Map<string, StepPlan | undefined>> {
   const plans = new Map<string, StepPlan | undefined>();
-  for (const step of runbook.phases.deploy) plans.set(step.id, await planOf(step, runbook, db, serverVersionNum));
+  for (const step of runbook.phases.deploy) plans.set(step.id, await planOf(kinds, step, runbook, db, serverVersionNum));
   return plans;
 }
 

@@ -26,7 +26,7 @@
 // The band does not cover a source whose table outgrows its cache (then reads hit disk): that is
 // flagged in the notes. Nor does it cover a production machine faster or slower than the sandbox.
 import type { RehearsalProjection } from '../engine/events.js';
-import { LOCK_STRENGTH, type LockMode } from '../steps/step-kind.js';
+import { LOCK_STRENGTH, type LockMode } from '../pg/lock-modes.js';
 import type { TableSample } from './clone.js';
 import type { IndexShape, SourceMemory } from './index-shape.js';
 import { normRel } from './relation-names.js';

@@ -2,7 +2,9 @@
 // rollback → schema diff → projection. The source is only read; the sandbox is always closed.
 import pg from 'pg';
 import type { Listener } from '../engine/events.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import type { RunnerFactory } from '../engine/runner.js';
+import type { StepKinds } from '../engine/step-kind.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { describeTarget, explainConnectionError, resolveConnection } from '../pg/connection.js';
 import type { Runbook } from '../runbook/model.js';
 import { redact } from '../util/secrets.js';
@@ -22,7 +24,8 @@ import { resolveTableSet, touchedRelationNames } from './tables.js';
 import { tracePhase } from './trace.js';
 import type { RehearsalResult, RehearsalStepReport } from './rehearsal-types.js';
 
-export interface RehearseOptions {
+/** A rehearsal as a caller asks for it; the composition root adds the step kinds and the runner factory. */
+export interface RehearseRequest {
   runbook: Runbook;
   /** Source connection string; undefined = DATABASE_URL / libpq environment. */
   sourceUrl?: string;
@@ -44,6 +47,13 @@ export interface RehearseOptions {
   sampleIntervalMs?: number;
 }
 
+export interface RehearseOptions extends RehearseRequest {
+  /** To plan the runbook's steps. */
+  kinds: StepKinds;
+  /** Runs the deploy and rollback phases in the sandbox. */
+  newRunner: RunnerFactory;
+}
+
 export const DEFAULT_SAMPLE_PCT = 1;
 
 export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> {
@@ -62,7 +72,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
       throw new RunbookError(explainConnectionError(err, spec));
     }
     const sourceDesc = `${describeTarget(spec.target)} (PostgreSQL ${ident.major})`;
-    const names = await touchedRelationNames(opts.runbook, source, ident.versionNum);
+    const names = await touchedRelationNames(opts.kinds, opts.runbook, source, ident.versionNum);
     const sandboxSpec = opts.sandbox ?? 'embedded';
     const isUrl = /^postgres(ql)?:\/\//i.test(sandboxSpec);
     // Fail before starting anything when pg_dump was asked for and cannot do the schema copy.
@@ -91,7 +101,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
         const tables = (await resolveTableSet(sbPool, names)).tables.filter((t) => t.relkind === 'r' || t.relkind === 'p').map((t) => t.qualified);
 
         const sbVersion = Number((await sbPool.query<{ n: string }>(`select current_setting('server_version_num') n`)).rows[0]!.n);
-        const plans = await deployPlans(opts.runbook, sbPool, sbVersion);
+        const plans = await deployPlans(opts.kinds, opts.runbook, sbPool, sbVersion);
         const predictions = await predictLocks(plans, sbPool, sbVersion);
         const before = await schemaSnapshot(sbPool);
         // For the projection: index shapes on both sides (before the deploy changes the sample) and
@@ -113,6 +123,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
         let deploy;
         try {
           deploy = await tracePhase({
+            newRunner: opts.newRunner,
             runbook: sandboxRunbook,
             sandboxUrl: sb.url,
             phase: 'deploy',
@@ -138,7 +149,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
 
         // 3. Rollback, traced, then: is the schema back where it started?
         log('rollback phase in the sandbox');
-        const rollback = await tracePhase({ runbook: sandboxRunbook, sandboxUrl: sb.url, phase: 'rollback', tables, listeners: opts.listeners, sampleIntervalMs: opts.sampleIntervalMs, signal: opts.signal });
+        const rollback = await tracePhase({ newRunner: opts.newRunner, runbook: sandboxRunbook, sandboxUrl: sb.url, phase: 'rollback', tables, listeners: opts.listeners, sampleIntervalMs: opts.sampleIntervalMs, signal: opts.signal });
         const after = await schemaSnapshot(sbPool);
         const schemaDiff = diffSchemas(before, after);
         const rollbackVerified = rollback.status === 'completed' && schemaDiff.same;

@@ -1,5 +1,5 @@
 // `--sample 1%`, `--sample 0.5`, `sample: 10%`: a percentage in (0, 100]; and `--sample-method`.
-import { InputError } from '../engine/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 
 export function parseSamplePct(v: string | number): number {
   const n = typeof v === 'number' ? v : Number(String(v).trim().replace(/%$/, ''));

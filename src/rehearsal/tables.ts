@@ -2,9 +2,8 @@
 // its SQL and its `table` fields), plus what they need to exist and stay consistent: tables they
 // reference by FK (transitively), tables that reference them, partitions, dependent views.
 import { loadParser, parseStatements } from '../pg/sqlparse.js';
-import { STEP_KINDS } from '../steps/registry.js';
 import type { Runbook, StepSpec } from '../runbook/model.js';
-import type { StepPlan } from '../steps/step-kind.js';
+import type { StepKinds, StepPlan } from '../engine/step-kind.js';
 import type { Queryable } from '../pg/queryable.js';
 import type { ForeignKeyFacts, TableFacts } from '../pg/catalog/catalog-types.js';
 import { findTable, rowEstimate, tablesByOid } from '../pg/catalog/table-lookup.js';
@@ -23,12 +22,12 @@ export interface TableInSet extends TableFacts {
 }
 
 /** Plans every deploy step (read-only) and collects relation names from locks, SQL and `table` fields. */
-export async function touchedRelationNames(runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<string[]> {
+export async function touchedRelationNames(kinds: StepKinds, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<string[]> {
   await loadParser();
   const names = new Set<string>();
   for (const step of runbook.phases.deploy) {
     collectTableFields(step.params, names);
-    const plan = await planOf(step, runbook, db, serverVersionNum);
+    const plan = await planOf(kinds, step, runbook, db, serverVersionNum);
     for (const l of plan?.locks ?? []) names.add(l.relation);
     for (const st of plan?.statements ?? []) collectSqlRelations(st.sql, names);
     if (typeof step.rollback === 'string') collectSqlRelations(step.rollback, names);
@@ -37,8 +36,8 @@ export async function touchedRelationNames(runbook: Runbook, db: Queryable | und
   return [...names].filter(Boolean);
 }
 
-export async function planOf(step: StepSpec, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<StepPlan | undefined> {
-  const kind = STEP_KINDS.get(step.kind);
+export async function planOf(kinds: StepKinds, step: StepSpec, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<StepPlan | undefined> {
+  const kind = kinds.get(step.kind);
   if (!kind) return undefined;
   try {
     return await kind.plan(step, { db, serverVersionNum, runbook });

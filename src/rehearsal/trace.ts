@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { PolicyGates } from '../engine/gates.js';
 import type { Listener, RunEvent } from '../engine/events.js';
-import { Runner } from '../engine/runner.js';
+import type { Runner, RunnerFactory } from '../engine/runner.js';
 import { resolveConnection } from '../pg/connection.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
 import { installDdlCapture, readCapturedLocks, readCapturedRewrites } from './ddl-capture.js';
@@ -16,6 +16,8 @@ import type { ObservedLock, PhaseTrace, StepTrace } from './rehearsal-types.js';
 const ROW_WORK_KINDS = new Set(['backfill']);
 
 export interface TraceOptions {
+  /** The composition root's runner factory (step kinds and adapters bound). */
+  newRunner: RunnerFactory;
   runbook: Runbook;
   sandboxUrl: string;
   phase: Extract<PhaseName, 'deploy' | 'rollback'>;
@@ -36,7 +38,7 @@ export async function tracePhase(opts: TraceOptions): Promise<PhaseTrace> {
   try {
     const ddlCapture = await installDdlCapture(admin).catch(() => false);
     const events: RunEvent[] = [];
-    const runner = new Runner({
+    const runner = opts.newRunner({
       runbook: opts.runbook,
       connection: resolveConnection(opts.sandboxUrl),
       // A sandbox: every gate is approved; questions with choices (retries exhausted) are not.

@@ -1,7 +1,7 @@
 // Which strings inside a step's params are SQL or shell: kinds list dotted paths in `sqlFields` /
 // `shellFields`. '' is the value itself (`sql: SELECT ...`), `*` matches any key or index, and a
 // path that names a list covers each string in it (`statements` covers statements[0], [1], ...).
-import type { StepKind } from '../steps/step-kind.js';
+import type { RunbookKind } from './kind-table.js';
 import type { FieldMode } from './template.js';
 
 export type ParamPath = (string | number)[];
@@ -13,7 +13,7 @@ function matches(pattern: string, path: ParamPath): boolean {
   return segs.every((s, i) => s === '*' || s === String(path[i]));
 }
 
-export function fieldMode(kind: Pick<StepKind, 'sqlFields' | 'sqlFragmentFields' | 'shellFields'>, path: ParamPath): FieldMode {
+export function fieldMode(kind: Pick<RunbookKind, 'sqlFields' | 'sqlFragmentFields' | 'shellFields'>, path: ParamPath): FieldMode {
   if (kind.sqlFragmentFields?.some((p) => matches(p, path))) return 'sql-fragment';
   if (kind.sqlFields?.some((p) => matches(p, path))) return 'sql';
   if (kind.shellFields?.some((p) => matches(p, path))) return 'shell';

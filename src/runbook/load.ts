@@ -11,8 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar, type YAMLMap } from 'yaml';
 import type { z } from 'zod';
-import { STEP_KINDS } from '../steps/registry.js';
-import type { StepKind } from '../steps/step-kind.js';
+import type { KindTable } from './kind-table.js';
 import { fieldMode, formatPath, type ParamPath } from './field-paths.js';
 import { describeValue, flattenIssues, issueMessage, keysAt, suggestKey } from './issues.js';
 import { DEFAULT_SETTINGS, PHASES, type PhaseName, type Problem, type Runbook, type Settings, type SourcePos, type StepSpec } from './model.js';
@@ -35,8 +34,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** `validate`: an unset environment variable is a warning, not an error (nothing will run). */
   envOptional?: boolean;
-  /** Step kinds to validate against (default: the registry). */
-  kinds?: ReadonlyMap<string, StepKind>;
+  /** Step kinds to validate against (the composition root's table, src/cli/composition-root.ts). */
+  kinds: KindTable;
 }
 
 export interface LoadResult {
@@ -50,7 +49,7 @@ export const MAX_RUNBOOK_BYTES = 5 * 1024 * 1024;
 /** Bounds alias expansion (YAML "billion laughs"). */
 export const MAX_ALIAS_COUNT = 100;
 
-export async function loadRunbookFile(path: string, opts: LoadOptions = {}): Promise<LoadResult> {
+export async function loadRunbookFile(path: string, opts: LoadOptions): Promise<LoadResult> {
   const at1 = { file: path, line: 1, col: 1 };
   let buf: Buffer;
   try {
@@ -84,7 +83,7 @@ function binaryProblem(file: string, before: string): Problem {
   };
 }
 
-export async function loadRunbookText(text: string, file: string, opts: LoadOptions = {}): Promise<LoadResult> {
+export async function loadRunbookText(text: string, file: string, opts: LoadOptions): Promise<LoadResult> {
   const nul = text.indexOf('\0');
   if (nul >= 0) return { problems: [binaryProblem(file, text.slice(0, nul))] };
   const l = new Loader(text, file, opts);
@@ -120,7 +119,7 @@ class Loader {
   readonly problems: Problem[] = [];
   private readonly lc = new LineCounter();
   private doc!: Document.Parsed;
-  private readonly kinds: ReadonlyMap<string, StepKind>;
+  private readonly kinds: KindTable;
   private vars: Record<string, string> = {};
   private readonly secretVars: Record<string, string> = {};
   private readonly used = new Set<string>();
@@ -134,7 +133,7 @@ class Loader {
     private readonly file: string,
     private readonly opts: LoadOptions,
   ) {
-    this.kinds = opts.kinds ?? STEP_KINDS;
+    this.kinds = opts.kinds;
   }
 
   // -- positions and problems ------------------------------------------------------------------

@@ -4,8 +4,7 @@
 import { z } from 'zod';
 import { GATE_LEVELS, PHASES } from './model.js';
 import { zDuration } from './durations.js';
-import { STEP_KINDS } from '../steps/registry.js';
-import type { StepKind } from '../steps/step-kind.js';
+import type { KindTable } from './kind-table.js';
 import { envVarSpec } from './secret-vars.js';
 
 export const FORMAT_VERSION = 1;
@@ -110,7 +109,7 @@ function json(schema: z.ZodType): Record<string, unknown> {
  * The whole format as JSON Schema, for `pgrunbook schema` and editor completion: one step variant
  * per registered kind (the common keys plus that kind's key), under readable definitions.
  */
-export function runbookJsonSchema(kinds: ReadonlyMap<string, StepKind> = STEP_KINDS): Record<string, unknown> {
+export function runbookJsonSchema(kinds: KindTable): Record<string, unknown> {
   const { id, ...rest } = stepCommonFields;
   const common = { id, ...optionalAll(rest) };
   const names = [...kinds.keys()].sort();

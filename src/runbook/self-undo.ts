@@ -3,7 +3,7 @@
 //   - on a step outside the deploy phase: the rollback phase undoes deploy steps only;
 //   - on a kind that undoes itself: the runner calls the kind's own rollback instead.
 // Kinds that do run `rollback:` (sql, shell, manual, backfill, check, wait, ...) are not listed;
-// test/runbook/self-undo.test.ts keeps this list in step with the registry.
+// test/runbook/self-undo.test.ts keeps this list in step with the step kinds (STEP_KINDS).
 
 import type { PhaseName } from './model.js';
 

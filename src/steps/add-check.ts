@@ -6,10 +6,10 @@
 // concurrently and then attaches it with ADD CONSTRAINT .. USING INDEX.
 // Rollback drops the constraint only when this run added it.
 import { z } from 'zod';
-import type { StepKind, PlanContext, StepPlan } from './step-kind.js';
+import type { StepKind, PlanContext, StepPlan } from '../engine/step-kind.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
 import { quoteIdent } from '../pg/connection.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, tableName } from './ddl/ddl-schema.js';
 import { findConstraint, findTable, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
 import { checkExpression, FragmentError } from './ddl/ddl-fragments.js';

@@ -7,11 +7,11 @@
 //   - NOT NULL without a default fails on a table with rows (and would need a scan).
 // Rollback drops the column only when this run added it (recorded in the step state).
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan } from '../engine/step-kind.js';
 import type { Queryable } from '../pg/queryable.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
 import { quoteIdent } from '../pg/connection.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, tableName } from './ddl/ddl-schema.js';
 import { findColumn, findTable, hasRows, requireTable, planTable } from './ddl/ddl-catalog.js';
 import { checkExpression, checkTypeName, FragmentError, KNOWN_VOLATILE, SERIAL_TYPES } from './ddl/ddl-fragments.js';

@@ -5,9 +5,9 @@
 // referencing table and ROW SHARE on the referenced one, so reads and writes go on.
 // Rollback drops the constraint only when this run added it.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan } from '../engine/step-kind.js';
 import { quoteIdent } from '../pg/connection.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identList, identifier, tableName } from './ddl/ddl-schema.js';
 import { findConstraint, findTable, requireTable, planTable } from './ddl/ddl-catalog.js';
 import { probe } from '../pg/probe.js';

@@ -1,14 +1,14 @@
 // backfill: a keyset-batched UPDATE with an exactly-once cursor (the engine is src/backfill/).
 // plan shows one batch's SQL and the RowExclusiveLock it takes; apply runs (or resumes) the batch
 // loop; verify and reconcile read the persisted cursor.
-import type { StepKind, StepPlan, PlanContext, StepContext } from './step-kind.js';
+import type { StepKind, StepPlan, PlanContext, StepContext } from '../engine/step-kind.js';
 import type { Evidence } from '../engine/gates.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
-import { InputError, RunbookError } from '../engine/runbook-error.js';
+import { InputError, RunbookError } from '../util/runbook-error.js';
 import { backfillSchema, resolveConfig, type BackfillConfig, type BackfillParams } from '../backfill/params.js';
 import { checkFragments } from '../backfill/backfill-fragments.js';
 import { runBackfill } from '../backfill/engine.js';
-import { describeCursor, readCursor } from '../backfill/cursor-store.js';
+import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from '../backfill/backfill-target.js';
 import { fastBatchSql, paramBinder } from '../backfill/batch-sql.js';
 import { AIM_FRACTION } from '../backfill/tuner.js';
@@ -102,6 +102,8 @@ export const backfill: StepKind<BackfillParams> = {
   kind: 'backfill',
   schema: backfillSchema,
   sqlFragmentFields: ['set', 'where'],
+  // Cursors commit in the same transaction as each batch: their tables live in the run state.
+  stateSql: backfillSchemaSql,
 
   async validate(step): Promise<Problem[]> {
     const parsed = backfillSchema.safeParse(step.params);

@@ -3,12 +3,12 @@
 //   check:
 //     query: SELECT count(*) FROM orders WHERE amount_cents IS NULL
 //     expect: "= 0"            # first column of the first row; and/or rows: 0 | "> 10" | nonempty
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { evaluate, zCondition, type QueryCondition } from './lib/condition.js';
 import { queryProblems } from './lib/query-checks.js';
 import { readOnlyQuery } from './lib/read-query.js';
 import { runRollbackSql } from './lib/rollback-sql.js';
-import type { StepKind } from './step-kind.js';
+import type { StepKind } from '../engine/step-kind.js';
 import { rerunIsHarmless } from './lib/reconcile.js';
 
 function conditionText(c: QueryCondition): string {

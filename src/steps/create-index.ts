@@ -23,10 +23,11 @@
 // Rollback: DROP INDEX CONCURRENTLY (or DROP CONSTRAINT when a constraint was attached), only for
 // an index this run created.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan } from '../engine/step-kind.js';
+import type { PlannedLock } from '../pg/lock-modes.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
 import { quoteIdent } from '../pg/connection.js';
-import { AbortedError, RunbookError, isAbort } from '../engine/runbook-error.js';
+import { AbortedError, RunbookError, isAbort } from '../util/runbook-error.js';
 import { boolish, identList, identifier, intish, tableName } from './ddl/ddl-schema.js';
 import { findColumn, findConstraint, findIndex, findTable, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
 import type { IndexFacts, TableFacts } from '../pg/catalog/catalog-types.js';

@@ -4,18 +4,18 @@
 // and runs the `validate` query: one row whose first column must be true. A failed validation
 // stops the rollout at that stage and fails the step, so the rollback phase flips the flag back.
 // Between stages it asks a `confirm` gate, with the validation result as evidence.
-// Backends (src/flags/): Redis (a string key holding the percentage) or a Postgres table.
+// Backends (src/flags/): Redis (a string key holding the percentage) or a Postgres table, opened
+// through the factory the composition root passes to flagKind().
 // Rollback restores the value the flag had before this run (or removes it if it had none).
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, ReconcileResult } from '../engine/step-kind.js';
+import type { GateLevel, Problem, StepSpec } from '../runbook/model.js';
 import type { Evidence, GateRequest } from '../engine/gates.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, zDuration } from './ddl/ddl-schema.js';
 import { probe } from '../pg/probe.js';
 import { log, patchState } from './ddl/exec.js';
-import type { FlagBackend } from '../flags/flag-backend.js';
-import { RedisFlags, DEFAULT_REDIS_URL } from '../flags/redis.js';
-import { PostgresFlags, DEFAULT_FLAG_TABLE } from '../flags/postgres.js';
+import { DEFAULT_FLAG_TABLE, DEFAULT_REDIS_URL, type FlagBackend, type FlagBackendFactory, type FlagTarget } from '../flags/flag-backend.js';
 import { redact } from '../util/secrets.js';
 import { loadParser, parseStatements } from '../pg/sqlparse.js';
 
@@ -56,20 +56,22 @@ function where(p: Params): string {
   return p.backend === 'redis' ? `redis ${redact(redisUrl(p))}` : `table ${p.table}`;
 }
 
-async function open(p: Params, ctx: StepContext): Promise<FlagBackend> {
-  if (p.backend === 'redis') return RedisFlags.connect(redisUrl(p));
-  const b = new PostgresFlags(ctx.pool, p.table);
-  if (p.create_table) await b.ensureTable(ctx.step.settings.lockTimeoutMs);
-  return b;
+function target(p: Params, ctx: StepContext): FlagTarget {
+  if (p.backend === 'redis') return { backend: 'redis', url: redisUrl(p) };
+  return { backend: 'postgres', db: ctx.pool, table: p.table, createTable: p.create_table, lockTimeoutMs: ctx.step.settings.lockTimeoutMs };
 }
 
-async function withBackend<T>(p: Params, ctx: StepContext, fn: (b: FlagBackend) => Promise<T>): Promise<T> {
-  const b = await open(p, ctx);
-  try {
-    return await fn(b);
-  } finally {
-    await b.close();
-  }
+type WithBackend = <T>(p: Params, ctx: StepContext, fn: (b: FlagBackend) => Promise<T>) => Promise<T>;
+
+function usingFactory(open: FlagBackendFactory): WithBackend {
+  return async (p, ctx, fn) => {
+    const b = await open(target(p, ctx));
+    try {
+      return await fn(b);
+    } finally {
+      await b.close();
+    }
+  };
 }
 
 async function writeAndReadBack(b: FlagBackend, ctx: StepContext, key: string, pct: number): Promise<void> {
@@ -93,12 +95,19 @@ async function validation(p: Params, ctx: StepContext): Promise<Evidence | undef
   }
 }
 
-export const flag: StepKind<Params> = {
-  kind: 'flag',
-  schema: schema as unknown as z.ZodType<Params>,
-  sqlFields: ['validate'],
+/** The `flag` kind; `open` connects a backend (src/flags/open-flag-backend.ts in production). */
+export function flagKind(open: FlagBackendFactory): StepKind<Params> {
+  return new FlagKind(usingFactory(open));
+}
 
-  async validate(step) {
+class FlagKind implements StepKind<Params> {
+  readonly kind = 'flag';
+  readonly schema = schema as unknown as z.ZodType<Params>;
+  readonly sqlFields = ['validate'];
+
+  constructor(private readonly withBackend: WithBackend) {}
+
+  async validate(step: StepSpec<Params>): Promise<Problem[]> {
     const p = step.params;
     if (!p.validate) return [];
     await loadParser();
@@ -109,12 +118,12 @@ export const flag: StepKind<Params> = {
       return [{ pos: step.pos, severity: 'error', message: `flag: validate does not parse: ${err.message}` }];
     }
     return [];
-  },
+  }
 
   // Switching application behaviour is worth a confirmation even though it takes no lock.
-  defaultGate: () => 'confirm',
+  defaultGate = (): GateLevel => 'confirm';
 
-  plan(step, _ctx: PlanContext): StepPlan {
+  plan(step: StepSpec<Params>, _ctx: PlanContext): StepPlan {
     const p = step.params;
     const statements = p.backend === 'postgres'
       ? p.stages.map((s) => ({ sql: `INSERT INTO ${p.table} (name, percentage, updated_at, updated_by) VALUES ('${p.key.replace(/'/g, "''")}', ${s}, now(), 'pgrunbook') ON CONFLICT (name) DO UPDATE SET percentage = ${s}`, transactional: true, description: `flag ${p.key} → ${s}%` }))
@@ -128,12 +137,12 @@ export const flag: StepKind<Params> = {
         'rollback restores the value the flag had before the run',
       ],
     };
-  },
+  }
 
-  async apply(step, ctx) {
+  async apply(step: StepSpec<Params>, ctx: StepContext) {
     const p = step.params;
     if (p.validate) await checkSelect(p.validate);
-    return withBackend(p, ctx, async (b) => {
+    return this.withBackend(p, ctx, async (b) => {
       const state = ((await ctx.state.get<State>()) ?? {}) as State;
       const current = await b.get(p.key);
       if (current !== null && Number.isNaN(current)) {
@@ -182,25 +191,25 @@ export const flag: StepKind<Params> = {
       }
       return { key: p.key, percentage: p.stages[p.stages.length - 1] };
     });
-  },
+  }
 
-  async verify(step, ctx) {
+  async verify(step: StepSpec<Params>, ctx: StepContext) {
     const p = step.params;
-    return withBackend(p, ctx, async (b) => {
+    return this.withBackend(p, ctx, async (b) => {
       const v = await b.get(p.key);
       const target = p.stages[p.stages.length - 1]!;
       return [{ label: `flag ${p.key} (${b.description})`, value: v === null ? 'not set' : `${v}%`, ok: v === target ? true : undefined }];
     });
-  },
+  }
 
-  async rollback(step, ctx) {
+  async rollback(step: StepSpec<Params>, ctx: StepContext) {
     const p = step.params;
     const state = (await ctx.state.get<State>()) ?? {};
     if (state.previous === undefined) {
       log(ctx, `flag ${p.key} was not changed by this run; leaving it`);
       return;
     }
-    await withBackend(p, ctx, async (b) => {
+    await this.withBackend(p, ctx, async (b) => {
       if (state.previous === null) {
         await b.unset(p.key);
         if ((await b.get(p.key)) !== null) throw new RunbookError(`flag ${p.key}: removal did not stick in ${b.description}`);
@@ -210,15 +219,15 @@ export const flag: StepKind<Params> = {
         log(ctx, `flag ${p.key} restored to ${state.previous}%`);
       }
     });
-  },
+  }
 
-  async reconcile(step, ctx) {
+  async reconcile(step: StepSpec<Params>, ctx: StepContext): Promise<ReconcileResult> {
     const p = step.params;
-    const v = await withBackend(p, ctx, (b) => b.get(p.key));
+    const v = await this.withBackend(p, ctx, (b) => b.get(p.key));
     const target = p.stages[p.stages.length - 1]!;
     return v === target ? { found: 'done', detail: `flag ${p.key} is at ${v}%` } : { found: 'not-done', detail: `flag ${p.key} is at ${v === null ? 'not set' : `${v}%`}, target ${target}%` };
-  },
-};
+  }
+}
 
 async function checkSelect(sql: string): Promise<void> {
   await loadParser();

@@ -7,9 +7,9 @@
 //     instructions: Announce the deploy in #ops and pause the nightly export job.
 //     checklist: [Deploy announced, Export job paused]
 import { z } from 'zod';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import type { Evidence } from '../engine/gates.js';
-import type { StepKind } from './step-kind.js';
+import type { StepKind } from '../engine/step-kind.js';
 import { doneWhenStateHas } from './lib/reconcile.js';
 
 export interface ManualParams {

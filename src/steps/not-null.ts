@@ -9,9 +9,9 @@
 // Gate evidence (verify): remaining NULLs, which must be 0 before starting (run the backfill first).
 // Rollback: DROP NOT NULL (and any helper CHECK) only when this run set it.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedStatement } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedStatement } from '../engine/step-kind.js';
 import { quoteIdent } from '../pg/connection.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { identifier, tableName } from './ddl/ddl-schema.js';
 import { findColumn, findConstraint, findTable, requireColumn, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
 import { probe } from '../pg/probe.js';

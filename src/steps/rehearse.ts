@@ -2,15 +2,18 @@
 // target (see src/rehearsal/), traces locks, verifies the rollback by a schema diff and projects
 // timings to the target's size. It only reads the target. It fails when the deploy fails in the
 // sandbox, when the rollback does not restore the schema (unless allowed), or when the projection
-// exceeds `max_projected`.
-import { writeFileSync } from 'node:fs';
+// exceeds `max_projected`. The rehearsal itself and the report writer come from the composition
+// root (src/cli/composition-root.ts): this kind only asks for them.
 import { z } from 'zod';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import type { Evidence } from '../engine/gates.js';
 import { DURATION_HINT, parseDuration } from '../runbook/durations.js';
-import type { StepKind, StepPlan } from './step-kind.js';
+import type { StepContext, StepKind, StepPlan } from '../engine/step-kind.js';
+import type { StepSpec } from '../runbook/model.js';
 import { projectionRange } from '../rehearsal/projection.js';
-import { SAMPLE_CHOICES, type SampleChoice } from '../rehearsal/sample-arg.js';
+import { parseSamplePct, SAMPLE_CHOICES, type SampleChoice } from '../rehearsal/sample-arg.js';
+import type { RehearseRequest } from '../rehearsal/run-rehearsal.js';
+import type { RehearsalResult } from '../rehearsal/rehearsal-types.js';
 
 const duration = z.union([z.number().nonnegative(), z.string()]).refine((v) => parseDuration(v) !== undefined, { message: DURATION_HINT });
 
@@ -43,7 +46,18 @@ interface Summary {
   sandbox: string;
 }
 
-export const rehearseStep: StepKind<RehearseParams | null> = {
+export interface RehearseDeps {
+  /** Runs the rehearsal with the composition root's step kinds and runner factory. */
+  rehearse(request: RehearseRequest): Promise<RehearsalResult>;
+  /** Writes the Markdown report at `path` and the JSON beside it. */
+  writeReport(path: string, result: RehearsalResult): Promise<void>;
+}
+
+export function rehearseKind(deps: RehearseDeps): StepKind<RehearseParams | null> {
+  return { ...rehearseBase, apply: (step, ctx) => applyRehearse(deps, step, ctx) };
+}
+
+const rehearseBase: Omit<StepKind<RehearseParams | null>, 'apply'> = {
   kind: 'rehearse',
   schema: rehearseSchema.nullable() as z.ZodType<RehearseParams | null>,
   defaultGate: () => 'none',
@@ -58,68 +72,6 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
       ],
     };
   },
-  async apply(step, ctx) {
-    const p = step.params ?? {};
-    const [{ rehearse }, { parseSamplePct }, { rehearsalMarkdown }, { rehearsalJson }] = await Promise.all([
-      import('../rehearsal/run-rehearsal.js'),
-      import('../rehearsal/sample-arg.js'),
-      import('../report/rehearsal-md.js'),
-      import('../report/rehearsal-json.js'),
-    ]);
-    const forwarded = new Set(['step.retry', 'step.throttle', 'rehearsal.drill', 'step.failed']);
-    const result = await rehearse({
-      runbook: ctx.runbook,
-      sourceUrl: ctx.connectionString,
-      sandbox: p.sandbox,
-      samplePct: p.sample === undefined ? undefined : parseSamplePct(p.sample),
-      sampleMethod: p.sample_method,
-      drill: p.drill,
-      signal: ctx.signal,
-      log: (message) => ctx.emit({ type: 'step.log', stepId: step.id, level: message.startsWith('warning') ? 'warn' : 'info', message }),
-      listeners: [
-        (e) => {
-          // The sandbox's own run shows up as this step's log.
-          if (e.type === 'step.completed') ctx.emit({ type: 'step.log', stepId: step.id, level: 'info', message: `sandbox ${e.phase}/${e.stepId} done in ${e.durationMs} ms` });
-          else if (forwarded.has(e.type)) ctx.emit({ type: 'step.log', stepId: step.id, level: 'warn', message: `sandbox: ${describe(e)}` });
-        },
-      ],
-    });
-    if (p.report) {
-      writeFileSync(p.report, rehearsalMarkdown(result));
-      writeFileSync(p.report.replace(/\.md$/i, '') + '.json', JSON.stringify(rehearsalJson(result), null, 2) + '\n');
-    }
-    ctx.emit({ type: 'rehearsal.projection', projection: result.projection });
-    const summary: Summary = {
-      deploy: result.deploy.status,
-      rollback_verified: result.rollbackVerified,
-      projected_seconds: result.projection.total_seconds,
-      uncertainty: result.projection.uncertainty,
-      range: projectionRange(result.projection),
-      sandbox: result.sandbox.description,
-    };
-    await ctx.state.set({ ...summary });
-    if (result.deploy.status !== 'completed') {
-      throw new RunbookError(`the deploy phase ${result.deploy.status} in the sandbox: ${result.deploy.error ?? 'see the log'}`, {
-        hint: 'fix the runbook (or the data it meets) before deploying to the target; nothing was changed on the target',
-      });
-    }
-    if (!result.rollbackVerified && p.require_rollback !== false) {
-      const d = result.schemaDiff;
-      throw new RunbookError(
-        result.rollback?.status !== 'completed'
-          ? `the rollback phase ${result.rollback?.status ?? 'did not run'} in the sandbox: ${result.rollback?.error ?? ''}`
-          : `the rollback did not bring the schema back: ${[...(d?.removed ?? []).map((l) => `missing ${l}`), ...(d?.added ?? []).map((l) => `left ${l}`)].slice(0, 5).join('; ')}`,
-        { hint: 'make every deploy step reversible (or add rollback steps), or set require_rollback: false on this step' },
-      );
-    }
-    const max = p.max_projected === undefined ? undefined : parseDuration(p.max_projected)!;
-    if (max !== undefined && result.projection.total_seconds * 1000 > max) {
-      throw new RunbookError(`the projected deploy on the target takes ${result.projection.total_seconds.toFixed(1)} s, over max_projected (${max / 1000} s)`, {
-        hint: 'run it off-peak with a larger max_projected, or split the change',
-      });
-    }
-    return summary;
-  },
   async verify(_step, ctx): Promise<Evidence[]> {
     const s = await ctx.state.get<Summary>();
     if (!s) return [];
@@ -130,6 +82,66 @@ export const rehearseStep: StepKind<RehearseParams | null> = {
     ];
   },
 };
+
+const FORWARDED = new Set(['step.retry', 'step.throttle', 'rehearsal.drill', 'step.failed']);
+
+async function applyRehearse(deps: RehearseDeps, step: StepSpec<RehearseParams | null>, ctx: StepContext): Promise<Summary> {
+  const p = step.params ?? {};
+  const result = await deps.rehearse({
+    runbook: ctx.runbook,
+    sourceUrl: ctx.connectionString,
+    sandbox: p.sandbox,
+    samplePct: p.sample === undefined ? undefined : parseSamplePct(p.sample),
+    sampleMethod: p.sample_method,
+    drill: p.drill,
+    signal: ctx.signal,
+    log: (message) => ctx.emit({ type: 'step.log', stepId: step.id, level: message.startsWith('warning') ? 'warn' : 'info', message }),
+    listeners: [
+      (e) => {
+        // The sandbox's own run shows up as this step's log.
+        if (e.type === 'step.completed') ctx.emit({ type: 'step.log', stepId: step.id, level: 'info', message: `sandbox ${e.phase}/${e.stepId} done in ${e.durationMs} ms` });
+        else if (FORWARDED.has(e.type)) ctx.emit({ type: 'step.log', stepId: step.id, level: 'warn', message: `sandbox: ${describe(e)}` });
+      },
+    ],
+  });
+  if (p.report) await deps.writeReport(p.report, result);
+  ctx.emit({ type: 'rehearsal.projection', projection: result.projection });
+  const summary: Summary = {
+    deploy: result.deploy.status,
+    rollback_verified: result.rollbackVerified,
+    projected_seconds: result.projection.total_seconds,
+    uncertainty: result.projection.uncertainty,
+    range: projectionRange(result.projection),
+    sandbox: result.sandbox.description,
+  };
+  await ctx.state.set({ ...summary });
+  failUnlessSafe(result, p);
+  return summary;
+}
+
+/** The step fails when the sandbox deploy failed, the rollback did not restore the schema, or the projection is too long. */
+function failUnlessSafe(result: RehearsalResult, p: RehearseParams): void {
+  if (result.deploy.status !== 'completed') {
+    throw new RunbookError(`the deploy phase ${result.deploy.status} in the sandbox: ${result.deploy.error ?? 'see the log'}`, {
+      hint: 'fix the runbook (or the data it meets) before deploying to the target; nothing was changed on the target',
+    });
+  }
+  if (!result.rollbackVerified && p.require_rollback !== false) {
+    const d = result.schemaDiff;
+    throw new RunbookError(
+      result.rollback?.status !== 'completed'
+        ? `the rollback phase ${result.rollback?.status ?? 'did not run'} in the sandbox: ${result.rollback?.error ?? ''}`
+        : `the rollback did not bring the schema back: ${[...(d?.removed ?? []).map((l) => `missing ${l}`), ...(d?.added ?? []).map((l) => `left ${l}`)].slice(0, 5).join('; ')}`,
+      { hint: 'make every deploy step reversible (or add rollback steps), or set require_rollback: false on this step' },
+    );
+  }
+  const max = p.max_projected === undefined ? undefined : parseDuration(p.max_projected)!;
+  if (max !== undefined && result.projection.total_seconds * 1000 > max) {
+    throw new RunbookError(`the projected deploy on the target takes ${result.projection.total_seconds.toFixed(1)} s, over max_projected (${max / 1000} s)`, {
+      hint: 'run it off-peak with a larger max_projected, or split the change',
+    });
+  }
+}
 
 function describe(e: { type: string } & Record<string, unknown>): string {
   switch (e.type) {

@@ -7,9 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { AbortedError, RunbookError } from '../engine/runbook-error.js';
+import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { formatDuration, zDuration } from '../runbook/durations.js';
-import type { StepContext, StepKind } from './step-kind.js';
+import type { StepContext, StepKind } from '../engine/step-kind.js';
 
 export interface ShellParams {
   command: string;

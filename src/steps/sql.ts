@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { loadParser } from '../pg/sqlparse.js';
 import { analyzeSql } from '../analyze/analyze-statements.js';
 import { statementHead } from '../runbook/sql-check.js';
-import { LOCK_STRENGTH, type LockMode, type StepKind, type StepPlan } from './step-kind.js';
+import { LOCK_STRENGTH, type LockMode } from '../pg/lock-modes.js';
+import type { StepKind, StepPlan } from '../engine/step-kind.js';
 
 /** Statements, locks and notes from the analyzer (offline: the statement forms and the server version). */
 export async function planSql(sql: string, serverVersionNum?: number): Promise<Pick<StepPlan, 'statements' | 'locks' | 'notes'>> {

@@ -32,11 +32,12 @@
 // Refused: partitioned tables, inheritance, row-level security, user triggers, materialized views,
 // self-referencing FKs, no primary key.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedLock, PlannedWork } from './step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedWork } from '../engine/step-kind.js';
+import type { PlannedLock } from '../pg/lock-modes.js';
 import type { Queryable } from '../pg/queryable.js';
 import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
-import { RunbookError } from '../engine/runbook-error.js';
+import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, intish, tableName } from './ddl/ddl-schema.js';
 import { findTable, missingTableError, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
 import { probe } from '../pg/probe.js';

@@ -6,13 +6,13 @@
 //     interval: 10s                            # poll every (default 5s)
 // Time comes from ctx.clock (FakeClock in engine tests); an abort ends the wait at once.
 import { z } from 'zod';
-import { AbortedError, RunbookError } from '../engine/runbook-error.js';
+import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { formatDuration, zDuration } from '../runbook/durations.js';
 import { evaluate, showValue, zCondition, type QueryCondition } from './lib/condition.js';
 import { queryProblems } from './lib/query-checks.js';
 import { readOnlyQuery } from './lib/read-query.js';
 import { runRollbackSql } from './lib/rollback-sql.js';
-import type { StepContext, StepKind } from './step-kind.js';
+import type { StepContext, StepKind } from '../engine/step-kind.js';
 import type { Problem } from '../runbook/model.js';
 import { rerunIsHarmless } from './lib/reconcile.js';
 

@@ -14,7 +14,7 @@
 // It uses the monitor (its own read-only sessions with short timeouts) and ctx.clock for time. A limit
 // the monitor cannot check (probe switched off for lack of privileges) is reported once as a warning.
 import { z } from 'zod';
-import { AbortedError, RunbookError } from '../engine/runbook-error.js';
+import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import type { Evidence } from '../engine/gates.js';
 import { formatDuration, zDuration } from '../runbook/durations.js';
 import { explainConnectionError, resolveConnection } from '../pg/connection.js';
@@ -22,7 +22,7 @@ import { Monitor, DEFAULT_LONG_QUERY_SECONDS } from '../monitor/monitor-poller.j
 import { checkThresholds, uncheckable, type LimitName, type WatchLimits } from '../monitor/thresholds.js';
 import { formatBytes, formatSeconds, parseBytes } from '../monitor/units.js';
 import type { MonitorSample } from '../monitor/monitor-types.js';
-import type { StepContext, StepKind } from './step-kind.js';
+import type { StepContext, StepKind } from '../engine/step-kind.js';
 
 export interface WatchParams {
   forMs: number;

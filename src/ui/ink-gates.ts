@@ -1,7 +1,7 @@
 // The interactive GatePort: a request goes into the UI store (the GatePrompt widget shows it with
 // its evidence, action and lock level) and the promise resolves when the operator answers through
 // intents.decideGate. A `type` gate is only approved with the exact expected text.
-import { AbortedError } from '../engine/runbook-error.js';
+import { AbortedError } from '../util/runbook-error.js';
 import type { GateDecision, GatePort, GateRequest } from '../engine/gates.js';
 import type { GateAnswer } from './intents.js';
 import type { UiStore } from './store.js';

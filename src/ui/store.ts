@@ -2,7 +2,8 @@
 // unit-tested); monitor samples, pending gates (from InkGates) and view state (overlays, freeze)
 // have their own small actions. React reads it through src/ui/context.tsx.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { BackfillProgress, IndexProgress, PlannedStepDetail, Progress, RunEvent, Target } from '../engine/events.js';
+import type { BackfillProgress, IndexProgress, PlannedStepDetail, Progress, RunEvent } from '../engine/events.js';
+import type { Target } from '../pg/connection.js';
 import type { Evidence, GateRequest } from '../engine/gates.js';
 import type { MonitorSample } from '../monitor/monitor-types.js';
 import { metricsSnapshot } from '../monitor/snapshot.js';

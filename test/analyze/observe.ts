@@ -5,7 +5,7 @@
 // blocker sessions hold them at each wait point. Shared by the test suite and the benchmark, so no
 // vitest imports here.
 import pg from 'pg';
-import { LOCK_STRENGTH, type LockMode } from '../../src/steps/step-kind.js';
+import { LOCK_STRENGTH, type LockMode } from '../../src/pg/lock-modes.js';
 import { analyzeSql } from '../../src/analyze/analyze-statements.js';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import type { StatementAnalysis } from '../../src/analyze/analysis-types.js';

@@ -10,11 +10,12 @@ import { buildPlan } from '../../src/analyze/plan/build.js';
 import { loadRunbookFile } from '../../src/runbook/load.js';
 import type { Runbook } from '../../src/runbook/model.js';
 import { useTestDatabase } from '../support/pg.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-plan-'));
 
 async function runbookFrom(path: string, vars?: Record<string, string>): Promise<Runbook> {
-  const r = await loadRunbookFile(path, { vars });
+  const r = await loadRunbookFile(path, { kinds: STEP_KINDS, vars });
   const errors = r.problems.filter((p) => p.severity === 'error');
   expect(errors, errors.map((e) => e.message).join('\n')).toEqual([]);
   return r.runbook!;
@@ -54,7 +55,7 @@ describe('buildPlan', () => {
     await db.query('ANALYZE');
     const before = await snapshot(db);
     const runbook = await runbookFrom('runbooks/add-column-backfill.yaml', { table: 'orders', column: 'amount_cents' });
-    const plan = await buildPlan({ runbook, pool: db.pool, target: { database: db.name, host: 'test', user: 'postgres' } });
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook, pool: db.pool, target: { database: db.name, host: 'test', user: 'postgres' } });
     expect(await snapshot(db)).toEqual(before);
 
     expect(Math.floor(plan.server.versionNum / 10000)).toBe(db.major);
@@ -115,11 +116,11 @@ phases:
         where: "amount_cents IS NULL"
 `,
     );
-    const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool });
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool });
     const fill = plan.steps[0]!;
     expect(fill.estimate!.basis).toMatch(/one real batch of \d+ rows took/);
     expect(await db.query('SELECT count(*)::int AS n FROM orders WHERE amount_cents IS NOT NULL')).toEqual([{ n: 0 }]);
-    const off = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool, timeBatches: false });
+    const off = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool, timeBatches: false });
     expect(off.steps[0]!.estimate).toBeUndefined();
     expect(off.steps[0]!.notes.join(' ')).toMatch(/batch timing is off/);
   });
@@ -146,7 +147,7 @@ phases:
     try {
       await c.query('BEGIN; SELECT txid_current()');
       await new Promise((r) => setTimeout(r, 1100));
-      const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool, longTxSeconds: 1 });
+      const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool, longTxSeconds: 1 });
       const w = (id: string) => plan.steps.find((s) => s.id === id)!.warnings;
       expect(w('not_null_the_hard_way')).toContainEqual(expect.objectContaining({ rule: 'set-not-null-scan', safe: expect.stringMatching(/not_null/) }));
       expect(w('not_null_the_hard_way')[0]!.message).toMatch(/20k rows/);
@@ -167,7 +168,7 @@ phases:
 
   it('sizes a swap_table copy (and its verify and FK validation) instead of calling it instant, and lists every relation it locks', async () => {
     const runbook = await runbookFrom('runbooks/swap-table.yaml', { table: 'customers', column: 'id', type: 'bigint' });
-    const plan = await buildPlan({ runbook, pool: db.pool, phases: ['deploy'] });
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook, pool: db.pool, phases: ['deploy'] });
     const swap = plan.steps.find((s) => s.kind === 'swap_table')!;
     expect(swap.error).toBeUndefined();
     expect(swap.work!.map((w) => [w.work, w.description, !!w.estimate])).toEqual([
@@ -195,7 +196,7 @@ phases:
         set: "x = 1"
 `,
     );
-    const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool });
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool });
     expect(plan.steps[0]!.error).toMatch(/no_such_table does not exist/);
     expect(plan.steps[0]!.warnings[0]!.severity).toBe('error');
   });
@@ -217,7 +218,7 @@ phases:
       add_column: { table: custmers, column: c, type: int }
 `,
     );
-    const plan = await buildPlan({ runbook: await runbookFrom(path), pool: db.pool });
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool });
     const byId = new Map(plan.steps.map((s) => [s.id, s]));
     expect(byId.get('idx')!.error).toBeUndefined();
     expect(byId.get('idx')!.notes).toContain('the table is created by an earlier step: this step was planned without it');

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { analyzeSql } from '../../src/analyze/analyze-statements.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const offline = (sql: string) => analyzeSql(sql, { serverVersionNum: 170000, squawk: false });
 
@@ -15,7 +16,7 @@ async function stepsFor(sql: string, rule: string): Promise<string | undefined> 
 async function validates(stepYaml: string): Promise<string[]> {
   const body = stepYaml.split('\n').map((l) => `    ${l}`).join('\n');
   const text = `version: 1\nname: suggested\nphases:\n  deploy:\n${body}\n`;
-  const r = await loadRunbookText(text, 'suggested.yaml');
+  const r = await loadRunbookText(text, 'suggested.yaml', { kinds: STEP_KINDS });
   return r.problems.filter((p) => p.severity === 'error').map((p) => p.message);
 }
 

@@ -1,6 +1,6 @@
 // Progress events: rate limited, constant memory, estimates from statistics (never count(*)).
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/engine/clock.js';
+import { FakeClock } from '../../src/util/clock.js';
 import { ProgressTracker, estimateTotal, type ProgressInput } from '../../src/backfill/progress.js';
 import type { BackfillProgress } from '../../src/engine/events.js';
 

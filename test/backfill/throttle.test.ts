@@ -1,7 +1,7 @@
 // Throttle decisions with a fake clock: which signal starts which reason, what it asks the loop
 // to do, and when it clears.
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/engine/clock.js';
+import { FakeClock } from '../../src/util/clock.js';
 import { ThrottleGovernor } from '../../src/backfill/throttle.js';
 import { resolveConfig } from '../../src/backfill/params.js';
 

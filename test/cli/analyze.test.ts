@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeCommand, type AnalyzeIO } from '../../src/cli/commands/analyze-command.js';
 import { exitCodeFor } from '../../src/cli/main.js';
-import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
+import { InputError, RunbookError } from '../../src/util/runbook-error.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-analyze-'));

@@ -5,7 +5,7 @@ import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:c
 import { fileURLToPath } from 'node:url';
 import { useTestDatabase } from '../support/pg.js';
 import { runMonitor, type MonitorCommandOptions } from '../../src/cli/commands/monitor-command.js';
-import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
+import { InputError, RunbookError } from '../../src/util/runbook-error.js';
 import { waitFor } from '../monitor/support/scenarios.js';
 
 const db = useTestDatabase();

@@ -8,7 +8,7 @@ import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { planCommand } from '../../src/cli/commands/plan-command.js';
 import { exitCodeFor } from '../../src/cli/main.js';
-import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
+import { InputError, RunbookError } from '../../src/util/runbook-error.js';
 import { PlanView } from '../../src/ui/plan-view.js';
 import { useTestDatabase } from '../support/pg.js';
 

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { useTestDatabase } from '../support/pg.js';
 import { makeRunbook, makeStep } from '../support/step-context.js';
 import { runRunbook } from '../support/runbook.js';
-import type { StepKind, StepPlan } from '../../src/steps/step-kind.js';
+import type { StepKind, StepPlan } from '../../src/engine/step-kind.js';
 import type { GateDecision, GatePort, GateRequest } from '../../src/engine/gates.js';
 import { PolicyGates } from '../../src/engine/gates.js';
-import { gateLevel } from '../../src/engine/runner.js';
+import { gateLevel } from '../../src/engine/gate-level.js';
 
 interface RecParams {
   fail?: boolean;
@@ -190,8 +190,9 @@ describe('runner', () => {
     const gates = new RecordingGates((r) => ({ approved: r.id !== 'deploy:plan', by: 'test', reason: r.id === 'deploy:plan' ? 'not now' : undefined }));
     const deployPlan = async () => ({ summary: '1 deploy step, estimated 2s', lines: ['step deploy/d'], evidence: [{ label: 'deploy steps', value: 1 }] });
     const { Runner } = await import('../../src/engine/runner.js');
-    const { resolveConnection } = await import('../../src/pg/connection.js');
-    const runner = new Runner({ runbook: rb, connection: resolveConnection(db.url), gates, nonInteractive: true, journalDir: null, kinds: rec.kinds, deployPlan });
+    const { connectionFactory, resolveConnection } = await import('../../src/pg/connection.js');
+    const connection = resolveConnection(db.url);
+    const runner = new Runner({ runbook: rb, connection, connect: connectionFactory(connection), gates, nonInteractive: true, journalDir: null, kinds: rec.kinds, deployPlan });
     const events: any[] = [];
     runner.bus.on((e) => events.push(e));
     const outcome = await runner.run();
@@ -229,7 +230,7 @@ describe('runner', () => {
 
 describe('typedName', () => {
   it('asks for the bare table name at type gates', async () => {
-    const { typedName } = await import('../../src/engine/runner.js');
+    const { typedName } = await import('../../src/engine/gate-level.js');
     expect(typedName('"public"."orders_old"')).toBe('orders_old');
     expect(typedName('app.orders')).toBe('app.orders');
     expect(typedName('orders')).toBe('orders');

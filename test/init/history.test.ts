@@ -11,10 +11,11 @@ import { loadParser } from '../../src/pg/sqlparse.js';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { buildRunbook } from '../../src/init/build-runbook.js';
-import { InputError } from '../../src/engine/runbook-error.js';
+import { InputError } from '../../src/util/runbook-error.js';
 import { runScripts } from '../../src/init/verify.js';
 import { flywayChecksum } from '../../src/init/flyway-checksum.js';
 import { readFileSync } from 'node:fs';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.meta.url));
 
@@ -65,7 +66,7 @@ const TOOLS: { name: string; dir: string; history: string; firstApplied: string;
 async function pending(dir: string, pool: any) {
   await loadParser();
   const versionNum = Number((await pool.query(`select current_setting('server_version_num') v`)).rows[0].v);
-  return buildRunbook({ from: fx(dir), versionNum, db: { pool, catalog: new LiveCatalog(pool), versionNum } });
+  return buildRunbook({ from: fx(dir), versionNum, kinds: STEP_KINDS, db: { pool, catalog: new LiveCatalog(pool), versionNum } });
 }
 
 describe('init --db: pending migrations from history tables created as each tool creates them', () => {
@@ -79,7 +80,7 @@ describe('init --db: pending migrations from history tables created as each tool
         if (t.dir === 'flyway' || t.dir === 'golang-migrate') await db.query(`INSERT INTO customers SELECT g, 'c' FROM generate_series(1, 10) g; INSERT INTO orders (customer_id, amount) SELECT g % 10 + 1, g FROM generate_series(1, 500) g`);
         const built = await pending(t.dir, db.pool);
         expect(built.chosen.map((m) => m.id)).toEqual(t.pending);
-        const { runbook } = await loadRunbookText(built.yaml, 'init.yaml');
+        const { runbook } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS });
         const run = await runRunbook(runbook!, { url: db.url, phases: ['deploy'] });
         expect(run.outcome.status, failure(run.events)).toBe('completed');
         expect((await db.query(t.count))[0].v).toBe(t.after);

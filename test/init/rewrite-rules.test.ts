@@ -11,6 +11,7 @@ import pg from 'pg';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { createDatabase } from '../support/pg.js';
 import { runScripts, verifyRunbook } from '../../src/init/verify.js';
+import { newRunner } from '../../src/cli/composition-root.js';
 
 /** Kinds that never take ACCESS EXCLUSIVE on the application's table. */
 const NO_ACCESS_EXCLUSIVE = new Set(['backfill', 'add_foreign_key', 'check', 'manual']);
@@ -85,7 +86,7 @@ for (const major of edgeMajors()) {
 
     it('the end schemas differ when the runbook does something else (the proof can fail)', async () => {
       const { built } = await prove(serverUrl(major), 'ALTER TABLE orders ALTER COLUMN amount SET NOT NULL');
-      const r = await verifyRunbook({ adminUrl: serverUrl(major), base: [BASE], naive: ['ALTER TABLE orders ALTER COLUMN note SET NOT NULL'], runbook: built.runbook });
+      const r = await verifyRunbook({ adminUrl: serverUrl(major), base: [BASE], naive: ['ALTER TABLE orders ALTER COLUMN note SET NOT NULL'], runbook: built.runbook, newRunner });
       expect(r.same).toBe(false);
       expect(r.diff.added.join('\n')).toMatch(/amount numeric\(12,2\) not null/);
     });

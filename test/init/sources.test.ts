@@ -7,13 +7,14 @@ import { loadParser } from '../../src/pg/sqlparse.js';
 import { buildRunbook } from '../../src/init/build-runbook.js';
 import { detectFormat } from '../../src/init/detect.js';
 import { flywayChecksum } from '../../src/init/flyway-checksum.js';
-import { InputError } from '../../src/engine/runbook-error.js';
+import { InputError } from '../../src/util/runbook-error.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.meta.url));
 
 async function build(from: string, more: Record<string, unknown> = {}) {
   await loadParser();
-  return buildRunbook({ from: fx(from), versionNum: 170000, ...more });
+  return buildRunbook({ from: fx(from), versionNum: 170000, kinds: STEP_KINDS, ...more });
 }
 
 describe('init sources', () => {

@@ -4,6 +4,7 @@ import { loadRunbookText } from '../../src/runbook/load.js';
 import { buildRunbook, type BuildOptions, type BuildResult } from '../../src/init/build-runbook.js';
 import { verifyRunbook, type VerifyResult } from '../../src/init/verify.js';
 import type { Runbook } from '../../src/runbook/model.js';
+import { newRunner, STEP_KINDS } from '../../src/cli/composition-root.js';
 
 export const BASE = `
 CREATE TABLE customers (id int PRIMARY KEY, tier text NOT NULL);
@@ -19,15 +20,15 @@ ANALYZE;
 
 export async function convert(sql: string, opts: Partial<BuildOptions> = {}): Promise<BuildResult & { runbook: Runbook }> {
   await loadParser();
-  const built = await buildRunbook({ from: '-', versionNum: 170000, stdin: async () => sql, ...opts });
-  const { runbook, problems } = await loadRunbookText(built.yaml, 'init.yaml');
+  const built = await buildRunbook({ from: '-', versionNum: 170000, kinds: STEP_KINDS, stdin: async () => sql, ...opts });
+  const { runbook, problems } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS });
   if (!runbook) throw new Error(problems.map((p) => p.message).join('\n'));
   return { ...built, runbook };
 }
 
 export async function prove(adminUrl: string, sql: string, base = BASE): Promise<{ built: BuildResult & { runbook: Runbook }; result: VerifyResult }> {
   const built = await convert(sql);
-  const result = await verifyRunbook({ adminUrl, base: [base], naive: [sql], runbook: built.runbook });
+  const result = await verifyRunbook({ adminUrl, base: [base], naive: [sql], runbook: built.runbook, newRunner });
   return { built, result };
 }
 

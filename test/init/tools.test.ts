@@ -15,6 +15,7 @@ import { loadParser } from '../../src/pg/sqlparse.js';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { buildRunbook } from '../../src/init/build-runbook.js';
+import { newRunner, STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.meta.url));
 const DBMATE = fileURLToPath(new URL('../../node_modules/.bin/dbmate', import.meta.url));
@@ -35,8 +36,8 @@ const dbmateOk = required('dbmate', await has(DBMATE, ['--version']), 'npm ci');
 async function convertPending(from: string, db: { pool: any }, vars: Record<string, string> = {}) {
   await loadParser();
   const versionNum = Number((await db.pool.query(`select current_setting('server_version_num') v`)).rows[0].v);
-  const built = await buildRunbook({ from, versionNum, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum } });
-  const { runbook, problems } = await loadRunbookText(built.yaml, 'init.yaml', { vars });
+  const built = await buildRunbook({ from, versionNum, kinds: STEP_KINDS, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum } });
+  const { runbook, problems } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS, vars });
   if (!runbook) throw new Error(problems.map((p) => p.message).join('\n'));
   return { built, runbook };
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { SqlExecutor } from '../../src/pg/executor.js';
-import { systemClock } from '../../src/engine/clock.js';
+import { systemClock } from '../../src/util/clock.js';
 import type { EventBody } from '../../src/engine/events.js';
 import type { GatePort } from '../../src/engine/gates.js';
 import { PolicyGates } from '../../src/engine/gates.js';

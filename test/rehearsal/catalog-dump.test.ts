@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chooseSchemaSource, cloneSample } from '../../src/rehearsal/clone.js';
 import { findPgDump, type PgDumpBinary } from '../../src/rehearsal/pgdump.js';
-import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
+import { rehearse } from '../../src/cli/composition-root.js';
 import { diffSchemas, schemaSnapshot } from '../../src/rehearsal/schema-diff.js';
 import { createDatabase, edgeMajors, majors } from '../support/pg.js';
 import { loadOrThrow } from '../support/runbook.js';

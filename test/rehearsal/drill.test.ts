@@ -2,7 +2,7 @@
 // is injected, on the right table.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
+import { rehearse, STEP_KINDS } from '../../src/cli/composition-root.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { loadOrThrow } from '../support/runbook.js';
 import { useSourceDatabase } from './support.js';
@@ -42,6 +42,7 @@ phases:
       rollback: DROP INDEX CONCURRENTLY order_note_idx
 `,
       'quoted-sql.yaml',
+      { kinds: STEP_KINDS },
     );
     expect(runbook.problems.filter((p) => p.severity === 'error')).toEqual([]);
     const r = await rehearse({ runbook: runbook.runbook!, sourceUrl: src.url, samplePct: 20, drill: true, drillOptions: { longTransactionMs: 1000 } });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installedMajors } from '../../src/pg/embedded-server.js';
 import { findPgDump, type PgDumpBinary } from '../../src/rehearsal/pgdump.js';
 import { startPasswordServer, type PasswordServer } from '../support/password-server.js';
-import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
+import { rehearse } from '../../src/cli/composition-root.js';
 import { makeRunbook, makeStep } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 

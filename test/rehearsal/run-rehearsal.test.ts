@@ -2,12 +2,10 @@
 // rollback verified by schema diff), the source untouched; and drill mode.
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
+import { rehearse } from '../../src/cli/composition-root.js';
 import { rehearsalMarkdown } from '../../src/report/rehearsal-md.js';
 import { rehearsalJson } from '../../src/report/rehearsal-json.js';
 import { loadOrThrow } from '../support/runbook.js';
-import { registerStateSql } from '../../src/engine/state-schema.js';
-import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 import { seedOrders, sourceFingerprint, useSourceDatabase } from './support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/add-column-sql.yaml', import.meta.url));
@@ -72,9 +70,7 @@ describe('rehearse on an embedded sandbox', () => {
   });
 
   it('rehearses the shipped runbooks/add-column-backfill.yaml end to end, rollback verified', async () => {
-    // The backfill engine's cursor tables join the runner's state schema through this hook;
-    // registering twice is a no-op, so this stays right once src/backfill registers them itself.
-    registerStateSql(backfillSchemaSql);
+    // The backfill kind declares its cursor tables (StepKind.stateSql): the sandbox runner creates them.
     const runbook = await loadOrThrow(SHIPPED);
     const before = await sourceFingerprint(src.query);
     const r = await rehearse({ runbook, sourceUrl: src.url, samplePct: 10 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createDatabase, serverUrl, useTestDatabase } from '../support/pg.js';
 import { openSandbox } from '../../src/rehearsal/sandbox/index.js';
 import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from '../../src/rehearsal/sandbox/sandbox-identity.js';
-import { InputError, RunbookError } from '../../src/engine/runbook-error.js';
+import { InputError, RunbookError } from '../../src/util/runbook-error.js';
 
 describe('URL sandbox', () => {
   const db = useTestDatabase();

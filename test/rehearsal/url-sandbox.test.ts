@@ -4,10 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { rehearse } from '../../src/rehearsal/run-rehearsal.js';
+import { rehearse } from '../../src/cli/composition-root.js';
 import { dropNewObjects, takeInventory } from '../../src/rehearsal/sandbox/inventory.js';
-import { registerStateSql } from '../../src/engine/state-schema.js';
-import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 import { loadOrThrow } from '../support/runbook.js';
 import { edgeMajors, serverUrl, withDatabase } from '../support/pg.js';
 import { seedOrders, sourceFingerprint, useSourceDatabase } from './support.js';
@@ -18,9 +16,6 @@ describe('rehearse on a staging database (URL sandbox)', () => {
   const src = useSourceDatabase((q) => seedOrders(q, 20_000));
   const created: { admin: string; name: string }[] = [];
 
-  beforeAll(() => {
-    registerStateSql(backfillSchemaSql);
-  });
   afterAll(async () => {
     for (const d of created) await adminQuery(d.admin, `drop database if exists ${d.name} with (force)`);
   });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { formatProblem } from '../../src/runbook/model.js';
-import { STEP_KINDS } from '../../src/steps/registry.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 import { makeTestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
 
@@ -55,7 +55,7 @@ describe('hostile variable values', () => {
     for (const [i, v] of HOSTILE.entries()) {
       await db.query('DROP TABLE IF EXISTS notes; CREATE TABLE notes (id serial, body text)');
       const name = `${v}_${i}`;
-      const { runbook, problems } = await loadRunbookText(RUNBOOK, 'hostile.yaml', { vars: { body: v, name } });
+      const { runbook, problems } = await loadRunbookText(RUNBOOK, 'hostile.yaml', { kinds: STEP_KINDS, vars: { body: v, name } });
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length) {
         // Refused: only because the value is not a name where a name goes.

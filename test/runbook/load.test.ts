@@ -5,12 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { loadRunbookFile, loadRunbookText } from '../../src/runbook/load.js';
 import { formatProblem, type Problem } from '../../src/runbook/model.js';
 import { FIXTURES, MALFORMED } from '../fixtures/runbooks/cases.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const errorsOf = (ps: Problem[]) => ps.filter((p) => p.severity === 'error');
 
 describe('malformed runbooks', () => {
   it.each(MALFORMED)('%s', async (file, line, col, message) => {
-    const { runbook, problems } = await loadRunbookFile(join(FIXTURES, file));
+    const { runbook, problems } = await loadRunbookFile(join(FIXTURES, file), { kinds: STEP_KINDS });
     expect(runbook).toBeUndefined();
     const first = errorsOf(problems)[0]!;
     expect(formatProblem(first)).toMatch(new RegExp(`${file.replace('.', '\\.')}:${line}:${col}: `));
@@ -21,11 +22,11 @@ describe('malformed runbooks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-load-'));
     writeFileSync(join(dir, 'bin.yaml'), Buffer.from([0x76, 0x65, 0x72, 0x0a, 0x00, 0x01, 0x02]));
     writeFileSync(join(dir, 'latin1.yaml'), Buffer.from('name: caf\xe9\n', 'latin1'));
-    const bin = await loadRunbookFile(join(dir, 'bin.yaml'));
+    const bin = await loadRunbookFile(join(dir, 'bin.yaml'), { kinds: STEP_KINDS });
     expect(formatProblem(bin.problems[0]!)).toMatch(/bin\.yaml:2:1: binary file/);
-    const latin = await loadRunbookFile(join(dir, 'latin1.yaml'));
+    const latin = await loadRunbookFile(join(dir, 'latin1.yaml'), { kinds: STEP_KINDS });
     expect(latin.problems[0]!.message).toMatch(/not UTF-8/);
-    const missing = await loadRunbookFile(join(dir, 'nope.yaml'));
+    const missing = await loadRunbookFile(join(dir, 'nope.yaml'), { kinds: STEP_KINDS });
     expect(missing.problems[0]!.message).toMatch(/cannot read the runbook: no such file/);
   });
 
@@ -46,7 +47,7 @@ describe('malformed runbooks', () => {
       '    - sql: SELECT 3',
       '  deplyo: []',
     ].join('\n');
-    const { problems } = await loadRunbookText(text, 'many.yaml');
+    const { problems } = await loadRunbookText(text, 'many.yaml', { kinds: STEP_KINDS });
     expect(errorsOf(problems).map((p) => `${p.pos.line}:${p.pos.col}`)).toEqual(['4:17', '5:16', '9:13', '11:11', '13:7', '14:3']);
   });
 });
@@ -69,7 +70,7 @@ describe('variables', () => {
     ].join('\n');
 
   it('applies --var overrides and warns about unused variables', async () => {
-    const { runbook, problems } = await loadRunbookText(text(), 'v.yaml', { vars: { column: 'amount_cents', table: 'app.orders' } });
+    const { runbook, problems } = await loadRunbookText(text(), 'v.yaml', { kinds: STEP_KINDS, vars: { column: 'amount_cents', table: 'app.orders' } });
     expect(problems.map(formatProblem)).toEqual(['v.yaml:6:3: warning: variable "unused" is declared but never used']);
     const step = runbook!.phases.deploy[0]!;
     expect(runbook!.name).toBe('Vars for app.orders');
@@ -79,19 +80,19 @@ describe('variables', () => {
   });
 
   it('requires a value for a variable without default', async () => {
-    const { problems } = await loadRunbookText(text(), 'v.yaml');
+    const { problems } = await loadRunbookText(text(), 'v.yaml', { kinds: STEP_KINDS });
     expect(errorsOf(problems).map(formatProblem)).toEqual(['v.yaml:5:3: variable "column" has no default: pass --var column=VALUE']);
   });
 
   it('refuses an override of an undeclared variable', async () => {
-    const { problems } = await loadRunbookText(text(), 'v.yaml', { vars: { column: 'c', tabel: 'x' } });
+    const { problems } = await loadRunbookText(text(), 'v.yaml', { kinds: STEP_KINDS, vars: { column: 'c', tabel: 'x' } });
     expect(errorsOf(problems)[0]!.message).toMatch(/--var tabel: no variable "tabel" is declared under vars \(did you mean "table"\?\)/);
     expect(errorsOf(problems)[0]!.pos.line).toBe(3);
   });
 
   it('warns about every raw use', async () => {
     const t = text("      rollback: ALTER TABLE {{ table }} DROP COLUMN {{ column }} {{ unused | raw }}");
-    const { runbook, problems } = await loadRunbookText(t, 'v.yaml', { vars: { column: 'c', unused: 'CASCADE' } });
+    const { runbook, problems } = await loadRunbookText(t, 'v.yaml', { kinds: STEP_KINDS, vars: { column: 'c', unused: 'CASCADE' } });
     expect(runbook!.phases.deploy[0]!.rollback).toBe('ALTER TABLE "orders" DROP COLUMN "c" CASCADE');
     expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^v\.yaml:12:66: warning: rollback: \{\{ unused \| raw \}\} splices/)]);
   });
@@ -100,20 +101,20 @@ describe('variables', () => {
 describe('YAML pitfalls', () => {
   it('explains an unquoted value that starts with {{', async () => {
     const text = 'version: 1\nname: x\nvars: { t: orders }\nphases:\n  deploy:\n    - id: a\n      title: {{ t }}\n      sql: SELECT 1\n';
-    const { problems } = await loadRunbookText(text, 'f.yaml');
+    const { problems } = await loadRunbookText(text, 'f.yaml', { kinds: STEP_KINDS });
     expect(problems.map(formatProblem)).toEqual(['f.yaml:7:14: title: a value that starts with {{ must be quoted in YAML: write "{{ t }}"']);
   });
 
   it('points at unknown keys inside a step kind, with a suggestion', async () => {
     const text = 'version: 1\nname: x\nphases:\n  plan:\n    - id: a\n      check: { query: SELECT 1, expct: "= 0", rows: 1 }\n';
-    const { problems } = await loadRunbookText(text, 'f.yaml');
+    const { problems } = await loadRunbookText(text, 'f.yaml', { kinds: STEP_KINDS });
     expect(problems.map(formatProblem)).toEqual(['f.yaml:6:33: check: unknown key "expct" (did you mean "expect"?); expected query, expect, rows']);
   });
 });
 
 describe('positions of SQL errors', () => {
   const at = async (text: string) => {
-    const { problems } = await loadRunbookText(text, 'p.yaml');
+    const { problems } = await loadRunbookText(text, 'p.yaml', { kinds: STEP_KINDS });
     return errorsOf(problems).map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`);
   };
   const head = 'version: 1\nname: P\nphases:\n  deploy:\n    - id: a\n';
@@ -166,7 +167,7 @@ describe('a valid runbook', () => {
       '    - id: settle',
       '      wait: 1m30s',
     ].join('\n');
-    const { runbook, problems } = await loadRunbookText(text, 'good.yaml');
+    const { runbook, problems } = await loadRunbookText(text, 'good.yaml', { kinds: STEP_KINDS });
     expect(problems).toEqual([]);
     expect(runbook!.settings).toEqual({ lockTimeoutMs: 3000, statementTimeoutMs: 60_000, ddlRetries: 4 });
     expect(runbook!.phases.plan[0]!.settings).toEqual(runbook!.settings);

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadRunbookFile, loadRunbookText } from '../../src/runbook/load.js';
 import { formatProblem } from '../../src/runbook/model.js';
 import { SELF_UNDO } from '../../src/runbook/self-undo.js';
-import { STEP_KINDS } from '../../src/steps/registry.js';
-import type { StepContext } from '../../src/steps/step-kind.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
+import type { StepContext } from '../../src/engine/step-kind.js';
 import { loadRunbookOrExit } from '../../src/cli/runbook-input.js';
 import { makeStep } from '../support/step-context.js';
 import { FIXTURES } from '../fixtures/runbooks/cases.js';
@@ -28,7 +28,7 @@ const PARAMS: Record<string, object> = {
 
 describe('rollback: that is never run', () => {
   it('warns at the rollback: key of each self-undoing step, saying how the kind undoes itself', async () => {
-    const { runbook, problems } = await loadRunbookFile(FILE);
+    const { runbook, problems } = await loadRunbookFile(FILE, { kinds: STEP_KINDS });
     expect(runbook).toBeDefined(); // warnings only
     expect(problems.map(formatProblem)).toEqual([
       `${FILE}:14:7: warning: step "add_qty": this rollback: SQL is never run: add_column undoes itself in the rollback phase: it drops the column only if this run added it. Remove rollback: from the step, or put the SQL in a separate \`sql\` step in the rollback phase`,
@@ -47,7 +47,7 @@ describe('rollback: that is never run', () => {
   it('warns for each self-undoing kind, also for a step left out by when:', async () => {
     for (const kind of Object.keys(SELF_UNDO)) {
       const text = `version: 1\nname: k\nphases:\n  deploy:\n    - id: s\n      when: false\n      ${kind}: ${JSON.stringify(PARAMS[kind])}\n      rollback: SELECT 1\n`;
-      const { problems } = await loadRunbookText(text, 'k.yaml');
+      const { problems } = await loadRunbookText(text, 'k.yaml', { kinds: STEP_KINDS });
       expect(problems.filter((p) => p.severity === 'error').map(formatProblem), kind).toEqual([]);
       expect(problems.map(formatProblem), kind).toEqual([expect.stringMatching(new RegExp(`^k\\.yaml:8:7: warning: step "s": this rollback: SQL is never run: ${kind} undoes itself`))]);
     }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { makeRunbook, makeStep, makeTestStepContext } from '../support/step-context.js';
-import { STEP_KINDS } from '../../src/steps/registry.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 import { backfill } from '../../src/steps/backfill.js';
 import { timeOneBatch } from '../../src/backfill/time-one-batch.js';
 import { createStateSchema, counterHistogram } from '../backfill/helpers.js';

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunbookError } from '../../src/engine/runbook-error.js';
+import { RunbookError } from '../../src/util/runbook-error.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { checkKind } from '../../src/steps/check.js';
 import { holds, parseExpect, parseRows, type QueryCondition } from '../../src/steps/lib/condition.js';
 import { zCondition } from '../../src/steps/lib/condition.js';
 import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const db = useTestDatabase();
 let ctx: TestStepContext | undefined;
@@ -42,13 +43,13 @@ describe('condition syntax', () => {
 
   it('reports a bad condition when the runbook is loaded', async () => {
     const text = 'version: 1\nname: c\nphases:\n  plan:\n    - id: c\n      check:\n        query: SELECT 1\n        expect: ">"\n';
-    const { problems } = await loadRunbookText(text, 'c.yaml');
+    const { problems } = await loadRunbookText(text, 'c.yaml', { kinds: STEP_KINDS });
     expect(problems.map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`)).toEqual([expect.stringMatching(/^8:17 check\.expect: expect ">": the comparison has no value/)]);
   });
 
   it('refuses queries that write or hold several statements', async () => {
     const text = 'version: 1\nname: c\nphases:\n  plan:\n    - id: c\n      check:\n        query: DELETE FROM t RETURNING 1; SELECT 1\n        rows: 0\n';
-    const { problems } = await loadRunbookText(text, 'c.yaml');
+    const { problems } = await loadRunbookText(text, 'c.yaml', { kinds: STEP_KINDS });
     expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/write one query, not 2 statements/), expect.stringMatching(/"DELETE FROM t" does not only read/)]);
   });
 });

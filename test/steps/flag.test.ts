@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
-import { flag } from '../../src/steps/flag.js';
+import { flagKind } from '../../src/steps/flag.js';
+import { openFlagBackend } from '../../src/flags/open-flag-backend.js';
 import type { GatePort, GateRequest } from '../../src/engine/gates.js';
 import { harness, eventsOf } from './ddl/helpers.js';
 import { findRedisServer, startRedis, type RedisHandle } from '../flags/redis-server.js';
@@ -14,6 +15,8 @@ class RecordingGates implements GatePort {
     return { approved: this.approve(req), by: 'tester' };
   }
 }
+
+const flag = flagKind(openFlagBackend);
 
 const redisBin = findRedisServer();
 if (!redisBin.path) process.stdout.write(`SKIPPED: ${redisBin.reason}\n`);

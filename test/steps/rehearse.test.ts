@@ -2,11 +2,13 @@
 // sandbox, reading the target only.
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { rehearseStep } from '../../src/steps/rehearse.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 import { loadOrThrow } from '../support/runbook.js';
 import { makeTestStepContext } from '../support/step-context.js';
 import { seedOrders, sourceFingerprint, useSourceDatabase } from '../rehearsal/support.js';
 
+// The kind as the composition root wires it: the real rehearsal and report writer.
+const rehearseStep = STEP_KINDS.get('rehearse')!;
 const FIXTURE = fileURLToPath(new URL('../rehearsal/fixtures/add-column-sql.yaml', import.meta.url));
 
 describe('rehearse step kind', () => {

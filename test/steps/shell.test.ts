@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AbortedError, RunbookError } from '../../src/engine/runbook-error.js';
+import { AbortedError, RunbookError } from '../../src/util/runbook-error.js';
 import { shellKind, type ShellParams } from '../../src/steps/shell.js';
 import { makeRunbook, makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';

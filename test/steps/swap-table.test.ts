@@ -6,6 +6,7 @@ import { loadRunbookText } from '../../src/runbook/load.js';
 import { makeStep } from '../support/step-context.js';
 import { harness, holdLock, eventsOf } from './ddl/helpers.js';
 import { diffSchemas, schemaSnapshot } from '../../src/rehearsal/schema-diff.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 describe('swap_table using / rollback_using (offline)', () => {
   const problems = async (column: Record<string, unknown>) =>
@@ -34,7 +35,7 @@ describe('swap_table using / rollback_using (offline)', () => {
       '            using: "replace({{ col }}, {{ sep | literal }}, \'.\')::numeric"',
       '            rollback_using: "replace({{ col }}::text, \'.\', {{ sep | literal }})"',
     ].join('\n');
-    const { runbook, problems: found } = await loadRunbookText(text, 'u.yaml');
+    const { runbook, problems: found } = await loadRunbookText(text, 'u.yaml', { kinds: STEP_KINDS });
     expect(found).toEqual([]);
     expect((runbook!.phases.deploy[0]!.params as any).columns).toEqual([
       { name: 'price', type: 'numeric(10,2)', using: `replace("price", ',', '.')::numeric`, rollback_using: `replace("price"::text, '.', ',')` },

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/engine/clock.js';
-import { AbortedError, RunbookError } from '../../src/engine/runbook-error.js';
+import { FakeClock } from '../../src/util/clock.js';
+import { AbortedError, RunbookError } from '../../src/util/runbook-error.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import type { StepSpec } from '../../src/runbook/model.js';
 import { waitKind, type WaitParams } from '../../src/steps/wait.js';
 import { makeTestStepContext, type TestStepContext } from '../support/step-context.js';
 import { useTestDatabase } from '../support/pg.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const db = useTestDatabase();
 let ctx: TestStepContext | undefined;
@@ -15,7 +16,7 @@ afterEach(async () => {
 });
 
 async function step(yaml: string): Promise<StepSpec<WaitParams>> {
-  const { runbook, problems } = await loadRunbookText(`version: 1\nname: w\nphases:\n  monitor:\n    - id: w\n${yaml}`, 'w.yaml');
+  const { runbook, problems } = await loadRunbookText(`version: 1\nname: w\nphases:\n  monitor:\n    - id: w\n${yaml}`, 'w.yaml', { kinds: STEP_KINDS });
   expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
   return runbook!.phases.monitor[0] as StepSpec<WaitParams>;
 }
@@ -91,11 +92,11 @@ describe('wait step', () => {
 
   it('requires a timeout for until, and rejects for+until', async () => {
     const text = (w: string) => `version: 1\nname: w\nphases:\n  monitor:\n    - id: w\n      wait:\n${w}`;
-    const noTimeout = await loadRunbookText(text('        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml');
+    const noTimeout = await loadRunbookText(text('        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml', { kinds: STEP_KINDS });
     expect(noTimeout.problems.map((p) => p.message)).toEqual([expect.stringMatching(/wait\.until has no timeout/)]);
-    const both = await loadRunbookText(text('        for: 1m\n        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml');
+    const both = await loadRunbookText(text('        for: 1m\n        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml', { kinds: STEP_KINDS });
     expect(both.problems.map((p) => p.message)).toEqual([expect.stringMatching(/either for: DURATION or until/)]);
-    const badDuration = await loadRunbookText(text('        for: 2 parsecs\n'), 'w.yaml');
+    const badDuration = await loadRunbookText(text('        for: 2 parsecs\n'), 'w.yaml', { kinds: STEP_KINDS });
     expect(badDuration.problems.map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`)).toEqual([expect.stringMatching(/^7:14 wait\.for: bad duration "2 parsecs"/)]);
   });
 });

@@ -3,9 +3,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../support/pg.js';
 import { makeStep, makeTestStepContext, type TestStepContext } from '../support/step-context.js';
-import { FakeClock } from '../../src/engine/clock.js';
+import { FakeClock } from '../../src/util/clock.js';
 import { watchKind, type WatchParams, type WatchResult } from '../../src/steps/watch.js';
-import { STEP_KINDS } from '../../src/steps/registry.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 import { createTable, lockQueue, longTransaction } from '../monitor/support/scenarios.js';
 
 const db = useTestDatabase();

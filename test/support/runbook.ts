@@ -3,10 +3,12 @@
 import { Runner, type RunOutcome } from '../../src/engine/runner.js';
 import { PolicyGates, type GatePort } from '../../src/engine/gates.js';
 import type { RunEvent } from '../../src/engine/events.js';
-import { resolveConnection } from '../../src/pg/connection.js';
+import { connectionFactory, resolveConnection } from '../../src/pg/connection.js';
+import { blockersNow } from '../../src/monitor/blockers-now.js';
 import { loadRunbookFile } from '../../src/runbook/load.js';
 import { formatProblem, type PhaseName, type Runbook } from '../../src/runbook/model.js';
-import type { StepKind } from '../../src/steps/step-kind.js';
+import type { StepKinds } from '../../src/engine/step-kind.js';
+import { newRunner, STEP_KINDS } from '../../src/cli/composition-root.js';
 
 export interface RunResult {
   outcome: RunOutcome;
@@ -15,7 +17,7 @@ export interface RunResult {
 }
 
 export async function loadOrThrow(file: string, vars?: Record<string, string>): Promise<Runbook> {
-  const { runbook, problems } = await loadRunbookFile(file, { vars });
+  const { runbook, problems } = await loadRunbookFile(file, { kinds: STEP_KINDS, vars });
   const errors = problems.filter((p) => p.severity === 'error');
   if (errors.length || !runbook) throw new Error(`runbook ${file} is invalid:\n${errors.map(formatProblem).join('\n')}`);
   return runbook;
@@ -29,11 +31,12 @@ export async function runRunbook(
     gates?: GatePort;
     resumeRunId?: string;
     inFlight?: Record<string, 'rerun' | 'skip'>;
-    kinds?: ReadonlyMap<string, StepKind>;
+    /** Fake kinds instead of STEP_KINDS (still with the real connection factory and lock probe). */
+    kinds?: StepKinds;
     onRunner?: (r: Runner) => void;
   },
 ): Promise<RunResult> {
-  const runner = new Runner({
+  const setup = {
     runbook,
     connection: resolveConnection(opts.url),
     gates: opts.gates ?? new PolicyGates({ yes: true, allowIrreversible: true, user: 'test' }),
@@ -42,8 +45,8 @@ export async function runRunbook(
     resumeRunId: opts.resumeRunId,
     inFlight: opts.inFlight,
     journalDir: null,
-    kinds: opts.kinds,
-  });
+  };
+  const runner = opts.kinds ? new Runner({ ...setup, kinds: opts.kinds, connect: connectionFactory(setup.connection), blockersNow }) : newRunner(setup);
   const events: RunEvent[] = [];
   runner.bus.on((e) => events.push(e));
   opts.onRunner?.(runner);

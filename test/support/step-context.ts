@@ -1,6 +1,6 @@
 // Builds a StepContext for testing one step kind against a real database, outside the runner.
 import pg from 'pg';
-import { systemClock, type Clock } from '../../src/engine/clock.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { RunControl } from '../../src/engine/control.js';
 import type { RunEvent, EventBody } from '../../src/engine/events.js';
 import { EventBus } from '../../src/engine/events.js';
@@ -8,7 +8,7 @@ import type { GatePort } from '../../src/engine/gates.js';
 import { PolicyGates } from '../../src/engine/gates.js';
 import { SqlExecutor } from '../../src/pg/executor.js';
 import { DEFAULT_SETTINGS, type PhaseName, type Runbook, type StepSpec } from '../../src/runbook/model.js';
-import type { StepContext } from '../../src/steps/step-kind.js';
+import type { StepContext } from '../../src/engine/step-kind.js';
 
 export interface TestStepContext extends StepContext {
   events: RunEvent[];

@@ -5,12 +5,12 @@ import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { GatePort } from '../../src/engine/gates.js';
-import { Runner } from '../../src/engine/runner.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { mountRun } from '../../src/ui/mount-run.js';
 import { useTestDatabase } from '../support/pg.js';
 import { waitFor } from './support/harness.js';
+import { newRunner, STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const RUNBOOK = `
 version: 1
@@ -43,11 +43,11 @@ describe('mountRun (the Ink UI on a real run)', () => {
   const db = useTestDatabase();
 
   it('shows the gate from the runner, takes y from the keyboard, and follows the run to the end', async () => {
-    const loaded = await loadRunbookText(RUNBOOK, 'ui.yaml');
+    const loaded = await loadRunbookText(RUNBOOK, 'ui.yaml', { kinds: STEP_KINDS });
     expect(loaded.problems.filter((p) => p.severity === 'error')).toEqual([]);
     const connection = resolveConnection(db.url);
     let gatesRef: GatePort | undefined;
-    const runner = new Runner({
+    const runner = newRunner({
       runbook: loaded.runbook!,
       connection,
       gates: { request: (req, signal) => gatesRef!.request(req, signal) },

@@ -5,9 +5,9 @@
 import type pg from 'pg';
 import { PHASES, type PhaseName, type Runbook, type StepSpec } from '../../runbook/model.js';
 import { createdByEarlierStep, stepsBefore } from '../../runbook/created-tables.js';
-import { STEP_KINDS } from '../../steps/registry.js';
-import type { PlannedLock, StepKind, StepPlan } from '../../steps/step-kind.js';
-import { gateLevel } from '../../engine/runner.js';
+import type { PlannedLock } from '../../pg/lock-modes.js';
+import type { StepKinds, StepPlan } from '../../engine/step-kind.js';
+import { gateLevel } from '../../engine/gate-level.js';
 import { LiveCatalog } from '../live-catalog.js';
 import { serverFacts } from '../../pg/server-facts.js';
 import { planTableFacts, type PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
@@ -15,7 +15,7 @@ import { loadParser, parseStatements } from '../../pg/sqlparse.js';
 import { splitName } from '../ast.js';
 import { analyzeSql } from '../analyze-statements.js';
 import { SchemaState } from '../schema-state.js';
-import { LOCK_STRENGTH } from '../../steps/step-kind.js';
+import { LOCK_STRENGTH } from '../../pg/lock-modes.js';
 import { readOnly } from './plan-read-only.js';
 import { estimateBackfill, estimateStatement, estimateText, estimateWork, measureReadRate, sumEstimates, type ReadRate } from './estimate.js';
 import { serverWarnings, stepWarnings } from './warnings.js';
@@ -34,7 +34,7 @@ export interface BuildPlanOptions {
   measureReads?: boolean;
   /** Run squawk on each step's SQL (default false: plan favours speed; `analyze` runs it). */
   squawk?: boolean;
-  kinds?: ReadonlyMap<string, StepKind>;
+  kinds: StepKinds;
   target?: { database: string; host: string; user: string };
   /** Long-running transaction threshold, seconds (default 60). */
   longTxSeconds?: number;
@@ -44,7 +44,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   await loadParser();
   const { runbook, pool } = opts;
   const ro = readOnly(pool, { lockTimeoutMs: 1000 });
-  const kinds = opts.kinds ?? STEP_KINDS;
+  const kinds = opts.kinds;
   const server = await serverFacts(ro, { longTxSeconds: opts.longTxSeconds });
   const versionNum = opts.serverVersionNum ?? server.versionNum;
   const catalog = new LiveCatalog(ro);
@@ -150,7 +150,7 @@ interface StepEnv {
   earlier: StepSpec[];
 }
 
-async function planStep(step: StepSpec, phase: PhaseName, kinds: ReadonlyMap<string, StepKind>, env: StepEnv): Promise<PlanStep> {
+async function planStep(step: StepSpec, phase: PhaseName, kinds: StepKinds, env: StepEnv): Promise<PlanStep> {
   const base: PlanStep = {
     phase,
     id: step.id,

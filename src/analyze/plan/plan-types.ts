@@ -1,7 +1,8 @@
 // The size-aware plan: what `pgrunbook plan` prints, `--json` emits, `--report` writes, and `run`
 // shows before deploy behind a gate.
 import type { GateLevel, PhaseName } from '../../runbook/model.js';
-import type { PlannedLock, PlannedWork } from '../../steps/step-kind.js';
+import type { PlannedLock } from '../../pg/lock-modes.js';
+import type { PlannedWork } from '../../engine/step-kind.js';
 import type { ServerFacts } from '../../pg/server-facts.js';
 import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import type { StatementAnalysis } from '../analysis-types.js';

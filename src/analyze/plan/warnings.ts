@@ -2,7 +2,7 @@
 // concrete with sizes and projected durations).
 import type { ServerFacts } from '../../pg/server-facts.js';
 import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
-import { LOCK_STRENGTH } from '../../steps/step-kind.js';
+import { LOCK_STRENGTH } from '../../pg/lock-modes.js';
 import { sqlModeName } from '../locks.js';
 import { estimateText, fmtBytes, fmtDuration } from './estimate.js';
 import type { PlanStep, PlanTable, PlanWarning } from './plan-types.js';

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { analyzeSql } from '../../analyze/analyze-statements.js';
 import { formatReport } from '../../analyze/analysis-text.js';
 import type { AnalysisReport } from '../../analyze/analysis-types.js';
-import { InputError, RunbookError } from '../../engine/runbook-error.js';
+import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { createPool, explainConnectionError, serverVersion } from '../../pg/connection.js';
 import { INTROSPECTION_SESSION } from '../../pg/connection.js';
 import { LiveCatalog } from '../../analyze/live-catalog.js';

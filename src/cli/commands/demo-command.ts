@@ -1,7 +1,7 @@
 // `pgrunbook demo`: the first thing a new user sees. Heavy modules load inside the action so the
 // other commands do not pay for them.
 import type { Command } from 'commander';
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import { outputMode, withOutput } from '../options.js';
 
 function positiveInt(name: string, min: number, max: number) {
@@ -24,7 +24,8 @@ export function register(program: Command): void {
   withOutput(cmd).action(async (o) => {
     const mode = outputMode(o);
     const { runDemo } = await import('../../demo/run-demo.js');
-    const r = await runDemo({ mode, rows: o.rows, rate: o.rate, major: o.pg, stay: !o.exitWhenDone, timings: !!o.timings });
+    const compose = () => import('../composition-root.js').then((m) => ({ kinds: m.STEP_KINDS, newRunner: m.newRunner }));
+    const r = await runDemo({ mode, compose, rows: o.rows, rate: o.rate, major: o.pg, stay: !o.exitWhenDone, timings: !!o.timings });
     process.exitCode = r.exitCode;
     // Everything is closed by now; should a stray handle keep the loop alive, leave anyway.
     setTimeout(() => {

@@ -4,13 +4,14 @@
 // are taken and the verdicts use the live catalog; the database is only read.
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InputError, RunbookError } from '../../engine/runbook-error.js';
+import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { createPool, explainConnectionError, serverVersion } from '../../pg/connection.js';
 import { DEFAULT_MAJOR, EmbeddedServer, nearestMajor } from '../../pg/embedded-server.js';
 import { INTROSPECTION_SESSION } from '../../pg/connection.js';
 import { LiveCatalog } from '../../analyze/live-catalog.js';
 import { loadParser } from '../../pg/sqlparse.js';
 import { loadRunbookText } from '../../runbook/load.js';
+import { newRunner, STEP_KINDS } from '../composition-root.js';
 import { buildRunbook, type BuildResult } from '../../init/build-runbook.js';
 import { explainTable } from '../../init/explain.js';
 import { SOURCE_FORMATS, type SourceFormat } from '../../init/init-types.js';
@@ -53,7 +54,7 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
   const versionFlag = parsePgVersion(o.pgVersion);
   await loadParser();
   const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
-  const common = { from: o.from, format: o.format as SourceFormat | undefined, only, outFile: o.out, versionNum: versionFlag ?? DEFAULT_MAJOR * 10000, stdin: io.readStdin };
+  const common = { from: o.from, format: o.format as SourceFormat | undefined, only, outFile: o.out, versionNum: versionFlag ?? DEFAULT_MAJOR * 10000, stdin: io.readStdin, kinds: STEP_KINDS };
   let built: BuildResult;
   if (o.db) {
     const spec = connectionOrExit(o.db);
@@ -86,12 +87,12 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
 async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFlag: number | undefined): Promise<number> {
   const major = nearestMajor(versionFlag ? versionFlag / 10000 : DEFAULT_MAJOR);
   if (major === undefined) throw new RunbookError('--verify needs an embedded PostgreSQL and none is installed', { hint: 'run `npm ci` in the pgrunbook checkout', exitCode: 2 });
-  const { runbook } = await loadRunbookText(built.yaml, o.out ?? 'runbook.yaml');
+  const { runbook } = await loadRunbookText(built.yaml, o.out ?? 'runbook.yaml', { kinds: STEP_KINDS });
   const base = [...(o.schema ? [await readText(o.schema)] : []), ...built.before.map((m) => m.up.sql)];
   io.err(`verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${o.schema ?? 'an empty database'}${built.before.length ? ` plus the ${built.before.length} earlier migration(s)` : ''}\n`);
   const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
   try {
-    const r = await verifyRunbook({ adminUrl: server.url, base, naive: built.chosen.map((m) => m.up.sql), runbook: runbook! });
+    const r = await verifyRunbook({ adminUrl: server.url, base, naive: built.chosen.map((m) => m.up.sql), runbook: runbook!, newRunner });
     if (r.naiveError) io.err(`verify: the naive migration fails on its own: ${r.naiveError}\n`);
     if (r.runbookError) io.err(`verify: the runbook failed: ${r.runbookError}\n`);
     for (const l of r.diff.removed) io.err(`verify: only after the naive migration: ${l}\n`);

@@ -4,7 +4,7 @@
 import { createElement } from 'react';
 import type { Command } from 'commander';
 import { render } from 'ink';
-import { InputError, RunbookError } from '../../engine/runbook-error.js';
+import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { Monitor } from '../../monitor/monitor-poller.js';
 import { formatSampleLine } from '../../monitor/monitor-text.js';
 import { parseDuration } from '../../monitor/units.js';

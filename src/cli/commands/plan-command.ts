@@ -8,12 +8,14 @@ import type { Command } from 'commander';
 import { buildPlan } from '../../analyze/plan/build.js';
 import { planPlain } from '../../analyze/plan/plan-text.js';
 import type { Plan } from '../../analyze/plan/plan-types.js';
-import { InputError, RunbookError } from '../../engine/runbook-error.js';
+import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { createPool, explainConnectionError, serverVersion } from '../../pg/connection.js';
 import { planMarkdown } from '../../report/plan-markdown.js';
 import { PHASES, type PhaseName } from '../../runbook/model.js';
 import { redact, redactDeep } from '../../util/secrets.js';
-import { outputMode, withDb, withOutput, withVars, type OutputMode } from '../options.js';
+import { outputMode, withDb, withOutput, withVars } from '../options.js';
+import type { OutputMode } from '../../render/output.js';
+import { STEP_KINDS } from '../composition-root.js';
 import { loadRunbookOrExit } from '../runbook-input.js';
 import { connectionOrExit } from './run-command.js';
 import { ciFormat, withCiFormat, writeCi } from '../ci-output.js';
@@ -52,6 +54,7 @@ export async function planCommand(file: string, o: PlanCommandOptions, mode: Out
     }
     plan = await buildPlan({
       runbook,
+      kinds: STEP_KINDS,
       pool,
       serverVersionNum: version.num,
       phases,

@@ -1,17 +1,17 @@
 // `pgrunbook rehearse FILE`: the test phase on a sandbox copy. Deploy and rollback run there,
 // traced; the source is only read. Exit 0 when the deploy completed and the rollback was verified.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { projectionRange } from '../../rehearsal/projection.js';
 import { EventBus, type RunEvent } from '../../engine/events.js';
-import { rehearse } from '../../rehearsal/run-rehearsal.js';
 import { parseSampleMethod, parseSamplePct } from '../../rehearsal/sample-arg.js';
 import { rehearsalJson } from '../../report/rehearsal-json.js';
-import { rehearsalMarkdown } from '../../report/rehearsal-md.js';
+import { writeRehearsalReport } from '../../report/rehearsal-report-files.js';
 import { redact } from '../../util/secrets.js';
-import { withDb, withVars, stdoutWriter } from '../options.js';
-import { jsonRenderer } from '../render/json.js';
-import { plainRenderer } from '../render/plain-renderer.js';
+import { withDb, withVars } from '../options.js';
+import { stdoutWriter } from '../../render/output.js';
+import { jsonRenderer } from '../../render/json-renderer.js';
+import { plainRenderer } from '../../render/plain-renderer.js';
+import { rehearse } from '../composition-root.js';
 import { loadRunbookOrExit } from '../runbook-input.js';
 import { connectionOrExit } from './run-command.js';
 
@@ -63,10 +63,7 @@ export function register(program: Command): void {
       log,
       signal: abort.signal,
     });
-    if (o.report) {
-      writeFileSync(o.report, rehearsalMarkdown(result));
-      writeFileSync(o.report.replace(/\.md$/i, '') + '.json', JSON.stringify(rehearsalJson(result), null, 2) + '\n');
-    }
+    if (o.report) await writeRehearsalReport(o.report, result);
     if (json) {
       render(bus.emit({ type: 'rehearsal.projection', projection: result.projection, report: rehearsalJson(result) }));
     } else {

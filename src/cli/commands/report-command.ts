@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import { buildRunReport, renderMarkdown } from '../../report/run-report.js';
 import { withDb } from '../options.js';
 import { connectionOrExit } from './run-command.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import { getRun, latestUnfinishedRun } from '../../engine/state-store.js';
 import { executeRun } from '../execute.js';
 import { outputMode, withDb, withOutput } from '../options.js';

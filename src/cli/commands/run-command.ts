@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError, RunbookError } from '../../engine/runbook-error.js';
+import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { ConnectionConfigError, resolveConnection, type ConnectionSpec } from '../../pg/connection.js';
 import { PHASES, type PhaseName } from '../../runbook/model.js';
 import { executeRun } from '../execute.js';

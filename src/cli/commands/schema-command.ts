@@ -2,9 +2,10 @@
 // format and of every registered step kind. schema/runbook.schema.json is a committed copy.
 import type { Command } from 'commander';
 import { runbookJsonSchema } from '../../runbook/schema.js';
+import { STEP_KINDS } from '../composition-root.js';
 
 export function schemaText(): string {
-  return JSON.stringify(runbookJsonSchema(), null, 2) + '\n';
+  return JSON.stringify(runbookJsonSchema(STEP_KINDS), null, 2) + '\n';
 }
 
 export function register(program: Command): void {

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadRunbookFile } from '../../runbook/load.js';
 import { formatProblem, PHASES } from '../../runbook/model.js';
+import { STEP_KINDS } from '../composition-root.js';
 import { withVars } from '../options.js';
 import { redactDeep } from '../../util/secrets.js';
 import { ciFormat, withCiFormat, writeCi } from '../ci-output.js';
@@ -20,7 +21,7 @@ export async function validateCommand(
 ): Promise<number> {
   const ci = ciFormat(opts.format, ['text', 'json']);
   // Nothing runs, so an unset secret's environment variable is only a warning here.
-  const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars, secretVars: opts.secretVars, envOptional: true });
+  const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars, secretVars: opts.secretVars, envOptional: true, kinds: STEP_KINDS });
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
   // GitLab's report is the whole stdout; GitHub's annotations follow the usual text.

@@ -1,10 +1,10 @@
 // ADD COLUMN with a volatile default, NOT NULL, CHECK, UNIQUE or REFERENCES → add_column (cheap,
 // catalog only) + SET DEFAULT for new rows + backfill of existing rows + not_null / add_check /
 // create_index / add_foreign_key, so no step rewrites or scans the table under ACCESS EXCLUSIVE.
-import { findKeyword, findStop, insideParens, textOf, tokenAt } from '../sql-text.js';
+import { findKeyword, findStop, textOf, tokenAt } from '../sql-text.js';
 import type { StepDraft } from '../init-types.js';
 import { columnsIn } from '../../analyze/ast.js';
-import { danger, draft, identText, pgDefaultName, relName, type RuleInput, type RuleResult } from './rule-context.js';
+import { danger, draft, identText, parenText, pgDefaultName, relName, type RuleInput, type RuleResult } from './rule-context.js';
 import { foreignKeyParams } from './constraint-rule.js';
 
 const COLUMN_STOPS = ['DEFAULT', 'NOT', 'NULL', 'CONSTRAINT', 'CHECK', 'UNIQUE', 'PRIMARY', 'REFERENCES', 'GENERATED', 'COLLATE', ','];
@@ -118,11 +118,4 @@ export function expressionAfter(input: RuleInput, location: number, kw: string):
 }
 
 /** The text inside the parentheses after KEYWORD (CHECK (x)). */
-export function parenText(input: RuleInput, location: number, kw: string): string {
-  const toks = input.toks;
-  const k = findKeyword(toks, tokenAt(toks, location), toks.length, kw);
-  const [a, b] = insideParens(toks, k + 1);
-  return textOf(input.unit.sql, toks, a, b);
-}
-
 export { columnsIn };

@@ -2,8 +2,7 @@
 // them without holding a strong lock through a scan or an index build.
 import { strings, columnsIn } from '../../analyze/ast.js';
 import type { StepDraft } from '../init-types.js';
-import { parenText } from './add-column-rule.js';
-import { danger, draft, pgDefaultName, relName, type RuleInput, type RuleResult } from './rule-context.js';
+import { danger, draft, parenText, pgDefaultName, relName, type RuleInput, type RuleResult } from './rule-context.js';
 
 const FK_ACTIONS: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
 

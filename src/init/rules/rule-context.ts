@@ -2,10 +2,10 @@
 // (step drafts and the reason), plus the wording the generated `why:` lines share.
 import type { StatementAnalysis } from '../../analyze/analysis-types.js';
 import { sqlModeName } from '../../analyze/locks.js';
-import { LOCK_STRENGTH, type LockMode } from '../../steps/step-kind.js';
+import { LOCK_STRENGTH, type LockMode } from '../../pg/lock-modes.js';
 import type { StepDraft } from '../init-types.js';
 import type { Unit } from '../units.js';
-import type { Tok } from '../sql-text.js';
+import { findKeyword, insideParens, textOf, tokenAt, type Tok } from '../sql-text.js';
 
 export interface RuleInput {
   unit: Unit;
@@ -72,4 +72,12 @@ export function pgDefaultName(table: string, columns: string[], suffix: string):
   const parts = [table, ...columns].join('_');
   const max = 63 - suffix.length - 1;
   return `${parts.length > max ? parts.slice(0, max) : parts}_${suffix}`;
+}
+
+/** The text inside the parentheses after keyword `kw` (e.g. a CHECK expression) at `location`. */
+export function parenText(input: RuleInput, location: number, kw: string): string {
+  const toks = input.toks;
+  const k = findKeyword(toks, tokenAt(toks, location), toks.length, kw);
+  const [a, b] = insideParens(toks, k + 1);
+  return textOf(input.unit.sql, toks, a, b);
 }

@@ -2,7 +2,7 @@
 // node-pg-migrate), and a folder's .sql files in the tool's order.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import type { SqlText } from '../init-types.js';
 
 export async function readText(path: string): Promise<string> {

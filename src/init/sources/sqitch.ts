@@ -2,7 +2,7 @@
 // hold the scripts (verify/ is Sqitch's own and is not needed here).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import type { Migration, MigrationSet } from '../init-types.js';
 import { readSql, readText } from './source-files.js';
 

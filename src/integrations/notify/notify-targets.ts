@@ -1,6 +1,6 @@
 // Where notifications go: `--notify URL` (repeatable) and `settings.notify` in the runbook.
 // A webhook URL is a secret (Slack's path is the credential), so only its origin is ever shown.
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import { registerSecret } from '../../util/secrets.js';
 
 export type NotifyFormat = 'slack' | 'json';

@@ -1,6 +1,6 @@
 // A sandbox in a Docker container (`postgres:<major>`) through testcontainers. Exact version match,
 // at the price of needing a container runtime.
-import { RunbookError } from '../../engine/runbook-error.js';
+import { RunbookError } from '../../util/runbook-error.js';
 import { registerSecret } from '../../util/secrets.js';
 import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 import { makeCloser } from './closer.js';

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { EmbeddedServer, installedMajors, nearestMajor } from '../../pg/embedded-server.js';
 import { quoteIdent } from '../../pg/connection.js';
-import { RunbookError } from '../../engine/runbook-error.js';
+import { RunbookError } from '../../util/runbook-error.js';
 import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 import { makeCloser } from './closer.js';
 

@@ -1,6 +1,6 @@
 // Picks and opens the sandbox for `--sandbox embedded|docker|URL`. Whoever opens one closes it:
 // see withSandbox, which also closes it on SIGINT/SIGTERM/SIGHUP.
-import { InputError } from '../../engine/runbook-error.js';
+import { InputError } from '../../util/runbook-error.js';
 import { redact } from '../../util/secrets.js';
 import { startDockerSandbox } from './docker.js';
 import { startEmbeddedSandbox } from './embedded-sandbox.js';

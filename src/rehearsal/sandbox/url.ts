@@ -3,7 +3,7 @@
 // (system identifier + start time) and the same database. What it holds is listed on open, and
 // on close whatever the rehearsal added is dropped again (inventory.ts); the database stays.
 import pg from 'pg';
-import { RunbookError, InputError } from '../../engine/runbook-error.js';
+import { RunbookError, InputError } from '../../util/runbook-error.js';
 import { registerSecret, redact } from '../../util/secrets.js';
 import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from './sandbox-identity.js';
 import { makeCloser } from './closer.js';

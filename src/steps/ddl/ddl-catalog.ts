@@ -7,7 +7,7 @@ import { probe, probing } from '../../pg/probe.js';
 import type { ColumnFacts, ConstraintFacts, TableFacts } from '../../pg/catalog/catalog-types.js';
 import * as lookup from '../../pg/catalog/table-lookup.js';
 import * as parts from '../../pg/catalog/table-parts.js';
-import { RunbookError } from '../../engine/runbook-error.js';
+import { RunbookError } from '../../util/runbook-error.js';
 import { closest } from '../../runbook/suggest.js';
 
 function lit(s: string): string {

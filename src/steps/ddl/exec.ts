@@ -1,5 +1,5 @@
 // Runs generated DDL through the lock-safe executor with the step's settings.
-import type { StepContext } from '../step-kind.js';
+import type { StepContext } from '../../engine/step-kind.js';
 import type { ExecOptions, StatementResult } from '../../pg/executor.js';
 
 export function execOptions(ctx: StepContext, over: Partial<ExecOptions> = {}): ExecOptions {

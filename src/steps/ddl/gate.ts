@@ -1,7 +1,7 @@
 // Default gate levels (DESIGN §3/issue 2): `type` for irreversible or destructive steps,
 // `confirm` for steps that take ACCESS EXCLUSIVE, otherwise none.
 import type { GateLevel } from '../../runbook/model.js';
-import type { StepPlan } from '../step-kind.js';
+import type { StepPlan } from '../../engine/step-kind.js';
 
 export function gateFromPlan(plan: StepPlan): GateLevel {
   if (!plan.reversible) return 'type';

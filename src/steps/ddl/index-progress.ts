@@ -1,7 +1,7 @@
 // Polls pg_stat_progress_create_index for one index build and emits step.progress events.
 // Runs on the pool (a different connection from the one building the index); each poll has its
 // own short statement_timeout, and a failed poll is skipped, never fatal.
-import type { StepContext } from '../step-kind.js';
+import type { StepContext } from '../../engine/step-kind.js';
 import { sqlLiteral } from './ddl-catalog.js';
 import { probe } from '../../pg/probe.js';
 

@@ -6,7 +6,7 @@ import type { Queryable } from '../../pg/queryable.js';
 import { probe } from '../../pg/probe.js';
 import { sqlLiteral } from './ddl-catalog.js';
 import { quoteIdent } from '../../pg/connection.js';
-import { RunbookError } from '../../engine/runbook-error.js';
+import { RunbookError } from '../../util/runbook-error.js';
 
 export interface ColumnSettings {
   name: string;

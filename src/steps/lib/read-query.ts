@@ -1,9 +1,9 @@
 // Runs the query of a `check` or `wait` in a READ ONLY transaction that is always rolled back, with
 // the step's lock_timeout and a statement_timeout (1 minute when the runbook sets none), so a check
 // can neither change data nor hang on a lock. Cancels on the step's abort signal.
-import { AbortedError, RunbookError } from '../../engine/runbook-error.js';
+import { AbortedError, RunbookError } from '../../util/runbook-error.js';
 import { toRunbookError } from '../../pg/executor.js';
-import type { StepContext } from '../step-kind.js';
+import type { StepContext } from '../../engine/step-kind.js';
 
 export const DEFAULT_CHECK_STATEMENT_TIMEOUT_MS = 60_000;
 const READ_ONLY_SQL_TRANSACTION = '25006';

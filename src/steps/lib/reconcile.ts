@@ -1,5 +1,5 @@
 // Reconcile helpers for kinds whose effect is nothing or is recorded in ctx.state.
-import type { ReconcileResult, StepContext } from '../step-kind.js';
+import type { ReconcileResult, StepContext } from '../../engine/step-kind.js';
 
 /** Read-only and waiting steps change nothing: after a crash, run them again. */
 export async function rerunIsHarmless(): Promise<ReconcileResult> {

@@ -1,6 +1,6 @@
 // The step-level `rollback:` SQL, for kinds whose own effect needs no undoing (check, wait).
 import type { StepSpec } from '../../runbook/model.js';
-import type { StepContext } from '../step-kind.js';
+import type { StepContext } from '../../engine/step-kind.js';
 
 export async function runRollbackSql(step: StepSpec, ctx: StepContext): Promise<void> {
   if (!step.rollback) return;

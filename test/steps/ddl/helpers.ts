@@ -1,6 +1,6 @@
 // Helpers for testing one DDL step kind against a real database.
 import pg from 'pg';
-import type { StepKind } from '../../../src/steps/step-kind.js';
+import type { StepKind } from '../../../src/engine/step-kind.js';
 import type { GatePort } from '../../../src/engine/gates.js';
 import type { StepSpec, Settings } from '../../../src/runbook/model.js';
 import { makeStep, makeRunbook, makeTestStepContext, type TestStepContext } from '../../support/step-context.js';

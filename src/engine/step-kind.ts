@@ -1,41 +1,16 @@
 // The contract every step kind implements (pgroll-style): plan returns the SQL it will run and
 // the locks it takes, so a dry run is free; apply does it; verify gives gate evidence; rollback
-// compensates. One kind per file in src/steps/, registered in src/steps/registry.ts.
-import type { z } from 'zod';
+// compensates. One kind per file in src/steps/; the composition root (src/cli/composition-root.ts)
+// hands the table of kinds to the runner, the loader and the planner. This is the engine's port.
 import type pg from 'pg';
-import type { Clock } from '../engine/clock.js';
-import type { EventBody } from '../engine/events.js';
-import type { Evidence, GatePort } from '../engine/gates.js';
-import type { GateLevel, Problem, Runbook, StepSpec } from '../runbook/model.js';
+import type { Clock } from '../util/clock.js';
 import type { SqlExecutor } from '../pg/executor.js';
+import type { PlannedLock } from '../pg/lock-modes.js';
 import type { Queryable } from '../pg/queryable.js';
-
-/** Lock modes as pg_locks names them. */
-export type LockMode =
-  | 'AccessShareLock'
-  | 'RowShareLock'
-  | 'RowExclusiveLock'
-  | 'ShareUpdateExclusiveLock'
-  | 'ShareLock'
-  | 'ShareRowExclusiveLock'
-  | 'ExclusiveLock'
-  | 'AccessExclusiveLock';
-
-export const LOCK_STRENGTH: Record<LockMode, number> = {
-  AccessShareLock: 1,
-  RowShareLock: 2,
-  RowExclusiveLock: 3,
-  ShareUpdateExclusiveLock: 4,
-  ShareLock: 5,
-  ShareRowExclusiveLock: 6,
-  ExclusiveLock: 7,
-  AccessExclusiveLock: 8,
-};
-
-export interface PlannedLock {
-  relation: string;
-  mode: LockMode;
-}
+import type { GateLevel, Runbook, StepSpec } from '../runbook/model.js';
+import type { KindTable, RunbookKind } from '../runbook/kind-table.js';
+import type { EventBody } from './events.js';
+import type { Evidence, GatePort } from './gates.js';
 
 export interface PlannedStatement {
   sql: string;
@@ -65,7 +40,6 @@ export interface StepPlan {
   /** Operator-facing notes: rewrites, scans, estimates, warnings. */
   notes: string[];
 }
-
 
 export interface PlanContext {
   /** Present for `plan --db` and during a run; absent for offline dry runs. */
@@ -113,29 +87,11 @@ export interface StepContext {
   nonInteractive: boolean;
 }
 
-export interface ValidateContext {
-  runbook: Runbook;
-  step: StepSpec;
-}
-
 export type ReconcileResult = { found: 'done' | 'not-done' | 'unknown'; detail: string };
 
-export interface StepKind<P = any> {
-  kind: string;
-  /** Schema of the value under the kind key. */
-  schema: z.ZodType<P>;
-  /** Dotted paths inside params whose strings are SQL: `{{ var }}` renders with SQL quoting there. */
-  sqlFields?: string[];
-  /**
-   * Dotted paths of SQL fragments (an expression, a WHERE condition, SET assignments): `{{ var }}`
-   * renders with SQL quoting as in sqlFields, but the loader does not parse them as statements;
-   * the kind's validate() checks them.
-   */
-  sqlFragmentFields?: string[];
-  /** Dotted paths inside params whose strings are shell commands: `{{ var }}` renders shell-quoted. */
-  shellFields?: string[];
-  /** Offline checks beyond the schema (SQL parse...). Problems carry positions where known. */
-  validate?(step: StepSpec<P>, ctx: ValidateContext): Problem[] | Promise<Problem[]>;
+export interface StepKind<P = any> extends RunbookKind<P> {
+  /** Idempotent DDL for the kind's own tables in the pgrunbook schema (created with the run state). */
+  stateSql?: string;
   /** Gate when the runbook does not set one. */
   defaultGate?(step: StepSpec<P>, plan: StepPlan): GateLevel;
   plan(step: StepSpec<P>, ctx: PlanContext): StepPlan | Promise<StepPlan>;
@@ -147,3 +103,6 @@ export interface StepKind<P = any> {
   /** On resume, for a step that was in flight: is its effect already in the database? */
   reconcile?(step: StepSpec<P>, ctx: StepContext): Promise<ReconcileResult>;
 }
+
+/** The step kinds a run can use. */
+export type StepKinds = KindTable<StepKind>;

@@ -1,7 +1,7 @@
 // One line per event, for pipes, logs and CI. Progress is sampled (every 2 s per step).
-import type { RunEvent } from '../../engine/events.js';
-import { redact } from '../../util/secrets.js';
-import { describeTarget } from '../../pg/connection.js';
+import type { RunEvent } from '../engine/events.js';
+import { redact } from '../util/secrets.js';
+import { describeTarget } from '../pg/connection.js';
 
 const PROGRESS_EVERY_MS = 2_000;
 
