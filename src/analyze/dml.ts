@@ -8,10 +8,9 @@ import type { LockMode } from '../pg/lock-modes.js';
 import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings, walk } from './ast.js';
 import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
-import { lockReadRelations } from './other-ddl.js';
+import { analyzeCreateTableAs, lockReadRelations } from './other-ddl.js';
 import { formatCount } from './column-changes.js';
 import { lockOwnedSequences } from './sequences.js';
-import { analyzeCreateTableAs } from './other-ddl.js';
 
 /** pg_locks names by LOCK TABLE's numeric mode (lockdefs.h). */
 const LOCK_BY_NUMBER: Record<number, LockMode> = {
@@ -261,7 +260,8 @@ function backfillStyle(where: any, setCols: string[], name: string, info: TableI
   const nullTested = conjuncts(where)
     .map((c) => (c?.NullTest?.nulltesttype === 'IS_NULL' ? columnRefName(c.NullTest.arg) : undefined))
     .filter((c): c is string => !!c && setCols.includes(c));
-  if (nullTested.length === 0) return;
+  // A table the script created is empty: nothing to batch.
+  if (nullTested.length === 0 || info?.createdInScript) return;
   const rows = info?.estimatedRows;
   if (rows !== undefined && rows < LARGE_TABLE_ROWS) return;
   const size = rows !== undefined ? ` (~${formatCount(rows)} rows)` : '';
