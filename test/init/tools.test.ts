@@ -1,9 +1,10 @@
 // The real migration tools: a project's first migrations applied by the tool itself, the pending
 // ones deployed through the runbook `init --db` generated, after which the tool reports them
 // deployed and has nothing left to do. .ci/run installs Sqitch (Debian: sqitch, libdbd-pg-perl);
-// dbmate comes from npm (devDependency, binary in @dbmate/linux-x64). In CI a missing tool fails.
+// dbmate comes from npm (devDependency, binary in @dbmate/linux-x64); Alembic (Debian: alembic)
+// gives its upgrade --sql stream. In CI a missing tool fails.
 import { describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,5 +107,57 @@ describe.skipIf(!dbmateOk)('init --from a dbmate folder, with the real dbmate', 
     const again = await dbmate(fx('dbmate'), 'up');
     expect(again.exitCode, again.stderr).toBe(0);
     expect(await db.query(`select count(*)::int n from schema_migrations`)).toEqual([{ n: 3 }]);
+  });
+});
+
+const alembicOk = required('alembic', await has('alembic', ['--version']), 'apt-get install alembic');
+
+const ALEMBIC_REVISION = `"""add token"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision = 'a1b2c3d4e5f6'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column('orders', sa.Column('token', postgresql.UUID(), nullable=False, server_default=sa.text('gen_random_uuid()')))
+    op.create_index('orders_token_idx', 'orders', ['token'])
+
+
+def downgrade():
+    op.drop_index('orders_token_idx', table_name='orders')
+    op.drop_column('orders', 'token')
+`;
+
+describe.skipIf(!alembicOk)('init --from - with the real alembic upgrade --sql stream', () => {
+  const db = useTestDatabase();
+  it('converts the stream (BEGIN/COMMIT left out, the alembic_version bookkeeping kept as sql) and deploys it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alembic-'));
+    try {
+      const init = await execa('alembic', ['init', 'proj'], { cwd: dir, reject: false });
+      expect(init.exitCode, init.stderr).toBe(0);
+      const ini = join(dir, 'alembic.ini');
+      writeFileSync(ini, readFileSync(ini, 'utf8').replace(/^sqlalchemy\.url = .*$/m, 'sqlalchemy.url = postgresql://app@localhost/app'));
+      writeFileSync(join(dir, 'proj', 'versions', 'a1b2c3d4e5f6_add_token.py'), ALEMBIC_REVISION);
+      const stream = await execa('alembic', ['upgrade', 'head', '--sql'], { cwd: dir, reject: false });
+      expect(stream.exitCode, stream.stderr).toBe(0);
+
+      await db.query(`CREATE TABLE orders (id bigserial PRIMARY KEY, amount numeric); INSERT INTO orders (amount) SELECT g FROM generate_series(1, 2000) g`);
+      await loadParser();
+      const versionNum = Number((await db.pool.query(`select current_setting('server_version_num') v`)).rows[0].v);
+      const built = await buildRunbook({ from: '-', versionNum, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum }, stdin: async () => stream.stdout });
+      expect(built.rows.map((r) => `${r.verdict}:${r.kinds.join('+')}`)).toEqual(['kept:sql', 'rewritten:add_column+sql+backfill+not_null', 'rewritten:create_index', 'kept:sql']);
+      const { runbook } = await loadRunbookText(built.yaml, 'init.yaml');
+      const run = await runRunbook(runbook!, { url: db.url, phases: ['deploy'] });
+      expect(run.outcome.status, failure(run.events)).toBe('completed');
+      expect(await db.query(`select version_num from alembic_version`)).toEqual([{ version_num: 'a1b2c3d4e5f6' }]);
+      expect(await db.query(`select count(*)::int n from orders where token is null`)).toEqual([{ n: 0 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
