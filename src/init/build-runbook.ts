@@ -39,6 +39,8 @@ export interface BuildResult {
   rows: RewriteRow[];
   notes: string[];
   summary: string;
+  /** Id of the step that tells the migration tool, if there is one. */
+  recordStepId?: string;
 }
 
 export async function buildRunbook(o: BuildOptions): Promise<BuildResult> {
@@ -78,5 +80,5 @@ export async function buildRunbook(o: BuildOptions): Promise<BuildResult> {
   if (errors.length) {
     throw new RunbookError(`the generated runbook does not validate (a pgrunbook bug):\n${errors.map(formatProblem).join('\n')}`, { hint: 'report it with the migration; nothing was written', exitCode: 1 });
   }
-  return { set, chosen, before: set.migrations.slice(0, Math.max(0, firstIndex)), yaml, rows: r.rows, notes: [...notes, ...r.notes], summary };
+  return { set, chosen, before: set.migrations.slice(0, Math.max(0, firstIndex)), yaml, rows: r.rows, notes: [...notes, ...r.notes], summary, recordStepId: rec.step?.id };
 }

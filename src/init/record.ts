@@ -7,9 +7,9 @@ import { quoteLiteral } from '../pg/connection.js';
 import type { Migration, MigrationSet, StepDraft } from './init-types.js';
 import { flywayChecksum } from './flyway-checksum.js';
 
-type Record = Omit<StepDraft, 'original'>;
+type RecordDraft = Omit<StepDraft, 'original'>;
 
-export function recordStep(set: MigrationSet, chosen: Migration[], id: (stem: string) => string): { step?: Record; vars?: { [k: string]: string } } {
+export function recordStep(set: MigrationSet, chosen: Migration[], id: (stem: string) => string): { step?: RecordDraft; vars?: { [k: string]: string } } {
   if (chosen.length === 0) return {};
   const last = chosen[chosen.length - 1]!;
   const ids = chosen.map((m) => quoteLiteral(m.id)).join(', ');
@@ -50,7 +50,7 @@ export function recordStep(set: MigrationSet, chosen: Migration[], id: (stem: st
   }
 }
 
-function sqlRecord(base: Pick<Record, 'stage' | 'gate'>, id: string, sql: string, rollback: string, why: string): { step: Record } {
+function sqlRecord(base: Pick<RecordDraft, 'stage' | 'gate'>, id: string, sql: string, rollback: string, why: string): { step: RecordDraft } {
   return { step: { ...base, id, kind: 'sql', params: sql, rollback, why: `Tells the migration tool the migrations are applied. ${why}` } };
 }
 

@@ -22,6 +22,8 @@ export interface VerifyInput {
   runbook: Runbook;
   /** Runs the runbook's deploy phase (the composition root's newRunner). */
   newRunner: RunnerFactory;
+  /** Deploy steps left out (the step that records the migrations in the tool's history table). */
+  skipSteps?: string[];
   /** Keep the databases (tests inspect them); default: drop them. */
   keep?: boolean;
 }
@@ -77,8 +79,8 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
     await runScripts(naiveUrl, v.base);
     await runScripts(runbookUrl, v.base);
     const naiveError = await runScripts(naiveUrl, v.naive).then(() => undefined, (e: Error) => e.message);
-    // The record-keeping steps write the tool's history table, which the sandboxes do not have.
-    const deploy = v.runbook.phases.deploy.filter((s) => !s.id.startsWith('record_'));
+    // The record-keeping step writes the tool's history table, which the sandboxes do not have.
+    const deploy = v.runbook.phases.deploy.filter((s) => !v.skipSteps?.includes(s.id));
     const events: RunEvent[] = [];
     const trace = await tracePhase({
       newRunner: v.newRunner,

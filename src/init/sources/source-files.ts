@@ -50,4 +50,3 @@ export function splitAtMarkers(text: string, file: string, markers: Record<strin
   return out;
 }
 
-export const join2 = join;
