@@ -149,9 +149,9 @@ describe.skipIf(!alembicOk)('init --from - with the real alembic upgrade --sql s
       await db.query(`CREATE TABLE orders (id bigserial PRIMARY KEY, amount numeric); INSERT INTO orders (amount) SELECT g FROM generate_series(1, 2000) g`);
       await loadParser();
       const versionNum = Number((await db.pool.query(`select current_setting('server_version_num') v`)).rows[0].v);
-      const built = await buildRunbook({ from: '-', versionNum, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum }, stdin: async () => stream.stdout });
+      const built = await buildRunbook({ from: '-', versionNum, kinds: STEP_KINDS, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum }, stdin: async () => stream.stdout });
       expect(built.rows.map((r) => `${r.verdict}:${r.kinds.join('+')}`)).toEqual(['kept:sql', 'rewritten:add_column+sql+backfill+not_null', 'rewritten:create_index', 'kept:sql']);
-      const { runbook } = await loadRunbookText(built.yaml, 'init.yaml');
+      const { runbook } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS });
       const run = await runRunbook(runbook!, { url: db.url, phases: ['deploy'] });
       expect(run.outcome.status, failure(run.events)).toBe('completed');
       expect(await db.query(`select version_num from alembic_version`)).toEqual([{ version_num: 'a1b2c3d4e5f6' }]);
