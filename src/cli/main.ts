@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { redact } from '../util/secrets.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { commandModulesFor } from './commands/command-module.js';
+import { exitQuietlyOnClosedStdout } from './closed-stdout.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('pgrunbook')
@@ -10,6 +11,7 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .showHelpAfterError('(run `pgrunbook --help` for usage)')
     .exitOverride();
+  exitQuietlyOnClosedStdout();
   try {
     for (const m of await commandModulesFor(argv)) m.register(program);
     await program.parseAsync(argv);
