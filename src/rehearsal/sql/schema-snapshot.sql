@@ -1,6 +1,7 @@
 -- A normalized snapshot of the user schema, one line per object property; $1 the schemas to leave out.
 -- Physical details (relfilenode, attnum, OIDs) are left out on purpose.
--- Relations (kind and persistence), their owner, storage options and replica identity.
+-- Relations (kind and persistence), their owner, storage options and replica identity (an index only when it has
+-- options: its definition line already covers the rest).
 (select format('relation %I.%I kind %s %s', n.nspname, c.relname, c.relkind, case c.relpersistence when 'u' then 'unlogged' else '' end)
    from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname <> all($1::text[]) and n.nspname not like 'pg_temp%' and n.nspname not like 'pg_toast%' and c.relkind in ('r','p','v','m','S','f','c'))
 UNION ALL
@@ -9,7 +10,8 @@ UNION ALL
 UNION ALL
 (select format('options %I.%I %s%s', n.nspname, c.relname, coalesce(c.reloptions::text, '{}'),
   case when c.relkind in ('r','p','m') then ' replica identity ' || c.relreplident::text else '' end)
-   from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname <> all($1::text[]) and n.nspname not like 'pg_temp%' and n.nspname not like 'pg_toast%' and c.relkind in ('r','p','m','i','I'))
+   from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname <> all($1::text[]) and n.nspname not like 'pg_temp%' and n.nspname not like 'pg_toast%'
+     and (c.relkind in ('r','p','m') or (c.relkind in ('i','I') and c.reloptions is not null)))
 UNION ALL
 -- Grants, table-level and column-level (grantor included: aclitem text).
 (select format('grant %I.%I %s', n.nspname, c.relname, x::text)
