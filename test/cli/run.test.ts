@@ -84,7 +84,8 @@ for (const major of edgeMajors()) {
 
     it('a second run of the same runbook on the same database exits 3 and names the holder', async () => {
       await db.query('truncate effects');
-      const file = fiveSteps(`lock-${major}`, '6s');
+      const file = fiveSteps(`lock-${major}`, '60s');
+      // s3 waits far longer than the second run can take to start, even on a loaded machine; SIGTERM ends it.
       const first = startCli(['run', file, '--db', db.url, '--plain', '--yes']);
       await first.waitFor(/s3: started/);
       const second = await runCli(['run', file, '--db', db.url, '--plain', '--yes']);
