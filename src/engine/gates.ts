@@ -36,6 +36,28 @@ export interface GateDecision {
   reason?: string;
 }
 
+/** What the operator answered to a request (the UI sends it; the rules below decide if it counts). */
+export interface GateAnswer {
+  approved: boolean;
+  /** The chosen option when the request had `choices`. */
+  choice?: string;
+  reason?: string;
+  /** For `type` gates: what the operator typed (checked against expectedText). */
+  typed?: string;
+}
+
+/** Whether an approving answer satisfies the request (type gates need the exact text, choices a valid one). */
+export function acceptable(req: GateRequest, answer: GateAnswer): boolean {
+  if (req.choices?.length && (answer.choice === undefined || !req.choices.includes(answer.choice))) return false;
+  if (req.level === 'type') return answer.typed !== undefined && answer.typed === expectedText(req);
+  return true;
+}
+
+/** What a `type` gate wants typed: expectText (the table name), else the step id. */
+export function expectedText(req: GateRequest): string {
+  return req.expectText && req.expectText.length > 0 ? req.expectText : req.stepId;
+}
+
 export interface GatePort {
   request(req: GateRequest, signal: AbortSignal): Promise<GateDecision>;
 }

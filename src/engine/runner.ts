@@ -134,6 +134,11 @@ export class Runner {
     this.abortController.abort(new AbortedError(reason));
   }
 
+  get paused(): boolean {
+    return this.control.paused;
+  }
+
+  /** Operator intents: the runner changes its control and emits the event every listener sees. */
   pause(): void {
     if (this.control.paused) return;
     this.control.setPaused(true);
@@ -144,6 +149,14 @@ export class Runner {
     if (!this.control.paused) return;
     this.control.setPaused(false);
     this.bus.emit({ type: 'run.unpaused' });
+  }
+
+  setBatchSize(n: number): void {
+    this.control.setBatchSize(n);
+  }
+
+  setPauseMs(ms: number): void {
+    this.control.setPauseMs(ms);
   }
 
   async run(): Promise<RunOutcome> {

@@ -2,8 +2,7 @@
 // its evidence, action and lock level) and the promise resolves when the operator answers through
 // intents.decideGate. A `type` gate is only approved with the exact expected text.
 import { AbortedError } from '../util/runbook-error.js';
-import type { GateDecision, GatePort, GateRequest } from '../engine/gates.js';
-import type { GateAnswer } from './intents.js';
+import { acceptable, type GateAnswer, type GateDecision, type GatePort, type GateRequest } from '../engine/gates.js';
 import type { UiStore } from './store.js';
 
 interface Pending {
@@ -62,16 +61,4 @@ export class InkGates implements GatePort {
     this.pending.delete(id);
     this.store.getState().closeGate(id);
   }
-}
-
-/** Whether an approving answer satisfies the request (type gates need the exact text, choices a valid one). */
-export function acceptable(req: GateRequest, answer: GateAnswer): boolean {
-  if (req.choices?.length && (answer.choice === undefined || !req.choices.includes(answer.choice))) return false;
-  if (req.level === 'type') return answer.typed !== undefined && answer.typed === expectedText(req);
-  return true;
-}
-
-/** What a `type` gate wants typed: expectText (the table name), else the step id. */
-export function expectedText(req: GateRequest): string {
-  return req.expectText && req.expectText.length > 0 ? req.expectText : req.stepId;
 }

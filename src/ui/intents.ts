@@ -1,16 +1,6 @@
 // What the UI asks of the run. The UI only calls these; the host (run/resume/demo command) wires
-// them to the runner, its RunControl, the gate port and a database pool.
-import type { RunControl } from '../engine/control.js';
-import type { EventBus } from '../engine/events.js';
-
-export interface GateAnswer {
-  approved: boolean;
-  /** The chosen option when the request had `choices`. */
-  choice?: string;
-  reason?: string;
-  /** For `type` gates: what the operator typed (checked against expectText). */
-  typed?: string;
-}
+// them to the runner, the gate port and a database pool. The UI never emits on the run's bus.
+import type { GateAnswer } from '../engine/gates.js';
 
 export interface Intents {
   decideGate(id: string, decision: GateAnswer): void;
@@ -25,15 +15,18 @@ export interface Intents {
   cancelOwnStatement(pid: number): void;
 }
 
-/** The runner surface the intents need (structural, so this file does not import the runner). */
+/**
+ * The runner surface the intents need (structural, so this file does not import the runner). It has
+ * no bus: every intent goes through the runner, which emits what listeners should see (run.paused...).
+ */
 export interface RunnerHandle {
-  bus: EventBus;
-  control: RunControl;
+  readonly paused: boolean;
+  pause(): void;
+  unpause(): void;
+  setBatchSize(n: number): void;
+  setPauseMs(ms: number): void;
   abort(reason: string): void;
   interrupt(reason: string): void;
-  /** Runner.pause/unpause emit run.paused / run.unpaused themselves. */
-  pause?(): void;
-  unpause?(): void;
 }
 
 export interface RunIntentDeps {
@@ -52,16 +45,9 @@ export function runIntents(deps: RunIntentDeps): Intents {
   const { runner } = deps;
   return {
     decideGate: (id, answer) => void deps.decide(id, answer),
-    togglePause: () => {
-      const pause = !runner.control.paused;
-      if (pause && runner.pause) return runner.pause();
-      if (!pause && runner.unpause) return runner.unpause();
-      runner.control.setPaused(pause);
-      // The event makes the pause visible to every listener (journal, plain renderer, this UI).
-      runner.bus.emit(pause ? { type: 'run.paused', reason: 'paused by the operator (p)' } : { type: 'run.unpaused' });
-    },
-    setBatchSize: (n) => runner.control.setBatchSize(n),
-    setPauseMs: (ms) => runner.control.setPauseMs(ms),
+    togglePause: () => (runner.paused ? runner.unpause() : runner.pause()),
+    setBatchSize: (n) => runner.setBatchSize(n),
+    setPauseMs: (ms) => runner.setPauseMs(ms),
     abort: () => runner.abort('aborted by the operator'),
     quit: () => {
       runner.interrupt('the operator quit; resume with `pgrunbook resume`');

@@ -4,6 +4,7 @@
 import { Monitor } from '../monitor/monitor-poller.js';
 import { cancelOwnStatement } from '../monitor/cancel.js';
 import { createPool, type ConnectionSpec } from '../pg/connection.js';
+import type { EventBus } from '../engine/events.js';
 import type { GatePort } from '../engine/gates.js';
 import type { Runbook } from '../runbook/model.js';
 import { currentIdentity } from '../engine/operator-identity.js';
@@ -36,6 +37,9 @@ export interface MountedRun {
   done(): Promise<void>;
 }
 
+/** A runner as the UI sees it: the intents it accepts, and its events to listen to (not to emit). */
+export type MountableRunner = RunnerHandle & { bus: Pick<EventBus, 'on'> };
+
 /** Tables the runbook touches, for the monitor's guarded size probe. */
 export function runbookRelations(rb: Runbook | undefined): string[] {
   if (!rb) return [];
@@ -49,7 +53,7 @@ export function runbookRelations(rb: Runbook | undefined): string[] {
   return [...out];
 }
 
-export async function mountRun(runner: RunnerHandle, opts: MountRunOptions): Promise<MountedRun> {
+export async function mountRun(runner: MountableRunner, opts: MountRunOptions): Promise<MountedRun> {
   const store = opts.store ?? createUiStore();
   const offBus = runner.bus.on((e) => store.getState().dispatch(e));
   const gates = new InkGates(store, { user: currentIdentity().user });
@@ -106,6 +110,6 @@ export async function mountRun(runner: RunnerHandle, opts: MountRunOptions): Pro
  * The InteractiveMount for cli/execute.ts (`setInteractiveMount(inkInteractiveMount)`), kept
  * structural so this file does not import the CLI: a runner plus the run's connection and runbook.
  */
-export function inkInteractiveMount(runner: RunnerHandle, opts: { connection: ConnectionSpec; runbook?: Runbook }): Promise<MountedRun> {
+export function inkInteractiveMount(runner: MountableRunner, opts: { connection: ConnectionSpec; runbook?: Runbook }): Promise<MountedRun> {
   return mountRun(runner, { connection: opts.connection, runbook: opts.runbook });
 }

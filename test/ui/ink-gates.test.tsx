@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { GateRequest } from '../../src/engine/gates.js';
 import { App } from '../../src/ui/app.js';
-import { InkGates, acceptable } from '../../src/ui/ink-gates.js';
+import { InkGates } from '../../src/ui/ink-gates.js';
 import { createUiStore } from '../../src/ui/store.js';
 import { KEYS, frame, recordingIntents, renderAt, waitFor, waitForFrame, withProviders } from './support/harness.js';
 import { PLAN, scriptedBus, TARGET } from './support/events.js';
@@ -65,13 +65,6 @@ describe('InkGates (the port)', () => {
     expect(store.getState().gates).toHaveLength(1);
     expect(gates.decide(typeReq.id, { approved: true, typed: 'orders' })).toBe(true);
     await expect(p).resolves.toMatchObject({ approved: true });
-  });
-
-  it('only accepts an offered choice', () => {
-    const req: GateRequest = { ...confirmReq, choices: ['retry', 'abort'] };
-    expect(acceptable(req, { approved: true })).toBe(false);
-    expect(acceptable(req, { approved: true, choice: 'later' })).toBe(false);
-    expect(acceptable(req, { approved: true, choice: 'retry' })).toBe(true);
   });
 
   it('withdraws the prompt and rejects when the run stops', async () => {

@@ -4,7 +4,8 @@ import React from 'react';
 import { render } from 'ink-testing-library';
 import { stripVTControlCharacters } from 'node:util';
 import { UiProvider } from '../../../src/ui/context.js';
-import type { GateAnswer, Intents } from '../../../src/ui/intents.js';
+import type { GateAnswer } from '../../../src/engine/gates.js';
+import type { Intents } from '../../../src/ui/intents.js';
 import type { UiStore } from '../../../src/ui/store.js';
 
 export type Rendered = ReturnType<typeof render>;

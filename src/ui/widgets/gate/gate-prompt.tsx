@@ -2,10 +2,8 @@
 // confirm = y/N (No is the default: Enter declines); type = type the table name; choices = 1..n.
 import React, { useReducer } from 'react';
 import { Box, Text } from 'ink';
-import type { GateRequest } from '../../../engine/gates.js';
-import { expectedText } from '../../ink-gates.js';
+import { expectedText, type GateAnswer, type GateRequest } from '../../../engine/gates.js';
 import { clip, lockSqlName, oneLine, wrapLines } from '../../format.js';
-import type { GateAnswer } from '../../intents.js';
 import { Rule } from '../../components/rule.js';
 import { gateReducer, initialGateUi } from './gate-reducer.js';
 import { useGateInput } from './use-gate-input.js';

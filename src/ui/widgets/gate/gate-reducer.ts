@@ -1,8 +1,6 @@
 // Gate prompt state: what has been typed (type gates) and the last complaint. Pure.
-import type { GateRequest } from '../../../engine/gates.js';
-import { expectedText } from '../../ink-gates.js';
+import { expectedText, type GateAnswer, type GateRequest } from '../../../engine/gates.js';
 import type { Action } from '../../keymap.js';
-import type { GateAnswer } from '../../intents.js';
 
 export interface GateUiState {
   typed: string;

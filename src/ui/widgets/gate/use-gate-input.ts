@@ -1,8 +1,7 @@
 // Keys at a gate. Only mounted with a raw-mode TTY (isActive), like every input hook here.
 import { useRef, type Dispatch } from 'react';
 import { useInput } from 'ink';
-import type { GateRequest } from '../../../engine/gates.js';
-import type { GateAnswer } from '../../intents.js';
+import type { GateAnswer, GateRequest } from '../../../engine/gates.js';
 import { matchAction } from '../../keymap.js';
 import { gateReducer, gateStep, type GateUiAction, type GateUiState } from './gate-reducer.js';
 
