@@ -188,13 +188,10 @@ export const addColumn: StepKind<Params> = {
   async rollback(step, ctx) {
     const p = step.params;
     const state = (await ctx.state.get<State>()) ?? {};
-    const t = await findTable(ctx.pool, p.table);
-    const present = t ? await findColumn(ctx.pool, t.oid, p.column) : undefined;
+    const t = await findTable(ctx.pool, p.table).catch(() => undefined);
+    const present = t ? await findColumn(ctx.pool, t.oid, p.column).catch(() => undefined) : undefined;
     if (!present) return log(ctx, `column ${p.table}.${p.column} does not exist; nothing to undo`);
-    if (state.existedBefore !== false) {
-      log(ctx, `column ${p.column} was there before this run added anything; leaving it in place`);
-      return;
-    }
+    if (state.existedBefore !== false) return log(ctx, `column ${p.column} was there before this run added anything; leaving it in place`);
     await runDdl(ctx, `ALTER TABLE ${t!.qualified} DROP COLUMN IF EXISTS ${quoteIdent(p.column)}`);
   },
 
