@@ -14,6 +14,7 @@ import type { BlockersProbe, ConnectionFactory } from './ports.js';
 import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
 import { currentIdentity, type Identity } from './operator-identity.js';
 import { Journal } from './journal.js';
+import { retryRecord } from './record-retry.js';
 import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './run-lock.js';
 import { ensureStateSchema } from './state-schema.js';
 import * as store from './state-store.js';
@@ -26,6 +27,10 @@ import type { StepContext, StepKind, StepKinds, StepPlan, StepState } from './st
 import { storedVars } from '../runbook/secret-vars.js';
 
 export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
+/** How long a completed step waits for the journal before the run goes on (the journal keeps retrying). */
+const STEP_JOURNAL_WAIT_MS = 5_000;
+/** How long the end of a run waits for a journal that cannot write. */
+const FINAL_JOURNAL_WAIT_MS = 30_000;
 
 /** What one run is: the runbook, the target, the gate port, and how it runs. */
 export interface RunnerSetup {
@@ -41,6 +46,8 @@ export interface RunnerSetup {
   inFlight?: Record<string, 'rerun' | 'skip'>;
   /** Directory for the local JSONL journal; null disables it. */
   journalDir?: string | null;
+  /** How long the run waits for journal writes that keep failing, after each step and at its end (default 5 s and 30 s). */
+  journalWaitMs?: number;
   clock?: Clock;
   identity?: Identity;
   /** Metrics snapshot journaled with each gate decision (e.g. from the monitor). */
@@ -75,8 +82,11 @@ export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
 
 export interface RunOutcome {
   runId: string;
+  /** What happened in the database, even when it could not all be recorded. */
   status: RunStatus;
   error?: Error;
+  /** Set when the run's end or some of its events are not in pgrunbook.*: what is missing and what to do. */
+  unrecorded?: string;
 }
 
 export function newRunId(now = new Date()): string {
@@ -187,11 +197,10 @@ export class Runner {
 
       await this.openRun(lockClient);
       runRecorded = true;
-      this.journal = new Journal(
-        journalClient,
-        this.opts.journalDir === null ? undefined : join(this.opts.journalDir ?? '.pgrunbook', `${this.runId}.jsonl`),
-        this.who,
-      );
+      this.journal = new Journal(journalClient, this.jsonlPath(), this.who, {
+        clock: this.clock,
+        report: (level, message) => this.bus.emit({ type: 'step.log', stepId: '-', level, message }),
+      });
       this.bus.on(this.journal.listener);
       this.executor = new SqlExecutor({ pool: this.pool, clock: this.clock, emit: (b) => void this.bus.emit(b), gates: this.gates });
 
@@ -220,8 +229,7 @@ export class Runner {
       }
 
       this.bus.emit({ type: 'run.completed', durationMs: this.clock.now() - started });
-      await store.finishRun(this.pool, this.runId, 'completed');
-      return { runId: this.runId, status: 'completed' };
+      return await this.closeRun({ runId: this.runId, status: 'completed' });
     } catch (err) {
       if (err instanceof RunLockHeldError || !runRecorded) throw err;
       const aborted = isAbort(err) || this.signal.aborted;
@@ -230,15 +238,40 @@ export class Runner {
       if (status === 'failed') this.bus.emit({ type: 'run.failed', error: message });
       else if (status === 'aborted') this.bus.emit({ type: 'run.aborted', reason: message });
       else this.bus.emit({ type: 'run.interrupted', reason: message });
-      await store.finishRun(this.pool!, this.runId, status, message).catch(() => {});
-      return { runId: this.runId, status, error: err as Error };
+      return await this.closeRun({ runId: this.runId, status, error: err as Error });
     } finally {
-      await this.journal?.flush().catch(() => {});
+      this.journal?.close();
       if (locked) await releaseRunLock(lockClient, runbook.name).catch(() => {});
       await lockClient.end().catch(() => {});
       await journalClient.end().catch(() => {});
       await this.pool?.end().catch(() => {});
     }
+  }
+
+  private jsonlPath(): string | undefined {
+    return this.opts.journalDir === null ? undefined : join(this.opts.journalDir ?? '.pgrunbook', `${this.runId}.jsonl`);
+  }
+
+  /**
+   * Records the run's end and waits for the journal. Neither can change the outcome: a run whose
+   * end could not be recorded keeps its status and says what is missing and what to do.
+   */
+  private async closeRun(outcome: RunOutcome): Promise<RunOutcome> {
+    const missing: string[] = [];
+    const ended = await retryRecord(this.clock, () => store.finishRun(this.pool!, this.runId, outcome.status, outcome.error?.message));
+    if (ended) missing.push(`pgrunbook.runs does not record its end (${ended.message})`);
+    const backlog = await this.journal?.flush(this.opts.journalWaitMs ?? FINAL_JOURNAL_WAIT_MS);
+    if (backlog) {
+      const copy = this.jsonlPath();
+      missing.push(`${backlog.pending} of its events are not in pgrunbook.events (${backlog.error})${copy ? `; ${copy} has every event` : ''}`);
+    }
+    if (!missing.length) return outcome;
+    const next = ended
+      ? `\`pgrunbook status\` shows what is recorded and \`pgrunbook resume ${this.runId}\` records the end (completed steps are not run again)`
+      : `\`pgrunbook status\` and \`pgrunbook report ${this.runId}\` show what is recorded`;
+    const unrecorded = `run ${this.runId} ${outcome.status} in the database, but ${missing.join(', and ')}. Once pgrunbook.* accepts writes again, ${next}.`;
+    this.bus.emit({ type: 'step.log', stepId: '-', level: 'error', message: unrecorded });
+    return { ...outcome, unrecorded };
   }
 
   private async openRun(lockClient: pg.Client): Promise<void> {
@@ -350,13 +383,10 @@ export class Runner {
     const attempt = await store.markStepRunning(this.pool!, this.runId, phase, step.id, opts.undo ? `undo:${step.kind}` : step.kind);
     this.bus.emit({ type: 'step.started', phase, stepId: step.id, kind: step.kind, title: step.title ?? step.id, attempt });
     const t0 = this.clock.now();
+    let result: unknown;
     try {
-      let result: unknown;
       if (opts.undo) await this.undo(opts.undo.kind, opts.undo.spec, ctx);
       else result = await withStepTimeout(step, ctx, () => kind.apply(step, ctx));
-      await store.markStep(this.pool!, this.runId, phase, step.id, 'completed', { result: result ?? null });
-      this.bus.emit({ type: 'step.completed', phase, stepId: step.id, durationMs: this.clock.now() - t0, result: result ?? undefined });
-      await this.journal!.flush();
     } catch (err) {
       const e = err as RunbookError;
       if (isAbort(err) || this.signal.aborted) {
@@ -376,6 +406,19 @@ export class Runner {
       });
       throw err;
     }
+    await this.recordCompleted(phase, step.id, result);
+    this.bus.emit({ type: 'step.completed', phase, stepId: step.id, durationMs: this.clock.now() - t0, result: result ?? undefined });
+    await this.journal!.flush(this.opts.journalWaitMs ?? STEP_JOURNAL_WAIT_MS);
+  }
+
+  /** The step took effect; a failure to record that must not make it look failed. */
+  private async recordCompleted(phase: PhaseName, stepId: string, result: unknown): Promise<void> {
+    const err = await retryRecord(this.clock, () => store.markStep(this.pool!, this.runId, phase, stepId, 'completed', { result: result ?? null }));
+    if (!err) return;
+    throw new RunbookError(`step ${stepId} completed in the database, but pgrunbook.steps could not record it: ${err.message}`, {
+      hint: `once pgrunbook.* accepts writes again, \`pgrunbook resume ${this.runId}\` reconciles ${stepId} with the database`,
+      exitCode: 1,
+    });
   }
 
   /** The size-aware plan of the deploy phase, shown and approved before any deploy step runs. */

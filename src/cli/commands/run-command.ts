@@ -41,6 +41,11 @@ export function finish(outcome: RunOutcome): void {
     const e = outcome.error as RunbookError | undefined;
     if (e?.hint) process.stderr.write(`hint: ${e.hint}\n`);
   }
+  // What happened is not fully on record: never exit 0 on that.
+  if (outcome.unrecorded) {
+    process.exitCode = 1;
+    process.stderr.write(`error: ${outcome.unrecorded}\n`);
+  }
 }
 
 export function register(program: Command): void {
