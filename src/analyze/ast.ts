@@ -141,10 +141,6 @@ export function columnsIn(expr: any): string[] {
   return [...out];
 }
 
-export function defElemNames(list: any[] | undefined): string[] {
-  return (list ?? []).map((d) => d?.DefElem?.defname).filter(Boolean);
-}
-
 export function hasOption(list: any[] | undefined, name: string): boolean {
   return (list ?? []).some((d) => {
     const de = d?.DefElem;

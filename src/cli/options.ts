@@ -3,14 +3,6 @@ import type { Command } from 'commander';
 import type { OutputMode } from '../render/output.js';
 import { InputError } from '../util/runbook-error.js';
 
-export interface CommonOptions {
-  db?: string;
-  var?: Record<string, string>;
-  secretVar?: Record<string, string>;
-  plain?: boolean;
-  json?: boolean;
-}
-
 function collectVar(value: string, prev: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InputError(`--var "${value}": expected NAME=VALUE`, 'for example --var table=orders');

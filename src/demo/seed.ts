@@ -8,8 +8,6 @@ export interface SeedResult {
   ms: number;
 }
 
-export const ORDER_STATUSES = ['new', 'paid', 'packed', 'shipped', 'delivered'] as const;
-
 export async function seedOrders(db: Queryable, rows: number, table = 'orders'): Promise<SeedResult> {
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`rows must be a positive whole number, got ${rows}`);
   const t0 = Date.now();

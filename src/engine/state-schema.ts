@@ -3,8 +3,6 @@
 // Created on first use and migrated forward by version number.
 import type pg from 'pg';
 
-export const STATE_SCHEMA = 'pgrunbook';
-
 const V1 = `
 CREATE TABLE IF NOT EXISTS pgrunbook.runs (
   run_id          text PRIMARY KEY,

@@ -111,15 +111,6 @@ export async function markStep(db: Q, runId: string, phase: PhaseName, stepId: s
   );
 }
 
-export async function insertSkippedStep(db: Q, runId: string, phase: PhaseName, stepId: string, kind: string, reason: string): Promise<void> {
-  await db.query(
-    `INSERT INTO pgrunbook.step_states (run_id, phase, step_id, kind, status, finished_at, error)
-     VALUES ($1,$2,$3,$4,'skipped', now(), $5)
-     ON CONFLICT (run_id, phase, step_id) DO UPDATE SET status = 'skipped', finished_at = now(), error = $5`,
-    [runId, phase, stepId, kind, reason],
-  );
-}
-
 export async function getStepState(db: Q, runId: string, phase: PhaseName, stepId: string): Promise<Record<string, unknown> | undefined> {
   const r = await db.query<{ state: Record<string, unknown> | null }>(
     `SELECT state FROM pgrunbook.step_states WHERE run_id = $1 AND phase = $2 AND step_id = $3`,

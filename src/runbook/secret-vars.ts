@@ -16,8 +16,6 @@ export const envVarSpec = z
   })
   .describe('A value read from the environment.');
 
-export type EnvVarSpec = z.infer<typeof envVarSpec>;
-
 /** How a secret variable is kept in pgrunbook.runs.vars: where to read it again, never its value. */
 export interface StoredSecretRef {
   from_env: string;

@@ -271,6 +271,3 @@ async function standInColumn(catalog: LiveCatalog, step: StepSpec): Promise<stri
   return undefined;
 }
 
-export function phaseOrder(p: PhaseName): number {
-  return PHASES.indexOf(p);
-}

@@ -118,4 +118,3 @@ export function expressionAfter(input: RuleInput, location: number, kw: string):
 }
 
 /** The text inside the parentheses after KEYWORD (CHECK (x)). */
-export { columnsIn };

@@ -58,10 +58,6 @@ export function fitSegs(segs: Seg[], width: number): Seg[] {
   return out;
 }
 
-export function lineText(segs: Seg[]): string {
-  return segs.map((s) => s.text).join('');
-}
-
 export function SegLine(props: { segs: Seg[]; width: number; color?: boolean }): React.JSX.Element {
   const segs = fitSegs(props.segs, props.width);
   return (
