@@ -8,7 +8,7 @@ import type { Evidence, GateRequest } from '../engine/gates.js';
 import type { MonitorSample } from '../monitor/monitor-types.js';
 import { metricsSnapshot } from '../monitor/snapshot.js';
 import type { PhaseName } from '../runbook/model.js';
-import { eventText, type LogLevel } from './event-text.js';
+import { eventText, type LogLevel } from '../render/event-text.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 export type RunStatus = 'starting' | 'running' | 'paused' | 'interrupted' | 'aborted' | 'completed' | 'failed';
@@ -110,6 +110,8 @@ function applyProgress(p: Progress): Partial<StepView> {
 }
 
 function appendLog(state: RunState, e: RunEvent): RunState {
+  // Progress ticks feed the gauges, not the log (several a second would push everything else out).
+  if (e.type === 'step.progress') return state;
   const t = eventText(e);
   if (!t) return state;
   const line: LogLine = { seq: e.seq, at: e.at, level: t.level, text: t.text, ...(t.stepId ? { stepId: t.stepId } : {}) };

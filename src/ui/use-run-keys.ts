@@ -7,7 +7,8 @@ import { nextBatchSize, nextPauseMs } from './intents.js';
 import { matchAction, type KeyContext } from './keymap.js';
 import { cancellableSession } from '../monitor/cancel.js';
 import { activeBackfill, isFinished, runningStep, type UiStore } from './store.js';
-import { fmtInt, fmtMs } from './format.js';
+import { fmtInt } from './format.js';
+import { fmtMs } from '../util/units.js';
 
 export type RunKeyContext = Exclude<KeyContext, 'always'>;
 

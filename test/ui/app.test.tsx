@@ -127,7 +127,8 @@ describe('the run screen at 80×24', () => {
     registerSecret('hunter2-pw');
     const { store, b } = backfillRun();
     b.emit({ type: 'step.log', stepId: 'backfill_amount', level: 'warn', message: 'reconnecting to postgres://deployer:hunter2-pw@db.internal:5432/shop' });
-    const inst = renderAt(withProviders(store, recordingIntents(), <App history={false} />));
+    // 100 columns: the log line names its step and level first, and the redacted URL must be in view.
+    const inst = renderAt(withProviders(store, recordingIntents(), <App history={false} />), { columns: 100, rows: 24 });
     const f = await waitForFrame(inst, (t) => t.includes('reconnecting'), 'log line');
     expect(f).not.toContain('hunter2-pw');
     expect(f).toContain('deployer:***@db.internal');
@@ -141,7 +142,7 @@ describe('the run screen at 80×24', () => {
     const f = await waitForFrame(inst, (t) => t.includes('unique history line'), 'history line');
     // ink-testing-library's frame is the static output followed by the live region: the line is in
     // the history and in the log tail, and the history lines come first.
-    expect(f.indexOf('started run run-test')).toBeLessThan(f.indexOf('pgrunbook · Demo'));
+    expect(f.indexOf('run run-test started')).toBeLessThan(f.indexOf('pgrunbook · Demo'));
     expect(f.split('unique history line').length - 1).toBe(2);
   });
 

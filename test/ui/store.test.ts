@@ -120,7 +120,7 @@ describe('reduce (pure run-state reducer)', () => {
     for (let i = 0; i < LOG_CAP + 50; i++) b.emit({ type: 'step.log', stepId: 'backfill_amount', level: 'info', message: `line ${i}` });
     const s = replay(b.events);
     expect(s.log.length).toBe(LOG_CAP);
-    expect(s.log.at(-1)?.text).toBe(`line ${LOG_CAP + 49}`);
+    expect(s.log.at(-1)?.text).toBe(`backfill_amount: line ${LOG_CAP + 49}`);
   });
 
   it('never lets a password into the log', () => {

@@ -3,7 +3,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
-import { describeTarget } from '../event-text.js';
+import { describeTarget } from '../../pg/connection.js';
 import { clip } from '../format.js';
 import { redact } from '../../util/secrets.js';
 import type { RunStatus } from '../store.js';

@@ -3,7 +3,8 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
-import { clip, fmtMs, lockShort, oneLine, wrapLines } from '../format.js';
+import { clip, lockShort, wrapLines } from '../format.js';
+import { fmtMs, oneLine } from '../../util/units.js';
 import { focusStep, type StepView } from '../store.js';
 import { Rule } from './rule.js';
 

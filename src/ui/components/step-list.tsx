@@ -2,7 +2,8 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
-import { clip, fmtMs } from '../format.js';
+import { clip } from '../format.js';
+import { fmtMs } from '../../util/units.js';
 import { focusStep, type StepStatus, type StepView } from '../store.js';
 import { Rule } from './rule.js';
 

@@ -4,7 +4,8 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import type { BackfillProgress } from '../../engine/events.js';
 import { useUiShallow } from '../context.js';
-import { clip, fmtCompact, fmtInt, fmtMs, fmtSeconds, gauge } from '../format.js';
+import { clip, fmtCompact, fmtInt, gauge } from '../format.js';
+import { fmtMs, fmtSeconds } from '../../util/units.js';
 import { activeBackfill } from '../store.js';
 import { Rule } from '../components/rule.js';
 

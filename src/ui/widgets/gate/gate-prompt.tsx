@@ -3,7 +3,8 @@
 import React, { useReducer } from 'react';
 import { Box, Text } from 'ink';
 import { expectedText, type GateAnswer, type GateRequest } from '../../../engine/gates.js';
-import { clip, lockSqlName, oneLine, wrapLines } from '../../format.js';
+import { clip, lockSqlName, wrapLines } from '../../format.js';
+import { oneLine } from '../../../util/units.js';
 import { Rule } from '../../components/rule.js';
 import { gateReducer, initialGateUi } from './gate-reducer.js';
 import { useGateInput } from './use-gate-input.js';
