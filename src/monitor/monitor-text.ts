@@ -1,5 +1,5 @@
 // One line per sample, for `pgrunbook monitor --plain` and logs: the same facts as the panels.
-import { formatBytes, formatSeconds, oneLine } from './units.js';
+import { formatBytes, formatSeconds, oneLine } from '../util/units.js';
 import type { MonitorSample } from './monitor-types.js';
 
 export function connectionsSummary(s: MonitorSample): string {

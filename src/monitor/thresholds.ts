@@ -1,6 +1,6 @@
 // Alert thresholds over a sample (the `watch` step kind): what is over its limit, said so an operator
 // knows where to look.
-import { formatBytes, formatSeconds, oneLine } from './units.js';
+import { formatBytes, formatSeconds, oneLine } from '../util/units.js';
 import type { MonitorSample } from './monitor-types.js';
 
 export interface WatchLimits {

@@ -1,4 +1,4 @@
-// Durations and sizes as operators write them (5m, 500ms, 10MB) and as panels print them.
+// Durations and sizes as operators write them (5m, 500ms, 10MB); printing them is src/util/units.ts.
 
 const DURATION_UNITS: Record<string, number> = {
   ms: 1,
@@ -54,38 +54,4 @@ export function parseBytes(text: string | number): number {
   const unit = (m?.[2] || 'b').toLowerCase();
   if (!m || !(unit in SIZE_UNITS)) throw new Error(`"${text}" is not a size (e.g. 512kB, 10MB, 1GB)`);
   return Math.round(Number(m[1]) * SIZE_UNITS[unit]!);
-}
-
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '-';
-  const sign = n < 0 ? '-' : '';
-  let v = Math.abs(n);
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${sign}${v.toFixed(digits)} ${units[i]}`;
-}
-
-/** Compact: 850ms, 12.3s, 4m05s, 2h10m, 3d04h. */
-export function formatSeconds(s: number | null | undefined): string {
-  if (s === null || s === undefined || !Number.isFinite(s)) return '-';
-  if (s < 0) s = 0;
-  if (s < 1) return `${Math.round(s * 1000)}ms`;
-  if (s < 10) return `${s.toFixed(1).replace(/\.0$/, '')}s`;
-  if (s < 60) return `${Math.floor(s)}s`;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  if (s < 3600) return `${Math.floor(s / 60)}m${pad(Math.floor(s % 60))}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
-  return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
-}
-
-/** One line, at most `max` characters, with an ellipsis when cut. */
-export function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  if (max <= 0) return '';
-  return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
 }

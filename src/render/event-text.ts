@@ -4,7 +4,7 @@
 import type { RunEvent } from '../engine/events.js';
 import { describeTarget } from '../pg/connection.js';
 import { redact } from '../util/secrets.js';
-import { fmtMs, oneLine } from '../util/units.js';
+import { formatMs, oneLine } from '../util/units.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -56,7 +56,7 @@ function runText(e: RunEvent): LogText | undefined {
     case 'run.aborted':
       return { level: 'error', text: `run aborted: ${e.reason}. Resume with: pgrunbook resume ${e.runId}` };
     case 'run.completed':
-      return info(`run ${e.runId} completed in ${fmtMs(e.durationMs)}`);
+      return info(`run ${e.runId} completed in ${formatMs(e.durationMs)}`);
     case 'run.failed':
       return {
         level: 'error',
@@ -85,10 +85,10 @@ function stepBody(e: RunEvent): LogText | undefined {
       return info(`reconciled with the database: ${e.found} (${e.detail})`);
     case 'step.sql':
       return e.ok
-        ? info(`ok in ${fmtMs(e.durationMs)}${e.rowCount !== null ? `, ${e.rowCount} row(s)` : ''}: ${oneLine(e.sql, 200)}`)
-        : { level: 'error', text: `ERROR${e.sqlstate ? ` [${e.sqlstate}]` : ''} after ${fmtMs(e.durationMs)}: ${e.error ?? ''} — ${oneLine(e.sql, 120)}` };
+        ? info(`ok in ${formatMs(e.durationMs)}${e.rowCount !== null ? `, ${e.rowCount} row(s)` : ''}: ${oneLine(e.sql, 200)}`)
+        : { level: 'error', text: `ERROR${e.sqlstate ? ` [${e.sqlstate}]` : ''} after ${formatMs(e.durationMs)}: ${e.error ?? ''} — ${oneLine(e.sql, 120)}` };
     case 'step.retry':
-      return { level: 'warn', text: `retry ${e.attempt}/${e.of} in ${fmtMs(e.delayMs)}: ${e.reason}` };
+      return { level: 'warn', text: `retry ${e.attempt}/${e.of} in ${formatMs(e.delayMs)}: ${e.reason}` };
     case 'step.log':
       return { level: e.level, text: `${e.level === 'info' ? '' : `${e.level}: `}${e.stream ? `[${e.stream}] ` : ''}${e.message}` };
     case 'step.progress':
@@ -101,9 +101,9 @@ function stepBody(e: RunEvent): LogText | undefined {
         text: `evidence: ${e.evidence.map((x) => `${x.label}=${String(x.value)}${x.ok === false ? ' (!)' : ''}`).join('; ')}`,
       };
     case 'step.completed':
-      return info(`done in ${fmtMs(e.durationMs)}`);
+      return info(`done in ${formatMs(e.durationMs)}`);
     case 'step.failed':
-      return { level: 'error', text: `FAILED after ${fmtMs(e.durationMs)}: ${e.error}${e.sqlstate ? ` [${e.sqlstate}]` : ''}${e.hint ? ` — hint: ${e.hint}` : ''}` };
+      return { level: 'error', text: `FAILED after ${formatMs(e.durationMs)}: ${e.error}${e.sqlstate ? ` [${e.sqlstate}]` : ''}${e.hint ? ` — hint: ${e.hint}` : ''}` };
     case 'step.skipped':
       return info(`skipped (${e.reason})`);
     case 'gate.requested': {

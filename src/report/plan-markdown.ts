@@ -1,6 +1,7 @@
 // The plan as Markdown, for a pull request (`pgrunbook plan --report FILE.md`).
 import type { Plan, PlanStep, PlanWarning } from '../analyze/plan/plan-types.js';
-import { estimateText, fmtBytes, fmtDuration } from '../analyze/plan/estimate.js';
+import { estimateText, fmtDuration } from '../analyze/plan/estimate.js';
+import { formatBytes } from '../util/units.js';
 import { strongestOf } from '../analyze/locks.js';
 import { redact } from '../util/secrets.js';
 
@@ -64,8 +65,8 @@ export function planMarkdown(plan: Plan): string {
 
   out.push('## Server', '');
   out.push(`- Version ${srv.version}${srv.inRecovery ? ' — **standby in recovery**' : ''}`);
-  out.push(`- Standbys: ${srv.standbys.length ? srv.standbys.map((s) => `${s.name || s.clientAddr} (${s.state ?? '?'}, ${s.lagBytes !== null ? fmtBytes(s.lagBytes) : '?'} behind)`).join(', ') : 'none'}`);
-  out.push(`- Replication slots: ${srv.slots.length ? srv.slots.map((s) => `${s.name} (${s.type}, ${s.active ? 'active' : 'inactive'}${s.retainedBytes !== null ? `, retains ${fmtBytes(s.retainedBytes)}` : ''})`).join(', ') : 'none'}`);
+  out.push(`- Standbys: ${srv.standbys.length ? srv.standbys.map((s) => `${s.name || s.clientAddr} (${s.state ?? '?'}, ${s.lagBytes !== null ? formatBytes(s.lagBytes) : '?'} behind)`).join(', ') : 'none'}`);
+  out.push(`- Replication slots: ${srv.slots.length ? srv.slots.map((s) => `${s.name} (${s.type}, ${s.active ? 'active' : 'inactive'}${s.retainedBytes !== null ? `, retains ${formatBytes(s.retainedBytes)}` : ''})`).join(', ') : 'none'}`);
   out.push(`- Transactions open longer than a minute: ${srv.longTransactions.length ? '' : 'none'}`);
   for (const t of srv.longTransactions) out.push(`  - pid ${t.pid} ${t.user ?? ''} ${t.application ? `(${esc(t.application)})` : ''}: ${fmtDuration(t.xactSeconds)}, ${t.state ?? '?'} — ${code(esc(t.query.slice(0, 80)))}`);
   if (srv.settings.length) out.push(`- Settings: ${srv.settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}`);
@@ -78,14 +79,14 @@ export function planMarkdown(plan: Plan): string {
     for (const t of plan.tables) {
       const invalid = t.indexes.filter((i) => !i.valid).length;
       out.push(
-        `| ${code(t.name)} | ${fmtBytes(t.totalBytes)} | ${rows(t.estimatedRows)} | ${t.avgRowWidth !== null ? `${t.avgRowWidth} B` : '?'} | ${t.indexes.length}${invalid ? ` (**${invalid} invalid**)` : ''} | ${t.foreignKeysIn.length} / ${t.foreignKeysOut.length} | ${t.triggers.length} | ${t.dependentViews.map((v) => v.name).join(', ') || 'none'} |`,
+        `| ${code(t.name)} | ${formatBytes(t.totalBytes)} | ${rows(t.estimatedRows)} | ${t.avgRowWidth !== null ? `${t.avgRowWidth} B` : '?'} | ${t.indexes.length}${invalid ? ` (**${invalid} invalid**)` : ''} | ${t.foreignKeysIn.length} / ${t.foreignKeysOut.length} | ${t.triggers.length} | ${t.dependentViews.map((v) => v.name).join(', ') || 'none'} |`,
       );
     }
     out.push('');
     for (const t of plan.tables) {
       out.push(`<details><summary>${esc(t.name)}</summary>`, '');
-      out.push(`- Heap ${fmtBytes(t.tableBytes)}, indexes ${fmtBytes(t.indexBytes)} (${t.sizeSource === 'functions' ? 'pg_table_size' : 'from relpages'}); reltuples ${rows(t.reltuples)}, n_live_tup ${rows(t.liveTuples)}, dead ${rows(t.deadTuples)}`);
-      for (const i of t.indexes) out.push(`- index ${code(esc(i.definition))} ${fmtBytes(i.bytes)}${i.valid ? '' : ' — **INVALID**'}`);
+      out.push(`- Heap ${formatBytes(t.tableBytes)}, indexes ${formatBytes(t.indexBytes)} (${t.sizeSource === 'functions' ? 'pg_table_size' : 'from relpages'}); reltuples ${rows(t.reltuples)}, n_live_tup ${rows(t.liveTuples)}, dead ${rows(t.deadTuples)}`);
+      for (const i of t.indexes) out.push(`- index ${code(esc(i.definition))} ${formatBytes(i.bytes)}${i.valid ? '' : ' — **INVALID**'}`);
       for (const f of t.foreignKeysOut) out.push(`- FK out ${code(f.name)} → ${f.references}${f.validated ? '' : ' (NOT VALID)'}`);
       for (const f of t.foreignKeysIn) out.push(`- FK in ${code(f.name)} from ${f.from}${f.indexed ? '' : ' — referencing columns **not indexed**'}`);
       for (const tr of t.triggers) out.push(`- trigger ${code(tr.name)} (${tr.enabled})`);

@@ -20,7 +20,8 @@ import { formatDuration, zDuration } from '../runbook/durations.js';
 import { explainConnectionError, resolveConnection } from '../pg/connection.js';
 import { Monitor, DEFAULT_LONG_QUERY_SECONDS } from '../monitor/monitor-poller.js';
 import { checkThresholds, uncheckable, type LimitName, type WatchLimits } from '../monitor/thresholds.js';
-import { formatBytes, formatSeconds, parseBytes } from '../monitor/units.js';
+import { parseBytes } from '../monitor/units.js';
+import { formatBytes, formatSeconds } from '../util/units.js';
 import type { MonitorSample } from '../monitor/monitor-types.js';
 import type { StepContext, StepKind } from '../engine/step-kind.js';
 

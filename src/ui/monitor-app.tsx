@@ -5,7 +5,7 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { cancellableSession, type CancelResult } from '../monitor/cancel.js';
 import type { MonitorSample } from '../monitor/monitor-types.js';
-import { formatBytes, formatSeconds } from '../monitor/units.js';
+import { formatBytes, formatSeconds } from '../util/units.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { LocksPanel, lockRows } from './panels/locks-panel.js';
 import { LongQueriesPanel } from './panels/long-queries-panel.js';

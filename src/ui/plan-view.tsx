@@ -5,7 +5,8 @@
 import React, { useState } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import type { Plan, PlanStep, PlanWarning } from '../analyze/plan/plan-types.js';
-import { estimateText, fmtBytes, fmtDuration } from '../analyze/plan/estimate.js';
+import { estimateText, fmtDuration } from '../analyze/plan/estimate.js';
+import { formatBytes } from '../util/units.js';
 import { strongestOf } from '../analyze/locks.js';
 import { redact } from '../util/secrets.js';
 
@@ -87,7 +88,7 @@ export function PlanView({ plan, selected = 0, width = 100, maxDetailLines = 14 
       </Text>
       {plan.tables.map((t) => (
         <Text key={t.name} wrap="truncate-end">
-          {`Table   ${t.name} ${fmtBytes(t.totalBytes)} · ~${t.estimatedRows === null ? '?' : Math.round(t.estimatedRows).toLocaleString('en-US')} rows · ${t.avgRowWidth ?? '?'} B/row · ${t.indexes.length} idx${t.indexes.some((i) => !i.valid) ? ' (INVALID!)' : ''} · FK in ${t.foreignKeysIn.length} out ${t.foreignKeysOut.length} · ${t.triggers.length} trg · views ${t.dependentViews.length}`}
+          {`Table   ${t.name} ${formatBytes(t.totalBytes)} · ~${t.estimatedRows === null ? '?' : Math.round(t.estimatedRows).toLocaleString('en-US')} rows · ${t.avgRowWidth ?? '?'} B/row · ${t.indexes.length} idx${t.indexes.some((i) => !i.valid) ? ' (INVALID!)' : ''} · FK in ${t.foreignKeysIn.length} out ${t.foreignKeysOut.length} · ${t.triggers.length} trg · views ${t.dependentViews.length}`}
         </Text>
       ))}
       {plan.warnings.map((w, i) => (

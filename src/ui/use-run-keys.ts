@@ -8,7 +8,7 @@ import { matchAction, type KeyContext } from './keymap.js';
 import { cancellableSession } from '../monitor/cancel.js';
 import { activeBackfill, isFinished, runningStep, type UiStore } from './store.js';
 import { fmtInt } from './format.js';
-import { fmtMs } from '../util/units.js';
+import { formatMs } from '../util/units.js';
 
 export type RunKeyContext = Exclude<KeyContext, 'always'>;
 
@@ -79,7 +79,7 @@ export function runKey(
       const next = nextPauseMs(base, action === 'pauseUp' ? 1 : -1);
       pending.pause = { value: next, at: now };
       intents.setPauseMs(next);
-      notice(`pause between batches → ${fmtMs(next)}`);
+      notice(`pause between batches → ${formatMs(next)}`);
       return;
     }
     case 'cancelOwn': {

@@ -1,24 +1,42 @@
-// Unit formatters every layer shares (durations, one-line text), so the TUI, the plain renderer,
+// Unit formatters every layer shares (bytes, durations, one-line text), so the TUI, the plain renderer,
 // reports and the monitor word the same figure the same way. Pure and cheap: the TUI calls them per frame.
 
-/** Seconds -> "850ms", "12s", "4m05s", "2h03m". */
-export function fmtSeconds(s: number | null | undefined): string {
-  if (s === null || s === undefined || !Number.isFinite(s)) return '—';
+/** Binary units: 0 B, 1.50 kB, 10.0 MB, 512 MB; '-' when unknown. */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '-';
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${sign}${v.toFixed(digits)} ${units[i]}`;
+}
+
+/** Compact: 850ms, 12.3s, 4m05s, 2h10m, 3d04h. */
+export function formatSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '-';
+  if (s < 0) s = 0;
   if (s < 1) return `${Math.round(s * 1000)}ms`;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  if (s < 10) return `${s.toFixed(1).replace(/\.0$/, '')}s`;
+  if (s < 60) return `${Math.floor(s)}s`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(Math.floor(s % 60))}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
 }
 
-export function fmtMs(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '—' : fmtSeconds(ms / 1000);
+/** Milliseconds in the same compact form as formatSeconds. */
+export function formatMs(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '-' : formatSeconds(ms / 1000);
 }
 
-/** One line: collapses whitespace, cuts to `width` with an ellipsis. */
-export function oneLine(text: string, width: number): string {
+/** One line, at most `max` characters, with an ellipsis when cut. */
+export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  if (width <= 0) return '';
-  return flat.length <= width ? flat : `${flat.slice(0, Math.max(0, width - 1))}…`;
+  if (max <= 0) return '';
+  return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatSeconds, oneLine, parseBytes, parseDuration } from '../../src/monitor/units.js';
+import { parseBytes, parseDuration } from '../../src/monitor/units.js';
 
 describe('durations and sizes', () => {
   it('parses durations with units, and refuses bare numbers', () => {
@@ -24,20 +24,5 @@ describe('durations and sizes', () => {
     expect(parseBytes(2048)).toBe(2048);
     expect(() => parseBytes('10 furlongs')).toThrow(/not a size/);
     expect(() => parseBytes(-1)).toThrow(/non-negative/);
-  });
-
-  it('formats for narrow panels', () => {
-    expect(formatBytes(0)).toBe('0 B');
-    expect(formatBytes(1536)).toBe('1.50 kB');
-    expect(formatBytes(10 * 1024 * 1024)).toBe('10.0 MB');
-    expect(formatBytes(null)).toBe('-');
-    expect(formatSeconds(0.25)).toBe('250ms');
-    expect(formatSeconds(5)).toBe('5s');
-    expect(formatSeconds(5.25)).toBe('5.3s');
-    expect(formatSeconds(65)).toBe('1m05s');
-    expect(formatSeconds(7322)).toBe('2h02m');
-    expect(formatSeconds(90000)).toBe('1d01h');
-    expect(formatSeconds(null)).toBe('-');
-    expect(oneLine('select\n  1,\t2', 8)).toBe('select …');
   });
 });

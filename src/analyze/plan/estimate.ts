@@ -12,6 +12,7 @@ import type { StepSpec } from '../../runbook/model.js';
 import type { Queryable } from '../../pg/queryable.js';
 import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import { quoteIdent } from '../../pg/connection.js';
+import { formatBytes } from '../../util/units.js';
 import type { StatementAnalysis } from '../analysis-types.js';
 import type { Estimate } from './plan-types.js';
 
@@ -59,16 +60,6 @@ export function fmtDuration(s: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
-export function fmtBytes(b: number): string {
-  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (b >= 1024 && i < u.length - 1) {
-    b /= 1024;
-    i++;
-  }
-  return `${b < 10 && i > 0 ? b.toFixed(1) : Math.round(b)} ${u[i]}`;
-}
-
 export function estimateText(e: Estimate): string {
   if (e.seconds === 0 && e.high === 0) return 'instant';
   if (e.seconds === 0) return `instant once locked (lock wait ≤ ${fmtDuration(e.high)})`;
@@ -108,7 +99,7 @@ export function estimateWork(
     const r = rates.get(name);
     if (!t) continue;
     if (!r) {
-      parts.push(`${name}: ${fmtBytes(t.tableBytes)}, read rate not measured`);
+      parts.push(`${name}: ${formatBytes(t.tableBytes)}, read rate not measured`);
       continue;
     }
     const bytes = work === 'rewrite' ? t.tableBytes + t.indexBytes : t.tableBytes;
@@ -116,7 +107,7 @@ export function estimateWork(
     mid += base * kind.mid;
     low += base * kind.low;
     high += base * kind.high;
-    parts.push(`${name}: ${fmtBytes(bytes)} at ${fmtBytes(r.bytesPerSecond)}/s read`);
+    parts.push(`${name}: ${formatBytes(bytes)} at ${formatBytes(r.bytesPerSecond)}/s read`);
   }
   if (parts.length === 0) return undefined;
   const wait = waitHigh > 0 ? `; the high end includes up to ${fmtDuration(waitHigh)} waiting for the lock` : '';

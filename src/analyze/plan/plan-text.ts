@@ -1,5 +1,6 @@
 // `plan --plain`: the plan as plain text lines (no colours, no cursor movement), for logs and pipes.
-import { estimateText, fmtBytes, fmtDuration } from './estimate.js';
+import { estimateText, fmtDuration } from './estimate.js';
+import { formatBytes } from '../../util/units.js';
 import type { Plan, PlanWarning } from './plan-types.js';
 import { redact } from '../../util/secrets.js';
 
@@ -19,7 +20,7 @@ export function planPlain(plan: Plan): string {
   for (const t of plan.tables) {
     const invalid = t.indexes.filter((i) => !i.valid).length;
     out.push(
-      `table ${t.name}: ${fmtBytes(t.totalBytes)}, ~${t.estimatedRows === null ? '?' : Math.round(t.estimatedRows).toLocaleString('en-US')} rows, ${t.avgRowWidth ?? '?'} B/row, ${t.indexes.length} indexes${invalid ? ` (${invalid} INVALID)` : ''}, FKs in ${t.foreignKeysIn.length} out ${t.foreignKeysOut.length}, ${t.triggers.length} triggers, views: ${t.dependentViews.map((v) => v.name).join(', ') || 'none'}`,
+      `table ${t.name}: ${formatBytes(t.totalBytes)}, ~${t.estimatedRows === null ? '?' : Math.round(t.estimatedRows).toLocaleString('en-US')} rows, ${t.avgRowWidth ?? '?'} B/row, ${t.indexes.length} indexes${invalid ? ` (${invalid} INVALID)` : ''}, FKs in ${t.foreignKeysIn.length} out ${t.foreignKeysOut.length}, ${t.triggers.length} triggers, views: ${t.dependentViews.map((v) => v.name).join(', ') || 'none'}`,
     );
   }
   if (plan.missingTables.length) out.push(`not in the database yet: ${plan.missingTables.join(', ')}`);

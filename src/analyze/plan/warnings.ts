@@ -4,7 +4,8 @@ import type { ServerFacts } from '../../pg/server-facts.js';
 import type { PlanTableFacts } from '../../pg/catalog/plan-table-facts.js';
 import { LOCK_STRENGTH } from '../../pg/lock-modes.js';
 import { sqlModeName } from '../locks.js';
-import { estimateText, fmtBytes, fmtDuration } from './estimate.js';
+import { estimateText, fmtDuration } from './estimate.js';
+import { formatBytes } from '../../util/units.js';
 import type { PlanStep, PlanTable, PlanWarning } from './plan-types.js';
 
 const GB = 1024 ** 3;
@@ -26,7 +27,7 @@ export function serverWarnings(server: ServerFacts, tables: PlanTable[], steps: 
     if ((s.lagBytes ?? 0) > 256 * 1024 ** 2 || (s.replayLagSeconds ?? 0) > 10) {
       out.push({
         severity: 'warning',
-        message: `standby ${s.name || s.clientAddr || '?'} is already behind (${s.lagBytes !== null ? fmtBytes(s.lagBytes) : '?'} to replay${s.replayLagSeconds !== null ? `, ${fmtDuration(s.replayLagSeconds)}` : ''}): a backfill or rewrite adds WAL on top`,
+        message: `standby ${s.name || s.clientAddr || '?'} is already behind (${s.lagBytes !== null ? formatBytes(s.lagBytes) : '?'} to replay${s.replayLagSeconds !== null ? `, ${fmtDuration(s.replayLagSeconds)}` : ''}): a backfill or rewrite adds WAL on top`,
         safe: 'Wait until it catches up; backfill steps throttle on replication lag.',
       });
     }
@@ -35,7 +36,7 @@ export function serverWarnings(server: ServerFacts, tables: PlanTable[], steps: 
     if (!slot.active && (slot.retainedBytes ?? 0) > GB) {
       out.push({
         severity: 'warning',
-        message: `replication slot ${slot.name} is inactive and retains ${fmtBytes(slot.retainedBytes!)} of WAL: WAL written by the deploy piles up on the primary's disk`,
+        message: `replication slot ${slot.name} is inactive and retains ${formatBytes(slot.retainedBytes!)} of WAL: WAL written by the deploy piles up on the primary's disk`,
         safe: 'Reconnect its consumer or drop the slot if it is abandoned, and watch disk space during the deploy.',
       });
     }

@@ -4,7 +4,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
 import { clip, lockShort, wrapLines } from '../format.js';
-import { fmtMs, oneLine } from '../../util/units.js';
+import { formatMs, oneLine } from '../../util/units.js';
 import { focusStep, type StepView } from '../store.js';
 import { Rule } from './rule.js';
 
@@ -25,11 +25,11 @@ export function detailLines(s: StepView, width: number, height: number): DetailL
     tail.push({ label: 'error', text: oneLine(`${s.error}${s.sqlstate ? ` [${s.sqlstate}]` : ''}`, w - 7), color: 'red' });
     if (s.hint) tail.push({ label: 'hint', text: oneLine(s.hint, w - 6), color: 'yellow' });
   } else if (s.retry && s.status === 'running') {
-    tail.push({ label: 'retry', text: oneLine(`${s.retry.attempt}/${s.retry.of} in ${fmtMs(s.retry.delayMs)}: ${s.retry.reason}`, w - 7), color: 'yellow' });
+    tail.push({ label: 'retry', text: oneLine(`${s.retry.attempt}/${s.retry.of} in ${formatMs(s.retry.delayMs)}: ${s.retry.reason}`, w - 7), color: 'yellow' });
   } else if (s.lastSql) {
     tail.push({
       label: 'last',
-      text: oneLine(`${s.lastSql.ok ? 'ok' : 'failed'} ${fmtMs(s.lastSql.durationMs)}: ${s.lastSql.sql}`, w - 6),
+      text: oneLine(`${s.lastSql.ok ? 'ok' : 'failed'} ${formatMs(s.lastSql.durationMs)}: ${s.lastSql.sql}`, w - 6),
       color: s.lastSql.ok ? undefined : 'red',
     });
   } else if (s.evidence?.length) {

@@ -3,7 +3,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
 import { clip } from '../format.js';
-import { fmtMs } from '../../util/units.js';
+import { formatMs } from '../../util/units.js';
 import { focusStep, type StepStatus, type StepView } from '../store.js';
 import { Rule } from './rule.js';
 
@@ -19,7 +19,7 @@ export function stepRight(s: StepView): string {
   if (s.status === 'running' && s.backfill?.rowsTotal) return `${Math.min(100, Math.floor((100 * s.backfill.rowsDone) / s.backfill.rowsTotal))}%`;
   if (s.status === 'running' && s.index && s.index.blocksTotal > 0) return `${Math.floor((100 * s.index.blocksDone) / s.index.blocksTotal)}%`;
   if (s.status === 'running' && s.retry) return `retry ${s.retry.attempt}/${s.retry.of}`;
-  if ((s.status === 'done' || s.status === 'failed') && s.durationMs !== undefined) return fmtMs(s.durationMs);
+  if ((s.status === 'done' || s.status === 'failed') && s.durationMs !== undefined) return formatMs(s.durationMs);
   if (s.status === 'pending' && s.gate !== 'none') return s.gate;
   return '';
 }

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import type { BackfillProgress } from '../../engine/events.js';
 import { useUiShallow } from '../context.js';
 import { clip, fmtCompact, fmtInt, gauge } from '../format.js';
-import { fmtMs, fmtSeconds } from '../../util/units.js';
+import { formatMs, formatSeconds } from '../../util/units.js';
 import { activeBackfill } from '../store.js';
 import { Rule } from '../components/rule.js';
 
@@ -28,10 +28,10 @@ export function backfillLines(v: BackfillView, width: number): { gaugeLine: stri
   const throttle = reason ? `${reason}${v.throttle?.detail ? ` (${v.throttle.detail})` : ''}` : 'none';
   const stats = [
     `${fmtCompact(p.rate)} rows/s`,
-    `ETA ${p.etaSeconds !== null ? fmtSeconds(p.etaSeconds) : '—'}`,
+    `ETA ${p.etaSeconds !== null ? formatSeconds(p.etaSeconds) : '—'}`,
     `batch ${fmtInt(p.batchSize)}`,
-    `pause ${fmtMs(p.pauseMs)}`,
-    `last ${fmtMs(p.lastBatchMs)}`,
+    `pause ${formatMs(p.pauseMs)}`,
+    `last ${formatMs(p.lastBatchMs)}`,
   ].join(' · ');
   return { gaugeLine: gauge(frac, bar), pct, counts, stats, throttle };
 }

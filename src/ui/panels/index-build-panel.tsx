@@ -3,7 +3,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import type { IndexBuild } from '../../monitor/monitor-types.js';
-import { formatBytes } from '../../monitor/units.js';
+import { formatBytes } from '../../util/units.js';
 import { noteRows, clipRows, gaugeBar, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 const pct = (done: number, total: number) => (total > 0 ? Math.min(100, Math.floor((100 * done) / total)) : 0);

@@ -6,7 +6,7 @@ import { Box } from 'ink';
 import { lockForest, type LockNode } from '../../monitor/lock-tree.js';
 import { cancellableSession } from '../../monitor/cancel.js';
 import type { LockSession } from '../../monitor/monitor-types.js';
-import { formatSeconds } from '../../monitor/units.js';
+import { formatSeconds } from '../../util/units.js';
 import { noteRows, clipRows, lockShort, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 export interface LocksPanelProps extends MonitorPanelProps {

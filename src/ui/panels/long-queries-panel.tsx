@@ -3,7 +3,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import type { LongQuery } from '../../monitor/monitor-types.js';
-import { formatSeconds } from '../../monitor/units.js';
+import { formatSeconds } from '../../util/units.js';
 import { noteRows, clipRows, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 function shortState(state: string): string {

@@ -3,7 +3,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import type { MonitorSample } from '../../monitor/monitor-types.js';
-import { formatBytes, formatSeconds } from '../../monitor/units.js';
+import { formatBytes, formatSeconds } from '../../util/units.js';
 import { noteRows, clipRows, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 const STATE_SHORT: Record<string, string> = {
