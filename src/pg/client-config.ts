@@ -7,7 +7,7 @@
 //   verify-full             verify-ca, and the certificate must name the host connected to
 // TCP keepalives are always on, so a connection that silently dies is noticed (docs/security.md).
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
@@ -73,10 +73,29 @@ export function clientConfig(connectionString: string | undefined, env: NodeJS.P
   const ssl = tlsOptions(p, from);
   // The URL's own ssl* parameters would override `ssl` inside node-postgres: drop them.
   if (url && ssl !== undefined) for (const k of SSL_PARAMS) url.searchParams.delete(k);
+  const user = defaultUser(url, env);
+  // node-postgres lets a URL without a user override `user`, so a defaulted user goes into the URL.
+  if (url && user) url.username = encodeURIComponent(user);
+  const rewritten = url && (ssl !== undefined || user);
   return {
-    connectionString: url && ssl !== undefined ? url.toString() : connectionString,
+    connectionString: rewritten ? url!.toString() : connectionString,
     ...(ssl !== undefined ? { ssl } : {}),
+    ...(user && !url ? { user } : {}),
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
   };
+}
+
+/**
+ * The user libpq would send when none is given: node-postgres falls back to $USER only, and without it
+ * (cron, containers, sudo) sends no user name at all. libpq uses the OS account's name; so do we.
+ * Undefined when the URL, PGUSER or USER names one.
+ */
+export function defaultUser(url: URL | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (url?.username || env.PGUSER || env.USER) return undefined;
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined; // no passwd entry for this uid: leave it to the server's message
+  }
 }

@@ -2,7 +2,7 @@
 // PGDATABASE, PGPASSWORD, PGSSLMODE) and ~/.pgpass, which node-postgres reads itself.
 import pg from 'pg';
 import { registerSecret, redact } from '../util/secrets.js';
-import { clientConfig, TlsConfigError } from './client-config.js';
+import { clientConfig, defaultUser, TlsConfigError } from './client-config.js';
 
 /** The database a run targets, for headers, the journal and reports (never with a password). */
 export interface Target {
@@ -21,6 +21,8 @@ export interface ConnectionSpec {
   connectionString?: string;
   /** Where it came from, for messages. */
   source: '--db' | 'DATABASE_URL' | 'libpq environment';
+  /** Set when no user was named anywhere and the OS account's name is used, as libpq does. */
+  defaultedUser?: string;
   target: Omit<Target, 'serverVersion' | 'serverVersionNum'>;
 }
 
@@ -47,19 +49,17 @@ export function resolveConnection(db: string | undefined, env: NodeJS.ProcessEnv
       throw new ConnectionConfigError(`${source}: not a valid URL: "${redact(raw).slice(0, 80)}"`);
     }
     if (url.password) registerSecret(decodeURIComponent(url.password));
-    const p = new pg.Client({ connectionString: raw });
-    return {
-      connectionString: raw,
-      source,
-      target: targetOf(p),
-    };
+    const defaultedUser = defaultUser(url, env);
+    const p = new pg.Client({ connectionString: clientConfig(raw, env).connectionString });
+    return { connectionString: raw, source, target: targetOf(p), ...(defaultedUser ? { defaultedUser } : {}) };
   }
-  const p = new pg.Client();
-  return { source, target: targetOf(p) };
+  const defaultedUser = defaultUser(undefined, env);
+  const p = new pg.Client(defaultedUser ? { user: defaultedUser } : {});
+  return { source, target: targetOf(p), ...(defaultedUser ? { defaultedUser } : {}) };
 }
 
 function targetOf(p: pg.Client): ConnectionSpec['target'] {
-  const user = p.user ?? process.env.USER ?? 'postgres';
+  const user = p.user ?? 'postgres';
   return { host: p.host || 'localhost', port: p.port, database: p.database ?? user, user };
 }
 
@@ -117,7 +117,7 @@ export function explainConnectionError(err: unknown, spec: ConnectionSpec): stri
       if (/no encryption/.test(msg)) {
         return `cannot connect to ${where} (from ${spec.source}): the server accepts only TLS connections. Add sslmode=verify-full&sslrootcert=CA_FILE (or sslmode=require) to the URL, or set PGSSLMODE.`;
       }
-      return `cannot connect to ${where} (from ${spec.source}): authentication failed. Check the user and password (or ~/.pgpass).`;
+      return `cannot connect to ${where} (from ${spec.source}): authentication failed. Check the user and password (or ~/.pgpass).${userNote(spec)}`;
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -185,3 +185,8 @@ export const INTROSPECTION_SESSION = {
   lock_timeout: '1s',
   statement_timeout: '15s',
 } as const;
+
+function userNote(spec: ConnectionSpec): string {
+  if (!spec.defaultedUser) return '';
+  return ` No user was named (no user in the URL, PGUSER or USER), so the OS user "${spec.defaultedUser}" was used, as libpq does: name the user with PGUSER or in the URL.`;
+}
