@@ -192,8 +192,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     });
 
     const outcome = await r.run();
-    const byOperator = shutdown.isRequested && !shutdown.signal;
-    const exitCode = shutdown.signal ? (SIGNAL_EXIT_CODE[shutdown.signal] ?? 1) : outcome.status === 'completed' || byOperator ? 0 : 1;
+    // One rule for run and demo: 0 only when the runbook completed; stopped earlier (q, Ctrl+C) is 1.
+    const exitCode = shutdown.signal ? (SIGNAL_EXIT_CODE[shutdown.signal] ?? 1) : outcome.status === 'completed' ? 0 : 1;
     result = { ...result, outcome, exitCode };
     if (ink && opts.stay !== false && !shutdown.isRequested) {
       status(`demo ${outcome.status}: look around, q quits (PostgreSQL stops with it)`);
@@ -201,7 +201,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
   } catch (err) {
     if (err instanceof StopRequested) {
-      result = { ...result, exitCode: shutdown.signal ? (SIGNAL_EXIT_CODE[shutdown.signal] ?? 1) : 0, reason: err.reason };
+      result = { ...result, exitCode: shutdown.signal ? (SIGNAL_EXIT_CODE[shutdown.signal] ?? 1) : 1, reason: err.reason };
     } else {
       result = { ...result, exitCode: 1, reason: redact((err as Error)?.message ?? String(err)) };
       if (ink) status(`failed: ${result.reason}`);

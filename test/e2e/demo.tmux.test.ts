@@ -71,14 +71,14 @@ describe.skipIf(!tmux)('pgrunbook demo in a real terminal (tmux, 80×24)', () =>
 
     // No step runs at a gate: q quits without asking.
     pane.type('q');
-    expect(await expectStopped(pane, pm)).toBe(0);
+    expect(await expectStopped(pane, pm)).toBe(1); // stopped before the end: the same rule as `run`
   });
 
   it('Ctrl+C quits and stops PostgreSQL', async () => {
     const pane = startDemo('ctrlc', { recordExit: true });
     const pm = await demoAtFirstGate(pane);
     pane.keys('C-c');
-    expect(await expectStopped(pane, pm)).toBe(0);
+    expect(await expectStopped(pane, pm)).toBe(1); // Ctrl+C at a gate: exit 1 in the demo as in a run
   });
 
   it('even kill -9 of pgrunbook does not leave PostgreSQL behind (the watchdog stops it)', async () => {
