@@ -2,6 +2,7 @@
 // (catalog-dump.ts) found: pre-data (types, functions, sequences, tables, views) and post-data
 // (constraint indexes, indexes, partition attaches, NOT VALID checks, FKs, triggers, statistics,
 // replica identity, matview refresh).
+import type { SequenceOptions } from '../pg/catalog/catalog-types.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
 import type { Queryable } from '../pg/queryable.js';
 import { sqlText } from '../pg/sql-files.js';
@@ -125,18 +126,10 @@ interface IndexRow {
   parent_index_name: string | null;
 }
 
-interface SeqRow {
+interface SeqRow extends SequenceOptions {
   oid: number;
-  name: string;
   schema: string;
   persistence: string;
-  type: string;
-  start: string;
-  increment: string;
-  min: string;
-  max: string;
-  cache: string;
-  cycle: boolean;
   last_value: string | null;
   owner_rel: number | null;
   owner_col: string | null;

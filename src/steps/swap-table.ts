@@ -48,7 +48,8 @@ import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 import { describeForSwap, relationNameFree, type SwapInfo } from './ddl/swap-catalog.js';
 import * as sql from './ddl/swap-sql.js';
-import { carryPropsSql, checkSequencesFit, movePublicationsSql, restoreSequenceSql, sequenceOptions, tableProps, type SequenceOptions } from './ddl/swap-props.js';
+import { carryPropsSql, checkSequencesFit, movePublicationsSql, restoreSequenceSql, sequenceOptions, tableProps } from './ddl/swap-props.js';
+import type { SequenceOptions } from '../pg/catalog/catalog-types.js';
 
 const schema = z
   .object({

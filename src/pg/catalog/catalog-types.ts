@@ -158,3 +158,16 @@ export interface Descendant {
   /** The DEFAULT partition. */
   isDefault: boolean;
 }
+
+/** A sequence's type and options as ALTER SEQUENCE takes them (values as text: bigint range). */
+export interface SequenceOptions {
+  /** Quoted schema.name (the swap's restore) or the bare name (the catalog dump). */
+  name: string;
+  type: string;
+  start: string;
+  increment: string;
+  min: string;
+  max: string;
+  cache: string;
+  cycle: boolean;
+}

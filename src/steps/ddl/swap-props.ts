@@ -2,6 +2,7 @@
 // the owner, the table's own comment, storage parameters, per-column statistics targets and
 // options, the replica identity and explicit publication membership. Also the options of serial
 // sequences, which the swap widens (AS bigint) and the swap back must restore exactly.
+import type { SequenceOptions } from '../../pg/catalog/catalog-types.js';
 import type { Queryable } from '../../pg/queryable.js';
 import { probe } from '../../pg/probe.js';
 import { sqlLiteral } from './ddl-catalog.js';
@@ -33,17 +34,6 @@ export interface TableProps {
   publications: PublicationMember[];
 }
 
-export interface SequenceOptions {
-  /** Quoted schema.name. */
-  name: string;
-  type: string;
-  start: string;
-  increment: string;
-  min: string;
-  max: string;
-  cache: string;
-  cycle: boolean;
-}
 
 export async function tableProps(db: Queryable, oid: number): Promise<TableProps> {
   const [r] = await probe<any>(
