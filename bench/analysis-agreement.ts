@@ -41,10 +41,18 @@ if (results.length === 0) {
   process.exit(1);
 }
 
-function total(pick: (r: CorpusResult) => { comparisons: { lock: boolean; rewrite: boolean; scan: boolean; transactional: boolean }[] }): Agreement {
+function total(
+  pick: (r: CorpusResult) => { comparisons: { lock: boolean; rewrite: boolean; scan: boolean; transactional: boolean }[] },
+): Agreement {
   const all = results.flatMap((r) => pick(r).comparisons);
   const p = (f: (c: (typeof all)[number]) => boolean) => (100 * all.filter(f).length) / all.length;
-  return { lock: p((c) => c.lock), rewrite: p((c) => c.rewrite), scan: p((c) => c.scan), transactional: p((c) => c.transactional), all: p((c) => c.lock && c.rewrite && c.scan && c.transactional) };
+  return {
+    lock: p((c) => c.lock),
+    rewrite: p((c) => c.rewrite),
+    scan: p((c) => c.scan),
+    transactional: p((c) => c.transactional),
+    all: p((c) => c.lock && c.rewrite && c.scan && c.transactional),
+  };
 }
 const live = total((r) => r);
 const offline = total((r) => r.offline);
@@ -78,5 +86,7 @@ Bar: lock, rewrite and scan each ≥ ${BAR}% with \`--db\` on every major — **
 ${mismatches.length ? `\nMismatches:\n\n${mismatches.map((m) => `- ${m}`).join('\n')}\n` : '\nNo mismatches.\n'}`;
 
 writeSection('analysis-agreement', md);
-console.log(`\nall: lock ${pct(live.lock)}, rewrite ${pct(live.rewrite)}, scan ${pct(live.scan)}, all four ${pct(live.all)} (offline baseline ${pct(offline.all)}) — bar ${bar ? 'met' : 'NOT met'}`);
+console.log(
+  `\nall: lock ${pct(live.lock)}, rewrite ${pct(live.rewrite)}, scan ${pct(live.scan)}, all four ${pct(live.all)} (offline baseline ${pct(offline.all)}) — bar ${bar ? 'met' : 'NOT met'}`,
+);
 if (!bar) process.exitCode = 1;

@@ -13,7 +13,12 @@ import { crashLoop } from './lib/crash-driver.js';
 import { writeSection } from './lib/readme.js';
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '300000' }, kills: { type: 'string', default: '20' }, 'server-crashes': { type: 'string', default: '3' }, major: { type: 'string', default: '17' } },
+  options: {
+    rows: { type: 'string', default: '300000' },
+    kills: { type: 'string', default: '20' },
+    'server-crashes': { type: 'string', default: '3' },
+    major: { type: 'string', default: '17' },
+  },
 });
 const ROWS = Number(values.rows);
 const KILLS = Number(values.kills);
@@ -48,7 +53,8 @@ await q(`CREATE TABLE events (id bigint PRIMARY KEY, counter int NOT NULL DEFAUL
 await q(`INSERT INTO events SELECT g, 0, md5(g::text) FROM generate_series(1, ${ROWS}) g`);
 await q('VACUUM ANALYZE events');
 
-const rowsDone = async () => Number((await q(`SELECT coalesce(max(rows_done), 0)::float8 AS n FROM pgrunbook.backfill_cursors WHERE run_id = '${RUN_ID}'`))[0]!.n);
+const rowsDone = async () =>
+  Number((await q(`SELECT coalesce(max(rows_done), 0)::float8 AS n FROM pgrunbook.backfill_cursors WHERE run_id = '${RUN_ID}'`))[0]!.n);
 
 // Server crash-restarts: in a few randomly chosen lives, once batches run, SIGKILL the batch's
 // backend; the postmaster then resets every session and replays WAL while the runner reconnects.
@@ -60,7 +66,9 @@ function crashServer(life: number): (() => Promise<void>) | undefined {
 }
 async function crashNow(life: number): Promise<void> {
   await new Promise((r) => setTimeout(r, Math.random() * 50));
-  const pids = await q<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'pgrunbook:bench' AND pid <> pg_backend_pid()`);
+  const pids = await q<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE application_name = 'pgrunbook:bench' AND pid <> pg_backend_pid()`,
+  );
   if (!pids[0]) return;
   try {
     process.kill(pids[0].pid, 'SIGKILL');
@@ -96,13 +104,17 @@ const outcome = await crashLoop({
 const elapsed = (performance.now() - t0) / 1000;
 
 const hist = await q<{ counter: number; n: number }>(`SELECT counter, count(*)::int AS n FROM events GROUP BY counter ORDER BY counter`);
-const cursor = (await q(`SELECT pass, rows_done::float8 AS rows_done, batches::int AS batches FROM pgrunbook.backfill_cursors WHERE run_id = '${RUN_ID}'`))[0];
+const cursor = (
+  await q(`SELECT pass, rows_done::float8 AS rows_done, batches::int AS batches FROM pgrunbook.backfill_cursors WHERE run_id = '${RUN_ID}'`)
+)[0];
 await admin?.end();
 await server.stop();
 
 const exactlyOnce = hist.length === 1 && hist[0]!.counter === 1 && hist[0]!.n === ROWS;
 const pass = exactlyOnce && outcome.kills === KILLS;
-console.log(`\n${outcome.kills} kill -9 of the runner, ${serverCrashes} server crash-restarts, ${outcome.lives} runs, ${elapsed.toFixed(1)} s`);
+console.log(
+  `\n${outcome.kills} kill -9 of the runner, ${serverCrashes} server crash-restarts, ${outcome.lives} runs, ${elapsed.toFixed(1)} s`,
+);
 console.log(`counter histogram: ${hist.map((h) => `${h.counter}: ${h.n}`).join(', ')}; cursor ${JSON.stringify(cursor)}`);
 console.log(`rows committed when each kill timer started: ${doneAtKill.join(', ')}`);
 console.log(`every row updated exactly once: ${exactlyOnce ? 'PASS' : 'FAIL'}`);
@@ -121,7 +133,12 @@ the runner saw can be lost, together with their cursor move).
 
 | kills of the runner | server crash-restarts | runs | time | rows with counter = 1 | other counters |
 |---|---|---|---|---|---|
-| ${outcome.kills} | ${serverCrashes} | ${outcome.lives} | ${elapsed.toFixed(1)} s | ${(hist.find((h) => h.counter === 1)?.n ?? 0).toLocaleString('en-US')} of ${ROWS.toLocaleString('en-US')} | ${hist.filter((h) => h.counter !== 1).map((h) => `${h.counter}: ${h.n}`).join(', ') || 'none'} |
+| ${outcome.kills} | ${serverCrashes} | ${outcome.lives} | ${elapsed.toFixed(1)} s | ${(hist.find((h) => h.counter === 1)?.n ?? 0).toLocaleString('en-US')} of ${ROWS.toLocaleString('en-US')} | ${
+    hist
+      .filter((h) => h.counter !== 1)
+      .map((h) => `${h.counter}: ${h.n}`)
+      .join(', ') || 'none'
+  } |
 
 Rows committed when each kill timer started: ${doneAtKill.map((d) => d.toLocaleString('en-US')).join(', ')}.
 

@@ -18,7 +18,9 @@ import { writeSection } from './lib/readme.js';
 // Forced collections need --expose-gc: run again with it when it is missing.
 const gc = (globalThis as { gc?: () => void }).gc!;
 if (typeof gc !== 'function') {
-  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 
@@ -108,9 +110,15 @@ const heapGrowth = retained.at(-1)!.mb - retained[0]!.mb;
 // Growth is what matters: RSS that falls back after warm-up is fine.
 const flat = slope < 1 && drift < 16 && heapGrowth < 2;
 const fmt = (v: number) => v.toFixed(1);
-console.log(`backfill of ${ROWS} rows in ${runS.toFixed(1)} s (${Math.round(ROWS / runS)} rows/s, ${result.batches} batches), ${n} RSS samples`);
-console.log(`RSS MB: idle ${fmt(baselineRss)}, at 10% ${fmt(rss[first]!)}, 50% ${fmt(rss[mid]!)}, end ${fmt(rss[last]!)}, peak ${fmt(peak)}; slope ${slope.toFixed(3)} MB per million rows`);
-console.log(`heapUsed MB: at 10% ${fmt(heap[first]!)}, 50% ${fmt(heap[mid]!)}, end ${fmt(heap[last]!)}; retained after a full GC: ${retained.map((r) => `${r.at} ${fmt(r.mb)}`).join(', ')}`);
+console.log(
+  `backfill of ${ROWS} rows in ${runS.toFixed(1)} s (${Math.round(ROWS / runS)} rows/s, ${result.batches} batches), ${n} RSS samples`,
+);
+console.log(
+  `RSS MB: idle ${fmt(baselineRss)}, at 10% ${fmt(rss[first]!)}, 50% ${fmt(rss[mid]!)}, end ${fmt(rss[last]!)}, peak ${fmt(peak)}; slope ${slope.toFixed(3)} MB per million rows`,
+);
+console.log(
+  `heapUsed MB: at 10% ${fmt(heap[first]!)}, 50% ${fmt(heap[mid]!)}, end ${fmt(heap[last]!)}; retained after a full GC: ${retained.map((r) => `${r.at} ${fmt(r.mb)}`).join(', ')}`,
+);
 console.log(`flat RSS: ${flat ? 'PASS' : 'FAIL'}`);
 
 writeSection(

@@ -15,7 +15,13 @@ import { timeBatches } from './lib/batch-timer.js';
 import { ratio, writeSection } from './lib/readme.js';
 import { treeCpuMs } from './lib/proc-cpu.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, rounds: { type: 'string', default: '3' }, major: { type: 'string', default: '17' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '2000000' },
+    rounds: { type: 'string', default: '3' },
+    major: { type: 'string', default: '17' },
+  },
+});
 const ROWS = Number(values.rows);
 const ROUNDS = Number(values.rounds);
 const SET = 'amount_cents = (amount * 100)::bigint';

@@ -33,13 +33,21 @@ function quote(s: string): string {
 }
 
 /** Runs `cmd` in a fresh 80×24 pty; resolves times (ms from spawn) of the first output matching `first` and `ready`. */
-function inPty(cmd: string, first: RegExp, opts: { ready?: RegExp; full?: RegExp; quitAfter?: 'first' | 'ready'; timeoutMs?: number } = {}): Promise<PtyRun> {
+function inPty(
+  cmd: string,
+  first: RegExp,
+  opts: { ready?: RegExp; full?: RegExp; quitAfter?: 'first' | 'ready'; timeoutMs?: number } = {},
+): Promise<PtyRun> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' };
     delete env.CI; // ink draws live frames only outside CI
     delete env.CONTINUOUS_INTEGRATION;
     const t0 = performance.now();
-    const child = spawn('script', ['-qfec', `stty cols 80 rows 24; exec ${cmd}`, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', `stty cols 80 rows 24; exec ${cmd}`, '/dev/null'], {
+      cwd: ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let firstMs: number | undefined;
     let readyMs: number | undefined;
@@ -86,8 +94,10 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  if (spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('`script` (util-linux) is needed for a pseudo-terminal: apt-get install util-linux');
-  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0)
+    throw new Error('`script` (util-linux) is needed for a pseudo-terminal: apt-get install util-linux');
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))))
+    throw new Error('dist/ is missing: run `npm run build` first');
 
   const baseline: number[] = [];
   const frames: number[] = [];
@@ -95,13 +105,25 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so both see the same machine load.
     baseline.push((await inPty(`node -e ${quote("process.stdout.write('pgrunbook baseline\\n')")}`, /pgrunbook baseline/)).firstMs);
-    const r = await inPty(`node ${BIN} demo --rows 1000`, /pgrunbook · starting/, { full: /\? help/, quitAfter: 'first', timeoutMs: 60_000 });
+    const r = await inPty(`node ${BIN} demo --rows 1000`, /pgrunbook · starting/, {
+      full: /\? help/,
+      quitAfter: 'first',
+      timeoutMs: 60_000,
+    });
     frames.push(r.firstMs);
     fulls.push(r.fullMs!);
-    console.log(`run ${i + 1}: baseline ${baseline[i]!.toFixed(0)} ms, first frame ${r.firstMs.toFixed(0)} ms, full Ink layout ${r.fullMs!.toFixed(0)} ms (exit ${r.code} after ${r.exitMs.toFixed(0)} ms)`);
+    console.log(
+      `run ${i + 1}: baseline ${baseline[i]!.toFixed(0)} ms, first frame ${r.firstMs.toFixed(0)} ms, full Ink layout ${r.fullMs!.toFixed(0)} ms (exit ${r.code} after ${r.exitMs.toFixed(0)} ms)`,
+    );
   }
-  const ready = await inPty(`node ${BIN} demo --rows ${ROWS}`, /pgrunbook · starting/, { ready: /demo ready in/, quitAfter: 'ready', timeoutMs: 120_000 });
-  console.log(`ready with ${ROWS} rows: ${(ready.readyMs! / 1000).toFixed(1)} s (first frame ${ready.firstMs.toFixed(0)} ms, exit ${ready.code})`);
+  const ready = await inPty(`node ${BIN} demo --rows ${ROWS}`, /pgrunbook · starting/, {
+    ready: /demo ready in/,
+    quitAfter: 'ready',
+    timeoutMs: 120_000,
+  });
+  console.log(
+    `ready with ${ROWS} rows: ${(ready.readyMs! / 1000).toFixed(1)} s (first frame ${ready.firstMs.toFixed(0)} ms, exit ${ready.code})`,
+  );
 
   const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const cpu = (spec: string) => median([importCpuMs(spec), importCpuMs(spec), importCpuMs(spec)]);

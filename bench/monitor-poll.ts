@@ -52,7 +52,10 @@ async function client(app: string): Promise<pg.Client> {
 // (state active, little CPU), one in four transactions also updates a row.
 const scripts = mkdtempSync(join(tmpdir(), 'pgrunbook-bench-'));
 writeFileSync(join(scripts, 'sleep.sql'), 'select pg_sleep(0.05);\n');
-writeFileSync(join(scripts, 'update.sql'), '\\set id random(1, 1000)\nupdate bench_items set n = n + 1 where id = :id;\nselect pg_sleep(0.02);\n');
+writeFileSync(
+  join(scripts, 'update.sql'),
+  '\\set id random(1, 1000)\nupdate bench_items set n = n + 1 where id = :id;\nselect pg_sleep(0.02);\n',
+);
 
 /** `total` connections: a lock queue (3), `active` pgbench clients, the rest idle. */
 async function scenario(name: string, total: number, active: number): Promise<Scenario> {
@@ -68,8 +71,26 @@ async function scenario(name: string, total: number, active: number): Promise<Sc
   clients.push(holder, ddl, reader);
   const bench = spawn(
     'pgbench',
-    ['-n', '-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-c', String(active), '-j', '1', '-T', '600',
-      '-f', `${join(scripts, 'sleep.sql')}@3`, '-f', `${join(scripts, 'update.sql')}@1`, 'postgres'],
+    [
+      '-n',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(server.port),
+      '-U',
+      'postgres',
+      '-c',
+      String(active),
+      '-j',
+      '1',
+      '-T',
+      '600',
+      '-f',
+      `${join(scripts, 'sleep.sql')}@3`,
+      '-f',
+      `${join(scripts, 'update.sql')}@1`,
+      'postgres',
+    ],
     { stdio: 'ignore', env: { ...process.env, PGAPPNAME: 'bench:active' } },
   );
   for (;;) {
@@ -143,7 +164,8 @@ async function measure(name: string, total: number, active: number): Promise<Res
     for (let i = 0; i < 10; i++) await monitor.poll(); // connections, plans, caches
     const times: number[] = [];
     let locks = 0;
-    const backends = (await admin.query(`select array_agg(pid) as p from pg_stat_activity where application_name = 'pgrunbook:monitor'`)).rows[0].p as number[];
+    const backends = (await admin.query(`select array_agg(pid) as p from pg_stat_activity where application_name = 'pgrunbook:monitor'`))
+      .rows[0].p as number[];
     const server0 = backendCpuMs(backends);
     const client0 = process.cpuUsage();
     for (let i = 0; i < POLLS; i++) {
@@ -159,7 +181,9 @@ async function measure(name: string, total: number, active: number): Promise<Res
     // Each probe on its own, sequentially, for the breakdown.
     const pool = createPool(spec, { applicationName: 'pgrunbook:bench-probes', max: 1, sessionSettings: { ...MONITOR_SESSION_SETTINGS } });
     await pool.query('select 1');
-    const probePids = (await admin.query(`select array_agg(pid) as p from pg_stat_activity where application_name = 'pgrunbook:bench-probes'`)).rows[0].p as number[];
+    const probePids = (
+      await admin.query(`select array_agg(pid) as p from pg_stat_activity where application_name = 'pgrunbook:bench-probes'`)
+    ).rows[0].p as number[];
     const runner = new ProbeRunner(pool, 170000, 'postgres');
     const waiters = (await admin.query(`select array_agg(pid) as p from pg_stat_activity where wait_event_type = 'Lock'`)).rows[0].p;
     const args: Record<ProbeName, unknown[]> = {
@@ -185,22 +209,38 @@ async function measure(name: string, total: number, active: number): Promise<Res
       probeCpu[probe] = (backendCpuMs(probePids) - cpu0) / 100;
     }
     await pool.end();
-    return { name, connections: total, p50: pct(times, 50), p95: pct(times, 95), max: Math.max(...times), probes, probeCpu, locks, serverCpuMs, clientCpuMs };
+    return {
+      name,
+      connections: total,
+      p50: pct(times, 50),
+      p95: pct(times, 95),
+      max: Math.max(...times),
+      probes,
+      probeCpu,
+      locks,
+      serverCpuMs,
+      clientCpuMs,
+    };
   } finally {
     await monitor.stop();
     await sc.stop();
   }
 }
 
-const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
+const load = loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ');
 try {
   const base = await measure('baseline: 5 connections (1 active)', 5, 1);
   const big = await measure('200 connections (20 active)', 200, 20);
   const f = (n: number) => `${n.toFixed(2)} ms`;
-  const rows = [base, big].map((r) => `| ${r.name} | ${r.locks} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.max)} | ${f(r.serverCpuMs)} | ${f(r.clientCpuMs)} |`);
+  const rows = [base, big].map(
+    (r) => `| ${r.name} | ${r.locks} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.max)} | ${f(r.serverCpuMs)} | ${f(r.clientCpuMs)} |`,
+  );
   const probeNames = Object.keys(big.probes);
   const probeRows = probeNames.map(
-    (p) => `| ${p} | ${f(base.probes[p]!)} | ${f(big.probes[p]!)} | ${ratio(big.probes[p]!, base.probes[p]!)} | ${f(base.probeCpu[p]!)} | ${f(big.probeCpu[p]!)} |`,
+    (p) =>
+      `| ${p} | ${f(base.probes[p]!)} | ${f(big.probes[p]!)} | ${ratio(big.probes[p]!, base.probes[p]!)} | ${f(base.probeCpu[p]!)} | ${f(big.probeCpu[p]!)} |`,
   );
   const met = big.p50 <= BAR_MS;
   const md = `## Monitor poll cost

@@ -63,7 +63,10 @@ async function autovacuums(url: string): Promise<number> {
   const c = new pg.Client(url);
   await c.connect();
   try {
-    return Number((await c.query<{ n: string }>(`select autovacuum_count::text as n from pg_stat_user_tables where relname = 'orders'`)).rows[0]?.n ?? 0);
+    return Number(
+      (await c.query<{ n: string }>(`select autovacuum_count::text as n from pg_stat_user_tables where relname = 'orders'`)).rows[0]?.n ??
+        0,
+    );
   } finally {
     await c.end();
   }
@@ -121,14 +124,23 @@ async function trial(server: EmbeddedServer, runbook: Runbook): Promise<Trial> {
   let started = 0;
   runner.bus.on((e) => {
     if (e.type === 'step.started' && e.stepId === 'backfill') started = Date.parse(e.at);
-    if (e.type === 'step.progress' && e.stepId === 'backfill' && e.progress.kind === 'backfill') progress.push({ atMs: Date.parse(e.at) - started, rows: e.progress.rowsDone });
+    if (e.type === 'step.progress' && e.stepId === 'backfill' && e.progress.kind === 'backfill')
+      progress.push({ atMs: Date.parse(e.at) - started, rows: e.progress.rowsDone });
     if (e.type === 'step.completed') real.set(e.stepId, e.durationMs / 1000);
     if (e.type === 'step.throttle' && e.reason) throttles.push(e.reason);
   });
   const outcome = await runner.run();
   if (outcome.status !== 'completed') throw new Error(`the real deploy ${outcome.status}: ${outcome.error?.message}`);
   const rate = steadyRate(progress, (real.get('backfill') ?? 0) * 1000);
-  return { r, real, realTotal: [...real.values()].reduce((a, b) => a + b, 0), realRowsPerS: rate ? rate.rowsPerMs * 1000 : null, realAutovacuums: await autovacuums(server.urlFor('fullrun')), throttles, wall };
+  return {
+    r,
+    real,
+    realTotal: [...real.values()].reduce((a, b) => a + b, 0),
+    realRowsPerS: rate ? rate.rowsPerMs * 1000 : null,
+    realAutovacuums: await autovacuums(server.urlFor('fullrun')),
+    throttles,
+    wall,
+  };
 }
 
 function sampleDesc(t: { method: string; slices?: { count: number; index: string } } | undefined): string {
@@ -138,12 +150,17 @@ function sampleDesc(t: { method: string; slices?: { count: number; index: string
   return `TABLESAMPLE ${t.method.toUpperCase()}`;
 }
 
-const count = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {})).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none';
+const count = (xs: string[]) =>
+  Object.entries(xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {}))
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ') || 'none';
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
 
 async function main(): Promise<void> {
   const dump = await findPgDump(0);
-  const major = installedMajors().filter((m) => m <= dump.major).sort((a, b) => b - a)[0];
+  const major = installedMajors()
+    .filter((m) => m <= dump.major)
+    .sort((a, b) => b - a)[0];
   if (major === undefined) throw new Error(`no embedded PostgreSQL at or below pg_dump ${dump.major}`);
   const loaded = await loadRunbookFile(values.runbook!, { kinds: STEP_KINDS });
   if (!loaded.runbook) throw new Error(loaded.problems.map(formatProblem).join('\n'));
@@ -157,11 +174,15 @@ async function main(): Promise<void> {
     const trials: Trial[] = [];
     const loadBefore = loadavg();
     for (let i = 0; i < TRIALS; i++) {
-      process.stdout.write(`trial ${i + 1}/${TRIALS}: re-seeding the full table, rehearsing on a ${SAMPLE}% sample, running the real deploy...\n`);
+      process.stdout.write(
+        `trial ${i + 1}/${TRIALS}: re-seeding the full table, rehearsing on a ${SAMPLE}% sample, running the real deploy...\n`,
+      );
       const t = await trial(server, runbook);
       trials.push(t);
       const p = t.r.projection;
-      process.stdout.write(`  projected ${p.total_seconds.toFixed(2)} s (${p.low_seconds?.toFixed(2)}–${p.high_seconds?.toFixed(2)}), real ${t.realTotal.toFixed(2)} s, projected/real ${(p.total_seconds / t.realTotal).toFixed(2)}\n`);
+      process.stdout.write(
+        `  projected ${p.total_seconds.toFixed(2)} s (${p.low_seconds?.toFixed(2)}–${p.high_seconds?.toFixed(2)}), real ${t.realTotal.toFixed(2)} s, projected/real ${(p.total_seconds / t.realTotal).toFixed(2)}\n`,
+      );
     }
 
     const loadAfter = loadavg();
@@ -177,7 +198,9 @@ async function main(): Promise<void> {
     });
     const ratios = trials.map((t) => t.r.projection.total_seconds / t.realTotal);
     const within = ratios.filter((x) => Math.abs(x - 1) <= 0.3).length;
-    const inBand = trials.filter((t) => t.realTotal >= (t.r.projection.low_seconds ?? 0) && t.realTotal <= (t.r.projection.high_seconds ?? Infinity)).length;
+    const inBand = trials.filter(
+      (t) => t.realTotal >= (t.r.projection.low_seconds ?? 0) && t.realTotal <= (t.r.projection.high_seconds ?? Infinity),
+    ).length;
     const sorted = [...ratios].sort((a, b) => a - b);
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
     const perTrial = trials.map((t, i) => {

@@ -37,7 +37,14 @@ async function until(cond: () => boolean, what: string, timeoutMs: number): Prom
 async function measure(rate: number): Promise<{ tui: number; baseline: number }> {
   const name = `idle${rate}`;
   const r = tmux(
-    'new-session', '-d', '-s', name, '-x', '80', '-y', '24',
+    'new-session',
+    '-d',
+    '-s',
+    name,
+    '-x',
+    '80',
+    '-y',
+    '24',
     `unset CI CONTINUOUS_INTEGRATION; export NO_COLOR=1 TERM=xterm-256color; cd ${ROOT} && exec node ${BIN} demo --rows 100000 --rate ${rate}`,
   );
   if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
@@ -68,8 +75,10 @@ function over(m: { tui: number; baseline: number }): string {
 }
 
 async function main(): Promise<void> {
-  if (spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status !== 0) throw new Error('tmux is needed for a real terminal: apt-get install tmux');
-  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status !== 0)
+    throw new Error('tmux is needed for a real terminal: apt-get install tmux');
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))))
+    throw new Error('dist/ is missing: run `npm run build` first');
   const quiet = await measure(0);
   console.log(`no traffic: TUI ${quiet.tui.toFixed(2)}% of a core, baseline ${quiet.baseline.toFixed(2)}%`);
   const busy = await measure(40);

@@ -67,7 +67,15 @@ const PGBENCH = pgbenchPath();
 
 const server = await EmbeddedServer.start({
   major: Number(values.major),
-  settings: { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_buffers: '512MB', max_wal_size: '8GB', checkpoint_timeout: '1h', maintenance_work_mem: '256MB' },
+  settings: {
+    fsync: 'on',
+    synchronous_commit: 'on',
+    full_page_writes: 'on',
+    shared_buffers: '512MB',
+    max_wal_size: '8GB',
+    checkpoint_timeout: '1h',
+    maintenance_work_mem: '256MB',
+  },
 });
 const admin = new pg.Client(server.url);
 await admin.connect();
@@ -77,7 +85,9 @@ async function buildTemplate(): Promise<void> {
   await admin.query('CREATE DATABASE zd_template');
   const c = new pg.Client(server.urlFor('zd_template'));
   await c.connect();
-  await c.query(`CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(12,2) NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL)`);
+  await c.query(
+    `CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(12,2) NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL)`,
+  );
   await c.query(`INSERT INTO orders SELECT g, ${KEYS[KEY]}, (g % 100000) / 100.0 + 1, (ARRAY['new','paid','shipped'])[1 + g % 3],
                    timestamptz '2024-01-01' + g * interval '1 second' FROM generate_series(1, ${ROWS}) g`);
   await c.query('CREATE INDEX orders_customer ON orders (customer_id)');
@@ -110,8 +120,28 @@ function startLoad(url: string, seconds: number): Load {
   const u = new URL(url);
   const child = spawn(
     PGBENCH,
-    ['-n', '-f', 'workload.sql', '-c', String(CLIENTS), '-j', '2', '-R', String(RATE), '-T', String(seconds), '-l', '--log-prefix=tx',
-     '-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), u.pathname.slice(1)],
+    [
+      '-n',
+      '-f',
+      'workload.sql',
+      '-c',
+      String(CLIENTS),
+      '-j',
+      '2',
+      '-R',
+      String(RATE),
+      '-T',
+      String(seconds),
+      '-l',
+      '--log-prefix=tx',
+      '-h',
+      u.hostname,
+      '-p',
+      u.port,
+      '-U',
+      decodeURIComponent(u.username),
+      u.pathname.slice(1),
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const stderr: string[] = [];
@@ -156,18 +186,35 @@ interface Stats {
 /** Per-transaction log lines: client tx latency_us script epoch_s epoch_us [lag]; latency may be "failed". */
 function stats(l: Load, fromMs: number, toMs: number): Stats {
   const txs = transactions(l).filter((t) => t.at >= fromMs && t.at <= toMs);
-  const lat = txs.filter((t) => !Number.isNaN(t.ms)).map((t) => t.ms).sort((a, b) => a - b);
+  const lat = txs
+    .filter((t) => !Number.isNaN(t.ms))
+    .map((t) => t.ms)
+    .sort((a, b) => a - b);
   const failed = txs.length - lat.length;
   const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]! : NaN);
-  const aborted = l.stderr.join('').split('\n').filter((s) => /aborted/.test(s)).length;
-  return { tx: lat.length, failed: failed + aborted, aborted, p50: pct(0.5), p99: pct(0.99), max: lat.at(-1) ?? NaN, tps: lat.length / ((toMs - fromMs) / 1000) };
+  const aborted = l.stderr
+    .join('')
+    .split('\n')
+    .filter((s) => /aborted/.test(s)).length;
+  return {
+    tx: lat.length,
+    failed: failed + aborted,
+    aborted,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    max: lat.at(-1) ?? NaN,
+    tps: lat.length / ((toMs - fromMs) / 1000),
+  };
 }
 
 /** Per runbook step: how long it ran, and the workload's p99 / max / count over 50 ms meanwhile. */
 function perStep(l: Load, steps: { id: string; from: number; to: number }[]): string[] {
   const txs = transactions(l);
   return steps.map((s) => {
-    const lat = txs.filter((t) => t.at >= s.from && t.at <= s.to && !Number.isNaN(t.ms)).map((t) => t.ms).sort((a, b) => a - b);
+    const lat = txs
+      .filter((t) => t.at >= s.from && t.at <= s.to && !Number.isNaN(t.ms))
+      .map((t) => t.ms)
+      .sort((a, b) => a - b);
     const p99 = lat.length ? lat[Math.min(lat.length - 1, Math.floor(0.99 * lat.length))]! : NaN;
     return `| ${s.id} | ${((s.to - s.from) / 1000).toFixed(1)} s | ${lat.length} | ${p99.toFixed(1)} ms | ${(lat.at(-1) ?? NaN).toFixed(1)} ms | ${lat.filter((x) => x > 50).length} |`;
   });
@@ -181,7 +228,10 @@ async function baselineTxs(seconds: number): Promise<{ txs: Tx[]; seconds: numbe
   await l.done;
   const t1 = Date.now();
   const txs = transactions(l).filter((t) => t.at >= t0 + 1000 && t.at <= t1);
-  const aborted = l.stderr.join('').split('\n').filter((x) => /aborted/.test(x)).length;
+  const aborted = l.stderr
+    .join('')
+    .split('\n')
+    .filter((x) => /aborted/.test(x)).length;
   rmSync(l.dir, { recursive: true, force: true });
   return { txs, seconds: (t1 - t0 - 1000) / 1000, aborted };
 }
@@ -189,11 +239,22 @@ async function baselineTxs(seconds: number): Promise<{ txs: Tx[]; seconds: numbe
 /** Baseline halves before and after the rounds, pooled into one set of figures. */
 function pooled(parts: { txs: Tx[]; seconds: number; aborted: number }[]): Stats {
   const txs = parts.flatMap((p) => p.txs);
-  const lat = txs.filter((t) => !Number.isNaN(t.ms)).map((t) => t.ms).sort((a, b) => a - b);
+  const lat = txs
+    .filter((t) => !Number.isNaN(t.ms))
+    .map((t) => t.ms)
+    .sort((a, b) => a - b);
   const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]! : NaN);
   const aborted = parts.reduce((n, p) => n + p.aborted, 0);
   const seconds = parts.reduce((n, p) => n + p.seconds, 0);
-  return { tx: lat.length, failed: txs.length - lat.length + aborted, aborted, p50: pct(0.5), p99: pct(0.99), max: lat.at(-1) ?? NaN, tps: lat.length / seconds };
+  return {
+    tx: lat.length,
+    failed: txs.length - lat.length + aborted,
+    aborted,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    max: lat.at(-1) ?? NaN,
+    tps: lat.length / seconds,
+  };
 }
 
 async function naive(): Promise<{ stats: Stats; ms: number }> {
@@ -220,7 +281,14 @@ async function naive(): Promise<{ stats: Stats; ms: number }> {
 
 async function runbook(batchTime: string | undefined): Promise<{ stats: Stats; ms: number; steps: string[] }> {
   const url = await freshDb('zd_runbook');
-  const vars = { table: 'orders', column: 'amount_cents', type: 'bigint', expression: '(amount * 100)::bigint', index: 'true', ...(batchTime ? { batch_time: batchTime } : {}) };
+  const vars = {
+    table: 'orders',
+    column: 'amount_cents',
+    type: 'bigint',
+    expression: '(amount * 100)::bigint',
+    index: 'true',
+    ...(batchTime ? { batch_time: batchTime } : {}),
+  };
   const { runbook: rb, problems } = await loadRunbookFile(RUNBOOK, { kinds: STEP_KINDS, vars });
   if (!rb) throw new Error(problems.map(formatProblem).join('\n'));
   const l = startLoad(url, 900);
@@ -260,7 +328,8 @@ async function runbook(batchTime: string | undefined): Promise<{ stats: Stats; m
   return { stats: s, ms: t1 - t0, steps: byStep };
 }
 
-const fmt = (s: Stats) => `${s.tx} tx, ${s.tps.toFixed(0)} tps, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, failed ${s.failed}`;
+const fmt = (s: Stats) =>
+  `${s.tx} tx, ${s.tps.toFixed(0)} tps, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, failed ${s.failed}`;
 
 console.log(`building a ${ROWS.toLocaleString('en-US')}-row template (customer_id ${KEY})...`);
 await buildTemplate();
@@ -298,7 +367,10 @@ const every = (bar: keyof ReturnType<typeof barsOf>) => rounds.every((r) => bars
 const worst = (f: (r: Round) => number) => Math.max(...rounds.map(f));
 const verdict =
   `failed ${worst((r) => r.runbook.stats.failed)} at most (bar 0: ${mark(every('failed'))}); ` +
-  `p99 at most ${ratio(worst((r) => r.runbook.stats.p99), base.p99)} the baseline's (bar ≤ 3×: ${mark(every('p99'))}); ` +
+  `p99 at most ${ratio(
+    worst((r) => r.runbook.stats.p99),
+    base.p99,
+  )} the baseline's (bar ≤ 3×: ${mark(every('p99'))}); ` +
   `max ${worst((r) => r.runbook.stats.max).toFixed(1)} ms at most (bar ≤ 50 ms: ${mark(every('max'))}); ` +
   `time at most ${worst((r) => r.runbook.ms / r.naive.ms).toFixed(2)}× the naive way's (bar ≤ 1.5×: ${mark(every('time'))})`;
 const last = rounds.at(-1)!;
@@ -329,7 +401,7 @@ ${keyNote}
 ${ROUNDS} rounds alternate the naive way and the runbook; the baseline runs ${halfBaseline} s before and ${halfBaseline} s after them, pooled.
 Latency is per transaction from pgbench's log, counted from the scheduled start (time spent blocked shows), over
 the time the change ran plus ${SETTLE_MS / 1000} s. The runbook runs through the real runner (deploy phase,
-non-interactive, \`--yes\`) with ${BT ? `\`batch_time\` ${BT}` : 'its defaults: `batch_time` 50ms (a workload UPDATE that hits a row of the batch being written waits for that batch to commit) and `index_workers` 0 (the index build leaves the second core to the workload; the naive way builds with the server\'s 2 parallel workers)'}.
+non-interactive, \`--yes\`) with ${BT ? `\`batch_time\` ${BT}` : "its defaults: `batch_time` 50ms (a workload UPDATE that hits a row of the batch being written waits for that batch to commit) and `index_workers` 0 (the index build leaves the second core to the workload; the naive way builds with the server's 2 parallel workers)"}.
 Embedded PostgreSQL ${values.major} with production durability (fsync, synchronous_commit, full_page_writes on). Load average at the end:
 ${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on this shared machine; the baseline row shows what that noise costs.
 

@@ -9,7 +9,8 @@ const args = JSON.parse(process.argv[2] ?? '{}') as { url: string; runId: string
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const step = backfillStep(args.stepId, args.params);
 const ctx = await backfillContext(args.url, step, args.runId, (e) => {
-  if (e.type === 'step.progress' && e.progress.kind === 'backfill') out({ t: 'progress', rows: e.progress.rowsDone, pass: e.progress.pass });
+  if (e.type === 'step.progress' && e.progress.kind === 'backfill')
+    out({ t: 'progress', rows: e.progress.rowsDone, pass: e.progress.pass });
 });
 try {
   out({ t: 'ready' });

@@ -40,9 +40,13 @@ interface Life {
 }
 
 function startChild(o: CrashOptions): Life {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ url: o.url, runId: o.runId, stepId: o.stepId, params: o.params })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, JSON.stringify({ url: o.url, runId: o.runId, stepId: o.stepId, params: o.params })],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (b) => (stderr = (stderr + b).slice(-4000)));
   let onReady: () => void = () => {};

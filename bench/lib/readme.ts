@@ -14,7 +14,9 @@ export function writeSection(name: string, markdown: string): void {
   const start = `<!-- bench:${name}:start -->`;
   const end = `<!-- bench:${name}:end -->`;
   const body = `${start}\n${markdown.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}._\n${end}`;
-  let text = existsSync(README) ? readFileSync(README, 'utf8') : '# Benchmarks\n\nEach script compares against a baseline in the same run and rewrites its own section below.\n';
+  let text = existsSync(README)
+    ? readFileSync(README, 'utf8')
+    : '# Benchmarks\n\nEach script compares against a baseline in the same run and rewrites its own section below.\n';
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a >= 0 && b > a) text = text.slice(0, a) + body + text.slice(b + end.length);

@@ -37,17 +37,26 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
 
   if (serial) {
     rewriteWhy = `${type!.name} fills every existing row from a sequence`;
-    ctx.finding('add-column-serial', `ADD COLUMN ${col} ${type!.name} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the new sequence.`);
+    ctx.finding(
+      'add-column-serial',
+      `ADD COLUMN ${col} ${type!.name} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the new sequence.`,
+    );
   } else if (identity) {
     rewriteWhy = 'an identity column fills every existing row from its sequence';
-    ctx.finding('add-column-serial', `ADD COLUMN ${col} ... GENERATED AS IDENTITY rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the sequence.`);
+    ctx.finding(
+      'add-column-serial',
+      `ADD COLUMN ${col} ... GENERATED AS IDENTITY rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the sequence.`,
+    );
   } else if (generated) {
     const stored = generated.generated_kind !== 'v';
     if (!stored && !ctx.requires(18, 'a VIRTUAL generated column')) {
       // Older servers reject the statement; nothing else to predict.
     } else if (stored) {
       rewriteWhy = 'a STORED generated column is computed for every row';
-      ctx.finding('add-column-generated-stored', `ADD COLUMN ${col} GENERATED ... STORED rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
+      ctx.finding(
+        'add-column-generated-stored',
+        `ADD COLUMN ${col} GENERATED ... STORED rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`,
+      );
     } else ctx.note('a VIRTUAL generated column is computed on read: no rewrite');
   } else if (dflt) {
     const v = await expressionVolatility(dflt.raw_expr, ctx.live ? ctx.session.catalog : undefined);
@@ -62,16 +71,22 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
         if (ctx.live) ctx.doubt(`function ${v.unknown.join(', ')} not found: the statement would fail`);
         else ctx.unknownOnce(`the volatility of ${v.unknown.join(', ')} in the default (a volatile one rewrites the table)`);
       }
-      ctx.note(`the default is ${v.volatility === 'stable' ? 'stable' : 'a constant'}: evaluated once and stored in the catalog, no rewrite`);
+      ctx.note(
+        `the default is ${v.volatility === 'stable' ? 'stable' : 'a constant'}: evaluated once and stored in the catalog, no rewrite`,
+      );
     }
   }
 
   // A domain with constraints is checked for every row, default or not.
   if (!rewriteWhy && type && !serial) {
-    const constrained = ctx.session.catalog && ctx.live ? await ctx.session.catalog.typeIsConstrainedDomain(type.schema, type.name) : undefined;
+    const constrained =
+      ctx.session.catalog && ctx.live ? await ctx.session.catalog.typeIsConstrainedDomain(type.schema, type.name) : undefined;
     if (constrained && (dflt || !generated)) {
       rewriteWhy = `${type.name} is a domain with constraints: every row is checked`;
-      ctx.finding('add-column-domain-check', `ADD COLUMN ${col} ${type.name}: the domain's constraints are evaluated for every row, which rewrites ${t.name}${rowsText(t.info)}.`);
+      ctx.finding(
+        'add-column-domain-check',
+        `ADD COLUMN ${col} ${type.name}: the domain's constraints are evaluated for every row, which rewrites ${t.name}${rowsText(t.info)}.`,
+      );
     } else if (constrained === undefined && !ctx.live && !isBuiltinType(type.name)) {
       ctx.unknownOnce(`whether type ${type.name} is a domain with constraints (that would rewrite the table)`);
     }
@@ -84,7 +99,10 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
     // Phase 3 scans for NULLs, and finds one on the first row of a non-empty table.
     for (const d of data) ctx.scan(d);
     if (!ctx.state.createdInScript(t.rel)) {
-      ctx.finding('add-column-not-null-without-default', `ADD COLUMN ${col} ... NOT NULL without a default fails on a table that has rows (every row would be NULL).`);
+      ctx.finding(
+        'add-column-not-null-without-default',
+        `ADD COLUMN ${col} ... NOT NULL without a default fails on a table that has rows (every row would be NULL).`,
+      );
     }
   }
 
@@ -92,7 +110,13 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
     for (const d of data) if (!rewriteWhy) ctx.scan(d);
     ctx.finding('add-column-with-check', `The CHECK on new column ${col} is validated by scanning ${t.name} under ACCESS EXCLUSIVE.`);
     const name = c.conname ?? `${t.rel.name}_${col}_check`;
-    t.info?.constraints.set(name, { name, type: 'check', validated: true, columns: columnsIn(c.raw_expr), provesNotNull: provesNotNull(c.raw_expr) });
+    t.info?.constraints.set(name, {
+      name,
+      type: 'check',
+      validated: true,
+      columns: columnsIn(c.raw_expr),
+      provesNotNull: provesNotNull(c.raw_expr),
+    });
   }
   for (const c of [...byType('CONSTR_UNIQUE'), ...byType('CONSTR_PRIMARY')]) {
     for (const d of data) ctx.scan(d, 'index-build');
@@ -106,11 +130,23 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
     ctx.lock(refName, 'ShareRowExclusiveLock', { table: refInfo, why: 'referenced table (the foreign key adds triggers to it)' });
     ctx.note(`the new column is NULL in every row (or has the default), so the foreign key to ${refName} is not validated by a scan`);
     if (dflt) ctx.doubt('a foreign key on a new column with a default: whether PostgreSQL validates it by a scan');
-    ctx.finding('foreign-key-unindexed', `New column ${col} references ${refName} but has no index: deletes and key updates on ${refName} will scan ${t.name}.`, {
-      severity: 'info',
-    });
+    ctx.finding(
+      'foreign-key-unindexed',
+      `New column ${col} references ${refName} but has no index: deletes and key updates on ${refName} will scan ${t.name}.`,
+      {
+        severity: 'info',
+      },
+    );
     const fkName = c.conname ?? `${t.rel.name}_${col}_fkey`;
-    t.info?.constraints.set(fkName, { name: fkName, type: 'foreign key', validated: true, columns: [col], provesNotNull: [], refTable: refName, refColumns: strings(c.pk_attrs) });
+    t.info?.constraints.set(fkName, {
+      name: fkName,
+      type: 'foreign key',
+      validated: true,
+      columns: [col],
+      provesNotNull: [],
+      refTable: refName,
+      refColumns: strings(c.pk_attrs),
+    });
   }
 
   if (t.info && type) {

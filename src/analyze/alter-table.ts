@@ -63,7 +63,11 @@ async function analyzeAlterIndex(ast: any, t: AlterTarget, ctx: StatementContext
         const part = rangeVar(cmd.def?.PartitionCmd?.name);
         ctx.lock(indexName, 'ShareUpdateExclusiveLock', { relkind: 'index' });
         // Both tables are read to check that the index matches the partition.
-        if (owner) ctx.lock(owner.table, 'AccessShareLock', { relkind: owner.tableKind === 'p' ? 'partitioned table' : 'table', why: 'table of the partitioned index' });
+        if (owner)
+          ctx.lock(owner.table, 'AccessShareLock', {
+            relkind: owner.tableKind === 'p' ? 'partitioned table' : 'table',
+            why: 'table of the partitioned index',
+          });
         if (part) {
           const p = await ctx.state.indexOwner(part);
           ctx.lock(p?.index ?? part.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index being attached' });

@@ -30,7 +30,9 @@ export function formatStatement(s: StatementAnalysis, file?: string): string[] {
   if (s.locks.length === 0) lines.push(`${pad}locks      none on tables`);
   for (const [i, l] of s.locks.entries()) {
     const label = i === 0 ? 'locks     ' : '          ';
-    lines.push(`${pad}${label} ${l.relation}${l.relkind && l.relkind !== 'table' ? ` (${l.relkind})` : ''}: ${l.mode}${l.why ? ` — ${l.why}` : ''}`);
+    lines.push(
+      `${pad}${label} ${l.relation}${l.relkind && l.relkind !== 'table' ? ` (${l.relkind})` : ''}: ${l.mode}${l.why ? ` — ${l.why}` : ''}`,
+    );
   }
   const strongest = strongestOf(s.locks);
   if (strongest && strongest !== 'AccessShareLock') lines.push(`${pad}blocks     ${LOCK_BLOCKS[strongest]}`);
@@ -48,7 +50,11 @@ export function formatStatement(s: StatementAnalysis, file?: string): string[] {
 
 export function formatReport(r: AnalysisReport, file?: string): string {
   const source =
-    r.versionSource === 'server' ? 'from the server' : r.versionSource === '--pg-version' ? 'from --pg-version' : 'assumed; pass --db or --pg-version';
+    r.versionSource === 'server'
+      ? 'from the server'
+      : r.versionSource === '--pg-version'
+        ? 'from --pg-version'
+        : 'assumed; pass --db or --pg-version';
   const head = [
     `pgrunbook analyze: ${r.statements.length} statement${r.statements.length === 1 ? '' : 's'} · PostgreSQL ${versionText(r.server_version)} (${source}) · catalog: ${r.catalog === 'live' ? 'live' : 'none'}${r.timeZone ? ` · TimeZone ${r.timeZone}` : ''}`,
   ];
@@ -60,6 +66,8 @@ export function formatReport(r: AnalysisReport, file?: string): string {
   const errors = counts.filter((f) => f.severity === 'error').length;
   const warnings = counts.filter((f) => f.severity === 'warning').length;
   const tail = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
-  const extra = r.squawk.unmapped?.length ? ['squawk findings outside any statement:', ...r.squawk.unmapped.flatMap((f) => findingLines(f, '  '))] : [];
+  const extra = r.squawk.unmapped?.length
+    ? ['squawk findings outside any statement:', ...r.squawk.unmapped.flatMap((f) => findingLines(f, '  '))]
+    : [];
   return [...head, '', ...body.flatMap((b) => [b, '']), ...extra, tail].join('\n') + '\n';
 }

@@ -89,17 +89,27 @@ export async function analyzeSql(sql: string, opts: AnalyzeOptions = {}): Promis
   if (!opts.timeZone && !opts.catalog?.live) report.uncertain.push('session TimeZone unknown (matters only for timestamp <-> timestamptz)');
 
   if (opts.squawk !== false && parsed.length > 0) {
-    const sq = await runSquawk(sql, parsed.map((p) => p.offset), {
-      pgMajor: Math.floor(versionNum / 10000),
-      ...(typeof opts.squawk === 'object' ? opts.squawk : {}),
-    });
+    const sq = await runSquawk(
+      sql,
+      parsed.map((p) => p.offset),
+      {
+        pgMajor: Math.floor(versionNum / 10000),
+        ...(typeof opts.squawk === 'object' ? opts.squawk : {}),
+      },
+    );
     report.squawk = sq.status;
     for (const [idx, list] of sq.byStatement) statements[idx]?.findings.push(...list);
   }
   return report;
 }
 
-export async function analyzeStatement(p: ParsedStatement, index: number, sql: string, session: Session, basePos?: { line: number; col: number }): Promise<StatementAnalysis> {
+export async function analyzeStatement(
+  p: ParsedStatement,
+  index: number,
+  sql: string,
+  session: Session,
+  basePos?: { line: number; col: number },
+): Promise<StatementAnalysis> {
   const ctx = new StatementContext(session);
   walk(p.ast, (k, v) => {
     if (k === 'CommonTableExpr' && v.ctename) ctx.cteNames.add(v.ctename);
@@ -119,9 +129,15 @@ export async function analyzeStatement(p: ParsedStatement, index: number, sql: s
 
   const locks = ctx.locks.list();
   const strongest = ctx.locks.strongest();
-  const onExisting = locks.some((l) => LOCK_STRENGTH[l.mode] >= LOCK_STRENGTH.ShareLock && !session.state.createdInScript(splitRel(l.relation)) && l.relkind !== 'index');
+  const onExisting = locks.some(
+    (l) =>
+      LOCK_STRENGTH[l.mode] >= LOCK_STRENGTH.ShareLock && !session.state.createdInScript(splitRel(l.relation)) && l.relkind !== 'index',
+  );
   if (strongest && onExisting && !session.lockTimeout) {
-    ctx.finding('lock-timeout-missing', `No lock_timeout is set: while this waits for ${sqlModeName(strongest)} it queues every conflicting query behind it.`);
+    ctx.finding(
+      'lock-timeout-missing',
+      `No lock_timeout is set: while this waits for ${sqlModeName(strongest)} it queues every conflicting query behind it.`,
+    );
   }
   const rewritten = [...ctx.rewritten];
   // A rewrite that copies rows reads them all: it is reported as a scan too (JSON contract).
@@ -156,11 +172,23 @@ function splitRel(text: string): { schema?: string; name: string } {
 }
 
 function describe(p: ParsedStatement): string {
-  return p.sql.split(/\s+/).slice(0, 4).join(' ').replace(/[;(].*$/, '');
+  return p.sql
+    .split(/\s+/)
+    .slice(0, 4)
+    .join(' ')
+    .replace(/[;(].*$/, '');
 }
 
 /** Statements whose expressions run (a nextval() in them takes its lock); DDL only stores them. */
-const EXECUTES_EXPRESSIONS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'CreateTableAsStmt', 'CallStmt']);
+const EXECUTES_EXPRESSIONS = new Set([
+  'SelectStmt',
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+  'CreateTableAsStmt',
+  'CallStmt',
+]);
 
 async function dispatch(node: string, ast: any, ctx: StatementContext): Promise<{ transactional?: boolean } | void> {
   switch (node) {

@@ -62,9 +62,13 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
         return { mode: 'AccessExclusiveLock' };
       }
       lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `owned by ${col}, dropped with it`, col);
-      ctx.finding('drop-column', `DROP COLUMN ${col} removes its data from ${t.name} for good (a catalog change: the space is reclaimed only as rows are rewritten).`);
+      ctx.finding(
+        'drop-column',
+        `DROP COLUMN ${col} removes its data from ${t.name} for good (a catalog change: the space is reclaimed only as rows are rewritten).`,
+      );
       for (const idx of t.info?.indexes.values() ?? []) {
-        if (idx.columns.includes(col)) ctx.lock(idx.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index on the dropped column (dropped with it)' });
+        if (idx.columns.includes(col))
+          ctx.lock(idx.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index on the dropped column (dropped with it)' });
       }
       t.info?.columns.delete(col);
       ctx.setWork('catalog');
@@ -93,19 +97,24 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
     case 'AT_DropIdentity':
       // SET GENERATED / SET options / RESTART alter the identity's sequence; DROP IDENTITY drops it.
       if (cmd.subtype === 'AT_SetIdentity') lockOwnedSequences(ctx, t.info, 'ShareRowExclusiveLock', `identity sequence of ${col}`, col);
-      if (cmd.subtype === 'AT_DropIdentity') lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `identity sequence of ${col}, dropped`, col);
+      if (cmd.subtype === 'AT_DropIdentity')
+        lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `identity sequence of ${col}, dropped`, col);
       ctx.note('identity changes are catalog changes: existing values stay');
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock' };
     case 'AT_DropExpression':
       ctx.note('DROP EXPRESSION keeps the stored values: no rewrite');
-      if (ctx.major >= 18) ctx.doubt('on PostgreSQL 18 a VIRTUAL generated column must be materialized (rewrite) when its expression is dropped');
+      if (ctx.major >= 18)
+        ctx.doubt('on PostgreSQL 18 a VIRTUAL generated column must be materialized (rewrite) when its expression is dropped');
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock' };
     case 'AT_SetExpression':
       if (ctx.requires(17, 'ALTER COLUMN ... SET EXPRESSION')) {
         for (const d of ctx.dataTables(t.name, t.info)) ctx.rewrite(d);
-        ctx.finding('add-column-generated-stored', `SET EXPRESSION recomputes generated column ${col} for every row of ${t.name} under ACCESS EXCLUSIVE.`);
+        ctx.finding(
+          'add-column-generated-stored',
+          `SET EXPRESSION recomputes generated column ${col} for every row of ${t.name} under ACCESS EXCLUSIVE.`,
+        );
         ctx.doubt('a VIRTUAL generated column (PostgreSQL 18) needs no rewrite');
       }
       return { mode: 'AccessExclusiveLock' };
@@ -127,7 +136,8 @@ function setNotNull(col: string, t: AlterTarget, ctx: StatementContext): void {
     ctx.setWork('catalog');
   } else {
     for (const d of data) ctx.scan(d);
-    if (unknownRelation(t.info)) ctx.unknownOnce(`whether a validated CHECK (${col} IS NOT NULL) exists (it would make SET NOT NULL skip the scan)`);
+    if (unknownRelation(t.info))
+      ctx.unknownOnce(`whether a validated CHECK (${col} IS NOT NULL) exists (it would make SET NOT NULL skip the scan)`);
     if (!ctx.state.createdInScript(t.rel)) {
       ctx.finding(
         'set-not-null-scan',
@@ -176,8 +186,18 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
     for (const d of data) ctx.rewrite(d);
     ctx.unknownOnce(`the current type of ${t.name}.${col} (binary-coercible changes such as varchar widening do not rewrite)`);
     // If it narrows a string column, a CHECK gives the same limit without the rewrite.
-    const narrowing = narrowingAlternative({ typname: 'varchar' } as ColumnInfo, target, t, col, 'if this narrows a text or varchar column, ');
-    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`, narrowing ?? {});
+    const narrowing = narrowingAlternative(
+      { typname: 'varchar' } as ColumnInfo,
+      target,
+      t,
+      col,
+      'if this narrows a text or varchar column, ',
+    );
+    ctx.finding(
+      'alter-column-type-rewrite',
+      `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`,
+      narrowing ?? {},
+    );
     return;
   }
   if (pgTypname(target) === 'json') jsonFinding(t.name, col, ctx);
@@ -188,14 +208,20 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
   });
   if (verdict.uncertain) (ctx.live ? ctx.doubt.bind(ctx) : ctx.unknownOnce.bind(ctx))(verdict.uncertain);
   if (verdict.timezoneDependent) {
-    ctx.finding('timezone-dependent', `${info.type} -> ${target.name}: ${verdict.why}.`, { severity: verdict.rewrite ? 'warning' : 'info' });
+    ctx.finding('timezone-dependent', `${info.type} -> ${target.name}: ${verdict.why}.`, {
+      severity: verdict.rewrite ? 'warning' : 'info',
+    });
   }
   // An identity column's sequence follows the new type (ALTER SEQUENCE ... AS).
   if (info.identity) lockOwnedSequences(ctx, t.info, 'ShareRowExclusiveLock', `identity sequence of ${col}, retyped`, col);
   if (verdict.rewrite) {
     for (const d of data) ctx.rewrite(d);
     ctx.note(`rewrite: ${verdict.why}`);
-    ctx.finding('alter-column-type-rewrite', `ALTER COLUMN ${col} TYPE rewrites ${t.name}${rowsText(t.info)} and rebuilds its indexes under ACCESS EXCLUSIVE: ${verdict.why}.`, narrowingAlternative(info, target, t, col) ?? {});
+    ctx.finding(
+      'alter-column-type-rewrite',
+      `ALTER COLUMN ${col} TYPE rewrites ${t.name}${rowsText(t.info)} and rebuilds its indexes under ACCESS EXCLUSIVE: ${verdict.why}.`,
+      narrowingAlternative(info, target, t, col) ?? {},
+    );
   } else {
     ctx.note(`no rewrite: ${verdict.why}`);
     ctx.setWork('catalog');
@@ -208,12 +234,15 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
       'alter-column-type-revalidates',
       `CHECK constraint${checks.length > 1 ? 's' : ''} ${checks.map((c) => c.name).join(', ')} on ${col} ${checks.length > 1 ? 'are' : 'is'} re-validated by a scan of ${t.name} under ACCESS EXCLUSIVE.`,
     );
-  } else if (unknownRelation(t.info) && !verdict.rewrite) ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
+  } else if (unknownRelation(t.info) && !verdict.rewrite)
+    ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
   // Indexes whose expressions or predicate use the column are rebuilt even when the table is not.
   const rebuilt = [...(t.info?.indexes.values() ?? [])].filter((i) => i.expressionColumns?.includes(col));
   if (rebuilt.length && !verdict.rewrite) {
     for (const d of data) ctx.scan(d, 'index-build');
-    ctx.note(`index${rebuilt.length > 1 ? 'es' : ''} ${rebuilt.map((i) => i.name).join(', ')} use ${col} in an expression: rebuilt (a scan of ${t.name})`);
+    ctx.note(
+      `index${rebuilt.length > 1 ? 'es' : ''} ${rebuilt.map((i) => i.name).join(', ')} use ${col} in an expression: rebuilt (a scan of ${t.name})`,
+    );
   }
   // Foreign keys through the column are dropped and re-created: dropping removes their triggers on
   // the referenced table (ACCESS EXCLUSIVE), and after a rewrite they are validated again.
@@ -225,7 +254,10 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
   }
   for (const fk of t.info?.incomingForeignKeys ?? []) {
     if (fk.refColumns.includes(col)) {
-      ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} references ${col} and is re-created` });
+      ctx.lock(fk.table, 'AccessExclusiveLock', {
+        relkind: 'table',
+        why: `its foreign key ${fk.constraint} references ${col} and is re-created`,
+      });
       if (verdict.rewrite) ctx.scan(fk.table);
     }
   }
@@ -236,7 +268,10 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
 }
 
 export function jsonFinding(table: string, col: string, ctx: StatementContext): void {
-  ctx.finding('prefer-jsonb', `${table}.${col} is json: stored as text and parsed on every read; it cannot be compared for equality or indexed with GIN.`);
+  ctx.finding(
+    'prefer-jsonb',
+    `${table}.${col} is json: stored as text and parsed on every read; it cannot be compared for equality or indexed with GIN.`,
+  );
 }
 
 const TEXT_TYPES = new Set(['varchar', 'text', 'bpchar']);
@@ -246,7 +281,13 @@ const TEXT_TYPES = new Set(['varchar', 'text', 'bpchar']);
  * a CHECK (length(col) <= n) gives the same guarantee without the rewrite, added NOT VALID and then
  * validated under SHARE UPDATE EXCLUSIVE by an `add_check` step.
  */
-function narrowingAlternative(from: ColumnInfo, to: ParsedType, t: AlterTarget, col: string, when = ''): { safe: string; step: StepSuggestion[] } | undefined {
+function narrowingAlternative(
+  from: ColumnInfo,
+  to: ParsedType,
+  t: AlterTarget,
+  col: string,
+  when = '',
+): { safe: string; step: StepSuggestion[] } | undefined {
   const n = to.mods[0];
   if (pgTypname(to) !== 'varchar' || n === undefined || !TEXT_TYPES.has(from.typname)) return undefined;
   const name = `${t.rel.name}_${col}_length`.slice(0, 63);

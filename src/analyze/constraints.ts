@@ -9,7 +9,13 @@ import type { StatementContext } from './context.js';
 import type { AlterTarget, SubcommandResult } from './alter-target.js';
 import { rowsText, validatedNotNullCheck } from './column-changes.js';
 
-export const CONSTRAINT_SUBTYPES = new Set(['AT_AddConstraint', 'AT_ValidateConstraint', 'AT_DropConstraint', 'AT_AlterConstraint', 'AT_AddIndexConstraint']);
+export const CONSTRAINT_SUBTYPES = new Set([
+  'AT_AddConstraint',
+  'AT_ValidateConstraint',
+  'AT_DropConstraint',
+  'AT_AlterConstraint',
+  'AT_AddIndexConstraint',
+]);
 
 export async function analyzeConstraintCommand(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
   switch (cmd.subtype) {
@@ -40,7 +46,13 @@ async function addConstraint(c: any, t: AlterTarget, ctx: StatementContext): Pro
   const name: string = c.conname ?? '(unnamed)';
   switch (c.contype) {
     case 'CONSTR_CHECK': {
-      const info: ConstraintInfo = { name, type: 'check', validated: !notValid, columns: columnsIn(c.raw_expr), provesNotNull: provesNotNull(c.raw_expr) };
+      const info: ConstraintInfo = {
+        name,
+        type: 'check',
+        validated: !notValid,
+        columns: columnsIn(c.raw_expr),
+        provesNotNull: provesNotNull(c.raw_expr),
+      };
       if (notEnforced(c) && ctx.requires(18, 'NOT ENFORCED constraints')) {
         ctx.note('NOT ENFORCED: nothing is checked');
         info.validated = false;
@@ -49,7 +61,8 @@ async function addConstraint(c: any, t: AlterTarget, ctx: StatementContext): Pro
         ctx.finding('not-valid-needs-validate', `CHECK ${name} is added NOT VALID on ${t.name}.`);
       } else {
         for (const d of data) ctx.scan(d);
-        if (!fresh) ctx.finding('add-check-scan', `ADD CONSTRAINT ${name} CHECK scans all of ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
+        if (!fresh)
+          ctx.finding('add-check-scan', `ADD CONSTRAINT ${name} CHECK scans all of ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
       }
       ctx.state.addConstraint(t.info, info);
       if (!notValid) ctx.setWork('scan');
@@ -74,7 +87,11 @@ async function addConstraint(c: any, t: AlterTarget, ctx: StatementContext): Pro
           ctx.note(`validated constraint ${proved} proves ${col} IS NOT NULL: no scan`);
         } else {
           for (const d of data) ctx.scan(d);
-          if (!fresh) ctx.finding('add-not-null-constraint-scan', `ADD CONSTRAINT ${name} NOT NULL ${col} scans all of ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`);
+          if (!fresh)
+            ctx.finding(
+              'add-not-null-constraint-scan',
+              `ADD CONSTRAINT ${name} NOT NULL ${col} scans all of ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`,
+            );
         }
         if (colInfo && !notValid) colInfo.notNull = true;
         ctx.state.addConstraint(t.info, { name, type: 'not null', validated: !notValid, columns: [col], provesNotNull: [col] });
@@ -99,7 +116,15 @@ async function addForeignKey(c: any, name: string, notValid: boolean, t: AlterTa
   if (ref) {
     const { name: refName, info: refInfo } = await ctx.table(ref);
     ctx.lockWithChildren(refName, refInfo, 'ShareRowExclusiveLock', 'partition of the referenced table');
-    ctx.state.addConstraint(t.info, { name, type: 'foreign key', validated: !notValid, columns: cols, provesNotNull: [], refTable: refName, refColumns: strings(c.pk_attrs) });
+    ctx.state.addConstraint(t.info, {
+      name,
+      type: 'foreign key',
+      validated: !notValid,
+      columns: cols,
+      provesNotNull: [],
+      refTable: refName,
+      refColumns: strings(c.pk_attrs),
+    });
     if (notValid && t.info?.relkind === 'p') ctx.requires(18, 'a NOT VALID foreign key on a partitioned table');
     if (notEnforced(c)) {
       ctx.requires(18, 'NOT ENFORCED constraints');
@@ -118,7 +143,10 @@ async function addForeignKey(c: any, name: string, notValid: boolean, t: AlterTa
       }
     }
     if (t.info && cols.length && !hasIndexLeadingWith(t.info, cols) && !t.info.partial) {
-      ctx.finding('foreign-key-unindexed', `No index on ${t.name}(${cols.join(', ')}): deletes and key updates on ${refName} will scan ${t.name}.`);
+      ctx.finding(
+        'foreign-key-unindexed',
+        `No index on ${t.name}(${cols.join(', ')}): deletes and key updates on ${refName} will scan ${t.name}.`,
+      );
     }
   }
   return { mode: 'ShareRowExclusiveLock' };
@@ -140,8 +168,12 @@ async function addIndexConstraint(c: any, name: string, t: AlterTarget, ctx: Sta
   if (c.indexname) {
     // USING INDEX: adopts an existing unique index, a catalog change.
     const idx = t.info?.indexes.get(c.indexname);
-    ctx.lock(idx ? c.indexname : c.indexname, 'AccessExclusiveLock', { relkind: 'index', why: 'index adopted by the constraint (renamed to it)' });
-    if (idx && !idx.valid) ctx.finding('using-index-invalid', `Index ${c.indexname} is INVALID (a failed concurrent build): the constraint cannot use it.`);
+    ctx.lock(idx ? c.indexname : c.indexname, 'AccessExclusiveLock', {
+      relkind: 'index',
+      why: 'index adopted by the constraint (renamed to it)',
+    });
+    if (idx && !idx.valid)
+      ctx.finding('using-index-invalid', `Index ${c.indexname} is INVALID (a failed concurrent build): the constraint cannot use it.`);
     if (!idx && !ctx.live) ctx.unknownOnce(`index ${c.indexname}: whether it is valid and its columns NOT NULL`);
     const idxCols = idx?.columns ?? [];
     if (kind === 'PRIMARY KEY') {
@@ -163,7 +195,12 @@ async function addIndexConstraint(c: any, name: string, t: AlterTarget, ctx: Sta
     }
     if (idx) {
       t.info!.indexes.delete(c.indexname);
-      t.info!.indexes.set(c.conname ?? c.indexname, { ...idx, name: c.conname ?? c.indexname, constraint: c.conname, primary: kind === 'PRIMARY KEY' });
+      t.info!.indexes.set(c.conname ?? c.indexname, {
+        ...idx,
+        name: c.conname ?? c.indexname,
+        constraint: c.conname,
+        primary: kind === 'PRIMARY KEY',
+      });
     }
     ctx.note(`${kind} USING INDEX ${c.indexname}: adopts the existing index, no build`);
     ctx.setWork('catalog');
@@ -178,11 +215,22 @@ async function addIndexConstraint(c: any, name: string, t: AlterTarget, ctx: Sta
   }
   if (!fresh) {
     const rule = kind === 'PRIMARY KEY' ? 'add-primary-key' : kind === 'UNIQUE' ? 'add-unique-constraint' : 'add-exclusion-constraint';
-    ctx.finding(rule, `ADD ${kind} builds an index on ${t.name}${rowsText(t.info)} while holding ACCESS EXCLUSIVE: reads and writes wait for the build.`);
+    ctx.finding(
+      rule,
+      `ADD ${kind} builds an index on ${t.name}${rowsText(t.info)} while holding ACCESS EXCLUSIVE: reads and writes wait for the build.`,
+    );
   }
   if (t.info) {
     const idxName = c.conname ?? `${t.rel.name}_${cols.join('_')}_${kind === 'PRIMARY KEY' ? 'pkey' : kind === 'UNIQUE' ? 'key' : 'excl'}`;
-    t.info.indexes.set(idxName, { name: idxName, columns: cols, unique: kind !== 'EXCLUDE', primary: kind === 'PRIMARY KEY', valid: true, ready: true, constraint: idxName });
+    t.info.indexes.set(idxName, {
+      name: idxName,
+      columns: cols,
+      unique: kind !== 'EXCLUDE',
+      primary: kind === 'PRIMARY KEY',
+      valid: true,
+      ready: true,
+      constraint: idxName,
+    });
   }
   return { mode: 'AccessExclusiveLock' };
 }
@@ -206,17 +254,25 @@ async function validateConstraint(name: string, t: AlterTarget, ctx: StatementCo
   }
   if (con) {
     con.validated = true;
-    if (con.type === 'not null') for (const col of con.columns) {
-      const ci = t.info?.columns.get(col);
-      if (ci) ci.notNull = true;
-    }
+    if (con.type === 'not null')
+      for (const col of con.columns) {
+        const ci = t.info?.columns.get(col);
+        if (ci) ci.notNull = true;
+      }
   }
   return { mode: 'ShareUpdateExclusiveLock' };
 }
 
-async function dropConstraint(name: string, missingOk: boolean, cascade: boolean, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+async function dropConstraint(
+  name: string,
+  missingOk: boolean,
+  cascade: boolean,
+  t: AlterTarget,
+  ctx: StatementContext,
+): Promise<SubcommandResult> {
   const con = t.info?.constraints.get(name);
-  if (!con && ctx.live && !missingOk && !t.info?.createdInScript) ctx.doubt(`constraint ${name} not found on ${t.name}: the statement would fail`);
+  if (!con && ctx.live && !missingOk && !t.info?.createdInScript)
+    ctx.doubt(`constraint ${name} not found on ${t.name}: the statement would fail`);
   if (con?.type === 'foreign key' && con.refTable) {
     ctx.lock(con.refTable, 'AccessExclusiveLock', { relkind: 'table', why: 'referenced table (its foreign-key triggers are dropped)' });
   }
@@ -226,7 +282,8 @@ async function dropConstraint(name: string, missingOk: boolean, cascade: boolean
     // Foreign keys that depend on the key's index go with it (CASCADE), or make the drop fail.
     for (const fk of t.info?.incomingForeignKeys ?? []) {
       if (fk.table === t.name || !fk.refColumns.every((c) => con.columns.includes(c))) continue;
-      if (cascade) ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} is dropped (CASCADE)` });
+      if (cascade)
+        ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} is dropped (CASCADE)` });
       else ctx.doubt(`${fk.table} references this key (${fk.constraint}): DROP CONSTRAINT fails without CASCADE`);
     }
   }

@@ -50,14 +50,18 @@ export class StatementContext {
   }
 
   lock(relation: string, mode: LockMode, opts: { relkind?: RelKindName; table?: TableInfo; why?: string } = {}): void {
-    this.locks.add(relation, mode, { relkind: opts.relkind ?? (opts.table?.partial ? undefined : relkindName(opts.table?.relkind)), why: opts.why });
+    this.locks.add(relation, mode, {
+      relkind: opts.relkind ?? (opts.table?.partial ? undefined : relkindName(opts.table?.relkind)),
+      why: opts.why,
+    });
   }
 
   /** Lock a table and, as PostgreSQL does for most DDL, its partitions / inheritance children. */
   lockWithChildren(name: string, table: TableInfo | undefined, mode: LockMode, why = 'partition (the command recurses)'): void {
     this.lock(name, mode, { table });
     for (const p of table?.partitions ?? []) this.lock(p, mode, { relkind: 'table', why });
-    for (const c of table?.inheritanceChildren ?? []) this.lock(c, mode, { relkind: 'table', why: 'inheritance child (the command recurses)' });
+    for (const c of table?.inheritanceChildren ?? [])
+      this.lock(c, mode, { relkind: 'table', why: 'inheritance child (the command recurses)' });
     if (unknownRelation(table)) this.unknownOnce(`whether ${name} has partitions or inheritance children (they would be locked too)`);
   }
 
@@ -119,7 +123,8 @@ export class StatementContext {
   /** Resolve a relation for display: the catalog's name when live, else as written. */
   async table(r: RelName): Promise<{ name: string; info: TableInfo | undefined }> {
     const info = await this.state.relation(r);
-    if (!info && this.live && !this.state.createdInScript(r)) this.doubt(`${relText(r)} is not in the database (an earlier step creates it, or the name is wrong)`);
+    if (!info && this.live && !this.state.createdInScript(r))
+      this.doubt(`${relText(r)} is not in the database (an earlier step creates it, or the name is wrong)`);
     return { name: info?.name ?? relText(r), info };
   }
 

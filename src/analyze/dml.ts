@@ -71,11 +71,19 @@ export async function analyzeDelete(ast: any, ctx: StatementContext): Promise<vo
   decideRowScan(ast.whereClause, ast.relation, name, info, ctx, 'DELETE');
   for (const fk of info?.incomingForeignKeys ?? []) {
     const mode: LockMode = fk.onDelete === 'a' || fk.onDelete === 'r' ? 'RowShareLock' : 'RowExclusiveLock';
-    const action = fk.onDelete === 'c' ? 'deletes the referencing rows' : fk.onDelete === 'n' || fk.onDelete === 'd' ? 'updates the referencing rows' : 'checks for referencing rows';
+    const action =
+      fk.onDelete === 'c'
+        ? 'deletes the referencing rows'
+        : fk.onDelete === 'n' || fk.onDelete === 'd'
+          ? 'updates the referencing rows'
+          : 'checks for referencing rows';
     ctx.lock(fk.table, mode, { relkind: 'table', why: `${fk.constraint} ${action}` });
     if (!fk.indexed) {
       ctx.scan(fk.table, 'rows');
-      ctx.finding('foreign-key-unindexed', `${fk.table}(${fk.columns.join(', ')}) has no index: each row deleted from ${name} scans ${fk.table}.`);
+      ctx.finding(
+        'foreign-key-unindexed',
+        `${fk.table}(${fk.columns.join(', ')}) has no index: each row deleted from ${name} scans ${fk.table}.`,
+      );
     }
   }
   if (unknownRelation(info)) ctx.unknownOnce(`which tables reference ${name} (a DELETE looks them up, and scans them when unindexed)`);
@@ -96,7 +104,8 @@ export async function analyzeInsert(ast: any, ctx: StatementContext): Promise<vo
   const listed: string[] = (ast.cols ?? []).map((c: any) => c.ResTarget?.name).filter(Boolean);
   // A serial or identity column left out of the column list is filled by nextval() on its sequence.
   for (const seq of info?.ownedSequences ?? []) {
-    if (listed.length && !listed.includes(seq.column)) lockOwnedSequences(ctx, info, 'RowExclusiveLock', `nextval() for ${seq.column}`, seq.column);
+    if (listed.length && !listed.includes(seq.column))
+      lockOwnedSequences(ctx, info, 'RowExclusiveLock', `nextval() for ${seq.column}`, seq.column);
   }
   for (const c of info?.constraints.values() ?? []) {
     if (c.type !== 'foreign key' || !c.refTable) continue;
@@ -114,24 +123,31 @@ export async function analyzeMerge(ast: any, ctx: StatementContext): Promise<voi
   ctx.lockWithChildren(name, info, 'RowExclusiveLock', 'partition (merged into too)');
   await readOthers([ast.sourceRelation, ast.joinCondition], name, ctx);
   await scanJoined([ast.sourceRelation], ast.joinCondition, ctx);
-  if (!constantFilterOnIndex(ast.joinCondition, relationNames(ast.relation), info)) for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
+  if (!constantFilterOnIndex(ast.joinCondition, relationNames(ast.relation), info))
+    for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
   ctx.doubt('how many rows MERGE touches depends on the join');
   ctx.setWork('rows');
 }
 
 export async function analyzeSelect(ast: any, ctx: StatementContext): Promise<void> {
   // SELECT ... INTO new_table is CREATE TABLE AS.
-  if (ast.intoClause) return analyzeCreateTableAs({ query: { SelectStmt: { ...ast, intoClause: undefined } }, into: ast.intoClause, objtype: 'OBJECT_TABLE' }, ctx);
+  if (ast.intoClause)
+    return analyzeCreateTableAs(
+      { query: { SelectStmt: { ...ast, intoClause: undefined } }, into: ast.intoClause, objtype: 'OBJECT_TABLE' },
+      ctx,
+    );
   await analyzeModifyingCtes(ast.withClause, ctx);
   const locking = (ast.lockingClause ?? []).map((l: any) => l.LockingClause).filter(Boolean);
   const read = await lockReadRelations(ast, ctx, 'read by the query');
   if (locking.length) {
     const targeted = new Set<string>();
-    for (const l of locking) for (const r of l.lockedRels ?? []) {
-      const rv = rangeVar(r.RangeVar);
-      if (rv) targeted.add(relText(rv));
-    }
-    for (const r of read) if (targeted.size === 0 || targeted.has(r)) ctx.lock(r, 'RowShareLock', { relkind: 'table', why: 'SELECT ... FOR UPDATE/SHARE' });
+    for (const l of locking)
+      for (const r of l.lockedRels ?? []) {
+        const rv = rangeVar(r.RangeVar);
+        if (rv) targeted.add(relText(rv));
+      }
+    for (const r of read)
+      if (targeted.size === 0 || targeted.has(r)) ctx.lock(r, 'RowShareLock', { relkind: 'table', why: 'SELECT ... FOR UPDATE/SHARE' });
   }
   await scanJoined(ast.fromClause, ast.whereClause, ctx);
   if (read.length) ctx.setWork('rows');
@@ -164,8 +180,14 @@ export async function analyzeLock(ast: any, ctx: StatementContext): Promise<void
     if (rv.only) ctx.lock(name, mode, { table: info });
     else ctx.lockWithChildren(name, info, mode, 'partition (LOCK TABLE recurses)');
     // Locking a view locks the relations its query reads, in the same mode.
-    for (const r of info?.relkind === 'v' ? (info.viewReads ?? []) : []) ctx.lock(r, mode, { relkind: 'table', why: `read by view ${name}` });
-    const blocks = mode === 'AccessExclusiveLock' ? 'every query on it, plain SELECTs included' : mode === 'AccessShareLock' || mode === 'RowShareLock' || mode === 'RowExclusiveLock' ? 'only conflicting DDL' : 'writes and other schema changes';
+    for (const r of info?.relkind === 'v' ? (info.viewReads ?? []) : [])
+      ctx.lock(r, mode, { relkind: 'table', why: `read by view ${name}` });
+    const blocks =
+      mode === 'AccessExclusiveLock'
+        ? 'every query on it, plain SELECTs included'
+        : mode === 'AccessShareLock' || mode === 'RowShareLock' || mode === 'RowExclusiveLock'
+          ? 'only conflicting DDL'
+          : 'writes and other schema changes';
     ctx.finding('lock-table', `LOCK TABLE ${name} takes ${mode} until the transaction ends: it blocks ${blocks}.`, {
       severity: mode === 'AccessShareLock' || mode === 'RowShareLock' || mode === 'RowExclusiveLock' ? 'info' : 'warning',
     });
@@ -191,7 +213,14 @@ async function readOthers(parts: any[], target: string, ctx: StatementContext): 
 }
 
 /** UPDATE/DELETE: a full scan unless the WHERE can use an index on the target. */
-function decideRowScan(where: any, relation: any, name: string, info: TableInfo | undefined, ctx: StatementContext, verb: 'UPDATE' | 'DELETE'): void {
+function decideRowScan(
+  where: any,
+  relation: any,
+  name: string,
+  info: TableInfo | undefined,
+  ctx: StatementContext,
+  verb: 'UPDATE' | 'DELETE',
+): void {
   const rows = info?.estimatedRows !== undefined && info.estimatedRows >= 0 ? ` (~${formatCount(info.estimatedRows)} rows)` : '';
   if (!where) {
     for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
@@ -269,7 +298,8 @@ function backfillStyle(where: any, setCols: string[], name: string, info: TableI
     'backfill-in-one-statement',
     `UPDATE ${name}${size} SET ${nullTested[0]} ... WHERE ${nullTested[0]} IS NULL is a backfill in one transaction: every row it fills stays locked until commit, and replicas receive the WAL in one burst.`,
   );
-  if (rows === undefined) ctx.unknownOnce(`how many rows ${name} has (the backfill finding matters from ~${formatCount(LARGE_TABLE_ROWS)} rows)`);
+  if (rows === undefined)
+    ctx.unknownOnce(`how many rows ${name} has (the backfill finding matters from ~${formatCount(LARGE_TABLE_ROWS)} rows)`);
 }
 
 /** From this many rows a one-statement backfill is worth batching. */

@@ -33,7 +33,10 @@ export async function analyzeAlterDomain(ast: any, ctx: StatementContext): Promi
     for (const d of ctx.dataTables(t, info)) ctx.scan(d);
   }
   if (tables.length) {
-    ctx.finding('domain-check-scan', `ALTER DOMAIN ${label} checks every value in ${tables.join(', ')} while holding SHARE on ${tables.length > 1 ? 'them' : 'it'}: writes wait for the scan.`);
+    ctx.finding(
+      'domain-check-scan',
+      `ALTER DOMAIN ${label} checks every value in ${tables.join(', ')} while holding SHARE on ${tables.length > 1 ? 'them' : 'it'}: writes wait for the scan.`,
+    );
   }
 }
 

@@ -19,10 +19,14 @@ export async function analyzeCreateIndex(ast: any, ctx: StatementContext): Promi
   const existing = idxName ? info?.indexes.get(idxName) : undefined;
   if (existing && ast.if_not_exists) {
     if (!existing.valid) {
-      ctx.finding('concurrently-leaves-invalid-index', `Index ${idxName} already exists but is INVALID: IF NOT EXISTS will skip it and leave the broken index in place.`, {
-        severity: 'warning',
-        safe: 'DROP INDEX CONCURRENTLY the invalid index first, then create it again (a `create_index` step does this).',
-      });
+      ctx.finding(
+        'concurrently-leaves-invalid-index',
+        `Index ${idxName} already exists but is INVALID: IF NOT EXISTS will skip it and leave the broken index in place.`,
+        {
+          severity: 'warning',
+          safe: 'DROP INDEX CONCURRENTLY the invalid index first, then create it again (a `create_index` step does this).',
+        },
+      );
     } else ctx.note(`index ${idxName} already exists: IF NOT EXISTS makes this a no-op`);
   }
   if (info?.relkind === 'p' && concurrent) {
@@ -47,7 +51,13 @@ export async function analyzeCreateIndex(ast: any, ctx: StatementContext): Promi
   }
   if (concurrent) {
     ctx.note('CONCURRENTLY: reads and writes continue; it waits for transactions older than its snapshots');
-    ctx.finding('concurrently-leaves-invalid-index', `If CREATE INDEX CONCURRENTLY fails or is cancelled it leaves an INVALID index ${idxName ?? ''} that still slows writes.`.replace('  ', ' '));
+    ctx.finding(
+      'concurrently-leaves-invalid-index',
+      `If CREATE INDEX CONCURRENTLY fails or is cancelled it leaves an INVALID index ${idxName ?? ''} that still slows writes.`.replace(
+        '  ',
+        ' ',
+      ),
+    );
   } else if (!fresh && !only) {
     ctx.finding(
       'create-index-blocks-writes',
@@ -57,7 +67,12 @@ export async function analyzeCreateIndex(ast: any, ctx: StatementContext): Promi
   if (info && idxName && !existing) {
     const columns = (ast.indexParams ?? []).map((p: any) => p.IndexElem?.name).filter(Boolean);
     const idx = { name: idxName, columns, unique: !!ast.unique, primary: !!ast.primary, valid: !only, ready: true };
-    ctx.state.indexCreated({ schema: rel.schema, name: idxName }, { index: idxName, table: name, tableKind: info.relkind, partitioned: info.relkind === 'p', valid: !only }, info, idx);
+    ctx.state.indexCreated(
+      { schema: rel.schema, name: idxName },
+      { index: idxName, table: name, tableKind: info.relkind, partitioned: info.relkind === 'p', valid: !only },
+      info,
+      idx,
+    );
   }
 }
 
@@ -75,10 +90,14 @@ export async function analyzeDropIndex(ast: any, ctx: StatementContext): Promise
       continue;
     }
     if (owner.constraint) {
-      ctx.finding('using-index-invalid', `Index ${idx} belongs to constraint ${owner.constraint}: DROP INDEX fails; drop the constraint instead.`, {
-        severity: 'error',
-        safe: `ALTER TABLE ${owner.table} DROP CONSTRAINT ${owner.constraint}`,
-      });
+      ctx.finding(
+        'using-index-invalid',
+        `Index ${idx} belongs to constraint ${owner.constraint}: DROP INDEX fails; drop the constraint instead.`,
+        {
+          severity: 'error',
+          safe: `ALTER TABLE ${owner.table} DROP CONSTRAINT ${owner.constraint}`,
+        },
+      );
     }
     if (concurrent && owner.partitioned) {
       ctx.finding('concurrently-on-partitioned-table', `DROP INDEX CONCURRENTLY is not supported on partitioned index ${idx}.`, {
@@ -93,7 +112,10 @@ export async function analyzeDropIndex(ast: any, ctx: StatementContext): Promise
     } else {
       ctx.lockWithChildren(owner.table, tableInfo, 'AccessExclusiveLock', 'partition (its index is dropped too)');
       ctx.lock(idx, 'AccessExclusiveLock', { relkind: 'index' });
-      ctx.finding('drop-index-blocks', `DROP INDEX takes ACCESS EXCLUSIVE on ${owner.table}: every query on it waits, and the drop waits for every running query.`);
+      ctx.finding(
+        'drop-index-blocks',
+        `DROP INDEX takes ACCESS EXCLUSIVE on ${owner.table}: every query on it waits, and the drop waits for every running query.`,
+      );
     }
     ctx.setWork('catalog');
     ctx.state.indexDropped(r, tableInfo);
@@ -118,7 +140,9 @@ export async function analyzeReindex(ast: any, ctx: StatementContext): Promise<{
       }
       const tableInfo = await ctx.state.relation(splitName(owner.table));
       if (owner.partitioned) out.transactional = false;
-      ctx.lock(owner.table, concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock', { relkind: owner.tableKind === 'p' ? 'partitioned table' : 'table' });
+      ctx.lock(owner.table, concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock', {
+        relkind: owner.tableKind === 'p' ? 'partitioned table' : 'table',
+      });
       ctx.lock(idx, concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock', { relkind: 'index' });
       for (const d of ctx.dataTables(owner.table, tableInfo)) ctx.scan(d, 'index-build');
       if (!concurrent) {
@@ -153,7 +177,10 @@ export async function analyzeReindex(ast: any, ctx: StatementContext): Promise<{
         if (unknownRelation(info)) ctx.unknownOnce(`whether ${name} is partitioned (REINDEX then cannot run in a transaction block)`);
       }
       if (!concurrent) {
-        ctx.finding('reindex-blocks', `REINDEX TABLE takes SHARE on ${name}${rowsText(info)} (writes wait) and ACCESS EXCLUSIVE on each of its indexes while they are rebuilt.`);
+        ctx.finding(
+          'reindex-blocks',
+          `REINDEX TABLE takes SHARE on ${name}${rowsText(info)} (writes wait) and ACCESS EXCLUSIVE on each of its indexes while they are rebuilt.`,
+        );
       }
       break;
     }
@@ -172,6 +199,12 @@ function indexShapeFindings(ast: any, table: string, ctx: StatementContext): voi
   const keys = (ast.indexParams ?? []).length;
   const method: string = ast.accessMethod ?? 'btree';
   if (!ast.unique && !ast.primary && method === 'btree' && keys > MAX_INDEX_COLUMNS) {
-    ctx.finding('index-too-many-columns', `Non-unique index ${ast.idxname ?? ''} on ${table} has ${keys} key columns: only queries that use its leading columns benefit, and every write maintains all of them.`.replace('  ', ' '));
+    ctx.finding(
+      'index-too-many-columns',
+      `Non-unique index ${ast.idxname ?? ''} on ${table} has ${keys} key columns: only queries that use its leading columns benefit, and every write maintains all of them.`.replace(
+        '  ',
+        ' ',
+      ),
+    );
   }
 }

@@ -7,9 +7,26 @@ import type { ColumnFacts, ConstraintFacts, IndexFacts, TableFacts } from '../pg
 import { findTable, rowEstimate } from '../pg/catalog/table-lookup.js';
 import { tableColumns, tableConstraints, tableIndexes } from '../pg/catalog/table-parts.js';
 import { dependentViews, descendants, foreignKeys, ownedSequences, tableTriggers, viewReads } from '../pg/catalog/table-links.js';
-import { castMethod, functionVolatility, indexOwner, isConstrainedDomain, statisticsTable, typeUsers, type TypeUser } from '../pg/catalog/type-lookup.js';
+import {
+  castMethod,
+  functionVolatility,
+  indexOwner,
+  isConstrainedDomain,
+  statisticsTable,
+  typeUsers,
+  type TypeUser,
+} from '../pg/catalog/type-lookup.js';
 import { columnsIn, provesNotNull } from './ast.js';
-import type { Catalog, ColumnInfo, ConstraintInfo, ConstraintType, IndexInfo, IndexOwner, TableInfo, Volatility } from './analysis-catalog.js';
+import type {
+  Catalog,
+  ColumnInfo,
+  ConstraintInfo,
+  ConstraintType,
+  IndexInfo,
+  IndexOwner,
+  TableInfo,
+  Volatility,
+} from './analysis-catalog.js';
 
 export function qualifiedText(schema: string | undefined, name: string): string {
   return schema ? `${quoteIdent(schema)}.${quoteIdent(name)}` : quoteIdent(name);
@@ -73,7 +90,14 @@ export class LiveCatalog implements Catalog {
       inheritanceChildren: children.filter((c) => !c.partition).map((c) => c.regclass),
       incomingForeignKeys: incoming
         .filter((f) => !f.inherited)
-        .map((f) => ({ table: f.childTable, constraint: f.name, columns: f.childColumns, refColumns: f.parentColumns, indexed: f.indexed, onDelete: f.onDelete })),
+        .map((f) => ({
+          table: f.childTable,
+          constraint: f.name,
+          columns: f.childColumns,
+          refColumns: f.parentColumns,
+          indexed: f.indexed,
+          onDelete: f.onDelete,
+        })),
       ...(reads ? { viewReads: reads } : {}),
       dependentViews: dependents.map((v) => v.regclass),
       triggers: triggers.map((x) => ({ name: x.name, internal: x.internal })),

@@ -55,7 +55,12 @@ export class LockSet {
   add(relation: string, mode: LockMode, opts: { relkind?: RelKindName; why?: string } = {}): void {
     const cur = this.byRel.get(relation);
     if (!cur) {
-      this.byRel.set(relation, { relation, mode, ...(opts.relkind ? { relkind: opts.relkind } : {}), ...(opts.why ? { why: opts.why } : {}) });
+      this.byRel.set(relation, {
+        relation,
+        mode,
+        ...(opts.relkind ? { relkind: opts.relkind } : {}),
+        ...(opts.why ? { why: opts.why } : {}),
+      });
       return;
     }
     if (LOCK_STRENGTH[mode] > LOCK_STRENGTH[cur.mode]) cur.mode = mode;

@@ -12,7 +12,8 @@ export async function analyzeVacuum(ast: any, ctx: StatementContext): Promise<vo
   if (rels.length === 0) {
     ctx.doubt(`${isVacuum ? 'VACUUM' : 'ANALYZE'} without a table processes every table in the database, one at a time`);
     ctx.setWork(full ? 'rewrite' : 'scan');
-    if (full) ctx.finding('rewrite-table', 'VACUUM FULL without a table rewrites every table in the database, each under ACCESS EXCLUSIVE.');
+    if (full)
+      ctx.finding('rewrite-table', 'VACUUM FULL without a table rewrites every table in the database, each under ACCESS EXCLUSIVE.');
     return;
   }
   for (const rel of rels) {
@@ -20,7 +21,10 @@ export async function analyzeVacuum(ast: any, ctx: StatementContext): Promise<vo
     if (isVacuum && full) {
       ctx.lockWithChildren(name, info, 'AccessExclusiveLock', 'partition (each is rewritten)');
       for (const d of ctx.dataTables(name, info)) ctx.rewrite(d);
-      ctx.finding('rewrite-table', `VACUUM FULL rewrites ${name}${rowsText(info)} under ACCESS EXCLUSIVE: every query on it waits until the copy is done.`);
+      ctx.finding(
+        'rewrite-table',
+        `VACUUM FULL rewrites ${name}${rowsText(info)} under ACCESS EXCLUSIVE: every query on it waits until the copy is done.`,
+      );
     } else {
       ctx.lockWithChildren(name, info, 'ShareUpdateExclusiveLock', 'partition (processed too)');
       if (isVacuum) ctx.note('VACUUM reads the pages not yet marked all-visible; reads and writes continue');
@@ -40,7 +44,8 @@ export async function analyzeCluster(ast: any, ctx: StatementContext): Promise<v
   const { name, info } = await ctx.table(rel);
   ctx.lockWithChildren(name, info, 'AccessExclusiveLock', 'partition (each is rewritten)');
   for (const d of ctx.dataTables(name, info)) ctx.rewrite(d);
-  for (const i of info?.indexes.values() ?? []) ctx.lock(i.name, 'AccessExclusiveLock', { relkind: 'index', why: 'rebuilt with the table' });
+  for (const i of info?.indexes.values() ?? [])
+    ctx.lock(i.name, 'AccessExclusiveLock', { relkind: 'index', why: 'rebuilt with the table' });
   ctx.finding('rewrite-table', `CLUSTER rewrites ${name}${rowsText(info)} in index order under ACCESS EXCLUSIVE: every query on it waits.`);
 }
 
@@ -82,7 +87,10 @@ export async function analyzeRefreshMatview(ast: any, ctx: StatementContext): Pr
     ctx.lock(name, 'AccessExclusiveLock', { table: info });
     // New storage, refilled from the view's query (its indexes are then built from the new rows).
     ctx.rewrite(name, ast.skipData ? 'empty' : 'rows');
-    ctx.finding('refresh-matview-blocks', `REFRESH MATERIALIZED VIEW takes ACCESS EXCLUSIVE on ${name}: reads of it wait until the query has been recomputed.`);
+    ctx.finding(
+      'refresh-matview-blocks',
+      `REFRESH MATERIALIZED VIEW takes ACCESS EXCLUSIVE on ${name}: reads of it wait until the query has been recomputed.`,
+    );
   }
   if (ast.skipData) ctx.note('WITH NO DATA empties the view: its query is not run');
   else if (info?.viewReads) {

@@ -44,23 +44,34 @@ export async function analyzeDrop(ast: any, ctx: StatementContext): Promise<void
       ctx.setWork('catalog');
       continue;
     }
-    if (type === 'OBJECT_TABLE' || type === 'OBJECT_VIEW' || type === 'OBJECT_MATVIEW' || type === 'OBJECT_FOREIGN_TABLE' || type === 'OBJECT_SEQUENCE') {
+    if (
+      type === 'OBJECT_TABLE' ||
+      type === 'OBJECT_VIEW' ||
+      type === 'OBJECT_MATVIEW' ||
+      type === 'OBJECT_FOREIGN_TABLE' ||
+      type === 'OBJECT_SEQUENCE'
+    ) {
       const r = nameFromList(items);
       if (!r) continue;
       const { name, info } = await ctx.table(r);
       ctx.lockWithChildren(name, info, 'AccessExclusiveLock', 'partition (dropped with it)');
       if (type === 'OBJECT_TABLE') lockOwnedSequences(ctx, info, 'AccessExclusiveLock', 'owned by a column, dropped with the table');
       if (type === 'OBJECT_TABLE') {
-        if (info && !ctx.state.createdInScript(r)) ctx.finding('drop-table', `DROP TABLE ${name}${cascade ? ' CASCADE' : ''} removes the table and its data for good.`);
+        if (info && !ctx.state.createdInScript(r))
+          ctx.finding('drop-table', `DROP TABLE ${name}${cascade ? ' CASCADE' : ''} removes the table and its data for good.`);
         else if (!info) ctx.finding('drop-table', `DROP TABLE ${name} removes the table and its data for good.`);
         for (const c of info?.constraints.values() ?? []) {
           if (c.type === 'foreign key' && c.refTable && c.refTable !== name) {
-            ctx.lock(c.refTable, 'AccessExclusiveLock', { relkind: 'table', why: `referenced by ${c.name}; its foreign-key triggers are dropped` });
+            ctx.lock(c.refTable, 'AccessExclusiveLock', {
+              relkind: 'table',
+              why: `referenced by ${c.name}; its foreign-key triggers are dropped`,
+            });
           }
         }
         for (const fk of info?.incomingForeignKeys ?? []) {
           if (fk.table === name) continue;
-          if (cascade) ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} is dropped (CASCADE)` });
+          if (cascade)
+            ctx.lock(fk.table, 'AccessExclusiveLock', { relkind: 'table', why: `its foreign key ${fk.constraint} is dropped (CASCADE)` });
           else ctx.doubt(`${fk.table} references ${name} (${fk.constraint}): DROP fails without CASCADE`);
         }
         if (unknownRelation(info)) ctx.unknownOnce(`which tables ${name} references or is referenced by (they are locked too)`);
@@ -86,7 +97,10 @@ export async function analyzeDrop(ast: any, ctx: StatementContext): Promise<void
 export async function analyzeAlterEnum(ast: any, ctx: StatementContext): Promise<void> {
   const name = strings(ast.typeName).join('.');
   if (ast.newVal !== undefined && ast.oldVal === undefined) {
-    ctx.finding('enum-add-value', `ALTER TYPE ${name} ADD VALUE '${ast.newVal}' locks no table; the new value is usable once this transaction commits.`);
+    ctx.finding(
+      'enum-add-value',
+      `ALTER TYPE ${name} ADD VALUE '${ast.newVal}' locks no table; the new value is usable once this transaction commits.`,
+    );
   } else ctx.note('renaming an enum value is a catalog change');
   ctx.setWork('catalog');
 }
@@ -118,10 +132,9 @@ export async function analyzeCreateTable(ast: any, ctx: StatementContext): Promi
       }
     }
     const cd = el.ColumnDef;
-    const consts: any[] = [
-      ...(cd?.constraints ?? []).map((c: any) => c.Constraint),
-      ...(el.Constraint ? [el.Constraint] : []),
-    ].filter(Boolean);
+    const consts: any[] = [...(cd?.constraints ?? []).map((c: any) => c.Constraint), ...(el.Constraint ? [el.Constraint] : [])].filter(
+      Boolean,
+    );
     if (cd) {
       const ty = typeName(cd.typeName);
       info.columns.set(cd.colname, {
@@ -145,7 +158,15 @@ export async function analyzeCreateTable(ast: any, ctx: StatementContext): Promi
       ctx.lock(t.name, 'ShareRowExclusiveLock', { table: t.info, why: 'referenced table (the foreign key adds triggers to it)' });
       const cols = cd ? [cd.colname] : strings(c.fk_attrs);
       const name = c.conname ?? `${rel.name}_${cols.join('_')}_fkey`;
-      info.constraints.set(name, { name, type: 'foreign key', validated: true, columns: cols, provesNotNull: [], refTable: t.name, refColumns: strings(c.pk_attrs) });
+      info.constraints.set(name, {
+        name,
+        type: 'foreign key',
+        validated: true,
+        columns: cols,
+        provesNotNull: [],
+        refTable: t.name,
+        refColumns: strings(c.pk_attrs),
+      });
     }
   }
   ctx.state.created(rel, info);
@@ -189,7 +210,14 @@ export async function lockReadRelations(query: any, ctx: StatementContext, why: 
   return out;
 }
 
-const COMMENT_ON_RELATION = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_INDEX', 'OBJECT_SEQUENCE', 'OBJECT_FOREIGN_TABLE']);
+const COMMENT_ON_RELATION = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+  'OBJECT_INDEX',
+  'OBJECT_SEQUENCE',
+  'OBJECT_FOREIGN_TABLE',
+]);
 
 export async function analyzeComment(ast: any, ctx: StatementContext): Promise<void> {
   const items = ast.object?.List?.items;
@@ -206,7 +234,8 @@ export async function analyzeComment(ast: any, ctx: StatementContext): Promise<v
     }
   } else if (ast.objtype === 'OBJECT_COLUMN' || ast.objtype === 'OBJECT_TABCONSTRAINT' || ast.objtype === 'OBJECT_TRIGGER') {
     const parts = strings(items);
-    const table = parts.length >= 2 ? { schema: parts.length > 2 ? parts[parts.length - 3] : undefined, name: parts[parts.length - 2]! } : undefined;
+    const table =
+      parts.length >= 2 ? { schema: parts.length > 2 ? parts[parts.length - 3] : undefined, name: parts[parts.length - 2]! } : undefined;
     if (table) {
       const { name, info } = await ctx.table(table);
       ctx.lock(name, ast.objtype === 'OBJECT_COLUMN' ? 'ShareUpdateExclusiveLock' : 'AccessShareLock', { table: info });
@@ -225,7 +254,8 @@ export async function analyzeGrant(ast: any, ctx: StatementContext): Promise<voi
       const { name, info } = await ctx.table(r);
       ctx.lock(name, 'AccessShareLock', { table: info });
     }
-  } else if (ast.targtype === 'ACL_TARGET_ALL_IN_SCHEMA') ctx.doubt('GRANT ... ON ALL TABLES IN SCHEMA takes ACCESS SHARE on every table in it');
+  } else if (ast.targtype === 'ACL_TARGET_ALL_IN_SCHEMA')
+    ctx.doubt('GRANT ... ON ALL TABLES IN SCHEMA takes ACCESS SHARE on every table in it');
   ctx.note('GRANT/REVOKE change the ACL in the catalog');
   ctx.setWork('catalog');
 }
@@ -246,7 +276,8 @@ export async function analyzeRename(ast: any, ctx: StatementContext): Promise<vo
         ctx.finding('rename', `Renaming ${name} to ${ast.newname} breaks every running query and deployed code that uses the old name.`);
       }
       if (info) ctx.state.dropped(rel);
-      if (info) ctx.state.created({ schema: rel.schema, name: ast.newname }, { ...info, name: ast.newname, createdInScript: info.createdInScript });
+      if (info)
+        ctx.state.created({ schema: rel.schema, name: ast.newname }, { ...info, name: ast.newname, createdInScript: info.createdInScript });
       return;
     }
     case 'OBJECT_COLUMN': {
@@ -317,7 +348,6 @@ export const NO_TABLE_LOCK = new Set([
   'AlterDefaultPrivilegesStmt',
   'AlterOwnerStmt',
 ]);
-
 
 /** DROP STATISTICS: SHARE UPDATE EXCLUSIVE on the table the statistics object is on. */
 async function dropStatistics(items: any[], ctx: StatementContext): Promise<void> {

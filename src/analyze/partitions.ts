@@ -26,18 +26,29 @@ export async function analyzePartitionCommand(cmd: any, t: AlterTarget, ctx: Sta
         ctx.lockWithChildren(partName, partInfo, 'AccessExclusiveLock', 'sub-partition of the detached partition');
         ctx.note('CONCURRENTLY: SHARE UPDATE EXCLUSIVE on the parent; runs in two transactions and waits for queries that use the parent');
         if (t.info?.defaultPartition) {
-          ctx.finding('detach-partition-blocks', `DETACH ... CONCURRENTLY is not allowed while ${t.name} has a default partition (${t.info.defaultPartition}).`, {
-            severity: 'error',
-            safe: 'Detach without CONCURRENTLY in a quiet window, or move the default partition out first.',
-          });
+          ctx.finding(
+            'detach-partition-blocks',
+            `DETACH ... CONCURRENTLY is not allowed while ${t.name} has a default partition (${t.info.defaultPartition}).`,
+            {
+              severity: 'error',
+              safe: 'Detach without CONCURRENTLY in a quiet window, or move the default partition out first.',
+            },
+          );
         }
         ctx.setWork('catalog');
         removePartition(t.info, partName);
         return { mode: 'ShareUpdateExclusiveLock', recurse: false };
       }
       ctx.lockWithChildren(partName, partInfo, 'AccessExclusiveLock', 'sub-partition of the detached partition');
-      if (t.info?.defaultPartition) ctx.lock(t.info.defaultPartition, 'AccessExclusiveLock', { relkind: 'table', why: 'default partition (its implicit bound changes)' });
-      ctx.finding('detach-partition-blocks', `DETACH PARTITION takes ACCESS EXCLUSIVE on ${t.name}: every query on the partitioned table waits.`);
+      if (t.info?.defaultPartition)
+        ctx.lock(t.info.defaultPartition, 'AccessExclusiveLock', {
+          relkind: 'table',
+          why: 'default partition (its implicit bound changes)',
+        });
+      ctx.finding(
+        'detach-partition-blocks',
+        `DETACH PARTITION takes ACCESS EXCLUSIVE on ${t.name}: every query on the partitioned table waits.`,
+      );
       ctx.setWork('catalog');
       removePartition(t.info, partName);
       return { mode: 'AccessExclusiveLock', recurse: false };
@@ -62,18 +73,30 @@ async function attach(t: AlterTarget, partName: string, partInfo: TableInfo | un
   // A validated CHECK on the partition key columns may prove the bound (PostgreSQL then skips the scan).
   const checks = [...(partInfo?.constraints.values() ?? [])].filter((c) => c.type === 'check' && c.validated);
   if (checks.length) {
-    ctx.note(`validated CHECK ${checks.map((c) => c.name).join(', ')} on ${partName}: if it implies the partition bound, PostgreSQL skips the scan`);
+    ctx.note(
+      `validated CHECK ${checks.map((c) => c.name).join(', ')} on ${partName}: if it implies the partition bound, PostgreSQL skips the scan`,
+    );
     ctx.doubt(`whether CHECK ${checks.map((c) => c.name).join(', ')} implies the partition bound (assumed it does: no scan)`);
     ctx.setWork('catalog');
   } else {
     for (const d of ctx.dataTables(partName, partInfo)) ctx.scan(d);
-    if (unknownRelation(partInfo)) ctx.unknownOnce(`whether ${partName} has a CHECK constraint that implies the bound (it would skip the scan)`);
-    ctx.finding('attach-partition-scan', `ATTACH PARTITION scans ${partName}${rowsText(partInfo)} to check the bound while holding ACCESS EXCLUSIVE on it.`);
+    if (unknownRelation(partInfo))
+      ctx.unknownOnce(`whether ${partName} has a CHECK constraint that implies the bound (it would skip the scan)`);
+    ctx.finding(
+      'attach-partition-scan',
+      `ATTACH PARTITION scans ${partName}${rowsText(partInfo)} to check the bound while holding ACCESS EXCLUSIVE on it.`,
+    );
   }
   if (t.info?.defaultPartition) {
-    ctx.lock(t.info.defaultPartition, 'AccessExclusiveLock', { relkind: 'table', why: 'default partition, scanned for rows that belong to the new partition' });
+    ctx.lock(t.info.defaultPartition, 'AccessExclusiveLock', {
+      relkind: 'table',
+      why: 'default partition, scanned for rows that belong to the new partition',
+    });
     ctx.scan(t.info.defaultPartition);
-    ctx.finding('default-partition-scan', `The default partition ${t.info.defaultPartition} is scanned under ACCESS EXCLUSIVE for rows that belong to ${partName}.`);
+    ctx.finding(
+      'default-partition-scan',
+      `The default partition ${t.info.defaultPartition} is scanned under ACCESS EXCLUSIVE for rows that belong to ${partName}.`,
+    );
   } else if (unknownRelation(t.info)) ctx.unknownOnce(`whether ${t.name} has a default partition (it would be locked and scanned)`);
   // Indexes of the parent that the new partition lacks are built on it.
   if (t.info && partInfo) {
@@ -99,7 +122,10 @@ export async function analyzeCreatePartitionOf(parentRv: any, newName: string, c
   ctx.lock(name, 'AccessExclusiveLock', { table: info, why: 'partitioned parent' });
   ctx.finding('create-partition-locks-parent', `CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE on ${name}: every query on it waits.`);
   if (info?.defaultPartition) {
-    ctx.lock(info.defaultPartition, 'AccessExclusiveLock', { relkind: 'table', why: 'default partition, scanned for rows that belong to the new partition' });
+    ctx.lock(info.defaultPartition, 'AccessExclusiveLock', {
+      relkind: 'table',
+      why: 'default partition, scanned for rows that belong to the new partition',
+    });
     ctx.scan(info.defaultPartition);
     ctx.finding('default-partition-scan', `The default partition ${info.defaultPartition} is scanned for rows that belong to ${newName}.`);
   } else if (unknownRelation(info)) ctx.unknownOnce(`whether ${name} has a default partition (it would be locked and scanned)`);

@@ -7,7 +7,9 @@ import type { StatementContext } from './context.js';
 function fragileForm(node: string, ast: any): string | undefined {
   switch (node) {
     case 'IndexStmt':
-      return ast.if_not_exists || !ast.idxname ? undefined : `CREATE INDEX${ast.concurrent ? ' CONCURRENTLY' : ''} IF NOT EXISTS ${ast.idxname}`;
+      return ast.if_not_exists || !ast.idxname
+        ? undefined
+        : `CREATE INDEX${ast.concurrent ? ' CONCURRENTLY' : ''} IF NOT EXISTS ${ast.idxname}`;
     case 'CreateStmt':
       return ast.if_not_exists ? undefined : 'CREATE TABLE IF NOT EXISTS';
     case 'DropStmt':

@@ -221,7 +221,7 @@ export const RULES = {
   },
   'timezone-dependent': {
     severity: 'info',
-    safe: 'Run the change in a session with TimeZone = UTC (SET TimeZone = \'UTC\') so timestamp <-> timestamptz needs no rewrite.',
+    safe: "Run the change in a session with TimeZone = UTC (SET TimeZone = 'UTC') so timestamp <-> timestamptz needs no rewrite.",
   },
 } satisfies Record<string, Rule>;
 

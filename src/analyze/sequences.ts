@@ -58,6 +58,8 @@ export function lockOwnedSequences(ctx: StatementContext, info: TableInfo | unde
   for (const s of info?.ownedSequences ?? []) {
     if (column === undefined || s.column === column) ctx.lock(s.sequence, mode, { relkind: 'sequence', why });
   }
-  if (info && !info.partial && !info.createdInScript && info.ownedSequences === undefined) ctx.doubt(`which sequences ${info.name} owns (they are locked too)`);
-  if (!info || info.partial) ctx.unknownOnce(`which sequences ${info?.name ?? 'the table'} owns (serial and identity columns; they are locked too)`);
+  if (info && !info.partial && !info.createdInScript && info.ownedSequences === undefined)
+    ctx.doubt(`which sequences ${info.name} owns (they are locked too)`);
+  if (!info || info.partial)
+    ctx.unknownOnce(`which sequences ${info?.name ?? 'the table'} owns (serial and identity columns; they are locked too)`);
 }

@@ -72,7 +72,10 @@ export async function runSquawk(sql: string, statementOffsets: number[], opts: S
   try {
     raw = JSON.parse(out.stdout.trim() || '[]');
   } catch {
-    return { status: { ran: false, error: `squawk exited with ${out.code}: ${out.stderr.trim().slice(0, 300) || 'unreadable output'}` }, byStatement };
+    return {
+      status: { ran: false, error: `squawk exited with ${out.code}: ${out.stderr.trim().slice(0, 300) || 'unreadable output'}` },
+      byStatement,
+    };
   }
   const lineStarts = [0];
   for (let i = 0; i < sql.length; i++) if (sql.charCodeAt(i) === 10) lineStarts.push(i + 1);
@@ -126,7 +129,12 @@ async function squawkVersion(bin: string): Promise<string | undefined> {
   return cachedVersion;
 }
 
-function run(bin: string, args: string[], input: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  bin: string,
+  args: string[],
+  input: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const isScript = bin.endsWith('.js') || /js[\\/]bin[\\/]squawk$/.test(bin);
     const child = isScript ? spawn(process.execPath, [bin, ...args]) : spawn(bin, args);

@@ -20,7 +20,11 @@ export interface StatementSource {
   offset: number;
 }
 
-const slug = (s: string) => s.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_|_$/g, '').toLowerCase();
+const slug = (s: string) =>
+  s
+    .replace(/[^a-zA-Z0-9]+/g, '_')
+    .replace(/^_|_$/g, '')
+    .toLowerCase();
 
 /** Text from an AST location up to a stop pattern (or the end), trimmed. */
 function textFrom(src: StatementSource, location: number | undefined, stop: RegExp): string | undefined {
@@ -85,7 +89,11 @@ function foreignKeyStep(src: StatementSource): StepSuggestion[] | undefined {
   if (!table || c?.contype !== 'CONSTR_FOREIGN' || !ref) return undefined;
   const columns = strings(c.fk_attrs);
   const refColumns = strings(c.pk_attrs);
-  const step: Record<string, unknown> = { table, columns, references: { table: relText(ref), ...(refColumns.length ? { columns: refColumns } : {}) } };
+  const step: Record<string, unknown> = {
+    table,
+    columns,
+    references: { table: relText(ref), ...(refColumns.length ? { columns: refColumns } : {}) },
+  };
   if (c.conname) step.name = c.conname;
   return [{ id: `fk_${slug(columns.join('_'))}`, add_foreign_key: step }];
 }
@@ -120,7 +128,9 @@ function backfillStep(src: StatementSource): StepSuggestion[] | undefined {
   const m = /^UPDATE\s+(?:ONLY\s+)?\S+\s+SET\s+([\s\S]+?)(?:\s+WHERE\s+([\s\S]+?))?\s*;?\s*$/i.exec(src.sql);
   const table = tableOf(src);
   if (!m || !table || /\bwhere\b/i.test(m[1]!) || /\(\s*select\b/i.test(m[1]!)) return undefined;
-  return [{ id: `backfill_${slug(rangeVar(a.relation)!.name)}`, backfill: { table, set: m[1]!.trim(), ...(m[2] ? { where: m[2].trim() } : {}) } }];
+  return [
+    { id: `backfill_${slug(rangeVar(a.relation)!.name)}`, backfill: { table, set: m[1]!.trim(), ...(m[2] ? { where: m[2].trim() } : {}) } },
+  ];
 }
 
 const COLUMN_TAIL = /\s+(?:DEFAULT|NOT\s+NULL|NULL|CONSTRAINT|CHECK|UNIQUE|PRIMARY|REFERENCES|GENERATED|COLLATE)\b|\s*,|\s*;?\s*$/i;
@@ -132,7 +142,11 @@ function addColumnBackfillSteps(src: StatementSource): StepSuggestion[] | undefi
   if (!table || !def) return undefined;
   const type = textFrom(src, def.typeName?.location, COLUMN_TAIL);
   const dflt = (def.constraints ?? []).map((c: any) => c.Constraint).find((c: any) => c?.contype === 'CONSTR_DEFAULT');
-  const expr = textFrom(src, dflt?.raw_expr ? dflt.location : undefined, /\s+(?:NOT\s+NULL|NULL|CONSTRAINT|CHECK|UNIQUE|PRIMARY|REFERENCES)\b|\s*;?\s*$/i)?.replace(/^DEFAULT\s+/i, '');
+  const expr = textFrom(
+    src,
+    dflt?.raw_expr ? dflt.location : undefined,
+    /\s+(?:NOT\s+NULL|NULL|CONSTRAINT|CHECK|UNIQUE|PRIMARY|REFERENCES)\b|\s*;?\s*$/i,
+  )?.replace(/^DEFAULT\s+/i, '');
   if (!type || !expr) return undefined;
   const col: string = def.colname;
   return [

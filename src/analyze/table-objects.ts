@@ -29,7 +29,8 @@ export async function analyzePublication(ast: any, ctx: StatementContext): Promi
   for (const o of ast.pubobjects ?? []) {
     const rel = rangeVar(o.PublicationObjSpec?.pubtable?.relation);
     if (!rel) {
-      if (o.PublicationObjSpec?.pubobjtype === 'PUBLICATIONOBJ_TABLES_IN_SCHEMA') ctx.doubt('TABLES IN SCHEMA: every table in the schema is locked in SHARE UPDATE EXCLUSIVE');
+      if (o.PublicationObjSpec?.pubobjtype === 'PUBLICATIONOBJ_TABLES_IN_SCHEMA')
+        ctx.doubt('TABLES IN SCHEMA: every table in the schema is locked in SHARE UPDATE EXCLUSIVE');
       continue;
     }
     const { name, info } = await ctx.table(rel);

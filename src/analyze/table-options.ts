@@ -83,7 +83,10 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
       } else {
         for (const d of data) ctx.rewrite(d);
         const what = want === 'p' ? 'SET LOGGED' : 'SET UNLOGGED';
-        ctx.finding('set-logged-rewrite', `${what} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE${want === 'p' ? ' and writes all of it to WAL' : ''}.`);
+        ctx.finding(
+          'set-logged-rewrite',
+          `${what} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE${want === 'p' ? ' and writes all of it to WAL' : ''}.`,
+        );
         if (t.info) t.info.persistence = want;
       }
       return { mode: 'AccessExclusiveLock', recurse: false };
@@ -145,7 +148,10 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
       const parent = rangeVar(cmd.def?.RangeVar ?? cmd.def);
       if (parent) {
         const { name, info } = await ctx.table(parent);
-        ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessShareLock', { table: info, why: 'inheritance parent' });
+        ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessShareLock', {
+          table: info,
+          why: 'inheritance parent',
+        });
       }
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock', recurse: false };

@@ -16,7 +16,19 @@ export interface TypeChangeVerdict {
 }
 
 /** Binary-coercible casts (pg_cast.castmethod = 'b') among common types, PostgreSQL 14-18. */
-const BINARY_CASTS = new Set(['varchar>text', 'text>varchar', 'varchar>bpchar', 'text>bpchar', 'cidr>inet', 'bit>varbit', 'varbit>bit', 'int4>oid', 'oid>int4', 'xml>text', 'xml>varchar']);
+const BINARY_CASTS = new Set([
+  'varchar>text',
+  'text>varchar',
+  'varchar>bpchar',
+  'text>bpchar',
+  'cidr>inet',
+  'bit>varbit',
+  'varbit>bit',
+  'int4>oid',
+  'oid>int4',
+  'xml>text',
+  'xml>varchar',
+]);
 
 /** Types whose length coercion PostgreSQL skips when the new limit is not smaller (support functions). */
 const WIDENABLE = new Set(['varchar', 'varbit', 'timestamp', 'timestamptz', 'time', 'timetz']);
@@ -91,7 +103,8 @@ export async function decideTypeChange(
       return { rewrite: true, why: 'numeric scale changes or precision goes down: every value is converted' };
     }
     if (WIDENABLE.has(to)) {
-      if (widens(col.mods, toMods)) return { rewrite: false, why: `${col.type} -> ${to}${modsText(toMods)} does not shorten the limit: no rewrite` };
+      if (widens(col.mods, toMods))
+        return { rewrite: false, why: `${col.type} -> ${to}${modsText(toMods)} does not shorten the limit: no rewrite` };
       return { rewrite: true, why: `${col.type} -> ${to}${modsText(toMods)} shortens the limit: every value is checked and converted` };
     }
     return { rewrite: true, why: `changing the modifier of ${from} converts every value` };
@@ -110,8 +123,16 @@ export async function decideTypeChange(
       };
     }
     return zero
-      ? { rewrite: false, why: `${from} -> ${to} with TimeZone ${opts.timeZone}: the values are already UTC, no rewrite`, timezoneDependent: true }
-      : { rewrite: true, why: `${from} -> ${to} with TimeZone ${opts.timeZone} (not UTC): every value is converted`, timezoneDependent: true };
+      ? {
+          rewrite: false,
+          why: `${from} -> ${to} with TimeZone ${opts.timeZone}: the values are already UTC, no rewrite`,
+          timezoneDependent: true,
+        }
+      : {
+          rewrite: true,
+          why: `${from} -> ${to} with TimeZone ${opts.timeZone} (not UTC): every value is converted`,
+          timezoneDependent: true,
+        };
   }
 
   let method: 'b' | 'f' | 'i' | undefined;
@@ -141,8 +162,35 @@ function modsText(m: number[]): string {
 }
 
 const BUILTIN = new Set([
-  'int2', 'int4', 'int8', 'numeric', 'float4', 'float8', 'text', 'varchar', 'bpchar', 'bool', 'date', 'timestamp', 'timestamptz', 'time', 'timetz',
-  'interval', 'uuid', 'json', 'jsonb', 'bytea', 'inet', 'cidr', 'macaddr', 'bit', 'varbit', 'oid', 'xml', 'money', 'tsvector',
+  'int2',
+  'int4',
+  'int8',
+  'numeric',
+  'float4',
+  'float8',
+  'text',
+  'varchar',
+  'bpchar',
+  'bool',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'time',
+  'timetz',
+  'interval',
+  'uuid',
+  'json',
+  'jsonb',
+  'bytea',
+  'inet',
+  'cidr',
+  'macaddr',
+  'bit',
+  'varbit',
+  'oid',
+  'xml',
+  'money',
+  'tsvector',
 ]);
 
 function isBuiltinName(t: string): boolean {

@@ -15,16 +15,30 @@ export async function checkFragments(set: string, where: string | undefined): Pr
   const s = one(`UPDATE __pgrunbook_t SET ${set}`, 'set');
   if (typeof s === 'string') out.push({ field: 'set', message: s });
   else if (s.node !== 'UpdateStmt' || s.ast.whereClause || s.ast.fromClause || s.ast.returningList || s.ast.withClause) {
-    out.push({ field: 'set', message: `\`set\` must be assignments only (col = expr, ...), without WHERE, FROM or RETURNING: put conditions in \`where\`` });
+    out.push({
+      field: 'set',
+      message: `\`set\` must be assignments only (col = expr, ...), without WHERE, FROM or RETURNING: put conditions in \`where\``,
+    });
   }
   if (where !== undefined) {
     const w = one(`SELECT ${where}`, 'where');
     if (typeof w === 'string') out.push({ field: 'where', message: w });
     else {
       const a = w.ast;
-      const extra = a.fromClause || a.whereClause || a.groupClause || a.havingClause || a.sortClause || a.limitCount || a.distinctClause || a.op !== 'SETOP_NONE';
+      const extra =
+        a.fromClause ||
+        a.whereClause ||
+        a.groupClause ||
+        a.havingClause ||
+        a.sortClause ||
+        a.limitCount ||
+        a.distinctClause ||
+        a.op !== 'SETOP_NONE';
       if (w.node !== 'SelectStmt' || extra || (a.targetList?.length ?? 0) !== 1 || a.targetList[0]?.ResTarget?.name) {
-        out.push({ field: 'where', message: '`where` must be one boolean condition (e.g. `amount_cents IS NULL`), with balanced parentheses' });
+        out.push({
+          field: 'where',
+          message: '`where` must be one boolean condition (e.g. `amount_cents IS NULL`), with balanced parentheses',
+        });
       }
     }
   }

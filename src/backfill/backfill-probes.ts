@@ -68,7 +68,9 @@ export class ThrottleProbes {
       c.on('error', ignoreClientError); // reported by the failing query instead
       try {
         const t = Math.max(1, Math.round(this.timeoutMs));
-        await c.query(`SET statement_timeout = ${t}; SET lock_timeout = ${Math.min(t, 100)}; SET application_name = 'pgrunbook:backfill-probe'`);
+        await c.query(
+          `SET statement_timeout = ${t}; SET lock_timeout = ${Math.min(t, 100)}; SET application_name = 'pgrunbook:backfill-probe'`,
+        );
       } catch (err) {
         c.removeListener('error', ignoreClientError);
         c.release(true);

@@ -35,7 +35,9 @@ export async function introspectTable(db: Queryable, table: string): Promise<Bac
     });
   }
   if (t.relkind !== 'r' && t.relkind !== 'p') {
-    throw new RunbookError(`backfill: ${t.schema}.${t.name} is not a table (relkind ${t.relkind})`, { hint: 'point `table:` at the base table, not a view' });
+    throw new RunbookError(`backfill: ${t.schema}.${t.name} is not a table (relkind ${t.relkind})`, {
+      hint: 'point `table:` at the base table, not a view',
+    });
   }
   const keys = await primaryKey(db, t.oid);
   if (keys.length === 0) {

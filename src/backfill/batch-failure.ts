@@ -24,7 +24,11 @@ export function classifyFailure(err: unknown): BatchFailure {
   if (e?.code === '57014' && /statement timeout/i.test(e.message ?? '')) return 'statement-timeout';
   if (e?.code === '40001' || e?.code === '40P01') return 'conflict'; // serialization failure, deadlock
   if (e?.code && CONNECTION_CODES.has(e.code)) return 'connection';
-  if (/Connection terminated|connection (is )?(closed|ended|lost)|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(e?.message ?? '')) {
+  if (
+    /Connection terminated|connection (is )?(closed|ended|lost)|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(
+      e?.message ?? '',
+    )
+  ) {
     return 'connection';
   }
   return 'fatal';

@@ -97,7 +97,9 @@ function range(info: BackfillTarget, lower: string[] | null, upper: string[], bi
  */
 export function boundarySql(info: BackfillTarget, lower: string[] | null, upper: string[], limit: number, bind: Binder): string {
   const k = keyRow(info);
-  const cond = [lower ? `${k} > ${valueRow(info, lower, bind, 'cursor')}` : '', `${k} <= ${valueRow(info, upper, bind, 'pass bound')}`].filter(Boolean).join(' AND ');
+  const cond = [lower ? `${k} > ${valueRow(info, lower, bind, 'cursor')}` : '', `${k} <= ${valueRow(info, upper, bind, 'pass bound')}`]
+    .filter(Boolean)
+    .join(' AND ');
   return `SELECT ${keyText(info)} AS k FROM ${info.qualified} WHERE ${cond} ORDER BY ${orderBy(info)} OFFSET ${bind(limit, 'int', 'batch size')} - 1 LIMIT 1`;
 }
 
@@ -187,7 +189,14 @@ SELECT (SELECT count(*) FROM __pgrunbook_upd)::int AS updated, (SELECT count(*) 
  * rest for the next round. Updates and deletions from backfill_skipped share one transaction, so
  * each row is updated once.
  */
-export function retryBatchSql(b: BatchSqlInput, runId: string, stepId: string, limit: number, after: string[] | null, bind: Binder): string {
+export function retryBatchSql(
+  b: BatchSqlInput,
+  runId: string,
+  stepId: string,
+  limit: number,
+  after: string[] | null,
+  bind: Binder,
+): string {
   const t = b.info.relname;
   const todoKey = '__pgrunbook_todo.__pgrunbook_key';
   const run = bind(runId, 'text', 'run id');

@@ -119,7 +119,14 @@ export async function createCursor(
 }
 
 /** Moves to another pass (inside the batch transaction that holds the row lock). */
-export async function setPass(db: Queryable, runId: string, stepId: string, pass: Pass, upperBound: string[] | null, catchupRound: number): Promise<void> {
+export async function setPass(
+  db: Queryable,
+  runId: string,
+  stepId: string,
+  pass: Pass,
+  upperBound: string[] | null,
+  catchupRound: number,
+): Promise<void> {
   await db.query(
     `update ${CURSOR_TABLE} set pass = $3, upper_bound = $4, catchup_round = $5, updated_at = now(),
             finished_at = case when $3 = 'done' then now() end

@@ -80,7 +80,8 @@ type TxOutcome =
 
 const ignoreClientError = () => {};
 
-const sameKey = (a: string[] | null, b: string[] | null) => a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
+const sameKey = (a: string[] | null, b: string[] | null) =>
+  a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
 const sameOrBothNull = (a: string[] | null, b: string[] | null) => (a === null && b === null) || sameKey(a, b);
 
 /** The SELECT results of a multi-statement simple query, in order. */
@@ -168,7 +169,10 @@ class BackfillRun {
     try {
       cur = await readCursor(pool, runId, stepId);
     } catch (err: any) {
-      throw new RunbookError(`backfill: cannot read the cursor table: ${err.message}`, { sqlstate: err.code, hint: 'the role needs read/write access to schema pgrunbook' });
+      throw new RunbookError(`backfill: cannot read the cursor table: ${err.message}`, {
+        sqlstate: err.code,
+        hint: 'the role needs read/write access to schema pgrunbook',
+      });
     }
     const keyNames = this.info.keys.map((k) => k.name);
     if (cur) {
@@ -281,13 +285,23 @@ class BackfillRun {
               continue;
             }
             if (lockFailures > LOCK_RETRIES) {
-              throw new RunbookError(`backfill: could not lock ${this.info.display} or its cursor after ${LOCK_RETRIES} tries (${err.message})`, {
-                sqlstate: err.code,
-                hint: 'a session holds a table-level lock (DDL, LOCK TABLE, VACUUM FULL); find it in the Locks panel, let it finish or end it, then `pgrunbook resume`: progress so far is kept',
-              });
+              throw new RunbookError(
+                `backfill: could not lock ${this.info.display} or its cursor after ${LOCK_RETRIES} tries (${err.message})`,
+                {
+                  sqlstate: err.code,
+                  hint: 'a session holds a table-level lock (DDL, LOCK TABLE, VACUUM FULL); find it in the Locks panel, let it finish or end it, then `pgrunbook resume`: progress so far is kept',
+                },
+              );
             }
             const delayMs = this.backoff(lockFailures, 50, 2000);
-            this.deps.emit({ type: 'step.retry', stepId: this.deps.stepId, attempt: lockFailures, of: LOCK_RETRIES, delayMs, reason: `lock_timeout (${this.cfg.lockTimeoutMs} ms): ${err.message}` });
+            this.deps.emit({
+              type: 'step.retry',
+              stepId: this.deps.stepId,
+              attempt: lockFailures,
+              of: LOCK_RETRIES,
+              delayMs,
+              reason: `lock_timeout (${this.cfg.lockTimeoutMs} ms): ${err.message}`,
+            });
             await this.sleep(delayMs);
             continue;
           }
@@ -309,13 +323,23 @@ class BackfillRun {
             const now = this.deps.clock.now();
             reconnectSince ??= now;
             if (now - reconnectSince > RECONNECT_WINDOW_MS) {
-              throw new RunbookError(`backfill: lost the connection and could not get it back within ${RECONNECT_WINDOW_MS / 1000} s (${err.message})`, {
-                sqlstate: err.code,
-                hint: 'check that the server is up and reachable, then `pgrunbook resume`: the cursor keeps every committed batch',
-              });
+              throw new RunbookError(
+                `backfill: lost the connection and could not get it back within ${RECONNECT_WINDOW_MS / 1000} s (${err.message})`,
+                {
+                  sqlstate: err.code,
+                  hint: 'check that the server is up and reachable, then `pgrunbook resume`: the cursor keeps every committed batch',
+                },
+              );
             }
             const delayMs = this.backoff(Math.min(8, 1 + Math.floor((now - reconnectSince) / 2000)), 100, 5000);
-            this.deps.emit({ type: 'step.retry', stepId: this.deps.stepId, attempt: 1, of: 1, delayMs, reason: `connection lost (${err.code ?? err.message}); reconnecting` });
+            this.deps.emit({
+              type: 'step.retry',
+              stepId: this.deps.stepId,
+              attempt: 1,
+              of: 1,
+              delayMs,
+              reason: `connection lost (${err.code ?? err.message}); reconnecting`,
+            });
             await this.sleep(delayMs);
             continue;
           }
@@ -390,10 +414,17 @@ class BackfillRun {
     try {
       const results = selects(await c.query(first.join(';\n')));
       const locked = results[0]?.rows[0];
-      if (!locked) throw new RunbookError(`backfill: the cursor of step ${this.deps.stepId} disappeared from pgrunbook.backfill_cursors`, { hint: 'was the state schema reset? start a new run' });
+      if (!locked)
+        throw new RunbookError(`backfill: the cursor of step ${this.deps.stepId} disappeared from pgrunbook.backfill_cursors`, {
+          hint: 'was the state schema reset? start a new run',
+        });
       const cur = toRow(locked);
       this.state = cur;
-      const matches = walking && cur.pass === expected.pass && sameKey(cur.upperBound, expected.upperBound) && sameOrBothNull(cur.cursor, expected.cursor);
+      const matches =
+        walking &&
+        cur.pass === expected.pass &&
+        sameKey(cur.upperBound, expected.upperBound) &&
+        sameOrBothNull(cur.cursor, expected.cursor);
       const boundary = matches ? { row: results[1]?.rows[0] as { k: string[] } | undefined } : undefined;
       const out = await this.inTransaction(c, cur, size, mode, boundary);
       committed = out.committed;
@@ -439,11 +470,26 @@ class BackfillRun {
     const keys = boundary.row ? size : null;
     const input = { info: this.info, set: this.cfg.set, where: this.cfg.where };
     const move = { runId, stepId, end, keys, batchSize: size };
-    const sql = mode === 'fast' ? fastBatchSql(input, cur.cursor, move, literalBinder) : skipLockedBatchSql(input, cur.cursor, move, literalBinder);
+    const sql =
+      mode === 'fast' ? fastBatchSql(input, cur.cursor, move, literalBinder) : skipLockedBatchSql(input, cur.cursor, move, literalBinder);
     const row = selects(await c.query(`${sql};\nCOMMIT`))[0]!.rows[0] as { updated: number; skipped: number; rows_done: number };
-    this.state = { ...cur, cursor: end, rowsDone: row.rows_done, keysDone: cur.keysDone + (keys ?? row.updated), batches: cur.batches + 1, batchSize: size };
+    this.state = {
+      ...cur,
+      cursor: end,
+      rowsDone: row.rows_done,
+      keysDone: cur.keysDone + (keys ?? row.updated),
+      batches: cur.batches + 1,
+      batchSize: size,
+    };
     return {
-      outcome: { kind: 'batch', keys: keys ?? row.updated, updated: row.updated, skipped: row.skipped, rowsDone: row.rows_done, batchSize: size },
+      outcome: {
+        kind: 'batch',
+        keys: keys ?? row.updated,
+        updated: row.updated,
+        skipped: row.skipped,
+        rowsDone: row.rows_done,
+        batchSize: size,
+      },
       committed: true,
     };
   }
@@ -459,12 +505,22 @@ class BackfillRun {
         const round = cur.catchupRound + 1;
         await setPass(c, runId, stepId, 'catch-up', above, round);
         this.state = { ...cur, pass: 'catch-up', upperBound: above, catchupRound: round };
-        return { kind: 'pass', from, to: 'catch-up', detail: `catch-up pass ${round}: rows added since the last bound, up to (${above.join(', ')})` };
+        return {
+          kind: 'pass',
+          from,
+          to: 'catch-up',
+          detail: `catch-up pass ${round}: rows added since the last bound, up to (${above.join(', ')})`,
+        };
       }
     }
     await setPass(c, runId, stepId, 'retry', cur.upperBound, cur.catchupRound);
     this.state = { ...cur, pass: 'retry' };
-    return { kind: 'pass', from, to: 'retry', detail: `key walk finished (${cur.rowsDone} rows); checking rows skipped because of locks held by other sessions` };
+    return {
+      kind: 'pass',
+      from,
+      to: 'retry',
+      detail: `key walk finished (${cur.rowsDone} rows); checking rows skipped because of locks held by other sessions`,
+    };
   }
 
   private async retryBatch(c: pg.PoolClient, size: number): Promise<TxOutcome> {
@@ -477,10 +533,22 @@ class BackfillRun {
     if (row.considered === 0 && this.retryLower === null) {
       await setPass(c, runId, stepId, 'done', this.state.upperBound, this.state.catchupRound);
       this.state = { ...this.state, pass: 'done' };
-      return { kind: 'pass', from: 'retry', to: 'done', detail: `backfill of ${this.info.display} finished: ${this.state.rowsDone} rows in ${this.state.batches} batches` };
+      return {
+        kind: 'pass',
+        from: 'retry',
+        to: 'done',
+        detail: `backfill of ${this.info.display} finished: ${this.state.rowsDone} rows in ${this.state.batches} batches`,
+      };
     }
     this.state = { ...this.state, rowsDone: row.rows_done, batches: this.state.batches + 1 };
-    return { kind: 'retry', considered: row.considered, updated: row.updated, resolved: row.resolved, rowsDone: row.rows_done, lastKey: row.last_key };
+    return {
+      kind: 'retry',
+      considered: row.considered,
+      updated: row.updated,
+      resolved: row.resolved,
+      rowsDone: row.rows_done,
+      lastKey: row.last_key,
+    };
   }
 
   /** Walks the skipped keys round after round; waits between rounds that resolved nothing. */
@@ -499,7 +567,10 @@ class BackfillRun {
     this.retryWaitMs = Math.min(2000, Math.max(100, this.retryWaitMs * 2));
     if (!this.warnedLocked) {
       this.warnedLocked = true;
-      this.log('warn', `${o.considered > 0 ? 'some' : 'no'} rows are still locked by other sessions; retrying every ${this.retryWaitMs}-2000 ms until their transactions end (the Locks panel shows who holds them)`);
+      this.log(
+        'warn',
+        `${o.considered > 0 ? 'some' : 'no'} rows are still locked by other sessions; retrying every ${this.retryWaitMs}-2000 ms until their transactions end (the Locks panel shows who holds them)`,
+      );
     }
     await this.sleep(this.retryWaitMs);
   }
@@ -580,7 +651,9 @@ class BackfillRun {
   }
 
   private abortError(): AbortedError {
-    return new AbortedError(`backfill stopped at a batch boundary (${this.state?.rowsDone ?? 0} rows done); resume continues from the cursor`);
+    return new AbortedError(
+      `backfill stopped at a batch boundary (${this.state?.rowsDone ?? 0} rows done); resume continues from the cursor`,
+    );
   }
 
   private async sleep(ms: number): Promise<void> {

@@ -17,21 +17,32 @@ export function parseBytes(v: string | number): number | undefined {
   return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!);
 }
 
-const zBytes = z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*([kKmMgGtT]?[bB])?\s*$/, 'write bytes like 64MB, 1GB or a plain number')]).transform((v, ctx) => {
-  const b = parseBytes(v);
-  if (b === undefined) {
-    ctx.issues.push({ code: 'custom', message: `bad size ${JSON.stringify(v)}: write 64MB, 1GB or a number of bytes`, input: v });
-    return z.NEVER;
-  }
-  return b;
-});
+const zBytes = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\s*\d+(\.\d+)?\s*([kKmMgGtT]?[bB])?\s*$/, 'write bytes like 64MB, 1GB or a plain number'),
+  ])
+  .transform((v, ctx) => {
+    const b = parseBytes(v);
+    if (b === undefined) {
+      ctx.issues.push({ code: 'custom', message: `bad size ${JSON.stringify(v)}: write 64MB, 1GB or a number of bytes`, input: v });
+      return z.NEVER;
+    }
+    return b;
+  });
 
 export const throttleSchema = z
   .strictObject({
-    replication_lag_bytes: zBytes.optional().describe('Hold batches while any standby replays more than this many bytes behind (default 256MB).'),
+    replication_lag_bytes: zBytes
+      .optional()
+      .describe('Hold batches while any standby replays more than this many bytes behind (default 256MB).'),
     replication_lag: zDuration().optional().describe('Hold batches while any standby replay_lag exceeds this (default 5s).'),
-    blocked_sessions: num(z.number().int().min(0)).optional().describe('Back off when this many sessions wait on locks our batch holds (default 1; 0 = off).'),
-    batch_time_factor: num(z.number().min(1)).optional().describe('Back off when a batch takes more than this many times target_batch_time (default 3).'),
+    blocked_sessions: num(z.number().int().min(0))
+      .optional()
+      .describe('Back off when this many sessions wait on locks our batch holds (default 1; 0 = off).'),
+    batch_time_factor: num(z.number().min(1))
+      .optional()
+      .describe('Back off when a batch takes more than this many times target_batch_time (default 3).'),
     probe_interval: zDuration({ positive: true }).optional().describe('How often the throttle probes run (default 1s).'),
     probe_timeout: zDuration({ positive: true }).optional().describe('statement_timeout of each probe (default 250ms).'),
   })
@@ -45,7 +56,9 @@ export const backfillSchema = z
     batch_size: num(z.number().int().min(1).max(1_000_000))
       .optional()
       .describe('Fixed rows per batch. Leave it out to let the engine tune the size toward target_batch_time.'),
-    max_batch_size: num(z.number().int().min(1).max(1_000_000)).optional().describe('Upper limit for the tuned batch size (default 100000).'),
+    max_batch_size: num(z.number().int().min(1).max(1_000_000))
+      .optional()
+      .describe('Upper limit for the tuned batch size (default 100000).'),
     target_batch_time: zDuration({ positive: true })
       .optional()
       .describe('How long a batch transaction (and its row locks) should last at most; the tuner aims at 60% of it (default 100ms).'),
@@ -53,7 +66,9 @@ export const backfillSchema = z
     lock_timeout: zDuration({ positive: true })
       .optional()
       .describe('Longest a batch waits for a row or table lock before it steps around it (default 50ms).'),
-    statement_timeout: zDuration({ positive: true }).optional().describe('Cancels a runaway batch, which is then retried smaller (default 30s).'),
+    statement_timeout: zDuration({ positive: true })
+      .optional()
+      .describe('Cancels a runaway batch, which is then retried smaller (default 30s).'),
     min_throughput: num(z.number().min(0).max(1))
       .optional()
       .describe('Throttle when throughput falls below this fraction of what the first batches achieved (default 0.1; 0 = off).'),

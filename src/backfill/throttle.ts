@@ -111,7 +111,9 @@ export class ThrottleGovernor {
     // Hysteresis: once holding, wait until lag is under 80% of the limits.
     const f = wasActive ? 0.8 : 1;
     const over = standbys.filter(
-      (s) => (s.lagBytes !== null && s.lagBytes > this.cfg.replicationLagBytes * f) || (s.lagMs !== null && s.lagMs > this.cfg.replicationLagMs * f),
+      (s) =>
+        (s.lagBytes !== null && s.lagBytes > this.cfg.replicationLagBytes * f) ||
+        (s.lagMs !== null && s.lagMs > this.cfg.replicationLagMs * f),
     );
     const reporting = new Set(standbys.filter((s) => s.lagBytes !== null).map((s) => s.name));
     for (const s of standbys) if (s.trackAbsence && s.lagBytes !== null) this.trackedStandbys.add(s.name);
@@ -123,7 +125,9 @@ export class ThrottleGovernor {
     }
     const parts: string[] = [];
     if (over.length) {
-      const behind = over.map((s) => `${s.name} ${s.lagBytes !== null ? mb(s.lagBytes) : '? MB'} / ${s.lagMs !== null ? sec(s.lagMs) : '? s'} behind`);
+      const behind = over.map(
+        (s) => `${s.name} ${s.lagBytes !== null ? mb(s.lagBytes) : '? MB'} / ${s.lagMs !== null ? sec(s.lagMs) : '? s'} behind`,
+      );
       parts.push(`${behind.join(', ')} (limits ${mb(this.cfg.replicationLagBytes)} / ${sec(this.cfg.replicationLagMs)})`);
     }
     if (gone.length) {
@@ -147,7 +151,8 @@ export class ThrottleGovernor {
   /** What to do before the next batch. Call once per batch. */
   decide(): ThrottleDecision {
     const now = this.clock.now();
-    if (this.active.has('blocked_sessions') && now - this.blockedSeenAt > 2 * this.cfg.probeIntervalMs) this.active.delete('blocked_sessions');
+    if (this.active.has('blocked_sessions') && now - this.blockedSeenAt > 2 * this.cfg.probeIntervalMs)
+      this.active.delete('blocked_sessions');
     let pauseMs = 0;
     if (this.active.has('blocked_sessions')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
     if (this.active.has('batch_time')) pauseMs = Math.max(pauseMs, this.lastBatchMs);

@@ -26,7 +26,8 @@ export async function timeOneBatch(
 ): Promise<BatchTiming> {
   const cfg = resolveConfig(step.params);
   const bad = await checkFragments(cfg.set, cfg.where);
-  if (bad.length) throw new RunbookError(`backfill ${step.id}: ${bad[0]!.message}`, { hint: 'fix the step in the runbook; nothing was run' });
+  if (bad.length)
+    throw new RunbookError(`backfill ${step.id}: ${bad[0]!.message}`, { hint: 'fix the step in the runbook; nothing was run' });
   const info = await introspectTable(pool, cfg.table);
   const size = opts.batchSize ?? cfg.fixedBatchSize ?? cfg.initialBatchSize;
   const c = await pool.connect();
@@ -46,10 +47,13 @@ export async function timeOneBatch(
     return { rows: r.rowCount ?? 0, ms, batchSize: size };
   } catch (err: any) {
     if (err?.code === '55P03') {
-      throw new RunbookError(`timing one batch of ${info.display}: a row or table lock was held longer than lock_timeout (${cfg.lockTimeoutMs} ms)`, {
-        sqlstate: err.code,
-        hint: 'the real run steps around held rows; for the estimate, plan again when the table is quieter',
-      });
+      throw new RunbookError(
+        `timing one batch of ${info.display}: a row or table lock was held longer than lock_timeout (${cfg.lockTimeoutMs} ms)`,
+        {
+          sqlstate: err.code,
+          hint: 'the real run steps around held rows; for the estimate, plan again when the table is quieter',
+        },
+      );
     }
     throw err;
   } finally {

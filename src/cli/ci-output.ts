@@ -10,7 +10,10 @@ import { redact, redactDeep } from '../util/secrets.js';
 export type CiFormat = 'github' | 'gitlab';
 
 export function withCiFormat(cmd: Command, others: string[]): Command {
-  return cmd.option('--format <name>', `output: ${[...others, 'github', 'gitlab'].join(', ')} (github: workflow annotations + job summary; gitlab: Code Quality JSON)`);
+  return cmd.option(
+    '--format <name>',
+    `output: ${[...others, 'github', 'gitlab'].join(', ')} (github: workflow annotations + job summary; gitlab: Code Quality JSON)`,
+  );
 }
 
 /** The CI format asked for, undefined for the command's own formats; anything else is bad input. */
@@ -21,7 +24,13 @@ export function ciFormat(format: string | undefined, others: string[]): CiFormat
 }
 
 /** Writes the findings in the CI format; `summary` is extra Markdown for the GitHub job summary. */
-export async function writeCi(format: CiFormat, heading: string, findings: CiFinding[], out: (s: string) => void, summary = ''): Promise<void> {
+export async function writeCi(
+  format: CiFormat,
+  heading: string,
+  findings: CiFinding[],
+  out: (s: string) => void,
+  summary = '',
+): Promise<void> {
   if (format === 'gitlab') {
     out(JSON.stringify(redactDeep(gitlabCodeQuality(findings)), null, 2) + '\n');
     return;

@@ -7,7 +7,11 @@ import { estimateText } from '../analyze/plan/estimate.js';
 import { planPlain } from '../analyze/plan/plan-text.js';
 import { strongestOf } from '../analyze/locks.js';
 
-export const analyzerDeployPlan: NonNullable<RunnerOptions['deployPlan']> = async ({ pool, runbook, serverVersionNum }): Promise<DeployPlan> => {
+export const analyzerDeployPlan: NonNullable<RunnerOptions['deployPlan']> = async ({
+  pool,
+  runbook,
+  serverVersionNum,
+}): Promise<DeployPlan> => {
   const plan = await buildPlan({ runbook, kinds: STEP_KINDS, pool, serverVersionNum, phases: ['deploy'] });
   const deploy = plan.steps.filter((s) => s.phase === 'deploy');
   const strongest = strongestOf(deploy.flatMap((s) => s.locks));

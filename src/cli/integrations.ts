@@ -24,7 +24,10 @@ export async function attachIntegrations(bus: EventBus, opts: IntegrationOptions
     const { parseNotifyArg, targetsFromSettings } = await import('../integrations/notify/notify-targets.js');
     const { Notifier } = await import('../integrations/notify/notifier.js');
     const targets = [...(opts.notify ?? []).map((a) => parseNotifyArg(a)), ...targetsFromSettings(fromRunbook)];
-    const notifier = new Notifier(targets, { throttleNoticeMs: opts.runbook.integrations?.notifyThrottledAfterMs, report: (m) => opts.report(redact(m)) });
+    const notifier = new Notifier(targets, {
+      throttleNoticeMs: opts.runbook.integrations?.notifyThrottledAfterMs,
+      report: (m) => opts.report(redact(m)),
+    });
     bus.on(notifier.listener);
     closers.push(() => notifier.close());
   }

@@ -7,7 +7,8 @@ function collectVar(value: string, prev: Record<string, string> = {}): Record<st
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InputError(`--var "${value}": expected NAME=VALUE`, 'for example --var table=orders');
   const name = value.slice(0, eq).trim();
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InputError(`--var "${value}": "${name}" is not a valid variable name`, 'names are letters, digits and _');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new InputError(`--var "${value}": "${name}" is not a valid variable name`, 'names are letters, digits and _');
   return { ...prev, [name]: value.slice(eq + 1) };
 }
 
@@ -20,7 +21,10 @@ function collectSecretVar(value: string, prev: Record<string, string> = {}): Rec
   const env = value.slice(value.indexOf('=') + 1);
   if (name && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
     // Never echo the value: it may be the secret itself, typed by mistake.
-    throw new InputError(`--secret-var "${name}=...": the part after = names an environment variable, not the value`, `for example --secret-var ${name}=DEPLOY_TOKEN, with DEPLOY_TOKEN exported`);
+    throw new InputError(
+      `--secret-var "${name}=...": the part after = names an environment variable, not the value`,
+      `for example --secret-var ${name}=DEPLOY_TOKEN, with DEPLOY_TOKEN exported`,
+    );
   }
   return collectVar(value, prev);
 }
@@ -28,7 +32,11 @@ function collectSecretVar(value: string, prev: Record<string, string> = {}): Rec
 export function withVars(cmd: Command): Command {
   return cmd
     .option('--var <name=value>', 'override a runbook variable (repeatable)', collectVar)
-    .option('--secret-var <name=ENV>', 'read a variable from environment variable ENV as a secret: never stored, shown as *** (repeatable)', collectSecretVar);
+    .option(
+      '--secret-var <name=ENV>',
+      'read a variable from environment variable ENV as a secret: never stored, shown as *** (repeatable)',
+      collectSecretVar,
+    );
 }
 
 export function withOutput(cmd: Command): Command {

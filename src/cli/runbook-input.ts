@@ -13,12 +13,19 @@ function settle(res: { runbook?: Runbook; problems: Problem[] }, what: string): 
   reportProblems(res.problems);
   const errors = res.problems.filter((p) => p.severity === 'error').length;
   if (errors > 0 || !res.runbook) {
-    throw new InputError(`${what} has ${errors} error${errors === 1 ? '' : 's'}; nothing was run`, 'fix the lines above (`pgrunbook validate FILE` checks without a database)');
+    throw new InputError(
+      `${what} has ${errors} error${errors === 1 ? '' : 's'}; nothing was run`,
+      'fix the lines above (`pgrunbook validate FILE` checks without a database)',
+    );
   }
   return res.runbook;
 }
 
-export async function loadRunbookOrExit(file: string, vars: Record<string, string> | undefined, secretVars?: Record<string, string>): Promise<Runbook> {
+export async function loadRunbookOrExit(
+  file: string,
+  vars: Record<string, string> | undefined,
+  secretVars?: Record<string, string>,
+): Promise<Runbook> {
   return settle(await loadRunbookFile(file, { vars, secretVars, kinds: STEP_KINDS }), file);
 }
 

@@ -215,6 +215,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   if (result.exitCode !== 0 && result.reason && !(result.outcome && result.outcome.status !== 'completed')) {
     process.stderr.write(`pgrunbook demo: ${result.reason}\n`);
   }
-  if (opts.timings) process.stderr.write(`demo timings: firstFrameMs=${firstFrameMs} readyMs=${result.readyMs ?? -1} uptimeMs=${Math.round(process.uptime() * 1000)}\n`);
+  if (opts.timings)
+    process.stderr.write(
+      `demo timings: firstFrameMs=${firstFrameMs} readyMs=${result.readyMs ?? -1} uptimeMs=${Math.round(process.uptime() * 1000)}\n`,
+    );
   return result;
 }

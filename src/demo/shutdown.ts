@@ -104,7 +104,9 @@ export class Shutdown {
         process.exit(SIGNAL_EXIT_CODE[sig] ?? 1);
       }
       this.signal = sig;
-      this.request(sig === 'SIGHUP' ? 'the terminal hung up (SIGHUP)' : sig === 'SIGTERM' ? 'terminated (SIGTERM)' : 'interrupted (SIGINT)');
+      this.request(
+        sig === 'SIGHUP' ? 'the terminal hung up (SIGHUP)' : sig === 'SIGTERM' ? 'terminated (SIGTERM)' : 'interrupted (SIGINT)',
+      );
     };
     for (const s of signals) process.on(s, handler);
     this.removeSignals = () => {

@@ -97,10 +97,13 @@ export class SyntheticTraffic {
     if (firstMs <= 0 && everyMs <= 0) return;
     const run = () => void this.track(fn());
     this.timers.push(
-      setTimeout(() => {
-        run();
-        if (everyMs > 0) this.timers.push(setInterval(run, everyMs));
-      }, Math.max(0, firstMs)),
+      setTimeout(
+        () => {
+          run();
+          if (everyMs > 0) this.timers.push(setInterval(run, everyMs));
+        },
+        Math.max(0, firstMs),
+      ),
     );
   }
 
@@ -147,7 +150,10 @@ export class SyntheticTraffic {
   private async operation(): Promise<void> {
     const id = this.pickId();
     if (this.rand() < this.o.writeShare) {
-      await this.pool!.query(`UPDATE ${this.table} SET status = $2, updated_at = now() WHERE id = $1`, [id, this.rand() < 0.5 ? 'paid' : 'packed']);
+      await this.pool!.query(`UPDATE ${this.table} SET status = $2, updated_at = now() WHERE id = $1`, [
+        id,
+        this.rand() < 0.5 ? 'paid' : 'packed',
+      ]);
       this.stats.writes++;
     } else {
       await this.pool!.query(`SELECT id, status, amount FROM ${this.table} WHERE id = $1`, [id]);
@@ -218,7 +224,8 @@ export class SyntheticTraffic {
     }
     // A side session may sit in pg_sleep: end it on the server rather than wait for the sleep.
     const pids = [...this.sideClients].map((c) => (c as unknown as { processID?: number }).processID).filter((p): p is number => !!p);
-    if (pids.length && this.pool) await this.pool.query('SELECT pg_terminate_backend(p) FROM unnest($1::int[]) AS p', [pids]).catch(() => {});
+    if (pids.length && this.pool)
+      await this.pool.query('SELECT pg_terminate_backend(p) FROM unnest($1::int[]) AS p', [pids]).catch(() => {});
     for (const c of this.sideClients) void c.end().catch(() => {});
     const deadline = new Promise((r) => setTimeout(r, 3000).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);

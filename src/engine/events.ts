@@ -43,12 +43,36 @@ export interface PlannedStepDetail {
   notes?: string[];
 }
 
-export type Progress = ({ kind: 'backfill' } & BackfillProgress) | ({ kind: 'index' } & IndexProgress) | { kind: 'generic'; label: string; done: number; total: number | null };
+export type Progress =
+  | ({ kind: 'backfill' } & BackfillProgress)
+  | ({ kind: 'index' } & IndexProgress)
+  | { kind: 'generic'; label: string; done: number; total: number | null };
 
 export type EventBody =
-  | { type: 'run.started'; runbook: string; file: string; target: Target; phases: PhaseName[]; resumed: boolean; user: string; host: string; pid: number }
-  | { type: 'run.resumed'; previousStatus: string; previousUser: string | null; previousHost: string | null; previousPid: number | null; lastEventAt: string | null; note: string }
-  | { type: 'run.plan'; steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean; detail?: PlannedStepDetail }[] }
+  | {
+      type: 'run.started';
+      runbook: string;
+      file: string;
+      target: Target;
+      phases: PhaseName[];
+      resumed: boolean;
+      user: string;
+      host: string;
+      pid: number;
+    }
+  | {
+      type: 'run.resumed';
+      previousStatus: string;
+      previousUser: string | null;
+      previousHost: string | null;
+      previousPid: number | null;
+      lastEventAt: string | null;
+      note: string;
+    }
+  | {
+      type: 'run.plan';
+      steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean; detail?: PlannedStepDetail }[];
+    }
   | { type: 'phase.started'; phase: PhaseName }
   | { type: 'phase.plan'; phase: PhaseName; summary: string; lines: string[] }
   | { type: 'phase.completed'; phase: PhaseName }
@@ -70,7 +94,13 @@ export type EventBody =
   | { type: 'run.aborted'; reason: string }
   | { type: 'run.completed'; durationMs: number }
   | { type: 'run.failed'; error: string; stepId?: string }
-  | { type: 'rehearsal.drill'; fault: 'blocking-transaction' | 'long-transaction' | 'write-burst'; action: 'injected' | 'released'; stepId: string; detail: string }
+  | {
+      type: 'rehearsal.drill';
+      fault: 'blocking-transaction' | 'long-transaction' | 'write-burst';
+      action: 'injected' | 'released';
+      stepId: string;
+      detail: string;
+    }
   | { type: 'rehearsal.projection'; projection: RehearsalProjection; report?: Record<string, unknown> };
 
 /** The projected deploy on the source's size (`pgrunbook rehearse --json`, last event). */
@@ -81,7 +111,15 @@ export interface RehearsalProjection {
   /** The total's band, when the projection gives one (it can be asymmetric). */
   low_seconds?: number;
   high_seconds?: number;
-  steps: { id: string; seconds: number; low_seconds: number; high_seconds: number; locks: { relation: string; mode: string }[]; rewrite: boolean; basis: string }[];
+  steps: {
+    id: string;
+    seconds: number;
+    low_seconds: number;
+    high_seconds: number;
+    locks: { relation: string; mode: string }[];
+    rewrite: boolean;
+    basis: string;
+  }[];
 }
 
 export type EventType = EventBody['type'];

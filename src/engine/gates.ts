@@ -87,7 +87,11 @@ export class PolicyGates implements GatePort {
 /** Wraps a port so every question and answer goes onto the event stream (and so into the journal). */
 export function journaledGates(
   port: GatePort,
-  emit: (b: { type: 'gate.requested'; request: GateRequest } | { type: 'gate.decided'; request: GateRequest; decision: GateDecision; metrics?: Record<string, unknown> }) => void,
+  emit: (
+    b:
+      | { type: 'gate.requested'; request: GateRequest }
+      | { type: 'gate.decided'; request: GateRequest; decision: GateDecision; metrics?: Record<string, unknown> },
+  ) => void,
   metrics?: () => Record<string, unknown> | undefined,
 ): GatePort {
   return {

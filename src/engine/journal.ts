@@ -111,7 +111,10 @@ export class Journal {
 
   private recovered(attempts: number): void {
     this.failing = false;
-    this.opts.report?.('info', `the journal is writable again after ${attempts} failed ${attempts === 1 ? 'try' : 'tries'}; no event was lost`);
+    this.opts.report?.(
+      'info',
+      `the journal is writable again after ${attempts} failed ${attempts === 1 ? 'try' : 'tries'}; no event was lost`,
+    );
   }
 
   /**

@@ -191,7 +191,10 @@ export class Runner {
         `select current_setting('server_version_num') n, current_setting('server_version') v`,
       );
       this.serverVersionNum = Number(v.rows[0]!.n);
-      await ensureStateSchema(lockClient, [...this.opts.kinds.values()].flatMap((k) => (k.stateSql ? [k.stateSql] : [])));
+      await ensureStateSchema(
+        lockClient,
+        [...this.opts.kinds.values()].flatMap((k) => (k.stateSql ? [k.stateSql] : [])),
+      );
       locked = await tryAcquireRunLock(lockClient, runbook.name);
       if (!locked) throw lockHeldError(runbook.name, await findLockHolder(this.pool, runbook.name));
 
@@ -263,7 +266,9 @@ export class Runner {
     const backlog = await this.journal?.flush(this.opts.journalWaitMs ?? FINAL_JOURNAL_WAIT_MS);
     if (backlog) {
       const copy = this.jsonlPath();
-      missing.push(`${backlog.pending} of its events are not in pgrunbook.events (${backlog.error})${copy ? `; ${copy} has every event` : ''}`);
+      missing.push(
+        `${backlog.pending} of its events are not in pgrunbook.events (${backlog.error})${copy ? `; ${copy} has every event` : ''}`,
+      );
     }
     if (!missing.length) return outcome;
     const next = ended
@@ -282,7 +287,12 @@ export class Runner {
       if (!row) throw new RunbookError(`no run ${this.runId} in this database`, { hint: 'list runs with `pgrunbook status`', exitCode: 2 });
       if (row.status === 'completed') throw new RunbookError(`run ${this.runId} already completed; nothing to resume`, { exitCode: 2 });
       this.previous = row;
-      await store.markRunResumed(this.pool!, this.runId, { os_user: this.who.user, host: this.who.host, pid: this.who.pid, backend_pid: backendPid });
+      await store.markRunResumed(this.pool!, this.runId, {
+        os_user: this.who.user,
+        host: this.who.host,
+        pid: this.who.pid,
+        backend_pid: backendPid,
+      });
       const seq = await this.pool!.query<{ m: number | null }>(`select max(seq) m from pgrunbook.events where run_id = $1`, [this.runId]);
       this.bus.startSeqAt(seq.rows[0]!.m ?? 0);
       for (const r of await store.stepRows(this.pool!, this.runId)) this.rows.set(`${r.phase}/${r.step_id}`, r);
@@ -304,7 +314,9 @@ export class Runner {
   }
 
   private async emitResumed(prev: store.RunRow): Promise<void> {
-    const last = await this.pool!.query<{ at: string | null }>(`select max(at)::text at from pgrunbook.events where run_id = $1`, [this.runId]);
+    const last = await this.pool!.query<{ at: string | null }>(`select max(at)::text at from pgrunbook.events where run_id = $1`, [
+      this.runId,
+    ]);
     const note =
       prev.status === 'running'
         ? `the previous process (pid ${prev.pid} on ${prev.host}) stopped without closing the run: killed, crashed or disconnected`
@@ -351,14 +363,22 @@ export class Runner {
     const all = PHASES.flatMap((p) => this.opts.runbook.phases[p]);
     const table = String((step.params as { table?: unknown })?.table ?? '');
     if (e?.sqlstate !== '42P01' || done || createdByEarlierStep(table, stepsBefore(all, step))) return undefined;
-    throw new RunbookError(`step ${step.id}: ${e.message}`, { hint: `${e.hint ?? ''}; nothing was changed`.replace(/^; /, ''), sqlstate: '42P01', exitCode: 2 });
+    throw new RunbookError(`step ${step.id}: ${e.message}`, {
+      hint: `${e.hint ?? ''}; nothing was changed`.replace(/^; /, ''),
+      sqlstate: '42P01',
+      exitCode: 2,
+    });
   }
 
   private planFor(kind: StepKind, step: StepSpec): Promise<StepPlan> {
     return Promise.resolve(kind.plan(step, { db: this.pool, serverVersionNum: this.serverVersionNum, runbook: this.opts.runbook }));
   }
 
-  private async runStep(phase: PhaseName, step: StepSpec, opts: { undo?: { kind: StepKind; spec: StepSpec; stateRunId: string } } = {}): Promise<void> {
+  private async runStep(
+    phase: PhaseName,
+    step: StepSpec,
+    opts: { undo?: { kind: StepKind; spec: StepSpec; stateRunId: string } } = {},
+  ): Promise<void> {
     const key = `${phase}/${step.id}`;
     const prior = this.rows.get(key);
     const kind = opts.undo ? opts.undo.kind : this.kind(step.kind);
@@ -413,7 +433,9 @@ export class Runner {
 
   /** The step took effect; a failure to record that must not make it look failed. */
   private async recordCompleted(phase: PhaseName, stepId: string, result: unknown): Promise<void> {
-    const err = await retryRecord(this.clock, () => store.markStep(this.pool!, this.runId, phase, stepId, 'completed', { result: result ?? null }));
+    const err = await retryRecord(this.clock, () =>
+      store.markStep(this.pool!, this.runId, phase, stepId, 'completed', { result: result ?? null }),
+    );
     if (!err) return;
     throw new RunbookError(`step ${stepId} completed in the database, but pgrunbook.steps could not record it: ${err.message}`, {
       hint: `once pgrunbook.* accepts writes again, \`pgrunbook resume ${this.runId}\` reconciles ${stepId} with the database`,
@@ -535,7 +557,17 @@ export class Runner {
     return (t?.rows ?? []).flatMap((row) => {
       const spec = this.opts.runbook.phases.deploy.find((s) => s.id === row.step_id);
       if (!spec) return [];
-      return [{ phase: 'rollback' as const, id: `undo:${spec.id}`, kind: spec.kind, title: `Undo ${spec.id}`, gate: spec.gate === 'none' ? ('none' as const) : ('confirm' as const), reversible: false, detail: { why: `undoes ${spec.id} of run ${t!.run.run_id}` } }];
+      return [
+        {
+          phase: 'rollback' as const,
+          id: `undo:${spec.id}`,
+          kind: spec.kind,
+          title: `Undo ${spec.id}`,
+          gate: spec.gate === 'none' ? ('none' as const) : ('confirm' as const),
+          reversible: false,
+          detail: { why: `undoes ${spec.id} of run ${t!.run.run_id}` },
+        },
+      ];
     });
   }
 
@@ -546,26 +578,52 @@ export class Runner {
     if (t && target) {
       const done = t.rows;
       const when = new Date(t.run.started_at).toISOString().replace('T', ' ').slice(0, 16);
-      this.bus.emit({ type: 'step.log', stepId: '-', level: 'info', message: `undoing run ${target} (started ${when}Z by ${t.run.os_user}@${t.run.host}): ${done.map((r) => r.step_id).join(', ') || 'no steps'}, newest first` });
+      this.bus.emit({
+        type: 'step.log',
+        stepId: '-',
+        level: 'info',
+        message: `undoing run ${target} (started ${when}Z by ${t.run.os_user}@${t.run.host}): ${done.map((r) => r.step_id).join(', ') || 'no steps'}, newest first`,
+      });
       for (const row of done) {
         const spec = runbook.phases.deploy.find((s) => s.id === row.step_id);
         if (!spec) {
-          this.bus.emit({ type: 'step.log', stepId: row.step_id, level: 'warn', message: `deploy step ${row.step_id} is no longer in the runbook; cannot undo it` });
+          this.bus.emit({
+            type: 'step.log',
+            stepId: row.step_id,
+            level: 'warn',
+            message: `deploy step ${row.step_id} is no longer in the runbook; cannot undo it`,
+          });
           continue;
         }
         const kind = this.kind(spec.kind);
         if (!kind.rollback && !spec.rollback) {
-          this.bus.emit({ type: 'step.log', stepId: spec.id, level: 'warn', message: `${spec.id} (${spec.kind}) has no rollback; left as is` });
+          this.bus.emit({
+            type: 'step.log',
+            stepId: spec.id,
+            level: 'warn',
+            message: `${spec.id} (${spec.kind}) has no rollback; left as is`,
+          });
           continue;
         }
-        const undoSpec: StepSpec = { ...spec, id: `undo:${spec.id}`, phase: 'rollback', title: `Undo ${spec.id}`, gate: spec.gate === 'none' ? 'none' : undefined };
+        const undoSpec: StepSpec = {
+          ...spec,
+          id: `undo:${spec.id}`,
+          phase: 'rollback',
+          title: `Undo ${spec.id}`,
+          gate: spec.gate === 'none' ? 'none' : undefined,
+        };
         await this.runStep('rollback', undoSpec, { undo: { kind, spec, stateRunId: target } });
         await store.markStep(this.pool!, target, 'deploy', spec.id, 'rolled_back');
         // Recorded on the undo step so `status` and `report` can name the run this one undid.
         await store.markStep(this.pool!, this.runId, 'rollback', undoSpec.id, 'completed', { result: { undoes: target } });
       }
     } else {
-      this.bus.emit({ type: 'step.log', stepId: '-', level: 'info', message: `no deploy steps of "${runbook.name}" recorded in this database to undo` });
+      this.bus.emit({
+        type: 'step.log',
+        stepId: '-',
+        level: 'info',
+        message: `no deploy steps of "${runbook.name}" recorded in this database to undo`,
+      });
     }
     for (const step of runbook.phases.rollback) await this.runStep('rollback', step);
   }

@@ -47,11 +47,27 @@ export async function insertRun(db: Q, r: Omit<RunRow, 'started_at' | 'updated_a
   await db.query(
     `INSERT INTO pgrunbook.runs (run_id, runbook_name, runbook_file, runbook_sha256, runbook_source, vars, phases, status, os_user, host, pid, backend_pid)
      VALUES ($1,$2,$3,$4,$5,$6,$7,'running',$8,$9,$10,$11)`,
-    [r.run_id, r.runbook_name, r.runbook_file, r.runbook_sha256, r.runbook_source, JSON.stringify(r.vars), r.phases, r.os_user, r.host, r.pid, r.backend_pid],
+    [
+      r.run_id,
+      r.runbook_name,
+      r.runbook_file,
+      r.runbook_sha256,
+      r.runbook_source,
+      JSON.stringify(r.vars),
+      r.phases,
+      r.os_user,
+      r.host,
+      r.pid,
+      r.backend_pid,
+    ],
   );
 }
 
-export async function markRunResumed(db: Q, runId: string, who: { os_user: string; host: string; pid: number; backend_pid: number }): Promise<void> {
+export async function markRunResumed(
+  db: Q,
+  runId: string,
+  who: { os_user: string; host: string; pid: number; backend_pid: number },
+): Promise<void> {
   await db.query(
     `UPDATE pgrunbook.runs SET status = 'running', updated_at = now(), finished_at = NULL, error = NULL,
             os_user = $2, host = $3, pid = $4, backend_pid = $5 WHERE run_id = $1`,
@@ -75,9 +91,7 @@ export async function getRun(db: Q, runId: string): Promise<RunRow | undefined> 
 
 /** The most recent run that did not finish (running with a dead holder, interrupted, aborted, failed). */
 export async function latestUnfinishedRun(db: Q): Promise<RunRow | undefined> {
-  const r = await db.query<RunRow>(
-    `SELECT * FROM pgrunbook.runs WHERE status <> 'completed' ORDER BY started_at DESC LIMIT 1`,
-  );
+  const r = await db.query<RunRow>(`SELECT * FROM pgrunbook.runs WHERE status <> 'completed' ORDER BY started_at DESC LIMIT 1`);
   return r.rows[0];
 }
 
@@ -103,7 +117,14 @@ export async function markStepRunning(db: Q, runId: string, phase: PhaseName, st
   return r.rows[0]!.attempt;
 }
 
-export async function markStep(db: Q, runId: string, phase: PhaseName, stepId: string, status: StepStatus, extra: { result?: unknown; error?: string } = {}): Promise<void> {
+export async function markStep(
+  db: Q,
+  runId: string,
+  phase: PhaseName,
+  stepId: string,
+  status: StepStatus,
+  extra: { result?: unknown; error?: string } = {},
+): Promise<void> {
   await db.query(
     `UPDATE pgrunbook.step_states SET status = $4, finished_at = now(), result = COALESCE($5, result), error = $6
       WHERE run_id = $1 AND phase = $2 AND step_id = $3`,
@@ -119,7 +140,14 @@ export async function getStepState(db: Q, runId: string, phase: PhaseName, stepI
   return r.rows[0]?.state ?? undefined;
 }
 
-export async function setStepState(db: Q, runId: string, phase: PhaseName, stepId: string, kind: string, state: Record<string, unknown>): Promise<void> {
+export async function setStepState(
+  db: Q,
+  runId: string,
+  phase: PhaseName,
+  stepId: string,
+  kind: string,
+  state: Record<string, unknown>,
+): Promise<void> {
   await db.query(
     `INSERT INTO pgrunbook.step_states (run_id, phase, step_id, kind, status, state)
      VALUES ($1,$2,$3,$4,'running',$5)

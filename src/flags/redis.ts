@@ -20,7 +20,10 @@ export class RedisFlags implements FlagBackend {
       const u = new URL(url);
       if (u.password) registerSecret(decodeURIComponent(u.password));
     } catch {
-      throw new RunbookError(`flag: not a valid Redis URL: "${redact(url)}"`, { hint: 'write it like redis://host:6379 (or rediss:// for TLS)', exitCode: 2 });
+      throw new RunbookError(`flag: not a valid Redis URL: "${redact(url)}"`, {
+        hint: 'write it like redis://host:6379 (or rediss:// for TLS)',
+        exitCode: 2,
+      });
     }
     const client = createClient({ url, socket: { connectTimeout: opts.connectTimeoutMs ?? 5000, reconnectStrategy: false } });
     let lastError: Error | undefined;

@@ -55,13 +55,25 @@ export async function buildRunbook(o: BuildOptions): Promise<BuildResult> {
   }
   if (o.only?.length) {
     const unknown = o.only.filter((id) => !set.migrations.some((m) => m.id === id || m.name === id));
-    if (unknown.length) throw new InputError(`--only ${unknown.join(', ')}: no such migration in ${o.from}`, `known: ${set.migrations.map((m) => m.id).join(', ')}`);
+    if (unknown.length)
+      throw new InputError(
+        `--only ${unknown.join(', ')}: no such migration in ${o.from}`,
+        `known: ${set.migrations.map((m) => m.id).join(', ')}`,
+      );
     chosen = chosen.filter((m) => o.only!.includes(m.id) || o.only!.includes(m.name));
   }
-  if (chosen.length === 0) throw new InputError(`${o.from}: no ${o.db ? 'pending ' : ''}migrations to convert`, o.db ? 'the history table lists every migration as applied' : 'check --only');
+  if (chosen.length === 0)
+    throw new InputError(
+      `${o.from}: no ${o.db ? 'pending ' : ''}migrations to convert`,
+      o.db ? 'the history table lists every migration as applied' : 'check --only',
+    );
   const firstIndex = set.migrations.indexOf(chosen[0]!);
   const ids = new IdAllocator();
-  const r = await rewriteMigrations(chosen, { catalog: o.db?.catalog, serverVersionNum: o.db?.versionNum ?? o.versionNum, toolWrapsInTransaction: wrapsInTransaction(format) }, ids);
+  const r = await rewriteMigrations(
+    chosen,
+    { catalog: o.db?.catalog, serverVersionNum: o.db?.versionNum ?? o.versionNum, toolWrapsInTransaction: wrapsInTransaction(format) },
+    ids,
+  );
   const rec = recordStep(set, chosen, (s) => ids.take(s));
   const steps = rec.step ? [...r.steps, rec.step] : r.steps;
   const summary = summarize(r.rows);
@@ -78,7 +90,19 @@ export async function buildRunbook(o: BuildOptions): Promise<BuildResult> {
   const loaded = await loadRunbookText(yaml, o.outFile ?? 'runbook.yaml', { kinds: o.kinds });
   const errors = loaded.problems.filter((p) => p.severity === 'error');
   if (errors.length) {
-    throw new RunbookError(`the generated runbook does not validate (a pgrunbook bug):\n${errors.map(formatProblem).join('\n')}`, { hint: 'report it with the migration; nothing was written', exitCode: 1 });
+    throw new RunbookError(`the generated runbook does not validate (a pgrunbook bug):\n${errors.map(formatProblem).join('\n')}`, {
+      hint: 'report it with the migration; nothing was written',
+      exitCode: 1,
+    });
   }
-  return { set, chosen, before: set.migrations.slice(0, Math.max(0, firstIndex)), yaml, rows: r.rows, notes: [...notes, ...r.notes], summary, recordStepId: rec.step?.id };
+  return {
+    set,
+    chosen,
+    before: set.migrations.slice(0, Math.max(0, firstIndex)),
+    yaml,
+    rows: r.rows,
+    notes: [...notes, ...r.notes],
+    summary,
+    recordStepId: rec.step?.id,
+  };
 }

@@ -15,7 +15,8 @@ import { readNumberedSql } from './sources/numbered-sql.js';
 
 export async function detectFormat(from: string): Promise<SourceFormat> {
   if (from === '-' || !(await isDir(from))) {
-    if (from !== '-' && !existsSync(from)) throw new InputError(`${from}: no such file or directory`, 'pass a .sql file, - for standard input, or a migration folder');
+    if (from !== '-' && !existsSync(from))
+      throw new InputError(`${from}: no such file or directory`, 'pass a .sql file, - for standard input, or a migration folder');
     return 'sql';
   }
   if (existsSync(join(from, 'sqitch.plan'))) return 'sqitch';
@@ -37,7 +38,11 @@ export async function detectFormat(from: string): Promise<SourceFormat> {
   );
 }
 
-export async function readSource(from: string, format: SourceFormat, stdin: () => Promise<string>): Promise<MigrationSet & { skipped?: string[] }> {
+export async function readSource(
+  from: string,
+  format: SourceFormat,
+  stdin: () => Promise<string>,
+): Promise<MigrationSet & { skipped?: string[] }> {
   switch (format) {
     case 'sql':
       return readSqlFile(from, stdin);

@@ -13,13 +13,33 @@ interface HistoryTable {
 }
 
 export const HISTORY: Partial<Record<MigrationSet['format'], HistoryTable>> = {
-  sqitch: { table: 'sqitch.changes', columns: ['change_id', 'change', 'project', 'committed_at'], applied: `SELECT change AS id FROM sqitch.changes WHERE project = $1`, params: (s) => [s.project] },
+  sqitch: {
+    table: 'sqitch.changes',
+    columns: ['change_id', 'change', 'project', 'committed_at'],
+    applied: `SELECT change AS id FROM sqitch.changes WHERE project = $1`,
+    params: (s) => [s.project],
+  },
   flyway: {
     table: 'flyway_schema_history',
-    columns: ['installed_rank', 'version', 'description', 'type', 'script', 'checksum', 'installed_by', 'installed_on', 'execution_time', 'success'],
+    columns: [
+      'installed_rank',
+      'version',
+      'description',
+      'type',
+      'script',
+      'checksum',
+      'installed_by',
+      'installed_on',
+      'execution_time',
+      'success',
+    ],
     applied: `SELECT version AS id FROM flyway_schema_history WHERE success AND version IS NOT NULL`,
   },
-  'golang-migrate': { table: 'schema_migrations', columns: ['version', 'dirty'], applied: `SELECT version::text AS id, dirty FROM schema_migrations` },
+  'golang-migrate': {
+    table: 'schema_migrations',
+    columns: ['version', 'dirty'],
+    applied: `SELECT version::text AS id, dirty FROM schema_migrations`,
+  },
   dbmate: { table: 'schema_migrations', columns: ['version'], applied: `SELECT version AS id FROM schema_migrations` },
   prisma: {
     table: '_prisma_migrations',
@@ -36,7 +56,8 @@ export async function pendingMigrations(db: Queryable, set: MigrationSet): Promi
     `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
     [h.table],
   );
-  if (cols.rows.length === 0) return { pending: set.migrations, note: `no ${h.table} in the database: nothing applied yet, every migration is pending` };
+  if (cols.rows.length === 0)
+    return { pending: set.migrations, note: `no ${h.table} in the database: nothing applied yet, every migration is pending` };
   const have = new Set(cols.rows.map((r) => r.attname));
   const missing = h.columns.filter((c) => !have.has(c));
   const extra = [...have].filter((c) => !h.columns.includes(c));
@@ -50,7 +71,11 @@ export async function pendingMigrations(db: Queryable, set: MigrationSet): Promi
   const rows = (await db.query<{ id: string; dirty?: boolean }>(h.applied, h.params?.(set) ?? [])).rows;
   if (set.format === 'golang-migrate') {
     const cur = rows[0];
-    if (cur?.dirty) throw new InputError(`schema_migrations: version ${cur.id} is dirty (a failed migration)`, 'fix the database and run `migrate force` first');
+    if (cur?.dirty)
+      throw new InputError(
+        `schema_migrations: version ${cur.id} is dirty (a failed migration)`,
+        'fix the database and run `migrate force` first',
+      );
     const v = cur ? BigInt(cur.id) : -1n;
     return { pending: set.migrations.filter((m) => BigInt(m.id) > v), note: `golang-migrate is at version ${cur?.id ?? 'none'}` };
   }

@@ -4,7 +4,16 @@ import type { StatementAnalysis } from '../analyze/analysis-types.js';
 
 export type SourceFormat = 'sql' | 'sqitch' | 'flyway' | 'golang-migrate' | 'dbmate' | 'prisma' | 'node-pg-migrate' | 'numbered-sql';
 
-export const SOURCE_FORMATS: SourceFormat[] = ['sql', 'sqitch', 'flyway', 'golang-migrate', 'dbmate', 'prisma', 'node-pg-migrate', 'numbered-sql'];
+export const SOURCE_FORMATS: SourceFormat[] = [
+  'sql',
+  'sqitch',
+  'flyway',
+  'golang-migrate',
+  'dbmate',
+  'prisma',
+  'node-pg-migrate',
+  'numbered-sql',
+];
 
 /** SQL text and where it came from (for FILE:LINE:COL in messages and comments). */
 export interface SqlText {

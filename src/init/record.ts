@@ -9,7 +9,11 @@ import { flywayChecksum } from './flyway-checksum.js';
 
 type RecordDraft = Omit<StepDraft, 'original'>;
 
-export function recordStep(set: MigrationSet, chosen: Migration[], id: (stem: string) => string): { step?: RecordDraft; vars?: { [k: string]: string } } {
+export function recordStep(
+  set: MigrationSet,
+  chosen: Migration[],
+  id: (stem: string) => string,
+): { step?: RecordDraft; vars?: { [k: string]: string } } {
   if (chosen.length === 0) return {};
   const last = chosen[chosen.length - 1]!;
   const ids = chosen.map((m) => quoteLiteral(m.id)).join(', ');
@@ -27,14 +31,32 @@ export function recordStep(set: MigrationSet, chosen: Migration[], id: (stem: st
         },
       };
     case 'dbmate':
-      return sqlRecord(base, id('record_dbmate'), `INSERT INTO schema_migrations (version) VALUES ${chosen.map((m) => `(${quoteLiteral(m.id)})`).join(', ')} ON CONFLICT DO NOTHING`, `DELETE FROM schema_migrations WHERE version IN (${ids})`, 'dbmate: rows in schema_migrations, as `dbmate up` writes them.');
+      return sqlRecord(
+        base,
+        id('record_dbmate'),
+        `INSERT INTO schema_migrations (version) VALUES ${chosen.map((m) => `(${quoteLiteral(m.id)})`).join(', ')} ON CONFLICT DO NOTHING`,
+        `DELETE FROM schema_migrations WHERE version IN (${ids})`,
+        'dbmate: rows in schema_migrations, as `dbmate up` writes them.',
+      );
     case 'golang-migrate': {
       const prev = set.migrations[set.migrations.indexOf(chosen[0]!) - 1];
       const back = prev ? `INSERT INTO schema_migrations (version, dirty) VALUES (${prev.id}, false)` : `SELECT 'no earlier version'`;
-      return sqlRecord(base, id('record_migrate'), `TRUNCATE schema_migrations;\nINSERT INTO schema_migrations (version, dirty) VALUES (${last.id}, false)`, `TRUNCATE schema_migrations;\n${back}`, `golang-migrate: what \`migrate force ${last.id}\` does (one row, version ${last.id}, not dirty), without putting the database URL on a command line.`);
+      return sqlRecord(
+        base,
+        id('record_migrate'),
+        `TRUNCATE schema_migrations;\nINSERT INTO schema_migrations (version, dirty) VALUES (${last.id}, false)`,
+        `TRUNCATE schema_migrations;\n${back}`,
+        `golang-migrate: what \`migrate force ${last.id}\` does (one row, version ${last.id}, not dirty), without putting the database URL on a command line.`,
+      );
     }
     case 'flyway':
-      return sqlRecord(base, id('record_flyway'), flywayRows(set, chosen), `DELETE FROM flyway_schema_history WHERE type = 'SQL' AND version IN (${ids})`, 'Flyway: rows in flyway_schema_history with the checksum Flyway computes (CRC32 of the script\'s lines), so `flyway validate` accepts them and `flyway migrate` skips them.');
+      return sqlRecord(
+        base,
+        id('record_flyway'),
+        flywayRows(set, chosen),
+        `DELETE FROM flyway_schema_history WHERE type = 'SQL' AND version IN (${ids})`,
+        "Flyway: rows in flyway_schema_history with the checksum Flyway computes (CRC32 of the script's lines), so `flyway validate` accepts them and `flyway migrate` skips them.",
+      );
     case 'prisma':
       return sqlRecord(
         base,
@@ -44,13 +66,25 @@ export function recordStep(set: MigrationSet, chosen: Migration[], id: (stem: st
         'Prisma: rows in _prisma_migrations (SHA-256 checksum of migration.sql), what `prisma migrate resolve --applied` records.',
       );
     case 'node-pg-migrate':
-      return sqlRecord(base, id('record_pgmigrations'), `INSERT INTO pgmigrations (name, run_on) VALUES ${chosen.map((m) => `(${quoteLiteral(m.id)}, now())`).join(', ')}`, `DELETE FROM pgmigrations WHERE name IN (${ids})`, 'node-pg-migrate: rows in pgmigrations, as its runner writes them.');
+      return sqlRecord(
+        base,
+        id('record_pgmigrations'),
+        `INSERT INTO pgmigrations (name, run_on) VALUES ${chosen.map((m) => `(${quoteLiteral(m.id)}, now())`).join(', ')}`,
+        `DELETE FROM pgmigrations WHERE name IN (${ids})`,
+        'node-pg-migrate: rows in pgmigrations, as its runner writes them.',
+      );
     default:
       return {};
   }
 }
 
-function sqlRecord(base: Pick<RecordDraft, 'stage' | 'gate'>, id: string, sql: string, rollback: string, why: string): { step: RecordDraft } {
+function sqlRecord(
+  base: Pick<RecordDraft, 'stage' | 'gate'>,
+  id: string,
+  sql: string,
+  rollback: string,
+  why: string,
+): { step: RecordDraft } {
   return { step: { ...base, id, kind: 'sql', params: sql, rollback, why: `Tells the migration tool the migrations are applied. ${why}` } };
 }
 

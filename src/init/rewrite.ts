@@ -46,7 +46,12 @@ export async function rewriteMigrations(migrations: Migration[], opts: RewriteOp
   });
   const all = perMigration.flat();
   const script = all.map((u) => u.sql).join(';\n');
-  const report = await analyzeSql(script, { catalog: opts.catalog, serverVersionNum: opts.serverVersionNum, lockTimeout: true, squawk: false });
+  const report = await analyzeSql(script, {
+    catalog: opts.catalog,
+    serverVersionNum: opts.serverVersionNum,
+    lockTimeout: true,
+    squawk: false,
+  });
   const parsed = parseStatements(script);
   const major = Math.floor(opts.serverVersionNum / 10000);
   const out: RewriteResult = { steps: [], rollback: [], rows: [], notes };

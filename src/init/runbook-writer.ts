@@ -74,6 +74,15 @@ export function writeRunbook(w: WriteInput): string {
     '# Every step says why it is done this way; the statement it replaces is above it.',
     '# Check it with `pgrunbook validate`, then `pgrunbook plan` and `pgrunbook rehearse` against the target.',
   ].join('\n');
-  const top = stringify({ version: 1, name: w.name, description: w.description, ...(w.vars && Object.keys(w.vars).length ? { vars: w.vars } : {}), settings: { lock_timeout: '2s', ddl_retries: 10 } }, { lineWidth: 0 });
+  const top = stringify(
+    {
+      version: 1,
+      name: w.name,
+      description: w.description,
+      ...(w.vars && Object.keys(w.vars).length ? { vars: w.vars } : {}),
+      settings: { lock_timeout: '2s', ddl_retries: 10 },
+    },
+    { lineWidth: 0 },
+  );
   return `${head}\n${top}phases:\n${phase('deploy', orderSteps(w.steps))}${phase('rollback', w.rollback)}`;
 }

@@ -25,7 +25,10 @@ export function parseScript(text: SqlText): ParsedStatement[] {
   } catch (err) {
     if (!(err instanceof SqlSyntaxError)) throw err;
     const { line, col } = lineColAt(text.sql, err.offset);
-    throw new InputError(`${text.file}:${line + text.line - 1}:${col}: ${err.message}`, 'fix the SQL in the migration; nothing was written');
+    throw new InputError(
+      `${text.file}:${line + text.line - 1}:${col}: ${err.message}`,
+      'fix the SQL in the migration; nothing was written',
+    );
   }
 }
 
@@ -47,7 +50,9 @@ export function migrationUnits(m: Migration, toolWrapsInTransaction: boolean): {
     if (!p.transactional && (inTx || (toolWrapsInTransaction && !m.noTransaction && others > 1))) {
       throw new InputError(
         `${at.file}:${at.line}:${at.col}: ${p.sql.split(/\s+/).slice(0, 4).join(' ')} cannot run inside a transaction block, and this migration runs it in one`,
-        inTx ? 'move it out of the BEGIN … COMMIT block (into a migration of its own); nothing was written' : 'put it in a migration of its own that the tool runs without a transaction (dbmate: -- migrate:up transaction:false); nothing was written',
+        inTx
+          ? 'move it out of the BEGIN … COMMIT block (into a migration of its own); nothing was written'
+          : 'put it in a migration of its own that the tool runs without a transaction (dbmate: -- migrate:up transaction:false); nothing was written',
       );
     }
     for (const sql of splitAlter(p)) units.push({ sql, original: p.sql, ...at, migration: m });

@@ -78,7 +78,10 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
   try {
     await runScripts(naiveUrl, v.base);
     await runScripts(runbookUrl, v.base);
-    const naiveError = await runScripts(naiveUrl, v.naive).then(() => undefined, (e: Error) => e.message);
+    const naiveError = await runScripts(naiveUrl, v.naive).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
     // The record-keeping step writes the tool's history table, which the sandboxes do not have.
     const deploy = v.runbook.phases.deploy.filter((s) => !v.skipSteps?.includes(s.id));
     const events: RunEvent[] = [];
@@ -91,7 +94,8 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
       listeners: [(e) => events.push(e)],
     });
     const failed = events.find((e) => e.type === 'step.failed') as any;
-    const runbookError = trace.status === 'completed' ? undefined : `${failed?.stepId ?? 'run'}: ${failed?.error ?? trace.error ?? trace.status}`;
+    const runbookError =
+      trace.status === 'completed' ? undefined : `${failed?.stepId ?? 'run'}: ${failed?.error ?? trace.error ?? trace.status}`;
     const snap = async (url: string) => {
       const c = new pg.Client(url);
       await c.connect();
@@ -102,7 +106,17 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
       }
     };
     const diff = diffSchemas(await snap(naiveUrl), await snap(runbookUrl));
-    const result = { same: diff.same && !naiveError && !runbookError, diff, naiveError, runbookError, events, trace, naiveUrl, runbookUrl, drop };
+    const result = {
+      same: diff.same && !naiveError && !runbookError,
+      diff,
+      naiveError,
+      runbookError,
+      events,
+      trace,
+      naiveUrl,
+      runbookUrl,
+      drop,
+    };
     if (!v.keep) await drop();
     return result;
   } catch (err) {

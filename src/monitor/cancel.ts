@@ -25,7 +25,9 @@ where pid = $1`;
 
 export async function cancelOwnStatement(db: Queryable, pid: number): Promise<CancelResult> {
   if (!Number.isInteger(pid) || pid <= 0) return { pid, cancelled: false, message: `"${pid}" is not a backend pid` };
-  let row: { app: string | null; state: string | null; wait_event_type: string | null; query: string | null; cancelled: boolean | null } | undefined;
+  let row:
+    | { app: string | null; state: string | null; wait_event_type: string | null; query: string | null; cancelled: boolean | null }
+    | undefined;
   try {
     row = (await db.query(CANCEL_SQL, [pid, OWN_APP_PREFIX, MONITOR_APP])).rows[0];
   } catch (err) {
@@ -41,11 +43,20 @@ export async function cancelOwnStatement(db: Queryable, pid: number): Promise<Ca
     };
   }
   if (row.state !== 'active') {
-    return { pid, cancelled: false, message: `pid ${pid} is not running a statement (state: ${row.state ?? 'unknown'}); nothing to cancel` };
+    return {
+      pid,
+      cancelled: false,
+      message: `pid ${pid} is not running a statement (state: ${row.state ?? 'unknown'}); nothing to cancel`,
+    };
   }
   const wasWaiting = row.wait_event_type === 'Lock';
   if (!row.cancelled) return { pid, cancelled: false, message: `pid ${pid}: the server did not accept the cancel request`, wasWaiting };
-  return { pid, cancelled: true, wasWaiting, message: `cancelled pid ${pid}${wasWaiting ? ' (was waiting for a lock)' : ''}: ${maskQuery(row.query)}` };
+  return {
+    pid,
+    cancelled: true,
+    wasWaiting,
+    message: `cancelled pid ${pid}${wasWaiting ? ' (was waiting for a lock)' : ''}: ${maskQuery(row.query)}`,
+  };
 }
 
 /** The session the cancel key acts on: our waiting statement with the most sessions queued behind it. */

@@ -81,7 +81,16 @@ interface ReplicationRow {
   replay_gap_bytes: number | null;
   last_replay_seconds: number | null;
   server_time: number;
-  standbys: { pid: number; name: string; clientAddr: string | null; state: string | null; syncState: string | null; lagBytes: number | null; replayLag: number | null; slot: string | null }[];
+  standbys: {
+    pid: number;
+    name: string;
+    clientAddr: string | null;
+    state: string | null;
+    syncState: string | null;
+    lagBytes: number | null;
+    replayLag: number | null;
+    slot: string | null;
+  }[];
   slots: { name: string; type: string; active: boolean; walStatus: string | null; retainedBytes: number | null; database: string | null }[];
 }
 
@@ -271,11 +280,13 @@ export class Monitor {
     }
 
     const sizeByOid = new Map(sizeRows.filter((s) => s.kind === 'index').map((s) => [String(s.oid), s]));
-    const relationSizes: RelationSize[] = sizeRows.filter((s) => s.kind === 'watch').map((s) => ({
-      relation: s.name,
-      bytes: s.bytes,
-      ...(s.present ? (s.ael ? { skipped: `ACCESS EXCLUSIVE lock ${s.ael} on it` } : {}) : { skipped: 'no such relation' }),
-    }));
+    const relationSizes: RelationSize[] = sizeRows
+      .filter((s) => s.kind === 'watch')
+      .map((s) => ({
+        relation: s.name,
+        bytes: s.bytes,
+        ...(s.present ? (s.ael ? { skipped: `ACCESS EXCLUSIVE lock ${s.ael} on it` } : {}) : { skipped: 'no such relation' }),
+      }));
 
     const indexBuilds: IndexBuild[] = indexRows.map((r) => {
       const size = r.index_oid !== null ? sizeByOid.get(String(r.index_oid)) : undefined;
@@ -362,4 +373,3 @@ const PROBE_KEY: Record<string, string> = {
   replication: 'replication',
   sizes: 'relationSizes',
 };
-

@@ -86,7 +86,10 @@ export class ProbeRunner {
     if (offNote) return { ok: false, note: offNote };
     const b = this.backoff.get(name);
     if (b && this.poll < b.untilPoll) {
-      return { ok: false, note: `${label}: paused after ${b.failures} failed poll${b.failures > 1 ? 's' : ''}; retrying in ${b.untilPoll - this.poll}` };
+      return {
+        ok: false,
+        note: `${label}: paused after ${b.failures} failed poll${b.failures > 1 ? 's' : ''}; retrying in ${b.untilPoll - this.poll}`,
+      };
     }
     try {
       const res = await this.db.query({ ...(statementName ? { name: statementName } : {}), text: sql, values: params });

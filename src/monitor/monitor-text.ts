@@ -30,7 +30,9 @@ export function formatSampleLine(s: MonitorSample): string {
   if (s.longQueries.length === 0) parts.push(`long: none over ${formatSeconds(s.longQuerySeconds ?? null)}`);
   else {
     const q = s.longQueries[0]!;
-    parts.push(`long: ${s.longQueries.length}, oldest pid ${q.pid} ${q.state} ${formatSeconds(Math.max(q.durationSeconds, q.xactAgeSeconds ?? 0))} ${JSON.stringify(oneLine(q.query, 40))}`);
+    parts.push(
+      `long: ${s.longQueries.length}, oldest pid ${q.pid} ${q.state} ${formatSeconds(Math.max(q.durationSeconds, q.xactAgeSeconds ?? 0))} ${JSON.stringify(oneLine(q.query, 40))}`,
+    );
   }
 
   const wal = s.walBytesPerSecond === null ? 'WAL -' : `WAL ${formatBytes(s.walBytesPerSecond)}/s`;
@@ -45,7 +47,10 @@ export function formatSampleLine(s: MonitorSample): string {
 
   for (const b of s.indexBuilds) parts.push(`index ${b.index}: ${indexPhaseSummary(b)}`);
   const sizes = s.relationSizes ?? [];
-  if (sizes.length) parts.push(`sizes: ${sizes.map((r) => `${r.relation} ${r.bytes !== null ? formatBytes(r.bytes) : `? (${r.skipped ?? 'skipped'})`}`).join(', ')}`);
+  if (sizes.length)
+    parts.push(
+      `sizes: ${sizes.map((r) => `${r.relation} ${r.bytes !== null ? formatBytes(r.bytes) : `? (${r.skipped ?? 'skipped'})`}`).join(', ')}`,
+    );
   parts.push(`poll ${s.pollMs.toFixed(1)}ms`);
   if (s.notes.length) parts.push(`notes: ${s.notes.join(' / ')}`);
   return parts.join(' | ');

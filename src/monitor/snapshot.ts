@@ -2,7 +2,8 @@
 // report can say what the operator saw when they approved.
 import type { MonitorSample } from './monitor-types.js';
 
-const r1 = (n: number | null | undefined): number | null => (n === null || n === undefined || !Number.isFinite(n) ? null : Math.round(n * 10) / 10);
+const r1 = (n: number | null | undefined): number | null =>
+  n === null || n === undefined || !Number.isFinite(n) ? null : Math.round(n * 10) / 10;
 const max = (xs: (number | null | undefined)[]): number | null => {
   const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   return v.length ? Math.max(...v) : null;
@@ -14,7 +15,13 @@ export type MetricsSnapshot = {
   role: 'primary' | 'standby' | null;
   connections: { total: number; byState: Record<string, number>; max: number | null };
   locks: { waiting: number; blockers: number; longestWaitSeconds: number | null; maxQueuedBehind: number; oursWaiting: number[] };
-  longQueries: { count: number; longestQuerySeconds: number | null; oldestTransactionSeconds: number | null; idleInTransaction: number; thresholdSeconds: number | null };
+  longQueries: {
+    count: number;
+    longestQuerySeconds: number | null;
+    oldestTransactionSeconds: number | null;
+    idleInTransaction: number;
+    thresholdSeconds: number | null;
+  };
   replication: {
     standbys: number;
     maxLagBytes: number | null;

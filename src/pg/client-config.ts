@@ -23,7 +23,9 @@ function readPem(path: string, what: string, from: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new TlsConfigError(`cannot read the ${what} ${path} (from ${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`);
+    throw new TlsConfigError(
+      `cannot read the ${what} ${path} (from ${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`,
+    );
   }
 }
 
@@ -34,7 +36,10 @@ function sslParams(url: URL | undefined, env: NodeJS.ProcessEnv): { p: Params; f
   for (const k of SSL_PARAMS) if (url?.searchParams.has(k)) fromUrl[k] = url.searchParams.get(k)!;
   if (Object.keys(fromUrl).length) return { p: fromUrl, from: 'the URL' };
   const e = (k: string) => env[k] || undefined;
-  return { p: { sslmode: e('PGSSLMODE'), sslrootcert: e('PGSSLROOTCERT'), sslcert: e('PGSSLCERT'), sslkey: e('PGSSLKEY') }, from: 'the PGSSL* environment' };
+  return {
+    p: { sslmode: e('PGSSLMODE'), sslrootcert: e('PGSSLROOTCERT'), sslcert: e('PGSSLCERT'), sslkey: e('PGSSLKEY') },
+    from: 'the PGSSL* environment',
+  };
 }
 
 function tlsOptions(p: Params, from: string): false | ConnectionOptions | undefined {
@@ -51,7 +56,9 @@ function tlsOptions(p: Params, from: string): false | ConnectionOptions | undefi
     try {
       readFileSync(root);
     } catch {
-      throw new TlsConfigError(`sslmode=${mode} needs the CA that signed the server's certificate: set sslrootcert=FILE in the URL or PGSSLROOTCERT (${root} does not exist)`);
+      throw new TlsConfigError(
+        `sslmode=${mode} needs the CA that signed the server's certificate: set sslrootcert=FILE in the URL or PGSSLROOTCERT (${root} does not exist)`,
+      );
     }
   }
   if (root && root !== 'system') opts.ca = readPem(root, 'root certificate (sslrootcert)', from);

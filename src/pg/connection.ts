@@ -38,9 +38,7 @@ export function resolveConnection(db: string | undefined, env: NodeJS.ProcessEnv
   }
   if (raw) {
     if (!/^postgres(ql)?:\/\//i.test(raw)) {
-      throw new ConnectionConfigError(
-        `${source}: expected a URL like postgres://user@host:5432/dbname, got "${redact(raw).slice(0, 80)}"`,
-      );
+      throw new ConnectionConfigError(`${source}: expected a URL like postgres://user@host:5432/dbname, got "${redact(raw).slice(0, 80)}"`);
     }
     let url: URL;
     try {
@@ -92,7 +90,10 @@ export function createPool(spec: ConnectionSpec, opts: PoolOptions): pg.Pool {
 }
 
 /** Opens sessions on the target: the runner's ConnectionFactory port (src/engine/ports.ts). */
-export function connectionFactory(spec: ConnectionSpec): { client(applicationName: string): pg.Client; pool(applicationName: string, max: number): pg.Pool } {
+export function connectionFactory(spec: ConnectionSpec): {
+  client(applicationName: string): pg.Client;
+  pool(applicationName: string, max: number): pg.Pool;
+} {
   return {
     client: (applicationName) => new pg.Client({ ...clientConfig(spec.connectionString), application_name: applicationName }),
     pool: (applicationName, max) => createPool(spec, { applicationName, max }),
@@ -140,7 +141,9 @@ export function explainConnectionError(err: unknown, spec: ConnectionSpec): stri
 }
 
 export async function serverVersion(q: { query: pg.Pool['query'] }): Promise<{ num: number; text: string }> {
-  const r = await q.query<{ n: string; v: string }>(`select current_setting('server_version_num') as n, current_setting('server_version') as v`);
+  const r = await q.query<{ n: string; v: string }>(
+    `select current_setting('server_version_num') as n, current_setting('server_version') as v`,
+  );
   return { num: Number(r.rows[0]!.n), text: r.rows[0]!.v };
 }
 

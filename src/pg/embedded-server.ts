@@ -160,7 +160,11 @@ export class EmbeddedServer {
   private async init(): Promise<void> {
     const as = runAsUser();
     if (as) chownTree(this.dataDir, as);
-    await run(join(this.binDir, 'initdb'), ['-D', this.dataDir, '-U', this.user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], as);
+    await run(
+      join(this.binDir, 'initdb'),
+      ['-D', this.dataDir, '-U', this.user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      as,
+    );
   }
 
   private async launch(opts: EmbeddedOptions): Promise<void> {

@@ -38,7 +38,16 @@ export interface StatementResult {
 
 /** What the executor reports; the engine's event stream carries these as they are. */
 export type ExecutorEvent =
-  | { type: 'step.sql'; stepId: string; sql: string; durationMs: number; rowCount: number | null; ok: boolean; error?: string; sqlstate?: string }
+  | {
+      type: 'step.sql';
+      stepId: string;
+      sql: string;
+      durationMs: number;
+      rowCount: number | null;
+      ok: boolean;
+      error?: string;
+      sqlstate?: string;
+    }
   | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string };
 
 /** The one question the executor asks (retry or stop when lock retries run out); the engine's gate port answers it. */
@@ -96,7 +105,13 @@ export class SqlExecutor {
     }
     let units: Unit[];
     if (opts.transactional !== undefined) {
-      units = [{ statements: [{ sql, offset: 0, node: 'Unknown', ast: {}, transactional: opts.transactional }], transactional: opts.transactional, end: 'commit' }];
+      units = [
+        {
+          statements: [{ sql, offset: 0, node: 'Unknown', ast: {}, transactional: opts.transactional }],
+          transactional: opts.transactional,
+          end: 'commit',
+        },
+      ];
     } else {
       units = await SqlExecutor.units(sql);
     }
@@ -215,7 +230,16 @@ export class SqlExecutor {
           results.push({ sql: st.sql, command: r.command, rowCount: r.rowCount ?? null, rows: r.rows });
         } catch (err: any) {
           const dur = this.deps.clock.now() - t0;
-          this.deps.emit({ type: 'step.sql', stepId: opts.stepId, sql: st.sql, durationMs: dur, rowCount: null, ok: false, error: err.message, sqlstate: err.code });
+          this.deps.emit({
+            type: 'step.sql',
+            stepId: opts.stepId,
+            sql: st.sql,
+            durationMs: dur,
+            rowCount: null,
+            ok: false,
+            error: err.message,
+            sqlstate: err.code,
+          });
           throw err;
         }
       }
@@ -263,13 +287,19 @@ function groupUnits(stmts: ParsedStatement[]): Unit[] {
   let explicit: Unit | undefined; // inside BEGIN ... COMMIT
   for (const st of stmts) {
     if (st.transactionControl === 'begin') {
-      if (explicit) throw new RunbookError('nested BEGIN in one step', { hint: 'remove the inner BEGIN; a step runs at most one explicit transaction block at a time' });
+      if (explicit)
+        throw new RunbookError('nested BEGIN in one step', {
+          hint: 'remove the inner BEGIN; a step runs at most one explicit transaction block at a time',
+        });
       open = undefined;
       explicit = { statements: [], transactional: true, end: 'commit' };
       continue;
     }
     if (st.transactionControl === 'commit' || st.transactionControl === 'rollback') {
-      if (!explicit) throw new RunbookError(`${st.sql.toUpperCase()} without BEGIN`, { hint: 'statements outside BEGIN ... COMMIT already run in one transaction; drop the stray COMMIT' });
+      if (!explicit)
+        throw new RunbookError(`${st.sql.toUpperCase()} without BEGIN`, {
+          hint: 'statements outside BEGIN ... COMMIT already run in one transaction; drop the stray COMMIT',
+        });
       explicit.end = st.transactionControl;
       units.push(explicit);
       explicit = undefined;

@@ -16,7 +16,9 @@ export async function probe<R = any>(q: Queryable, sql: string, opts: ProbeTimeo
   const st = Math.max(0, Math.round(opts.statementTimeoutMs ?? 10_000));
   // No parallel workers: an evidence scan (remaining NULLs, orphans) on a live server should take
   // one core, not every core the application is using.
-  const res: any = await q.query(`SET LOCAL lock_timeout = ${lt}; SET LOCAL statement_timeout = ${st}; SET LOCAL max_parallel_workers_per_gather = 0; ${sql}`);
+  const res: any = await q.query(
+    `SET LOCAL lock_timeout = ${lt}; SET LOCAL statement_timeout = ${st}; SET LOCAL max_parallel_workers_per_gather = 0; ${sql}`,
+  );
   const last = Array.isArray(res) ? res[res.length - 1] : res;
   return (last?.rows ?? []) as R[];
 }

@@ -10,9 +10,23 @@ export interface ServerFacts {
   versionNum: number;
   timeZone: string;
   inRecovery: boolean;
-  standbys: { name: string; clientAddr: string | null; state: string | null; syncState: string | null; lagBytes: number | null; replayLagSeconds: number | null }[];
+  standbys: {
+    name: string;
+    clientAddr: string | null;
+    state: string | null;
+    syncState: string | null;
+    lagBytes: number | null;
+    replayLagSeconds: number | null;
+  }[];
   slots: { name: string; type: string; active: boolean; retainedBytes: number | null; walStatus: string | null }[];
-  longTransactions: { pid: number; user: string | null; application: string | null; state: string | null; xactSeconds: number; query: string }[];
+  longTransactions: {
+    pid: number;
+    user: string | null;
+    application: string | null;
+    state: string | null;
+    xactSeconds: number;
+    query: string;
+  }[];
   settings: { name: string; setting: string; unit: string | null }[];
   /** Probes that could not run (privileges...), with the reason. */
   unavailable: string[];
@@ -66,8 +80,21 @@ export async function serverFacts(db: Queryable, opts: { longTxSeconds?: number 
       lagBytes: nullableNumber(s.lag_bytes),
       replayLagSeconds: nullableNumber(s.replay_lag),
     })),
-    slots: slots.map((s) => ({ name: s.name, type: s.type, active: s.active, retainedBytes: nullableNumber(s.retained), walStatus: s.wal_status ?? null })),
-    longTransactions: long.map((l) => ({ pid: l.pid, user: l.usr, application: l.app, state: l.state, xactSeconds: Number(l.secs), query: l.query })),
+    slots: slots.map((s) => ({
+      name: s.name,
+      type: s.type,
+      active: s.active,
+      retainedBytes: nullableNumber(s.retained),
+      walStatus: s.wal_status ?? null,
+    })),
+    longTransactions: long.map((l) => ({
+      pid: l.pid,
+      user: l.usr,
+      application: l.app,
+      state: l.state,
+      xactSeconds: Number(l.secs),
+      query: l.query,
+    })),
     settings: settings.map((s) => ({ name: s.name, setting: s.setting, unit: s.unit })),
     unavailable,
   };

@@ -32,7 +32,10 @@ export interface BatchCap {
  * The runbook the sandbox runs: every backfill on a sampled table gets max_batch_size (and a fixed
  * batch_size) of at most SAMPLE_BATCH_SHARE of the sample's rows. Returns the caps it set.
  */
-export function capSandboxBatches(runbook: Runbook, samples: { table: string; sourceRows: number | null; sampleRows: number }[]): { runbook: Runbook; caps: BatchCap[] } {
+export function capSandboxBatches(
+  runbook: Runbook,
+  samples: { table: string; sourceRows: number | null; sampleRows: number }[],
+): { runbook: Runbook; caps: BatchCap[] } {
   const caps: BatchCap[] = [];
   const capStep = (step: StepSpec): StepSpec => {
     if (step.kind !== 'backfill') return step;
@@ -50,6 +53,8 @@ export function capSandboxBatches(runbook: Runbook, samples: { table: string; so
     caps.push({ stepId: step.id, table, cap: Math.min(max, cap), sampleRows: s.sampleRows });
     return { ...step, params };
   };
-  const phases = Object.fromEntries(Object.entries(runbook.phases).map(([phase, steps]) => [phase, steps.map(capStep)])) as Runbook['phases'];
+  const phases = Object.fromEntries(
+    Object.entries(runbook.phases).map(([phase, steps]) => [phase, steps.map(capStep)]),
+  ) as Runbook['phases'];
   return { runbook: { ...runbook, phases }, caps };
 }

@@ -170,12 +170,14 @@ function groupBy<T extends { rel: number }>(rows: T[]): Map<number, T[]> {
 
 /** reloptions (key=value) as a WITH list; values that are not plain words are quoted. */
 function withOptions(options: (string | null)[] | null, prefix = ''): string[] {
-  return (options ?? []).filter((o): o is string => !!o).map((o) => {
-    const i = o.indexOf('=');
-    const k = i < 0 ? o : o.slice(0, i);
-    const v = i < 0 ? '' : o.slice(i + 1);
-    return `${prefix}${k}=${/^[A-Za-z0-9_.+-]+$/.test(v) ? v : quoteLiteral(v)}`;
-  });
+  return (options ?? [])
+    .filter((o): o is string => !!o)
+    .map((o) => {
+      const i = o.indexOf('=');
+      const k = i < 0 ? o : o.slice(0, i);
+      const v = i < 0 ? '' : o.slice(i + 1);
+      return `${prefix}${k}=${/^[A-Za-z0-9_.+-]+$/.test(v) ? v : quoteLiteral(v)}`;
+    });
 }
 
 function stripSemicolon(s: string): string {
@@ -205,7 +207,8 @@ interface Fetched {
 
 async function fetchRows(db: Queryable, w: Walked): Promise<Fetched> {
   const relOids = [...w.rels.keys()];
-  const q = async <T>(file: string, oids: number[]): Promise<T[]> => (oids.length ? ((await db.query(sqlFile(file), [oids])).rows as T[]) : []);
+  const q = async <T>(file: string, oids: number[]): Promise<T[]> =>
+    oids.length ? ((await db.query(sqlFile(file), [oids])).rows as T[]) : [];
   const relRows = await q<RelRow>('catalog-relations', relOids);
   const types = await q<TypeRow>('catalog-types', [...w.types]);
   const compositeRels = types.map((t) => t.composite_rel).filter((x): x is number => !!x);
@@ -247,7 +250,16 @@ class DumpBuilder {
   private readonly nodeRank = new Map<string, [number, string]>();
   private readonly afterTables: string[] = [];
   private readonly attaches: string[] = [];
-  private readonly post: Record<PostSection, string[]> = { constraints: [], indexes: [], attach: [], late: [], fks: [], triggers: [], misc: [], refresh: [] };
+  private readonly post: Record<PostSection, string[]> = {
+    constraints: [],
+    indexes: [],
+    attach: [],
+    late: [],
+    fks: [],
+    triggers: [],
+    misc: [],
+    refresh: [],
+  };
   private readonly schemas = new Set<string>();
   private readonly extraRelations: ExtraRelation[] = [];
   private readonly extensions: NeededExtension[] = [];
@@ -288,7 +300,9 @@ class DumpBuilder {
       const stmts: string[] = [];
       if (t.kind === 'e') stmts.push(`CREATE TYPE ${t.name} AS ENUM (${(t.labels ?? []).map(quoteLiteral).join(', ')})`);
       else if (t.kind === 'c') {
-        const attrs = (this.rows.cols.get(t.composite_rel!) ?? []).map((c) => `${quoteIdent(c.name)} ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}`);
+        const attrs = (this.rows.cols.get(t.composite_rel!) ?? []).map(
+          (c) => `${quoteIdent(c.name)} ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}`,
+        );
         stmts.push(`CREATE TYPE ${t.name} AS (${attrs.join(', ')})`);
       } else if (t.kind === 'd') stmts.push(this.domain(t));
       this.node(`t:${t.oid}`, 0, t.name, stmts);
@@ -319,7 +333,9 @@ class DumpBuilder {
     for (const s of this.rows.seqs) {
       this.schemas.add(s.schema);
       if (!this.isIdentity(s)) {
-        this.node(`s:${s.oid}`, 2, s.name, [`CREATE ${s.persistence === 'u' ? 'UNLOGGED ' : ''}SEQUENCE ${s.name} AS ${s.type} ${seqOptions(s)}`]);
+        this.node(`s:${s.oid}`, 2, s.name, [
+          `CREATE ${s.persistence === 'u' ? 'UNLOGGED ' : ''}SEQUENCE ${s.name} AS ${s.type} ${seqOptions(s)}`,
+        ]);
         if (s.owner_dep === 'a' && s.owner_rel !== null && this.rels.has(s.owner_rel)) {
           this.afterTables.push(`ALTER SEQUENCE ${s.name} OWNED BY ${this.relName(s.owner_rel)}.${quoteIdent(s.owner_col!)}`);
         }
@@ -332,10 +348,20 @@ class DumpBuilder {
     this.schemas.add(r.schema);
     const why = this.w.rels.get(r.oid);
     if (why) {
-      this.extraRelations.push({ oid: r.oid, schema: r.schema, name: r.name, relkind: r.relkind, why, rows: r.rows, heapBytes: Number(r.heap_bytes), indexBytes: Number(r.index_bytes) });
+      this.extraRelations.push({
+        oid: r.oid,
+        schema: r.schema,
+        name: r.name,
+        relkind: r.relkind,
+        why,
+        rows: r.rows,
+        heapBytes: Number(r.heap_bytes),
+        indexBytes: Number(r.index_bytes),
+      });
       this.warnings.push(`${r.schema}.${r.name} is created empty in the sandbox: ${why}`);
     }
-    if (r.row_security || r.has_policies) this.warnings.push(`row-level security on ${r.schema}.${r.name} is not copied (the sandbox connects as a superuser anyway)`);
+    if (r.row_security || r.has_policies)
+      this.warnings.push(`row-level security on ${r.schema}.${r.name} is not copied (the sandbox connects as a superuser anyway)`);
     if (r.persistence === 't') return;
     if (r.relkind === 'f') {
       this.warnings.push(`foreign table ${r.schema}.${r.name} is not copied (its server is not in the sandbox)`);
@@ -375,7 +401,8 @@ class DumpBuilder {
       if (c.type !== 'c') continue;
       if (c.validated && (legacyChild ? c.local : true)) lines.push(`CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
       // NOT VALID: the sample may hold rows it would reject; an inherited one comes with its parent's.
-      else if (!c.validated && c.local) this.post.late.push(`ALTER TABLE ${c.no_inherit ? 'ONLY ' : ''}${name} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
+      else if (!c.validated && c.local)
+        this.post.late.push(`ALTER TABLE ${c.no_inherit ? 'ONLY ' : ''}${name} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
     }
     let create = `CREATE ${r.persistence === 'u' ? 'UNLOGGED ' : ''}TABLE ${name} (${lines.length ? `\n  ${lines.join(',\n  ')}\n` : ''})`;
     if (legacyChild) create += ` INHERITS (${parents.map((p) => this.relName(p)).join(', ')})`;
@@ -386,7 +413,8 @@ class DumpBuilder {
     this.node(`r:${r.oid}`, 3, name, [create, ...extra]);
     if (r.is_partition) {
       const parent = r.parents[0];
-      if (parent !== undefined && this.rels.has(parent)) this.attaches.push(`ALTER TABLE ONLY ${this.relName(parent)} ATTACH PARTITION ${name} ${r.partition_bound}`);
+      if (parent !== undefined && this.rels.has(parent))
+        this.attaches.push(`ALTER TABLE ONLY ${this.relName(parent)} ATTACH PARTITION ${name} ${r.partition_bound}`);
     }
     if (r.replident === 'f') this.afterTables.push(`ALTER TABLE ONLY ${name} REPLICA IDENTITY FULL`);
     else if (r.replident === 'n') this.afterTables.push(`ALTER TABLE ONLY ${name} REPLICA IDENTITY NOTHING`);
@@ -394,7 +422,13 @@ class DumpBuilder {
   }
 
   /** The column definitions of CREATE TABLE, and what an inheritance child sets on inherited columns. */
-  private columnLines(r: RelRow, name: string, parents: number[], legacyChild: boolean, relCons: ConRow[]): { lines: string[]; extra: string[] } {
+  private columnLines(
+    r: RelRow,
+    name: string,
+    parents: number[],
+    legacyChild: boolean,
+    relCons: ConRow[],
+  ): { lines: string[]; extra: string[] } {
     const notNullCons = new Map<number, ConRow>();
     if (this.version >= 180000) for (const c of relCons) if (c.type === 'n' && c.first_col !== null) notNullCons.set(c.first_col, c);
     const lines: string[] = [];
@@ -414,7 +448,8 @@ class DumpBuilder {
 
   private columnDefinition(r: RelRow, name: string, c: ColRow, nn: ConRow | undefined): string {
     let def = `${quoteIdent(c.name)} ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}`;
-    if (c.generated === 's' || c.generated === 'v') def += ` GENERATED ALWAYS AS (${c.default_expr}) ${c.generated === 's' ? 'STORED' : 'VIRTUAL'}`;
+    if (c.generated === 's' || c.generated === 'v')
+      def += ` GENERATED ALWAYS AS (${c.default_expr}) ${c.generated === 's' ? 'STORED' : 'VIRTUAL'}`;
     else if (c.identity && !r.is_partition) {
       // A partition gets its parent's identity when it is attached.
       const s = this.identitySeq.get(`${r.oid}:${c.name}`);
@@ -438,9 +473,11 @@ class DumpBuilder {
   /** Post-data: constraints with indexes, then FKs (every table exists by then). */
   private addKeysAndForeignKeys(r: RelRow, name: string, relCons: ConRow[]): void {
     for (const c of relCons) {
-      if (c.type === 'p' || c.type === 'u' || c.type === 'x') this.post.constraints.push(`ALTER TABLE ONLY ${name} ADD CONSTRAINT ${quoteIdent(c.name)} ${stripTablespace(c.def)}`);
+      if (c.type === 'p' || c.type === 'u' || c.type === 'x')
+        this.post.constraints.push(`ALTER TABLE ONLY ${name} ADD CONSTRAINT ${quoteIdent(c.name)} ${stripTablespace(c.def)}`);
       else if (c.type === 'f' && !c.cloned) {
-        if (c.ref_rel !== null && this.rels.has(c.ref_rel)) this.post.fks.push(`ALTER TABLE ${this.only(r.oid)}${name} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
+        if (c.ref_rel !== null && this.rels.has(c.ref_rel))
+          this.post.fks.push(`ALTER TABLE ${this.only(r.oid)}${name} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
         else this.warnings.push(`foreign key ${c.name} on ${r.schema}.${r.name} references a table that is not copied; it is left out`);
       }
     }
@@ -454,14 +491,18 @@ class DumpBuilder {
     const indexes = this.rows.indexes;
     this.invalidIndexes = indexes.filter((i) => !i.valid && !i.by_constraint).map((i) => i.name);
     for (const name of this.invalidIndexes) {
-      this.warnings.push(`index ${name} is INVALID on the source (a failed CREATE INDEX CONCURRENTLY?) and is not copied; drop or rebuild it there`);
+      this.warnings.push(
+        `index ${name} is INVALID on the source (a failed CREATE INDEX CONCURRENTLY?) and is not copied; drop or rebuild it there`,
+      );
     }
     const copied = indexes.filter((i) => i.valid || i.by_constraint);
     const indexOids = new Set(copied.map((i) => i.oid));
     for (const i of copied) {
       if (!i.by_constraint) this.post.indexes.push(i.def);
-      if (i.parent_index !== null && indexOids.has(i.parent_index)) this.post.attach.push(`ALTER INDEX ${i.parent_index_name} ATTACH PARTITION ${i.name}`);
-      if (i.replident) this.post.misc.push(`ALTER TABLE ONLY ${this.relName(i.rel)} REPLICA IDENTITY USING INDEX ${quoteIdent(i.short_name)}`);
+      if (i.parent_index !== null && indexOids.has(i.parent_index))
+        this.post.attach.push(`ALTER INDEX ${i.parent_index_name} ATTACH PARTITION ${i.name}`);
+      if (i.replident)
+        this.post.misc.push(`ALTER TABLE ONLY ${this.relName(i.rel)} REPLICA IDENTITY USING INDEX ${quoteIdent(i.short_name)}`);
       if (i.clustered) this.post.misc.push(`ALTER TABLE ONLY ${this.relName(i.rel)} CLUSTER ON ${quoteIdent(i.short_name)}`);
     }
   }
@@ -475,7 +516,8 @@ class DumpBuilder {
     }
     for (const s of this.rows.stats) {
       this.post.misc.push(s.def);
-      if (s.stats_target !== null && s.stats_target >= 0) this.post.misc.push(`ALTER STATISTICS ${s.name} SET STATISTICS ${s.stats_target}`);
+      if (s.stats_target !== null && s.stats_target >= 0)
+        this.post.misc.push(`ALTER STATISTICS ${s.name} SET STATISTICS ${s.stats_target}`);
     }
   }
 

@@ -30,10 +30,13 @@ const PRE_DATA_KINDS = new Set(['default', 'check', 'view', 'type']);
 export async function readCatalogSchema(db: Queryable, relationOids: number[]): Promise<CatalogDump> {
   const version = Number((await db.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]!.v);
   if (version < 140000) {
-    throw new RunbookError(`the catalog-based schema copy needs PostgreSQL 14 or newer on the source (it runs ${Math.floor(version / 10000)})`, {
-      hint: 'use pg_dump for this server (schemaFrom pg_dump); any pg_dump 14 or newer can dump it',
-      exitCode: 1,
-    });
+    throw new RunbookError(
+      `the catalog-based schema copy needs PostgreSQL 14 or newer on the source (it runs ${Math.floor(version / 10000)})`,
+      {
+        hint: 'use pg_dump for this server (schemaFrom pg_dump); any pg_dump 14 or newer can dump it',
+        exitCode: 1,
+      },
+    );
   }
   const saved = (await db.query<{ p: string }>(`select current_setting('search_path') as p`)).rows[0]!.p;
   await db.query(`select set_config('search_path', '', false)`);
@@ -68,12 +71,22 @@ interface RefRow {
 }
 
 async function walk(db: Queryable, relationOids: number[]): Promise<Walked> {
-  const cls = (await db.query<Record<string, number>>(
-    `select 'pg_class'::regclass::oid as pg_class, 'pg_type'::regclass::oid as pg_type, 'pg_proc'::regclass::oid as pg_proc,
+  const cls = (
+    await db.query<Record<string, number>>(
+      `select 'pg_class'::regclass::oid as pg_class, 'pg_type'::regclass::oid as pg_type, 'pg_proc'::regclass::oid as pg_proc,
             'pg_rewrite'::regclass::oid as pg_rewrite, 'pg_constraint'::regclass::oid as pg_constraint, 'pg_namespace'::regclass::oid as pg_namespace,
             'pg_collation'::regclass::oid as pg_collation`,
-  )).rows[0]!;
-  const w: Walked = { rels: new Map(), types: new Set(), funcs: new Set(), seqs: new Set(), extensions: new Map(), edges: new Map(), warnings: [] };
+    )
+  ).rows[0]!;
+  const w: Walked = {
+    rels: new Map(),
+    types: new Set(),
+    funcs: new Set(),
+    seqs: new Set(),
+    extensions: new Map(),
+    edges: new Map(),
+    warnings: [],
+  };
   const key = (c: number, o: number) => `${c}:${o}`;
   const seen = new Set<string>();
   const nodeOf = new Map<string, string | null>();
@@ -95,7 +108,9 @@ async function walk(db: Queryable, relationOids: number[]): Promise<Walked> {
   const warnUnsupported = (what: string) => {
     if (unsupported.has(what)) return;
     unsupported.add(what);
-    w.warnings.push(`${what} is not recreated by the catalog schema copy; whatever needs it will fail in the sandbox (use pg_dump or a staging URL)`);
+    w.warnings.push(
+      `${what} is not recreated by the catalog schema copy; whatever needs it will fail in the sandbox (use pg_dump or a staging URL)`,
+    );
   };
   for (const oid of relationOids) addRel(oid, null);
 
@@ -170,7 +185,10 @@ async function walk(db: Queryable, relationOids: number[]): Promise<Walked> {
       const batch = newRels;
       newRels = [];
       for (const oid of batch) enqueue(cls.pg_class, oid, `r:${oid}`);
-      const owned = await db.query<{ classid: number; objid: number; rel: number; kind: string; identity: string }>(sqlFile('catalog-owned'), [batch]);
+      const owned = await db.query<{ classid: number; objid: number; rel: number; kind: string; identity: string }>(
+        sqlFile('catalog-owned'),
+        [batch],
+      );
       for (const o of owned.rows) {
         if (o.kind === 'sequence') w.seqs.add(o.objid);
         else if (o.kind === 'policy') warnUnsupported(`row-level security policy ${o.identity}`);
@@ -208,7 +226,10 @@ async function lockRelations(db: Queryable, oids: number[]): Promise<void> {
   } catch (err) {
     const e = err as { message: string; code?: string };
     throw new RunbookError(`could not take ACCESS SHARE locks on the source tables to read their definitions: ${redact(e.message)}`, {
-      hint: e.code === '55P03' ? 'a DDL statement or a long transaction holds a conflicting lock on the source; retry when it is done' : 'check that the role can read these tables',
+      hint:
+        e.code === '55P03'
+          ? 'a DDL statement or a long transaction holds a conflicting lock on the source; retry when it is done'
+          : 'check that the role can read these tables',
       sqlstate: e.code,
     });
   }
@@ -228,11 +249,17 @@ export async function applyCatalogSection(db: Queryable, dump: CatalogDump, sect
   if (section === 'pre-data') {
     for (const s of dump.schemas) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)}`);
     if (dump.extensions.length) {
-      const avail = await db.query<{ name: string }>(`select name::text from pg_available_extensions where name = any($1::text[])`, [dump.extensions.map((e) => e.name)]);
+      const avail = await db.query<{ name: string }>(`select name::text from pg_available_extensions where name = any($1::text[])`, [
+        dump.extensions.map((e) => e.name),
+      ]);
       const have = new Set(avail.rows.map((r) => r.name));
       for (const e of dump.extensions) {
-        if (have.has(e.name)) statements.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)} WITH SCHEMA ${quoteIdent(e.schema)} CASCADE`);
-        else warnings.push(`extension ${e.name} (needed by ${e.neededBy.slice(0, 3).join(', ')}) is not available in the sandbox; install it there or rehearse on --sandbox docker or a staging URL`);
+        if (have.has(e.name))
+          statements.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)} WITH SCHEMA ${quoteIdent(e.schema)} CASCADE`);
+        else
+          warnings.push(
+            `extension ${e.name} (needed by ${e.neededBy.slice(0, 3).join(', ')}) is not available in the sandbox; install it there or rehearse on --sandbox docker or a staging URL`,
+          );
       }
     }
     statements.push(...dump.preData);
@@ -250,12 +277,15 @@ export async function applyCatalogSection(db: Queryable, dump: CatalogDump, sect
         const e = err as { message: string; code?: string };
         const head = s.replace(/\s+/g, ' ').slice(0, 160);
         const missing = warnings.filter((x) => x.startsWith('extension '));
-        throw new RunbookError(`the schema copied from the source's catalog does not restore in the sandbox (${section}): ${redact(e.message)}; statement: ${head}`, {
-          hint: missing.length
-            ? missing.join('; ')
-            : 'install a pg_dump as new as the source server (Debian package postgresql-client-N) so pg_dump copies the schema, or rehearse on a staging URL',
-          sqlstate: e.code,
-        });
+        throw new RunbookError(
+          `the schema copied from the source's catalog does not restore in the sandbox (${section}): ${redact(e.message)}; statement: ${head}`,
+          {
+            hint: missing.length
+              ? missing.join('; ')
+              : 'install a pg_dump as new as the source server (Debian package postgresql-client-N) so pg_dump copies the schema, or rehearse on a staging URL',
+            sqlstate: e.code,
+          },
+        );
       }
     }
     await db.query('COMMIT');

@@ -103,7 +103,8 @@ export type SchemaSource = { kind: 'pg_dump'; bin: PgDumpBinary } | { kind: 'cat
  * `auto` falls back to the catalog copy then, saying why.
  */
 export async function chooseSchemaSource(sourceMajor: number, from: SchemaFrom = 'auto', opts?: FindPgDumpOptions): Promise<SchemaSource> {
-  if (!SCHEMA_FROM.includes(from)) throw new RunbookError(`schema source must be one of ${SCHEMA_FROM.join(', ')}, got "${String(from)}"`, { exitCode: 2 });
+  if (!SCHEMA_FROM.includes(from))
+    throw new RunbookError(`schema source must be one of ${SCHEMA_FROM.join(', ')}, got "${String(from)}"`, { exitCode: 2 });
   if (from === 'catalog') return { kind: 'catalog' };
   if (from === 'pg_dump') return { kind: 'pg_dump', bin: await findPgDump(sourceMajor, opts) };
   try {
@@ -117,10 +118,16 @@ export async function chooseSchemaSource(sourceMajor: number, from: SchemaFrom =
 export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | SchemaSource): Promise<CloneResult> {
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
-  if (!(opts.samplePct > 0 && opts.samplePct <= 100)) throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
+  if (!(opts.samplePct > 0 && opts.samplePct <= 100))
+    throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
   const choice = opts.sampleMethod ?? 'auto';
-  if (!SAMPLE_CHOICES.includes(choice)) throw new RunbookError(`--sample-method must be one of ${SAMPLE_CHOICES.join(', ')}, got "${String(choice)}"`, { exitCode: 2 });
-  const schemaSource: SchemaSource = !bin ? await chooseSchemaSource(opts.sourceMajor, opts.schemaFrom, opts.pgDump) : 'kind' in bin ? bin : { kind: 'pg_dump', bin };
+  if (!SAMPLE_CHOICES.includes(choice))
+    throw new RunbookError(`--sample-method must be one of ${SAMPLE_CHOICES.join(', ')}, got "${String(choice)}"`, { exitCode: 2 });
+  const schemaSource: SchemaSource = !bin
+    ? await chooseSchemaSource(opts.sourceMajor, opts.schemaFrom, opts.pgDump)
+    : 'kind' in bin
+      ? bin
+      : { kind: 'pg_dump', bin };
   const pgDump = schemaSource.kind === 'pg_dump' ? schemaSource.bin : undefined;
   const warnings: string[] = [];
   if (schemaSource.kind === 'catalog' && schemaSource.reason) {
@@ -150,7 +157,9 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
         exitCode: 2,
       });
     }
-    log(`copying the schema of ${tables.length} relation(s) with ${pgDump ? `${pgDump.path} (${pgDump.major})` : 'catalog queries on the source'}`);
+    log(
+      `copying the schema of ${tables.length} relation(s) with ${pgDump ? `${pgDump.path} (${pgDump.major})` : 'catalog queries on the source'}`,
+    );
 
     // 1. Schema, pre-data.
     const names = tables.map((t) => t.qualified);
@@ -159,7 +168,10 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     let catalog: CatalogDump | undefined;
     if (!pgDump) {
       // Read in this transaction (the exported snapshot); indexes and FKs wait for the data.
-      catalog = await readCatalogSchema(source, tables.map((t) => t.oid));
+      catalog = await readCatalogSchema(
+        source,
+        tables.map((t) => t.oid),
+      );
       for (const w of catalog.warnings) log(`warning: ${w}`);
       warnings.push(...catalog.warnings);
       const missingExt = await applyCatalogSection(sandbox, catalog, 'pre-data');
@@ -167,7 +179,10 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
       warnings.push(...missingExt);
     } else {
       const pre = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
-      const schemaSql = schemas.filter((s) => s !== 'public').map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n');
+      const schemaSql = schemas
+        .filter((s) => s !== 'public')
+        .map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`)
+        .join('\n');
       try {
         await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
       } catch (err) {
@@ -207,7 +222,11 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
       if (method === 'schema-only' || method === 'referenced') continue;
       const cols = await copyColumns(source, t.oid);
       if (method === 'slices' || method === 'key-groups') {
-        const { rows, count } = await copySlices(source, sandbox, t, key!, cols, { fraction: opts.samplePct / 100, seed: opts.seed ?? 42, sliceRows: opts.sliceRows });
+        const { rows, count } = await copySlices(source, sandbox, t, key!, cols, {
+          fraction: opts.samplePct / 100,
+          seed: opts.seed ?? 42,
+          sliceRows: opts.sliceRows,
+        });
         samples.get(t.oid)!.slices = { count, index: key!.index, ...(key!.groups ? { rowsPerKey: key!.rowsPerKey } : {}) };
         log(
           key!.groups
@@ -333,7 +352,8 @@ export function sampleMethod(t: TableInSet, pct: number, key: SliceKey | null = 
 /** Which key to slice the table by: key groups only for the tables the deploy touches (their indexes are maintained). */
 async function sliceKeyFor(source: pg.Client, t: TableInSet, choice: SampleChoice, pct: number): Promise<SliceKey | null> {
   if (choice === 'tablesample' || t.relkind !== 'r' || t.role === 'referenced' || t.rowsEstimate === null) return null;
-  if (choice === 'auto' && (t.role === 'touched' || t.role === 'partition')) return chooseSliceKey(source, t.oid, t.rowsEstimate, pct / 100);
+  if (choice === 'auto' && (t.role === 'touched' || t.role === 'partition'))
+    return chooseSliceKey(source, t.oid, t.rowsEstimate, pct / 100);
   return uniqueSliceKey(source, t.oid);
 }
 
@@ -351,7 +371,8 @@ async function copySlices(
   let after: string[] | null = null;
   for (const start of plan.starts) {
     const lower: SliceRange['lower'] = { start, after };
-    const end: string[] | null = (await source.query<{ k: string[] }>(sliceEndSql(t.qualified, key, lower, plan.rowsPerSlice))).rows[0]?.k ?? null;
+    const end: string[] | null =
+      (await source.query<{ k: string[] }>(sliceEndSql(t.qualified, key, lower, plan.rowsPerSlice))).rows[0]?.k ?? null;
     ranges.push({ lower, end });
     if (!end) break; // this slice runs to the end of the table
     after = end;
@@ -423,8 +444,9 @@ async function deleteOrphans(sandbox: pg.Client, fk: ForeignKeyFacts, byOid: Map
 
 /** Owned sequences continue where the source's are (or past the sample's max). */
 async function setSequences(source: pg.Client, sandbox: pg.Client, tables: TableInSet[]): Promise<void> {
-  const r = await source.query<{ seq: string; col: string; tbl: string; last: string | null }>(
-    `select format('%I.%I', sn.nspname, s.relname) as seq, a.attname as col, format('%I.%I', tn.nspname, t.relname) as tbl,
+  const r = await source
+    .query<{ seq: string; col: string; tbl: string; last: string | null }>(
+      `select format('%I.%I', sn.nspname, s.relname) as seq, a.attname as col, format('%I.%I', tn.nspname, t.relname) as tbl,
             (select ps.last_value::text from pg_sequences ps where ps.schemaname = sn.nspname and ps.sequencename = s.relname) as last
        from pg_depend d
        join pg_class s on s.oid = d.objid and s.relkind = 'S' join pg_namespace sn on sn.oid = s.relnamespace
@@ -432,8 +454,9 @@ async function setSequences(source: pg.Client, sandbox: pg.Client, tables: Table
        join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid
       where d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')
         and d.refobjid = any($1::oid[])`,
-    [tables.map((t) => t.oid)],
-  ).catch(() => ({ rows: [] as { seq: string; col: string; tbl: string; last: string | null }[] }));
+      [tables.map((t) => t.oid)],
+    )
+    .catch(() => ({ rows: [] as { seq: string; col: string; tbl: string; last: string | null }[] }));
   for (const s of r.rows) {
     await sandbox
       .query(

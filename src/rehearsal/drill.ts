@@ -68,9 +68,14 @@ export class Drill {
       const strongest = locks.sort((a, b) => LOCK_STRENGTH[b.mode] - LOCK_STRENGTH[a.mode])[0];
       if (!this.blocker && strongest) {
         // A reader blocks ACCESS EXCLUSIVE; an open write transaction blocks SHARE and stronger.
-        this.blocker = { step, relation: strongest.relation, mode: strongest.mode === 'AccessExclusiveLock' ? 'ACCESS SHARE' : 'ROW EXCLUSIVE' };
+        this.blocker = {
+          step,
+          relation: strongest.relation,
+          mode: strongest.mode === 'AccessExclusiveLock' ? 'ACCESS SHARE' : 'ROW EXCLUSIVE',
+        };
       }
-      const isIndex = step.kind === 'create_index' || (plan?.statements ?? []).some((s) => /create\s+(unique\s+)?index\s+concurrently/i.test(s.sql));
+      const isIndex =
+        step.kind === 'create_index' || (plan?.statements ?? []).some((s) => /create\s+(unique\s+)?index\s+concurrently/i.test(s.sql));
       if (!this.indexTarget && isIndex) this.indexTarget = { step, relation: tableOf(step, plan) };
       if (!this.burstTarget && step.kind === 'backfill') this.burstTarget = { step, relation: tableOf(step, plan) };
     }
@@ -94,10 +99,12 @@ export class Drill {
       if (i >= 0 && deploy[i + 1]?.id === this.blocker.step.id) this.track(this.injectBlocker());
     }
     if (e.type === 'step.started' && this.blocker && e.stepId === this.blocker.step.id) this.startBlockerHold();
-    if ((e.type === 'run.failed' || e.type === 'run.completed' || e.type === 'run.aborted' || e.type === 'run.interrupted')) this.startBlockerHold();
+    if (e.type === 'run.failed' || e.type === 'run.completed' || e.type === 'run.aborted' || e.type === 'run.interrupted')
+      this.startBlockerHold();
     if (e.type === 'step.started' && this.indexTarget && e.stepId === this.indexTarget.step.id) this.track(this.injectLongTransaction());
     if (e.type === 'step.started' && this.burstTarget && e.stepId === this.burstTarget.step.id) this.track(this.injectBurst());
-    if ((e.type === 'step.completed' || e.type === 'step.failed') && this.burstTarget && e.stepId === this.burstTarget.step.id) this.burstStop = true;
+    if ((e.type === 'step.completed' || e.type === 'step.failed') && this.burstTarget && e.stepId === this.burstTarget.step.id)
+      this.burstStop = true;
   }
 
   private track(p: Promise<unknown>): void {
@@ -153,7 +160,9 @@ export class Drill {
     try {
       const c = this.longClient ?? (await this.connect());
       fact.pid = (c as unknown as { processID: number }).processID;
-      await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM (SELECT 1 FROM ${await qualify(c, t.relation)} LIMIT 1) x`);
+      await c.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM (SELECT 1 FROM ${await qualify(c, t.relation)} LIMIT 1) x`,
+      );
       fact.injectedAt = Date.now();
       this.announce('long-transaction', 'injected', t.step.id, what);
       await this.hold(hold);
@@ -222,7 +231,9 @@ export class Drill {
     }
   }
 
-  private async tableShape(relation: string): Promise<{ table: string; rows: number; touchCol: string; copyCols: string; insertable: boolean }> {
+  private async tableShape(
+    relation: string,
+  ): Promise<{ table: string; rows: number; touchCol: string; copyCols: string; insertable: boolean }> {
     const c = this.clients[0] ?? (await this.connect());
     const table = await qualify(c, relation);
     const cols = await c.query<{ name: string; pk: boolean; has_default: boolean }>(
@@ -231,7 +242,9 @@ export class Drill {
         where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by a.attnum`,
       [table],
     );
-    const rows = await c.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass($1)`, [table]);
+    const rows = await c.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass($1)`, [
+      table,
+    ]);
     const nonKey = cols.rows.filter((r) => !r.pk);
     const keys = cols.rows.filter((r) => r.pk);
     return {
@@ -277,7 +290,13 @@ export class Drill {
         injected: !!b?.injectedAt,
         what: b?.what ?? 'no step takes a strong lock',
         handled,
-        metrics: { ...(b?.metrics ?? {}), retries: s?.retries ?? 0, retry_backoff_ms: s?.retryDelayMs ?? 0, sampled_wait_ms: Math.round(waited), blocked_by_drill: s?.blockedBy.includes(b?.pid ?? -1) ? 'yes' : 'no' },
+        metrics: {
+          ...(b?.metrics ?? {}),
+          retries: s?.retries ?? 0,
+          retry_backoff_ms: s?.retryDelayMs ?? 0,
+          sampled_wait_ms: Math.round(waited),
+          blocked_by_drill: s?.blockedBy.includes(b?.pid ?? -1) ? 'yes' : 'no',
+        },
       });
     } else out.push(notApplicable('blocking-transaction', 'no deploy step takes a SHARE or stronger lock on an existing table'));
 
@@ -296,10 +315,18 @@ export class Drill {
         handled: !l?.injectedAt
           ? `not injected${l?.error ? `: ${l.error}` : ''}`
           : `the concurrent index build ${s?.status === 'completed' ? 'completed' : (s?.status ?? 'did not run')}` +
-            (s?.retries ? ` after ${s.retries} lock_timeout retr${s.retries === 1 ? 'y' : 'ies'} (each failed attempt's INVALID index dropped and rebuilt)` : '') +
+            (s?.retries
+              ? ` after ${s.retries} lock_timeout retr${s.retries === 1 ? 'y' : 'ies'} (each failed attempt's INVALID index dropped and rebuilt)`
+              : '') +
             `; it spent about ${waitingMs} ms in its waiting phases, ${behindDrill} ms of them behind the drill's transaction` +
             (s?.status === 'completed' ? '' : ` (${s?.error ?? 'no error recorded'})`),
-        metrics: { ...(l?.metrics ?? {}), retries: s?.retries ?? 0, waiting_phase_ms: waitingMs, waited_behind_drill_ms: behindDrill, step_ms: s?.durationMs ?? null },
+        metrics: {
+          ...(l?.metrics ?? {}),
+          retries: s?.retries ?? 0,
+          waiting_phase_ms: waitingMs,
+          waited_behind_drill_ms: behindDrill,
+          step_ms: s?.durationMs ?? null,
+        },
       });
     } else out.push(notApplicable('long-transaction', 'no deploy step builds an index concurrently'));
 
@@ -316,7 +343,12 @@ export class Drill {
           : `the backfill ${s?.status ?? 'did not run'} with ${s?.throttles.length ?? 0} throttle event(s)` +
             (s?.throttles.length ? ` (${[...new Set(s.throttles.map((t) => t.reason ?? 'resumed'))].join(', ')})` : '') +
             `; the application's writes saw p95 ${w.metrics.p95_ms ?? '?'} ms, max ${w.metrics.max_ms ?? '?'} ms, ${w.metrics.errors ?? 0} error(s)`,
-        metrics: { ...(w?.metrics ?? {}), throttles: s?.throttles.length ?? 0, backfill_batches: s?.batches ?? 0, backfill_retries: s?.retries ?? 0 },
+        metrics: {
+          ...(w?.metrics ?? {}),
+          throttles: s?.throttles.length ?? 0,
+          backfill_batches: s?.batches ?? 0,
+          backfill_retries: s?.retries ?? 0,
+        },
       });
     } else out.push(notApplicable('write-burst', 'no backfill step in the deploy phase'));
     return out;
@@ -339,10 +371,9 @@ function tableOf(step: StepSpec, plan: StepPlan | undefined): string {
  * let the server spell the result (regclass output quotes what needs quoting).
  */
 async function qualify(c: pg.Client, name: string): Promise<string> {
-  const r = await c.query<{ rel: string | null }>(
-    `select coalesce(to_regclass($1), to_regclass($2))::text as rel`,
-    [name, quoteQualified(name)],
-  ).catch(() => c.query<{ rel: string | null }>(`select to_regclass($1)::text as rel`, [quoteQualified(name)]));
+  const r = await c
+    .query<{ rel: string | null }>(`select coalesce(to_regclass($1), to_regclass($2))::text as rel`, [name, quoteQualified(name)])
+    .catch(() => c.query<{ rel: string | null }>(`select to_regclass($1)::text as rel`, [quoteQualified(name)]));
   const rel = r.rows[0]?.rel;
   if (!rel) throw new Error(`table ${name} not found in the sandbox`);
   return rel;

@@ -106,7 +106,11 @@ export class LockSampler {
     });
     this.client.on('error', () => {});
     await this.client.connect();
-    this.markClient = new pg.Client({ connectionString: this.url, application_name: 'pgrunbook-rehearsal:marks', options: '-c lock_timeout=200 -c statement_timeout=2000' });
+    this.markClient = new pg.Client({
+      connectionString: this.url,
+      application_name: 'pgrunbook-rehearsal:marks',
+      options: '-c lock_timeout=200 -c statement_timeout=2000',
+    });
     this.markClient.on('error', () => {});
     await this.markClient.connect();
     this.running = true;
@@ -130,10 +134,10 @@ export class LockSampler {
     const stepAtSend = this.currentStep;
     const sentAt = Date.now();
     try {
-      const r = await this.client.query<{ server_ms: number; lsn: string; locks: any[]; files: Record<string, number>; index: any[] }>(SAMPLE_SQL, [
-        this.opts.appPrefix,
-        this.opts.tables,
-      ]);
+      const r = await this.client.query<{ server_ms: number; lsn: string; locks: any[]; files: Record<string, number>; index: any[] }>(
+        SAMPLE_SQL,
+        [this.opts.appPrefix, this.opts.tables],
+      );
       const row = r.rows[0]!;
       this.samples.push({
         sentAt,

@@ -95,7 +95,15 @@ export interface DumpOptions {
 
 /** `pg_dump --schema-only` text, with psql meta-commands (\restrict...) removed. */
 export async function dumpSchema(bin: PgDumpBinary, opts: DumpOptions): Promise<string> {
-  const args = ['--schema-only', `--section=${opts.section}`, '--no-owner', '--no-privileges', '--no-comments', '--no-publications', '--no-subscriptions'];
+  const args = [
+    '--schema-only',
+    `--section=${opts.section}`,
+    '--no-owner',
+    '--no-privileges',
+    '--no-comments',
+    '--no-publications',
+    '--no-subscriptions',
+  ];
   if (opts.snapshot) args.push(`--snapshot=${opts.snapshot}`);
   // pg_dump holds ACCESS SHARE on what it dumps: never queue for long behind production's DDL.
   args.push('--lock-wait-timeout=5000');
@@ -108,7 +116,11 @@ export async function dumpSchema(bin: PgDumpBinary, opts: DumpOptions): Promise<
       maxBuffer: 256 * 1024 * 1024,
       timeout: 10 * 60_000,
       // pg_dump only reads; make that the session default too.
-      env: childEnv(conn, { ...process.env, PGOPTIONS: `${process.env.PGOPTIONS ?? ''} -c default_transaction_read_only=on`.trim(), PGAPPNAME: 'pgrunbook-rehearsal:pg_dump' }),
+      env: childEnv(conn, {
+        ...process.env,
+        PGOPTIONS: `${process.env.PGOPTIONS ?? ''} -c default_transaction_read_only=on`.trim(),
+        PGAPPNAME: 'pgrunbook-rehearsal:pg_dump',
+      }),
     });
     return stripMetaCommands(stdout);
   } catch (err) {

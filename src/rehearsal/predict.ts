@@ -11,7 +11,12 @@ import { normRel } from './relation-names.js';
 import { planOf } from './tables.js';
 import type { LockComparison, ObservedLock, PredictedLocks } from './rehearsal-types.js';
 
-export async function deployPlans(kinds: StepKinds, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<Map<string, StepPlan | undefined>> {
+export async function deployPlans(
+  kinds: StepKinds,
+  runbook: Runbook,
+  db: Queryable | undefined,
+  serverVersionNum?: number,
+): Promise<Map<string, StepPlan | undefined>> {
   const plans = new Map<string, StepPlan | undefined>();
   for (const step of runbook.phases.deploy) plans.set(step.id, await planOf(kinds, step, runbook, db, serverVersionNum));
   return plans;
@@ -44,7 +49,11 @@ const WORK_RANK: WorkKind[] = ['none', 'catalog', 'unknown', 'rows', 'scan', 'in
  * each statement's effect into the next (a later step sees the column an earlier one added). Where
  * the analyzer cannot read a step's SQL the step's own plan locks stand.
  */
-export async function predictLocks(plans: Map<string, StepPlan | undefined>, db: Queryable, serverVersionNum: number): Promise<Map<string, PredictedLocks | null>> {
+export async function predictLocks(
+  plans: Map<string, StepPlan | undefined>,
+  db: Queryable,
+  serverVersionNum: number,
+): Promise<Map<string, PredictedLocks | null>> {
   const out = predictionsFromPlans(plans);
   const catalog = new LiveCatalog(db);
   const state = new SchemaState(catalog);
@@ -53,13 +62,24 @@ export async function predictLocks(plans: Map<string, StepPlan | undefined>, db:
     if (!plan || sql.length === 0) continue;
     let statements: StatementAnalysis[];
     try {
-      statements = (await analyzeSql(sql.join(';\n') + ';', { catalog, state, serverVersionNum, versionSource: 'server', lockTimeout: true, squawk: false })).statements;
+      statements = (
+        await analyzeSql(sql.join(';\n') + ';', {
+          catalog,
+          state,
+          serverVersionNum,
+          versionSource: 'server',
+          lockTimeout: true,
+          squawk: false,
+        })
+      ).statements;
     } catch {
       continue; // e.g. a backfill batch with $n parameters: its plan's locks stand
     }
     if (statements.length === 0) continue;
     // The step's own plan is a prediction too (the analyzer may not see through generated SQL).
-    const locks = new Map<string, { relation: string; mode: string }>((out.get(id)?.locks ?? []).map((l) => [`${l.relation}|${l.mode}`, l]));
+    const locks = new Map<string, { relation: string; mode: string }>(
+      (out.get(id)?.locks ?? []).map((l) => [`${l.relation}|${l.mode}`, l]),
+    );
     for (const st of statements) {
       for (const l of st.locks) {
         if (l.relkind && l.relkind !== 'table' && l.relkind !== 'partitioned table' && l.relkind !== 'materialized view') continue;
@@ -93,7 +113,13 @@ export function compareLocks(observed: ObservedLock[], predicted: PredictedLocks
   const rows: LockComparison[] = [];
   for (const o of held) {
     const covered = pred.some((p) => p.relation === o.relation && strength(p.mode) >= strength(o.mode));
-    rows.push({ relation: o.relation, mode: o.mode, predicted: pred.some((p) => p.relation === o.relation && p.mode === o.mode), observed: true, mismatch: covered || !predicted ? null : 'unpredicted' });
+    rows.push({
+      relation: o.relation,
+      mode: o.mode,
+      predicted: pred.some((p) => p.relation === o.relation && p.mode === o.mode),
+      observed: true,
+      mismatch: covered || !predicted ? null : 'unpredicted',
+    });
   }
   for (const p of pred) {
     if (rows.some((r) => r.relation === p.relation && r.mode === p.mode)) continue;

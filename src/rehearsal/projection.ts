@@ -51,7 +51,8 @@ export interface StepProjection {
   notes: string[];
 }
 
-export type SizeRow = Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'> & Partial<Pick<TableSample, 'sourceIndexBytes'>>;
+export type SizeRow = Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'> &
+  Partial<Pick<TableSample, 'sourceIndexBytes'>>;
 
 export interface ProjectionInput {
   steps: StepTrace[];
@@ -257,7 +258,11 @@ export function projectSteps(input: ProjectionInput): StepProjection[] {
   const bases = new Map(ran.map((s) => [s.stepId, basisOf(s, input.predictions.get(s.stepId))]));
   // What a statement costs here when it does no size-dependent work: the median catalog-only
   // statement; without any, the cheapest catalog-only step.
-  const catalogMs = ran.flatMap((s) => classified(s).filter((x) => x.work === 'catalog').map((x) => x.durationMs));
+  const catalogMs = ran.flatMap((s) =>
+    classified(s)
+      .filter((x) => x.work === 'catalog')
+      .map((x) => x.durationMs),
+  );
   const constantSteps = ran.filter((s) => bases.get(s.stepId) === 'constant').map((s) => s.durationMs);
   const statementFixedMs = catalogMs.length ? median(catalogMs) : constantSteps.length ? Math.min(...constantSteps) : 0;
   const stepFixedMs = constantSteps.length ? Math.min(...constantSteps) : statementFixedMs;
@@ -377,7 +382,8 @@ function classified(s: StepTrace): { durationMs: number; work: StatementWork }[]
   return (s.statements ?? []).map((x) => {
     // A step that rewrote the table did it in one of its statements (a volatile default, a type
     // change): only constraints added NOT VALID are surely catalog-only there.
-    const work = rewrote && !/\bNOT\s+VALID\b/i.test(x.sql) && !/^\s*(SELECT|SET|SHOW)\b/i.test(x.sql) ? 'data' : statementWork(x.sql, validated);
+    const work =
+      rewrote && !/\bNOT\s+VALID\b/i.test(x.sql) && !/^\s*(SELECT|SET|SHOW)\b/i.test(x.sql) ? 'data' : statementWork(x.sql, validated);
     if (/\bVALIDATE\s+CONSTRAINT\b/i.test(x.sql)) validated = true;
     return { durationMs: x.durationMs, work };
   });

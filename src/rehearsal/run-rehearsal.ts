@@ -60,7 +60,8 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
   const started = Date.now();
   const log = opts.log ?? (() => {});
   const samplePct = opts.samplePct ?? DEFAULT_SAMPLE_PCT;
-  if (!(samplePct > 0 && samplePct <= 100)) throw new RunbookError(`--sample must be a percentage in (0, 100], got ${samplePct}`, { exitCode: 2 });
+  if (!(samplePct > 0 && samplePct <= 100))
+    throw new RunbookError(`--sample must be a percentage in (0, 100], got ${samplePct}`, { exitCode: 2 });
   const spec = resolveConnection(opts.sourceUrl);
   const source = readOnlySourcePool(spec.connectionString);
   const warnings: string[] = [];
@@ -78,7 +79,13 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     // Fail before starting anything when pg_dump was asked for and cannot do the schema copy.
     const schemaSource = isUrl ? undefined : await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump);
     log(`opening the ${isUrl ? 'staging' : sandboxSpec} sandbox`);
-    const sandbox = await openSandbox({ spec: sandboxSpec, sourceMajor: ident.major, database: ident.database, sourceUrl: spec.connectionString, log });
+    const sandbox = await openSandbox({
+      spec: sandboxSpec,
+      sourceMajor: ident.major,
+      database: ident.database,
+      sourceUrl: spec.connectionString,
+      log,
+    });
     for (const w of sandbox.warnings) log(`warning: ${w}`);
     return await withSandbox(sandbox, async (sb) => {
       const sbPool = new pg.Pool({ connectionString: sb.url, application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
@@ -94,11 +101,25 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
         } else {
           const bin = schemaSource ?? (await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump));
           log(`copying a ${samplePct}% sample from the source (read-only)`);
-          clone = await cloneSample({ sourceUrl: spec.connectionString, sandboxUrl: sb.url, sourceMajor: ident.major, tableNames: names, samplePct, sampleMethod: opts.sampleMethod, pgDump: opts.pgDump, log }, bin);
+          clone = await cloneSample(
+            {
+              sourceUrl: spec.connectionString,
+              sandboxUrl: sb.url,
+              sourceMajor: ident.major,
+              tableNames: names,
+              samplePct,
+              sampleMethod: opts.sampleMethod,
+              pgDump: opts.pgDump,
+              log,
+            },
+            bin,
+          );
           samples = clone.tables;
           warnings.push(...clone.warnings);
         }
-        const tables = (await resolveTableSet(sbPool, names)).tables.filter((t) => t.relkind === 'r' || t.relkind === 'p').map((t) => t.qualified);
+        const tables = (await resolveTableSet(sbPool, names)).tables
+          .filter((t) => t.relkind === 'r' || t.relkind === 'p')
+          .map((t) => t.qualified);
 
         const sbVersion = Number((await sbPool.query<{ n: string }>(`select current_setting('server_version_num') n`)).rows[0]!.n);
         const plans = await deployPlans(opts.kinds, opts.runbook, sbPool, sbVersion);
@@ -112,8 +133,13 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
         const sourceMemory = await readSourceMemory(source);
 
         // A sampled table's backfill batches stay a small share of the sample, as on the source (batchCap.ts).
-        const { runbook: sandboxRunbook, caps } = clone ? capSandboxBatches(opts.runbook, clone.tables) : { runbook: opts.runbook, caps: [] };
-        for (const c of caps) log(`backfill ${c.stepId}: sandbox batches capped at ${c.cap} rows (5% of the ${c.sampleRows}-row sample of ${c.table}; the source's batches are a far smaller share of it)`);
+        const { runbook: sandboxRunbook, caps } = clone
+          ? capSandboxBatches(opts.runbook, clone.tables)
+          : { runbook: opts.runbook, caps: [] };
+        for (const c of caps)
+          log(
+            `backfill ${c.stepId}: sandbox batches capped at ${c.cap} rows (5% of the ${c.sampleRows}-row sample of ${c.table}; the source's batches are a far smaller share of it)`,
+          );
 
         // 2. Deploy, traced (and drilled).
         const drill = opts.drill ? new Drill({ sandboxUrl: sb.url, runbook: sandboxRunbook, plans, ...opts.drillOptions }) : undefined;
@@ -149,7 +175,16 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
 
         // 3. Rollback, traced, then: is the schema back where it started?
         log('rollback phase in the sandbox');
-        const rollback = await tracePhase({ newRunner: opts.newRunner, runbook: sandboxRunbook, sandboxUrl: sb.url, phase: 'rollback', tables, listeners: opts.listeners, sampleIntervalMs: opts.sampleIntervalMs, signal: opts.signal });
+        const rollback = await tracePhase({
+          newRunner: opts.newRunner,
+          runbook: sandboxRunbook,
+          sandboxUrl: sb.url,
+          phase: 'rollback',
+          tables,
+          listeners: opts.listeners,
+          sampleIntervalMs: opts.sampleIntervalMs,
+          signal: opts.signal,
+        });
         const after = await schemaSnapshot(sbPool);
         const schemaDiff = diffSchemas(before, after);
         const rollbackVerified = rollback.status === 'completed' && schemaDiff.same;
@@ -229,11 +264,21 @@ async function presentTables(db: pg.Pool, names: string[]): Promise<number> {
 }
 
 /** A staging copy: its sizes against the source's, from both catalogs. */
-async function compareSizes(source: pg.Pool, sandbox: pg.Pool, names: string[]): Promise<Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'>[]> {
+async function compareSizes(
+  source: pg.Pool,
+  sandbox: pg.Pool,
+  names: string[],
+): Promise<Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'>[]> {
   const src = await resolveTableSet(source, names);
   const sb = await resolveTableSet(sandbox, names);
   return src.tables.map((t) => {
     const s = sb.tables.find((x) => x.schema === t.schema && x.name === t.name);
-    return { table: t.display, sourceRows: t.rowsEstimate, sourceBytes: t.heapBytes, sampleRows: s?.rowsEstimate ?? 0, sampleBytes: s?.heapBytes ?? 0 };
+    return {
+      table: t.display,
+      sourceRows: t.rowsEstimate,
+      sourceBytes: t.heapBytes,
+      sampleRows: s?.rowsEstimate ?? 0,
+      sampleBytes: s?.heapBytes ?? 0,
+    };
   });
 }

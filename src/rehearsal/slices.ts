@@ -103,7 +103,15 @@ export interface GroupCandidate {
  * of that column (reltuples / n_distinct) and its largest group (most_common_freqs). Catalog only.
  */
 export async function groupCandidates(db: Queryable, oid: number): Promise<GroupCandidate[]> {
-  const r = await db.query<{ index: string; col: string; type: string; rows: string; distinct: string | null; mcf: string | null; null_frac: string | null }>(
+  const r = await db.query<{
+    index: string;
+    col: string;
+    type: string;
+    rows: string;
+    distinct: string | null;
+    mcf: string | null;
+    null_frac: string | null;
+  }>(
     `select i.indexrelid::regclass::text as index, a.attname::text as col, format_type(a.atttypid, a.atttypmod) as type,
             greatest(c.reltuples, 0)::text as rows,
             (case when s.n_distinct < 0 then -s.n_distinct * greatest(c.reltuples, 0) else s.n_distinct end)::text as distinct,

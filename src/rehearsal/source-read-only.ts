@@ -18,13 +18,24 @@ export function sourceOptions(): string {
 }
 
 export function readOnlySourceClient(url: string | undefined, applicationName = 'pgrunbook-rehearsal:source'): pg.Client {
-  const c = new pg.Client({ ...clientConfig(url), application_name: applicationName, options: sourceOptions(), connectionTimeoutMillis: 10_000 });
+  const c = new pg.Client({
+    ...clientConfig(url),
+    application_name: applicationName,
+    options: sourceOptions(),
+    connectionTimeoutMillis: 10_000,
+  });
   c.on('error', () => {});
   return c;
 }
 
 export function readOnlySourcePool(url: string | undefined, applicationName = 'pgrunbook-rehearsal:source'): pg.Pool {
-  const p = new pg.Pool({ ...clientConfig(url), application_name: applicationName, options: sourceOptions(), max: 2, connectionTimeoutMillis: 10_000 });
+  const p = new pg.Pool({
+    ...clientConfig(url),
+    application_name: applicationName,
+    options: sourceOptions(),
+    max: 2,
+    connectionTimeoutMillis: 10_000,
+  });
   p.on('error', () => {});
   return p;
 }

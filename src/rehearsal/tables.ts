@@ -22,7 +22,12 @@ export interface TableInSet extends TableFacts {
 }
 
 /** Plans every deploy step (read-only) and collects relation names from locks, SQL and `table` fields. */
-export async function touchedRelationNames(kinds: StepKinds, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<string[]> {
+export async function touchedRelationNames(
+  kinds: StepKinds,
+  runbook: Runbook,
+  db: Queryable | undefined,
+  serverVersionNum?: number,
+): Promise<string[]> {
   await loadParser();
   const names = new Set<string>();
   for (const step of runbook.phases.deploy) {
@@ -36,7 +41,13 @@ export async function touchedRelationNames(kinds: StepKinds, runbook: Runbook, d
   return [...names].filter(Boolean);
 }
 
-export async function planOf(kinds: StepKinds, step: StepSpec, runbook: Runbook, db: Queryable | undefined, serverVersionNum?: number): Promise<StepPlan | undefined> {
+export async function planOf(
+  kinds: StepKinds,
+  step: StepSpec,
+  runbook: Runbook,
+  db: Queryable | undefined,
+  serverVersionNum?: number,
+): Promise<StepPlan | undefined> {
   const kind = kinds.get(step.kind);
   if (!kind) return undefined;
   try {
@@ -84,7 +95,10 @@ function walk(node: unknown, out: Set<string>): void {
 }
 
 /** Resolves names to tables on `db` and widens the set with everything they need. Catalog reads only. */
-export async function resolveTableSet(db: Queryable, names: string[]): Promise<{ tables: TableInSet[]; fks: ForeignKeyFacts[]; missing: string[] }> {
+export async function resolveTableSet(
+  db: Queryable,
+  names: string[],
+): Promise<{ tables: TableInSet[]; fks: ForeignKeyFacts[]; missing: string[] }> {
   const { roles, missing } = await touchedTables(db, names);
   const add = (oid: number, role: TableRole) => {
     if (roles.has(oid)) return false;
@@ -122,7 +136,8 @@ async function touchedTables(db: Queryable, names: string[]): Promise<{ roles: M
   const missing: string[] = [];
   for (const name of names) {
     const t = await findTable(db, name).catch(() => undefined);
-    if (!t) missing.push(name); // created by the deploy itself, or a typo the plan will report
+    if (!t)
+      missing.push(name); // created by the deploy itself, or a typo the plan will report
     else if (t.relkind === 'r' || t.relkind === 'p') roles.set(t.oid, 'touched');
     else if (t.relkind === 'i') {
       const idx = await findIndexShape(db, t.schema, t.name);

@@ -245,4 +245,3 @@ function thin<T>(xs: T[], max: number): T[] {
   const step = (xs.length - 1) / (max - 1);
   return Array.from({ length: max }, (_, i) => xs[Math.round(i * step)]!);
 }
-

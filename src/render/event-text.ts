@@ -52,7 +52,10 @@ function runText(e: RunEvent): LogText | undefined {
     case 'run.unpaused':
       return info('resumed after pause');
     case 'run.interrupted':
-      return { level: 'warn', text: `run interrupted: ${e.reason}. Resume with: pgrunbook resume ${e.runId} (the run is resumable from any machine)` };
+      return {
+        level: 'warn',
+        text: `run interrupted: ${e.reason}. Resume with: pgrunbook resume ${e.runId} (the run is resumable from any machine)`,
+      };
     case 'run.aborted':
       return { level: 'error', text: `run aborted: ${e.reason}. Resume with: pgrunbook resume ${e.runId}` };
     case 'run.completed':
@@ -86,7 +89,10 @@ function stepBody(e: RunEvent): LogText | undefined {
     case 'step.sql':
       return e.ok
         ? info(`ok in ${formatMs(e.durationMs)}${e.rowCount !== null ? `, ${e.rowCount} row(s)` : ''}: ${oneLine(e.sql, 200)}`)
-        : { level: 'error', text: `ERROR${e.sqlstate ? ` [${e.sqlstate}]` : ''} after ${formatMs(e.durationMs)}: ${e.error ?? ''} — ${oneLine(e.sql, 120)}` };
+        : {
+            level: 'error',
+            text: `ERROR${e.sqlstate ? ` [${e.sqlstate}]` : ''} after ${formatMs(e.durationMs)}: ${e.error ?? ''} — ${oneLine(e.sql, 120)}`,
+          };
     case 'step.retry':
       return { level: 'warn', text: `retry ${e.attempt}/${e.of} in ${formatMs(e.delayMs)}: ${e.reason}` };
     case 'step.log':
@@ -103,7 +109,10 @@ function stepBody(e: RunEvent): LogText | undefined {
     case 'step.completed':
       return info(`done in ${formatMs(e.durationMs)}`);
     case 'step.failed':
-      return { level: 'error', text: `FAILED after ${formatMs(e.durationMs)}: ${e.error}${e.sqlstate ? ` [${e.sqlstate}]` : ''}${e.hint ? ` — hint: ${e.hint}` : ''}` };
+      return {
+        level: 'error',
+        text: `FAILED after ${formatMs(e.durationMs)}: ${e.error}${e.sqlstate ? ` [${e.sqlstate}]` : ''}${e.hint ? ` — hint: ${e.hint}` : ''}`,
+      };
     case 'step.skipped':
       return info(`skipped (${e.reason})`);
     case 'gate.requested': {
@@ -129,6 +138,7 @@ function progressText(e: Extract<RunEvent, { type: 'step.progress' }>): string {
     const eta = p.etaSeconds != null ? `, ETA ${Math.round(p.etaSeconds)}s` : '';
     return `${p.rowsDone}${p.rowsTotal ? `/${p.rowsTotal}` : ''} rows${pct}, ${Math.round(p.rate)} rows/s, batch ${p.batchSize}${eta}${p.throttle ? `, throttled: ${p.throttle}` : ''}`;
   }
-  if (p.kind === 'index') return `index ${p.index}: ${p.phase} blocks ${p.blocksDone}/${p.blocksTotal} tuples ${p.tuplesDone}/${p.tuplesTotal}`;
+  if (p.kind === 'index')
+    return `index ${p.index}: ${p.phase} blocks ${p.blocksDone}/${p.blocksTotal} tuples ${p.tuplesDone}/${p.tuplesTotal}`;
   return `${p.label} ${p.done}${p.total != null ? `/${p.total}` : ''}`;
 }

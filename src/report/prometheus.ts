@@ -8,23 +8,77 @@ const STEP_STATE = { pending: 0, running: 1, completed: 2, failed: 3, skipped: 4
 
 export class PrometheusExporter {
   readonly registry = new Registry();
-  private readonly info = new Gauge({ name: 'pgrunbook_run_info', help: 'The run being exported (value 1)', labelNames: ['run_id', 'runbook', 'database'], registers: [this.registry] });
+  private readonly info = new Gauge({
+    name: 'pgrunbook_run_info',
+    help: 'The run being exported (value 1)',
+    labelNames: ['run_id', 'runbook', 'database'],
+    registers: [this.registry],
+  });
   private readonly stepState = new Gauge({
     name: 'pgrunbook_step_state',
     help: 'Step state: 0 pending, 1 running, 2 completed, 3 failed, 4 skipped',
     labelNames: ['phase', 'step'],
     registers: [this.registry],
   });
-  private readonly stepSeconds = new Gauge({ name: 'pgrunbook_step_duration_seconds', help: 'Duration of finished steps', labelNames: ['phase', 'step'], registers: [this.registry] });
-  private readonly retries = new Counter({ name: 'pgrunbook_lock_retries_total', help: 'Retries after lock_timeout (55P03)', labelNames: ['step'], registers: [this.registry] });
-  private readonly gates = new Counter({ name: 'pgrunbook_gate_decisions_total', help: 'Gate decisions', labelNames: ['step', 'approved'], registers: [this.registry] });
-  private readonly waitingGate = new Gauge({ name: 'pgrunbook_gate_waiting', help: '1 while a gate waits for the operator', registers: [this.registry] });
-  private readonly rowsDone = new Gauge({ name: 'pgrunbook_backfill_rows_done', help: 'Rows backfilled', labelNames: ['step'], registers: [this.registry] });
-  private readonly rowsTotal = new Gauge({ name: 'pgrunbook_backfill_rows_estimated_total', help: 'Estimated rows to backfill', labelNames: ['step'], registers: [this.registry] });
-  private readonly rate = new Gauge({ name: 'pgrunbook_backfill_rows_per_second', help: 'Recent backfill rate', labelNames: ['step'], registers: [this.registry] });
-  private readonly batchSize = new Gauge({ name: 'pgrunbook_backfill_batch_size', help: 'Current batch size', labelNames: ['step'], registers: [this.registry] });
-  private readonly throttled = new Gauge({ name: 'pgrunbook_backfill_throttled', help: '1 while a throttle signal holds the backfill back', labelNames: ['step'], registers: [this.registry] });
-  private readonly indexBlocks = new Gauge({ name: 'pgrunbook_index_build_blocks_done_ratio', help: 'Index build progress (blocks done / total)', labelNames: ['step', 'index'], registers: [this.registry] });
+  private readonly stepSeconds = new Gauge({
+    name: 'pgrunbook_step_duration_seconds',
+    help: 'Duration of finished steps',
+    labelNames: ['phase', 'step'],
+    registers: [this.registry],
+  });
+  private readonly retries = new Counter({
+    name: 'pgrunbook_lock_retries_total',
+    help: 'Retries after lock_timeout (55P03)',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
+  private readonly gates = new Counter({
+    name: 'pgrunbook_gate_decisions_total',
+    help: 'Gate decisions',
+    labelNames: ['step', 'approved'],
+    registers: [this.registry],
+  });
+  private readonly waitingGate = new Gauge({
+    name: 'pgrunbook_gate_waiting',
+    help: '1 while a gate waits for the operator',
+    registers: [this.registry],
+  });
+  private readonly rowsDone = new Gauge({
+    name: 'pgrunbook_backfill_rows_done',
+    help: 'Rows backfilled',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
+  private readonly rowsTotal = new Gauge({
+    name: 'pgrunbook_backfill_rows_estimated_total',
+    help: 'Estimated rows to backfill',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
+  private readonly rate = new Gauge({
+    name: 'pgrunbook_backfill_rows_per_second',
+    help: 'Recent backfill rate',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
+  private readonly batchSize = new Gauge({
+    name: 'pgrunbook_backfill_batch_size',
+    help: 'Current batch size',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
+  private readonly throttled = new Gauge({
+    name: 'pgrunbook_backfill_throttled',
+    help: '1 while a throttle signal holds the backfill back',
+    labelNames: ['step'],
+    registers: [this.registry],
+  });
+  private readonly indexBlocks = new Gauge({
+    name: 'pgrunbook_index_build_blocks_done_ratio',
+    help: 'Index build progress (blocks done / total)',
+    labelNames: ['step', 'index'],
+    registers: [this.registry],
+  });
   private readonly running = new Gauge({ name: 'pgrunbook_run_active', help: '1 while the run is active', registers: [this.registry] });
 
   readonly listener = (e: RunEvent): void => {

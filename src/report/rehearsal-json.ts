@@ -29,7 +29,13 @@ export function rehearsalJson(r: RehearsalResult): Record<string, unknown> {
       id: s.stepId,
       kind: s.kind,
       status: s.status,
-      locks: s.comparison.map((c) => ({ relation: c.relation, mode: c.mode, predicted: c.predicted, observed: c.observed, mismatch: c.mismatch })),
+      locks: s.comparison.map((c) => ({
+        relation: c.relation,
+        mode: c.mode,
+        predicted: c.predicted,
+        observed: c.observed,
+        mismatch: c.mismatch,
+      })),
       prediction_source: s.predicted?.source ?? null,
       rewrite: s.rewrite,
       sample_seconds: s.sampleSeconds,
@@ -40,8 +46,21 @@ export function rehearsalJson(r: RehearsalResult): Record<string, unknown> {
       retries: s.retries,
       rows: s.rows,
     })),
-    deploy: { status: r.deploy.status, error: r.deploy.error ?? null, seconds: r.deploy.durationMs / 1000, ddl_capture: r.deploy.ddlCapture, samples: r.deploy.samples },
-    rollback: r.rollback ? { status: r.rollback.status, error: r.rollback.error ?? null, seconds: r.rollback.durationMs / 1000, steps: r.rollback.steps.map((s) => ({ id: s.stepId, status: s.status, seconds: s.durationMs / 1000 })) } : null,
+    deploy: {
+      status: r.deploy.status,
+      error: r.deploy.error ?? null,
+      seconds: r.deploy.durationMs / 1000,
+      ddl_capture: r.deploy.ddlCapture,
+      samples: r.deploy.samples,
+    },
+    rollback: r.rollback
+      ? {
+          status: r.rollback.status,
+          error: r.rollback.error ?? null,
+          seconds: r.rollback.durationMs / 1000,
+          steps: r.rollback.steps.map((s) => ({ id: s.stepId, status: s.status, seconds: s.durationMs / 1000 })),
+        }
+      : null,
     rollback_verified: r.rollbackVerified,
     schema_diff: r.schemaDiff ? { same: r.schemaDiff.same, added: r.schemaDiff.added, removed: r.schemaDiff.removed } : null,
     projection: r.projection,

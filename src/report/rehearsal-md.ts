@@ -7,7 +7,8 @@ import { PROJECTION_METHOD, projectionRange } from '../rehearsal/projection.js';
 
 const fmtS = (s: number) => (s < 1 ? `${Math.round(s * 1000)} ms` : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
 const fmtN = (n: number | null) => (n === null ? '?' : Math.round(n).toLocaleString('en-US'));
-const fmtB = (b: number | null) => (b === null ? '–' : b < 1024 * 1024 ? `${(b / 1024).toFixed(0)} kB` : `${(b / 1024 / 1024).toFixed(1)} MB`);
+const fmtB = (b: number | null) =>
+  b === null ? '–' : b < 1024 * 1024 ? `${(b / 1024).toFixed(0)} kB` : `${(b / 1024 / 1024).toFixed(1)} MB`;
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function rehearsalMarkdown(r: RehearsalResult): string {
@@ -26,15 +27,27 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
   }
   if (r.clone) {
     out.push(`## Sample (${r.clone.samplePct}%)`, '');
-    out.push('| table | role | method | source rows (est.) | sample rows | source size | sample size |', '|---|---|---|---:|---:|---:|---:|');
+    out.push(
+      '| table | role | method | source rows (est.) | sample rows | source size | sample size |',
+      '|---|---|---|---:|---:|---:|---:|',
+    );
     for (const t of r.clone.tables) {
       if (t.relkind !== 'r') continue;
-      out.push(`| ${cell(t.table)} | ${t.role} | ${t.method}${t.referencedRowsAdded ? ` (+${t.referencedRowsAdded} referenced)` : ''} | ${fmtN(t.sourceRows)} | ${fmtN(t.sampleRows)} | ${fmtB(t.sourceBytes)} | ${fmtB(t.sampleBytes)} |`);
+      out.push(
+        `| ${cell(t.table)} | ${t.role} | ${t.method}${t.referencedRowsAdded ? ` (+${t.referencedRowsAdded} referenced)` : ''} | ${fmtN(t.sourceRows)} | ${fmtN(t.sampleRows)} | ${fmtB(t.sourceBytes)} | ${fmtB(t.sampleBytes)} |`,
+      );
     }
-    out.push('', `Schema copied with ${cell(r.clone.pgDump)} (${r.clone.schemaScope === 'tables' ? 'the touched tables and their dependencies' : 'the whole database schema'}).`, '');
+    out.push(
+      '',
+      `Schema copied with ${cell(r.clone.pgDump)} (${r.clone.schemaScope === 'tables' ? 'the touched tables and their dependencies' : 'the whole database schema'}).`,
+      '',
+    );
   }
   out.push('## Steps', '');
-  out.push('| step | status | locks: observed vs predicted | rewrite | WAL | sample | projected (range) | basis |', '|---|---|---|---|---:|---:|---:|---|');
+  out.push(
+    '| step | status | locks: observed vs predicted | rewrite | WAL | sample | projected (range) | basis |',
+    '|---|---|---|---|---:|---:|---:|---|',
+  );
   for (const s of r.steps) {
     const locks = s.comparison.length
       ? s.comparison
@@ -51,17 +64,25 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
     );
   }
   out.push('');
-  const mismatches = r.steps.flatMap((s) => s.comparison.filter((c) => c.mismatch === 'unpredicted').map((c) => `${s.stepId}: ${c.mode} on ${c.relation}`));
-  if (mismatches.length) out.push(`**${mismatches.length} lock(s) taken that the plan did not predict:** ${mismatches.map(cell).join('; ')}`, '');
+  const mismatches = r.steps.flatMap((s) =>
+    s.comparison.filter((c) => c.mismatch === 'unpredicted').map((c) => `${s.stepId}: ${c.mode} on ${c.relation}`),
+  );
+  if (mismatches.length)
+    out.push(`**${mismatches.length} lock(s) taken that the plan did not predict:** ${mismatches.map(cell).join('; ')}`, '');
   out.push(
     `Locks were observed by sampling pg_locks every ${r.deploy.sampleIntervalMs} ms` +
-      (r.deploy.ddlCapture ? ' and by capturing, inside each DDL transaction, the locks it held (event triggers)' : ' (no in-transaction capture: the sandbox role is not a superuser, so very short DDL locks may be missed)') +
+      (r.deploy.ddlCapture
+        ? ' and by capturing, inside each DDL transaction, the locks it held (event triggers)'
+        : ' (no in-transaction capture: the sandbox role is not a superuser, so very short DDL locks may be missed)') +
       '. Predictions come from `analyze` on each step’s planned SQL (steps marked ¹ had only their own plan’s locks to go by).',
     '',
   );
   out.push('## Rollback', '');
   if (r.rollback) {
-    out.push(`Rollback phase **${r.rollback.status}** in ${fmtS(r.rollback.durationMs / 1000)}${r.rollback.error ? `: ${cell(r.rollback.error)}` : ''}.`, '');
+    out.push(
+      `Rollback phase **${r.rollback.status}** in ${fmtS(r.rollback.durationMs / 1000)}${r.rollback.error ? `: ${cell(r.rollback.error)}` : ''}.`,
+      '',
+    );
     for (const s of r.rollback.steps) out.push(`- ${cell(s.stepId)}: ${s.status} (${fmtS(s.durationMs / 1000)})`);
     out.push('');
   }
@@ -77,7 +98,12 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
   if (r.drill) {
     out.push('## Drill', '');
     for (const d of r.drill) {
-      out.push(`### ${d.fault}${d.stepId ? ` (at ${d.stepId})` : ''}`, '', `- Injected: ${d.injected ? cell(d.what) : 'no'}`, `- Handled: ${cell(d.handled)}`);
+      out.push(
+        `### ${d.fault}${d.stepId ? ` (at ${d.stepId})` : ''}`,
+        '',
+        `- Injected: ${d.injected ? cell(d.what) : 'no'}`,
+        `- Handled: ${cell(d.handled)}`,
+      );
       const m = Object.entries(d.metrics).filter(([, v]) => v !== null && v !== '');
       if (m.length) out.push(`- Measured: ${m.map(([k, v]) => `${k} ${v}`).join(', ')}`);
       out.push('');

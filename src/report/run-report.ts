@@ -22,7 +22,10 @@ export async function buildRunReport(db: Q, runId: string): Promise<RunReport | 
 }
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + 'Z' : '—');
-const cell = (s: unknown) => redact(String(s ?? '')).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: unknown) =>
+  redact(String(s ?? ''))
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 
 export function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
@@ -33,17 +36,30 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- Started ${iso(run.started_at)} by ${cell(run.os_user)}@${cell(run.host)}; finished ${iso(run.finished_at)}`);
   out.push(`- Phases: ${run.phases.join(', ')}`);
   const vars = Object.entries(run.vars ?? {});
-  if (vars.length) out.push(`- Variables: ${vars.map(([k, v]) => `\`${k}=${typeof v === 'string' ? cell(v) : `*** (secret, from $${cell(v.from_env)})`}\``).join(', ')}`);
-  out.push('', '## Steps', '', '| phase | step | kind | status | attempts | started | finished | error |', '|---|---|---|---|---|---|---|---|');
+  if (vars.length)
+    out.push(
+      `- Variables: ${vars.map(([k, v]) => `\`${k}=${typeof v === 'string' ? cell(v) : `*** (secret, from $${cell(v.from_env)})`}\``).join(', ')}`,
+    );
+  out.push(
+    '',
+    '## Steps',
+    '',
+    '| phase | step | kind | status | attempts | started | finished | error |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const s of r.steps) {
-    out.push(`| ${s.phase} | ${cell(s.step_id)} | ${cell(s.kind)} | ${s.status} | ${s.attempt} | ${iso(s.started_at)} | ${iso(s.finished_at)} | ${cell(s.error)} |`);
+    out.push(
+      `| ${s.phase} | ${cell(s.step_id)} | ${cell(s.kind)} | ${s.status} | ${s.attempt} | ${iso(s.started_at)} | ${iso(s.finished_at)} | ${cell(s.error)} |`,
+    );
   }
   const gates = r.events.filter((e) => e.type === 'gate.decided');
   if (gates.length) {
     out.push('', '## Gate decisions', '');
     for (const g of gates) {
       const p = g.payload as any;
-      out.push(`- ${g.at} **${cell(p.request.stepId)}** (${p.request.level}${p.request.lockMode ? `, ${p.request.lockMode}` : ''}): ${p.decision.approved ? 'approved' : 'not approved'}${p.decision.choice ? ` (${p.decision.choice})` : ''} by ${cell(p.decision.by)}${p.decision.reason ? ` — ${cell(p.decision.reason)}` : ''}`);
+      out.push(
+        `- ${g.at} **${cell(p.request.stepId)}** (${p.request.level}${p.request.lockMode ? `, ${p.request.lockMode}` : ''}): ${p.decision.approved ? 'approved' : 'not approved'}${p.decision.choice ? ` (${p.decision.choice})` : ''} by ${cell(p.decision.by)}${p.decision.reason ? ` — ${cell(p.decision.reason)}` : ''}`,
+      );
       for (const ev of p.request.evidence ?? []) out.push(`  - ${cell(ev.label)}: ${cell(ev.value)}${ev.ok === false ? ' ⚠' : ''}`);
       if (p.metrics) out.push(`  - metrics: \`${cell(JSON.stringify(p.metrics))}\``);
     }
@@ -53,13 +69,27 @@ export function renderMarkdown(r: RunReport): string {
     out.push('', '## SQL executed', '', '| at | step | ms | result | statement |', '|---|---|---|---|---|');
     for (const e of sql) {
       const p = e.payload as any;
-      out.push(`| ${e.at.slice(11, 23)} | ${cell(e.step_id)} | ${p.durationMs} | ${p.ok ? `ok${p.rowCount != null ? ` (${p.rowCount} rows)` : ''}` : `error ${p.sqlstate ?? ''}: ${cell(p.error)}`} | \`${cell(String(p.sql).slice(0, 200))}\` |`);
+      out.push(
+        `| ${e.at.slice(11, 23)} | ${cell(e.step_id)} | ${p.durationMs} | ${p.ok ? `ok${p.rowCount != null ? ` (${p.rowCount} rows)` : ''}` : `error ${p.sqlstate ?? ''}: ${cell(p.error)}`} | \`${cell(String(p.sql).slice(0, 200))}\` |`,
+      );
     }
   }
-  const notable = r.events.filter((e) => ['step.retry', 'step.failed', 'step.reconciled', 'step.throttle', 'run.interrupted', 'run.aborted', 'run.failed', 'run.started'].includes(e.type));
+  const notable = r.events.filter((e) =>
+    [
+      'step.retry',
+      'step.failed',
+      'step.reconciled',
+      'step.throttle',
+      'run.interrupted',
+      'run.aborted',
+      'run.failed',
+      'run.started',
+    ].includes(e.type),
+  );
   if (notable.length) {
     out.push('', '## Timeline', '');
-    for (const e of notable) out.push(`- ${e.at} \`${e.type}\`${e.step_id ? ` ${cell(e.step_id)}` : ''} ${cell(summary(e))} (${cell(e.os_user)}@${cell(e.host)})`);
+    for (const e of notable)
+      out.push(`- ${e.at} \`${e.type}\`${e.step_id ? ` ${cell(e.step_id)}` : ''} ${cell(summary(e))} (${cell(e.os_user)}@${cell(e.host)})`);
   }
   return out.join('\n') + '\n';
 }

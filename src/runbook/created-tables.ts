@@ -6,7 +6,10 @@ import type { StepSpec } from './model.js';
 export function createdByEarlierStep(table: string, earlier: StepSpec[]): boolean {
   const bare = table.split('.').pop()!.replace(/^"|"$/g, '').replace(/""/g, '"');
   const name = bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`create\\s+(?:(?:global\\s+|local\\s+)?(?:temp|temporary|unlogged)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?(?:"?[\\w$]+"?\\s*\\.\\s*)?"?${name}"?(?![\\w$])`, 'i');
+  const re = new RegExp(
+    `create\\s+(?:(?:global\\s+|local\\s+)?(?:temp|temporary|unlogged)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?(?:"?[\\w$]+"?\\s*\\.\\s*)?"?${name}"?(?![\\w$])`,
+    'i',
+  );
   return earlier.some((s) => re.test(JSON.stringify(s.params ?? {})));
 }
 

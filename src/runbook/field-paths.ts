@@ -22,5 +22,8 @@ export function fieldMode(kind: Pick<RunbookKind, 'sqlFields' | 'sqlFragmentFiel
 
 /** `until.query`, `statements[1]`; with a prefix: `wait.until.query`, `sql[0]`. */
 export function formatPath(path: ParamPath, prefix = ''): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 && !prefix ? p : `.${p}`)).join('').replace(/^/, prefix);
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 && !prefix ? p : `.${p}`))
+    .join('')
+    .replace(/^/, prefix);
 }

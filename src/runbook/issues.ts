@@ -40,7 +40,11 @@ export function flattenIssues(issues: readonly Issue[], base: PropertyKey[] = []
         continue;
       }
       const expected = [
-        ...new Set(iss.errors.flatMap((b) => b.filter((x) => x.path.length === 0 && x.code === 'invalid_type').map((x) => (x as { expected: string }).expected))),
+        ...new Set(
+          iss.errors.flatMap((b) =>
+            b.filter((x) => x.path.length === 0 && x.code === 'invalid_type').map((x) => (x as { expected: string }).expected),
+          ),
+        ),
       ];
       out.push({ ...iss, code: 'invalid_type', expected: expected.join('|'), path } as unknown as Issue);
       continue;
@@ -77,7 +81,8 @@ export function issueMessage(iss: Issue): string {
       const max = Number(iss.maximum);
       if (iss.origin === 'string') return `must be at most ${max} characters long`;
       if (iss.origin === 'array') return `takes at most ${max} item${max === 1 ? '' : 's'}`;
-      if (iss.origin === 'number' || iss.origin === 'int') return `must be ${iss.inclusive ? 'at most' : 'less than'} ${max}, got ${describeValue(input)}`;
+      if (iss.origin === 'number' || iss.origin === 'int')
+        return `must be ${iss.inclusive ? 'at most' : 'less than'} ${max}, got ${describeValue(input)}`;
       return iss.message;
     }
     case 'invalid_value': {

@@ -9,12 +9,33 @@
 //   5. SQL fields parsed with libpg-query (syntax errors mapped back to the runbook line:col)
 //   6. each kind's own validate()
 import { readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar, type YAMLMap } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
 import type { z } from 'zod';
 import type { KindTable } from './kind-table.js';
 import { fieldMode, formatPath, type ParamPath } from './field-paths.js';
 import { describeValue, flattenIssues, issueMessage, keysAt, suggestKey } from './issues.js';
-import { DEFAULT_SETTINGS, PHASES, type PhaseName, type Problem, type Runbook, type Settings, type SourcePos, type StepSpec } from './model.js';
+import {
+  DEFAULT_SETTINGS,
+  PHASES,
+  type PhaseName,
+  type Problem,
+  type Runbook,
+  type Settings,
+  type SourcePos,
+  type StepSpec,
+} from './model.js';
 import { REQUIRED_TOP_KEYS, runbookSettingsFields, settingsFields, stepCommonFields, TOP_KEYS, topFields, VAR_NAME } from './schema.js';
 import { ignoredRollbackWarning } from './self-undo.js';
 import { scalarSourceMap } from './source-map.js';
@@ -57,11 +78,21 @@ export async function loadRunbookFile(path: string, opts: LoadOptions): Promise<
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why =
-      e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory, not a file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      e.code === 'ENOENT'
+        ? 'no such file'
+        : e.code === 'EISDIR'
+          ? 'it is a directory, not a file'
+          : e.code === 'EACCES'
+            ? 'permission denied'
+            : e.message;
     return { problems: [{ pos: at1, severity: 'error', message: `cannot read the runbook: ${why}` }] };
   }
   if (buf.length > MAX_RUNBOOK_BYTES) {
-    return { problems: [{ pos: at1, severity: 'error', message: `the file is ${buf.length} bytes; a runbook is at most ${MAX_RUNBOOK_BYTES} bytes` }] };
+    return {
+      problems: [
+        { pos: at1, severity: 'error', message: `the file is ${buf.length} bytes; a runbook is at most ${MAX_RUNBOOK_BYTES} bytes` },
+      ],
+    };
   }
   const nul = buf.indexOf(0);
   if (nul >= 0) return { problems: [binaryProblem(path, buf.subarray(0, nul).toString('utf8'))] };
@@ -276,7 +307,10 @@ class Loader {
         const known = keysAt(schema, iss.path);
         for (const key of iss.keys) {
           const kn = where.node.items.find((p) => isScalar(p.key) && String(p.key.value) === key)?.key as Node | undefined;
-          this.error(kn ?? where.node, `${sub ? `${sub}: ` : ''}unknown key "${key}"${suggestKey(key, known)}${known ? `; expected ${known.join(', ')}` : ''}`);
+          this.error(
+            kn ?? where.node,
+            `${sub ? `${sub}: ` : ''}unknown key "${key}"${suggestKey(key, known)}${known ? `; expected ${known.join(', ')}` : ''}`,
+          );
         }
         continue;
       }
@@ -347,7 +381,9 @@ class Loader {
       if (!get(k)) this.error(top, k === 'version' ? 'missing version: add `version: 1` at the top' : `missing "${k}:" at the top level`);
     }
 
-    const versionOk = get('version') ? this.check(topFields.version, this.js(get('version')!.value), get('version')!.value, 'version').ok : false;
+    const versionOk = get('version')
+      ? this.check(topFields.version, this.js(get('version')!.value), get('version')!.value, 'version').ok
+      : false;
     this.readVars(get('vars'), top);
     if (get('version') && !versionOk && typeof this.js(get('version')!.value) === 'number') return; // another format: stop here
 
@@ -416,14 +452,18 @@ class Loader {
           const r = this.check(topFields.vars.valueType, raw, v.value, `vars.${v.key}`);
           if (!r.ok) continue;
           if (r.value === null) missing.push({ name: v.key, keyNode: v.keyNode });
-          else if (typeof r.value === 'object') fromEnv.push({ name: v.key, node: v.value ?? v.keyNode, env: r.value.from_env, secret: r.value.secret === true });
+          else if (typeof r.value === 'object')
+            fromEnv.push({ name: v.key, node: v.value ?? v.keyNode, env: r.value.from_env, secret: r.value.secret === true });
           else defaults[v.key] = String(r.value);
         }
       }
     }
     for (const [name, env] of Object.entries(this.opts.secretVars ?? {})) {
       if (!this.declared.has(name)) {
-        this.error(e?.keyNode ?? top, `--secret-var ${name}: no variable "${name}" is declared under vars${didYouMean(name, this.declared.keys())}; declare it (null, or { from_env: ${env}, secret: true })`);
+        this.error(
+          e?.keyNode ?? top,
+          `--secret-var ${name}: no variable "${name}" is declared under vars${didYouMean(name, this.declared.keys())}; declare it (null, or { from_env: ${env}, secret: true })`,
+        );
         continue;
       }
       const i = fromEnv.findIndex((f) => f.name === name);
@@ -446,7 +486,10 @@ class Loader {
         continue;
       }
       if (Object.hasOwn(this.secretVars, k)) {
-        this.error(e?.keyNode ?? top, `--var ${k}: "${k}" is a secret variable; set it through its environment variable ${this.secretVars[k]}, not on the command line (where ps shows it)`);
+        this.error(
+          e?.keyNode ?? top,
+          `--var ${k}: "${k}" is a secret variable; set it through its environment variable ${this.secretVars[k]}, not on the command line (where ps shows it)`,
+        );
         continue;
       }
       defaults[k] = v;
@@ -495,7 +538,11 @@ class Loader {
         if (!r.ok) continue;
         out.notify = r.value.map((t) => (typeof t === 'string' ? { url: t } : t));
         if (out.notify.some((t) => t.url !== undefined)) {
-          this.problem(e.keyNode, 'warning', 'settings.notify: a webhook URL is a secret and the runbook text is stored in the journal; prefer url_env: NAME_OF_ENV_VAR');
+          this.problem(
+            e.keyNode,
+            'warning',
+            'settings.notify: a webhook URL is a secret and the runbook text is stored in the journal; prefer url_env: NAME_OF_ENV_VAR',
+          );
         }
       } else if (e.key === 'notify_throttled_after') {
         const r = this.check(runbookSettingsFields.notify_throttled_after, this.renderPlain(e, e.key), e.value, `settings.${e.key}`);
@@ -547,9 +594,17 @@ class Loader {
     return phases;
   }
 
-  private readStep(node: Node | null, phase: PhaseName, base: Settings, ids: Map<string, { phase: PhaseName; pos: SourcePos }>): StepSpec | undefined {
+  private readStep(
+    node: Node | null,
+    phase: PhaseName,
+    base: Settings,
+    ids: Map<string, { phase: PhaseName; pos: SourcePos }>,
+  ): StepSpec | undefined {
     if (!node || !isMap(node)) {
-      this.error(node, `a step is a mapping with an id and one kind key (e.g. "- id: add_column" then "sql: ..."), not ${node ? describeNode(node) : 'nothing'}`);
+      this.error(
+        node,
+        `a step is a mapping with an id and one kind key (e.g. "- id: add_column" then "sql: ..."), not ${node ? describeNode(node) : 'nothing'}`,
+      );
       return undefined;
     }
     const pos = this.pos(node);
@@ -568,7 +623,10 @@ class Loader {
         id = r.value;
         const prev = ids.get(id);
         if (prev) {
-          this.error(idE.value, `duplicate step id "${id}": already used at line ${prev.pos.line} (phase ${prev.phase}); ids must be unique across all phases`);
+          this.error(
+            idE.value,
+            `duplicate step id "${id}": already used at line ${prev.pos.line} (phase ${prev.phase}); ids must be unique across all phases`,
+          );
         } else ids.set(id, { phase, pos: this.pos(idE.value) });
       }
     }
@@ -592,7 +650,10 @@ class Loader {
       if (!unknownOnly) this.error(node, `${who} has no kind: add exactly one of ${kindNames.join(', ')}`);
     } else if (kindEntries.length > 1) {
       const names = kindEntries.map((k) => `"${k.key}"`).join(' and ');
-      this.error(kindEntries[1]!.keyNode, `${who} has ${kindEntries.length} kinds (${names}): a step does exactly one thing; split it into separate steps`);
+      this.error(
+        kindEntries[1]!.keyNode,
+        `${who} has ${kindEntries.length} kinds (${names}): a step does exactly one thing; split it into separate steps`,
+      );
     }
 
     // Common fields.

@@ -24,7 +24,11 @@ export function renderShell(
     const v = valueOf(r);
     const env = Object.hasOwn(shellEnv, r.name) ? shellEnv[r.name] : undefined;
     if (r.filter === 'raw' && env) {
-      problems.push({ offset: r.start, severity: 'error', message: `{{ ${r.name} | raw }}: a secret variable cannot be spliced into a shell command; write {{ ${r.name} }} (it becomes "$${env}")` });
+      problems.push({
+        offset: r.start,
+        severity: 'error',
+        message: `{{ ${r.name} | raw }}: a secret variable cannot be spliced into a shell command; write {{ ${r.name} }} (it becomes "$${env}")`,
+      });
       return;
     }
     if (r.filter === 'raw') {

@@ -123,7 +123,8 @@ function renderUnit(s: SqlRender, u: Unit, prevUnit: Unit | undefined, nextUnit:
     return 'NULL';
   }
   if (c.state !== 'code') {
-    const fix = r0.filter === 'literal' ? `remove the quotes around it: ${label} adds them` : 'move it out; a reference quotes its value by itself';
+    const fix =
+      r0.filter === 'literal' ? `remove the quotes around it: ${label} adds them` : 'move it out; a reference quotes its value by itself';
     error(s, r0.start, `${label} is inside ${c.state}: ${fix}`);
     return s.valueOf(r0) ?? '';
   }
@@ -147,7 +148,8 @@ function checkNeighbours(s: SqlRender, u: Unit, label: string, prevUnit: Unit | 
   const before = s.t[u.start - 1];
   const after = s.t[u.end];
   const touchesRef =
-    (prevUnit && prevUnit.end === u.start && !isRaw(s, prevUnit.refs[0]!)) || (nextUnit && nextUnit.start === u.end && !isRaw(s, nextUnit.refs[0]!));
+    (prevUnit && prevUnit.end === u.start && !isRaw(s, prevUnit.refs[0]!)) ||
+    (nextUnit && nextUnit.start === u.end && !isRaw(s, nextUnit.refs[0]!));
   if (touchesRef) {
     error(s, r0.start, `${label} touches another reference: put a space or an operator between them`);
   } else if ((before !== undefined && `'"$\\`.includes(before)) || (after !== undefined && `'"$\\`.includes(after))) {
@@ -173,7 +175,11 @@ function renderIdentifier(s: SqlRender, u: Unit): string {
     });
     word += s.t.slice(q, u.end);
     if (Buffer.byteLength(word) > NAMEDATALEN) {
-      s.problems.push({ offset: u.start, severity: 'warning', message: `identifier "${word}" is longer than ${NAMEDATALEN} bytes: PostgreSQL truncates it` });
+      s.problems.push({
+        offset: u.start,
+        severity: 'warning',
+        message: `identifier "${word}" is longer than ${NAMEDATALEN} bytes: PostgreSQL truncates it`,
+      });
     }
     return quoteIdent(word);
   }
@@ -189,7 +195,11 @@ function renderIdentifier(s: SqlRender, u: Unit): string {
   }
   for (const part of parts) {
     if (Buffer.byteLength(part) > NAMEDATALEN) {
-      s.problems.push({ offset: r0.start, severity: 'warning', message: `identifier "${part}" is longer than ${NAMEDATALEN} bytes: PostgreSQL truncates it` });
+      s.problems.push({
+        offset: r0.start,
+        severity: 'warning',
+        message: `identifier "${part}" is longer than ${NAMEDATALEN} bytes: PostgreSQL truncates it`,
+      });
     }
   }
   return parts.map(quoteIdent).join('.');

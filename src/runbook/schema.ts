@@ -32,9 +32,19 @@ const notifyTarget = z.union([
   z.string().regex(/^(slack:|json:)?https?:\/\//, { error: 'expected an http(s) webhook URL, optionally prefixed slack: or json:' }),
   z
     .strictObject({
-      url: z.string().regex(/^https?:\/\//, { error: 'expected an http(s) URL' }).describe('Webhook URL (a secret: prefer url_env).'),
-      url_env: z.string().regex(VAR_NAME_ENV, { error: 'expected an environment variable name' }).describe('Environment variable that holds the webhook URL.'),
-      format: z.enum(['slack', 'json']).describe('Payload: slack (incoming webhook, {"text": ...}) or json (pgrunbook\'s own fields). Default: slack for hooks.slack.com, else json.'),
+      url: z
+        .string()
+        .regex(/^https?:\/\//, { error: 'expected an http(s) URL' })
+        .describe('Webhook URL (a secret: prefer url_env).'),
+      url_env: z
+        .string()
+        .regex(VAR_NAME_ENV, { error: 'expected an environment variable name' })
+        .describe('Environment variable that holds the webhook URL.'),
+      format: z
+        .enum(['slack', 'json'])
+        .describe(
+          'Payload: slack (incoming webhook, {"text": ...}) or json (pgrunbook\'s own fields). Default: slack for hooks.slack.com, else json.',
+        ),
     })
     .partial()
     .refine((t) => (t.url === undefined) !== (t.url_env === undefined), { error: 'give exactly one of url and url_env' }),
@@ -42,7 +52,9 @@ const notifyTarget = z.union([
 
 /** Runbook-wide settings that no step overrides (integrations). */
 export const runbookSettingsFields = {
-  notify: z.array(notifyTarget).describe('Webhooks told about gates, approvals, failures, long throttles, the point of no return and the end of the run.'),
+  notify: z
+    .array(notifyTarget)
+    .describe('Webhooks told about gates, approvals, failures, long throttles, the point of no return and the end of the run.'),
   notify_throttled_after: zDuration({ positive: true, zeroMessage: 'use a positive duration such as 10m' }).describe(
     'Announce a backfill throttled for this long without a break (default 10m).',
   ),
@@ -62,9 +74,19 @@ export const stepCommonFields = {
     'Longest time the whole step may take.',
   ),
   when: z
-    .union([z.boolean(), z.string().trim().toLowerCase().pipe(z.enum(['true', 'false', 'yes', 'no', 'on', 'off', '1', '0']))], {
-      error: (iss) => `expected true or false (usually "{{ some_var }}"), got ${JSON.stringify(iss.input)}`,
-    })
+    .union(
+      [
+        z.boolean(),
+        z
+          .string()
+          .trim()
+          .toLowerCase()
+          .pipe(z.enum(['true', 'false', 'yes', 'no', 'on', 'off', '1', '0'])),
+      ],
+      {
+        error: (iss) => `expected true or false (usually "{{ some_var }}"), got ${JSON.stringify(iss.input)}`,
+      },
+    )
     .transform((v) => (typeof v === 'boolean' ? v : ['true', 'yes', 'on', '1'].includes(v)))
     .describe('Include the step only when this is true, e.g. "{{ index }}"; a false value leaves the step out of the run.'),
   ...settingsFields,
@@ -88,8 +110,12 @@ export const topFields = {
     .describe('Runbook format version. Always 1.'),
   name: z.string().min(1).describe('Name of the change.'),
   description: z.string().describe('What the change does.'),
-  vars: z.record(z.string().regex(VAR_NAME), varValue).describe('Variables with their defaults; referenced as {{ name }}; overridden with --var name=value.'),
-  settings: z.strictObject(optionalAll({ ...settingsFields, ...runbookSettingsFields })).describe('Defaults for every step, and runbook-wide integrations.'),
+  vars: z
+    .record(z.string().regex(VAR_NAME), varValue)
+    .describe('Variables with their defaults; referenced as {{ name }}; overridden with --var name=value.'),
+  settings: z
+    .strictObject(optionalAll({ ...settingsFields, ...runbookSettingsFields }))
+    .describe('Defaults for every step, and runbook-wide integrations.'),
 } as const;
 
 export const REQUIRED_TOP_KEYS = ['version', 'name', 'phases'] as const;
@@ -101,7 +127,10 @@ function optionalAll<T extends Record<string, z.ZodType>>(shape: T): { [K in key
 
 /** JSON Schema of one zod schema (draft-07, which editors support best), input side. */
 function json(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -115,7 +144,10 @@ export function runbookJsonSchema(kinds: KindTable): Record<string, unknown> {
   const names = [...kinds.keys()].sort();
   const definitions: Record<string, unknown> = {};
   for (const name of names) {
-    definitions[`step_${name}`] = { ...json(z.strictObject({ ...common, [name]: kinds.get(name)!.schema })), description: `A \`${name}\` step.` };
+    definitions[`step_${name}`] = {
+      ...json(z.strictObject({ ...common, [name]: kinds.get(name)!.schema })),
+      description: `A \`${name}\` step.`,
+    };
   }
   definitions.step = { anyOf: names.map((n) => ({ $ref: `#/definitions/step_${n}` })) };
   definitions.steps = { anyOf: [{ type: 'array', items: { $ref: '#/definitions/step' } }, { type: 'null' }] };

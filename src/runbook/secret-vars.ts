@@ -36,7 +36,10 @@ export function storedVars(runbook: { vars: Record<string, string>; secretVars?:
 }
 
 /** The reverse, for resume: --var overrides and --secret-var mappings. */
-export function splitStoredVars(stored: StoredVars | null | undefined): { vars: Record<string, string>; secretVars: Record<string, string> } {
+export function splitStoredVars(stored: StoredVars | null | undefined): {
+  vars: Record<string, string>;
+  secretVars: Record<string, string>;
+} {
   const vars: Record<string, string> = {};
   const secretVars: Record<string, string> = {};
   for (const [k, v] of Object.entries(stored ?? {})) {

@@ -15,7 +15,9 @@ const undoes = (how: string) => `undoes itself in the rollback phase: it ${how}`
 export const SELF_UNDO: Readonly<Record<string, Phrase>> = {
   add_column: undoes('drops the column only if this run added it'),
   not_null: undoes('drops NOT NULL (and its helper CHECK) only if this run set it'),
-  create_index: undoes('drops the index concurrently (with the constraint add_unique / add_primary_key attached to it) only if this run built it'),
+  create_index: undoes(
+    'drops the index concurrently (with the constraint add_unique / add_primary_key attached to it) only if this run built it',
+  ),
   add_foreign_key: undoes('drops the foreign key only if this run added it'),
   add_check: undoes('drops the constraint only if this run added it'),
   swap_table: (p) =>
@@ -32,6 +34,7 @@ export function ignoredRollbackWarning(kind: string, stepId: string, phase: Phas
   }
   const entry = SELF_UNDO[kind];
   if (!entry) return undefined;
-  const phrase = typeof entry === 'function' ? entry(params && typeof params === 'object' ? (params as Record<string, unknown>) : {}) : entry;
+  const phrase =
+    typeof entry === 'function' ? entry(params && typeof params === 'object' ? (params as Record<string, unknown>) : {}) : entry;
   return `step "${stepId}": this rollback: SQL is never run: ${kind} ${phrase}. Remove rollback: from the step, or put the SQL in a separate \`sql\` step in the rollback phase`;
 }

@@ -37,12 +37,17 @@ export async function sqlProblems(sql: string, posAt: (offset: number) => Source
     const head = statementHead(st.sql);
     switch (st.transactionControl) {
       case 'begin':
-        if (begin) error(st.offset, `nested BEGIN in ${what}: a step runs one explicit transaction block at a time; remove this BEGIN or COMMIT the first one`);
+        if (begin)
+          error(
+            st.offset,
+            `nested BEGIN in ${what}: a step runs one explicit transaction block at a time; remove this BEGIN or COMMIT the first one`,
+          );
         begin = st;
         continue;
       case 'commit':
       case 'rollback':
-        if (!begin) error(st.offset, `${head} without BEGIN in ${what}: statements outside BEGIN ... COMMIT already run in one transaction; drop it`);
+        if (!begin)
+          error(st.offset, `${head} without BEGIN in ${what}: statements outside BEGIN ... COMMIT already run in one transaction; drop it`);
         begin = undefined;
         continue;
     }

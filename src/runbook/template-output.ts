@@ -30,7 +30,6 @@ export class Output {
   }
 }
 
-
 export type ValueOf = (r: Reference) => string | undefined;
 
 export function rawWarning(r: Reference, where: string): TemplateProblem {

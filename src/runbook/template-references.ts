@@ -19,7 +19,6 @@ export interface TemplateProblem {
   message: string;
 }
 
-
 const REF_LIKE = /\{\{([^{}]*)\}\}/g;
 // Anything that starts like a name is meant as a reference; `{{1,2}}` (an array literal) is not.
 const LOOKS_LIKE_REF = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*(\|.*)?$/s;
@@ -32,7 +31,11 @@ export function findReferences(template: string, problems: TemplateProblem[] = [
     if (!LOOKS_LIKE_REF.test(inner)) continue;
     const r = REF.exec(inner);
     if (!r) {
-      problems.push({ offset: m.index!, severity: 'error', message: `malformed reference "${m[0]}": write {{ name }} or {{ name | filter }}` });
+      problems.push({
+        offset: m.index!,
+        severity: 'error',
+        message: `malformed reference "${m[0]}": write {{ name }} or {{ name | filter }}`,
+      });
       continue;
     }
     refs.push({ start: m.index!, end: m.index! + m[0].length, name: r[1]!, filter: r[2] });

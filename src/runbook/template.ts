@@ -38,7 +38,12 @@ export interface RenderOptions {
   shellEnv?: Readonly<Record<string, string>>;
 }
 
-export function renderTemplate(template: string, mode: FieldMode, vars: Readonly<Record<string, string>>, opts: RenderOptions = {}): Rendered {
+export function renderTemplate(
+  template: string,
+  mode: FieldMode,
+  vars: Readonly<Record<string, string>>,
+  opts: RenderOptions = {},
+): Rendered {
   const problems: TemplateProblem[] = [];
   const refs = findReferences(template, problems);
   const used = refs.map((r) => r.name);

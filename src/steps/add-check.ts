@@ -61,11 +61,21 @@ export const addCheck: StepKind<Params> = {
       const rows = estimatedRowsText(t);
       if (p.validate && rows) notes.push(`VALIDATE scans ${rows} under SHARE UPDATE EXCLUSIVE`);
     }
-    const statements = [{ sql: addSql(p, table), transactional: true, description: 'add the CHECK, not yet validated (catalog only; new rows are checked)' }];
-    if (p.validate) statements.push({ sql: validateSql(p, table), transactional: true, description: 'validate existing rows while reads and writes go on' });
+    const statements = [
+      { sql: addSql(p, table), transactional: true, description: 'add the CHECK, not yet validated (catalog only; new rows are checked)' },
+    ];
+    if (p.validate)
+      statements.push({
+        sql: validateSql(p, table),
+        transactional: true,
+        description: 'validate existing rows while reads and writes go on',
+      });
     return {
       statements,
-      locks: [{ relation: table, mode: 'AccessExclusiveLock' }, ...(p.validate ? [{ relation: table, mode: 'ShareUpdateExclusiveLock' as const }] : [])],
+      locks: [
+        { relation: table, mode: 'AccessExclusiveLock' },
+        ...(p.validate ? [{ relation: table, mode: 'ShareUpdateExclusiveLock' as const }] : []),
+      ],
       reversible: true,
       notes,
     };
@@ -77,7 +87,10 @@ export const addCheck: StepKind<Params> = {
     const t = await requireTable(ctx.pool, p.table);
     const state = ((await ctx.state.get<State>()) ?? {}) as State;
     let existing = await findConstraint(ctx.pool, t.oid, p.name);
-    if (existing && existing.contype !== 'c') throw new RunbookError(`a constraint named ${p.name} already exists on ${p.table} and is not a CHECK`, { hint: 'choose another `name:`' });
+    if (existing && existing.contype !== 'c')
+      throw new RunbookError(`a constraint named ${p.name} already exists on ${p.table} and is not a CHECK`, {
+        hint: 'choose another `name:`',
+      });
     if (!existing) {
       await patchState(ctx, { added: true });
       await runDdl(ctx, addSql(p, t.qualified));
@@ -106,7 +119,13 @@ export const addCheck: StepKind<Params> = {
     const p = step.params;
     const t = await findTable(ctx.pool, p.table);
     const c = t ? await findConstraint(ctx.pool, t.oid, p.name) : undefined;
-    return [{ label: `check ${p.name}`, value: c ? (c.validated ? 'validated' : 'NOT VALID') : 'absent', ok: c ? c.validated || !p.validate : undefined }];
+    return [
+      {
+        label: `check ${p.name}`,
+        value: c ? (c.validated ? 'validated' : 'NOT VALID') : 'absent',
+        ok: c ? c.validated || !p.validate : undefined,
+      },
+    ];
   },
 
   async rollback(step, ctx) {

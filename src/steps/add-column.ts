@@ -23,7 +23,8 @@ const sqlDefault = z
   .union([
     z.string().trim().min(1),
     z.number().refine((n) => !Number.isInteger(n) || Number.isSafeInteger(n), {
-      error: (iss) => `${String(iss.input)} is too large for an exact YAML number: quote it (default: "12345678901234567890") so the digits reach SQL as written`,
+      error: (iss) =>
+        `${String(iss.input)} is too large for an exact YAML number: quote it (default: "12345678901234567890") so the digits reach SQL as written`,
     }),
     z.boolean(),
   ])
@@ -67,11 +68,17 @@ const NOT_NULL_ALTERNATIVE =
 async function offlineRefusals(p: Params): Promise<string[]> {
   const out: string[] = [];
   const t = await checkTypeName(p.type);
-  if (SERIAL_TYPES.has(t.name)) out.push(`type ${p.type} adds a sequence default, which is volatile and rewrites the table under ACCESS EXCLUSIVE; instead ${VOLATILE_ALTERNATIVE}`);
+  if (SERIAL_TYPES.has(t.name))
+    out.push(
+      `type ${p.type} adds a sequence default, which is volatile and rewrites the table under ACCESS EXCLUSIVE; instead ${VOLATILE_ALTERNATIVE}`,
+    );
   if (p.default !== undefined) {
     const { functions } = await checkExpression(p.default);
     const bad = functions.filter((f) => KNOWN_VOLATILE.has(f));
-    if (bad.length) out.push(`default ${p.default} calls volatile ${bad.join(', ')}(), which rewrites the whole table under ACCESS EXCLUSIVE; instead ${VOLATILE_ALTERNATIVE}`);
+    if (bad.length)
+      out.push(
+        `default ${p.default} calls volatile ${bad.join(', ')}(), which rewrites the whole table under ACCESS EXCLUSIVE; instead ${VOLATILE_ALTERNATIVE}`,
+      );
   }
   return out;
 }
@@ -110,7 +117,9 @@ async function refusals(p: Params, db: Queryable | undefined, table: string): Pr
   const rewrite = await wouldRewrite(db, p);
   if (rewrite === undefined) out.push(PROBE_SKIPPED);
   else if (rewrite) {
-    out.push(`ADD COLUMN ${p.column} ${p.type}${p.default ? ` DEFAULT ${p.default}` : ''} would rewrite the whole table under ACCESS EXCLUSIVE (a volatile default); instead ${VOLATILE_ALTERNATIVE}`);
+    out.push(
+      `ADD COLUMN ${p.column} ${p.type}${p.default ? ` DEFAULT ${p.default}` : ''} would rewrite the whole table under ACCESS EXCLUSIVE (a volatile default); instead ${VOLATILE_ALTERNATIVE}`,
+    );
   }
   if (p.not_null && p.default === undefined && (await hasRows(db, table))) {
     out.push(`NOT NULL without a default fails on a table that has rows; instead ${NOT_NULL_ALTERNATIVE}`);
@@ -125,7 +134,11 @@ export const addColumn: StepKind<Params> = {
 
   async validate(step: StepSpec<Params>): Promise<Problem[]> {
     try {
-      return (await offlineRefusals(step.params)).map((message) => ({ pos: step.pos, severity: 'error' as const, message: `add_column refused: ${message}` }));
+      return (await offlineRefusals(step.params)).map((message) => ({
+        pos: step.pos,
+        severity: 'error' as const,
+        message: `add_column refused: ${message}`,
+      }));
     } catch (err) {
       if (err instanceof FragmentError) return [{ pos: step.pos, severity: 'error', message: `add_column: ${err.message}` }];
       throw err;
@@ -146,7 +159,8 @@ export const addColumn: StepKind<Params> = {
         else for (const r of await refusals(p, ctx.db, t.qualified)) notes.push(r === PROBE_SKIPPED ? r : `REFUSED: ${r}`);
       }
     }
-    if (!notes.some((n) => n.startsWith('REFUSED'))) notes.push('catalog-only change: no table rewrite and no scan (no default, or a non-volatile one)');
+    if (!notes.some((n) => n.startsWith('REFUSED')))
+      notes.push('catalog-only change: no table rewrite and no scan (no default, or a non-volatile one)');
     return {
       statements: [{ sql: addSql(p, table), transactional: true, description: `add column ${p.column}` }],
       locks: [{ relation: table, mode: 'AccessExclusiveLock' }],
@@ -181,7 +195,12 @@ export const addColumn: StepKind<Params> = {
     const c = t ? await findColumn(ctx.pool, t.oid, p.column) : undefined;
     return [
       { label: `column ${p.column}`, value: c ? c.type : 'absent', ok: !!c },
-      ...(c ? [{ label: 'nullable', value: !c.notNull }, { label: 'default', value: c.defaultExpr ?? 'none' }] : []),
+      ...(c
+        ? [
+            { label: 'nullable', value: !c.notNull },
+            { label: 'default', value: c.defaultExpr ?? 'none' },
+          ]
+        : []),
     ];
   },
 
@@ -200,6 +219,8 @@ export const addColumn: StepKind<Params> = {
     const t = await findTable(ctx.pool, p.table);
     if (!t) return { found: 'not-done', detail: `table ${p.table} does not exist` };
     const c = await findColumn(ctx.pool, t.oid, p.column);
-    return c ? { found: 'done', detail: `column ${p.column} exists (${c.type})` } : { found: 'not-done', detail: `column ${p.column} is absent` };
+    return c
+      ? { found: 'done', detail: `column ${p.column} exists (${c.type})` }
+      : { found: 'not-done', detail: `column ${p.column} is absent` };
   },
 };

@@ -78,18 +78,37 @@ export const addForeignKey: StepKind<Params> = {
     const notes: string[] = [];
     if (ctx.db) {
       if (t && !(await hasSupportingIndex(ctx.db, t.oid, p.columns))) {
-        notes.push(`no index on ${p.table} (${p.columns.join(', ')}): every DELETE or key UPDATE on ${p.references.table} will scan ${p.table}; consider a create_index step first`);
+        notes.push(
+          `no index on ${p.table} (${p.columns.join(', ')}): every DELETE or key UPDATE on ${p.references.table} will scan ${p.table}; consider a create_index step first`,
+        );
       }
-      if (t && (await findConstraint(ctx.db, t.oid, fkName(p)))) notes.push(`constraint ${fkName(p)} already exists; apply only validates it if needed`);
+      if (t && (await findConstraint(ctx.db, t.oid, fkName(p))))
+        notes.push(`constraint ${fkName(p)} already exists; apply only validates it if needed`);
     }
-    const statements = [{ sql: addSql(p, table, ref), transactional: true, description: 'add the foreign key, not yet validated (catalog only; new rows are checked)' }];
-    if (p.validate) statements.push({ sql: validateSql(p, table), transactional: true, description: 'validate existing rows while reads and writes go on' });
+    const statements = [
+      {
+        sql: addSql(p, table, ref),
+        transactional: true,
+        description: 'add the foreign key, not yet validated (catalog only; new rows are checked)',
+      },
+    ];
+    if (p.validate)
+      statements.push({
+        sql: validateSql(p, table),
+        transactional: true,
+        description: 'validate existing rows while reads and writes go on',
+      });
     return {
       statements,
       locks: [
         { relation: table, mode: 'ShareRowExclusiveLock' },
         { relation: ref, mode: 'ShareRowExclusiveLock' },
-        ...(p.validate ? [{ relation: table, mode: 'ShareUpdateExclusiveLock' as const }, { relation: ref, mode: 'RowShareLock' as const }] : []),
+        ...(p.validate
+          ? [
+              { relation: table, mode: 'ShareUpdateExclusiveLock' as const },
+              { relation: ref, mode: 'RowShareLock' as const },
+            ]
+          : []),
       ],
       reversible: true,
       notes,
@@ -103,7 +122,10 @@ export const addForeignKey: StepKind<Params> = {
     const name = fkName(p);
     const state = ((await ctx.state.get<State>()) ?? {}) as State;
     let existing = await findConstraint(ctx.pool, t.oid, name);
-    if (existing && existing.contype !== 'f') throw new RunbookError(`a constraint named ${name} already exists on ${p.table} and is not a foreign key`, { hint: 'choose another `name:`' });
+    if (existing && existing.contype !== 'f')
+      throw new RunbookError(`a constraint named ${name} already exists on ${p.table} and is not a foreign key`, {
+        hint: 'choose another `name:`',
+      });
     if (!existing) {
       await patchState(ctx, { added: true });
       await runDdl(ctx, addSql(p, t.qualified, r.qualified));
@@ -132,7 +154,13 @@ export const addForeignKey: StepKind<Params> = {
     const p = step.params;
     const t = await findTable(ctx.pool, p.table);
     const c = t ? await findConstraint(ctx.pool, t.oid, fkName(p)) : undefined;
-    return [{ label: `foreign key ${fkName(p)}`, value: c ? (c.validated ? 'validated' : 'NOT VALID') : 'absent', ok: c ? c.validated || !p.validate : undefined }];
+    return [
+      {
+        label: `foreign key ${fkName(p)}`,
+        value: c ? (c.validated ? 'validated' : 'NOT VALID') : 'absent',
+        ok: c ? c.validated || !p.validate : undefined,
+      },
+    ];
   },
 
   async rollback(step, ctx) {
@@ -148,7 +176,8 @@ export const addForeignKey: StepKind<Params> = {
     const t = await findTable(ctx.pool, p.table);
     const c = t ? await findConstraint(ctx.pool, t.oid, fkName(p)) : undefined;
     if (!c) return { found: 'not-done', detail: `foreign key ${fkName(p)} is absent` };
-    if (p.validate && !c.validated) return { found: 'not-done', detail: `foreign key ${fkName(p)} exists but is NOT VALID; apply validates it` };
+    if (p.validate && !c.validated)
+      return { found: 'not-done', detail: `foreign key ${fkName(p)} exists but is NOT VALID; apply validates it` };
     return { found: 'done', detail: `foreign key ${fkName(p)} exists${c.validated ? ' and is validated' : ''}` };
   },
 };

@@ -17,7 +17,8 @@ import { quoteIdent, quoteQualified } from '../pg/connection.js';
 async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig> {
   const cfg = resolveConfig(step.params);
   const bad = await checkFragments(cfg.set, cfg.where);
-  if (bad.length) throw new InputError(`step ${step.id}: ${bad.map((b) => b.message).join('; ')}`, 'fix the step in the runbook; nothing was run');
+  if (bad.length)
+    throw new InputError(`step ${step.id}: ${bad.map((b) => b.message).join('; ')}`, 'fix the step in the runbook; nothing was run');
   return cfg;
 }
 
@@ -25,7 +26,12 @@ async function configOf(step: StepSpec<BackfillParams>): Promise<BackfillConfig>
 function batchStatement(info: BackfillTarget, cfg: BackfillConfig): string {
   const p = paramBinder();
   const example = info.keys.map(() => '');
-  const sql = fastBatchSql({ info, set: cfg.set, where: cfg.where }, example, { runId: '', stepId: '', end: example, keys: 0, batchSize: 0 }, p.bind);
+  const sql = fastBatchSql(
+    { info, set: cfg.set, where: cfg.where },
+    example,
+    { runId: '', stepId: '', end: example, keys: 0, batchSize: 0 },
+    p.bind,
+  );
   const header = [
     '-- One batch, repeated in short transactions, each after SELECT .. FOR UPDATE of its cursor row',
     '-- in pgrunbook.backfill_cursors (the first batch has no lower bound):',
@@ -57,7 +63,9 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
   if (ctx.db) {
     info = await introspectTable(ctx.db, cfg.table);
     const keyDesc = info.keys.map((k) => `${k.name} ${k.type}`).join(', ');
-    notes.push(`walks the primary key (${keyDesc}) in key order; the upper bound is taken at start, and a catch-up pass then covers keys added above it meanwhile`);
+    notes.push(
+      `walks the primary key (${keyDesc}) in key order; the upper bound is taken at start, and a catch-up pass then covers keys added above it meanwhile`,
+    );
     if (info.estimatedRows !== null) {
       const matching = cfg.where ? await estimateMatching(ctx.db, info, cfg.where) : null;
       notes.push(
@@ -66,7 +74,9 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
       );
     } else notes.push(`${info.display} was never analyzed: no row estimate yet (run ANALYZE for one)`);
     if (info.keys.some((k) => /uuid|text|char/.test(k.type))) {
-      notes.push('the key is not monotonic: rows inserted during the run behind the cursor are not visited, so the application must set the new value on rows it writes');
+      notes.push(
+        'the key is not monotonic: rows inserted during the run behind the cursor are not visited, so the application must set the new value on rows it writes',
+      );
     }
   } else {
     info = offlineInfo(cfg.table);
@@ -80,7 +90,9 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
   notes.push(
     `never queues behind the application's row locks: waits at most ${cfg.lockTimeoutMs} ms, then redoes the range with SKIP LOCKED and updates the skipped rows in a retry pass at the end`,
   );
-  notes.push('exactly-once: each batch moves its cursor in pgrunbook.backfill_cursors in the same transaction, so a crash or resume never skips or repeats a batch');
+  notes.push(
+    'exactly-once: each batch moves its cursor in pgrunbook.backfill_cursors in the same transaction, so a crash or resume never skips or repeats a batch',
+  );
   const throttle = cfg.throttle;
   notes.push(
     throttle.enabled
@@ -133,7 +145,11 @@ export const backfill: StepKind<BackfillParams> = {
       type: 'step.evidence',
       stepId: step.id,
       evidence: [
-        { label: 'rows updated', value: result.rowsDone, detail: `${result.batches} batches${result.catchupRounds ? `, ${result.catchupRounds} catch-up pass(es)` : ''}` },
+        {
+          label: 'rows updated',
+          value: result.rowsDone,
+          detail: `${result.batches} batches${result.catchupRounds ? `, ${result.catchupRounds} catch-up pass(es)` : ''}`,
+        },
         { label: 'rows first skipped for locks, then updated', value: result.skippedRows },
         { label: 'backfill pass', value: cur?.pass ?? 'unknown', ok: cur?.pass === 'done' },
       ],
@@ -148,7 +164,11 @@ export const backfill: StepKind<BackfillParams> = {
     try {
       const info = await introspectTable(ctx.pool, cfg.table);
       evidence.push({ label: 'primary key (cursor)', value: info.keys.map((k) => `${k.name} ${k.type}`).join(', '), ok: true });
-      evidence.push({ label: 'rows in table (estimate)', value: info.estimatedRows, detail: 'planner statistics (reltuples), not a count' });
+      evidence.push({
+        label: 'rows in table (estimate)',
+        value: info.estimatedRows,
+        detail: 'planner statistics (reltuples), not a count',
+      });
       if (cfg.where) evidence.push({ label: 'rows matching where (estimate)', value: await estimateMatching(ctx.pool, info, cfg.where) });
     } catch (err) {
       evidence.push({ label: 'table', value: cfg.table, ok: false, detail: (err as Error).message });
@@ -166,7 +186,12 @@ export const backfill: StepKind<BackfillParams> = {
     if (!step.rollback) {
       // Nothing to restore from: say so and let the rest of the rollback go on (the
       // add_column undo that runs after it usually drops the whole column anyway).
-      ctx.emit({ type: 'step.log', stepId: ctx.step.id, level: 'warn', message: `backfill ${step.id} has no rollback: SQL; the values it wrote stay as they are` });
+      ctx.emit({
+        type: 'step.log',
+        stepId: ctx.step.id,
+        level: 'warn',
+        message: `backfill ${step.id} has no rollback: SQL; the values it wrote stay as they are`,
+      });
       return;
     }
     await ctx.executor.run(step.rollback, {

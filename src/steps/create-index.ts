@@ -45,7 +45,10 @@ const schema = z
     /** Plain columns, quoted as identifiers. */
     columns: identList.optional(),
     /** Index elements as SQL: `(payload->>'status')`, `created_at DESC`, `lower(email) text_pattern_ops`. */
-    expressions: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])).optional(),
+    expressions: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional(),
     unique: boolish.default(false),
     using: z.enum(['btree', 'hash', 'gist', 'gin', 'brin', 'spgist']).default('btree'),
     include: identList.optional(),
@@ -108,7 +111,10 @@ async function checkFragments(p: Params): Promise<void> {
 /** DROP INDEX CONCURRENTLY for an invalid leftover. Runs even after an abort (its own signal). */
 async function dropInvalid(ctx: StepContext, idx: IndexFacts, why: string): Promise<void> {
   log(ctx, `dropping INVALID index ${idx.schema}.${idx.name} (${why})`, 'warn');
-  await ctx.executor.run(`DROP INDEX CONCURRENTLY IF EXISTS ${qname(idx.schema, idx.name)}`, execOptions(ctx, { transactional: false, signal: undefined }));
+  await ctx.executor.run(
+    `DROP INDEX CONCURRENTLY IF EXISTS ${qname(idx.schema, idx.name)}`,
+    execOptions(ctx, { transactional: false, signal: undefined }),
+  );
 }
 
 /**
@@ -164,7 +170,10 @@ export const createIndex: StepKind<Params> = {
     if (ctx.db && t) {
       const idx = await findIndex(ctx.db, t.schema, name);
       if (idx?.valid) notes.push(`index ${name} already exists and is valid; apply will do nothing`);
-      else if (idx) notes.push(`an INVALID index ${name} exists (a failed concurrent build); ${p.drop_invalid ? 'it will be dropped concurrently first (drop_invalid: true)' : 'apply stops unless drop_invalid: true'}`);
+      else if (idx)
+        notes.push(
+          `an INVALID index ${name} exists (a failed concurrent build); ${p.drop_invalid ? 'it will be dropped concurrently first (drop_invalid: true)' : 'apply stops unless drop_invalid: true'}`,
+        );
       const rows = estimatedRowsText(t);
       if (rows) notes.push(`builds over ${rows}, scanning the table twice`);
     }
@@ -175,7 +184,9 @@ export const createIndex: StepKind<Params> = {
       );
     }
     const locks: PlannedLock[] = [{ relation: table, mode: 'ShareUpdateExclusiveLock' }];
-    const statements = [{ sql: createSql(p, table, name), transactional: false, description: 'build the index concurrently (outside a transaction)' }];
+    const statements = [
+      { sql: createSql(p, table, name), transactional: false, description: 'build the index concurrently (outside a transaction)' },
+    ];
     const cons = constraintSql(p, table, name);
     if (cons) {
       statements.push({ sql: cons, transactional: true, description: 'attach the index as a constraint (no scan, brief lock)' });
@@ -204,7 +215,9 @@ export const createIndex: StepKind<Params> = {
 
     const existing = await findIndex(ctx.pool, t.schema, name);
     if (existing && existing.tableOid !== t.oid) {
-      throw new RunbookError(`an index named ${name} already exists on ${existing.table}`, { hint: 'choose another `name:` for this index' });
+      throw new RunbookError(`an index named ${name} already exists on ${existing.table}`, {
+        hint: 'choose another `name:` for this index',
+      });
     }
     let built = false;
     if (existing?.valid) {
@@ -218,9 +231,12 @@ export const createIndex: StepKind<Params> = {
       if (state.building) await dropInvalid(ctx, existing, 'left by an earlier attempt of this run');
       else if (p.drop_invalid) await dropInvalid(ctx, existing, 'drop_invalid: true');
       else {
-        throw new RunbookError(`an INVALID index ${existing.schema}.${existing.name} already exists (a failed concurrent build); it is still maintained on every write but never used`, {
-          hint: 'set `drop_invalid: true` on this step to drop it concurrently and rebuild, or drop it yourself with DROP INDEX CONCURRENTLY',
-        });
+        throw new RunbookError(
+          `an INVALID index ${existing.schema}.${existing.name} already exists (a failed concurrent build); it is still maintained on every write but never used`,
+          {
+            hint: 'set `drop_invalid: true` on this step to drop it concurrently and rebuild, or drop it yourself with DROP INDEX CONCURRENTLY',
+          },
+        );
       }
     }
 
@@ -256,12 +272,19 @@ export const createIndex: StepKind<Params> = {
               hint: `remove the duplicates (the detail names one), then run the step again; ${cleanup}`,
             });
           }
-          const retryable = code === undefined ? !(err instanceof RunbookError) : RETRYABLE.has(code) && !/statement_timeout/.test(err.message);
+          const retryable =
+            code === undefined ? !(err instanceof RunbookError) : RETRYABLE.has(code) && !/statement_timeout/.test(err.message);
           if (!retryable || attempt >= p.retries) throw err;
           log(ctx, `index build failed (${err.message}); retry ${attempt + 1} of ${p.retries}`, 'warn');
-          ctx.emit({ type: 'step.retry', stepId: step.id, attempt: attempt + 1, of: p.retries, delayMs: 500 * (attempt + 1), reason: err.message });
+          ctx.emit({
+            type: 'step.retry',
+            stepId: step.id,
+            attempt: attempt + 1,
+            of: p.retries,
+            delayMs: 500 * (attempt + 1),
+            reason: err.message,
+          });
           await ctx.clock.sleep(500 * (attempt + 1), ctx.signal);
-          continue;
         } finally {
           await poller.stop();
         }
@@ -283,9 +306,7 @@ export const createIndex: StepKind<Params> = {
     if (!t) return [{ label: 'table', value: `${p.table} not found`, ok: false }];
     const name = indexName(p);
     const idx = await findIndex(ctx.pool, t.schema, name);
-    const ev = [
-      { label: `index ${name}`, value: idx ? (idx.valid ? 'valid' : 'INVALID') : 'absent', ok: idx ? idx.valid : undefined },
-    ];
+    const ev = [{ label: `index ${name}`, value: idx ? (idx.valid ? 'valid' : 'INVALID') : 'absent', ok: idx ? idx.valid : undefined }];
     if (idx) ev.push({ label: 'definition', value: idx.definition, ok: undefined });
     const others = await ctx.pool.query<{ name: string }>(
       `select c.relname as name from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = $1 and not i.indisvalid`,
@@ -318,8 +339,10 @@ export const createIndex: StepKind<Params> = {
     const name = indexName(p);
     const idx = await findIndex(ctx.pool, t.schema, name);
     if (!idx) return { found: 'not-done', detail: `index ${name} is absent` };
-    if (!idx.valid) return { found: 'not-done', detail: `index ${name} exists but is INVALID (an interrupted build); apply drops and rebuilds it` };
-    if (constraintSql(p, t.qualified, name) && !(await findConstraint(ctx.pool, t.oid, name))) return { found: 'not-done', detail: `index ${name} is built; the constraint is not attached yet` };
+    if (!idx.valid)
+      return { found: 'not-done', detail: `index ${name} exists but is INVALID (an interrupted build); apply drops and rebuilds it` };
+    if (constraintSql(p, t.qualified, name) && !(await findConstraint(ctx.pool, t.oid, name)))
+      return { found: 'not-done', detail: `index ${name} is built; the constraint is not attached yet` };
     return { found: 'done', detail: `index ${name} exists and is valid` };
   },
 };

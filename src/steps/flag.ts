@@ -15,11 +15,20 @@ import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, zDuration } from './ddl/ddl-schema.js';
 import { probe } from '../pg/probe.js';
 import { log, patchState } from './ddl/exec.js';
-import { DEFAULT_FLAG_TABLE, DEFAULT_REDIS_URL, type FlagBackend, type FlagBackendFactory, type FlagTarget } from '../flags/flag-backend.js';
+import {
+  DEFAULT_FLAG_TABLE,
+  DEFAULT_REDIS_URL,
+  type FlagBackend,
+  type FlagBackendFactory,
+  type FlagTarget,
+} from '../flags/flag-backend.js';
 import { redact } from '../util/secrets.js';
 import { loadParser, parseStatements } from '../pg/sqlparse.js';
 
-const percentage = z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*%?\s*$/.test(v) ? Number(v.replace('%', '')) : v), z.number().int().min(0).max(100));
+const percentage = z.preprocess(
+  (v) => (typeof v === 'string' && /^\s*\d+\s*%?\s*$/.test(v) ? Number(v.replace('%', '')) : v),
+  z.number().int().min(0).max(100),
+);
 
 const schema = z
   .object({
@@ -38,7 +47,9 @@ const schema = z
     hold: zDuration().default(0),
   })
   .strict()
-  .refine((p) => p.stages.every((s, i) => i === 0 || s > p.stages[i - 1]!), { message: 'stages must be strictly ascending, e.g. [5, 25, 100]' });
+  .refine((p) => p.stages.every((s, i) => i === 0 || s > p.stages[i - 1]!), {
+    message: 'stages must be strictly ascending, e.g. [5, 25, 100]',
+  });
 type Params = z.infer<typeof schema>;
 
 interface State {
@@ -87,7 +98,10 @@ async function writeAndReadBack(b: FlagBackend, ctx: StepContext, key: string, p
 async function validation(p: Params, ctx: StepContext): Promise<Evidence | undefined> {
   if (!p.validate) return undefined;
   try {
-    const rows = await probe<Record<string, unknown>>(ctx.pool, p.validate, { lockTimeoutMs: ctx.step.settings.lockTimeoutMs, statementTimeoutMs: ctx.step.settings.statementTimeoutMs || 30_000 });
+    const rows = await probe<Record<string, unknown>>(ctx.pool, p.validate, {
+      lockTimeoutMs: ctx.step.settings.lockTimeoutMs,
+      statementTimeoutMs: ctx.step.settings.statementTimeoutMs || 30_000,
+    });
     const first = rows[0] ? Object.values(rows[0])[0] : undefined;
     return { label: 'validation query', value: first === undefined ? 'no row' : (first as any), ok: first === true, detail: p.validate };
   } catch (err: any) {
@@ -113,7 +127,10 @@ class FlagKind implements StepKind<Params> {
     await loadParser();
     try {
       const st = parseStatements(p.validate);
-      if (st.length !== 1 || st[0]!.node !== 'SelectStmt') return [{ pos: step.pos, severity: 'error', message: 'flag: validate must be one SELECT returning one row with a boolean first column' }];
+      if (st.length !== 1 || st[0]!.node !== 'SelectStmt')
+        return [
+          { pos: step.pos, severity: 'error', message: 'flag: validate must be one SELECT returning one row with a boolean first column' },
+        ];
     } catch (err: any) {
       return [{ pos: step.pos, severity: 'error', message: `flag: validate does not parse: ${err.message}` }];
     }
@@ -125,9 +142,14 @@ class FlagKind implements StepKind<Params> {
 
   plan(step: StepSpec<Params>, _ctx: PlanContext): StepPlan {
     const p = step.params;
-    const statements = p.backend === 'postgres'
-      ? p.stages.map((s) => ({ sql: `INSERT INTO ${p.table} (name, percentage, updated_at, updated_by) VALUES ('${p.key.replace(/'/g, "''")}', ${s}, now(), 'pgrunbook') ON CONFLICT (name) DO UPDATE SET percentage = ${s}`, transactional: true, description: `flag ${p.key} → ${s}%` }))
-      : p.stages.map((s) => ({ sql: `-- redis: SET ${p.key} ${s}`, transactional: true, description: `flag ${p.key} → ${s}%` }));
+    const statements =
+      p.backend === 'postgres'
+        ? p.stages.map((s) => ({
+            sql: `INSERT INTO ${p.table} (name, percentage, updated_at, updated_by) VALUES ('${p.key.replace(/'/g, "''")}', ${s}, now(), 'pgrunbook') ON CONFLICT (name) DO UPDATE SET percentage = ${s}`,
+            transactional: true,
+            description: `flag ${p.key} → ${s}%`,
+          }))
+        : p.stages.map((s) => ({ sql: `-- redis: SET ${p.key} ${s}`, transactional: true, description: `flag ${p.key} → ${s}%` }));
     return {
       statements,
       locks: [],
@@ -146,12 +168,20 @@ class FlagKind implements StepKind<Params> {
       const state = ((await ctx.state.get<State>()) ?? {}) as State;
       const current = await b.get(p.key);
       if (current !== null && Number.isNaN(current)) {
-        throw new RunbookError(`flag ${p.key} in ${b.description} holds a value that is not a percentage`, { hint: 'this key is used for something else; pick another key' });
+        throw new RunbookError(`flag ${p.key} in ${b.description} holds a value that is not a percentage`, {
+          hint: 'this key is used for something else; pick another key',
+        });
       }
       if (state.previous === undefined) await patchState(ctx, { previous: current });
       // Resume: continue from the highest stage already reached (re-validating it).
       const reached = state.reached;
-      const startAt = reached === undefined ? 0 : Math.max(0, p.stages.findLastIndex((s) => s <= reached));
+      const startAt =
+        reached === undefined
+          ? 0
+          : Math.max(
+              0,
+              p.stages.findLastIndex((s) => s <= reached),
+            );
       let lastEvidence: Evidence | undefined;
       for (let i = startAt; i < p.stages.length; i++) {
         const pct = p.stages[i]!;
@@ -167,7 +197,12 @@ class FlagKind implements StepKind<Params> {
             evidence: [{ label: 'current stage', value: `${p.stages[i - 1] ?? 0}%` }, ...(lastEvidence ? [lastEvidence] : [])],
           };
           const decision = await ctx.gates.request(request, ctx.signal);
-          ctx.emit({ type: 'step.log', stepId: step.id, level: decision.approved ? 'info' : 'warn', message: `stage ${pct}%: ${decision.approved ? 'approved' : 'not approved'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''}` });
+          ctx.emit({
+            type: 'step.log',
+            stepId: step.id,
+            level: decision.approved ? 'info' : 'warn',
+            message: `stage ${pct}%: ${decision.approved ? 'approved' : 'not approved'} by ${decision.by}${decision.reason ? ` (${decision.reason})` : ''}`,
+          });
           if (!decision.approved) {
             throw new RunbookError(`rollout of ${p.key} stopped at ${p.stages[i - 1] ?? 0}%: stage ${pct}% was not approved`, {
               hint: 'resume to continue the rollout, or run the rollback phase to flip the flag back',
@@ -177,7 +212,11 @@ class FlagKind implements StepKind<Params> {
         await writeAndReadBack(b, ctx, p.key, pct);
         await patchState(ctx, { reached: pct });
         log(ctx, `flag ${p.key} = ${pct}% in ${b.description} (read back)`);
-        ctx.emit({ type: 'step.progress', stepId: step.id, progress: { kind: 'generic', label: `flag ${p.key} rollout %`, done: pct, total: 100 } });
+        ctx.emit({
+          type: 'step.progress',
+          stepId: step.id,
+          progress: { kind: 'generic', label: `flag ${p.key} rollout %`, done: pct, total: 100 },
+        });
         if (p.hold > 0) await ctx.clock.sleep(p.hold, ctx.signal);
         lastEvidence = await validation(p, ctx);
         if (lastEvidence) {
@@ -225,7 +264,9 @@ class FlagKind implements StepKind<Params> {
     const p = step.params;
     const v = await this.withBackend(p, ctx, (b) => b.get(p.key));
     const target = p.stages[p.stages.length - 1]!;
-    return v === target ? { found: 'done', detail: `flag ${p.key} is at ${v}%` } : { found: 'not-done', detail: `flag ${p.key} is at ${v === null ? 'not set' : `${v}%`}, target ${target}%` };
+    return v === target
+      ? { found: 'done', detail: `flag ${p.key} is at ${v}%` }
+      : { found: 'not-done', detail: `flag ${p.key} is at ${v === null ? 'not set' : `${v}%`}, target ${target}%` };
   }
 }
 

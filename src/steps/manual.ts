@@ -25,7 +25,10 @@ const manualObject = z.strictObject({
 const schema = z
   .union([manualObject, z.string().trim().min(1)])
   .describe('Instructions (text), or {instructions, checklist}.')
-  .transform((v): ManualParams => (typeof v === 'string' ? { instructions: v, checklist: [] } : { instructions: v.instructions, checklist: v.checklist ?? [] }));
+  .transform(
+    (v): ManualParams =>
+      typeof v === 'string' ? { instructions: v, checklist: [] } : { instructions: v.instructions, checklist: v.checklist ?? [] },
+  );
 
 function checklistEvidence(p: ManualParams, done: boolean): Evidence[] {
   return p.checklist.map((item) => ({ label: item, value: done, ...(done ? { ok: true } : {}) }));

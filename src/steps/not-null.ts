@@ -46,13 +46,29 @@ function statementsFor(p: Params, table: string, versionNum: number): PlannedSta
   const c = quoteIdent(constraintName(p));
   if (versionNum >= NATIVE_FROM) {
     return [
-      { sql: `ALTER TABLE ${table} ADD CONSTRAINT ${c} NOT NULL ${col} NOT VALID`, transactional: true, description: 'add the NOT NULL constraint, not yet validated (new rows are checked)' },
-      { sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${c}`, transactional: true, description: 'validate: scan existing rows while reads and writes go on' },
+      {
+        sql: `ALTER TABLE ${table} ADD CONSTRAINT ${c} NOT NULL ${col} NOT VALID`,
+        transactional: true,
+        description: 'add the NOT NULL constraint, not yet validated (new rows are checked)',
+      },
+      {
+        sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${c}`,
+        transactional: true,
+        description: 'validate: scan existing rows while reads and writes go on',
+      },
     ];
   }
   return [
-    { sql: `ALTER TABLE ${table} ADD CONSTRAINT ${c} CHECK (${col} IS NOT NULL) NOT VALID`, transactional: true, description: 'add the CHECK, not yet validated (new rows are checked)' },
-    { sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${c}`, transactional: true, description: 'validate: scan existing rows while reads and writes go on' },
+    {
+      sql: `ALTER TABLE ${table} ADD CONSTRAINT ${c} CHECK (${col} IS NOT NULL) NOT VALID`,
+      transactional: true,
+      description: 'add the CHECK, not yet validated (new rows are checked)',
+    },
+    {
+      sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${c}`,
+      transactional: true,
+      description: 'validate: scan existing rows while reads and writes go on',
+    },
     {
       sql: `ALTER TABLE ${table} ALTER COLUMN ${col} SET NOT NULL;\nALTER TABLE ${table} DROP CONSTRAINT ${c}`,
       transactional: true,
@@ -150,7 +166,12 @@ export const notNull: StepKind<Params> = {
     if (!c) return [{ label: 'column', value: `${p.column} not found`, ok: false }];
     const nulls = await remainingNulls(ctx, t, p.column);
     return [
-      { label: `remaining NULLs in ${p.column}`, value: nulls, ok: nulls === 0, detail: nulls ? 'run (or finish) the backfill before this step' : undefined },
+      {
+        label: `remaining NULLs in ${p.column}`,
+        value: nulls,
+        ok: nulls === 0,
+        detail: nulls ? 'run (or finish) the backfill before this step' : undefined,
+      },
       { label: 'NOT NULL', value: await isDone(ctx, t, p.column) },
     ];
   },
@@ -166,7 +187,10 @@ export const notNull: StepKind<Params> = {
     if (!t || !(await findColumn(ctx.pool, t.oid, p.column))) return;
     const c = quoteIdent(constraintName(p));
     // DROP NOT NULL is catalog-only; on PG 18 it also drops the native constraint.
-    await runDdl(ctx, `ALTER TABLE ${t.qualified} ALTER COLUMN ${quoteIdent(p.column)} DROP NOT NULL;\nALTER TABLE ${t.qualified} DROP CONSTRAINT IF EXISTS ${c}`);
+    await runDdl(
+      ctx,
+      `ALTER TABLE ${t.qualified} ALTER COLUMN ${quoteIdent(p.column)} DROP NOT NULL;\nALTER TABLE ${t.qualified} DROP CONSTRAINT IF EXISTS ${c}`,
+    );
   },
 
   async reconcile(step, ctx) {
@@ -174,6 +198,8 @@ export const notNull: StepKind<Params> = {
     const t = await findTable(ctx.pool, p.table);
     if (!t) return { found: 'not-done', detail: `table ${p.table} does not exist` };
     if (!(await findColumn(ctx.pool, t.oid, p.column))) return { found: 'not-done', detail: `column ${p.column} does not exist` };
-    return (await isDone(ctx, t, p.column)) ? { found: 'done', detail: `${p.column} is NOT NULL` } : { found: 'not-done', detail: `${p.column} is still nullable` };
+    return (await isDone(ctx, t, p.column))
+      ? { found: 'done', detail: `${p.column} is NOT NULL` }
+      : { found: 'not-done', detail: `${p.column} is still nullable` };
   },
 };

@@ -78,7 +78,11 @@ const rehearseBase: Omit<StepKind<RehearseParams | null>, 'apply'> = {
     return [
       { label: 'rehearsed deploy', value: s.deploy, ok: s.deploy === 'completed' },
       { label: 'rollback verified by schema diff', value: s.rollback_verified, ok: s.rollback_verified },
-      { label: 'projected deploy on the target (s)', value: s.projected_seconds, detail: s.range ? `range ${s.range}` : `±${Math.round(s.uncertainty * 100)}%` },
+      {
+        label: 'projected deploy on the target (s)',
+        value: s.projected_seconds,
+        detail: s.range ? `range ${s.range}` : `±${Math.round(s.uncertainty * 100)}%`,
+      },
     ];
   },
 };
@@ -99,7 +103,13 @@ async function applyRehearse(deps: RehearseDeps, step: StepSpec<RehearseParams |
     listeners: [
       (e) => {
         // The sandbox's own run shows up as this step's log.
-        if (e.type === 'step.completed') ctx.emit({ type: 'step.log', stepId: step.id, level: 'info', message: `sandbox ${e.phase}/${e.stepId} done in ${e.durationMs} ms` });
+        if (e.type === 'step.completed')
+          ctx.emit({
+            type: 'step.log',
+            stepId: step.id,
+            level: 'info',
+            message: `sandbox ${e.phase}/${e.stepId} done in ${e.durationMs} ms`,
+          });
         else if (FORWARDED.has(e.type)) ctx.emit({ type: 'step.log', stepId: step.id, level: 'warn', message: `sandbox: ${describe(e)}` });
       },
     ],
@@ -137,9 +147,12 @@ function failUnlessSafe(result: RehearsalResult, p: RehearseParams): void {
   }
   const max = p.max_projected === undefined ? undefined : parseDuration(p.max_projected)!;
   if (max !== undefined && result.projection.total_seconds * 1000 > max) {
-    throw new RunbookError(`the projected deploy on the target takes ${result.projection.total_seconds.toFixed(1)} s, over max_projected (${max / 1000} s)`, {
-      hint: 'run it off-peak with a larger max_projected, or split the change',
-    });
+    throw new RunbookError(
+      `the projected deploy on the target takes ${result.projection.total_seconds.toFixed(1)} s, over max_projected (${max / 1000} s)`,
+      {
+        hint: 'run it off-peak with a larger max_projected, or split the change',
+      },
+    );
   }
 }
 

@@ -23,7 +23,10 @@ const shellObject = z.strictObject({
   command: z.string().trim().min(1).describe('Command line, run by /bin/sh. {{ name }} becomes one shell-quoted word.'),
   cwd: z.string().min(1).optional().describe('Working directory.'),
   env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'environment variable names are letters, digits and _' }), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'environment variable names are letters, digits and _' }),
+      z.union([z.string(), z.number(), z.boolean()]).transform(String),
+    )
     .optional()
     .describe('Extra environment variables.'),
   timeout: zDuration({ positive: true, zeroMessage: 'timeout 0 would kill the command at once: omit it for no limit' })
@@ -90,7 +93,11 @@ function firstWord(command: string): string {
   return command.trim().split(/\s+/)[0] ?? command;
 }
 
-export async function runShell(p: ShellParams, ctx: Pick<StepContext, 'emit' | 'signal' | 'clock'> & { stepId: string }, graceMs = KILL_GRACE_MS) {
+export async function runShell(
+  p: ShellParams,
+  ctx: Pick<StepContext, 'emit' | 'signal' | 'clock'> & { stepId: string },
+  graceMs = KILL_GRACE_MS,
+) {
   if (ctx.signal.aborted) throw new AbortedError();
   const t0 = Date.now();
   const child = execa(p.command, {
@@ -166,7 +173,9 @@ export async function runShell(p: ShellParams, ctx: Pick<StepContext, 'emit' | '
     if (result.signal) throw new RunbookError(`shell command was killed by ${result.signal}${lastErr}`);
     const cause = (result as { cause?: Error }).cause;
     if (p.cwd && /cwd/i.test(String(result.message))) {
-      throw new RunbookError(`cannot start the command: working directory ${p.cwd} does not exist or is not a directory`, { hint: 'fix shell.cwd' });
+      throw new RunbookError(`cannot start the command: working directory ${p.cwd} does not exist or is not a directory`, {
+        hint: 'fix shell.cwd',
+      });
     }
     throw new RunbookError(`cannot start the command: ${cause?.message ?? result.shortMessage ?? result.message}`);
   }
@@ -176,9 +185,12 @@ export async function runShell(p: ShellParams, ctx: Pick<StepContext, 'emit' | '
     });
   }
   if (result.exitCode === 126) {
-    throw new RunbookError(`command cannot be executed: ${firstWord(p.command)} (exit 126, not executable or permission denied)${lastErr}`, {
-      hint: `check the file's permissions (chmod +x) and that it is a program`,
-    });
+    throw new RunbookError(
+      `command cannot be executed: ${firstWord(p.command)} (exit 126, not executable or permission denied)${lastErr}`,
+      {
+        hint: `check the file's permissions (chmod +x) and that it is a program`,
+      },
+    );
   }
   if (result.exitCode !== 0) {
     throw new RunbookError(`shell command failed with exit code ${result.exitCode}${lastErr}`, {
@@ -200,7 +212,12 @@ export const shellKind: StepKind<ShellParams> = {
       statements: [],
       locks: [],
       reversible: step.rollback !== undefined,
-      ...(step.rollback === undefined ? { irreversibleReason: 'a shell command cannot be undone automatically (give the step rollback: SQL, or add a rollback-phase step)' } : {}),
+      ...(step.rollback === undefined
+        ? {
+            irreversibleReason:
+              'a shell command cannot be undone automatically (give the step rollback: SQL, or add a rollback-phase step)',
+          }
+        : {}),
       notes: [`runs: ${p.command}${where ? ` (${where})` : ''}`],
     };
   },

@@ -36,7 +36,10 @@ export async function planSql(sql: string, serverVersionNum?: number): Promise<P
 export const sqlKind: StepKind<string> = {
   kind: 'sql',
   schema: z
-    .string({ error: (iss) => `expected SQL text, got ${iss.input === null || iss.input === undefined ? 'nothing' : Array.isArray(iss.input) ? 'a list' : typeof iss.input === 'object' ? 'a mapping' : typeof iss.input}` })
+    .string({
+      error: (iss) =>
+        `expected SQL text, got ${iss.input === null || iss.input === undefined ? 'nothing' : Array.isArray(iss.input) ? 'a list' : typeof iss.input === 'object' ? 'a mapping' : typeof iss.input}`,
+    })
     .trim()
     .min(1, { error: 'the SQL is empty' })
     .describe('SQL to run under the lock-safe executor. Use {{ name }} for identifiers, {{ name | literal }} for values.'),

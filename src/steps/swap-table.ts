@@ -48,7 +48,14 @@ import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 import { describeForSwap, relationNameFree, type SwapInfo } from './ddl/swap-catalog.js';
 import * as sql from './ddl/swap-sql.js';
-import { carryPropsSql, checkSequencesFit, movePublicationsSql, restoreSequenceSql, sequenceOptions, tableProps } from './ddl/swap-props.js';
+import {
+  carryPropsSql,
+  checkSequencesFit,
+  movePublicationsSql,
+  restoreSequenceSql,
+  sequenceOptions,
+  tableProps,
+} from './ddl/swap-props.js';
 import type { SequenceOptions } from '../pg/catalog/catalog-types.js';
 
 const schema = z
@@ -66,13 +73,17 @@ const schema = z
               .trim()
               .min(1)
               .optional()
-              .describe('SQL expression over the old columns giving the new value, as ALTER COLUMN TYPE .. USING (default: the column, cast).'),
+              .describe(
+                'SQL expression over the old columns giving the new value, as ALTER COLUMN TYPE .. USING (default: the column, cast).',
+              ),
             rollback_using: z
               .string()
               .trim()
               .min(1)
               .optional()
-              .describe('SQL expression over the new columns giving the old value, for writes mirrored back after the swap (default: a plain cast to the old type).'),
+              .describe(
+                'SQL expression over the new columns giving the old value, for writes mirrored back after the swap (default: a plain cast to the old type).',
+              ),
           })
           .strict(),
       )
@@ -144,16 +155,24 @@ const reverseOf = (p: Params, originalTypes: Record<string, string>): sql.TypeCh
 
 /** Original types as the catalog has them now (before the shadow exists). */
 const originalTypesOf = (p: Params, info: SwapInfo): Record<string, string> =>
-  Object.fromEntries(p.columns.flatMap((c) => {
-    const col = info.columns.find((x) => x.name === c.name);
-    return col ? [[c.name, col.type]] : [];
-  }));
+  Object.fromEntries(
+    p.columns.flatMap((c) => {
+      const col = info.columns.find((x) => x.name === c.name);
+      return col ? [[c.name, col.type]] : [];
+    }),
+  );
 
 /**
  * Checks every conversion (`using`, the plain cast, `rollback_using`) against the live table
  * without reading a row; returns PostgreSQL's complaint, or undefined when all of them resolve.
  */
-async function conversionProblem(db: Queryable, p: Params, n: sql.SwapNames, info: SwapInfo, lockTimeoutMs: number): Promise<string | undefined> {
+async function conversionProblem(
+  db: Queryable,
+  p: Params,
+  n: sql.SwapNames,
+  info: SwapInfo,
+  lockTimeoutMs: number,
+): Promise<string | undefined> {
   try {
     await probe(db, sql.conversionCheckSql(n.table, info, changesOf(p), reverseOf(p, originalTypesOf(p, info))), { lockTimeoutMs });
     return undefined;
@@ -164,7 +183,8 @@ async function conversionProblem(db: Queryable, p: Params, n: sql.SwapNames, inf
   }
 }
 
-const CONVERSION_HINT = 'check `columns:` (type, using, rollback_using): `using` reads the old columns by name, `rollback_using` the new ones';
+const CONVERSION_HINT =
+  'check `columns:` (type, using, rollback_using): `using` reads the old columns by name, `rollback_using` the new ones';
 const reached = (s: State, stage: Stage) => s.stage !== undefined && ORDER.indexOf(s.stage) >= ORDER.indexOf(stage);
 
 async function freeName(ctx: StepContext, schemaName: string, wanted: string, taken: Set<string>): Promise<string> {
@@ -189,7 +209,8 @@ function checkBlockers(info: SwapInfo, p: Params): void {
     });
   }
   for (const c of p.columns) {
-    if (!info.columns.some((x) => x.name === c.name)) throw new RunbookError(`column ${c.name} does not exist on ${p.table}`, { hint: 'check `columns:` in the step' });
+    if (!info.columns.some((x) => x.name === c.name))
+      throw new RunbookError(`column ${c.name} does not exist on ${p.table}`, { hint: 'check `columns:` in the step' });
   }
 }
 
@@ -203,14 +224,21 @@ async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInf
     await ctx.control.waitWhilePaused(ctx.signal);
     const limit = ctx.control.batchSize ?? p.batch_size;
     const params: unknown[] = [limit, ...(cursor ?? [])];
-    const [r] = await ctx.executor.run(sql.copyBatchSql(n, info, changes, cursor !== null), execOptions(ctx, { transactional: true, params }));
+    const [r] = await ctx.executor.run(
+      sql.copyBatchSql(n, info, changes, cursor !== null),
+      execOptions(ctx, { transactional: true, params }),
+    );
     const row = r!.rows[0] as { n: number; inserted: number; last: string[] | null };
     if (row.n === 0) break;
     done += row.n;
     cursor = row.last;
     state = { ...state, cursor, copied: done };
     await ctx.state.set(state as Record<string, unknown>);
-    ctx.emit({ type: 'step.progress', stepId: ctx.step.id, progress: { kind: 'generic', label: `copy ${n.tableName} → ${n.shadowName} (rows)`, done, total } });
+    ctx.emit({
+      type: 'step.progress',
+      stepId: ctx.step.id,
+      progress: { kind: 'generic', label: `copy ${n.tableName} → ${n.shadowName} (rows)`, done, total },
+    });
     if (row.n < limit) break;
     const pause = ctx.control.pauseMs ?? 0;
     if (pause > 0) await ctx.clock.sleep(pause, ctx.signal);
@@ -218,7 +246,13 @@ async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInf
   log(ctx, `copied ${done} rows into ${n.shadowName}`);
 }
 
-async function checksums(ctx: StepContext, a: { rel: string; cast: boolean }, b: { rel: string; cast: boolean }, info: SwapInfo, changes: sql.TypeChanges) {
+async function checksums(
+  ctx: StepContext,
+  a: { rel: string; cast: boolean },
+  b: { rel: string; cast: boolean },
+  info: SwapInfo,
+  changes: sql.TypeChanges,
+) {
   const client = await ctx.pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -284,7 +318,10 @@ async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableFacts
     ...movePublicationsSql(n.table, n.shadow, props.publications),
     `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}`,
     `ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
-    ...moves.flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`, `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`]),
+    ...moves.flatMap((m) => [
+      `ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`,
+      `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`,
+    ]),
     ...sequenceFixes(info, changesOf(p), n.table),
     ...sql.addFksNotValidSql(info.incomingFks),
     ...sql.createViewsSql(info.views),
@@ -313,27 +350,48 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
   if (!reached(state, 'shadow')) {
     checkBlockers(info, p);
     const bad = await conversionProblem(ctx.pool, p, n, info, ctx.step.settings.lockTimeoutMs);
-    if (bad) throw new RunbookError(`swap_table: a column conversion does not work on ${p.table}: ${bad}`, { hint: `${CONVERSION_HINT}; nothing was created` });
+    if (bad)
+      throw new RunbookError(`swap_table: a column conversion does not work on ${p.table}: ${bad}`, {
+        hint: `${CONVERSION_HINT}; nothing was created`,
+      });
     if (!(await relationNameFree(ctx.pool, t.schema, n.shadowName))) {
-      throw new RunbookError(`${n.schema}.${n.shadowName} already exists`, { hint: 'drop it if it is a leftover, or choose another `shadow:` name' });
+      throw new RunbookError(`${n.schema}.${n.shadowName} already exists`, {
+        hint: 'drop it if it is a leftover, or choose another `shadow:` name',
+      });
     }
     if (!(await relationNameFree(ctx.pool, t.schema, n.oldName))) {
-      throw new RunbookError(`${n.schema}.${n.oldName} already exists (the name the old table gets after the swap)`, { hint: 'drop it if it is a leftover from an earlier swap (a drop_old step), or choose another `old_name:`' });
+      throw new RunbookError(`${n.schema}.${n.oldName} already exists (the name the old table gets after the swap)`, {
+        hint: 'drop it if it is a leftover from an earlier swap (a drop_old step), or choose another `old_name:`',
+      });
     }
     const taken = new Set<string>();
     const moves: IndexMove[] = [];
     for (const ix of info.indexes) {
-      moves.push({ orig: ix.name, tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken), old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken) });
+      moves.push({
+        orig: ix.name,
+        tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken),
+        old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken),
+      });
     }
     const originalTypes = originalTypesOf(p, info);
-    const sequences = await sequenceOptions(ctx.pool, info.sequences.filter((s) => s.kind === 'serial').map((s) => s.name));
-    state = await patchState(ctx, { indexes: moves, originalTypes, sequences }) as State;
+    const sequences = await sequenceOptions(
+      ctx.pool,
+      info.sequences.filter((s) => s.kind === 'serial').map((s) => s.name),
+    );
+    state = (await patchState(ctx, { indexes: moves, originalTypes, sequences })) as State;
     const tmpName = (orig: string) => moves.find((m) => m.orig === orig)!.tmp;
-    await run(ctx, [...sql.createShadowSql(n, info, changes, (ix) => tmpName(ix.name)), ...carryPropsSql(n.shadow, await tableProps(ctx.pool, t.oid), tmpName)]);
+    await run(ctx, [
+      ...sql.createShadowSql(n, info, changes, (ix) => tmpName(ix.name)),
+      ...carryPropsSql(n.shadow, await tableProps(ctx.pool, t.oid), tmpName),
+    ]);
     state = (await patchState(ctx, { stage: 'shadow' })) as State;
   }
   if (!reached(state, 'sync')) {
-    await run(ctx, [sql.syncFunctionSql(n.fn, n.shadow, info, changes), ...sql.dropTriggerSql(n.table, n.trigger), ...sql.installTriggerSql(n.table, n.trigger, n.fn)]);
+    await run(ctx, [
+      sql.syncFunctionSql(n.fn, n.shadow, info, changes),
+      ...sql.dropTriggerSql(n.table, n.trigger),
+      ...sql.installTriggerSql(n.table, n.trigger, n.fn),
+    ]);
     state = (await patchState(ctx, { stage: 'sync', cursor: null, copied: 0 })) as State;
   }
   if (!reached(state, 'copied')) {
@@ -354,9 +412,12 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
       ],
     });
     if (!ok) {
-      throw new RunbookError(`the shadow table does not match ${p.table} (rows ${a.n} vs ${b.n}, checksum ${a.h === b.h ? 'equal' : 'differs'})`, {
-        hint: 'nothing was swapped; run the rollback phase to remove the shadow, then investigate (a cast that changes values?)',
-      });
+      throw new RunbookError(
+        `the shadow table does not match ${p.table} (rows ${a.n} vs ${b.n}, checksum ${a.h === b.h ? 'equal' : 'differs'})`,
+        {
+          hint: 'nothing was swapped; run the rollback phase to remove the shadow, then investigate (a cast that changes values?)',
+        },
+      );
     }
     state = (await patchState(ctx, { stage: 'verified' })) as State;
   }
@@ -376,13 +437,18 @@ async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
     return;
   }
   if (await relationNameFree(ctx.pool, t.schema, n.oldName)) {
-    throw new RunbookError(`cannot swap back: ${n.schema}.${n.oldName} no longer exists (dropped by a drop_old step?)`, { hint: 'the change is permanent now; write a forward fix instead' });
+    throw new RunbookError(`cannot swap back: ${n.schema}.${n.oldName} no longer exists (dropped by a drop_old step?)`, {
+      hint: 'the change is permanent now; write a forward fix instead',
+    });
   }
   const missed = await probe<{ n: string }>(ctx.pool, `select count(*) as n from ${b.missed}`);
   if (Number(missed[0]?.n ?? 0) > 0) {
-    throw new RunbookError(`cannot swap back without losing data: ${missed[0]!.n} writes could not be mirrored into ${n.oldName} (see ${b.missed})`, {
-      hint: 'usually a value that does not fit the old column type; the new table stays live. Fix forward, or repair the old table by hand before swapping back',
-    });
+    throw new RunbookError(
+      `cannot swap back without losing data: ${missed[0]!.n} writes could not be mirrored into ${n.oldName} (see ${b.missed})`,
+      {
+        hint: 'usually a value that does not fit the old column type; the new table stays live. Fix forward, or repair the old table by hand before swapping back',
+      },
+    );
   }
   const info = await describeForSwap(ctx.pool, t);
   const oldTable = await requireTable(ctx.pool, `${quoteIdent(n.schema)}.${quoteIdent(n.oldName)}`);
@@ -397,11 +463,19 @@ async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
     ...movePublicationsSql(n.table, n.old, (await tableProps(ctx.pool, t.oid)).publications),
     `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.shadowName)}`,
     `ALTER TABLE ${n.old} RENAME TO ${quoteIdent(n.tableName)}`,
-    ...(state.indexes ?? []).flatMap((m) => [`ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.tmp)}`, `ALTER INDEX ${qname(n.schema, m.old)} RENAME TO ${quoteIdent(m.orig)}`]),
+    ...(state.indexes ?? []).flatMap((m) => [
+      `ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.tmp)}`,
+      `ALTER INDEX ${qname(n.schema, m.old)} RENAME TO ${quoteIdent(m.orig)}`,
+    ]),
     // Sequences go back to the old table: OWNED BY for serial, the position for identity.
     ...info.sequences.filter((s) => s.kind === 'serial').map((s) => `ALTER SEQUENCE ${s.name} OWNED BY ${n.table}.${quoteIdent(s.column)}`),
     ...sequences.map(restoreSequenceSql),
-    ...oldInfo.sequences.filter((s) => s.kind === 'identity').map((s) => `SELECT setval(${sqlLiteral(s.name)}, last_value, is_called) FROM ${info.sequences.find((x) => x.column === s.column)?.name ?? s.name}`),
+    ...oldInfo.sequences
+      .filter((s) => s.kind === 'identity')
+      .map(
+        (s) =>
+          `SELECT setval(${sqlLiteral(s.name)}, last_value, is_called) FROM ${info.sequences.find((x) => x.column === s.column)?.name ?? s.name}`,
+      ),
     ...sql.addFksNotValidSql(info.incomingFks),
     ...sql.createViewsSql(info.views),
     `DROP FUNCTION IF EXISTS ${b.fn}()`,
@@ -420,7 +494,12 @@ async function applyDropOld(p: Params, ctx: StepContext): Promise<unknown> {
     log(ctx, `${n.schema}.${n.oldName} does not exist; nothing to drop`);
     return { dropped: false };
   }
-  await run(ctx, [...sql.dropTriggerSql(n.table, b.trigger), `DROP FUNCTION IF EXISTS ${b.fn}()`, `DROP TABLE IF EXISTS ${b.missed}`, `DROP TABLE ${n.old}`]);
+  await run(ctx, [
+    ...sql.dropTriggerSql(n.table, b.trigger),
+    `DROP FUNCTION IF EXISTS ${b.fn}()`,
+    `DROP TABLE IF EXISTS ${b.missed}`,
+    `DROP TABLE ${n.old}`,
+  ]);
   return { dropped: true };
 }
 
@@ -437,7 +516,12 @@ export const swapTable: StepKind<Params> = {
     // triggers would run it on every write).
     const expression = async (c: { name: string }, key: string, expr: string) => {
       const r = await checkExpression(expr).catch((err) => void bad(c, `${key}: `, err));
-      if (r?.functions.includes('(subquery)')) bad(c, `${key}: `, new Error(`"${expr}" contains a subquery: use an expression over the row's own columns, as ALTER COLUMN TYPE .. USING requires`));
+      if (r?.functions.includes('(subquery)'))
+        bad(
+          c,
+          `${key}: `,
+          new Error(`"${expr}" contains a subquery: use an expression over the row's own columns, as ALTER COLUMN TYPE .. USING requires`),
+        );
     };
     for (const c of step.params.columns) {
       await checkTypeName(c.type).catch((err) => bad(c, '', err));
@@ -482,14 +566,22 @@ export const swapTable: StepKind<Params> = {
         if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
       }
       if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
-      if (t?.reltuples != null) notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
-      if (info.incomingFks.length) notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
+      if (t?.reltuples != null)
+        notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
+      if (info.incomingFks.length)
+        notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
       if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
     }
-    notes.push('short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries');
-    notes.push('after the swap, writes are mirrored back into the old table (rollback loses nothing); each mirrored row costs a subtransaction until drop_old');
+    notes.push(
+      'short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries',
+    );
+    notes.push(
+      'after the swap, writes are mirrored back into the old table (rollback loses nothing); each mirrored row costs a subtransaction until drop_old',
+    );
     for (const c of p.columns.filter((x) => x.using && !x.rollback_using)) {
-      notes.push(`${c.name}: writes mirrored back into the old table convert with a plain cast to the old type (no rollback_using); a value the cast refuses blocks the swap back`);
+      notes.push(
+        `${c.name}: writes mirrored back into the old table convert with a plain cast to the old type (no rollback_using); a value the cast refuses blocks the swap back`,
+      );
     }
     const changes = changesOf(p);
     const locks: PlannedLock[] = [
@@ -502,17 +594,43 @@ export const swapTable: StepKind<Params> = {
       { relation: n.table, work: 'copy', description: `copy every row into ${n.shadowName} and build its indexes` },
       { relation: n.table, work: 'scan', description: `verify: count and checksum of ${n.tableName}` },
       { relation: n.table, work: 'scan', description: `verify: count and checksum of ${n.shadowName}` },
-      ...(info?.incomingFks ?? []).map((fk) => ({ relation: fk.table, work: 'scan' as const, description: `VALIDATE the re-pointed foreign key ${fk.name}` })),
+      ...(info?.incomingFks ?? []).map((fk) => ({
+        relation: fk.table,
+        work: 'scan' as const,
+        description: `VALIDATE the re-pointed foreign key ${fk.name}`,
+      })),
     ];
     return {
       work,
       statements: [
-        { sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`, transactional: true, description: 'create the shadow table' },
-        ...sql.alterTypesSql(n.shadow, changes).map((s) => ({ sql: s, transactional: true, description: 'change the types on the empty shadow' })),
-        { sql: `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`, transactional: true, description: 'keep the shadow in sync' },
-        { sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor ORDER BY pk LIMIT ${p.batch_size} FOR KEY SHARE ON CONFLICT DO NOTHING`, transactional: true, description: 'copy in keyset batches' },
-        { sql: `-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`, transactional: true, description: 'verify counts and checksum' },
-        { sql: `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`, transactional: true, description: 'swap in one short transaction (plus FKs, views, sequences)' },
+        {
+          sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`,
+          transactional: true,
+          description: 'create the shadow table',
+        },
+        ...sql
+          .alterTypesSql(n.shadow, changes)
+          .map((s) => ({ sql: s, transactional: true, description: 'change the types on the empty shadow' })),
+        {
+          sql: `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`,
+          transactional: true,
+          description: 'keep the shadow in sync',
+        },
+        {
+          sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor ORDER BY pk LIMIT ${p.batch_size} FOR KEY SHARE ON CONFLICT DO NOTHING`,
+          transactional: true,
+          description: 'copy in keyset batches',
+        },
+        {
+          sql: `-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`,
+          transactional: true,
+          description: 'verify counts and checksum',
+        },
+        {
+          sql: `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
+          transactional: true,
+          description: 'swap in one short transaction (plus FKs, views, sequences)',
+        },
       ],
       locks,
       reversible: true,
@@ -528,7 +646,10 @@ export const swapTable: StepKind<Params> = {
     if (!t) return [{ label: 'table', value: `${p.table} not found`, ok: false }];
     const n = names(p, t.schema);
     const oldExists = !(await relationNameFree(ctx.pool, t.schema, n.oldName));
-    const types = await probe<{ name: string; type: string }>(ctx.pool, `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = ${t.oid} and attnum > 0 and not attisdropped`);
+    const types = await probe<{ name: string; type: string }>(
+      ctx.pool,
+      `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = ${t.oid} and attnum > 0 and not attisdropped`,
+    );
     const ev = p.columns.map((c) => ({ label: `${p.table}.${c.name}`, value: types.find((x) => x.name === c.name)?.type ?? 'absent' }));
     ev.push({ label: `old table ${n.oldName}`, value: oldExists ? 'kept (rollback possible)' : 'absent' });
     return ev;
@@ -545,7 +666,8 @@ export const swapTable: StepKind<Params> = {
     if (!t) return { found: 'unknown', detail: `table ${p.table} not found` };
     const n = names(p, t.schema);
     const oldExists = !(await relationNameFree(ctx.pool, t.schema, n.oldName));
-    if (p.drop_old) return oldExists ? { found: 'not-done', detail: `${n.oldName} still exists` } : { found: 'done', detail: `${n.oldName} is gone` };
+    if (p.drop_old)
+      return oldExists ? { found: 'not-done', detail: `${n.oldName} still exists` } : { found: 'done', detail: `${n.oldName} is gone` };
     const state = ((await ctx.state.get<State>()) ?? {}) as State;
     if (state.stage === 'swapped' && oldExists) return { found: 'done', detail: `${p.table} is the rebuilt table; ${n.oldName} is kept` };
     return { found: 'not-done', detail: state.stage ? `stopped after stage "${state.stage}"; apply continues from there` : 'not started' };

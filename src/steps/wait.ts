@@ -24,8 +24,12 @@ const waitObject = z
   .strictObject({
     for: zDuration().optional().describe('Just wait this long.'),
     until: zCondition.optional().describe('Poll this query until its condition holds.'),
-    timeout: zDuration({ positive: true, zeroMessage: 'timeout 0 would fail at once' }).optional().describe('With until: fail when the condition has not held after this long.'),
-    interval: zDuration({ positive: true, zeroMessage: 'interval 0 would poll without pause' }).optional().describe('With until: time between polls (default 5s).'),
+    timeout: zDuration({ positive: true, zeroMessage: 'timeout 0 would fail at once' })
+      .optional()
+      .describe('With until: fail when the condition has not held after this long.'),
+    interval: zDuration({ positive: true, zeroMessage: 'interval 0 would poll without pause' })
+      .optional()
+      .describe('With until: time between polls (default 5s).'),
   })
   .superRefine((v, ctx) => {
     if ((v.for === undefined) === (v.until === undefined)) {
@@ -41,7 +45,8 @@ const schema = z
   .describe('A duration (wait: 5m), or {for} / {until, timeout, interval}.')
   .transform((v): WaitParams => {
     if (typeof v === 'number') return { for: v };
-    if (v.until) return { until: v.until, ...(v.timeout !== undefined ? { timeout: v.timeout } : {}), interval: v.interval ?? DEFAULT_INTERVAL_MS };
+    if (v.until)
+      return { until: v.until, ...(v.timeout !== undefined ? { timeout: v.timeout } : {}), interval: v.interval ?? DEFAULT_INTERVAL_MS };
     return { for: v.for! };
   });
 
@@ -111,7 +116,12 @@ export const waitKind: StepKind<WaitParams> = {
       const elapsed = ctx.clock.now() - start;
       if (out.ok) {
         ctx.emit({ type: 'step.evidence', stepId: step.id, evidence: out.evidence });
-        ctx.emit({ type: 'step.log', stepId: step.id, level: 'info', message: `condition met after ${formatDuration(elapsed)}: ${out.summary}` });
+        ctx.emit({
+          type: 'step.log',
+          stepId: step.id,
+          level: 'info',
+          message: `condition met after ${formatDuration(elapsed)}: ${out.summary}`,
+        });
         return { waitedMs: elapsed, polls, value: out.value ?? null };
       }
       const shown = `${showValue(out.value)}/${out.rows}`;
@@ -119,7 +129,11 @@ export const waitKind: StepKind<WaitParams> = {
         ctx.emit({ type: 'step.log', stepId: step.id, level: 'info', message: `not yet: ${out.summary}` });
         lastShown = shown;
       }
-      ctx.emit({ type: 'step.progress', stepId: step.id, progress: { kind: 'generic', label: 'waiting for the condition', done: elapsed, total: p.timeout ?? null } });
+      ctx.emit({
+        type: 'step.progress',
+        stepId: step.id,
+        progress: { kind: 'generic', label: 'waiting for the condition', done: elapsed, total: p.timeout ?? null },
+      });
       if (deadline !== undefined && ctx.clock.now() >= deadline) {
         ctx.emit({ type: 'step.evidence', stepId: step.id, evidence: out.evidence });
         throw new RunbookError(`condition not met within ${formatDuration(p.timeout!)} (${polls} polls): ${out.summary}`, {

@@ -44,25 +44,37 @@ export interface WatchResult extends Record<string, unknown> {
 }
 
 const zBytes = z
-  .union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]|[bB])?\s*$/, 'write a size like 512kB, 10MB or 1GB')])
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\s*\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]|[bB])?\s*$/, 'write a size like 512kB, 10MB or 1GB'),
+  ])
   .transform((v) => parseBytes(v));
 
 const watchObject = z.strictObject({
   for: zDuration({ positive: true, zeroMessage: 'for: 0 would watch nothing' }).describe('How long to watch.'),
-  interval: zDuration({ positive: true, zeroMessage: 'interval 0 would poll without pause' }).optional().describe('Time between polls (default 1s).'),
+  interval: zDuration({ positive: true, zeroMessage: 'interval 0 would poll without pause' })
+    .optional()
+    .describe('Time between polls (default 1s).'),
   max_replication_lag: zBytes.optional().describe('Breach when any standby replays more than this many bytes behind (e.g. 10MB).'),
   max_replay_lag: zDuration().optional().describe("Breach when any standby's replay_lag exceeds this."),
   max_lock_wait: zDuration().optional().describe('Breach when any session has waited this long for a lock.'),
   max_long_query: zDuration().optional().describe('Breach when any statement has run this long.'),
-  max_transaction_age: zDuration().optional().describe('Breach when any transaction (idle in transaction included) has been open this long.'),
+  max_transaction_age: zDuration()
+    .optional()
+    .describe('Breach when any transaction (idle in transaction included) has been open this long.'),
   grace: zDuration().optional().describe('A limit must stay exceeded this long before it counts (default 0: the first sample).'),
-  on_breach: z.enum(['fail', 'warn']).optional().describe('fail (default): fail the step with the reason; warn: log a warning and keep watching.'),
+  on_breach: z
+    .enum(['fail', 'warn'])
+    .optional()
+    .describe('fail (default): fail the step with the reason; warn: log a warning and keep watching.'),
 });
 
 // `watch: 5m` is short for `watch: {for: 5m}`; one object schema keeps error messages specific.
 const schema = z
   .preprocess((v) => (typeof v === 'string' || typeof v === 'number' ? { for: v } : v), watchObject)
-  .describe('A duration (watch: 5m), or {for, interval, max_replication_lag, max_replay_lag, max_lock_wait, max_long_query, max_transaction_age, grace, on_breach}.')
+  .describe(
+    'A duration (watch: 5m), or {for, interval, max_replication_lag, max_replay_lag, max_lock_wait, max_long_query, max_transaction_age, grace, on_breach}.',
+  )
   .transform((v): WatchParams => {
     const s = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
     const limits: WatchLimits = {
@@ -243,7 +255,11 @@ export const watchKind: StepKind<WatchParams> = {
           }
         }
         const elapsed = ctx.clock.now() - start;
-        ctx.emit({ type: 'step.progress', stepId: step.id, progress: { kind: 'generic', label: 'watching', done: Math.min(elapsed, p.forMs), total: p.forMs } });
+        ctx.emit({
+          type: 'step.progress',
+          stepId: step.id,
+          progress: { kind: 'generic', label: 'watching', done: Math.min(elapsed, p.forMs), total: p.forMs },
+        });
         if (elapsed >= p.forMs) break;
         await sleep(ctx, Math.min(p.intervalMs, p.forMs - elapsed));
       }
@@ -253,7 +269,10 @@ export const watchKind: StepKind<WatchParams> = {
     result.watchedMs = ctx.clock.now() - start;
     await ctx.state.set(result);
     ctx.emit({ type: 'step.evidence', stepId: step.id, evidence: evidenceOf(p, result) });
-    log('info', `watched ${formatDuration(result.watchedMs)} (${result.polls} samples)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ', all within limits'}`);
+    log(
+      'info',
+      `watched ${formatDuration(result.watchedMs)} (${result.polls} samples)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ', all within limits'}`,
+    );
     return result;
   },
 

@@ -1,7 +1,8 @@
 // The run screen. History (the log) goes through <Static> into the scrollback; the live region
 // below it is budgeted by computeLayout to stay shorter than the terminal at any size (80×24 over
 // SSH included) and re-budgeted on resize.
-import React, { useEffect } from 'react';
+import type React from 'react';
+import { useEffect } from 'react';
 import { Box, useStdin } from 'ink';
 import { useIntents, useUiShallow, useUiStore } from './context.js';
 import { computeLayout } from './layout.js';
@@ -156,4 +157,3 @@ export function App(props: AppProps): React.JSX.Element {
     </>
   );
 }
-

@@ -1,7 +1,8 @@
 // `pgrunbook monitor`: the four live panels alone, stacked at full width, for any database.
 // Keys (only with a raw-mode TTY): q quits, space freezes the panels, c cancels our own statement
 // that waits for a lock (after a y/N confirm).
-import React, { useCallback, useEffect, useRef, useState } from 'react';
+import type React from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { cancellableSession, type CancelResult } from '../monitor/cancel.js';
 import type { MonitorSample } from '../monitor/monitor-types.js';
@@ -77,7 +78,9 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
       setLive(s);
       setError(undefined);
     });
-    const offError = feed.onError((err) => setError(props.describeError ? props.describeError(err) : ((err as Error)?.message ?? String(err))));
+    const offError = feed.onError((err) =>
+      setError(props.describeError ? props.describeError(err) : ((err as Error)?.message ?? String(err))),
+    );
     return () => {
       offSample();
       offError();
@@ -132,7 +135,12 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
     ...(sample ? [{ text: ` · poll ${sample.pollMs.toFixed(1)}ms`, tone: 'dim' as const }] : []),
   ];
   const legend: Seg[] = [
-    { text: isRawModeSupported ? `q quit · space ${frozen ? 'resume' : 'freeze'}${props.cancel ? ' · c cancel our waiting statement' : ''}` : 'Ctrl+C quits', tone: 'dim' },
+    {
+      text: isRawModeSupported
+        ? `q quit · space ${frozen ? 'resume' : 'freeze'}${props.cancel ? ' · c cancel our waiting statement' : ''}`
+        : 'Ctrl+C quits',
+      tone: 'dim',
+    },
     { text: ' · * = pgrunbook session', tone: 'ours' },
   ];
   const status: Seg[][] = [];
@@ -165,7 +173,13 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
     const [hl, hq, hr, hi] = allocateHeights(wants, [2, 2, 2, 1], Math.max(4, total));
     body = (
       <>
-        <LocksPanel sample={sample} width={width} height={hl!} color={color} cancelKey={props.cancel && isRawModeSupported ? 'c' : undefined} />
+        <LocksPanel
+          sample={sample}
+          width={width}
+          height={hl!}
+          color={color}
+          cancelKey={props.cancel && isRawModeSupported ? 'c' : undefined}
+        />
         <LongQueriesPanel sample={sample} width={width} height={hq!} color={color} />
         <ReplicationPanel sample={sample} width={width} height={hr!} color={color} />
         <IndexBuildPanel sample={sample} width={width} height={hi!} color={color} />

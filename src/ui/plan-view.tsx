@@ -2,7 +2,8 @@
 // step, and the selected step's statements, estimate and warnings. PlanView is a pure view (the
 // run UI can embed it before the deploy gate); PlanApp adds ↑/↓ selection and q when the terminal
 // supports raw mode.
-import React, { useState } from 'react';
+import type React from 'react';
+import { useState } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import type { Plan, PlanStep, PlanWarning } from '../analyze/plan/plan-types.js';
 import { estimateText, fmtDuration } from '../analyze/plan/estimate.js';
@@ -55,7 +56,11 @@ function StepDetails({ step, width, maxLines }: { step: PlanStep; width: number;
     const a = st.analysis;
     lines.push(<Text key={`s${i}`} wrap="truncate-end">{`  ${cut(one(st.sql), width - 4)}`}</Text>);
     if (a) {
-      const locks = a.locks.filter((l) => l.relkind !== 'index').map((l) => `${l.relation} ${l.mode}`).join(', ') || 'no table locks';
+      const locks =
+        a.locks
+          .filter((l) => l.relkind !== 'index')
+          .map((l) => `${l.relation} ${l.mode}`)
+          .join(', ') || 'no table locks';
       lines.push(
         <Text key={`a${i}`} dimColor wrap="truncate-end">
           {`    ${locks} · rewrite ${a.rewrite ? 'YES' : 'no'} · scan ${a.tableScan ? 'YES' : 'no'}${st.transactional ? '' : ' · outside a transaction'}${st.estimate ? ` · ${estimateText(st.estimate)}` : ''}`}
@@ -63,13 +68,18 @@ function StepDetails({ step, width, maxLines }: { step: PlanStep; width: number;
       );
     } else if (st.notAnalyzed) lines.push(<Text key={`n${i}`} dimColor>{`    (${st.notAnalyzed})`}</Text>);
   });
-  if (step.estimate) lines.push(<Text key="est" wrap="wrap">{`  estimate ${estimateText(step.estimate)}: ${cut(one(step.estimate.basis), width * 2)}`}</Text>);
+  if (step.estimate)
+    lines.push(
+      <Text key="est" wrap="wrap">{`  estimate ${estimateText(step.estimate)}: ${cut(one(step.estimate.basis), width * 2)}`}</Text>,
+    );
   step.warnings.forEach((w, i) => lines.push(<WarningLines key={`w${i}`} w={w} width={width} />));
   const shown = lines.slice(0, maxLines);
   return (
     <Box flexDirection="column">
       {shown}
-      {lines.length > shown.length ? <Text dimColor>{`  … ${lines.length - shown.length} more (plan --plain or --report for everything)`}</Text> : null}
+      {lines.length > shown.length ? (
+        <Text dimColor>{`  … ${lines.length - shown.length} more (plan --plain or --report for everything)`}</Text>
+      ) : null}
     </Box>
   );
 }
@@ -96,7 +106,11 @@ export function PlanView({ plan, selected = 0, width = 100, maxDetailLines = 14 
       ))}
       <Text bold>Steps</Text>
       {plan.steps.map((s, i) => (
-        <Text key={`${s.phase}/${s.id}`} color={s.error ? 'red' : s.warnings.some((w) => w.severity === 'warning') ? 'yellow' : undefined} inverse={i === selected}>
+        <Text
+          key={`${s.phase}/${s.id}`}
+          color={s.error ? 'red' : s.warnings.some((w) => w.severity === 'warning') ? 'yellow' : undefined}
+          inverse={i === selected}
+        >
           {`${i === selected ? '›' : ' '} ${stepLine(s, width)}`}
         </Text>
       ))}

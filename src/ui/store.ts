@@ -127,7 +127,16 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
   const at = Date.parse(e.at);
   switch (e.type) {
     case 'run.started':
-      s = { ...s, runbook: e.runbook, file: e.file, target: e.target, phases: e.phases, resumed: e.resumed, status: 'running', startedAt: at };
+      s = {
+        ...s,
+        runbook: e.runbook,
+        file: e.file,
+        target: e.target,
+        phases: e.phases,
+        resumed: e.resumed,
+        status: 'running',
+        startedAt: at,
+      };
       break;
     case 'run.plan': {
       const steps = { ...s.steps };
@@ -309,7 +318,8 @@ export function createUiStore(init: { run?: RunState; status?: string } = {}): U
       set({ gates: [...get().gates, req] });
     },
     closeGate: (id) => set({ gates: get().gates.filter((g) => g.id !== id) }),
-    toggleFreeze: () => (get().frozen ? set({ frozen: false, frozenSample: undefined }) : set({ frozen: true, frozenSample: get().sample })),
+    toggleFreeze: () =>
+      get().frozen ? set({ frozen: false, frozenSample: undefined }) : set({ frozen: true, frozenSample: get().sample }),
     setOverlay: (overlay) => set({ overlay }),
     setNotice: (notice) => set({ notice }),
     setStatus: (status) => set({ status }),
@@ -327,7 +337,15 @@ export function snapshotMetrics(s: UiState): Record<string, unknown> {
   return {
     ...(s.sample ? metricsSnapshot(s.sample) : {}),
     ...(bf
-      ? { backfill: { stepId: bf.step.id, rowsDone: bf.progress.rowsDone, rowsTotal: bf.progress.rowsTotal, rate: bf.progress.rate, batchSize: bf.progress.batchSize } }
+      ? {
+          backfill: {
+            stepId: bf.step.id,
+            rowsDone: bf.progress.rowsDone,
+            rowsTotal: bf.progress.rowsTotal,
+            rate: bf.progress.rate,
+            batchSize: bf.progress.batchSize,
+          },
+        }
       : {}),
   };
 }

@@ -34,7 +34,7 @@ export function childConnection(url: string | undefined): ChildConnection {
   } catch {
     return none;
   }
-  const password = parsed.password ? decodeURIComponent(parsed.password) : parsed.searchParams.get('password') ?? undefined;
+  const password = parsed.password ? decodeURIComponent(parsed.password) : (parsed.searchParams.get('password') ?? undefined);
   if (!password) return none;
   registerSecret(password);
   parsed.password = '';

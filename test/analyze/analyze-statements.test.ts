@@ -30,7 +30,9 @@ describe('analyze (offline)', () => {
     expect(f.safe_alternative).toMatch(/backfill/);
     // JSON round trip keeps the documented keys.
     const json = JSON.parse(JSON.stringify(r));
-    expect(Object.keys(json.statements[0])).toEqual(expect.arrayContaining(['index', 'sql', 'line', 'locks', 'rewrite', 'tableScan', 'transactional', 'findings']));
+    expect(Object.keys(json.statements[0])).toEqual(
+      expect.arrayContaining(['index', 'sql', 'line', 'locks', 'rewrite', 'tableScan', 'transactional', 'findings']),
+    );
   });
 
   it('says what stays uncertain without --db', async () => {
@@ -166,7 +168,12 @@ ALTER TABLE t DROP COLUMN c;`);
     expect(tr!.work).toBe('catalog');
     expect(det!.locks.find((l) => l.relation === 'p')!.mode).toBe('ShareUpdateExclusiveLock');
     expect(det!.transactional).toBe(false);
-    expect(att!.locks).toEqual(expect.arrayContaining([expect.objectContaining({ relation: 'p', mode: 'ShareUpdateExclusiveLock' }), expect.objectContaining({ relation: 'p2', mode: 'AccessExclusiveLock' })]));
+    expect(att!.locks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ relation: 'p', mode: 'ShareUpdateExclusiveLock' }),
+        expect.objectContaining({ relation: 'p2', mode: 'AccessExclusiveLock' }),
+      ]),
+    );
     expect(att!.tableScan).toBe(true);
     expect(rules(upd!)).toContain('update-without-where');
     expect(upd!.tableScan).toBe(true);
@@ -179,7 +186,7 @@ ALTER TABLE t DROP COLUMN c;`);
   });
 
   it('reports statements it does not model instead of guessing', async () => {
-    const r = await offline("DO $$ BEGIN PERFORM 1; END $$");
+    const r = await offline('DO $$ BEGIN PERFORM 1; END $$');
     expect(rules(r.statements[0]!)).toContain('not-modeled');
     expect(r.statements[0]!.work).toBe('unknown');
   });
@@ -218,7 +225,9 @@ ALTER TABLE t DROP COLUMN c;`);
     expect(rules(r.statements[0]!)).toContain('prefer-jsonb');
     expect(rules(r.statements[1]!)).toContain('index-too-many-columns');
     expect(rules(r.statements[2]!)).not.toContain('index-too-many-columns');
-    expect(r.statements[3]!.findings.find((f) => f.rule === 'change-column-default')?.message).toMatch(/rows inserted from the commit on get the new default/);
+    expect(r.statements[3]!.findings.find((f) => f.rule === 'change-column-default')?.message).toMatch(
+      /rows inserted from the commit on get the new default/,
+    );
     expect(rules(r.statements[4]!)).toContain('backfill-in-one-statement');
     expect(rules(r.statements[5]!)).not.toContain('backfill-in-one-statement');
   });

@@ -51,7 +51,12 @@ CREATE INDEX metrics_1_v_idx ON metrics_1 (v);
 `;
 }
 
-const E = (id: string, family: CorpusEntry['family'], sql: string, extra: Partial<CorpusEntry> = {}): CorpusEntry => ({ id, family, sql, ...extra });
+const E = (id: string, family: CorpusEntry['family'], sql: string, extra: Partial<CorpusEntry> = {}): CorpusEntry => ({
+  id,
+  family,
+  sql,
+  ...extra,
+});
 
 export const DOCS_CORPUS: CorpusEntry[] = [
   // ALTER TABLE: columns
@@ -110,10 +115,16 @@ export const DOCS_CORPUS: CorpusEntry[] = [
   E('doc-add-check-no-inherit', 'constraints', 'ALTER TABLE inh_parent ADD CONSTRAINT ip_chk CHECK (v > 0) NO INHERIT'),
   E('doc-add-check-partitioned', 'constraints', 'ALTER TABLE events ADD CONSTRAINT events_v_chk CHECK (v > 0)'),
   E('doc-add-check-partitioned-not-valid', 'constraints', 'ALTER TABLE events ADD CONSTRAINT events_v_chk CHECK (v > 0) NOT VALID'),
-  E('doc-add-unique-nulls-not-distinct', 'constraints', 'ALTER TABLE plain ADD CONSTRAINT plain_w_key UNIQUE NULLS NOT DISTINCT (w)', { minMajor: 15 }),
+  E('doc-add-unique-nulls-not-distinct', 'constraints', 'ALTER TABLE plain ADD CONSTRAINT plain_w_key UNIQUE NULLS NOT DISTINCT (w)', {
+    minMajor: 15,
+  }),
   E('doc-add-fk-multi-ref', 'constraints', 'ALTER TABLE wide ADD CONSTRAINT wide_id_fkey FOREIGN KEY (id) REFERENCES plain (id) NOT VALID'),
   E('doc-add-fk-self', 'constraints', 'ALTER TABLE t ADD CONSTRAINT t_self_fkey FOREIGN KEY (counter) REFERENCES t (id) NOT VALID'),
-  E('doc-add-fk-on-delete-cascade', 'constraints', 'ALTER TABLE serial_t ADD CONSTRAINT serial_t_v_fkey FOREIGN KEY (v) REFERENCES parent_t (id) ON DELETE CASCADE NOT VALID'),
+  E(
+    'doc-add-fk-on-delete-cascade',
+    'constraints',
+    'ALTER TABLE serial_t ADD CONSTRAINT serial_t_v_fkey FOREIGN KEY (v) REFERENCES parent_t (id) ON DELETE CASCADE NOT VALID',
+  ),
 
   // ALTER TABLE: the table as a whole
   E('doc-replica-identity-default', 'storage & options', 'ALTER TABLE t REPLICA IDENTITY DEFAULT'),
@@ -172,8 +183,12 @@ export const DOCS_CORPUS: CorpusEntry[] = [
   E('doc-create-index-hash', 'indexes', 'CREATE INDEX t_status_hash ON t USING hash (status)'),
   E('doc-create-index-matview', 'indexes', 'CREATE INDEX t_mv_idx2 ON t_mv (id)'),
   E('doc-create-index-inherited', 'indexes', 'CREATE INDEX inh_parent_v_idx ON inh_parent (v)'),
-  E('doc-create-index-concurrently-unique', 'indexes', 'CREATE UNIQUE INDEX CONCURRENTLY plain_w_uidx ON plain (w)', { cleanup: 'DROP INDEX IF EXISTS plain_w_uidx' }),
-  E('doc-create-index-concurrently-partial', 'indexes', 'CREATE INDEX CONCURRENTLY wide_note_idx ON wide (note) WHERE note IS NULL', { cleanup: 'DROP INDEX IF EXISTS wide_note_idx' }),
+  E('doc-create-index-concurrently-unique', 'indexes', 'CREATE UNIQUE INDEX CONCURRENTLY plain_w_uidx ON plain (w)', {
+    cleanup: 'DROP INDEX IF EXISTS plain_w_uidx',
+  }),
+  E('doc-create-index-concurrently-partial', 'indexes', 'CREATE INDEX CONCURRENTLY wide_note_idx ON wide (note) WHERE note IS NULL', {
+    cleanup: 'DROP INDEX IF EXISTS wide_note_idx',
+  }),
   E('doc-create-index-on-partition', 'indexes', 'CREATE INDEX events_2024_v_idx ON events_2024 (v)'),
   E('doc-create-index-nulls-not-distinct', 'indexes', 'CREATE UNIQUE INDEX plain_w_nnd ON plain (w) NULLS NOT DISTINCT', { minMajor: 15 }),
   E('doc-alter-index-fillfactor', 'indexes', 'ALTER INDEX t_name_idx SET (fillfactor = 80)'),
@@ -219,8 +234,16 @@ export const DOCS_CORPUS: CorpusEntry[] = [
   E('doc-create-policy', 'other ddl', 'CREATE POLICY t_pol ON t USING (true)'),
   E('doc-alter-policy', 'other ddl', 'ALTER POLICY wide_pol ON wide USING (false)'),
   E('doc-drop-policy', 'other ddl', 'DROP POLICY wide_pol ON wide'),
-  E('doc-create-or-replace-trigger', 'other ddl', 'CREATE OR REPLACE TRIGGER t_trg BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION noop_trigger()'),
-  E('doc-create-statement-trigger', 'other ddl', 'CREATE TRIGGER events_stmt_trg AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION noop_trigger()'),
+  E(
+    'doc-create-or-replace-trigger',
+    'other ddl',
+    'CREATE OR REPLACE TRIGGER t_trg BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION noop_trigger()',
+  ),
+  E(
+    'doc-create-statement-trigger',
+    'other ddl',
+    'CREATE TRIGGER events_stmt_trg AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION noop_trigger()',
+  ),
   E('doc-comment-index', 'other ddl', "COMMENT ON INDEX t_name_idx IS 'by name'"),
   E('doc-comment-constraint', 'other ddl', "COMMENT ON CONSTRAINT t_amount_check ON t IS 'no negatives'"),
   E('doc-comment-view', 'other ddl', "COMMENT ON VIEW t_view IS 'ids'"),
@@ -269,7 +292,9 @@ export const DOCS_CORPUS: CorpusEntry[] = [
   E('doc-insert-on-conflict', 'dml & locks', 'INSERT INTO plain (id, v) VALUES (1, 1) ON CONFLICT DO NOTHING'),
   E('doc-insert-serial', 'dml & locks', 'INSERT INTO serial_t (v) VALUES (1)'),
   E('doc-insert-partitioned', 'dml & locks', "INSERT INTO events VALUES (1, '2024-05-01', 1)"),
-  E('doc-merge', 'dml & locks', 'MERGE INTO plain p USING parent_t s ON p.id = s.id WHEN MATCHED THEN UPDATE SET v = p.v', { minMajor: 15 }),
+  E('doc-merge', 'dml & locks', 'MERGE INTO plain p USING parent_t s ON p.id = s.id WHEN MATCHED THEN UPDATE SET v = p.v', {
+    minMajor: 15,
+  }),
   E('doc-select-for-share', 'dml & locks', 'SELECT * FROM t WHERE id = 1 FOR SHARE'),
   E('doc-select-for-update-skip-locked', 'dml & locks', 'SELECT id FROM plain WHERE id < 10 FOR UPDATE SKIP LOCKED'),
   E('doc-select-join', 'dml & locks', 'SELECT * FROM t JOIN parent_t p ON p.id = t.ref_id WHERE t.id = 5'),

@@ -6,7 +6,18 @@ import { DOCS_CORPUS, docsFixtureSql } from './corpus-docs.js';
 
 export interface CorpusEntry {
   id: string;
-  family: 'add column' | 'column type' | 'not null' | 'column & table' | 'constraints' | 'indexes' | 'storage & options' | 'other ddl' | 'partitions' | 'sequences' | 'dml & locks';
+  family:
+    | 'add column'
+    | 'column type'
+    | 'not null'
+    | 'column & table'
+    | 'constraints'
+    | 'indexes'
+    | 'storage & options'
+    | 'other ddl'
+    | 'partitions'
+    | 'sequences'
+    | 'dml & locks';
   sql: string;
   minMajor?: number;
   /** Session TimeZone to run it under (the analyzer is told the same). */
@@ -84,7 +95,12 @@ INSERT INTO logs_b SELECT g, 'b' FROM generate_series(1, 100) g;
 ${docsFixtureSql()}`;
 }
 
-const E = (id: string, family: CorpusEntry['family'], sql: string, extra: Partial<CorpusEntry> = {}): CorpusEntry => ({ id, family, sql, ...extra });
+const E = (id: string, family: CorpusEntry['family'], sql: string, extra: Partial<CorpusEntry> = {}): CorpusEntry => ({
+  id,
+  family,
+  sql,
+  ...extra,
+});
 
 export const CORPUS: CorpusEntry[] = [
   // ADD COLUMN
@@ -99,7 +115,9 @@ export const CORPUS: CorpusEntry[] = [
   E('add-col-bigserial', 'add column', 'ALTER TABLE t ADD COLUMN c1 bigserial'),
   E('add-col-identity', 'add column', 'ALTER TABLE t ADD COLUMN c1 int GENERATED ALWAYS AS IDENTITY'),
   E('add-col-generated-stored', 'add column', 'ALTER TABLE t ADD COLUMN c1 numeric GENERATED ALWAYS AS (amount * 2) STORED'),
-  E('add-col-generated-virtual', 'add column', 'ALTER TABLE t ADD COLUMN c1 numeric GENERATED ALWAYS AS (amount * 2) VIRTUAL', { minMajor: 18 }),
+  E('add-col-generated-virtual', 'add column', 'ALTER TABLE t ADD COLUMN c1 numeric GENERATED ALWAYS AS (amount * 2) VIRTUAL', {
+    minMajor: 18,
+  }),
   E('add-col-fk', 'add column', 'ALTER TABLE t ADD COLUMN c1 int REFERENCES parent_t(id)'),
   E('add-col-unique', 'add column', 'ALTER TABLE t ADD COLUMN c1 int UNIQUE'),
   E('add-col-check', 'add column', 'ALTER TABLE t ADD COLUMN c1 int CHECK (c1 > 0)'),
@@ -135,7 +153,9 @@ export const CORPUS: CorpusEntry[] = [
   E('set-not-null-already', 'not null', 'ALTER TABLE t ALTER COLUMN counter SET NOT NULL'),
   E('drop-not-null', 'not null', 'ALTER TABLE t ALTER COLUMN counter DROP NOT NULL'),
   E('set-not-null-partitioned', 'not null', 'ALTER TABLE events ALTER COLUMN v SET NOT NULL'),
-  E('add-not-null-constraint-not-valid', 'not null', 'ALTER TABLE t ADD CONSTRAINT t_status_nn NOT NULL status NOT VALID', { minMajor: 18 }),
+  E('add-not-null-constraint-not-valid', 'not null', 'ALTER TABLE t ADD CONSTRAINT t_status_nn NOT NULL status NOT VALID', {
+    minMajor: 18,
+  }),
   E('add-not-null-constraint', 'not null', 'ALTER TABLE t ADD CONSTRAINT t_status_nn NOT NULL status', { minMajor: 18 }),
   E('validate-not-null-constraint', 'not null', 'ALTER TABLE nn VALIDATE CONSTRAINT nn_c_nn', { minMajor: 18 }),
 
@@ -171,11 +191,15 @@ export const CORPUS: CorpusEntry[] = [
   // Indexes
   E('create-index', 'indexes', 'CREATE INDEX t_status_idx ON t (status)'),
   E('create-unique-index', 'indexes', 'CREATE UNIQUE INDEX t_id2_idx ON t (id)'),
-  E('create-index-concurrently', 'indexes', 'CREATE INDEX CONCURRENTLY t_status_cidx ON t (status)', { cleanup: 'DROP INDEX IF EXISTS t_status_cidx' }),
+  E('create-index-concurrently', 'indexes', 'CREATE INDEX CONCURRENTLY t_status_cidx ON t (status)', {
+    cleanup: 'DROP INDEX IF EXISTS t_status_cidx',
+  }),
   E('create-index-partitioned', 'indexes', 'CREATE INDEX events_v_idx ON events (v)'),
   E('create-index-on-only', 'indexes', 'CREATE INDEX events_v_only ON ONLY events (v)'),
   E('drop-index', 'indexes', 'DROP INDEX t_name_idx'),
-  E('drop-index-concurrently', 'indexes', 'DROP INDEX CONCURRENTLY plain_w_idx', { cleanup: 'CREATE INDEX IF NOT EXISTS plain_w_idx ON plain (w)' }),
+  E('drop-index-concurrently', 'indexes', 'DROP INDEX CONCURRENTLY plain_w_idx', {
+    cleanup: 'CREATE INDEX IF NOT EXISTS plain_w_idx ON plain (w)',
+  }),
   E('reindex-index', 'indexes', 'REINDEX INDEX t_name_idx'),
   E('reindex-table', 'indexes', 'REINDEX TABLE plain'),
   E('reindex-index-concurrently', 'indexes', 'REINDEX INDEX CONCURRENTLY t_name_idx'),
@@ -206,7 +230,11 @@ export const CORPUS: CorpusEntry[] = [
   E('disable-trigger', 'other ddl', 'ALTER TABLE t DISABLE TRIGGER t_trg'),
   E('enable-trigger-all', 'other ddl', 'ALTER TABLE t ENABLE TRIGGER ALL'),
   E('drop-trigger', 'other ddl', 'DROP TRIGGER t_trg ON t'),
-  E('create-trigger-partitioned', 'other ddl', 'CREATE TRIGGER events_trg BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION noop_trigger()'),
+  E(
+    'create-trigger-partitioned',
+    'other ddl',
+    'CREATE TRIGGER events_trg BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION noop_trigger()',
+  ),
   E('disable-trigger-partitioned', 'other ddl', 'ALTER TABLE events DISABLE TRIGGER ALL'),
   E('enable-trigger-partitioned', 'other ddl', 'ALTER TABLE events ENABLE TRIGGER events_row_trg'),
   E('disable-trigger-partitioned-none', 'other ddl', 'ALTER TABLE logs DISABLE TRIGGER ALL'),
@@ -232,7 +260,11 @@ export const CORPUS: CorpusEntry[] = [
   E('create-partition-of', 'partitions', "CREATE TABLE events_2026b PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"),
   E('create-partition-of-with-default', 'partitions', "CREATE TABLE logs_c PARTITION OF logs FOR VALUES IN ('c')"),
   E('attach-partition', 'partitions', "ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"),
-  E('attach-partition-with-check', 'partitions', "ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')"),
+  E(
+    'attach-partition-with-check',
+    'partitions',
+    "ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')",
+  ),
   E('attach-partition-with-default', 'partitions', "ALTER TABLE logs ATTACH PARTITION logs_b FOR VALUES IN ('b')"),
   E('detach-partition', 'partitions', 'ALTER TABLE events DETACH PARTITION events_2025'),
   E('detach-partition-concurrently', 'partitions', 'ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY', {

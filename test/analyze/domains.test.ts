@@ -4,7 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import { observeEntries } from './observe-entries.js';
 
-const ENTRIES = ['doc-alter-domain-add-check', 'doc-alter-domain-add-check-not-valid', 'doc-alter-domain-set-not-null', 'doc-alter-domain-drop-not-null', 'doc-alter-domain-set-default', 'doc-alter-type-add-attribute'];
+const ENTRIES = [
+  'doc-alter-domain-add-check',
+  'doc-alter-domain-add-check-not-valid',
+  'doc-alter-domain-set-not-null',
+  'doc-alter-domain-drop-not-null',
+  'doc-alter-domain-set-default',
+  'doc-alter-type-add-attribute',
+];
 
 describe('domains and composite types', () => {
   it('locks and scans the tables that use them, as PostgreSQL does', { timeout: 120_000 }, async () => {

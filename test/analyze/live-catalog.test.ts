@@ -32,11 +32,27 @@ for (const major of edgeMajors()) {
       expect(t.columns.get('at')).toMatchObject({ typname: 'timestamptz', mods: [3] });
       expect(t.columns.get('qty')!.domainWithConstraints).toBe(true);
       expect(t.columns.get('id')!.notNull).toBe(true);
-      expect(t.constraints.get('orders_amount_check')).toMatchObject({ type: 'check', validated: true, columns: ['amount'], provesNotNull: [] });
+      expect(t.constraints.get('orders_amount_check')).toMatchObject({
+        type: 'check',
+        validated: true,
+        columns: ['amount'],
+        provesNotNull: [],
+      });
       expect(t.constraints.get('orders_note_nn')).toMatchObject({ type: 'check', validated: false, provesNotNull: ['note'] });
       expect(t.constraints.get('orders_name_nn')).toMatchObject({ validated: true, provesNotNull: ['name'] });
-      expect(t.constraints.get('orders_parent_fkey')).toMatchObject({ type: 'foreign key', refTable: 'parent', refColumns: ['id'], columns: ['parent_id'] });
-      expect(t.indexes.get('orders_pkey')).toMatchObject({ primary: true, unique: true, valid: true, columns: ['id'], constraint: 'orders_pkey' });
+      expect(t.constraints.get('orders_parent_fkey')).toMatchObject({
+        type: 'foreign key',
+        refTable: 'parent',
+        refColumns: ['id'],
+        columns: ['parent_id'],
+      });
+      expect(t.indexes.get('orders_pkey')).toMatchObject({
+        primary: true,
+        unique: true,
+        valid: true,
+        columns: ['id'],
+        constraint: 'orders_pkey',
+      });
       expect(t.indexes.get('orders_name_uidx')).toMatchObject({ valid: false, unique: true });
       expect(t.estimatedRows).toBe(3002);
       expect([...t.dependentViews!].sort()).toEqual(['v_orders', 'v_orders2']);

@@ -75,7 +75,11 @@ function agreementOf(comparisons: Comparison[]): Agreement {
 const STORAGE_KINDS = new Set(['r', 'm']);
 
 async function connect(url: string, opts: { applicationName?: string; options?: string } = {}): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? 'pgrunbook:observe', ...(opts.options ? { options: opts.options } : {}) });
+  const c = new pg.Client({
+    connectionString: url,
+    application_name: opts.applicationName ?? 'pgrunbook:observe',
+    ...(opts.options ? { options: opts.options } : {}),
+  });
   c.on('error', () => {});
   await c.connect();
   return c;
@@ -103,7 +107,9 @@ async function fixtureRelations(c: pg.Client): Promise<FixtureRelation[]> {
 }
 
 async function filenodes(c: pg.Client, rels: FixtureRelation[]): Promise<Map<string, string | null>> {
-  const r = await c.query(`SELECT o::int8 AS oid, pg_relation_filenode(o::oid)::text AS f FROM unnest($1::oid[]) o`, [rels.map((x) => x.oid)]);
+  const r = await c.query(`SELECT o::int8 AS oid, pg_relation_filenode(o::oid)::text AS f FROM unnest($1::oid[]) o`, [
+    rels.map((x) => x.oid),
+  ]);
   const byOid = new Map(r.rows.map((x) => [Number(x.oid), x.f as string | null]));
   return new Map(rels.map((x) => [x.name, byOid.get(x.oid) ?? null]));
 }
@@ -149,9 +155,10 @@ async function observeInTransaction(c: pg.Client, entry: CorpusEntry, rels: Fixt
       [rels.map((r) => r.oid)],
     );
     const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
-    const scans = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n, seq_tup_read::int8 AS tuples FROM pg_stat_xact_user_tables WHERE relid = ANY($1::oid[])`, [
-      rels.map((r) => r.oid),
-    ]);
+    const scans = await c.query(
+      `SELECT relid::int8 AS oid, seq_scan::int8 AS n, seq_tup_read::int8 AS tuples FROM pg_stat_xact_user_tables WHERE relid = ANY($1::oid[])`,
+      [rels.map((r) => r.oid)],
+    );
     const after = await filenodes(c, rels);
     const rewritten = rewrittenFrom(rels, before, after);
     const byOid = new Map(rels.map((r) => [r.oid, r.name]));
@@ -179,9 +186,10 @@ function readInFull(scans: number, tuples: number, rowsBefore: number): boolean 
 
 async function seqScans(c: pg.Client, rels: FixtureRelation[]): Promise<Map<number, { n: number; tuples: number }>> {
   await c.query('SELECT pg_stat_clear_snapshot()');
-  const r = await c.query(`SELECT relid::int8 AS oid, seq_scan::int8 AS n, seq_tup_read::int8 AS tuples FROM pg_stat_user_tables WHERE relid = ANY($1::oid[])`, [
-    rels.map((x) => x.oid),
-  ]);
+  const r = await c.query(
+    `SELECT relid::int8 AS oid, seq_scan::int8 AS n, seq_tup_read::int8 AS tuples FROM pg_stat_user_tables WHERE relid = ANY($1::oid[])`,
+    [rels.map((x) => x.oid)],
+  );
   return new Map(r.rows.map((x) => [Number(x.oid), { n: Number(x.n), tuples: Number(x.tuples) }]));
 }
 
@@ -195,7 +203,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * holding ACCESS SHARE on every table stops A at its later wait points (older snapshots, lockers,
  * the ACCESS EXCLUSIVE of a second phase). pg_blocking_pids(A) says which blocker to let go next.
  */
-async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: FixtureRelation[], major: number, locksOnly = false): Promise<Observation> {
+async function observeOutsideTransaction(
+  url: string,
+  entry: CorpusEntry,
+  rels: FixtureRelation[],
+  major: number,
+  locksOnly = false,
+): Promise<Observation> {
   const observer = await connect(url, { applicationName: 'pgrunbook:observer' });
   const tables = rels.filter((r) => r.relkind === 'r' || r.relkind === 'p');
   const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
@@ -242,7 +256,10 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
     relay = await park(await openRelay());
     let spare = openRelay();
 
-    const actor = await connect(url, { applicationName: 'pgrunbook:actor', options: `-c lock_timeout=15s${entry.timeZone ? ` -c TimeZone=${entry.timeZone}` : ''}` });
+    const actor = await connect(url, {
+      applicationName: 'pgrunbook:actor',
+      options: `-c lock_timeout=15s${entry.timeZone ? ` -c TimeZone=${entry.timeZone}` : ''}`,
+    });
     const pid: number = (await actor.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     let done = false;
     let error: string | undefined;
@@ -269,9 +286,14 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
       // pg_locks and pg_blocking_pids are not one snapshot: act only on waits this sample recorded.
       const waitingOn = new Set(r.rows.filter((x) => !x.granted).map((x) => Number(x.oid)));
       // Waits on a virtualxid (older snapshots, lockers) have no relation row: ask separately.
-      const blockedBy: number[] = waitingOn.size ? (r.rows[0]?.blocked_by ?? []) : (await observer.query('SELECT pg_blocking_pids($1) AS b', [pid])).rows[0].b;
+      const blockedBy: number[] = waitingOn.size
+        ? (r.rows[0]?.blocked_by ?? [])
+        : (await observer.query('SELECT pg_blocking_pids($1) AS b', [pid])).rows[0].b;
       if (process.env.PGRB_DEBUG) {
-        const all = await observer.query(`SELECT locktype, relation::regclass::text AS rel, mode, granted, objid, classid FROM pg_locks WHERE pid = $1`, [pid]);
+        const all = await observer.query(
+          `SELECT locktype, relation::regclass::text AS rel, mode, granted, objid, classid FROM pg_locks WHERE pid = $1`,
+          [pid],
+        );
         console.log(Date.now() % 100000, JSON.stringify(all.rows), blockedBy);
       }
       if (blockedBy.length === 0) continue;
@@ -303,7 +325,8 @@ async function observeOutsideTransaction(url: string, entry: CorpusEntry, rels: 
     await running;
     // Closing the session flushes its statistics.
     await actor.end().catch(() => {});
-    if (locksOnly) return { locks: strongestPerRelation(seen), rewritten: [], scanned: [], transactional: false, ...(error ? { error } : {}) };
+    if (locksOnly)
+      return { locks: strongestPerRelation(seen), rewritten: [], scanned: [], transactional: false, ...(error ? { error } : {}) };
     if (major < 15) await sleep(650);
 
     const after = await filenodes(observer, rels);
@@ -369,7 +392,16 @@ export function compare(entry: CorpusEntry, predicted: StatementAnalysis, observ
   const transactional = predicted.transactional === observed.transactional;
   if (!transactional) differences.push(`transactional: predicted ${predicted.transactional}, observed ${observed.transactional}`);
   if (observed.error) differences.unshift(`the statement failed: ${observed.error}`);
-  return { entry, predicted, observed, lock: lock && !observed.error, rewrite: rewrite && !observed.error, scan: scan && !observed.error, transactional, differences };
+  return {
+    entry,
+    predicted,
+    observed,
+    lock: lock && !observed.error,
+    rewrite: rewrite && !observed.error,
+    scan: scan && !observed.error,
+    transactional,
+    differences,
+  };
 }
 
 /** Fresh database on `adminUrl`'s server, fixture, every corpus statement analyzed then observed. */
@@ -393,12 +425,18 @@ export async function runCorpus(opts: { url: string; major: number; only?: strin
         squawk: false,
       });
       const predicted = report.statements[0]!;
-      const offlineReport = await analyzeSql(entry.sql, { serverVersionNum, versionSource: '--pg-version', timeZone: entry.timeZone, squawk: false });
+      const offlineReport = await analyzeSql(entry.sql, {
+        serverVersionNum,
+        versionSource: '--pg-version',
+        timeZone: entry.timeZone,
+        squawk: false,
+      });
       const observed = await observe(opts.url, entry, rels, opts.major);
       comparisons.push(compare(entry, predicted, observed, rels));
       offline.push(compare(entry, offlineReport.statements[0]!, observed, rels));
     }
-    const mismatchesOf = (cs: Comparison[]) => cs.filter((c) => c.differences.length).map((c) => `PG${opts.major} ${c.entry.id}: ${c.differences.join('; ')}`);
+    const mismatchesOf = (cs: Comparison[]) =>
+      cs.filter((c) => c.differences.length).map((c) => `PG${opts.major} ${c.entry.id}: ${c.differences.join('; ')}`);
     return {
       major: opts.major,
       serverVersionNum,

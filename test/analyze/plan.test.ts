@@ -55,7 +55,12 @@ describe('buildPlan', () => {
     await db.query('ANALYZE');
     const before = await snapshot(db);
     const runbook = await runbookFrom('runbooks/add-column-backfill.yaml', { table: 'orders', column: 'amount_cents' });
-    const plan = await buildPlan({ kinds: STEP_KINDS, runbook, pool: db.pool, target: { database: db.name, host: 'test', user: 'postgres' } });
+    const plan = await buildPlan({
+      kinds: STEP_KINDS,
+      runbook,
+      pool: db.pool,
+      target: { database: db.name, host: 'test', user: 'postgres' },
+    });
     expect(await snapshot(db)).toEqual(before);
 
     expect(Math.floor(plan.server.versionNum / 10000)).toBe(db.major);
@@ -77,7 +82,9 @@ describe('buildPlan', () => {
 
     // The not_null step: the validated CHECK added earlier in the same step spares SET NOT NULL its scan.
     const nn = step('not_null');
-    const verdicts = nn.statements.filter((s) => s.analysis).map((s) => [s.analysis!.locks.find((l) => l.relkind !== 'index')?.mode, s.analysis!.tableScan]);
+    const verdicts = nn.statements
+      .filter((s) => s.analysis)
+      .map((s) => [s.analysis!.locks.find((l) => l.relkind !== 'index')?.mode, s.analysis!.tableScan]);
     expect(verdicts).toContainEqual(['ShareUpdateExclusiveLock', true]);
     expect(verdicts.filter(([mode]) => mode === 'AccessExclusiveLock').every(([, scan]) => scan === false)).toBe(true);
 
@@ -149,9 +156,13 @@ phases:
       await new Promise((r) => setTimeout(r, 1100));
       const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool, longTxSeconds: 1 });
       const w = (id: string) => plan.steps.find((s) => s.id === id)!.warnings;
-      expect(w('not_null_the_hard_way')).toContainEqual(expect.objectContaining({ rule: 'set-not-null-scan', safe: expect.stringMatching(/not_null/) }));
+      expect(w('not_null_the_hard_way')).toContainEqual(
+        expect.objectContaining({ rule: 'set-not-null-scan', safe: expect.stringMatching(/not_null/) }),
+      );
       expect(w('not_null_the_hard_way')[0]!.message).toMatch(/20k rows/);
-      expect(w('plain_index')).toContainEqual(expect.objectContaining({ rule: 'create-index-blocks-writes', safe: expect.stringMatching(/CONCURRENTLY/) }));
+      expect(w('plain_index')).toContainEqual(
+        expect.objectContaining({ rule: 'create-index-blocks-writes', safe: expect.stringMatching(/CONCURRENTLY/) }),
+      );
       expect(w('retype')).toContainEqual(expect.objectContaining({ rule: 'alter-column-type-rewrite' }));
       const retype = plan.steps.find((s) => s.id === 'retype')!;
       expect(retype.irreversibleReason).toMatch(/no rollback/);
@@ -222,7 +233,8 @@ phases:
     const byId = new Map(plan.steps.map((s) => [s.id, s]));
     expect(byId.get('idx')!.error).toBeUndefined();
     expect(byId.get('idx')!.notes).toContain('the table is created by an earlier step: this step was planned without it');
-    for (const id of ['swap', 'add']) expect(byId.get(id)!.error).toBe(`table custmers does not exist in database ${db.name}; the closest existing table is customers`);
+    for (const id of ['swap', 'add'])
+      expect(byId.get(id)!.error).toBe(`table custmers does not exist in database ${db.name}; the closest existing table is customers`);
   });
 });
 
@@ -231,7 +243,13 @@ describe('planEvidence', () => {
     const { planEvidence } = await import('../../src/analyze/plan/evidence.js');
     const plan = {
       steps: [
-        { phase: 'deploy', id: 'a', reversible: false, locks: [{ relation: 't', mode: 'AccessExclusiveLock' }], warnings: [{ severity: 'warning', message: 'w' }] },
+        {
+          phase: 'deploy',
+          id: 'a',
+          reversible: false,
+          locks: [{ relation: 't', mode: 'AccessExclusiveLock' }],
+          warnings: [{ severity: 'warning', message: 'w' }],
+        },
         { phase: 'plan', id: 'b', reversible: true, locks: [], warnings: [] },
       ],
       warnings: [],

@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeSql } from '../../src/analyze/analyze-statements.js';
 
-const robust = async (sql: string) => (await analyzeSql(sql, { serverVersionNum: 170000, squawk: false })).statements.map((s) => s.findings.find((f) => f.rule === 'prefer-robust-stmts')?.message ?? null);
+const robust = async (sql: string) =>
+  (await analyzeSql(sql, { serverVersionNum: 170000, squawk: false })).statements.map(
+    (s) => s.findings.find((f) => f.rule === 'prefer-robust-stmts')?.message ?? null,
+  );
 
 describe('prefer-robust-stmts', () => {
   it('asks for IF [NOT] EXISTS where a second run would fail', async () => {

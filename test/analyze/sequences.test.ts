@@ -31,11 +31,16 @@ describe('sequences', () => {
     expect(r.mismatches).toEqual([]);
     const owned = r.comparisons.find((c) => c.entry.id === 'doc-alter-sequence-owned-by')!;
     expect(owned.observed.locks.get('plain')).toBe('AccessShareLock');
-    expect(owned.predicted.locks).toEqual(expect.arrayContaining([expect.objectContaining({ relation: 'free_seq', mode: 'ShareRowExclusiveLock', relkind: 'sequence' })]));
+    expect(owned.predicted.locks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ relation: 'free_seq', mode: 'ShareRowExclusiveLock', relkind: 'sequence' })]),
+    );
   });
 
   it('takes a sequence function’s lock only where the expression runs', async () => {
-    const r = await analyzeSql(`SELECT nextval('order_ids'); ALTER TABLE t ALTER COLUMN id SET DEFAULT nextval('order_ids');`, { serverVersionNum: 170000, squawk: false });
+    const r = await analyzeSql(`SELECT nextval('order_ids'); ALTER TABLE t ALTER COLUMN id SET DEFAULT nextval('order_ids');`, {
+      serverVersionNum: 170000,
+      squawk: false,
+    });
     expect(r.statements[0]!.locks).toEqual([expect.objectContaining({ relation: 'order_ids', mode: 'RowExclusiveLock' })]);
     expect(r.statements[1]!.locks.map((l) => l.relation)).toEqual(['t']);
   });

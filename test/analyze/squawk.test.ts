@@ -31,7 +31,10 @@ ALTER TABLE t
   });
 
   it('honours exclusions and the target version', async () => {
-    const r = await runSquawk('ALTER TABLE t ADD COLUMN x int;', [0], { exclude: ['require-lock-timeout', 'require-statement-timeout'], pgMajor: 16 });
+    const r = await runSquawk('ALTER TABLE t ADD COLUMN x int;', [0], {
+      exclude: ['require-lock-timeout', 'require-statement-timeout'],
+      pgMajor: 16,
+    });
     const got = (r.byStatement.get(0) ?? []).map((f) => f.rule);
     expect(got).not.toContain('require-lock-timeout');
     expect(got).not.toContain('require-statement-timeout');

@@ -14,7 +14,10 @@ async function stepsFor(sql: string, rule: string): Promise<string | undefined> 
 }
 
 async function validates(stepYaml: string): Promise<string[]> {
-  const body = stepYaml.split('\n').map((l) => `    ${l}`).join('\n');
+  const body = stepYaml
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
   const text = `version: 1\nname: suggested\nphases:\n  deploy:\n${body}\n`;
   const r = await loadRunbookText(text, 'suggested.yaml', { kinds: STEP_KINDS });
   return r.problems.filter((p) => p.severity === 'error').map((p) => p.message);
@@ -23,20 +26,57 @@ async function validates(stepYaml: string): Promise<string[]> {
 describe('suggested runbook steps', () => {
   it('turns each warning into the step kind that does it safely, with the statement’s own names', async () => {
     const cases: [string, string, unknown][] = [
-      ['ALTER TABLE orders ALTER COLUMN status SET NOT NULL', 'set-not-null-scan', [{ id: 'not_null_status', not_null: { table: 'orders', column: 'status' } }]],
+      [
+        'ALTER TABLE orders ALTER COLUMN status SET NOT NULL',
+        'set-not-null-scan',
+        [{ id: 'not_null_status', not_null: { table: 'orders', column: 'status' } }],
+      ],
       [
         'ALTER TABLE orders ADD CONSTRAINT amount_positive CHECK (amount > 0 AND (note IS NULL OR length(note) < 10))',
         'add-check-scan',
-        [{ id: 'check_amount_positive', add_check: { table: 'orders', name: 'amount_positive', expression: 'amount > 0 AND (note IS NULL OR length(note) < 10)' } }],
+        [
+          {
+            id: 'check_amount_positive',
+            add_check: { table: 'orders', name: 'amount_positive', expression: 'amount > 0 AND (note IS NULL OR length(note) < 10)' },
+          },
+        ],
       ],
       [
         'ALTER TABLE orders ADD CONSTRAINT orders_customer_fkey FOREIGN KEY (customer_id) REFERENCES customers (id)',
         'add-foreign-key-scan',
-        [{ id: 'fk_customer_id', add_foreign_key: { table: 'orders', columns: ['customer_id'], references: { table: 'customers', columns: ['id'] }, name: 'orders_customer_fkey' } }],
+        [
+          {
+            id: 'fk_customer_id',
+            add_foreign_key: {
+              table: 'orders',
+              columns: ['customer_id'],
+              references: { table: 'customers', columns: ['id'] },
+              name: 'orders_customer_fkey',
+            },
+          },
+        ],
       ],
-      ['CREATE INDEX orders_status_idx ON orders USING hash (status)', 'create-index-blocks-writes', [{ id: 'index_orders_status_idx', lock_timeout: '1m', create_index: { table: 'orders', columns: ['status'], name: 'orders_status_idx', using: 'hash' } }]],
-      ['ALTER TABLE orders ADD PRIMARY KEY (id)', 'add-primary-key', [{ id: 'index_id', create_index: { table: 'orders', columns: ['id'], unique: true, add_primary_key: true } }]],
-      ["UPDATE orders SET region = 'eu' WHERE region IS NULL", 'backfill-in-one-statement', [{ id: 'backfill_orders', backfill: { table: 'orders', set: "region = 'eu'", where: 'region IS NULL' } }]],
+      [
+        'CREATE INDEX orders_status_idx ON orders USING hash (status)',
+        'create-index-blocks-writes',
+        [
+          {
+            id: 'index_orders_status_idx',
+            lock_timeout: '1m',
+            create_index: { table: 'orders', columns: ['status'], name: 'orders_status_idx', using: 'hash' },
+          },
+        ],
+      ],
+      [
+        'ALTER TABLE orders ADD PRIMARY KEY (id)',
+        'add-primary-key',
+        [{ id: 'index_id', create_index: { table: 'orders', columns: ['id'], unique: true, add_primary_key: true } }],
+      ],
+      [
+        "UPDATE orders SET region = 'eu' WHERE region IS NULL",
+        'backfill-in-one-statement',
+        [{ id: 'backfill_orders', backfill: { table: 'orders', set: "region = 'eu'", where: 'region IS NULL' } }],
+      ],
       [
         'ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()',
         'add-column-volatile-default',
@@ -45,7 +85,11 @@ describe('suggested runbook steps', () => {
           { id: 'backfill_token', backfill: { table: 'orders', set: 'token = gen_random_uuid()', where: 'token IS NULL' } },
         ],
       ],
-      ['ALTER TABLE orders ALTER COLUMN id TYPE bigint', 'alter-column-type-rewrite', [{ id: 'swap_orders', swap_table: { table: 'orders', columns: [{ name: 'id', type: 'bigint' }] } }]],
+      [
+        'ALTER TABLE orders ALTER COLUMN id TYPE bigint',
+        'alter-column-type-rewrite',
+        [{ id: 'swap_orders', swap_table: { table: 'orders', columns: [{ name: 'id', type: 'bigint' }] } }],
+      ],
     ];
     for (const [sql, rule, expected] of cases) {
       const y = await stepsFor(sql, rule);
@@ -63,12 +107,16 @@ describe('suggested runbook steps', () => {
     const r = await offline('ALTER TABLE users ALTER COLUMN email TYPE varchar(120)');
     const f = r.statements[0]!.findings.find((x) => x.rule === 'alter-column-type-rewrite')!;
     expect(f.safe_alternative).toMatch(/CHECK \(length\(email\) <= 120\).*add_check/);
-    expect(parse(f.runbook_step!)).toEqual([{ id: 'check_users_email_length', add_check: { table: 'users', name: 'users_email_length', expression: 'length(email) <= 120' } }]);
+    expect(parse(f.runbook_step!)).toEqual([
+      { id: 'check_users_email_length', add_check: { table: 'users', name: 'users_email_length', expression: 'length(email) <= 120' } },
+    ]);
     expect(await validates(f.runbook_step!)).toEqual([]);
   });
 
   it('suggests nothing when the fragment cannot be cut out reliably', async () => {
-    expect(await stepsFor('UPDATE orders o SET region = c.region FROM customers c WHERE o.customer_id = c.id', 'large-dml')).toBeUndefined();
+    expect(
+      await stepsFor('UPDATE orders o SET region = c.region FROM customers c WHERE o.customer_id = c.id', 'large-dml'),
+    ).toBeUndefined();
     expect(await stepsFor('CREATE INDEX i ON orders (lower(email))', 'create-index-blocks-writes')).toBeUndefined();
   });
 

@@ -2,7 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { observeEntries } from './observe-entries.js';
 
-const ENTRIES = ['doc-create-statistics', 'doc-create-statistics-if-not-exists', 'doc-drop-statistics', 'doc-create-rule', 'doc-drop-rule', 'doc-alter-policy', 'doc-drop-policy', 'doc-create-publication', 'doc-alter-publication-add'];
+const ENTRIES = [
+  'doc-create-statistics',
+  'doc-create-statistics-if-not-exists',
+  'doc-drop-statistics',
+  'doc-create-rule',
+  'doc-drop-rule',
+  'doc-alter-policy',
+  'doc-drop-policy',
+  'doc-create-publication',
+  'doc-alter-publication-add',
+];
 
 describe('objects attached to a table', () => {
   it('lock the table they are attached to, in the mode PostgreSQL uses', { timeout: 120_000 }, async () => {

@@ -7,7 +7,17 @@ import { typeName } from '../../src/analyze/ast.js';
 import { loadParser, parseStatements } from '../../src/pg/sqlparse.js';
 
 function col(typname: string, mods: number[] = [], type = typname): ColumnInfo {
-  return { name: 'c', type, typname, typschema: 'pg_catalog', mods, notNull: false, domainWithConstraints: false, identity: false, generated: false };
+  return {
+    name: 'c',
+    type,
+    typname,
+    typschema: 'pg_catalog',
+    mods,
+    notNull: false,
+    domainWithConstraints: false,
+    identity: false,
+    generated: false,
+  };
 }
 
 async function target(sql: string) {

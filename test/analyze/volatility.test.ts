@@ -8,7 +8,8 @@ import { edgeMajors, useTestDatabase } from '../support/pg.js';
 
 async function defaultExpr(sql: string): Promise<any> {
   await loadParser();
-  return parseStatements(`ALTER TABLE t ADD COLUMN c int DEFAULT ${sql}`)[0]!.ast.cmds[0].AlterTableCmd.def.ColumnDef.constraints[0].Constraint.raw_expr;
+  return parseStatements(`ALTER TABLE t ADD COLUMN c int DEFAULT ${sql}`)[0]!.ast.cmds[0].AlterTableCmd.def.ColumnDef.constraints[0]
+    .Constraint.raw_expr;
 }
 
 for (const major of edgeMajors()) {

@@ -46,7 +46,9 @@ describe.each(edgeMajors())('throttle probes on PostgreSQL %i', (major) => {
     const probes = new ThrottleProbes(db.pool, 250, () => {});
     try {
       const c = await (probes as any).connection();
-      const r = await c.query(`select current_setting('statement_timeout') as st, current_setting('lock_timeout') as lt, current_setting('application_name') as app`);
+      const r = await c.query(
+        `select current_setting('statement_timeout') as st, current_setting('lock_timeout') as lt, current_setting('application_name') as app`,
+      );
       expect(r.rows[0]).toEqual({ st: '250ms', lt: '100ms', app: 'pgrunbook:backfill-probe' });
       // A probe that runs over its timeout yields undefined (skipped), not an exception.
       expect(await (probes as any).run('replication', 'select pg_sleep(1)', [])).toBeUndefined();

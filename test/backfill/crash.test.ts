@@ -26,6 +26,9 @@ describe('backfill crash safety', () => {
     expect(outcome.finalResult.rowsDone).toBe(30000);
     expect(outcome.finalResult.resumed).toBe(true);
     expect(await counterHistogram(db, 'crash')).toEqual({ '1': 30000 });
-    expect((await db.query(`select pass, rows_done::int from pgrunbook.backfill_cursors where run_id = 'crash-run'`))[0]).toEqual({ pass: 'done', rows_done: 30000 });
+    expect((await db.query(`select pass, rows_done::int from pgrunbook.backfill_cursors where run_id = 'crash-run'`))[0]).toEqual({
+      pass: 'done',
+      rows_done: 30000,
+    });
   }, 120_000);
 });

@@ -45,7 +45,9 @@ describe.each(edgeMajors())('backfill engine on PostgreSQL %i', (major) => {
   it('handles composite keys of mixed types, including awkward text values', async () => {
     await createStateSchema(db.pool);
     await db.query(`create schema app`);
-    await db.query(`create table app."Odd Table" (tenant int, made timestamptz, code text, counter int not null default 0, primary key (tenant, made, code))`);
+    await db.query(
+      `create table app."Odd Table" (tenant int, made timestamptz, code text, counter int not null default 0, primary key (tenant, made, code))`,
+    );
     await db.query(
       `insert into app."Odd Table" (tenant, made, code)
        select t, timestamptz '2024-01-01 00:00:00+00' + (d || ' hours')::interval, c
@@ -159,7 +161,13 @@ describe.each(edgeMajors())('backfill engine on PostgreSQL %i', (major) => {
       {
         runId,
         onEvent: (e, c) => {
-          if (!abortedAgain && e.type === 'step.progress' && e.progress.kind === 'backfill' && e.progress.pass === 'catch-up' && e.progress.rowsDone >= 7000) {
+          if (
+            !abortedAgain &&
+            e.type === 'step.progress' &&
+            e.progress.kind === 'backfill' &&
+            e.progress.pass === 'catch-up' &&
+            e.progress.rowsDone >= 7000
+          ) {
             abortedAgain = true;
             c.abort.abort();
           }

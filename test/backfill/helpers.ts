@@ -14,7 +14,12 @@ export async function createStateSchema(q: { query: pg.Pool['query'] }): Promise
 export async function runStep(
   url: string,
   params: BackfillParams,
-  opts: { runId?: string; stepId?: string; onEvent?: (e: RunEvent, ctx: TestStepContext) => void; before?: (ctx: TestStepContext) => void } = {},
+  opts: {
+    runId?: string;
+    stepId?: string;
+    onEvent?: (e: RunEvent, ctx: TestStepContext) => void;
+    before?: (ctx: TestStepContext) => void;
+  } = {},
 ): Promise<{ ctx: TestStepContext; result?: any; error?: any }> {
   const step = makeStep('backfill', params, { id: opts.stepId ?? 'fill' });
   const ctx = await makeTestStepContext({ url, step, runId: opts.runId ?? `run-${Math.random().toString(36).slice(2, 8)}` });

@@ -6,8 +6,21 @@ import { checkFragments } from '../../src/backfill/backfill-fragments.js';
 describe('backfill params', () => {
   it('fills defaults: auto-tuned size, 100 ms target, no pause, probes on', () => {
     const c = resolveConfig({ table: 'orders', set: 'a = 1' });
-    expect(c).toMatchObject({ fixedBatchSize: undefined, initialBatchSize: 1000, targetBatchMs: 100, pauseMs: 0, lockTimeoutMs: 50, minThroughput: 0.1 });
-    expect(c.throttle).toMatchObject({ enabled: true, replicationLagBytes: 256 * 1024 ** 2, replicationLagMs: 5000, blockedSessions: 1, batchTimeFactor: 3 });
+    expect(c).toMatchObject({
+      fixedBatchSize: undefined,
+      initialBatchSize: 1000,
+      targetBatchMs: 100,
+      pauseMs: 0,
+      lockTimeoutMs: 50,
+      minThroughput: 0.1,
+    });
+    expect(c.throttle).toMatchObject({
+      enabled: true,
+      replicationLagBytes: 256 * 1024 ** 2,
+      replicationLagMs: 5000,
+      blockedSessions: 1,
+      batchTimeFactor: 3,
+    });
   });
 
   it('accepts rendered strings and re-parses its own output unchanged', () => {

@@ -4,7 +4,17 @@ import { FakeClock } from '../../src/util/clock.js';
 import { ProgressTracker, estimateTotal, type ProgressInput } from '../../src/backfill/progress.js';
 import type { BackfillProgress } from '../../src/engine/events.js';
 
-const base: ProgressInput = { rowsDone: 0, keysDone: 0, batches: 0, batchSize: 1000, pauseMs: 0, lastBatchMs: 0, pass: 'main', paused: false, throttle: null };
+const base: ProgressInput = {
+  rowsDone: 0,
+  keysDone: 0,
+  batches: 0,
+  batchSize: 1000,
+  pauseMs: 0,
+  lastBatchMs: 0,
+  pass: 'main',
+  paused: false,
+  throttle: null,
+};
 
 describe('estimateTotal', () => {
   it('uses the table estimate without `where`, never below the rows done', () => {

@@ -86,7 +86,9 @@ describe.each(edgeMajors())('backfill and row locks on PostgreSQL %i', (major) =
     expect(error).toBeUndefined();
     expect(result.skippedRows).toBe(2);
     expect(result.rowsDone).toBe(1998);
-    const rows = await db.query(`select count(*) filter (where counter = 1)::int as one, count(*) filter (where counter = 0)::int as zero, count(*)::int as n from gone`);
+    const rows = await db.query(
+      `select count(*) filter (where counter = 1)::int as one, count(*) filter (where counter = 0)::int as zero, count(*)::int as n from gone`,
+    );
     expect(rows[0]).toEqual({ one: 1998, zero: 1, n: 1999 });
     expect((await db.query(`select count(*)::int as n from pgrunbook.backfill_skipped`))[0].n).toBe(0);
   });

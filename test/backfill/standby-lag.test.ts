@@ -68,17 +68,25 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
   async function standbyCaughtUp(): Promise<void> {
     // The insert position: the backfill commits asynchronously, so its last commits may not be written yet.
     const target = (await primary.query<{ l: string }>('select pg_current_wal_insert_lsn()::text as l')).rows[0]!.l;
-    await waitFor(async () => (await standby.query('select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [target])).rows[0].ok, 'the standby to replay');
+    await waitFor(
+      async () => (await standby.query('select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [target])).rows[0].ok,
+      'the standby to replay',
+    );
   }
 
   async function pauseReplay(): Promise<void> {
     await standby.query('select pg_wal_replay_pause()');
-    await waitFor(async () => (await standby.query(`select pg_get_wal_replay_pause_state() = 'paused' as ok`)).rows[0].ok, 'replay to pause');
+    await waitFor(
+      async () => (await standby.query(`select pg_get_wal_replay_pause_state() = 'paused' as ok`)).rows[0].ok,
+      'replay to pause',
+    );
   }
 
   /** Replay lag of standby1 in bytes as the primary sees it (null: not connected). */
   async function lagBytes(): Promise<number | null> {
-    const r = await primary.query(`select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 as b from pg_stat_replication where application_name = 'standby1'`);
+    const r = await primary.query(
+      `select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 as b from pg_stat_replication where application_name = 'standby1'`,
+    );
     return r.rows[0]?.b ?? null;
   }
 
@@ -118,7 +126,10 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
     const { events, run, next } = startBackfill('paused_replay', runId);
 
     const started = await next(isLagThrottle, 'a replication_lag throttle');
-    expect(started).toMatchObject({ reason: 'replication_lag', detail: expect.stringMatching(/^standby1 \d+\.\d MB \/ \d+\.\d s behind \(limits 1\.0 MB \/ 1\.0 s\)$/) });
+    expect(started).toMatchObject({
+      reason: 'replication_lag',
+      detail: expect.stringMatching(/^standby1 \d+\.\d MB \/ \d+\.\d s behind \(limits 1\.0 MB \/ 1\.0 s\)$/),
+    });
     const held = (await readCursor(primary, runId, 'fill'))!;
     // Held early: the limit is an eighth of the backfill's WAL.
     expect(held.rowsDone).toBeGreaterThan(0);
@@ -126,7 +137,11 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
     // While replay stays paused, nothing commits: 15 probe rounds later the cursor has not moved.
     await sleep(1500);
     const stillHeld = (await readCursor(primary, runId, 'fill'))!;
-    expect({ rows: stillHeld.rowsDone, batches: stillHeld.batches, cursor: stillHeld.cursor }).toEqual({ rows: held.rowsDone, batches: held.batches, cursor: held.cursor });
+    expect({ rows: stillHeld.rowsDone, batches: stillHeld.batches, cursor: stillHeld.cursor }).toEqual({
+      rows: held.rowsDone,
+      batches: held.batches,
+      cursor: held.cursor,
+    });
     expect(await lagBytes()).toBeGreaterThan(0.8 * LIMIT_BYTES);
     expect(events.filter((e) => e.type === 'step.throttle' && e.seq > started.seq)).toEqual([]);
 
@@ -151,7 +166,9 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
     for (const p of during) expect(p.rowsDone).toBe(held.rowsDone);
     // And the standby, replaying again, ends with every row updated once too.
     await standbyCaughtUp();
-    expect((await standby.query(`select counter, count(*)::int as n from paused_replay group by counter`)).rows).toEqual([{ counter: 1, n: ROWS }]);
+    expect((await standby.query(`select counter, count(*)::int as n from paused_replay group by counter`)).rows).toEqual([
+      { counter: 1, n: ROWS },
+    ]);
   });
 
   it('holds while a standby that was streaming is disconnected, until it streams again', async () => {
@@ -165,7 +182,10 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
     const started = await next(isLagThrottle, 'a replication_lag throttle');
 
     await primary.query(`select pg_terminate_backend(pid) from pg_stat_replication`);
-    await waitFor(async () => (await primary.query('select count(*)::int as n from pg_stat_replication')).rows[0].n === 0, 'the walsender to go');
+    await waitFor(
+      async () => (await primary.query('select count(*)::int as n from pg_stat_replication')).rows[0].n === 0,
+      'the walsender to go',
+    );
     // The hold goes on, and says why: the standby is gone from pg_stat_replication, not caught up.
     const gone = await next((e) => isLagThrottle(e) && e.seq > started.seq, 'the disconnection to be announced');
     expect(gone).toMatchObject({ detail: expect.stringMatching(/^standby1 disconnected: holding until it streams again/) });
@@ -195,7 +215,9 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
       // pg_stat_replication shows the row but NULL positions: no error a probe could report.
       expect(await blind.replication()).toEqual([{ name: 'standby1', lagBytes: null, lagMs: null, trackAbsence: false }]);
       expect(await blind.replication()).toHaveLength(1);
-      expect(warnings).toEqual([expect.stringMatching(/cannot see the replication lag of standby1: .*pg_read_all_stats.*grant pg_monitor/)]);
+      expect(warnings).toEqual([
+        expect.stringMatching(/cannot see the replication lag of standby1: .*pg_read_all_stats.*grant pg_monitor/),
+      ]);
 
       await primary.query(`grant pg_monitor to lag_blind`);
       await standbyCaughtUp();

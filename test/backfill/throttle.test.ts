@@ -165,7 +165,12 @@ describe('ThrottleGovernor', () => {
     g.observeBatch(1000, 900);
     g.observeReplication([{ name: 'r', lagBytes: 1e12, lagMs: null }]);
     g.decide();
-    expect(g.changes().map((c) => c.reason).sort()).toEqual(['batch_time', 'replication_lag']);
+    expect(
+      g
+        .changes()
+        .map((c) => c.reason)
+        .sort(),
+    ).toEqual(['batch_time', 'replication_lag']);
     expect(g.summary).toBe('batch_time, replication_lag');
     g.decide();
     expect(g.changes()).toEqual([]);

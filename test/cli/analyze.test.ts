@@ -50,8 +50,17 @@ describe('pgrunbook analyze', () => {
     const r = JSON.parse(o.text());
     expect(r.server_version).toBe(150000);
     expect(r.statements).toHaveLength(2);
-    expect(r.statements[0]).toMatchObject({ index: 0, line: 1, rewrite: false, tableScan: true, transactional: true, locks: [{ relation: 'orders', mode: 'AccessExclusiveLock' }] });
-    expect(r.statements[0].findings[0]).toEqual(expect.objectContaining({ rule: 'set-not-null-scan', severity: 'warning', safe_alternative: expect.stringMatching(/not_null/) }));
+    expect(r.statements[0]).toMatchObject({
+      index: 0,
+      line: 1,
+      rewrite: false,
+      tableScan: true,
+      transactional: true,
+      locks: [{ relation: 'orders', mode: 'AccessExclusiveLock' }],
+    });
+    expect(r.statements[0].findings[0]).toEqual(
+      expect.objectContaining({ rule: 'set-not-null-scan', severity: 'warning', safe_alternative: expect.stringMatching(/not_null/) }),
+    );
     expect(r.statements[1]).toMatchObject({ index: 1, line: 2, transactional: false });
   });
 
@@ -84,7 +93,9 @@ ALTER TABLE items ADD COLUMN x float8 DEFAULT random();`);
     expect(r.statements[1].tableScan).toBe(false);
     expect(r.statements[1].notes.join(' ')).toMatch(/note_nn proves note IS NOT NULL/);
     // Never executed: the table and its columns are unchanged.
-    const cols = await db.query(`SELECT attname::text AS a, format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 ORDER BY attnum`);
+    const cols = await db.query(
+      `SELECT attname::text AS a, format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 ORDER BY attnum`,
+    );
     expect(cols).toEqual([
       { a: 'id', t: 'integer' },
       { a: 'name', t: 'character varying(50)' },
@@ -93,7 +104,9 @@ ALTER TABLE items ADD COLUMN x float8 DEFAULT random();`);
   });
 
   it('explains an unreachable server without printing the password', async () => {
-    const err = await analyzeCommand('-', { db: 'postgres://someone:s3cret-pw@127.0.0.1:1/nodb', squawk: false }, io('SELECT 1')).catch((e) => e);
+    const err = await analyzeCommand('-', { db: 'postgres://someone:s3cret-pw@127.0.0.1:1/nodb', squawk: false }, io('SELECT 1')).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(RunbookError);
     expect(err.message).toMatch(/cannot connect/);
     expect(err.message + (err.hint ?? '')).not.toMatch(/s3cret-pw/);
@@ -106,9 +119,17 @@ ALTER TABLE items ADD COLUMN x float8 DEFAULT random();`);
     expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'warning' }, warn)).toBe(1);
     expect(warn.text()).toMatch(/--fail-on warning: \d+ findings? at that level or worse: exit 1\n$/);
     expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'error' }, io(sql))).toBe(0);
-    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'error' }, io('ALTER TABLE orders ADD COLUMN c int NOT NULL;'))).toBe(1);
+    expect(
+      await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'error' }, io('ALTER TABLE orders ADD COLUMN c int NOT NULL;')),
+    ).toBe(1);
     // Information (prefer-robust-stmts, notes) never fails the run.
-    expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'warning' }, io("SET lock_timeout = '2s'; ALTER TABLE orders ADD COLUMN c int;"))).toBe(0);
+    expect(
+      await analyzeCommand(
+        '-',
+        { pgVersion: '17', squawk: false, failOn: 'warning' },
+        io("SET lock_timeout = '2s'; ALTER TABLE orders ADD COLUMN c int;"),
+      ),
+    ).toBe(0);
     // JSON stays parseable: the reason goes nowhere but the exit code.
     const json = io(sql);
     expect(await analyzeCommand('-', { pgVersion: '17', squawk: false, failOn: 'warning', json: true }, json)).toBe(1);

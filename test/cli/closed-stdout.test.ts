@@ -6,7 +6,11 @@ import { useTestDatabase } from '../support/pg.js';
 
 function piped(args: string): { code: number; stderr: string } {
   const script = `"${process.execPath}" "${BIN}" ${args} 2>"$ERR" | head -c 20 >/dev/null; echo "\${PIPESTATUS[0]}"; cat "$ERR"`;
-  const r = spawnSync('bash', ['-c', `ERR=$(mktemp); ${script}; rm -f "$ERR"`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync('bash', ['-c', `ERR=$(mktemp); ${script}; rm -f "$ERR"`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const [code, ...rest] = r.stdout.split('\n');
   return { code: Number(code), stderr: rest.join('\n') };
 }

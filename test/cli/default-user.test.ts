@@ -15,7 +15,9 @@ describe('the default user', () => {
     u.username = '';
     u.password = '';
     const url = u.toString();
-    const [{ exists }] = await db.query<{ exists: boolean }>('select exists (select 1 from pg_roles where rolname = $1) as exists', [osUser]);
+    const [{ exists }] = await db.query<{ exists: boolean }>('select exists (select 1 from pg_roles where rolname = $1) as exists', [
+      osUser,
+    ]);
     if (!exists) {
       const refused = await runCli(['status', '--db', url], { env: noUserEnv });
       expect(refused.code).toBe(1);

@@ -30,7 +30,10 @@ describe('pgrunbook init', () => {
   });
 
   it('--explain prints the rewrite table from stdin and writes nothing', async () => {
-    const r = await run(['--from', '-', '--explain'], 'CREATE INDEX orders_amount_idx ON orders (amount);\nALTER TABLE orders ADD COLUMN note text;\n');
+    const r = await run(
+      ['--from', '-', '--explain'],
+      'CREATE INDEX orders_amount_idx ON orders (amount);\nALTER TABLE orders ADD COLUMN note text;\n',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/stdin:1:1 {2}REWRITTEN {2}CREATE INDEX orders_amount_idx ON orders \(amount\)/);
     expect(r.stdout).toMatch(/lock: SHARE → SHARE UPDATE EXCLUSIVE/);
@@ -50,7 +53,10 @@ describe('pgrunbook init', () => {
     const schema = join(dir, 'schema.sql');
     writeFileSync(schema, BASE);
     const sql = join(dir, 'change.sql');
-    writeFileSync(sql, "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\nCREATE INDEX orders_token_idx ON orders (token);\n");
+    writeFileSync(
+      sql,
+      'ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\nCREATE INDEX orders_token_idx ON orders (token);\n',
+    );
     const r = await run(['--from', sql, '-o', join(dir, 'change.yaml'), '--verify', '--schema', schema]);
     expect(r.stderr).toMatch(/verify: same end schema/);
     expect(r.code, r.stderr).toBe(0);

@@ -42,16 +42,24 @@ for (const monitor of [false, true]) {
       const c = await runCli(['plan', RUNBOOK, '--db', who.url, '--plain']);
       expect(c.code, c.stderr).toBe(0);
       expect(c.stdout).toMatch(/^plan: Add a derived column with a backfill/m);
-      expect(await db.query(`select rolsuper, pg_has_role(rolname, 'pg_monitor', 'member') m from pg_roles where rolname = $1`, [who.role])).toEqual([{ rolsuper: false, m: monitor }]);
+      expect(
+        await db.query(`select rolsuper, pg_has_role(rolname, 'pg_monitor', 'member') m from pg_roles where rolname = $1`, [who.role]),
+      ).toEqual([{ rolsuper: false, m: monitor }]);
     });
 
     it('run deploys the change and records it in pgrunbook.*', async () => {
       const journal = mkdtempSync(join(tmpdir(), 'pgrunbook-lp-'));
       const r = await runCli(['run', RUNBOOK, '--db', who.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journal]);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(await db.query(`select count(*)::int n from orders where amount_cents is distinct from (amount * 100)::bigint`)).toEqual([{ n: 0 }]);
-      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_amount_cents_idx')`)).toEqual([{ indisvalid: true }]);
-      expect(await db.query(`select status, count(*)::int n from pgrunbook.step_states group by status`)).toEqual([{ status: 'completed', n: 5 }]);
+      expect(await db.query(`select count(*)::int n from orders where amount_cents is distinct from (amount * 100)::bigint`)).toEqual([
+        { n: 0 },
+      ]);
+      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_amount_cents_idx')`)).toEqual([
+        { indisvalid: true },
+      ]);
+      expect(await db.query(`select status, count(*)::int n from pgrunbook.step_states group by status`)).toEqual([
+        { status: 'completed', n: 5 },
+      ]);
       expect(await db.query(`select nspowner::regrole::text o from pg_namespace where nspname = 'pgrunbook'`)).toEqual([{ o: who.role }]);
       expect(r.stdout + r.stderr).not.toMatch(/permission denied/);
       // A missing privilege is named at most once (the backfill's throttle probes), never per batch.
@@ -59,12 +67,14 @@ for (const monitor of [false, true]) {
       expect(privilegeNotes.length, r.stdout).toBeLessThanOrEqual(monitor ? 0 : 1);
     });
 
-    it(`monitor --plain --count 1 ${monitor ? 'shows another role\'s long query' : 'says once what it cannot see'}`, async () => {
+    it(`monitor --plain --count 1 ${monitor ? "shows another role's long query" : 'says once what it cannot see'}`, async () => {
       // A superuser session's long query: visible only with pg_read_all_stats (in pg_monitor).
       const sleeper = db.pool.query(`select pg_sleep(20) /* someone else's long query */`).catch(() => {});
       await new Promise((r) => setTimeout(r, 1_500));
       const m = await runCli(['monitor', '--db', who.url, '--plain', '--count', '1', '--long-query', '1s']);
-      await db.query(`select pg_cancel_backend(pid) from pg_stat_activity where query like '%someone else''s long query%' and pid <> pg_backend_pid()`);
+      await db.query(
+        `select pg_cancel_backend(pid) from pg_stat_activity where query like '%someone else''s long query%' and pid <> pg_backend_pid()`,
+      );
       await sleeper;
       expect(m.code, m.stderr).toBe(0);
       const hints = (m.stdout + m.stderr).match(/pg_read_all_stats/g) ?? [];

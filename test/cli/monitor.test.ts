@@ -23,17 +23,25 @@ function cli(args: string[]): ChildProcessWithoutNullStreams {
   });
 }
 
-function collect(child: ChildProcessWithoutNullStreams): { out: () => string; err: () => string; exit: Promise<{ code: number | null; signal: string | null }> } {
+function collect(child: ChildProcessWithoutNullStreams): {
+  out: () => string;
+  err: () => string;
+  exit: Promise<{ code: number | null; signal: string | null }>;
+} {
   let out = '';
   let err = '';
   child.stdout.on('data', (b) => (out += b));
   child.stderr.on('data', (b) => (err += b));
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { out: () => out, err: () => err, exit };
 }
 
 async function monitorSessions(): Promise<number> {
-  const r = await db.query(`select count(*)::int as n from pg_stat_activity where application_name = 'pgrunbook:monitor' and datname = current_database()`);
+  const r = await db.query(
+    `select count(*)::int as n from pg_stat_activity where application_name = 'pgrunbook:monitor' and datname = current_database()`,
+  );
   return r[0].n;
 }
 
@@ -49,7 +57,9 @@ describe('pgrunbook monitor: input and connection errors', () => {
   it('says clearly when the server cannot be reached, without the password', async () => {
     const err = await runMonitor(opts({ db: 'postgres://app:hunter2@127.0.0.1:1/shop', plain: true })).catch((e) => e);
     expect(err).toBeInstanceOf(RunbookError);
-    expect(err.message).toBe('cannot connect to app@127.0.0.1:1/shop (from --db): connection refused. Is PostgreSQL running and listening on that host and port?');
+    expect(err.message).toBe(
+      'cannot connect to app@127.0.0.1:1/shop (from --db): connection refused. Is PostgreSQL running and listening on that host and port?',
+    );
     expect(`${err.message} ${err.hint}`).not.toContain('hunter2');
   });
 
@@ -64,7 +74,11 @@ describe('pgrunbook monitor: input and connection errors', () => {
     } finally {
       spy.mockRestore();
     }
-    const objs = written.join('').trim().split('\n').map((l) => JSON.parse(l));
+    const objs = written
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(objs).toHaveLength(2);
     expect(objs[0]).toMatchObject({ locks: [], role: 'primary', serverVersionNum: expect.any(Number) });
     expect(objs[1].walBytesPerSecond).toBeGreaterThanOrEqual(0);
@@ -98,7 +112,8 @@ describe('pgrunbook monitor as a process', () => {
       expect(r, `${r.how}: ${r.err}`).toMatchObject({ code: 0, signal: null });
       expect(r.err).not.toMatch(/EPIPE|Error/);
       if (r.how === 'pipe') expect(JSON.parse(r.out.split('\n')[0]!)).toMatchObject({ role: 'primary' });
-      else expect(r.out).toMatch(/^\d\d:\d\d:\d\d conns \d+\/\d+ .*\| locks: none waiting \| long: none over 5s \| repl: no standbys, WAL/m);
+      else
+        expect(r.out).toMatch(/^\d\d:\d\d:\d\d conns \d+\/\d+ .*\| locks: none waiting \| long: none over 5s \| repl: no standbys, WAL/m);
     }
     await waitFor(async () => (await monitorSessions()) === 0, 'the monitor sessions to end', 10_000);
   });
@@ -129,14 +144,15 @@ describe('pgrunbook monitor as a process', () => {
       const before = execFileSync('ps', ['-o', 'pid=', '--ppid', pids], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
       tmux('kill-session', '-t', `${session}h`);
       await waitFor(
-        async () => before.every((p) => {
-          try {
-            process.kill(Number(p), 0);
-            return false;
-          } catch {
-            return true;
-          }
-        }),
+        async () =>
+          before.every((p) => {
+            try {
+              process.kill(Number(p), 0);
+              return false;
+            } catch {
+              return true;
+            }
+          }),
         'the monitor process to exit after SIGHUP',
         15_000,
       );

@@ -70,7 +70,10 @@ describe('pgrunbook plan', () => {
     expect(json.runbook.name).toBe('Add a derived column with a backfill');
     expect(json.tables[0].name).toBe('orders');
     expect(json.steps.map((s: any) => s.id)).toEqual(expect.arrayContaining(['add_column', 'backfill', 'not_null', 'create_index']));
-    expect(json.steps.find((s: any) => s.id === 'add_column').statements[0].analysis.locks[0]).toMatchObject({ relation: 'orders', mode: 'AccessExclusiveLock' });
+    expect(json.steps.find((s: any) => s.id === 'add_column').statements[0].analysis.locks[0]).toMatchObject({
+      relation: 'orders',
+      mode: 'AccessExclusiveLock',
+    });
   });
 
   it('renders the Ink view: server, tables, one line per step, the selected step in detail', async () => {

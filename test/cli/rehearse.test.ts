@@ -22,7 +22,10 @@ describe('pgrunbook rehearse', () => {
     const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--sample', '10%', '--json', '--report', report]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const last = lines[lines.length - 1];
     expect(last.type).toBe('rehearsal.projection');
     expect(last.projection.total_seconds).toBeGreaterThan(0);
@@ -61,10 +64,25 @@ describe('pgrunbook rehearse', () => {
       await c.connect();
       await c.query(`create table keep_me (id int primary key)`);
       const before = (await c.query(objects)).rows[0].n;
-      const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--sandbox', stage, '--sample', '10%', '--sample-method', 'slices', '--json']);
+      const r = await runCli([
+        'rehearse',
+        FIXTURE,
+        '--db',
+        src.url,
+        '--sandbox',
+        stage,
+        '--sample',
+        '10%',
+        '--sample-method',
+        'slices',
+        '--json',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const last = lines[lines.length - 1];
       expect(last.type).toBe('rehearsal.projection');
       expect(last.report.rollback_verified).toBe(true);
@@ -91,7 +109,9 @@ describe('pgrunbook rehearse', () => {
   });
 
   it('a missing pg_dump fails clearly, naming the package', async () => {
-    const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--plain', '--schema-from', 'pg_dump'], { env: { PGRUNBOOK_PG_DUMP: '/nonexistent/pg_dump' } });
+    const r = await runCli(['rehearse', FIXTURE, '--db', src.url, '--plain', '--schema-from', 'pg_dump'], {
+      env: { PGRUNBOOK_PG_DUMP: '/nonexistent/pg_dump' },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/pg_dump not found/);
     expect(r.stderr).toMatch(/postgresql-client/);

@@ -74,7 +74,10 @@ for (const major of edgeMajors()) {
       expect(resumed.stdout).toMatch(/completed/);
       // Every effect exactly once.
       expect((await db.query('select step from effects order by id')).map((r) => r.step)).toEqual(['s2', 's4']);
-      const journal = await db.query(`select type from pgrunbook.events e join pgrunbook.runs r using (run_id) where r.runbook_name = $1 order by seq`, [`kill-${major}`]);
+      const journal = await db.query(
+        `select type from pgrunbook.events e join pgrunbook.runs r using (run_id) where r.runbook_name = $1 order by seq`,
+        [`kill-${major}`],
+      );
       const types = journal.map((r) => r.type);
       expect(types.filter((t) => t === 'run.started')).toHaveLength(2);
       expect(types).toContain('run.resumed');
@@ -123,7 +126,9 @@ describe('secrets', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/connection refused/);
     const journal = await db.query(`select payload::text p from pgrunbook.events`);
-    const jsonl = readdirSync(journalDir).map((f) => readFileSync(join(journalDir, f), 'utf8')).join('');
+    const jsonl = readdirSync(journalDir)
+      .map((f) => readFileSync(join(journalDir, f), 'utf8'))
+      .join('');
     expect(jsonl.length).toBeGreaterThan(100);
     const everything = [run, json, md, js, st, bad].map((r) => r.stdout + r.stderr).join('\n') + journal.map((r) => r.p).join('\n') + jsonl;
     expect(md.stdout).toMatch(/# pgrunbook run/);
@@ -141,4 +146,3 @@ describe('secrets', () => {
     expect(wrong.stderr).toMatch(/from libpq environment\): connection refused/);
   });
 });
-

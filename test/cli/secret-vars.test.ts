@@ -65,16 +65,26 @@ phases:
     const md = await runCli(['report', run!.run_id, '--db', db.url]);
     expect(md.stdout).toMatch(/token=\*\*\* \(secret, from \$T_DEPLOY_TOKEN\)/);
     const journal = await db.query<{ p: string }>('select payload::text p from pgrunbook.events');
-    const jsonl = readdirSync(journalDir).map((f) => readFileSync(join(journalDir, f), 'utf8')).join('');
+    const jsonl = readdirSync(journalDir)
+      .map((f) => readFileSync(join(journalDir, f), 'utf8'))
+      .join('');
     expect(killed.stdout).toMatch(/deploying with \*\*\* \*\*\*/);
-    const everything = [killed, noEnv, resumed, md].map((r) => r.stdout + r.stderr).join('\n') + journal.map((r) => r.p).join('\n') + jsonl + argv + JSON.stringify(run);
+    const everything =
+      [killed, noEnv, resumed, md].map((r) => r.stdout + r.stderr).join('\n') +
+      journal.map((r) => r.p).join('\n') +
+      jsonl +
+      argv +
+      JSON.stringify(run);
     expect(everything).not.toContain(TOKEN);
     expect(everything).not.toContain(API);
   }, 60_000);
 
   it('validate warns about a credential literal at FILE:LINE:COL and exits 0; an unset secret is a warning there', async () => {
     const file = join(dir, 'leaky.yaml');
-    writeFileSync(file, `version: 1\nname: leaky\nvars:\n  token: { from_env: NOT_SET_ANYWHERE, secret: true }\nphases:\n  deploy:\n    - id: a\n      shell: PGPASSWORD=hunter2 psql -c "select 1" {{ token }}\n`);
+    writeFileSync(
+      file,
+      `version: 1\nname: leaky\nvars:\n  token: { from_env: NOT_SET_ANYWHERE, secret: true }\nphases:\n  deploy:\n    - id: a\n      shell: PGPASSWORD=hunter2 psql -c "select 1" {{ token }}\n`,
+    );
     const r = await runCli(['validate', file], { env: { NOT_SET_ANYWHERE: '' } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${file}:8:25: warning: this looks like a password assignment written into the runbook`);

@@ -42,7 +42,9 @@ describe('validate (in-process)', () => {
     expect(lines).toEqual([
       `${file}:14:7: warning: step "add_qty": this rollback: SQL is never run: add_column undoes itself in the rollback phase: it drops the column only if this run added it. Remove rollback: from the step, or put the SQL in a separate \`sql\` step in the rollback phase`,
       expect.stringMatching(/:22:7: warning: step "widen_id": this rollback: SQL is never run: swap_table undoes itself/),
-      expect.stringMatching(/:23:7: warning: step "drop_old": this rollback: SQL is never run: swap_table with drop_old: true cannot be undone/),
+      expect.stringMatching(
+        /:23:7: warning: step "drop_old": this rollback: SQL is never run: swap_table with drop_old: true cannot be undone/,
+      ),
       expect.stringMatching(/:32:7: warning: step "recount": this rollback: SQL is never run: the rollback phase undoes deploy steps only/),
       `${file}: valid: "Ignored rollback", steps: deploy 5, monitor 1 (0 errors, 4 warnings)`,
     ]);
@@ -68,7 +70,10 @@ describe('validate (spawned CLI)', () => {
     const built = join(ROOT, 'dist/cli/commands/validate-command.js');
     if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
     try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+        cwd: ROOT,
+        stdio: 'pipe',
+      });
     } catch {
       // Type errors elsewhere still emit JavaScript; the checks below need only the output.
     }
@@ -76,7 +81,9 @@ describe('validate (spawned CLI)', () => {
 
   it('exits 2 with FILE:LINE:COL and no stack trace', async () => {
     const file = join(FIXTURES, 'sql-syntax.yaml');
-    const r = await runCli(['validate', file], { env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', PGHOST: '127.0.0.1', PGPORT: '1' } });
+    const r = await runCli(['validate', file], {
+      env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', PGHOST: '127.0.0.1', PGPORT: '1' },
+    });
     expect(r.code).toBe(2);
     expect(r.stdout).toContain(`${file}:11:10: SQL syntax error in sql: syntax error at or near "WERE"`);
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);

@@ -15,11 +15,18 @@ interface Panel {
   title: string;
   targets?: { expr: string }[];
 }
-const dashboard = JSON.parse(readFileSync(new URL('../../dashboards/pgrunbook.json', import.meta.url), 'utf8')) as { panels: Panel[]; templating: { list: { query?: string }[] } };
-const exprs = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...dashboard.templating.list.map((v) => v.query ?? '')];
+const dashboard = JSON.parse(readFileSync(new URL('../../dashboards/pgrunbook.json', import.meta.url), 'utf8')) as {
+  panels: Panel[];
+  templating: { list: { query?: string }[] };
+};
+const exprs = [
+  ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+  ...dashboard.templating.list.map((v) => v.query ?? ''),
+];
 // Metric names: identifiers followed by a selector, a range, a closing paren or the end; not label names or functions.
 const FUNCTIONS = new Set(['sum', 'max', 'min', 'avg', 'rate', 'increase', 'by', 'label_values', 'database', 'prometheus', 'mode', 'idle']);
-const metricNames = (expr: string) => [...expr.matchAll(/\b([a-z_][a-z0-9_]*)\b(?![\s]*[=(~!])/g)].map((m) => m[1]!).filter((n) => !FUNCTIONS.has(n) && /_/.test(n));
+const metricNames = (expr: string) =>
+  [...expr.matchAll(/\b([a-z_][a-z0-9_]*)\b(?![\s]*[=(~!])/g)].map((m) => m[1]!).filter((n) => !FUNCTIONS.has(n) && /_/.test(n));
 const used = new Set(exprs.flatMap(metricNames));
 const ours = [...used].filter((n) => n.startsWith('pgrunbook_'));
 
@@ -35,7 +42,9 @@ describe('Grafana dashboard', () => {
   describe('against a real run', () => {
     const db = useTestDatabase();
     beforeAll(async () => {
-      await db.query('CREATE TABLE items (id bigint PRIMARY KEY, v int); INSERT INTO items SELECT g, g FROM generate_series(1, 3000) g; ANALYZE items');
+      await db.query(
+        'CREATE TABLE items (id bigint PRIMARY KEY, v int); INSERT INTO items SELECT g, g FROM generate_series(1, 3000) g; ANALYZE items',
+      );
     });
 
     it('every pgrunbook metric the dashboard queries is in the scrape of a --metrics-port run', async () => {
@@ -44,7 +53,19 @@ describe('Grafana dashboard', () => {
       // A reader keeps the table busy so ADD COLUMN times out on its lock and is retried.
       const blocker = await holdReader(db.url, 'items');
       const port = await deadPort();
-      const cli = startCli(['run', file, '--db', db.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', dir, '--metrics-port', String(port)]);
+      const cli = startCli([
+        'run',
+        file,
+        '--db',
+        db.url,
+        '--plain',
+        '--yes',
+        '--allow-irreversible',
+        '--journal-dir',
+        dir,
+        '--metrics-port',
+        String(port),
+      ]);
       try {
         await cli.waitFor(/add: retry 1\//, 20_000);
         await blocker.release();

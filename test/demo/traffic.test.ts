@@ -60,10 +60,14 @@ describe('SyntheticTraffic', () => {
     expect(traffic.stats.blockers).toBe(1);
     expect(traffic.stats.errors).toBe(0);
     // Nothing of the traffic is left on the server.
-    const left = await until(async () => {
-      const r = await db.query<{ n: number }>(`select count(*)::int n from pg_stat_activity where application_name like 'demo:%'`);
-      return r[0]!.n === 0 ? 0 : undefined;
-    }, 'traffic sessions to go away', 5_000);
+    const left = await until(
+      async () => {
+        const r = await db.query<{ n: number }>(`select count(*)::int n from pg_stat_activity where application_name like 'demo:%'`);
+        return r[0]!.n === 0 ? 0 : undefined;
+      },
+      'traffic sessions to go away',
+      5_000,
+    );
     expect(left).toBe(0);
   });
 
@@ -74,7 +78,19 @@ describe('SyntheticTraffic', () => {
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query(`UPDATE orders SET status = 'held' WHERE id = 1`);
-    const traffic = new SyntheticTraffic({ connectionString: db.url, rows: 100, rate: 200, clients: 2, hotShare: 1, hotRows: 1, writeShare: 1, longTxFirstMs: 0, longTxEveryMs: 0, blockerFirstMs: 0, blockerEveryMs: 0 });
+    const traffic = new SyntheticTraffic({
+      connectionString: db.url,
+      rows: 100,
+      rate: 200,
+      clients: 2,
+      hotShare: 1,
+      hotRows: 1,
+      writeShare: 1,
+      longTxFirstMs: 0,
+      longTxEveryMs: 0,
+      blockerFirstMs: 0,
+      blockerEveryMs: 0,
+    });
     traffic.start();
     try {
       await until(async () => (traffic.stats.skipped > 50 ? true : undefined), 'skipped operations');

@@ -28,7 +28,8 @@ async function exitCode(pane: TmuxPane): Promise<number> {
 
 async function demoAtFirstGate(pane: TmuxPane): Promise<{ pid: number; dataDir: string }> {
   const screen = await pane.waitForScreen((s) => s.includes('Approve? [y/N]'), 'the first gate', 60_000);
-  for (const title of ['Steps', 'Locks', 'Long queries', 'Replication', 'Index build', 'Log', 'GATE · confirm · add_amount_cents']) expect(screen).toContain(title);
+  for (const title of ['Steps', 'Locks', 'Long queries', 'Replication', 'Index build', 'Log', 'GATE · confirm · add_amount_cents'])
+    expect(screen).toContain(title);
   const pms = postmastersUnder(pane.panePid());
   expect(pms).toHaveLength(1);
   return pms[0]!;
@@ -47,7 +48,8 @@ afterEach(() => {
 // .ci/run installs tmux, so in CI a missing tmux is a broken set-up, not a reason to skip.
 const tmux = hasTmux();
 if (!tmux) {
-  if (process.env.CI) throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux); the real-terminal demo tests must run in CI');
+  if (process.env.CI)
+    throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux); the real-terminal demo tests must run in CI');
   process.stdout.write('SKIPPED: tmux is not installed (apt-get install tmux); the real-terminal demo tests did not run\n');
 }
 
@@ -65,7 +67,15 @@ describe.skipIf(!tmux)('pgrunbook demo in a real terminal (tmux, 80×24)', () =>
 
     pane.type('?');
     const help = await pane.waitForScreen((s) => s.includes('Help · keys'), 'the help overlay');
-    for (const k of ['pause / resume the step', 'batch size', 'freeze / thaw the panels', 'log pager', 'abort the run', 'quit; run stays resumable']) expect(help).toContain(k);
+    for (const k of [
+      'pause / resume the step',
+      'batch size',
+      'freeze / thaw the panels',
+      'log pager',
+      'abort the run',
+      'quit; run stays resumable',
+    ])
+      expect(help).toContain(k);
     pane.type('x');
     await pane.waitForScreen((s) => s.includes('Approve? [y/N]') && !s.includes('Help · keys'), 'the gate again');
 

@@ -21,7 +21,8 @@ class FlakyDb implements JournalDb {
 }
 
 const who = { user: 'ops', host: 'box', pid: 1 };
-const event = (seq: number): RunEvent => ({ type: 'step.log', stepId: 's', level: 'info', message: `m${seq}`, seq, at: new Date(0).toISOString(), runId: 'r' }) as RunEvent;
+const event = (seq: number): RunEvent =>
+  ({ type: 'step.log', stepId: 's', level: 'info', message: `m${seq}`, seq, at: new Date(0).toISOString(), runId: 'r' }) as RunEvent;
 
 /** Lets pending promise callbacks run (the fake db answers asynchronously). */
 const settle = () => new Promise((r) => setImmediate(r));
@@ -46,7 +47,9 @@ describe('journal', () => {
     expect(db.rows).toEqual([1, 2, 3]);
     expect(db.tries).toBe(7); // 4 refusals of the first event, then one write each
     expect(reports).toEqual([
-      expect.stringMatching(/^warn: could not write the journal to pgrunbook.events \(permission denied for table events\); the run goes on/),
+      expect.stringMatching(
+        /^warn: could not write the journal to pgrunbook.events \(permission denied for table events\); the run goes on/,
+      ),
       'info: the journal is writable again after 4 failed tries; no event was lost',
     ]);
   });

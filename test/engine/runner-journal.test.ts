@@ -39,7 +39,16 @@ const REFUSE = `
 async function run(url: string, rb: Runbook, extra: { resumeRunId?: string; journalWaitMs?: number } = {}) {
   const connection = resolveConnection(url);
   const gates = new PolicyGates({ yes: true, allowIrreversible: true, user: 'test' });
-  const runner = new Runner({ runbook: rb, connection, connect: connectionFactory(connection), gates, nonInteractive: true, journalDir: null, kinds, ...extra });
+  const runner = new Runner({
+    runbook: rb,
+    connection,
+    connect: connectionFactory(connection),
+    gates,
+    nonInteractive: true,
+    journalDir: null,
+    kinds,
+    ...extra,
+  });
   const events: RunEvent[] = [];
   runner.bus.on((e) => events.push(e));
   return { outcome: await runner.run(), events };
@@ -62,9 +71,13 @@ describe('runner: journal outage', () => {
     expect(outcome).toMatchObject({ status: 'completed' });
     expect(outcome.unrecorded).toBeUndefined();
     const logs = events.filter((e) => e.type === 'step.log').map((e) => (e as { message: string }).message);
-    expect(logs).toContainEqual(expect.stringMatching(/^could not write the journal to pgrunbook.events \(journal writes refused by the test\); the run goes on/));
+    expect(logs).toContainEqual(
+      expect.stringMatching(/^could not write the journal to pgrunbook.events \(journal writes refused by the test\); the run goes on/),
+    );
     expect(logs).toContainEqual(expect.stringMatching(/^the journal is writable again after \d+ failed tries; no event was lost$/));
-    const steps = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [outcome.runId]);
+    const steps = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [
+      outcome.runId,
+    ]);
     expect(steps).toEqual(['block', 'during', 'unblock', 'after'].map((step_id) => ({ step_id, status: 'completed' })));
     const journal = await db.query(`select seq, type from pgrunbook.events where run_id = $1 order by seq`, [outcome.runId]);
     expect(journal.map((r) => r.type)).toEqual(events.filter((e) => e.type !== 'step.progress').map((e) => e.type));
@@ -75,7 +88,10 @@ describe('runner: journal outage', () => {
   it('a run that cannot record its end keeps its real status, says so, and resume records it later', async () => {
     await db.query(`delete from journal_block`).catch(() => {});
     const rb = makeRunbook(
-      [makeStep('rawsql', { sql: REFUSE }, { id: 'block', phase: 'deploy' }), makeStep('rawsql', { sql: 'create table made_here (id int)' }, { id: 'make', phase: 'deploy' })],
+      [
+        makeStep('rawsql', { sql: REFUSE }, { id: 'block', phase: 'deploy' }),
+        makeStep('rawsql', { sql: 'create table made_here (id int)' }, { id: 'make', phase: 'deploy' }),
+      ],
       { name: 'journal-down' },
     );
     const { outcome, events } = await run(db.url, rb, { journalWaitMs: 500 });
@@ -89,8 +105,13 @@ describe('runner: journal outage', () => {
     expect(events.at(-1)).toMatchObject({ type: 'step.log', level: 'error', message: outcome.unrecorded });
     expect(events.some((e) => e.type === 'step.failed' || e.type === 'run.failed')).toBe(false);
     expect(await db.query(`select count(*)::int n from made_here`)).toEqual([{ n: 0 }]); // the step really ran
-    const steps = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [outcome.runId]);
-    expect(steps).toEqual([{ step_id: 'block', status: 'completed' }, { step_id: 'make', status: 'completed' }]);
+    const steps = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [
+      outcome.runId,
+    ]);
+    expect(steps).toEqual([
+      { step_id: 'block', status: 'completed' },
+      { step_id: 'make', status: 'completed' },
+    ]);
     expect(await db.query(`select status from pgrunbook.runs where run_id = $1`, [outcome.runId])).toEqual([{ status: 'running' }]);
 
     await db.query(`delete from journal_block`);

@@ -80,7 +80,9 @@ describe('runner', () => {
     const journal = await db.query(`select type, step_id, os_user from pgrunbook.events where run_id = $1 order by seq`, [outcome.runId]);
     expect(journal.map((r) => r.type)).toEqual(types.filter((t) => t !== 'step.progress'));
     expect(journal[0].os_user).toBeTruthy();
-    const steps = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [outcome.runId]);
+    const steps = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [
+      outcome.runId,
+    ]);
     expect(steps.map((s) => `${s.step_id}:${s.status}`)).toEqual(['p1:completed', 'd1:completed', 'd2:completed', 'm1:completed']);
     const run = await db.query(`select status from pgrunbook.runs where run_id = $1`, [outcome.runId]);
     expect(run[0].status).toBe('completed');
@@ -104,11 +106,18 @@ describe('runner', () => {
     const back = await runRunbook(rb, { url: db.url, kinds: rec.kinds, phases: ['rollback'] });
     expect(back.outcome.status).toBe('completed');
     expect(rec.calls).toEqual(['rollback:c:c', 'rollback:b:b', 'rollback:a:a', 'apply:after']);
-    const deploy = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by step_id`, [first.outcome.runId]);
+    const deploy = await db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by step_id`, [
+      first.outcome.runId,
+    ]);
     expect(deploy.map((s) => s.status)).toEqual(['rolled_back', 'rolled_back', 'rolled_back']);
     // The operator reads which run is undone, and the plan lists the undo steps before they run.
     const plan = back.events.find((e) => e.type === 'run.plan') as any;
-    expect(plan.steps.map((s: any) => `${s.phase}/${s.id}`)).toEqual(['rollback/undo:c', 'rollback/undo:b', 'rollback/undo:a', 'rollback/after']);
+    expect(plan.steps.map((s: any) => `${s.phase}/${s.id}`)).toEqual([
+      'rollback/undo:c',
+      'rollback/undo:b',
+      'rollback/undo:a',
+      'rollback/after',
+    ]);
     const undoing = new RegExp(`^undoing run ${first.outcome.runId} \\(started .*\\): c, b, a, newest first$`);
     expect(back.events).toContainEqual(expect.objectContaining({ type: 'step.log', message: expect.stringMatching(undoing) }));
     expect(back.events.find((e) => e.type === 'step.started' && e.stepId === 'undo:c')).toMatchObject({ title: 'Undo c' });
@@ -121,11 +130,22 @@ describe('runner', () => {
 
   it('a step whose table does not exist fails the run before any gate, naming the closest table', async () => {
     await db.query('CREATE TABLE accounts (id int PRIMARY KEY)');
-    const rb = makeRunbook([makeStep('swap_table', { table: 'acounts', columns: [{ name: 'id', type: 'bigint' }], batch_size: 100, drop_old: false }, { id: 'widen', phase: 'deploy' })], { name: 'typo-test' });
+    const rb = makeRunbook(
+      [
+        makeStep(
+          'swap_table',
+          { table: 'acounts', columns: [{ name: 'id', type: 'bigint' }], batch_size: 100, drop_old: false },
+          { id: 'widen', phase: 'deploy' },
+        ),
+      ],
+      { name: 'typo-test' },
+    );
     const r = await runRunbook(rb, { url: db.url });
     expect(r.outcome.status).toBe('failed');
     expect(r.events.filter((e) => e.type === 'gate.requested' || e.type === 'step.started')).toEqual([]);
-    expect(r.events.find((e) => e.type === 'run.failed')).toMatchObject({ error: expect.stringMatching(/^step widen: table acounts does not exist in database .*; the closest existing table is accounts$/) });
+    expect(r.events.find((e) => e.type === 'run.failed')).toMatchObject({
+      error: expect.stringMatching(/^step widen: table acounts does not exist in database .*; the closest existing table is accounts$/),
+    });
   });
 
   it('resume skips completed steps and finishes the run', async () => {
@@ -170,7 +190,11 @@ describe('runner', () => {
     expect(gateLevel(plain, rec.kind, rec.kind.plan(plain, {} as any) as StepPlan)).toBe('none');
 
     const rb = makeRunbook([exclusive, irreversible], { name: 'gate-test' });
-    const onlyYes = await runRunbook(rb, { url: db.url, kinds: rec.kinds, gates: new PolicyGates({ yes: true, allowIrreversible: false, user: 't' }) });
+    const onlyYes = await runRunbook(rb, {
+      url: db.url,
+      kinds: rec.kinds,
+      gates: new PolicyGates({ yes: true, allowIrreversible: false, user: 't' }),
+    });
     expect(onlyYes.outcome.status).toBe('failed');
     expect(onlyYes.outcome.error?.message).toMatch(/--allow-irreversible/);
     expect(rec.calls).toEqual(['apply:alter']);
@@ -179,20 +203,42 @@ describe('runner', () => {
     rec.calls.length = 0;
     const ok = await runRunbook(makeRunbook([exclusive, irreversible], { name: 'gate-test-2' }), { url: db.url, kinds: rec.kinds, gates });
     expect(ok.outcome.status).toBe('completed');
-    expect(gates.requests.map((r) => `${r.stepId}:${r.level}:${r.lockMode ?? ''}`)).toEqual(['alter:confirm:AccessExclusiveLock', 'drop:type:']);
+    expect(gates.requests.map((r) => `${r.stepId}:${r.level}:${r.lockMode ?? ''}`)).toEqual([
+      'alter:confirm:AccessExclusiveLock',
+      'drop:type:',
+    ]);
     const decided = ok.events.filter((e) => e.type === 'gate.decided');
     expect(decided).toHaveLength(2);
   });
 
   it('shows the deploy plan behind a gate before the deploy phase; declining runs nothing', async () => {
     const rec = recorder();
-    const rb = makeRunbook([makeStep('rec', {}, { id: 'p', phase: 'plan' }), makeStep('rec', {}, { id: 'd', phase: 'deploy' })], { name: 'deploy-plan-test' });
-    const gates = new RecordingGates((r) => ({ approved: r.id !== 'deploy:plan', by: 'test', reason: r.id === 'deploy:plan' ? 'not now' : undefined }));
-    const deployPlan = async () => ({ summary: '1 deploy step, estimated 2s', lines: ['step deploy/d'], evidence: [{ label: 'deploy steps', value: 1 }] });
+    const rb = makeRunbook([makeStep('rec', {}, { id: 'p', phase: 'plan' }), makeStep('rec', {}, { id: 'd', phase: 'deploy' })], {
+      name: 'deploy-plan-test',
+    });
+    const gates = new RecordingGates((r) => ({
+      approved: r.id !== 'deploy:plan',
+      by: 'test',
+      reason: r.id === 'deploy:plan' ? 'not now' : undefined,
+    }));
+    const deployPlan = async () => ({
+      summary: '1 deploy step, estimated 2s',
+      lines: ['step deploy/d'],
+      evidence: [{ label: 'deploy steps', value: 1 }],
+    });
     const { Runner } = await import('../../src/engine/runner.js');
     const { connectionFactory, resolveConnection } = await import('../../src/pg/connection.js');
     const connection = resolveConnection(db.url);
-    const runner = new Runner({ runbook: rb, connection, connect: connectionFactory(connection), gates, nonInteractive: true, journalDir: null, kinds: rec.kinds, deployPlan });
+    const runner = new Runner({
+      runbook: rb,
+      connection,
+      connect: connectionFactory(connection),
+      gates,
+      nonInteractive: true,
+      journalDir: null,
+      kinds: rec.kinds,
+      deployPlan,
+    });
     const events: any[] = [];
     runner.bus.on((e) => events.push(e));
     const outcome = await runner.run();
@@ -207,7 +253,11 @@ describe('runner', () => {
   it('abort stops the running step, marks the run aborted and leaves it resumable', async () => {
     const rec = recorder();
     const rb = makeRunbook([makeStep('rec', { hang: true }, { id: 'long', phase: 'deploy' })], { name: 'abort-test' });
-    const p = runRunbook(rb, { url: db.url, kinds: rec.kinds, onRunner: (r) => void rec.hanging.then(() => r.abort('operator pressed a')) });
+    const p = runRunbook(rb, {
+      url: db.url,
+      kinds: rec.kinds,
+      onRunner: (r) => void rec.hanging.then(() => r.abort('operator pressed a')),
+    });
     const { outcome, events } = await p;
     expect(outcome.status).toBe('aborted');
     expect(events.at(-1)).toMatchObject({ type: 'run.aborted', reason: 'operator pressed a' });

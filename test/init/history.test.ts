@@ -77,7 +77,10 @@ describe('init --db: pending migrations from history tables created as each tool
         // The first migration, as the tool would have run it (node-pg-migrate's file has markers).
         const first = readFileSync(fx(t.firstApplied), 'utf8').split(/^-- Down Migration/m)[0]!;
         await runScripts(db.url, [first, t.history]);
-        if (t.dir === 'flyway' || t.dir === 'golang-migrate') await db.query(`INSERT INTO customers SELECT g, 'c' FROM generate_series(1, 10) g; INSERT INTO orders (customer_id, amount) SELECT g % 10 + 1, g FROM generate_series(1, 500) g`);
+        if (t.dir === 'flyway' || t.dir === 'golang-migrate')
+          await db.query(
+            `INSERT INTO customers SELECT g, 'c' FROM generate_series(1, 10) g; INSERT INTO orders (customer_id, amount) SELECT g % 10 + 1, g FROM generate_series(1, 500) g`,
+          );
         const built = await pending(t.dir, db.pool);
         expect(built.chosen.map((m) => m.id)).toEqual(t.pending);
         const { runbook } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS });

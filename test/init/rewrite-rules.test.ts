@@ -19,25 +19,52 @@ const NO_ACCESS_EXCLUSIVE = new Set(['backfill', 'add_foreign_key', 'check', 'ma
 function assertLocks(r: VerifyResult, rb: Runbook): void {
   for (const s of r.trace.steps) {
     const params = rb.phases.deploy.find((x) => x.id === s.stepId)?.params as any;
-    if (s.kind !== 'swap_table') expect(s.rewrites.map((w) => w.relation), `${s.stepId} rewrote a table`).toEqual([]);
-    const ae = s.locks.filter((l) => l.granted && l.mode === 'AccessExclusiveLock' && /^(public\.)?(orders|customers|events|legacy)$/.test(l.relation));
+    if (s.kind !== 'swap_table')
+      expect(
+        s.rewrites.map((w) => w.relation),
+        `${s.stepId} rewrote a table`,
+      ).toEqual([]);
+    const ae = s.locks.filter(
+      (l) => l.granted && l.mode === 'AccessExclusiveLock' && /^(public\.)?(orders|customers|events|legacy)$/.test(l.relation),
+    );
     if (NO_ACCESS_EXCLUSIVE.has(s.kind)) expect(ae, `${s.stepId} held ACCESS EXCLUSIVE`).toEqual([]);
-    if (s.kind === 'create_index' && !params.add_unique && !params.add_primary_key) expect(ae, `${s.stepId} held ACCESS EXCLUSIVE`).toEqual([]);
+    if (s.kind === 'create_index' && !params.add_unique && !params.add_primary_key)
+      expect(ae, `${s.stepId} held ACCESS EXCLUSIVE`).toEqual([]);
   }
 }
 
 const CASES: { name: string; sql: string; kinds: string[] }[] = [
-  { name: 'ADD COLUMN with a volatile default, NOT NULL', sql: 'ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()', kinds: ['add_column', 'sql', 'backfill', 'not_null'] },
+  {
+    name: 'ADD COLUMN with a volatile default, NOT NULL',
+    sql: 'ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()',
+    kinds: ['add_column', 'sql', 'backfill', 'not_null'],
+  },
   { name: 'ADD COLUMN … UNIQUE', sql: 'ALTER TABLE orders ADD COLUMN code text UNIQUE', kinds: ['add_column', 'create_index'] },
   { name: 'ADD COLUMN … CHECK', sql: 'ALTER TABLE orders ADD COLUMN qty int CHECK (qty > 0)', kinds: ['add_column', 'add_check'] },
-  { name: 'CREATE INDEX (partial)', sql: 'CREATE INDEX orders_created_idx ON orders (created_at) WHERE amount > 0', kinds: ['create_index'] },
-  { name: 'CREATE UNIQUE INDEX on an expression', sql: 'CREATE UNIQUE INDEX orders_note_lower ON orders (lower(note))', kinds: ['create_index'] },
+  {
+    name: 'CREATE INDEX (partial)',
+    sql: 'CREATE INDEX orders_created_idx ON orders (created_at) WHERE amount > 0',
+    kinds: ['create_index'],
+  },
+  {
+    name: 'CREATE UNIQUE INDEX on an expression',
+    sql: 'CREATE UNIQUE INDEX orders_note_lower ON orders (lower(note))',
+    kinds: ['create_index'],
+  },
   { name: 'ADD UNIQUE', sql: 'ALTER TABLE orders ADD CONSTRAINT orders_note_key UNIQUE (note)', kinds: ['create_index'] },
   { name: 'ADD PRIMARY KEY', sql: 'ALTER TABLE events ADD PRIMARY KEY (id)', kinds: ['not_null', 'create_index'] },
-  { name: 'ADD FOREIGN KEY', sql: 'ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE', kinds: ['add_foreign_key'] },
+  {
+    name: 'ADD FOREIGN KEY',
+    sql: 'ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE',
+    kinds: ['add_foreign_key'],
+  },
   { name: 'ADD CHECK', sql: 'ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0)', kinds: ['add_check'] },
   { name: 'SET NOT NULL', sql: 'ALTER TABLE orders ALTER COLUMN amount SET NOT NULL', kinds: ['not_null'] },
-  { name: 'ALTER COLUMN TYPE int → bigint (rewrite)', sql: 'ALTER TABLE orders ALTER COLUMN customer_id TYPE bigint', kinds: ['swap_table', 'swap_table'] },
+  {
+    name: 'ALTER COLUMN TYPE int → bigint (rewrite)',
+    sql: 'ALTER TABLE orders ALTER COLUMN customer_id TYPE bigint',
+    kinds: ['swap_table', 'swap_table'],
+  },
   { name: 'UPDATE of every row', sql: "UPDATE orders SET note = 'x' || id", kinds: ['backfill'] },
   { name: 'DROP COLUMN', sql: 'ALTER TABLE orders DROP COLUMN note', kinds: ['check', 'manual', 'sql'] },
   { name: 'DROP TABLE', sql: 'DROP TABLE legacy', kinds: ['check', 'manual', 'sql'] },
@@ -86,7 +113,13 @@ for (const major of edgeMajors()) {
 
     it('the end schemas differ when the runbook does something else (the proof can fail)', async () => {
       const { built } = await prove(serverUrl(major), 'ALTER TABLE orders ALTER COLUMN amount SET NOT NULL');
-      const r = await verifyRunbook({ adminUrl: serverUrl(major), base: [BASE], naive: ['ALTER TABLE orders ALTER COLUMN note SET NOT NULL'], runbook: built.runbook, newRunner });
+      const r = await verifyRunbook({
+        adminUrl: serverUrl(major),
+        base: [BASE],
+        naive: ['ALTER TABLE orders ALTER COLUMN note SET NOT NULL'],
+        runbook: built.runbook,
+        newRunner,
+      });
       expect(r.same).toBe(false);
       expect(r.diff.added.join('\n')).toMatch(/amount numeric\(12,2\) not null/);
     });

@@ -19,7 +19,16 @@ async function build(from: string, more: Record<string, unknown> = {}) {
 
 describe('init sources', () => {
   it('detects every layout', async () => {
-    const want: Record<string, string> = { sqitch: 'sqitch', dbmate: 'dbmate', flyway: 'flyway', 'golang-migrate': 'golang-migrate', prisma: 'prisma', 'node-pg-migrate': 'node-pg-migrate', numbered: 'numbered-sql', 'bad/syntax.sql': 'sql' };
+    const want: Record<string, string> = {
+      sqitch: 'sqitch',
+      dbmate: 'dbmate',
+      flyway: 'flyway',
+      'golang-migrate': 'golang-migrate',
+      prisma: 'prisma',
+      'node-pg-migrate': 'node-pg-migrate',
+      numbered: 'numbered-sql',
+      'bad/syntax.sql': 'sql',
+    };
     for (const [dir, format] of Object.entries(want)) expect(await detectFormat(fx(dir)), dir).toBe(format);
     await expect(detectFormat(fx('.'))).rejects.toThrow(/no known migration layout/);
   });
@@ -62,7 +71,9 @@ describe('init sources', () => {
   });
 
   it('dbmate, prisma, node-pg-migrate and numbered files', async () => {
-    expect((await build('dbmate')).yaml).toMatch(/INSERT INTO schema_migrations \(version\) VALUES \('20260101000000'\), \('20260102000000'\), \('20260103000000'\)/);
+    expect((await build('dbmate')).yaml).toMatch(
+      /INSERT INTO schema_migrations \(version\) VALUES \('20260101000000'\), \('20260102000000'\), \('20260103000000'\)/,
+    );
     expect((await build('prisma')).yaml).toMatch(/INSERT INTO _prisma_migrations/);
     const npm = await build('node-pg-migrate');
     expect(npm.chosen.map((m) => m.id)).toEqual(['1767225600000_accounts', '1767312000000_email-not-null']);
@@ -75,7 +86,9 @@ describe('init sources', () => {
     const syntax = build('bad/syntax.sql');
     await expect(syntax).rejects.toBeInstanceOf(InputError);
     await expect(syntax).rejects.toThrow(/bad\/syntax\.sql:1:\d+: syntax error/);
-    await expect(build('bad/concurrently-in-transaction.sql')).rejects.toThrow(/concurrently-in-transaction\.sql:2:1: CREATE INDEX CONCURRENTLY .* cannot run inside a transaction block/);
+    await expect(build('bad/concurrently-in-transaction.sql')).rejects.toThrow(
+      /concurrently-in-transaction\.sql:2:1: CREATE INDEX CONCURRENTLY .* cannot run inside a transaction block/,
+    );
     await expect(build('flyway', { only: ['9'] })).rejects.toThrow(/--only 9: no such migration/);
   });
 });

@@ -26,7 +26,11 @@ export async function convert(sql: string, opts: Partial<BuildOptions> = {}): Pr
   return { ...built, runbook };
 }
 
-export async function prove(adminUrl: string, sql: string, base = BASE): Promise<{ built: BuildResult & { runbook: Runbook }; result: VerifyResult }> {
+export async function prove(
+  adminUrl: string,
+  sql: string,
+  base = BASE,
+): Promise<{ built: BuildResult & { runbook: Runbook }; result: VerifyResult }> {
   const built = await convert(sql);
   const result = await verifyRunbook({ adminUrl, base: [base], naive: [sql], runbook: built.runbook, newRunner });
   return { built, result };

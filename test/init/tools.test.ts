@@ -22,11 +22,15 @@ const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.
 const DBMATE = fileURLToPath(new URL('../../node_modules/.bin/dbmate', import.meta.url));
 
 async function has(cmd: string, args: string[]): Promise<boolean> {
-  return execa(cmd, args, { reject: false }).then((r) => r.exitCode === 0, () => false);
+  return execa(cmd, args, { reject: false }).then(
+    (r) => r.exitCode === 0,
+    () => false,
+  );
 }
 function required(name: string, ok: boolean, install: string): boolean {
   if (ok) return true;
-  if (process.env.CI) throw new Error(`${name} is not installed: .ci/run installs it (${install}); the init tests against the real tool must run in CI`);
+  if (process.env.CI)
+    throw new Error(`${name} is not installed: .ci/run installs it (${install}); the init tests against the real tool must run in CI`);
   process.stdout.write(`SKIPPED: ${name} is not installed (${install}); the init tests against the real ${name} did not run\n`);
   return false;
 }
@@ -37,7 +41,12 @@ const dbmateOk = required('dbmate', await has(DBMATE, ['--version']), 'npm ci');
 async function convertPending(from: string, db: { pool: any }, vars: Record<string, string> = {}) {
   await loadParser();
   const versionNum = Number((await db.pool.query(`select current_setting('server_version_num') v`)).rows[0].v);
-  const built = await buildRunbook({ from, versionNum, kinds: STEP_KINDS, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum } });
+  const built = await buildRunbook({
+    from,
+    versionNum,
+    kinds: STEP_KINDS,
+    db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum },
+  });
   const { runbook, problems } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS, vars });
   if (!runbook) throw new Error(problems.map((p) => p.message).join('\n'));
   return { built, runbook };
@@ -62,7 +71,9 @@ describe.skipIf(!sqitchOk)('init --from a Sqitch project, with the real sqitch',
 
     const run = await runRunbook(runbook, { url: db.url, phases: ['deploy'] });
     expect(run.outcome.status, failure(run.events)).toBe('completed');
-    expect(await db.query(`select indisvalid from pg_index where indexrelid = 'orders_customer_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+    expect(await db.query(`select indisvalid from pg_index where indexrelid = 'orders_customer_idx'::regclass`)).toEqual([
+      { indisvalid: true },
+    ]);
     expect(await db.query(`select convalidated from pg_constraint where conname = 'orders_customer_fk'`)).toEqual([{ convalidated: true }]);
 
     const status = await sqitch('status', target);
@@ -95,7 +106,15 @@ describe.skipIf(!dbmateOk)('init --from a dbmate folder, with the real dbmate', 
 
     const { built, runbook } = await convertPending(fx('dbmate'), db);
     expect(built.chosen.map((m) => m.id)).toEqual(['20260102000000', '20260103000000']);
-    expect(runbook.phases.deploy.map((s) => s.kind)).toEqual(['create_index', 'add_column', 'sql', 'backfill', 'not_null', 'not_null', 'sql']);
+    expect(runbook.phases.deploy.map((s) => s.kind)).toEqual([
+      'create_index',
+      'add_column',
+      'sql',
+      'backfill',
+      'not_null',
+      'not_null',
+      'sql',
+    ]);
 
     const run = await runRunbook(runbook, { url: db.url, phases: ['deploy'] });
     expect(run.outcome.status, failure(run.events)).toBe('completed');
@@ -146,11 +165,24 @@ describe.skipIf(!alembicOk)('init --from - with the real alembic upgrade --sql s
       const stream = await execa('alembic', ['upgrade', 'head', '--sql'], { cwd: dir, reject: false });
       expect(stream.exitCode, stream.stderr).toBe(0);
 
-      await db.query(`CREATE TABLE orders (id bigserial PRIMARY KEY, amount numeric); INSERT INTO orders (amount) SELECT g FROM generate_series(1, 2000) g`);
+      await db.query(
+        `CREATE TABLE orders (id bigserial PRIMARY KEY, amount numeric); INSERT INTO orders (amount) SELECT g FROM generate_series(1, 2000) g`,
+      );
       await loadParser();
       const versionNum = Number((await db.pool.query(`select current_setting('server_version_num') v`)).rows[0].v);
-      const built = await buildRunbook({ from: '-', versionNum, kinds: STEP_KINDS, db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum }, stdin: async () => stream.stdout });
-      expect(built.rows.map((r) => `${r.verdict}:${r.kinds.join('+')}`)).toEqual(['kept:sql', 'rewritten:add_column+sql+backfill+not_null', 'rewritten:create_index', 'kept:sql']);
+      const built = await buildRunbook({
+        from: '-',
+        versionNum,
+        kinds: STEP_KINDS,
+        db: { pool: db.pool, catalog: new LiveCatalog(db.pool), versionNum },
+        stdin: async () => stream.stdout,
+      });
+      expect(built.rows.map((r) => `${r.verdict}:${r.kinds.join('+')}`)).toEqual([
+        'kept:sql',
+        'rewritten:add_column+sql+backfill+not_null',
+        'rewritten:create_index',
+        'kept:sql',
+      ]);
       const { runbook } = await loadRunbookText(built.yaml, 'init.yaml', { kinds: STEP_KINDS });
       const run = await runRunbook(runbook!, { url: db.url, phases: ['deploy'] });
       expect(run.outcome.status, failure(run.events)).toBe('completed');

@@ -229,7 +229,9 @@ describe('monitor on real sessions', () => {
     // Its sessions end (the server notices the closed sockets a moment later): only the long-lived
     // monitor of this file remains, with at most its 3 pooled sessions.
     await waitFor(async () => {
-      const left = await db.query(`select count(*)::int as n from pg_stat_activity where application_name = 'pgrunbook:monitor' and datname = current_database()`);
+      const left = await db.query(
+        `select count(*)::int as n from pg_stat_activity where application_name = 'pgrunbook:monitor' and datname = current_database()`,
+      );
       return left[0].n <= 3;
     }, 'the stopped monitor’s sessions to end');
   });
@@ -274,7 +276,9 @@ describe('a monitor role without pg_monitor / pg_read_all_stats', () => {
     try {
       const s = await m.poll();
       expect(s.unavailable).toContain('replication');
-      expect(s.notes.join('\n')).toMatch(/replication .*switched off: permission denied for function pg_current_wal_lsn\. Give role "mon_\w+" access \(GRANT pg_monitor/);
+      expect(s.notes.join('\n')).toMatch(
+        /replication .*switched off: permission denied for function pg_current_wal_lsn\. Give role "mon_\w+" access \(GRANT pg_monitor/,
+      );
       expect(s.hiddenSessions).toBeGreaterThanOrEqual(1);
       expect(s.notes.join('\n')).toMatch(/hidden: grant pg_read_all_stats/);
       // Hidden sessions are counted, not shown as long queries with made-up ages.

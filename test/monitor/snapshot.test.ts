@@ -53,15 +53,24 @@ describe('one sample, three views', () => {
   });
 
   it('checks thresholds and names who is over', () => {
-    const breaches = checkThresholds(sample, { maxLockWaitSeconds: 0.1, maxLongQuerySeconds: 0.1, maxTransactionAgeSeconds: 0.1, maxReplicationLagBytes: 1 });
+    const breaches = checkThresholds(sample, {
+      maxLockWaitSeconds: 0.1,
+      maxLongQuerySeconds: 0.1,
+      maxTransactionAgeSeconds: 0.1,
+      maxReplicationLagBytes: 1,
+    });
     const byLimit = Object.fromEntries(breaches.map((b) => [b.limit, b]));
     expect(byLimit.maxLockWaitSeconds!.pid).toBe(q.ddl.pid);
-    expect(byLimit.maxLockWaitSeconds!.reason).toMatch(new RegExp(`pid ${q.ddl.pid} has waited .* for AccessExclusiveLock on orders, blocked by ${q.holder.pid}`));
+    expect(byLimit.maxLockWaitSeconds!.reason).toMatch(
+      new RegExp(`pid ${q.ddl.pid} has waited .* for AccessExclusiveLock on orders, blocked by ${q.holder.pid}`),
+    );
     expect(byLimit.maxLongQuerySeconds!.reason).toMatch(/has run one statement for/);
     expect(byLimit.maxTransactionAgeSeconds).toBeDefined();
     expect(byLimit.maxReplicationLagBytes).toBeUndefined(); // no standbys
     expect(checkThresholds(sample, { maxLockWaitSeconds: 3600, maxLongQuerySeconds: 3600 })).toEqual([]);
     expect(uncheckable(sample, { maxLockWaitSeconds: 1 })).toEqual([]);
-    expect(uncheckable({ ...sample, unavailable: ['replication'] }, { maxReplicationLagBytes: 1, maxLockWaitSeconds: 1 })).toEqual(['maxReplicationLagBytes']);
+    expect(uncheckable({ ...sample, unavailable: ['replication'] }, { maxReplicationLagBytes: 1, maxLockWaitSeconds: 1 })).toEqual([
+      'maxReplicationLagBytes',
+    ]);
   });
 });

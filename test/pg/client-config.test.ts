@@ -66,25 +66,41 @@ describe('TLS', () => {
 
   it('verify-full with a wrong CA or a wrong host name fails with what to do', async () => {
     const wrongCa = await failure(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.wrongCaFile)}`);
-    expect(wrongCa).toMatch(/the server's TLS certificate is not signed by a trusted CA .*Point sslrootcert \(or PGSSLROOTCERT\) at the CA that signed it/);
-    const wrongHost = await failure(`${tls.url.replace('127.0.0.1', 'localhost')}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`);
+    expect(wrongCa).toMatch(
+      /the server's TLS certificate is not signed by a trusted CA .*Point sslrootcert \(or PGSSLROOTCERT\) at the CA that signed it/,
+    );
+    const wrongHost = await failure(
+      `${tls.url.replace('127.0.0.1', 'localhost')}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`,
+    );
     expect(wrongHost).toMatch(/the server's TLS certificate is not issued for host localhost/);
     // verify-ca checks the chain only: the same host name passes.
-    expect(await sslInUse(`${tls.url.replace('127.0.0.1', 'localhost')}?sslmode=verify-ca&sslrootcert=${encodeURIComponent(tls.caFile)}`)).toBe(true);
+    expect(
+      await sslInUse(`${tls.url.replace('127.0.0.1', 'localhost')}?sslmode=verify-ca&sslrootcert=${encodeURIComponent(tls.caFile)}`),
+    ).toBe(true);
   });
 
   it('a bad sslmode or a missing CA file is an input error up front', () => {
-    expect(() => resolveConnection(`${tls.url}?sslmode=verify-everything`)).toThrow(/sslmode "verify-everything" \(from the URL\) is not one of disable, allow, prefer, require, verify-ca, verify-full/);
-    expect(() => resolveConnection(`${tls.url}?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt`)).toThrow(/cannot read the root certificate \(sslrootcert\) \/nonexistent\/ca.crt \(from the URL\): ENOENT/);
+    expect(() => resolveConnection(`${tls.url}?sslmode=verify-everything`)).toThrow(
+      /sslmode "verify-everything" \(from the URL\) is not one of disable, allow, prefer, require, verify-ca, verify-full/,
+    );
+    expect(() => resolveConnection(`${tls.url}?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt`)).toThrow(
+      /cannot read the root certificate \(sslrootcert\) \/nonexistent\/ca.crt \(from the URL\): ENOENT/,
+    );
     expect(clientConfig(`${tls.url}?sslmode=disable`)).toMatchObject({ ssl: false, keepAlive: true });
   });
 
   it('pg_dump honours the URL parameters and PGSSLMODE/PGSSLROOTCERT too', async () => {
     const bin = await findPgDump(0);
     expect(bin.major).toBe(dumpMajor);
-    const dump = (url: string) => dumpSchema(bin, { url, tables: [], section: 'pre-data' }).then(() => 'dumped', (e: Error) => e.message);
+    const dump = (url: string) =>
+      dumpSchema(bin, { url, tables: [], section: 'pre-data' }).then(
+        () => 'dumped',
+        (e: Error) => e.message,
+      );
     expect(await dump(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`)).toBe('dumped');
-    expect(await dump(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.wrongCaFile)}`)).toMatch(/pg_dump failed: .*certificate verify failed/);
+    expect(await dump(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.wrongCaFile)}`)).toMatch(
+      /pg_dump failed: .*certificate verify failed/,
+    );
     process.env.PGSSLMODE = 'verify-full';
     process.env.PGSSLROOTCERT = tls.caFile;
     expect(await dump(tls.url)).toBe('dumped');

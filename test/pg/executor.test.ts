@@ -12,7 +12,15 @@ function executor(url: string, gates: GatePort = new PolicyGates({ yes: false, a
   const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'pgrunbook:test-exec' });
   pool.on('error', () => {});
   const events: EventBody[] = [];
-  const ex = new SqlExecutor({ pool, clock: systemClock, emit: (e) => void events.push(e), gates, backoffBaseMs: 100, backoffCapMs: 300, random: () => 0.5 });
+  const ex = new SqlExecutor({
+    pool,
+    clock: systemClock,
+    emit: (e) => void events.push(e),
+    gates,
+    backoffBaseMs: 100,
+    backoffCapMs: 300,
+    random: () => 0.5,
+  });
   return { ex, events, pool };
 }
 
@@ -29,7 +37,10 @@ for (const major of edgeMajors()) {
       );
       expect(units.map((u) => `${u.transactional}:${u.statements.length}`)).toEqual(['true:2', 'false:1', 'true:1']);
       const { ex, pool } = executor(db.url);
-      await ex.run('alter table u1 add column b int; update u1 set b = 1; create index concurrently u1_b on u1 (b); begin; alter table u1 add column c int; commit;', opts);
+      await ex.run(
+        'alter table u1 add column b int; update u1 set b = 1; create index concurrently u1_b on u1 (b); begin; alter table u1 add column c int; commit;',
+        opts,
+      );
       const idx = await db.query(`select indisvalid from pg_index where indexrelid = 'u1_b'::regclass`);
       expect(idx[0].indisvalid).toBe(true);
       await pool.end();
@@ -46,7 +57,9 @@ for (const major of edgeMajors()) {
 
     it('rejects a non-transactional statement inside BEGIN ... COMMIT and never runs without lock_timeout', async () => {
       const { ex, pool } = executor(db.url);
-      await expect(ex.run('begin; create index concurrently x on u2 (id); commit;', opts)).rejects.toThrow(/cannot run inside a transaction block/);
+      await expect(ex.run('begin; create index concurrently x on u2 (id); commit;', opts)).rejects.toThrow(
+        /cannot run inside a transaction block/,
+      );
       await expect(ex.run('select 1', { ...opts, lockTimeoutMs: 0 })).rejects.toThrow(/without a lock_timeout/);
       await pool.end();
     });
@@ -122,7 +135,12 @@ for (const major of edgeMajors()) {
 
     it('engine session settings apply to the unit and are reset before the connection goes back', async () => {
       const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-      const ex = new SqlExecutor({ pool, clock: systemClock, emit: () => {}, gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }) });
+      const ex = new SqlExecutor({
+        pool,
+        clock: systemClock,
+        emit: () => {},
+        gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }),
+      });
       const show = "select current_setting('max_parallel_maintenance_workers') as v";
       const settings = { max_parallel_maintenance_workers: 0 };
       const [alone] = await ex.run(show, { ...opts, transactional: false, settings });
@@ -151,7 +169,9 @@ for (const major of edgeMajors()) {
       setTimeout(() => ac.abort(new Error('stop')), 200);
       await expect(ex.run('select pg_sleep(30)', { ...opts, signal: ac.signal })).rejects.toThrow();
       expect(Date.now() - t0).toBeLessThan(5000);
-      const left = await db.query(`select count(*)::int n from pg_stat_activity where query like 'select pg_sleep(30)%' and state = 'active'`);
+      const left = await db.query(
+        `select count(*)::int n from pg_stat_activity where query like 'select pg_sleep(30)%' and state = 'active'`,
+      );
       expect(left[0].n).toBe(0);
       await pool.end();
     });

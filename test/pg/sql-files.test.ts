@@ -28,7 +28,9 @@ describe('SQL files per server version', () => {
   });
 
   it('names the folder and the missing file when no file applies', () => {
-    expect(() => sqlText('monitor/sql', 'no-such-probe', 170000)).toThrow(/no SQL file "no-such-probe" for server version 170000 in .*src\/monitor\/sql\//);
+    expect(() => sqlText('monitor/sql', 'no-such-probe', 170000)).toThrow(
+      /no SQL file "no-such-probe" for server version 170000 in .*src\/monitor\/sql\//,
+    );
   });
 
   it('every SQL file in the project is kebab-case and lives in a folder the loader reads', () => {

@@ -8,7 +8,15 @@ const step = (id: string, kind: string, params: Record<string, unknown>): StepSp
   ({ id, phase: 'deploy', kind, params, settings: {}, pos: { line: 1, col: 1 } }) as unknown as StepSpec;
 
 const runbook = (steps: StepSpec[]): Runbook =>
-  ({ version: 1, name: 'r', vars: {}, settings: {}, phases: { plan: [], test: [], deploy: steps, monitor: [], rollback: [] }, file: 'r.yaml', source: '' }) as unknown as Runbook;
+  ({
+    version: 1,
+    name: 'r',
+    vars: {},
+    settings: {},
+    phases: { plan: [], test: [], deploy: steps, monitor: [], rollback: [] },
+    file: 'r.yaml',
+    source: '',
+  }) as unknown as Runbook;
 
 describe('capSandboxBatches', () => {
   const samples = [
@@ -35,7 +43,11 @@ describe('capSandboxBatches', () => {
     expect(params('whole')).toEqual({ table: 'small', set: 'x = 1' });
     expect(params('floor')).toMatchObject({ max_batch_size: MIN_BATCH_CAP });
     expect(params('add')).toEqual({ table: 'orders', column: 'x', type: 'int' });
-    expect(caps.map((c) => [c.stepId, c.cap])).toEqual([['fill', cap], ['fixed', cap], ['floor', MIN_BATCH_CAP]]);
+    expect(caps.map((c) => [c.stepId, c.cap])).toEqual([
+      ['fill', cap],
+      ['fixed', cap],
+      ['floor', MIN_BATCH_CAP],
+    ]);
     // The operator's runbook itself is not changed.
     expect(rb.phases.deploy[1]!.params).toEqual({ table: 'public.orders', set: 'x = 1' });
   });

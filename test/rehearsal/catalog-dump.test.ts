@@ -186,7 +186,9 @@ for (const major of edgeMajors()) {
       const c = await connect(src.url);
       await c.query(fixture(major));
       // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind (amount 10 is there twice).
-      await expect(c.query(`create unique index concurrently orders_amount_uq on app.orders (amount)`)).rejects.toThrow(/could not create unique index/);
+      await expect(c.query(`create unique index concurrently orders_amount_uq on app.orders (amount)`)).rejects.toThrow(
+        /could not create unique index/,
+      );
     });
     afterAll(async () => {
       for (const c of clients) await c.end().catch(() => {});
@@ -196,7 +198,15 @@ for (const major of edgeMajors()) {
 
     it('recreates the schema identically (schemaDiff and catalog details) with the data loaded in between', async () => {
       const logs: string[] = [];
-      const r = await cloneSample({ sourceUrl: src.url, sandboxUrl: dst.url, sourceMajor: major, tableNames: TOUCHED, samplePct: 100, schemaFrom: 'catalog', log: (m) => logs.push(m) });
+      const r = await cloneSample({
+        sourceUrl: src.url,
+        sandboxUrl: dst.url,
+        sourceMajor: major,
+        tableNames: TOUCHED,
+        samplePct: 100,
+        schemaFrom: 'catalog',
+        log: (m) => logs.push(m),
+      });
       expect(r.schemaFrom).toBe('catalog');
       expect(r.pgDump).toMatch(/catalog/);
       expect(r.snapshot).toBeTruthy();
@@ -212,14 +222,19 @@ for (const major of edgeMajors()) {
       expect(await details(b)).toEqual(await details(a));
 
       // The table only a view reads: created empty, reported, and listed as schema-only.
-      expect(r.warnings).toContainEqual(expect.stringMatching(/app\.regions is created empty in the sandbox: read by view app\.customer_regions/));
+      expect(r.warnings).toContainEqual(
+        expect.stringMatching(/app\.regions is created empty in the sandbox: read by view app\.customer_regions/),
+      );
       expect(r.tables.find((t) => t.table === 'app.regions')).toMatchObject({ method: 'schema-only', role: 'referenced', sampleRows: 0 });
       // Sequences continue where the source's are.
       const seq = `select format('%I.%I', schemaname, sequencename) s, last_value from pg_sequences order by 1`;
       const [sa, sb] = [(await a.query(seq)).rows, (await b.query(seq)).rows];
-      for (const s of sa) if (s.last_value !== null) expect(Number(sb.find((x) => x.s === s.s)!.last_value)).toBeGreaterThanOrEqual(Number(s.last_value));
+      for (const s of sa)
+        if (s.last_value !== null) expect(Number(sb.find((x) => x.s === s.s)!.last_value)).toBeGreaterThanOrEqual(Number(s.last_value));
       // The copy works: identity, generated column and the triggers' function in the sandbox.
-      const ins = await b.query(`insert into app.orders (customer_id, qty, amount, note) values (1, 1, 1.5, 'ok') returning id, amount_cents`);
+      const ins = await b.query(
+        `insert into app.orders (customer_id, qty, amount, note) values (1, 1, 1.5, 'ok') returning id, amount_cents`,
+      );
       expect(Number(ins.rows[0].id)).toBeGreaterThan(106);
       expect(Number(ins.rows[0].amount_cents)).toBe(150);
     });
@@ -227,8 +242,17 @@ for (const major of edgeMajors()) {
     it('a touched partition brings its parent, created empty and with the partition attached', async () => {
       const third = await createDatabase(major, 'catpart');
       try {
-        const r = await cloneSample({ sourceUrl: src.url, sandboxUrl: third.url, sourceMajor: major, tableNames: ['app.events_2024'], samplePct: 100, schemaFrom: 'catalog' });
-        expect(r.warnings).toContainEqual(expect.stringMatching(/app\.events is created empty in the sandbox: parent of table app\.events_2024/));
+        const r = await cloneSample({
+          sourceUrl: src.url,
+          sandboxUrl: third.url,
+          sourceMajor: major,
+          tableNames: ['app.events_2024'],
+          samplePct: 100,
+          schemaFrom: 'catalog',
+        });
+        expect(r.warnings).toContainEqual(
+          expect.stringMatching(/app\.events is created empty in the sandbox: parent of table app\.events_2024/),
+        );
         const c = new pg.Client(third.url);
         await c.connect();
         try {
@@ -239,7 +263,13 @@ for (const major of edgeMajors()) {
                                   to_regclass('app.events_2025') as sibling
                              from pg_class c where c.oid = 'app.events_2024'::regclass`)
           ).rows[0];
-          expect(row).toEqual({ bound: "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')", n: 1, pk_valid: true, cloned_trigger: 1, sibling: null });
+          expect(row).toEqual({
+            bound: "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+            n: 1,
+            pk_valid: true,
+            cloned_trigger: 1,
+            sibling: null,
+          });
         } finally {
           await c.end();
         }
@@ -280,7 +310,9 @@ describe('rehearsal against a server newer than pg_dump', () => {
   let hide: { path: string; versionedRoots: string[] } | undefined;
   beforeAll(async () => {
     const dump = await findPgDump(0).catch(() => undefined);
-    const newer = majors().filter((m) => !dump || m > dump.major).sort((x, y) => y - x)[0];
+    const newer = majors()
+      .filter((m) => !dump || m > dump.major)
+      .sort((x, y) => y - x)[0];
     major = newer ?? Math.max(...majors());
     if (newer === undefined) hide = { path: '/nonexistent', versionedRoots: [] };
     db = await createDatabase(major, 'catreh');
@@ -299,7 +331,9 @@ describe('rehearsal against a server newer than pg_dump', () => {
     const r = await rehearse({ runbook, sourceUrl: db.url, samplePct: 10, schemaFrom: 'auto', pgDump: hide, log: (m) => logs.push(m) });
     expect(r.source.major).toBe(major);
     expect(r.clone?.schemaFrom).toBe('catalog');
-    expect(r.warnings).toContainEqual(expect.stringMatching(/(older than the source server|pg_dump not found).*copying the schema from the source's catalog instead/));
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(/(older than the source server|pg_dump not found).*copying the schema from the source's catalog instead/),
+    );
     expect(logs.some((l) => l.startsWith('warning:') && /catalog instead/.test(l))).toBe(true);
     expect(r.deploy.status).toBe('completed');
     expect(r.rollback?.status).toBe('completed');

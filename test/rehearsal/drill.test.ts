@@ -45,7 +45,13 @@ phases:
       { kinds: STEP_KINDS },
     );
     expect(runbook.problems.filter((p) => p.severity === 'error')).toEqual([]);
-    const r = await rehearse({ runbook: runbook.runbook!, sourceUrl: src.url, samplePct: 20, drill: true, drillOptions: { longTransactionMs: 1000 } });
+    const r = await rehearse({
+      runbook: runbook.runbook!,
+      sourceUrl: src.url,
+      samplePct: 20,
+      drill: true,
+      drillOptions: { longTransactionMs: 1000 },
+    });
     const byFault = Object.fromEntries(r.drill!.map((d) => [d.fault, d]));
     expect(byFault['blocking-transaction'], JSON.stringify(r.drill)).toMatchObject({ injected: true, stepId: 'add_col' });
     expect(byFault['long-transaction'], JSON.stringify(r.drill)).toMatchObject({ injected: true, stepId: 'idx' });

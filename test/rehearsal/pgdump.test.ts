@@ -35,9 +35,16 @@ describe('pg_dump', () => {
     const db = useTestDatabase();
     it('with schemaFrom pg_dump: fails before any sandbox is started, with the clear error', async () => {
       await db.query(`create table t (id int primary key)`);
-      const runbook = makeRunbook([makeStep('sql', 'ALTER TABLE t ADD COLUMN x int', { id: 'a', rollback: 'ALTER TABLE t DROP COLUMN x' })]);
+      const runbook = makeRunbook([
+        makeStep('sql', 'ALTER TABLE t ADD COLUMN x int', { id: 'a', rollback: 'ALTER TABLE t DROP COLUMN x' }),
+      ]);
       const t0 = Date.now();
-      const err = await rehearse({ runbook, sourceUrl: db.url, schemaFrom: 'pg_dump', pgDump: { path: '/nonexistent', versionedRoots: [] } }).catch((e) => e);
+      const err = await rehearse({
+        runbook,
+        sourceUrl: db.url,
+        schemaFrom: 'pg_dump',
+        pgDump: { path: '/nonexistent', versionedRoots: [] },
+      }).catch((e) => e);
       expect(err.message).toMatch(/pg_dump not found/);
       expect(err.hint).toMatch(/postgresql-client/);
       expect(Date.now() - t0).toBeLessThan(5000);
@@ -56,9 +63,15 @@ describe('pg_dump never sees the password in its arguments', () => {
     pw = await startPasswordServer({ major });
     shimDir = mkdtempSync(join(tmpdir(), 'pgrunbook-shim-'));
     // Shims log every argument they get (one per line), then run the real binary.
-    for (const [name, target] of [['pg_dump', real.path], ['psql', '/usr/bin/psql']] as const) {
+    for (const [name, target] of [
+      ['pg_dump', real.path],
+      ['psql', '/usr/bin/psql'],
+    ] as const) {
       const shim = join(shimDir, name);
-      writeFileSync(shim, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> "${shimDir}/argv.log"; done\necho "--- ${name}" >> "${shimDir}/argv.log"\nexec ${target} "$@"\n`);
+      writeFileSync(
+        shim,
+        `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> "${shimDir}/argv.log"; done\necho "--- ${name}" >> "${shimDir}/argv.log"\nexec ${target} "$@"\n`,
+      );
       chmodSync(shim, 0o755);
     }
   }, 60_000);
@@ -70,8 +83,16 @@ describe('pg_dump never sees the password in its arguments', () => {
   it('a rehearsal with the password in the URL: pg_dump ran, the rehearsal completed, no argument holds the password', async () => {
     await pw.admin(`create table orders (id bigint primary key, note text)`);
     await pw.admin(`insert into orders select g, 'n' from generate_series(1, 200) g`);
-    const runbook = makeRunbook([makeStep('sql', 'ALTER TABLE orders ADD COLUMN x int', { id: 'a', rollback: 'ALTER TABLE orders DROP COLUMN x' })]);
-    const r = await rehearse({ runbook, sourceUrl: pw.url, schemaFrom: 'pg_dump', samplePct: 50, pgDump: { path: shimDir, versionedRoots: [] } });
+    const runbook = makeRunbook([
+      makeStep('sql', 'ALTER TABLE orders ADD COLUMN x int', { id: 'a', rollback: 'ALTER TABLE orders DROP COLUMN x' }),
+    ]);
+    const r = await rehearse({
+      runbook,
+      sourceUrl: pw.url,
+      schemaFrom: 'pg_dump',
+      samplePct: 50,
+      pgDump: { path: shimDir, versionedRoots: [] },
+    });
     expect(r.deploy.status).toBe('completed');
     expect(r.clone?.schemaFrom).toBe('pg_dump');
     const log = readFileSync(join(shimDir, 'argv.log'), 'utf8');

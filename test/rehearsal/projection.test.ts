@@ -20,14 +20,38 @@ import type { StepTrace } from '../../src/rehearsal/rehearsal-types.js';
 
 function trace(over: Partial<StepTrace>): StepTrace {
   return {
-    phase: 'deploy', stepId: 's', kind: 'sql', title: 's', status: 'completed', startedAt: 0, endedAt: 0, durationMs: 100,
-    locks: [], rewrites: [], walBytes: 0, retries: 0, retryDelayMs: 0, throttles: [], rows: null, batchRates: [], batches: 0,
-    indexPhases: {}, blockedBy: [], ...over,
+    phase: 'deploy',
+    stepId: 's',
+    kind: 'sql',
+    title: 's',
+    status: 'completed',
+    startedAt: 0,
+    endedAt: 0,
+    durationMs: 100,
+    locks: [],
+    rewrites: [],
+    walBytes: 0,
+    retries: 0,
+    retryDelayMs: 0,
+    throttles: [],
+    rows: null,
+    batchRates: [],
+    batches: 0,
+    indexPhases: {},
+    blockedBy: [],
+    ...over,
   };
 }
 
-const samples = [{ table: 'orders', sourceRows: 1_000_000, sourceBytes: 80e6, sourceIndexBytes: 30e6, sampleRows: 100_000, sampleBytes: 8e6 }];
-const orders = new Map<string, string | null>([['add', 'orders'], ['fill', 'orders'], ['nn', 'orders'], ['idx', 'orders']]);
+const samples = [
+  { table: 'orders', sourceRows: 1_000_000, sourceBytes: 80e6, sourceIndexBytes: 30e6, sampleRows: 100_000, sampleBytes: 8e6 },
+];
+const orders = new Map<string, string | null>([
+  ['add', 'orders'],
+  ['fill', 'orders'],
+  ['nn', 'orders'],
+  ['idx', 'orders'],
+]);
 
 /** A backfill timeline: `setupMs` before the first report, then `rate` rows/ms in reports every 250 ms. */
 function timeline(rows: number, setupMs: number, rate: (i: number) => number): { atMs: number; rows: number }[] {
@@ -93,7 +117,14 @@ describe('steadyRate', () => {
   });
 
   it('admits it cannot tell from too few windows', () => {
-    const r = steadyRate([{ atMs: 10, rows: 1000 }, { atMs: 260, rows: 30_000 }, { atMs: 400, rows: 50_000 }], 420)!;
+    const r = steadyRate(
+      [
+        { atMs: 10, rows: 1000 },
+        { atMs: 260, rows: 30_000 },
+        { atMs: 400, rows: 50_000 },
+      ],
+      420,
+    )!;
     expect(r.stderr).toBe(0.25);
     expect(steadyRate([{ atMs: 10, rows: 1000 }], 20)).toBeNull();
   });
@@ -110,7 +141,12 @@ describe('projectSteps', () => {
       { sql: 'ALTER TABLE orders ALTER COLUMN x SET NOT NULL; ALTER TABLE orders DROP CONSTRAINT c', durationMs: 2, rowCount: null },
     ],
   });
-  const addColumn = trace({ stepId: 'add', kind: 'add_column', durationMs: 10, statements: [{ sql: 'ALTER TABLE orders ADD COLUMN x bigint', durationMs: 1, rowCount: null }] });
+  const addColumn = trace({
+    stepId: 'add',
+    kind: 'add_column',
+    durationMs: 10,
+    statements: [{ sql: 'ALTER TABLE orders ADD COLUMN x bigint', durationMs: 1, rowCount: null }],
+  });
 
   it('scales only the statements that touch the data; overhead and catalog statements stay as measured', () => {
     const p = projectSteps({ steps: [addColumn, notNull], samples, stepTables: orders, predictions: new Map() });
@@ -130,7 +166,10 @@ describe('projectSteps', () => {
     const grow = 1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10);
     expect(p!.seconds).toBeCloseTo((r.fixedMs + (1_000_000 * grow) / r.rowsPerMs) / 1000, 6);
     // Without index shapes: the rate's spread, and the size growth from none to twice the expected.
-    expect(p!.highSeconds / p!.seconds - 1).toBeCloseTo(r.stderr + (SIZE_GROWTH_PER_DOUBLING - SIZE_GROWTH_EXPECTED_PER_DOUBLING) * Math.log2(10), 6);
+    expect(p!.highSeconds / p!.seconds - 1).toBeCloseTo(
+      r.stderr + (SIZE_GROWTH_PER_DOUBLING - SIZE_GROWTH_EXPECTED_PER_DOUBLING) * Math.log2(10),
+      6,
+    );
     expect(1 - p!.lowSeconds / p!.seconds).toBeCloseTo(Math.hypot(r.stderr, SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10)), 6);
     expect(p!.uncertainty).toBeCloseTo(p!.highSeconds / p!.seconds - 1, 6);
   });
@@ -143,7 +182,13 @@ describe('projectSteps', () => {
       { table: 'orders', index: 'orders_customer_idx', unique: false, rowsPerKey: customerRowsPerKey },
     ];
     const project = (source: number, sample: number) =>
-      projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), indexes: { source: shapes(source), sample: shapes(sample) } })[0]!;
+      projectSteps({
+        steps: [fill],
+        samples,
+        stepTables: orders,
+        predictions: new Map(),
+        indexes: { source: shapes(source), sample: shapes(sample) },
+      })[0]!;
     const plain = projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map() })[0]!;
     const upper = (p: typeof plain) => p.highSeconds / p.seconds - 1;
     const lower = (p: typeof plain) => 1 - p.lowSeconds / p.seconds;
@@ -170,7 +215,9 @@ describe('projectSteps', () => {
     const big = { sharedBuffersBytes: 128 * 2 ** 20, effectiveCacheBytes: 4 * 2 ** 30 };
     const flagged = projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), sourceMemory: small });
     expect(projectionNotes(flagged).join(' ')).toMatch(/exceed the source's effective_cache_size/);
-    expect(projectionNotes(projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), sourceMemory: big }))).toEqual([]);
+    expect(
+      projectionNotes(projectSteps({ steps: [fill], samples, stepTables: orders, predictions: new Map(), sourceMemory: big })),
+    ).toEqual([]);
   });
 
   it('scales an index build linearly, paying log n only for the share of time spent sorting', () => {
@@ -179,9 +226,15 @@ describe('projectSteps', () => {
       kind: 'create_index',
       durationMs: 105,
       statements: [{ sql: 'CREATE INDEX CONCURRENTLY i ON orders (x)', durationMs: 100, rowCount: null }],
-      indexPhases: { 'building index: scanning table': 60, 'building index: sorting live tuples': 20, 'building index: loading tuples in tree': 20 },
+      indexPhases: {
+        'building index: scanning table': 60,
+        'building index: sorting live tuples': 20,
+        'building index: loading tuples in tree': 20,
+      },
     });
-    const [p] = projectSteps({ steps: [addColumn, idx], samples, stepTables: orders, predictions: new Map() }).filter((x) => x.id === 'idx');
+    const [p] = projectSteps({ steps: [addColumn, idx], samples, stepTables: orders, predictions: new Map() }).filter(
+      (x) => x.id === 'idx',
+    );
     const factor = 10 * (0.8 + 0.2 * (Math.log2(1e6) / Math.log2(1e5)));
     expect(p!.factor).toBeCloseTo(factor, 9);
     expect(p!.seconds).toBeCloseTo((5 + 1 + 99 * factor) / 1000, 6);
@@ -193,7 +246,10 @@ describe('projectSteps', () => {
       trace({ stepId: 'fill', kind: 'backfill', durationMs: 2010, rows: 100_000, batchRates: [50_000, 52_000, 49_000, 51_000] }),
     ];
     const p = projectSteps({ steps, samples, stepTables: orders, predictions: new Map() });
-    expect(p.find((x) => x.id === 'fill')!.seconds).toBeCloseTo((10 + 2000 * 10 * (1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10))) / 1000, 6);
+    expect(p.find((x) => x.id === 'fill')!.seconds).toBeCloseTo(
+      (10 + 2000 * 10 * (1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(10))) / 1000,
+      6,
+    );
   });
 
   it('leaves steps that never ran out, and adds step bands up into the total', () => {
@@ -202,9 +258,18 @@ describe('projectSteps', () => {
     const fill = trace({ stepId: 'fill', kind: 'backfill', durationMs: pts[pts.length - 1]!.atMs, rows: 100_000, progress: pts });
     const p = projectSteps({ steps: [addColumn, fill, notNull], samples, stepTables: orders, predictions: new Map() });
     const proj = toProjection(p);
-    expect(proj.total_seconds).toBeCloseTo(p.reduce((a, s) => a + s.seconds, 0), 2);
-    expect(proj.low_seconds).toBeCloseTo(p.reduce((a, s) => a + s.lowSeconds, 0), 2);
-    expect(proj.high_seconds).toBeCloseTo(p.reduce((a, s) => a + s.highSeconds, 0), 2);
+    expect(proj.total_seconds).toBeCloseTo(
+      p.reduce((a, s) => a + s.seconds, 0),
+      2,
+    );
+    expect(proj.low_seconds).toBeCloseTo(
+      p.reduce((a, s) => a + s.lowSeconds, 0),
+      2,
+    );
+    expect(proj.high_seconds).toBeCloseTo(
+      p.reduce((a, s) => a + s.highSeconds, 0),
+      2,
+    );
     expect(proj.uncertainty).toBeCloseTo((proj.high_seconds! - proj.total_seconds) / proj.total_seconds, 2);
     expect(proj.steps.map((s) => s.id)).toEqual(['add', 'fill', 'nn']);
   });
@@ -244,12 +309,21 @@ describe('indexRisk', () => {
 describe('compareLocks', () => {
   const obs = (relation: string, mode: string) => ({ relation, mode, granted: true, seenBy: ['sampler' as const], waitedMs: 0 });
   it('flags locks stronger than predicted and predicted locks never seen', () => {
-    const pred = { stepId: 's', source: 'plan' as const, rewrite: null, tableScan: null, work: null, locks: [{ relation: 'orders', mode: 'ShareUpdateExclusiveLock' }] };
+    const pred = {
+      stepId: 's',
+      source: 'plan' as const,
+      rewrite: null,
+      tableScan: null,
+      work: null,
+      locks: [{ relation: 'orders', mode: 'ShareUpdateExclusiveLock' }],
+    };
     const rows = compareLocks([obs('orders', 'AccessShareLock'), obs('orders', 'AccessExclusiveLock')], pred);
     expect(rows.find((r) => r.mode === 'AccessExclusiveLock')!.mismatch).toBe('unpredicted');
     expect(rows.find((r) => r.mode === 'AccessShareLock')!.mismatch).toBeNull();
     expect(rows.find((r) => r.mode === 'ShareUpdateExclusiveLock')!.mismatch).toBeNull();
     const none = compareLocks([], pred);
-    expect(none).toEqual([{ relation: 'orders', mode: 'ShareUpdateExclusiveLock', predicted: true, observed: false, mismatch: 'not-observed' }]);
+    expect(none).toEqual([
+      { relation: 'orders', mode: 'ShareUpdateExclusiveLock', predicted: true, observed: false, mismatch: 'not-observed' },
+    ]);
   });
 });

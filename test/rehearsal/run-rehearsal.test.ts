@@ -53,7 +53,10 @@ describe('rehearse on an embedded sandbox', () => {
     expect(step('add_col').basis).toBe('constant');
     expect(step('add_col').projectedSeconds).toBeCloseTo(step('add_col').sampleSeconds, 5);
     expect(r.projection.steps.map((s) => s.id)).toEqual(['add_col', 'fill', 'nn', 'idx']);
-    expect(r.projection.total_seconds).toBeCloseTo(r.projection.steps.reduce((a, s) => a + s.seconds, 0), 2);
+    expect(r.projection.total_seconds).toBeCloseTo(
+      r.projection.steps.reduce((a, s) => a + s.seconds, 0),
+      2,
+    );
     expect(r.projection.steps[0]!.locks[0]).toEqual({ relation: 'orders', mode: 'AccessExclusiveLock' });
 
     // Reports.

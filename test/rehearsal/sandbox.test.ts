@@ -3,14 +3,22 @@
 import { describe, expect, it } from 'vitest';
 import { createDatabase, serverUrl, useTestDatabase } from '../support/pg.js';
 import { openSandbox } from '../../src/rehearsal/sandbox/index.js';
-import { endpointOf, sameEndpoint, sameServer, sameServerAndDatabase, serverIdentity } from '../../src/rehearsal/sandbox/sandbox-identity.js';
+import {
+  endpointOf,
+  sameEndpoint,
+  sameServer,
+  sameServerAndDatabase,
+  serverIdentity,
+} from '../../src/rehearsal/sandbox/sandbox-identity.js';
 import { InputError, RunbookError } from '../../src/util/runbook-error.js';
 
 describe('URL sandbox', () => {
   const db = useTestDatabase();
 
   it('refuses the source itself', async () => {
-    await expect(openSandbox({ spec: db.url, sourceMajor: db.major, database: db.name, sourceUrl: db.url })).rejects.toThrow(/is the source database/);
+    await expect(openSandbox({ spec: db.url, sourceMajor: db.major, database: db.name, sourceUrl: db.url })).rejects.toThrow(
+      /is the source database/,
+    );
   });
 
   it('refuses the source under an alias (localhost vs 127.0.0.1, extra parameters)', async () => {
@@ -24,7 +32,9 @@ describe('URL sandbox', () => {
   it('refuses the source spelled differently (postgresql://, upper-case host name)', async () => {
     const u = new URL(db.url);
     const spelled = `postgresql://${u.username}@LOCALHOST:${u.port}/${db.name}`;
-    await expect(openSandbox({ spec: spelled, sourceMajor: db.major, database: db.name, sourceUrl: db.url })).rejects.toThrow(/is the source database/);
+    await expect(openSandbox({ spec: spelled, sourceMajor: db.major, database: db.name, sourceUrl: db.url })).rejects.toThrow(
+      /is the source database/,
+    );
   });
 
   it('tells the same server and database apart by system identifier and start time', async () => {

@@ -55,7 +55,10 @@ describe('schemaDiff beyond columns', () => {
       ['alter table acc replica identity full', /^options public\.acc \{\} replica identity f$/],
       ['alter table acc alter column n set statistics 800', /^column-settings public\.acc\.n statistics 800 /],
       ['alter table acc alter column n set (n_distinct = 5)', /^column-settings public\.acc\.n .*options \{n_distinct=5\}/],
-      ['create trigger t before insert on acc for each row execute function touch()', /^trigger public\.acc CREATE TRIGGER t BEFORE INSERT/],
+      [
+        'create trigger t before insert on acc for each row execute function touch()',
+        /^trigger public\.acc CREATE TRIGGER t BEFORE INSERT/,
+      ],
       [`alter type mood add value 'glad'`, /^type public\.mood e ok,sad,glad/],
       ['alter publication diff_pub add table acc', /^publication diff_pub table public\.acc/],
     ];
@@ -64,7 +67,10 @@ describe('schemaDiff beyond columns', () => {
       const d = diffSchemas(before, await schemaSnapshot(db.pool));
       await db.query('rollback');
       expect(d.same, sql).toBe(false);
-      expect([...d.added, ...d.removed].some((l) => line.test(l)), `${sql}: ${JSON.stringify(d)}`).toBe(true);
+      expect(
+        [...d.added, ...d.removed].some((l) => line.test(l)),
+        `${sql}: ${JSON.stringify(d)}`,
+      ).toBe(true);
     }
     expect(diffSchemas(before, await schemaSnapshot(db.pool)).same).toBe(true);
   });

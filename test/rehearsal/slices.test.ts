@@ -46,7 +46,10 @@ describe('sampling by keyset slices', () => {
   });
 
   /** Clones into a fresh database; returns the result and a client on the sample. */
-  async function clone(tableNames: string[], opts: Partial<Parameters<typeof cloneSample>[0]> = {}): Promise<{ r: CloneResult; sb: pg.Client }> {
+  async function clone(
+    tableNames: string[],
+    opts: Partial<Parameters<typeof cloneSample>[0]> = {},
+  ): Promise<{ r: CloneResult; sb: pg.Client }> {
     const name = `${src.name}_s${created.length}`;
     await admin.client!.query(`create database ${name}`);
     created.push(name);
@@ -70,15 +73,25 @@ describe('sampling by keyset slices', () => {
       expect(orders.sampleRows).toBeLessThan(0.13 * ORDERS);
 
       // Every sampled customer has all of its orders.
-      const onSource = new Map((await src.query<{ k: string; n: number }>(`select customer_id::text k, count(*)::int n from orders group by 1`)).map((x) => [x.k, x.n]));
-      const inSample = (await sb.query<{ k: string; n: number }>(`select customer_id::text k, count(*)::int n from orders group by customer_id order by customer_id`)).rows;
+      const onSource = new Map(
+        (await src.query<{ k: string; n: number }>(`select customer_id::text k, count(*)::int n from orders group by 1`)).map((x) => [
+          x.k,
+          x.n,
+        ]),
+      );
+      const inSample = (
+        await sb.query<{ k: string; n: number }>(
+          `select customer_id::text k, count(*)::int n from orders group by customer_id order by customer_id`,
+        )
+      ).rows;
       expect(inSample.length).toBeGreaterThan(100);
       for (const x of inSample) expect(x.n).toBe(onSource.get(x.k));
 
       // The planner's view agrees: rows per key of the index within 20% of the source's.
       const source = new pg.Client(src.url);
       await source.connect();
-      const perKey = async (db: pg.Client) => (await readIndexShapes(db, ['public.orders'])).find((i) => i.index === 'orders_customer_idx')!.rowsPerKey!;
+      const perKey = async (db: pg.Client) =>
+        (await readIndexShapes(db, ['public.orders'])).find((i) => i.index === 'orders_customer_idx')!.rowsPerKey!;
       const ratio = (await perKey(sb)) / (await perKey(source).finally(() => source.end()));
       expect(ratio).toBeGreaterThan(0.8);
       expect(ratio).toBeLessThan(1.25);
@@ -126,7 +139,9 @@ describe('sampling by keyset slices', () => {
         expect(run[0]!).toBeGreaterThan((i * ORDERS) / 4);
         expect(run[run.length - 1]!).toBeLessThanOrEqual(((i + 1) * ORDERS) / 4);
       });
-      const orphans = await sb.query(`select count(*)::int n from orders o where not exists (select 1 from customers c where c.id = o.customer_id)`);
+      const orphans = await sb.query(
+        `select count(*)::int n from orders o where not exists (select 1 from customers c where c.id = o.customer_id)`,
+      );
       expect(orphans.rows[0].n).toBe(0);
     } finally {
       await sb.end();

@@ -21,14 +21,19 @@ export function useSourceDatabase(seed: (q: SourceDb['query']) => Promise<void>)
   let pool: pg.Pool | undefined;
   beforeAll(async () => {
     const dump = await findPgDump(0); // any pg_dump: the e2e tests need one (package postgresql-client)
-    const suite = majors().filter((m) => m <= dump.major).sort((a, b) => b - a)[0];
+    const suite = majors()
+      .filter((m) => m <= dump.major)
+      .sort((a, b) => b - a)[0];
     let admin: string;
     if (suite !== undefined) {
       admin = serverUrl(suite);
       db.major = suite;
     } else {
-      const major = installedMajors().filter((m) => m <= dump.major).sort((a, b) => b - a)[0];
-      if (major === undefined) throw new Error(`pg_dump ${dump.major} is older than every installed embedded PostgreSQL (${installedMajors().join(', ')})`);
+      const major = installedMajors()
+        .filter((m) => m <= dump.major)
+        .sort((a, b) => b - a)[0];
+      if (major === undefined)
+        throw new Error(`pg_dump ${dump.major} is older than every installed embedded PostgreSQL (${installedMajors().join(', ')})`);
       server = await EmbeddedServer.start({ major });
       admin = server.url;
       db.major = major;
@@ -92,7 +97,9 @@ async function fingerprintOnce(q: SourceDb['query']): Promise<unknown> {
   await q(`select pg_stat_clear_snapshot()`);
   const stats = await q(`select relname, n_tup_ins, n_tup_upd, n_tup_del from pg_stat_user_tables order by relname`);
   const files = await q(`select relname, relfilenode from pg_class where relnamespace = 'public'::regnamespace order by relname`);
-  const cols = await q(`select attrelid::regclass::text t, attname, attnotnull from pg_attribute where attrelid in ('orders'::regclass, 'customers'::regclass) and attnum > 0 and not attisdropped order by 1, 2`);
+  const cols = await q(
+    `select attrelid::regclass::text t, attname, attnotnull from pg_attribute where attrelid in ('orders'::regclass, 'customers'::regclass) and attnum > 0 and not attisdropped order by 1, 2`,
+  );
   const schemas = await q(`select nspname from pg_namespace where nspname like 'pgrunbook%'`);
   return { stats, files, cols, schemas };
 }

@@ -60,7 +60,11 @@ describe('rehearse on a staging database (URL sandbox)', () => {
   }
 
   // On the source's server, and on each of the suite's edge servers that is another server.
-  const targets = () => [{ label: 'on the source’s server', admin: src.adminUrl }, ...edgeMajors().map((m) => ({ label: `on the PostgreSQL ${m} server`, admin: serverUrl(m) }))].filter((t, i, all) => all.findIndex((x) => x.admin === t.admin) === i);
+  const targets = () =>
+    [
+      { label: 'on the source’s server', admin: src.adminUrl },
+      ...edgeMajors().map((m) => ({ label: `on the PostgreSQL ${m} server`, admin: serverUrl(m) })),
+    ].filter((t, i, all) => all.findIndex((x) => x.admin === t.admin) === i);
 
   it('copies the sample there, rehearses, then removes everything it created and nothing else; the database stays', async () => {
     for (const target of targets()) await rehearseOnStaging(target.admin, target.label);
@@ -116,7 +120,9 @@ describe('rehearse on a staging database (URL sandbox)', () => {
       expect(r.rollbackVerified).toBe(true);
       // Its own tables stay (the rollback dropped the added column); pgrunbook's bookkeeping goes.
       expect((await sb.client.query(`select count(*)::int n from orders`)).rows[0].n).toBe(5_000);
-      const col = await sb.client.query(`select count(*)::int n from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_cents' and not attisdropped`);
+      const col = await sb.client.query(
+        `select count(*)::int n from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_cents' and not attisdropped`,
+      );
       expect(col.rows[0].n).toBe(0);
       expect([...(await takeInventory(sb.client)).keys].sort()).toEqual([...before.keys].sort());
       await stillThere(sb.client);
@@ -141,9 +147,13 @@ describe('rehearse on a staging database (URL sandbox)', () => {
       expect(left).toHaveLength(1);
       expect(left[0]).toMatch(/^routine public\.fresh_note\(\): .*depend/);
       // A table that was there before and got renamed (as swap_table renames) is the same table: kept.
-      const rels = await sb.client.query(`select relname from pg_class where relname in ('fresh', 't', 'also_fresh', 'mine', 'mine_renamed') order by 1`);
+      const rels = await sb.client.query(
+        `select relname from pg_class where relname in ('fresh', 't', 'also_fresh', 'mine', 'mine_renamed') order by 1`,
+      );
       expect(rels.rows.map((x) => x.relname)).toEqual(['mine_renamed']);
-      expect((await sb.client.query(`select count(*)::int n from pg_namespace where nspname in ('fresh_schema', 'pgrunbook')`)).rows[0].n).toBe(1);
+      expect(
+        (await sb.client.query(`select count(*)::int n from pg_namespace where nspname in ('fresh_schema', 'pgrunbook')`)).rows[0].n,
+      ).toBe(1);
       // The older table keeps its new default (and with it the function): nothing older was changed.
       const def = await sb.client.query(`select pg_get_expr(adbin, adrelid) d from pg_attrdef where adrelid = 'public.keep_me'::regclass`);
       expect(def.rows[0].d).toMatch(/fresh_note/);

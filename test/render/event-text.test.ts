@@ -22,14 +22,36 @@ describe('eventText (the TUI log and the plain renderer)', () => {
       stepId: 'add_col',
       text: 'add_col: done in 1.2s',
     });
-    const failed = eventText(one({ type: 'step.failed', phase: 'deploy', stepId: 'nn', durationMs: 50, error: 'lock timeout', sqlstate: '55P03', hint: 'find the blocker' }));
+    const failed = eventText(
+      one({
+        type: 'step.failed',
+        phase: 'deploy',
+        stepId: 'nn',
+        durationMs: 50,
+        error: 'lock timeout',
+        sqlstate: '55P03',
+        hint: 'find the blocker',
+      }),
+    );
     expect(failed).toMatchObject({ level: 'error', text: 'nn: FAILED after 50ms: lock timeout [55P03] — hint: find the blocker' });
   });
 
   it('words a gate decision the same for both front-ends', () => {
-    const request = { id: 'g', stepId: 'nn', level: 'type' as const, title: 'Make NOT NULL', action: 'SET NOT NULL', lockMode: 'AccessExclusiveLock', evidence: [] };
-    expect(eventText(one({ type: 'gate.requested', request }))?.text).toBe('nn: gate (type) Make NOT NULL: SET NOT NULL [takes AccessExclusiveLock]');
-    expect(eventText(one({ type: 'gate.decided', request, decision: { approved: false, by: 'policy', reason: 'pass --yes' } }))).toMatchObject({
+    const request = {
+      id: 'g',
+      stepId: 'nn',
+      level: 'type' as const,
+      title: 'Make NOT NULL',
+      action: 'SET NOT NULL',
+      lockMode: 'AccessExclusiveLock',
+      evidence: [],
+    };
+    expect(eventText(one({ type: 'gate.requested', request }))?.text).toBe(
+      'nn: gate (type) Make NOT NULL: SET NOT NULL [takes AccessExclusiveLock]',
+    );
+    expect(
+      eventText(one({ type: 'gate.decided', request, decision: { approved: false, by: 'policy', reason: 'pass --yes' } })),
+    ).toMatchObject({
       level: 'warn',
       text: 'nn: gate declined by policy: pass --yes',
     });

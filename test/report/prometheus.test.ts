@@ -7,14 +7,40 @@ describe('PrometheusExporter', () => {
     const exporter = new PrometheusExporter();
     const bus = new EventBus('run-1');
     bus.on(exporter.listener);
-    bus.emit({ type: 'run.started', runbook: 'rb', file: 'rb.yaml', target: { host: 'h', port: 5432, database: 'app', user: 'u' }, phases: ['deploy'], resumed: false, user: 'u', host: 'h', pid: 1 });
-    bus.emit({ type: 'run.plan', steps: [{ phase: 'deploy', id: 'fill', kind: 'backfill', title: 'fill', gate: 'none', reversible: true }] });
+    bus.emit({
+      type: 'run.started',
+      runbook: 'rb',
+      file: 'rb.yaml',
+      target: { host: 'h', port: 5432, database: 'app', user: 'u' },
+      phases: ['deploy'],
+      resumed: false,
+      user: 'u',
+      host: 'h',
+      pid: 1,
+    });
+    bus.emit({
+      type: 'run.plan',
+      steps: [{ phase: 'deploy', id: 'fill', kind: 'backfill', title: 'fill', gate: 'none', reversible: true }],
+    });
     bus.emit({ type: 'step.started', phase: 'deploy', stepId: 'fill', kind: 'backfill', title: 'fill', attempt: 1 });
     bus.emit({ type: 'step.retry', stepId: 'fill', attempt: 1, of: 3, delayMs: 10, reason: 'x' });
     bus.emit({
       type: 'step.progress',
       stepId: 'fill',
-      progress: { kind: 'backfill', rowsDone: 500, rowsTotal: 1000, batches: 5, batchSize: 100, pauseMs: 0, rate: 250, etaSeconds: 2, lastBatchMs: 90, pass: 'main', paused: false, throttle: 'replication lag' },
+      progress: {
+        kind: 'backfill',
+        rowsDone: 500,
+        rowsTotal: 1000,
+        batches: 5,
+        batchSize: 100,
+        pauseMs: 0,
+        rate: 250,
+        etaSeconds: 2,
+        lastBatchMs: 90,
+        pass: 'main',
+        paused: false,
+        throttle: 'replication lag',
+      },
     });
     const server = await exporter.listen(0);
     const port = (server.address() as { port: number }).port;

@@ -16,15 +16,26 @@ phases:
 
 describe('integration settings', () => {
   it('reads url_env, a prefixed URL and the throttle notice', async () => {
-    const { runbook, problems } = await loadRunbookText(doc('  notify:\n    - url_env: HOOK\n      format: slack\n  notify_throttled_after: 5m'), 'r.yaml', { kinds: STEP_KINDS });
+    const { runbook, problems } = await loadRunbookText(
+      doc('  notify:\n    - url_env: HOOK\n      format: slack\n  notify_throttled_after: 5m'),
+      'r.yaml',
+      { kinds: STEP_KINDS },
+    );
     expect(problems).toEqual([]);
     expect(runbook!.integrations).toEqual({ notify: [{ url_env: 'HOOK', format: 'slack' }], notifyThrottledAfterMs: 300_000 });
   });
 
   it('warns about a literal URL (it would be stored in the journal) and points at bad entries', async () => {
-    const { problems } = await loadRunbookText(doc('  notify:\n    - json:https://h.example/x\n    - { url: ftp://x }\n    - { format: slack }'), 'r.yaml', { kinds: STEP_KINDS });
+    const { problems } = await loadRunbookText(
+      doc('  notify:\n    - json:https://h.example/x\n    - { url: ftp://x }\n    - { format: slack }'),
+      'r.yaml',
+      { kinds: STEP_KINDS },
+    );
     const text = problems.map(formatProblem);
-    expect(text).toEqual(['r.yaml:6:14: settings.notify[1].url: expected an http(s) URL', 'r.yaml:7:7: settings.notify[2]: give exactly one of url and url_env']);
+    expect(text).toEqual([
+      'r.yaml:6:14: settings.notify[1].url: expected an http(s) URL',
+      'r.yaml:7:7: settings.notify[2]: give exactly one of url and url_env',
+    ]);
     const ok = await loadRunbookText(doc('  notify:\n    - json:https://h.example/x'), 'r.yaml', { kinds: STEP_KINDS });
     expect(ok.problems.map(formatProblem)).toEqual([
       'r.yaml:4:3: warning: settings.notify: a webhook URL is a secret and the runbook text is stored in the journal; prefer url_env: NAME_OF_ENV_VAR',

@@ -70,7 +70,10 @@ describe('variables', () => {
     ].join('\n');
 
   it('applies --var overrides and warns about unused variables', async () => {
-    const { runbook, problems } = await loadRunbookText(text(), 'v.yaml', { kinds: STEP_KINDS, vars: { column: 'amount_cents', table: 'app.orders' } });
+    const { runbook, problems } = await loadRunbookText(text(), 'v.yaml', {
+      kinds: STEP_KINDS,
+      vars: { column: 'amount_cents', table: 'app.orders' },
+    });
     expect(problems.map(formatProblem)).toEqual(['v.yaml:6:3: warning: variable "unused" is declared but never used']);
     const step = runbook!.phases.deploy[0]!;
     expect(runbook!.name).toBe('Vars for app.orders');
@@ -91,10 +94,12 @@ describe('variables', () => {
   });
 
   it('warns about every raw use', async () => {
-    const t = text("      rollback: ALTER TABLE {{ table }} DROP COLUMN {{ column }} {{ unused | raw }}");
+    const t = text('      rollback: ALTER TABLE {{ table }} DROP COLUMN {{ column }} {{ unused | raw }}');
     const { runbook, problems } = await loadRunbookText(t, 'v.yaml', { kinds: STEP_KINDS, vars: { column: 'c', unused: 'CASCADE' } });
     expect(runbook!.phases.deploy[0]!.rollback).toBe('ALTER TABLE "orders" DROP COLUMN "c" CASCADE');
-    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^v\.yaml:12:66: warning: rollback: \{\{ unused \| raw \}\} splices/)]);
+    expect(problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^v\.yaml:12:66: warning: rollback: \{\{ unused \| raw \}\} splices/),
+    ]);
   });
 });
 
@@ -102,13 +107,17 @@ describe('YAML pitfalls', () => {
   it('explains an unquoted value that starts with {{', async () => {
     const text = 'version: 1\nname: x\nvars: { t: orders }\nphases:\n  deploy:\n    - id: a\n      title: {{ t }}\n      sql: SELECT 1\n';
     const { problems } = await loadRunbookText(text, 'f.yaml', { kinds: STEP_KINDS });
-    expect(problems.map(formatProblem)).toEqual(['f.yaml:7:14: title: a value that starts with {{ must be quoted in YAML: write "{{ t }}"']);
+    expect(problems.map(formatProblem)).toEqual([
+      'f.yaml:7:14: title: a value that starts with {{ must be quoted in YAML: write "{{ t }}"',
+    ]);
   });
 
   it('points at unknown keys inside a step kind, with a suggestion', async () => {
     const text = 'version: 1\nname: x\nphases:\n  plan:\n    - id: a\n      check: { query: SELECT 1, expct: "= 0", rows: 1 }\n';
     const { problems } = await loadRunbookText(text, 'f.yaml', { kinds: STEP_KINDS });
-    expect(problems.map(formatProblem)).toEqual(['f.yaml:6:33: check: unknown key "expct" (did you mean "expect"?); expected query, expect, rows']);
+    expect(problems.map(formatProblem)).toEqual([
+      'f.yaml:6:33: check: unknown key "expct" (did you mean "expect"?); expected query, expect, rows',
+    ]);
   });
 });
 
@@ -139,7 +148,10 @@ describe('positions of SQL errors', () => {
 
   it('in rollback SQL and in a check query', async () => {
     const text = `${head}      sql: SELECT 1\n      rollback: DELET FROM t\n    - id: b\n      check:\n        query: SELECT count(*) FROM\n        expect: 0\n`;
-    expect(await at(text)).toEqual([expect.stringMatching(/^7:17 SQL syntax error in rollback/), expect.stringMatching(/^10:35 SQL syntax error in check\.query/)]);
+    expect(await at(text)).toEqual([
+      expect.stringMatching(/^7:17 SQL syntax error in rollback/),
+      expect.stringMatching(/^10:35 SQL syntax error in check\.query/),
+    ]);
   });
 });
 

@@ -8,7 +8,8 @@ import { runbookJsonSchema } from '../../src/runbook/schema.js';
 import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const FILE = new URL('../../schema/runbook.schema.json', import.meta.url);
-const REFRESH = 'UPDATE_SCHEMA=1 npx vitest run test/runbook/schema.test.ts   (or: npm run build && node bin/pgrunbook.js schema > schema/runbook.schema.json)';
+const REFRESH =
+  'UPDATE_SCHEMA=1 npx vitest run test/runbook/schema.test.ts   (or: npm run build && node bin/pgrunbook.js schema > schema/runbook.schema.json)';
 
 describe('runbook JSON Schema', () => {
   it('the committed copy equals the generated schema', () => {
@@ -38,7 +39,9 @@ describe('runbook JSON Schema', () => {
     expect(kinds.sort()).toEqual([...STEP_KINDS.keys()].sort());
     for (const v of variants) {
       expect(v.required).toContain('id');
-      expect(Object.keys(v.properties)).toEqual(expect.arrayContaining(['id', 'title', 'why', 'gate', 'rollback', 'timeout', 'lock_timeout', 'statement_timeout', 'ddl_retries']));
+      expect(Object.keys(v.properties)).toEqual(
+        expect.arrayContaining(['id', 'title', 'why', 'gate', 'rollback', 'timeout', 'lock_timeout', 'statement_timeout', 'ddl_retries']),
+      );
       expect(v.additionalProperties).toBe(false);
     }
     expect(s.properties.settings.properties.lock_timeout.anyOf[1].pattern).toBeTruthy();

@@ -32,9 +32,15 @@ describe('rollback: that is never run', () => {
     expect(runbook).toBeDefined(); // warnings only
     expect(problems.map(formatProblem)).toEqual([
       `${FILE}:14:7: warning: step "add_qty": this rollback: SQL is never run: add_column undoes itself in the rollback phase: it drops the column only if this run added it. Remove rollback: from the step, or put the SQL in a separate \`sql\` step in the rollback phase`,
-      expect.stringMatching(/ignored-rollback\.yaml:22:7: warning: step "widen_id": this rollback: SQL is never run: swap_table undoes itself in the rollback phase: it swaps the old table back/),
-      expect.stringMatching(/ignored-rollback\.yaml:23:7: warning: step "drop_old": this rollback: SQL is never run: swap_table with drop_old: true cannot be undone/),
-      expect.stringMatching(/ignored-rollback\.yaml:32:7: warning: step "recount": this rollback: SQL is never run: the rollback phase undoes deploy steps only, and this step is in monitor/),
+      expect.stringMatching(
+        /ignored-rollback\.yaml:22:7: warning: step "widen_id": this rollback: SQL is never run: swap_table undoes itself in the rollback phase: it swaps the old table back/,
+      ),
+      expect.stringMatching(
+        /ignored-rollback\.yaml:23:7: warning: step "drop_old": this rollback: SQL is never run: swap_table with drop_old: true cannot be undone/,
+      ),
+      expect.stringMatching(
+        /ignored-rollback\.yaml:32:7: warning: step "recount": this rollback: SQL is never run: the rollback phase undoes deploy steps only, and this step is in monitor/,
+      ),
     ]);
     // backfill and sql run their rollback: SQL: no warning, and the SQL is kept for the runner.
     const deploy = Object.fromEntries(runbook!.phases.deploy.map((s) => [s.id, s]));
@@ -49,7 +55,9 @@ describe('rollback: that is never run', () => {
       const text = `version: 1\nname: k\nphases:\n  deploy:\n    - id: s\n      when: false\n      ${kind}: ${JSON.stringify(PARAMS[kind])}\n      rollback: SELECT 1\n`;
       const { problems } = await loadRunbookText(text, 'k.yaml', { kinds: STEP_KINDS });
       expect(problems.filter((p) => p.severity === 'error').map(formatProblem), kind).toEqual([]);
-      expect(problems.map(formatProblem), kind).toEqual([expect.stringMatching(new RegExp(`^k\\.yaml:8:7: warning: step "s": this rollback: SQL is never run: ${kind} undoes itself`))]);
+      expect(problems.map(formatProblem), kind).toEqual([
+        expect.stringMatching(new RegExp(`^k\\.yaml:8:7: warning: step "s": this rollback: SQL is never run: ${kind} undoes itself`)),
+      ]);
     }
   });
 
@@ -75,7 +83,10 @@ describe('rollback: that is never run', () => {
         // A database where nothing exists: catalog lookups find no table (add_column asks before undoing).
         pool: { query: async () => ({ rows: [], rowCount: 0 }) },
       } as unknown as StepContext;
-      const failed = await kind.rollback(step as any, ctx).then(() => undefined, (e: Error) => e.message);
+      const failed = await kind.rollback(step as any, ctx).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
       (ran.includes('SELECT 42') ? honoured : ignored).push(failed ? `${kind.kind} (threw: ${failed})` : kind.kind);
     }
     expect(ignored.sort()).toEqual(Object.keys(SELF_UNDO).sort());

@@ -29,12 +29,16 @@ describe('references', () => {
 
 describe('SQL fields', () => {
   it('quotes identifiers, part by part when qualified', () => {
-    expect(sql('ALTER TABLE {{ qualified }} ADD COLUMN {{ column }} bigint').text).toBe('ALTER TABLE "app"."orders" ADD COLUMN "amount_cents" bigint');
+    expect(sql('ALTER TABLE {{ qualified }} ADD COLUMN {{ column }} bigint').text).toBe(
+      'ALTER TABLE "app"."orders" ADD COLUMN "amount_cents" bigint',
+    );
     expect(sql('SELECT {{ table | ident }}.id').text).toBe('SELECT "orders".id');
   });
 
   it('quotes a word with a reference in it as one identifier', () => {
-    expect(sql('CREATE INDEX idx_{{ table }}_{{ column }} ON {{ table }} (x)').text).toBe('CREATE INDEX "idx_orders_amount_cents" ON "orders" (x)');
+    expect(sql('CREATE INDEX idx_{{ table }}_{{ column }} ON {{ table }} (x)').text).toBe(
+      'CREATE INDEX "idx_orders_amount_cents" ON "orders" (x)',
+    );
   });
 
   it('quotes literals and checks numbers', () => {
@@ -63,7 +67,7 @@ describe('SQL fields', () => {
   it('allows references in the code of a dollar-quoted body, unless the value ends the body', () => {
     expect(errors(sql('DO $$ BEGIN PERFORM 1 FROM {{ table }}; END $$'))).toEqual([]);
     expect(errors(sql('DO $$ BEGIN PERFORM 1 FROM {{ table }}; END $$', { table: 'a$$b' }))[0]).toMatch(/contains "\$\$"/);
-    expect(errors(sql('DO $f$ BEGIN PERFORM {{ v | literal }}; END $f$', { v: "x$f$; DROP TABLE t; --" }))[0]).toMatch(/\$f\$/);
+    expect(errors(sql('DO $f$ BEGIN PERFORM {{ v | literal }}; END $f$', { v: 'x$f$; DROP TABLE t; --' }))[0]).toMatch(/\$f\$/);
   });
 
   it('refuses references that touch quotes, $ or another reference', () => {
@@ -90,7 +94,18 @@ describe('SQL fields', () => {
 });
 
 describe('hostile values keep the statement shape', () => {
-  const hostile = ["'", '"', ';', '"; DROP TABLE x; --', "'; DROP TABLE x; --", '\\', "\\'; DROP TABLE x; --", '$$', '*/ DROP TABLE x; /*', 'a\nb'];
+  const hostile = [
+    "'",
+    '"',
+    ';',
+    '"; DROP TABLE x; --',
+    "'; DROP TABLE x; --",
+    '\\',
+    "\\'; DROP TABLE x; --",
+    '$$',
+    '*/ DROP TABLE x; /*',
+    'a\nb',
+  ];
   const templates = [
     'SELECT {{ v }} FROM t',
     'SELECT * FROM t WHERE note = {{ v | literal }}',

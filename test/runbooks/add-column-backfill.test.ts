@@ -14,10 +14,22 @@ for (const major of edgeMajors()) {
       await seedOrders(db);
       const dep = await runRunbookFile(FILE, { url: db.url });
       expect(dep.outcome.status, failure(dep.events)).toBe('completed');
-      expect(completedSteps(dep.events)).toEqual(['plan/table_has_rows', 'deploy/add_column', 'deploy/backfill', 'deploy/not_null', 'deploy/create_index']);
-      expect(await db.query(`select count(*)::int n from orders where amount_cents is distinct from (amount * 100)::bigint`)).toEqual([{ n: 0 }]);
-      expect(await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_cents'`)).toEqual([{ attnotnull: true }]);
-      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_amount_cents_idx')`)).toEqual([{ indisvalid: true }]);
+      expect(completedSteps(dep.events)).toEqual([
+        'plan/table_has_rows',
+        'deploy/add_column',
+        'deploy/backfill',
+        'deploy/not_null',
+        'deploy/create_index',
+      ]);
+      expect(await db.query(`select count(*)::int n from orders where amount_cents is distinct from (amount * 100)::bigint`)).toEqual([
+        { n: 0 },
+      ]);
+      expect(
+        await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_cents'`),
+      ).toEqual([{ attnotnull: true }]);
+      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_amount_cents_idx')`)).toEqual([
+        { indisvalid: true },
+      ]);
 
       const rb = await runRunbookFile(FILE, { url: db.url, phases: ['rollback'] });
       expect(rb.outcome.status, failure(rb.events)).toBe('completed');
@@ -34,7 +46,11 @@ for (const major of edgeMajors()) {
       });
       expect(dep.outcome.status, failure(dep.events)).toBe('completed');
       expect(completedSteps(dep.events)).toEqual(['deploy/add_column', 'deploy/backfill', 'deploy/not_null']);
-      expect(await db.query(`select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_x10'`)).toEqual([{ t: 'numeric(14,1)' }]);
+      expect(
+        await db.query(
+          `select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_x10'`,
+        ),
+      ).toEqual([{ t: 'numeric(14,1)' }]);
       expect(await db.query(`select count(*)::int n from pg_index where indrelid = 'orders'::regclass`)).toEqual([{ n: 2 }]);
     });
   });

@@ -15,12 +15,21 @@ for (const major of edgeMajors()) {
       const vars = { column: 'amount', name: 'orders_amount_idx' };
       const dep = await runRunbookFile(FILE, { url: db.url, vars });
       expect(dep.outcome.status, failure(dep.events)).toBe('completed');
-      expect(completedSteps(dep.events)).toEqual(['plan/no_invalid_indexes', 'plan/no_long_transactions', 'deploy/create_index', 'monitor/index_is_valid']);
-      expect(dep.events.find((e) => e.type === 'step.sql' && /CREATE INDEX CONCURRENTLY "orders_amount_idx"/.test((e as any).sql))).toBeTruthy();
+      expect(completedSteps(dep.events)).toEqual([
+        'plan/no_invalid_indexes',
+        'plan/no_long_transactions',
+        'deploy/create_index',
+        'monitor/index_is_valid',
+      ]);
+      expect(
+        dep.events.find((e) => e.type === 'step.sql' && /CREATE INDEX CONCURRENTLY "orders_amount_idx"/.test((e as any).sql)),
+      ).toBeTruthy();
 
       const rb = await runRunbookFile(FILE, { url: db.url, vars, phases: ['rollback'] });
       expect(rb.outcome.status, failure(rb.events)).toBe('completed');
-      expect(rb.events.some((e) => e.type === 'step.sql' && (e as any).sql === 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_amount_idx"')).toBe(true);
+      expect(
+        rb.events.some((e) => e.type === 'step.sql' && (e as any).sql === 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_amount_idx"'),
+      ).toBe(true);
       expect(completedSteps(rb.events)).toContain('rollback/index_gone');
     });
 

@@ -25,7 +25,9 @@ for (const major of edgeMajors()) {
         await db.query(`select count(*)::int n from orders o join customers c on c.id = o.customer_id
                          where o.customer_snapshot->>'tier' is distinct from c.tier or (o.customer_snapshot->>'lifetime_orders')::int <> 12`),
       ).toEqual([{ n: 0 }]);
-      expect(await db.query(`select percentage from feature_flags where name = 'orders.read_customer_snapshot'`)).toEqual([{ percentage: 100 }]);
+      expect(await db.query(`select percentage from feature_flags where name = 'orders.read_customer_snapshot'`)).toEqual([
+        { percentage: 100 },
+      ]);
       // Each stage was validated (evidence), and the move to 100% went through a gate.
       const stages = dep.events.filter((e) => e.type === 'step.evidence' && e.stepId === 'switch_reads') as any[];
       expect(stages.map((e) => e.evidence[0].value)).toEqual(['5%', '100%']);
@@ -33,8 +35,12 @@ for (const major of edgeMajors()) {
       const stageGate = dep.events.find((e) => e.type === 'gate.decided' && (e as any).request.id === 'switch_reads:stage:100') as any;
       expect(stageGate.decision.approved).toBe(true);
       expect(stageGate.request.evidence).toContainEqual(expect.objectContaining({ label: 'validation query', value: true, ok: true }));
-      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_customer_snapshot_tier_idx')`)).toEqual([{ indisvalid: true }]);
-      expect(await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'customer_snapshot'`)).toEqual([{ attnotnull: true }]);
+      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_customer_snapshot_tier_idx')`)).toEqual(
+        [{ indisvalid: true }],
+      );
+      expect(
+        await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'customer_snapshot'`),
+      ).toEqual([{ attnotnull: true }]);
 
       const rb = await runRunbookFile(FILE, { url: db.url, phases: ['rollback'] });
       expect(rb.outcome.status, failure(rb.events)).toBe('completed');

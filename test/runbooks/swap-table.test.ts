@@ -9,7 +9,10 @@ const FILE = fileURLToPath(new URL('../../runbooks/swap-table.yaml', import.meta
 for (const major of edgeMajors()) {
   describe(`runbooks/swap-table.yaml on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
-    const idType = async () => (await db.query(`select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = 'orders'::regclass and attname = 'id'`))[0].t;
+    const idType = async () =>
+      (
+        await db.query(`select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = 'orders'::regclass and attname = 'id'`)
+      )[0].t;
 
     it('swaps int → bigint, rolls back losslessly, then swaps again and drops the old table', async () => {
       await seedOrders(db, 20_000, 'serial');
@@ -22,7 +25,9 @@ for (const major of edgeMajors()) {
       expect(rb.outcome.status, failure(rb.events)).toBe('completed');
       expect(await idType()).toBe('integer');
       expect(await db.query(`select count(*)::int n from orders where amount = 99999.99`)).toEqual([{ n: 1 }]);
-      expect(await db.query(`select confrelid::regclass::text r from pg_constraint where conrelid = 'order_items'::regclass and contype = 'f'`)).toEqual([{ r: 'orders' }]);
+      expect(
+        await db.query(`select confrelid::regclass::text r from pg_constraint where conrelid = 'order_items'::regclass and contype = 'f'`),
+      ).toEqual([{ r: 'orders' }]);
 
       const full = await runRunbookFile(FILE, { url: db.url });
       expect(full.outcome.status, failure(full.events)).toBe('completed');

@@ -16,9 +16,12 @@ for (const major of edgeMajors()) {
   describe(`add_check on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
     beforeEach(async () => {
-      await db.query(`DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, cents bigint); INSERT INTO orders SELECT g, g FROM generate_series(1, 5000) g`);
+      await db.query(
+        `DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, cents bigint); INSERT INTO orders SELECT g, g FROM generate_series(1, 5000) g`,
+      );
     });
-    const con = async () => db.query(`select conname, convalidated from pg_constraint where conrelid = 'orders'::regclass and contype = 'c'`);
+    const con = async () =>
+      db.query(`select conname, convalidated from pg_constraint where conrelid = 'orders'::regclass and contype = 'c'`);
     const P = { table: 'orders', name: 'orders_cents_positive', expression: 'cents >= 0' };
 
     it('plans NOT VALID (brief ACCESS EXCLUSIVE) then VALIDATE (SHARE UPDATE EXCLUSIVE)', async () => {

@@ -7,9 +7,12 @@ import type { StepSpec } from '../../src/runbook/model.js';
 import { makeStep } from '../support/step-context.js';
 
 describe('add_column validate (offline)', () => {
-  const problems = async (params: unknown) => addColumn.validate!(makeStep('add_column', addColumn.schema.parse(params)) as StepSpec<any>, { runbook: {} as any, step: {} as any });
+  const problems = async (params: unknown) =>
+    addColumn.validate!(makeStep('add_column', addColumn.schema.parse(params)) as StepSpec<any>, { runbook: {} as any, step: {} as any });
   it('rejects a type that carries more than a type', async () => {
-    expect((await problems({ table: 't', column: 'c', type: 'int; DROP TABLE t' }))[0]!.message).toMatch(/not a single column type|does not parse/);
+    expect((await problems({ table: 't', column: 'c', type: 'int; DROP TABLE t' }))[0]!.message).toMatch(
+      /not a single column type|does not parse/,
+    );
     expect((await problems({ table: 't', column: 'c', type: 'int DEFAULT random()' }))[0]!.message).toMatch(/only a type name/);
   });
   it('refuses serial and known volatile defaults, naming the safe way', async () => {
@@ -33,7 +36,9 @@ for (const major of edgeMajors()) {
   describe(`add_column on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
     beforeEach(async () => {
-      await db.query(`DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric); INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g`);
+      await db.query(
+        `DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric); INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g`,
+      );
     });
 
     it('plans the exact SQL and ACCESS EXCLUSIVE, so the default gate is confirm', async () => {
@@ -53,9 +58,13 @@ for (const major of edgeMajors()) {
       expect(await addColumn.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'done' });
       const ev = await addColumn.verify!(h.step, h.ctx);
       expect(ev[0]).toMatchObject({ value: 'timestamp with time zone', ok: true });
-      expect(eventsOf(h.ctx, 'step.sql').map((e) => e.sql)).toEqual(['ALTER TABLE "public"."orders" ADD COLUMN "created" timestamptz DEFAULT now()']);
+      expect(eventsOf(h.ctx, 'step.sql').map((e) => e.sql)).toEqual([
+        'ALTER TABLE "public"."orders" ADD COLUMN "created" timestamptz DEFAULT now()',
+      ]);
       await addColumn.rollback!(h.step, h.ctx);
-      expect(await db.query(`select 1 from pg_attribute where attrelid = 'orders'::regclass and attname = 'created' and not attisdropped`)).toHaveLength(0);
+      expect(
+        await db.query(`select 1 from pg_attribute where attrelid = 'orders'::regclass and attname = 'created' and not attisdropped`),
+      ).toHaveLength(0);
       await h.ctx.close();
     });
 
@@ -72,12 +81,18 @@ for (const major of edgeMajors()) {
       await addColumn.apply(ratio.step, ratio.ctx);
       expect(await relfilenode(db.pool, 'orders')).toBe(before); // no rewrite
       // PG 11+ fast default: the value lives in pg_attribute (atthasmissing), not in the rows.
-      expect(await db.query(`select attname, atthasmissing from pg_attribute where attrelid = 'orders'::regclass and attname in ('qty', 'active', 'ratio') order by attname`)).toEqual([
+      expect(
+        await db.query(
+          `select attname, atthasmissing from pg_attribute where attrelid = 'orders'::regclass and attname in ('qty', 'active', 'ratio') order by attname`,
+        ),
+      ).toEqual([
         { attname: 'active', atthasmissing: true },
         { attname: 'qty', atthasmissing: true },
         { attname: 'ratio', atthasmissing: true },
       ]);
-      expect(await db.query(`select count(*)::int n, min(qty) lo, max(qty) hi, bool_and(active) a, min(ratio)::text r from orders`)).toEqual([{ n: 1000, lo: 0, hi: 0, a: true, r: '1.5' }]);
+      expect(
+        await db.query(`select count(*)::int n, min(qty) lo, max(qty) hi, bool_and(active) a, min(ratio)::text r from orders`),
+      ).toEqual([{ n: 1000, lo: 0, hi: 0, a: true, r: '1.5' }]);
       await db.query(`INSERT INTO orders (id, amount) VALUES (5000, 1)`);
       expect(await db.query(`select qty, active from orders where id = 5000`)).toEqual([{ qty: 0, active: true }]);
       for (const h of [zero, flag, ratio]) await h.ctx.close();
@@ -88,8 +103,12 @@ for (const major of edgeMajors()) {
       const h = await harness(addColumn, { table: 'orders', column: 'note', type: 'text' }, { url: db.url });
       expect(await addColumn.apply(h.step, h.ctx)).toMatchObject({ added: false });
       await addColumn.rollback!(h.step, h.ctx);
-      expect(await db.query(`select 1 from pg_attribute where attrelid = 'orders'::regclass and attname = 'note' and not attisdropped`)).toHaveLength(1);
-      expect(eventsOf(h.ctx, 'step.log').map((e) => e.message)).toContain('column note was there before this run added anything; leaving it in place');
+      expect(
+        await db.query(`select 1 from pg_attribute where attrelid = 'orders'::regclass and attname = 'note' and not attisdropped`),
+      ).toHaveLength(1);
+      expect(eventsOf(h.ctx, 'step.log').map((e) => e.message)).toContain(
+        'column note was there before this run added anything; leaving it in place',
+      );
       await h.ctx.close();
     });
 
@@ -116,13 +135,19 @@ for (const major of edgeMajors()) {
       await expect(addColumn.apply(h.step, h.ctx)).rejects.toThrow(/NOT NULL without a default.*not_null/);
       await db.query(`TRUNCATE orders`);
       await addColumn.apply(h.step, h.ctx);
-      expect((await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'y'`))[0].attnotnull).toBe(true);
+      expect(
+        (await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'y'`))[0].attnotnull,
+      ).toBe(true);
       await h.ctx.close();
     });
 
     it('waits for its lock only lock_timeout at a time, retries, never blocks readers for long, then succeeds', async () => {
       const holder = await holdLock(db.url, 'SELECT count(*) FROM orders');
-      const h = await harness(addColumn, { table: 'orders', column: 'z', type: 'int' }, { url: db.url, settings: { lockTimeoutMs: 200, ddlRetries: 20 } });
+      const h = await harness(
+        addColumn,
+        { table: 'orders', column: 'z', type: 'int' },
+        { url: db.url, settings: { lockTimeoutMs: 200, ddlRetries: 20 } },
+      );
       const applying = addColumn.apply(h.step, h.ctx);
       // While the DDL waits in the lock queue, a plain SELECT queues behind it: it must get through
       // within about one lock_timeout.
@@ -144,7 +169,11 @@ for (const major of edgeMajors()) {
 
     it('fails clearly when retries run out (non-interactive)', async () => {
       const holder = await holdLock(db.url, 'SELECT count(*) FROM orders');
-      const h = await harness(addColumn, { table: 'orders', column: 'w', type: 'int' }, { url: db.url, settings: { lockTimeoutMs: 100, ddlRetries: 2 } });
+      const h = await harness(
+        addColumn,
+        { table: 'orders', column: 'w', type: 'int' },
+        { url: db.url, settings: { lockTimeoutMs: 100, ddlRetries: 2 } },
+      );
       await expect(addColumn.apply(h.step, h.ctx)).rejects.toThrow(/could not get the lock after 2 retries/);
       await holder.release();
       await h.ctx.close();

@@ -13,7 +13,8 @@ for (const major of edgeMajors()) {
         CREATE TABLE customers (id bigint PRIMARY KEY); INSERT INTO customers SELECT generate_series(1, 100);
         CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint); INSERT INTO orders SELECT g, g % 100 + 1 FROM generate_series(1, 5000) g`);
     });
-    const con = async () => db.query(`select conname, convalidated from pg_constraint where conrelid = 'orders'::regclass and contype = 'f'`);
+    const con = async () =>
+      db.query(`select conname, convalidated from pg_constraint where conrelid = 'orders'::regclass and contype = 'f'`);
 
     it('plans NOT VALID then VALIDATE, with the locks of each, and warns about a missing index', async () => {
       const h = await harness(addForeignKey, { ...FK, on_delete: 'cascade' }, { url: db.url });
@@ -21,7 +22,12 @@ for (const major of edgeMajors()) {
         'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "public"."customers" ("id") ON DELETE CASCADE NOT VALID',
         'ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_customer_id_fkey"',
       ]);
-      expect(h.plan.locks.map((l) => l.mode)).toEqual(['ShareRowExclusiveLock', 'ShareRowExclusiveLock', 'ShareUpdateExclusiveLock', 'RowShareLock']);
+      expect(h.plan.locks.map((l) => l.mode)).toEqual([
+        'ShareRowExclusiveLock',
+        'ShareRowExclusiveLock',
+        'ShareUpdateExclusiveLock',
+        'RowShareLock',
+      ]);
       expect(h.plan.notes.join('\n')).toMatch(/no index on orders \(customer_id\)/);
       expect(addForeignKey.defaultGate!(h.step, h.plan)).toBe('none');
       await h.ctx.close();

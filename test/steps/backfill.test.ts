@@ -31,7 +31,9 @@ describe('backfill step kind (offline)', () => {
     expect(plan.irreversibleReason).toMatch(/overwrites/);
     expect(plan.statements[0]!.sql).toMatch(/UPDATE "app"."orders" SET amount_cents = \(amount \* 100\)::bigint/);
     expect(plan.statements[0]!.sql).toMatch(/\$1: last key done, exclusive \(primary key\)/);
-    expect(plan.statements[0]!.sql).toMatch(/\$3: the new cursor\n--   \$4: keys in the range\n--   \$5: batch size\n--   \$6: run id\n--   \$7: step id/);
+    expect(plan.statements[0]!.sql).toMatch(
+      /\$3: the new cursor\n-- {3}\$4: keys in the range\n-- {3}\$5: batch size\n-- {3}\$6: run id\n-- {3}\$7: step id/,
+    );
     expect(plan.notes.join('\n')).toMatch(/offline plan/);
     expect(backfill.defaultGate!(step, plan)).toBe('type');
     const withRollback = makeStep('backfill', { table: 't', set: 'a = 1' }, { rollback: 'UPDATE t SET a = NULL' });
@@ -45,13 +47,15 @@ describe.each(edgeMajors())('backfill step kind on PostgreSQL %i', (major) => {
   const db = useTestDatabase(major);
 
   it('plans against the live table: key, estimates, batch SQL with placeholders explained', async () => {
-    await db.query(`create table orders (tenant int, id uuid default gen_random_uuid(), amount numeric, amount_cents bigint, primary key (tenant, id))`);
+    await db.query(
+      `create table orders (tenant int, id uuid default gen_random_uuid(), amount numeric, amount_cents bigint, primary key (tenant, id))`,
+    );
     await db.query(`insert into orders (tenant, amount) select g % 10, g from generate_series(1, 5000) g`);
     await db.query('analyze orders');
     const step = makeStep('backfill', { table: 'orders', set: 'amount_cents = (amount * 100)::bigint', where: 'amount_cents IS NULL' });
     const plan = await backfill.plan(step, { runbook: makeRunbook([step]), db: db.pool });
     const sql = plan.statements[0]!.sql;
-    expect(sql).toMatch(/\$1: last key done, exclusive \(tenant\)\n--   \$2: last key done, exclusive \(id\)/);
+    expect(sql).toMatch(/\$1: last key done, exclusive \(tenant\)\n-- {3}\$2: last key done, exclusive \(id\)/);
     expect(sql).toMatch(/\$4: last key of this batch, inclusive \(id\)/);
     expect(sql).toMatch(/\("tenant", "id"\) > \(\$1::integer, \$2::uuid\) AND \("tenant", "id"\) <= \(\$3::integer, \$4::uuid\)/);
     expect(sql).toMatch(/UPDATE pgrunbook.backfill_cursors/);
@@ -71,7 +75,13 @@ describe.each(edgeMajors())('backfill step kind on PostgreSQL %i', (major) => {
     expect(t.batchSize).toBe(1200);
     expect(t.ms).toBeGreaterThan(0);
     expect(await counterHistogram(db, 'timed')).toEqual({ '0': 3000 });
-    expect((await db.query(`select count(*)::int as n from pg_stat_activity where state like 'idle in transaction%' and datname = current_database()`))[0].n).toBe(0);
+    expect(
+      (
+        await db.query(
+          `select count(*)::int as n from pg_stat_activity where state like 'idle in transaction%' and datname = current_database()`,
+        )
+      )[0].n,
+    ).toBe(0);
   });
 
   it('verify gives gate evidence, reconcile reads the cursor, apply reports evidence, rollback runs the given SQL', async () => {
@@ -79,7 +89,11 @@ describe.each(edgeMajors())('backfill step kind on PostgreSQL %i', (major) => {
     await db.query(`create table vr (id bigint primary key, counter int not null default 0)`);
     await db.query(`insert into vr select g from generate_series(1, 1000) g`);
     await db.query('analyze vr');
-    const step = makeStep('backfill', { table: 'vr', set: 'counter = counter + 1', where: 'counter = 0' }, { id: 'vr_fill', rollback: 'UPDATE vr SET counter = counter - 1' });
+    const step = makeStep(
+      'backfill',
+      { table: 'vr', set: 'counter = counter + 1', where: 'counter = 0' },
+      { id: 'vr_fill', rollback: 'UPDATE vr SET counter = counter - 1' },
+    );
     const ctx = await makeTestStepContext({ url: db.url, step, runId: 'run-vr' });
     try {
       expect(await backfill.reconcile!(step, ctx)).toEqual({ found: 'not-done', detail: expect.stringMatching(/no backfill cursor/) });
@@ -110,7 +124,10 @@ describe.each(edgeMajors())('backfill step kind on PostgreSQL %i', (major) => {
     const step = makeStep('backfill', { table: 'nowhere', set: 'x = 1' }, { id: 'fill_nr', phase: 'deploy' });
     const ctx = await makeTestStepContext({ url: db.url, step });
     await expect(backfill.rollback!(step, ctx)).resolves.toBeUndefined();
-    expect(ctx.events.find((e) => e.type === 'step.log')).toMatchObject({ level: 'warn', message: expect.stringMatching(/no rollback: SQL; the values it wrote stay/) });
+    expect(ctx.events.find((e) => e.type === 'step.log')).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/no rollback: SQL; the values it wrote stay/),
+    });
     await ctx.close();
   });
 

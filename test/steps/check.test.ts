@@ -44,13 +44,19 @@ describe('condition syntax', () => {
   it('reports a bad condition when the runbook is loaded', async () => {
     const text = 'version: 1\nname: c\nphases:\n  plan:\n    - id: c\n      check:\n        query: SELECT 1\n        expect: ">"\n';
     const { problems } = await loadRunbookText(text, 'c.yaml', { kinds: STEP_KINDS });
-    expect(problems.map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`)).toEqual([expect.stringMatching(/^8:17 check\.expect: expect ">": the comparison has no value/)]);
+    expect(problems.map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`)).toEqual([
+      expect.stringMatching(/^8:17 check\.expect: expect ">": the comparison has no value/),
+    ]);
   });
 
   it('refuses queries that write or hold several statements', async () => {
-    const text = 'version: 1\nname: c\nphases:\n  plan:\n    - id: c\n      check:\n        query: DELETE FROM t RETURNING 1; SELECT 1\n        rows: 0\n';
+    const text =
+      'version: 1\nname: c\nphases:\n  plan:\n    - id: c\n      check:\n        query: DELETE FROM t RETURNING 1; SELECT 1\n        rows: 0\n';
     const { problems } = await loadRunbookText(text, 'c.yaml', { kinds: STEP_KINDS });
-    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/write one query, not 2 statements/), expect.stringMatching(/"DELETE FROM t" does not only read/)]);
+    expect(problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/write one query, not 2 statements/),
+      expect.stringMatching(/"DELETE FROM t" does not only read/),
+    ]);
   });
 });
 
@@ -67,7 +73,10 @@ describe('check step', () => {
 
   it('fails with the actual value', async () => {
     await db.query('CREATE TABLE IF NOT EXISTS orders (id int, cents bigint); INSERT INTO orders VALUES (3, NULL)');
-    const step = makeStep('check', cond({ query: 'SELECT count(*) AS missing FROM orders WHERE cents IS NULL', expect: '= 0', rows: 'nonempty' }));
+    const step = makeStep(
+      'check',
+      cond({ query: 'SELECT count(*) AS missing FROM orders WHERE cents IS NULL', expect: '= 0', rows: 'nonempty' }),
+    );
     ctx = await makeTestStepContext({ url: db.url, step });
     const err: any = await checkKind.apply(step, ctx).catch((e) => e);
     expect(err).toBeInstanceOf(RunbookError);

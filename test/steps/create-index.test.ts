@@ -21,14 +21,19 @@ async function oldSnapshot(url: string) {
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   await c.query('SELECT count(*) FROM pg_class');
   await c.query('SELECT txid_current()');
-  return { end: async () => { await c.query('COMMIT'); await c.end(); } };
+  return {
+    end: async () => {
+      await c.query('COMMIT');
+      await c.end();
+    },
+  };
 }
 
 describe('create_index validate (offline)', () => {
   it('rejects an expression or predicate that smuggles in another statement', async () => {
     const { makeStep } = await import('../support/step-context.js');
     for (const params of [
-      { table: 't', expressions: ["(a)); DROP TABLE t; --"] },
+      { table: 't', expressions: ['(a)); DROP TABLE t; --'] },
       { table: 't', columns: 'a', where: 'a > 0; DROP TABLE t' },
     ]) {
       const step = makeStep('create_index', createIndex.schema.parse(params));
@@ -45,12 +50,18 @@ for (const major of edgeMajors()) {
       await db.query(`DROP TABLE IF EXISTS orders CASCADE; CREATE TABLE orders (id bigint PRIMARY KEY, cents bigint, payload jsonb);
         INSERT INTO orders SELECT g, g % 500, jsonb_build_object('status', CASE WHEN g % 3 = 0 THEN 'paid' ELSE 'open' END) FROM generate_series(1, 20000) g`);
     });
-    const invalid = async () => db.query(`select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'orders'::regclass and not i.indisvalid`);
+    const invalid = async () =>
+      db.query(
+        `select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'orders'::regclass and not i.indisvalid`,
+      );
 
     it('plans CREATE INDEX CONCURRENTLY outside a transaction under SHARE UPDATE EXCLUSIVE (no gate)', async () => {
       const h = await harness(createIndex, { table: 'orders', columns: 'cents', where: 'cents > 0' }, { url: db.url });
       expect(h.plan.statements).toEqual([
-        expect.objectContaining({ sql: 'CREATE INDEX CONCURRENTLY "orders_cents_idx" ON "public"."orders" USING btree ("cents") WHERE cents > 0', transactional: false }),
+        expect.objectContaining({
+          sql: 'CREATE INDEX CONCURRENTLY "orders_cents_idx" ON "public"."orders" USING btree ("cents") WHERE cents > 0',
+          transactional: false,
+        }),
       ]);
       expect(h.plan.locks).toEqual([{ relation: '"public"."orders"', mode: 'ShareUpdateExclusiveLock' }]);
       expect(createIndex.defaultGate!(h.step, h.plan)).toBe('none');
@@ -68,7 +79,9 @@ for (const major of edgeMajors()) {
         let workers = 0;
         const watch = (async () => {
           while (!done) {
-            const r = await db.query(`select count(*)::int n from pg_stat_activity where backend_type = 'parallel worker' and query like 'CREATE INDEX CONCURRENTLY%'`);
+            const r = await db.query(
+              `select count(*)::int n from pg_stat_activity where backend_type = 'parallel worker' and query like 'CREATE INDEX CONCURRENTLY%'`,
+            );
             workers = Math.max(workers, r[0].n);
             await new Promise((res) => setTimeout(res, 5));
           }
@@ -89,7 +102,11 @@ for (const major of edgeMajors()) {
     });
 
     it('builds a JSONB expression index, emits progress, rolls back with DROP INDEX CONCURRENTLY', async () => {
-      const h = await harness(createIndex, { table: 'orders', name: 'orders_status_idx', expressions: ["(payload->>'status')"] }, { url: db.url });
+      const h = await harness(
+        createIndex,
+        { table: 'orders', name: 'orders_status_idx', expressions: ["(payload->>'status')"] },
+        { url: db.url },
+      );
       // An old snapshot keeps the build in a waiting phase long enough to be observed.
       const snap = await oldSnapshot(db.url);
       const p = createIndex.apply(h.step, h.ctx);
@@ -111,22 +128,34 @@ for (const major of edgeMajors()) {
 
     it('a lock_timeout while waiting for old snapshots: drops the INVALID index, retries, succeeds', async () => {
       const snap = await oldSnapshot(db.url);
-      const h = await harness(createIndex, { table: 'orders', columns: ['cents'] }, { url: db.url, settings: { lockTimeoutMs: 200, ddlRetries: 30 } });
+      const h = await harness(
+        createIndex,
+        { table: 'orders', columns: ['cents'] },
+        { url: db.url, settings: { lockTimeoutMs: 200, ddlRetries: 30 } },
+      );
       const p = createIndex.apply(h.step, h.ctx);
       await waitFor(async () => eventsOf(h.ctx, 'step.retry').length >= 2);
       await snap.end();
       await p;
       expect(eventsOf(h.ctx, 'step.log').some((e) => /dropping INVALID index .*timed out/.test(e.message))).toBe(true);
       expect(await invalid()).toEqual([]);
-      expect(await db.query(`select indisvalid from pg_index where indexrelid = 'orders_cents_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+      expect(await db.query(`select indisvalid from pg_index where indexrelid = 'orders_cents_idx'::regclass`)).toEqual([
+        { indisvalid: true },
+      ]);
       await h.ctx.close();
     });
 
     it('a cancelled build is cleaned up and retried (bounded)', async () => {
       const snap = await oldSnapshot(db.url);
-      const h = await harness(createIndex, { table: 'orders', columns: ['cents'], retries: 1 }, { url: db.url, settings: { lockTimeoutMs: 20_000 } });
+      const h = await harness(
+        createIndex,
+        { table: 'orders', columns: ['cents'], retries: 1 },
+        { url: db.url, settings: { lockTimeoutMs: 20_000 } },
+      );
       const p = createIndex.apply(h.step, h.ctx);
-      const pid = await waitFor(async () => (await db.query(`select pid from pg_stat_progress_create_index where relid = 'orders'::regclass`))[0]?.pid);
+      const pid = await waitFor(
+        async () => (await db.query(`select pid from pg_stat_progress_create_index where relid = 'orders'::regclass`))[0]?.pid,
+      );
       await db.query('select pg_cancel_backend($1)', [pid]);
       await waitFor(async () => eventsOf(h.ctx, 'step.retry').length >= 1);
       await snap.end();
@@ -150,12 +179,16 @@ for (const major of edgeMajors()) {
       // A real failure of the drop: an event trigger that refuses to drop this index.
       await db.query(`create function pgrb_keep_index() returns event_trigger language plpgsql as $$
         begin if current_query() ilike '%orders_cents_key%' then raise exception 'policy: indexes are dropped by the DBA'; end if; end $$`);
-      await db.query(`create event trigger pgrb_keep_index on ddl_command_start when tag in ('DROP INDEX') execute function pgrb_keep_index()`);
+      await db.query(
+        `create event trigger pgrb_keep_index on ddl_command_start when tag in ('DROP INDEX') execute function pgrb_keep_index()`,
+      );
       try {
         const h = await harness(createIndex, { table: 'orders', columns: ['cents'], unique: true }, { url: db.url });
         const err: any = await createIndex.apply(h.step, h.ctx).catch((e: unknown) => e);
         expect(err.message).toMatch(/duplicate values exist/);
-        expect(err.hint).toMatch(/the INVALID index orders_cents_key it left is still there \(the drop failed: policy: indexes are dropped by the DBA\).*run DROP INDEX CONCURRENTLY "public"."orders_cents_key"/);
+        expect(err.hint).toMatch(
+          /the INVALID index orders_cents_key it left is still there \(the drop failed: policy: indexes are dropped by the DBA\).*run DROP INDEX CONCURRENTLY "public"."orders_cents_key"/,
+        );
         expect(err.hint).not.toMatch(/was dropped/);
         expect(await invalid()).toEqual([{ relname: 'orders_cents_key' }]);
         await h.ctx.close();
@@ -174,7 +207,11 @@ for (const major of edgeMajors()) {
       expect(await createIndex.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'not-done' });
       await expect(createIndex.apply(h.step, h.ctx)).rejects.toThrow(/INVALID index public.orders_cents_key already exists/);
       expect(await invalid()).toEqual([{ relname: 'orders_cents_key' }]);
-      const h2 = await harness(createIndex, { table: 'orders', name: 'orders_cents_key', columns: ['cents'], drop_invalid: true }, { url: db.url });
+      const h2 = await harness(
+        createIndex,
+        { table: 'orders', name: 'orders_cents_key', columns: ['cents'], drop_invalid: true },
+        { url: db.url },
+      );
       await createIndex.apply(h2.step, h2.ctx);
       expect(await invalid()).toEqual([]);
       await h.ctx.close();
@@ -185,7 +222,11 @@ for (const major of edgeMajors()) {
       await db.query(`UPDATE orders SET cents = 1 WHERE id = 2`);
       await db.query(`CREATE UNIQUE INDEX CONCURRENTLY orders_id2_key ON orders (cents)`).catch(() => {});
       await db.query(`UPDATE orders SET cents = id`);
-      const h = await harness(createIndex, { table: 'orders', name: 'orders_id2_key', columns: ['cents'], unique: true }, { url: db.url, state: { building: true } });
+      const h = await harness(
+        createIndex,
+        { table: 'orders', name: 'orders_id2_key', columns: ['cents'], unique: true },
+        { url: db.url, state: { building: true } },
+      );
       await createIndex.apply(h.step, h.ctx);
       expect(await invalid()).toEqual([]);
       await h.ctx.close();
@@ -193,7 +234,9 @@ for (const major of edgeMajors()) {
 
     it('add_unique attaches the concurrently built index as a constraint; rollback removes both', async () => {
       const h = await harness(createIndex, { table: 'orders', name: 'orders_id_uq', columns: ['id'], add_unique: true }, { url: db.url });
-      expect(h.plan.statements[1]!.sql).toBe('ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_id_uq" UNIQUE USING INDEX "orders_id_uq"');
+      expect(h.plan.statements[1]!.sql).toBe(
+        'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_id_uq" UNIQUE USING INDEX "orders_id_uq"',
+      );
       expect(createIndex.defaultGate!(h.step, h.plan)).toBe('confirm');
       await createIndex.apply(h.step, h.ctx);
       expect(await db.query(`select contype::text from pg_constraint where conname = 'orders_id_uq'`)).toEqual([{ contype: 'u' }]);
@@ -209,7 +252,9 @@ for (const major of edgeMajors()) {
       await expect(createIndex.apply(h.step, h.ctx)).rejects.toThrow(/nullable.*/);
       await db.query(`ALTER TABLE items ALTER COLUMN code SET NOT NULL`);
       await createIndex.apply(h.step, h.ctx);
-      expect(await db.query(`select conname, contype::text from pg_constraint where conrelid = 'items'::regclass and contype = 'p'`)).toEqual([{ conname: 'items_code_pkey', contype: 'p' }]);
+      expect(
+        await db.query(`select conname, contype::text from pg_constraint where conrelid = 'items'::regclass and contype = 'p'`),
+      ).toEqual([{ conname: 'items_code_pkey', contype: 'p' }]);
       await h.ctx.close();
     });
   });

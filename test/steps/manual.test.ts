@@ -33,7 +33,13 @@ describe('manual step', () => {
     ]);
     expect(await manualKind.apply(step, ctx)).toEqual({ confirmedBy: 'alice', checklist: params.checklist });
     expect(gates.requests).toEqual([
-      expect.objectContaining({ level: 'confirm', stepId: step.id, title: 'Pause exports', action: params.instructions, evidence: expect.any(Array) }),
+      expect.objectContaining({
+        level: 'confirm',
+        stepId: step.id,
+        title: 'Pause exports',
+        action: params.instructions,
+        evidence: expect.any(Array),
+      }),
     ]);
     expect(gates.requests[0]!.evidence.map((e) => e.label)).toEqual(params.checklist);
     expect(ctx.events.find((e) => e.type === 'step.log')).toMatchObject({ message: params.instructions });
@@ -43,7 +49,9 @@ describe('manual step', () => {
   it('in a non-interactive run the policy decides', async () => {
     const step = makeStep('manual', params);
     ctx = await makeTestStepContext({ url: db.url, step, gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 'ci' }) });
-    await expect(manualKind.apply(step, ctx)).rejects.toThrow(/manual step not confirmed: confirm gate in a non-interactive run: pass --yes/);
+    await expect(manualKind.apply(step, ctx)).rejects.toThrow(
+      /manual step not confirmed: confirm gate in a non-interactive run: pass --yes/,
+    );
     await ctx.close();
     ctx = await makeTestStepContext({ url: db.url, step, gates: new PolicyGates({ yes: true, allowIrreversible: false, user: 'ci' }) });
     expect(await manualKind.apply(step, ctx)).toMatchObject({ confirmedBy: 'ci (--yes)' });

@@ -7,9 +7,12 @@ for (const major of edgeMajors()) {
   describe(`not_null on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
     beforeEach(async () => {
-      await db.query(`DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, cents bigint); INSERT INTO orders SELECT g, g * 100 FROM generate_series(1, 2000) g`);
+      await db.query(
+        `DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, cents bigint); INSERT INTO orders SELECT g, g * 100 FROM generate_series(1, 2000) g`,
+      );
     });
-    const attnotnull = async () => (await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'cents'`))[0].attnotnull;
+    const attnotnull = async () =>
+      (await db.query(`select attnotnull from pg_attribute where attrelid = 'orders'::regclass and attname = 'cents'`))[0].attnotnull;
 
     it(`plans the ${major >= 18 ? 'native NOT NULL NOT VALID' : 'CHECK NOT VALID'} sequence`, async () => {
       const h = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url });
@@ -43,7 +46,9 @@ for (const major of edgeMajors()) {
       await expect(notNull.apply(h.step, h.ctx)).rejects.toThrow(/still has NULL values/);
       expect(await notNull.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'not-done' });
       await notNull.rollback!(h.step, h.ctx);
-      expect(await db.query(`select conname from pg_constraint where conrelid = 'orders'::regclass and conname = 'orders_cents_not_null'`)).toHaveLength(0);
+      expect(
+        await db.query(`select conname from pg_constraint where conrelid = 'orders'::regclass and conname = 'orders_cents_not_null'`),
+      ).toHaveLength(0);
       expect(await attnotnull()).toBe(false);
       await h.ctx.close();
     });
@@ -53,12 +58,18 @@ for (const major of edgeMajors()) {
       expect((await notNull.verify!(h.step, h.ctx))[0]).toMatchObject({ value: 0, ok: true });
       await notNull.apply(h.step, h.ctx);
       expect(await attnotnull()).toBe(true);
-      const cons = await db.query(`select conname, contype::text, convalidated from pg_constraint where conrelid = 'orders'::regclass and conname = 'orders_cents_not_null'`);
+      const cons = await db.query(
+        `select conname, contype::text, convalidated from pg_constraint where conrelid = 'orders'::regclass and conname = 'orders_cents_not_null'`,
+      );
       if (major >= 18) expect(cons).toEqual([{ conname: 'orders_cents_not_null', contype: 'n', convalidated: true }]);
       else expect(cons).toEqual([]);
       expect(await notNull.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'done' });
       // The validation ran under SHARE UPDATE EXCLUSIVE: a statement of its own.
-      expect(eventsOf(h.ctx, 'step.sql').map((e) => e.sql).some((s: string) => /^ALTER TABLE .* VALIDATE CONSTRAINT/.test(s))).toBe(true);
+      expect(
+        eventsOf(h.ctx, 'step.sql')
+          .map((e) => e.sql)
+          .some((s: string) => /^ALTER TABLE .* VALIDATE CONSTRAINT/.test(s)),
+      ).toBe(true);
       // Running again is a no-op.
       const again = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url });
       expect(await notNull.apply(again.step, again.ctx)).toEqual({ changed: false });
@@ -73,7 +84,11 @@ for (const major of edgeMajors()) {
     it('its brief ACCESS EXCLUSIVE statements retry under lock_timeout around an open reader', async () => {
       // An open reader holds ACCESS SHARE: the brief ACCESS EXCLUSIVE steps must retry around it.
       const holder = await holdLock(db.url, 'SELECT 1 FROM orders LIMIT 1');
-      const h = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url, settings: { lockTimeoutMs: 150, ddlRetries: 30 } });
+      const h = await harness(
+        notNull,
+        { table: 'orders', column: 'cents' },
+        { url: db.url, settings: { lockTimeoutMs: 150, ddlRetries: 30 } },
+      );
       const p = notNull.apply(h.step, h.ctx);
       await new Promise((r) => setTimeout(r, 500));
       await holder.release();

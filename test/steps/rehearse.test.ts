@@ -34,12 +34,21 @@ describe('rehearse step kind', () => {
     const before = await sourceFingerprint(src.query);
     const ctx = await makeTestStepContext({ url: src.url, step, runbook });
     try {
-      const result = (await rehearseStep.apply(step as never, ctx)) as { deploy: string; rollback_verified: boolean; projected_seconds: number };
+      const result = (await rehearseStep.apply(step as never, ctx)) as {
+        deploy: string;
+        rollback_verified: boolean;
+        projected_seconds: number;
+      };
       expect(result.deploy).toBe('completed');
       expect(result.rollback_verified).toBe(true);
       expect(result.projected_seconds).toBeGreaterThan(0);
       const proj = ctx.events.find((e) => e.type === 'rehearsal.projection');
-      expect(proj && proj.type === 'rehearsal.projection' && proj.projection.steps.map((s) => s.id)).toEqual(['add_col', 'fill', 'nn', 'idx']);
+      expect(proj && proj.type === 'rehearsal.projection' && proj.projection.steps.map((s) => s.id)).toEqual([
+        'add_col',
+        'fill',
+        'nn',
+        'idx',
+      ]);
       expect(ctx.events.some((e) => e.type === 'step.log' && /sandbox deploy\/add_col done/.test(e.message))).toBe(true);
       const evidence = await rehearseStep.verify!(step as never, ctx);
       expect(evidence.find((e) => e.label.startsWith('rollback verified'))?.ok).toBe(true);
@@ -56,7 +65,9 @@ describe('rehearse step kind', () => {
     const ctx = await makeTestStepContext({ url: src.url, step, runbook });
     try {
       await rehearseStep.apply(step as never, ctx);
-      const copied = ctx.events.filter((e) => e.type === 'step.log' && /orders: \d+ row\(s\)/.test(e.message)).map((e) => (e as { message: string }).message);
+      const copied = ctx.events
+        .filter((e) => e.type === 'step.log' && /orders: \d+ row\(s\)/.test(e.message))
+        .map((e) => (e as { message: string }).message);
       expect(copied).toEqual([expect.stringMatching(/\((system|bernoulli)\)$/)]);
     } finally {
       await ctx.close();

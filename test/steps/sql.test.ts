@@ -14,13 +14,18 @@ describe('sql step', () => {
   it('runs multi-statement SQL, non-transactional statements on their own', async () => {
     await db.query('CREATE TABLE orders (id int primary key, amount int)');
     await db.query('INSERT INTO orders SELECT g, g FROM generate_series(1, 10) g');
-    const sql = 'ALTER TABLE orders ADD COLUMN amount_cents bigint;\nUPDATE orders SET amount_cents = amount * 100;\nCREATE INDEX CONCURRENTLY orders_cents_idx ON orders (amount_cents);';
-    const step = makeStep('sql', sql, { rollback: 'DROP INDEX CONCURRENTLY orders_cents_idx; ALTER TABLE orders DROP COLUMN amount_cents' });
+    const sql =
+      'ALTER TABLE orders ADD COLUMN amount_cents bigint;\nUPDATE orders SET amount_cents = amount * 100;\nCREATE INDEX CONCURRENTLY orders_cents_idx ON orders (amount_cents);';
+    const step = makeStep('sql', sql, {
+      rollback: 'DROP INDEX CONCURRENTLY orders_cents_idx; ALTER TABLE orders DROP COLUMN amount_cents',
+    });
     ctx = await makeTestStepContext({ url: db.url, step });
     const result = (await sqlKind.apply(step, ctx)) as { statements: { command: string; rowCount: number | null }[] };
     expect(result.statements.map((s) => s.command)).toEqual(['ALTER', 'UPDATE', 'CREATE']);
     expect(result.statements[1]!.rowCount).toBe(10);
-    const [row] = await db.query(`SELECT sum(amount_cents)::int AS s, (SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_cents_idx'::regclass) AS valid FROM orders`);
+    const [row] = await db.query(
+      `SELECT sum(amount_cents)::int AS s, (SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_cents_idx'::regclass) AS valid FROM orders`,
+    );
     expect(row).toEqual({ s: 5500, valid: true });
     expect(ctx.events.filter((e) => e.type === 'step.sql').map((e) => (e as any).ok)).toEqual([true, true, true]);
   });
@@ -46,7 +51,10 @@ describe('sql step', () => {
   });
 
   it('plans with the analyzer: rewrites, full scans and the lock of each ALTER TABLE form', async () => {
-    const step = makeStep('sql', 'ALTER TABLE t ADD COLUMN d timestamptz DEFAULT clock_timestamp(); ALTER TABLE u ALTER COLUMN a SET NOT NULL; ALTER TABLE w SET (fillfactor = 90)');
+    const step = makeStep(
+      'sql',
+      'ALTER TABLE t ADD COLUMN d timestamptz DEFAULT clock_timestamp(); ALTER TABLE u ALTER COLUMN a SET NOT NULL; ALTER TABLE w SET (fillfactor = 90)',
+    );
     const plan = await sqlKind.plan(step, { runbook: makeRunbook([step]), serverVersionNum: 170000 });
     const notes = plan.notes.join('\n');
     expect(notes).toMatch(/ALTER TABLE t .*rewrites/);

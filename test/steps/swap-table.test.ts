@@ -10,13 +10,24 @@ import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 describe('swap_table using / rollback_using (offline)', () => {
   const problems = async (column: Record<string, unknown>) =>
-    (await swapTable.validate!(makeStep('swap_table', swapTable.schema.parse({ table: 't', columns: [{ name: 'c', type: 'numeric', ...column }] })) as any, { runbook: {} as any, step: {} as any })).map((p) => p.message);
+    (
+      await swapTable.validate!(
+        makeStep('swap_table', swapTable.schema.parse({ table: 't', columns: [{ name: 'c', type: 'numeric', ...column }] })) as any,
+        { runbook: {} as any, step: {} as any },
+      )
+    ).map((p) => p.message);
 
   it('parses each expression as one SQL expression', async () => {
     expect(await problems({ using: "replace(c, ',', '.')::numeric", rollback_using: "replace(c::text, '.', ',')" })).toEqual([]);
-    expect(await problems({ using: 'c::numeric; DROP TABLE t' })).toEqual([expect.stringMatching(/^swap_table: column c: using: .*(not a single expression|does not parse)/)]);
-    expect(await problems({ rollback_using: 'c FROM t' })).toEqual([expect.stringMatching(/^swap_table: column c: rollback_using: .*(not a single expression|does not parse)/)]);
-    expect(await problems({ using: '(SELECT max(x) FROM u)' })).toEqual([expect.stringMatching(/^swap_table: column c: using: .*contains a subquery/)]);
+    expect(await problems({ using: 'c::numeric; DROP TABLE t' })).toEqual([
+      expect.stringMatching(/^swap_table: column c: using: .*(not a single expression|does not parse)/),
+    ]);
+    expect(await problems({ rollback_using: 'c FROM t' })).toEqual([
+      expect.stringMatching(/^swap_table: column c: rollback_using: .*(not a single expression|does not parse)/),
+    ]);
+    expect(await problems({ using: '(SELECT max(x) FROM u)' })).toEqual([
+      expect.stringMatching(/^swap_table: column c: using: .*contains a subquery/),
+    ]);
   });
 
   it('renders {{ var }} in them with SQL quoting, as in other SQL fragments', async () => {
@@ -38,7 +49,12 @@ describe('swap_table using / rollback_using (offline)', () => {
     const { runbook, problems: found } = await loadRunbookText(text, 'u.yaml', { kinds: STEP_KINDS });
     expect(found).toEqual([]);
     expect((runbook!.phases.deploy[0]!.params as any).columns).toEqual([
-      { name: 'price', type: 'numeric(10,2)', using: `replace("price", ',', '.')::numeric`, rollback_using: `replace("price"::text, '.', ',')` },
+      {
+        name: 'price',
+        type: 'numeric(10,2)',
+        using: `replace("price", ',', '.')::numeric`,
+        rollback_using: `replace("price"::text, '.', ',')`,
+      },
     ]);
   });
 });
@@ -86,7 +102,12 @@ function traffic(url: string) {
     }
     await c.end();
   })();
-  return { stop: async () => ((stop = true), await done), get ops() { return ops; } };
+  return {
+    stop: async () => ((stop = true), await done),
+    get ops() {
+      return ops;
+    },
+  };
 }
 
 for (const major of edgeMajors()) {
@@ -95,14 +116,20 @@ for (const major of edgeMajors()) {
     beforeAll(async () => {
       await db.query(SETUP);
     });
-    const colType = async (t: string, c: string) => (await db.query(`select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = $1::regclass and attname = $2`, [t, c]))[0]?.t;
+    const colType = async (t: string, c: string) =>
+      (
+        await db.query(`select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = $1::regclass and attname = $2`, [t, c])
+      )[0]?.t;
     const snapshot = async (t: string) => db.query(`select id::text, customer_id, amount::text, code, note from ${t} order by id`);
 
     it('refuses what it cannot carry over, before touching anything', async () => {
       await db.query(`CREATE TABLE nopk (a int); CREATE TABLE trig (id int primary key);
         CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'begin return new; end';
         CREATE TRIGGER t BEFORE INSERT ON trig FOR EACH ROW EXECUTE FUNCTION noop()`);
-      for (const [table, msg] of [['nopk', /no primary key/], ['trig', /has triggers \(t\)/]] as const) {
+      for (const [table, msg] of [
+        ['nopk', /no primary key/],
+        ['trig', /has triggers \(t\)/],
+      ] as const) {
         const h = await harness(swapTable, { table, columns: [{ name: table === 'nopk' ? 'a' : 'id', type: 'bigint' }] }, { url: db.url });
         expect(h.plan.notes.join('\n')).toMatch(msg);
         await expect(swapTable.apply(h.step, h.ctx)).rejects.toThrow(msg);
@@ -112,7 +139,11 @@ for (const major of edgeMajors()) {
     });
 
     it('int → bigint on the key under live writes: copy, verify, swap, FKs/views/sequence/grants follow; rollback swaps back losslessly', async () => {
-      const h = await harness(swapTable, { table: 'orders', columns: [{ name: 'id', type: 'bigint' }], batch_size: 3000 }, { url: db.url, settings: { lockTimeoutMs: 500, ddlRetries: 20 } });
+      const h = await harness(
+        swapTable,
+        { table: 'orders', columns: [{ name: 'id', type: 'bigint' }], batch_size: 3000 },
+        { url: db.url, settings: { lockTimeoutMs: 500, ddlRetries: 20 } },
+      );
       expect(swapTable.defaultGate!(h.step, h.plan)).toBe('confirm');
       expect(h.plan.notes.join('\n')).toMatch(/re-points 1 referencing foreign key.*\n.*recreates 2 dependent view/);
       // Every relation the swap locks is in the plan (and so in the gate's evidence), not only orders.
@@ -142,12 +173,28 @@ for (const major of edgeMajors()) {
       const idx = await db.query(`select indexrelid::regclass::text i from pg_index where indrelid = 'orders'::regclass order by 1`);
       expect(idx.map((r) => r.i)).toEqual(['orders_code_key', 'orders_customer_idx', 'orders_pkey']);
       // Referencing FK re-pointed and validated; views read the new table; grants carried.
-      expect(await db.query(`select confrelid::regclass::text r, convalidated v from pg_constraint where conrelid = 'order_items'::regclass and contype = 'f'`)).toEqual([{ r: 'orders', v: true }]);
-      expect(await db.query(`select distinct d.refobjid::regclass::text r from pg_depend d join pg_rewrite w on w.oid = d.objid where w.ev_class = 'big_orders'::regclass and d.refobjid <> 'big_orders'::regclass`)).toEqual([{ r: 'orders' }]);
+      expect(
+        await db.query(
+          `select confrelid::regclass::text r, convalidated v from pg_constraint where conrelid = 'order_items'::regclass and contype = 'f'`,
+        ),
+      ).toEqual([{ r: 'orders', v: true }]);
+      expect(
+        await db.query(
+          `select distinct d.refobjid::regclass::text r from pg_depend d join pg_rewrite w on w.oid = d.objid where w.ev_class = 'big_orders'::regclass and d.refobjid <> 'big_orders'::regclass`,
+        ),
+      ).toEqual([{ r: 'orders' }]);
       expect(await db.query(`select count(*)::int n from big_order_ids`)).toEqual([{ n: expect.any(Number) }]);
-      expect(await db.query(`select has_table_privilege('app_reader', 'orders', 'SELECT') a, has_table_privilege('app_reader', 'big_orders', 'SELECT') b`)).toEqual([{ a: true, b: true }]);
+      expect(
+        await db.query(
+          `select has_table_privilege('app_reader', 'orders', 'SELECT') a, has_table_privilege('app_reader', 'big_orders', 'SELECT') b`,
+        ),
+      ).toEqual([{ a: true, b: true }]);
       // The serial sequence belongs to the new table and is bigint now.
-      expect(await db.query(`select pg_get_serial_sequence('orders', 'id') s, (select format_type(seqtypid, null) from pg_sequence where seqrelid = 'orders_id_seq'::regclass) t`)).toEqual([{ s: 'public.orders_id_seq', t: 'bigint' }]);
+      expect(
+        await db.query(
+          `select pg_get_serial_sequence('orders', 'id') s, (select format_type(seqtypid, null) from pg_sequence where seqrelid = 'orders_id_seq'::regclass) t`,
+        ),
+      ).toEqual([{ s: 'public.orders_id_seq', t: 'bigint' }]);
       expect(await swapTable.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'done' });
       // New rows still get ids.
       await db.query(`INSERT INTO orders (customer_id, amount) VALUES (1, 1)`);
@@ -155,8 +202,14 @@ for (const major of edgeMajors()) {
       await swapTable.rollback!(h.step, h.ctx);
       expect(await colType('orders', 'id')).toBe('integer');
       expect(await db.query(`select to_regclass('orders_old') a, to_regclass('orders_new') b`)).toEqual([{ a: null, b: null }]);
-      expect(await db.query(`select confrelid::regclass::text r, convalidated v from pg_constraint where conrelid = 'order_items'::regclass and contype = 'f'`)).toEqual([{ r: 'orders', v: true }]);
-      expect(await db.query(`select count(*)::int n from orders where customer_id = 1 and amount = 1 and code is null`)).toEqual([{ n: 1 }]);
+      expect(
+        await db.query(
+          `select confrelid::regclass::text r, convalidated v from pg_constraint where conrelid = 'order_items'::regclass and contype = 'f'`,
+        ),
+      ).toEqual([{ r: 'orders', v: true }]);
+      expect(await db.query(`select count(*)::int n from orders where customer_id = 1 and amount = 1 and code is null`)).toEqual([
+        { n: 1 },
+      ]);
       const idx2 = await db.query(`select indexrelid::regclass::text i from pg_index where indrelid = 'orders'::regclass order by 1`);
       expect(idx2.map((r) => r.i)).toEqual(['orders_code_key', 'orders_customer_idx', 'orders_pkey']);
       expect(await db.query(`select pg_get_serial_sequence('orders', 'id') s`)).toEqual([{ s: 'public.orders_id_seq' }]);
@@ -184,11 +237,11 @@ for (const major of edgeMajors()) {
       // The rebuilt table differs from the original only in what the step changed: the key's type and the sequence's.
       const swapped = diffSchemas({ lines: mine(before.lines) }, { lines: mine((await schemaSnapshot(db.pool)).lines) });
       expect(swapped.removed).toEqual([
-        'column public.ledger.id integer not null default nextval(\'ledger_id_seq\'::regclass)',
+        "column public.ledger.id integer not null default nextval('ledger_id_seq'::regclass)",
         expect.stringMatching(/^sequence public\.ledger_id_seq integer start 1 increment 1 min 1 max 2147483647 cache 5$/),
       ]);
       expect(swapped.added).toEqual([
-        'column public.ledger.id bigint not null default nextval(\'ledger_id_seq\'::regclass)',
+        "column public.ledger.id bigint not null default nextval('ledger_id_seq'::regclass)",
         expect.stringMatching(/^sequence public\.ledger_id_seq bigint start 1 increment 1 min 1 max 9223372036854775807 cache 5$/),
       ]);
       await db.query(`INSERT INTO ledger (ref, amount) VALUES ('after', 1)`);
@@ -196,7 +249,9 @@ for (const major of edgeMajors()) {
       await swapTable.rollback!(h.step, h.ctx);
       const back = diffSchemas(before, await schemaSnapshot(db.pool));
       expect(back).toEqual({ same: true, added: [], removed: [] });
-      expect(await db.query(`select format_type(seqtypid, null) t from pg_sequence where seqrelid = 'ledger_id_seq'::regclass`)).toEqual([{ t: 'integer' }]);
+      expect(await db.query(`select format_type(seqtypid, null) t from pg_sequence where seqrelid = 'ledger_id_seq'::regclass`)).toEqual([
+        { t: 'integer' },
+      ]);
       expect(await db.query(`select count(*)::int n from ledger where ref = 'after'`)).toEqual([{ n: 1 }]);
       await h.ctx.close();
     });
@@ -218,7 +273,9 @@ for (const major of edgeMajors()) {
                          has_table_privilege('app_col_reader', '${t}', 'SELECT') whole_table,
                          has_column_privilege('app_col_writer', '${t}', 'balance', 'UPDATE WITH GRANT OPTION') balance`);
       const acl = (t: string) =>
-        db.query(`select attname, array(select x::text from unnest(attacl) x order by 1) acl from pg_attribute where attrelid = '${t}'::regclass and attacl is not null order by attname`);
+        db.query(
+          `select attname, array(select x::text from unnest(attacl) x order by 1) acl from pg_attribute where attrelid = '${t}'::regclass and attacl is not null order by attname`,
+        );
       const before = await acl('accounts');
       expect(before.map((r) => r.attname)).toEqual(['balance', 'email', 'id', 'secret']);
 
@@ -228,8 +285,16 @@ for (const major of edgeMajors()) {
       expect(await colType('accounts', 'id')).toBe('bigint');
       expect(await privileges('accounts')).toEqual([{ email: true, secret: false, whole_table: false, balance: true }]);
       expect(await acl('accounts')).toEqual(before);
-      expect(await db.query(`select has_column_privilege('app_col_reader', 'account_emails', 'email', 'SELECT') e, has_column_privilege('app_col_reader', 'account_emails', 'id', 'SELECT') i`)).toEqual([{ e: true, i: false }]);
-      expect(await db.query(`select has_column_privilege('public', 'accounts', 'secret', 'INSERT') s, has_column_privilege('public', 'accounts', 'balance', 'INSERT') b`)).toEqual([{ s: true, b: false }]);
+      expect(
+        await db.query(
+          `select has_column_privilege('app_col_reader', 'account_emails', 'email', 'SELECT') e, has_column_privilege('app_col_reader', 'account_emails', 'id', 'SELECT') i`,
+        ),
+      ).toEqual([{ e: true, i: false }]);
+      expect(
+        await db.query(
+          `select has_column_privilege('public', 'accounts', 'secret', 'INSERT') s, has_column_privilege('public', 'accounts', 'balance', 'INSERT') b`,
+        ),
+      ).toEqual([{ s: true, b: false }]);
 
       await swapTable.rollback!(h.step, h.ctx);
       expect(await colType('accounts', 'id')).toBe('integer');
@@ -243,9 +308,16 @@ for (const major of edgeMajors()) {
       // Prices stored as text with a decimal comma ('12,50'), moved to numeric(10,2).
       await db.query(`CREATE TABLE prices (id int PRIMARY KEY, price text NOT NULL, qty int);
         INSERT INTO prices SELECT g, (g / 100) || ',' || lpad((g % 100)::text, 2, '0'), g FROM generate_series(1, 3000) g`);
-      const column = { name: 'price', type: 'numeric(10,2)', using: "replace(price, ',', '.')::numeric", rollback_using: "replace(price::text, '.', ',')" };
+      const column = {
+        name: 'price',
+        type: 'numeric(10,2)',
+        using: "replace(price, ',', '.')::numeric",
+        rollback_using: "replace(price::text, '.', ',')",
+      };
       const h = await harness(swapTable, { table: 'prices', columns: [column], batch_size: 50 }, { url: db.url });
-      expect(h.plan.statements.map((x) => x.sql)).toContain(`ALTER TABLE "public"."prices_new" ALTER COLUMN "price" TYPE numeric(10,2) USING (replace(price, ',', '.')::numeric)::numeric(10,2)`);
+      expect(h.plan.statements.map((x) => x.sql)).toContain(
+        `ALTER TABLE "public"."prices_new" ALTER COLUMN "price" TYPE numeric(10,2) USING (replace(price, ',', '.')::numeric)::numeric(10,2)`,
+      );
       expect(h.plan.notes.join('\n')).not.toMatch(/REFUSED/);
 
       // Hold the copy before its first batch, and again after it, to write while it runs.
@@ -262,7 +334,8 @@ for (const major of edgeMajors()) {
         }
       };
       const applying = swapTable.apply(h.step, h.ctx);
-      for (let i = 0; i < 200 && (await db.query(`select 1 from pg_trigger where tgname = 'pgrunbook_swap_sync'`)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await db.query(`select 1 from pg_trigger where tgname = 'pgrunbook_swap_sync'`)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
       // Sync trigger on, nothing copied yet: new rows, updates and deletes of rows the copy has not reached.
       await db.query(`INSERT INTO prices SELECT g, '1,25', g FROM generate_series(10001, 10010) g;
         UPDATE prices SET price = '99,99' WHERE id BETWEEN 2001 AND 2010;
@@ -281,7 +354,9 @@ for (const major of edgeMajors()) {
 
       expect(await colType('prices', 'price')).toBe('numeric(10,2)');
       expect(await colType('prices_old', 'price')).toBe('text');
-      expect(eventsOf(h.ctx, 'step.evidence')[0].evidence).toContainEqual(expect.objectContaining({ label: 'checksum', value: 'equal', ok: true }));
+      expect(eventsOf(h.ctx, 'step.evidence')[0].evidence).toContainEqual(
+        expect.objectContaining({ label: 'checksum', value: 'equal', ok: true }),
+      );
       // Every row, copied or mirrored, is the old table's row converted.
       const converted = await db.query(`select id, replace(price, ',', '.')::numeric(10,2)::text price, qty from prices_old order by id`);
       expect(await db.query(`select id, price::text, qty from prices order by id`)).toEqual(converted);
@@ -295,7 +370,9 @@ for (const major of edgeMajors()) {
       ]);
 
       // After the swap, writes are mirrored back through rollback_using (decimal comma again).
-      await db.query(`INSERT INTO prices VALUES (30001, 7.5, 1); UPDATE prices SET price = 3.14 WHERE id = 2; DELETE FROM prices WHERE id = 3`);
+      await db.query(
+        `INSERT INTO prices VALUES (30001, 7.5, 1); UPDATE prices SET price = 3.14 WHERE id = 2; DELETE FROM prices WHERE id = 3`,
+      );
       expect(await db.query(`select id, price from prices_old where id in (2, 3, 30001) order by id`)).toEqual([
         { id: 2, price: '3,14' },
         { id: 30001, price: '7,50' },
@@ -306,7 +383,11 @@ for (const major of edgeMajors()) {
       expect(await colType('prices', 'price')).toBe('text');
       expect(await db.query(`select id, price, qty from prices order by id`)).toEqual(oldRows);
       // Rows nobody touched still hold exactly what they held before the swap.
-      expect(await db.query(`select count(*)::int n from prices where id between 100 and 2000 and price <> (id / 100) || ',' || lpad((id % 100)::text, 2, '0')`)).toEqual([{ n: 0 }]);
+      expect(
+        await db.query(
+          `select count(*)::int n from prices where id between 100 and 2000 and price <> (id / 100) || ',' || lpad((id % 100)::text, 2, '0')`,
+        ),
+      ).toEqual([{ n: 0 }]);
       expect(await db.query(`select to_regclass('prices_old') a, to_regclass('prices_new') b`)).toEqual([{ a: null, b: null }]);
       await h.ctx.close();
     });
@@ -314,7 +395,11 @@ for (const major of edgeMajors()) {
     it('without rollback_using, writes are mirrored back with a plain cast; one the cast refuses blocks the swap back', async () => {
       await db.query(`CREATE TABLE codes (id int PRIMARY KEY, code int NOT NULL);
         INSERT INTO codes SELECT g, g FROM generate_series(1, 200) g`);
-      const h = await harness(swapTable, { table: 'codes', columns: [{ name: 'code', type: 'text', using: "'C' || lpad(code::text, 4, '0')" }] }, { url: db.url });
+      const h = await harness(
+        swapTable,
+        { table: 'codes', columns: [{ name: 'code', type: 'text', using: "'C' || lpad(code::text, 4, '0')" }] },
+        { url: db.url },
+      );
       expect(h.plan.notes.join('\n')).toMatch(/code: writes mirrored back into the old table convert with a plain cast/);
       await swapTable.apply(h.step, h.ctx);
       expect(await db.query(`select code from codes where id in (7, 200) order by id`)).toEqual([{ code: 'C0007' }, { code: 'C0200' }]);
@@ -322,7 +407,9 @@ for (const major of edgeMajors()) {
       await db.query(`INSERT INTO codes VALUES (1002, 'C1002')`); // the application's write succeeds...
       expect(await db.query(`select id, code from codes_old where id > 1000`)).toEqual([{ id: 1001, code: 42 }]);
       expect(await db.query(`select op, pk from codes_old_missed`)).toEqual([{ op: 'INSERT', pk: '(1002)' }]); // ...and the miss is recorded
-      await expect(swapTable.rollback!(h.step, h.ctx)).rejects.toThrow(/cannot swap back without losing data: 1 writes could not be mirrored/);
+      await expect(swapTable.rollback!(h.step, h.ctx)).rejects.toThrow(
+        /cannot swap back without losing data: 1 writes could not be mirrored/,
+      );
       expect(await colType('codes', 'code')).toBe('text'); // the new table stays live
       await h.ctx.close();
     });
@@ -338,17 +425,26 @@ for (const major of edgeMajors()) {
       for (const [columns, why] of cases) {
         const h = await harness(swapTable, { table: 'shapes', columns }, { url: db.url });
         expect(h.plan.notes.join('\n')).toMatch(new RegExp(`REFUSED: a column conversion does not work on shapes: .*${why.source}`));
-        const err = await swapTable.apply(h.step, h.ctx).then(() => undefined, (e) => e);
+        const err = await swapTable.apply(h.step, h.ctx).then(
+          () => undefined,
+          (e) => e,
+        );
         expect(err?.message).toMatch(why);
         expect(err?.hint).toMatch(/check `columns:` .*nothing was created/);
-        expect(await db.query(`select to_regclass('shapes_new') t, (select count(*)::int from pg_trigger where tgrelid = 'shapes'::regclass) n`)).toEqual([{ t: null, n: 0 }]);
+        expect(
+          await db.query(`select to_regclass('shapes_new') t, (select count(*)::int from pg_trigger where tgrelid = 'shapes'::regclass) n`),
+        ).toEqual([{ t: null, n: 0 }]);
         expect(eventsOf(h.ctx, 'step.sql')).toHaveLength(0);
         await h.ctx.close();
       }
     });
 
     it('swap waits for its lock under lock_timeout and retries; drop_old is a separate irreversible step', async () => {
-      const h = await harness(swapTable, { table: 'orders', columns: [{ name: 'id', type: 'bigint' }] }, { url: db.url, settings: { lockTimeoutMs: 150, ddlRetries: 40 } });
+      const h = await harness(
+        swapTable,
+        { table: 'orders', columns: [{ name: 'id', type: 'bigint' }] },
+        { url: db.url, settings: { lockTimeoutMs: 150, ddlRetries: 40 } },
+      );
       const holder = await holdLock(db.url, 'SELECT 1 FROM orders LIMIT 1');
       const p = swapTable.apply(h.step, h.ctx);
       for (let i = 0; i < 200 && eventsOf(h.ctx, 'step.retry').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
@@ -362,7 +458,9 @@ for (const major of edgeMajors()) {
       expect(swapTable.defaultGate!(d.step, d.plan)).toBe('type');
       await swapTable.apply(d.step, d.ctx);
       expect(await db.query(`select to_regclass('orders_old') a`)).toEqual([{ a: null }]);
-      expect(await db.query(`select count(*)::int n from pg_trigger where tgrelid = 'orders'::regclass and not tgisinternal`)).toEqual([{ n: 0 }]);
+      expect(await db.query(`select count(*)::int n from pg_trigger where tgrelid = 'orders'::regclass and not tgisinternal`)).toEqual([
+        { n: 0 },
+      ]);
       await expect(swapTable.rollback!(h.step, h.ctx)).rejects.toThrow(/no longer exists/);
       await h.ctx.close();
       await d.ctx.close();

@@ -16,7 +16,9 @@ afterEach(async () => {
 });
 
 async function step(yaml: string): Promise<StepSpec<WaitParams>> {
-  const { runbook, problems } = await loadRunbookText(`version: 1\nname: w\nphases:\n  monitor:\n    - id: w\n${yaml}`, 'w.yaml', { kinds: STEP_KINDS });
+  const { runbook, problems } = await loadRunbookText(`version: 1\nname: w\nphases:\n  monitor:\n    - id: w\n${yaml}`, 'w.yaml', {
+    kinds: STEP_KINDS,
+  });
   expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
   return runbook!.phases.monitor[0] as StepSpec<WaitParams>;
 }
@@ -54,7 +56,9 @@ describe('wait step', () => {
   it('polls until the condition holds', async () => {
     await db.query('CREATE TABLE jobs (done bool); INSERT INTO jobs VALUES (false), (false)');
     const clock = new FakeClock();
-    const s = await step('      wait:\n        until: { query: "SELECT count(*) FROM jobs WHERE NOT done", expect: "= 0" }\n        timeout: 10m\n        interval: 10s\n');
+    const s = await step(
+      '      wait:\n        until: { query: "SELECT count(*) FROM jobs WHERE NOT done", expect: "= 0" }\n        timeout: 10m\n        interval: 10s\n',
+    );
     ctx = await makeTestStepContext({ url: db.url, step: s, clock });
     const p = waitKind.apply(s, ctx);
     await advanceWhenSleeping(clock, 10_000);
@@ -69,7 +73,9 @@ describe('wait step', () => {
 
   it('fails with the last value when the timeout passes', async () => {
     const clock = new FakeClock();
-    const s = await step('      wait:\n        until: { query: "SELECT 41 AS answer", expect: "= 42" }\n        timeout: 25s\n        interval: 10s\n');
+    const s = await step(
+      '      wait:\n        until: { query: "SELECT 41 AS answer", expect: "= 42" }\n        timeout: 25s\n        interval: 10s\n',
+    );
     ctx = await makeTestStepContext({ url: db.url, step: s, clock });
     const p = waitKind.apply(s, ctx).catch((e) => e);
     await advanceWhenSleeping(clock, 10_000);
@@ -94,9 +100,13 @@ describe('wait step', () => {
     const text = (w: string) => `version: 1\nname: w\nphases:\n  monitor:\n    - id: w\n      wait:\n${w}`;
     const noTimeout = await loadRunbookText(text('        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml', { kinds: STEP_KINDS });
     expect(noTimeout.problems.map((p) => p.message)).toEqual([expect.stringMatching(/wait\.until has no timeout/)]);
-    const both = await loadRunbookText(text('        for: 1m\n        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml', { kinds: STEP_KINDS });
+    const both = await loadRunbookText(text('        for: 1m\n        until: { query: SELECT 1, rows: 1 }\n'), 'w.yaml', {
+      kinds: STEP_KINDS,
+    });
     expect(both.problems.map((p) => p.message)).toEqual([expect.stringMatching(/either for: DURATION or until/)]);
     const badDuration = await loadRunbookText(text('        for: 2 parsecs\n'), 'w.yaml', { kinds: STEP_KINDS });
-    expect(badDuration.problems.map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`)).toEqual([expect.stringMatching(/^7:14 wait\.for: bad duration "2 parsecs"/)]);
+    expect(badDuration.problems.map((p) => `${p.pos.line}:${p.pos.col} ${p.message}`)).toEqual([
+      expect.stringMatching(/^7:14 wait\.for: bad duration "2 parsecs"/),
+    ]);
   });
 });

@@ -41,7 +41,9 @@ describe('watch: parameters and plan', () => {
       limits: { maxReplicationLagBytes: 10 * 1024 * 1024, maxLockWaitSeconds: 5, maxLongQuerySeconds: 60 },
     });
     expect(params('2m')).toMatchObject({ forMs: 120_000, limits: {} });
-    expect(params({ for: '1m', on_breach: 'warn', grace: '10s', interval: '500ms', max_transaction_age: '10m', max_replay_lag: '30s' })).toMatchObject({
+    expect(
+      params({ for: '1m', on_breach: 'warn', grace: '10s', interval: '500ms', max_transaction_age: '10m', max_replay_lag: '30s' }),
+    ).toMatchObject({
       onBreach: 'warn',
       graceMs: 10_000,
       intervalMs: 500,
@@ -115,7 +117,11 @@ describe('watch on a real database', () => {
         (e: Error) => e,
       );
       expect(Date.now() - t0).toBeLessThan(5000);
-      expect(err?.message).toMatch(new RegExp(`^watch watch_after: pid ${q.ddl.pid} has waited \\S+ for AccessExclusiveLock on orders, blocked by ${q.holder.pid} \\(max_lock_wait 100ms\\)`));
+      expect(err?.message).toMatch(
+        new RegExp(
+          `^watch watch_after: pid ${q.ddl.pid} has waited \\S+ for AccessExclusiveLock on orders, blocked by ${q.holder.pid} \\(max_lock_wait 100ms\\)`,
+        ),
+      );
       expect((err as { hint?: string }).hint).toMatch(/resume/);
       expect(ctx.events.some((e) => e.type === 'step.log' && e.level === 'error' && /threshold breached/.test(e.message))).toBe(true);
       expect(await ctx.state.get()).toMatchObject({ breach: expect.stringMatching(/AccessExclusiveLock/) });

@@ -37,7 +37,9 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   child.stderr!.on('data', (b) => (err += b));
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   else child.stdin!.end();
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
+  );
   return {
     child,
     stdout: () => out,

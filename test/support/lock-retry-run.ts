@@ -28,5 +28,11 @@ export async function holdReader(url: string, table: string): Promise<{ release(
   const c = new pg.Client(url);
   await c.connect();
   await c.query(`BEGIN; SELECT count(*) FROM ${table}`);
-  return { release: () => c.query('COMMIT').then(() => c.end()).catch(() => c.end().catch(() => {})) };
+  return {
+    release: () =>
+      c
+        .query('COMMIT')
+        .then(() => c.end())
+        .catch(() => c.end().catch(() => {})),
+  };
 }

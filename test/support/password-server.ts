@@ -13,7 +13,9 @@ export interface PasswordServer {
   stop: () => Promise<void>;
 }
 
-export async function startPasswordServer(opts: EmbeddedOptions & { role?: string; password?: string; superuser?: boolean } = {}): Promise<PasswordServer> {
+export async function startPasswordServer(
+  opts: EmbeddedOptions & { role?: string; password?: string; superuser?: boolean } = {},
+): Promise<PasswordServer> {
   const server = await EmbeddedServer.start(opts);
   const role = opts.role ?? 'app';
   const password = opts.password ?? 'Pw-s3cret:with\\odd@chars';

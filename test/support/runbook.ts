@@ -46,7 +46,9 @@ export async function runRunbook(
     inFlight: opts.inFlight,
     journalDir: null,
   };
-  const runner = opts.kinds ? new Runner({ ...setup, kinds: opts.kinds, connect: connectionFactory(setup.connection), blockersNow }) : newRunner(setup);
+  const runner = opts.kinds
+    ? new Runner({ ...setup, kinds: opts.kinds, connect: connectionFactory(setup.connection), blockersNow })
+    : newRunner(setup);
   const events: RunEvent[] = [];
   runner.bus.on((e) => events.push(e));
   opts.onRunner?.(runner);

@@ -24,10 +24,50 @@ function sample(): MonitorSample {
     walBytesPerSecond: 2_400_000,
     connectionsByState: { active: 6, idle: 10 },
     locks: [
-      { pid: 101, blockedBy: [], state: 'idle in transaction', waitEvent: null, waitingMode: null, relation: null, waitingSeconds: null, xactAgeSeconds: 42, query: 'UPDATE orders SET status = $1 WHERE id = $2', applicationName: 'demo:blocker', user: 'app', ours: false, queuedBehind: 1 },
-      { pid: 202, blockedBy: [101], state: 'active', waitEvent: 'relation', waitingMode: 'AccessExclusiveLock', relation: 'orders', waitingSeconds: 1.2, xactAgeSeconds: 1.2, query: 'ALTER TABLE orders ADD COLUMN x int', applicationName: 'pgrunbook:r1', user: 'app', ours: true, queuedBehind: 0 },
+      {
+        pid: 101,
+        blockedBy: [],
+        state: 'idle in transaction',
+        waitEvent: null,
+        waitingMode: null,
+        relation: null,
+        waitingSeconds: null,
+        xactAgeSeconds: 42,
+        query: 'UPDATE orders SET status = $1 WHERE id = $2',
+        applicationName: 'demo:blocker',
+        user: 'app',
+        ours: false,
+        queuedBehind: 1,
+      },
+      {
+        pid: 202,
+        blockedBy: [101],
+        state: 'active',
+        waitEvent: 'relation',
+        waitingMode: 'AccessExclusiveLock',
+        relation: 'orders',
+        waitingSeconds: 1.2,
+        xactAgeSeconds: 1.2,
+        query: 'ALTER TABLE orders ADD COLUMN x int',
+        applicationName: 'pgrunbook:r1',
+        user: 'app',
+        ours: true,
+        queuedBehind: 0,
+      },
     ],
-    longQueries: [{ pid: 101, state: 'idle in transaction', durationSeconds: 42, xactAgeSeconds: 42, waitEvent: null, query: 'UPDATE orders SET status = $1 WHERE id = $2', applicationName: 'demo:blocker', user: 'app', ours: false }],
+    longQueries: [
+      {
+        pid: 101,
+        state: 'idle in transaction',
+        durationSeconds: 42,
+        xactAgeSeconds: 42,
+        waitEvent: null,
+        query: 'UPDATE orders SET status = $1 WHERE id = $2',
+        applicationName: 'demo:blocker',
+        user: 'app',
+        ours: false,
+      },
+    ],
     standbys: [],
     indexBuilds: [],
     notes: [],
@@ -38,16 +78,46 @@ function backfillRun() {
   const store = createUiStore();
   const b = scriptedBus();
   b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({ type: 'run.started', runbook: 'Demo: orders.amount_cents', file: 'runbooks/demo.yaml', target: TARGET, phases: ['deploy'], resumed: false, user: 'ann', host: 'h', pid: 1 });
+  b.emit({
+    type: 'run.started',
+    runbook: 'Demo: orders.amount_cents',
+    file: 'runbooks/demo.yaml',
+    target: TARGET,
+    phases: ['deploy'],
+    resumed: false,
+    user: 'ann',
+    host: 'h',
+    pid: 1,
+  });
   b.emit(PLAN);
   b.emit({ type: 'phase.started', phase: 'deploy' });
   b.emit({ type: 'step.started', phase: 'deploy', stepId: 'add_amount_cents', kind: 'add_column', title: 't', attempt: 1 });
   b.emit({ type: 'step.completed', phase: 'deploy', stepId: 'add_amount_cents', durationMs: 12 });
-  b.emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title: 'Backfill amount_cents in batches', attempt: 1 });
+  b.emit({
+    type: 'step.started',
+    phase: 'deploy',
+    stepId: 'backfill_amount',
+    kind: 'backfill',
+    title: 'Backfill amount_cents in batches',
+    attempt: 1,
+  });
   b.emit({
     type: 'step.progress',
     stepId: 'backfill_amount',
-    progress: { kind: 'backfill', rowsDone: 412_000, rowsTotal: 1_000_000, batches: 80, batchSize: 5000, pauseMs: 250, rate: 52_100, etaSeconds: 11.3, lastBatchMs: 96, pass: 'main', paused: false, throttle: null },
+    progress: {
+      kind: 'backfill',
+      rowsDone: 412_000,
+      rowsTotal: 1_000_000,
+      batches: 80,
+      batchSize: 5000,
+      pauseMs: 250,
+      rate: 52_100,
+      etaSeconds: 11.3,
+      lastBatchMs: 96,
+      pass: 'main',
+      paused: false,
+      throttle: null,
+    },
   });
   b.emit({ type: 'step.throttle', stepId: 'backfill_amount', reason: 'replication lag 12 MB over 8 MB' });
   return { store, b };
@@ -126,7 +196,12 @@ describe('the run screen at 80×24', () => {
   it('never shows a password', async () => {
     registerSecret('hunter2-pw');
     const { store, b } = backfillRun();
-    b.emit({ type: 'step.log', stepId: 'backfill_amount', level: 'warn', message: 'reconnecting to postgres://deployer:hunter2-pw@db.internal:5432/shop' });
+    b.emit({
+      type: 'step.log',
+      stepId: 'backfill_amount',
+      level: 'warn',
+      message: 'reconnecting to postgres://deployer:hunter2-pw@db.internal:5432/shop',
+    });
     // 100 columns: the log line names its step and level first, and the redacted URL must be in view.
     const inst = renderAt(withProviders(store, recordingIntents(), <App history={false} />), { columns: 100, rows: 24 });
     const f = await waitForFrame(inst, (t) => t.includes('reconnecting'), 'log line');
@@ -207,4 +282,3 @@ describe('without a keyboard', () => {
     inst.unmount();
   });
 });
-

@@ -40,7 +40,17 @@ function setup() {
   const intents = recordingIntents((id, a) => gates.decide(id, a));
   const b = scriptedBus();
   b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({ type: 'run.started', runbook: 'Demo', file: 'demo.yaml', target: TARGET, phases: ['deploy'], resumed: false, user: 'ann', host: 'h', pid: 1 });
+  b.emit({
+    type: 'run.started',
+    runbook: 'Demo',
+    file: 'demo.yaml',
+    target: TARGET,
+    phases: ['deploy'],
+    resumed: false,
+    user: 'ann',
+    host: 'h',
+    pid: 1,
+  });
   b.emit(PLAN);
   b.emit({ type: 'phase.started', phase: 'deploy' });
   return { store, gates, intents };
@@ -160,7 +170,12 @@ describe('the gate prompt', () => {
 
   it('offers numbered choices (retry / abort after lock retries run out)', async () => {
     const { gates, store, intents } = setup();
-    const req: GateRequest = { ...confirmReq, id: 'x:lock-retries', title: 'Could not get the lock after 10 retries', choices: ['retry', 'abort'] };
+    const req: GateRequest = {
+      ...confirmReq,
+      id: 'x:lock-retries',
+      title: 'Could not get the lock after 10 retries',
+      choices: ['retry', 'abort'],
+    };
     const p = gates.request(req, new AbortController().signal);
     const inst = renderAt(withProviders(store, intents, <App history={false} />));
     await waitForFrame(inst, (t) => t.includes('1) retry   2) abort'), 'choices');

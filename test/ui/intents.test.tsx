@@ -88,7 +88,17 @@ describe('p in the Ink UI', () => {
     const { runner, events, intents } = wired();
     const store = createUiStore();
     runner.bus.on((e) => store.getState().dispatch(e));
-    runner.bus.emit({ type: 'run.started', runbook: 'Demo', file: 'demo.yaml', target: TARGET, phases: ['deploy'], resumed: false, user: 'ann', host: 'h', pid: 1 });
+    runner.bus.emit({
+      type: 'run.started',
+      runbook: 'Demo',
+      file: 'demo.yaml',
+      target: TARGET,
+      phases: ['deploy'],
+      resumed: false,
+      user: 'ann',
+      host: 'h',
+      pid: 1,
+    });
     runner.bus.emit(PLAN);
     runner.bus.emit({ type: 'phase.started', phase: 'deploy' });
     const inst = renderAt(withProviders(store, intents, <App />), { columns: 100, rows: 30 });

@@ -56,7 +56,8 @@ describe('the keymap table', () => {
   });
 
   it('Ctrl+C wins in every context, and a plain c is not Ctrl+C', () => {
-    for (const ctx of ['main', 'gate', 'typeGate', 'dialog', 'pager', 'help'] as const) expect(matchAction(ctx, 'c', key({ ctrl: true }))).toBe('interrupt');
+    for (const ctx of ['main', 'gate', 'typeGate', 'dialog', 'pager', 'help'] as const)
+      expect(matchAction(ctx, 'c', key({ ctrl: true }))).toBe('interrupt');
     expect(matchAction('main', 'c', key())).toBe('cancelOwn');
   });
 
@@ -73,9 +74,23 @@ describe('the keymap table', () => {
 
   it('generates the help and the legend from the same table', () => {
     const rows = helpSections().flatMap((s) => s.rows.map((r) => r.keys));
-    for (const b of KEYMAP.filter((x) => x.context !== 'help')) expect(rows.some((r) => r.split(' ').includes(b.label.split(' ')[0]!))).toBe(true);
-    expect(legendItems().map((i) => `${i.keys} ${i.word}`)).toEqual(['p pause', '+/- batch', '[/] sleep', 'space freeze', 'l log', 'a abort', 'q quit', '? help']);
-    expect(allHelpRows().filter((r) => r.kind === 'title').map((r) => r.text)[0]).toBe('Run');
+    for (const b of KEYMAP.filter((x) => x.context !== 'help'))
+      expect(rows.some((r) => r.split(' ').includes(b.label.split(' ')[0]!))).toBe(true);
+    expect(legendItems().map((i) => `${i.keys} ${i.word}`)).toEqual([
+      'p pause',
+      '+/- batch',
+      '[/] sleep',
+      'space freeze',
+      'l log',
+      'a abort',
+      'q quit',
+      '? help',
+    ]);
+    expect(
+      allHelpRows()
+        .filter((r) => r.kind === 'title')
+        .map((r) => r.text)[0],
+    ).toBe('Run');
   });
 
   it('steps the batch size and the pause along sensible ladders', () => {
@@ -94,14 +109,37 @@ function running() {
   const intents = recordingIntents();
   const b = scriptedBus();
   b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({ type: 'run.started', runbook: 'Demo', file: 'demo.yaml', target: TARGET, phases: ['deploy'], resumed: false, user: 'ann', host: 'h', pid: 1 });
+  b.emit({
+    type: 'run.started',
+    runbook: 'Demo',
+    file: 'demo.yaml',
+    target: TARGET,
+    phases: ['deploy'],
+    resumed: false,
+    user: 'ann',
+    host: 'h',
+    pid: 1,
+  });
   b.emit(PLAN);
   b.emit({ type: 'phase.started', phase: 'deploy' });
   b.emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title: 'Backfill', attempt: 1 });
   b.emit({
     type: 'step.progress',
     stepId: 'backfill_amount',
-    progress: { kind: 'backfill', rowsDone: 2000, rowsTotal: 10000, batches: 2, batchSize: 5000, pauseMs: 0, rate: 1000, etaSeconds: 8, lastBatchMs: 90, pass: 'main', paused: false, throttle: null },
+    progress: {
+      kind: 'backfill',
+      rowsDone: 2000,
+      rowsTotal: 10000,
+      batches: 2,
+      batchSize: 5000,
+      pauseMs: 0,
+      rate: 1000,
+      etaSeconds: 8,
+      lastBatchMs: 90,
+      pass: 'main',
+      paused: false,
+      throttle: null,
+    },
   });
   const inst = renderAt(withProviders(store, intents, <App history={false} />));
   return { store, intents, b, inst };
@@ -115,7 +153,16 @@ describe('keys on the run screen', () => {
     await waitForFrame(inst, (f) => f.includes('Backfill'), 'run screen');
     inst.stdin.write('?');
     const f = await waitForFrame(inst, (t) => t.includes('Help · keys'), 'help');
-    for (const text of ['pause / resume the step', 'batch size ×1.5 / ÷1.5', 'freeze / thaw the panels', 'log pager (follows end)', 'abort the run (asks)', 'quit; run stays resumable', 'Ctrl+C']) expect(f).toContain(text);
+    for (const text of [
+      'pause / resume the step',
+      'batch size ×1.5 / ÷1.5',
+      'freeze / thaw the panels',
+      'log pager (follows end)',
+      'abort the run (asks)',
+      'quit; run stays resumable',
+      'Ctrl+C',
+    ])
+      expect(f).toContain(text);
     expect(f.split('\n').length).toBeLessThan(24);
     inst.stdin.write('z');
     await waitForFrame(inst, (t) => !t.includes('Help · keys') && t.includes('Backfill'), 'help closed');

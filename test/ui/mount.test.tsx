@@ -20,7 +20,16 @@ describe('a terminal that goes away', () => {
   });
 
   it('mountUi stops drawing and reports once when stdout breaks', async () => {
-    const stdout = Object.assign(new EventEmitter(), { columns: 80, rows: 24, isTTY: true, writes: 0, write() { this.writes++; return true; } });
+    const stdout = Object.assign(new EventEmitter(), {
+      columns: 80,
+      rows: 24,
+      isTTY: true,
+      writes: 0,
+      write() {
+        this.writes++;
+        return true;
+      },
+    });
     const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin });
     const closed: string[] = [];
     const ui = mountUi({

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { registerSecret } from '../../src/util/secrets.js';
-import { activeBackfill, createUiStore, focusStep, initialRunState, LOG_CAP, reduce, runningStep, shownSample, snapshotMetrics, type RunState } from '../../src/ui/store.js';
+import {
+  activeBackfill,
+  createUiStore,
+  focusStep,
+  initialRunState,
+  LOG_CAP,
+  reduce,
+  runningStep,
+  shownSample,
+  snapshotMetrics,
+  type RunState,
+} from '../../src/ui/store.js';
 import type { MonitorSample } from '../../src/monitor/monitor-types.js';
 import { PLAN, scriptedBus, TARGET } from './support/events.js';
 
@@ -35,7 +46,17 @@ function sample(over: Partial<MonitorSample> = {}): MonitorSample {
 
 function started() {
   const s = scriptedBus();
-  s.emit({ type: 'run.started', runbook: 'Demo', file: 'runbooks/demo.yaml', target: TARGET, phases: ['deploy'], resumed: false, user: 'ann', host: 'box', pid: 7 });
+  s.emit({
+    type: 'run.started',
+    runbook: 'Demo',
+    file: 'runbooks/demo.yaml',
+    target: TARGET,
+    phases: ['deploy'],
+    resumed: false,
+    user: 'ann',
+    host: 'box',
+    pid: 7,
+  });
   s.emit(PLAN);
   s.emit({ type: 'phase.started', phase: 'deploy' });
   return s;
@@ -58,14 +79,34 @@ describe('reduce (pure run-state reducer)', () => {
     const b = started();
     b.emit({ type: 'step.started', phase: 'deploy', stepId: 'add_amount_cents', kind: 'add_column', title: 't', attempt: 1 });
     b.emit({ type: 'step.retry', stepId: 'add_amount_cents', attempt: 1, of: 10, delayMs: 200, reason: 'lock_timeout' });
-    b.emit({ type: 'step.sql', stepId: 'add_amount_cents', sql: 'ALTER TABLE orders ADD COLUMN amount_cents bigint', durationMs: 4, rowCount: null, ok: true });
+    b.emit({
+      type: 'step.sql',
+      stepId: 'add_amount_cents',
+      sql: 'ALTER TABLE orders ADD COLUMN amount_cents bigint',
+      durationMs: 4,
+      rowCount: null,
+      ok: true,
+    });
     b.tick(1500);
     b.emit({ type: 'step.completed', phase: 'deploy', stepId: 'add_amount_cents', durationMs: 1500 });
     b.emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title: 't', attempt: 1 });
     b.emit({
       type: 'step.progress',
       stepId: 'backfill_amount',
-      progress: { kind: 'backfill', rowsDone: 1000, rowsTotal: 4000, batches: 1, batchSize: 1000, pauseMs: 0, rate: 900, etaSeconds: 3, lastBatchMs: 80, pass: 'main', paused: false, throttle: null },
+      progress: {
+        kind: 'backfill',
+        rowsDone: 1000,
+        rowsTotal: 4000,
+        batches: 1,
+        batchSize: 1000,
+        pauseMs: 0,
+        rate: 900,
+        etaSeconds: 3,
+        lastBatchMs: 80,
+        pass: 'main',
+        paused: false,
+        throttle: null,
+      },
     });
     b.emit({ type: 'step.throttle', stepId: 'backfill_amount', reason: 'replication lag', detail: '9 MB' });
     const s = replay(b.events);
@@ -83,7 +124,15 @@ describe('reduce (pure run-state reducer)', () => {
   it('records failures with the SQLSTATE and hint, and the run outcome', () => {
     const b = started();
     b.emit({ type: 'step.started', phase: 'deploy', stepId: 'amount_not_null', kind: 'not_null', title: 't', attempt: 2 });
-    b.emit({ type: 'step.failed', phase: 'deploy', stepId: 'amount_not_null', durationMs: 50, error: 'canceling statement due to lock timeout', sqlstate: '55P03', hint: 'find the blocker' });
+    b.emit({
+      type: 'step.failed',
+      phase: 'deploy',
+      stepId: 'amount_not_null',
+      durationMs: 50,
+      error: 'canceling statement due to lock timeout',
+      sqlstate: '55P03',
+      hint: 'find the blocker',
+    });
     b.emit({ type: 'run.failed', error: 'step amount_not_null failed', stepId: 'amount_not_null' });
     const s = replay(b.events);
     expect(s.steps.amount_not_null).toMatchObject({ status: 'failed', attempt: 2, sqlstate: '55P03', hint: 'find the blocker' });
@@ -94,7 +143,14 @@ describe('reduce (pure run-state reducer)', () => {
 
   it('tracks gates on the event stream, pause, interrupt and abort', () => {
     const b = started();
-    const request = { id: 'amount_not_null:gate', stepId: 'amount_not_null', level: 'confirm' as const, title: 't', action: 'a', evidence: [] };
+    const request = {
+      id: 'amount_not_null:gate',
+      stepId: 'amount_not_null',
+      level: 'confirm' as const,
+      title: 't',
+      action: 'a',
+      evidence: [],
+    };
     b.emit({ type: 'gate.requested', request });
     expect(replay(b.events).gatedSteps).toEqual(['amount_not_null']);
     b.emit({ type: 'gate.decided', request, decision: { approved: true, by: 'ann' } });
@@ -141,7 +197,9 @@ describe('reduce (pure run-state reducer)', () => {
     b.emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title: 't', attempt: 1 });
     s = replay(b.events);
     expect(focusStep(s)?.id).toBe('backfill_amount');
-    expect(focusStep(s, { id: 'g', stepId: 'index_amount', level: 'confirm', title: '', action: '', evidence: [] })?.id).toBe('index_amount');
+    expect(focusStep(s, { id: 'g', stepId: 'index_amount', level: 'confirm', title: '', action: '', evidence: [] })?.id).toBe(
+      'index_amount',
+    );
   });
 });
 
@@ -178,10 +236,25 @@ describe('the UI store', () => {
     b.emit({
       type: 'step.progress',
       stepId: 'backfill_amount',
-      progress: { kind: 'backfill', rowsDone: 10, rowsTotal: 20, batches: 1, batchSize: 10, pauseMs: 0, rate: 5, etaSeconds: 2, lastBatchMs: 10, pass: 'main', paused: false, throttle: null },
+      progress: {
+        kind: 'backfill',
+        rowsDone: 10,
+        rowsTotal: 20,
+        batches: 1,
+        batchSize: 10,
+        pauseMs: 0,
+        rate: 5,
+        etaSeconds: 2,
+        lastBatchMs: 10,
+        pass: 'main',
+        paused: false,
+        throttle: null,
+      },
     });
     for (const e of b.events) store.getState().dispatch(e);
-    store.getState().pushSample(sample({ standbys: [{ name: 's1', clientAddr: null, state: 'streaming', lagBytes: 4096, replayLagSeconds: 0.2 }] }));
+    store
+      .getState()
+      .pushSample(sample({ standbys: [{ name: 's1', clientAddr: null, state: 'streaming', lagBytes: 4096, replayLagSeconds: 0.2 }] }));
     const m = snapshotMetrics(store.getState()) as any;
     expect(m.backfill).toMatchObject({ stepId: 'backfill_amount', rowsDone: 10, rowsTotal: 20 });
     expect(m.replication.maxLagBytes).toBe(4096);

@@ -17,7 +17,15 @@ import { analyzeSql } from '../analyze-statements.js';
 import { SchemaState } from '../schema-state.js';
 import { LOCK_STRENGTH } from '../../pg/lock-modes.js';
 import { readOnly } from './plan-read-only.js';
-import { estimateBackfill, estimateStatement, estimateText, estimateWork, measureReadRate, sumEstimates, type ReadRate } from './estimate.js';
+import {
+  estimateBackfill,
+  estimateStatement,
+  estimateText,
+  estimateWork,
+  measureReadRate,
+  sumEstimates,
+  type ReadRate,
+} from './estimate.js';
 import { serverWarnings, stepWarnings } from './warnings.js';
 import type { Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
 
@@ -54,8 +62,13 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   const steps: PlanStep[] = [];
   for (const phase of PHASES.filter((p) => phases.includes(p))) {
     for (const step of runbook.phases[phase]) {
-      const earlier = stepsBefore(PHASES.flatMap((p) => runbook.phases[p]), step);
-      steps.push(await planStep(step, phase, kinds, { ro, versionNum, runbook, state, squawk: !!opts.squawk, timeZone: server.timeZone, earlier }));
+      const earlier = stepsBefore(
+        PHASES.flatMap((p) => runbook.phases[p]),
+        step,
+      );
+      steps.push(
+        await planStep(step, phase, kinds, { ro, versionNum, runbook, state, squawk: !!opts.squawk, timeZone: server.timeZone, earlier }),
+      );
     }
   }
 
@@ -90,7 +103,11 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
 
   const rates = new Map<string, ReadRate>();
   const needsRate = new Set([
-    ...steps.flatMap((s) => s.statements.flatMap((st) => (st.analysis && ['scan', 'index-build', 'rewrite', 'rows'].includes(st.analysis.work) ? st.analysis.sizeDriver : []))),
+    ...steps.flatMap((s) =>
+      s.statements.flatMap((st) =>
+        st.analysis && ['scan', 'index-build', 'rewrite', 'rows'].includes(st.analysis.work) ? st.analysis.sizeDriver : [],
+      ),
+    ),
     ...steps.flatMap((s) => (s.work ?? []).map((w) => factsName.get(w.relation) ?? w.relation)),
   ]);
   if (opts.measureReads !== false) {
@@ -105,7 +122,11 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   for (const s of steps) {
     const spec = runbook.phases[s.phase].find((x) => x.id === s.id)!;
     for (const st of s.statements) {
-      if (st.analysis) st.estimate = estimateStatement(st.analysis, byName, rates, { lockTimeoutMs: spec.settings.lockTimeoutMs, retries: spec.settings.ddlRetries });
+      if (st.analysis)
+        st.estimate = estimateStatement(st.analysis, byName, rates, {
+          lockTimeoutMs: spec.settings.lockTimeoutMs,
+          retries: spec.settings.ddlRetries,
+        });
     }
     for (const w of s.work ?? []) w.estimate = estimateWork(w.work, [factsName.get(w.relation) ?? w.relation], byName, rates, 0);
     if (s.kind === 'backfill' && !s.error && opts.timeBatches !== false) {
@@ -118,7 +139,10 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     } else {
       s.estimate = sumEstimates([...s.statements.map((x) => x.estimate), ...(s.work ?? []).map((x) => x.estimate)]);
       const unsized = (s.work ?? []).filter((x) => !x.estimate);
-      if (s.work?.length && s.estimate) s.estimate.basis = s.work.map((w) => `${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`).join('; ');
+      if (s.work?.length && s.estimate)
+        s.estimate.basis = s.work
+          .map((w) => `${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`)
+          .join('; ');
       if (unsized.length) s.notes.push(`no size-based estimate for: ${unsized.map((x) => `${x.description} (${x.relation})`).join('; ')}`);
     }
     s.warnings.push(...stepWarnings(s, byName));
@@ -174,7 +198,8 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: StepKinds, env:
     // A kind whose own live checks write (even in a rolled-back transaction) cannot run them under
     // plan's READ ONLY transactions, and a table an earlier step creates is not there yet: plan it
     // offline; the analyzer still reads the live catalog.
-    const createdEarlier = err?.sqlstate === '42P01' && createdByEarlierStep(String((step.params as { table?: unknown })?.table ?? ''), env.earlier);
+    const createdEarlier =
+      err?.sqlstate === '42P01' && createdByEarlierStep(String((step.params as { table?: unknown })?.table ?? ''), env.earlier);
     if (err?.code !== '25006' && !createdEarlier) return { ...base, error: err?.message ?? String(err) };
     try {
       sp = await kind.plan(step, { serverVersionNum: env.versionNum, runbook: env.runbook });
@@ -197,11 +222,18 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: StepKinds, env:
     ...(sp.work?.length ? { work: sp.work.map((w) => ({ ...w })) } : {}),
   };
   for (const st of sp.statements) out.statements.push(await analyzeStatementOfStep(st, step, env));
-  out.locks = mergeLocks(out.locks, out.statements.flatMap((s) => s.analysis?.locks ?? []));
+  out.locks = mergeLocks(
+    out.locks,
+    out.statements.flatMap((s) => s.analysis?.locks ?? []),
+  );
   return out;
 }
 
-async function analyzeStatementOfStep(st: { sql: string; transactional: boolean; description?: string }, step: StepSpec, env: StepEnv): Promise<PlanStatement> {
+async function analyzeStatementOfStep(
+  st: { sql: string; transactional: boolean; description?: string },
+  step: StepSpec,
+  env: StepEnv,
+): Promise<PlanStatement> {
   const base: PlanStatement = { sql: st.sql, transactional: st.transactional, ...(st.description ? { description: st.description } : {}) };
   if (step.kind === 'shell' || step.kind === 'manual') return { ...base, notAnalyzed: 'not SQL' };
   let parsed;
@@ -270,4 +302,3 @@ async function standInColumn(catalog: LiveCatalog, step: StepSpec): Promise<stri
   for (const c of info.columns.values()) if (!pk.includes(c.name) && !c.generated && !c.identity) return c.name;
   return undefined;
 }
-

@@ -27,7 +27,12 @@ export const WORK_FACTORS = {
   rewrite: { mid: 4, low: 2, high: 10, label: 'a read, a full write and index rebuilds (assumed 2-10x a read)' },
   rows: { mid: 4, low: 2, high: 12, label: 'a read and a new version of every row (assumed 2-12x a read)' },
   // Measured once at 27x on a 33 MB, 300k-row table (PostgreSQL 15, 5000-row batches, shared machine).
-  copy: { mid: 25, low: 12, high: 60, label: 'a keyset-batched copy: a keyed read, an insert with index entries and a commit per batch (assumed 12-60x a read)' },
+  copy: {
+    mid: 25,
+    low: 12,
+    high: 60,
+    label: 'a keyset-batched copy: a keyed read, an insert with index entries and a commit per batch (assumed 12-60x a read)',
+  },
 } as const;
 
 export interface ReadRate {
@@ -75,7 +80,12 @@ export function estimateStatement(
 ): Estimate | undefined {
   const waitHigh = (lockWait.lockTimeoutMs * (lockWait.retries + 1)) / 1000;
   if (a.work === 'none' || a.work === 'catalog') {
-    return { seconds: 0, low: 0, high: waitHigh, basis: `a catalog change: instant once the lock is granted (waiting for it: up to ${fmtDuration(waitHigh)} with lock_timeout and retries)` };
+    return {
+      seconds: 0,
+      low: 0,
+      high: waitHigh,
+      basis: `a catalog change: instant once the lock is granted (waiting for it: up to ${fmtDuration(waitHigh)} with lock_timeout and retries)`,
+    };
   }
   return estimateWork(a.work, a.sizeDriver, tables, rates, waitHigh);
 }
@@ -145,7 +155,14 @@ export async function estimateBackfill(
   } catch (err: any) {
     if (err?.code !== '42703' || !standIn.column) return { error: `timing one batch: ${err?.message ?? String(err)}` };
     // The column is added by an earlier step: rewrite the same rows in place instead.
-    timing = await timeStandIn(pool, info.qualified, info.keys.map((k) => k.quoted), standIn.column, cfg.initialBatchSize, cfg.lockTimeoutMs);
+    timing = await timeStandIn(
+      pool,
+      info.qualified,
+      info.keys.map((k) => k.quoted),
+      standIn.column,
+      cfg.initialBatchSize,
+      cfg.lockTimeoutMs,
+    );
     matching = total;
     basis = `the column does not exist yet, so a stand-in batch rewrote ${timing.rows} rows in place (SET ${standIn.column} = ${standIn.column}, rolled back) in ${timing.ms.toFixed(1)} ms`;
   }
@@ -168,15 +185,26 @@ export async function estimateBackfill(
   };
 }
 
-async function timeStandIn(pool: pg.Pool, table: string, keys: string[], column: string, rows: number, lockTimeoutMs: number): Promise<{ rows: number; ms: number; batchSize: number }> {
+async function timeStandIn(
+  pool: pg.Pool,
+  table: string,
+  keys: string[],
+  column: string,
+  rows: number,
+  lockTimeoutMs: number,
+): Promise<{ rows: number; ms: number; batchSize: number }> {
   const c = await pool.connect();
   let broken = false;
   const k = keys.join(', ');
   const col = quoteIdent(column);
   try {
-    await c.query(`BEGIN READ WRITE; SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}; SET LOCAL statement_timeout = 30000; SET LOCAL jit = off`);
+    await c.query(
+      `BEGIN READ WRITE; SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}; SET LOCAL statement_timeout = 30000; SET LOCAL jit = off`,
+    );
     const t0 = performance.now();
-    const r = await c.query(`UPDATE ${table} SET ${col} = ${col} WHERE (${k}) IN (SELECT ${k} FROM ${table} ORDER BY ${k} LIMIT ${Math.max(1, Math.round(rows))})`);
+    const r = await c.query(
+      `UPDATE ${table} SET ${col} = ${col} WHERE (${k}) IN (SELECT ${k} FROM ${table} ORDER BY ${k} LIMIT ${Math.max(1, Math.round(rows))})`,
+    );
     return { rows: r.rowCount ?? 0, ms: performance.now() - t0, batchSize: rows };
   } finally {
     await c.query('ROLLBACK').catch(() => (broken = true));

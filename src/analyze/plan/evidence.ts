@@ -13,9 +13,17 @@ export function planEvidence(plan: Plan): Evidence[] {
   const oldest = plan.server.longTransactions[0];
   const out: Evidence[] = [
     { label: 'deploy steps', value: deploy.length },
-    { label: 'estimated deploy time', value: plan.deployEstimate ? estimateText(plan.deployEstimate) : 'unknown', detail: plan.deployEstimate?.basis },
+    {
+      label: 'estimated deploy time',
+      value: plan.deployEstimate ? estimateText(plan.deployEstimate) : 'unknown',
+      detail: plan.deployEstimate?.basis,
+    },
     { label: 'strongest lock', value: strongest ?? 'none', ok: strongest !== 'AccessExclusiveLock' ? true : undefined },
-    { label: 'irreversible deploy steps', value: irreversible.map((s) => s.id).join(', ') || 'none', ok: irreversible.length === 0 ? true : undefined },
+    {
+      label: 'irreversible deploy steps',
+      value: irreversible.map((s) => s.id).join(', ') || 'none',
+      ok: irreversible.length === 0 ? true : undefined,
+    },
     { label: 'plan errors', value: errors.length, ok: errors.length === 0, ...(errors[0] ? { detail: errors[0].message } : {}) },
     { label: 'plan warnings', value: warnings.filter((w) => w.severity === 'warning').length },
     {

@@ -15,8 +15,11 @@ export function planPlain(plan: Plan): string {
   const s = plan.server;
   const out: string[] = [];
   out.push(`plan: ${plan.runbook.name} (${plan.runbook.file})`);
-  out.push(`server: PostgreSQL ${s.version}${s.inRecovery ? ' (standby in recovery)' : ''}, TimeZone ${s.timeZone}, standbys ${s.standbys.length}, slots ${s.slots.length}, long transactions ${s.longTransactions.length}`);
-  for (const t of s.longTransactions) out.push(`  long transaction: pid ${t.pid} ${fmtDuration(t.xactSeconds)} ${t.state ?? ''} ${t.application ?? ''}`.trimEnd());
+  out.push(
+    `server: PostgreSQL ${s.version}${s.inRecovery ? ' (standby in recovery)' : ''}, TimeZone ${s.timeZone}, standbys ${s.standbys.length}, slots ${s.slots.length}, long transactions ${s.longTransactions.length}`,
+  );
+  for (const t of s.longTransactions)
+    out.push(`  long transaction: pid ${t.pid} ${fmtDuration(t.xactSeconds)} ${t.state ?? ''} ${t.application ?? ''}`.trimEnd());
   for (const t of plan.tables) {
     const invalid = t.indexes.filter((i) => !i.valid).length;
     out.push(
@@ -35,9 +38,15 @@ export function planPlain(plan: Plan): string {
         out.push(`  ${head}${x.notAnalyzed ? `  [${x.notAnalyzed}]` : ''}`);
         continue;
       }
-      const locks = a.locks.filter((l) => l.relkind !== 'index').map((l) => `${l.relation}:${l.mode}`).join(' ') || 'no table locks';
+      const locks =
+        a.locks
+          .filter((l) => l.relkind !== 'index')
+          .map((l) => `${l.relation}:${l.mode}`)
+          .join(' ') || 'no table locks';
       out.push(`  ${head}`);
-      out.push(`    ${locks}; rewrite ${a.rewrite ? 'yes' : 'no'}; scan ${a.tableScan ? 'yes' : 'no'}${x.transactional ? '' : '; outside a transaction'}${x.estimate ? `; ${estimateText(x.estimate)}` : ''}`);
+      out.push(
+        `    ${locks}; rewrite ${a.rewrite ? 'yes' : 'no'}; scan ${a.tableScan ? 'yes' : 'no'}${x.transactional ? '' : '; outside a transaction'}${x.estimate ? `; ${estimateText(x.estimate)}` : ''}`,
+      );
     }
     if (st.estimate) out.push(`  estimate: ${st.estimate.basis}`);
     for (const x of st.warnings) out.push(...w(x, '  '));

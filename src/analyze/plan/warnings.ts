@@ -13,7 +13,11 @@ const GB = 1024 ** 3;
 export function serverWarnings(server: ServerFacts, tables: PlanTable[], steps: PlanStep[]): PlanWarning[] {
   const out: PlanWarning[] = [];
   if (server.inRecovery) {
-    out.push({ severity: 'error', message: 'the target is a standby in recovery (read only): the deploy cannot run here', safe: 'Point --db at the primary.' });
+    out.push({
+      severity: 'error',
+      message: 'the target is a standby in recovery (read only): the deploy cannot run here',
+      safe: 'Point --db at the primary.',
+    });
   }
   if (server.longTransactions.length) {
     const oldest = server.longTransactions[0]!;
@@ -52,16 +56,27 @@ export function serverWarnings(server: ServerFacts, tables: PlanTable[], steps: 
       }
     }
     if (t.accessExclusiveNow) {
-      out.push({ severity: 'warning', message: `${t.name} has an ACCESS EXCLUSIVE lock granted or waiting right now: sizes come from pg_class instead of the size functions`, safe: 'Find the session with `pgrunbook monitor` before deploying.' });
+      out.push({
+        severity: 'warning',
+        message: `${t.name} has an ACCESS EXCLUSIVE lock granted or waiting right now: sizes come from pg_class instead of the size functions`,
+        safe: 'Find the session with `pgrunbook monitor` before deploying.',
+      });
     }
     const swaps = steps.filter((s) => s.kind === 'swap_table' && s.locks.some((l) => sameRelation(l.relation, t.name)));
     if (t.dependentViews.length && swaps.length) {
-      out.push({ severity: 'info', message: `views ${t.dependentViews.map((v) => v.name).join(', ')} depend on ${t.name}: they bind by OID and must be recreated after the swap` });
+      out.push({
+        severity: 'info',
+        message: `views ${t.dependentViews.map((v) => v.name).join(', ')} depend on ${t.name}: they bind by OID and must be recreated after the swap`,
+      });
     }
   }
   const idle = server.settings.find((s) => s.name === 'idle_in_transaction_session_timeout');
   if (idle && idle.setting === '0') {
-    out.push({ severity: 'info', message: 'idle_in_transaction_session_timeout is off: a forgotten open transaction can hold back a concurrent index build indefinitely' });
+    out.push({
+      severity: 'info',
+      message:
+        'idle_in_transaction_session_timeout is off: a forgotten open transaction can hold back a concurrent index build indefinitely',
+    });
   }
   return out;
 }
@@ -81,10 +96,18 @@ export function stepWarnings(step: PlanStep, tables: Map<string, PlanTableFacts>
     if (!a) continue;
     for (const f of a.findings) {
       if (f.severity === 'info') continue;
-      push({ rule: f.rule, severity: f.severity, message: f.message, ...(f.safe_alternative ? { safe: f.safe_alternative } : {}), source: f.source });
+      push({
+        rule: f.rule,
+        severity: f.severity,
+        message: f.message,
+        ...(f.safe_alternative ? { safe: f.safe_alternative } : {}),
+        source: f.source,
+      });
     }
     // Heavy work while holding a lock that stops the application.
-    const blocking = a.locks.filter((l) => LOCK_STRENGTH[l.mode] >= LOCK_STRENGTH.ShareLock && l.relkind !== 'index' && tables.has(l.relation));
+    const blocking = a.locks.filter(
+      (l) => LOCK_STRENGTH[l.mode] >= LOCK_STRENGTH.ShareLock && l.relkind !== 'index' && tables.has(l.relation),
+    );
     if (blocking.length && st.estimate && st.estimate.seconds >= 1 && ['scan', 'rewrite', 'index-build', 'rows'].includes(a.work)) {
       const l = blocking.sort((x, y) => LOCK_STRENGTH[y.mode] - LOCK_STRENGTH[x.mode])[0]!;
       const blocks = l.mode === 'AccessExclusiveLock' ? 'every query on it waits, reads included' : 'writes to it wait';

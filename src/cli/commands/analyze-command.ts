@@ -54,8 +54,11 @@ export function parseFailOn(v: string | undefined): FailLevel | undefined {
 
 /** Findings at or above the level (squawk's included): the reason for exit code 1. */
 export function failingFindings(report: AnalysisReport, level: FailLevel): number {
-  const counts = (sev: string) => level === 'warning' ? sev === 'warning' || sev === 'error' : sev === 'error';
-  return report.statements.flatMap((s) => s.findings).filter((f) => counts(f.severity)).length + (report.squawk.unmapped ?? []).filter((f) => counts(f.severity)).length;
+  const counts = (sev: string) => (level === 'warning' ? sev === 'warning' || sev === 'error' : sev === 'error');
+  return (
+    report.statements.flatMap((s) => s.findings).filter((f) => counts(f.severity)).length +
+    (report.squawk.unmapped ?? []).filter((f) => counts(f.severity)).length
+  );
 }
 
 export function parsePgVersion(v: string | undefined): number | undefined {
@@ -63,7 +66,10 @@ export function parsePgVersion(v: string | undefined): number | undefined {
   const m = /^(\d{2})(?:\.\d+)?$/.exec(v.trim());
   const major = m ? Number(m[1]) : NaN;
   if (!Number.isInteger(major) || major < 10 || major > 19) {
-    throw new InputError(`--pg-version "${v}": expected a PostgreSQL major version such as 14 or 17`, 'pgrunbook models PostgreSQL 14 to 18');
+    throw new InputError(
+      `--pg-version "${v}": expected a PostgreSQL major version such as 14 or 17`,
+      'pgrunbook models PostgreSQL 14 to 18',
+    );
   }
   return major * 10000;
 }
@@ -76,7 +82,8 @@ export async function analyzeCommand(file: string | undefined, opts: AnalyzeComm
   let sql: string;
   let label: string;
   if (!file || file === '-') {
-    if (!file && io.stdinIsTTY) throw new InputError('no SQL given', 'pass a file (pgrunbook analyze migration.sql) or pipe SQL in (… | pgrunbook analyze -)');
+    if (!file && io.stdinIsTTY)
+      throw new InputError('no SQL given', 'pass a file (pgrunbook analyze migration.sql) or pipe SQL in (… | pgrunbook analyze -)');
     sql = await io.readStdin();
     label = 'stdin';
   } else {
@@ -84,14 +91,19 @@ export async function analyzeCommand(file: string | undefined, opts: AnalyzeComm
       sql = await readFile(file, 'utf8');
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new InputError(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message}`, 'pass a .sql file, or - to read standard input');
+      throw new InputError(
+        `${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message}`,
+        'pass a .sql file, or - to read standard input',
+      );
     }
     label = file;
   }
   await loadParser();
   let report: AnalysisReport;
   try {
-    report = opts.db ? await analyzeLive(sql, opts.db, versionFlag, opts.squawk !== false) : await analyzeSql(sql, { serverVersionNum: versionFlag, squawk: opts.squawk !== false });
+    report = opts.db
+      ? await analyzeLive(sql, opts.db, versionFlag, opts.squawk !== false)
+      : await analyzeSql(sql, { serverVersionNum: versionFlag, squawk: opts.squawk !== false });
   } catch (err) {
     if (err instanceof SqlSyntaxError) {
       const { line, col } = lineColAt(sql, err.offset);
@@ -127,7 +139,13 @@ async function analyzeLive(sql: string, db: string, versionFlag: number | undefi
     } catch (err) {
       throw new RunbookError(explainConnectionError(err, spec), { hint: 'or analyze offline: drop --db and pass --pg-version N' });
     }
-    const report = await analyzeSql(sql, { catalog: new LiveCatalog(pool), serverVersionNum: version.num, versionSource: 'server', timeZone, squawk });
+    const report = await analyzeSql(sql, {
+      catalog: new LiveCatalog(pool),
+      serverVersionNum: version.num,
+      versionSource: 'server',
+      timeZone,
+      squawk,
+    });
     if (versionFlag !== undefined && Math.floor(versionFlag / 10000) !== Math.floor(version.num / 10000)) {
       report.uncertain.push(`--pg-version ${Math.floor(versionFlag / 10000)} ignored: the server is PostgreSQL ${version.text}`);
     }
@@ -148,6 +166,6 @@ export function register(program: Command): void {
     .option('--no-squawk', 'leave out squawk’s second opinion')
     .option('--fail-on <severity>', 'exit 1 when a finding of this severity or worse is reported: warning | error (for CI)');
   withCiFormat(cmd, ['text', 'json']).action(async (file: string | undefined, o: AnalyzeCommandOptions) => {
-      process.exitCode = await analyzeCommand(file, o);
-    });
+    process.exitCode = await analyzeCommand(file, o);
+  });
 }

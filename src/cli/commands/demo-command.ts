@@ -7,7 +7,11 @@ import { outputMode, withOutput } from '../options.js';
 function positiveInt(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min || n > max) throw new InputError(`${name} "${v}": expected a whole number from ${min} to ${max}`, `for example ${name} ${min === 0 ? 40 : Math.max(min, 1000)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InputError(
+        `${name} "${v}": expected a whole number from ${min} to ${max}`,
+        `for example ${name} ${min === 0 ? 40 : Math.max(min, 1000)}`,
+      );
     return n;
   };
 }
@@ -29,7 +33,8 @@ export function register(program: Command): void {
     process.exitCode = r.exitCode;
     // Everything is closed by now; should a stray handle keep the loop alive, leave anyway.
     setTimeout(() => {
-      if (process.env.PGRUNBOOK_DEBUG) process.stderr.write(`demo: forcing exit; still open: ${process.getActiveResourcesInfo().join(', ')}\n`);
+      if (process.env.PGRUNBOOK_DEBUG)
+        process.stderr.write(`demo: forcing exit; still open: ${process.getActiveResourcesInfo().join(', ')}\n`);
       process.exit(r.exitCode);
     }, 2000).unref();
   });

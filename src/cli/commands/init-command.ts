@@ -50,11 +50,23 @@ const defaultIO: InitIO = {
 };
 
 export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promise<number> {
-  if (o.format && !SOURCE_FORMATS.includes(o.format as SourceFormat)) throw new InputError(`--format ${o.format}: unknown`, `one of ${SOURCE_FORMATS.join(', ')}`);
+  if (o.format && !SOURCE_FORMATS.includes(o.format as SourceFormat))
+    throw new InputError(`--format ${o.format}: unknown`, `one of ${SOURCE_FORMATS.join(', ')}`);
   const versionFlag = parsePgVersion(o.pgVersion);
   await loadParser();
-  const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
-  const common = { from: o.from, format: o.format as SourceFormat | undefined, only, outFile: o.out, versionNum: versionFlag ?? DEFAULT_MAJOR * 10000, stdin: io.readStdin, kinds: STEP_KINDS };
+  const only = o.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const common = {
+    from: o.from,
+    format: o.format as SourceFormat | undefined,
+    only,
+    outFile: o.out,
+    versionNum: versionFlag ?? DEFAULT_MAJOR * 10000,
+    stdin: io.readStdin,
+    kinds: STEP_KINDS,
+  };
   let built: BuildResult;
   if (o.db) {
     const spec = connectionOrExit(o.db);
@@ -86,13 +98,26 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
 
 async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFlag: number | undefined): Promise<number> {
   const major = nearestMajor(versionFlag ? versionFlag / 10000 : DEFAULT_MAJOR);
-  if (major === undefined) throw new RunbookError('--verify needs an embedded PostgreSQL and none is installed', { hint: 'run `npm ci` in the pgrunbook checkout', exitCode: 2 });
+  if (major === undefined)
+    throw new RunbookError('--verify needs an embedded PostgreSQL and none is installed', {
+      hint: 'run `npm ci` in the pgrunbook checkout',
+      exitCode: 2,
+    });
   const { runbook } = await loadRunbookText(built.yaml, o.out ?? 'runbook.yaml', { kinds: STEP_KINDS });
   const base = [...(o.schema ? [await readText(o.schema)] : []), ...built.before.map((m) => m.up.sql)];
-  io.err(`verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${o.schema ?? 'an empty database'}${built.before.length ? ` plus the ${built.before.length} earlier migration(s)` : ''}\n`);
+  io.err(
+    `verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${o.schema ?? 'an empty database'}${built.before.length ? ` plus the ${built.before.length} earlier migration(s)` : ''}\n`,
+  );
   const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
   try {
-    const r = await verifyRunbook({ adminUrl: server.url, base, naive: built.chosen.map((m) => m.up.sql), runbook: runbook!, newRunner, skipSteps: built.recordStepId ? [built.recordStepId] : [] });
+    const r = await verifyRunbook({
+      adminUrl: server.url,
+      base,
+      naive: built.chosen.map((m) => m.up.sql),
+      runbook: runbook!,
+      newRunner,
+      skipSteps: built.recordStepId ? [built.recordStepId] : [],
+    });
     if (r.naiveError) io.err(`verify: the naive migration fails on its own: ${r.naiveError}\n`);
     if (r.runbookError) io.err(`verify: the runbook failed: ${r.runbookError}\n`);
     for (const l of r.diff.removed) io.err(`verify: only after the naive migration: ${l}\n`);
@@ -108,7 +133,10 @@ export function register(program: Command): void {
   program
     .command('init')
     .description('turn a naive migration (file, stdin or a migration tool folder) into a safe, explained runbook')
-    .requiredOption('--from <source>', 'a .sql file, - for standard input, or a Sqitch/Flyway/golang-migrate/dbmate/Prisma/node-pg-migrate/numbered folder')
+    .requiredOption(
+      '--from <source>',
+      'a .sql file, - for standard input, or a Sqitch/Flyway/golang-migrate/dbmate/Prisma/node-pg-migrate/numbered folder',
+    )
     .option('-o, --out <file>', 'write the runbook here (default: standard output)')
     .option('--format <format>', `override the detected layout: ${SOURCE_FORMATS.join(', ')}`)
     .option('--db <url>', 'read the live catalog and the tool’s history table (only pending migrations); only reads')

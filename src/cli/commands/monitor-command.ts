@@ -72,7 +72,9 @@ export async function runMonitor(o: MonitorCommandOptions): Promise<void> {
     first = await monitor.poll();
   } catch (err) {
     await monitor.stop().catch(() => {});
-    throw new RunbookError(explainConnectionError(err, spec), { hint: 'check --db (or DATABASE_URL / PGHOST...) and that the server accepts connections' });
+    throw new RunbookError(explainConnectionError(err, spec), {
+      hint: 'check --db (or DATABASE_URL / PGHOST...) and that the server accepts connections',
+    });
   }
 
   let finish!: (why: string) => void;

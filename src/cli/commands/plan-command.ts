@@ -33,12 +33,17 @@ export interface PlanCommandOptions {
   format?: string;
 }
 
-export async function planCommand(file: string, o: PlanCommandOptions, mode: OutputMode = outputMode(o)): Promise<{ plan: Plan; exitCode: number }> {
+export async function planCommand(
+  file: string,
+  o: PlanCommandOptions,
+  mode: OutputMode = outputMode(o),
+): Promise<{ plan: Plan; exitCode: number }> {
   const ci = ciFormat(o.format, []);
   if (ci) mode = 'plain';
   let phases: PhaseName[] | undefined;
   if (o.phase) {
-    if (!(PHASES as readonly string[]).includes(o.phase)) throw new InputError(`--phase "${o.phase}": unknown phase`, `use one of ${PHASES.join(', ')}`);
+    if (!(PHASES as readonly string[]).includes(o.phase))
+      throw new InputError(`--phase "${o.phase}": unknown phase`, `use one of ${PHASES.join(', ')}`);
     phases = [o.phase as PhaseName];
   }
   const runbook = await loadRunbookOrExit(file, o.var, o.secretVar);
@@ -50,7 +55,9 @@ export async function planCommand(file: string, o: PlanCommandOptions, mode: Out
     try {
       version = await serverVersion(pool);
     } catch (err) {
-      throw new RunbookError(explainConnectionError(err, spec), { hint: 'plan needs the live database: pass --db postgres://user@host:5432/dbname' });
+      throw new RunbookError(explainConnectionError(err, spec), {
+        hint: 'plan needs the live database: pass --db postgres://user@host:5432/dbname',
+      });
     }
     plan = await buildPlan({
       runbook,
@@ -109,7 +116,15 @@ export function register(program: Command): void {
     .option('--no-time-batch', 'do not time a backfill batch (it runs inside a transaction that is rolled back)');
   withCiFormat(withOutput(withVars(withDb(cmd))), []).action(async (file: string, o: PlanCommandOptions) => {
     const { exitCode, plan } = await planCommand(file, o);
-    if (exitCode) process.stderr.write(redact(`plan: ${plan.steps.filter((s) => s.error).map((s) => `${s.id}: ${s.error}`).join('; ')}\n`));
+    if (exitCode)
+      process.stderr.write(
+        redact(
+          `plan: ${plan.steps
+            .filter((s) => s.error)
+            .map((s) => `${s.id}: ${s.error}`)
+            .join('; ')}\n`,
+        ),
+      );
     process.exitCode = exitCode;
   });
 }

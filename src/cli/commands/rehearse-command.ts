@@ -22,7 +22,11 @@ export function register(program: Command): void {
     .argument('<file>', 'runbook YAML')
     .option('--sandbox <where>', 'embedded (default), docker, or a staging database URL', 'embedded')
     .option('--sample <pct>', 'percent of each big table to copy (e.g. 1%)', '1')
-    .option('--sample-method <how>', 'auto: whole key groups of a repeated index key where they fit, else primary-key slices; slices; or tablesample', 'auto')
+    .option(
+      '--sample-method <how>',
+      'auto: whole key groups of a repeated index key where they fit, else primary-key slices; slices; or tablesample',
+      'auto',
+    )
     .option('--report <file.md>', 'write the Markdown report there (and the JSON next to it)')
     .option('--schema-from <how>', 'copy the schema with pg_dump, from the catalog, or auto (pg_dump when it can dump the source)', 'auto')
     .option('--drill', 'inject faults while the deploy runs (blocking transaction, long transaction, write burst)')
@@ -75,7 +79,9 @@ export function register(program: Command): void {
 }
 
 function summary(r: Awaited<ReturnType<typeof rehearse>>): string {
-  const lines = [`rehearsal of ${r.runbook} on ${r.sandbox.description}: deploy ${r.deploy.status}, rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}`];
+  const lines = [
+    `rehearsal of ${r.runbook} on ${r.sandbox.description}: deploy ${r.deploy.status}, rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}`,
+  ];
   for (const s of r.steps) {
     const mism = s.comparison.filter((c) => c.mismatch === 'unpredicted').map((c) => `${c.mode} on ${c.relation}`);
     lines.push(

@@ -20,10 +20,15 @@ export function register(program: Command): void {
     const mode = outputMode(o);
     const connection = connectionOrExit(o.db);
     const row = await withStateClient(connection, 'resume', async (client, hasState) => {
-      if (!hasState) throw new InputError('no pgrunbook runs are recorded in this database', 'check --db; runs are stored in the target database');
+      if (!hasState)
+        throw new InputError('no pgrunbook runs are recorded in this database', 'check --db; runs are stored in the target database');
       return runId ? getRun(client, runId) : latestUnfinishedRun(client);
     });
-    if (!row) throw new InputError(runId ? `no run ${runId} in this database` : 'no unfinished run in this database', 'list runs with `pgrunbook status`');
+    if (!row)
+      throw new InputError(
+        runId ? `no run ${runId} in this database` : 'no unfinished run in this database',
+        'list runs with `pgrunbook status`',
+      );
     if (row.status === 'completed') throw new InputError(`run ${row.run_id} already completed; nothing to resume`);
     const runbook = await loadStoredRunbook(row.runbook_source, row.runbook_file, row.vars);
     const inFlight: Record<string, 'rerun' | 'skip'> = {};

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError, RunbookError } from '../../util/runbook-error.js';
+import { InputError, type RunbookError } from '../../util/runbook-error.js';
 import { ConnectionConfigError, resolveConnection, type ConnectionSpec } from '../../pg/connection.js';
 import { PHASES, type PhaseName } from '../../runbook/model.js';
 import { executeRun } from '../execute.js';
@@ -22,7 +22,11 @@ export function withGateFlags(cmd: Command): Command {
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
     .option('--journal-dir <dir>', 'where the local JSONL copy of the journal goes', '.pgrunbook')
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run', parsePort)
-    .option('--notify <url>', 'post gates, approvals, failures and the outcome to a webhook (Slack-compatible, or slack:/json: URL; repeatable)', collectNotify);
+    .option(
+      '--notify <url>',
+      'post gates, approvals, failures and the outcome to a webhook (Slack-compatible, or slack:/json: URL; repeatable)',
+      collectNotify,
+    );
 }
 
 function collectNotify(v: string, prev: string[] = []): string[] {
@@ -57,14 +61,25 @@ export function register(program: Command): void {
   withGateFlags(withOutput(withVars(withDb(cmd)))).action(async (file: string, o) => {
     let phases: PhaseName[] | undefined;
     if (o.phase) {
-      if (!(PHASES as readonly string[]).includes(o.phase)) throw new InputError(`--phase "${o.phase}": unknown phase`, `use one of ${PHASES.join(', ')}`);
+      if (!(PHASES as readonly string[]).includes(o.phase))
+        throw new InputError(`--phase "${o.phase}": unknown phase`, `use one of ${PHASES.join(', ')}`);
       phases = [o.phase as PhaseName];
     }
     const mode = outputMode(o);
     const runbook = await loadRunbookOrExit(file, o.var, o.secretVar);
     const connection = connectionOrExit(o.db);
     finish(
-      await executeRun({ runbook, connection, mode, phases, yes: o.yes, allowIrreversible: o.allowIrreversible, journalDir: o.journalDir, metricsPort: o.metricsPort, notify: o.notify }),
+      await executeRun({
+        runbook,
+        connection,
+        mode,
+        phases,
+        yes: o.yes,
+        allowIrreversible: o.allowIrreversible,
+        journalDir: o.journalDir,
+        metricsPort: o.metricsPort,
+        notify: o.notify,
+      }),
     );
   });
 }

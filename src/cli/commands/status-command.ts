@@ -57,4 +57,3 @@ export function register(program: Command): void {
     });
   });
 }
-

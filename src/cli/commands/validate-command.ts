@@ -21,7 +21,12 @@ export async function validateCommand(
 ): Promise<number> {
   const ci = ciFormat(opts.format, ['text', 'json']);
   // Nothing runs, so an unset secret's environment variable is only a warning here.
-  const { runbook, problems } = await loadRunbookFile(file, { vars: opts.vars, secretVars: opts.secretVars, envOptional: true, kinds: STEP_KINDS });
+  const { runbook, problems } = await loadRunbookFile(file, {
+    vars: opts.vars,
+    secretVars: opts.secretVars,
+    envOptional: true,
+    kinds: STEP_KINDS,
+  });
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
   // GitLab's report is the whole stdout; GitHub's annotations follow the usual text.

@@ -8,7 +8,14 @@ import { danger, draft, identText, parenText, pgDefaultName, relName, type RuleI
 import { foreignKeyParams } from './constraint-rule.js';
 
 const COLUMN_STOPS = ['DEFAULT', 'NOT', 'NULL', 'CONSTRAINT', 'CHECK', 'UNIQUE', 'PRIMARY', 'REFERENCES', 'GENERATED', 'COLLATE', ','];
-const UNSUPPORTED = new Set(['CONSTR_IDENTITY', 'CONSTR_GENERATED', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION', 'CONSTR_ATTR_DEFERRABLE', 'CONSTR_ATTR_DEFERRED']);
+const UNSUPPORTED = new Set([
+  'CONSTR_IDENTITY',
+  'CONSTR_GENERATED',
+  'CONSTR_PRIMARY',
+  'CONSTR_EXCLUSION',
+  'CONSTR_ATTR_DEFERRABLE',
+  'CONSTR_ATTR_DEFERRED',
+]);
 const SERIAL = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
 
 export async function addColumnRule(input: RuleInput, cmd: any): Promise<RuleResult | undefined> {
@@ -77,7 +84,11 @@ export async function addColumnRule(input: RuleInput, cmd: any): Promise<RuleRes
     }
   }
   for (const c of extras) steps.push(...(await extraConstraint(input, c, table, rv.relname, column)));
-  return { steps, reason: `ADD COLUMN split: ${steps.map((s) => s.kind).join(' + ')}`, lockAfter: 'ACCESS EXCLUSIVE for milliseconds (catalog only); SHARE UPDATE EXCLUSIVE / row locks for the long parts' };
+  return {
+    steps,
+    reason: `ADD COLUMN split: ${steps.map((s) => s.kind).join(' + ')}`,
+    lockAfter: 'ACCESS EXCLUSIVE for milliseconds (catalog only); SHARE UPDATE EXCLUSIVE / row locks for the long parts',
+  };
 }
 
 async function extraConstraint(input: RuleInput, c: any, table: string, bare: string, column: string): Promise<StepDraft[]> {
@@ -106,7 +117,14 @@ async function extraConstraint(input: RuleInput, c: any, table: string, bare: st
   }
   const params = await foreignKeyParams(input, c, table, [column]);
   return params
-    ? [draft(input, { id: input.id(`fk_${column}`), kind: 'add_foreign_key', params, why: 'The foreign key is added NOT VALID (no scan), then VALIDATE checks existing rows under SHARE UPDATE EXCLUSIVE.' })]
+    ? [
+        draft(input, {
+          id: input.id(`fk_${column}`),
+          kind: 'add_foreign_key',
+          params,
+          why: 'The foreign key is added NOT VALID (no scan), then VALIDATE checks existing rows under SHARE UPDATE EXCLUSIVE.',
+        }),
+      ]
     : [];
 }
 

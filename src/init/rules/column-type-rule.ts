@@ -28,5 +28,9 @@ export function columnTypeRule(input: RuleInput, cmd: any): RuleResult | undefin
     why: `Contract: drops ${input.ast.relation.relname}_old and the trigger that mirrors writes back into it. Until then the swap can be undone; after it, it cannot.`,
     stage: 'contract',
   });
-  return { steps: [step, dropOld], reason: 'ALTER COLUMN TYPE (rewrite) → swap_table (+ drop_old as a contract step)', lockAfter: 'SHARE ROW EXCLUSIVE for the triggers; ACCESS EXCLUSIVE for the swap only (milliseconds)' };
+  return {
+    steps: [step, dropOld],
+    reason: 'ALTER COLUMN TYPE (rewrite) → swap_table (+ drop_old as a contract step)',
+    lockAfter: 'SHARE ROW EXCLUSIVE for the triggers; ACCESS EXCLUSIVE for the swap only (milliseconds)',
+  };
 }

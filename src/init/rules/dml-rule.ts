@@ -22,5 +22,9 @@ export function updateRule(input: RuleInput): RuleResult | undefined {
     params,
     why: `${danger(input.analysis)} Instead: keyset batches of about 100 ms, each its own short transaction (ROW EXCLUSIVE; row locks on one batch at a time), with replication-lag throttling. The old values are not kept: the step cannot be undone.`,
   });
-  return { steps: [step], reason: 'UPDATE of the whole table → backfill (batched)', lockAfter: 'ROW EXCLUSIVE, row locks one batch at a time' };
+  return {
+    steps: [step],
+    reason: 'UPDATE of the whole table → backfill (batched)',
+    lockAfter: 'ROW EXCLUSIVE, row locks one batch at a time',
+  };
 }

@@ -19,7 +19,10 @@ function contract(input: RuleInput, table: string, what: string, sql: string, st
     draft(input, {
       id: input.id(`${stem}_app`),
       kind: 'manual',
-      params: { instructions: `Make sure every deployed version of the application has stopped using ${what}.`, checklist: [`No code path reads or writes ${what}`, 'The previous application version is no longer running'] },
+      params: {
+        instructions: `Make sure every deployed version of the application has stopped using ${what}.`,
+        checklist: [`No code path reads or writes ${what}`, 'The previous application version is no longer running'],
+      },
       why: `Contract phase: ${what} is dropped only after the application stopped using it; until then an old instance would fail.`,
       stage: 'contract',
     }),
@@ -37,7 +40,11 @@ function contract(input: RuleInput, table: string, what: string, sql: string, st
 export function dropColumnRule(input: RuleInput, cmd: any): RuleResult {
   const table = relName(input.ast.relation);
   const steps = contract(input, table, `column ${cmd.name} of ${table}`, input.unit.sql, `drop_${cmd.name}`);
-  return { steps, reason: 'DROP COLUMN → contract step (later, type gate, checks first)', lockAfter: 'ACCESS EXCLUSIVE for milliseconds (catalog only), after the checks' };
+  return {
+    steps,
+    reason: 'DROP COLUMN → contract step (later, type gate, checks first)',
+    lockAfter: 'ACCESS EXCLUSIVE for milliseconds (catalog only), after the checks',
+  };
 }
 
 export function dropRule(input: RuleInput): RuleResult | undefined {
@@ -47,12 +54,23 @@ export function dropRule(input: RuleInput): RuleResult | undefined {
     const name = nameFromList(objects[0].List?.items);
     if (!name) return undefined;
     const sql = `DROP INDEX CONCURRENTLY ${d.missing_ok ? 'IF EXISTS ' : ''}${relText(name)}`;
-    const step = draft(input, { id: input.id(`drop_${name.name}`), kind: 'sql', params: sql, gate: 'confirm', why: `${danger(input.analysis)} Instead: DROP INDEX CONCURRENTLY waits for running queries under SHARE UPDATE EXCLUSIVE instead of taking ACCESS EXCLUSIVE on the table.`, stage: 'contract' });
+    const step = draft(input, {
+      id: input.id(`drop_${name.name}`),
+      kind: 'sql',
+      params: sql,
+      gate: 'confirm',
+      why: `${danger(input.analysis)} Instead: DROP INDEX CONCURRENTLY waits for running queries under SHARE UPDATE EXCLUSIVE instead of taking ACCESS EXCLUSIVE on the table.`,
+      stage: 'contract',
+    });
     return { steps: [step], reason: 'DROP INDEX → DROP INDEX CONCURRENTLY', lockAfter: 'SHARE UPDATE EXCLUSIVE' };
   }
   if (d.removeType !== 'OBJECT_TABLE' || objects.length !== 1) return undefined;
   const name = nameFromList(objects[0].List?.items);
   if (!name) return undefined;
   const table = name.schema ? `${identText(name.schema)}.${identText(name.name)}` : identText(name.name);
-  return { steps: contract(input, table, `table ${table}`, input.unit.sql, `drop_${name.name}`), reason: 'DROP TABLE → contract step (later, type gate, checks first)', lockAfter: 'ACCESS EXCLUSIVE for milliseconds, after the checks' };
+  return {
+    steps: contract(input, table, `table ${table}`, input.unit.sql, `drop_${name.name}`),
+    reason: 'DROP TABLE → contract step (later, type gate, checks first)',
+    lockAfter: 'ACCESS EXCLUSIVE for milliseconds, after the checks',
+  };
 }

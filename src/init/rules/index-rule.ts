@@ -20,7 +20,14 @@ export function createIndexRule(input: RuleInput): RuleResult | undefined {
   const params: any[] = ix.indexParams ?? [];
   const plain = params.every((p) => {
     const e = p.IndexElem;
-    return e?.name && !e.opclass?.length && (e.ordering ?? 'SORTBY_DEFAULT') === 'SORTBY_DEFAULT' && (e.nulls_ordering ?? 'SORTBY_NULLS_DEFAULT') === 'SORTBY_NULLS_DEFAULT' && !e.collation && !e.opclassopts;
+    return (
+      e?.name &&
+      !e.opclass?.length &&
+      (e.ordering ?? 'SORTBY_DEFAULT') === 'SORTBY_DEFAULT' &&
+      (e.nulls_ordering ?? 'SORTBY_NULLS_DEFAULT') === 'SORTBY_NULLS_DEFAULT' &&
+      !e.collation &&
+      !e.opclassopts
+    );
   });
   const columns = params.map((p) => p.IndexElem?.name as string);
   const table = relName(ix.relation);

@@ -31,7 +31,9 @@ export interface RuleResult {
 
 /** Findings that mean "this statement, as written, hurts the application". */
 export function dangerous(a: StatementAnalysis): boolean {
-  return a.findings.some((f) => f.source === 'pgrunbook' && f.severity !== 'info' && f.rule !== 'lock-timeout-missing' && f.rule !== 'not-modeled');
+  return a.findings.some(
+    (f) => f.source === 'pgrunbook' && f.severity !== 'info' && f.rule !== 'lock-timeout-missing' && f.rule !== 'not-modeled',
+  );
 }
 
 export function strongestLock(a: StatementAnalysis): LockMode | undefined {

@@ -6,7 +6,11 @@ import { listFiles, readText, splitAtMarkers } from './source-files.js';
 
 const FILE = /^(\d+)_(.+)\.sql$/;
 
-export async function readMarkedFolder(root: string, markers: Record<'up' | 'down', RegExp>, idOf: (m: RegExpExecArray, file: string) => string): Promise<Migration[]> {
+export async function readMarkedFolder(
+  root: string,
+  markers: Record<'up' | 'down', RegExp>,
+  idOf: (m: RegExpExecArray, file: string) => string,
+): Promise<Migration[]> {
   const out: Migration[] = [];
   for (const f of await listFiles(root)) {
     const m = FILE.exec(f);
@@ -14,7 +18,14 @@ export async function readMarkedFolder(root: string, markers: Record<'up' | 'dow
     const path = join(root, f);
     const parts = splitAtMarkers(await readText(path), path, markers);
     if (!parts.up) continue;
-    out.push({ id: idOf(m, f), name: m[2]!, up: parts.up, ...(parts.down ? { down: parts.down } : {}), path, ...(/transaction:false/.test(parts.up.marker) ? { noTransaction: true } : {}) });
+    out.push({
+      id: idOf(m, f),
+      name: m[2]!,
+      up: parts.up,
+      ...(parts.down ? { down: parts.down } : {}),
+      path,
+      ...(/transaction:false/.test(parts.up.marker) ? { noTransaction: true } : {}),
+    });
   }
   return out;
 }

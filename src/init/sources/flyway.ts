@@ -30,7 +30,13 @@ export async function readFlyway(root: string): Promise<MigrationSet & { skipped
     const version = flywayVersion(m[1]!);
     const undo = files.find((u) => u === `U${m[1]}__${m[2]}.sql`);
     const up = join(root, f);
-    migrations.push({ id: version, name: m[2]!.replace(/_/g, ' '), up: await readSql(up), ...(undo ? { down: await readSql(join(root, undo)) } : {}), path: up });
+    migrations.push({
+      id: version,
+      name: m[2]!.replace(/_/g, ' '),
+      up: await readSql(up),
+      ...(undo ? { down: await readSql(join(root, undo)) } : {}),
+      path: up,
+    });
   }
   migrations.sort((a, b) => compareVersions(a.id, b.id));
   return { format: 'flyway', root, migrations, skipped };

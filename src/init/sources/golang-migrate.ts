@@ -13,7 +13,13 @@ export async function readGolangMigrate(root: string): Promise<MigrationSet> {
     if (!m) continue;
     const down = files.find((d) => d === `${m[1]}_${m[2]}.down.sql`);
     const up = join(root, f);
-    migrations.push({ id: String(BigInt(m[1]!)), name: m[2]!, up: await readSql(up), ...(down ? { down: await readSql(join(root, down)) } : {}), path: up });
+    migrations.push({
+      id: String(BigInt(m[1]!)),
+      name: m[2]!,
+      up: await readSql(up),
+      ...(down ? { down: await readSql(join(root, down)) } : {}),
+      path: up,
+    });
   }
   migrations.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   return { format: 'golang-migrate', root, migrations };

@@ -19,19 +19,32 @@ export async function readSql(path: string): Promise<SqlText> {
 }
 
 export async function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 export async function listFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
 }
 
 export async function listDirs(dir: string): Promise<string[]> {
-  return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /** Splits a file at marker lines (`-- migrate:up`, `-- Up Migration`): the text after each marker, with its line. */
-export function splitAtMarkers(text: string, file: string, markers: Record<string, RegExp>): Record<string, (SqlText & { marker: string }) | undefined> {
+export function splitAtMarkers(
+  text: string,
+  file: string,
+  markers: Record<string, RegExp>,
+): Record<string, (SqlText & { marker: string }) | undefined> {
   const lines = text.split('\n');
   const out: Record<string, (SqlText & { marker: string }) | undefined> = {};
   let cur: { key: string; start: number; marker: string } | undefined;
@@ -49,4 +62,3 @@ export function splitAtMarkers(text: string, file: string, markers: Record<strin
   close(lines.length);
   return out;
 }
-

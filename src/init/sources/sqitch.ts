@@ -21,7 +21,11 @@ export async function readSqitch(root: string): Promise<MigrationSet> {
     const m = /^([^\s[@#]+)\s/.exec(line);
     if (!m) throw new InputError(`${planFile}:${i + 1}:1: cannot read this plan line`, 'each change line starts with the change name');
     const name = m[1]!;
-    if (seen.has(name)) throw new InputError(`${planFile}:${i + 1}:1: change ${name} is reworked; reworked Sqitch changes are not supported by init`, 'convert the changes before the rework by hand, or pass --only');
+    if (seen.has(name))
+      throw new InputError(
+        `${planFile}:${i + 1}:1: change ${name} is reworked; reworked Sqitch changes are not supported by init`,
+        'convert the changes before the rework by hand, or pass --only',
+      );
     seen.add(name);
     const down = join(root, 'revert', `${name}.sql`);
     const up = join(root, 'deploy', `${name}.sql`);

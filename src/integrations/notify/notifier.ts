@@ -19,7 +19,17 @@ export function slackBody(n: Notification): string {
 }
 
 export function jsonBody(n: Notification): string {
-  return JSON.stringify({ source: 'pgrunbook', kind: n.kind, run_id: n.runId, runbook: n.runbook, database: n.database, step: n.stepId ?? null, at: n.at, text: n.text, details: n.details });
+  return JSON.stringify({
+    source: 'pgrunbook',
+    kind: n.kind,
+    run_id: n.runId,
+    runbook: n.runbook,
+    database: n.database,
+    step: n.stepId ?? null,
+    at: n.at,
+    text: n.text,
+    details: n.details,
+  });
 }
 
 export class Notifier {

@@ -67,7 +67,16 @@ export class NotificationFeed {
 
   readonly listener = (e: RunEvent): void => {
     const n = this.describe(e);
-    if (n) this.send({ runId: e.runId, runbook: this.runbook, database: this.database, at: e.at, ...n, text: redact(n.text), details: n.details.map(redact) });
+    if (n)
+      this.send({
+        runId: e.runId,
+        runbook: this.runbook,
+        database: this.database,
+        at: e.at,
+        ...n,
+        text: redact(n.text),
+        details: n.details.map(redact),
+      });
   };
 
   private describe(e: RunEvent): Omit<Notification, 'runId' | 'runbook' | 'database' | 'at'> | undefined {
@@ -82,7 +91,12 @@ export class NotificationFeed {
       case 'gate.requested': {
         const r = e.request;
         const text = `${this.runbook}: gate waiting at step ${r.stepId}: ${r.title}`;
-        return { kind: 'gate_waiting', stepId: r.stepId, text, details: [r.action, ...(r.lockMode ? [`takes ${r.lockMode}`] : []), ...evidenceLines(r.evidence)] };
+        return {
+          kind: 'gate_waiting',
+          stepId: r.stepId,
+          text,
+          details: [r.action, ...(r.lockMode ? [`takes ${r.lockMode}`] : []), ...evidenceLines(r.evidence)],
+        };
       }
       case 'gate.decided': {
         const d = e.decision;
@@ -92,7 +106,12 @@ export class NotificationFeed {
       }
       case 'step.failed':
         this.stopThrottle(e.stepId);
-        return { kind: 'step_failed', stepId: e.stepId, text: `${this.runbook}: step ${e.stepId} failed (${e.phase})`, details: [e.error, ...(e.hint ? [`hint: ${e.hint}`] : [])] };
+        return {
+          kind: 'step_failed',
+          stepId: e.stepId,
+          text: `${this.runbook}: step ${e.stepId} failed (${e.phase})`,
+          details: [e.error, ...(e.hint ? [`hint: ${e.hint}`] : [])],
+        };
       case 'step.throttle':
         if (e.reason) this.startThrottle(e.stepId, e.reason, e.detail, e.runId, e.at);
         else this.stopThrottle(e.stepId);
@@ -100,13 +119,23 @@ export class NotificationFeed {
       case 'step.completed':
         this.stopThrottle(e.stepId);
         if (!this.irreversible.delete(e.stepId)) return undefined;
-        return { kind: 'point_of_no_return', stepId: e.stepId, text: `${this.runbook}: point of no return passed: step ${e.stepId} cannot be undone`, details: [] };
+        return {
+          kind: 'point_of_no_return',
+          stepId: e.stepId,
+          text: `${this.runbook}: point of no return passed: step ${e.stepId} cannot be undone`,
+          details: [],
+        };
       case 'run.completed':
         this.stopAll();
         return { kind: 'run_completed', text: `${this.runbook}: run completed in ${Math.round(e.durationMs / 1000)} s`, details: [] };
       case 'run.failed':
         this.stopAll();
-        return { kind: 'run_failed', stepId: e.stepId, text: `${this.runbook}: run failed${e.stepId ? ` at step ${e.stepId}` : ''}`, details: [e.error] };
+        return {
+          kind: 'run_failed',
+          stepId: e.stepId,
+          text: `${this.runbook}: run failed${e.stepId ? ` at step ${e.stepId}` : ''}`,
+          details: [e.error],
+        };
       case 'run.aborted':
         this.stopAll();
         return { kind: 'run_aborted', text: `${this.runbook}: run aborted`, details: [e.reason] };
@@ -123,8 +152,19 @@ export class NotificationFeed {
     const since = this.now();
     const minutes = Math.round(this.opts.throttleNoticeMs / 60_000);
     const timer = this.setTimer(() => {
-      const text = redact(`${this.runbook}: step ${stepId} has been throttled for ${minutes >= 1 ? `${minutes} min` : `${Math.round((this.now() - since) / 1000)} s`}`);
-      this.send({ kind: 'throttled', runId, runbook: this.runbook, database: this.database, stepId, at: new Date(this.now()).toISOString(), text, details: [redact(`${reason}${detail ? `: ${detail}` : ''}`), `since ${at}`] });
+      const text = redact(
+        `${this.runbook}: step ${stepId} has been throttled for ${minutes >= 1 ? `${minutes} min` : `${Math.round((this.now() - since) / 1000)} s`}`,
+      );
+      this.send({
+        kind: 'throttled',
+        runId,
+        runbook: this.runbook,
+        database: this.database,
+        stepId,
+        at: new Date(this.now()).toISOString(),
+        text,
+        details: [redact(`${reason}${detail ? `: ${detail}` : ''}`), `since ${at}`],
+      });
     }, this.opts.throttleNoticeMs);
     this.throttles.set(stepId, timer);
   }

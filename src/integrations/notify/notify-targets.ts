@@ -60,7 +60,11 @@ export function targetsFromSettings(settings: NotifySetting[], env: NodeJS.Proce
     const where = `settings.notify[${i}]`;
     if (s.url_env !== undefined) {
       const url = env[s.url_env];
-      if (!url) throw new InputError(`${where}: environment variable ${s.url_env} is not set`, `export ${s.url_env}=<webhook URL>, or drop this entry`);
+      if (!url)
+        throw new InputError(
+          `${where}: environment variable ${s.url_env} is not set`,
+          `export ${s.url_env}=<webhook URL>, or drop this entry`,
+        );
       return withFormat(parseNotifyArg(url, `${where} (${s.url_env})`), s.format);
     }
     return withFormat(parseNotifyArg(s.url ?? '', where), s.format);

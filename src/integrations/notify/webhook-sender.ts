@@ -14,7 +14,13 @@ export interface SenderOptions {
   fetch?: typeof fetch;
 }
 
-export const DEFAULT_SENDER: Omit<SenderOptions, 'report'> = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, maxQueue: 200 };
+export const DEFAULT_SENDER: Omit<SenderOptions, 'report'> = {
+  attempts: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 30_000,
+  timeoutMs: 10_000,
+  maxQueue: 200,
+};
 
 export class WebhookSender {
   private readonly queue: string[] = [];
@@ -49,7 +55,8 @@ export class WebhookSender {
     const left = this.queue.length + (this.draining ? 1 : 0);
     this.queue.length = 0;
     if (left && !this.dead) this.opts.report(`notify: ${left} notification(s) to ${this.target.label} not delivered before exit`);
-    if (this.lost) this.opts.report(`notify: ${this.lost} notification(s) to ${this.target.label} dropped: the webhook was too slow for the event rate`);
+    if (this.lost)
+      this.opts.report(`notify: ${this.lost} notification(s) to ${this.target.label} dropped: the webhook was too slow for the event rate`);
   }
 
   private async drain(): Promise<void> {
@@ -83,7 +90,12 @@ export class WebhookSender {
   private async postOnce(body: string): Promise<string> {
     const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.opts.timeoutMs)]);
     try {
-      const res = await (this.opts.fetch ?? fetch)(this.target.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+      const res = await (this.opts.fetch ?? fetch)(this.target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal,
+      });
       await res.arrayBuffer().catch(() => undefined);
       return res.ok ? '' : `HTTP ${res.status}`;
     } catch (err) {

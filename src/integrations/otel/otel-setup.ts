@@ -7,9 +7,14 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Listener } from '../../engine/events.js';
 import { TraceListener } from './trace-listener.js';
 
-export function startTracing(version: string, env: NodeJS.ProcessEnv = process.env): { listener: Listener; close(ms: number): Promise<void> } {
+export function startTracing(
+  version: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { listener: Listener; close(ms: number): Promise<void> } {
   const provider = new TracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'pgrunbook', 'service.version': version })),
+    resource: defaultResource().merge(
+      resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'pgrunbook', 'service.version': version }),
+    ),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
   });
   const traces = new TraceListener(provider.getTracer('pgrunbook', version));

@@ -24,7 +24,15 @@ export class TraceListener {
         this.runId = e.runId;
         this.run = this.tracer.startSpan(`pgrunbook run ${e.runbook}`, {
           startTime: at,
-          attributes: { 'pgrunbook.run_id': e.runId, 'pgrunbook.runbook': e.runbook, 'pgrunbook.resumed': e.resumed, 'db.system.name': 'postgresql', 'db.namespace': e.target.database, 'server.address': e.target.host, 'server.port': e.target.port },
+          attributes: {
+            'pgrunbook.run_id': e.runId,
+            'pgrunbook.runbook': e.runbook,
+            'pgrunbook.resumed': e.resumed,
+            'db.system.name': 'postgresql',
+            'db.namespace': e.target.database,
+            'server.address': e.target.host,
+            'server.port': e.target.port,
+          },
         });
         break;
       case 'phase.started':
@@ -34,7 +42,14 @@ export class TraceListener {
         this.end(this.phases, e.phase, at);
         break;
       case 'step.started':
-        this.steps.set(e.stepId, this.child(this.phases.get(e.phase) ?? this.run, `step ${e.stepId}`, at, { 'pgrunbook.step': e.stepId, 'pgrunbook.step_kind': e.kind, 'pgrunbook.attempt': e.attempt }));
+        this.steps.set(
+          e.stepId,
+          this.child(this.phases.get(e.phase) ?? this.run, `step ${e.stepId}`, at, {
+            'pgrunbook.step': e.stepId,
+            'pgrunbook.step_kind': e.kind,
+            'pgrunbook.attempt': e.attempt,
+          }),
+        );
         break;
       case 'step.completed':
         this.end(this.steps, e.stepId, at);
@@ -46,13 +61,24 @@ export class TraceListener {
         this.event(e.stepId, 'skipped', at, { reason: e.reason });
         break;
       case 'step.sql':
-        if (e.sqlstate === '55P03') this.event(e.stepId, 'lock wait timed out', at, { 'pgrunbook.wait_ms': e.durationMs, 'db.response.status_code': e.sqlstate });
+        if (e.sqlstate === '55P03')
+          this.event(e.stepId, 'lock wait timed out', at, { 'pgrunbook.wait_ms': e.durationMs, 'db.response.status_code': e.sqlstate });
         break;
       case 'step.retry':
-        this.event(e.stepId, 'retry', at, { 'pgrunbook.attempt': e.attempt, 'pgrunbook.of': e.of, 'pgrunbook.delay_ms': e.delayMs, reason: e.reason });
+        this.event(e.stepId, 'retry', at, {
+          'pgrunbook.attempt': e.attempt,
+          'pgrunbook.of': e.of,
+          'pgrunbook.delay_ms': e.delayMs,
+          reason: e.reason,
+        });
         break;
       case 'step.throttle':
-        this.event(e.stepId, e.reason ? 'throttled' : 'throttle released', at, e.reason ? { reason: e.reason, detail: e.detail ?? '' } : {});
+        this.event(
+          e.stepId,
+          e.reason ? 'throttled' : 'throttle released',
+          at,
+          e.reason ? { reason: e.reason, detail: e.detail ?? '' } : {},
+        );
         break;
       case 'gate.requested':
         this.event(e.request.stepId, 'gate waiting', at, { 'pgrunbook.gate': e.request.level, title: e.request.title });
@@ -88,7 +114,11 @@ export class TraceListener {
   }
 
   /** The latest batch as its own span (ending now, lasting lastBatchMs), at most once a second. */
-  private batch(stepId: string, at: number, p: { lastBatchMs: number; batchSize: number; rowsDone: number; batches: number; pass: string }): void {
+  private batch(
+    stepId: string,
+    at: number,
+    p: { lastBatchMs: number; batchSize: number; rowsDone: number; batches: number; pass: string },
+  ): void {
     if (at - (this.lastBatch.get(stepId) ?? -Infinity) < BATCH_SAMPLE_MS || p.batches === 0) return;
     this.lastBatch.set(stepId, at);
     const span = this.child(this.steps.get(stepId) ?? this.run, `batch ${stepId}`, at - p.lastBatchMs, {

@@ -99,10 +99,22 @@ export async function planTableFacts(db: Queryable, name: string): Promise<PlanT
     avgRowWidth,
     lastAnalyze: (h.last_analyze ?? h.last_autoanalyze)?.toISOString?.() ?? null,
     lastAutovacuum: h.last_autovacuum?.toISOString?.() ?? null,
-    indexes: indexes.map((i) => ({ name: i.regclass, definition: i.definition ?? LOCKED_DEFINITION, valid: i.valid, ready: i.ready, unique: i.unique, primary: i.primary, bytes: i.bytes })),
+    indexes: indexes.map((i) => ({
+      name: i.regclass,
+      definition: i.definition ?? LOCKED_DEFINITION,
+      valid: i.valid,
+      ready: i.ready,
+      unique: i.unique,
+      primary: i.primary,
+      bytes: i.bytes,
+    })),
     foreignKeysOut: fkOut.map((f) => ({ name: f.name, references: f.parentTable, definition: f.definition, validated: f.validated })),
-    foreignKeysIn: fkIn.filter((f) => !f.inherited).map((f) => ({ name: f.name, from: f.childTable, definition: f.definition, indexed: f.indexed })),
-    triggers: triggers.filter((x) => !x.internal).map((x) => ({ name: x.name, enabled: TRIGGER_ENABLED[x.enabled] ?? x.enabled, definition: x.definition })),
+    foreignKeysIn: fkIn
+      .filter((f) => !f.inherited)
+      .map((f) => ({ name: f.name, from: f.childTable, definition: f.definition, indexed: f.indexed })),
+    triggers: triggers
+      .filter((x) => !x.internal)
+      .map((x) => ({ name: x.name, enabled: TRIGGER_ENABLED[x.enabled] ?? x.enabled, definition: x.definition })),
     dependentViews: views.map((v) => ({ name: v.regclass, kind: v.relkind === 'm' ? 'materialized view' : 'view' })),
     partitions: Number(h.parts),
     accessExclusiveNow: s.ael,

@@ -44,8 +44,17 @@ const VOLATILITY: Record<string, Volatility> = { i: 'immutable', s: 'stable', v:
 const VOLATILITY_RANK: Record<Volatility, number> = { immutable: 0, stable: 1, volatile: 2 };
 
 /** The most volatile overload of a function that accepts `nargs` arguments (any overload when none fits); undefined when no such function. */
-export async function functionVolatility(db: Queryable, schema: string | undefined, name: string, nargs: number): Promise<Volatility | undefined> {
-  const r = await db.query<{ provolatile: string; fits: boolean }>(sqlText(CATALOG_SQL, 'function-volatility'), [name, schema ?? null, nargs]);
+export async function functionVolatility(
+  db: Queryable,
+  schema: string | undefined,
+  name: string,
+  nargs: number,
+): Promise<Volatility | undefined> {
+  const r = await db.query<{ provolatile: string; fits: boolean }>(sqlText(CATALOG_SQL, 'function-volatility'), [
+    name,
+    schema ?? null,
+    nargs,
+  ]);
   const fitting = r.rows.filter((x) => x.fits);
   let worst: Volatility | undefined;
   for (const x of fitting.length ? fitting : r.rows) {

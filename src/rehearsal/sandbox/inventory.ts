@@ -11,7 +11,19 @@ import type pg from 'pg';
 import type { Queryable } from '../../pg/queryable.js';
 import { sqlText } from '../../pg/sql-files.js';
 
-type Kind = 'event trigger' | 'view' | 'materialized view' | 'table' | 'foreign table' | 'index' | 'sequence' | 'routine' | 'domain' | 'type' | 'extension' | 'schema';
+type Kind =
+  | 'event trigger'
+  | 'view'
+  | 'materialized view'
+  | 'table'
+  | 'foreign table'
+  | 'index'
+  | 'sequence'
+  | 'routine'
+  | 'domain'
+  | 'type'
+  | 'extension'
+  | 'schema';
 
 interface DbObject {
   kind: Kind;
@@ -23,7 +35,20 @@ interface DbObject {
 }
 
 /** Drop order: dependents first. Within one kind, one DROP of the whole list (dependencies among them allowed). */
-const ORDER: Kind[] = ['event trigger', 'view', 'materialized view', 'foreign table', 'table', 'index', 'sequence', 'routine', 'domain', 'type', 'extension', 'schema'];
+const ORDER: Kind[] = [
+  'event trigger',
+  'view',
+  'materialized view',
+  'foreign table',
+  'table',
+  'index',
+  'sequence',
+  'routine',
+  'domain',
+  'type',
+  'extension',
+  'schema',
+];
 
 export interface Inventory {
   keys: Set<string>;
@@ -56,7 +81,8 @@ export async function dropNewObjects(db: pg.Client, before: Inventory): Promise<
     // Listed again before each kind: dropping tables took their owned sequences and triggers.
     const fresh = (await listObjects(db)).filter((o) => o.kind === kind && !before.keys.has(keyOf(o)) && !before.oids.has(oidOf(o)));
     if (fresh.length === 0) continue;
-    const dropSql = (objs: DbObject[]) => `DROP ${kind === 'routine' ? 'ROUTINE' : kind.toUpperCase()} IF EXISTS ${objs.map((o) => o.drop).join(', ')} RESTRICT`;
+    const dropSql = (objs: DbObject[]) =>
+      `DROP ${kind === 'routine' ? 'ROUTINE' : kind.toUpperCase()} IF EXISTS ${objs.map((o) => o.drop).join(', ')} RESTRICT`;
     if (kind === 'event trigger' || kind === 'extension' || kind === 'schema') {
       // Not droppable as one list in every version; one at a time.
       for (const o of fresh) await db.query(dropSql([o])).catch((e) => leftBehind.push(`${kind} ${o.name}: ${(e as Error).message}`));

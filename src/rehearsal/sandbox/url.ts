@@ -17,7 +17,10 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
     const u = new URL(url);
     if (u.password) registerSecret(decodeURIComponent(u.password));
   } catch {
-    throw new InputError(`--sandbox: not a valid URL: "${redact(url).slice(0, 80)}"`, 'use embedded, docker, or postgres://user@host:port/dbname');
+    throw new InputError(
+      `--sandbox: not a valid URL: "${redact(url).slice(0, 80)}"`,
+      'use embedded, docker, or postgres://user@host:port/dbname',
+    );
   }
   const refuse = (why: string) =>
     new InputError(
@@ -41,16 +44,24 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
   try {
     const ident = await serverIdentity(client);
     if (req.sourceUrl) {
-      const src = new pg.Client({ ...clientConfig(req.sourceUrl), application_name: 'pgrunbook-rehearsal:identity', options: '-c default_transaction_read_only=on' });
+      const src = new pg.Client({
+        ...clientConfig(req.sourceUrl),
+        application_name: 'pgrunbook-rehearsal:identity',
+        options: '-c default_transaction_read_only=on',
+      });
       src.on('error', () => {});
       await src.connect();
       try {
         const sourceIdent = await serverIdentity(src);
         if (sameServerAndDatabase(ident, sourceIdent)) {
-          throw refuse(`same server (system identifier ${ident.systemIdentifier ?? 'unreadable'}, started ${ident.postmasterStart}) and same database "${ident.database}"`);
+          throw refuse(
+            `same server (system identifier ${ident.systemIdentifier ?? 'unreadable'}, started ${ident.postmasterStart}) and same database "${ident.database}"`,
+          );
         }
         if (sameServer(ident, sourceIdent)) {
-          warnings.push(`the sandbox database "${ident.database}" lives on the source's server: the rehearsal's load competes with production`);
+          warnings.push(
+            `the sandbox database "${ident.database}" lives on the source's server: the rehearsal's load competes with production`,
+          );
         }
       } finally {
         await src.end().catch(() => {});
@@ -58,7 +69,10 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
     }
     const ro = await client.query<{ ro: string }>(`select current_setting('transaction_read_only') as ro`);
     if (ro.rows[0]!.ro === 'on') {
-      throw new InputError(`--sandbox ${describe(url)} is read-only (a standby, or default_transaction_read_only=on)`, 'use a writable staging database');
+      throw new InputError(
+        `--sandbox ${describe(url)} is read-only (a standby, or default_transaction_read_only=on)`,
+        'use a writable staging database',
+      );
     }
     const before = await takeInventory(client);
     return {
@@ -69,7 +83,11 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
       warnings,
       existing: true,
       ...makeCloser(async () => {
-        const c = new pg.Client({ connectionString: url, application_name: 'pgrunbook-rehearsal:cleanup', connectionTimeoutMillis: 10_000 });
+        const c = new pg.Client({
+          connectionString: url,
+          application_name: 'pgrunbook-rehearsal:cleanup',
+          connectionTimeoutMillis: 10_000,
+        });
         c.on('error', () => {});
         await c.connect();
         try {

@@ -49,11 +49,15 @@ export function analyzeFindings(report: AnalysisReport, file: string | undefined
 /** Step findings point at the step in the runbook; plan-wide ones at the top of the file. */
 export function planFindings(plan: Plan, runbook: Runbook): CiFinding[] {
   const out: CiFinding[] = [];
-  const posOf = (id: string) => Object.values(runbook.phases).flat().find((s) => s.id === id)?.pos;
+  const posOf = (id: string) =>
+    Object.values(runbook.phases)
+      .flat()
+      .find((s) => s.id === id)?.pos;
   for (const s of plan.steps) {
     const pos = posOf(s.id);
     const at = { file: runbook.file, line: pos?.line ?? 1, ...(pos ? { col: pos.col } : {}) };
-    if (s.error) out.push({ ...at, severity: 'error', title: `step ${s.id}`, message: `cannot plan: ${s.error}`, key: `plan|${s.id}|error` });
+    if (s.error)
+      out.push({ ...at, severity: 'error', title: `step ${s.id}`, message: `cannot plan: ${s.error}`, key: `plan|${s.id}|error` });
     for (const w of s.warnings) {
       out.push({
         ...at,
@@ -65,7 +69,14 @@ export function planFindings(plan: Plan, runbook: Runbook): CiFinding[] {
     }
   }
   for (const w of plan.warnings) {
-    out.push({ file: runbook.file, line: 1, severity: w.severity, title: w.rule ?? 'plan', message: w.message, key: `plan||${w.rule ?? ''}|${w.message}` });
+    out.push({
+      file: runbook.file,
+      line: 1,
+      severity: w.severity,
+      title: w.rule ?? 'plan',
+      message: w.message,
+      key: `plan||${w.rule ?? ''}|${w.message}`,
+    });
   }
   return out;
 }

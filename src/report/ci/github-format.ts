@@ -28,7 +28,14 @@ export function findingsMarkdown(heading: string, findings: CiFinding[]): string
   const counts = (['error', 'warning', 'info'] as const).map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
   const rows = findings.map((f) => `| ${f.severity} | ${cell(f.file ?? 'stdin')}:${f.line} | ${cell(f.title)} | ${cell(f.message)} |`);
-  return [`## ${heading}`, '', counts, '', ...(rows.length ? ['| severity | where | what | finding |', '|---|---|---|---|', ...rows] : ['No findings.']), ''].join('\n');
+  return [
+    `## ${heading}`,
+    '',
+    counts,
+    '',
+    ...(rows.length ? ['| severity | where | what | finding |', '|---|---|---|---|', ...rows] : ['No findings.']),
+    '',
+  ].join('\n');
 }
 
 /** Appends to the job summary when GitHub provides one; says whether it did. */

@@ -65,7 +65,10 @@ export function findColumn(q: Queryable, tableOid: number, column: string): Prom
 
 export async function requireColumn(q: Queryable, table: TableFacts, column: string): Promise<ColumnFacts> {
   const c = await findColumn(q, table.oid, column);
-  if (!c) throw new RunbookError(`column ${column} does not exist on ${table.schema}.${table.name}`, { hint: 'check the column name; an earlier add_column step may not have run yet' });
+  if (!c)
+    throw new RunbookError(`column ${column} does not exist on ${table.schema}.${table.name}`, {
+      hint: 'check the column name; an earlier add_column step may not have run yet',
+    });
   return c;
 }
 

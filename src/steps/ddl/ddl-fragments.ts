@@ -52,7 +52,8 @@ export async function checkIndexElement(elem: string): Promise<void> {
   await loadParser();
   const stmts = parse(`CREATE INDEX x ON y (${elem})`);
   const idx = stmts[0]?.stmt?.IndexStmt;
-  if (stmts.length !== 1 || !idx || idx.indexParams?.length !== 1) throw new FragmentError(`"${elem}" is not a single index column or expression`);
+  if (stmts.length !== 1 || !idx || idx.indexParams?.length !== 1)
+    throw new FragmentError(`"${elem}" is not a single index column or expression`);
 }
 
 function collectFuncs(node: any, out: Set<string>): void {

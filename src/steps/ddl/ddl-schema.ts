@@ -10,9 +10,7 @@ export const identifier = z.string().trim().min(1, 'must not be empty').max(200)
  */
 export const tableName = identifier;
 
-export const identList = z
-  .union([identifier, z.array(identifier).min(1)])
-  .transform((v) => (Array.isArray(v) ? v : [v]));
+export const identList = z.union([identifier, z.array(identifier).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 export const boolish = z.preprocess((v) => {
   if (typeof v === 'string') {

@@ -15,7 +15,11 @@ export function execOptions(ctx: StepContext, over: Partial<ExecOptions> = {}): 
 }
 
 /** One generated statement (or a `;`-joined transactional group) as a single unit. */
-export function runDdl(ctx: StepContext, sql: string, opts: { transactional?: boolean } & Partial<ExecOptions> = {}): Promise<StatementResult[]> {
+export function runDdl(
+  ctx: StepContext,
+  sql: string,
+  opts: { transactional?: boolean } & Partial<ExecOptions> = {},
+): Promise<StatementResult[]> {
   const { transactional = true, ...rest } = opts;
   return ctx.executor.run(sql, execOptions(ctx, { transactional, ...rest }));
 }

@@ -11,7 +11,10 @@ export interface ProgressPoller {
   readonly emitted: number;
 }
 
-export function pollIndexProgress(ctx: StepContext, opts: { tableOid: number; indexQualified: string; indexName: string; intervalMs?: number }): ProgressPoller {
+export function pollIndexProgress(
+  ctx: StepContext,
+  opts: { tableOid: number; indexQualified: string; indexName: string; intervalMs?: number },
+): ProgressPoller {
   const interval = opts.intervalMs ?? 300;
   let stopped = false;
   let emitted = 0;

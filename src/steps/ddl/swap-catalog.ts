@@ -199,11 +199,26 @@ export async function describeForSwap(db: Queryable, t: TableFacts): Promise<Swa
   if (fks.some((r) => r.self_ref)) blockers.push('it has a foreign key to itself');
   for (const v of views) if ((v as any).relkind === 'm') blockers.push(`materialized view ${v.name} depends on it`);
 
-  return { columns, pk, indexes, outgoingFks, incomingFks, views, sequences, grants: meta.grants, columnGrants: meta.column_grants, owner: meta.owner, blockers };
+  return {
+    columns,
+    pk,
+    indexes,
+    outgoingFks,
+    incomingFks,
+    views,
+    sequences,
+    grants: meta.grants,
+    columnGrants: meta.column_grants,
+    owner: meta.owner,
+    blockers,
+  };
 }
 
 /** Is `name` free in `schema` (no relation of that name)? */
 export async function relationNameFree(db: Queryable, schema: string, name: string): Promise<boolean> {
-  const rows = await probe(db, `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${sqlLiteral(schema)} and c.relname = ${sqlLiteral(name)}`);
+  const rows = await probe(
+    db,
+    `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${sqlLiteral(schema)} and c.relname = ${sqlLiteral(name)}`,
+  );
   return rows.length === 0;
 }

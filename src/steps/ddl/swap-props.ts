@@ -34,7 +34,6 @@ export interface TableProps {
   publications: PublicationMember[];
 }
 
-
 export async function tableProps(db: Queryable, oid: number): Promise<TableProps> {
   const [r] = await probe<any>(
     db,
@@ -86,13 +85,17 @@ export function carryPropsSql(shadow: string, props: TableProps, indexName: (ori
   }
   if (props.replident === 'f') out.push(`ALTER TABLE ${shadow} REPLICA IDENTITY FULL`);
   if (props.replident === 'n') out.push(`ALTER TABLE ${shadow} REPLICA IDENTITY NOTHING`);
-  if (props.replident === 'i' && props.replidentIndex) out.push(`ALTER TABLE ${shadow} REPLICA IDENTITY USING INDEX ${quoteIdent(indexName(props.replidentIndex))}`);
+  if (props.replident === 'i' && props.replidentIndex)
+    out.push(`ALTER TABLE ${shadow} REPLICA IDENTITY USING INDEX ${quoteIdent(indexName(props.replidentIndex))}`);
   return out;
 }
 
 /** Moves explicit publication membership from one table to the other (inside the swap transaction). */
 export function movePublicationsSql(from: string, to: string, pubs: PublicationMember[]): string[] {
-  return pubs.flatMap((p) => [`ALTER PUBLICATION ${quoteIdent(p.publication)} DROP TABLE ${from}`, `ALTER PUBLICATION ${quoteIdent(p.publication)} ADD TABLE ${to}${p.clause}`]);
+  return pubs.flatMap((p) => [
+    `ALTER PUBLICATION ${quoteIdent(p.publication)} DROP TABLE ${from}`,
+    `ALTER PUBLICATION ${quoteIdent(p.publication)} ADD TABLE ${to}${p.clause}`,
+  ]);
 }
 
 /** Every option of the given sequences (quoted names), as the catalog has them now. */
@@ -117,9 +120,12 @@ export async function checkSequencesFit(db: Queryable, seqs: SequenceOptions[]):
   for (const s of seqs) {
     const [row] = await probe<{ last: string }>(db, `select last_value::text as last from ${s.name}`);
     if (row && (BigInt(row.last) > BigInt(s.max) || BigInt(row.last) < BigInt(s.min))) {
-      throw new RunbookError(`cannot swap back: sequence ${s.name} is at ${row.last}, outside the ${s.type} range ${s.min}..${s.max} it had before the swap`, {
-        hint: 'values past the old range were handed out after the swap; the new table stays live. Fix forward instead of swapping back',
-      });
+      throw new RunbookError(
+        `cannot swap back: sequence ${s.name} is at ${row.last}, outside the ${s.type} range ${s.min}..${s.max} it had before the swap`,
+        {
+          hint: 'values past the old range were handed out after the swap; the new table stays live. Fix forward instead of swapping back',
+        },
+      );
     }
   }
 }

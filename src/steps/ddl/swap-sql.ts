@@ -49,7 +49,9 @@ export function valueExpr(name: string, changes: TypeChanges): string {
 export function alterTypesSql(shadow: string, changes: TypeChanges): string[] {
   const cols = Object.keys(changes);
   if (!cols.length) return [];
-  return [`ALTER TABLE ${shadow} ${cols.map((c) => `ALTER COLUMN ${quoteIdent(c)} TYPE ${changes[c]!.type} USING ${valueExpr(c, changes)}`).join(', ')}`];
+  return [
+    `ALTER TABLE ${shadow} ${cols.map((c) => `ALTER COLUMN ${quoteIdent(c)} TYPE ${changes[c]!.type} USING ${valueExpr(c, changes)}`).join(', ')}`,
+  ];
 }
 
 export function createShadowSql(n: SwapNames, info: SwapInfo, changes: TypeChanges, tmpIndexName: (ix: SwapIndex) => string): string[] {
@@ -78,7 +80,9 @@ export function syncFunctionSql(fn: string, to: string, info: SwapInfo, changes:
   const pkMatch = info.pk.map((k) => `${quoteIdent(k)} = (SELECT ${valueExpr(k, changes)} FROM (SELECT OLD.*) AS src)`).join(' AND ');
   const pkChanged = info.pk.map((k) => `OLD.${quoteIdent(k)} IS DISTINCT FROM NEW.${quoteIdent(k)}`).join(' OR ');
   const nonPk = cols.filter((c) => !info.pk.includes(c.name));
-  const update = nonPk.length ? `DO UPDATE SET ${nonPk.map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`).join(', ')}` : 'DO NOTHING';
+  const update = nonPk.length
+    ? `DO UPDATE SET ${nonPk.map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`).join(', ')}`
+    : 'DO NOTHING';
   const overriding = cols.some((c) => c.identity) ? ' OVERRIDING SYSTEM VALUE' : '';
   // use_column: a column named like a PL/pgSQL variable (found, tg_op) is the column in the SQL.
   return `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $pgrunbook_sync$
@@ -95,11 +99,15 @@ BEGIN
     INSERT INTO ${to} (${names})${overriding} SELECT ${values} FROM (SELECT NEW.*) AS src
     ON CONFLICT (${info.pk.map(quoteIdent).join(', ')}) ${update};
   END IF;
-  RETURN NULL;${missedTable ? `
+  RETURN NULL;${
+    missedTable
+      ? `
 EXCEPTION WHEN OTHERS THEN
   -- Never fail the application's write: record that the mirror missed it (rollback checks).
   INSERT INTO ${missedTable} (op, pk, error) VALUES (TG_OP, CASE WHEN TG_OP = 'DELETE' THEN row(${info.pk.map((k) => `OLD.${quoteIdent(k)}`).join(', ')})::text ELSE row(${info.pk.map((k) => `NEW.${quoteIdent(k)}`).join(', ')})::text END, SQLERRM);
-  RETURN NULL;` : ''}
+  RETURN NULL;`
+      : ''
+  }
 END
 $pgrunbook_sync$`;
 }

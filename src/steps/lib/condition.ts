@@ -8,7 +8,11 @@ import { z } from 'zod';
 import type { Evidence } from '../../engine/gates.js';
 
 export type Op = '=' | '!=' | '<' | '<=' | '>' | '>=';
-export type Operand = { type: 'number'; value: number } | { type: 'boolean'; value: boolean } | { type: 'null' } | { type: 'text'; value: string };
+export type Operand =
+  | { type: 'number'; value: number }
+  | { type: 'boolean'; value: boolean }
+  | { type: 'null' }
+  | { type: 'text'; value: string };
 
 export interface Condition {
   op: Op;
@@ -127,12 +131,26 @@ export function holds(c: Condition, actual: unknown): boolean {
   if (o.type === 'null') return c.op === '=' ? actual === null : actual !== null;
   if (actual === null) return c.op === '!=';
   if (o.type === 'number') {
-    const n = typeof actual === 'number' ? actual : typeof actual === 'bigint' ? Number(actual) : typeof actual === 'string' && actual.trim() !== '' ? Number(actual) : NaN;
+    const n =
+      typeof actual === 'number'
+        ? actual
+        : typeof actual === 'bigint'
+          ? Number(actual)
+          : typeof actual === 'string' && actual.trim() !== ''
+            ? Number(actual)
+            : NaN;
     if (Number.isNaN(n)) return false;
     return cmp(c.op, n === o.value ? 0 : n < o.value ? -1 : 1);
   }
   if (o.type === 'boolean') {
-    const b = typeof actual === 'boolean' ? actual : /^(t|true)$/i.test(String(actual)) ? true : /^(f|false)$/i.test(String(actual)) ? false : undefined;
+    const b =
+      typeof actual === 'boolean'
+        ? actual
+        : /^(t|true)$/i.test(String(actual))
+          ? true
+          : /^(f|false)$/i.test(String(actual))
+            ? false
+            : undefined;
     if (b === undefined) return false;
     return cmp(c.op, b === o.value ? 0 : 1);
   }

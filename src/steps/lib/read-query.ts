@@ -21,13 +21,31 @@ export async function readOnlyQuery(ctx: StepContext, sql: string): Promise<Reco
   ctx.signal.addEventListener('abort', cancel, { once: true });
   const t0 = ctx.clock.now();
   try {
-    await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.round(stmtTimeout)}`);
+    await client.query(
+      `BEGIN READ ONLY; SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.round(stmtTimeout)}`,
+    );
     const r = await client.query(sql);
     const result = Array.isArray(r) ? r[r.length - 1]! : r;
-    ctx.emit({ type: 'step.sql', stepId: ctx.step.id, sql, durationMs: ctx.clock.now() - t0, rowCount: result.rowCount ?? result.rows.length, ok: true });
+    ctx.emit({
+      type: 'step.sql',
+      stepId: ctx.step.id,
+      sql,
+      durationMs: ctx.clock.now() - t0,
+      rowCount: result.rowCount ?? result.rows.length,
+      ok: true,
+    });
     return result.rows;
   } catch (err: any) {
-    ctx.emit({ type: 'step.sql', stepId: ctx.step.id, sql, durationMs: ctx.clock.now() - t0, rowCount: null, ok: false, error: err?.message, sqlstate: err?.code });
+    ctx.emit({
+      type: 'step.sql',
+      stepId: ctx.step.id,
+      sql,
+      durationMs: ctx.clock.now() - t0,
+      rowCount: null,
+      ok: false,
+      error: err?.message,
+      sqlstate: err?.code,
+    });
     if (ctx.signal.aborted) throw new AbortedError();
     if (err?.code === READ_ONLY_SQL_TRANSACTION) {
       throw new RunbookError(`the query tried to write: ${err.message}`, {

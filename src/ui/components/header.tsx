@@ -1,6 +1,6 @@
 // Runbook, phase, run status and the target (user@host:port/db, server version). The target never
 // carries a password: Target has none, and the text passes through redact anyway.
-import React from 'react';
+import type React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
 import { describeTarget } from '../../pg/connection.js';

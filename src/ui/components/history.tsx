@@ -1,7 +1,8 @@
 // Log history through <Static>: each line is printed once above the live region and then belongs
 // to the terminal's scrollback. Static wants an append-only array; the store keeps a capped log,
 // so every few hundred lines a fresh <Static> (new key) starts from the last printed line.
-import React, { useEffect, useState } from 'react';
+import type React from 'react';
+import { useEffect, useState } from 'react';
 import { Static } from 'ink';
 import { useUi } from '../context.js';
 import { LogLineView } from './log-tail.js';

@@ -1,5 +1,5 @@
 // The key legend, generated from the keymap (the same table the help overlay comes from).
-import React from 'react';
+import type React from 'react';
 import { Text } from 'ink';
 import { legendItems } from '../keymap.js';
 

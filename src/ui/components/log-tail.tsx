@@ -1,5 +1,5 @@
 // The last few log lines (the full log is in the pager, `l`, and in the scrollback above).
-import React from 'react';
+import type React from 'react';
 import { Box, Text } from 'ink';
 import { useUi } from '../context.js';
 import type { LogLine } from '../store.js';

@@ -1,6 +1,6 @@
 // The live monitor panels in a 2×2 grid: Locks | Long queries over Replication | Index build.
 // Each cell gets an exact width and height and clips whatever its panel renders.
-import React from 'react';
+import type React from 'react';
 import { Box, Text } from 'ink';
 import type { MonitorSample } from '../../monitor/monitor-types.js';
 import { useUi } from '../context.js';
@@ -30,7 +30,13 @@ const PANELS: Record<PanelName, PanelComponent> = {
   'Index build': IndexBuildPanel,
 };
 
-function Cell(props: { name: PanelName; sample: MonitorSample | undefined; width: number; height: number; monitored: boolean }): React.JSX.Element {
+function Cell(props: {
+  name: PanelName;
+  sample: MonitorSample | undefined;
+  width: number;
+  height: number;
+  monitored: boolean;
+}): React.JSX.Element {
   const P = PANELS[props.name];
   return (
     <Box flexDirection="column" width={props.width} height={props.height} overflow="hidden" paddingRight={1}>

@@ -1,5 +1,5 @@
 // A one-line section title: "── Title · extra ─────────". Cheaper than a border (one row, no columns).
-import React from 'react';
+import type React from 'react';
 import { Text } from 'ink';
 import { clip } from '../format.js';
 

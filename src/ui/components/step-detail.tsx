@@ -1,6 +1,6 @@
 // The focus step: what it is, why it is done this way, the SQL it runs and the locks it takes,
 // then what is happening now (last statement, retry, error, evidence).
-import React from 'react';
+import type React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
 import { clip, lockShort, wrapLines } from '../format.js';
@@ -25,7 +25,11 @@ export function detailLines(s: StepView, width: number, height: number): DetailL
     tail.push({ label: 'error', text: oneLine(`${s.error}${s.sqlstate ? ` [${s.sqlstate}]` : ''}`, w - 7), color: 'red' });
     if (s.hint) tail.push({ label: 'hint', text: oneLine(s.hint, w - 6), color: 'yellow' });
   } else if (s.retry && s.status === 'running') {
-    tail.push({ label: 'retry', text: oneLine(`${s.retry.attempt}/${s.retry.of} in ${formatMs(s.retry.delayMs)}: ${s.retry.reason}`, w - 7), color: 'yellow' });
+    tail.push({
+      label: 'retry',
+      text: oneLine(`${s.retry.attempt}/${s.retry.of} in ${formatMs(s.retry.delayMs)}: ${s.retry.reason}`, w - 7),
+      color: 'yellow',
+    });
   } else if (s.lastSql) {
     tail.push({
       label: 'last',
@@ -42,15 +46,25 @@ export function detailLines(s: StepView, width: number, height: number): DetailL
   }
   if (d.locks?.length && out.length < budget) {
     const locks = d.locks.map((l) => `${lockShort(l.mode)} on ${l.relation}`).join(', ');
-    out.push({ label: 'locks', text: oneLine(locks, w - 7), color: d.locks.some((l) => l.mode === 'AccessExclusiveLock') ? 'yellow' : undefined });
+    out.push({
+      label: 'locks',
+      text: oneLine(locks, w - 7),
+      color: d.locks.some((l) => l.mode === 'AccessExclusiveLock') ? 'yellow' : undefined,
+    });
   }
   const sql = d.statements ?? [];
   if (sql.length && out.length < budget) {
     const room = Math.max(1, Math.min(4, budget - out.length));
-    const lines = sql.flatMap((q) => q.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim().length > 0));
+    const lines = sql.flatMap((q) =>
+      q
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim().length > 0),
+    );
     const shown = lines.slice(0, room);
     shown.forEach((t, i) => out.push({ label: i === 0 ? 'sql' : '   ', text: clip(t, w - 5), dim: true }));
-    if (lines.length > room) out[out.length - 1] = { ...out[out.length - 1]!, text: clip(`${out[out.length - 1]!.text} …(+${lines.length - room})`, w - 5) };
+    if (lines.length > room)
+      out[out.length - 1] = { ...out[out.length - 1]!, text: clip(`${out[out.length - 1]!.text} …(+${lines.length - room})`, w - 5) };
   }
   if (d.notes?.length && out.length < budget) out.push({ label: 'note', text: oneLine(d.notes.join(' · '), w - 6), dim: true });
   return [...out.slice(0, budget), ...tail];
@@ -67,7 +81,9 @@ export function StepDetail(props: { width: number; height: number }): React.JSX.
       </Box>
     );
   }
-  const flags = [step.kind, step.gate !== 'none' ? `gate ${step.gate}` : '', step.reversible ? 'reversible' : 'irreversible'].filter(Boolean).join(' · ');
+  const flags = [step.kind, step.gate !== 'none' ? `gate ${step.gate}` : '', step.reversible ? 'reversible' : 'irreversible']
+    .filter(Boolean)
+    .join(' · ');
   const lines = detailLines(step, w, props.height - 2);
   return (
     <Box flexDirection="column" width={w} height={props.height} overflow="hidden">

@@ -1,5 +1,5 @@
 // One line per step with its state. Long lists scroll to keep the focus step in view.
-import React from 'react';
+import type React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
 import { clip } from '../format.js';
@@ -16,8 +16,10 @@ const MARK: Record<StepStatus, { mark: string; color?: string }> = {
 };
 
 export function stepRight(s: StepView): string {
-  if (s.status === 'running' && s.backfill?.rowsTotal) return `${Math.min(100, Math.floor((100 * s.backfill.rowsDone) / s.backfill.rowsTotal))}%`;
-  if (s.status === 'running' && s.index && s.index.blocksTotal > 0) return `${Math.floor((100 * s.index.blocksDone) / s.index.blocksTotal)}%`;
+  if (s.status === 'running' && s.backfill?.rowsTotal)
+    return `${Math.min(100, Math.floor((100 * s.backfill.rowsDone) / s.backfill.rowsTotal))}%`;
+  if (s.status === 'running' && s.index && s.index.blocksTotal > 0)
+    return `${Math.floor((100 * s.index.blocksDone) / s.index.blocksTotal)}%`;
   if (s.status === 'running' && s.retry) return `retry ${s.retry.attempt}/${s.retry.of}`;
   if ((s.status === 'done' || s.status === 'failed') && s.durationMs !== undefined) return formatMs(s.durationMs);
   if (s.status === 'pending' && s.gate !== 'none') return s.gate;
@@ -42,7 +44,10 @@ export function StepList(props: { width: number; height: number }): React.JSX.El
   }));
   const steps = order.map((id) => byId[id]!).filter((st) => st.phase !== 'rollback' || phase === 'rollback');
   const rows = Math.max(0, props.height - 1);
-  const focusIdx = Math.max(0, steps.findIndex((s) => s.id === focusId));
+  const focusIdx = Math.max(
+    0,
+    steps.findIndex((s) => s.id === focusId),
+  );
   const win = windowAround(steps, focusIdx, rows);
   const w = props.width - 1;
   return (

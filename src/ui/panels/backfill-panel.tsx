@@ -1,6 +1,6 @@
 // Backfill: a gauge with rows done / estimated total, %, rate, ETA, batch size, pause and the
 // current throttle reason, from step.progress and step.throttle events.
-import React from 'react';
+import type React from 'react';
 import { Box, Text } from 'ink';
 import type { BackfillProgress } from '../../engine/events.js';
 import { useUiShallow } from '../context.js';
@@ -17,7 +17,10 @@ export interface BackfillView {
   throttle?: { reason: string | null; detail?: string };
 }
 
-export function backfillLines(v: BackfillView, width: number): { gaugeLine: string; pct: string; counts: string; stats: string; throttle: string } {
+export function backfillLines(
+  v: BackfillView,
+  width: number,
+): { gaugeLine: string; pct: string; counts: string; stats: string; throttle: string } {
   const p = v.progress;
   const total = p.rowsTotal;
   const frac = total && total > 0 ? Math.min(1, p.rowsDone / total) : 0;
@@ -45,7 +48,12 @@ export function BackfillPanel(props: { width: number; height: number }): React.J
   if (!step || !progress) return null;
   const found = { step, progress };
   const throttle = step.throttle;
-  const v: BackfillView = { stepId: found.step.id, running: found.step.status === 'running', progress: found.progress, ...(throttle ? { throttle } : {}) };
+  const v: BackfillView = {
+    stepId: found.step.id,
+    running: found.step.status === 'running',
+    progress: found.progress,
+    ...(throttle ? { throttle } : {}),
+  };
   const w = props.width;
   const l = backfillLines(v, w);
   const state = v.progress.paused || (paused && v.running) ? 'PAUSED' : v.running ? v.progress.pass : found.step.status;
@@ -60,7 +68,13 @@ export function BackfillPanel(props: { width: number; height: number }): React.J
       <Box flexDirection="column" width={w} height={props.height}>
         <Text wrap="truncate">
           <Text bold>Backfill </Text>
-          <Text color="green">{gauge(v.progress.rowsTotal ? v.progress.rowsDone / v.progress.rowsTotal : 0, Math.max(5, w - 9 - l.pct.length - l.counts.length - 2))}</Text> {l.pct} {l.counts}
+          <Text color="green">
+            {gauge(
+              v.progress.rowsTotal ? v.progress.rowsDone / v.progress.rowsTotal : 0,
+              Math.max(5, w - 9 - l.pct.length - l.counts.length - 2),
+            )}
+          </Text>{' '}
+          {l.pct} {l.counts}
         </Text>
         {statsLine}
       </Box>

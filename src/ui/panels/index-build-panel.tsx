@@ -1,6 +1,6 @@
 // Index build: every CREATE INDEX / REINDEX in progress (pg_stat_progress_create_index): phase,
 // blocks and tuples done of total, and the lockers (old transactions) it is waiting for.
-import React from 'react';
+import type React from 'react';
 import { Box } from 'ink';
 import type { IndexBuild } from '../../monitor/monitor-types.js';
 import { formatBytes } from '../../util/units.js';

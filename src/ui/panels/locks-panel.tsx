@@ -1,7 +1,7 @@
 // Locks: the blocking tree from pg_blocking_pids(). Head blockers at the left, the sessions waiting
 // behind them indented under them; a waiting DDL says how many queue behind it and for how long.
 // Our own (pgrunbook) sessions carry a `*` and the "ours" tone.
-import React from 'react';
+import type React from 'react';
 import { Box } from 'ink';
 import { lockForest, type LockNode } from '../../monitor/lock-tree.js';
 import { cancellableSession } from '../../monitor/cancel.js';
@@ -24,14 +24,18 @@ function stateText(s: LockSession): string {
 function waitText(s: LockSession): string {
   if (s.waitingLockType === 'transactionid' || s.waitingLockType === 'tuple') return `row lock${s.relation ? ` in ${s.relation}` : ''}`;
   if (s.waitingLockType === 'virtualxid') return 'an older transaction';
-  if (s.waitingLockType && s.waitingLockType !== 'relation' && s.waitingLockType !== 'unknown') return `${lockShort(s.waitingMode)} ${s.waitingLockType}`;
+  if (s.waitingLockType && s.waitingLockType !== 'relation' && s.waitingLockType !== 'unknown')
+    return `${lockShort(s.waitingMode)} ${s.waitingLockType}`;
   return `${lockShort(s.waitingMode)}${s.relation ? ` on ${s.relation}` : ''}`;
 }
 
 /** One row of the tree as styled segments (exported for the plain renderer and tests). */
 export function lockRowSegs(node: LockNode, prefix: string, parentPid: number | undefined): Seg[] {
   const s = node.session;
-  const segs: Seg[] = [{ text: prefix, tone: 'dim' }, { text: `${s.pid}`, tone: s.ours ? 'ours' : undefined }];
+  const segs: Seg[] = [
+    { text: prefix, tone: 'dim' },
+    { text: `${s.pid}`, tone: s.ours ? 'ours' : undefined },
+  ];
   if (s.ours) segs.push({ text: '*', tone: 'ours' });
   if (s.blockedBy.length === 0) {
     segs.push({ text: ' holds ', tone: 'bad' }, { text: stateText(s) });
@@ -70,10 +74,16 @@ export function LocksPanel(props: LocksPanelProps): React.JSX.Element {
   const off = unavailableNote(sample, 'sessions', 'sessions');
   const waiters = sample.locks.filter((l) => l.blockedBy.length > 0);
   const longest = waiters.reduce((m, l) => Math.max(m, l.waitingSeconds ?? 0), 0);
-  const extra = off ? 'unavailable' : waiters.length === 0 ? 'no lock waits' : `${waiters.length} waiting · longest ${formatSeconds(longest)}`;
+  const extra = off
+    ? 'unavailable'
+    : waiters.length === 0
+      ? 'no lock waits'
+      : `${waiters.length} waiting · longest ${formatSeconds(longest)}`;
   const body: Seg[][] = off ? noteRows(off, width, Math.max(1, height - 1)) : lockRows(sample.locks);
   const target = props.cancelKey ? cancellableSession(sample) : undefined;
-  const hint: Seg[] | undefined = target ? [{ text: `${props.cancelKey}: cancel our pid ${target.pid} (${target.queuedBehind} queued behind it)`, tone: 'ours' }] : undefined;
+  const hint: Seg[] | undefined = target
+    ? [{ text: `${props.cancelKey}: cancel our pid ${target.pid} (${target.queuedBehind} queued behind it)`, tone: 'ours' }]
+    : undefined;
   let room = height - 1 - (hint ? 1 : 0);
   if (room < 1 && hint) room = 0;
   const shown = clipRows(body, room, (n) => [{ text: `… ${n} more session${n > 1 ? 's' : ''}`, tone: 'dim' }]);

@@ -1,6 +1,6 @@
 // Long queries: non-idle sessions whose statement or transaction is older than the threshold,
 // oldest first: state, how long, transaction age, who, and the query text cut to the width.
-import React from 'react';
+import type React from 'react';
 import { Box } from 'ink';
 import type { LongQuery } from '../../monitor/monitor-types.js';
 import { formatSeconds } from '../../util/units.js';
@@ -16,7 +16,10 @@ function shortState(state: string): string {
 /** Wide panels get aligned columns; narrow ones (the 2×2 grid at 80 columns) the essentials. */
 export function longQuerySegs(q: LongQuery, width: number): Seg[] {
   const idle = q.state.startsWith('idle in transaction');
-  const segs: Seg[] = [{ text: String(q.pid).padStart(6), tone: q.ours ? 'ours' : undefined }, { text: q.ours ? '* ' : '  ', tone: 'ours' }];
+  const segs: Seg[] = [
+    { text: String(q.pid).padStart(6), tone: q.ours ? 'ours' : undefined },
+    { text: q.ours ? '* ' : '  ', tone: 'ours' },
+  ];
   const stateTone = idle ? 'warn' : q.waitEvent?.startsWith('Lock') ? 'warn' : undefined;
   if (width >= 64) {
     segs.push(
@@ -41,7 +44,11 @@ export function LongQueriesPanel(props: MonitorPanelProps): React.JSX.Element {
   const off = unavailableNote(sample, 'sessions', 'sessions');
   const qs = sample.longQueries;
   const oldest = qs.reduce((m, q) => Math.max(m, q.xactAgeSeconds ?? 0), 0);
-  const extra = off ? 'unavailable' : qs.length === 0 ? `none over ${threshold}` : `${qs.length} over ${threshold} · oldest xact ${formatSeconds(oldest)}`;
+  const extra = off
+    ? 'unavailable'
+    : qs.length === 0
+      ? `none over ${threshold}`
+      : `${qs.length} over ${threshold} · oldest xact ${formatSeconds(oldest)}`;
   const rows: Seg[][] = off ? noteRows(off, width, Math.max(1, height - 1)) : qs.map((q) => longQuerySegs(q, width));
   if (!off && (sample.hiddenSessions ?? 0) > 0) {
     rows.push([{ text: `${sample.hiddenSessions} sessions of other roles hidden (grant pg_read_all_stats)`, tone: 'warn' }]);

@@ -1,7 +1,7 @@
 // Shared bits of the four monitor panels (Locks, Long queries, Replication, Index build): the props
 // they take, a tiny theme (the only place a colour name appears), and a line made of styled segments
 // that is cut to the panel width before ink sees it, so no panel ever wraps.
-import React from 'react';
+import type React from 'react';
 import { Text } from 'ink';
 import type { MonitorSample } from '../../monitor/monitor-types.js';
 

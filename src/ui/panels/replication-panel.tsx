@@ -1,6 +1,6 @@
 // Replication: the WAL rate, connections by state, each standby's lag in bytes and time, and the
 // replication slots that hold WAL back. On a standby: how far replay trails what was received.
-import React from 'react';
+import type React from 'react';
 import { Box } from 'ink';
 import type { MonitorSample } from '../../monitor/monitor-types.js';
 import { formatBytes, formatSeconds } from '../../util/units.js';
@@ -16,7 +16,12 @@ export function connectionsSegs(s: MonitorSample): Seg[] {
   const entries = Object.entries(s.connectionsByState).sort((a, b) => b[1] - a[1]);
   const total = entries.reduce((a, [, n]) => a + n, 0);
   const full = s.maxConnections ? total / s.maxConnections : 0;
-  const segs: Seg[] = [{ text: `conns ${total}${s.maxConnections ? `/${s.maxConnections}` : ''}`, tone: full >= 0.9 ? 'bad' : full >= 0.75 ? 'warn' : undefined }];
+  const segs: Seg[] = [
+    {
+      text: `conns ${total}${s.maxConnections ? `/${s.maxConnections}` : ''}`,
+      tone: full >= 0.9 ? 'bad' : full >= 0.75 ? 'warn' : undefined,
+    },
+  ];
   if (entries.length) {
     segs.push({
       text: ` · ${entries.map(([k, n]) => `${STATE_SHORT[k] ?? k} ${n}`).join(' · ')}`,
@@ -56,7 +61,10 @@ export function replicationRows(s: MonitorSample): Seg[][] {
       { text: `slot ${sl.name}`, tone: 'strong' },
       { text: ` ${sl.type}${sl.database ? ` on ${sl.database}` : ''}` },
       { text: ` ${sl.active ? 'active' : 'inactive'}`, tone: sl.active ? undefined : 'warn' },
-      { text: ` · holds ${formatBytes(sl.retainedBytes)} WAL${sl.walStatus && sl.walStatus !== 'reserved' ? ` (${sl.walStatus})` : ''}`, tone: sl.walStatus === 'lost' || sl.walStatus === 'unreserved' ? 'bad' : undefined },
+      {
+        text: ` · holds ${formatBytes(sl.retainedBytes)} WAL${sl.walStatus && sl.walStatus !== 'reserved' ? ` (${sl.walStatus})` : ''}`,
+        tone: sl.walStatus === 'lost' || sl.walStatus === 'unreserved' ? 'bad' : undefined,
+      },
     ]);
   }
   return rows;

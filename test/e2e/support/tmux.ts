@@ -27,7 +27,17 @@ export class TmuxPane {
     const exports = Object.entries(env)
       .map(([k, v]) => (v === undefined ? `unset ${k};` : `export ${k}=${shellQuote(v)};`))
       .join(' ');
-    this.tmux(['new-session', '-d', '-s', this.name, '-x', String(this.size.columns), '-y', String(this.size.rows), `${exports} ${command}`]);
+    this.tmux([
+      'new-session',
+      '-d',
+      '-s',
+      this.name,
+      '-x',
+      String(this.size.columns),
+      '-y',
+      String(this.size.rows),
+      `${exports} ${command}`,
+    ]);
     // Keep the pane (and its last screen) after the program ends, so the exit can be checked.
     this.tmux(['set-option', '-t', this.name, 'remain-on-exit', 'on']);
   }
@@ -125,4 +135,3 @@ export async function waitUntil(cond: () => boolean, what: string, timeoutMs: nu
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-

@@ -20,13 +20,16 @@ const started: EventBody = {
   pid: 1,
 };
 const request = {
-    id: 'drop',
-    stepId: 'drop',
-    level: 'type' as const,
-    title: 'Drop the old column',
-    action: 'drops orders.amount',
-    lockMode: 'AccessExclusiveLock',
-    evidence: [{ label: 'long transactions', value: 0, ok: true }, { label: 'replication lag', value: '3 MB', ok: false, detail: 'above 1 MB' }],
+  id: 'drop',
+  stepId: 'drop',
+  level: 'type' as const,
+  title: 'Drop the old column',
+  action: 'drops orders.amount',
+  lockMode: 'AccessExclusiveLock',
+  evidence: [
+    { label: 'long transactions', value: 0, ok: true },
+    { label: 'replication lag', value: '3 MB', ok: false, detail: 'above 1 MB' },
+  ],
 };
 const gate: EventBody = { type: 'gate.requested', request };
 const fast = { attempts: 3, baseDelayMs: 20, maxDelayMs: 50, timeoutMs: 2000 };
@@ -43,16 +46,24 @@ async function receiver(status?: Parameters<typeof startReceiver>[0]) {
 
 describe('notification targets', () => {
   it('picks the payload from the prefix or the host, and shows only the origin', () => {
-    expect(parseNotifyArg('https://hooks.slack.com/services/T0/B0/sekret')).toMatchObject({ format: 'slack', label: 'https://hooks.slack.com/…' });
+    expect(parseNotifyArg('https://hooks.slack.com/services/T0/B0/sekret')).toMatchObject({
+      format: 'slack',
+      label: 'https://hooks.slack.com/…',
+    });
     expect(parseNotifyArg('https://chat.example/hooks/abc')).toMatchObject({ format: 'json' });
-    expect(parseNotifyArg('slack:https://chat.example/hooks/abc')).toMatchObject({ format: 'slack', url: 'https://chat.example/hooks/abc' });
+    expect(parseNotifyArg('slack:https://chat.example/hooks/abc')).toMatchObject({
+      format: 'slack',
+      url: 'https://chat.example/hooks/abc',
+    });
     expect(() => parseNotifyArg('ftp://x/y')).toThrow(/ftp: URLs are not supported/);
     // Registered as a secret: whatever prints it later prints *** instead.
     expect(redact('posting to https://hooks.slack.com/services/T0/B0/sekret failed')).not.toContain('sekret');
   });
 
   it('reads url_env and says which variable is missing', () => {
-    expect(targetsFromSettings([{ url_env: 'HOOK' }], { HOOK: 'json:https://h.example/x' })).toMatchObject([{ format: 'json', url: 'https://h.example/x' }]);
+    expect(targetsFromSettings([{ url_env: 'HOOK' }], { HOOK: 'json:https://h.example/x' })).toMatchObject([
+      { format: 'json', url: 'https://h.example/x' },
+    ]);
     expect(() => targetsFromSettings([{ url_env: 'NOPE' }], {})).toThrow(/settings.notify\[0\]: environment variable NOPE is not set/);
   });
 });
@@ -106,7 +117,10 @@ describe('notifier', () => {
   it('posts Slack and JSON payloads for a gate, its decision and the outcome', async () => {
     const slack = await receiver();
     const json = await receiver();
-    const n = new Notifier([parseNotifyArg(`slack:${slack.url}/services/T/B/tok`), parseNotifyArg(`${json.url}/hook`)], { sender: fast, report: () => {} });
+    const n = new Notifier([parseNotifyArg(`slack:${slack.url}/services/T/B/tok`), parseNotifyArg(`${json.url}/hook`)], {
+      sender: fast,
+      report: () => {},
+    });
     const bus = new EventBus('run-1');
     bus.on(n.listener);
     bus.emit(started);
@@ -152,7 +166,10 @@ describe('notifier', () => {
     const port = await deadPort();
     const live = await receiver();
     const reports: string[] = [];
-    const n = new Notifier([parseNotifyArg(`http://127.0.0.1:${port}/services/T/B/topsecret`), parseNotifyArg(live.url)], { sender: fast, report: (m) => reports.push(m) });
+    const n = new Notifier([parseNotifyArg(`http://127.0.0.1:${port}/services/T/B/topsecret`), parseNotifyArg(live.url)], {
+      sender: fast,
+      report: (m) => reports.push(m),
+    });
     const bus = new EventBus('run-3');
     bus.on(n.listener);
     bus.emit(started);
@@ -180,7 +197,9 @@ describe('notifier', () => {
     const t0 = performance.now();
     await n.close(300);
     expect(performance.now() - t0).toBeLessThan(5000); // not the 60 s request timeout
-    expect(reports).toEqual([expect.stringMatching(/^notify: 1 notification\(s\) to http:\/\/127\.0\.0\.1:\d+\/… not delivered before exit/)]);
+    expect(reports).toEqual([
+      expect.stringMatching(/^notify: 1 notification\(s\) to http:\/\/127\.0\.0\.1:\d+\/… not delivered before exit/),
+    ]);
     never.closeAllConnections();
     never.close();
   });

@@ -36,9 +36,12 @@ phases:
 `,
     );
     const port = await deadPort();
-    const res = await runCli(['run', file, '--db', db.url, '--plain', '--yes', '--journal-dir', dir, '--notify', `slack:${hook.url}/services/T1/B1/s3cr3t`], {
-      env: { DEAD_HOOK: `http://127.0.0.1:${port}/hooks/d34d` },
-    });
+    const res = await runCli(
+      ['run', file, '--db', db.url, '--plain', '--yes', '--journal-dir', dir, '--notify', `slack:${hook.url}/services/T1/B1/s3cr3t`],
+      {
+        env: { DEAD_HOOK: `http://127.0.0.1:${port}/hooks/d34d` },
+      },
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/completed/);
     const texts = hook.received.map((r) => JSON.parse(r.body.toString()).text as string);

@@ -31,7 +31,9 @@ describe('OpenTelemetry traces', () => {
   let collector: Receiver;
   beforeAll(async () => {
     collector = await startReceiver();
-    await db.query('CREATE TABLE items (id bigint PRIMARY KEY, v int); INSERT INTO items SELECT g, g FROM generate_series(1, 20000) g; ANALYZE items');
+    await db.query(
+      'CREATE TABLE items (id bigint PRIMARY KEY, v int); INSERT INTO items SELECT g, g FROM generate_series(1, 20000) g; ANALYZE items',
+    );
   });
   afterAll(() => collector.close());
 

@@ -70,7 +70,14 @@ export async function lockQueue(url: string, admin: pg.Pool, table: string, read
     readerDone.push(r.client.query(`select count(*) from ${table}`).catch((e) => e));
     rs.push(r);
   }
-  await waitFor(() => waitingOnLock(admin, rs.map((r) => r.pid)), 'the readers to queue');
+  await waitFor(
+    () =>
+      waitingOnLock(
+        admin,
+        rs.map((r) => r.pid),
+      ),
+    'the readers to queue',
+  );
   return {
     holder,
     ddl,
@@ -144,7 +151,9 @@ export async function indexWaitingForSnapshot(url: string, admin: pg.Pool, table
       [builder.pid],
     );
     const row = r.rows[0];
-    return row?.phase === 'waiting for old snapshots' && Number(row.current_locker_pid) === snapshotHolder.pid && row.wait_event_type === 'Lock';
+    return (
+      row?.phase === 'waiting for old snapshots' && Number(row.current_locker_pid) === snapshotHolder.pid && row.wait_event_type === 'Lock'
+    );
   }, 'CREATE INDEX CONCURRENTLY to wait for old snapshots');
   return {
     snapshotHolder,
@@ -170,7 +179,9 @@ export interface ScanningBuild {
  * that sleeps 2 ms per row, so the scan of `rows` rows takes a while and blocks_done moves.
  */
 export async function indexBuildScanning(url: string, admin: pg.Pool, table: string, index: string, rows = 1500): Promise<ScanningBuild> {
-  await admin.query(`create or replace function slow_key(t text) returns text language plpgsql immutable as $$ begin perform pg_sleep(0.002); return t; end $$`);
+  await admin.query(
+    `create or replace function slow_key(t text) returns text language plpgsql immutable as $$ begin perform pg_sleep(0.002); return t; end $$`,
+  );
   await createTable(admin, table, rows);
   const builder = await openSession(url, 'pgrunbook:test-index');
   const built = builder.client.query(`create index concurrently ${index} on ${table} (slow_key(v))`).catch((e) => e);

@@ -50,7 +50,9 @@ export async function startReplicated(major: number, slot = 'standby1'): Promise
         return !(rel.startsWith('pg_wal/') && rel !== 'pg_wal/archive_status');
       },
     });
-    const stop = await admin.query(v15 ? `select labelfile, spcmapfile from pg_backup_stop(true)` : `select labelfile, spcmapfile from pg_stop_backup(false, true)`);
+    const stop = await admin.query(
+      v15 ? `select labelfile, spcmapfile from pg_backup_stop(true)` : `select labelfile, spcmapfile from pg_stop_backup(false, true)`,
+    );
     writeFileSync(join(dir, 'backup_label'), stop.rows[0].labelfile);
     if (stop.rows[0].spcmapfile) writeFileSync(join(dir, 'tablespace_map'), stop.rows[0].spcmapfile);
     mkdirSync(join(dir, 'pg_wal', 'archive_status'), { recursive: true });
@@ -62,27 +64,52 @@ export async function startReplicated(major: number, slot = 'standby1'): Promise
     const as = postgresUser();
     if (as) chownTree(dir, as);
     const port = await freePort();
-    const args = ['-D', dir, '-c', `port=${port}`, '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'hot_standby=on', '-c', 'max_connections=300', '-c', 'max_wal_senders=5'];
+    const args = [
+      '-D',
+      dir,
+      '-c',
+      `port=${port}`,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'hot_standby=on',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'max_wal_senders=5',
+    ];
     standby = spawn(join(binDirFor(major)!, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], uid: as?.uid, gid: as?.gid });
     const collect = (b: Buffer) => (log = (log + b.toString()).slice(-4000));
     standby.stdout!.on('data', collect);
     standby.stderr!.on('data', collect);
     const standbyUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    await waitFor(async () => {
-      const c = new pg.Client(standbyUrl);
-      c.on('error', () => {});
-      try {
-        await c.connect();
-        return (await c.query('select pg_is_in_recovery() as r')).rows[0].r === true;
-      } catch {
-        return false;
-      } finally {
-        await c.end().catch(() => {});
-      }
-    }, 'the standby to accept connections', 30_000).catch((e: Error) => {
+    await waitFor(
+      async () => {
+        const c = new pg.Client(standbyUrl);
+        c.on('error', () => {});
+        try {
+          await c.connect();
+          return (await c.query('select pg_is_in_recovery() as r')).rows[0].r === true;
+        } catch {
+          return false;
+        } finally {
+          await c.end().catch(() => {});
+        }
+      },
+      'the standby to accept connections',
+      30_000,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}; standby log:\n${log}`);
     });
-    await waitFor(async () => (await admin.query(`select 1 from pg_stat_replication where state = 'streaming'`)).rowCount === 1, 'streaming replication', 30_000);
+    await waitFor(
+      async () => (await admin.query(`select 1 from pg_stat_replication where state = 'streaming'`)).rowCount === 1,
+      'streaming replication',
+      30_000,
+    );
     await admin.end();
     const child = standby;
     child.stdout!.removeListener('data', collect);

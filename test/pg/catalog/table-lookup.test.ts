@@ -3,7 +3,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { estimateRows, findTable, rowEstimate, tablesByOid } from '../../../src/pg/catalog/table-lookup.js';
-import { findColumn, findConstraint, findIndex, findIndexShape, primaryKey, tableColumns, tableConstraints, tableIndexes } from '../../../src/pg/catalog/table-parts.js';
+import {
+  findColumn,
+  findConstraint,
+  findIndex,
+  findIndexShape,
+  primaryKey,
+  tableColumns,
+  tableConstraints,
+  tableIndexes,
+} from '../../../src/pg/catalog/table-parts.js';
 import { dependentViews, descendants, foreignKeys, tableTriggers, viewReads } from '../../../src/pg/catalog/table-links.js';
 import { castMethod, functionVolatility, indexOwner, isConstrainedDomain } from '../../../src/pg/catalog/type-lookup.js';
 import { inlineParams, probing } from '../../../src/pg/probe.js';
@@ -40,7 +49,15 @@ for (const major of edgeMajors()) {
       it(`finds tables by name and by OID, with kind and statistics (${how})`, async () => {
         const q = reader();
         const t = (await findTable(q, 'orders'))!;
-        expect(t).toMatchObject({ schema: 'public', name: 'orders', qualified: '"public"."orders"', regclass: 'orders', relkind: 'r', persistence: 'p', reltuples: 3002 });
+        expect(t).toMatchObject({
+          schema: 'public',
+          name: 'orders',
+          qualified: '"public"."orders"',
+          regclass: 'orders',
+          relkind: 'r',
+          persistence: 'p',
+          reltuples: 3002,
+        });
         expect(t.heapBytes).toBe(t.relpages * 8192);
         expect(t.indexBytes).toBeGreaterThan(0);
         expect(rowEstimate(t)).toBe(3002);
@@ -59,7 +76,15 @@ for (const major of edgeMajors()) {
         const t = (await findTable(q, 'orders'))!;
         const cols = await tableColumns(q, t.oid);
         expect(cols.map((c) => c.name)).toEqual(['id', 'name', 'amount', 'at', 'qty', 'parent_id', 'note']);
-        expect(cols[1]).toMatchObject({ attnum: 2, type: 'character varying(50)', typname: 'varchar', typschema: 'pg_catalog', notNull: false, identity: '', generated: '' });
+        expect(cols[1]).toMatchObject({
+          attnum: 2,
+          type: 'character varying(50)',
+          typname: 'varchar',
+          typschema: 'pg_catalog',
+          notNull: false,
+          identity: '',
+          generated: '',
+        });
         expect(cols.find((c) => c.name === 'qty')!.domainWithConstraints).toBe(true);
         const odd = (await findTable(q, '"Odd"."Mixed Case"'))!;
         expect(await findColumn(q, odd.oid, 'n')).toMatchObject({ type: 'integer', defaultExpr: '7' });
@@ -69,18 +94,42 @@ for (const major of edgeMajors()) {
 
         const idx = await tableIndexes(q, t.oid);
         expect(idx.map((i) => i.name)).toEqual(['orders_name_idx', 'orders_pkey']);
-        expect(idx[1]).toMatchObject({ primary: true, unique: true, valid: true, ready: true, columns: ['id'], constraint: 'orders_pkey', table: 'orders', tableOid: t.oid });
+        expect(idx[1]).toMatchObject({
+          primary: true,
+          unique: true,
+          valid: true,
+          ready: true,
+          columns: ['id'],
+          constraint: 'orders_pkey',
+          table: 'orders',
+          tableOid: t.oid,
+        });
         expect(idx[1]!.definition).toBeUndefined();
-        expect((await tableIndexes(q, t.oid, { definitions: true }))[0]!.definition).toBe('CREATE INDEX orders_name_idx ON public.orders USING btree (name)');
-        expect(await findIndex(q, 'public', 'orders_name_idx')).toMatchObject({ columns: ['name'], definition: expect.stringMatching(/^CREATE INDEX/) });
+        expect((await tableIndexes(q, t.oid, { definitions: true }))[0]!.definition).toBe(
+          'CREATE INDEX orders_name_idx ON public.orders USING btree (name)',
+        );
+        expect(await findIndex(q, 'public', 'orders_name_idx')).toMatchObject({
+          columns: ['name'],
+          definition: expect.stringMatching(/^CREATE INDEX/),
+        });
         expect((await findIndexShape(q, 'public', 'orders_name_idx'))!.definition).toBeUndefined();
         expect(await findIndex(q, 'Odd', 'orders_name_idx')).toBeUndefined();
 
         const cons = await tableConstraints(q, t.oid);
         expect(cons.map((c) => `${c.name}:${c.contype}:${c.validated}`)).toEqual(
-          expect.arrayContaining(['orders_amount_check:c:true', 'orders_note_nn:c:false', 'orders_parent_fkey:f:true', 'orders_pkey:p:true']),
+          expect.arrayContaining([
+            'orders_amount_check:c:true',
+            'orders_note_nn:c:false',
+            'orders_parent_fkey:f:true',
+            'orders_pkey:p:true',
+          ]),
         );
-        expect(await findConstraint(q, t.oid, 'orders_parent_fkey')).toMatchObject({ columns: ['parent_id'], refTable: 'parent', refColumns: ['id'], definition: 'FOREIGN KEY (parent_id) REFERENCES parent(id)' });
+        expect(await findConstraint(q, t.oid, 'orders_parent_fkey')).toMatchObject({
+          columns: ['parent_id'],
+          refTable: 'parent',
+          refColumns: ['id'],
+          definition: 'FOREIGN KEY (parent_id) REFERENCES parent(id)',
+        });
         expect((await findConstraint(q, t.oid, 'orders_pkey'))!.index).toBe('orders_pkey');
         expect(await findConstraint(q, t.oid, 'nope')).toBeUndefined();
       });
@@ -90,13 +139,33 @@ for (const major of edgeMajors()) {
         const parent = (await findTable(q, 'parent'))!;
         const orders = (await findTable(q, 'orders'))!;
         const incoming = await foreignKeys(q, { to: [parent.oid] });
-        expect(incoming.map((f) => `${f.childTable}:${f.indexed}:${f.onDelete}`).sort()).toEqual(['child:true:c', 'loose:false:a', 'orders:false:a']);
+        expect(incoming.map((f) => `${f.childTable}:${f.indexed}:${f.onDelete}`).sort()).toEqual([
+          'child:true:c',
+          'loose:false:a',
+          'orders:false:a',
+        ]);
         const out = await foreignKeys(q, { from: [orders.oid] });
-        expect(out).toEqual([expect.objectContaining({ name: 'orders_parent_fkey', child: orders.oid, parent: parent.oid, childColumns: ['parent_id'], parentColumns: ['id'], parentTypes: ['integer'], inherited: false })]);
+        expect(out).toEqual([
+          expect.objectContaining({
+            name: 'orders_parent_fkey',
+            child: orders.oid,
+            parent: parent.oid,
+            childColumns: ['parent_id'],
+            parentColumns: ['id'],
+            parentTypes: ['integer'],
+            inherited: false,
+          }),
+        ]);
         expect(await foreignKeys(q, { from: [] })).toEqual([]);
 
         const trg = await tableTriggers(q, orders.oid);
-        expect(trg.filter((x) => !x.internal)).toEqual([expect.objectContaining({ name: 'orders_trg', enabled: 'O', definition: expect.stringMatching(/BEFORE UPDATE ON public\.orders/) })]);
+        expect(trg.filter((x) => !x.internal)).toEqual([
+          expect.objectContaining({
+            name: 'orders_trg',
+            enabled: 'O',
+            definition: expect.stringMatching(/BEFORE UPDATE ON public\.orders/),
+          }),
+        ]);
         expect(trg.filter((x) => x.internal).length).toBeGreaterThan(0); // the FK's own triggers
 
         expect((await dependentViews(q, [orders.oid])).map((v) => v.regclass)).toEqual(['v_orders']);
@@ -113,7 +182,7 @@ for (const major of edgeMajors()) {
     }
 
     it('estimates rows from reltuples, summed over leaf partitions, n_live_tup before the first ANALYZE', async () => {
-      await db.query('INSERT INTO ev SELECT g, CASE WHEN g % 2 = 0 THEN \'a\' ELSE \'z\' END FROM generate_series(1, 40) g');
+      await db.query("INSERT INTO ev SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'z' END FROM generate_series(1, 40) g");
       await db.query('ANALYZE ev_a; ANALYZE ev_default');
       const ev = (await findTable(db.pool, 'ev'))!;
       expect(await estimateRows(db.pool, ev.oid, true)).toBe(40);
@@ -123,7 +192,14 @@ for (const major of edgeMajors()) {
     });
 
     it('answers the analyzer: index owners, function volatility, casts, constrained domains', async () => {
-      expect(await indexOwner(db.pool, 'orders_pkey')).toMatchObject({ index: 'orders_pkey', table: 'orders', tableKind: 'r', partitioned: false, valid: true, constraint: 'orders_pkey' });
+      expect(await indexOwner(db.pool, 'orders_pkey')).toMatchObject({
+        index: 'orders_pkey',
+        table: 'orders',
+        tableKind: 'r',
+        partitioned: false,
+        valid: true,
+        constraint: 'orders_pkey',
+      });
       expect(await indexOwner(db.pool, 'no_such_index')).toBeUndefined();
       expect(await functionVolatility(db.pool, undefined, 'random', 0)).toBe('volatile');
       expect(await functionVolatility(db.pool, 'pg_catalog', 'now', 0)).toBe('stable');
@@ -142,7 +218,14 @@ for (const major of edgeMajors()) {
         const q = probing(db.pool, { lockTimeoutMs: 100 });
         const t0 = Date.now();
         const t = (await findTable(q, 'orders'))!;
-        await Promise.all([tableColumns(q, t.oid), tableIndexes(q, t.oid), foreignKeys(q, { from: [t.oid] }), tableTriggers(q, t.oid), dependentViews(q, [t.oid], 10), primaryKey(q, t.oid)]);
+        await Promise.all([
+          tableColumns(q, t.oid),
+          tableIndexes(q, t.oid),
+          foreignKeys(q, { from: [t.oid] }),
+          tableTriggers(q, t.oid),
+          dependentViews(q, [t.oid], 10),
+          primaryKey(q, t.oid),
+        ]);
         expect(Date.now() - t0).toBeLessThan(2000);
         // Deparsing a CHECK expression takes AccessShareLock: the probe's lock_timeout ends the wait.
         await expect(tableConstraints(q, t.oid)).rejects.toMatchObject({ code: '55P03' });

@@ -7,7 +7,16 @@ import type { CiFinding } from '../../../src/report/ci/ci-findings.js';
 import { findingsMarkdown, githubAnnotations, writeStepSummary } from '../../../src/report/ci/github-format.js';
 import { gitlabCodeQuality } from '../../../src/report/ci/gitlab-format.js';
 
-const f = (over: Partial<CiFinding>): CiFinding => ({ file: 'db/m 1.sql', line: 3, col: 5, severity: 'warning', title: 'pgrunbook: rule', message: 'm', key: 'k', ...over });
+const f = (over: Partial<CiFinding>): CiFinding => ({
+  file: 'db/m 1.sql',
+  line: 3,
+  col: 5,
+  severity: 'warning',
+  title: 'pgrunbook: rule',
+  message: 'm',
+  key: 'k',
+  ...over,
+});
 
 describe('GitHub annotations', () => {
   it('escapes data and properties the way the runner reads them', () => {
@@ -29,7 +38,9 @@ describe('GitHub annotations', () => {
     expect(await writeStepSummary('# a', {})).toBe(false);
     expect(await writeStepSummary('# a', { GITHUB_STEP_SUMMARY: path })).toBe(true);
     await writeStepSummary(findingsMarkdown('b', [f({ message: 'x | y' })]), { GITHUB_STEP_SUMMARY: path });
-    expect(readFileSync(path, 'utf8')).toBe('# a\n## b\n\n0 error, 1 warning, 0 info\n\n| severity | where | what | finding |\n|---|---|---|---|\n| warning | db/m 1.sql:3 | pgrunbook: rule | x \\| y |\n');
+    expect(readFileSync(path, 'utf8')).toBe(
+      '# a\n## b\n\n0 error, 1 warning, 0 info\n\n| severity | where | what | finding |\n|---|---|---|---|\n| warning | db/m 1.sql:3 | pgrunbook: rule | x \\| y |\n',
+    );
   });
 });
 

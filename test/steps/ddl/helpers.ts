@@ -18,8 +18,16 @@ export async function harness<P>(
   opts: { url: string; settings?: Partial<Settings>; gates?: GatePort; id?: string; state?: Record<string, unknown> },
 ): Promise<KindHarness<P>> {
   const params = kind.schema.parse(rawParams);
-  const step = makeStep<P>(kind.kind, params, { ...(opts.id ? { id: opts.id } : {}), settings: { lockTimeoutMs: 2000, statementTimeoutMs: 0, ddlRetries: 10, ...(opts.settings ?? {}) } as Settings });
-  const ctx = await makeTestStepContext({ url: opts.url, step: step as StepSpec, runbook: makeRunbook([step as StepSpec]), gates: opts.gates });
+  const step = makeStep<P>(kind.kind, params, {
+    ...(opts.id ? { id: opts.id } : {}),
+    settings: { lockTimeoutMs: 2000, statementTimeoutMs: 0, ddlRetries: 10, ...(opts.settings ?? {}) } as Settings,
+  });
+  const ctx = await makeTestStepContext({
+    url: opts.url,
+    step: step as StepSpec,
+    runbook: makeRunbook([step as StepSpec]),
+    gates: opts.gates,
+  });
   if (opts.state) await ctx.state.set(opts.state);
   const plan = await kind.plan(step, { db: ctx.pool, serverVersionNum: ctx.serverVersionNum, runbook: ctx.runbook });
   return { step, ctx, plan };

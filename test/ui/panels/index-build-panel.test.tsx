@@ -64,6 +64,8 @@ describe('IndexBuildPanel', () => {
   });
 
   it('says when nothing is being built', () => {
-    expect(lines(render(<IndexBuildPanel sample={quiet} width={80} height={2} />).lastFrame())[0]).toMatch(/^── Index build · none running ─+$/);
+    expect(lines(render(<IndexBuildPanel sample={quiet} width={80} height={2} />).lastFrame())[0]).toMatch(
+      /^── Index build · none running ─+$/,
+    );
   });
 });

@@ -29,13 +29,19 @@ describe('LocksPanel', () => {
     const { lastFrame } = render(<LocksPanel sample={sample} width={100} height={10} />);
     const l = lines(lastFrame());
     expect(l[0]).toMatch(/^── Locks · 3 waiting · longest \S+ ─+$/);
-    expect(l[1]).toMatch(new RegExp(`^${q.holder.pid} holds idle in tx \\S+ · 3 queued \\(\\S+\\) · app:holder · select \\* from orders limit 1$`));
-    expect(l[2]).toMatch(new RegExp(`^└ ${q.ddl.pid}\\* waits AccessExclusive on orders \\S+ · 2 queued \\(\\S+\\) · alter table orders add col`));
+    expect(l[1]).toMatch(
+      new RegExp(`^${q.holder.pid} holds idle in tx \\S+ · 3 queued \\(\\S+\\) · app:holder · select \\* from orders limit 1$`),
+    );
+    expect(l[2]).toMatch(
+      new RegExp(`^└ ${q.ddl.pid}\\* waits AccessExclusive on orders \\S+ · 2 queued \\(\\S+\\) · alter table orders add col`),
+    );
     expect(l[3]).toMatch(/^ {2}├ /);
     expect(l[4]).toMatch(/^ {2}└ /);
     const readers = l.slice(3, 5).join('\n');
     for (const r of q.readers) {
-      expect(readers).toMatch(new RegExp(`[├└] ${r.pid} queued AccessShare on orders \\S+ · select count\\(\\*\\) from orders · app:reader\\d`));
+      expect(readers).toMatch(
+        new RegExp(`[├└] ${r.pid} queued AccessShare on orders \\S+ · select count\\(\\*\\) from orders · app:reader\\d`),
+      );
     }
   });
 

@@ -50,7 +50,9 @@ describe('LongQueriesPanel', () => {
   });
 
   it('says when none is over the threshold', () => {
-    expect(lines(render(<LongQueriesPanel sample={strict} width={80} height={3} />).lastFrame())[0]).toMatch(/^── Long queries · none over 1h00m ─+$/);
+    expect(lines(render(<LongQueriesPanel sample={strict} width={80} height={3} />).lastFrame())[0]).toMatch(
+      /^── Long queries · none over 1h00m ─+$/,
+    );
   });
 
   it('tells a role without pg_read_all_stats that sessions are hidden', () => {

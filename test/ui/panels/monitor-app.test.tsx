@@ -28,7 +28,13 @@ describe('MonitorApp', () => {
   it('shows the panels, freezes, cancels our waiting statement after a confirm, and quits', async () => {
     let quit = 0;
     const app = render(
-      <MonitorApp feed={monitor} target="postgres@127.0.0.1/test" color={false} cancel={(pid) => monitor.cancelOwn(pid)} onQuit={() => quit++} />,
+      <MonitorApp
+        feed={monitor}
+        target="postgres@127.0.0.1/test"
+        color={false}
+        cancel={(pid) => monitor.cancelOwn(pid)}
+        onQuit={() => quit++}
+      />,
     );
     try {
       expect(lines(app.lastFrame())).toContain('waiting for the first sample…');
@@ -54,11 +60,18 @@ describe('MonitorApp', () => {
       app.stdin.write('c');
       await until(() => lines(app.lastFrame()).includes(`Cancel our statement in pid ${q.ddl.pid}? y/N`), 'the cancel question');
       app.stdin.write('y');
-      await until(() => lines(app.lastFrame()).some((x) => x.startsWith(`cancelled pid ${q.ddl.pid} (was waiting for a lock)`)), 'the cancel result');
+      await until(
+        () => lines(app.lastFrame()).some((x) => x.startsWith(`cancelled pid ${q.ddl.pid} (was waiting for a lock)`)),
+        'the cancel result',
+      );
       expect(((await q.ddlDone) as { code?: string }).code).toBe('57014');
 
       app.stdin.write(' ');
-      await until(() => !lines(app.lastFrame())[0]!.includes('FROZEN') && lines(app.lastFrame()).some((x) => x.startsWith('── Locks · no lock waits')), 'live panels again');
+      await until(
+        () =>
+          !lines(app.lastFrame())[0]!.includes('FROZEN') && lines(app.lastFrame()).some((x) => x.startsWith('── Locks · no lock waits')),
+        'live panels again',
+      );
 
       app.stdin.write('q');
       await until(() => quit === 1, 'quit');

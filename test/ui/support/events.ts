@@ -1,7 +1,12 @@
 // A scripted event stream for UI tests: a demo-like runbook through the same EventBus the runner uses.
 import { EventBus, type EventBody, type RunEvent } from '../../../src/engine/events.js';
 
-export function scriptedBus(start = Date.parse('2025-01-01T12:00:00Z')): { bus: EventBus; events: RunEvent[]; emit(b: EventBody): RunEvent; tick(ms: number): void } {
+export function scriptedBus(start = Date.parse('2025-01-01T12:00:00Z')): {
+  bus: EventBus;
+  events: RunEvent[];
+  emit(b: EventBody): RunEvent;
+  tick(ms: number): void;
+} {
   let now = start;
   const bus = new EventBus('run-test', () => now);
   const events: RunEvent[] = [];
@@ -9,7 +14,14 @@ export function scriptedBus(start = Date.parse('2025-01-01T12:00:00Z')): { bus: 
   return { bus, events, emit: (b) => bus.emit(b), tick: (ms) => void (now += ms) };
 }
 
-export const TARGET = { host: 'db.internal', port: 5432, database: 'shop', user: 'deployer', serverVersion: '17.6', serverVersionNum: 170006 };
+export const TARGET = {
+  host: 'db.internal',
+  port: 5432,
+  database: 'shop',
+  user: 'deployer',
+  serverVersion: '17.6',
+  serverVersionNum: 170006,
+};
 
 export const PLAN: EventBody = {
   type: 'run.plan',
@@ -41,6 +53,13 @@ export const PLAN: EventBody = {
       },
     },
     { phase: 'deploy', id: 'amount_not_null', kind: 'not_null', title: 'Make amount_cents NOT NULL', gate: 'confirm', reversible: true },
-    { phase: 'deploy', id: 'index_amount', kind: 'create_index', title: 'Index amount_cents concurrently', gate: 'confirm', reversible: true },
+    {
+      phase: 'deploy',
+      id: 'index_amount',
+      kind: 'create_index',
+      title: 'Index amount_cents concurrently',
+      gate: 'confirm',
+      reversible: true,
+    },
   ],
 };

@@ -1,6 +1,6 @@
 // Test helpers for the Ink UI: render at a given terminal size with ink-testing-library, strip
 // ANSI, wait for a condition (no sleeps), and a recording Intents.
-import React from 'react';
+import type React from 'react';
 import { render } from 'ink-testing-library';
 import { stripVTControlCharacters } from 'node:util';
 import { UiProvider } from '../../../src/ui/context.js';

@@ -1,5 +1,5 @@
 // A yes/no question for abort and quit. No is the default (Enter and Esc answer No).
-import React from 'react';
+import type React from 'react';
 import { Box, Text, useInput } from 'ink';
 import { matchAction } from '../../keymap.js';
 import { Rule } from '../../components/rule.js';

@@ -1,6 +1,7 @@
 // The gate view: what approving does, the strongest lock it takes, the evidence, and the prompt.
 // confirm = y/N (No is the default: Enter declines); type = type the table name; choices = 1..n.
-import React, { useReducer } from 'react';
+import type React from 'react';
+import { useReducer } from 'react';
 import { Box, Text } from 'ink';
 import { expectedText, type GateAnswer, type GateRequest } from '../../../engine/gates.js';
 import { clip, lockSqlName, wrapLines } from '../../format.js';
@@ -90,7 +91,12 @@ export function GatePrompt(props: {
   }
   return (
     <Box flexDirection="column" width={w} height={props.height} overflow="hidden">
-      <Rule title={`GATE · ${req.level}`} extra={`${req.stepId}${props.queued > 1 ? ` · ${props.queued - 1} more waiting` : ''}`} width={w} color="yellow" />
+      <Rule
+        title={`GATE · ${req.level}`}
+        extra={`${req.stepId}${props.queued > 1 ? ` · ${props.queued - 1} more waiting` : ''}`}
+        width={w}
+        color="yellow"
+      />
       <Text bold wrap="truncate">
         {clip(req.title, w)}
       </Text>

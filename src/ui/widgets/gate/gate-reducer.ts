@@ -33,8 +33,14 @@ export function gateStep(req: GateRequest, s: GateUiState, action: Action | unde
     if (action === 'type.erase') return { ui: { type: 'erase' } };
     if (action === 'type.submit') {
       const want = expectedText(req);
-      if (s.typed === want) return { answer: { approved: true, typed: s.typed, ...(req.choices?.length ? { choice: req.choices[0] } : {}) } };
-      return { ui: { type: 'error', message: s.typed ? `"${s.typed}" does not match; type ${want} exactly, or Esc to decline` : `type ${want} to approve` } };
+      if (s.typed === want)
+        return { answer: { approved: true, typed: s.typed, ...(req.choices?.length ? { choice: req.choices[0] } : {}) } };
+      return {
+        ui: {
+          type: 'error',
+          message: s.typed ? `"${s.typed}" does not match; type ${want} exactly, or Esc to decline` : `type ${want} to approve`,
+        },
+      };
     }
     if (action === undefined && input.length > 0) return { ui: { type: 'char', text: input } };
     return undefined;

@@ -21,7 +21,10 @@ export function useGateInput(opts: {
       const action = matchAction(opts.req.level === 'type' ? 'typeGate' : 'gate', input, key);
       if (action === 'interrupt') return; // handled by the run keys
       // Unbound control keys (arrows, Tab, Alt+x...) are not text.
-      const text = action === undefined && (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) ? '' : input;
+      const text =
+        action === undefined && (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow)
+          ? ''
+          : input;
       const feed = (a: typeof action, t: string): boolean => {
         const step = gateStep(opts.req, latest.current, a, t);
         if (!step) return false;

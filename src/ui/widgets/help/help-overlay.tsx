@@ -1,6 +1,6 @@
 // `?`: every key, generated from the keymap. Any key closes it. Flows into two columns when one
 // does not fit (80×24 included).
-import React from 'react';
+import type React from 'react';
 import { Box, Text, useInput } from 'ink';
 import { helpSections, matchAction } from '../../keymap.js';
 import { useUiStore } from '../../context.js';

@@ -1,5 +1,6 @@
 // Full-height log view (`l`): follows new lines until scrolled, then holds still.
-import React, { useState } from 'react';
+import type React from 'react';
+import { useState } from 'react';
 import { Box } from 'ink';
 import { useUi, useUiStore } from '../../context.js';
 import { LogLineView } from '../../components/log-tail.js';
