@@ -266,114 +266,132 @@ export function projectSteps(input: ProjectionInput): StepProjection[] {
   const constantSteps = ran.filter((s) => bases.get(s.stepId) === 'constant').map((s) => s.durationMs);
   const statementFixedMs = catalogMs.length ? median(catalogMs) : constantSteps.length ? Math.min(...constantSteps) : 0;
   const stepFixedMs = constantSteps.length ? Math.min(...constantSteps) : statementFixedMs;
+  return ran.map((s) => projectStep(s, bases.get(s.stepId)!, input, { statementFixedMs, stepFixedMs }));
+}
 
-  return ran.map((s) => {
-    const basis = bases.get(s.stepId)!;
-    const table = input.stepTables.get(s.stepId) ?? null;
-    const size = table ? input.samples.find((x) => normRel(x.table) === table) : undefined;
-    const rowsRatio = size && size.sampleRows > 0 && size.sourceRows !== null ? size.sourceRows / size.sampleRows : 1;
-    const bytesRatio = size && size.sampleBytes > 0 ? size.sourceBytes / size.sampleBytes : rowsRatio;
-    const notes: string[] = [];
-    let factor = 1;
-    switch (basis) {
-      case 'rows':
-        factor = rowsRatio;
-        break;
-      case 'rewrite':
-      case 'scan':
-        factor = bytesRatio;
-        break;
-      case 'index-build': {
-        const n = size?.sampleRows ?? 0;
-        const N = size?.sourceRows ?? n;
-        // Scans and tree loading are linear; only the sort phases pay log n.
-        const phases = Object.entries(s.indexPhases);
-        const all = phases.reduce((a, [, ms]) => a + ms, 0);
-        const sorting = phases.filter(([p]) => /sort/i.test(p)).reduce((a, [, ms]) => a + ms, 0);
-        const sortShare = all > 0 ? sorting / all : 1;
-        const logRatio = n > 1 && N > 1 ? Math.log2(N) / Math.log2(n) : 1;
-        factor = rowsRatio * (1 - sortShare + sortShare * logRatio);
-        break;
-      }
-      case 'constant':
-        factor = 1;
-        break;
-    }
+interface FixedCosts {
+  /** What one statement costs here without size-dependent work, ms. */
+  statementFixedMs: number;
+  /** What a step costs here without size-dependent work, ms. */
+  stepFixedMs: number;
+}
 
-    // Rows cost a little more each on a bigger table.
-    const growing = basis === 'rows' && !!table && factor > 1;
-    const perRow = growing ? factor * (1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(factor)) : factor;
-    // Symmetric spread of the measurement, and one-sided allowances.
-    let u = basis === 'constant' ? 0.5 : basis === 'index-build' ? 0.25 : 0.2;
-    let up = 0;
-    let down = 0;
-    let ms: number;
-    const rate = basis === 'rows' && s.progress ? steadyRate(s.progress, s.durationMs) : null;
-    const stmts = classified(s);
-    if (basis === 'constant') {
-      ms = s.durationMs;
-    } else if (rate) {
-      // The backfill: its fixed part, then its rows at the steady rate.
-      const rows = s.rows ?? Math.max(...s.progress!.map((p) => p.rows));
-      ms = rate.fixedMs + (rows * perRow) / rate.rowsPerMs;
-      u = rate.stderr;
-    } else if (stmts.length > 0) {
-      const inSql = stmts.reduce((a, x) => a + x.durationMs, 0);
-      ms = Math.max(0, s.durationMs - inSql); // the step's own overhead
-      for (const x of stmts) {
-        if (x.work === 'catalog') ms += x.durationMs;
-        else {
-          const fixed = Math.min(x.durationMs / 2, statementFixedMs);
-          ms += fixed + (x.durationMs - fixed) * perRow;
-        }
-      }
-      if (basis === 'rows') u = 0.12 + cv(s.batchRates) / Math.sqrt(Math.max(1, s.batchRates.length));
-    } else {
-      const fixed = Math.min(s.durationMs / 2, stepFixedMs);
-      ms = fixed + (s.durationMs - fixed) * perRow;
-      if (basis === 'rows') u = 0.12 + cv(s.batchRates) / Math.sqrt(Math.max(1, s.batchRates.length));
+function projectStep(s: StepTrace, basis: Basis, input: ProjectionInput, fixed: FixedCosts): StepProjection {
+  const table = input.stepTables.get(s.stepId) ?? null;
+  const size = table ? input.samples.find((x) => normRel(x.table) === table) : undefined;
+  const factor = scaleFactor(s, basis, size);
+  // Rows cost a little more each on a bigger table.
+  const growing = basis === 'rows' && !!table && factor > 1;
+  const perRow = growing ? factor * (1 + SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(factor)) : factor;
+  const { ms, spread } = scaledMs(s, basis, perRow, fixed);
+  const notes: string[] = [];
+  // Symmetric spread of the measurement, and one-sided allowances.
+  let u = spread;
+  let up = 0;
+  let down = 0;
+  if (basis !== 'constant' && (size?.sampleRows ?? 0) < 1000) {
+    u += 0.3; // too few rows to time reliably
+    notes.push(`${s.stepId}: the sample of ${table ?? 'its table'} has under 1000 rows, too few to time reliably`);
+  }
+  if (growing) {
+    up += (SIZE_GROWTH_PER_DOUBLING - SIZE_GROWTH_EXPECTED_PER_DOUBLING) * Math.log2(factor);
+    down += SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(factor);
+    const risk = indexRisk(table!, input.indexes);
+    up += risk.up;
+    down += risk.down;
+    notes.push(...risk.notes.map((n) => `${s.stepId}: ${n}`));
+  }
+  const cache = cacheNote(s.stepId, basis, table, size, input.sourceMemory);
+  if (cache) notes.push(cache);
+  const low = ms * Math.max(0, 1 - Math.hypot(u, down));
+  const high = ms * (1 + u + up);
+  const locks = strongestFirst(s.locks.filter((l) => l.granted).map(({ relation, mode }) => ({ relation, mode })));
+  return {
+    id: s.stepId,
+    basis,
+    table,
+    factor,
+    sampleSeconds: s.durationMs / 1000,
+    seconds: ms / 1000,
+    uncertainty: ms > 0 ? (high - ms) / ms : u,
+    lowSeconds: low / 1000,
+    highSeconds: high / 1000,
+    locks: locks.length ? locks : strongestFirst(input.predictions.get(s.stepId)?.locks ?? []),
+    rewrite: s.rewrites.length > 0,
+    notes,
+  };
+}
+
+/** How much more work the source's table means than the sample's, for this basis. */
+function scaleFactor(s: StepTrace, basis: Basis, size: SizeRow | undefined): number {
+  const rowsRatio = size && size.sampleRows > 0 && size.sourceRows !== null ? size.sourceRows / size.sampleRows : 1;
+  const bytesRatio = size && size.sampleBytes > 0 ? size.sourceBytes / size.sampleBytes : rowsRatio;
+  switch (basis) {
+    case 'rows':
+      return rowsRatio;
+    case 'rewrite':
+    case 'scan':
+      return bytesRatio;
+    case 'index-build': {
+      const n = size?.sampleRows ?? 0;
+      const N = size?.sourceRows ?? n;
+      // Scans and tree loading are linear; only the sort phases pay log n.
+      const phases = Object.entries(s.indexPhases);
+      const all = phases.reduce((a, [, ms]) => a + ms, 0);
+      const sorting = phases.filter(([p]) => /sort/i.test(p)).reduce((a, [, ms]) => a + ms, 0);
+      const sortShare = all > 0 ? sorting / all : 1;
+      const logRatio = n > 1 && N > 1 ? Math.log2(N) / Math.log2(n) : 1;
+      return rowsRatio * (1 - sortShare + sortShare * logRatio);
     }
-    if (basis !== 'constant' && (size?.sampleRows ?? 0) < 1000) {
-      u += 0.3; // too few rows to time reliably
-      notes.push(`${s.stepId}: the sample of ${table ?? 'its table'} has under 1000 rows, too few to time reliably`);
+    case 'constant':
+      return 1;
+  }
+}
+
+/** The step's time on the source (ms) and the measurement's own relative spread. */
+function scaledMs(s: StepTrace, basis: Basis, perRow: number, fixed: FixedCosts): { ms: number; spread: number } {
+  const initial = basis === 'constant' ? 0.5 : basis === 'index-build' ? 0.25 : 0.2;
+  if (basis === 'constant') return { ms: s.durationMs, spread: initial };
+  const rate = basis === 'rows' && s.progress ? steadyRate(s.progress, s.durationMs) : null;
+  if (rate) {
+    // The backfill: its fixed part, then its rows at the steady rate.
+    const rows = s.rows ?? Math.max(...s.progress!.map((p) => p.rows));
+    return { ms: rate.fixedMs + (rows * perRow) / rate.rowsPerMs, spread: rate.stderr };
+  }
+  const batchSpread = basis === 'rows' ? 0.12 + cv(s.batchRates) / Math.sqrt(Math.max(1, s.batchRates.length)) : initial;
+  const stmts = classified(s);
+  if (stmts.length === 0) {
+    const part = Math.min(s.durationMs / 2, fixed.stepFixedMs);
+    return { ms: part + (s.durationMs - part) * perRow, spread: batchSpread };
+  }
+  const inSql = stmts.reduce((a, x) => a + x.durationMs, 0);
+  let ms = Math.max(0, s.durationMs - inSql); // the step's own overhead
+  for (const x of stmts) {
+    if (x.work === 'catalog') ms += x.durationMs;
+    else {
+      const part = Math.min(x.durationMs / 2, fixed.statementFixedMs);
+      ms += part + (x.durationMs - part) * perRow;
     }
-    if (growing) {
-      up += (SIZE_GROWTH_PER_DOUBLING - SIZE_GROWTH_EXPECTED_PER_DOUBLING) * Math.log2(factor);
-      down += SIZE_GROWTH_EXPECTED_PER_DOUBLING * Math.log2(factor);
-      const risk = indexRisk(table!, input.indexes);
-      up += risk.up;
-      down += risk.down;
-      notes.push(...risk.notes.map((n) => `${s.stepId}: ${n}`));
-    }
-    if (basis !== 'constant' && size && input.sourceMemory) {
-      const grows = basis === 'rows' || basis === 'rewrite' ? 2 : 1; // new row versions or new storage
-      const working = (size.sourceBytes + (size.sourceIndexBytes ?? 0)) * grows;
-      if (working > input.sourceMemory.effectiveCacheBytes) {
-        notes.push(
-          `${s.stepId}: ${table} and what this step adds (~${gb(working)}) exceed the source's effective_cache_size (${gb(input.sourceMemory.effectiveCacheBytes)}): ` +
-            `on the source it may read from disk, which the in-memory sample does not show; expect it to take longer than projected`,
-        );
-      }
-    }
-    const low = ms * Math.max(0, 1 - Math.hypot(u, down));
-    const high = ms * (1 + u + up);
-    const locks = strongestFirst(s.locks.filter((l) => l.granted).map(({ relation, mode }) => ({ relation, mode })));
-    const predicted = input.predictions.get(s.stepId);
-    return {
-      id: s.stepId,
-      basis,
-      table,
-      factor,
-      sampleSeconds: s.durationMs / 1000,
-      seconds: ms / 1000,
-      uncertainty: ms > 0 ? (high - ms) / ms : u,
-      lowSeconds: low / 1000,
-      highSeconds: high / 1000,
-      locks: locks.length ? locks : strongestFirst(predicted?.locks ?? []),
-      rewrite: s.rewrites.length > 0,
-      notes,
-    };
-  });
+  }
+  return { ms, spread: batchSpread };
+}
+
+/** A note when the table and what the step adds outgrow the source's cache (reads may hit disk). */
+function cacheNote(
+  stepId: string,
+  basis: Basis,
+  table: string | null,
+  size: SizeRow | undefined,
+  memory: SourceMemory | null | undefined,
+): string | undefined {
+  if (basis === 'constant' || !size || !memory) return undefined;
+  const grows = basis === 'rows' || basis === 'rewrite' ? 2 : 1; // new row versions or new storage
+  const working = (size.sourceBytes + (size.sourceIndexBytes ?? 0)) * grows;
+  if (working <= memory.effectiveCacheBytes) return undefined;
+  return (
+    `${stepId}: ${table} and what this step adds (~${gb(working)}) exceed the source's effective_cache_size (${gb(memory.effectiveCacheBytes)}): ` +
+    `on the source it may read from disk, which the in-memory sample does not show; expect it to take longer than projected`
+  );
 }
 
 function classified(s: StepTrace): { durationMs: number; work: StatementWork }[] {

@@ -52,27 +52,56 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   await loadParser();
   const { runbook, pool } = opts;
   const ro = readOnly(pool, { lockTimeoutMs: 1000 });
-  const kinds = opts.kinds;
   const server = await serverFacts(ro, { longTxSeconds: opts.longTxSeconds });
   const versionNum = opts.serverVersionNum ?? server.versionNum;
   const catalog = new LiveCatalog(ro);
-  const state = new SchemaState(catalog);
-  const phases = opts.phases ?? [...PHASES];
+  const env = { ro, versionNum, runbook, state: new SchemaState(catalog), squawk: !!opts.squawk, timeZone: server.timeZone };
+  const steps = await planSteps(opts.phases ?? [...PHASES], opts.kinds, env);
+  const sized = await sizeTables(ro, steps);
+  const rates = opts.measureReads === false ? new Map<string, ReadRate>() : await measureRates(ro, steps, sized);
+  for (const s of steps) {
+    const spec = runbook.phases[s.phase].find((x) => x.id === s.id)!;
+    await estimateStep(s, spec, sized, rates, { pool, ro, catalog, versionNum, timeBatches: opts.timeBatches !== false });
+    s.warnings.push(...stepWarnings(s, sized.byName));
+  }
+  const deploy = steps.filter((s) => s.phase === 'deploy');
+  return {
+    runbook: { name: runbook.name, file: runbook.file, ...(runbook.description ? { description: runbook.description } : {}) },
+    generatedAt: new Date().toISOString(),
+    target: opts.target ?? { database: '', host: '', user: '' },
+    server,
+    tables: sized.tables,
+    missingTables: sized.missingTables,
+    steps,
+    warnings: serverWarnings(server, sized.tables, steps),
+    ...(deploy.length ? { deployEstimate: sumEstimates(deploy.map((s) => s.estimate)) } : {}),
+    readRates: Object.fromEntries([...rates].map(([k, v]) => [k, Math.round(v.bytesPerSecond)])),
+  };
+}
 
+/** Plans every step of the chosen phases in runbook order (one schema state across them). */
+async function planSteps(phases: PhaseName[], kinds: StepKinds, env: Omit<StepEnv, 'earlier'>): Promise<PlanStep[]> {
+  const all = PHASES.flatMap((p) => env.runbook.phases[p]);
   const steps: PlanStep[] = [];
   for (const phase of PHASES.filter((p) => phases.includes(p))) {
-    for (const step of runbook.phases[phase]) {
-      const earlier = stepsBefore(
-        PHASES.flatMap((p) => runbook.phases[p]),
-        step,
-      );
-      steps.push(
-        await planStep(step, phase, kinds, { ro, versionNum, runbook, state, squawk: !!opts.squawk, timeZone: server.timeZone, earlier }),
-      );
+    for (const step of env.runbook.phases[phase]) {
+      steps.push(await planStep(step, phase, kinds, { ...env, earlier: stepsBefore(all, step) }));
     }
   }
+  return steps;
+}
 
-  // Tables: everything a step locks, from its own plan and from the analysis.
+interface SizedTables {
+  tables: PlanTable[];
+  missingTables: string[];
+  /** TableFacts by their catalog name. */
+  byName: Map<string, PlanTableFacts>;
+  /** A step's relation name → TableFacts.name. */
+  factsName: Map<string, string>;
+}
+
+/** Sizes of every relation a step locks or works on, from its own plan and from the analysis. */
+async function sizeTables(ro: ReturnType<typeof readOnly>, steps: PlanStep[]): Promise<SizedTables> {
   const touched = new Map<string, Set<string>>();
   for (const s of steps) {
     for (const l of [...s.locks, ...(s.work ?? [])]) {
@@ -83,7 +112,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   }
   const tables: PlanTable[] = [];
   const missingTables: string[] = [];
-  const factsName = new Map<string, string>(); // a step's relation name → TableFacts.name
+  const factsName = new Map<string, string>();
   for (const [name, by] of touched) {
     const facts = await planTableFacts(ro, qualifiedFor(name)).catch(() => undefined);
     if (!facts) {
@@ -92,75 +121,69 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     }
     factsName.set(name, facts.name);
     if ((facts.relkind !== 'r' && facts.relkind !== 'p' && facts.relkind !== 'm') || facts.systemCatalog) continue;
-    if (tables.some((t) => t.name === facts.name)) {
-      tables.find((t) => t.name === facts.name)!.touchedBy.push(...by);
-      continue;
-    }
-    tables.push({ ...facts, touchedBy: [...by] });
+    const known = tables.find((t) => t.name === facts.name);
+    if (known) known.touchedBy.push(...by);
+    else tables.push({ ...facts, touchedBy: [...by] });
   }
-  const byName = new Map<string, PlanTableFacts>();
-  for (const t of tables) byName.set(t.name, t);
+  return { tables, missingTables, factsName, byName: new Map(tables.map((t) => [t.name, t])) };
+}
 
-  const rates = new Map<string, ReadRate>();
-  const needsRate = new Set([
+const SIZED_WORK = ['scan', 'index-build', 'rewrite', 'rows'];
+
+/** Read rates of the tables whose size drives a statement's or a step's work (block samples). */
+async function measureRates(ro: ReturnType<typeof readOnly>, steps: PlanStep[], sized: SizedTables): Promise<Map<string, ReadRate>> {
+  const needed = new Set([
     ...steps.flatMap((s) =>
-      s.statements.flatMap((st) =>
-        st.analysis && ['scan', 'index-build', 'rewrite', 'rows'].includes(st.analysis.work) ? st.analysis.sizeDriver : [],
-      ),
+      s.statements.flatMap((st) => (st.analysis && SIZED_WORK.includes(st.analysis.work) ? st.analysis.sizeDriver : [])),
     ),
-    ...steps.flatMap((s) => (s.work ?? []).map((w) => factsName.get(w.relation) ?? w.relation)),
+    ...steps.flatMap((s) => (s.work ?? []).map((w) => sized.factsName.get(w.relation) ?? w.relation)),
   ]);
-  if (opts.measureReads !== false) {
-    for (const name of needsRate) {
-      const t = byName.get(name);
-      if (!t) continue;
-      const r = await measureReadRate(ro, t);
-      if (r) rates.set(name, r);
-    }
+  const rates = new Map<string, ReadRate>();
+  for (const name of needed) {
+    const t = sized.byName.get(name);
+    const r = t ? await measureReadRate(ro, t) : undefined;
+    if (r) rates.set(name, r);
   }
+  return rates;
+}
 
-  for (const s of steps) {
-    const spec = runbook.phases[s.phase].find((x) => x.id === s.id)!;
-    for (const st of s.statements) {
-      if (st.analysis)
-        st.estimate = estimateStatement(st.analysis, byName, rates, {
-          lockTimeoutMs: spec.settings.lockTimeoutMs,
-          retries: spec.settings.ddlRetries,
-        });
-    }
-    for (const w of s.work ?? []) w.estimate = estimateWork(w.work, [factsName.get(w.relation) ?? w.relation], byName, rates, 0);
-    if (s.kind === 'backfill' && !s.error && opts.timeBatches !== false) {
-      const standIn = await standInColumn(catalog, spec);
-      const e = await estimateBackfill(pool, ro, spec, versionNum, { column: standIn });
-      if ('error' in e) s.notes.push(`no duration estimate: ${e.error}`);
-      else s.estimate = e;
-    } else if (s.kind === 'backfill' && opts.timeBatches === false) {
-      s.notes.push('no duration estimate: batch timing is off (--no-time-batch)');
-    } else {
-      s.estimate = sumEstimates([...s.statements.map((x) => x.estimate), ...(s.work ?? []).map((x) => x.estimate)]);
-      const unsized = (s.work ?? []).filter((x) => !x.estimate);
-      if (s.work?.length && s.estimate)
-        s.estimate.basis = s.work
-          .map((w) => `${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`)
-          .join('; ');
-      if (unsized.length) s.notes.push(`no size-based estimate for: ${unsized.map((x) => `${x.description} (${x.relation})`).join('; ')}`);
-    }
-    s.warnings.push(...stepWarnings(s, byName));
+interface EstimateEnv {
+  pool: pg.Pool;
+  ro: ReturnType<typeof readOnly>;
+  catalog: LiveCatalog;
+  versionNum: number;
+  timeBatches: boolean;
+}
+
+/** Fills in the estimates of a planned step: per statement, per unit of work, and the step's own. */
+async function estimateStep(
+  s: PlanStep,
+  spec: StepSpec,
+  sized: SizedTables,
+  rates: Map<string, ReadRate>,
+  env: EstimateEnv,
+): Promise<void> {
+  const lockWait = { lockTimeoutMs: spec.settings.lockTimeoutMs, retries: spec.settings.ddlRetries };
+  for (const st of s.statements) if (st.analysis) st.estimate = estimateStatement(st.analysis, sized.byName, rates, lockWait);
+  for (const w of s.work ?? []) w.estimate = estimateWork(w.work, [sized.factsName.get(w.relation) ?? w.relation], sized.byName, rates, 0);
+  if (s.kind === 'backfill' && !s.error && env.timeBatches) {
+    const standIn = await standInColumn(env.catalog, spec);
+    const e = await estimateBackfill(env.pool, env.ro, spec, env.versionNum, { column: standIn });
+    if ('error' in e) s.notes.push(`no duration estimate: ${e.error}`);
+    else s.estimate = e;
+    return;
   }
-
-  const deploy = steps.filter((s) => s.phase === 'deploy');
-  return {
-    runbook: { name: runbook.name, file: runbook.file, ...(runbook.description ? { description: runbook.description } : {}) },
-    generatedAt: new Date().toISOString(),
-    target: opts.target ?? { database: '', host: '', user: '' },
-    server,
-    tables,
-    missingTables,
-    steps,
-    warnings: serverWarnings(server, tables, steps),
-    ...(deploy.length ? { deployEstimate: sumEstimates(deploy.map((s) => s.estimate)) } : {}),
-    readRates: Object.fromEntries([...rates].map(([k, v]) => [k, Math.round(v.bytesPerSecond)])),
-  };
+  if (s.kind === 'backfill' && !env.timeBatches) {
+    s.notes.push('no duration estimate: batch timing is off (--no-time-batch)');
+    return;
+  }
+  s.estimate = sumEstimates([...s.statements.map((x) => x.estimate), ...(s.work ?? []).map((x) => x.estimate)]);
+  const unsized = (s.work ?? []).filter((x) => !x.estimate);
+  if (s.work?.length && s.estimate)
+    s.estimate.basis = s.work
+      .map((w) => `${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`)
+      .join('; ');
+  if (unsized.length) s.notes.push(`no size-based estimate for: ${unsized.map((x) => `${x.description} (${x.relation})`).join('; ')}`);
 }
 
 interface StepEnv {
