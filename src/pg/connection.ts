@@ -20,16 +20,20 @@ export interface ConnectionSpec {
   /** Pass to node-postgres; undefined = libpq environment variables. */
   connectionString?: string;
   /** Where it came from, for messages. */
-  source: '--db' | 'DATABASE_URL' | 'libpq environment';
+  source: '--db' | '--sandbox' | 'DATABASE_URL' | 'libpq environment';
   /** Set when no user was named anywhere and the OS account's name is used, as libpq does. */
   defaultedUser?: string;
   target: Omit<Target, 'serverVersion' | 'serverVersionNum'>;
 }
 
-export function resolveConnection(db: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnectionSpec {
+export function resolveConnection(
+  db: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  flag: '--db' | '--sandbox' = '--db',
+): ConnectionSpec {
   registerSecret(env.PGPASSWORD);
   const raw = db ?? env.DATABASE_URL;
-  const source = db ? '--db' : env.DATABASE_URL ? 'DATABASE_URL' : 'libpq environment';
+  const source = db ? flag : env.DATABASE_URL ? 'DATABASE_URL' : 'libpq environment';
   try {
     clientConfig(raw, env); // a bad sslmode or an unreadable certificate is an input error, said up front
   } catch (err) {

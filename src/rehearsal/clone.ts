@@ -12,6 +12,7 @@
 //     so indexes are built once on the sample; then VACUUM ANALYZE for realistic plans.
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { clientConfig } from '../pg/client-config.js';
 import copyStreams from 'pg-copy-streams';
 import { RunbookError } from '../util/runbook-error.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
@@ -136,7 +137,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     warnings.push(w);
   }
   const source = readOnlySourceClient(opts.sourceUrl);
-  const sandbox = new pg.Client({ connectionString: opts.sandboxUrl, application_name: 'pgrunbook-rehearsal:clone' });
+  const sandbox = new pg.Client({ ...clientConfig(opts.sandboxUrl), application_name: 'pgrunbook-rehearsal:clone' });
   sandbox.on('error', () => {});
   await source.connect();
   await sandbox.connect();

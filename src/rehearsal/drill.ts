@@ -7,6 +7,7 @@
 //  - a burst of writes on the backfilled table while the backfill runs (row-lock contention,
 //    batch-time throttling, rows for the catch-up pass).
 import pg from 'pg';
+import { clientConfig } from '../pg/client-config.js';
 import type { Runner } from '../engine/runner.js';
 import type { RunEvent } from '../engine/events.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
@@ -112,7 +113,7 @@ export class Drill {
   }
 
   private async connect(): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: this.opts.sandboxUrl, application_name: APP });
+    const c = new pg.Client({ ...clientConfig(this.opts.sandboxUrl), application_name: APP });
     c.on('error', () => {});
     await c.connect();
     this.clients.push(c);

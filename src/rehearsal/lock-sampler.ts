@@ -3,6 +3,7 @@
 // relfilenodes of the traced tables and index-build progress. Each sample is tagged with the step
 // running when it was taken; the trace turns samples into per-step facts.
 import pg from 'pg';
+import { clientConfig } from '../pg/client-config.js';
 
 export interface LockRow {
   pid: number;
@@ -100,14 +101,14 @@ export class LockSampler {
   async start(): Promise<void> {
     // Short timeouts: the sampler must never block or be blocked.
     this.client = new pg.Client({
-      connectionString: this.url,
+      ...clientConfig(this.url),
       application_name: 'pgrunbook-rehearsal:sampler',
       options: '-c lock_timeout=200 -c statement_timeout=2000',
     });
     this.client.on('error', () => {});
     await this.client.connect();
     this.markClient = new pg.Client({
-      connectionString: this.url,
+      ...clientConfig(this.url),
       application_name: 'pgrunbook-rehearsal:marks',
       options: '-c lock_timeout=200 -c statement_timeout=2000',
     });

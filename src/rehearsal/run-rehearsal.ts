@@ -1,6 +1,7 @@
 // The rehearsal: sandbox → clone + sample → trace deploy (with drill faults if asked) → trace
 // rollback → schema diff → projection. The source is only read; the sandbox is always closed.
 import pg from 'pg';
+import { clientConfig } from '../pg/client-config.js';
 import type { Listener } from '../engine/events.js';
 import type { RunnerFactory } from '../engine/runner.js';
 import type { StepKinds } from '../engine/step-kind.js';
@@ -88,7 +89,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     });
     for (const w of sandbox.warnings) log(`warning: ${w}`);
     return await withSandbox(sandbox, async (sb) => {
-      const sbPool = new pg.Pool({ connectionString: sb.url, application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
+      const sbPool = new pg.Pool({ ...clientConfig(sb.url), application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
       sbPool.on('error', () => {});
       try {
         // 1. Copy, unless the staging database already holds the tables.

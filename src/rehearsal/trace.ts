@@ -2,6 +2,7 @@
 // runner's sessions hold or wait for (sampler + in-transaction DDL capture), rewrites (relfilenode
 // before/after and the table_rewrite event), WAL bytes and duration per step, retries, throttles.
 import pg from 'pg';
+import { clientConfig } from '../pg/client-config.js';
 import { PolicyGates } from '../engine/gates.js';
 import type { Listener, RunEvent } from '../engine/events.js';
 import type { Runner, RunnerFactory } from '../engine/runner.js';
@@ -32,7 +33,7 @@ export interface TraceOptions {
 }
 
 export async function tracePhase(opts: TraceOptions): Promise<PhaseTrace> {
-  const admin = new pg.Client({ connectionString: opts.sandboxUrl, application_name: 'pgrunbook-rehearsal:setup' });
+  const admin = new pg.Client({ ...clientConfig(opts.sandboxUrl), application_name: 'pgrunbook-rehearsal:setup' });
   admin.on('error', () => {});
   await admin.connect();
   try {

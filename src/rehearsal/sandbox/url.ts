@@ -10,6 +10,7 @@ import { makeCloser } from './closer.js';
 import { dropNewObjects, takeInventory } from './inventory.js';
 import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 import { clientConfig } from '../../pg/client-config.js';
+import { ConnectionConfigError, type ConnectionSpec, explainConnectionError, resolveConnection } from '../../pg/connection.js';
 
 export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
   const url = req.spec;
@@ -32,13 +33,21 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
     throw refuse(`same host, port and database: ${e.host}:${e.port}/${e.database}`);
   }
   const warnings: string[] = [];
-  const client = new pg.Client({ connectionString: url, application_name: 'pgrunbook-rehearsal:setup', connectionTimeoutMillis: 10_000 });
+  // TLS settings with libpq's meaning, as for the source (URL ssl* parameters, else PGSSL*).
+  let spec: ConnectionSpec;
+  try {
+    spec = resolveConnection(url, process.env, '--sandbox');
+  } catch (err) {
+    if (err instanceof ConnectionConfigError) throw new InputError(err.message, 'fix the ssl parameters of the staging URL or PGSSL*');
+    throw err;
+  }
+  const client = new pg.Client({ ...clientConfig(url), application_name: 'pgrunbook-rehearsal:setup', connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   try {
     await client.connect();
   } catch (err) {
-    throw new RunbookError(`--sandbox: cannot connect to ${describe(url)}: ${redact((err as Error).message)}`, {
-      hint: 'check the staging URL (host, port, database, credentials)',
+    throw new RunbookError(explainConnectionError(err, spec), {
+      hint: 'check the staging URL (host, port, database, credentials, sslmode)',
     });
   }
   try {
@@ -84,7 +93,7 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
       existing: true,
       ...makeCloser(async () => {
         const c = new pg.Client({
-          connectionString: url,
+          ...clientConfig(url),
           application_name: 'pgrunbook-rehearsal:cleanup',
           connectionTimeoutMillis: 10_000,
         });
