@@ -28,24 +28,25 @@ function targetKey(l: LockRow): string {
   return [l.locktype, l.database, l.relation_oid, l.page, l.tuple, l.xid, l.virtualxid, l.classid, l.objid, l.objsubid].join('|');
 }
 
-/**
- * Sessions involved in blocking: every lock waiter and every session it waits for.
- * `lockRows` may be empty (locks probe off): then a blocker that itself waits counts as soft.
- */
-/** `nowEpoch`: the activity probe's now(), so every age in one sample is taken against one clock. */
-export function buildLockSessions(rows: ActivityRow[], lockRows: LockRow[], nowEpoch?: number): LockSession[] {
-  const byPid = new Map(rows.map((r) => [r.pid, r]));
+/** Who waits for what: each waiter's ungranted lock row, and the relation of a granted tuple lock. */
+interface WaitIndex {
+  byPid: Map<number, ActivityRow>;
+  waiting: Map<number, LockRow>;
+  tupleRel: Map<number, string>;
+  /** blocker -> its direct waiters */
+  queuedOn: Map<number, number[]>;
+  involved: Set<number>;
+}
+
+function indexWaits(rows: ActivityRow[], lockRows: LockRow[], waiters: ActivityRow[]): WaitIndex {
   const waiting = new Map<number, LockRow>();
   const tupleRel = new Map<number, string>();
   for (const l of lockRows) {
     if (!l.granted) waiting.set(l.pid, l);
     else if (l.locktype === 'tuple' && l.relation) tupleRel.set(l.pid, l.relation);
   }
-  const waiters = rows.filter((r) => r.blockedBy && r.blockedBy.length > 0);
-  if (waiters.length === 0) return [];
-
   const involved = new Set<number>();
-  const queuedOn = new Map<number, number[]>(); // blocker -> direct waiters
+  const queuedOn = new Map<number, number[]>();
   for (const w of waiters) {
     involved.add(w.pid);
     for (const b of w.blockedBy!) {
@@ -55,63 +56,77 @@ export function buildLockSessions(rows: ActivityRow[], lockRows: LockRow[], nowE
       queuedOn.set(b, list);
     }
   }
+  return { byPid: new Map(rows.map((r) => [r.pid, r])), waiting, tupleRel, queuedOn, involved };
+}
 
-  const waitSeconds = (pid: number): number | null => {
-    const r = byPid.get(pid);
-    if (!r?.blockedBy?.length) return null;
-    // Before PG 14 there is no waitstart: the statement's age is an upper bound.
-    const start = waiting.get(pid)?.wait_start;
-    if (start != null && nowEpoch !== undefined) return Math.max(0, nowEpoch - start);
-    return r.queryAge ?? null;
-  };
+/** Seconds `pid` has waited for its lock; before PG 14 (no waitstart) the statement's age, an upper bound. */
+function waitSecondsOf(ix: WaitIndex, pid: number, nowEpoch: number | undefined): number | null {
+  const r = ix.byPid.get(pid);
+  if (!r?.blockedBy?.length) return null;
+  const start = ix.waiting.get(pid)?.wait_start;
+  if (start != null && nowEpoch !== undefined) return Math.max(0, nowEpoch - start);
+  return r.queryAge ?? null;
+}
 
-  const behind = (pid: number): number[] => {
-    const seen = new Set<number>();
-    const stack = [...(queuedOn.get(pid) ?? [])];
-    while (stack.length) {
-      const p = stack.pop()!;
-      if (p === pid || seen.has(p)) continue;
-      seen.add(p);
-      stack.push(...(queuedOn.get(p) ?? []));
-    }
-    return [...seen];
-  };
-
-  const out: LockSession[] = [];
-  for (const pid of involved) {
-    const r = byPid.get(pid);
-    const lock = waiting.get(pid);
-    const blockedBy = r?.blockedBy ?? [];
-    const soft = blockedBy.filter((b) => {
-      const bl = waiting.get(b);
-      if (lock && bl) return targetKey(bl) === targetKey(lock);
-      return !lock && !!byPid.get(b)?.blockedBy?.length;
-    });
-    const queued = behind(pid);
-    const longest = queued.reduce<number | null>((m, p) => {
-      const s = waitSeconds(p);
-      return s === null ? m : m === null ? s : Math.max(m, s);
-    }, null);
-    out.push({
-      pid,
-      blockedBy,
-      softBlockedBy: soft,
-      state: r?.state ?? null,
-      waitEvent: r?.waitEventType ? `${r.waitEventType}:${r.waitEvent ?? ''}` : null,
-      waitingMode: lock?.mode ?? null,
-      waitingLockType: lock?.locktype ?? (blockedBy.length ? 'unknown' : null),
-      relation: lock?.relation ?? tupleRel.get(pid) ?? null,
-      waitingSeconds: waitSeconds(pid),
-      xactAgeSeconds: r?.xactAge ?? null,
-      query: maskQuery(r?.query),
-      applicationName: r?.app ?? '',
-      user: r?.user ?? null,
-      ours: isOurs(r?.app),
-      queuedBehind: queued.length,
-      queuedLongestSeconds: longest,
-      database: r?.database ?? null,
-    });
+/** Everyone queued behind `pid`, directly or through others. */
+function queuedBehind(ix: WaitIndex, pid: number): number[] {
+  const seen = new Set<number>();
+  const stack = [...(ix.queuedOn.get(pid) ?? [])];
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (p === pid || seen.has(p)) continue;
+    seen.add(p);
+    stack.push(...(ix.queuedOn.get(p) ?? []));
   }
+  return [...seen];
+}
+
+function lockSession(ix: WaitIndex, pid: number, nowEpoch: number | undefined): LockSession {
+  const r = ix.byPid.get(pid);
+  const lock = ix.waiting.get(pid);
+  const blockedBy = r?.blockedBy ?? [];
+  // Soft: the blocker waits for the same lock, ahead in the queue, rather than holding it.
+  const soft = blockedBy.filter((b) => {
+    const bl = ix.waiting.get(b);
+    if (lock && bl) return targetKey(bl) === targetKey(lock);
+    return !lock && !!ix.byPid.get(b)?.blockedBy?.length;
+  });
+  const queued = queuedBehind(ix, pid);
+  const longest = queued.reduce<number | null>((m, p) => {
+    const s = waitSecondsOf(ix, p, nowEpoch);
+    return s === null ? m : m === null ? s : Math.max(m, s);
+  }, null);
+  return {
+    pid,
+    blockedBy,
+    softBlockedBy: soft,
+    state: r?.state ?? null,
+    waitEvent: r?.waitEventType ? `${r.waitEventType}:${r.waitEvent ?? ''}` : null,
+    waitingMode: lock?.mode ?? null,
+    waitingLockType: lock?.locktype ?? (blockedBy.length ? 'unknown' : null),
+    relation: lock?.relation ?? ix.tupleRel.get(pid) ?? null,
+    waitingSeconds: waitSecondsOf(ix, pid, nowEpoch),
+    xactAgeSeconds: r?.xactAge ?? null,
+    query: maskQuery(r?.query),
+    applicationName: r?.app ?? '',
+    user: r?.user ?? null,
+    ours: isOurs(r?.app),
+    queuedBehind: queued.length,
+    queuedLongestSeconds: longest,
+    database: r?.database ?? null,
+  };
+}
+
+/**
+ * Sessions involved in blocking: every lock waiter and every session it waits for.
+ * `lockRows` may be empty (locks probe off): then a blocker that itself waits counts as soft.
+ * `nowEpoch`: the activity probe's now(), so every age in one sample is taken against one clock.
+ */
+export function buildLockSessions(rows: ActivityRow[], lockRows: LockRow[], nowEpoch?: number): LockSession[] {
+  const waiters = rows.filter((r) => r.blockedBy && r.blockedBy.length > 0);
+  if (waiters.length === 0) return [];
+  const ix = indexWaits(rows, lockRows, waiters);
+  const out = [...ix.involved].map((pid) => lockSession(ix, pid, nowEpoch));
   // Blockers at the head of the longest queues first, then waiters by wait time.
   return out.sort(
     (a, b) => b.queuedBehind - a.queuedBehind || (b.waitingSeconds ?? Infinity) - (a.waitingSeconds ?? Infinity) || a.pid - b.pid,

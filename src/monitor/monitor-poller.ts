@@ -6,12 +6,13 @@
 import type pg from 'pg';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createPool, type ConnectionSpec } from '../pg/connection.js';
+import { sqlText } from '../pg/sql-files.js';
 import type { Queryable } from '../pg/queryable.js';
 import { cancelOwnStatement, type CancelResult } from './cancel.js';
 import { buildLockSessions, type LockRow } from './lock-tree.js';
 import { ProbeRunner, type ProbeDb, type ProbeResult } from './monitor-probes.js';
 import { isHidden, MONITOR_APP, selectLongQueries, type ActivityRow } from './sessions.js';
-import type { IndexBuild, MonitorSample, RelationSize, ReplicationSlot, StandbyLag } from './monitor-types.js';
+import type { IndexBuild, MonitorSample, RelationSize, StandbyLag } from './monitor-types.js';
 
 export const DEFAULT_INTERVAL_MS = 1000;
 export const DEFAULT_LONG_QUERY_SECONDS = 5;
@@ -231,9 +232,7 @@ export class Monitor {
 
   private async init(): Promise<ProbeRunner> {
     if (this.probes) return this.probes;
-    const r = await this.pool.query<{ n: string; u: string; st: string }>(
-      `select current_setting('server_version_num') as n, current_user as u, current_setting('statement_timeout') as st`,
-    );
+    const r = await this.pool.query<{ n: string; u: string; st: string }>(sqlText('monitor/sql', 'server-facts'));
     this.serverVersionNum = Number(r.rows[0]!.n);
     this.probes = new ProbeRunner(this.pool, this.serverVersionNum, r.rows[0]!.u, r.rows[0]!.st);
     return this.probes;
@@ -243,6 +242,37 @@ export class Monitor {
     const t0 = performance.now();
     const probes = await this.init();
     probes.nextPoll();
+    const r = await this.runProbes(probes);
+    const { activity, notes } = r;
+    const sessions = activity?.sessions ?? [];
+    const hiddenSessions = activity?.counts?.hidden ?? sessions.filter(isHidden).length;
+    if (hiddenSessions > 0) {
+      notes.push(
+        `${hiddenSessions} session${hiddenSessions > 1 ? 's' : ''} of other roles hidden: grant pg_read_all_stats (or pg_monitor) to this role to see their queries and locks.`,
+      );
+    }
+    const replication = this.replicationOf(r.repl, notes);
+    return {
+      at: this.clock.now(),
+      pollMs: performance.now() - t0,
+      serverVersionNum: this.serverVersionNum,
+      locks: activity ? buildLockSessions(sessions, r.lockRows, activity.now_epoch) : [],
+      longQueries: activity ? selectLongQueries(sessions, this.longQuerySeconds) : [],
+      ...replication,
+      connectionsByState: activity?.counts ?? {},
+      indexBuilds: indexBuildsOf(r.indexRows, r.sizeRows),
+      notes,
+      unavailable: r.unavailable.map((n) => PROBE_KEY[n] ?? n),
+      maxConnections: activity?.max_connections ?? null,
+      relationSizes: relationSizesOf(r.sizeRows),
+      longQuerySeconds: this.longQuerySeconds,
+      hiddenSessions,
+      allDatabases: this.allDatabases,
+    };
+  }
+
+  /** Every probe of one poll; failed probes become notes (and names in `unavailable`). */
+  private async runProbes(probes: ProbeRunner): Promise<PolledRows> {
     const notes: string[] = [];
     const unavailable: string[] = [];
     const take = <R>(name: string, res: ProbeResult<R>): R[] | undefined => {
@@ -251,7 +281,6 @@ export class Monitor {
       unavailable.push(name);
       return undefined;
     };
-
     const [actRes, idxRes, replRes] = await Promise.all([
       probes.run<ActivityResult>('activity', [this.queryChars, MONITOR_APP, this.allDatabases]),
       probes.run<IndexRow>('index_progress', [this.allDatabases]),
@@ -260,10 +289,8 @@ export class Monitor {
     const activity = take('activity', actRes)?.[0];
     const indexRows = take('index_progress', idxRes) ?? [];
     const repl = take('replication', replRes)?.[0];
-    const sessions = activity?.sessions ?? [];
-
     // Second round, only when needed: lock detail for waiters, sizes for watched relations and builds.
-    const waiterPids = sessions.filter((s) => s.blockedBy && s.blockedBy.length > 0).map((s) => s.pid);
+    const waiterPids = (activity?.sessions ?? []).filter((s) => s.blockedBy && s.blockedBy.length > 0).map((s) => s.pid);
     const indexOids = indexRows.map((r) => r.index_oid).filter((o): o is string => o !== null);
     const [lockRes, sizeRes] = await Promise.all([
       waiterPids.length ? probes.run<LockRow>('locks', [waiterPids]) : undefined,
@@ -271,43 +298,11 @@ export class Monitor {
     ]);
     const lockRows = (lockRes && take('locks', lockRes)) ?? [];
     const sizeRows = (sizeRes && take('sizes', sizeRes)) ?? [];
+    return { activity, indexRows, repl, lockRows, sizeRows, notes, unavailable };
+  }
 
-    const hiddenSessions = activity?.counts?.hidden ?? sessions.filter(isHidden).length;
-    if (hiddenSessions > 0) {
-      notes.push(
-        `${hiddenSessions} session${hiddenSessions > 1 ? 's' : ''} of other roles hidden: grant pg_read_all_stats (or pg_monitor) to this role to see their queries and locks.`,
-      );
-    }
-
-    const sizeByOid = new Map(sizeRows.filter((s) => s.kind === 'index').map((s) => [String(s.oid), s]));
-    const relationSizes: RelationSize[] = sizeRows
-      .filter((s) => s.kind === 'watch')
-      .map((s) => ({
-        relation: s.name,
-        bytes: s.bytes,
-        ...(s.present ? (s.ael ? { skipped: `ACCESS EXCLUSIVE lock ${s.ael} on it` } : {}) : { skipped: 'no such relation' }),
-      }));
-
-    const indexBuilds: IndexBuild[] = indexRows.map((r) => {
-      const size = r.index_oid !== null ? sizeByOid.get(String(r.index_oid)) : undefined;
-      return {
-        pid: r.pid,
-        relation: r.relation ?? '?',
-        index: r.index ?? '(not created yet)',
-        command: r.command,
-        database: r.database,
-        phase: r.phase ?? 'unknown',
-        blocksDone: num(r.blocks_done),
-        blocksTotal: num(r.blocks_total),
-        tuplesDone: num(r.tuples_done),
-        tuplesTotal: num(r.tuples_total),
-        lockersDone: num(r.lockers_done),
-        lockersTotal: num(r.lockers_total),
-        currentLockerPid: r.current_locker_pid,
-        indexBytes: size ? size.bytes : null,
-      };
-    });
-
+  /** Role, WAL rate (against the previous poll), standbys, slots and recovery progress. */
+  private replicationOf(repl: ReplicationRow | undefined, notes: string[]): ReplicationPart {
     const role: 'primary' | 'standby' | undefined = repl ? (repl.in_recovery ? 'standby' : 'primary') : undefined;
     let walBytesPerSecond: number | null = null;
     if (repl?.lsn && role) {
@@ -330,23 +325,12 @@ export class Monitor {
     if (standbys.some((s) => s.state === 'hidden')) {
       notes.push('standby details hidden: grant pg_monitor (or pg_read_all_stats) to this role to see replication lag.');
     }
-    const slots: ReplicationSlot[] = (repl?.slots ?? []).map((s) => ({ ...s }));
-
     return {
-      at: this.clock.now(),
-      pollMs: performance.now() - t0,
-      serverVersionNum: this.serverVersionNum,
-      locks: activity ? buildLockSessions(sessions, lockRows, activity.now_epoch) : [],
-      longQueries: activity ? selectLongQueries(sessions, this.longQuerySeconds) : [],
-      standbys,
-      walBytesPerSecond,
-      connectionsByState: activity?.counts ?? {},
-      indexBuilds,
-      notes,
-      unavailable: unavailable.map((n) => PROBE_KEY[n] ?? n),
       role,
+      walBytesPerSecond,
+      standbys,
       walLsn: repl?.lsn ?? null,
-      slots,
+      slots: (repl?.slots ?? []).map((s) => ({ ...s })),
       recovery:
         role === 'standby'
           ? {
@@ -356,13 +340,53 @@ export class Monitor {
               lastReplaySeconds: repl!.last_replay_seconds,
             }
           : null,
-      maxConnections: activity?.max_connections ?? null,
-      relationSizes,
-      longQuerySeconds: this.longQuerySeconds,
-      hiddenSessions,
-      allDatabases: this.allDatabases,
     };
   }
+}
+
+interface PolledRows {
+  activity: ActivityResult | undefined;
+  indexRows: IndexRow[];
+  repl: ReplicationRow | undefined;
+  lockRows: LockRow[];
+  sizeRows: SizeRow[];
+  notes: string[];
+  unavailable: string[];
+}
+
+type ReplicationPart = Pick<MonitorSample, 'role' | 'walBytesPerSecond' | 'standbys' | 'walLsn' | 'slots' | 'recovery'>;
+
+function relationSizesOf(sizeRows: SizeRow[]): RelationSize[] {
+  return sizeRows
+    .filter((s) => s.kind === 'watch')
+    .map((s) => ({
+      relation: s.name,
+      bytes: s.bytes,
+      ...(s.present ? (s.ael ? { skipped: `ACCESS EXCLUSIVE lock ${s.ael} on it` } : {}) : { skipped: 'no such relation' }),
+    }));
+}
+
+function indexBuildsOf(indexRows: IndexRow[], sizeRows: SizeRow[]): IndexBuild[] {
+  const sizeByOid = new Map(sizeRows.filter((s) => s.kind === 'index').map((s) => [String(s.oid), s]));
+  return indexRows.map((r) => {
+    const size = r.index_oid !== null ? sizeByOid.get(String(r.index_oid)) : undefined;
+    return {
+      pid: r.pid,
+      relation: r.relation ?? '?',
+      index: r.index ?? '(not created yet)',
+      command: r.command,
+      database: r.database,
+      phase: r.phase ?? 'unknown',
+      blocksDone: num(r.blocks_done),
+      blocksTotal: num(r.blocks_total),
+      tuplesDone: num(r.tuples_done),
+      tuplesTotal: num(r.tuples_total),
+      lockersDone: num(r.lockers_done),
+      lockersTotal: num(r.lockers_total),
+      currentLockerPid: r.current_locker_pid,
+      indexBytes: size ? size.bytes : null,
+    };
+  });
 }
 
 /** Probe name -> the sample field it feeds (for `sample.unavailable`). */
