@@ -20,9 +20,11 @@ const mayImport = {
   render: ['util', 'pg', 'runbook', 'engine', 'monitor'],
   integrations: ['util', 'pg', 'runbook', 'engine', 'monitor'],
   ui: ['util', 'pg', 'runbook', 'engine', 'monitor', 'analyze', 'render'],
-  demo: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui'],
+  // One run wiring (gates, store feed, intents, cancel pool, monitor, renderer) for run, resume and demo.
+  wiring: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui'],
+  demo: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'wiring'],
   // The composition root wires every kind and adapter, so it may import every layer.
-  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'demo'],
+  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo'],
 };
 
 const layers = Object.keys(mayImport);

@@ -1,18 +1,17 @@
-// Runs (or resumes) a runbook with the chosen output: Ink on a TTY, plain or JSON lines otherwise.
+// Runs (or resumes) a runbook with the chosen output (Ink on a TTY, plain or JSON lines otherwise)
+// through the one run wiring (src/wiring/run-wiring.ts).
 // Signals: Ctrl+C aborts the current step (a second Ctrl+C exits at once); SIGHUP/SIGTERM and a
 // closed stdout stop at a safe point. Every way out leaves the run resumable.
-import { PolicyGates, type GatePort } from '../engine/gates.js';
 import { currentIdentity } from '../engine/operator-identity.js';
 import type { RunOutcome } from '../engine/runner.js';
 import { newRunner } from './composition-root.js';
 import type { ConnectionSpec } from '../pg/connection.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
-import { jsonRenderer } from '../render/json-renderer.js';
-import { plainRenderer } from '../render/plain-renderer.js';
-import { stdoutWriter, type OutputMode } from '../render/output.js';
+import type { OutputMode } from '../render/output.js';
 import { PrometheusExporter } from '../report/prometheus.js';
 import { InputError } from '../util/runbook-error.js';
 import type { Server } from 'node:http';
+import { RunWiring, type WiringSeams } from '../wiring/run-wiring.js';
 import { attachIntegrations } from './integrations.js';
 
 export interface ExecuteOptions {
@@ -31,17 +30,19 @@ export interface ExecuteOptions {
   notify?: string[];
 }
 
+/** The run wiring of `run` and `resume`: the panels only on a terminal, q leaves the run resumable. */
+export function runWiring(opts: Pick<ExecuteOptions, 'mode' | 'yes' | 'allowIrreversible'>, seams: WiringSeams = {}): RunWiring {
+  return new RunWiring({ mode: opts.mode, policy: { yes: !!opts.yes, allowIrreversible: !!opts.allowIrreversible }, ...seams });
+}
+
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   const who = currentIdentity();
-  const interactive = opts.mode === 'ink';
-  let mounted: { metrics(): Record<string, unknown> } | undefined;
-  let gates: GatePort = new PolicyGates({ yes: !!opts.yes, allowIrreversible: !!opts.allowIrreversible, user: who.user });
-  const gatePort: GatePort = { request: (req, signal) => gates.request(req, signal) };
+  const wiring = runWiring(opts);
   const runner = newRunner({
     runbook: opts.runbook,
     connection: opts.connection,
-    gates: gatePort,
-    nonInteractive: !interactive,
+    gates: wiring.gates,
+    nonInteractive: !wiring.interactive,
     phases: opts.phases,
     resumeRunId: opts.resumeRunId,
     inFlight: opts.inFlight,
@@ -49,27 +50,14 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     identity: who,
     deployPlan: (ctx) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(ctx)),
     // What the operator saw on the panels when deciding a gate goes into the journal.
-    metrics: () => mounted?.metrics(),
+    metrics: () => wiring.metrics(),
   });
 
   // Integration problems go to stderr; under Ink they wait until the screen is released.
   const deferred: string[] = [];
-  const report = (m: string) => (interactive && unmount ? deferred.push(m) : process.stderr.write(`pgrunbook: ${m}\n`));
-  let unmount: (() => Promise<void>) | undefined;
+  let screenUp = false;
+  const report = (m: string) => (screenUp ? deferred.push(m) : process.stderr.write(`pgrunbook: ${m}\n`));
   const integrations = await attachIntegrations(runner.bus, { runbook: opts.runbook, notify: opts.notify, report });
-
-  if (interactive) {
-    // Ink loads only for interactive runs.
-    const { inkInteractiveMount } = await import('../ui/mount-run.js');
-    const m = await inkInteractiveMount(runner, { connection: opts.connection, runbook: opts.runbook });
-    mounted = m;
-    gates = m.gates;
-    unmount = m.done;
-  } else {
-    const write = stdoutWriter(() => runner.interrupt('stdout was closed'));
-    runner.bus.on(opts.mode === 'json' ? jsonRenderer(write) : plainRenderer(write));
-  }
-
   let metricsServer: Server | undefined;
   if (opts.metricsPort !== undefined) {
     const exporter = new PrometheusExporter();
@@ -78,6 +66,10 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
       throw new InputError(`--metrics-port ${opts.metricsPort}: ${err.message}`, 'pick a free port');
     });
   }
+
+  // After the port is taken: a refused port leaves no screen, monitor or pool open.
+  await wiring.attach(runner, { connection: opts.connection, runbook: opts.runbook });
+  screenUp = wiring.interactive;
 
   let sigints = 0;
   const onInt = () => {
@@ -97,8 +89,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onTerm);
     await integrations.close();
-    await unmount?.();
-    unmount = undefined;
+    await wiring.close();
+    screenUp = false;
     for (const m of deferred) process.stderr.write(`pgrunbook: ${m}\n`);
     metricsServer?.close();
   }

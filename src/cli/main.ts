@@ -1,6 +1,6 @@
 // argv -> command. Each command lives in src/cli/commands/<name>.ts and exports `register(program)`.
 import { Command, CommanderError } from 'commander';
-import { redact } from '../util/secrets.js';
+import { redact, redactedMessage } from '../util/secrets.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { commandModulesFor } from './commands/command-module.js';
 import { exitQuietlyOnClosedStdout } from './closed-stdout.js';
@@ -30,7 +30,7 @@ export function exitCodeFor(err: unknown): number {
 
 export function printError(err: unknown): void {
   const e = err as RunbookError;
-  let text = `pgrunbook: ${redact(e?.message ?? String(err))}`;
+  let text = `pgrunbook: ${redactedMessage(err)}`;
   if (e instanceof RunbookError && e.hint) text += `\n  hint: ${redact(e.hint)}`;
   if (process.env.PGRUNBOOK_DEBUG && e?.stack) text += `\n${redact(e.stack)}`;
   process.stderr.write(text + '\n');

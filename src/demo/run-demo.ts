@@ -1,26 +1,20 @@
 // `pgrunbook demo`: embedded PostgreSQL, a seeded `orders` table, synthetic traffic, and
-// runbooks/demo.yaml run with the Ink TUI (plain or JSON lines without a TTY). The UI is mounted
-// before anything slow so the first frame comes at once; PostgreSQL is stopped on every way out.
+// runbooks/demo.yaml run through the one run wiring (src/wiring/run-wiring.ts): the Ink TUI, or plain or
+// JSON lines without a TTY. The UI is mounted before anything slow so the first frame comes at once;
+// PostgreSQL is stopped on every way out.
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { OutputMode } from '../render/output.js';
-import { stdoutWriter } from '../render/output.js';
-import { jsonRenderer } from '../render/json-renderer.js';
-import { plainRenderer } from '../render/plain-renderer.js';
-import { PolicyGates, type GatePort } from '../engine/gates.js';
 import { currentIdentity } from '../engine/operator-identity.js';
-import type { Runner, RunnerFactory, RunOutcome } from '../engine/runner.js';
+import type { RunnerFactory, RunOutcome } from '../engine/runner.js';
 import type { KindTable } from '../runbook/kind-table.js';
-import { cancelOwnStatement } from '../monitor/cancel.js';
-import { resolveConnection, createPool } from '../pg/connection.js';
+import { resolveConnection } from '../pg/connection.js';
 import { DEFAULT_MAJOR, EmbeddedServer } from '../pg/embedded-server.js';
 import { formatProblem } from '../runbook/model.js';
-import { redact } from '../util/secrets.js';
-import { InkGates } from '../ui/ink-gates.js';
-import { runIntents, type Intents } from '../ui/intents.js';
-import { createUiStore, snapshotMetrics } from '../ui/store.js';
-import type { MountedUi } from '../ui/mount.js';
+import { redactedMessage } from '../util/secrets.js';
+import { createUiStore, type UiStore } from '../ui/store.js';
 import { fmtInt } from '../ui/format.js';
+import { RunWiring, type WiringSeams } from '../wiring/run-wiring.js';
 import { seedOrders } from './seed.js';
 import { Shutdown, StopRequested, SIGNAL_EXIT_CODE } from './shutdown.js';
 import { SyntheticTraffic, type TrafficOptions } from './traffic.js';
@@ -61,6 +55,30 @@ export interface DemoResult {
   readyMs?: number;
 }
 
+/**
+ * The run wiring of the demo: gates approved by policy without a terminal, the panels always fed,
+ * and every way out (q, a closed terminal, abort before the run) stops the whole demo.
+ */
+export function demoWiring(
+  opts: Pick<DemoOptions, 'mode' | 'monitorIntervalMs' | 'stdout' | 'stdin'>,
+  store: UiStore,
+  shutdown: Pick<Shutdown, 'request'>,
+  seams: WiringSeams = {},
+): RunWiring {
+  return new RunWiring({
+    mode: opts.mode,
+    store,
+    policy: { yes: true, allowIrreversible: true, user: `${currentIdentity().user} (demo, no terminal)` },
+    monitor: true,
+    monitorIntervalMs: opts.monitorIntervalMs,
+    quitReason: 'the operator quit',
+    stop: (reason) => shutdown.request(reason),
+    stdout: opts.stdout,
+    stdin: opts.stdin,
+    ...seams,
+  });
+}
+
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = Date.now();
   const rows = opts.rows ?? 1_000_000;
@@ -71,37 +89,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   shutdown.installSignals();
 
   // Output first: the screen (or the first plain line) must not wait for PostgreSQL.
-  let ui: MountedUi | undefined;
-  let write: (s: string) => void = () => {};
-  let runner: Runner | undefined;
-  let gates: InkGates | undefined;
-  let runnerIntents: Intents | undefined;
-  const notYet = () => store.getState().setNotice('the runbook has not started yet');
-  const intents: Intents = {
-    decideGate: (id, a) => void gates?.decide(id, a),
-    togglePause: () => (runnerIntents ? runnerIntents.togglePause() : notYet()),
-    setBatchSize: (n) => (runnerIntents ? runnerIntents.setBatchSize(n) : notYet()),
-    setPauseMs: (ms) => (runnerIntents ? runnerIntents.setPauseMs(ms) : notYet()),
-    cancelOwnStatement: (pid) => (runnerIntents ? runnerIntents.cancelOwnStatement(pid) : notYet()),
-    abort: () => (runner ? runner.abort('aborted by the operator') : shutdown.request('aborted by the operator')),
-    quit: () => shutdown.request('the operator quit'),
-  };
+  const wiring = demoWiring(opts, store, shutdown);
   const status = (text: string | undefined) => {
     store.getState().setStatus(text);
-    if (!ink && text) write(`demo: ${text}\n`);
+    if (!ink && text) wiring.write(`demo: ${text}\n`);
   };
-  if (ink) {
-    // Loading Ink costs about half a second of CPU: draw the header in plain text first, then
-    // erase it when Ink takes over the same lines.
-    const out = opts.stdout ?? process.stdout;
-    const splash = [`pgrunbook · starting · starting PostgreSQL ${major}…`];
-    out.write(splash.join('\n') + '\n');
-    const { mountUi } = await import('../ui/mount.js');
-    out.write(`\x1b[${splash.length}A\r\x1b[J`);
-    ui = mountUi({ store, intents, monitored: true, stdout: opts.stdout, stdin: opts.stdin, onOutputClosed: (r) => shutdown.request(r) });
-  } else {
-    write = stdoutWriter(() => shutdown.request('stdout was closed'));
-  }
+  await wiring.show(`pgrunbook · starting · starting PostgreSQL ${major}…`);
   const firstFrameMs = Date.now() - t0;
   status(`starting PostgreSQL ${major}…`);
   // The heavy modules load after the first frame, overlapping PostgreSQL's start-up.
@@ -138,47 +131,23 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     traffic.start();
     shutdown.add('traffic', () => traffic.stop());
 
-    const [{ loadRunbookFile, Monitor }, { kinds, newRunner }] = await late;
+    const [{ loadRunbookFile }, { kinds, newRunner }] = await late;
     const loaded = await shutdown.race(loadRunbookFile(opts.runbookFile ?? DEMO_RUNBOOK, { kinds }));
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     if (!loaded.runbook || errors.length) {
       throw new Error(`the demo runbook does not load:\n${loaded.problems.map(formatProblem).join('\n')}`);
     }
     const connection = resolveConnection(url);
-
-    const monitor = Monitor.connect(connection, { relations: ['orders'], intervalMs: opts.monitorIntervalMs });
-    monitor.subscribe((s) => store.getState().pushSample(s));
-    monitor.onError(() => {});
-    monitor.start();
-    shutdown.add('monitor', () => monitor.stop());
-
-    const user = currentIdentity().user;
-    let port: GatePort;
-    if (ink) port = gates = new InkGates(store, { user });
-    else port = new PolicyGates({ yes: true, allowIrreversible: true, user: `${user} (demo, no terminal)` });
-    runner = newRunner({
+    const r = newRunner({
       runbook: loaded.runbook,
       connection,
-      gates: port,
+      gates: wiring.gates,
       nonInteractive: !ink,
       journalDir: null,
-      metrics: () => snapshotMetrics(store.getState()),
+      metrics: () => wiring.metrics(),
     });
-    const r = runner;
-    r.bus.on((e) => store.getState().dispatch(e));
-    if (opts.mode === 'json') r.bus.on(jsonRenderer(write));
-    else if (opts.mode === 'plain') r.bus.on(plainRenderer(write));
-    let cancelPool: pg.Pool | undefined;
-    runnerIntents = runIntents({
-      runner: r,
-      decide: (id, a) => gates?.decide(id, a) ?? false,
-      cancel: async (pid) => {
-        cancelPool ??= createPool(connection, { applicationName: 'pgrunbook:ui', max: 1 });
-        store.getState().setNotice((await cancelOwnStatement(cancelPool, pid)).message);
-      },
-      onError: (err) => store.getState().setNotice(redact(`cancel failed: ${(err as Error).message}`)),
-    });
-    shutdown.add('cancel pool', () => cancelPool?.end().catch(() => {}));
+    await wiring.attach(r, { connection, relations: ['orders'] });
+    shutdown.add('monitor and cancel pool', () => wiring.detach());
     shutdown.onRequest((reason) => r.interrupt(reason));
 
     const readyMs = Date.now() - t0;
@@ -203,13 +172,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (err instanceof StopRequested) {
       result = { ...result, exitCode: shutdown.signal ? (SIGNAL_EXIT_CODE[shutdown.signal] ?? 1) : 1, reason: err.reason };
     } else {
-      result = { ...result, exitCode: 1, reason: redact((err as Error)?.message ?? String(err)) };
+      result = { ...result, exitCode: 1, reason: redactedMessage(err) };
       if (ink) status(`failed: ${result.reason}`);
     }
   } finally {
     if (ink) store.getState().setStatus('stopping PostgreSQL…');
     await shutdown.cleanup();
-    ui?.unmount();
+    await wiring.close();
   }
   if (!result.reason && shutdown.reason) result.reason = shutdown.reason;
   if (result.exitCode !== 0 && result.reason && !(result.outcome && result.outcome.status !== 'completed')) {

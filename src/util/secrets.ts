@@ -21,6 +21,11 @@ export function redact(text: string): string {
   return out;
 }
 
+/** An error's message as the operator may read it: every output path words errors with this. */
+export function redactedMessage(err: unknown): string {
+  return redact((err as Error | undefined)?.message ?? String(err));
+}
+
 /** Deeply redacts strings inside a JSON-like value. */
 export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;

@@ -1,15 +1,15 @@
-// The Ink front-end on the real runner and a real database: events reach the screen, the gate is
-// answered with a key through InkGates, pause goes through RunControl, and the monitor feeds panels.
+// The run wiring with the Ink front-end (what `run` and `resume` use on a terminal), on the real
+// runner and a real database: events reach the screen, the gate is answered with a key through
+// InkGates, pause goes through RunControl, and the monitor feeds the panels.
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { GatePort } from '../../src/engine/gates.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
-import { mountRun } from '../../src/ui/mount-run.js';
+import { RunWiring } from '../../src/wiring/run-wiring.js';
 import { useTestDatabase } from '../support/pg.js';
-import { waitFor } from './support/harness.js';
+import { waitFor } from '../ui/support/harness.js';
 import { newRunner, STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const RUNBOOK = `
@@ -39,32 +39,31 @@ function fakeTerminal() {
   return { stdout, stdin };
 }
 
-describe('mountRun (the Ink UI on a real run)', () => {
+describe('RunWiring with the Ink UI on a real run', () => {
   const db = useTestDatabase();
 
   it('shows the gate from the runner, takes y from the keyboard, and follows the run to the end', async () => {
     const loaded = await loadRunbookText(RUNBOOK, 'ui.yaml', { kinds: STEP_KINDS });
     expect(loaded.problems.filter((p) => p.severity === 'error')).toEqual([]);
     const connection = resolveConnection(db.url);
-    let gatesRef: GatePort | undefined;
-    const runner = newRunner({
-      runbook: loaded.runbook!,
-      connection,
-      gates: { request: (req, signal) => gatesRef!.request(req, signal) },
-      nonInteractive: false,
-      journalDir: null,
-      phases: ['deploy'],
-    });
     const term = fakeTerminal();
-    const mounted = await mountRun(runner, {
-      connection,
-      runbook: loaded.runbook,
+    const mounted = new RunWiring({
+      mode: 'ink',
+      policy: { yes: false, allowIrreversible: false },
       monitorIntervalMs: 200,
       patchConsole: false,
       stdout: term.stdout as unknown as NodeJS.WriteStream,
       stdin: term.stdin as unknown as NodeJS.ReadStream,
     });
-    gatesRef = mounted.gates;
+    const runner = newRunner({
+      runbook: loaded.runbook!,
+      connection,
+      gates: mounted.gates,
+      nonInteractive: false,
+      journalDir: null,
+      phases: ['deploy'],
+    });
+    await mounted.attach(runner, { connection, runbook: loaded.runbook });
     const output = () => stripVTControlCharacters(term.stdout.all);
     try {
       const run = runner.run();
@@ -84,7 +83,7 @@ describe('mountRun (the Ink UI on a real run)', () => {
       expect(mounted.store.getState().run.steps.make_table!.status).toBe('done');
       expect(mounted.metrics()).toHaveProperty('connections');
     } finally {
-      await mounted.done();
+      await mounted.close();
     }
     // The last frame stays on the terminal after unmount.
     expect(output()).toContain('COMPLETED');
