@@ -29,10 +29,16 @@ import { watchKind } from '../steps/watch.js';
 export const newRunner: RunnerFactory = (setup) =>
   new Runner({ ...setup, kinds: STEP_KINDS, connect: connectionFactory(setup.connection), blockersNow });
 
-/** The rehearsal with STEP_KINDS and newRunner bound (loaded on first use: it is large). */
+/**
+ * The rehearsal with STEP_KINDS and newRunner bound (loaded on first use: it is large). Its
+ * projection is then stored in the source's pgrunbook schema for plan and the deploy gate.
+ */
 export async function rehearse(request: RehearseRequest): Promise<RehearsalResult> {
   const { rehearse: run } = await import('../rehearsal/run-rehearsal.js');
-  return run({ ...request, kinds: STEP_KINDS, newRunner });
+  const { recordProjection } = await import('../rehearsal/record-projection.js');
+  const result = await run({ ...request, kinds: STEP_KINDS, newRunner });
+  request.log?.(await recordProjection(request.sourceUrl, request.runbook, result, { drill: request.drill }));
+  return result;
 }
 
 async function writeReport(path: string, result: RehearsalResult): Promise<void> {

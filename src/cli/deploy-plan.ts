@@ -17,7 +17,8 @@ export const analyzerDeployPlan: NonNullable<RunnerOptions['deployPlan']> = asyn
   const strongest = strongestOf(deploy.flatMap((s) => s.locks));
   const summary =
     `${deploy.length} deploy step${deploy.length === 1 ? '' : 's'}` +
-    `, estimated ${plan.deployEstimate ? estimateText(plan.deployEstimate) : 'unknown'}` +
+    `, ${plan.rehearsal?.allSteps ? 'projected' : 'estimated'} ${plan.deployEstimate ? estimateText(plan.deployEstimate) : 'unknown'}` +
+    (plan.rehearsal && plan.deployEstimate ? ` (${plan.deployEstimate.basis})` : '') +
     `, strongest lock ${strongest ?? 'none'}`;
   return { summary, lines: planPlain(plan).split('\n'), evidence: planEvidence(plan) };
 };

@@ -95,11 +95,15 @@ export async function sourceFingerprint(q: SourceDb['query']): Promise<unknown> 
 
 async function fingerprintOnce(q: SourceDb['query']): Promise<unknown> {
   await q(`select pg_stat_clear_snapshot()`);
-  const stats = await q(`select relname, n_tup_ins, n_tup_upd, n_tup_del from pg_stat_user_tables order by relname`);
+  // The one write a rehearsal makes on the source is its projection, in pgrunbook's own schema
+  // (rehearsal/record-projection.ts): everything else must stay as it was.
+  const stats = await q(
+    `select relname, n_tup_ins, n_tup_upd, n_tup_del from pg_stat_user_tables where schemaname <> 'pgrunbook' order by relname`,
+  );
   const files = await q(`select relname, relfilenode from pg_class where relnamespace = 'public'::regnamespace order by relname`);
   const cols = await q(
     `select attrelid::regclass::text t, attname, attnotnull from pg_attribute where attrelid in ('orders'::regclass, 'customers'::regclass) and attnum > 0 and not attisdropped order by 1, 2`,
   );
-  const schemas = await q(`select nspname from pg_namespace where nspname like 'pgrunbook%'`);
+  const schemas = await q(`select nspname from pg_namespace where nspname like 'pgrunbook%' and nspname <> 'pgrunbook'`);
   return { stats, files, cols, schemas };
 }

@@ -27,7 +27,8 @@ import {
   type ReadRate,
 } from './estimate.js';
 import { serverWarnings, stepWarnings } from './warnings.js';
-import type { Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
+import type { Estimate, Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
+import { applyRehearsal, latestRehearsal, rehearsalText } from './rehearsal-projection.js';
 
 export interface BuildPlanOptions {
   runbook: Runbook;
@@ -65,6 +66,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     s.warnings.push(...stepWarnings(s, sized.byName));
   }
   const deploy = steps.filter((s) => s.phase === 'deploy');
+  const rehearsal = deploy.length ? await projectedByRehearsal(ro, runbook, deploy) : undefined;
   return {
     runbook: { name: runbook.name, file: runbook.file, ...(runbook.description ? { description: runbook.description } : {}) },
     generatedAt: new Date().toISOString(),
@@ -74,9 +76,27 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     missingTables: sized.missingTables,
     steps,
     warnings: serverWarnings(server, sized.tables, steps),
-    ...(deploy.length ? { deployEstimate: sumEstimates(deploy.map((s) => s.estimate)) } : {}),
+    ...(deploy.length ? { deployEstimate: deployEstimate(deploy, rehearsal) } : {}),
+    ...(rehearsal ? { rehearsal } : {}),
     readRates: Object.fromEntries([...rates].map(([k, v]) => [k, Math.round(v.bytesPerSecond)])),
   };
+}
+
+/** Deploy steps take a stored rehearsal's projection (same runbook text and variables) over the size-based estimate. */
+async function projectedByRehearsal(ro: ReturnType<typeof readOnly>, runbook: Runbook, deploy: PlanStep[]): Promise<Plan['rehearsal']> {
+  const stored = await latestRehearsal(ro, runbook);
+  if (!stored) return undefined;
+  const allSteps = applyRehearsal(deploy, stored);
+  return { at: stored.at, samplePct: stored.samplePct, sandbox: stored.sandbox, allSteps };
+}
+
+function deployEstimate(deploy: PlanStep[], rehearsal: Plan['rehearsal']): Estimate | undefined {
+  const sum = sumEstimates(deploy.map((s) => s.estimate));
+  if (sum && rehearsal)
+    sum.basis = rehearsal.allSteps
+      ? rehearsalText(rehearsal)
+      : `${rehearsalText(rehearsal)} for some steps, size-based for the others (see each step)`;
+  return sum;
 }
 
 /** Plans every step of the chosen phases in runbook order (one schema state across them). */

@@ -14,7 +14,7 @@ export function planEvidence(plan: Plan): Evidence[] {
   const out: Evidence[] = [
     { label: 'deploy steps', value: deploy.length },
     {
-      label: 'estimated deploy time',
+      label: plan.rehearsal?.allSteps ? 'projected deploy time' : 'estimated deploy time',
       value: plan.deployEstimate ? estimateText(plan.deployEstimate) : 'unknown',
       detail: plan.deployEstimate?.basis,
     },

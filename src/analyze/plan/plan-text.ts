@@ -51,7 +51,8 @@ export function planPlain(plan: Plan): string {
     if (st.estimate) out.push(`  estimate: ${st.estimate.basis}`);
     for (const x of st.warnings) out.push(...w(x, '  '));
   }
-  if (plan.deployEstimate) out.push(`deploy estimate: ${estimateText(plan.deployEstimate)}`);
+  if (plan.deployEstimate)
+    out.push(`deploy estimate: ${estimateText(plan.deployEstimate)}${plan.rehearsal ? `, ${plan.deployEstimate.basis}` : ''}`);
   for (const x of plan.warnings) out.push(...w(x, ''));
   return redact(out.join('\n')) + '\n';
 }

@@ -65,6 +65,14 @@ export interface PlanTable extends PlanTableFacts {
   touchedBy: string[];
 }
 
+/** A stored rehearsal of the same runbook text and variables on this database. */
+export interface RehearsalSource {
+  /** When it finished, ISO 8601. */
+  at: string;
+  samplePct: number;
+  sandbox: string;
+}
+
 export interface Plan {
   runbook: { name: string; file: string; description?: string };
   generatedAt: string;
@@ -78,6 +86,8 @@ export interface Plan {
   warnings: PlanWarning[];
   /** Sum over the deploy phase. */
   deployEstimate?: Estimate;
+  /** The rehearsal whose projection replaced the size-based estimates of the deploy steps. */
+  rehearsal?: RehearsalSource & { allSteps: boolean };
   /** Measured sequential read rate, bytes/s, per table it was sampled on. */
   readRates: Record<string, number>;
 }
