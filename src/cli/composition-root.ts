@@ -13,6 +13,7 @@ import { addCheck } from '../steps/add-check.js';
 import { addColumn } from '../steps/add-column.js';
 import { addForeignKey } from '../steps/add-foreign-key.js';
 import { backfill } from '../steps/backfill.js';
+import { changeColumn } from '../steps/change-column.js';
 import { checkKind } from '../steps/check.js';
 import { createIndex } from '../steps/create-index.js';
 import { flagKind } from '../steps/flag.js';
@@ -59,6 +60,7 @@ const kinds: StepKind[] = [
   addCheck,
   flagKind(openFlagBackend),
   swapTable,
+  changeColumn,
   backfill,
   rehearseKind({ rehearse, writeReport }),
   watchKind,

@@ -24,6 +24,10 @@ export const SELF_UNDO: Readonly<Record<string, Phrase>> = {
     p.drop_old === true || p.drop_old === 'true'
       ? 'with drop_old: true cannot be undone (the old table is gone)'
       : undoes('swaps the old table back, with the writes made since the swap mirrored into it (before the swap: drops the shadow)'),
+  change_column: (p) =>
+    p.stage === 'contract'
+      ? 'with stage: contract cannot be undone (the old column is gone)'
+      : undoes('drops the sync trigger, and the new column only if this run added it (the old column holds every write)'),
   flag: undoes('restores the value the flag had before the run, or removes a flag the run created'),
 };
 

@@ -24,6 +24,7 @@ const PARAMS: Record<string, object> = {
   add_check: { table: 't', name: 't_c_pos', expression: 'c > 0' },
   swap_table: { table: 't', columns: [{ name: 'c', type: 'bigint' }] },
   flag: { backend: 'postgres', key: 'k', stages: [100] },
+  change_column: { table: 't', column: 'c', type: 'bigint' },
 };
 
 describe('rollback: that is never run', () => {

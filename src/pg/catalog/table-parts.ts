@@ -98,3 +98,12 @@ function constraintFromRow(c: any): ConstraintFacts {
     definition: c.definition,
   };
 }
+
+/**
+ * What depends on one column (indexes, constraints, views, sequences, triggers...), as PostgreSQL
+ * describes each object; `exceptTrigger` names a trigger to leave out.
+ */
+export async function columnDependents(db: Queryable, tableOid: number, attnum: number, exceptTrigger = ''): Promise<string[]> {
+  const r = await db.query<{ what: string }>(sqlText(CATALOG_SQL, 'column-dependents'), [tableOid, attnum, exceptTrigger]);
+  return r.rows.map((x) => x.what);
+}

@@ -88,3 +88,12 @@ export async function hasRows(q: Queryable, qualified: string): Promise<boolean>
 }
 
 export { lit as sqlLiteral };
+
+/** What depends on a column, as PostgreSQL describes it (indexes, constraints, views, ...). */
+export function columnDependents(q: Queryable, tableOid: number, attnum: number, exceptTrigger?: string): Promise<string[]> {
+  return parts.columnDependents(probing(q), tableOid, attnum, exceptTrigger);
+}
+
+export function primaryKeyColumns(q: Queryable, tableOid: number): Promise<string[]> {
+  return parts.primaryKey(probing(q), tableOid).then((keys) => keys.map((k) => k.name));
+}
