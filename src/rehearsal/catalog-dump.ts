@@ -71,14 +71,26 @@ interface RefRow {
 }
 
 async function walk(db: Queryable, relationOids: number[]): Promise<Walked> {
-  const cls = (
-    await db.query<Record<string, number>>(
-      `select 'pg_class'::regclass::oid as pg_class, 'pg_type'::regclass::oid as pg_type, 'pg_proc'::regclass::oid as pg_proc,
-            'pg_rewrite'::regclass::oid as pg_rewrite, 'pg_constraint'::regclass::oid as pg_constraint, 'pg_namespace'::regclass::oid as pg_namespace,
-            'pg_collation'::regclass::oid as pg_collation`,
-    )
-  ).rows[0]!;
-  const w: Walked = {
+  const cls = (await db.query<CatalogClasses>(sqlFile('catalog-class-oids'))).rows[0]!;
+  const walker = new CatalogWalk(cls);
+  for (const oid of relationOids) walker.addRel(oid, null);
+  while (walker.newRels.length || walker.frontier.length) {
+    if (walker.newRels.length) await walker.followOwned(db);
+    if (walker.frontier.length) await walker.followRefs(db);
+  }
+  return walker.w;
+}
+
+/** The oids of the catalogs pg_depend rows point into, by name. */
+type CatalogClasses = Record<'pg_class' | 'pg_type' | 'pg_proc' | 'pg_rewrite' | 'pg_constraint' | 'pg_namespace' | 'pg_collation', number>;
+
+/**
+ * One breadth-first walk over pg_depend: relations found are followed through what they own,
+ * other objects through what they reference. Nodes (`r:`, `t:`, `f:`, `a:`, `s:` + oid) and the
+ * edges between them give buildCatalogDump its creation order.
+ */
+class CatalogWalk {
+  readonly w: Walked = {
     rels: new Map(),
     types: new Set(),
     funcs: new Set(),
@@ -87,139 +99,150 @@ async function walk(db: Queryable, relationOids: number[]): Promise<Walked> {
     edges: new Map(),
     warnings: [],
   };
-  const key = (c: number, o: number) => `${c}:${o}`;
-  const seen = new Set<string>();
-  const nodeOf = new Map<string, string | null>();
-  const unsupported = new Set<string>();
-  let frontier: { classid: number; objid: number }[] = [];
-  let newRels: number[] = [];
-  const addRel = (oid: number, why: string | null) => {
-    if (w.rels.has(oid)) return;
-    w.rels.set(oid, why);
-    newRels.push(oid);
-  };
-  const enqueue = (classid: number, objid: number, node: string | null) => {
-    const k = key(classid, objid);
-    if (seen.has(k)) return;
-    seen.add(k);
-    nodeOf.set(k, node);
-    frontier.push({ classid, objid });
-  };
-  const warnUnsupported = (what: string) => {
-    if (unsupported.has(what)) return;
-    unsupported.add(what);
-    w.warnings.push(
+  frontier: { classid: number; objid: number }[] = [];
+  newRels: number[] = [];
+  private readonly seen = new Set<string>();
+  private readonly nodeOf = new Map<string, string | null>();
+  private readonly unsupported = new Set<string>();
+
+  constructor(private readonly cls: CatalogClasses) {}
+
+  addRel(oid: number, why: string | null): void {
+    if (this.w.rels.has(oid)) return;
+    this.w.rels.set(oid, why);
+    this.newRels.push(oid);
+  }
+
+  private enqueue(classid: number, objid: number, node: string | null): void {
+    const k = `${classid}:${objid}`;
+    if (this.seen.has(k)) return;
+    this.seen.add(k);
+    this.nodeOf.set(k, node);
+    this.frontier.push({ classid, objid });
+  }
+
+  private warnUnsupported(what: string): void {
+    if (this.unsupported.has(what)) return;
+    this.unsupported.add(what);
+    this.w.warnings.push(
       `${what} is not recreated by the catalog schema copy; whatever needs it will fail in the sandbox (use pg_dump or a staging URL)`,
     );
-  };
-  for (const oid of relationOids) addRel(oid, null);
+  }
 
-  const classify = (r: RefRow): string | null => {
-    if (r.extension) {
-      const by = w.extensions.get(r.extension) ?? new Set<string>();
-      by.add(`${r.type} ${r.identity}`);
-      w.extensions.set(r.extension, by);
-      return null;
+  /** The relations added since the last call, and what they own. */
+  async followOwned(db: Queryable): Promise<void> {
+    const batch = this.newRels;
+    this.newRels = [];
+    for (const oid of batch) this.enqueue(this.cls.pg_class, oid, `r:${oid}`);
+    const owned = await db.query<{ classid: number; objid: number; rel: number; kind: string; identity: string }>(
+      sqlFile('catalog-owned'),
+      [batch],
+    );
+    for (const o of owned.rows) {
+      if (o.kind === 'sequence') this.w.seqs.add(o.objid);
+      else if (o.kind === 'policy') this.warnUnsupported(`row-level security policy ${o.identity}`);
+      else if (o.kind === 'rule') this.warnUnsupported(`rule ${o.identity}`);
+      else this.enqueue(o.classid, o.objid, PRE_DATA_KINDS.has(o.kind) ? `r:${o.rel}` : null);
     }
-    if (r.classid === cls.pg_namespace || (r.schema && BUILTIN_SCHEMAS.has(r.schema))) return null;
-    const from = r.from_identity ?? 'the copied relations';
-    switch (r.classid) {
-      case cls.pg_type:
-        if (r.array_of) {
-          enqueue(r.classid, r.objid, `a:${r.objid}`); // its element comes next, through the internal dependency
-          return `a:${r.objid}`;
-        }
-        if (r.typrelid && r.typrelkind !== 'c') {
-          addRel(r.typrelid, `its row type is used by ${from}`);
-          return `r:${r.typrelid}`;
-        }
-        if (r.typtype === 'e' || r.typtype === 'd' || r.typtype === 'c') {
-          w.types.add(r.objid);
-          enqueue(r.classid, r.objid, `t:${r.objid}`);
-          return `t:${r.objid}`;
-        }
-        warnUnsupported(`${r.typtype === 'r' ? 'range type' : r.typtype === 'm' ? 'multirange type' : 'base type'} ${r.identity}`);
-        return null;
-      case cls.pg_proc:
-        if (r.prokind !== 'f' && r.prokind !== 'p') {
-          warnUnsupported(`${r.type} ${r.identity}`);
-          return null;
-        }
-        w.funcs.add(r.objid);
-        enqueue(r.classid, r.objid, `f:${r.objid}`);
-        return `f:${r.objid}`;
-      case cls.pg_class:
-        if (r.relkind === 'S') {
-          w.seqs.add(r.objid);
-          return `s:${r.objid}`;
-        }
-        if (r.relkind === 'c') {
-          // A composite type's columns: walked as part of that type.
-          if (r.from_class === cls.pg_type) enqueue(r.classid, r.objid, `t:${r.from_obj}`);
-          return null;
-        }
-        if (r.relkind && 'rpvmf'.includes(r.relkind)) {
-          // Views and functions read relations; a partition or child needs its parent. An FK's
-          // target is in the set already (the FK closure), or the FK is left out.
-          if (r.from_class === cls.pg_rewrite || r.from_class === cls.pg_proc || r.from_class === cls.pg_class) {
-            addRel(r.objid, r.from_class === cls.pg_class ? `parent of ${from}` : `read by ${from}`);
-          }
-          return w.rels.has(r.objid) ? `r:${r.objid}` : null;
-        }
-        return null;
-      case cls.pg_constraint:
-        // A domain's constraints (may call functions).
-        if (r.from_class === cls.pg_type) enqueue(r.classid, r.objid, `t:${r.from_obj}`);
-        return null;
-      case cls.pg_collation:
-        warnUnsupported(`collation ${r.identity}`);
-        return null;
-      default:
-        warnUnsupported(`${r.type} ${r.identity}`);
-        return null;
-    }
-  };
+  }
 
-  while (newRels.length || frontier.length) {
-    if (newRels.length) {
-      const batch = newRels;
-      newRels = [];
-      for (const oid of batch) enqueue(cls.pg_class, oid, `r:${oid}`);
-      const owned = await db.query<{ classid: number; objid: number; rel: number; kind: string; identity: string }>(
-        sqlFile('catalog-owned'),
-        [batch],
-      );
-      for (const o of owned.rows) {
-        if (o.kind === 'sequence') w.seqs.add(o.objid);
-        else if (o.kind === 'policy') warnUnsupported(`row-level security policy ${o.identity}`);
-        else if (o.kind === 'rule') warnUnsupported(`rule ${o.identity}`);
-        else enqueue(o.classid, o.objid, PRE_DATA_KINDS.has(o.kind) ? `r:${o.rel}` : null);
-      }
-    }
-    if (!frontier.length) continue;
-    const batch = frontier;
-    frontier = [];
+  /** What the queued objects reference, recording an edge where both ends are nodes. */
+  async followRefs(db: Queryable): Promise<void> {
+    const batch = this.frontier;
+    this.frontier = [];
     const refs = await db.query<RefRow>(sqlFile('catalog-refs'), [batch.map((f) => f.classid), batch.map((f) => f.objid)]);
     for (const r of refs.rows) {
-      const to = classify(r);
-      const fromNode = nodeOf.get(key(r.from_class, r.from_obj)) ?? null;
+      const to = this.classify(r);
+      const fromNode = this.nodeOf.get(`${r.from_class}:${r.from_obj}`) ?? null;
       if (fromNode && to && fromNode !== to) {
-        const set = w.edges.get(fromNode) ?? new Set<string>();
+        const set = this.w.edges.get(fromNode) ?? new Set<string>();
         set.add(to);
-        w.edges.set(fromNode, set);
+        this.w.edges.set(fromNode, set);
       }
     }
   }
-  return w;
+
+  /** Records what a referenced object needs and returns its node, or null when it is not copied. */
+  private classify(r: RefRow): string | null {
+    const { cls } = this;
+    if (r.extension) {
+      const by = this.w.extensions.get(r.extension) ?? new Set<string>();
+      by.add(`${r.type} ${r.identity}`);
+      this.w.extensions.set(r.extension, by);
+      return null;
+    }
+    if (r.classid === cls.pg_namespace || (r.schema && BUILTIN_SCHEMAS.has(r.schema))) return null;
+    switch (r.classid) {
+      case cls.pg_type:
+        return this.classifyType(r);
+      case cls.pg_proc:
+        if (r.prokind !== 'f' && r.prokind !== 'p') {
+          this.warnUnsupported(`${r.type} ${r.identity}`);
+          return null;
+        }
+        this.w.funcs.add(r.objid);
+        this.enqueue(r.classid, r.objid, `f:${r.objid}`);
+        return `f:${r.objid}`;
+      case cls.pg_class:
+        return this.classifyRelation(r);
+      case cls.pg_constraint:
+        // A domain's constraints (may call functions).
+        if (r.from_class === cls.pg_type) this.enqueue(r.classid, r.objid, `t:${r.from_obj}`);
+        return null;
+      case cls.pg_collation:
+        this.warnUnsupported(`collation ${r.identity}`);
+        return null;
+      default:
+        this.warnUnsupported(`${r.type} ${r.identity}`);
+        return null;
+    }
+  }
+
+  private classifyType(r: RefRow): string | null {
+    if (r.array_of) {
+      this.enqueue(r.classid, r.objid, `a:${r.objid}`); // its element comes next, through the internal dependency
+      return `a:${r.objid}`;
+    }
+    if (r.typrelid && r.typrelkind !== 'c') {
+      this.addRel(r.typrelid, `its row type is used by ${r.from_identity ?? 'the copied relations'}`);
+      return `r:${r.typrelid}`;
+    }
+    if (r.typtype === 'e' || r.typtype === 'd' || r.typtype === 'c') {
+      this.w.types.add(r.objid);
+      this.enqueue(r.classid, r.objid, `t:${r.objid}`);
+      return `t:${r.objid}`;
+    }
+    this.warnUnsupported(`${r.typtype === 'r' ? 'range type' : r.typtype === 'm' ? 'multirange type' : 'base type'} ${r.identity}`);
+    return null;
+  }
+
+  private classifyRelation(r: RefRow): string | null {
+    const { cls } = this;
+    if (r.relkind === 'S') {
+      this.w.seqs.add(r.objid);
+      return `s:${r.objid}`;
+    }
+    if (r.relkind === 'c') {
+      // A composite type's columns: walked as part of that type.
+      if (r.from_class === cls.pg_type) this.enqueue(r.classid, r.objid, `t:${r.from_obj}`);
+      return null;
+    }
+    if (r.relkind && 'rpvmf'.includes(r.relkind)) {
+      // Views and functions read relations; a partition or child needs its parent. An FK's
+      // target is in the set already (the FK closure), or the FK is left out.
+      const from = r.from_identity ?? 'the copied relations';
+      if (r.from_class === cls.pg_rewrite || r.from_class === cls.pg_proc || r.from_class === cls.pg_class) {
+        this.addRel(r.objid, r.from_class === cls.pg_class ? `parent of ${from}` : `read by ${from}`);
+      }
+      return this.w.rels.has(r.objid) ? `r:${r.objid}` : null;
+    }
+    return null;
+  }
 }
 
 /** ACCESS SHARE on what is copied, as pg_dump takes: no DDL changes it while its definition is read. */
 async function lockRelations(db: Queryable, oids: number[]): Promise<void> {
-  const r = await db.query<{ name: string }>(
-    `select format('%I.%I', n.nspname, c.relname) as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where c.oid = any($1::oid[]) and c.relkind in ('r', 'p', 'f') order by 1`,
-    [oids],
-  );
+  const r = await db.query<{ name: string }>(sqlFile('catalog-lock-names'), [oids]);
   if (r.rows.length === 0) return;
   try {
     await db.query(`LOCK TABLE ${r.rows.map((x) => `ONLY ${x.name}`).join(', ')} IN ACCESS SHARE MODE`);
@@ -249,9 +272,7 @@ export async function applyCatalogSection(db: Queryable, dump: CatalogDump, sect
   if (section === 'pre-data') {
     for (const s of dump.schemas) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)}`);
     if (dump.extensions.length) {
-      const avail = await db.query<{ name: string }>(`select name::text from pg_available_extensions where name = any($1::text[])`, [
-        dump.extensions.map((e) => e.name),
-      ]);
+      const avail = await db.query<{ name: string }>(sqlFile('catalog-available-extensions'), [dump.extensions.map((e) => e.name)]);
       const have = new Set(avail.rows.map((r) => r.name));
       for (const e of dump.extensions) {
         if (have.has(e.name))

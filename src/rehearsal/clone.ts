@@ -17,6 +17,7 @@ import copyStreams from 'pg-copy-streams';
 import { RunbookError } from '../util/runbook-error.js';
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
 import { redact } from '../util/secrets.js';
+import { sqlText } from '../pg/sql-files.js';
 import { applyCatalogSection, readCatalogSchema } from './catalog-dump.js';
 import type { CatalogDump } from './catalog-dump-build.js';
 import { dumpSchema, findPgDump, type FindPgDumpOptions, type PgDumpBinary } from './pgdump.js';
@@ -33,6 +34,8 @@ export const SMALL_TABLE_ROWS = 1000;
 /** Above this many heap pages TABLESAMPLE SYSTEM (block sampling) is used: it reads only the sampled blocks. */
 const SYSTEM_SAMPLE_MIN_PAGES = 1000;
 const KEY_CHUNK = 2000;
+
+const cloneSql = (name: string): string => sqlText('rehearsal/sql', name);
 
 export { SAMPLE_CHOICES, type SampleChoice };
 
@@ -119,38 +122,17 @@ export async function chooseSchemaSource(sourceMajor: number, from: SchemaFrom =
 export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | SchemaSource): Promise<CloneResult> {
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
-  if (!(opts.samplePct > 0 && opts.samplePct <= 100))
-    throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
-  const choice = opts.sampleMethod ?? 'auto';
-  if (!SAMPLE_CHOICES.includes(choice))
-    throw new RunbookError(`--sample-method must be one of ${SAMPLE_CHOICES.join(', ')}, got "${String(choice)}"`, { exitCode: 2 });
-  const schemaSource: SchemaSource = !bin
-    ? await chooseSchemaSource(opts.sourceMajor, opts.schemaFrom, opts.pgDump)
-    : 'kind' in bin
-      ? bin
-      : { kind: 'pg_dump', bin };
-  const pgDump = schemaSource.kind === 'pg_dump' ? schemaSource.bin : undefined;
+  const choice = checkSampleOptions(opts);
   const warnings: string[] = [];
-  if (schemaSource.kind === 'catalog' && schemaSource.reason) {
-    const w = `${schemaSource.reason}; copying the schema from the source's catalog instead`;
-    log(`warning: ${w}`);
-    warnings.push(w);
-  }
+  const pgDump = await pgDumpToUse(opts, bin, log, warnings);
   const source = readOnlySourceClient(opts.sourceUrl);
   const sandbox = new pg.Client({ ...clientConfig(opts.sandboxUrl), application_name: 'pgrunbook-rehearsal:clone' });
   sandbox.on('error', () => {});
   await source.connect();
   await sandbox.connect();
   try {
-    await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    let snapshot: string | null = null;
-    try {
-      snapshot = (await source.query<{ s: string }>('select pg_export_snapshot() as s')).rows[0]!.s;
-    } catch (err) {
-      await source.query('ROLLBACK');
-      await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      warnings.push(`could not export a snapshot (${(err as Error).message}); schema and data are read in separate snapshots`);
-    }
+    const snapshot = await beginSnapshot(source, warnings);
+    const run: CloneRun = { opts, log, warnings, source, sandbox, snapshot, pgDump };
     const { tables, fks, missing } = await resolveTableSet(source, opts.tableNames);
     if (tables.length === 0) {
       throw new RunbookError('none of the tables the deploy phase touches exists on the source, so there is nothing to rehearse on', {
@@ -161,164 +143,14 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     log(
       `copying the schema of ${tables.length} relation(s) with ${pgDump ? `${pgDump.path} (${pgDump.major})` : 'catalog queries on the source'}`,
     );
-
-    // 1. Schema, pre-data.
-    const names = tables.map((t) => t.qualified);
-    const schemas = [...new Set(tables.map((t) => t.schema))];
-    let schemaScope: CloneResult['schemaScope'] = 'tables';
-    let catalog: CatalogDump | undefined;
-    if (!pgDump) {
-      // Read in this transaction (the exported snapshot); indexes and FKs wait for the data.
-      catalog = await readCatalogSchema(
-        source,
-        tables.map((t) => t.oid),
-      );
-      for (const w of catalog.warnings) log(`warning: ${w}`);
-      warnings.push(...catalog.warnings);
-      const missingExt = await applyCatalogSection(sandbox, catalog, 'pre-data');
-      for (const w of missingExt) log(`warning: ${w}`);
-      warnings.push(...missingExt);
-    } else {
-      const pre = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: names, section: 'pre-data', snapshot: snapshot ?? undefined });
-      const schemaSql = schemas
-        .filter((s) => s !== 'public')
-        .map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`)
-        .join('\n');
-      try {
-        await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
-      } catch (err) {
-        log(`the tables need objects outside the set (${(err as Error).message}); copying the whole database schema instead`);
-        warnings.push(`table-scoped schema did not restore (${(err as Error).message}); the whole database schema was copied`);
-        schemaScope = 'database';
-        const full = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: [], section: 'pre-data', snapshot: snapshot ?? undefined });
-        try {
-          await applyInTransaction(sandbox, full);
-        } catch (err2) {
-          throw new RunbookError(`the source schema does not restore in the sandbox: ${(err2 as Error).message}`, {
-            hint: 'an extension or a newer-version feature may be missing in the sandbox; try --sandbox docker (exact version) or a staging URL',
-          });
-        }
-      }
-    }
-
-    // 2. Data.
-    const samples = new Map<number, TableSample>();
-    for (const t of tables) {
-      const key = await sliceKeyFor(source, t, choice, opts.samplePct);
-      const method = sampleMethod(t, opts.samplePct, key);
-      samples.set(t.oid, {
-        oid: t.oid,
-        table: t.display,
-        role: t.role,
-        relkind: t.relkind,
-        method,
-        sourceRows: t.rowsEstimate,
-        sourceBytes: t.heapBytes,
-        sourceIndexBytes: t.indexBytes,
-        sampleRows: 0,
-        sampleBytes: 0,
-        referencedRowsAdded: 0,
-        orphansDeleted: 0,
-      });
-      if (method === 'schema-only' || method === 'referenced') continue;
-      const cols = await copyColumns(source, t.oid);
-      if (method === 'slices' || method === 'key-groups') {
-        const { rows, count } = await copySlices(source, sandbox, t, key!, cols, {
-          fraction: opts.samplePct / 100,
-          seed: opts.seed ?? 42,
-          sliceRows: opts.sliceRows,
-        });
-        samples.get(t.oid)!.slices = { count, index: key!.index, ...(key!.groups ? { rowsPerKey: key!.rowsPerKey } : {}) };
-        log(
-          key!.groups
-            ? `  ${t.display}: ${rows} row(s) (${count} slice(s) of whole key groups of ${key!.index}, ~${Math.round(key!.rowsPerKey ?? 0)} rows per key; reads most of the table when the groups are spread through it)`
-            : `  ${t.display}: ${rows} row(s) (${count} keyset slice(s) of ${key!.index})`,
-        );
-        continue;
-      }
-      // ONLY: an inheritance parent's scan would return its children's rows too (they are copied on their own).
-      const from = `ONLY ${t.qualified}${method === 'system' ? ` TABLESAMPLE SYSTEM (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : method === 'bernoulli' ? ` TABLESAMPLE BERNOULLI (${opts.samplePct}) REPEATABLE (${opts.seed ?? 42})` : ''}`;
-      const n = await copyRows(source, sandbox, `select ${cols} from ${from}`, t.qualified, cols);
-      log(`  ${t.display}: ${n} row(s) (${method})`);
-    }
-    // Rows referenced by sampled rows, until nothing is missing (chains, self references).
-    const byOid = new Map(tables.map((t) => [t.oid, t]));
-    const fetchable = (fk: ForeignKeyFacts) => {
-      const parent = samples.get(fk.parent)!;
-      const child = samples.get(fk.child)!;
-      // A touched table's sample stays a sample: its referencing children lose orphans instead.
-      return parent.role === 'referenced' || parent.method === 'referenced' || (child.role !== 'referencing' && parent.method !== 'all');
-    };
-    for (let round = 0; round < 8; round++) {
-      let added = 0;
-      for (const fk of fks.filter(fetchable)) {
-        const parent = byOid.get(fk.parent)!;
-        const keys = await missingKeys(sandbox, fk, byOid);
-        if (keys.length === 0) continue;
-        const cols = await copyColumns(source, parent.oid);
-        for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-          const chunk = keys.slice(i, i + KEY_CHUNK);
-          const values = chunk.map((k) => `(${k.map((v, j) => `${quoteLiteral(v)}::${fk.parentTypes[j]}`).join(', ')})`).join(', ');
-          const match = `(${fk.parentColumns.map(quoteIdent).join(', ')}) in (values ${values})`;
-          const n = await copyRows(source, sandbox, `select ${cols} from ONLY ${parent.qualified} where ${match}`, parent.qualified, cols);
-          samples.get(parent.oid)!.referencedRowsAdded += n;
-          added += n;
-        }
-      }
-      if (added === 0) break;
-    }
-    // Whatever still dangles (rows whose parents we chose not to fetch) goes.
-    for (const fk of fks) {
-      const n = await deleteOrphans(sandbox, fk, byOid);
-      if (n > 0) samples.get(fk.child)!.orphansDeleted += n;
-    }
+    const { schemaScope, catalog } = await copyPreData(run, tables);
+    const samples = await copyData(run, tables, choice);
+    await completeReferences(run, tables, fks, samples);
     await setSequences(source, sandbox, tables);
     await source.query('COMMIT');
-
-    // 3. Post-data: indexes, constraints, triggers, built on the sample.
-    if (catalog) await applyCatalogSection(sandbox, catalog, 'post-data');
-    else {
-      const post = await dumpSchema(pgDump!, { url: opts.sourceUrl, tables: schemaScope === 'tables' ? names : [], section: 'post-data' });
-      try {
-        await applyInTransaction(sandbox, post);
-      } catch (err) {
-        throw new RunbookError(`indexes and constraints of the source do not restore on the sample: ${(err as Error).message}`, {
-          hint: 'a constraint may depend on data outside the sample; report this with the runbook',
-        });
-      }
-    }
-    for (const t of tables) {
-      if (t.relkind !== 'r' && t.relkind !== 'p') continue;
-      await sandbox.query(`VACUUM (ANALYZE) ${t.qualified}`).catch(() => sandbox.query(`ANALYZE ${t.qualified}`));
-      const s = await sandbox.query<{ n: string; bytes: string }>(
-        `select (select count(*) from ONLY ${t.qualified})::text as n, (select relpages::float8 * current_setting('block_size')::int from pg_class where oid = $1::regclass)::text as bytes`,
-        [t.qualified],
-      );
-      const sample = samples.get(t.oid)!;
-      sample.sampleRows = Number(s.rows[0]!.n);
-      sample.sampleBytes = Number(s.rows[0]!.bytes);
-      if (sample.sourceRows === null && sample.method !== 'all') {
-        warnings.push(`${t.display} was never analyzed on the source: its size is estimated from the sample rate`);
-        sample.sourceRows = Math.round((sample.sampleRows * 100) / opts.samplePct);
-      } else if (sample.sourceRows === null) sample.sourceRows = sample.sampleRows;
-    }
-    // Relations the catalog copy created empty (a view's or a partition's dependencies).
-    for (const x of catalog?.extraRelations ?? []) {
-      samples.set(x.oid, {
-        oid: x.oid,
-        table: x.schema === 'public' ? x.name : `${x.schema}.${x.name}`,
-        role: x.relkind === 'v' || x.relkind === 'm' ? 'view' : 'referenced',
-        relkind: x.relkind,
-        method: 'schema-only',
-        sourceRows: x.rows,
-        sourceBytes: x.heapBytes,
-        sourceIndexBytes: x.indexBytes,
-        sampleRows: 0,
-        sampleBytes: 0,
-        referencedRowsAdded: 0,
-        orphansDeleted: 0,
-      });
-    }
+    await copyPostData(run, tables, schemaScope, catalog);
+    await measureSamples(run, tables, samples);
+    for (const x of catalog?.extraRelations ?? []) samples.set(x.oid, extraRelationSample(x));
     return {
       tables: [...samples.values()],
       fks,
@@ -338,6 +170,269 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
     await source.end().catch(() => {});
     await sandbox.end().catch(() => {});
   }
+}
+
+/** What one clone works with: its options, both connections, the source's snapshot and the pg_dump (none: catalog copy). */
+interface CloneRun {
+  opts: CloneOptions;
+  log: (message: string) => void;
+  warnings: string[];
+  source: pg.Client;
+  sandbox: pg.Client;
+  snapshot: string | null;
+  pgDump: PgDumpBinary | undefined;
+}
+
+function checkSampleOptions(opts: CloneOptions): SampleChoice {
+  if (!(opts.samplePct > 0 && opts.samplePct <= 100))
+    throw new RunbookError(`--sample must be between 0 and 100 percent, got ${opts.samplePct}`, { exitCode: 2 });
+  const choice = opts.sampleMethod ?? 'auto';
+  if (!SAMPLE_CHOICES.includes(choice))
+    throw new RunbookError(`--sample-method must be one of ${SAMPLE_CHOICES.join(', ')}, got "${String(choice)}"`, { exitCode: 2 });
+  return choice;
+}
+
+/** The pg_dump to copy the schema with, or undefined for the catalog copy (saying why when auto fell back to it). */
+async function pgDumpToUse(
+  opts: CloneOptions,
+  bin: PgDumpBinary | SchemaSource | undefined,
+  log: (message: string) => void,
+  warnings: string[],
+): Promise<PgDumpBinary | undefined> {
+  const schemaSource: SchemaSource = !bin
+    ? await chooseSchemaSource(opts.sourceMajor, opts.schemaFrom, opts.pgDump)
+    : 'kind' in bin
+      ? bin
+      : { kind: 'pg_dump', bin };
+  if (schemaSource.kind === 'catalog' && schemaSource.reason) {
+    const w = `${schemaSource.reason}; copying the schema from the source's catalog instead`;
+    log(`warning: ${w}`);
+    warnings.push(w);
+  }
+  return schemaSource.kind === 'pg_dump' ? schemaSource.bin : undefined;
+}
+
+/** Opens the read-only snapshot everything is read in, exported for pg_dump when the server allows it. */
+async function beginSnapshot(source: pg.Client, warnings: string[]): Promise<string | null> {
+  await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    return (await source.query<{ s: string }>('select pg_export_snapshot() as s')).rows[0]!.s;
+  } catch (err) {
+    await source.query('ROLLBACK');
+    await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    warnings.push(`could not export a snapshot (${(err as Error).message}); schema and data are read in separate snapshots`);
+    return null;
+  }
+}
+
+/** 1. Schema, pre-data: from the catalog, or pg_dump of the table set, or of the whole database when the set does not restore alone. */
+async function copyPreData(
+  run: CloneRun,
+  tables: TableInSet[],
+): Promise<{ schemaScope: CloneResult['schemaScope']; catalog: CatalogDump | undefined }> {
+  const { opts, log, warnings, sandbox, pgDump } = run;
+  if (!pgDump) {
+    // Read in this transaction (the exported snapshot); indexes and FKs wait for the data.
+    const catalog = await readCatalogSchema(
+      run.source,
+      tables.map((t) => t.oid),
+    );
+    for (const w of catalog.warnings) log(`warning: ${w}`);
+    warnings.push(...catalog.warnings);
+    const missingExt = await applyCatalogSection(sandbox, catalog, 'pre-data');
+    for (const w of missingExt) log(`warning: ${w}`);
+    warnings.push(...missingExt);
+    return { schemaScope: 'tables', catalog };
+  }
+  const snapshot = run.snapshot ?? undefined;
+  const pre = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: tables.map((t) => t.qualified), section: 'pre-data', snapshot });
+  const schemaSql = [...new Set(tables.map((t) => t.schema))]
+    .filter((s) => s !== 'public')
+    .map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`)
+    .join('\n');
+  try {
+    await applyInTransaction(sandbox, `${schemaSql}\n${pre}`);
+    return { schemaScope: 'tables', catalog: undefined };
+  } catch (err) {
+    log(`the tables need objects outside the set (${(err as Error).message}); copying the whole database schema instead`);
+    warnings.push(`table-scoped schema did not restore (${(err as Error).message}); the whole database schema was copied`);
+  }
+  const full = await dumpSchema(pgDump, { url: opts.sourceUrl, tables: [], section: 'pre-data', snapshot });
+  try {
+    await applyInTransaction(sandbox, full);
+  } catch (err2) {
+    throw new RunbookError(`the source schema does not restore in the sandbox: ${(err2 as Error).message}`, {
+      hint: 'an extension or a newer-version feature may be missing in the sandbox; try --sandbox docker (exact version) or a staging URL',
+    });
+  }
+  return { schemaScope: 'database', catalog: undefined };
+}
+
+function emptySample(t: TableInSet, method: SampleMethod): TableSample {
+  return {
+    oid: t.oid,
+    table: t.display,
+    role: t.role,
+    relkind: t.relkind,
+    method,
+    sourceRows: t.rowsEstimate,
+    sourceBytes: t.heapBytes,
+    sourceIndexBytes: t.indexBytes,
+    sampleRows: 0,
+    sampleBytes: 0,
+    referencedRowsAdded: 0,
+    orphansDeleted: 0,
+  };
+}
+
+/** 2. Data: each table's sample, by the method its size and keys allow. */
+async function copyData(run: CloneRun, tables: TableInSet[], choice: SampleChoice): Promise<Map<number, TableSample>> {
+  const samples = new Map<number, TableSample>();
+  for (const t of tables) {
+    const key = await sliceKeyFor(run.source, t, choice, run.opts.samplePct);
+    const sample = emptySample(t, sampleMethod(t, run.opts.samplePct, key));
+    samples.set(t.oid, sample);
+    if (sample.method === 'schema-only' || sample.method === 'referenced') continue;
+    const cols = await copyColumns(run.source, t.oid);
+    if (sample.method === 'slices' || sample.method === 'key-groups') await copyKeyed(run, t, key!, cols, sample);
+    else await copySampled(run, t, cols, sample.method);
+  }
+  return samples;
+}
+
+async function copyKeyed(run: CloneRun, t: TableInSet, key: SliceKey, cols: string, sample: TableSample): Promise<void> {
+  const { rows, count } = await copySlices(run.source, run.sandbox, t, key, cols, {
+    fraction: run.opts.samplePct / 100,
+    seed: run.opts.seed ?? 42,
+    sliceRows: run.opts.sliceRows,
+  });
+  sample.slices = { count, index: key.index, ...(key.groups ? { rowsPerKey: key.rowsPerKey } : {}) };
+  run.log(
+    key.groups
+      ? `  ${t.display}: ${rows} row(s) (${count} slice(s) of whole key groups of ${key.index}, ~${Math.round(key.rowsPerKey ?? 0)} rows per key; reads most of the table when the groups are spread through it)`
+      : `  ${t.display}: ${rows} row(s) (${count} keyset slice(s) of ${key.index})`,
+  );
+}
+
+async function copySampled(run: CloneRun, t: TableInSet, cols: string, method: SampleMethod): Promise<void> {
+  const { samplePct, seed = 42 } = run.opts;
+  // ONLY: an inheritance parent's scan would return its children's rows too (they are copied on their own).
+  const from = `ONLY ${t.qualified}${method === 'system' ? ` TABLESAMPLE SYSTEM (${samplePct}) REPEATABLE (${seed})` : method === 'bernoulli' ? ` TABLESAMPLE BERNOULLI (${samplePct}) REPEATABLE (${seed})` : ''}`;
+  const n = await copyRows(run.source, run.sandbox, `select ${cols} from ${from}`, t.qualified, cols);
+  run.log(`  ${t.display}: ${n} row(s) (${method})`);
+}
+
+/** Fetches rows referenced by sampled rows until nothing is missing (chains, self references), then drops what still dangles. */
+async function completeReferences(
+  run: CloneRun,
+  tables: TableInSet[],
+  fks: ForeignKeyFacts[],
+  samples: Map<number, TableSample>,
+): Promise<void> {
+  const byOid = new Map(tables.map((t) => [t.oid, t]));
+  const fetchable = (fk: ForeignKeyFacts) => {
+    const parent = samples.get(fk.parent)!;
+    const child = samples.get(fk.child)!;
+    // A touched table's sample stays a sample: its referencing children lose orphans instead.
+    return parent.role === 'referenced' || parent.method === 'referenced' || (child.role !== 'referencing' && parent.method !== 'all');
+  };
+  for (let round = 0; round < 8; round++) {
+    let added = 0;
+    for (const fk of fks.filter(fetchable)) added += await fetchReferenced(run, fk, byOid, samples);
+    if (added === 0) break;
+  }
+  // Whatever still dangles (rows whose parents we chose not to fetch) goes.
+  for (const fk of fks) {
+    const n = await deleteOrphans(run.sandbox, fk, byOid);
+    if (n > 0) samples.get(fk.child)!.orphansDeleted += n;
+  }
+}
+
+/** Copies the parent rows the sandbox's child rows of `fk` point at but lack; returns how many. */
+async function fetchReferenced(
+  run: CloneRun,
+  fk: ForeignKeyFacts,
+  byOid: Map<number, TableInSet>,
+  samples: Map<number, TableSample>,
+): Promise<number> {
+  const parent = byOid.get(fk.parent)!;
+  const keys = await missingKeys(run.sandbox, fk, byOid);
+  if (keys.length === 0) return 0;
+  const cols = await copyColumns(run.source, parent.oid);
+  let added = 0;
+  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+    const chunk = keys.slice(i, i + KEY_CHUNK);
+    const values = chunk.map((k) => `(${k.map((v, j) => `${quoteLiteral(v)}::${fk.parentTypes[j]}`).join(', ')})`).join(', ');
+    const match = `(${fk.parentColumns.map(quoteIdent).join(', ')}) in (values ${values})`;
+    const n = await copyRows(
+      run.source,
+      run.sandbox,
+      `select ${cols} from ONLY ${parent.qualified} where ${match}`,
+      parent.qualified,
+      cols,
+    );
+    samples.get(parent.oid)!.referencedRowsAdded += n;
+    added += n;
+  }
+  return added;
+}
+
+/** 3. Post-data: indexes, constraints, triggers, built on the sample. */
+async function copyPostData(
+  run: CloneRun,
+  tables: TableInSet[],
+  schemaScope: CloneResult['schemaScope'],
+  catalog: CatalogDump | undefined,
+): Promise<void> {
+  if (catalog) {
+    await applyCatalogSection(run.sandbox, catalog, 'post-data');
+    return;
+  }
+  const names = schemaScope === 'tables' ? tables.map((t) => t.qualified) : [];
+  const post = await dumpSchema(run.pgDump!, { url: run.opts.sourceUrl, tables: names, section: 'post-data' });
+  try {
+    await applyInTransaction(run.sandbox, post);
+  } catch (err) {
+    throw new RunbookError(`indexes and constraints of the source do not restore on the sample: ${(err as Error).message}`, {
+      hint: 'a constraint may depend on data outside the sample; report this with the runbook',
+    });
+  }
+}
+
+/** VACUUM ANALYZE each sampled table for realistic plans, then records its exact sample size. */
+async function measureSamples(run: CloneRun, tables: TableInSet[], samples: Map<number, TableSample>): Promise<void> {
+  const { sandbox } = run;
+  for (const t of tables) {
+    if (t.relkind !== 'r' && t.relkind !== 'p') continue;
+    await sandbox.query(`VACUUM (ANALYZE) ${t.qualified}`).catch(() => sandbox.query(`ANALYZE ${t.qualified}`));
+    const n = await sandbox.query<{ n: string }>(`select count(*)::text as n from ONLY ${t.qualified}`);
+    const bytes = await sandbox.query<{ bytes: string }>(cloneSql('clone-heap-bytes'), [t.qualified]);
+    const sample = samples.get(t.oid)!;
+    sample.sampleRows = Number(n.rows[0]!.n);
+    sample.sampleBytes = Number(bytes.rows[0]!.bytes);
+    if (sample.sourceRows === null && sample.method !== 'all') {
+      run.warnings.push(`${t.display} was never analyzed on the source: its size is estimated from the sample rate`);
+      sample.sourceRows = Math.round((sample.sampleRows * 100) / run.opts.samplePct);
+    } else if (sample.sourceRows === null) sample.sourceRows = sample.sampleRows;
+  }
+}
+
+/** A relation the catalog copy created empty (a view's or a partition's dependencies). */
+function extraRelationSample(x: CatalogDump['extraRelations'][number]): TableSample {
+  return {
+    oid: x.oid,
+    table: x.schema === 'public' ? x.name : `${x.schema}.${x.name}`,
+    role: x.relkind === 'v' || x.relkind === 'm' ? 'view' : 'referenced',
+    relkind: x.relkind,
+    method: 'schema-only',
+    sourceRows: x.rows,
+    sourceBytes: x.heapBytes,
+    sourceIndexBytes: x.indexBytes,
+    sampleRows: 0,
+    sampleBytes: 0,
+    referencedRowsAdded: 0,
+    orphansDeleted: 0,
+  };
 }
 
 /** The sample method for a table, given the key it can be sliced by (sliceKeyFor), if any. */
@@ -400,10 +495,7 @@ async function applyInTransaction(client: pg.Client, sql: string): Promise<void>
 
 /** Quoted column list for COPY: generated columns cannot be written. */
 async function copyColumns(source: pg.Client, oid: number): Promise<string> {
-  const r = await source.query<{ name: string }>(
-    `select attname as name from pg_attribute where attrelid = $1 and attnum > 0 and not attisdropped and attgenerated = '' order by attnum`,
-    [oid],
-  );
+  const r = await source.query<{ name: string }>(cloneSql('clone-copy-columns'), [oid]);
   return r.rows.map((c) => quoteIdent(c.name)).join(', ');
 }
 
@@ -446,17 +538,7 @@ async function deleteOrphans(sandbox: pg.Client, fk: ForeignKeyFacts, byOid: Map
 /** Owned sequences continue where the source's are (or past the sample's max). */
 async function setSequences(source: pg.Client, sandbox: pg.Client, tables: TableInSet[]): Promise<void> {
   const r = await source
-    .query<{ seq: string; col: string; tbl: string; last: string | null }>(
-      `select format('%I.%I', sn.nspname, s.relname) as seq, a.attname as col, format('%I.%I', tn.nspname, t.relname) as tbl,
-            (select ps.last_value::text from pg_sequences ps where ps.schemaname = sn.nspname and ps.sequencename = s.relname) as last
-       from pg_depend d
-       join pg_class s on s.oid = d.objid and s.relkind = 'S' join pg_namespace sn on sn.oid = s.relnamespace
-       join pg_class t on t.oid = d.refobjid join pg_namespace tn on tn.oid = t.relnamespace
-       join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid
-      where d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')
-        and d.refobjid = any($1::oid[])`,
-      [tables.map((t) => t.oid)],
-    )
+    .query<{ seq: string; col: string; tbl: string; last: string | null }>(cloneSql('clone-owned-sequences'), [tables.map((t) => t.oid)])
     .catch(() => ({ rows: [] as { seq: string; col: string; tbl: string; last: string | null }[] }));
   for (const s of r.rows) {
     await sandbox

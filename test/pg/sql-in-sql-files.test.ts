@@ -19,8 +19,6 @@ const ALLOWED: Record<string, number> = {
   'monitor/cancel.ts': 1,
   'pg/executor.ts': 1,
   'rehearsal/catalog-dump-build.ts': 1,
-  'rehearsal/catalog-dump.ts': 3,
-  'rehearsal/clone.ts': 3,
   'rehearsal/ddl-capture.ts': 2,
   'rehearsal/drill.ts': 2,
   'rehearsal/index-shape.ts': 2,
