@@ -609,29 +609,67 @@ class Loader {
     }
     const pos = this.pos(node);
     const entries = this.entries(node);
-    const get = (k: string) => entries.find((x) => x.key === k);
+    // id first: messages below name the step.
+    const id = this.readStepId(node, entries, phase, ids);
+    const kindEntries = this.stepKindEntries(node, entries, id ? `step "${id}"` : 'step');
+    const common = this.readStepCommon(entries, base);
+    const kindE = kindEntries[0];
+    if (!kindE || !id) return undefined;
+    const kind = this.kinds.get(kindE.key)!;
+    const queued = this.sqlFields.length;
+    const rendered = this.renderNode(kindE.value, [], (p) => fieldMode(kind, p), kind.kind);
+    const parsed = this.check(kind.schema, rendered, kindE.value, kind.kind);
+    const rbE = entries.find((x) => x.key === 'rollback');
+    if (rbE) {
+      const ignored = ignoredRollbackWarning(kind.kind, id, phase, parsed.ok ? parsed.value : rendered);
+      if (ignored) this.problem(rbE.keyNode, 'warning', ignored);
+    }
+    if (!parsed.ok) this.sqlFields.length = queued; // SQL errors inside a value of the wrong shape would be noise
+    if (!parsed.ok || !common.enabled) return undefined;
+    const { title, why, gate, rollback, timeoutMs, settings } = common;
+    return {
+      id,
+      phase,
+      kind: kind.kind,
+      params: parsed.value,
+      ...(title !== undefined ? { title } : {}),
+      ...(why !== undefined ? { why } : {}),
+      ...(gate !== undefined ? { gate } : {}),
+      ...(rollback !== undefined ? { rollback } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      settings,
+      pos,
+    };
+  }
+
+  /** The step's id, when present, valid and not used by an earlier step (recorded in `ids`). */
+  private readStepId(
+    node: Node,
+    entries: Entry[],
+    phase: PhaseName,
+    ids: Map<string, { phase: PhaseName; pos: SourcePos }>,
+  ): string | undefined {
+    const idE = entries.find((x) => x.key === 'id');
+    if (!idE) {
+      this.error(node, `step without an id (in phase ${phase}): add a unique "id:" as its first key`);
+      return undefined;
+    }
+    const r = this.check(stepCommonFields.id, this.js(idE.value), idE.value, 'id');
+    if (!r.ok) return undefined;
+    const prev = ids.get(r.value);
+    if (prev) {
+      this.error(
+        idE.value,
+        `duplicate step id "${r.value}": already used at line ${prev.pos.line} (phase ${prev.phase}); ids must be unique across all phases`,
+      );
+    } else ids.set(r.value, { phase, pos: this.pos(idE.value) });
+    return r.value;
+  }
+
+  /** The step's kind keys (one is right); unknown keys, no kind and several kinds are reported. */
+  private stepKindEntries(node: Node, entries: Entry[], who: string): Entry[] {
     const commonKeys = Object.keys(stepCommonFields);
     const kindNames = [...this.kinds.keys()];
-
-    // id first: messages below name the step.
-    let id: string | undefined;
-    const idE = get('id');
-    if (!idE) this.error(node, `step without an id (in phase ${phase}): add a unique "id:" as its first key`);
-    else {
-      const r = this.check(stepCommonFields.id, this.js(idE.value), idE.value, 'id');
-      if (r.ok) {
-        id = r.value;
-        const prev = ids.get(id);
-        if (prev) {
-          this.error(
-            idE.value,
-            `duplicate step id "${id}": already used at line ${prev.pos.line} (phase ${prev.phase}); ids must be unique across all phases`,
-          );
-        } else ids.set(id, { phase, pos: this.pos(idE.value) });
-      }
-    }
-    const who = id ? `step "${id}"` : 'step';
-
     const kindEntries: Entry[] = [];
     for (const x of entries) {
       if (commonKeys.includes(x.key)) continue;
@@ -655,8 +693,12 @@ class Loader {
         `${who} has ${kindEntries.length} kinds (${names}): a step does exactly one thing; split it into separate steps`,
       );
     }
+    return kindEntries;
+  }
 
-    // Common fields.
+  /** The fields every step kind shares: settings, title, why, gate, timeout, when, rollback. */
+  private readStepCommon(entries: Entry[], base: Settings): StepCommon {
+    const get = (k: string) => entries.find((x) => x.key === k);
     const settings = { ...base };
     this.applySettings(entries, settings, '');
     const str = (k: 'title' | 'why') => {
@@ -666,63 +708,44 @@ class Loader {
       const r = this.check(stepCommonFields[k], v, x.value, k);
       return r.ok ? r.value : undefined;
     };
-    const title = str('title');
-    const why = str('why');
-    let gate: StepSpec['gate'];
+    const common: StepCommon = { settings, title: str('title'), why: str('why'), enabled: true };
     const gateE = get('gate');
     if (gateE) {
       const r = this.check(stepCommonFields.gate, this.js(gateE.value), gateE.value, 'gate');
-      if (r.ok) gate = r.value;
+      if (r.ok) common.gate = r.value;
     }
-    let timeoutMs: number | undefined;
     const timeoutE = get('timeout');
     if (timeoutE) {
       const r = this.check(stepCommonFields.timeout, this.renderPlain(timeoutE, 'timeout'), timeoutE.value, 'timeout');
-      if (r.ok) timeoutMs = r.value;
+      if (r.ok) common.timeoutMs = r.value;
     }
     // `when:` (e.g. "{{ index }}"): a step whose condition renders false is left out of the run.
-    let enabled = true;
     const whenE = get('when');
     if (whenE) {
       const r = this.check(stepCommonFields.when, this.renderPlain(whenE, 'when'), whenE.value, 'when');
-      if (r.ok) enabled = r.value;
+      if (r.ok) common.enabled = r.value;
     }
-    let rollback: string | undefined;
     const rbE = get('rollback');
     if (rbE) {
       if (rbE.value && isScalar(rbE.value) && typeof rbE.value.value === 'string' && rbE.value.value.trim() !== '') {
-        rollback = this.renderScalar(rbE.value, 'sql', 'rollback');
+        common.rollback = this.renderScalar(rbE.value, 'sql', 'rollback');
       } else {
         this.error(rbE.value ?? rbE.keyNode, `rollback: expected SQL text, got ${describeValue(this.js(rbE.value))}`);
       }
     }
-
-    const kindE = kindEntries[0];
-    if (!kindE || !id) return undefined;
-    const kind = this.kinds.get(kindE.key)!;
-    const queued = this.sqlFields.length;
-    const rendered = this.renderNode(kindE.value, [], (p) => fieldMode(kind, p), kind.kind);
-    const parsed = this.check(kind.schema, rendered, kindE.value, kind.kind);
-    if (rbE) {
-      const ignored = ignoredRollbackWarning(kind.kind, id, phase, parsed.ok ? parsed.value : rendered);
-      if (ignored) this.problem(rbE.keyNode, 'warning', ignored);
-    }
-    if (!parsed.ok) this.sqlFields.length = queued; // SQL errors inside a value of the wrong shape would be noise
-    if (!parsed.ok || !enabled) return undefined;
-    return {
-      id,
-      phase,
-      kind: kind.kind,
-      params: parsed.value,
-      ...(title !== undefined ? { title } : {}),
-      ...(why !== undefined ? { why } : {}),
-      ...(gate !== undefined ? { gate } : {}),
-      ...(rollback !== undefined ? { rollback } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      settings,
-      pos,
-    };
+    return common;
   }
+}
+
+/** A step's common fields as read; `enabled` is false when its `when:` rendered false. */
+interface StepCommon {
+  settings: Settings;
+  title?: string;
+  why?: string;
+  gate?: StepSpec['gate'];
+  timeoutMs?: number;
+  enabled: boolean;
+  rollback?: string;
 }
 
 function describeNode(n: Node): string {

@@ -14,12 +14,14 @@ export const isWordChar = (c: string | undefined) => c !== undefined && /[A-Za-z
 const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
 /** The lexical context at each reference (references themselves are opaque tokens). */
+/** One level of the scan: the outermost, or the body of a dollar quote (its tag). */
+interface Frame {
+  tag: string | null;
+  state: SqlState;
+  depth: number;
+}
+
 export function sqlContexts(t: string, refs: Reference[]): SqlContext[] {
-  interface Frame {
-    tag: string | null;
-    state: SqlState;
-    depth: number;
-  }
   const frames: Frame[] = [{ tag: null, state: 'code', depth: 0 }];
   const ctx: SqlContext[] = [];
   const here = (): SqlContext => ({
@@ -49,43 +51,13 @@ export function sqlContexts(t: string, refs: Reference[]): SqlContext[] {
     const c = t[i]!;
     switch (f.state) {
       case 'code':
-        if (c === '-' && t[i + 1] === '-') {
-          f.state = 'a comment';
-          i += 2;
-        } else if (c === '/' && t[i + 1] === '*') {
-          f.state = 'a block comment';
-          f.depth = 1;
-          i += 2;
-        } else if (c === "'") {
-          const p = t[i - 1];
-          f.state = (p === 'E' || p === 'e') && !isWordChar(t[i - 2]) ? 'an escape string' : 'a string literal';
-          i++;
-        } else if (c === '"') {
-          f.state = 'a quoted identifier';
-          i++;
-        } else if (c === '$' && !isWordChar(t[i - 1]) && t[i - 1] !== '$') {
-          DOLLAR_TAG.lastIndex = i;
-          const m = DOLLAR_TAG.exec(t);
-          if (m) {
-            frames.push({ tag: m[1] ?? '', state: 'code', depth: 0 });
-            i += m[0].length;
-          } else i++;
-        } else i++;
+        i = codeStep(t, i, frames);
         break;
       case 'a string literal':
       case 'an escape string':
-      case 'a quoted identifier': {
-        // A doubled quote stays inside; a single one closes. E'' strings also escape with a backslash.
-        const quote = f.state === 'a quoted identifier' ? '"' : "'";
-        if (c === '\\' && f.state === 'an escape string') i += 2;
-        else if (c !== quote) i++;
-        else if (t[i + 1] === quote) i += 2;
-        else {
-          f.state = 'code';
-          i++;
-        }
+      case 'a quoted identifier':
+        i = quotedStep(t, i, f);
         break;
-      }
       case 'a comment':
         if (c === '\n') f.state = 'code';
         i++;
@@ -103,4 +75,48 @@ export function sqlContexts(t: string, refs: Reference[]): SqlContext[] {
   }
   while (ctx.length < refs.length) ctx.push(here());
   return ctx;
+}
+
+/** One step in plain SQL: a comment, a quote or a dollar quote may start here. Returns the next position. */
+function codeStep(t: string, i: number, frames: Frame[]): number {
+  const f = frames[frames.length - 1]!;
+  const c = t[i]!;
+  if (c === '-' && t[i + 1] === '-') {
+    f.state = 'a comment';
+    return i + 2;
+  }
+  if (c === '/' && t[i + 1] === '*') {
+    f.state = 'a block comment';
+    f.depth = 1;
+    return i + 2;
+  }
+  if (c === "'") {
+    const p = t[i - 1];
+    f.state = (p === 'E' || p === 'e') && !isWordChar(t[i - 2]) ? 'an escape string' : 'a string literal';
+    return i + 1;
+  }
+  if (c === '"') {
+    f.state = 'a quoted identifier';
+    return i + 1;
+  }
+  if (c === '$' && !isWordChar(t[i - 1]) && t[i - 1] !== '$') {
+    DOLLAR_TAG.lastIndex = i;
+    const m = DOLLAR_TAG.exec(t);
+    if (m) {
+      frames.push({ tag: m[1] ?? '', state: 'code', depth: 0 });
+      return i + m[0].length;
+    }
+  }
+  return i + 1;
+}
+
+/** One step inside a string or quoted identifier: a doubled quote stays inside, a single one closes; E'' strings also escape with a backslash. */
+function quotedStep(t: string, i: number, f: Frame): number {
+  const quote = f.state === 'a quoted identifier' ? '"' : "'";
+  const c = t[i];
+  if (c === '\\' && f.state === 'an escape string') return i + 2;
+  if (c !== quote) return i + 1;
+  if (t[i + 1] === quote) return i + 2;
+  f.state = 'code';
+  return i + 1;
 }
