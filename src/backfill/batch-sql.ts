@@ -83,7 +83,7 @@ function setClause(set: string): string {
 }
 
 /** `key > lower AND key <= upper` (no lower bound in the first batch of the table). */
-function range(info: BackfillTarget, lower: string[] | null, upper: string[], bind: Binder, qualifier?: string): string {
+export function range(info: BackfillTarget, lower: string[] | null, upper: string[], bind: Binder, qualifier?: string): string {
   const k = keyRow(info, qualifier);
   const parts: string[] = [];
   if (lower) parts.push(`${k} > ${valueRow(info, lower, bind, 'last key done, exclusive')}`);
@@ -120,7 +120,7 @@ export interface CursorMove {
 }
 
 /** Moves the cursor and the counters; `rowsExpr` is the number of rows this batch updated. */
-function cursorUpdate(m: CursorMove, rowsExpr: string, bind: Binder): string {
+export function cursorUpdate(m: CursorMove, rowsExpr: string, bind: Binder): string {
   return `UPDATE ${CURSOR_TABLE} SET cursor = ${bind(m.end, 'text[]', 'the new cursor')}, rows_done = rows_done + ${rowsExpr},
            keys_done = keys_done + coalesce(${bind(m.keys, 'bigint', 'keys in the range')}, ${rowsExpr}), batches = batches + 1,
            batch_size = ${bind(m.batchSize, 'int', 'batch size')}, updated_at = now()
@@ -220,7 +220,8 @@ export function retryBatchSql(
      AND key IN (SELECT __pgrunbook_key FROM __pgrunbook_locked UNION SELECT __pgrunbook_key FROM __pgrunbook_gone)
   RETURNING 1
 ), __pgrunbook_cur AS (
-  UPDATE ${CURSOR_TABLE} SET rows_done = rows_done + (SELECT count(*) FROM __pgrunbook_upd), batches = batches + 1, updated_at = now()
+  UPDATE ${CURSOR_TABLE} SET rows_done = rows_done + (SELECT count(*) FROM __pgrunbook_upd), batches = batches + (SELECT count(*) > 0 FROM __pgrunbook_todo)::int,
+         updated_at = now()
    WHERE run_id = ${run} AND step_id = ${step} RETURNING rows_done
 )
 SELECT (SELECT count(*) FROM __pgrunbook_todo)::int AS considered, (SELECT count(*) FROM __pgrunbook_upd)::int AS updated,

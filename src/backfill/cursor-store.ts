@@ -135,9 +135,20 @@ export async function setPass(
   );
 }
 
-export function describeCursor(c: CursorRow): string {
+/** Where a walk stands; `what` names it (default `backfill of <table>`). */
+export function describeCursor(c: CursorRow, what = `backfill of ${c.tableName}`): string {
   const at = c.cursor ? `(${c.cursor.join(', ')})` : 'the start';
   const skipped = c.skippedPending > 0 ? `, ${c.skippedPending} locked row(s) waiting for the retry pass` : '';
-  if (c.pass === 'done') return `backfill of ${c.tableName} finished: ${c.rowsDone} rows in ${c.batches} batches`;
-  return `backfill of ${c.tableName}: ${c.pass} pass, cursor at ${at}${c.upperBound ? ` of (${c.upperBound.join(', ')})` : ''}, ${c.rowsDone} rows done in ${c.batches} batches${skipped}`;
+  if (c.pass === 'done') return `${what} finished: ${c.rowsDone} rows in ${c.batches} batches`;
+  return `${what}: ${c.pass} pass, cursor at ${at}${c.upperBound ? ` of (${c.upperBound.join(', ')})` : ''}, ${c.rowsDone} rows done in ${c.batches} batches${skipped}`;
+}
+
+/** Forgets a step's cursor and skipped keys (its work was undone, or starts over). */
+export async function deleteCursor(db: Queryable, runId: string, stepId: string): Promise<void> {
+  try {
+    await db.query(`delete from ${SKIPPED_TABLE} where run_id = $1 and step_id = $2`, [runId, stepId]);
+    await db.query(`delete from ${CURSOR_TABLE} where run_id = $1 and step_id = $2`, [runId, stepId]);
+  } catch (err: any) {
+    if (err?.code !== '42P01' && err?.code !== '3F000') throw err; // no state schema: nothing to forget
+  }
 }

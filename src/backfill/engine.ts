@@ -29,7 +29,8 @@ import { classifyFailure } from './batch-failure.js';
 import type { BackfillConfig } from './params.js';
 import { ThrottleProbes } from './backfill-probes.js';
 import { ProgressTracker } from './progress.js';
-import { boundarySql, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, skipLockedBatchSql } from './batch-sql.js';
+import { boundarySql, type CursorMove, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, skipLockedBatchSql } from './batch-sql.js';
+import { fastCopySql, retryCopySql, skipLockedCopySql } from './copy-sql.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { BatchTuner } from './tuner.js';
@@ -89,6 +90,13 @@ function selects(r: pg.QueryResult | pg.QueryResult[]): pg.QueryResult[] {
   return (Array.isArray(r) ? r : [r]).filter((x) => x.command === 'SELECT');
 }
 
+/** Where a resumed walk picks up, from the cursor committed with the last batch. */
+function restartPoint(c: CursorRow): string {
+  if (c.pass === 'done') return 'nothing is left to do';
+  if (c.pass === 'retry') return 'continues with the rows skipped for locks';
+  return c.cursor ? `restarts after key (${c.cursor.join(', ')})` : 'restarts at the first key';
+}
+
 export async function runBackfill(deps: BackfillDeps): Promise<BackfillResult> {
   return new BackfillRun(deps).run();
 }
@@ -113,6 +121,11 @@ class BackfillRun {
   private retryRoundResolved = 0;
   private retryWaitMs = 0;
   private warnedLocked = false;
+
+  /** How messages name the work: `backfill of s.t`, or the copy's own title. */
+  private get what(): string {
+    return this.cfg.title ?? `backfill of ${this.info?.display ?? this.cfg.table}`;
+  }
 
   constructor(private readonly deps: BackfillDeps) {
     this.cfg = deps.cfg;
@@ -183,7 +196,7 @@ class BackfillRun {
         );
       }
       this.state = cur;
-      this.log('info', `resuming: ${describeCursor(cur)}`);
+      this.log('info', `resuming: ${describeCursor(cur, this.what)}; ${restartPoint(cur)}`);
       return true;
     }
     const max = await pool.query<{ k: string[] }>(maxKeySql(this.info, null, literalBinder));
@@ -207,7 +220,7 @@ class BackfillRun {
     }
     this.state = (await readCursor(pool, runId, stepId))!;
     const bound = this.state.upperBound ? `(${this.state.upperBound.join(', ')})` : 'none (the table is empty)';
-    this.log('info', `backfill of ${this.info.display} by key (${keyNames.join(', ')}); main pass up to ${bound}`);
+    this.log('info', `${this.what} by key (${keyNames.join(', ')}); main pass up to ${bound}`);
     return false;
   }
 
@@ -286,7 +299,7 @@ class BackfillRun {
             }
             if (lockFailures > LOCK_RETRIES) {
               throw new RunbookError(
-                `backfill: could not lock ${this.info.display} or its cursor after ${LOCK_RETRIES} tries (${err.message})`,
+                `${this.what}: could not lock ${this.info.display} or its cursor after ${LOCK_RETRIES} tries (${err.message})`,
                 {
                   sqlstate: err.code,
                   hint: 'a session holds a table-level lock (DDL, LOCK TABLE, VACUUM FULL); find it in the Locks panel, let it finish or end it, then `pgrunbook resume`: progress so far is kept',
@@ -324,7 +337,7 @@ class BackfillRun {
             reconnectSince ??= now;
             if (now - reconnectSince > RECONNECT_WINDOW_MS) {
               throw new RunbookError(
-                `backfill: lost the connection and could not get it back within ${RECONNECT_WINDOW_MS / 1000} s (${err.message})`,
+                `${this.what}: lost the connection and could not get it back within ${RECONNECT_WINDOW_MS / 1000} s (${err.message})`,
                 {
                   sqlstate: err.code,
                   hint: 'check that the server is up and reachable, then `pgrunbook resume`: the cursor keeps every committed batch',
@@ -352,9 +365,12 @@ class BackfillRun {
 
   private fatal(err: any): Error {
     if (err instanceof RunbookError || err instanceof AbortedError) return err;
-    return new RunbookError(`backfill of ${this.info.display} failed: ${err?.message ?? err}`, {
+    const check = this.cfg.copy
+      ? "check the step's `columns:` (type, using)"
+      : "check the step's `set` and `where` (run `pgrunbook plan` to time one batch)";
+    return new RunbookError(`${this.what} failed: ${err?.message ?? err}`, {
       sqlstate: err?.code,
-      hint: `${err?.hint ? `${err.hint}. ` : ''}check the step's \`set\` and \`where\` (run \`pgrunbook plan\` to time one batch); every committed batch is kept, and \`pgrunbook resume\` continues from the cursor`,
+      hint: `${err?.hint ? `${err.hint}. ` : ''}${check}; every committed batch is kept, and \`pgrunbook resume\` continues from the cursor`,
       cause: err,
     });
   }
@@ -468,10 +484,7 @@ class BackfillRun {
     const end = boundary.row?.k ?? cur.upperBound!;
     // Rows in the batch's key range: `size`, or unknown for the pass's last batch (counted in SQL).
     const keys = boundary.row ? size : null;
-    const input = { info: this.info, set: this.cfg.set, where: this.cfg.where };
-    const move = { runId, stepId, end, keys, batchSize: size };
-    const sql =
-      mode === 'fast' ? fastBatchSql(input, cur.cursor, move, literalBinder) : skipLockedBatchSql(input, cur.cursor, move, literalBinder);
+    const sql = this.batchSql(mode, cur.cursor, { runId, stepId, end, keys, batchSize: size });
     const row = selects(await c.query(`${sql};\nCOMMIT`))[0]!.rows[0] as { updated: number; skipped: number; rows_done: number };
     this.state = {
       ...cur,
@@ -494,11 +507,23 @@ class BackfillRun {
     };
   }
 
+  /** One batch's statement: an UPDATE of the key range, or its copy into another table. */
+  private batchSql(mode: Mode, lower: string[] | null, move: CursorMove): string {
+    const { copy, set, where } = this.cfg;
+    if (copy) {
+      const input = { info: this.info, copy };
+      return mode === 'fast' ? fastCopySql(input, lower, move, literalBinder) : skipLockedCopySql(input, lower, move, literalBinder);
+    }
+    const input = { info: this.info, set, where };
+    return mode === 'fast' ? fastBatchSql(input, lower, move, literalBinder) : skipLockedBatchSql(input, lower, move, literalBinder);
+  }
+
   /** The cursor reached the pass's bound: take a new bound above it (catch-up) or move on. */
   private async endPass(c: pg.PoolClient, cur: CursorRow): Promise<TxOutcome> {
     const { runId, stepId } = this.deps;
     const from = cur.pass;
-    if (from === 'main' || (from === 'catch-up' && cur.catchupRound < MAX_CATCHUP_ROUNDS)) {
+    const rounds = this.cfg.catchupRounds ?? MAX_CATCHUP_ROUNDS;
+    if ((from === 'main' && rounds > 0) || (from === 'catch-up' && cur.catchupRound < rounds)) {
       const m = await c.query<{ k: string[] }>(maxKeySql(this.info, cur.cursor, literalBinder));
       const above = m.rows[0]?.k;
       if (above) {
@@ -525,9 +550,11 @@ class BackfillRun {
 
   private async retryBatch(c: pg.PoolClient, size: number): Promise<TxOutcome> {
     const { runId, stepId } = this.deps;
-    const input = { info: this.info, set: this.cfg.set, where: this.cfg.where };
+    const { copy, set, where } = this.cfg;
     const r = await c.query<{ considered: number; updated: number; resolved: number; rows_done: number; last_key: string[] | null }>(
-      retryBatchSql(input, runId, stepId, size, this.retryLower, literalBinder),
+      copy
+        ? retryCopySql({ info: this.info, copy }, runId, stepId, size, this.retryLower, literalBinder)
+        : retryBatchSql({ info: this.info, set, where }, runId, stepId, size, this.retryLower, literalBinder),
     );
     const row = r.rows[0]!;
     if (row.considered === 0 && this.retryLower === null) {
@@ -537,7 +564,7 @@ class BackfillRun {
         kind: 'pass',
         from: 'retry',
         to: 'done',
-        detail: `backfill of ${this.info.display} finished: ${this.state.rowsDone} rows in ${this.state.batches} batches`,
+        detail: `${this.what} finished: ${this.state.rowsDone} rows in ${this.state.batches} batches`,
       };
     }
     this.state = { ...this.state, rowsDone: row.rows_done, batches: this.state.batches + 1 };
@@ -652,7 +679,7 @@ class BackfillRun {
 
   private abortError(): AbortedError {
     return new AbortedError(
-      `backfill stopped at a batch boundary (${this.state?.rowsDone ?? 0} rows done); resume continues from the cursor`,
+      `${this.cfg.copy ? 'copy' : 'backfill'} stopped at a batch boundary (${this.state?.rowsDone ?? 0} rows done); resume continues from the cursor`,
     );
   }
 

@@ -3,6 +3,7 @@
 // params it gets from tests or from the loader alike.
 import { z } from 'zod';
 import { zDuration } from '../runbook/durations.js';
+import type { CopySpec } from './copy-sql.js';
 
 /** Values arrive after `{{ var }}` rendering, so numbers may be strings ("2000"). */
 const num = (inner: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), inner);
@@ -105,6 +106,12 @@ export interface BackfillConfig {
   /** 0 = off. */
   minThroughput: number;
   throttle: ThrottleConfig;
+  /** Insert each batch's rows into another table instead of updating them (swap_table's copy). */
+  copy?: CopySpec;
+  /** Passes over keys added above the start bound (default 3); 0 when a trigger already carries new rows. */
+  catchupRounds?: number;
+  /** How messages name the work (default `backfill of <schema.table>`). */
+  title?: string;
 }
 
 export const DEFAULTS = {
@@ -126,12 +133,28 @@ export const DEFAULTS = {
 /** Parses (or re-parses) step params and fills the defaults. Throws a ZodError on bad input. */
 export function resolveConfig(params: unknown): BackfillConfig {
   const p = backfillSchema.parse(params);
+  return { table: p.table, set: p.set, where: p.where, ...batchKnobs(p) };
+}
+
+/** The batch sizing, timeouts and throttle keys a step may set, shared with swap_table's copy. */
+export const batchKnobsShape = backfillSchema.pick({
+  batch_size: true,
+  max_batch_size: true,
+  target_batch_time: true,
+  pause: true,
+  lock_timeout: true,
+  statement_timeout: true,
+  min_throughput: true,
+  throttle: true,
+}).shape;
+
+type BatchKnobs = z.output<z.ZodObject<typeof batchKnobsShape>>;
+
+/** The engine's settings from already parsed knobs, defaults filled in. */
+export function batchKnobs(p: BatchKnobs): Omit<BackfillConfig, 'table' | 'set' | 'where'> {
   const t = p.throttle === false ? undefined : p.throttle;
   const maxBatchSize = p.max_batch_size ?? Math.max(DEFAULTS.maxBatchSize, p.batch_size ?? 0);
   return {
-    table: p.table,
-    set: p.set,
-    where: p.where,
     fixedBatchSize: p.batch_size,
     initialBatchSize: Math.min(p.batch_size ?? DEFAULTS.initialBatchSize, maxBatchSize),
     minBatchSize: Math.min(DEFAULTS.minBatchSize, maxBatchSize),

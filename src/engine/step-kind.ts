@@ -18,6 +18,12 @@ export interface PlannedStatement {
   transactional: boolean;
   /** Short operator-facing description ("validate the constraint", "batch 1..n"). */
   description?: string;
+  /**
+   * SQL the kind writes for itself as part of a safe procedure (swap_table's rename, the type
+   * change on its empty shadow): plan lists its locks and work but does not lint it, because
+   * warnings are about what the operator wrote.
+   */
+  internal?: boolean;
 }
 
 /**

@@ -38,7 +38,10 @@ import type { Queryable } from '../pg/queryable.js';
 import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../util/runbook-error.js';
-import { boolish, identifier, intish, tableName } from './ddl/ddl-schema.js';
+import { boolish, identifier, tableName } from './ddl/ddl-schema.js';
+import { batchKnobs, batchKnobsShape, type BackfillConfig } from '../backfill/params.js';
+import { runBackfill } from '../backfill/engine.js';
+import { backfillSchemaSql, deleteCursor } from '../backfill/cursor-store.js';
 import { findTable, missingTableError, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
 import { probe } from '../pg/probe.js';
 import type { TableFacts } from '../pg/catalog/catalog-types.js';
@@ -91,7 +94,9 @@ const schema = z
     /** Shadow table name (default <table>_new) and the name the old table gets (default <table>_old). */
     shadow: identifier.optional(),
     old_name: identifier.optional(),
-    batch_size: intish(1, 1_000_000).default(5000),
+    // The copy's batches: auto-tuned toward target_batch_time unless batch_size fixes them, with the
+    // backfill's throttles (the same keys as a backfill step).
+    ...batchKnobsShape,
     /** true = this step only drops the old table left by an earlier swap (irreversible). */
     drop_old: boolish.default(false),
   })
@@ -110,8 +115,6 @@ interface IndexMove {
 
 interface State {
   stage?: Stage;
-  cursor?: string[] | null;
-  copied?: number;
   indexes?: IndexMove[];
   /** Original column types, for the mirror back into the old table. */
   originalTypes?: Record<string, string>;
@@ -183,6 +186,19 @@ async function conversionProblem(
   }
 }
 
+/** How the copy is batched and throttled, in the words of the backfill's plan. */
+function copyNote(p: Params): string {
+  const k = batchKnobs(p);
+  const size =
+    k.fixedBatchSize !== undefined
+      ? `fixed batches of ${k.fixedBatchSize} rows`
+      : `batches tuned to stay within ${k.targetBatchMs} ms (starting at ${k.initialBatchSize} rows)`;
+  const throttle = k.throttle.enabled
+    ? 'throttled on replication lag, sessions waiting on its locks and slow batches'
+    : 'throttle probes off (`throttle: false`)';
+  return `the copy runs as a backfill does: ${size}, ${throttle}; each batch commits its cursor, so a resume restarts after the last committed batch`;
+}
+
 const CONVERSION_HINT =
   'check `columns:` (type, using, rollback_using): `using` reads the old columns by name, `rollback_using` the new ones';
 const reached = (s: State, stage: Stage) => s.stage !== undefined && ORDER.indexOf(s.stage) >= ORDER.indexOf(stage);
@@ -214,36 +230,39 @@ function checkBlockers(info: SwapInfo, p: Params): void {
   }
 }
 
-async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo, t: TableFacts): Promise<void> {
+/** The copy as the backfill engine runs it: its key walk, cursor, tuner and throttles, inserting into the shadow. */
+function copyConfig(p: Params, n: sql.SwapNames, info: SwapInfo): BackfillConfig {
   const changes = changesOf(p);
-  let state = ((await ctx.state.get<State>()) ?? {}) as State;
-  let cursor = state.cursor ?? null;
-  let done = state.copied ?? 0;
-  const total = t.reltuples;
-  for (;;) {
-    await ctx.control.waitWhilePaused(ctx.signal);
-    const limit = ctx.control.batchSize ?? p.batch_size;
-    const params: unknown[] = [limit, ...(cursor ?? [])];
-    const [r] = await ctx.executor.run(
-      sql.copyBatchSql(n, info, changes, cursor !== null),
-      execOptions(ctx, { transactional: true, params }),
-    );
-    const row = r!.rows[0] as { n: number; inserted: number; last: string[] | null };
-    if (row.n === 0) break;
-    done += row.n;
-    cursor = row.last;
-    state = { ...state, cursor, copied: done };
-    await ctx.state.set(state as Record<string, unknown>);
-    ctx.emit({
-      type: 'step.progress',
-      stepId: ctx.step.id,
-      progress: { kind: 'generic', label: `copy ${n.tableName} → ${n.shadowName} (rows)`, done, total },
-    });
-    if (row.n < limit) break;
-    const pause = ctx.control.pauseMs ?? 0;
-    if (pause > 0) await ctx.clock.sleep(pause, ctx.signal);
-  }
-  log(ctx, `copied ${done} rows into ${n.shadowName}`);
+  const cols = sql.copyColumns(info);
+  return {
+    table: n.table,
+    set: '',
+    ...batchKnobs(p),
+    copy: {
+      into: n.shadow,
+      read: info.columns.map((c) => quoteIdent(c.name)),
+      columns: cols.map((c) => quoteIdent(c.name)),
+      values: cols.map((c) => sql.valueExpr(c.name, changes)),
+      overridingSystemValue: cols.some((c) => c.identity),
+    },
+    // Rows written after the bound is taken reach the shadow through the sync trigger.
+    catchupRounds: 0,
+    title: `copy of ${n.schema}.${n.tableName} into ${n.shadowName}`,
+  };
+}
+
+async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo): Promise<void> {
+  const result = await runBackfill({
+    pool: ctx.pool,
+    runId: ctx.runId,
+    stepId: ctx.step.id,
+    cfg: copyConfig(p, n, info),
+    clock: ctx.clock,
+    signal: ctx.signal,
+    control: ctx.control,
+    emit: (b) => ctx.emit(b),
+  });
+  log(ctx, `copied ${result.rowsDone} rows into ${n.shadowName} in ${result.batches} batches`);
 }
 
 async function checksums(
@@ -392,10 +411,12 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
       ...sql.dropTriggerSql(n.table, n.trigger),
       ...sql.installTriggerSql(n.table, n.trigger, n.fn),
     ]);
-    state = (await patchState(ctx, { stage: 'sync', cursor: null, copied: 0 })) as State;
+    // A copy cursor left by an earlier attempt (undone since) must not skip rows of this one.
+    await deleteCursor(ctx.pool, ctx.runId, ctx.step.id);
+    state = (await patchState(ctx, { stage: 'sync' })) as State;
   }
   if (!reached(state, 'copied')) {
-    await copy(ctx, p, n, info, t);
+    await copy(ctx, p, n, info);
     for (const fk of info.outgoingFks) await runDdl(ctx, `ALTER TABLE ${n.shadow} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
     await runDdl(ctx, `ANALYZE ${n.shadow}`);
     state = (await patchState(ctx, { stage: 'copied' })) as State;
@@ -433,6 +454,7 @@ async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
   const b = back(n);
   if (state.stage !== 'swapped') {
     await run(ctx, [...sql.dropTriggerSql(n.table, n.trigger), `DROP FUNCTION IF EXISTS ${n.fn}()`, `DROP TABLE IF EXISTS ${n.shadow}`]);
+    await deleteCursor(ctx.pool, ctx.runId, ctx.step.id);
     await ctx.state.set({});
     return;
   }
@@ -482,6 +504,7 @@ async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
     `DROP TABLE IF EXISTS ${b.missed}`,
     `DROP TABLE ${n.shadow}`,
   ]);
+  await deleteCursor(ctx.pool, ctx.runId, ctx.step.id);
   await ctx.state.set({});
   for (const fk of info.incomingFks) await runDdl(ctx, `ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
 }
@@ -507,6 +530,8 @@ export const swapTable: StepKind<Params> = {
   kind: 'swap_table',
   schema: schema as unknown as z.ZodType<Params>,
   sqlFragmentFields: ['columns.*.using', 'columns.*.rollback_using'],
+  // The copy's cursor commits with each batch, in the backfill's cursor table.
+  stateSql: backfillSchemaSql,
 
   async validate(step) {
     const out: Problem[] = [];
@@ -543,7 +568,7 @@ export const swapTable: StepKind<Params> = {
     if (p.drop_old) {
       return {
         statements: [
-          ...sql.dropTriggerSql(n.table, back(n).trigger).map((s) => ({ sql: s, transactional: true })),
+          ...sql.dropTriggerSql(n.table, back(n).trigger).map((s) => ({ sql: s, transactional: true, internal: true })),
           { sql: `DROP TABLE ${n.old}`, transactional: true, description: `drop the old table ${n.oldName}` },
         ],
         locks: [
@@ -566,12 +591,12 @@ export const swapTable: StepKind<Params> = {
         if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
       }
       if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
-      if (t?.reltuples != null)
-        notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows in batches of ${p.batch_size}`);
+      if (t?.reltuples != null) notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows (planner statistics)`);
       if (info.incomingFks.length)
         notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
       if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
     }
+    notes.push(copyNote(p));
     notes.push(
       'short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries',
     );
@@ -606,29 +631,34 @@ export const swapTable: StepKind<Params> = {
         {
           sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`,
           transactional: true,
+          internal: true,
           description: 'create the shadow table',
         },
         ...sql
           .alterTypesSql(n.shadow, changes)
-          .map((s) => ({ sql: s, transactional: true, description: 'change the types on the empty shadow' })),
+          .map((s) => ({ sql: s, transactional: true, internal: true, description: 'change the types on the empty shadow' })),
         {
           sql: `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`,
           transactional: true,
+          internal: true,
           description: 'keep the shadow in sync',
         },
         {
-          sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor ORDER BY pk LIMIT ${p.batch_size} FOR KEY SHARE ON CONFLICT DO NOTHING`,
+          sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor AND pk <= batch end FOR KEY SHARE ON CONFLICT DO NOTHING, each moving the cursor in pgrunbook.backfill_cursors`,
           transactional: true,
+          internal: true,
           description: 'copy in keyset batches',
         },
         {
           sql: `-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`,
           transactional: true,
+          internal: true,
           description: 'verify counts and checksum',
         },
         {
           sql: `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
           transactional: true,
+          internal: true,
           description: 'swap in one short transaction (plus FKs, views, sequences)',
         },
       ],

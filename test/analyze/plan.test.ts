@@ -192,6 +192,26 @@ phases:
     expect(swap.estimate!.basis).toMatch(/^copy every row into customers_new and build its indexes: ~.* \(a keyset-batched copy/);
     expect(plan.deployEstimate!.seconds).toBeGreaterThan(0);
     expect(swap.locks.map((l) => l.relation)).toContain('"public"."orders"');
+    // The kind's own rename and shadow type change are not lint-warned: the operator did not write them.
+    expect(swap.warnings.map((w) => w.message)).toEqual([]);
+    // The same statements written by the operator in a sql step are.
+    const path = writeRunbook(
+      'own-swap.yaml',
+      `version: 1
+name: hand-written swap
+phases:
+  deploy:
+    - id: by_hand
+      sql: |
+        ALTER TABLE customers_copy ALTER COLUMN id TYPE bigint;
+        ALTER TABLE customers RENAME TO customers_old;
+`,
+    );
+    await db.query('CREATE TABLE IF NOT EXISTS customers_copy (id int PRIMARY KEY)');
+    const own = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool, phases: ['deploy'] });
+    const messages = own.steps[0]!.warnings.map((w) => w.message).join('\n');
+    expect(messages).toMatch(/ALTER COLUMN id TYPE rewrites/);
+    expect(messages).toMatch(/Renaming customers to customers_old breaks every running query/);
   });
 
   it('reports a step whose plan fails instead of failing the whole plan', async () => {

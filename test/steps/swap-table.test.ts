@@ -7,6 +7,7 @@ import { makeStep } from '../support/step-context.js';
 import { harness, holdLock, eventsOf } from './ddl/helpers.js';
 import { diffSchemas, schemaSnapshot } from '../../src/rehearsal/schema-diff.js';
 import { STEP_KINDS } from '../../src/cli/composition-root.js';
+import { createStateSchema } from '../backfill/helpers.js';
 
 describe('swap_table using / rollback_using (offline)', () => {
   const problems = async (column: Record<string, unknown>) =>
@@ -114,6 +115,7 @@ for (const major of edgeMajors()) {
   describe(`swap_table on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
     beforeAll(async () => {
+      await createStateSchema(db.pool);
       await db.query(SETUP);
     });
     const colType = async (t: string, c: string) =>
@@ -216,6 +218,31 @@ for (const major of edgeMajors()) {
       await h.ctx.close();
     });
 
+    it('the copy runs in the backfill engine: steps around a row an application holds, copies it in the retry pass, reports backfill progress', async () => {
+      await db.query(`CREATE TABLE held (id int PRIMARY KEY, v int); INSERT INTO held SELECT g, g FROM generate_series(1, 3000) g`);
+      const h = await harness(swapTable, { table: 'held', columns: [{ name: 'v', type: 'bigint' }], batch_size: 500 }, { url: db.url });
+      expect(h.plan.notes.join('\n')).toMatch(/the copy runs as a backfill does: fixed batches of 500 rows, throttled on replication lag/);
+      // FOR UPDATE conflicts with the copy's FOR KEY SHARE, not with the trigger install.
+      const app = new pg.Client(db.url);
+      await app.connect();
+      await app.query('BEGIN');
+      await app.query('SELECT * FROM held WHERE id = 1234 FOR UPDATE');
+      const applying = swapTable.apply(h.step, h.ctx);
+      const skipped = () => db.query(`select key from pgrunbook.backfill_skipped where run_id = $1`, [h.ctx.runId]);
+      for (let i = 0; i < 400 && (await skipped()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await skipped()).toEqual([{ key: ['1234'] }]);
+      await app.query('ROLLBACK');
+      await app.end();
+      await applying;
+      expect(await colType('held', 'v')).toBe('bigint');
+      expect(await db.query(`select count(*)::int n, sum(v)::int s from held`)).toEqual([{ n: 3000, s: 4501500 }]);
+      const progress = eventsOf(h.ctx, 'step.progress').map((e: any) => e.progress);
+      expect(progress.at(-1)).toMatchObject({ kind: 'backfill', rowsDone: 3000, batchSize: 500 });
+      // The batches are not logged one by one with their SQL.
+      expect(eventsOf(h.ctx, 'step.sql').filter((e: any) => /__pgrunbook_src/.test(e.sql))).toEqual([]);
+      await h.ctx.close();
+    });
+
     it('carries what LIKE does not (owner, comment, options, statistics, replica identity, publication); rollback restores the schema exactly, sequence type included', async () => {
       await db.query(`
         DO $$ BEGIN CREATE ROLE ledger_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -314,21 +341,23 @@ for (const major of edgeMajors()) {
         using: "replace(price, ',', '.')::numeric",
         rollback_using: "replace(price::text, '.', ',')",
       };
-      const h = await harness(swapTable, { table: 'prices', columns: [column], batch_size: 50 }, { url: db.url });
+      // A pause between batches stretches the copy past the first progress tick.
+      const h = await harness(swapTable, { table: 'prices', columns: [column], batch_size: 50, pause: '10ms' }, { url: db.url });
       expect(h.plan.statements.map((x) => x.sql)).toContain(
         `ALTER TABLE "public"."prices_new" ALTER COLUMN "price" TYPE numeric(10,2) USING (replace(price, ',', '.')::numeric)::numeric(10,2)`,
       );
       expect(h.plan.notes.join('\n')).not.toMatch(/REFUSED/);
 
-      // Hold the copy before its first batch, and again after it, to write while it runs.
+      // Hold the copy before its first batch, and again once it reported rows, to write while it runs.
       h.ctx.control.setPaused(true);
       let firstBatch!: () => void;
       const afterFirstBatch = new Promise<void>((r) => (firstBatch = r));
       const emit = h.ctx.emit;
-      let batches = 0;
+      let held = false;
       h.ctx.emit = (b) => {
         emit(b);
-        if (b.type === 'step.progress' && ++batches === 1) {
+        if (!held && b.type === 'step.progress' && b.progress.kind === 'backfill' && b.progress.rowsDone >= 50) {
+          held = true;
           h.ctx.control.setPaused(true);
           firstBatch();
         }
@@ -350,7 +379,13 @@ for (const major of edgeMajors()) {
         UPDATE prices SET id = 20001, price = '5,05' WHERE id = 30`);
       h.ctx.control.setPaused(false);
       await applying;
-      expect(batches).toBeGreaterThan(50);
+      // The copy ran through the backfill engine: its cursor saw every batch and finished.
+      expect(
+        await db.query(`select pass, batches::int from pgrunbook.backfill_cursors where run_id = $1 and step_id = $2`, [
+          h.ctx.runId,
+          h.step.id,
+        ]),
+      ).toEqual([{ pass: 'done', batches: expect.any(Number) }]);
 
       expect(await colType('prices', 'price')).toBe('numeric(10,2)');
       expect(await colType('prices_old', 'price')).toBe('text');

@@ -123,29 +123,6 @@ export function dropTriggerSql(on: string, trigger: string): string[] {
   return [`DROP TRIGGER IF EXISTS ${quoteIdent(trigger)} ON ${on}`, `DROP TRIGGER IF EXISTS ${quoteIdent(`${trigger}_truncate`)} ON ${on}`];
 }
 
-/**
- * One copy batch: the next `limit` rows after the cursor, read with FOR KEY SHARE so a concurrent
- * DELETE or key change waits for the batch to commit (its trigger then sees the copied row), and
- * inserted with ON CONFLICT DO NOTHING so a newer version written by the trigger wins.
- * Params: $1 = limit, then the cursor values ($2..) when `after` is true.
- */
-export function copyBatchSql(n: SwapNames, info: SwapInfo, changes: TypeChanges, after: boolean): string {
-  const cols = copyColumns(info);
-  const pkTypes = info.pk.map((k) => info.columns.find((c) => c.name === k)!.type);
-  const pkList = info.pk.map(quoteIdent).join(', ');
-  const cursor = after ? `WHERE (${pkList}) > (${info.pk.map((_, i) => `$${i + 2}::${pkTypes[i]}`).join(', ')})` : '';
-  const overriding = cols.some((c) => c.identity) ? ' OVERRIDING SYSTEM VALUE' : '';
-  // src has every column (generated ones too), so a `using` expression may read any of them.
-  return `WITH src AS (
-  SELECT ${info.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${n.table} ${cursor} ORDER BY ${pkList} LIMIT $1 FOR KEY SHARE
-), ins AS (
-  INSERT INTO ${n.shadow} (${cols.map((c) => quoteIdent(c.name)).join(', ')})${overriding}
-  SELECT ${cols.map((c) => valueExpr(c.name, changes)).join(', ')} FROM src ON CONFLICT DO NOTHING RETURNING 1
-)
-SELECT (SELECT count(*) FROM src)::int AS n, (SELECT count(*) FROM ins)::int AS inserted,
-       (SELECT array[${info.pk.map((k) => `${quoteIdent(k)}::text`).join(', ')}] FROM src ORDER BY ${info.pk.map((k) => `${quoteIdent(k)} DESC`).join(', ')} LIMIT 1) AS last`;
-}
-
 /** count + order-independent checksum of the rows as the target types see them. */
 export function checksumSql(rel: string, info: SwapInfo, changes: TypeChanges, castFromSource: boolean): string {
   const exprs = copyColumns(info).map((c) => (castFromSource ? valueExpr(c.name, changes) : quoteIdent(c.name)));
