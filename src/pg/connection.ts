@@ -88,8 +88,11 @@ export function createPool(spec: ConnectionSpec, opts: PoolOptions): pg.Pool {
     connectionTimeoutMillis: 10_000,
     ...(options ? { options } : {}),
   });
-  // An idle client that loses its server must not crash the process.
+  // A client that loses its server must not crash the process: the pool handles idle ones, and a
+  // checked-out one (a backfill batch, a DDL statement) has no listener of its own. Its query in
+  // flight is rejected anyway, so the step sees the failure.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

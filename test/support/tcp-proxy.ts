@@ -1,0 +1,76 @@
+// A TCP proxy in front of a test server, for network faults between pgrunbook and PostgreSQL:
+// reset every connection (RST, as after a network blip or a failover), or black-hole them
+// (stop forwarding in both directions without closing, as a stuck middlebox: the proxy's kernel
+// keeps acknowledging, so TCP keepalives see a live peer and only a client-side timeout notices).
+import net from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** The target URL with host and port replaced by the proxy's. */
+  url(targetUrl: string): string;
+  /** Connections accepted so far (for "it reconnected" assertions). */
+  accepted(): number;
+  /** Resets every open connection (both sides); new connections are still forwarded. */
+  resetAll(): number;
+  /** While on, nothing is forwarded in either direction and new connections hang; nothing is closed. */
+  blackHole(on: boolean): void;
+  stop(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const pairs = new Set<{ client: net.Socket; server: net.Socket }>();
+  let holed = false;
+  let accepted = 0;
+  const forward = (from: net.Socket, to: net.Socket) =>
+    from.on('data', (chunk) => {
+      if (!holed && !to.destroyed) to.write(chunk);
+    });
+  const srv = net.createServer((client) => {
+    accepted++;
+    const server = net.connect(targetPort, targetHost);
+    const pair = { client, server };
+    pairs.add(pair);
+    forward(client, server);
+    forward(server, client);
+    const close = () => {
+      pairs.delete(pair);
+      client.destroy();
+      server.destroy();
+    };
+    for (const s of [client, server]) {
+      s.on('error', close);
+      s.on('close', close);
+    }
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: (targetUrl) => {
+      const u = new URL(targetUrl);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    accepted: () => accepted,
+    resetAll: () => {
+      const n = pairs.size;
+      for (const { client, server } of [...pairs]) {
+        client.resetAndDestroy();
+        server.resetAndDestroy();
+      }
+      pairs.clear();
+      return n;
+    },
+    blackHole: (on) => {
+      holed = on;
+    },
+    stop: async () => {
+      for (const { client, server } of pairs) {
+        client.destroy();
+        server.destroy();
+      }
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
