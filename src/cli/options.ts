@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { OutputMode } from '../render/output.js';
 import { InputError } from '../util/runbook-error.js';
 
-function collectVar(value: string, prev: Record<string, string> = {}): Record<string, string> {
+export function collectVar(value: string, prev: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InputError(`--var "${value}": expected NAME=VALUE`, 'for example --var table=orders');
   const name = value.slice(0, eq).trim();

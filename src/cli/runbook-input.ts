@@ -9,8 +9,8 @@ function reportProblems(problems: Problem[]): void {
   for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
 }
 
-function settle(res: { runbook?: Runbook; problems: Problem[] }, what: string): Runbook {
-  reportProblems(res.problems);
+function settle(res: { runbook?: Runbook; problems: Problem[] }, what: string, quiet = false): Runbook {
+  if (!quiet || res.problems.some((p) => p.severity === 'error')) reportProblems(res.problems);
   const errors = res.problems.filter((p) => p.severity === 'error').length;
   if (errors > 0 || !res.runbook) {
     throw new InputError(
@@ -30,7 +30,11 @@ export async function loadRunbookOrExit(
 }
 
 /** Secret variables are read again from the environment they were read from at run. */
-export async function loadStoredRunbook(source: string, file: string, stored: StoredVars): Promise<Runbook> {
+export async function loadStoredRunbook(source: string, file: string, stored: StoredVars, quiet = false): Promise<Runbook> {
   const { vars, secretVars } = splitStoredVars(stored);
-  return settle(await loadRunbookText(source, file, { vars, secretVars, kinds: STEP_KINDS }), `the runbook stored with this run (${file})`);
+  return settle(
+    await loadRunbookText(source, file, { vars, secretVars, kinds: STEP_KINDS }),
+    `the runbook stored with this run (${file})`,
+    quiet,
+  );
 }

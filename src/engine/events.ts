@@ -70,6 +70,11 @@ export type EventBody =
       note: string;
     }
   | {
+      /** `resume --var`: corrected variables for the steps not started yet (values redacted). */
+      type: 'run.vars_changed';
+      changes: { name: string; old: string; new: string }[];
+    }
+  | {
       type: 'run.plan';
       steps: { phase: PhaseName; id: string; kind: string; title: string; gate: string; reversible: boolean; detail?: PlannedStepDetail }[];
     }

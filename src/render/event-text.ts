@@ -36,6 +36,11 @@ function runText(e: RunEvent): LogText | undefined {
       );
     case 'run.resumed':
       return { level: 'warn', text: `resuming: ${e.note}` };
+    case 'run.vars_changed':
+      return {
+        level: 'warn',
+        text: `variables corrected at resume, for the steps not started yet: ${e.changes.map((c) => `${c.name}: "${c.old}" -> "${c.new}"`).join(', ')}`,
+      };
     case 'run.plan': {
       const phases = new Set(e.steps.map((s) => s.phase)).size;
       const list = e.steps.map((s) => `${s.phase}/${s.id}${s.gate !== 'none' ? `[${s.gate}]` : ''}`).join(', ');
@@ -63,7 +68,7 @@ function runText(e: RunEvent): LogText | undefined {
     case 'run.failed':
       return {
         level: 'error',
-        text: `run ${e.runId} FAILED${e.stepId ? ` at ${e.stepId}` : ''}: ${e.error}. Fix the cause, then: pgrunbook resume ${e.runId} (resume keeps this run's --var values: if one was wrong, start a new run with the corrected --var instead)`,
+        text: `run ${e.runId} FAILED${e.stepId ? ` at ${e.stepId}` : ''}: ${e.error}. Fix the cause, then: pgrunbook resume ${e.runId} (if a --var was wrong: pgrunbook resume ${e.runId} --var name=value corrects it for the steps that have not started; a variable a started step used needs a new run)`,
       };
     default:
       return undefined;

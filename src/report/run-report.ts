@@ -84,6 +84,7 @@ export function renderMarkdown(r: RunReport): string {
       'run.aborted',
       'run.failed',
       'run.started',
+      'run.vars_changed',
     ].includes(e.type),
   );
   if (notable.length) {
@@ -107,6 +108,8 @@ function summary(e: JournaledEvent): string {
       return p.reason ?? 'cleared';
     case 'run.started':
       return p.resumed ? 'resumed' : 'started';
+    case 'run.vars_changed':
+      return `variables corrected at resume: ${(p.changes as { name: string; old: string; new: string }[]).map((c) => `${c.name}: "${c.old}" -> "${c.new}"`).join(', ')}`;
     default:
       return p.reason ?? p.error ?? '';
   }

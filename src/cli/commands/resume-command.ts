@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { InputError } from '../../util/runbook-error.js';
 import { getRun, latestUnfinishedRun } from '../../engine/state-store.js';
 import { executeRun } from '../execute.js';
-import { outputMode, withDb, withOutput } from '../options.js';
-import { loadStoredRunbook } from '../runbook-input.js';
+import { collectVar, outputMode, withDb, withOutput } from '../options.js';
+import { correctVars } from '../resume-vars.js';
 import { connectionOrExit, finish, withGateFlags } from './run-command.js';
 import { withStateClient } from '../state-client.js';
 
@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .description('continue an interrupted run from the journal in the target database (from any machine)')
     .argument('[run-id]', 'run to resume (default: the most recent unfinished run on this database)')
     .option('--rerun <step>', 'a step that was in flight: run it again (repeatable)', collect)
-    .option('--skip <step>', 'a step that was in flight: treat it as done (repeatable)', collect);
+    .option('--skip <step>', 'a step that was in flight: treat it as done (repeatable)', collect)
+    .option('--var <name=value>', 'correct a variable for the steps that have not started (journaled; repeatable)', collectVar);
   withGateFlags(withOutput(withDb(cmd))).action(async (runId: string | undefined, o) => {
     const mode = outputMode(o);
     const connection = connectionOrExit(o.db);
@@ -30,7 +31,7 @@ export function register(program: Command): void {
         'list runs with `pgrunbook status`',
       );
     if (row.status === 'completed') throw new InputError(`run ${row.run_id} already completed; nothing to resume`);
-    const runbook = await loadStoredRunbook(row.runbook_source, row.runbook_file, row.vars);
+    const runbook = await correctVars(connection, row, o.var ?? {});
     const inFlight: Record<string, 'rerun' | 'skip'> = {};
     for (const s of o.rerun ?? []) inFlight[s] = 'rerun';
     for (const s of o.skip ?? []) inFlight[s] = 'skip';
