@@ -15,6 +15,7 @@ import { dangerous, danger, lockSummary, strongestLock, type RuleInput, type Rul
 import { addColumnRule } from './rules/add-column-rule.js';
 import { addConstraintRule, setNotNullRule } from './rules/constraint-rule.js';
 import { columnTypeRule } from './rules/column-type-rule.js';
+import { renameColumnRule, renameTableRule } from './rules/change-column-rule.js';
 import { createIndexRule } from './rules/index-rule.js';
 import { updateRule } from './rules/dml-rule.js';
 import { dropColumnRule, dropRule } from './rules/drop-rule.js';
@@ -86,6 +87,7 @@ function ruleInput(unit: Unit, p: ParsedStatement, a: StatementAnalysis, major: 
     toks: tokenize(p.sql),
     major,
     id: (stem) => ids.take(stem),
+    relation: async (schema, name) => catalog?.relation(schema, name),
     primaryKey: async (table) => {
       if (!catalog) return undefined;
       const n = splitName(table);
@@ -98,6 +100,10 @@ function ruleInput(unit: Unit, p: ParsedStatement, a: StatementAnalysis, major: 
 async function applyRule(input: RuleInput): Promise<RuleResult | undefined> {
   const { node, ast, analysis } = input;
   if (node === 'DropStmt') return dropRule(input);
+  if (node === 'RenameStmt' && !ast.missing_ok) {
+    if (ast.renameType === 'OBJECT_COLUMN' && ast.relationType === 'OBJECT_TABLE') return renameColumnRule(input);
+    if (ast.renameType === 'OBJECT_TABLE') return renameTableRule(input);
+  }
   if (node === 'AlterTableStmt' && ast.objtype === 'OBJECT_TABLE' && ast.cmds?.length === 1 && !ast.missing_ok) {
     const cmd = ast.cmds[0].AlterTableCmd;
     if (cmd.subtype === 'AT_DropColumn' && cmd.behavior !== 'DROP_CASCADE') return dropColumnRule(input, cmd);
@@ -162,7 +168,7 @@ function row(unit: Unit, a: StatementAnalysis, r: RuleResult | undefined): Rewri
     line: unit.line,
     col: unit.col,
     statement: unit.sql.replace(/\s+/g, ' ').trim(),
-    verdict: r ? 'rewritten' : held ? 'held' : 'kept',
+    verdict: r ? (r.held ? 'held' : 'rewritten') : held ? 'held' : 'kept',
     kinds: r ? [...new Set(r.steps.map((s) => s.kind))] : ['sql'],
     lockBefore: before ? sqlModeName(before) : 'none',
     lockAfter: r ? r.lockAfter : before ? sqlModeName(before) : 'none',

@@ -1,6 +1,7 @@
 // What every rewrite rule gets (one statement, its AST, the analyzer's verdict on it) and returns
 // (step drafts and the reason), plus the wording the generated `why:` lines share.
 import type { StatementAnalysis } from '../../analyze/analysis-types.js';
+import type { TableInfo } from '../../analyze/analysis-catalog.js';
 import { sqlModeName } from '../../analyze/locks.js';
 import { LOCK_STRENGTH, type LockMode } from '../../pg/lock-modes.js';
 import type { StepDraft } from '../init-types.js';
@@ -20,6 +21,8 @@ export interface RuleInput {
   id(stem: string): string;
   /** Primary-key columns of a table, from the live catalog (undefined without --db). */
   primaryKey(table: string): Promise<string[] | undefined>;
+  /** A relation from the live catalog (undefined without --db, or when it does not exist). */
+  relation(schema: string | undefined, name: string): Promise<TableInfo | undefined>;
 }
 
 export interface RuleResult {
@@ -27,6 +30,8 @@ export interface RuleResult {
   /** One line for the rewrite table: what was done and why. */
   reason: string;
   lockAfter: string;
+  /** Kept as written behind a type gate (a rule that knows why no rewrite applies). */
+  held?: boolean;
 }
 
 /** Findings that mean "this statement, as written, hurts the application". */
