@@ -22,11 +22,12 @@ import {
   estimateStatement,
   estimateText,
   estimateWork,
+  fmtDuration,
   measureReadRate,
   sumEstimates,
   type ReadRate,
 } from './estimate.js';
-import { serverWarnings, stepWarnings } from './warnings.js';
+import { headOf, serverWarnings, stepWarnings } from './warnings.js';
 import type { Estimate, Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
 import { applyRehearsal, latestRehearsal, rehearsalText } from './rehearsal-projection.js';
 
@@ -167,6 +168,30 @@ async function measureRates(ro: ReturnType<typeof readOnly>, steps: PlanStep[], 
   return rates;
 }
 
+/**
+ * What a step's estimate is made of, in the operator's words: each statement or unit of work that
+ * reads or moves rows with its own figure and basis, and the catalog-only statements in one clause.
+ */
+function stepBasis(s: PlanStep): string {
+  const parts: string[] = [];
+  let catalog = 0;
+  let lockWait = 0;
+  for (const st of s.statements) {
+    if (!st.estimate) continue;
+    if (st.estimate.seconds === 0) {
+      catalog++;
+      lockWait += st.estimate.high;
+    } else parts.push(`${headOf(st.sql)}: ${estimateText(st.estimate)} (${st.estimate.basis})`);
+  }
+  for (const w of s.work ?? [])
+    parts.push(`${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`);
+  if (catalog)
+    parts.push(
+      `${catalog} catalog-only statement${catalog === 1 ? '' : 's'}: instant once locked (the high end includes up to ${fmtDuration(lockWait)} waiting for locks)`,
+    );
+  return parts.join('; ');
+}
+
 interface EstimateEnv {
   pool: pg.Pool;
   ro: ReturnType<typeof readOnly>;
@@ -199,10 +224,7 @@ async function estimateStep(
   }
   s.estimate = sumEstimates([...s.statements.map((x) => x.estimate), ...(s.work ?? []).map((x) => x.estimate)]);
   const unsized = (s.work ?? []).filter((x) => !x.estimate);
-  if (s.work?.length && s.estimate)
-    s.estimate.basis = s.work
-      .map((w) => `${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`)
-      .join('; ');
+  if (s.estimate) s.estimate.basis = stepBasis(s);
   if (unsized.length) s.notes.push(`no size-based estimate for: ${unsized.map((x) => `${x.description} (${x.relation})`).join('; ')}`);
 }
 

@@ -131,7 +131,7 @@ export function sameRelation(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-function headOf(sql: string): string {
+export function headOf(sql: string): string {
   const s = sql.replace(/\s+/g, ' ').trim();
   return s.length > 60 ? `${s.slice(0, 59)}…` : s;
 }
