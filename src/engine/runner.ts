@@ -13,6 +13,7 @@ import { gateLevel, typedName } from './gate-level.js';
 import type { BlockersProbe, ConnectionFactory } from './ports.js';
 import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
 import { currentIdentity, type Identity } from './operator-identity.js';
+import { journalSession, type JournalSession } from './journal-session.js';
 import { Journal } from './journal.js';
 import { retryRecord } from './record-retry.js';
 import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './run-lock.js';
@@ -176,6 +177,7 @@ export class Runner {
     const journalClient = this.opts.connect.client(`${appName}:journal`);
     lockClient.on('error', () => this.interrupt('lost the connection that holds the run lock'));
     journalClient.on('error', () => {});
+    let journal: JournalSession | undefined;
     const started = this.clock.now();
     let locked = false;
     let runRecorded = false;
@@ -200,7 +202,8 @@ export class Runner {
 
       await this.openRun(lockClient);
       runRecorded = true;
-      this.journal = new Journal(journalClient, this.jsonlPath(), this.who, {
+      journal = journalSession(journalClient, () => this.opts.connect.client(`${appName}:journal`));
+      this.journal = new Journal(journal, this.jsonlPath(), this.who, {
         clock: this.clock,
         report: (level, message) => this.bus.emit({ type: 'step.log', stepId: '-', level, message }),
       });
@@ -246,7 +249,7 @@ export class Runner {
       this.journal?.close();
       if (locked) await releaseRunLock(lockClient, runbook.name).catch(() => {});
       await lockClient.end().catch(() => {});
-      await journalClient.end().catch(() => {});
+      await (journal ?? journalClient).end().catch(() => {});
       await this.pool?.end().catch(() => {});
     }
   }

@@ -7,7 +7,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
+import type { GatePort } from '../../src/engine/gates.js';
+import { Runner } from '../../src/engine/runner.js';
+import { connectionFactory, resolveConnection } from '../../src/pg/connection.js';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
+import { loadOrThrow } from '../support/runbook.js';
 import { useTestDatabase } from '../support/pg.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -92,6 +97,8 @@ describe('network faults through a TCP proxy', () => {
   }
 
   async function finish(first: CliResult): Promise<{ first: CliResult; resumed?: CliResult }> {
+    // The journal's session reconnects: the stop is recorded, not left to the JSONL copy.
+    expect(first.stdout + first.stderr).not.toMatch(/not in pgrunbook\.events/);
     if (first.code === 0) return { first };
     const resumed = await runCli(['resume', '--db', url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journal]);
     return { first, resumed };
@@ -152,6 +159,45 @@ describe('network faults through a TCP proxy', () => {
         `select indexrelid::regclass::text i, indisvalid, indisready from pg_index where indrelid = 'faults'::regclass and not indisprimary`,
       ),
     ).toEqual([{ i: 'faults_counter_idx', indisvalid: true, indisready: true }]);
+  }, 120_000);
+
+  it('a reset while the run waits at a gate: nothing ran, and resume runs the step once', async () => {
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => (reached = r));
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    // The operator takes a while: the reset happens while the gate is open.
+    const gates: GatePort = {
+      async request(req) {
+        if (req.stepId === 'fill') {
+          reached();
+          await answered;
+        }
+        return { approved: true, by: 'operator' };
+      },
+    };
+    const connection = resolveConnection(url);
+    const runner = new Runner({
+      runbook: await loadOrThrow(BACKFILL),
+      connection,
+      connect: connectionFactory(connection),
+      gates,
+      nonInteractive: false,
+      journalDir: journal,
+      kinds: STEP_KINDS,
+    });
+    const running = runner.run();
+    await atGate;
+    const n = proxy.resetAll();
+    await new Promise((res) => setTimeout(res, 500));
+    answer();
+    const outcome1 = await running;
+    expect(await db.query(`select count(*)::int n from faults where counter <> 0`)).toEqual([{ n: 0 }]);
+    const first: CliResult = { code: outcome1.status === 'completed' ? 0 : 1, signal: null, stdout: outcome1.status, stderr: '' };
+    const r = await finish(first);
+    outcomes.push(outcome(`reset at a gate (run ${outcome1.status})`, n, r));
+    expect(r.resumed?.code ?? r.first.code, text(r)).toBe(0);
+    expect(await db.query(`select counter, count(*)::int n from faults group by counter`)).toEqual([{ counter: 1, n: 20000 }]);
   }, 120_000);
 });
 
