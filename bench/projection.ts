@@ -171,86 +171,109 @@ async function main(): Promise<void> {
     process.stdout.write(`seeding ${ROWS.toLocaleString('en-US')} rows on PostgreSQL ${major}...\n`);
     await seed(server.urlFor('source'));
     const rowsPerCustomer = await perCustomer(server.urlFor('source'));
-    const trials: Trial[] = [];
     const loadBefore = loadavg();
-    for (let i = 0; i < TRIALS; i++) {
-      process.stdout.write(
-        `trial ${i + 1}/${TRIALS}: re-seeding the full table, rehearsing on a ${SAMPLE}% sample, running the real deploy...\n`,
-      );
-      const t = await trial(server, runbook);
-      trials.push(t);
-      const p = t.r.projection;
-      process.stdout.write(
-        `  projected ${p.total_seconds.toFixed(2)} s (${p.low_seconds?.toFixed(2)}–${p.high_seconds?.toFixed(2)}), real ${t.realTotal.toFixed(2)} s, projected/real ${(p.total_seconds / t.realTotal).toFixed(2)}\n`,
-      );
-    }
-
-    const loadAfter = loadavg();
-    const last = trials[trials.length - 1]!;
-    const r = last.r;
-    const orders = r.clone?.tables.find((t) => t.table === 'orders');
-    const sampleFill = r.deploy.steps.find((s) => s.stepId === 'backfill');
-    const sampleRate = sampleFill?.progress ? steadyRate(sampleFill.progress, sampleFill.durationMs) : null;
-    const rows = r.projection.steps.map((s) => {
-      const sample = r.steps.find((x) => x.stepId === s.id)!;
-      const rl = last.real.get(s.id) ?? 0;
-      return `| ${s.id} | ${s.basis} | ${sample.sampleSeconds.toFixed(3)} | ${s.seconds.toFixed(2)} (${s.low_seconds.toFixed(2)}–${s.high_seconds.toFixed(2)}) | ${rl.toFixed(2)} | ${rl > 0 ? (s.seconds / rl).toFixed(2) : 'n/a'} |`;
-    });
-    const ratios = trials.map((t) => t.r.projection.total_seconds / t.realTotal);
-    const within = ratios.filter((x) => Math.abs(x - 1) <= 0.3).length;
-    const inBand = trials.filter(
-      (t) => t.realTotal >= (t.r.projection.low_seconds ?? 0) && t.realTotal <= (t.r.projection.high_seconds ?? Infinity),
-    ).length;
-    const sorted = [...ratios].sort((a, b) => a - b);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    const perTrial = trials.map((t, i) => {
-      const p = t.r.projection;
-      const fill = t.r.deploy.steps.find((s) => s.stepId === 'backfill');
-      const sr = fill?.progress ? steadyRate(fill.progress, fill.durationMs) : null;
-      return `| ${i + 1} | ${p.total_seconds.toFixed(2)} | ${p.low_seconds?.toFixed(2)}–${p.high_seconds?.toFixed(2)} | ${t.realTotal.toFixed(2)} | **${(p.total_seconds / t.realTotal).toFixed(2)}** (${pct(p.total_seconds / t.realTotal - 1)}) | ${t.realTotal >= (p.low_seconds ?? 0) && t.realTotal <= (p.high_seconds ?? Infinity) ? 'yes' : 'no'} | ${sr ? Math.round(sr.rowsPerMs * 1000).toLocaleString('en-US') : 'n/a'} | ${t.realRowsPerS ? Math.round(t.realRowsPerS).toLocaleString('en-US') : 'n/a'} | ${t.realAutovacuums ? 'yes' : 'no'} |`;
-    });
-    const notes = r.warnings.filter((w) => w.startsWith('projection: ')).map((w) => `- ${w.slice('projection: '.length)}`);
-    const sampleThrottles = r.deploy.steps.flatMap((s) => s.throttles.map((t) => t.reason).filter((x): x is string => !!x));
-    const pass = within === trials.length;
-    const md = [
-      '## Projection (rehearse)',
-      '',
-      `\`npx tsx bench/projection.ts --trials ${TRIALS}${METHOD !== 'auto' ? ` --sample-method ${METHOD}` : ''}\`: \`${values.runbook}\` rehearsed on a ${SAMPLE}% sample (${orders?.sampleRows.toLocaleString('en-US')} of ${ROWS.toLocaleString('en-US')} rows, ${sampleDesc(orders)}) in an embedded sandbox, ` +
-        `projected to the full table, then the same deploy phase run for real on a freshly seeded full table (same machine, PostgreSQL ${major}). Each trial repeats all of it. ` +
-        `orders.customer_id of row g is \`${values['orders-key']}\` (${rowsPerCustomer} orders per customer, indexed). ` +
-        `Load average ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} before and ${loadAfter.map((x) => x.toFixed(1)).join(' / ')} after (1/5/15 min) on this shared machine.`,
-      '',
-      '| trial | projected s | band s | real s | projected / real | real in band | sample backfill rows/s | real backfill rows/s | autovacuum during the real run |',
-      '|---:|---:|---:|---:|---:|:-:|---:|---:|:-:|',
-      ...perTrial,
-      '',
-      `Bar: projected within ±30% of the real run in every trial → **${pass ? 'PASS' : 'FAIL'}** (within in ${within} of ${trials.length}; projected/real median ${median.toFixed(2)}, range ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}); ` +
-        `the real run fell inside the stated band in ${inBand} of ${trials.length}.`,
-      '',
-      `Last trial, per step (sample backfill steady rate ${sampleRate ? Math.round(sampleRate.rowsPerMs * 1000).toLocaleString('en-US') : 'n/a'} rows/s, standard error ${sampleRate ? pct(sampleRate.stderr).replace('+', '±') : 'n/a'}):`,
-      '',
-      '| step | basis | sample s | projected s (band) | real s | projected / real |',
-      '|---|---|---:|---:|---:|---:|',
-      ...rows,
-      `| **total** | | ${r.steps.reduce((a, s) => a + s.sampleSeconds, 0).toFixed(3)} | **${r.projection.total_seconds.toFixed(2)}** (${r.projection.low_seconds?.toFixed(2)}–${r.projection.high_seconds?.toFixed(2)}) | **${last.realTotal.toFixed(2)}** | **${(r.projection.total_seconds / last.realTotal).toFixed(2)}** |`,
-      '',
-      `The rehearsal took ${last.wall.toFixed(1)} s (sandbox start, clone, deploy, rollback, checks); rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}. ` +
-        `Throttle events: sample ${count(sampleThrottles)}; real run ${count(last.throttles)}.`,
-      ...(notes.length ? ['', 'What the rehearsal said about its own projection:', '', ...notes] : []),
-      '',
-      'Reading it: the backfill’s per-row cost is dominated by keeping orders_customer_idx in order (btree bottom-up deletion of the old row versions’ entries), which depends on ' +
-        'how many rows each key has and which keys share a leaf page. The default sample takes whole customers in contiguous ranges of customer_id, so the sample’s index has the ' +
-        'source’s leaf pages; a block sample (`--sample-method tablesample`, run it to compare) keeps every customer with a tenth of their orders, and its backfill runs faster per row than the source’s. The band’s sides are ' +
-        'the rate’s spread plus allowances for table size and the repeated-key index, whose lower side also covers autovacuum vacuuming orders during the real backfill: ' +
-        'when it does (last column), it removes the old versions’ index entries itself and the real run takes about a fifth less. The sample’s backfill lasts about a second, ' +
-        'too short for autovacuum, and on a shared 2-core box it and the real run can also get different shares of the CPU.',
-    ].join('\n');
+    const trials = await runTrials(server, runbook);
+    const { md, pass } = report({ trials, major, rowsPerCustomer, loadBefore, loadAfter: loadavg() });
     process.stdout.write(`\n${md}\n`);
     if (!values['no-readme']) writeSection('projection', md);
     if (!pass) process.exitCode = 1;
   } finally {
     await server.stop();
   }
+}
+
+/** TRIALS times: re-seed, rehearse on the sample, run the real deploy. */
+async function runTrials(server: EmbeddedServer, runbook: Runbook): Promise<Trial[]> {
+  const trials: Trial[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    process.stdout.write(
+      `trial ${i + 1}/${TRIALS}: re-seeding the full table, rehearsing on a ${SAMPLE}% sample, running the real deploy...\n`,
+    );
+    const t = await trial(server, runbook);
+    trials.push(t);
+    const p = t.r.projection;
+    process.stdout.write(
+      `  projected ${p.total_seconds.toFixed(2)} s (${p.low_seconds?.toFixed(2)}–${p.high_seconds?.toFixed(2)}), real ${t.realTotal.toFixed(2)} s, projected/real ${(p.total_seconds / t.realTotal).toFixed(2)}\n`,
+    );
+  }
+  return trials;
+}
+
+/** One table row per trial: projected, band, real, ratio, in band, both backfill rates, autovacuum. */
+function perTrialRows(trials: Trial[]): string[] {
+  return trials.map((t, i) => {
+    const p = t.r.projection;
+    const fill = t.r.deploy.steps.find((s) => s.stepId === 'backfill');
+    const sr = fill?.progress ? steadyRate(fill.progress, fill.durationMs) : null;
+    return `| ${i + 1} | ${p.total_seconds.toFixed(2)} | ${p.low_seconds?.toFixed(2)}–${p.high_seconds?.toFixed(2)} | ${t.realTotal.toFixed(2)} | **${(p.total_seconds / t.realTotal).toFixed(2)}** (${pct(p.total_seconds / t.realTotal - 1)}) | ${t.realTotal >= (p.low_seconds ?? 0) && t.realTotal <= (p.high_seconds ?? Infinity) ? 'yes' : 'no'} | ${sr ? Math.round(sr.rowsPerMs * 1000).toLocaleString('en-US') : 'n/a'} | ${t.realRowsPerS ? Math.round(t.realRowsPerS).toLocaleString('en-US') : 'n/a'} | ${t.realAutovacuums ? 'yes' : 'no'} |`;
+  });
+}
+
+interface ReportInput {
+  trials: Trial[];
+  major: number;
+  rowsPerCustomer: string;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+/** The README section: every trial, then the last one step by step; pass when every trial is within ±30%. */
+function report({ trials, major, rowsPerCustomer, loadBefore, loadAfter }: ReportInput): { md: string; pass: boolean } {
+  const last = trials[trials.length - 1]!;
+  const r = last.r;
+  const orders = r.clone?.tables.find((t) => t.table === 'orders');
+  const sampleFill = r.deploy.steps.find((s) => s.stepId === 'backfill');
+  const sampleRate = sampleFill?.progress ? steadyRate(sampleFill.progress, sampleFill.durationMs) : null;
+  const rows = r.projection.steps.map((s) => {
+    const sample = r.steps.find((x) => x.stepId === s.id)!;
+    const rl = last.real.get(s.id) ?? 0;
+    return `| ${s.id} | ${s.basis} | ${sample.sampleSeconds.toFixed(3)} | ${s.seconds.toFixed(2)} (${s.low_seconds.toFixed(2)}–${s.high_seconds.toFixed(2)}) | ${rl.toFixed(2)} | ${rl > 0 ? (s.seconds / rl).toFixed(2) : 'n/a'} |`;
+  });
+  const ratios = trials.map((t) => t.r.projection.total_seconds / t.realTotal);
+  const within = ratios.filter((x) => Math.abs(x - 1) <= 0.3).length;
+  const inBand = trials.filter(
+    (t) => t.realTotal >= (t.r.projection.low_seconds ?? 0) && t.realTotal <= (t.r.projection.high_seconds ?? Infinity),
+  ).length;
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const perTrial = perTrialRows(trials);
+  const notes = r.warnings.filter((w) => w.startsWith('projection: ')).map((w) => `- ${w.slice('projection: '.length)}`);
+  const sampleThrottles = r.deploy.steps.flatMap((s) => s.throttles.map((t) => t.reason).filter((x): x is string => !!x));
+  const pass = within === trials.length;
+  const md = [
+    '## Projection (rehearse)',
+    '',
+    `\`npx tsx bench/projection.ts --trials ${TRIALS}${METHOD !== 'auto' ? ` --sample-method ${METHOD}` : ''}\`: \`${values.runbook}\` rehearsed on a ${SAMPLE}% sample (${orders?.sampleRows.toLocaleString('en-US')} of ${ROWS.toLocaleString('en-US')} rows, ${sampleDesc(orders)}) in an embedded sandbox, ` +
+      `projected to the full table, then the same deploy phase run for real on a freshly seeded full table (same machine, PostgreSQL ${major}). Each trial repeats all of it. ` +
+      `orders.customer_id of row g is \`${values['orders-key']}\` (${rowsPerCustomer} orders per customer, indexed). ` +
+      `Load average ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} before and ${loadAfter.map((x) => x.toFixed(1)).join(' / ')} after (1/5/15 min) on this shared machine.`,
+    '',
+    '| trial | projected s | band s | real s | projected / real | real in band | sample backfill rows/s | real backfill rows/s | autovacuum during the real run |',
+    '|---:|---:|---:|---:|---:|:-:|---:|---:|:-:|',
+    ...perTrial,
+    '',
+    `Bar: projected within ±30% of the real run in every trial → **${pass ? 'PASS' : 'FAIL'}** (within in ${within} of ${trials.length}; projected/real median ${median.toFixed(2)}, range ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}); ` +
+      `the real run fell inside the stated band in ${inBand} of ${trials.length}.`,
+    '',
+    `Last trial, per step (sample backfill steady rate ${sampleRate ? Math.round(sampleRate.rowsPerMs * 1000).toLocaleString('en-US') : 'n/a'} rows/s, standard error ${sampleRate ? pct(sampleRate.stderr).replace('+', '±') : 'n/a'}):`,
+    '',
+    '| step | basis | sample s | projected s (band) | real s | projected / real |',
+    '|---|---|---:|---:|---:|---:|',
+    ...rows,
+    `| **total** | | ${r.steps.reduce((a, s) => a + s.sampleSeconds, 0).toFixed(3)} | **${r.projection.total_seconds.toFixed(2)}** (${r.projection.low_seconds?.toFixed(2)}–${r.projection.high_seconds?.toFixed(2)}) | **${last.realTotal.toFixed(2)}** | **${(r.projection.total_seconds / last.realTotal).toFixed(2)}** |`,
+    '',
+    `The rehearsal took ${last.wall.toFixed(1)} s (sandbox start, clone, deploy, rollback, checks); rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}. ` +
+      `Throttle events: sample ${count(sampleThrottles)}; real run ${count(last.throttles)}.`,
+    ...(notes.length ? ['', 'What the rehearsal said about its own projection:', '', ...notes] : []),
+    '',
+    'Reading it: the backfill’s per-row cost is dominated by keeping orders_customer_idx in order (btree bottom-up deletion of the old row versions’ entries), which depends on ' +
+      'how many rows each key has and which keys share a leaf page. The default sample takes whole customers in contiguous ranges of customer_id, so the sample’s index has the ' +
+      'source’s leaf pages; a block sample (`--sample-method tablesample`, run it to compare) keeps every customer with a tenth of their orders, and its backfill runs faster per row than the source’s. The band’s sides are ' +
+      'the rate’s spread plus allowances for table size and the repeated-key index, whose lower side also covers autovacuum vacuuming orders during the real backfill: ' +
+      'when it does (last column), it removes the old versions’ index entries itself and the real run takes about a fifth less. The sample’s backfill lasts about a second, ' +
+      'too short for autovacuum, and on a shared 2-core box it and the real run can also get different shares of the CPU.',
+  ].join('\n');
+  return { md, pass };
 }
 
 await main();

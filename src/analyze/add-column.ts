@@ -13,6 +13,19 @@ import { jsonFinding, rowsText } from './column-changes.js';
 
 const SERIAL = new Set(['serial', 'bigserial', 'smallserial', 'serial2', 'serial4', 'serial8']);
 
+/** The column an ADD COLUMN adds, with its constraints by kind. */
+interface NewColumn {
+  col: string;
+  type: ReturnType<typeof typeName>;
+  byType: (k: string) => any[];
+  serial: boolean;
+  identity: any;
+  generated: any;
+  dflt: any;
+  notNull: boolean;
+  data: ReturnType<StatementContext['dataTables']>;
+}
+
 export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
   const def = cmd.def?.ColumnDef;
   if (!def) return { mode: 'AccessExclusiveLock' };
@@ -28,74 +41,22 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
   }
 
   if (type && pgTypname(type) === 'json') jsonFinding(t.name, col, ctx);
-  let rewriteWhy: string | undefined;
-  const serial = type && SERIAL.has(type.name);
-  const identity = byType('CONSTR_IDENTITY')[0];
-  const generated = byType('CONSTR_GENERATED')[0];
-  const dflt = byType('CONSTR_DEFAULT')[0];
-  const notNull = byType('CONSTR_NOTNULL').length > 0 || byType('CONSTR_PRIMARY').length > 0;
-
-  if (serial) {
-    rewriteWhy = `${type!.name} fills every existing row from a sequence`;
-    ctx.finding(
-      'add-column-serial',
-      `ADD COLUMN ${col} ${type!.name} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the new sequence.`,
-    );
-  } else if (identity) {
-    rewriteWhy = 'an identity column fills every existing row from its sequence';
-    ctx.finding(
-      'add-column-serial',
-      `ADD COLUMN ${col} ... GENERATED AS IDENTITY rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the sequence.`,
-    );
-  } else if (generated) {
-    const stored = generated.generated_kind !== 'v';
-    if (!stored && !ctx.requires(18, 'a VIRTUAL generated column')) {
-      // Older servers reject the statement; nothing else to predict.
-    } else if (stored) {
-      rewriteWhy = 'a STORED generated column is computed for every row';
-      ctx.finding(
-        'add-column-generated-stored',
-        `ADD COLUMN ${col} GENERATED ... STORED rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`,
-      );
-    } else ctx.note('a VIRTUAL generated column is computed on read: no rewrite');
-  } else if (dflt) {
-    const v = await expressionVolatility(dflt.raw_expr, ctx.live ? ctx.session.catalog : undefined);
-    if (v.volatility === 'volatile') {
-      rewriteWhy = `the default calls volatile ${v.because.join(', ')}`;
-      ctx.finding(
-        'add-column-volatile-default',
-        `ADD COLUMN ${col} with a volatile default (${v.because.join(', ')}) rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: each row gets its own value.`,
-      );
-    } else {
-      if (v.unknown.length) {
-        if (ctx.live) ctx.doubt(`function ${v.unknown.join(', ')} not found: the statement would fail`);
-        else ctx.unknownOnce(`the volatility of ${v.unknown.join(', ')} in the default (a volatile one rewrites the table)`);
-      }
-      ctx.note(
-        `the default is ${v.volatility === 'stable' ? 'stable' : 'a constant'}: evaluated once and stored in the catalog, no rewrite`,
-      );
-    }
-  }
-
-  // A domain with constraints is checked for every row, default or not.
-  if (!rewriteWhy && type && !serial) {
-    const constrained =
-      ctx.session.catalog && ctx.live ? await ctx.session.catalog.typeIsConstrainedDomain(type.schema, type.name) : undefined;
-    if (constrained && (dflt || !generated)) {
-      rewriteWhy = `${type.name} is a domain with constraints: every row is checked`;
-      ctx.finding(
-        'add-column-domain-check',
-        `ADD COLUMN ${col} ${type.name}: the domain's constraints are evaluated for every row, which rewrites ${t.name}${rowsText(t.info)}.`,
-      );
-    } else if (constrained === undefined && !ctx.live && !isBuiltinType(type.name)) {
-      ctx.unknownOnce(`whether type ${type.name} is a domain with constraints (that would rewrite the table)`);
-    }
-  }
-
+  const nc: NewColumn = {
+    col,
+    type,
+    byType,
+    serial: !!(type && SERIAL.has(type.name)),
+    identity: byType('CONSTR_IDENTITY')[0],
+    generated: byType('CONSTR_GENERATED')[0],
+    dflt: byType('CONSTR_DEFAULT')[0],
+    notNull: byType('CONSTR_NOTNULL').length > 0 || byType('CONSTR_PRIMARY').length > 0,
+    data,
+  };
+  const rewriteWhy = (await fillRewrite(nc, t, ctx)) ?? (await domainRewrite(nc, t, ctx));
   if (rewriteWhy) {
     for (const d of data) ctx.rewrite(d);
     ctx.note(`rewrite: ${rewriteWhy}`);
-  } else if (notNull && !dflt && !identity && !serial && !generated) {
+  } else if (nc.notNull && !nc.dflt && !nc.identity && !nc.serial && !nc.generated) {
     // Phase 3 scans for NULLs, and finds one on the first row of a non-empty table.
     for (const d of data) ctx.scan(d);
     if (!ctx.state.createdInScript(t.rel)) {
@@ -105,9 +66,87 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
       );
     }
   }
+  addColumnChecks(nc, t, ctx, !!rewriteWhy);
+  for (const c of [...byType('CONSTR_UNIQUE'), ...byType('CONSTR_PRIMARY')]) {
+    for (const d of data) ctx.scan(d, 'index-build');
+    const kind = c.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE';
+    ctx.finding('add-column-with-unique', `${kind} on new column ${col} builds an index on ${t.name} while holding ACCESS EXCLUSIVE.`);
+  }
+  for (const c of byType('CONSTR_FOREIGN')) await addColumnForeignKey(nc, c, t, ctx);
+  recordNewColumn(nc, t);
+  return { mode: 'AccessExclusiveLock' };
+}
 
-  for (const c of byType('CONSTR_CHECK')) {
-    for (const d of data) if (!rewriteWhy) ctx.scan(d);
+/** Why filling the existing rows rewrites the table (serial, identity, STORED generated, volatile default), if it does. */
+async function fillRewrite(nc: NewColumn, t: AlterTarget, ctx: StatementContext): Promise<string | undefined> {
+  const { col, type, identity, generated, dflt } = nc;
+  if (nc.serial) {
+    ctx.finding(
+      'add-column-serial',
+      `ADD COLUMN ${col} ${type!.name} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the new sequence.`,
+    );
+    return `${type!.name} fills every existing row from a sequence`;
+  }
+  if (identity) {
+    ctx.finding(
+      'add-column-serial',
+      `ADD COLUMN ${col} ... GENERATED AS IDENTITY rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: every row gets a value from the sequence.`,
+    );
+    return 'an identity column fills every existing row from its sequence';
+  }
+  if (generated) {
+    const stored = generated.generated_kind !== 'v';
+    if (!stored && !ctx.requires(18, 'a VIRTUAL generated column')) {
+      // Older servers reject the statement; nothing else to predict.
+    } else if (stored) {
+      ctx.finding(
+        'add-column-generated-stored',
+        `ADD COLUMN ${col} GENERATED ... STORED rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE.`,
+      );
+      return 'a STORED generated column is computed for every row';
+    } else ctx.note('a VIRTUAL generated column is computed on read: no rewrite');
+    return undefined;
+  }
+  if (!dflt) return undefined;
+  const v = await expressionVolatility(dflt.raw_expr, ctx.live ? ctx.session.catalog : undefined);
+  if (v.volatility === 'volatile') {
+    ctx.finding(
+      'add-column-volatile-default',
+      `ADD COLUMN ${col} with a volatile default (${v.because.join(', ')}) rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE: each row gets its own value.`,
+    );
+    return `the default calls volatile ${v.because.join(', ')}`;
+  }
+  if (v.unknown.length) {
+    if (ctx.live) ctx.doubt(`function ${v.unknown.join(', ')} not found: the statement would fail`);
+    else ctx.unknownOnce(`the volatility of ${v.unknown.join(', ')} in the default (a volatile one rewrites the table)`);
+  }
+  ctx.note(`the default is ${v.volatility === 'stable' ? 'stable' : 'a constant'}: evaluated once and stored in the catalog, no rewrite`);
+  return undefined;
+}
+
+/** A domain with constraints is checked for every row, default or not. */
+async function domainRewrite(nc: NewColumn, t: AlterTarget, ctx: StatementContext): Promise<string | undefined> {
+  const { col, type } = nc;
+  if (!type || nc.serial) return undefined;
+  const constrained =
+    ctx.session.catalog && ctx.live ? await ctx.session.catalog.typeIsConstrainedDomain(type.schema, type.name) : undefined;
+  if (constrained && (nc.dflt || !nc.generated)) {
+    ctx.finding(
+      'add-column-domain-check',
+      `ADD COLUMN ${col} ${type.name}: the domain's constraints are evaluated for every row, which rewrites ${t.name}${rowsText(t.info)}.`,
+    );
+    return `${type.name} is a domain with constraints: every row is checked`;
+  }
+  if (constrained === undefined && !ctx.live && !isBuiltinType(type.name)) {
+    ctx.unknownOnce(`whether type ${type.name} is a domain with constraints (that would rewrite the table)`);
+  }
+  return undefined;
+}
+
+function addColumnChecks(nc: NewColumn, t: AlterTarget, ctx: StatementContext, rewritten: boolean): void {
+  const { col } = nc;
+  for (const c of nc.byType('CONSTR_CHECK')) {
+    for (const d of nc.data) if (!rewritten) ctx.scan(d);
     ctx.finding('add-column-with-check', `The CHECK on new column ${col} is validated by scanning ${t.name} under ACCESS EXCLUSIVE.`);
     const name = c.conname ?? `${t.rel.name}_${col}_check`;
     t.info?.constraints.set(name, {
@@ -118,52 +157,51 @@ export async function analyzeAddColumn(cmd: any, t: AlterTarget, ctx: StatementC
       provesNotNull: provesNotNull(c.raw_expr),
     });
   }
-  for (const c of [...byType('CONSTR_UNIQUE'), ...byType('CONSTR_PRIMARY')]) {
-    for (const d of data) ctx.scan(d, 'index-build');
-    const kind = c.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE';
-    ctx.finding('add-column-with-unique', `${kind} on new column ${col} builds an index on ${t.name} while holding ACCESS EXCLUSIVE.`);
-  }
-  for (const c of byType('CONSTR_FOREIGN')) {
-    const ref = rangeVar(c.pktable);
-    if (!ref) continue;
-    const { name: refName, info: refInfo } = await ctx.table(ref);
-    ctx.lock(refName, 'ShareRowExclusiveLock', { table: refInfo, why: 'referenced table (the foreign key adds triggers to it)' });
-    ctx.note(`the new column is NULL in every row (or has the default), so the foreign key to ${refName} is not validated by a scan`);
-    if (dflt) ctx.doubt('a foreign key on a new column with a default: whether PostgreSQL validates it by a scan');
-    ctx.finding(
-      'foreign-key-unindexed',
-      `New column ${col} references ${refName} but has no index: deletes and key updates on ${refName} will scan ${t.name}.`,
-      {
-        severity: 'info',
-      },
-    );
-    const fkName = c.conname ?? `${t.rel.name}_${col}_fkey`;
-    t.info?.constraints.set(fkName, {
-      name: fkName,
-      type: 'foreign key',
-      validated: true,
-      columns: [col],
-      provesNotNull: [],
-      refTable: refName,
-      refColumns: strings(c.pk_attrs),
-    });
-  }
+}
 
-  if (t.info && type) {
-    const info: ColumnInfo = {
-      name: col,
-      type: type.name + (type.mods.length ? `(${type.mods.join(',')})` : ''),
-      typname: SERIAL.has(type.name) ? (type.name.startsWith('big') || type.name === 'serial8' ? 'int8' : 'int4') : pgTypname(type),
-      typschema: type.schema ?? 'pg_catalog',
-      mods: type.mods,
-      notNull: notNull || !!serial || !!identity,
-      domainWithConstraints: false,
-      identity: !!identity,
-      generated: !!generated,
-    };
-    t.info.columns.set(col, info);
-  }
-  return { mode: 'AccessExclusiveLock' };
+async function addColumnForeignKey(nc: NewColumn, c: any, t: AlterTarget, ctx: StatementContext): Promise<void> {
+  const { col } = nc;
+  const ref = rangeVar(c.pktable);
+  if (!ref) return;
+  const { name: refName, info: refInfo } = await ctx.table(ref);
+  ctx.lock(refName, 'ShareRowExclusiveLock', { table: refInfo, why: 'referenced table (the foreign key adds triggers to it)' });
+  ctx.note(`the new column is NULL in every row (or has the default), so the foreign key to ${refName} is not validated by a scan`);
+  if (nc.dflt) ctx.doubt('a foreign key on a new column with a default: whether PostgreSQL validates it by a scan');
+  ctx.finding(
+    'foreign-key-unindexed',
+    `New column ${col} references ${refName} but has no index: deletes and key updates on ${refName} will scan ${t.name}.`,
+    {
+      severity: 'info',
+    },
+  );
+  const fkName = c.conname ?? `${t.rel.name}_${col}_fkey`;
+  t.info?.constraints.set(fkName, {
+    name: fkName,
+    type: 'foreign key',
+    validated: true,
+    columns: [col],
+    provesNotNull: [],
+    refTable: refName,
+    refColumns: strings(c.pk_attrs),
+  });
+}
+
+/** Later statements of the script see the new column. */
+function recordNewColumn(nc: NewColumn, t: AlterTarget): void {
+  const { col, type } = nc;
+  if (!t.info || !type) return;
+  const info: ColumnInfo = {
+    name: col,
+    type: type.name + (type.mods.length ? `(${type.mods.join(',')})` : ''),
+    typname: SERIAL.has(type.name) ? (type.name.startsWith('big') || type.name === 'serial8' ? 'int8' : 'int4') : pgTypname(type),
+    typschema: type.schema ?? 'pg_catalog',
+    mods: type.mods,
+    notNull: nc.notNull || nc.serial || !!nc.identity,
+    domainWithConstraints: false,
+    identity: !!nc.identity,
+    generated: !!nc.generated,
+  };
+  t.info.columns.set(col, info);
 }
 
 function isBuiltinType(name: string): boolean {

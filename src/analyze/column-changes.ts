@@ -34,20 +34,8 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
   if (t.info && !info && ctx.live && !cmd.missing_ok) ctx.doubt(`column ${col} does not exist in ${t.name}: the statement would fail`);
   switch (cmd.subtype) {
     case 'AT_ColumnDefault':
-    case 'AT_CookedColumnDefault': {
-      if (cmd.def) {
-        const v = await expressionVolatility(cmd.def, ctx.live ? ctx.session.catalog : undefined);
-        ctx.note(`SET DEFAULT applies to rows inserted from now on (${v.volatility} expression): existing rows are not touched`);
-      } else ctx.note('DROP DEFAULT is a catalog change');
-      if (!ctx.state.createdInScript(t.rel)) {
-        ctx.finding(
-          'change-column-default',
-          `${cmd.def ? 'SET' : 'DROP'} DEFAULT on ${t.name}.${col}: rows inserted from the commit on get ${cmd.def ? 'the new default' : 'NULL'} while rows written before keep theirs, and application code that omits ${col} changes behaviour at that moment.`,
-        );
-      }
-      ctx.setWork('catalog');
-      return { mode: 'AccessExclusiveLock' };
-    }
+    case 'AT_CookedColumnDefault':
+      return columnDefault(cmd, col, t, ctx);
     case 'AT_DropNotNull':
       if (info) info.notNull = false;
       ctx.setWork('catalog');
@@ -55,25 +43,8 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
     case 'AT_SetNotNull':
       setNotNull(col, t, ctx);
       return { mode: 'AccessExclusiveLock' };
-    case 'AT_DropColumn': {
-      if (cmd.missing_ok && t.info && !t.info.partial && !info) {
-        ctx.note(`column ${col} does not exist: DROP COLUMN IF EXISTS does nothing`);
-        ctx.setWork('catalog');
-        return { mode: 'AccessExclusiveLock' };
-      }
-      lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `owned by ${col}, dropped with it`, col);
-      ctx.finding(
-        'drop-column',
-        `DROP COLUMN ${col} removes its data from ${t.name} for good (a catalog change: the space is reclaimed only as rows are rewritten).`,
-      );
-      for (const idx of t.info?.indexes.values() ?? []) {
-        if (idx.columns.includes(col))
-          ctx.lock(idx.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index on the dropped column (dropped with it)' });
-      }
-      t.info?.columns.delete(col);
-      ctx.setWork('catalog');
-      return { mode: 'AccessExclusiveLock' };
-    }
+    case 'AT_DropColumn':
+      return dropColumn(cmd, col, info, t, ctx);
     case 'AT_SetStatistics':
     case 'AT_SetOptions':
     case 'AT_ResetOptions':
@@ -119,6 +90,43 @@ export async function analyzeColumnCommand(cmd: any, t: AlterTarget, ctx: Statem
       }
       return { mode: 'AccessExclusiveLock' };
   }
+  return { mode: 'AccessExclusiveLock' };
+}
+
+/** SET / DROP DEFAULT: a catalog change that splits rows written before and after the commit. */
+async function columnDefault(cmd: any, col: string, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+  if (cmd.def) {
+    const v = await expressionVolatility(cmd.def, ctx.live ? ctx.session.catalog : undefined);
+    ctx.note(`SET DEFAULT applies to rows inserted from now on (${v.volatility} expression): existing rows are not touched`);
+  } else ctx.note('DROP DEFAULT is a catalog change');
+  if (!ctx.state.createdInScript(t.rel)) {
+    ctx.finding(
+      'change-column-default',
+      `${cmd.def ? 'SET' : 'DROP'} DEFAULT on ${t.name}.${col}: rows inserted from the commit on get ${cmd.def ? 'the new default' : 'NULL'} while rows written before keep theirs, and application code that omits ${col} changes behaviour at that moment.`,
+    );
+  }
+  ctx.setWork('catalog');
+  return { mode: 'AccessExclusiveLock' };
+}
+
+/** DROP COLUMN: a catalog change that takes the column's indexes and owned sequences with it. */
+function dropColumn(cmd: any, col: string, info: ColumnInfo | undefined, t: AlterTarget, ctx: StatementContext): SubcommandResult {
+  if (cmd.missing_ok && t.info && !t.info.partial && !info) {
+    ctx.note(`column ${col} does not exist: DROP COLUMN IF EXISTS does nothing`);
+    ctx.setWork('catalog');
+    return { mode: 'AccessExclusiveLock' };
+  }
+  lockOwnedSequences(ctx, t.info, 'AccessExclusiveLock', `owned by ${col}, dropped with it`, col);
+  ctx.finding(
+    'drop-column',
+    `DROP COLUMN ${col} removes its data from ${t.name} for good (a catalog change: the space is reclaimed only as rows are rewritten).`,
+  );
+  for (const idx of t.info?.indexes.values() ?? []) {
+    if (idx.columns.includes(col))
+      ctx.lock(idx.name, 'AccessExclusiveLock', { relkind: 'index', why: 'index on the dropped column (dropped with it)' });
+  }
+  t.info?.columns.delete(col);
+  ctx.setWork('catalog');
   return { mode: 'AccessExclusiveLock' };
 }
 

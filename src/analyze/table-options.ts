@@ -59,7 +59,6 @@ export function relOptionLock(defs: any[]): LockMode {
 }
 
 export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
-  const data = ctx.dataTables(t.name, t.info);
   switch (cmd.subtype) {
     case 'AT_SetRelOptions':
     case 'AT_ResetRelOptions': {
@@ -72,25 +71,8 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
       ctx.setWork('catalog');
       return { mode: 'AccessExclusiveLock', recurse: false };
     case 'AT_SetLogged':
-    case 'AT_SetUnLogged': {
-      const want = cmd.subtype === 'AT_SetLogged' ? 'p' : 'u';
-      if (t.objtype === 'OBJECT_SEQUENCE' || t.info?.relkind === 'S') {
-        ctx.note('a sequence is one page: switching its WAL logging is instant');
-        ctx.setWork('catalog');
-      } else if (t.info && !t.info.partial && t.info.persistence === want) {
-        ctx.note(`${t.name} is already ${want === 'p' ? 'LOGGED' : 'UNLOGGED'}: nothing to do`);
-        ctx.setWork('catalog');
-      } else {
-        for (const d of data) ctx.rewrite(d);
-        const what = want === 'p' ? 'SET LOGGED' : 'SET UNLOGGED';
-        ctx.finding(
-          'set-logged-rewrite',
-          `${what} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE${want === 'p' ? ' and writes all of it to WAL' : ''}.`,
-        );
-        if (t.info) t.info.persistence = want;
-      }
-      return { mode: 'AccessExclusiveLock', recurse: false };
-    }
+    case 'AT_SetUnLogged':
+      return setLogged(cmd.subtype === 'AT_SetLogged' ? 'p' : 'u', t, ctx);
     case 'AT_ReplicaIdentity':
       ctx.note('REPLICA IDENTITY is a catalog change (FULL makes logical replication log whole old rows)');
       ctx.setWork('catalog');
@@ -107,22 +89,8 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
     case 'AT_EnableTrigUser':
     case 'AT_DisableTrig':
     case 'AT_DisableTrigAll':
-    case 'AT_DisableTrigUser': {
-      const all = /All$/.test(cmd.subtype);
-      if (all) ctx.note('ALL includes the internal foreign-key triggers: disabling them stops FK checks');
-      ctx.finding('trigger-lock', `Enabling or disabling triggers takes SHARE ROW EXCLUSIVE on ${t.name}: writes wait while it is held.`);
-      ctx.setWork('catalog');
-      // On a partitioned table the change goes to the partitions' clones of the affected triggers.
-      let recurse = false;
-      if (t.info?.relkind === 'p') {
-        const trig = t.info.triggers;
-        if (!trig) ctx.doubt(`whether ${t.name}'s partitions carry the affected triggers (then they are locked too)`);
-        else if (all) recurse = trig.length > 0;
-        else if (/User$/.test(cmd.subtype)) recurse = trig.some((x) => !x.internal);
-        else recurse = trig.some((x) => x.name === cmd.name);
-      }
-      return { mode: 'ShareRowExclusiveLock', recurse };
-    }
+    case 'AT_DisableTrigUser':
+      return enableTriggers(cmd, t, ctx);
     case 'AT_EnableRule':
     case 'AT_EnableAlwaysRule':
     case 'AT_EnableReplicaRule':
@@ -143,21 +111,62 @@ export async function analyzeTableOption(cmd: any, t: AlterTarget, ctx: Statemen
       if (ctx.requires(15, 'SET ACCESS METHOD')) setAccessMethod(cmd.name, t, ctx);
       return { mode: 'AccessExclusiveLock', recurse: false };
     case 'AT_AddInherit':
-    case 'AT_DropInherit': {
-      // INHERIT locks the new parent against schema changes; NO INHERIT only reads the old one.
-      const parent = rangeVar(cmd.def?.RangeVar ?? cmd.def);
-      if (parent) {
-        const { name, info } = await ctx.table(parent);
-        ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessShareLock', {
-          table: info,
-          why: 'inheritance parent',
-        });
-      }
-      ctx.setWork('catalog');
-      return { mode: 'AccessExclusiveLock', recurse: false };
-    }
+    case 'AT_DropInherit':
+      return inherit(cmd, t, ctx);
   }
   return { mode: 'AccessExclusiveLock' };
+}
+
+/** SET LOGGED / UNLOGGED rewrites the table, unless it already is so (or is a sequence). */
+function setLogged(want: 'p' | 'u', t: AlterTarget, ctx: StatementContext): SubcommandResult {
+  if (t.objtype === 'OBJECT_SEQUENCE' || t.info?.relkind === 'S') {
+    ctx.note('a sequence is one page: switching its WAL logging is instant');
+    ctx.setWork('catalog');
+  } else if (t.info && !t.info.partial && t.info.persistence === want) {
+    ctx.note(`${t.name} is already ${want === 'p' ? 'LOGGED' : 'UNLOGGED'}: nothing to do`);
+    ctx.setWork('catalog');
+  } else {
+    for (const d of ctx.dataTables(t.name, t.info)) ctx.rewrite(d);
+    const what = want === 'p' ? 'SET LOGGED' : 'SET UNLOGGED';
+    ctx.finding(
+      'set-logged-rewrite',
+      `${what} rewrites ${t.name}${rowsText(t.info)} under ACCESS EXCLUSIVE${want === 'p' ? ' and writes all of it to WAL' : ''}.`,
+    );
+    if (t.info) t.info.persistence = want;
+  }
+  return { mode: 'AccessExclusiveLock', recurse: false };
+}
+
+/** ENABLE / DISABLE TRIGGER: SHARE ROW EXCLUSIVE, passed on to partitions that carry the triggers. */
+function enableTriggers(cmd: any, t: AlterTarget, ctx: StatementContext): SubcommandResult {
+  const all = /All$/.test(cmd.subtype);
+  if (all) ctx.note('ALL includes the internal foreign-key triggers: disabling them stops FK checks');
+  ctx.finding('trigger-lock', `Enabling or disabling triggers takes SHARE ROW EXCLUSIVE on ${t.name}: writes wait while it is held.`);
+  ctx.setWork('catalog');
+  // On a partitioned table the change goes to the partitions' clones of the affected triggers.
+  let recurse = false;
+  if (t.info?.relkind === 'p') {
+    const trig = t.info.triggers;
+    if (!trig) ctx.doubt(`whether ${t.name}'s partitions carry the affected triggers (then they are locked too)`);
+    else if (all) recurse = trig.length > 0;
+    else if (/User$/.test(cmd.subtype)) recurse = trig.some((x) => !x.internal);
+    else recurse = trig.some((x) => x.name === cmd.name);
+  }
+  return { mode: 'ShareRowExclusiveLock', recurse };
+}
+
+/** INHERIT locks the new parent against schema changes; NO INHERIT only reads the old one. */
+async function inherit(cmd: any, t: AlterTarget, ctx: StatementContext): Promise<SubcommandResult> {
+  const parent = rangeVar(cmd.def?.RangeVar ?? cmd.def);
+  if (parent) {
+    const { name, info } = await ctx.table(parent);
+    ctx.lock(name, cmd.subtype === 'AT_AddInherit' ? 'ShareUpdateExclusiveLock' : 'AccessShareLock', {
+      table: info,
+      why: 'inheritance parent',
+    });
+  }
+  ctx.setWork('catalog');
+  return { mode: 'AccessExclusiveLock', recurse: false };
 }
 
 /** The table is already where SET TABLESPACE would put it: PostgreSQL does nothing (no copy). */

@@ -3,6 +3,7 @@
 // with pg_cancel_backend() and full knowledge of what the session does.
 import type { Queryable } from '../pg/queryable.js';
 import { redact } from '../util/secrets.js';
+import { sqlText } from '../pg/sql-files.js';
 import { isOurs, maskQuery, MONITOR_APP, OWN_APP_PREFIX } from './sessions.js';
 import type { LockSession, MonitorSample } from './monitor-types.js';
 
@@ -15,21 +16,13 @@ export interface CancelResult {
   wasWaiting?: boolean;
 }
 
-// Checked and cancelled in one statement, so a pid reused by a new session in between cannot be hit.
-const CANCEL_SQL = `
-select pid, application_name as app, state, wait_event_type, left(query, 120) as query,
-       case when application_name like $2 || '%' and application_name <> $3 and state = 'active'
-            then pg_cancel_backend(pid) end as cancelled
-from pg_stat_activity
-where pid = $1`;
-
 export async function cancelOwnStatement(db: Queryable, pid: number): Promise<CancelResult> {
   if (!Number.isInteger(pid) || pid <= 0) return { pid, cancelled: false, message: `"${pid}" is not a backend pid` };
   let row:
     | { app: string | null; state: string | null; wait_event_type: string | null; query: string | null; cancelled: boolean | null }
     | undefined;
   try {
-    row = (await db.query(CANCEL_SQL, [pid, OWN_APP_PREFIX, MONITOR_APP])).rows[0];
+    row = (await db.query(sqlText('monitor/sql', 'cancel-own-statement'), [pid, OWN_APP_PREFIX, MONITOR_APP])).rows[0];
   } catch (err) {
     return { pid, cancelled: false, message: `could not cancel pid ${pid}: ${redact((err as Error).message)}` };
   }

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { Clock } from '../util/clock.js';
 import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { loadParser, parseStatements, type ParsedStatement } from './sqlparse.js';
+import { sqlText } from './sql-files.js';
 
 export interface ExecOptions {
   stepId: string;
@@ -263,13 +264,7 @@ export class SqlExecutor {
     const rels = new Set<string>();
     for (const st of unit.statements) collectRelations(st.ast, rels);
     if (rels.size === 0) return [];
-    const r = await this.deps.pool.query<{ pid: number; what: string }>(
-      `select l.pid, l.mode || ' on ' || l.relation::regclass::text || ' by ' || coalesce(a.usename, '?') || ' (' || coalesce(a.application_name, '') || ', ' || a.state || ', xact ' || coalesce(to_char(now() - a.xact_start, 'HH24:MI:SS'), '-') || ')' as what
-         from pg_locks l join pg_stat_activity a using (pid)
-        where l.granted and l.locktype = 'relation' and l.pid <> pg_backend_pid()
-          and l.relation::regclass::text = any($1) limit 10`,
-      [[...rels]],
-    );
+    const r = await this.deps.pool.query<{ pid: number; what: string }>(sqlText('pg/sql', 'relation-lock-holders'), [[...rels]]);
     return r.rows;
   }
 }

@@ -17,6 +17,7 @@ import type { StepPlan } from '../engine/step-kind.js';
 import type { LockSampler } from './lock-sampler.js';
 import { normRel } from './relation-names.js';
 import type { DrillOutcome, PhaseTrace } from './rehearsal-types.js';
+import { sqlText } from '../pg/sql-files.js';
 
 export interface DrillOptions {
   sandboxUrl: string;
@@ -237,15 +238,8 @@ export class Drill {
   ): Promise<{ table: string; rows: number; touchCol: string; copyCols: string; insertable: boolean }> {
     const c = this.clients[0] ?? (await this.connect());
     const table = await qualify(c, relation);
-    const cols = await c.query<{ name: string; pk: boolean; has_default: boolean }>(
-      `select a.attname as name, coalesce(a.attnum = any(i.indkey), false) as pk, (a.atthasdef or a.attidentity <> '') as has_default
-         from pg_attribute a left join pg_index i on i.indrelid = a.attrelid and i.indisprimary
-        where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by a.attnum`,
-      [table],
-    );
-    const rows = await c.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = to_regclass($1)`, [
-      table,
-    ]);
+    const cols = await c.query<{ name: string; pk: boolean; has_default: boolean }>(sqlText('rehearsal/sql', 'drill-columns'), [table]);
+    const rows = await c.query<{ n: number }>(sqlText('rehearsal/sql', 'drill-row-estimate'), [table]);
     const nonKey = cols.rows.filter((r) => !r.pk);
     const keys = cols.rows.filter((r) => r.pk);
     return {

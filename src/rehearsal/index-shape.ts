@@ -7,6 +7,7 @@
 //  - the source's memory settings: whether the table (and what a backfill adds to it) fits the
 //    cache the source has.
 import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 
 export interface IndexShape {
   /** Table, as schema.name (public. omitted, like TableSample.table). */
@@ -30,17 +31,7 @@ export interface SourceMemory {
 export async function readIndexShapes(db: Queryable, tables: string[]): Promise<IndexShape[]> {
   if (tables.length === 0) return [];
   const r = await db.query<{ tbl: string; idx: string; uniq: boolean; reltuples: string; distinct: string | null; exprs: boolean }>(
-    `select case when n.nspname = 'public' then c.relname else n.nspname || '.' || c.relname end as tbl,
-            ic.relname as idx, ix.indisunique as uniq, c.reltuples::text as reltuples,
-            ix.indexprs is not null as exprs,
-            (select max(case when s.n_distinct < 0 then -s.n_distinct * greatest(c.reltuples, 0) else s.n_distinct end)
-               from pg_attribute a join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = a.attname
-              where a.attrelid = c.oid and a.attnum = any(ix.indkey::int2[]) and a.attnum > 0)::text as distinct
-       from pg_index ix
-       join pg_class c on c.oid = ix.indrelid join pg_namespace n on n.oid = c.relnamespace
-       join pg_class ic on ic.oid = ix.indexrelid
-      where ix.indrelid = any(select to_regclass(t) from unnest($1::text[]) t)
-      order by 1, 2`,
+    sqlText('rehearsal/sql', 'index-shapes'),
     [tables],
   );
   return r.rows.map((x) => {
@@ -53,10 +44,7 @@ export async function readIndexShapes(db: Queryable, tables: string[]): Promise<
 
 export async function readSourceMemory(db: Queryable): Promise<SourceMemory | null> {
   try {
-    const r = await db.query<{ sb: string; ec: string }>(
-      `select (select setting::float8 * pg_size_bytes(coalesce(unit, '1B')) from pg_settings where name = 'shared_buffers')::text as sb,
-              (select setting::float8 * pg_size_bytes(coalesce(unit, '1B')) from pg_settings where name = 'effective_cache_size')::text as ec`,
-    );
+    const r = await db.query<{ sb: string; ec: string }>(sqlText('rehearsal/sql', 'source-memory'));
     const sb = Number(r.rows[0]?.sb);
     const ec = Number(r.rows[0]?.ec);
     return Number.isFinite(sb) && Number.isFinite(ec) ? { sharedBuffersBytes: sb, effectiveCacheBytes: ec } : null;

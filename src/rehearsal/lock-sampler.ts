@@ -4,6 +4,7 @@
 // running when it was taken; the trace turns samples into per-step facts.
 import pg from 'pg';
 import { clientConfig } from '../pg/client-config.js';
+import { sqlText } from '../pg/sql-files.js';
 
 export interface LockRow {
   pid: number;
@@ -39,22 +40,9 @@ export interface Sample {
  * that cheaper regime (projecting 0.6–0.75x the real run); every 100–250 ms, 2 of 20; every 2 s,
  * none of 7; paused, none of 18. The batches' lock is the same each time.
  */
-const SAMPLE_SQL = `
-select extract(epoch from clock_timestamp()) * 1000 as server_ms,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn,
-       (select coalesce(json_agg(json_build_object('pid', l.pid, 'relation', format('%I.%I', n.nspname, c.relname), 'mode', l.mode,
-                                                   'granted', l.granted, 'blockers', case when l.granted then '{}'::int[] else pg_blocking_pids(l.pid) end)), '[]')
-          from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          join pg_class c on c.oid = l.relation join pg_namespace n on n.oid = c.relnamespace
-         where l.locktype = 'relation' and a.application_name like $1 || '%' and c.relkind in ('r', 'p', 'm')
-           and n.nspname not in ('pg_catalog', 'pg_toast', 'information_schema', 'pgrunbook', 'pgrunbook_rehearsal')) as locks,
-       (select coalesce(json_object_agg(x, c.relfilenode), '{}') from unnest($2::text[]) x join pg_class c on c.oid = to_regclass(x)) as files,
-       (select coalesce(json_agg(json_build_object('pid', p.pid, 'phase', p.phase, 'locker', p.current_locker_pid)), '[]')
-          from pg_stat_progress_create_index p join pg_stat_activity a on a.pid = p.pid where a.application_name like $1 || '%') as index`;
+const sampleSql = (): string => sqlText('rehearsal/sql', 'lock-sample');
 
-const MARK_SQL = `
-select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn,
-       (select coalesce(json_object_agg(x, c.relfilenode), '{}') from unnest($1::text[]) x join pg_class c on c.oid = to_regclass(x)) as files`;
+const markSql = (): string => sqlText('rehearsal/sql', 'lock-mark');
 
 export interface Mark {
   lsn: bigint;
@@ -91,7 +79,7 @@ export class LockSampler {
     if (!c) return;
     this.marks.set(
       key,
-      c.query<{ lsn: string; files: Record<string, number> }>(MARK_SQL, [this.opts.tables]).then(
+      c.query<{ lsn: string; files: Record<string, number> }>(markSql(), [this.opts.tables]).then(
         (r) => ({ lsn: BigInt(r.rows[0]!.lsn.split('.')[0]!), files: r.rows[0]!.files }),
         () => undefined,
       ),
@@ -136,7 +124,7 @@ export class LockSampler {
     const sentAt = Date.now();
     try {
       const r = await this.client.query<{ server_ms: number; lsn: string; locks: any[]; files: Record<string, number>; index: any[] }>(
-        SAMPLE_SQL,
+        sampleSql(),
         [this.opts.appPrefix, this.opts.tables],
       );
       const row = r.rows[0]!;

@@ -25,6 +25,7 @@
 // customer's orders) have their rows on most heap pages, so reading them reads most of the table.
 import { quoteIdent, quoteLiteral } from '../pg/connection.js';
 import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 
 /**
  * Rows per slice aimed at: several backfill batches (a batch tuned to 100 ms is ~5–10k rows on a
@@ -70,22 +71,7 @@ export interface SlicePlan {
  * key columns are all NOT NULL; null when there is none.
  */
 export async function uniqueSliceKey(db: Queryable, oid: number): Promise<SliceKey | null> {
-  const r = await db.query<{ index: string; columns: string[]; types: string[] }>(
-    `select x.indexrelid::regclass::text as index,
-            array_agg(a.attname::text order by k.i) as columns,
-            array_agg(format_type(a.atttypid, a.atttypmod) order by k.i) as types
-       from (select i.indexrelid, i.indkey, i.indnkeyatts
-               from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
-              where i.indrelid = $1 and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null and am.amname = 'btree'
-                and not exists (select 1 from pg_attribute na where na.attrelid = $1 and na.attnum = any(i.indkey::int2[]) and not na.attnotnull)
-              order by i.indisprimary desc, i.indnkeyatts, i.indexrelid
-              limit 1) x
-       cross join lateral unnest(x.indkey::int2[]) with ordinality k(n, i)
-       join pg_attribute a on a.attrelid = $1 and a.attnum = k.n
-      where k.i <= x.indnkeyatts
-      group by x.indexrelid`,
-    [oid],
-  );
+  const r = await db.query<{ index: string; columns: string[]; types: string[] }>(sqlText('rehearsal/sql', 'slice-unique-key'), [oid]);
   const row = r.rows[0];
   return row && row.columns.length > 0 ? { index: row.index, columns: row.columns, types: row.types, groups: false } : null;
 }
@@ -111,21 +97,7 @@ export async function groupCandidates(db: Queryable, oid: number): Promise<Group
     distinct: string | null;
     mcf: string | null;
     null_frac: string | null;
-  }>(
-    `select i.indexrelid::regclass::text as index, a.attname::text as col, format_type(a.atttypid, a.atttypmod) as type,
-            greatest(c.reltuples, 0)::text as rows,
-            (case when s.n_distinct < 0 then -s.n_distinct * greatest(c.reltuples, 0) else s.n_distinct end)::text as distinct,
-            (s.most_common_freqs)[1]::text as mcf, s.null_frac::text as null_frac
-       from pg_index i
-       join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
-       join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
-       join pg_attribute a on a.attrelid = i.indrelid and a.attnum = (i.indkey::int2[])[0]
-       left join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = a.attname and not s.inherited
-      where i.indrelid = $1 and not i.indisunique and i.indisvalid and i.indpred is null and am.amname = 'btree'
-        and (i.indkey::int2[])[0] > 0
-      order by i.indexrelid`,
-    [oid],
-  );
+  }>(sqlText('rehearsal/sql', 'slice-group-candidates'), [oid]);
   const out: GroupCandidate[] = [];
   for (const x of r.rows) {
     const rows = Number(x.rows);

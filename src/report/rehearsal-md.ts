@@ -25,24 +25,34 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
     for (const w of r.warnings) out.push(`- ⚠ ${cell(w)}`);
     out.push('');
   }
-  if (r.clone) {
-    out.push(`## Sample (${r.clone.samplePct}%)`, '');
+  sampleSection(r, out);
+  stepsSection(r, out);
+  rollbackSection(r, out);
+  drillSection(r, out);
+  out.push('## How the projection works', '');
+  out.push(PROJECTION_METHOD, '');
+  return redact(out.join('\n'));
+}
+
+function sampleSection(r: RehearsalResult, out: string[]): void {
+  if (!r.clone) return;
+  out.push(`## Sample (${r.clone.samplePct}%)`, '');
+  out.push('| table | role | method | source rows (est.) | sample rows | source size | sample size |', '|---|---|---|---:|---:|---:|---:|');
+  for (const t of r.clone.tables) {
+    if (t.relkind !== 'r') continue;
     out.push(
-      '| table | role | method | source rows (est.) | sample rows | source size | sample size |',
-      '|---|---|---|---:|---:|---:|---:|',
-    );
-    for (const t of r.clone.tables) {
-      if (t.relkind !== 'r') continue;
-      out.push(
-        `| ${cell(t.table)} | ${t.role} | ${t.method}${t.referencedRowsAdded ? ` (+${t.referencedRowsAdded} referenced)` : ''} | ${fmtN(t.sourceRows)} | ${fmtN(t.sampleRows)} | ${fmtB(t.sourceBytes)} | ${fmtB(t.sampleBytes)} |`,
-      );
-    }
-    out.push(
-      '',
-      `Schema copied with ${cell(r.clone.pgDump)} (${r.clone.schemaScope === 'tables' ? 'the touched tables and their dependencies' : 'the whole database schema'}).`,
-      '',
+      `| ${cell(t.table)} | ${t.role} | ${t.method}${t.referencedRowsAdded ? ` (+${t.referencedRowsAdded} referenced)` : ''} | ${fmtN(t.sourceRows)} | ${fmtN(t.sampleRows)} | ${fmtB(t.sourceBytes)} | ${fmtB(t.sampleBytes)} |`,
     );
   }
+  out.push(
+    '',
+    `Schema copied with ${cell(r.clone.pgDump)} (${r.clone.schemaScope === 'tables' ? 'the touched tables and their dependencies' : 'the whole database schema'}).`,
+    '',
+  );
+}
+
+/** Per step: locks seen against predicted (mismatches in bold), rewrite, WAL, sample and projected time. */
+function stepsSection(r: RehearsalResult, out: string[]): void {
   out.push('## Steps', '');
   out.push(
     '| step | status | locks: observed vs predicted | rewrite | WAL | sample | projected (range) | basis |',
@@ -77,6 +87,9 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
       '. Predictions come from `analyze` on each step’s planned SQL (steps marked ¹ had only their own plan’s locks to go by).',
     '',
   );
+}
+
+function rollbackSection(r: RehearsalResult, out: string[]): void {
   out.push('## Rollback', '');
   if (r.rollback) {
     out.push(
@@ -95,21 +108,20 @@ export function rehearsalMarkdown(r: RehearsalResult): string {
       out.push('```', '');
     }
   }
-  if (r.drill) {
-    out.push('## Drill', '');
-    for (const d of r.drill) {
-      out.push(
-        `### ${d.fault}${d.stepId ? ` (at ${d.stepId})` : ''}`,
-        '',
-        `- Injected: ${d.injected ? cell(d.what) : 'no'}`,
-        `- Handled: ${cell(d.handled)}`,
-      );
-      const m = Object.entries(d.metrics).filter(([, v]) => v !== null && v !== '');
-      if (m.length) out.push(`- Measured: ${m.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      out.push('');
-    }
+}
+
+function drillSection(r: RehearsalResult, out: string[]): void {
+  if (!r.drill) return;
+  out.push('## Drill', '');
+  for (const d of r.drill) {
+    out.push(
+      `### ${d.fault}${d.stepId ? ` (at ${d.stepId})` : ''}`,
+      '',
+      `- Injected: ${d.injected ? cell(d.what) : 'no'}`,
+      `- Handled: ${cell(d.handled)}`,
+    );
+    const m = Object.entries(d.metrics).filter(([, v]) => v !== null && v !== '');
+    if (m.length) out.push(`- Measured: ${m.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out.push('');
   }
-  out.push('## How the projection works', '');
-  out.push(PROJECTION_METHOD, '');
-  return redact(out.join('\n'));
 }

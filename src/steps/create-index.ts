@@ -36,6 +36,7 @@ import { derivedName, qname } from './ddl/ddl-names.js';
 import { execOptions, log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 import { pollIndexProgress } from './ddl/index-progress.js';
+import { sqlText } from '../pg/sql-files.js';
 
 const schema = z
   .object({
@@ -308,10 +309,7 @@ export const createIndex: StepKind<Params> = {
     const idx = await findIndex(ctx.pool, t.schema, name);
     const ev = [{ label: `index ${name}`, value: idx ? (idx.valid ? 'valid' : 'INVALID') : 'absent', ok: idx ? idx.valid : undefined }];
     if (idx) ev.push({ label: 'definition', value: idx.definition, ok: undefined });
-    const others = await ctx.pool.query<{ name: string }>(
-      `select c.relname as name from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = $1 and not i.indisvalid`,
-      [t.oid],
-    );
+    const others = await ctx.pool.query<{ name: string }>(sqlText('pg/catalog/sql', 'invalid-indexes'), [t.oid]);
     if (others.rows.length) ev.push({ label: 'invalid indexes on the table', value: others.rows.map((r) => r.name).join(', '), ok: false });
     return ev;
   },
