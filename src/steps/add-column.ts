@@ -189,12 +189,13 @@ export const addColumn: StepKind<Params> = {
     return { added: true };
   },
 
+  // Gate evidence, read before the step runs: an absent column is what the step expects (a fact, not a failure).
   async verify(step, ctx) {
     const p = step.params;
     const t = await findTable(ctx.pool, p.table);
     const c = t ? await findColumn(ctx.pool, t.oid, p.column) : undefined;
     return [
-      { label: `column ${p.column}`, value: c ? c.type : 'absent', ok: !!c },
+      c ? { label: `column ${p.column}`, value: c.type, ok: true } : { label: `column ${p.column}`, value: 'absent: this step adds it' },
       ...(c
         ? [
             { label: 'nullable', value: !c.notNull },

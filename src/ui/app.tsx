@@ -17,7 +17,7 @@ import { KeyLegend } from './components/key-legend.js';
 import { History } from './components/history.js';
 import { MonitorGrid } from './components/monitor-grid.js';
 import { BackfillPanel } from './panels/backfill-panel.js';
-import { GatePrompt, gateHeight } from './widgets/gate/gate-prompt.js';
+import { GatePrompt, gateHeight, gateMinHeight } from './widgets/gate/gate-prompt.js';
 import { LogPager } from './widgets/pager/log-pager.js';
 import { HelpOverlay } from './widgets/help/help-overlay.js';
 import { ConfirmDialog } from './widgets/dialog/confirm-dialog.js';
@@ -29,6 +29,11 @@ export interface AppProps {
   monitored?: boolean;
   /** Print the log into the scrollback through <Static> (default true). */
   history?: boolean;
+}
+
+/** The gate pane's width: beside the step list, or the whole width when the layout is compact. */
+function gateWidth(width: number, rows: number): number {
+  return rows < 16 || width < 60 ? width : width - Math.min(32, Math.max(20, Math.floor(width * 0.32)));
 }
 
 export function App(props: AppProps): React.JSX.Element {
@@ -45,6 +50,7 @@ export function App(props: AppProps): React.JSX.Element {
     hasBackfill: activeBackfill(s.run) !== undefined,
     notice: s.notice,
     runningId: runningStep(s.run)?.id,
+    gateDetail: s.gates[0] ? s.run.steps[s.gates[0].stepId]?.detail : undefined,
   }));
   // Notices fade after a few seconds.
   useEffect(() => {
@@ -73,7 +79,8 @@ export function App(props: AppProps): React.JSX.Element {
     rows,
     columns: width,
     steps: ui.stepCount,
-    gateLines: ui.gate ? gateHeight(ui.gate, width - Math.min(32, Math.max(20, Math.floor(width * 0.32)))) : 0,
+    gateLines: ui.gate ? gateHeight(ui.gate, ui.gateDetail, gateWidth(width, rows)) : 0,
+    gateMinLines: ui.gate ? gateMinHeight(ui.gate, ui.gateDetail, gateWidth(width, rows)) : 0,
     backfill: ui.hasBackfill,
     dialog,
   });

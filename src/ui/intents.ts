@@ -50,7 +50,7 @@ export function runIntents(deps: RunIntentDeps): Intents {
     setPauseMs: (ms) => runner.setPauseMs(ms),
     abort: () => runner.abort('aborted by the operator'),
     quit: () => {
-      runner.interrupt('the operator quit; resume with `pgrunbook resume`');
+      runner.interrupt('the operator quit');
       deps.onQuit?.();
     },
     cancelOwnStatement: (pid) => {

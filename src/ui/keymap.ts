@@ -21,6 +21,9 @@ export type Action =
   | 'gate.yes'
   | 'gate.no'
   | 'gate.choice'
+  | 'gate.expand'
+  | 'gate.scrollUp'
+  | 'gate.scrollDown'
   | 'type.submit'
   | 'type.cancel'
   | 'type.erase'
@@ -35,7 +38,7 @@ export type Action =
   | 'pager.close'
   | 'help.close';
 
-type KeyFlag = 'return' | 'escape' | 'upArrow' | 'downArrow' | 'pageUp' | 'pageDown' | 'backspace' | 'delete' | 'home' | 'end';
+type KeyFlag = 'tab' | 'return' | 'escape' | 'upArrow' | 'downArrow' | 'pageUp' | 'pageDown' | 'backspace' | 'delete' | 'home' | 'end';
 
 export interface KeySpec {
   /** The character(s) ink reports as `input`. */
@@ -102,6 +105,22 @@ export const KEYMAP: readonly Binding[] = [
     help: 'decline (the default)',
   },
   { action: 'gate.choice', context: 'gate', keys: [{ digit: true }], label: '1-9', help: 'pick one of the options' },
+  {
+    action: 'gate.expand',
+    context: 'gate',
+    keys: [{ input: 'w' }, { flag: 'tab' }],
+    label: 'w Tab',
+    help: 'the whole text (why, evidence); again: back',
+  },
+  {
+    action: 'gate.scrollUp',
+    context: 'gate',
+    keys: [{ flag: 'upArrow' }],
+    label: '↑',
+    help: 'scroll the whole text up',
+    pairHelp: 'scroll the whole text',
+  },
+  { action: 'gate.scrollDown', context: 'gate', keys: [{ flag: 'downArrow' }], label: '↓', help: 'scroll the whole text down' },
   { action: 'type.submit', context: 'typeGate', keys: [{ flag: 'return' }], label: 'Enter', help: 'approve once it matches' },
   {
     action: 'type.erase',
@@ -110,6 +129,16 @@ export const KEYMAP: readonly Binding[] = [
     label: 'Backspace',
     help: 'erase a character',
   },
+  { action: 'gate.expand', context: 'typeGate', keys: [{ flag: 'tab' }], label: 'Tab', help: 'the whole text; again: back' },
+  {
+    action: 'gate.scrollUp',
+    context: 'typeGate',
+    keys: [{ flag: 'upArrow' }],
+    label: '↑',
+    help: 'scroll the whole text up',
+    pairHelp: 'scroll the whole text',
+  },
+  { action: 'gate.scrollDown', context: 'typeGate', keys: [{ flag: 'downArrow' }], label: '↓', help: 'scroll the whole text down' },
   { action: 'type.cancel', context: 'typeGate', keys: [{ flag: 'escape' }], label: 'Esc', help: 'decline' },
 
   { action: 'dialog.yes', context: 'dialog', keys: [{ input: 'y' }, { input: 'Y' }], label: 'y', help: 'yes' },
@@ -192,6 +221,7 @@ export function helpSections(): HelpSection[] {
 const PAIRS: [Action, Action][] = [
   ['batchUp', 'batchDown'],
   ['pauseDown', 'pauseUp'],
+  ['gate.scrollUp', 'gate.scrollDown'],
 ];
 
 function mergePairs(bs: Binding[]): { keys: string; help: string }[] {

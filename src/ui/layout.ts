@@ -8,6 +8,8 @@ export interface LayoutInput {
   steps: number;
   /** Lines the gate prompt wants (0 when no gate is open). */
   gateLines: number;
+  /** Lines the gate cannot do without (what warns); the rest of it may give way to the panels. */
+  gateMinLines?: number;
   backfill: boolean;
   /** A yes/no question (abort/quit) is open. */
   dialog: boolean;
@@ -52,8 +54,9 @@ export function computeLayout(i: LayoutInput): Layout {
   const wantTop = Math.max(Math.min(i.steps + 1, 9), 7, i.gateLines);
   const log = i.dialog ? 0 : rest >= 24 ? 5 : rest >= 16 ? 3 : 2;
   rest -= log;
-  // Keep at least one monitor row of MIN_PANEL when possible; a gate may squeeze the panels out.
-  const topMax = Math.max(4, rest - (i.gateLines > 0 ? 0 : MIN_PANEL));
+  // Keep the monitor rows of MIN_PANEL when possible (two beside a gate: lock waits are evidence too);
+  // only what a gate must show may squeeze the panels out.
+  const topMax = Math.max(4, i.gateMinLines ?? 0, rest - (i.gateLines > 0 ? 2 * MIN_PANEL : MIN_PANEL));
   const top = Math.min(wantTop, topMax, rest);
   rest -= top;
   let monitorRows: [number, number];

@@ -37,6 +37,8 @@ export interface StepView {
   throttle?: { reason: string | null; detail?: string };
   evidence?: Evidence[];
   reconciled?: string;
+  /** Not a runbook step: a gate of its own (the deploy plan's approval, id = the phase). Done once decided. */
+  gateOnly?: boolean;
 }
 
 export interface LogLine {
@@ -95,6 +97,14 @@ function ensureStep(state: RunState, stepId: string, phase?: PhaseName, kind?: s
 function patchStep(state: RunState, stepId: string, patch: Partial<StepView>): RunState {
   const s = ensureStep(state, stepId);
   return { ...s, steps: { ...s.steps, [stepId]: { ...s.steps[stepId]!, ...patch } } };
+}
+
+/** The step a gate is about; a gate with no step of its own (the deploy plan) gets a gate-only row. */
+function gateStep(state: RunState, req: GateRequest): RunState {
+  if (state.steps[req.stepId]) return state;
+  const phase = (state.phases as string[]).includes(req.stepId) ? (req.stepId as PhaseName) : undefined;
+  const s = ensureStep(state, req.stepId, phase, 'gate', req.title);
+  return patchStep(s, req.stepId, { gateOnly: true, gate: req.level });
 }
 
 function applyProgress(p: Progress): Partial<StepView> {
@@ -205,11 +215,13 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
       s = patchStep(s, e.stepId, { status: 'skipped', error: e.reason });
       break;
     case 'gate.requested':
-      s = ensureStep(s, e.request.stepId);
+      s = gateStep(s, e.request);
       if (!s.gatedSteps.includes(e.request.stepId)) s = { ...s, gatedSteps: [...s.gatedSteps, e.request.stepId] };
       break;
     case 'gate.decided':
       s = { ...s, gatedSteps: s.gatedSteps.filter((id) => id !== e.request.stepId) };
+      if (s.steps[e.request.stepId]?.gateOnly)
+        s = patchStep(s, e.request.stepId, e.decision.approved ? { status: 'done' } : { status: 'failed', error: e.decision.reason });
       break;
     case 'run.paused':
       s = { ...s, status: 'paused', statusReason: e.reason };

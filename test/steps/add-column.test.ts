@@ -53,6 +53,9 @@ for (const major of edgeMajors()) {
       const before = await relfilenode(db.pool, 'orders');
       const h = await harness(addColumn, { table: 'orders', column: 'created', type: 'timestamptz', default: 'now()' }, { url: db.url });
       expect(await addColumn.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'not-done' });
+      // Before the step, the absent column is a fact for the gate, not a failure.
+      const pre = await addColumn.verify!(h.step, h.ctx);
+      expect(pre[0]).toEqual({ label: 'column created', value: 'absent: this step adds it' });
       await addColumn.apply(h.step, h.ctx);
       expect(await relfilenode(db.pool, 'orders')).toBe(before);
       expect(await addColumn.reconcile!(h.step, h.ctx)).toMatchObject({ found: 'done' });

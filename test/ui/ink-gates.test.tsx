@@ -53,7 +53,7 @@ function setup() {
   });
   b.emit(PLAN);
   b.emit({ type: 'phase.started', phase: 'deploy' });
-  return { store, gates, intents };
+  return { store, gates, intents, b };
 }
 
 describe('InkGates (the port)', () => {
@@ -96,13 +96,84 @@ describe('the gate prompt', () => {
     expect(f).toContain('GATE · confirm');
     expect(f).toContain('Add orders.amount_cents (nullable)');
     expect(f).toMatch(/will\s+ALTER TABLE orders ADD COLUMN/);
-    expect(f).toContain('ACCESS EXCLUSIVE: blocks all reads and writes');
+    expect(f).toMatch(/lock\s+ACCESS EXCLUSIVE on orders: blocks every read\s+and write/);
+    // The step's why from the plan, at the decision.
+    expect(f).toMatch(/why\s+A nullable column without a volatile/);
     expect(f).toContain('• sessions holding locks on the table now: 2');
-    expect(f).toContain('✓ table exists: true');
-    expect(f).toContain('✗ replication lag: 48 MB');
+    expect(f).toContain('✗ replication lag: 48 MB (over the 16 MB limit)');
+    // What did not fit is one key away.
+    expect(f).toContain('(w: all)');
+    inst.stdin.write('w');
+    await waitForFrame(inst, (t) => t.includes('w: back'), 'the whole gate text');
+    for (let i = 0; i < 4; i++) inst.stdin.write(KEYS.down);
+    await waitForFrame(inst, (t) => t.includes('✓ table exists: true'), 'the rest, scrolled to');
     inst.stdin.write(KEYS.enter);
     await expect(p).resolves.toMatchObject({ approved: false, by: 'ann', reason: 'declined by the operator' });
     await waitForFrame(inst, (t) => !t.includes('Approve?'), 'prompt gone');
+  });
+
+  it('names every relation locked and what each mode blocks; a long why is cut with a pointer, w shows it all', async () => {
+    const { gates, store, intents, b } = setup();
+    const why = `${'The copy runs in short batches while triggers keep the shadow table in sync. '.repeat(6)}Last words of the why.`;
+    b.emit({
+      type: 'run.plan',
+      steps: [
+        {
+          phase: 'deploy',
+          id: 'swap_accounts',
+          kind: 'swap_table',
+          title: 'Swap accounts for its bigint copy',
+          gate: 'type',
+          reversible: true,
+          detail: {
+            why,
+            locks: [
+              { relation: '"public"."accounts"', mode: 'AccessExclusiveLock' },
+              { relation: '"public"."invoices"', mode: 'AccessExclusiveLock' },
+              { relation: '"public"."accounts_id_seq"', mode: 'ShareUpdateExclusiveLock' },
+            ],
+          },
+        },
+      ],
+    });
+    const long = `replica ${'r'.repeat(70)} is far behind`;
+    const req: GateRequest = {
+      ...confirmReq,
+      id: 'swap_accounts:gate',
+      stepId: 'swap_accounts',
+      title: 'Swap accounts for its bigint copy',
+      evidence: [{ label: 'replication lag', value: '48 MB', ok: false, detail: long }],
+    };
+    void gates.request(req, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    const f = await waitForFrame(inst, (t) => t.includes('Approve? [y/N]'), 'confirm prompt');
+    // The gate pane only (the step list takes the first 25 columns at 80x24).
+    const pane = (t: string) =>
+      t
+        .split('\n')
+        .map((l) => l.slice(25))
+        .join(' ')
+        .replace(/\s+/g, ' ');
+    const flat = pane(f);
+    expect(flat).toContain('ACCESS EXCLUSIVE on "public"."accounts", "public"."invoices": blocks every read and write');
+    expect(flat).toContain('SHARE UPDATE EXCLUSIVE on "public"."accounts_id_seq": reads and writes go on; blocks other schema changes');
+    // The failing evidence wraps in full; the why gives way, with the key to see it.
+    expect(flat).toContain('is far behind)');
+    expect(flat).toContain('(w: all)');
+    expect(flat).not.toContain('Last words of the why.');
+    expect(f.split('\n').every((l) => l.length <= 80)).toBe(true);
+    inst.stdin.write('w');
+    let all = await waitForFrame(inst, (t) => t.includes('w: back'), 'the expanded view');
+    for (let i = 0; i < 20 && !pane(all).includes('Last words of the why.'); i++) {
+      inst.stdin.write(KEYS.down);
+      await new Promise((r) => setTimeout(r, 20));
+      all = frame(inst);
+    }
+    expect(pane(all)).toContain('Last words of the why.');
+    expect(all).toMatch(/lines \d+-\d+ of \d+ · ↑\/↓ scroll/);
+    inst.stdin.write('w');
+    await waitForFrame(inst, (t) => t.includes('(w: all)'), 'collapsed again');
+    expect(store.getState().gates).toHaveLength(1); // w and the arrows never answer the gate
   });
 
   it('approves with y', async () => {

@@ -165,6 +165,31 @@ describe('reduce (pure run-state reducer)', () => {
     expect(s.log.at(-1)?.text).toContain('resumable');
   });
 
+  it('shows the deploy plan gate as its own row, done once approved (not pending after the run)', () => {
+    const b = started();
+    const request = {
+      id: 'deploy:plan',
+      stepId: 'deploy',
+      level: 'confirm' as const,
+      title: 'Start the deploy phase',
+      action: 'a',
+      evidence: [],
+    };
+    b.emit({ type: 'gate.requested', request });
+    let s = replay(b.events);
+    expect(s.steps.deploy).toMatchObject({ status: 'pending', gateOnly: true, phase: 'deploy', title: 'Start the deploy phase' });
+    b.emit({ type: 'gate.decided', request, decision: { approved: true, by: 'ann' } });
+    b.emit({ type: 'run.completed', durationMs: 10 });
+    s = replay(b.events);
+    expect(s.steps.deploy!.status).toBe('done');
+    expect(Object.values(s.steps).filter((st) => st.status === 'pending' && st.gateOnly)).toEqual([]);
+    // A declined plan reads as failed, with the reason.
+    const d = started();
+    d.emit({ type: 'gate.requested', request });
+    d.emit({ type: 'gate.decided', request, decision: { approved: false, by: 'ann', reason: 'declined by the operator' } });
+    expect(replay(d.events).steps.deploy).toMatchObject({ status: 'failed', error: 'declined by the operator' });
+  });
+
   it('ignores events it has already seen (replays, duplicate listeners)', () => {
     const { events } = started();
     const once = replay(events);

@@ -1,40 +1,119 @@
-// The gate view: what approving does, the strongest lock it takes, the evidence, and the prompt.
+// The gate view: what approving does, every lock it takes and what that blocks, why the step is
+// done this way, the evidence, and the prompt. w (Tab in a type gate) shows everything in full.
 // confirm = y/N (No is the default: Enter declines); type = type the table name; choices = 1..n.
 import type React from 'react';
 import { useReducer } from 'react';
 import { Box, Text } from 'ink';
 import { expectedText, type GateAnswer, type GateRequest } from '../../../engine/gates.js';
-import { clip, lockSqlName, wrapLines } from '../../format.js';
-import { oneLine } from '../../../util/units.js';
+import type { PlannedStepDetail } from '../../../engine/events.js';
+import { useUiShallow } from '../../context.js';
 import { Rule } from '../../components/rule.js';
-import { gateReducer, initialGateUi } from './gate-reducer.js';
+import { gateReducer, initialGateUi, type GateUiState } from './gate-reducer.js';
 import { useGateInput } from './use-gate-input.js';
+import { allGateText, fitGateText, gateMustHeight, gateText, gateTextHeight, type GateLine } from './gate-lines.js';
 
-export const LOCK_EFFECT: Record<string, string> = {
-  AccessExclusiveLock: 'blocks all reads and writes on the table while held',
-  ExclusiveLock: 'blocks writes; reads go on',
-  ShareRowExclusiveLock: 'blocks writes and other DDL; reads go on',
-  ShareLock: 'blocks writes; reads go on',
-  ShareUpdateExclusiveLock: 'reads and writes go on; blocks other DDL and VACUUM',
-  RowExclusiveLock: 'ordinary row writes; conflicts only with SHARE and stronger',
-  RowShareLock: 'conflicts only with EXCLUSIVE and ACCESS EXCLUSIVE',
-  AccessShareLock: 'reads only; conflicts only with ACCESS EXCLUSIVE',
-};
+const CONFIRM_HINT = 'y approves · n/Enter declines';
 
-const MAX_EVIDENCE = 6;
-
-export function gateActionLines(req: GateRequest, width: number): string[] {
-  return wrapLines(req.action, Math.max(10, width - 7), 2);
+/** "1) retry   2) abort   n / Enter: decline (default)", wrapped between items. */
+function choiceLines(req: GateRequest, width: number): string[] {
+  const items = [...(req.choices ?? []).map((c, i) => `${i + 1}) ${c}`), 'n / Enter: decline (default)'];
+  const lines: string[] = [];
+  for (const item of items) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 3 + item.length <= width) lines[lines.length - 1] = `${last}   ${item}`;
+    else lines.push(item);
+  }
+  return lines;
 }
 
-/** Lines the prompt needs at this width (the layout reserves them). */
-export function gateHeight(req: GateRequest, width: number): number {
-  const ev = Math.min(req.evidence.length, MAX_EVIDENCE) + (req.evidence.length > MAX_EVIDENCE ? 1 : 0);
-  return 2 + gateActionLines(req, width).length + (req.lockMode ? 1 : 0) + Math.max(ev, 1) + 1 + (req.level === 'type' ? 1 : 0);
+/** Lines the prompt itself takes at this width. */
+function promptHeight(req: GateRequest, width: number): number {
+  if (req.level === 'type') return 2;
+  if (req.choices?.length) return choiceLines(req, width).length;
+  return 1;
 }
 
-export function evidenceMark(ok: boolean | undefined): { mark: string; color?: string } {
-  return ok === true ? { mark: '✓', color: 'green' } : ok === false ? { mark: '✗', color: 'red' } : { mark: '•' };
+/** Lines the gate wants at this width (the layout reserves what it can). */
+export function gateHeight(req: GateRequest, detail: PlannedStepDetail | undefined, width: number): number {
+  return 1 + gateTextHeight(req, detail, width) + promptHeight(req, width);
+}
+
+/** Lines the gate cannot do without: the head, failing evidence, a line of why, the prompt. */
+export function gateMinHeight(req: GateRequest, detail: PlannedStepDetail | undefined, width: number): number {
+  return 1 + gateMustHeight(req, detail, width) + promptHeight(req, width);
+}
+
+function expandKey(req: GateRequest): string {
+  return req.level === 'type' ? 'Tab' : 'w';
+}
+
+/** The text rows of the pane, collapsed or expanded (scrolled), with a hint row when needed. */
+export function gateBody(
+  req: GateRequest,
+  detail: PlannedStepDetail | undefined,
+  width: number,
+  rows: number,
+  ui: GateUiState,
+): GateLine[] {
+  const key = expandKey(req);
+  if (!ui.expanded) return fitGateText(gateText(req, detail, width, false), rows, width, key).lines;
+  const all = allGateText(gateText(req, detail, width, true));
+  const room = Math.max(1, rows - 1);
+  const top = Math.min(ui.scroll ?? 0, Math.max(0, all.length - room));
+  const shown = all.slice(top, top + room);
+  const where = all.length > room ? `lines ${top + 1}-${top + shown.length} of ${all.length} · ↑/↓ scroll · ` : '';
+  return [...shown, { text: `${where}${key}: back`, dim: true }];
+}
+
+function Line(props: { line: GateLine }): React.JSX.Element {
+  const l = props.line;
+  return (
+    <Text wrap="truncate" color={l.color} bold={l.bold} dimColor={l.dim}>
+      {l.mark ? <Text color={l.mark.color}>{l.mark.mark} </Text> : null}
+      {l.label !== undefined && !l.mark ? <Text dimColor>{(l.label ?? '').padEnd(5)} </Text> : null}
+      {l.text}
+    </Text>
+  );
+}
+
+function Prompt(props: { req: GateRequest; state: GateUiState; width: number; interactive: boolean }): React.JSX.Element {
+  const { req, state } = props;
+  if (!props.interactive) return <Text color="yellow">no keyboard here (stdin is not a terminal)</Text>;
+  if (req.level === 'type') {
+    return (
+      <>
+        <Text wrap="truncate">
+          <Text bold color="yellow">
+            Type {expectedText(req)} to approve
+          </Text>{' '}
+          (Esc declines): <Text bold>{state.typed}</Text>
+          <Text inverse> </Text>
+        </Text>
+        <Text wrap="truncate" color="red">
+          {state.error ?? ' '}
+        </Text>
+      </>
+    );
+  }
+  if (req.choices?.length) {
+    return (
+      <>
+        {choiceLines(req, props.width).map((l, i) => (
+          <Text key={`c${i}`} bold color="yellow" wrap="truncate">
+            {l}
+          </Text>
+        ))}
+      </>
+    );
+  }
+  return (
+    <Text wrap="truncate">
+      <Text bold color="yellow">
+        Approve? [y/N]
+      </Text>{' '}
+      {CONFIRM_HINT}
+    </Text>
+  );
 }
 
 export function GatePrompt(props: {
@@ -48,47 +127,11 @@ export function GatePrompt(props: {
   queued: number;
 }): React.JSX.Element {
   const { req, width: w } = props;
+  const detail = useUiShallow((s) => ({ d: s.run.steps[req.stepId]?.detail })).d;
   const [state, dispatch] = useReducer(gateReducer, initialGateUi);
   useGateInput({ req, state, dispatch, decide: props.decide, active: props.interactive && props.focused });
-  const want = expectedText(req);
-  const shown = req.evidence.slice(0, MAX_EVIDENCE);
-  let prompt: React.JSX.Element;
-  if (!props.interactive) {
-    prompt = <Text color="yellow">no keyboard here (stdin is not a terminal)</Text>;
-  } else if (req.level === 'type') {
-    prompt = (
-      <>
-        <Text wrap="truncate">
-          <Text bold color="yellow">
-            Type {want} to approve
-          </Text>{' '}
-          (Esc declines): <Text bold>{state.typed}</Text>
-          <Text inverse> </Text>
-        </Text>
-        <Text wrap="truncate" color="red">
-          {state.error ?? ' '}
-        </Text>
-      </>
-    );
-  } else if (req.choices?.length) {
-    prompt = (
-      <Text wrap="truncate">
-        <Text bold color="yellow">
-          {req.choices.map((c, i) => `${i + 1}) ${c}`).join('   ')}
-        </Text>
-        {'   '}n / Enter: decline (default)
-      </Text>
-    );
-  } else {
-    prompt = (
-      <Text wrap="truncate">
-        <Text bold color="yellow">
-          Approve? [y/N]
-        </Text>{' '}
-        y approves · n or Enter declines (default No)
-      </Text>
-    );
-  }
+  const rows = Math.max(1, props.height - 1 - (props.interactive ? promptHeight(req, w) : 1));
+  const body = gateBody(req, detail, w, rows, state);
   return (
     <Box flexDirection="column" width={w} height={props.height} overflow="hidden">
       <Rule
@@ -97,32 +140,10 @@ export function GatePrompt(props: {
         width={w}
         color="yellow"
       />
-      <Text bold wrap="truncate">
-        {clip(req.title, w)}
-      </Text>
-      {gateActionLines(req, w).map((l, i) => (
-        <Text key={`a${i}`} wrap="truncate">
-          <Text dimColor>{i === 0 ? 'will ' : '     '} </Text>
-          {l}
-        </Text>
+      {body.map((l, i) => (
+        <Line key={i} line={l} />
       ))}
-      {req.lockMode ? (
-        <Text wrap="truncate" color={req.lockMode === 'AccessExclusiveLock' ? 'yellow' : undefined}>
-          <Text dimColor>lock </Text> {lockSqlName(req.lockMode)}: {LOCK_EFFECT[req.lockMode] ?? 'see the PostgreSQL lock table'}
-        </Text>
-      ) : null}
-      {shown.length === 0 ? <Text dimColor>no evidence for this gate</Text> : null}
-      {shown.map((e, i) => {
-        const m = evidenceMark(e.ok);
-        return (
-          <Text key={`e${i}`} wrap="truncate">
-            <Text color={m.color}>{m.mark}</Text> {e.label}: <Text bold>{String(e.value)}</Text>
-            {e.detail ? <Text dimColor> {oneLine(e.detail, w)}</Text> : null}
-          </Text>
-        );
-      })}
-      {req.evidence.length > MAX_EVIDENCE ? <Text dimColor>… {req.evidence.length - MAX_EVIDENCE} more (see the log)</Text> : null}
-      {prompt}
+      <Prompt req={req} state={state} width={w} interactive={props.interactive} />
     </Box>
   );
 }
