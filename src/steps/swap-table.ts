@@ -49,7 +49,7 @@ import { bareName, qname, truncateIdent } from './ddl/ddl-names.js';
 import { checkExpression, checkTypeName } from './ddl/ddl-fragments.js';
 import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
-import { describeForSwap, relationNameFree, type SwapInfo } from './ddl/swap-catalog.js';
+import { describeForSwap, relationNameFree, swapColumns, type SwapInfo } from './ddl/swap-catalog.js';
 import * as sql from './ddl/swap-sql.js';
 import {
   carryPropsSql,
@@ -295,12 +295,11 @@ async function checksums(
  * and tables the outgoing FKs reference (SHARE ROW EXCLUSIVE while the shadow's FK is added).
  */
 function relatedLocks(info: SwapInfo): PlannedLock[] {
-  const referenced = info.outgoingFks.map((fk) => / REFERENCES ([^(]+)\(/.exec(fk.definition)?.[1]?.trim()).filter((x): x is string => !!x);
   return [
     ...[...new Set(info.incomingFks.map((fk) => fk.table))].map((relation) => ({ relation, mode: 'AccessExclusiveLock' as const })),
     ...info.views.map((v) => ({ relation: v.name, mode: 'AccessExclusiveLock' as const })),
     ...info.sequences.filter((s) => s.kind === 'serial').map((s) => ({ relation: s.name, mode: 'ShareRowExclusiveLock' as const })),
-    ...[...new Set(referenced)].map((relation) => ({ relation, mode: 'ShareRowExclusiveLock' as const })),
+    ...[...new Set(info.outgoingFks.map((fk) => fk.referenced))].map((relation) => ({ relation, mode: 'ShareRowExclusiveLock' as const })),
   ];
 }
 
@@ -354,6 +353,65 @@ async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableFacts
   await runDdl(ctx, `ANALYZE ${n.table}`);
 }
 
+/** Stage 1: checks that nothing is in the way, then the empty shadow with indexes, constraints and properties. */
+async function createShadow(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo, t: TableFacts): Promise<State> {
+  checkBlockers(info, p);
+  const bad = await conversionProblem(ctx.pool, p, n, info, ctx.step.settings.lockTimeoutMs);
+  if (bad)
+    throw new RunbookError(`swap_table: a column conversion does not work on ${p.table}: ${bad}`, {
+      hint: `${CONVERSION_HINT}; nothing was created`,
+    });
+  if (!(await relationNameFree(ctx.pool, t.schema, n.shadowName))) {
+    throw new RunbookError(`${n.schema}.${n.shadowName} already exists`, {
+      hint: 'drop it if it is a leftover, or choose another `shadow:` name',
+    });
+  }
+  if (!(await relationNameFree(ctx.pool, t.schema, n.oldName))) {
+    throw new RunbookError(`${n.schema}.${n.oldName} already exists (the name the old table gets after the swap)`, {
+      hint: 'drop it if it is a leftover from an earlier swap (a drop_old step), or choose another `old_name:`',
+    });
+  }
+  const taken = new Set<string>();
+  const moves: IndexMove[] = [];
+  for (const ix of info.indexes) {
+    moves.push({
+      orig: ix.name,
+      tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken),
+      old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken),
+    });
+  }
+  const originalTypes = originalTypesOf(p, info);
+  const serials = info.sequences.filter((s) => s.kind === 'serial').map((s) => s.name);
+  const sequences = await sequenceOptions(ctx.pool, serials);
+  await patchState(ctx, { indexes: moves, originalTypes, sequences });
+  const tmpName = (orig: string) => moves.find((m) => m.orig === orig)!.tmp;
+  await run(ctx, [
+    ...sql.createShadowSql(n, info, changesOf(p), (ix) => tmpName(ix.name)),
+    ...carryPropsSql(n.shadow, await tableProps(ctx.pool, t.oid), tmpName),
+  ]);
+  return (await patchState(ctx, { stage: 'shadow' })) as State;
+}
+
+/** Stage 4: count and checksum of both tables in one snapshot, as evidence; a difference stops the swap. */
+async function verifyCopy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo): Promise<void> {
+  const { a, b } = await checksums(ctx, { rel: n.table, cast: true }, { rel: n.shadow, cast: false }, info, changesOf(p));
+  const ok = a.n === b.n && a.h === b.h;
+  ctx.emit({
+    type: 'step.evidence',
+    stepId: ctx.step.id,
+    evidence: [
+      { label: `rows ${n.tableName} / ${n.shadowName}`, value: `${a.n} / ${b.n}`, ok: a.n === b.n },
+      { label: 'checksum', value: ok ? 'equal' : `${a.h} ≠ ${b.h}`, ok: a.h === b.h },
+    ],
+  });
+  if (!ok) {
+    throw new RunbookError(
+      `the shadow table does not match ${p.table} (rows ${a.n} vs ${b.n}, checksum ${a.h === b.h ? 'equal' : 'differs'})`,
+      { hint: 'nothing was swapped; run the rollback phase to remove the shadow, then investigate (a cast that changes values?)' },
+    );
+  }
+}
+
 async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
   for (const c of p.columns) await checkTypeName(c.type);
   const t = await requireTable(ctx.pool, p.table);
@@ -366,45 +424,7 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
   }
   const info = await describeForSwap(ctx.pool, t);
 
-  if (!reached(state, 'shadow')) {
-    checkBlockers(info, p);
-    const bad = await conversionProblem(ctx.pool, p, n, info, ctx.step.settings.lockTimeoutMs);
-    if (bad)
-      throw new RunbookError(`swap_table: a column conversion does not work on ${p.table}: ${bad}`, {
-        hint: `${CONVERSION_HINT}; nothing was created`,
-      });
-    if (!(await relationNameFree(ctx.pool, t.schema, n.shadowName))) {
-      throw new RunbookError(`${n.schema}.${n.shadowName} already exists`, {
-        hint: 'drop it if it is a leftover, or choose another `shadow:` name',
-      });
-    }
-    if (!(await relationNameFree(ctx.pool, t.schema, n.oldName))) {
-      throw new RunbookError(`${n.schema}.${n.oldName} already exists (the name the old table gets after the swap)`, {
-        hint: 'drop it if it is a leftover from an earlier swap (a drop_old step), or choose another `old_name:`',
-      });
-    }
-    const taken = new Set<string>();
-    const moves: IndexMove[] = [];
-    for (const ix of info.indexes) {
-      moves.push({
-        orig: ix.name,
-        tmp: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_new`), taken),
-        old: await freeName(ctx, t.schema, truncateIdent(`${ix.name.slice(0, 59)}_old`), taken),
-      });
-    }
-    const originalTypes = originalTypesOf(p, info);
-    const sequences = await sequenceOptions(
-      ctx.pool,
-      info.sequences.filter((s) => s.kind === 'serial').map((s) => s.name),
-    );
-    state = (await patchState(ctx, { indexes: moves, originalTypes, sequences })) as State;
-    const tmpName = (orig: string) => moves.find((m) => m.orig === orig)!.tmp;
-    await run(ctx, [
-      ...sql.createShadowSql(n, info, changes, (ix) => tmpName(ix.name)),
-      ...carryPropsSql(n.shadow, await tableProps(ctx.pool, t.oid), tmpName),
-    ]);
-    state = (await patchState(ctx, { stage: 'shadow' })) as State;
-  }
+  if (!reached(state, 'shadow')) state = await createShadow(ctx, p, n, info, t);
   if (!reached(state, 'sync')) {
     await run(ctx, [
       sql.syncFunctionSql(n.fn, n.shadow, info, changes),
@@ -422,24 +442,7 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
     state = (await patchState(ctx, { stage: 'copied' })) as State;
   }
   if (!reached(state, 'verified')) {
-    const { a, b } = await checksums(ctx, { rel: n.table, cast: true }, { rel: n.shadow, cast: false }, info, changes);
-    const ok = a.n === b.n && a.h === b.h;
-    ctx.emit({
-      type: 'step.evidence',
-      stepId: ctx.step.id,
-      evidence: [
-        { label: `rows ${n.tableName} / ${n.shadowName}`, value: `${a.n} / ${b.n}`, ok: a.n === b.n },
-        { label: 'checksum', value: ok ? 'equal' : `${a.h} ≠ ${b.h}`, ok: a.h === b.h },
-      ],
-    });
-    if (!ok) {
-      throw new RunbookError(
-        `the shadow table does not match ${p.table} (rows ${a.n} vs ${b.n}, checksum ${a.h === b.h ? 'equal' : 'differs'})`,
-        {
-          hint: 'nothing was swapped; run the rollback phase to remove the shadow, then investigate (a cast that changes values?)',
-        },
-      );
-    }
+    await verifyCopy(ctx, p, n, info);
     state = (await patchState(ctx, { stage: 'verified' })) as State;
   }
   await swap(ctx, p, n, t);
@@ -526,6 +529,63 @@ async function applyDropOld(p: Params, ctx: StepContext): Promise<unknown> {
   return { dropped: true };
 }
 
+function planDropOld(n: sql.SwapNames): StepPlan {
+  return {
+    statements: [
+      ...sql.dropTriggerSql(n.table, back(n).trigger).map((s) => ({ sql: s, transactional: true, internal: true })),
+      { sql: `DROP TABLE ${n.old}`, transactional: true, description: `drop the old table ${n.oldName}` },
+    ],
+    locks: [
+      { relation: n.old, mode: 'AccessExclusiveLock' },
+      { relation: n.table, mode: 'AccessExclusiveLock' },
+    ],
+    reversible: false,
+    irreversibleReason: `drops ${n.oldName}, the copy a swap back would need; after this the swap is permanent`,
+    notes: ['only after the new table has proven itself: the old table is the rollback path'],
+  };
+}
+
+/** Plan notes from the live table: what would refuse the swap, and what it carries over and re-points. */
+async function liveNotes(db: Queryable, p: Params, n: sql.SwapNames, info: SwapInfo, t: TableFacts): Promise<string[]> {
+  const notes: string[] = [];
+  if (info.blockers.length) notes.push(`REFUSED: ${info.blockers.join('; ')}`);
+  else {
+    const bad = await conversionProblem(db, p, n, info, 1000).catch((e: Error) => {
+      notes.push(`the column conversions were not checked (${e.message}); apply checks them before creating anything`);
+      return undefined;
+    });
+    if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
+  }
+  if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
+  if (t.reltuples != null) notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows (planner statistics)`);
+  if (info.incomingFks.length)
+    notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
+  if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
+  return notes;
+}
+
+/** What the swap runs, for plan: SQL the kind writes for itself (internal), so plan lists it without lint. */
+function plannedStatements(n: sql.SwapNames, changes: sql.TypeChanges): StepPlan['statements'] {
+  const own = (sqlText: string, description: string) => ({ sql: sqlText, transactional: true, internal: true, description });
+  return [
+    own(`CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`, 'create the shadow table'),
+    ...sql.alterTypesSql(n.shadow, changes).map((s) => own(s, 'change the types on the empty shadow')),
+    own(
+      `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`,
+      'keep the shadow in sync',
+    ),
+    own(
+      `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor AND pk <= batch end FOR KEY SHARE ON CONFLICT DO NOTHING, each moving the cursor in pgrunbook.backfill_cursors`,
+      'copy in keyset batches',
+    ),
+    own(`-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`, 'verify counts and checksum'),
+    own(
+      `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
+      'swap in one short transaction (plus FKs, views, sequences)',
+    ),
+  ];
+}
+
 export const swapTable: StepKind<Params> = {
   kind: 'swap_table',
   schema: schema as unknown as z.ZodType<Params>,
@@ -564,38 +624,9 @@ export const swapTable: StepKind<Params> = {
     if (ctx.db && !t) throw await missingTableError(ctx.db, p.table);
     const n = names(p, t?.schema ?? 'public');
     if (!t) (n as any).table = quoteQualified(p.table);
-    const notes: string[] = [];
-    if (p.drop_old) {
-      return {
-        statements: [
-          ...sql.dropTriggerSql(n.table, back(n).trigger).map((s) => ({ sql: s, transactional: true, internal: true })),
-          { sql: `DROP TABLE ${n.old}`, transactional: true, description: `drop the old table ${n.oldName}` },
-        ],
-        locks: [
-          { relation: n.old, mode: 'AccessExclusiveLock' },
-          { relation: n.table, mode: 'AccessExclusiveLock' },
-        ],
-        reversible: false,
-        irreversibleReason: `drops ${n.oldName}, the copy a swap back would need; after this the swap is permanent`,
-        notes: ['only after the new table has proven itself: the old table is the rollback path'],
-      };
-    }
+    if (p.drop_old) return planDropOld(n);
     const info = t && ctx.db ? await describeForSwap(ctx.db, t) : undefined;
-    if (info) {
-      if (info.blockers.length) notes.push(`REFUSED: ${info.blockers.join('; ')}`);
-      else {
-        const bad = await conversionProblem(ctx.db!, p, n, info, 1000).catch((e: Error) => {
-          notes.push(`the column conversions were not checked (${e.message}); apply checks them before creating anything`);
-          return undefined;
-        });
-        if (bad) notes.push(`REFUSED: a column conversion does not work on ${p.table}: ${bad}; ${CONVERSION_HINT}`);
-      }
-      if (info.columnGrants.length) notes.push(`carries over ${info.columnGrants.length} column-level grant(s) with the table grants`);
-      if (t?.reltuples != null) notes.push(`copies about ${Math.round(t.reltuples).toLocaleString('en-US')} rows (planner statistics)`);
-      if (info.incomingFks.length)
-        notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
-      if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
-    }
+    const notes = info ? await liveNotes(ctx.db!, p, n, info, t!) : [];
     notes.push(copyNote(p));
     notes.push(
       'short strong locks: SHARE ROW EXCLUSIVE to install the sync triggers, ACCESS EXCLUSIVE for the swap transaction; both under lock_timeout with retries',
@@ -608,7 +639,6 @@ export const swapTable: StepKind<Params> = {
         `${c.name}: writes mirrored back into the old table convert with a plain cast to the old type (no rollback_using); a value the cast refuses blocks the swap back`,
       );
     }
-    const changes = changesOf(p);
     const locks: PlannedLock[] = [
       { relation: n.table, mode: 'ShareRowExclusiveLock' },
       { relation: n.table, mode: 'RowShareLock' },
@@ -625,47 +655,7 @@ export const swapTable: StepKind<Params> = {
         description: `VALIDATE the re-pointed foreign key ${fk.name}`,
       })),
     ];
-    return {
-      work,
-      statements: [
-        {
-          sql: `CREATE TABLE ${n.shadow} (LIKE ${n.table} INCLUDING ALL EXCLUDING INDEXES)`,
-          transactional: true,
-          internal: true,
-          description: 'create the shadow table',
-        },
-        ...sql
-          .alterTypesSql(n.shadow, changes)
-          .map((s) => ({ sql: s, transactional: true, internal: true, description: 'change the types on the empty shadow' })),
-        {
-          sql: `CREATE TRIGGER ${n.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`,
-          transactional: true,
-          internal: true,
-          description: 'keep the shadow in sync',
-        },
-        {
-          sql: `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor AND pk <= batch end FOR KEY SHARE ON CONFLICT DO NOTHING, each moving the cursor in pgrunbook.backfill_cursors`,
-          transactional: true,
-          internal: true,
-          description: 'copy in keyset batches',
-        },
-        {
-          sql: `-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`,
-          transactional: true,
-          internal: true,
-          description: 'verify counts and checksum',
-        },
-        {
-          sql: `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
-          transactional: true,
-          internal: true,
-          description: 'swap in one short transaction (plus FKs, views, sequences)',
-        },
-      ],
-      locks,
-      reversible: true,
-      notes,
-    };
+    return { work, statements: plannedStatements(n, changesOf(p)), locks, reversible: true, notes };
   },
 
   apply: (step, ctx) => (step.params.drop_old ? applyDropOld(step.params, ctx) : applySwap(step.params, ctx)),
@@ -676,10 +666,7 @@ export const swapTable: StepKind<Params> = {
     if (!t) return [{ label: 'table', value: `${p.table} not found`, ok: false }];
     const n = names(p, t.schema);
     const oldExists = !(await relationNameFree(ctx.pool, t.schema, n.oldName));
-    const types = await probe<{ name: string; type: string }>(
-      ctx.pool,
-      `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = ${t.oid} and attnum > 0 and not attisdropped`,
-    );
+    const types = await swapColumns(ctx.pool, t.oid);
     const ev = p.columns.map((c) => ({ label: `${p.table}.${c.name}`, value: types.find((x) => x.name === c.name)?.type ?? 'absent' }));
     ev.push({ label: `old table ${n.oldName}`, value: oldExists ? 'kept (rollback possible)' : 'absent' });
     return ev;

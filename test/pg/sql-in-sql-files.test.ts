@@ -22,10 +22,7 @@ const ALLOWED: Record<string, number> = {
   'steps/add-foreign-key.ts': 1,
   'steps/change-column.ts': 1,
   'steps/ddl/index-progress.ts': 1,
-  'steps/ddl/swap-catalog.ts': 9,
-  'steps/ddl/swap-props.ts': 4,
   'steps/not-null.ts': 1,
-  'steps/swap-table.ts': 1,
 };
 
 const CATALOG =

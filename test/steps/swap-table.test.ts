@@ -154,7 +154,7 @@ for (const major of edgeMajors()) {
         { relation: '"public"."big_orders"', mode: 'AccessExclusiveLock' },
         { relation: '"public"."big_order_ids"', mode: 'AccessExclusiveLock' },
         { relation: '"public"."orders_id_seq"', mode: 'ShareRowExclusiveLock' },
-        { relation: 'public.customers', mode: 'ShareRowExclusiveLock' },
+        { relation: '"public"."customers"', mode: 'ShareRowExclusiveLock' },
       ]);
       const load = traffic(db.url);
       await new Promise((r) => setTimeout(r, 200));

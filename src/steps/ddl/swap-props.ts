@@ -4,7 +4,8 @@
 // sequences, which the swap widens (AS bigint) and the swap back must restore exactly.
 import type { SequenceOptions } from '../../pg/catalog/catalog-types.js';
 import type { Queryable } from '../../pg/queryable.js';
-import { probe } from '../../pg/probe.js';
+import { inlineParams, probe } from '../../pg/probe.js';
+import { sqlText } from '../../pg/sql-files.js';
 import { sqlLiteral } from './ddl-catalog.js';
 import { quoteIdent } from '../../pg/connection.js';
 import { RunbookError } from '../../util/runbook-error.js';
@@ -34,18 +35,15 @@ export interface TableProps {
   publications: PublicationMember[];
 }
 
+const SWAP_SQL = 'steps/ddl/sql';
+
+/** One of swap_table's catalog queries (steps/ddl/sql/swap-*.sql) for this server, as a probe. */
+async function swapQuery<R = any>(db: Queryable, name: string, params: unknown[], version?: number): Promise<R[]> {
+  return probe<R>(db, inlineParams(sqlText(SWAP_SQL, name, version), params));
+}
+
 export async function tableProps(db: Queryable, oid: number): Promise<TableProps> {
-  const [r] = await probe<any>(
-    db,
-    `select pg_get_userbyid(c.relowner) as owner, obj_description(c.oid, 'pg_class') as comment, coalesce(c.reloptions, '{}') as reloptions,
-            c.relreplident::text as replident,
-            (select i.relname from pg_index x join pg_class i on i.oid = x.indexrelid where x.indrelid = c.oid and x.indisreplident) as replident_index,
-            (select coalesce(json_agg(json_build_object('name', a.attname, 'statTarget', nullif(coalesce(a.attstattarget::int, -1), -1), 'options', coalesce(a.attoptions, '{}')) order by a.attnum), '[]')
-               from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                and (coalesce(a.attstattarget::int, -1) <> -1 or a.attoptions is not null)) as columns,
-            current_setting('server_version_num')::int as version
-       from pg_class c where c.oid = ${oid}`,
-  );
+  const [r] = await swapQuery(db, 'swap-table-props', [oid]);
   return {
     owner: r.owner,
     comment: r.comment,
@@ -53,25 +51,9 @@ export async function tableProps(db: Queryable, oid: number): Promise<TableProps
     replident: r.replident,
     replidentIndex: r.replident_index,
     columns: r.columns,
-    publications: await publicationsOf(db, oid, r.version),
+    // Explicit memberships only; column lists and row filters exist from PostgreSQL 15.
+    publications: await swapQuery<PublicationMember>(db, 'swap-publications', [oid], r.version),
   };
-}
-
-/** Explicit memberships only: FOR ALL TABLES and TABLES IN SCHEMA cover the rebuilt table by themselves. */
-async function publicationsOf(db: Queryable, oid: number, version: number): Promise<PublicationMember[]> {
-  // Column lists and row filters exist from PostgreSQL 15.
-  const extra =
-    version >= 150000
-      ? `case when pr.prattrs is null then '' else ' (' || (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a
-                 where a.attrelid = pr.prrelid and a.attnum = any(pr.prattrs::int2[])) || ')' end
-         || coalesce(' WHERE (' || pg_get_expr(pr.prqual, pr.prrelid) || ')', '')`
-      : `''`;
-  const rows = await probe<{ publication: string; clause: string }>(
-    db,
-    `select p.pubname as publication, ${extra} as clause
-       from pg_publication_rel pr join pg_publication p on p.oid = pr.prpubid where pr.prrelid = ${oid} order by p.pubname`,
-  );
-  return rows;
 }
 
 /** The properties LIKE left behind, applied to the (empty) shadow. `indexName` maps an original index name to the shadow's. */
@@ -101,13 +83,7 @@ export function movePublicationsSql(from: string, to: string, pubs: PublicationM
 /** Every option of the given sequences (quoted names), as the catalog has them now. */
 export async function sequenceOptions(db: Queryable, names: string[]): Promise<SequenceOptions[]> {
   if (!names.length) return [];
-  return probe<SequenceOptions>(
-    db,
-    `select format('%I.%I', n.nspname, c.relname) as name, format_type(s.seqtypid, null) as type, s.seqstart::text as start, s.seqincrement::text as increment,
-            s.seqmin::text as min, s.seqmax::text as max, s.seqcache::text as cache, s.seqcycle as cycle
-       from pg_sequence s join pg_class c on c.oid = s.seqrelid join pg_namespace n on n.oid = c.relnamespace
-      where s.seqrelid in (${names.map((x) => `to_regclass(${sqlLiteral(x)})`).join(', ')})`,
-  );
+  return swapQuery<SequenceOptions>(db, 'swap-sequence-options', [names]);
 }
 
 /** ALTER SEQUENCE back to exactly the recorded options (type first: AS changes the default bounds). */
@@ -118,7 +94,7 @@ export function restoreSequenceSql(s: SequenceOptions): string {
 /** Refuses a swap back that would put a sequence past the bounds it is restored to (values handed out since). */
 export async function checkSequencesFit(db: Queryable, seqs: SequenceOptions[]): Promise<void> {
   for (const s of seqs) {
-    const [row] = await probe<{ last: string }>(db, `select last_value::text as last from ${s.name}`);
+    const [row] = await swapQuery<{ last: string }>(db, 'swap-sequence-position', [s.name]);
     if (row && (BigInt(row.last) > BigInt(s.max) || BigInt(row.last) < BigInt(s.min))) {
       throw new RunbookError(
         `cannot swap back: sequence ${s.name} is at ${row.last}, outside the ${s.type} range ${s.min}..${s.max} it had before the swap`,
