@@ -21,6 +21,7 @@
 // most lock_timeout behind anyone, and every row is still updated exactly once.
 import type pg from 'pg';
 import type { Clock } from '../util/clock.js';
+import { formatMs } from '../util/units.js';
 import type { EventBody } from '../engine/events.js';
 import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import type { StepControl } from '../engine/step-kind.js';
@@ -121,6 +122,9 @@ class BackfillRun {
   private retryRoundResolved = 0;
   private retryWaitMs = 0;
   private warnedLocked = false;
+  /** Operator overrides last acknowledged in the log, and the size of the last batch run. */
+  private ackedControl: { batchSize?: number; pauseMs?: number } = {};
+  private lastSize?: number;
 
   /** How messages name the work: `backfill of s.t`, or the copy's own title. */
   private get what(): string {
@@ -231,7 +235,9 @@ class BackfillRun {
       this.checkAbort();
       if (control.paused) {
         this.report(true, true);
+        this.log('info', `${this.what} paused between batches at ${this.rowsText()} (p resumes)`);
         await this.interruptible(control.waitWhilePaused(signal));
+        this.log('info', `${this.what} resumed`);
         this.report(true);
       }
       await this.probeReplication();
@@ -243,9 +249,11 @@ class BackfillRun {
         await this.sleep(d.holdMs);
         continue;
       }
+      this.acknowledgeControl();
       const pauseMs = Math.max(control.pauseMs ?? this.cfg.pauseMs, d.pauseMs);
       if (pauseMs > 0 && hadBatch) await this.sleep(pauseMs);
-      const outcome = await this.attempt(this.batchSize());
+      this.lastSize = this.batchSize();
+      const outcome = await this.attempt(this.lastSize);
       hadBatch = true;
       switch (outcome.kind) {
         case 'done':
@@ -268,9 +276,37 @@ class BackfillRun {
 
   private batchSize(): number {
     const override = this.deps.control.batchSize;
-    if (override !== undefined) return Math.max(1, Math.round(override));
+    return override !== undefined ? Math.max(1, Math.round(override)) : this.ownBatchSize();
+  }
+
+  private ownBatchSize(): number {
     if (this.cfg.fixedBatchSize !== undefined) return Math.max(1, Math.round(this.cfg.fixedBatchSize * this.fixedSizeCut));
     return this.tuner.size;
+  }
+
+  /** Logs an operator's batch-size or pause change (+ - [ ]) when it takes effect, with the value it replaces. */
+  private acknowledgeControl(): void {
+    const { batchSize, pauseMs } = this.deps.control;
+    const acked = this.ackedControl;
+    if (batchSize !== acked.batchSize) {
+      const was = acked.batchSize ?? this.lastSize ?? this.ownBatchSize();
+      this.log(
+        'info',
+        batchSize === undefined
+          ? `batch size back to ${this.what}'s own (${this.ownBatchSize().toLocaleString('en-US')} rows)`
+          : `batch size ${was.toLocaleString('en-US')} → ${batchSize.toLocaleString('en-US')} rows (set by the operator), from the next batch`,
+      );
+    }
+    if (pauseMs !== acked.pauseMs) {
+      const was = acked.pauseMs ?? this.cfg.pauseMs;
+      const now = pauseMs ?? this.cfg.pauseMs;
+      this.log('info', `pause between batches ${formatMs(was)} → ${formatMs(now)} (set by the operator)`);
+    }
+    this.ackedControl = { batchSize, pauseMs };
+  }
+
+  private rowsText(): string {
+    return `${this.state.rowsDone.toLocaleString('en-US')} rows done`;
   }
 
   /** One batch transaction, redone as the failure class says (see the header). */

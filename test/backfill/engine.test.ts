@@ -206,6 +206,37 @@ describe.each(edgeMajors())('backfill engine on PostgreSQL %i', (major) => {
     expect(progress.every((p) => p.batchSize === 250 && p.pauseMs === 30)).toBe(true);
     expect(progress.at(-1)!.batches).toBeGreaterThanOrEqual(12);
     expect(await counterHistogram(db, 'ctl')).toEqual({ '1': 3000 });
+    // Each change is acknowledged once in the step's log, with the value it replaces.
+    const logs = ctx.events.flatMap((e) => (e.type === 'step.log' ? [e.message] : []));
+    expect(logs.filter((m) => /^batch size [\d,]+ → 250 rows \(set by the operator\)/.test(m))).toHaveLength(1);
+    expect(logs.filter((m) => m.startsWith('pause between batches 0ms → 30ms (set by the operator)'))).toHaveLength(1);
+  });
+
+  it('logs a batch-size change made mid-run, and a pause and resume, when they take effect', async () => {
+    await createStateSchema(db.pool);
+    await db.query(`create table ack (id bigint primary key, counter int not null default 0)`);
+    await db.query(`insert into ack select g from generate_series(1, 4000) g`);
+    let changed = false;
+    const { ctx, error } = await runStep(
+      db.url,
+      { table: 'ack', set: 'counter = counter + 1', batch_size: 500 },
+      {
+        onEvent: (e, c) => {
+          if (!changed && e.type === 'step.progress' && e.progress.kind === 'backfill' && e.progress.rowsDone > 0) {
+            changed = true;
+            c.control.setBatchSize(300);
+            c.control.setPaused(true);
+            setTimeout(() => c.control.setPaused(false), 50);
+          }
+        },
+      },
+    );
+    expect(error).toBeUndefined();
+    const logs = ctx.events.flatMap((e) => (e.type === 'step.log' ? [e.message] : []));
+    expect(logs).toContain('batch size 500 → 300 rows (set by the operator), from the next batch');
+    expect(logs.some((m) => /paused between batches at 500 rows done \(p resumes\)$/.test(m))).toBe(true);
+    expect(logs.some((m) => m.endsWith(' resumed'))).toBe(true);
+    expect(await counterHistogram(db, 'ack')).toEqual({ '1': 4000 });
   });
 
   it('survives its connection being terminated mid-run without losing or repeating a batch', async () => {
