@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { registerSecret, redact } from '../util/secrets.js';
 import { clientConfig, defaultUser, TlsConfigError } from './client-config.js';
+import { watchdogFor } from './stall-watchdog.js';
 
 /** The database a run targets, for headers, the journal and reports (never with a password). */
 export interface Target {
@@ -92,7 +93,10 @@ export function createPool(spec: ConnectionSpec, opts: PoolOptions): pg.Pool {
   // checked-out one (a backfill batch, a DDL statement) has no listener of its own. Its query in
   // flight is rejected anyway, so the step sees the failure.
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    watchdogFor(spec.connectionString).track(client);
+  });
   return pool;
 }
 
@@ -102,7 +106,11 @@ export function connectionFactory(spec: ConnectionSpec): {
   pool(applicationName: string, max: number): pg.Pool;
 } {
   return {
-    client: (applicationName) => new pg.Client({ ...clientConfig(spec.connectionString), application_name: applicationName }),
+    client: (applicationName) => {
+      const c = new pg.Client({ ...clientConfig(spec.connectionString), application_name: applicationName });
+      watchdogFor(spec.connectionString).track(c);
+      return c;
+    },
     pool: (applicationName, max) => createPool(spec, { applicationName, max }),
   };
 }

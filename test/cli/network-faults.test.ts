@@ -161,6 +161,24 @@ describe('network faults through a TCP proxy', () => {
     ).toEqual([{ i: 'faults_counter_idx', indisvalid: true, indisready: true }]);
   }, 120_000);
 
+  it('a black hole mid-backfill (connections stall, nothing resets): detected in bounded time, the backfill reconnects and continues', async () => {
+    const cli = run(BACKFILL);
+    await waitRows(db, 2000);
+    const t0 = Date.now();
+    const n = proxy.blackHole();
+    const before = await db.query<{ n: number }>(`select count(*)::int n from faults where counter > 0`);
+    // Rows move again once the stalled batch's connection is given up and a new one is used.
+    await waitRows(db, before[0]!.n + 400);
+    const detectedMs = Date.now() - t0;
+    const r = await finish(await cli.done);
+    outcomes.push(`${outcome('black hole mid-backfill', n, r, 'stalled')}; rows moving again after ${(detectedMs / 1000).toFixed(1)} s`);
+    expect(r.resumed, text(r)).toBeUndefined();
+    expect(r.first.code, text(r)).toBe(0);
+    // STALL_AFTER_MS + 2 checks (CHECK_MS apart) + a reconnect, with a wide margin for a loaded machine.
+    expect(detectedMs).toBeLessThan(30_000);
+    expect(await db.query(`select counter, count(*)::int n from faults group by counter`)).toEqual([{ counter: 1, n: 20000 }]);
+  }, 120_000);
+
   it('a reset while the run waits at a gate: nothing ran, and resume runs the step once', async () => {
     let reached!: () => void;
     const atGate = new Promise<void>((r) => (reached = r));
@@ -210,9 +228,9 @@ function text(r: { first: CliResult; resumed?: CliResult }): string {
   return `${r.first.stdout}\n${r.first.stderr}\n--- resume:\n${r.resumed?.stdout ?? ''}\n${r.resumed?.stderr ?? ''}`;
 }
 
-function outcome(fault: string, connections: number, r: { first: CliResult; resumed?: CliResult }): string {
+function outcome(fault: string, connections: number, r: { first: CliResult; resumed?: CliResult }, what = 'reset'): string {
   const how = r.resumed ? `stopped (exit ${r.first.code}), resume exit ${r.resumed.code}` : `continued (exit ${r.first.code})`;
-  return `${fault}: ${connections} connections reset; ${how}`;
+  return `${fault}: ${connections} connections ${what}; ${how}`;
 }
 
 async function waitRows(db: { query: (s: string) => Promise<{ n: number }[]> }, n: number): Promise<void> {

@@ -12,26 +12,29 @@ export interface TcpProxy {
   accepted(): number;
   /** Resets every open connection (both sides); new connections are still forwarded. */
   resetAll(): number;
-  /** While on, nothing is forwarded in either direction and new connections hang; nothing is closed. */
-  blackHole(on: boolean): void;
+  /**
+   * From now on nothing is forwarded on the connections open at this moment, in either direction,
+   * and nothing is closed: they stall. New connections are forwarded (the path came back, or the
+   * client got a new route). Returns how many connections stalled.
+   */
+  blackHole(): number;
   stop(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-  const pairs = new Set<{ client: net.Socket; server: net.Socket }>();
-  let holed = false;
+  const pairs = new Set<{ client: net.Socket; server: net.Socket; holed?: boolean }>();
   let accepted = 0;
-  const forward = (from: net.Socket, to: net.Socket) =>
+  const forward = (pair: { holed?: boolean }, from: net.Socket, to: net.Socket) =>
     from.on('data', (chunk) => {
-      if (!holed && !to.destroyed) to.write(chunk);
+      if (!pair.holed && !to.destroyed) to.write(chunk);
     });
   const srv = net.createServer((client) => {
     accepted++;
     const server = net.connect(targetPort, targetHost);
-    const pair = { client, server };
+    const pair: { client: net.Socket; server: net.Socket; holed?: boolean } = { client, server };
     pairs.add(pair);
-    forward(client, server);
-    forward(server, client);
+    forward(pair, client, server);
+    forward(pair, server, client);
     const close = () => {
       pairs.delete(pair);
       client.destroy();
@@ -62,8 +65,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       pairs.clear();
       return n;
     },
-    blackHole: (on) => {
-      holed = on;
+    blackHole: () => {
+      for (const p of pairs) p.holed = true;
+      return pairs.size;
     },
     stop: async () => {
       for (const { client, server } of pairs) {
