@@ -1,6 +1,6 @@
 // The typed event stream. The engine emits; the UI store, plain/JSON renderers, the journal,
 // reports and the Prometheus exporter listen. Nothing here knows about any listener.
-import type { GateDecision, GateRequest, Evidence } from './gates.js';
+import type { Approver, GateDecision, GateRequest, Evidence } from './gates.js';
 import type { Target } from '../pg/connection.js';
 import type { ExecutorEvent } from '../pg/executor.js';
 import type { PhaseName } from '../runbook/model.js';
@@ -93,6 +93,21 @@ export type EventBody =
   | { type: 'step.skipped'; phase: PhaseName; stepId: string; reason: string }
   | { type: 'gate.requested'; request: GateRequest }
   | { type: 'gate.decided'; request: GateRequest; decision: GateDecision; metrics?: Record<string, unknown> }
+  | { type: 'approval.waiting'; request: GateRequest; requestId: string; needed: number; operator: Approver }
+  | {
+      type: 'approval.decided';
+      stepId: string;
+      gateId: string;
+      requestId: string;
+      approved: boolean;
+      by: Approver;
+      reason?: string;
+      decidedAt: string;
+      /** How the run learnt of it: a NOTIFY, the slow poll, or already on record when the wait began. */
+      seenBy: 'notify' | 'poll' | 'record';
+      /** Approvals still missing after this one. */
+      missing: number;
+    }
   | { type: 'run.paused'; reason: string }
   | { type: 'run.unpaused' }
   | { type: 'run.interrupted'; reason: string }

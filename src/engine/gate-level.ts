@@ -6,6 +6,12 @@ import type { StepKind, StepPlan } from './step-kind.js';
 /** Explicit gate from the runbook, else the kind's default, else from the plan (DESIGN §4). */
 export function gateLevel(step: StepSpec, kind: StepKind, plan: StepPlan): GateLevel {
   if (step.gate) return step.gate;
+  const level = defaultLevel(step, kind, plan);
+  // A step that asks for approvers gets a gate to hang them on.
+  return level === 'none' && (step.approvers ?? 0) > 0 ? 'confirm' : level;
+}
+
+function defaultLevel(step: StepSpec, kind: StepKind, plan: StepPlan): GateLevel {
   if (kind.defaultGate) return kind.defaultGate(step, plan);
   if (!plan.reversible) return 'type';
   if (plan.locks.some((l) => l.mode === 'AccessExclusiveLock')) return 'confirm';

@@ -1,6 +1,6 @@
 // Gates: the engine asks a port and awaits a decision. The Ink UI, the non-interactive policy
 // (--yes / --allow-irreversible) and tests implement the port.
-import type { GateLevel } from '../runbook/model.js';
+import type { GateLevel, Runbook, StepSpec } from '../runbook/model.js';
 
 export interface Evidence {
   label: string;
@@ -25,6 +25,8 @@ export interface GateRequest {
   evidence: Evidence[];
   /** Optional extra choices (e.g. retry/abort when lock retries run out). Default: approve/reject. */
   choices?: string[];
+  /** People other than the operator who must approve after the operator does (`pgrunbook approve`). */
+  approvers?: number;
 }
 
 export interface GateDecision {
@@ -56,6 +58,36 @@ export function acceptable(req: GateRequest, answer: GateAnswer): boolean {
 /** What a `type` gate wants typed: expectText (the table name), else the step id. */
 export function expectedText(req: GateRequest): string {
   return req.expectText && req.expectText.length > 0 ? req.expectText : req.stepId;
+}
+
+/**
+ * How many approvers a step's gate needs: the step's own `gate: { approvers: N }`, else
+ * runbook-wide `settings.approvals` for irreversible steps (`type` gates). Undoing a step in the
+ * rollback phase never waits for approvers: getting back to safety must not depend on a second person.
+ */
+export function approversFor(step: StepSpec, runbook: Runbook, level: GateLevel, undo = false): number {
+  if (undo || level === 'none') return 0;
+  if (step.approvers !== undefined) return step.approvers;
+  return level === 'type' ? (runbook.integrations?.approvals ?? 0) : 0;
+}
+
+/** Who takes part in an approval: the OS user and host of the process, and its database login role. */
+export interface Approver {
+  user: string;
+  host: string;
+  role: string;
+}
+
+/**
+ * Whether two identities are the same person for an approval. A different OS user or a different
+ * database role makes another person; the same user and role on another host does not.
+ */
+export function sameApprover(a: Approver, b: Approver): boolean {
+  return a.user === b.user && a.role === b.role;
+}
+
+export function approverText(a: Approver): string {
+  return `${a.user}@${a.host} (role ${a.role})`;
 }
 
 export interface GatePort {

@@ -11,7 +11,8 @@ import { AbortedError, RunbookError, RunLockHeldError, isAbort } from '../util/r
 import { EventBus, type EventOf, type Listener } from './events.js';
 import { gateLevel, typedName } from './gate-level.js';
 import type { BlockersProbe, ConnectionFactory } from './ports.js';
-import { journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
+import { approversFor, journaledGates, type Evidence, type GatePort, type GateRequest } from './gates.js';
+import { approvalGates } from './approval-gates.js';
 import { currentIdentity, type Identity } from './operator-identity.js';
 import { journalSession, type JournalSession } from './journal-session.js';
 import { Journal } from './journal.js';
@@ -118,7 +119,16 @@ export class Runner {
     this.runId = opts.resumeRunId ?? newRunId(new Date(this.clock.now()));
     this.bus = new EventBus(this.runId, () => this.clock.now());
     for (const l of opts.listeners ?? []) this.bus.on(l);
-    this.gates = journaledGates(opts.gates, (b) => void this.bus.emit(b), opts.metrics);
+    const approvals = approvalGates(opts.gates, {
+      db: () => this.pool!,
+      listenClient: () => opts.connect.client(`pgrunbook:${this.runId}:approvals`),
+      runId: this.runId,
+      operator: this.who,
+      emit: (b) => void this.bus.emit(b),
+      clock: this.clock,
+      timeoutMs: opts.runbook.integrations?.approvalTimeoutMs,
+    });
+    this.gates = journaledGates(approvals, (b) => void this.bus.emit(b), opts.metrics);
   }
 
   private kind(name: string): StepKind {
@@ -531,6 +541,8 @@ export class Runner {
       expectText: level === 'type' ? typedName(strongest?.relation ?? step.id) : undefined,
       evidence,
     };
+    const approvers = approversFor(step, this.opts.runbook, level, !plan);
+    if (approvers > 0) req.approvers = approvers;
     const decision = await this.gates.request(req, this.signal);
     if (!decision.approved) {
       throw new RunbookError(`gate for step ${step.id} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, {

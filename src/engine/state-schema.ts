@@ -62,8 +62,39 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON pgrunbook.events
   FOR EACH ROW EXECUTE FUNCTION pgrunbook.events_append_only();
 `;
 
+// Second-person approval: a gate's request (with the evidence the operator saw) and each decision on it.
+const V2 = `
+CREATE TABLE IF NOT EXISTS pgrunbook.approval_requests (
+  request_id     bigserial PRIMARY KEY,
+  run_id         text NOT NULL REFERENCES pgrunbook.runs ON DELETE CASCADE,
+  gate_id        text NOT NULL,
+  step_id        text NOT NULL,
+  needed         int NOT NULL CHECK (needed > 0),
+  request        jsonb NOT NULL,
+  operator_user  text NOT NULL,
+  operator_host  text NOT NULL,
+  operator_role  text NOT NULL,
+  requested_at   timestamptz NOT NULL DEFAULT now(),
+  closed_at      timestamptz,
+  outcome        text CHECK (outcome IN ('approved', 'rejected', 'timed out'))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS approval_requests_open ON pgrunbook.approval_requests (run_id, gate_id) WHERE closed_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS pgrunbook.approval_decisions (
+  decision_id  bigserial PRIMARY KEY,
+  request_id   bigint NOT NULL REFERENCES pgrunbook.approval_requests ON DELETE CASCADE,
+  approved     boolean NOT NULL,
+  reason       text,
+  os_user      text NOT NULL,
+  host         text NOT NULL,
+  db_role      text NOT NULL,
+  decided_at   timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (request_id, os_user, db_role)
+);
+`;
+
 /** Ordered migrations; index + 1 is the schema version. */
-const MIGRATIONS: string[] = [V1];
+const MIGRATIONS: string[] = [V1, V2];
 
 export const STATE_SCHEMA_VERSION = MIGRATIONS.length;
 

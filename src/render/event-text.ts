@@ -17,7 +17,7 @@ export interface LogText {
 }
 
 export function eventText(e: RunEvent): LogText | undefined {
-  const line = e.type.startsWith('step.') || e.type.startsWith('gate.') ? stepText(e) : runText(e);
+  const line = /^(step|gate|approval)\./.test(e.type) ? stepText(e) : runText(e);
   if (!line) return undefined;
   const out: LogText = { ...line, text: redact(line.text) };
   if (line.more) out.more = line.more.map(redact);
@@ -131,9 +131,33 @@ function stepBody(e: RunEvent): LogText | undefined {
         text: `gate ${d.approved ? 'approved' : 'declined'}${d.choice ? ` (${d.choice})` : ''} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`,
       };
     }
+    case 'approval.waiting':
+    case 'approval.decided':
+      return approvalText(e);
     default:
       return undefined;
   }
+}
+
+/** Second-person approval: what the waiting run shows, with the evidence and the command to run. */
+function approvalText(e: Extract<RunEvent, { type: 'approval.waiting' | 'approval.decided' }>): LogText {
+  if (e.type === 'approval.decided') {
+    const by = `${e.by.user}@${e.by.host} (role ${e.by.role})`;
+    const verdict = e.approved ? 'approved' : 'REJECTED';
+    const missing = e.approved && e.missing > 0 ? `; ${e.missing} more approval(s) needed` : '';
+    return { level: e.approved ? 'info' : 'warn', text: `${verdict} by ${by}${e.reason ? `: ${e.reason}` : ''}${missing}` };
+  }
+  const r = e.request;
+  const people = e.needed === 1 ? 'another engineer' : `${e.needed} other engineers`;
+  return {
+    level: 'warn',
+    text: `waiting for approval from ${people}: pgrunbook approve ${e.runId} ${r.stepId} (or reject ... --reason TEXT)`,
+    more: [
+      `${r.title}: ${r.action}${r.lockMode ? ` [takes ${r.lockMode}]` : ''}`,
+      ...r.evidence.map((x) => `${x.label}: ${String(x.value)}${x.ok === false ? ' (!)' : ''}${x.detail ? ` (${x.detail})` : ''}`),
+      `operator: ${e.operator.user}@${e.operator.host} (role ${e.operator.role}) cannot approve their own gate`,
+    ],
+  };
 }
 
 function progressText(e: Extract<RunEvent, { type: 'step.progress' }>): string {

@@ -64,6 +64,7 @@ export function renderMarkdown(r: RunReport): string {
       if (p.metrics) out.push(`  - metrics: \`${cell(JSON.stringify(p.metrics))}\``);
     }
   }
+  out.push(...approvalLines(r.events));
   const sql = r.events.filter((e) => e.type === 'step.sql');
   if (sql.length) {
     out.push('', '## SQL executed', '', '| at | step | ms | result | statement |', '|---|---|---|---|---|');
@@ -113,4 +114,24 @@ function summary(e: JournaledEvent): string {
     default:
       return p.reason ?? p.error ?? '';
   }
+}
+
+/** Second-person approvals: who was asked for, and each decision with its identity and reason. */
+function approvalLines(events: JournaledEvent[]): string[] {
+  const rows = events.filter((e) => e.type === 'approval.waiting' || e.type === 'approval.decided');
+  if (!rows.length) return [];
+  const out = ['', '## Approvals', ''];
+  for (const e of rows) {
+    const p = e.payload as any;
+    if (e.type === 'approval.waiting') {
+      out.push(
+        `- ${e.at} **${cell(p.request.stepId)}**: waiting for ${p.needed} approver(s) other than ${cell(p.operator.user)}@${cell(p.operator.host)} (role ${cell(p.operator.role)})`,
+      );
+    } else {
+      out.push(
+        `- ${e.at} **${cell(p.stepId)}**: ${p.approved ? 'approved' : 'rejected'} by ${cell(p.by.user)}@${cell(p.by.host)} (role ${cell(p.by.role)}) at ${p.decidedAt}${p.reason ? ` — ${cell(p.reason)}` : ''}`,
+      );
+    }
+  }
+  return out;
 }

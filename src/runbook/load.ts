@@ -36,7 +36,17 @@ import {
   type SourcePos,
   type StepSpec,
 } from './model.js';
-import { REQUIRED_TOP_KEYS, runbookSettingsFields, settingsFields, stepCommonFields, TOP_KEYS, topFields, VAR_NAME } from './schema.js';
+import {
+  gateLevelField,
+  gateObjectField,
+  REQUIRED_TOP_KEYS,
+  runbookSettingsFields,
+  settingsFields,
+  stepCommonFields,
+  TOP_KEYS,
+  topFields,
+  VAR_NAME,
+} from './schema.js';
 import { ignoredRollbackWarning } from './self-undo.js';
 import { scalarSourceMap } from './source-map.js';
 import { sqlProblems } from './sql-check.js';
@@ -547,6 +557,12 @@ class Loader {
       } else if (e.key === 'notify_throttled_after') {
         const r = this.check(runbookSettingsFields.notify_throttled_after, this.renderPlain(e, e.key), e.value, `settings.${e.key}`);
         if (r.ok) out.notifyThrottledAfterMs = r.value;
+      } else if (e.key === 'approvals') {
+        const r = this.check(runbookSettingsFields.approvals, this.js(e.value), e.value, 'settings.approvals');
+        if (r.ok) out.approvals = r.value;
+      } else if (e.key === 'approval_timeout') {
+        const r = this.check(runbookSettingsFields.approval_timeout, this.renderPlain(e, e.key), e.value, `settings.${e.key}`);
+        if (r.ok) out.approvalTimeoutMs = r.value;
       }
     }
     return Object.keys(out).length ? out : undefined;
@@ -626,7 +642,7 @@ class Loader {
     }
     if (!parsed.ok) this.sqlFields.length = queued; // SQL errors inside a value of the wrong shape would be noise
     if (!parsed.ok || !common.enabled) return undefined;
-    const { title, why, gate, rollback, timeoutMs, settings } = common;
+    const { title, why, gate, approvers, rollback, timeoutMs, settings } = common;
     return {
       id,
       phase,
@@ -635,6 +651,7 @@ class Loader {
       ...(title !== undefined ? { title } : {}),
       ...(why !== undefined ? { why } : {}),
       ...(gate !== undefined ? { gate } : {}),
+      ...(approvers !== undefined ? { approvers } : {}),
       ...(rollback !== undefined ? { rollback } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       settings,
@@ -711,8 +728,10 @@ class Loader {
     const common: StepCommon = { settings, title: str('title'), why: str('why'), enabled: true };
     const gateE = get('gate');
     if (gateE) {
-      const r = this.check(stepCommonFields.gate, this.js(gateE.value), gateE.value, 'gate');
-      if (r.ok) common.gate = r.value;
+      // A mapping is the approval form; checked on its own so its errors name its keys.
+      const schema = isMap(gateE.value) ? gateObjectField : gateLevelField;
+      const r = this.check(schema, this.js(gateE.value), gateE.value, 'gate');
+      if (r.ok) ({ level: common.gate, approvers: common.approvers } = r.value);
     }
     const timeoutE = get('timeout');
     if (timeoutE) {
@@ -743,6 +762,7 @@ interface StepCommon {
   title?: string;
   why?: string;
   gate?: StepSpec['gate'];
+  approvers?: number;
   timeoutMs?: number;
   enabled: boolean;
   rollback?: string;

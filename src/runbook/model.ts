@@ -34,6 +34,8 @@ export interface StepSpec<P = unknown> {
   why?: string;
   /** Explicit gate from the runbook; the engine falls back to the kind's default. */
   gate?: GateLevel;
+  /** People other than the operator who must approve the step's gate (`gate: { approvers: N }`). */
+  approvers?: number;
   /** Rollback SQL (rendered), for kinds that take one (`sql`). */
   rollback?: string;
   timeoutMs?: number;
@@ -52,7 +54,14 @@ export interface Runbook {
   secretVars?: Record<string, string>;
   settings: Settings;
   /** Runbook-wide integration settings (settings.notify ...). */
-  integrations?: { notify?: { url?: string; url_env?: string; format?: 'slack' | 'json' }[]; notifyThrottledAfterMs?: number };
+  integrations?: {
+    notify?: { url?: string; url_env?: string; format?: 'slack' | 'json' }[];
+    notifyThrottledAfterMs?: number;
+    /** settings.approvals: approvers every irreversible (`type`) step gate needs, unless the step says otherwise. */
+    approvals?: number;
+    /** settings.approval_timeout: how long a gate waits for approvers before the run stops (none: it waits). */
+    approvalTimeoutMs?: number;
+  };
   phases: Record<PhaseName, StepSpec[]>;
   /** Path as given, and the exact source text (stored in the journal so resume works from any machine). */
   file: string;

@@ -2,7 +2,7 @@
 // (so it can point at each problem); runbookSchema() assembles them, with every registered step
 // kind, into one schema for `pgrunbook schema` and editor completion.
 import { z } from 'zod';
-import { GATE_LEVELS, PHASES } from './model.js';
+import { GATE_LEVELS, type GateLevel, PHASES } from './model.js';
 import { zDuration } from './durations.js';
 import type { KindTable } from './kind-table.js';
 import { envVarSpec } from './secret-vars.js';
@@ -50,6 +50,23 @@ const notifyTarget = z.union([
     .refine((t) => (t.url === undefined) !== (t.url_env === undefined), { error: 'give exactly one of url and url_env' }),
 ]);
 
+const approversField = z
+  .number({ error: (iss) => `expected a whole number of approvers, got ${JSON.stringify(iss.input)}` })
+  .int({ error: 'expected a whole number of approvers' })
+  .min(0, { error: 'cannot be negative' })
+  .max(5, { error: 'at most 5 approvers' });
+
+/** `gate: confirm`, read as { level }. */
+export const gateLevelField = z.enum(GATE_LEVELS).transform((level) => ({ level, approvers: undefined as number | undefined }));
+
+/** `gate: { type: confirm, approvers: 1 }`, read as { level, approvers }. */
+export const gateObjectField = z
+  .strictObject({
+    type: z.enum(['confirm', 'type']).optional().describe('confirm or type; default from the step kind (at least confirm).'),
+    approvers: approversField.describe('People other than the operator who must approve (`pgrunbook approve`); 0 = none.'),
+  })
+  .transform((g) => ({ level: g.type as GateLevel | undefined, approvers: g.approvers as number | undefined }));
+
 /** Runbook-wide settings that no step overrides (integrations). */
 export const runbookSettingsFields = {
   notify: z
@@ -57,6 +74,12 @@ export const runbookSettingsFields = {
     .describe('Webhooks told about gates, approvals, failures, long throttles, the point of no return and the end of the run.'),
   notify_throttled_after: zDuration({ positive: true, zeroMessage: 'use a positive duration such as 10m' }).describe(
     'Announce a backfill throttled for this long without a break (default 10m).',
+  ),
+  approvals: approversField.describe(
+    "People other than the operator who must approve each irreversible step (type gate) with `pgrunbook approve`; a step's gate: { approvers: N } overrides it.",
+  ),
+  approval_timeout: zDuration({ positive: true, zeroMessage: 'omit approval_timeout to wait for approvers without a limit' }).describe(
+    'How long a gate waits for its approvers before the run stops (resumable); default: no limit.',
   ),
 } as const;
 
@@ -68,7 +91,11 @@ export const stepCommonFields = {
     .describe('Unique step id across all phases (journal and resume key).'),
   title: z.string().describe('Short title shown to the operator.'),
   why: z.string().describe('Why this step is done this way (shown to the operator).'),
-  gate: z.enum(GATE_LEVELS).describe('Confirmation before the step: none, confirm, or type (retype a name). Default from the step kind.'),
+  gate: z
+    .union([gateLevelField, gateObjectField])
+    .describe(
+      'Confirmation before the step: none, confirm, or type (retype a name), or { type, approvers: N } for a second-person approval. Default from the step kind.',
+    ),
   rollback: z.string().min(1).describe('SQL that undoes the step, run in the rollback phase.'),
   timeout: zDuration({ positive: true, zeroMessage: 'timeout 0 would fail at once: omit timeout for no limit' }).describe(
     'Longest time the whole step may take.',

@@ -42,3 +42,42 @@ describe('integration settings', () => {
     ]);
   });
 });
+
+describe('approval settings', () => {
+  const step = (gate: string) => `version: 1
+name: n
+settings:
+  approvals: 2
+  approval_timeout: 30m
+phases:
+  deploy:
+    - id: a
+      sql: select 1
+      gate: ${gate}
+`;
+
+  it('reads settings.approvals, approval_timeout and a gate with approvers', async () => {
+    const { runbook, problems } = await loadRunbookText(step('{ type: confirm, approvers: 1 }'), 'r.yaml', { kinds: STEP_KINDS });
+    expect(problems).toEqual([]);
+    expect(runbook!.integrations).toEqual({ approvals: 2, approvalTimeoutMs: 1_800_000 });
+    expect(runbook!.phases.deploy[0]).toMatchObject({ gate: 'confirm', approvers: 1 });
+    const bare = await loadRunbookText(step('{ approvers: 1 }'), 'r.yaml', { kinds: STEP_KINDS });
+    expect(bare.runbook!.phases.deploy[0]!.gate).toBeUndefined();
+    expect(bare.runbook!.phases.deploy[0]!.approvers).toBe(1);
+    const plain = await loadRunbookText(step('type'), 'r.yaml', { kinds: STEP_KINDS });
+    expect(plain.runbook!.phases.deploy[0]).toMatchObject({ gate: 'type' });
+    expect(plain.runbook!.phases.deploy[0]!.approvers).toBeUndefined();
+  });
+
+  it('points at a bad approver count and at a gate of type none with approvers', async () => {
+    for (const [gate, message] of [
+      ['{ type: confirm, approvers: -1 }', /r\.yaml:10:\d+: gate.*cannot be negative/],
+      ['{ type: confirm, approvers: 1.5 }', /r\.yaml:10:\d+: gate.*whole number of approvers/],
+      ['{ type: none, approvers: 1 }', /r\.yaml:10:\d+: gate/],
+      ['{ type: confirm, approvers: 1, who: bob }', /r\.yaml:10:\d+: gate/],
+    ] as const) {
+      const { problems } = await loadRunbookText(step(gate), 'r.yaml', { kinds: STEP_KINDS });
+      expect(problems.map(formatProblem).join('\n')).toMatch(message);
+    }
+  });
+});

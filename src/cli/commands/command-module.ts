@@ -10,6 +10,8 @@ export const commandLoaders: Record<string, () => Promise<CommandModule>> = {
   run: () => import('./run-command.js'),
   resume: () => import('./resume-command.js'),
   status: () => import('./status-command.js'),
+  approve: () => import('./approve-command.js'),
+  reject: () => import('./approve-command.js'),
   report: () => import('./report-command.js'),
   validate: () => import('./validate-command.js'),
   schema: () => import('./schema-command.js'),
@@ -26,5 +28,6 @@ export async function commandModulesFor(argv: string[]): Promise<CommandModule[]
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
   const one = name ? commandLoaders[name] : undefined;
   if (one) return [await one()];
-  return Promise.all(Object.values(commandLoaders).map((load) => load()));
+  // approve and reject share one module: register it once.
+  return [...new Set(await Promise.all(Object.values(commandLoaders).map((load) => load())))];
 }

@@ -7,6 +7,9 @@ import { redact } from '../../util/secrets.js';
 export type NotifyKind =
   | 'gate_waiting'
   | 'gate_decided'
+  | 'approval_waiting'
+  | 'approval_given'
+  | 'approval_refused'
   | 'step_failed'
   | 'throttled'
   | 'point_of_no_return'
@@ -103,6 +106,28 @@ export class NotificationFeed {
         const verdict = d.approved ? `approved${d.choice ? ` (${d.choice})` : ''}` : 'rejected';
         const text = `${this.runbook}: step ${e.request.stepId} ${verdict} by ${d.by}`;
         return { kind: 'gate_decided', stepId: e.request.stepId, text, details: d.reason ? [`reason: ${d.reason}`] : [] };
+      }
+      case 'approval.waiting': {
+        const r = e.request;
+        const op = `${e.operator.user}@${e.operator.host}`;
+        return {
+          kind: 'approval_waiting',
+          stepId: r.stepId,
+          text: `${this.runbook}: step ${r.stepId} waits for approval by someone other than ${op}: pgrunbook approve ${e.runId} ${r.stepId}`,
+          details: [r.action, ...(r.lockMode ? [`takes ${r.lockMode}`] : []), ...evidenceLines(r.evidence)],
+        };
+      }
+      case 'approval.decided': {
+        const by = `${e.by.user}@${e.by.host} (role ${e.by.role})`;
+        return {
+          kind: e.approved ? 'approval_given' : 'approval_refused',
+          stepId: e.stepId,
+          text: `${this.runbook}: step ${e.stepId} ${e.approved ? 'approved' : 'refused'} by ${by}`,
+          details: [
+            ...(e.reason ? [`reason: ${e.reason}`] : []),
+            ...(e.approved && e.missing ? [`${e.missing} more approval(s) needed`] : []),
+          ],
+        };
       }
       case 'step.failed':
         this.stopThrottle(e.stepId);

@@ -111,6 +111,36 @@ describe('notification feed', () => {
     bus.emit({ type: 'step.completed', phase: 'deploy', stepId: 'drop', durationMs: 5 });
     expect(sent.map((n) => `${n.kind} ${n.stepId}`)).toEqual(['point_of_no_return drop']);
   });
+
+  it('announces a gate waiting for approval with its evidence, then each approval given or refused', () => {
+    const sent: Notification[] = [];
+    const bus = new EventBus('r1');
+    bus.on(new NotificationFeed((n) => sent.push(n), { throttleNoticeMs: 1000 }).listener);
+    bus.emit(started);
+    const operator = { user: 'ann', host: 'box', role: 'deploy' };
+    bus.emit({ type: 'approval.waiting', request: { ...request, approvers: 2 }, requestId: '1', needed: 2, operator });
+    const decided = {
+      type: 'approval.decided',
+      stepId: 'drop',
+      gateId: 'drop',
+      requestId: '1',
+      decidedAt: 'now',
+      seenBy: 'notify',
+    } as const;
+    bus.emit({ ...decided, approved: true, by: { user: 'bob', host: 'lap', role: 'bob' }, missing: 1 });
+    bus.emit({ ...decided, approved: false, by: { user: 'cy', host: 'lap2', role: 'deploy' }, reason: 'lag too high', missing: 1 });
+    expect(sent.map((n) => n.kind)).toEqual(['approval_waiting', 'approval_given', 'approval_refused']);
+    expect(sent[0]!.text).toBe('add amount_cents: step drop waits for approval by someone other than ann@box: pgrunbook approve r1 drop');
+    expect(sent[0]!.details).toContain('AGAINST replication lag: 3 MB (above 1 MB)');
+    expect(sent[1]).toMatchObject({
+      text: 'add amount_cents: step drop approved by bob@lap (role bob)',
+      details: ['1 more approval(s) needed'],
+    });
+    expect(sent[2]).toMatchObject({
+      text: 'add amount_cents: step drop refused by cy@lap2 (role deploy)',
+      details: ['reason: lag too high'],
+    });
+  });
 });
 
 describe('notifier', () => {
