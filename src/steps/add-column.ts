@@ -17,6 +17,7 @@ import { findColumn, findTable, hasRows, requireTable, planTable } from './ddl/d
 import { checkExpression, checkTypeName, FragmentError, KNOWN_VOLATILE, SERIAL_TYPES } from './ddl/ddl-fragments.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
+import { sqlText } from '../pg/sql-files.js';
 
 /** Numbers as SQL text; an integer past 2^53 has already lost digits in YAML, so it must be quoted. */
 const sqlDefault = z
@@ -94,9 +95,9 @@ export async function wouldRewrite(db: Queryable & { connect?: () => Promise<any
     await client.query('BEGIN');
     await client.query(`SET LOCAL lock_timeout = 1000; SET LOCAL statement_timeout = 5000`);
     await client.query('CREATE TEMP TABLE pgrunbook_rewrite_probe () ON COMMIT DROP');
-    const before = await client.query(`select relfilenode from pg_class where oid = 'pg_temp.pgrunbook_rewrite_probe'::regclass`);
+    const before = await client.query(sqlText('pg/catalog/sql', 'relfilenode'), ['pg_temp.pgrunbook_rewrite_probe']);
     await client.query(addSql({ ...p, not_null: false }, 'pg_temp.pgrunbook_rewrite_probe'));
-    const after = await client.query(`select relfilenode from pg_class where oid = 'pg_temp.pgrunbook_rewrite_probe'::regclass`);
+    const after = await client.query(sqlText('pg/catalog/sql', 'relfilenode'), ['pg_temp.pgrunbook_rewrite_probe']);
     return before.rows[0].relfilenode !== after.rows[0].relfilenode;
   } catch (err) {
     // A read-only session (plan) cannot create the probe table: the static checks stand alone.

@@ -10,10 +10,11 @@ import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identList, identifier, tableName } from './ddl/ddl-schema.js';
 import { findConstraint, findTable, requireTable, planTable } from './ddl/ddl-catalog.js';
-import { probe } from '../pg/probe.js';
+import { probing } from '../pg/probe.js';
 import { derivedName } from './ddl/ddl-names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
+import { sqlText } from '../pg/sql-files.js';
 
 const ACTIONS = ['no action', 'restrict', 'cascade', 'set null', 'set default'] as const;
 const action = z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase().replace(/_/g, ' ') : v), z.enum(ACTIONS));
@@ -54,15 +55,12 @@ function validateSql(p: Params, table: string): string {
 
 /** Is there an index whose leading columns are the referencing columns? (Deletes on the parent need one.) */
 async function hasSupportingIndex(db: PlanContext['db'] & {}, tableOid: number, columns: string[]): Promise<boolean> {
-  const cols = columns.map((c) => `'${c.replace(/'/g, "''")}'`).join(', ');
-  const rows = await probe<{ ok: boolean }>(
-    db,
-    `select exists (
-       select 1 from pg_index i
-        where i.indrelid = ${tableOid}
-          and (select array_agg(a.attname::text order by k.n) from unnest(i.indkey[0:${columns.length - 1}]) with ordinality k(attnum, n)
-                 join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum) = array[${cols}]::text[]) as ok`,
-  );
+  const r = await probing(db).query<{ ok: boolean }>(sqlText('pg/catalog/sql', 'leading-index-columns'), [
+    tableOid,
+    columns,
+    columns.length - 1,
+  ]);
+  const rows = r.rows;
   return rows[0]?.ok === true;
 }
 

@@ -14,11 +14,12 @@ import { quoteIdent } from '../pg/connection.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { identifier, tableName } from './ddl/ddl-schema.js';
 import { findColumn, findConstraint, findTable, requireColumn, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
-import { probe } from '../pg/probe.js';
+import { probe, probing } from '../pg/probe.js';
 import type { TableFacts } from '../pg/catalog/catalog-types.js';
 import { derivedName } from './ddl/ddl-names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
+import { sqlText } from '../pg/sql-files.js';
 
 const schema = z
   .object({
@@ -90,10 +91,7 @@ async function isDone(ctx: StepContext, t: TableFacts, column: string): Promise<
   const c = await findColumn(ctx.pool, t.oid, column);
   if (!c?.notNull) return false;
   if (ctx.serverVersionNum < NATIVE_FROM) return true;
-  const rows = await probe<{ ok: boolean }>(
-    ctx.pool,
-    `select coalesce(bool_and(convalidated), true) as ok from pg_constraint where conrelid = ${t.oid} and contype = 'n' and conkey = array[${c.attnum}]::int2[]`,
-  );
+  const { rows } = await probing(ctx.pool).query<{ ok: boolean }>(sqlText('pg/catalog/sql', 'not-null-validated'), [t.oid, c.attnum]);
   return rows[0]?.ok !== false;
 }
 

@@ -2,8 +2,8 @@
 // Runs on the pool (a different connection from the one building the index); each poll has its
 // own short statement_timeout, and a failed poll is skipped, never fatal.
 import type { StepContext } from '../../engine/step-kind.js';
-import { sqlLiteral } from './ddl-catalog.js';
-import { probe } from '../../pg/probe.js';
+import { probing } from '../../pg/probe.js';
+import { sqlText } from '../../pg/sql-files.js';
 
 export interface ProgressPoller {
   stop(): Promise<void>;
@@ -22,14 +22,9 @@ export function pollIndexProgress(
   let inflight: Promise<void> = Promise.resolve();
   const once = async () => {
     try {
-      const rows = await probe<any>(
-        ctx.pool,
-        `select p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total, p.lockers_done, p.lockers_total, p.current_locker_pid
-           from pg_stat_progress_create_index p
-          where p.relid = ${opts.tableOid}
-            and (p.index_relid = coalesce(to_regclass(${sqlLiteral(opts.indexQualified)})::oid, 0) or p.index_relid = 0)
-          limit 1`,
-        { lockTimeoutMs: 200, statementTimeoutMs: 2000 },
+      const { rows } = await probing(ctx.pool, { lockTimeoutMs: 200, statementTimeoutMs: 2000 }).query<any>(
+        sqlText('pg/sql', 'index-build-progress'),
+        [opts.tableOid, opts.indexQualified],
       );
       const r = rows[0];
       if (!r || stopped) return;
