@@ -32,6 +32,7 @@ import { ThrottleProbes } from './backfill-probes.js';
 import { ProgressTracker } from './progress.js';
 import { boundarySql, type CursorMove, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, skipLockedBatchSql } from './batch-sql.js';
 import { fastCopySql, retryCopySql, skipLockedCopySql } from './copy-sql.js';
+import { fastDeleteSql, retryDeleteSql, skipLockedDeleteSql } from './delete-sql.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { BatchTuner } from './tuner.js';
@@ -550,6 +551,10 @@ class BackfillRun {
       const input = { info: this.info, copy };
       return mode === 'fast' ? fastCopySql(input, lower, move, literalBinder) : skipLockedCopySql(input, lower, move, literalBinder);
     }
+    if (this.cfg.deleteRows) {
+      const input = { info: this.info, where };
+      return mode === 'fast' ? fastDeleteSql(input, lower, move, literalBinder) : skipLockedDeleteSql(input, lower, move, literalBinder);
+    }
     const input = { info: this.info, set, where };
     return mode === 'fast' ? fastBatchSql(input, lower, move, literalBinder) : skipLockedBatchSql(input, lower, move, literalBinder);
   }
@@ -590,7 +595,9 @@ class BackfillRun {
     const r = await c.query<{ considered: number; updated: number; resolved: number; rows_done: number; last_key: string[] | null }>(
       copy
         ? retryCopySql({ info: this.info, copy }, runId, stepId, size, this.retryLower, literalBinder)
-        : retryBatchSql({ info: this.info, set, where }, runId, stepId, size, this.retryLower, literalBinder),
+        : this.cfg.deleteRows
+          ? retryDeleteSql({ info: this.info, where }, runId, stepId, size, this.retryLower, literalBinder)
+          : retryBatchSql({ info: this.info, set, where }, runId, stepId, size, this.retryLower, literalBinder),
     );
     const row = r.rows[0]!;
     if (row.considered === 0 && this.retryLower === null) {

@@ -108,6 +108,8 @@ export interface BackfillConfig {
   throttle: ThrottleConfig;
   /** Insert each batch's rows into another table instead of updating them (swap_table's copy). */
   copy?: CopySpec;
+  /** Delete each batch's rows (matching `where`) instead of updating them (batched_delete). */
+  deleteRows?: boolean;
   /** Passes over keys added above the start bound (default 3); 0 when a trigger already carries new rows. */
   catchupRounds?: number;
   /** How messages name the work (default `backfill of <schema.table>`). */

@@ -13,6 +13,7 @@ import { addCheck } from '../steps/add-check.js';
 import { addColumn } from '../steps/add-column.js';
 import { addForeignKey } from '../steps/add-foreign-key.js';
 import { backfill } from '../steps/backfill.js';
+import { batchedDelete } from '../steps/batched-delete.js';
 import { changeColumn } from '../steps/change-column.js';
 import { checkKind } from '../steps/check.js';
 import { createIndex } from '../steps/create-index.js';
@@ -62,6 +63,7 @@ const kinds: StepKind[] = [
   swapTable,
   changeColumn,
   backfill,
+  batchedDelete,
   rehearseKind({ rehearse, writeReport }),
   watchKind,
 ];

@@ -17,7 +17,7 @@ import { addConstraintRule, setNotNullRule } from './rules/constraint-rule.js';
 import { columnTypeRule } from './rules/column-type-rule.js';
 import { renameColumnRule, renameTableRule } from './rules/change-column-rule.js';
 import { createIndexRule } from './rules/index-rule.js';
-import { updateRule } from './rules/dml-rule.js';
+import { deleteRule, updateRule } from './rules/dml-rule.js';
 import { dropColumnRule, dropRule } from './rules/drop-rule.js';
 import { sqlModeName } from '../analyze/locks.js';
 import { attachDown } from './down.js';
@@ -123,6 +123,7 @@ async function applyRule(input: RuleInput): Promise<RuleResult | undefined> {
   if (!dangerous(analysis)) return undefined;
   if (node === 'IndexStmt') return createIndexRule(input);
   if (node === 'UpdateStmt') return updateRule(input);
+  if (node === 'DeleteStmt') return deleteRule(input);
   return undefined;
 }
 
