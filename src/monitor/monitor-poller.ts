@@ -10,6 +10,7 @@ import { sqlText } from '../pg/sql-files.js';
 import type { Queryable } from '../pg/queryable.js';
 import { cancelOwnStatement, type CancelResult } from './cancel.js';
 import { buildLockSessions, type LockRow } from './lock-tree.js';
+import { RecentWaits } from './recent-waits.js';
 import { ProbeRunner, type ProbeDb, type ProbeResult } from './monitor-probes.js';
 import { isHidden, MONITOR_APP, selectLongQueries, type ActivityRow } from './sessions.js';
 import type { IndexBuild, MonitorSample, RelationSize, StandbyLag } from './monitor-types.js';
@@ -138,6 +139,7 @@ export class Monitor {
   private inFlight?: Promise<MonitorSample>;
   private latestSample?: MonitorSample;
   private stopped = false;
+  private readonly recentWaits = new RecentWaits();
 
   constructor(
     private readonly pool: ProbeDb & Queryable & { end?: () => Promise<void> },
@@ -252,11 +254,14 @@ export class Monitor {
       );
     }
     const replication = this.replicationOf(r.repl, notes);
+    const at = this.clock.now();
+    const locks = activity ? buildLockSessions(sessions, r.lockRows, activity.now_epoch) : [];
     return {
-      at: this.clock.now(),
+      at,
       pollMs: performance.now() - t0,
       serverVersionNum: this.serverVersionNum,
-      locks: activity ? buildLockSessions(sessions, r.lockRows, activity.now_epoch) : [],
+      locks,
+      recentLockWaits: activity ? this.recentWaits.observe(locks, at) : [],
       longQueries: activity ? selectLongQueries(sessions, this.longQuerySeconds) : [],
       ...replication,
       connectionsByState: activity?.counts ?? {},

@@ -93,6 +93,20 @@ export type IndexBuild = IndexProgress & {
   indexBytes?: number | null;
 };
 
+/** A lock wait seen by an earlier poll that has ended since (it got its lock, timed out or was cancelled). */
+export interface RecentLockWait {
+  pid: number;
+  relation: string | null;
+  mode: string | null;
+  lockType: string | null;
+  /** The longest wait time any poll saw. */
+  seconds: number;
+  /** When a poll first found it gone (ms, the monitor's clock). */
+  endedAt: number;
+  ours: boolean;
+  applicationName: string;
+}
+
 export interface MonitorSample {
   at: number;
   /** Time one poll of all probes took, in ms. */
@@ -125,4 +139,6 @@ export interface MonitorSample {
   allDatabases?: boolean;
   /** Sessions of other roles whose details this role may not see (no pg_read_all_stats). */
   hiddenSessions?: number;
+  /** Lock waits that ended within the last minute, newest first. */
+  recentLockWaits?: RecentLockWait[];
 }

@@ -66,6 +66,8 @@ export interface RunState {
   /** Gate requests seen on the event stream and not yet decided (stepIds), for step markers. */
   gatedSteps: string[];
   log: LogLine[];
+  /** Our statements that gave up at lock_timeout, newest first (the Locks panel lists the last minute's). */
+  lockTimeouts: { stepId: string; at: number; waitedMs: number }[];
   lastSeq: number;
   startedAt?: number;
   endedAt?: number;
@@ -75,7 +77,17 @@ export interface RunState {
 export const LOG_CAP = 1000;
 
 export function initialRunState(): RunState {
-  return { phases: [], resumed: false, status: 'starting', stepOrder: [], steps: {}, gatedSteps: [], log: [], lastSeq: 0 };
+  return {
+    phases: [],
+    resumed: false,
+    status: 'starting',
+    stepOrder: [],
+    steps: {},
+    gatedSteps: [],
+    log: [],
+    lockTimeouts: [],
+    lastSeq: 0,
+  };
 }
 
 function ensureStep(state: RunState, stepId: string, phase?: PhaseName, kind?: string, title?: string): RunState {
@@ -192,6 +204,9 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
       break;
     case 'step.sql':
       s = patchStep(s, e.stepId, { lastSql: { sql: e.sql, ok: e.ok, durationMs: e.durationMs, ...(e.error ? { error: e.error } : {}) } });
+      // 55P03: lock_timeout expired while waiting for a lock. Kept even when no poll saw the wait.
+      if (!e.ok && e.sqlstate === '55P03')
+        s = { ...s, lockTimeouts: [{ stepId: e.stepId, at, waitedMs: e.durationMs }, ...(s.lockTimeouts ?? [])].slice(0, 20) };
       break;
     case 'step.retry':
       s = patchStep(s, e.stepId, { retry: { attempt: e.attempt, of: e.of, delayMs: e.delayMs, reason: e.reason } });

@@ -190,6 +190,21 @@ describe('reduce (pure run-state reducer)', () => {
     expect(replay(d.events).steps.deploy).toMatchObject({ status: 'failed', error: 'declined by the operator' });
   });
 
+  it('keeps our lock timeouts (55P03) from the executor, newest first, for the Locks panel', () => {
+    const b = started();
+    b.emit({ type: 'step.started', phase: 'deploy', stepId: 'index_amount', kind: 'create_index', title: 't', attempt: 1 });
+    const failed = { type: 'step.sql' as const, stepId: 'index_amount', sql: 'CREATE INDEX CONCURRENTLY …', rowCount: null, ok: false };
+    b.emit({ ...failed, durationMs: 2000, error: 'canceling statement due to lock timeout', sqlstate: '55P03' });
+    b.tick(3000);
+    b.emit({ ...failed, durationMs: 2100, error: 'canceling statement due to lock timeout', sqlstate: '55P03' });
+    b.emit({ ...failed, durationMs: 5, error: 'syntax error', sqlstate: '42601' });
+    const s = replay(b.events);
+    expect(s.lockTimeouts).toEqual([
+      { stepId: 'index_amount', at: Date.parse('2025-01-01T12:00:03Z'), waitedMs: 2100 },
+      { stepId: 'index_amount', at: Date.parse('2025-01-01T12:00:00Z'), waitedMs: 2000 },
+    ]);
+  });
+
   it('ignores events it has already seen (replays, duplicate listeners)', () => {
     const { events } = started();
     const once = replay(events);

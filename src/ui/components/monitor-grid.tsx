@@ -7,7 +7,7 @@ import { useUi } from '../context.js';
 import { colorsEnabled } from '../color.js';
 import { shownSample } from '../store.js';
 import { IndexBuildPanel } from '../panels/index-build-panel.js';
-import { LocksPanel } from '../panels/locks-panel.js';
+import { LocksPanel, type LockTimeout } from '../panels/locks-panel.js';
 import { LongQueriesPanel } from '../panels/long-queries-panel.js';
 import { ReplicationPanel } from '../panels/replication-panel.js';
 import { Rule } from './rule.js';
@@ -19,6 +19,7 @@ export interface PanelProps {
   width: number;
   height: number;
   color?: boolean;
+  lockTimeouts?: LockTimeout[];
 }
 
 type PanelComponent = (p: PanelProps) => React.JSX.Element | null;
@@ -36,12 +37,19 @@ function Cell(props: {
   width: number;
   height: number;
   monitored: boolean;
+  lockTimeouts?: LockTimeout[];
 }): React.JSX.Element {
   const P = PANELS[props.name];
   return (
     <Box flexDirection="column" width={props.width} height={props.height} overflow="hidden" paddingRight={1}>
       {props.sample ? (
-        <P sample={props.sample} width={props.width - 1} height={props.height} color={colorsEnabled()} />
+        <P
+          sample={props.sample}
+          width={props.width - 1}
+          height={props.height}
+          color={colorsEnabled()}
+          {...(props.lockTimeouts ? { lockTimeouts: props.lockTimeouts } : {})}
+        />
       ) : (
         <>
           <Rule title={props.name} width={props.width - 1} />
@@ -56,6 +64,7 @@ function Cell(props: {
 
 export function MonitorGrid(props: { width: number; rows: [number, number]; monitored: boolean }): React.JSX.Element | null {
   const sample = useUi(shownSample);
+  const lockTimeouts = useUi((s) => s.run.lockTimeouts);
   const [r1, r2] = props.rows;
   if (r1 <= 0) return null;
   const left = Math.ceil(props.width / 2);
@@ -63,7 +72,7 @@ export function MonitorGrid(props: { width: number; rows: [number, number]; moni
   return (
     <Box flexDirection="column" width={props.width}>
       <Box height={r1}>
-        <Cell name="Locks" sample={sample} width={left} height={r1} monitored={props.monitored} />
+        <Cell name="Locks" sample={sample} width={left} height={r1} monitored={props.monitored} lockTimeouts={lockTimeouts} />
         <Cell name="Long queries" sample={sample} width={right} height={r1} monitored={props.monitored} />
       </Box>
       {r2 > 0 ? (

@@ -5,13 +5,43 @@ import type React from 'react';
 import { Box } from 'ink';
 import { lockForest, type LockNode } from '../../monitor/lock-tree.js';
 import { cancellableSession } from '../../monitor/cancel.js';
-import type { LockSession } from '../../monitor/monitor-types.js';
+import type { LockSession, MonitorSample } from '../../monitor/monitor-types.js';
 import { formatSeconds } from '../../util/units.js';
 import { noteRows, clipRows, lockShort, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 export interface LocksPanelProps extends MonitorPanelProps {
   /** Key that cancels our waiting statement; shown as a hint when there is one to cancel. */
   cancelKey?: string;
+  /** Our statements that gave up at lock_timeout (from the executor's events; a poll can miss them). */
+  lockTimeouts?: LockTimeout[];
+}
+
+export interface LockTimeout {
+  stepId: string;
+  /** When it gave up (ms since epoch). */
+  at: number;
+  waitedMs: number;
+}
+
+const RECENT_MS = 60_000;
+
+/** Waits that ended in the last minute: those the polls saw, and our lock timeouts. */
+export function recentWaitRows(sample: MonitorSample, timeouts: LockTimeout[] = []): Seg[][] {
+  const ago = (t: number) => formatSeconds(Math.max(0, (sample.at - t) / 1000));
+  const seen: Seg[][] = (sample.recentLockWaits ?? []).map((w) => [
+    { text: `ended ${ago(w.endedAt)} ago: `, tone: 'dim' },
+    { text: `${w.pid}${w.ours ? '*' : ''}`, tone: w.ours ? 'ours' : undefined },
+    { text: ` waited ${formatSeconds(w.seconds)} for ${lockShort(w.mode)}${w.relation ? ` on ${w.relation}` : ''}` },
+    ...(w.applicationName ? [{ text: ` · ${w.applicationName}`, tone: 'dim' as const }] : []),
+  ]);
+  const ours: Seg[][] = timeouts
+    .filter((t) => sample.at - t.at <= RECENT_MS)
+    .map((t) => [
+      { text: `${ago(t.at)} ago: `, tone: 'dim' },
+      { text: t.stepId, tone: 'ours' },
+      { text: ` gave up at lock_timeout after ${formatSeconds(t.waitedMs / 1000)}`, tone: 'warn' },
+    ]);
+  return [...ours, ...seen];
 }
 
 function stateText(s: LockSession): string {
@@ -74,12 +104,15 @@ export function LocksPanel(props: LocksPanelProps): React.JSX.Element {
   const off = unavailableNote(sample, 'sessions', 'sessions');
   const waiters = sample.locks.filter((l) => l.blockedBy.length > 0);
   const longest = waiters.reduce((m, l) => Math.max(m, l.waitingSeconds ?? 0), 0);
+  const recent = off || waiters.length ? [] : recentWaitRows(sample, props.lockTimeouts);
   const extra = off
     ? 'unavailable'
-    : waiters.length === 0
-      ? 'no lock waits'
-      : `${waiters.length} waiting · longest ${formatSeconds(longest)}`;
-  const body: Seg[][] = off ? noteRows(off, width, Math.max(1, height - 1)) : lockRows(sample.locks);
+    : waiters.length
+      ? `${waiters.length} waiting · longest ${formatSeconds(longest)}`
+      : recent.length
+        ? `no lock waits now · ${recent.length} in the last minute`
+        : 'no lock waits';
+  const body: Seg[][] = off ? noteRows(off, width, Math.max(1, height - 1)) : waiters.length ? lockRows(sample.locks) : recent;
   const target = props.cancelKey ? cancellableSession(sample) : undefined;
   const hint: Seg[] | undefined = target
     ? [{ text: `${props.cancelKey}: cancel our pid ${target.pid} (${target.queuedBehind} queued behind it)`, tone: 'ours' }]
@@ -89,7 +122,7 @@ export function LocksPanel(props: LocksPanelProps): React.JSX.Element {
   const shown = clipRows(body, room, (n) => [{ text: `… ${n} more session${n > 1 ? 's' : ''}`, tone: 'dim' }]);
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      <PanelTitle title="Locks" extra={extra} width={width} color={color} tone={waiters.length ? 'warn' : undefined} />
+      <PanelTitle title="Locks" extra={extra} width={width} color={color} tone={waiters.length || recent.length ? 'warn' : undefined} />
       {shown.map((segs, i) => (
         <SegLine key={i} segs={segs} width={width} color={color} />
       ))}

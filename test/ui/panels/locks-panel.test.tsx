@@ -111,3 +111,50 @@ describe('LocksPanel without the privileges to read sessions', () => {
     for (const line of l) expect(line.length).toBeLessThanOrEqual(80);
   });
 });
+
+describe('LocksPanel after a wait has ended', () => {
+  const base: MonitorSample = {
+    at: Date.parse('2025-01-01T12:00:10Z'),
+    pollMs: 2,
+    serverVersionNum: 170006,
+    locks: [],
+    longQueries: [],
+    standbys: [],
+    walBytesPerSecond: 0,
+    connectionsByState: {},
+    indexBuilds: [],
+    notes: [],
+  };
+
+  it('does not say "no lock waits" right after one: waits the polls saw, and our lock timeouts no poll saw', () => {
+    const sample: MonitorSample = {
+      ...base,
+      recentLockWaits: [
+        {
+          pid: 4242,
+          relation: 'orders',
+          mode: 'ShareUpdateExclusiveLock',
+          lockType: 'relation',
+          seconds: 1.6,
+          endedAt: base.at - 3000,
+          ours: true,
+          applicationName: 'pgrunbook',
+        },
+      ],
+    };
+    const timeouts = [
+      { stepId: 'index_amount', at: base.at - 2000, waitedMs: 2000 },
+      { stepId: 'old_step', at: base.at - 120_000, waitedMs: 2000 }, // over a minute ago: gone
+    ];
+    const l = lines(render(<LocksPanel sample={sample} width={80} height={5} lockTimeouts={timeouts} />).lastFrame());
+    expect(l[0]).toMatch(/^── Locks · no lock waits now · 2 in the last minute ─+$/);
+    expect(l[1]).toMatch(/^2s ago: index_amount gave up at lock_timeout after 2s$/);
+    expect(l[2]).toMatch(/^ended 3s ago: 4242\* waited 1\.6s for ShareUpdateExclusive on orders · pgrunbook$/);
+    expect(l.join('\n')).not.toContain('old_step');
+    // A minute later, quiet again.
+    const later = { ...base, at: base.at + 61_000, recentLockWaits: [] };
+    expect(lines(render(<LocksPanel sample={later} width={80} height={5} lockTimeouts={timeouts} />).lastFrame())[0]).toMatch(
+      /^── Locks · no lock waits ─+$/,
+    );
+  });
+});
