@@ -1,6 +1,7 @@
 // One operator per runbook and database: a session-level advisory lock held on a dedicated
 // connection for the whole run. If that connection dies, PostgreSQL releases the lock by itself.
-import type pg from 'pg';
+import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 import { RunLockHeldError } from '../util/runbook-error.js';
 
 const LOCK_CLASS = 1347899970; // 'PGRB'
@@ -15,46 +16,37 @@ export interface LockHolder {
   clientAddr: string | null;
 }
 
-export async function tryAcquireRunLock(client: pg.ClientBase, runbookName: string): Promise<boolean> {
-  const r = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [LOCK_CLASS, runbookName]);
+const SQL = 'engine/sql';
+
+/** Takes the lock on `client`'s session without waiting; false when another session holds it. */
+export async function tryAcquireRunLock(client: Queryable, runbookName: string): Promise<boolean> {
+  const r = await client.query<{ ok: boolean }>(sqlText(SQL, 'run-lock-try'), [LOCK_CLASS, runbookName]);
   return r.rows[0]!.ok;
 }
 
-export async function releaseRunLock(client: pg.ClientBase, runbookName: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_unlock($1, hashtext($2))`, [LOCK_CLASS, runbookName]);
+export async function releaseRunLock(client: Queryable, runbookName: string): Promise<void> {
+  await client.query(sqlText(SQL, 'run-lock-release'), [LOCK_CLASS, runbookName]);
 }
 
 /** Who holds the lock for this runbook (null when nobody does). Joins the runs table when present. */
-export async function findLockHolder(db: { query: pg.Pool['query'] }, runbookName: string): Promise<LockHolder | null> {
-  const r = await db.query<any>(
-    `SELECT l.pid AS backend_pid, a.client_addr::text AS client_addr, a.backend_start
-       FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid
-        AND l.objid = hashtext($2)::oid AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-    [LOCK_CLASS, runbookName],
-  );
-  if (!r.rows.length) return null;
-  const backendPid: number = r.rows[0].backend_pid;
-  let run: any;
+export async function findLockHolder(db: Queryable, runbookName: string): Promise<LockHolder | null> {
+  const r = await db.query<{ backend_pid: number; client_addr: string | null }>(sqlText(SQL, 'run-lock-holder'), [LOCK_CLASS, runbookName]);
+  const held = r.rows[0];
+  if (!held) return null;
+  let run: { run_id: string; os_user: string | null; host: string | null; pid: number | null; started_at: string } | undefined;
   try {
-    const rr = await db.query<any>(
-      `SELECT run_id, os_user, host, pid, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS started_at
-         FROM pgrunbook.runs WHERE backend_pid = $1 AND runbook_name = $2 AND status = 'running'
-        ORDER BY started_at DESC LIMIT 1`,
-      [backendPid, runbookName],
-    );
-    run = rr.rows[0];
+    run = (await db.query(sqlText(SQL, 'run-lock-holder-run'), [held.backend_pid, runbookName])).rows[0];
   } catch {
     /* schema not created yet */
   }
   return {
-    backendPid,
+    backendPid: held.backend_pid,
     runId: run?.run_id ?? null,
     user: run?.os_user ?? null,
     host: run?.host ?? null,
     pid: run?.pid ?? null,
     startedAt: run?.started_at ?? null,
-    clientAddr: r.rows[0].client_addr ?? null,
+    clientAddr: held.client_addr ?? null,
   };
 }
 

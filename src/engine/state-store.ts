@@ -166,3 +166,15 @@ export async function runToRollBack(db: Q, runId: string, runbookName: string): 
   );
   return r.rows[0]?.run_id;
 }
+
+/** The highest event number journaled for a run (0 when none): a resumed run numbers on from there. */
+export async function lastEventSeq(db: Q, runId: string): Promise<number> {
+  const r = await db.query<{ m: number | null }>(`select max(seq) m from pgrunbook.events where run_id = $1`, [runId]);
+  return r.rows[0]?.m ?? 0;
+}
+
+/** When the run's last journaled event happened, as text (null when none). */
+export async function lastEventAt(db: Q, runId: string): Promise<string | null> {
+  const r = await db.query<{ at: string | null }>(`select max(at)::text at from pgrunbook.events where run_id = $1`, [runId]);
+  return r.rows[0]?.at ?? null;
+}

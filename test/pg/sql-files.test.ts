@@ -34,7 +34,7 @@ describe('SQL files per server version', () => {
   });
 
   it('every SQL file in the project is kebab-case and lives in a folder the loader reads', () => {
-    for (const folder of ['monitor/sql', 'backfill/sql', 'rehearsal/sql', 'pg/sql', 'pg/catalog/sql']) {
+    for (const folder of ['monitor/sql', 'backfill/sql', 'rehearsal/sql', 'pg/sql', 'pg/catalog/sql', 'engine/sql']) {
       expect(existsSync(sqlDir(folder)), folder).toBe(true);
       for (const f of listSqlFiles(folder)) expect(f, `${folder}/${f}`).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*(\.pg\d+)?\.sql$/);
     }
