@@ -211,72 +211,138 @@ async function observeOutsideTransaction(
   locksOnly = false,
 ): Promise<Observation> {
   const observer = await connect(url, { applicationName: 'pgrunbook:observer' });
-  const tables = rels.filter((r) => r.relkind === 'r' || r.relkind === 'p');
-  const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
-  const seen: { name: string; mode: string }[] = [];
-  const blockers = new Map<number, pg.Client>();
-  const blockerTable = new Map<number, number>();
-  let relay: { pid: number; client: pg.Client } | undefined;
-  const release = async (c: pg.Client | undefined) => {
-    if (!c) return;
-    await c.query('ROLLBACK').catch(() => {});
-    await c.end().catch(() => {});
-  };
+  const holds = new BlockerRelay(
+    url,
+    rels.filter((r) => r.relkind === 'r' || r.relkind === 'p'),
+  );
   try {
     // PG14's statistics collector serves snapshots up to 500 ms old, and earlier (rolled back)
     // statements' scans are still being reported: let them settle before the baseline.
     if (major < 15 && !locksOnly) await sleep(650);
     const before = await filenodes(observer, rels);
     const scansBefore = await seqScans(observer, rels);
-
-    await Promise.all(
-      tables.map(async (t) => {
-        const b = await connect(url, { applicationName: 'pgrunbook:blocker' });
-        const pid = (await b.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-        await b.query(`BEGIN; LOCK TABLE ONLY ${t.name} IN SHARE UPDATE EXCLUSIVE MODE`);
-        blockers.set(pid, b);
-        blockerTable.set(pid, t.oid);
-      }),
-    );
-
-    // Relays are connected ahead of time so a hand-over takes one round trip.
-    const openRelay = () => connect(url, { applicationName: 'pgrunbook:blocker', options: '-c lock_timeout=100ms' });
-    const tableArray = `ARRAY[${tables.map((t) => `'${t.name}'`).join(', ')}]::text[]`;
-    const park = async (c: pg.Client): Promise<{ pid: number; client: pg.Client }> => {
-      const p = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-      await c.query(
-        `BEGIN ISOLATION LEVEL REPEATABLE READ;
-         DO $$ DECLARE r text; BEGIN
-           FOREACH r IN ARRAY ${tableArray} LOOP
-             BEGIN EXECUTE format('LOCK TABLE ONLY %s IN ACCESS SHARE MODE', r); EXCEPTION WHEN lock_not_available THEN NULL; END;
-           END LOOP; END $$;`,
-      );
-      return { pid: p, client: c };
-    };
-    relay = await park(await openRelay());
-    let spare = openRelay();
+    await holds.start();
 
     const actor = await connect(url, {
       applicationName: 'pgrunbook:actor',
       options: `-c lock_timeout=15s${entry.timeZone ? ` -c TimeZone=${entry.timeZone}` : ''}`,
     });
     const pid: number = (await actor.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-    let done = false;
-    let error: string | undefined;
+    const outcome: { done: boolean; error?: string } = { done: false };
     const running = actor.query(entry.sql).then(
       () => {
-        done = true;
+        outcome.done = true;
       },
       (err: any) => {
-        done = true;
-        error = `${err?.code}: ${err?.message}`;
+        outcome.done = true;
+        outcome.error = `${err?.code}: ${err?.message}`;
       },
     );
+    const seen = await holds.watch(observer, pid, rels, () => outcome.done);
+    await holds.releaseAll();
+    await running;
+    // Closing the session flushes its statistics.
+    await actor.end().catch(() => {});
+    const error = outcome.error;
+    if (locksOnly)
+      return { locks: strongestPerRelation(seen), rewritten: [], scanned: [], transactional: false, ...(error ? { error } : {}) };
+    if (major < 15) await sleep(650);
 
+    const after = await filenodes(observer, rels);
+    const rewritten = rewrittenFrom(rels, before, after);
+    const scanned = await scannedSince(observer, rels, scansBefore);
+    return { locks: strongestPerRelation(seen), rewritten, scanned, transactional: false, ...(error ? { error } : {}) };
+  } finally {
+    await holds.releaseAll();
+    if (entry.cleanup) await observer.query(entry.cleanup).catch(() => {});
+    await observer.end().catch(() => {});
+  }
+}
+
+/** The fixture relations read in full since `scansBefore`. Statistics reach shared memory when A ends (PG15+) or via the collector (PG14): poll briefly. */
+async function scannedSince(
+  observer: pg.Client,
+  rels: FixtureRelation[],
+  scansBefore: Map<number, { n: number; tuples: number }>,
+): Promise<string[]> {
+  let scansAfter = await seqScans(observer, rels);
+  const changed = () => [...scansAfter].some(([oid, a]) => a.n > (scansBefore.get(oid)?.n ?? 0));
+  for (let i = 0; i < 3 && !changed(); i++) {
+    await sleep(100);
+    scansAfter = await seqScans(observer, rels);
+  }
+  const rowsOf = new Map(rels.map((r) => [r.oid, r.rows]));
+  const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
+  return [...scansAfter]
+    .filter(([oid, a]) => {
+      const b = scansBefore.get(oid) ?? { n: 0, tuples: 0 };
+      return readInFull(a.n - b.n, a.tuples - b.tuples, rowsOf.get(oid) ?? 0);
+    })
+    .map(([oid]) => nameOf.get(oid)!)
+    .filter((n) => n);
+}
+
+const release = async (c: pg.Client | undefined) => {
+  if (!c) return;
+  await c.query('ROLLBACK').catch(() => {});
+  await c.end().catch(() => {});
+};
+
+/**
+ * The sessions that hold the actor at each wait point (see observeOutsideTransaction): one
+ * SHARE UPDATE EXCLUSIVE holder per table, and a relay of REPEATABLE READ readers.
+ */
+class BlockerRelay {
+  private readonly blockers = new Map<number, pg.Client>();
+  private readonly blockerTable = new Map<number, number>();
+  private relay: { pid: number; client: pg.Client } | undefined;
+  private spare: Promise<pg.Client> | undefined;
+  private hops = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly tables: FixtureRelation[],
+  ) {}
+
+  async start(): Promise<void> {
+    await Promise.all(
+      this.tables.map(async (t) => {
+        const b = await connect(this.url, { applicationName: 'pgrunbook:blocker' });
+        const pid = (await b.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+        await b.query(`BEGIN; LOCK TABLE ONLY ${t.name} IN SHARE UPDATE EXCLUSIVE MODE`);
+        this.blockers.set(pid, b);
+        this.blockerTable.set(pid, t.oid);
+      }),
+    );
+    // Relays are connected ahead of time so a hand-over takes one round trip.
+    this.relay = await this.park(await this.openRelay());
+    this.spare = this.openRelay();
+  }
+
+  private openRelay(): Promise<pg.Client> {
+    return connect(this.url, { applicationName: 'pgrunbook:blocker', options: '-c lock_timeout=100ms' });
+  }
+
+  private async park(c: pg.Client): Promise<{ pid: number; client: pg.Client }> {
+    const tableArray = `ARRAY[${this.tables.map((t) => `'${t.name}'`).join(', ')}]::text[]`;
+    const p = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    await c.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ;
+         DO $$ DECLARE r text; BEGIN
+           FOREACH r IN ARRAY ${tableArray} LOOP
+             BEGIN EXECUTE format('LOCK TABLE ONLY %s IN ACCESS SHARE MODE', r); EXCEPTION WHEN lock_not_available THEN NULL; END;
+           END LOOP; END $$;`,
+    );
+    return { pid: p, client: c };
+  }
+
+  /** Samples the actor's relation locks until it is done (or 20 s), letting go of whichever of ours blocks it. */
+  async watch(observer: pg.Client, pid: number, rels: FixtureRelation[], done: () => boolean): Promise<{ name: string; mode: string }[]> {
+    const nameOf = new Map(rels.map((r) => [r.oid, r.name]));
     const oids = rels.map((r) => r.oid);
-    let hops = 0;
+    const seen: { name: string; mode: string }[] = [];
     const deadline = Date.now() + 20_000;
-    while (!done && Date.now() < deadline) {
+    while (!done() && Date.now() < deadline) {
       const r = await observer.query(
         `SELECT l.relation::int8 AS oid, l.mode, l.granted, l.relation = ANY($2::oid[]) AS fixture, pg_blocking_pids($1) AS blocked_by
            FROM pg_locks l WHERE l.pid = $1 AND l.locktype = 'relation'`,
@@ -296,62 +362,42 @@ async function observeOutsideTransaction(
         );
         console.log(Date.now() % 100000, JSON.stringify(all.rows), blockedBy);
       }
-      if (blockedBy.length === 0) continue;
-      const tableBlockers = blockedBy.filter((b) => blockers.has(b) && waitingOn.has(blockerTable.get(b)!));
-      if (blockedBy.some((b) => blockers.has(b)) && tableBlockers.length === 0) continue;
-      if (tableBlockers.length) {
-        for (const b of tableBlockers) {
-          await release(blockers.get(b));
-          blockers.delete(b);
-        }
-        continue;
-      }
-      if (!relay || !blockedBy.includes(relay.pid)) {
-        // Blocked by something that is not ours (autovacuum...): wait it out.
-        await sleep(5);
-        continue;
-      }
-      const prev = relay;
-      // Park a fresh reader that will hold A at its next wait point, then let the current one go.
-      relay = ++hops <= 8 ? await park(await spare) : undefined;
-      if (relay) spare = openRelay();
-      await release(prev.client);
+      if (blockedBy.length > 0) await this.letGo(blockedBy, waitingOn);
     }
-    for (const b of blockers.values()) await release(b);
-    blockers.clear();
-    await release(relay?.client);
-    relay = undefined;
-    await (await spare.catch(() => undefined))?.end().catch(() => {});
-    await running;
-    // Closing the session flushes its statistics.
-    await actor.end().catch(() => {});
-    if (locksOnly)
-      return { locks: strongestPerRelation(seen), rewritten: [], scanned: [], transactional: false, ...(error ? { error } : {}) };
-    if (major < 15) await sleep(650);
+    return seen;
+  }
 
-    const after = await filenodes(observer, rels);
-    const rewritten = rewrittenFrom(rels, before, after);
-    // Statistics reach shared memory when A ends (PG15+) or via the collector (PG14): poll briefly.
-    let scansAfter = await seqScans(observer, rels);
-    const changed = () => [...scansAfter].some(([oid, a]) => a.n > (scansBefore.get(oid)?.n ?? 0));
-    for (let i = 0; i < 3 && !changed(); i++) {
-      await sleep(100);
-      scansAfter = await seqScans(observer, rels);
+  /** Releases the table holders the actor waits on, else hands the relay over to a fresh reader. */
+  private async letGo(blockedBy: number[], waitingOn: Set<number>): Promise<void> {
+    const tableBlockers = blockedBy.filter((b) => this.blockers.has(b) && waitingOn.has(this.blockerTable.get(b)!));
+    if (blockedBy.some((b) => this.blockers.has(b)) && tableBlockers.length === 0) return;
+    if (tableBlockers.length) {
+      for (const b of tableBlockers) {
+        await release(this.blockers.get(b));
+        this.blockers.delete(b);
+      }
+      return;
     }
-    const rowsOf = new Map(rels.map((r) => [r.oid, r.rows]));
-    const scanned = [...scansAfter]
-      .filter(([oid, a]) => {
-        const b = scansBefore.get(oid) ?? { n: 0, tuples: 0 };
-        return readInFull(a.n - b.n, a.tuples - b.tuples, rowsOf.get(oid) ?? 0);
-      })
-      .map(([oid]) => nameOf.get(oid)!)
-      .filter((n) => n);
-    return { locks: strongestPerRelation(seen), rewritten, scanned, transactional: false, ...(error ? { error } : {}) };
-  } finally {
-    for (const b of blockers.values()) await release(b);
-    await release(relay?.client);
-    if (entry.cleanup) await observer.query(entry.cleanup).catch(() => {});
-    await observer.end().catch(() => {});
+    if (!this.relay || !blockedBy.includes(this.relay.pid)) {
+      // Blocked by something that is not ours (autovacuum...): wait it out.
+      await sleep(5);
+      return;
+    }
+    const prev = this.relay;
+    // Park a fresh reader that will hold A at its next wait point, then let the current one go.
+    this.relay = ++this.hops <= 8 && this.spare ? await this.park(await this.spare) : undefined;
+    if (this.relay) this.spare = this.openRelay();
+    await release(prev.client);
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const b of this.blockers.values()) await release(b);
+    this.blockers.clear();
+    await release(this.relay?.client);
+    this.relay = undefined;
+    const spare = this.spare;
+    this.spare = undefined;
+    await (await spare?.catch(() => undefined))?.end().catch(() => {});
   }
 }
 

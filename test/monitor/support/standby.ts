@@ -36,73 +36,20 @@ export async function startReplicated(major: number, slot = 'standby1'): Promise
   let log = '';
   const dir = mkdtempSync(join(tmpdir(), `pgrunbook-standby${major}-`));
   try {
-    await admin.query(`select pg_create_physical_replication_slot($1, true)`, [slot]);
-    const v15 = major >= 15;
-    await admin.query(v15 ? `select pg_backup_start('pgrunbook-test', true)` : `select pg_start_backup('pgrunbook-test', true, false)`);
-    cpSync(primary.dataDir, dir, {
-      recursive: true,
-      filter: (src) => {
-        const rel = relative(primary.dataDir, src);
-        if (rel === 'postmaster.pid' || rel === 'postmaster.opts' || rel.startsWith('.s.PGSQL')) return false;
-        // Like pg_basebackup: slots stay on the primary.
-        if (rel.startsWith('pg_replslot/')) return false;
-        // WAL comes over streaming replication from the slot, not from the copy.
-        return !(rel.startsWith('pg_wal/') && rel !== 'pg_wal/archive_status');
-      },
-    });
-    const stop = await admin.query(
-      v15 ? `select labelfile, spcmapfile from pg_backup_stop(true)` : `select labelfile, spcmapfile from pg_stop_backup(false, true)`,
-    );
-    writeFileSync(join(dir, 'backup_label'), stop.rows[0].labelfile);
-    if (stop.rows[0].spcmapfile) writeFileSync(join(dir, 'tablespace_map'), stop.rows[0].spcmapfile);
-    mkdirSync(join(dir, 'pg_wal', 'archive_status'), { recursive: true });
-    writeFileSync(join(dir, 'standby.signal'), '');
-    appendFileSync(
-      join(dir, 'postgresql.auto.conf'),
-      `\nprimary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres application_name=${slot}'\nprimary_slot_name = '${slot}'\n`,
-    );
+    await baseBackup(admin, primary, dir, major, slot);
     const as = postgresUser();
     if (as) chownTree(dir, as);
     const port = await freePort();
-    const args = [
-      '-D',
-      dir,
-      '-c',
-      `port=${port}`,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `unix_socket_directories=${dir}`,
-      '-c',
-      'fsync=off',
-      '-c',
-      'hot_standby=on',
-      '-c',
-      'max_connections=300',
-      '-c',
-      'max_wal_senders=5',
-    ];
-    standby = spawn(join(binDirFor(major)!, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], uid: as?.uid, gid: as?.gid });
+    standby = spawn(join(binDirFor(major)!, 'postgres'), standbyArgs(dir, port), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: as?.uid,
+      gid: as?.gid,
+    });
     const collect = (b: Buffer) => (log = (log + b.toString()).slice(-4000));
     standby.stdout!.on('data', collect);
     standby.stderr!.on('data', collect);
     const standbyUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    await waitFor(
-      async () => {
-        const c = new pg.Client(standbyUrl);
-        c.on('error', () => {});
-        try {
-          await c.connect();
-          return (await c.query('select pg_is_in_recovery() as r')).rows[0].r === true;
-        } catch {
-          return false;
-        } finally {
-          await c.end().catch(() => {});
-        }
-      },
-      'the standby to accept connections',
-      30_000,
-    ).catch((e: Error) => {
+    await waitFor(() => inRecovery(standbyUrl), 'the standby to accept connections', 30_000).catch((e: Error) => {
       throw new Error(`${e.message}; standby log:\n${log}`);
     });
     await waitFor(
@@ -121,16 +68,7 @@ export async function startReplicated(major: number, slot = 'standby1'): Promise
       standbyUrl,
       slot,
       stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            child.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            child.kill('SIGINT');
-          });
-        }
+        await stopChild(child);
         rmSync(dir, { recursive: true, force: true });
         await primary.stop();
       },
@@ -142,4 +80,72 @@ export async function startReplicated(major: number, slot = 'standby1'): Promise
     await primary.stop();
     throw err;
   }
+}
+
+/** A low-level base backup of the primary into `dir`, set up as a standby streaming from `slot`. */
+async function baseBackup(admin: pg.Client, primary: EmbeddedServer, dir: string, major: number, slot: string): Promise<void> {
+  await admin.query(`select pg_create_physical_replication_slot($1, true)`, [slot]);
+  const v15 = major >= 15;
+  await admin.query(v15 ? `select pg_backup_start('pgrunbook-test', true)` : `select pg_start_backup('pgrunbook-test', true, false)`);
+  cpSync(primary.dataDir, dir, {
+    recursive: true,
+    filter: (src) => {
+      const rel = relative(primary.dataDir, src);
+      if (rel === 'postmaster.pid' || rel === 'postmaster.opts' || rel.startsWith('.s.PGSQL')) return false;
+      // Like pg_basebackup: slots stay on the primary.
+      if (rel.startsWith('pg_replslot/')) return false;
+      // WAL comes over streaming replication from the slot, not from the copy.
+      return !(rel.startsWith('pg_wal/') && rel !== 'pg_wal/archive_status');
+    },
+  });
+  const stop = await admin.query(
+    v15 ? `select labelfile, spcmapfile from pg_backup_stop(true)` : `select labelfile, spcmapfile from pg_stop_backup(false, true)`,
+  );
+  writeFileSync(join(dir, 'backup_label'), stop.rows[0].labelfile);
+  if (stop.rows[0].spcmapfile) writeFileSync(join(dir, 'tablespace_map'), stop.rows[0].spcmapfile);
+  mkdirSync(join(dir, 'pg_wal', 'archive_status'), { recursive: true });
+  writeFileSync(join(dir, 'standby.signal'), '');
+  appendFileSync(
+    join(dir, 'postgresql.auto.conf'),
+    `\nprimary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres application_name=${slot}'\nprimary_slot_name = '${slot}'\n`,
+  );
+}
+
+function standbyArgs(dir: string, port: number): string[] {
+  const settings = [
+    `port=${port}`,
+    'listen_addresses=127.0.0.1',
+    `unix_socket_directories=${dir}`,
+    'fsync=off',
+    'hot_standby=on',
+    'max_connections=300',
+    'max_wal_senders=5',
+  ];
+  return ['-D', dir, ...settings.flatMap((s) => ['-c', s])];
+}
+
+async function inRecovery(url: string): Promise<boolean> {
+  const c = new pg.Client(url);
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return (await c.query('select pg_is_in_recovery() as r')).rows[0].r === true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** SIGINT (fast shutdown), SIGKILL after 10 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGINT');
+  });
 }
