@@ -13,11 +13,14 @@ import { loadParser } from '../../pg/sqlparse.js';
 import { loadRunbookText } from '../../runbook/load.js';
 import { newRunner, STEP_KINDS } from '../composition-root.js';
 import { buildRunbook, type BuildResult } from '../../init/build-runbook.js';
-import { explainTable } from '../../init/explain.js';
-import { SOURCE_FORMATS, type SourceFormat } from '../../init/init-types.js';
+import { explainTable, summarize } from '../../init/explain.js';
+import { type RewriteRow, SOURCE_FORMATS, type SourceFormat } from '../../init/init-types.js';
+import type { CiFinding } from '../../report/ci/ci-findings.js';
+import { writeCi } from '../ci-output.js';
 import { readText } from '../../init/sources/source-files.js';
 import { verifyRunbook } from '../../init/verify.js';
 import { redact } from '../../util/secrets.js';
+import { oneLine } from '../../util/units.js';
 import { parsePgVersion } from './analyze-command.js';
 import { connectionOrExit } from './run-command.js';
 
@@ -50,8 +53,10 @@ const defaultIO: InitIO = {
 };
 
 export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promise<number> {
-  if (o.format && !SOURCE_FORMATS.includes(o.format as SourceFormat))
-    throw new InputError(`--format ${o.format}: unknown`, `one of ${SOURCE_FORMATS.join(', ')}`);
+  // --format is the source layout, or github/gitlab: the rewrite table as CI annotations.
+  const ci = o.format === 'github' || o.format === 'gitlab' ? o.format : undefined;
+  if (o.format && !ci && !SOURCE_FORMATS.includes(o.format as SourceFormat))
+    throw new InputError(`--format ${o.format}: unknown`, `one of ${[...SOURCE_FORMATS, 'github', 'gitlab'].join(', ')}`);
   const versionFlag = parsePgVersion(o.pgVersion);
   await loadParser();
   const only = o.only
@@ -60,7 +65,7 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
     .filter(Boolean);
   const common = {
     from: o.from,
-    format: o.format as SourceFormat | undefined,
+    format: ci ? undefined : (o.format as SourceFormat | undefined),
     only,
     outFile: o.out,
     versionNum: versionFlag ?? DEFAULT_MAJOR * 10000,
@@ -85,6 +90,10 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
   } else built = await buildRunbook(common);
 
   for (const n of built.notes) io.err(`note: ${redact(n)}\n`);
+  if (ci) {
+    await writeCi(ci, `pgrunbook init --from ${o.from}`, rewriteFindings(built.rows), io.out, `${summarize(built.rows)}\n`);
+    return 0;
+  }
   if (o.explain) {
     io.out(explainTable(built.rows));
     return 0;
@@ -129,6 +138,19 @@ async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFla
   }
 }
 
+/** One finding per statement at its source line: rewritten and held ones warn, kept ones are notices. */
+function rewriteFindings(rows: RewriteRow[]): CiFinding[] {
+  return rows.map((r) => ({
+    ...(r.file === 'stdin' ? {} : { file: r.file }),
+    line: r.line,
+    col: r.col,
+    severity: r.verdict === 'rewritten' || r.verdict === 'held' ? 'warning' : 'info',
+    title: `pgrunbook init: ${r.verdict}${r.kinds.length ? ` as ${r.kinds.join(' + ')}` : ''}`,
+    message: `${r.reason}${r.lockBefore ? `\nLock: ${r.lockBefore} → ${r.lockAfter ?? r.lockBefore}` : ''}\n${oneLine(r.statement, 200)}`,
+    key: `init|${r.verdict}|${r.statement}`,
+  }));
+}
+
 export function register(program: Command): void {
   program
     .command('init')
@@ -138,7 +160,10 @@ export function register(program: Command): void {
       'a .sql file, - for standard input, or a Sqitch/Flyway/golang-migrate/dbmate/Prisma/node-pg-migrate/numbered folder',
     )
     .option('-o, --out <file>', 'write the runbook here (default: standard output)')
-    .option('--format <format>', `override the detected layout: ${SOURCE_FORMATS.join(', ')}`)
+    .option(
+      '--format <format>',
+      `override the detected layout (${SOURCE_FORMATS.join(', ')}), or github / gitlab: the rewrite table as CI annotations (GitHub workflow commands + job summary, GitLab Code Quality JSON) instead of a runbook`,
+    )
     .option('--db <url>', 'read the live catalog and the tool’s history table (only pending migrations); only reads')
     .option('--pg-version <major>', 'PostgreSQL major version to convert for when there is no --db')
     .option('--only <ids>', 'only these migrations (comma-separated ids or names)')
