@@ -20,7 +20,11 @@ export function formatSampleLine(s: MonitorSample): string {
   const parts: string[] = [`${time} conns ${connectionsSummary(s)}`];
 
   const waiters = s.locks.filter((l) => l.blockedBy.length > 0);
-  if (waiters.length === 0) parts.push('locks: none waiting');
+  const ended = s.recentLockWaits ?? [];
+  if (waiters.length === 0 && ended.length > 0) {
+    const longest = Math.max(...ended.map((w) => w.seconds));
+    parts.push(`locks: none waiting (${ended.length} ended in the last minute, longest ${formatSeconds(longest)})`);
+  } else if (waiters.length === 0) parts.push('locks: none waiting');
   else {
     const longest = Math.max(...waiters.map((l) => l.waitingSeconds ?? 0));
     const head = s.locks[0]!;

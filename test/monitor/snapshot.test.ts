@@ -50,6 +50,24 @@ describe('one sample, three views', () => {
     expect(line).toMatch(/locks: 3 waiting, longest \S+, 3 behind pid \d+/);
     expect(line).toContain(`behind pid ${q.holder.pid}`);
     expect(line).toMatch(/repl: no standbys/);
+    // Once the waits are over, the line still says one ended recently.
+    const after: MonitorSample = {
+      ...sample,
+      locks: [],
+      recentLockWaits: [
+        {
+          pid: 1,
+          relation: 'orders',
+          mode: 'AccessExclusiveLock',
+          lockType: 'relation',
+          seconds: 1.6,
+          endedAt: sample.at,
+          ours: true,
+          applicationName: 'pgrunbook',
+        },
+      ],
+    };
+    expect(formatSampleLine(after)).toContain('locks: none waiting (1 ended in the last minute, longest 1.6s)');
   });
 
   it('checks thresholds and names who is over', () => {

@@ -230,6 +230,23 @@ describe('the gate prompt', () => {
     await expect(p).resolves.toEqual({ approved: true, by: 'ann' });
   });
 
+  it('in a type gate, w is text and Tab shows the whole text; what was typed stays', async () => {
+    const { gates, store, intents } = setup();
+    const p = gates.request(typeReq, new AbortController().signal);
+    const inst = renderAt(withProviders(store, intents, <App history={false} />));
+    await waitForFrame(inst, (t) => t.includes('Type orders to approve'), 'type prompt');
+    for (const ch of 'ordw') inst.stdin.write(ch);
+    await waitForFrame(inst, (t) => t.includes('(Esc declines): ordw'), 'w typed as text');
+    inst.stdin.write(KEYS.backspace);
+    inst.stdin.write('\t');
+    await waitForFrame(inst, (t) => t.includes('Tab: back') && t.includes('(Esc declines): ord'), 'expanded, typing kept');
+    inst.stdin.write('\t');
+    await waitForFrame(inst, (t) => !t.includes('Tab: back'), 'collapsed again');
+    inst.stdin.write('ers');
+    inst.stdin.write(KEYS.enter);
+    await expect(p).resolves.toMatchObject({ approved: true });
+  });
+
   it('Esc declines a type gate', async () => {
     const { gates, store, intents } = setup();
     const p = gates.request(typeReq, new AbortController().signal);
