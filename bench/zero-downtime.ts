@@ -377,7 +377,11 @@ async function runbook(batchTime: string | undefined): Promise<{ stats: Stats; m
     journalDir: null,
   });
   const steps: { id: string; from: number; to: number }[] = [];
+  // For --dump: what the runbook did when, to line up with the workload's slow transactions.
+  const marks: { at: number; type: string; text: string }[] = [];
   runner.bus.on((e) => {
+    if (values.dump && ['step.log', 'step.sql', 'step.evidence', 'step.throttle', 'step.retry'].includes(e.type))
+      marks.push({ at: Date.parse(e.at), type: e.type, text: JSON.stringify(e).slice(0, 300) });
     if (e.type === 'step.started') steps.push({ id: e.stepId, from: Date.parse(e.at), to: NaN });
     if (e.type === 'step.completed' || e.type === 'step.failed') {
       const s = steps.find((x) => x.id === e.stepId && Number.isNaN(x.to));
@@ -399,7 +403,7 @@ async function runbook(batchTime: string | undefined): Promise<{ stats: Stats; m
   }
   const s = stats(l, t0, t1 + SETTLE_MS);
   const byStep = perStep(l, steps);
-  if (values.dump) writeFileSync(values.dump, JSON.stringify({ t0, t1, steps, txs: transactions(l) }));
+  if (values.dump) writeFileSync(values.dump, JSON.stringify({ t0, t1, steps, marks, txs: transactions(l) }));
   rmSync(l.dir, { recursive: true, force: true });
   return { stats: s, ms: t1 - t0, steps: byStep };
 }

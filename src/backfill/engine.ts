@@ -334,25 +334,7 @@ class BackfillRun {
               mode = 'skip-locked'; // step around the held rows right away
               continue;
             }
-            if (lockFailures > LOCK_RETRIES) {
-              throw new RunbookError(
-                `${this.what}: could not lock ${this.info.display} or its cursor after ${LOCK_RETRIES} tries (${err.message})`,
-                {
-                  sqlstate: err.code,
-                  hint: 'a session holds a table-level lock (DDL, LOCK TABLE, VACUUM FULL); find it in the Locks panel, let it finish or end it, then `pgrunbook resume`: progress so far is kept',
-                },
-              );
-            }
-            const delayMs = this.backoff(lockFailures, 50, 2000);
-            this.deps.emit({
-              type: 'step.retry',
-              stepId: this.deps.stepId,
-              attempt: lockFailures,
-              of: LOCK_RETRIES,
-              delayMs,
-              reason: `lock_timeout (${this.cfg.lockTimeoutMs} ms): ${err.message}`,
-            });
-            await this.sleep(delayMs);
+            await this.afterLockTimeout(err, lockFailures);
             continue;
           }
           case 'conflict': {
@@ -370,27 +352,8 @@ class BackfillRun {
             continue;
           }
           case 'connection': {
-            const now = this.deps.clock.now();
-            reconnectSince ??= now;
-            if (now - reconnectSince > RECONNECT_WINDOW_MS) {
-              throw new RunbookError(
-                `${this.what}: lost the connection and could not get it back within ${RECONNECT_WINDOW_MS / 1000} s (${err.message})`,
-                {
-                  sqlstate: err.code,
-                  hint: 'check that the server is up and reachable, then `pgrunbook resume`: the cursor keeps every committed batch',
-                },
-              );
-            }
-            const delayMs = this.backoff(Math.min(8, 1 + Math.floor((now - reconnectSince) / 2000)), 100, 5000);
-            this.deps.emit({
-              type: 'step.retry',
-              stepId: this.deps.stepId,
-              attempt: 1,
-              of: 1,
-              delayMs,
-              reason: `connection lost (${err.code ?? err.message}); reconnecting`,
-            });
-            await this.sleep(delayMs);
+            reconnectSince ??= this.deps.clock.now();
+            await this.beforeReconnect(err, reconnectSince);
             continue;
           }
           default:
@@ -398,6 +361,53 @@ class BackfillRun {
         }
       }
     }
+  }
+
+  /** A lock timeout even with SKIP LOCKED (a table-level lock): back off and retry, or give up with a hint. */
+  private async afterLockTimeout(err: any, failures: number): Promise<void> {
+    if (failures > LOCK_RETRIES) {
+      throw new RunbookError(
+        `${this.what}: could not lock ${this.info.display} or its cursor after ${LOCK_RETRIES} tries (${err.message})`,
+        {
+          sqlstate: err.code,
+          hint: 'a session holds a table-level lock (DDL, LOCK TABLE, VACUUM FULL); find it in the Locks panel, let it finish or end it, then `pgrunbook resume`: progress so far is kept',
+        },
+      );
+    }
+    const delayMs = this.backoff(failures, 50, 2000);
+    this.deps.emit({
+      type: 'step.retry',
+      stepId: this.deps.stepId,
+      attempt: failures,
+      of: LOCK_RETRIES,
+      delayMs,
+      reason: `lock_timeout (${this.cfg.lockTimeoutMs} ms): ${err.message}`,
+    });
+    await this.sleep(delayMs);
+  }
+
+  /** A lost connection: wait and reconnect (the next try opens a new one), for at most the reconnect window. */
+  private async beforeReconnect(err: any, since: number): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now - since > RECONNECT_WINDOW_MS) {
+      throw new RunbookError(
+        `${this.what}: lost the connection and could not get it back within ${RECONNECT_WINDOW_MS / 1000} s (${err.message})`,
+        {
+          sqlstate: err.code,
+          hint: 'check that the server is up and reachable, then `pgrunbook resume`: the cursor keeps every committed batch',
+        },
+      );
+    }
+    const delayMs = this.backoff(Math.min(8, 1 + Math.floor((now - since) / 2000)), 100, 5000);
+    this.deps.emit({
+      type: 'step.retry',
+      stepId: this.deps.stepId,
+      attempt: 1,
+      of: 1,
+      delayMs,
+      reason: `connection lost (${err.code ?? err.message}); reconnecting`,
+    });
+    await this.sleep(delayMs);
   }
 
   private fatal(err: any): Error {
