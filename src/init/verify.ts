@@ -17,6 +17,8 @@ export interface VerifyInput {
   adminUrl: string;
   /** The starting schema (and rows), run in both databases. */
   base: string[];
+  /** Runs first in both databases (e.g. recreates the target database's schema). */
+  prepare?: (url: string) => Promise<void>;
   /** The naive migration scripts, run as written. */
   naive: string[];
   runbook: Runbook;
@@ -76,8 +78,10 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
     await c.end();
   };
   try {
-    await runScripts(naiveUrl, v.base);
-    await runScripts(runbookUrl, v.base);
+    for (const url of [naiveUrl, runbookUrl]) {
+      await v.prepare?.(url);
+      await runScripts(url, v.base);
+    }
     const naiveError = await runScripts(naiveUrl, v.naive).then(
       () => undefined,
       (e: Error) => e.message,

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli } from '../support/cli.js';
+import pg from 'pg';
 import { BASE } from '../init/support.js';
+import { createDatabase } from '../support/pg.js';
 
 const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.meta.url));
 const run = (args: string[], input?: string) => startCli(['init', ...args], { input }).done;
@@ -60,5 +62,28 @@ describe('pgrunbook init', () => {
     const r = await run(['--from', sql, '-o', join(dir, 'change.yaml'), '--verify', '--schema', schema]);
     expect(r.stderr).toMatch(/verify: same end schema/);
     expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("--verify --db starts both sandboxes from the target database's own schema", async () => {
+    const db = await createDatabase(undefined, 'initdb');
+    try {
+      const c = new pg.Client(db.url);
+      await c.connect();
+      await c.query(`CREATE TABLE stock (id bigserial PRIMARY KEY, qty int NOT NULL DEFAULT 0, label text);
+        CREATE INDEX stock_label_idx ON stock (label);
+        CREATE VIEW stock_labels AS SELECT id, label FROM stock;
+        INSERT INTO stock (qty, label) SELECT g, 's' || g FROM generate_series(1, 500) g; ANALYZE stock`);
+      await c.end();
+      const sql = join(dir, 'widen.sql');
+      writeFileSync(sql, 'ALTER TABLE stock ALTER COLUMN qty TYPE bigint;\n');
+      const r = await run(['--from', sql, '--db', db.url, '-o', join(dir, 'widen.yaml'), '--verify']);
+      expect(r.stderr).toMatch(/from the schema of the --db database \(2 tables and views, no rows\)/);
+      expect(r.stderr).toMatch(/verify: same end schema/);
+      expect(r.code, r.stderr).toBe(0);
+      // The view reads stock, so the live catalog sends the change to swap_table (which recreates views).
+      expect(r.stderr).toMatch(/1 rewritten \(swap_table\)/);
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -19,6 +19,7 @@ import type { CiFinding } from '../../report/ci/ci-findings.js';
 import { writeCi } from '../ci-output.js';
 import { readText } from '../../init/sources/source-files.js';
 import { verifyRunbook } from '../../init/verify.js';
+import { applyLiveSchema, readLiveSchema } from '../../init/live-schema.js';
 import { redact } from '../../util/secrets.js';
 import { oneLine } from '../../util/units.js';
 import { parsePgVersion } from './analyze-command.js';
@@ -105,6 +106,28 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
   return 0;
 }
 
+/**
+ * Where the two sandbox databases start: with --db (and no --schema), the target database's own
+ * schema; otherwise --schema plus the folder's migrations before the converted ones.
+ */
+async function startingSchema(
+  built: BuildResult,
+  o: InitOptions,
+): Promise<{ base: string[]; prepare?: (url: string) => Promise<void>; what: string }> {
+  if (o.db && !o.schema) {
+    const spec = connectionOrExit(o.db);
+    const { dump, tables } = await readLiveSchema(spec.connectionString);
+    return {
+      base: [],
+      prepare: async (url) => void (await applyLiveSchema(url, dump)),
+      what: `the schema of the --db database (${tables} tables and views, no rows)`,
+    };
+  }
+  const base = [...(o.schema ? [await readText(o.schema)] : []), ...built.before.map((m) => m.up.sql)];
+  const earlier = built.before.length ? ` plus the ${built.before.length} earlier migration(s)` : '';
+  return { base, what: `${o.schema ?? 'an empty database'}${earlier}` };
+}
+
 async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFlag: number | undefined): Promise<number> {
   const major = nearestMajor(versionFlag ? versionFlag / 10000 : DEFAULT_MAJOR);
   if (major === undefined)
@@ -113,15 +136,14 @@ async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFla
       exitCode: 2,
     });
   const { runbook } = await loadRunbookText(built.yaml, o.out ?? 'runbook.yaml', { kinds: STEP_KINDS });
-  const base = [...(o.schema ? [await readText(o.schema)] : []), ...built.before.map((m) => m.up.sql)];
-  io.err(
-    `verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${o.schema ?? 'an empty database'}${built.before.length ? ` plus the ${built.before.length} earlier migration(s)` : ''}\n`,
-  );
+  const start = await startingSchema(built, o);
+  io.err(`verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${start.what}\n`);
   const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
   try {
     const r = await verifyRunbook({
       adminUrl: server.url,
-      base,
+      base: start.base,
+      prepare: start.prepare,
       naive: built.chosen.map((m) => m.up.sql),
       runbook: runbook!,
       newRunner,
@@ -169,7 +191,10 @@ export function register(program: Command): void {
     .option('--only <ids>', 'only these migrations (comma-separated ids or names)')
     .option('--explain', 'print the rewrite table instead of writing a runbook')
     .option('--verify', 'prove it: run the naive migration and the runbook on two sandbox databases and compare the end schemas')
-    .option('--schema <file>', 'with --verify: SQL for the starting schema (default: empty, plus the earlier migrations of the folder)')
+    .option(
+      '--schema <file>',
+      "with --verify: SQL for the starting schema (default: the --db database's schema, else empty plus the earlier migrations of the folder)",
+    )
     .action(async (o: InitOptions) => {
       process.exitCode = await initCommand(o);
     });
