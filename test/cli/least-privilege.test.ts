@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useTestDatabase, type TestDb } from '../support/pg.js';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 
 const RUNBOOK = 'runbooks/add-column-backfill.yaml';
 
@@ -47,6 +47,19 @@ for (const monitor of [false, true]) {
       ).toEqual([{ rolsuper: false, m: monitor }]);
     });
 
+    it('rehearse reads the source as the role, rehearses in an embedded sandbox and records only its projection there', async () => {
+      const before = await db.query(`select count(*)::int n, sum(amount)::text s from orders`);
+      const r = await runCli(['rehearse', RUNBOOK, '--db', who.url, '--sample', '10%', '--plain']);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout + r.stderr).not.toMatch(/permission denied/);
+      expect(await db.query(`select count(*)::int n, sum(amount)::text s from orders`)).toEqual(before);
+      expect(
+        await db.query(`select count(*)::int n from pg_attribute where attrelid = 'orders'::regclass and attname = 'amount_cents'`),
+      ).toEqual([{ n: 0 }]);
+      // Its one write to the source: the projection, kept for plan and the deploy gate.
+      expect(await db.query(`select count(*)::int n from pgrunbook.rehearsals`)).toEqual([{ n: 1 }]);
+    }, 180_000);
+
     it('run deploys the change and records it in pgrunbook.*', async () => {
       const journal = mkdtempSync(join(tmpdir(), 'pgrunbook-lp-'));
       const r = await runCli(['run', RUNBOOK, '--db', who.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journal]);
@@ -65,6 +78,55 @@ for (const monitor of [false, true]) {
       // A missing privilege is named at most once (the backfill's throttle probes), never per batch.
       const privilegeNotes = (r.stdout + r.stderr).match(/grant pg_\w+/gi) ?? [];
       expect(privilegeNotes.length, r.stdout).toBeLessThanOrEqual(monitor ? 0 : 1);
+    });
+
+    it('status and report read the run back as the role', async () => {
+      const [run] = await db.query<{ run_id: string }>(`select run_id from pgrunbook.runs order by started_at desc limit 1`);
+      const st = await runCli(['status', '--db', who.url]);
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toContain(run!.run_id);
+      const rep = await runCli(['report', run!.run_id, '--db', who.url, '--format', 'json']);
+      expect(rep.code, rep.stderr).toBe(0);
+      expect(JSON.stringify(JSON.parse(rep.stdout))).toContain(run!.run_id);
+      expect(st.stderr + rep.stderr).not.toMatch(/permission denied/);
+    });
+
+    it('resume as the role finishes a run killed mid-backfill', async () => {
+      const journal = mkdtempSync(join(tmpdir(), 'pgrunbook-lp-'));
+      const args = ['--db', who.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journal];
+      const first = startCli(['run', RUNBOOK, ...args, '--var', 'column=amount_again', '--var', 'index=false']);
+      await first.waitFor(/backfill: started/, 60_000);
+      first.child.kill('SIGKILL');
+      await first.done;
+      const r = await runCli(['resume', ...args]);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(await db.query(`select count(*)::int n from orders where amount_again is distinct from (amount * 100)::bigint`)).toEqual([
+        { n: 0 },
+      ]);
+      expect(r.stdout + r.stderr).not.toMatch(/permission denied/);
+    });
+
+    it('the shipped create-index runbook runs as the role', async () => {
+      const journal = mkdtempSync(join(tmpdir(), 'pgrunbook-lp-'));
+      const r = await runCli([
+        'run',
+        'runbooks/create-index.yaml',
+        '--db',
+        who.url,
+        '--plain',
+        '--yes',
+        '--allow-irreversible',
+        '--journal-dir',
+        journal,
+        '--var',
+        'column=status',
+        '--var',
+        'name=orders_status_idx',
+      ]);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(await db.query(`select indisvalid from pg_index where indexrelid = to_regclass('orders_status_idx')`)).toEqual([
+        { indisvalid: true },
+      ]);
     });
 
     it(`monitor --plain --count 1 ${monitor ? "shows another role's long query" : 'says once what it cannot see'}`, async () => {
