@@ -191,7 +191,8 @@ export class RunWiring {
 
   private lateIntents(): Intents {
     const notYet = () => this.notice('the runbook has not started yet');
-    const quitReason = this.opts.quitReason ?? 'the operator quit; resume with `pgrunbook resume`';
+    // The reason alone: the run.interrupted log line says how to resume.
+    const quitReason = this.opts.quitReason ?? 'the operator quit';
     return {
       decideGate: (id, answer) => void this.inkGates?.decide(id, answer),
       togglePause: () => (this.live ? this.live.togglePause() : notYet()),

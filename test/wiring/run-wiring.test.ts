@@ -124,7 +124,7 @@ describe('the run wiring of run and demo', () => {
       w.intents.quit();
       calls[path.name] = runner.calls;
     }
-    expect(calls.run).toEqual(['pause', 'batch 500', 'interrupt: the operator quit; resume with `pgrunbook resume`']);
+    expect(calls.run).toEqual(['pause', 'batch 500', 'interrupt: the operator quit']);
     // The demo's server goes away with it: no resume to offer.
     expect(calls.demo).toEqual(['pause', 'batch 500', 'interrupt: the operator quit']);
     expect(demo!.stops).toEqual(['the operator quit']);
