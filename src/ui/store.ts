@@ -238,6 +238,10 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
       if (s.steps[e.request.stepId]?.gateOnly)
         s = patchStep(s, e.request.stepId, e.decision.approved ? { status: 'done' } : { status: 'failed', error: e.decision.reason });
       break;
+    case 'approval.waiting':
+      // The evidence the approver will see stays on the step while the run waits.
+      s = patchStep(ensureStep(s, e.request.stepId), e.request.stepId, { evidence: e.request.evidence });
+      break;
     case 'run.paused':
       s = { ...s, status: 'paused', statusReason: e.reason };
       break;

@@ -301,3 +301,26 @@ describe('the UI store', () => {
     expect(m.connections.total).toBe(8);
   });
 });
+
+describe('second-person approval in the run state', () => {
+  it('a gate waiting for approval shows the command to run in the log and keeps its evidence on the step', () => {
+    const s = started();
+    const request = {
+      id: 'amount_not_null:gate',
+      stepId: 'amount_not_null',
+      level: 'confirm' as const,
+      title: 'Make amount_cents NOT NULL',
+      action: 'SET NOT NULL after a validated CHECK',
+      evidence: [{ label: 'rows with NULL', value: 0, ok: true }],
+      approvers: 1,
+    };
+    s.emit({ type: 'gate.requested', request });
+    s.emit({ type: 'approval.waiting', request, requestId: '1', needed: 1, operator: { user: 'ann', host: 'box', role: 'deployer' } });
+    const st = replay(s.events);
+    expect(st.log.at(-1)?.text).toBe(
+      'amount_not_null: waiting for approval from another engineer: pgrunbook approve run-test amount_not_null (or reject ... --reason TEXT)',
+    );
+    expect(st.steps.amount_not_null?.evidence).toEqual(request.evidence);
+    expect(st.gatedSteps).toEqual(['amount_not_null']);
+  });
+});
