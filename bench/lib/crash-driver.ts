@@ -22,6 +22,11 @@ export interface CrashOptions {
    * committed, and the kill timer starts after it.
    */
   midLife?: (life: number) => (() => Promise<void>) | undefined;
+  /**
+   * Start each kill timer only once the life has committed a batch, so every kill finds a cursor to
+   * resume from (a loaded machine can otherwise spend the whole delay before the first batch).
+   */
+  killAfterFirstBatch?: boolean;
 }
 
 export interface CrashOutcome {
@@ -92,8 +97,8 @@ export async function crashLoop(o: CrashOptions): Promise<CrashOutcome> {
       return { kills, lives, delays, finalResult: end.done };
     }
     const action = o.midLife?.(lives);
+    if (action || o.killAfterFirstBatch) await life.batching;
     if (action) {
-      await life.batching;
       if (life.child.exitCode === null && life.child.signalCode === null) await action();
     }
     const timerFrom = performance.now();

@@ -21,6 +21,7 @@ describe('backfill crash safety', () => {
       params: { table: 'crash', set: 'counter = counter + 1', batch_size: 500, pause: '10ms' },
       kills: 3,
       maxDelayMs: () => 400,
+      killAfterFirstBatch: true,
     });
     expect(outcome.kills).toBe(3);
     expect(outcome.finalResult.rowsDone).toBe(30000);
