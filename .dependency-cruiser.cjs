@@ -22,9 +22,11 @@ const mayImport = {
   ui: ['util', 'pg', 'runbook', 'engine', 'monitor', 'analyze', 'render'],
   // One run wiring (gates, store feed, intents, cancel pool, monitor, renderer) for run, resume and demo.
   wiring: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui'],
+  // One runbook over many databases in waves; each target runs through the runner it is given.
+  fleet: ['util', 'pg', 'runbook', 'engine', 'render'],
   demo: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'wiring'],
   // The composition root wires every kind and adapter, so it may import every layer.
-  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo'],
+  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo', 'fleet'],
 };
 
 const layers = Object.keys(mayImport);
@@ -57,7 +59,7 @@ module.exports = {
       name: 'no-ink-below-ui',
       comment: 'Only the UI (and the layers above it) render with React/Ink.',
       severity: 'error',
-      from: { path: '^src/(?:util|pg|runbook|engine|flags|monitor|backfill|analyze|rehearsal|steps|report|render)/' },
+      from: { path: '^src/(?:util|pg|runbook|engine|flags|monitor|backfill|analyze|rehearsal|steps|report|render|fleet)/' },
       to: { path: 'node_modules/(?:react|ink|@inkjs|zustand)/' },
     },
     ...layerRules,

@@ -25,8 +25,10 @@ export async function loadRunbookOrExit(
   file: string,
   vars: Record<string, string> | undefined,
   secretVars?: Record<string, string>,
+  /** Warnings already shown (the fleet loads one runbook per target): print errors only. */
+  quiet = false,
 ): Promise<Runbook> {
-  return settle(await loadRunbookFile(file, { vars, secretVars, kinds: STEP_KINDS }), file);
+  return settle(await loadRunbookFile(file, { vars, secretVars, kinds: STEP_KINDS }), file, quiet);
 }
 
 /** Secret variables are read again from the environment they were read from at run. */

@@ -21,6 +21,7 @@ export const commandLoaders: Record<string, () => Promise<CommandModule>> = {
   monitor: () => import('./monitor-command.js'),
   demo: () => import('./demo-command.js'),
   init: () => import('./init-command.js'),
+  fleet: () => import('./fleet-command.js'),
 };
 
 /** The modules needed for this argv: just the named command, or all of them (help, typos). */

@@ -1,0 +1,133 @@
+// Runs one runbook over many targets in waves: a bounded pool per wave (and optionally per server),
+// each target a normal run through the port it is given, and the halt rules. On a halt nothing new
+// starts; runs already going end as their own runs end (each is resumable on its own database).
+import pLimit from 'p-limit';
+import { describeLimit, limitReached, type FailureLimit, type Wave } from './fleet-waves.js';
+import type { FleetTarget } from './fleet-targets.js';
+
+export type TargetStatus = 'completed' | 'failed' | 'aborted' | 'interrupted' | 'locked';
+
+export interface TargetResult {
+  status: TargetStatus;
+  runId?: string;
+  /** Why it did not complete, already redacted. */
+  reason?: string;
+}
+
+export type FleetEvent =
+  | { type: 'fleet.started'; targets: number; waves: { wave: number; targets: number; parallel: number }[] }
+  | { type: 'fleet.wave.started'; wave: number; targets: string[]; parallel: number }
+  | { type: 'fleet.target.started'; target: string; wave: number }
+  | ({ type: 'fleet.target.finished'; target: string; wave: number } & TargetResult)
+  | { type: 'fleet.wave.finished'; wave: number; completed: number; failed: number; durationMs: number }
+  | { type: 'fleet.halted'; reason: string; failed: { target: string; reason: string }[]; notStarted: string[] }
+  | { type: 'fleet.completed'; targets: number; durationMs: number };
+
+export interface FleetOptions {
+  waves: Wave<FleetTarget>[];
+  /** Runs one target to its end; must not throw (a throw counts as a failure with its message). */
+  runTarget: (target: FleetTarget) => Promise<TargetResult>;
+  /** Halt rule over the whole fleet (default: the first failure halts). */
+  maxFailures?: FailureLimit;
+  /** At most this many runs at once on one server (key from serverOf). */
+  perServer?: number;
+  serverOf?: (target: FleetTarget) => string;
+  emit: (e: FleetEvent) => void;
+  now?: () => number;
+}
+
+export interface FleetOutcome {
+  status: 'completed' | 'halted';
+  results: Map<string, TargetResult>;
+}
+
+export class FleetRunner {
+  private readonly results = new Map<string, TargetResult>();
+  private haltReason?: string;
+  private readonly serverPools = new Map<string, ReturnType<typeof pLimit>>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: FleetOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Stop launching (a signal, the operator): running targets end as their runs end. */
+  halt(reason: string): void {
+    this.haltReason ??= reason;
+  }
+
+  async run(): Promise<FleetOutcome> {
+    const { waves, emit } = this.opts;
+    const started = this.now();
+    const total = waves.reduce((n, w) => n + w.targets.length, 0);
+    emit({
+      type: 'fleet.started',
+      targets: total,
+      waves: waves.map((w) => ({ wave: w.index, targets: w.targets.length, parallel: w.parallel })),
+    });
+    for (const wave of waves) {
+      if (this.haltReason) break;
+      await this.runWave(wave, total);
+    }
+    if (this.haltReason) {
+      const failed = [...this.results]
+        .filter(([, r]) => r.status !== 'completed')
+        .map(([target, r]) => ({ target, reason: r.reason ?? r.status }));
+      const notStarted = waves.flatMap((w) => w.targets.map((t) => t.name)).filter((n) => !this.results.has(n));
+      emit({ type: 'fleet.halted', reason: this.haltReason, failed, notStarted });
+      return { status: 'halted', results: this.results };
+    }
+    emit({ type: 'fleet.completed', targets: total, durationMs: this.now() - started });
+    return { status: 'completed', results: this.results };
+  }
+
+  private async runWave(wave: Wave<FleetTarget>, total: number): Promise<void> {
+    const { emit } = this.opts;
+    const started = this.now();
+    emit({ type: 'fleet.wave.started', wave: wave.index, targets: wave.targets.map((t) => t.name), parallel: wave.parallel });
+    const pool = pLimit(wave.parallel);
+    let failed = 0;
+    const one = async (t: FleetTarget) => {
+      if (this.haltReason) return;
+      emit({ type: 'fleet.target.started', target: t.name, wave: wave.index });
+      const r = await this.runOne(t);
+      this.results.set(t.name, r);
+      emit({ type: 'fleet.target.finished', target: t.name, wave: wave.index, ...r });
+      if (r.status === 'completed') return;
+      failed++;
+      this.checkLimits(wave, failed, total);
+    };
+    await Promise.all(wave.targets.map((t) => pool(() => this.onServer(t, () => one(t)))));
+    const completed = wave.targets.filter((t) => this.results.get(t.name)?.status === 'completed').length;
+    emit({ type: 'fleet.wave.finished', wave: wave.index, completed, failed, durationMs: this.now() - started });
+  }
+
+  private checkLimits(wave: Wave<FleetTarget>, waveFailed: number, total: number): void {
+    const overall = [...this.results.values()].filter((r) => r.status !== 'completed').length;
+    const fleetLimit = this.opts.maxFailures ?? { count: 1 };
+    if (wave.maxFailures && limitReached(wave.maxFailures, waveFailed, wave.targets.length)) {
+      this.halt(
+        `wave ${wave.index}: ${waveFailed} of ${wave.targets.length} targets failed (max_failures ${describeLimit(wave.maxFailures)})`,
+      );
+    } else if (limitReached(fleetLimit, overall, total)) {
+      this.halt(`${overall} of ${total} targets failed (fleet max_failures ${describeLimit(fleetLimit)})`);
+    }
+  }
+
+  private async runOne(t: FleetTarget): Promise<TargetResult> {
+    try {
+      return await this.opts.runTarget(t);
+    } catch (err) {
+      return { status: 'failed', reason: (err as Error).message };
+    }
+  }
+
+  private onServer<R>(t: FleetTarget, fn: () => Promise<R>): Promise<R> {
+    const { perServer, serverOf } = this.opts;
+    if (!perServer || !serverOf) return fn();
+    const key = serverOf(t);
+    let pool = this.serverPools.get(key);
+    if (!pool) this.serverPools.set(key, (pool = pLimit(perServer)));
+    return pool(fn);
+  }
+}

@@ -1,0 +1,199 @@
+// `pgrunbook fleet run` through the binary, on real PostgreSQL: databases spread over two embedded
+// servers (the suite's and one started here), waves, halt on a held lock, labelled output.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { EmbeddedServer } from '../../src/pg/embedded-server.js';
+import { majors, serverUrl, withDatabase } from '../support/pg.js';
+import { runCli } from '../support/cli.js';
+import { holdReader } from '../support/lock-retry-run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-fleet-'));
+// 16 databases: what two cores shared with other work bear in a test (the issue asks 30; the pool logic is the same).
+const PER_SERVER = 8;
+
+const runbook = join(dir, 'tenant-plan.yaml');
+writeFileSync(
+  runbook,
+  `version: 1
+name: tenant-plan
+vars:
+  tenant: none
+settings: { lock_timeout: 100ms, ddl_retries: 2 }
+phases:
+  deploy:
+    - id: add
+      add_column: { table: accounts, column: plan, type: text }
+    - id: fill
+      backfill: { table: accounts, set: "plan = 'free'", batch_size: 50 }
+    - id: mark
+      sql: insert into fleet_log (tenant) values ({{ tenant | literal }})
+      rollback: delete from fleet_log where tenant = {{ tenant | literal }}
+`,
+);
+
+interface Db {
+  name: string;
+  url: string;
+}
+
+async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function freshTenant(serverAdminUrl: string, name: string): Promise<Db> {
+  await admin(serverAdminUrl, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${name}`);
+  });
+  const url = withDatabase(serverAdminUrl, name);
+  await admin(url, (c) =>
+    c.query(`create table accounts (id bigint primary key, name text);
+             insert into accounts select g, 'a' || g from generate_series(1, 120) g;
+             create table fleet_log (tenant text not null, at timestamptz default now())`),
+  );
+  return { name, url };
+}
+
+function targetsFile(dbs: Db[], file: string): string {
+  const path = join(dir, file);
+  writeFileSync(path, `targets:\n${dbs.map((d) => `  - name: ${d.name}\n    url: ${d.url}\n    vars: { tenant: ${d.name} }\n`).join('')}`);
+  return path;
+}
+
+async function endState(db: Db): Promise<{ plans: string[]; log: string[] }> {
+  return admin(db.url, async (c) => {
+    const cols = await c.query(`select 1 from information_schema.columns where table_name = 'accounts' and column_name = 'plan'`);
+    const plans = cols.rowCount ? (await c.query(`select distinct coalesce(plan, 'NULL') as p from accounts`)).rows.map((r) => r.p) : [];
+    const log = (await c.query('select tenant from fleet_log')).rows.map((r) => r.tenant);
+    return { plans, log };
+  });
+}
+
+describe('pgrunbook fleet run', () => {
+  let second: EmbeddedServer;
+  let dbs: Db[] = [];
+
+  beforeAll(async () => {
+    second = await EmbeddedServer.start({ major: majors()[0] });
+    const servers = [serverUrl(), second.url];
+    dbs = await Promise.all(
+      Array.from({ length: PER_SERVER * 2 }, (_, i) => freshTenant(servers[i % 2]!, `fleet_tenant_${String(i).padStart(2, '0')}`)),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(
+      dbs.filter((_, i) => i % 2 === 0).map((d) => admin(serverUrl(), (c) => c.query(`DROP DATABASE IF EXISTS ${d.name} WITH (FORCE)`))),
+    );
+    await second?.stop();
+  });
+
+  it('waves of 1, 10% and the rest over two servers: every target completes once, every line labelled', async () => {
+    const targets = targetsFile(dbs, 'all.yaml');
+    const r = await runCli([
+      'fleet',
+      'run',
+      runbook,
+      '--targets',
+      targets,
+      '--yes',
+      '--allow-irreversible',
+      '--json',
+      '--journal-dir',
+      join(dir, 'j1'),
+      '--waves',
+      '[{count: 1}, {percent: 10, parallel: 2}, {percent: 100, parallel: 4}]',
+      '--per-server',
+      '2',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const objects = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const waves = objects.filter((o) => o.type === 'fleet.wave.started').map((o) => o.targets.length);
+    expect(waves).toEqual([1, 2, 13]);
+    // Every run event names its target; the fleet's own events have a fleet.* type.
+    for (const o of objects) expect(o.target !== undefined || String(o.type).startsWith('fleet.')).toBe(true);
+    const finished = objects.filter((o) => o.type === 'fleet.target.finished');
+    expect(finished.map((o) => o.status)).toEqual(dbs.map(() => 'completed'));
+    // The canary finished before any other target started.
+    const canaryDone = objects.findIndex((o) => o.type === 'fleet.target.finished' && o.target === dbs[0]!.name);
+    const secondStart = objects.findIndex((o) => o.type === 'fleet.target.started' && o.target === dbs[1]!.name);
+    expect(canaryDone).toBeLessThan(secondStart);
+    for (const d of dbs) expect(await endState(d)).toEqual({ plans: ['free'], log: [d.name] });
+    // Each target's journal is in its own database: a normal completed run there.
+    const runs = await admin(dbs[5]!.url, (c) => c.query(`select status from pgrunbook.runs`));
+    expect(runs.rows.map((x) => x.status)).toEqual(['completed']);
+  });
+
+  it('a target behind a held lock fails, its wave halts at max_failures 1, later waves never start', async () => {
+    const six = await Promise.all(dbs.slice(0, 6).map((d, i) => freshTenant(i % 2 ? second.url : serverUrl(), d.name)));
+    const blocked = six[2]!;
+    const hold = await holdReader(blocked.url, 'accounts');
+    try {
+      const r = await runCli([
+        'fleet',
+        'run',
+        runbook,
+        '--targets',
+        targetsFile(six, 'six.yaml'),
+        '--yes',
+        '--allow-irreversible',
+        '--plain',
+        '--journal-dir',
+        join(dir, 'j2'),
+        '--waves',
+        '[{count: 1}, {count: 2, max_failures: 1}, {percent: 100, parallel: 3}]',
+        '--max-failures',
+        '50%',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/fleet HALTED: wave 2: 1 of 2 targets failed \(max_failures 1\)/);
+      expect(r.stdout).toMatch(new RegExp(`fleet   failed \\[${blocked.name}\\]: .*lock`, 'i'));
+      expect(r.stdout).toContain(
+        `not started (3): ${six
+          .slice(3)
+          .map((d) => d.name)
+          .join(', ')}`,
+      );
+      expect(r.stdout).toMatch(new RegExp(`^\\[${blocked.name}\\] \\d\\d:\\d\\d:\\d\\d `, 'm'));
+      expect(r.stdout).not.toContain('wave 3:');
+      expect((await endState(six[0]!)).log).toEqual([six[0]!.name]);
+      expect((await endState(six[1]!)).log).toEqual([six[1]!.name]);
+      expect(await endState(blocked)).toEqual({ plans: [], log: [] });
+      for (const d of six.slice(3)) expect(await endState(d)).toEqual({ plans: [], log: [] });
+    } finally {
+      await hold.release();
+    }
+  });
+
+  it('bad input exits 2 before any target is touched, and never prints a password', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, `targets:\n  - name: a\n    url: postgres://u:s3cretpw@127.0.0.1:1/a\n  - name: a\n    url: postgres://h/b\n`);
+    const r = await runCli(['fleet', 'run', runbook, '--targets', bad, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.yaml:4:11: target name "a" appears twice/);
+    expect(r.stderr + r.stdout).not.toContain('s3cretpw');
+    const waves = await runCli([
+      'fleet',
+      'run',
+      runbook,
+      '--targets',
+      targetsFile(dbs.slice(0, 3), 'three.yaml'),
+      '--waves',
+      '[{count: 1}]',
+    ]);
+    expect(waves.code).toBe(2);
+    expect(waves.stderr).toMatch(/the waves cover 1 of 3 targets/);
+  });
+});
