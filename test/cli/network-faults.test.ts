@@ -3,7 +3,7 @@
 // CONCURRENTLY and at a gate, and a black hole (established connections stall, nothing closes).
 // Each must end in an automatic reconnect-and-continue or a stop that `resume` completes, with
 // every effect applied exactly once (asserted on the data).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -65,7 +65,10 @@ describe('network faults through a TCP proxy', () => {
     proxy = await startTcpProxy(Number(new URL(db.url).port));
     url = proxy.url(db.url);
   });
-  afterAll(async () => proxy?.stop());
+  afterAll(async () => {
+    await proxy?.stop();
+    for (const d of [dir, journal]) rmSync(d, { recursive: true, force: true });
+  });
   beforeEach(async () => {
     await db.query(`drop schema if exists pgrunbook cascade; drop table if exists faults;
       create table faults (id bigint primary key, counter int not null default 0);
