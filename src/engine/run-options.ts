@@ -33,6 +33,8 @@ export interface RunnerSetup {
   /** Metrics snapshot journaled with each gate decision (e.g. from the monitor). */
   metrics?: () => Record<string, unknown> | undefined;
   listeners?: Listener[];
+  /** A sandbox run (rehearsal): no gate waits for second-person approvals, which are for the real target. */
+  sandbox?: boolean;
   /** Builds the deploy plan shown behind a gate before the deploy phase (the CLI passes the analyzer's). */
   deployPlan?: (ctx: { pool: pg.Pool; runbook: Runbook; serverVersionNum: number }) => Promise<DeployPlan>;
 }

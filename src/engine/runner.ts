@@ -61,7 +61,7 @@ export class Runner {
       clock: this.clock,
       timeoutMs: opts.runbook.integrations?.approvalTimeoutMs,
     });
-    this.gates = journaledGates(approvals, (b) => void this.bus.emit(b), opts.metrics);
+    this.gates = journaledGates(opts.sandbox ? opts.gates : approvals, (b) => void this.bus.emit(b), opts.metrics);
   }
 
   get signal(): AbortSignal {

@@ -45,6 +45,7 @@ export async function tracePhase(opts: TraceOptions): Promise<PhaseTrace> {
       // A sandbox: every gate is approved; questions with choices (retries exhausted) are not.
       gates: new PolicyGates({ yes: true, allowIrreversible: true, user: 'rehearsal' }),
       nonInteractive: true,
+      sandbox: true,
       phases: [opts.phase],
       journalDir: null,
     });

@@ -158,6 +158,20 @@ describe('pgrunbook approve / reject', () => {
     expect(await effects('approve-killed')).toBe(1);
   });
 
+  it('another OS user with the same database role is another person', async () => {
+    const { run, runId } = await waitingRun('approve-os-user');
+    // The OS user comes from SUDO_USER first (a reviewer working through sudo on a shared box).
+    const other = await runCli(['approve', runId, '--db', db.url], { env: { SUDO_USER: 'reviewer_os' } });
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toMatch(/as reviewer_os@\S+ \(role postgres\): the run continues/);
+    expect((await run.done).code).toBe(0);
+    const d = await db.query(
+      'select os_user, db_role from pgrunbook.approval_decisions join pgrunbook.approval_requests using (request_id) where run_id = $1',
+      [runId],
+    );
+    expect(d).toEqual([{ os_user: 'reviewer_os', db_role: 'postgres' }]);
+  });
+
   it('settings.approval_timeout: an unanswered gate stops the run after the timeout, resumable', async () => {
     const run = await runCli([
       'run',

@@ -211,6 +211,25 @@ describe('runner', () => {
     expect(decided).toHaveLength(2);
   });
 
+  it('settings.approvals makes an irreversible step wait for another person; a sandbox run (rehearsal) never waits', async () => {
+    const rec = recorder();
+    const drop = makeStep('rec', { reversible: false }, { id: 'drop', phase: 'deploy' });
+    const withApprovals = (name: string) => {
+      const rb = makeRunbook([drop], { name });
+      return { ...rb, integrations: { approvals: 1, approvalTimeoutMs: 300 } };
+    };
+    const real = await runRunbook(withApprovals('approvals-real'), { url: db.url, kinds: rec.kinds });
+    expect(real.outcome.status).toBe('failed');
+    expect(real.outcome.error?.message).toMatch(/no approval within settings\.approval_timeout/);
+    expect(real.events.find((e) => e.type === 'approval.waiting')).toMatchObject({ needed: 1, request: { stepId: 'drop', level: 'type' } });
+    expect(rec.calls).toEqual([]);
+
+    const sandbox = await runRunbook(withApprovals('approvals-sandbox'), { url: db.url, kinds: rec.kinds, sandbox: true });
+    expect(sandbox.outcome.status).toBe('completed');
+    expect(sandbox.events.some((e) => e.type === 'approval.waiting')).toBe(false);
+    expect(rec.calls).toEqual(['apply:drop']);
+  });
+
   it('shows the deploy plan behind a gate before the deploy phase; declining runs nothing', async () => {
     const rec = recorder();
     const rb = makeRunbook([makeStep('rec', {}, { id: 'p', phase: 'plan' }), makeStep('rec', {}, { id: 'd', phase: 'deploy' })], {

@@ -34,6 +34,8 @@ export async function runRunbook(
     /** Fake kinds instead of STEP_KINDS (still with the real connection factory and lock probe). */
     kinds?: StepKinds;
     onRunner?: (r: Runner) => void;
+    /** A sandbox run (no second-person approvals), as the rehearsal makes. */
+    sandbox?: boolean;
   },
 ): Promise<RunResult> {
   const setup = {
@@ -44,6 +46,7 @@ export async function runRunbook(
     phases: opts.phases,
     resumeRunId: opts.resumeRunId,
     inFlight: opts.inFlight,
+    sandbox: opts.sandbox,
     journalDir: null,
   };
   const runner = opts.kinds
