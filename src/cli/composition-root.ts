@@ -16,6 +16,7 @@ import { backfill } from '../steps/backfill.js';
 import { batchedDelete } from '../steps/batched-delete.js';
 import { changeColumn } from '../steps/change-column.js';
 import { checkKind } from '../steps/check.js';
+import { unusedKind } from '../steps/unused.js';
 import { createIndex } from '../steps/create-index.js';
 import { flagKind } from '../steps/flag.js';
 import { manualKind } from '../steps/manual.js';
@@ -62,6 +63,7 @@ const kinds: StepKind[] = [
   flagKind(openFlagBackend),
   swapTable,
   changeColumn,
+  unusedKind,
   backfill,
   batchedDelete,
   rehearseKind({ rehearse, writeReport }),

@@ -87,7 +87,8 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
       (e: Error) => e.message,
     );
     // The record-keeping step writes the tool's history table, which the sandboxes do not have.
-    const deploy = v.runbook.phases.deploy.filter((s) => !v.skipSteps?.includes(s.id));
+    // `unused` watches the live workload for a while; a sandbox has none, so it would prove nothing.
+    const deploy = v.runbook.phases.deploy.filter((s) => !v.skipSteps?.includes(s.id) && s.kind !== 'unused');
     const events: RunEvent[] = [];
     const trace = await tracePhase({
       newRunner: v.newRunner,

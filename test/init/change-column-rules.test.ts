@@ -47,10 +47,11 @@ async function proveLive(major: number, sql: string, renamed?: string) {
 describe('init expand/contract rules offline', () => {
   it('RENAME COLUMN without --db becomes change_column and says plan --db checks what uses the column', async () => {
     const built = await convert('ALTER TABLE stock RENAME COLUMN label TO title');
-    expect(kinds(built.runbook)).toEqual(['change_column', 'manual', 'manual', 'change_column']);
+    expect(kinds(built.runbook)).toEqual(['change_column', 'manual', 'manual', 'unused', 'change_column']);
     expect(built.runbook.phases.deploy[0]!.why).toMatch(/pgrunbook plan --db.*REFUSED/);
-    expect(built.runbook.phases.deploy[3]!.gate).toBe('type');
-    expect(built.rows[0]).toMatchObject({ verdict: 'rewritten', kinds: ['change_column', 'manual'] });
+    expect(built.runbook.phases.deploy[3]!.params).toEqual({ table: 'stock', column: 'label', quietMs: 60_000 });
+    expect(built.runbook.phases.deploy[4]!.gate).toBe('type');
+    expect(built.rows[0]).toMatchObject({ verdict: 'rewritten', kinds: ['change_column', 'manual', 'unused'] });
   });
 
   it('a rewriting type change without --db stays swap_table and says why', async () => {
@@ -76,7 +77,7 @@ for (const major of edgeMajors()) {
 
     it('RENAME COLUMN → change_column with the application steps as manual steps, same end schema', async () => {
       const { built } = await proveLive(major, 'ALTER TABLE stock RENAME COLUMN label TO title');
-      expect(kinds(built.runbook)).toEqual(['change_column', 'manual', 'manual', 'change_column']);
+      expect(kinds(built.runbook)).toEqual(['change_column', 'manual', 'manual', 'unused', 'change_column']);
     });
 
     it('RENAME TABLE → rename plus a view under the old name, dropped in the contract; same end schema', async () => {

@@ -14,7 +14,7 @@ import { runScripts, verifyRunbook } from '../../src/init/verify.js';
 import { newRunner } from '../../src/cli/composition-root.js';
 
 /** Kinds that never take ACCESS EXCLUSIVE on the application's table. */
-const NO_ACCESS_EXCLUSIVE = new Set(['backfill', 'batched_delete', 'add_foreign_key', 'check', 'manual']);
+const NO_ACCESS_EXCLUSIVE = new Set(['backfill', 'batched_delete', 'add_foreign_key', 'check', 'unused', 'manual']);
 
 function assertLocks(r: VerifyResult, rb: Runbook): void {
   for (const s of r.trace.steps) {
@@ -66,8 +66,8 @@ const CASES: { name: string; sql: string; kinds: string[] }[] = [
     kinds: ['swap_table', 'swap_table'],
   },
   { name: 'UPDATE of every row', sql: "UPDATE orders SET note = 'x' || id", kinds: ['backfill'] },
-  { name: 'DROP COLUMN', sql: 'ALTER TABLE orders DROP COLUMN note', kinds: ['check', 'manual', 'sql'] },
-  { name: 'DROP TABLE', sql: 'DROP TABLE legacy', kinds: ['check', 'manual', 'sql'] },
+  { name: 'DROP COLUMN', sql: 'ALTER TABLE orders DROP COLUMN note', kinds: ['unused', 'manual', 'sql'] },
+  { name: 'DROP TABLE', sql: 'DROP TABLE legacy', kinds: ['unused', 'manual', 'sql'] },
   { name: 'DROP INDEX', sql: 'DROP INDEX orders_customer_idx', kinds: ['sql'] },
   { name: 'DELETE of every row → batched_delete', sql: 'DELETE FROM orders', kinds: ['batched_delete'] },
 ];

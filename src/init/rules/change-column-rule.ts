@@ -36,9 +36,17 @@ async function tableOf(input: RuleInput): Promise<TableInfo | undefined> {
   return input.relation(rv.schemaname, rv.relname);
 }
 
-function contractSteps(input: RuleInput, params: Record<string, unknown>, column: string, appWork: string): StepDraft[] {
+/** `watchOld`: the old column's name disappears in the contract, so its use can be watched for. */
+function contractSteps(input: RuleInput, params: Record<string, unknown>, column: string, appWork: string, watchOld = false): StepDraft[] {
   const table = relName(input.ast.relation);
   const stem = `${input.ast.relation.relname}_${column}`;
+  const unused = draft(input, {
+    id: input.id(`${stem}_unused`),
+    kind: 'unused',
+    params: { table, column, quiet: '1m' },
+    why: `Watches for a minute that no other session's statement still names ${column} (pg_stat_statements; without it the step says so and only pg_locks is checked).`,
+    stage: 'contract',
+  });
   return [
     draft(input, {
       id: input.id(`retire_${stem}`),
@@ -50,6 +58,7 @@ function contractSteps(input: RuleInput, params: Record<string, unknown>, column
       why: `Contract: the old column goes next; an instance of the old version still running would fail.`,
       stage: 'contract',
     }),
+    ...(watchOld ? [unused] : []),
     draft(input, {
       id: input.id(`contract_${stem}`),
       kind: 'change_column',
@@ -110,7 +119,7 @@ export async function renameColumnRule(input: RuleInput): Promise<RuleResult | u
     why: 'Expand: both columns stay equal, so the old and the new version can run at the same time.',
   });
   return {
-    steps: [expand, app, ...contractSteps(input, params, r.subname, `Retire the version that uses ${r.subname}.`)],
+    steps: [expand, app, ...contractSteps(input, params, r.subname, `Retire the version that uses ${r.subname}.`, true)],
     reason: 'RENAME COLUMN → change_column expand/contract + manual application steps',
     lockAfter: 'ACCESS EXCLUSIVE for milliseconds (add column, contract); row locks one batch at a time',
   };

@@ -1,19 +1,17 @@
 // DROP COLUMN / DROP TABLE → contract steps after every expand step, behind a `type` gate, after a
-// check that no other session is using the table right now and a manual confirmation that the
+// check that no other session's statements use it over a quiet minute and a manual confirmation that the
 // deployed application no longer reads it. DROP INDEX → DROP INDEX CONCURRENTLY.
 import { nameFromList, relText } from '../../analyze/ast.js';
 import type { StepDraft } from '../init-types.js';
-import { quoteLiteral } from '../../pg/connection.js';
 import { danger, draft, identText, relName, type RuleInput, type RuleResult } from './rule-context.js';
 
-function contract(input: RuleInput, table: string, what: string, sql: string, stem: string): StepDraft[] {
-  const reads = `SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND relation = to_regclass(${quoteLiteral(table)}) AND pid <> pg_backend_pid()`;
+function contract(input: RuleInput, table: string, what: string, sql: string, stem: string, column?: string): StepDraft[] {
   return [
     draft(input, {
       id: input.id(`${stem}_unused`),
-      kind: 'check',
-      params: { query: reads, expect: '= 0' },
-      why: `No other session holds a lock on ${table} at this moment (pg_locks): nothing is reading or writing it right now. Compare seq_scan/idx_scan of ${table} in pg_stat_user_tables before and after a quiet period for the longer view.`,
+      kind: 'unused',
+      params: { table, ...(column ? { column } : {}), quiet: '1m' },
+      why: `Watches for a minute that no other session's statement uses ${what} (pg_stat_statements; without it, pg_locks${column ? '' : ' and pg_stat_user_tables'}, as the step's output says).`,
       stage: 'contract',
     }),
     draft(input, {
@@ -39,7 +37,7 @@ function contract(input: RuleInput, table: string, what: string, sql: string, st
 
 export function dropColumnRule(input: RuleInput, cmd: any): RuleResult {
   const table = relName(input.ast.relation);
-  const steps = contract(input, table, `column ${cmd.name} of ${table}`, input.unit.sql, `drop_${cmd.name}`);
+  const steps = contract(input, table, `column ${cmd.name} of ${table}`, input.unit.sql, `drop_${cmd.name}`, cmd.name);
   return {
     steps,
     reason: 'DROP COLUMN → contract step (later, type gate, checks first)',
