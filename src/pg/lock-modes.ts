@@ -20,6 +20,15 @@ export const LOCK_STRENGTH: Record<LockMode, number> = {
   AccessExclusiveLock: 8,
 };
 
+/** "AccessExclusiveLock" -> "ACCESS EXCLUSIVE": the name SQL and the docs use, the one pgrunbook shows. */
+export function lockSqlName(mode: string | null | undefined): string {
+  if (!mode) return '?';
+  return mode
+    .replace(/Lock$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toUpperCase();
+}
+
 /** A lock a statement or step takes on one relation. */
 export interface PlannedLock {
   relation: string;

@@ -5,6 +5,7 @@ import type { RunEvent } from '../engine/events.js';
 import { describeTarget } from '../pg/connection.js';
 import { redact } from '../util/secrets.js';
 import { formatMs, oneLine } from '../util/units.js';
+import { lockSqlName } from '../pg/lock-modes.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -122,7 +123,7 @@ function stepBody(e: RunEvent): LogText | undefined {
       return info(`skipped (${e.reason})`);
     case 'gate.requested': {
       const r = e.request;
-      return { level: 'warn', text: `gate (${r.level}) ${r.title}: ${r.action}${r.lockMode ? ` [takes ${r.lockMode}]` : ''}` };
+      return { level: 'warn', text: `gate (${r.level}) ${r.title}: ${r.action}${r.lockMode ? ` [takes ${lockSqlName(r.lockMode)}]` : ''}` };
     }
     case 'gate.decided': {
       const d = e.decision;
@@ -153,7 +154,7 @@ function approvalText(e: Extract<RunEvent, { type: 'approval.waiting' | 'approva
     level: 'warn',
     text: `waiting for approval from ${people}: pgrunbook approve ${e.runId} ${r.stepId} (or reject ... --reason TEXT)`,
     more: [
-      `${r.title}: ${r.action}${r.lockMode ? ` [takes ${r.lockMode}]` : ''}`,
+      `${r.title}: ${r.action}${r.lockMode ? ` [takes ${lockSqlName(r.lockMode)}]` : ''}`,
       ...r.evidence.map((x) => `${x.label}: ${String(x.value)}${x.ok === false ? ' (!)' : ''}${x.detail ? ` (${x.detail})` : ''}`),
       `operator: ${e.operator.user}@${e.operator.host} (role ${e.operator.role}) cannot approve their own gate`,
     ],

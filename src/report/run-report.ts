@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { readJournal, type JournaledEvent } from '../engine/journal.js';
 import { getRun, stepRows, type RunRow, type StepRow } from '../engine/state-store.js';
+import { lockSqlName } from '../pg/lock-modes.js';
 import { redact, redactDeep } from '../util/secrets.js';
 import { runStatusText } from './run-status.js';
 
@@ -58,7 +59,7 @@ export function renderMarkdown(r: RunReport): string {
     for (const g of gates) {
       const p = g.payload as any;
       out.push(
-        `- ${g.at} **${cell(p.request.stepId)}** (${p.request.level}${p.request.lockMode ? `, ${p.request.lockMode}` : ''}): ${p.decision.approved ? 'approved' : 'not approved'}${p.decision.choice ? ` (${p.decision.choice})` : ''} by ${cell(p.decision.by)}${p.decision.reason ? ` — ${cell(p.decision.reason)}` : ''}`,
+        `- ${g.at} **${cell(p.request.stepId)}** (${p.request.level}${p.request.lockMode ? `, ${lockSqlName(p.request.lockMode)}` : ''}): ${p.decision.approved ? 'approved' : 'not approved'}${p.decision.choice ? ` (${p.decision.choice})` : ''} by ${cell(p.decision.by)}${p.decision.reason ? ` — ${cell(p.decision.reason)}` : ''}`,
       );
       for (const ev of p.request.evidence ?? []) out.push(`  - ${cell(ev.label)}: ${cell(ev.value)}${ev.ok === false ? ' ⚠' : ''}`);
       if (p.metrics) out.push(`  - metrics: \`${cell(JSON.stringify(p.metrics))}\``);

@@ -52,14 +52,3 @@ export function gauge(fraction: number, width: number, ascii = false): string {
   const full = Math.round(f * w);
   return (ascii ? '#' : '█').repeat(full) + (ascii ? '-' : '░').repeat(w - full);
 }
-
-export function lockShort(mode: string): string {
-  return mode.replace(/Lock$/, '');
-}
-
-/** "AccessExclusiveLock" -> "ACCESS EXCLUSIVE" (the name used in SQL and the docs). */
-export function lockSqlName(mode: string): string {
-  return lockShort(mode)
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toUpperCase();
-}

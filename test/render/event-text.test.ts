@@ -47,7 +47,7 @@ describe('eventText (the TUI log and the plain renderer)', () => {
       evidence: [],
     };
     expect(eventText(one({ type: 'gate.requested', request }))?.text).toBe(
-      'nn: gate (type) Make NOT NULL: SET NOT NULL [takes AccessExclusiveLock]',
+      'nn: gate (type) Make NOT NULL: SET NOT NULL [takes ACCESS EXCLUSIVE]',
     );
     expect(
       eventText(one({ type: 'gate.decided', request, decision: { approved: false, by: 'policy', reason: 'pass --yes' } })),

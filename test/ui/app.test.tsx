@@ -164,7 +164,7 @@ describe('the run screen at 80×24', () => {
     expect(f).toMatch(/· amount_not_nu\S*\s+confirm/);
     // The focus step: why, locks, SQL.
     expect(f).toContain('why   Short keyset batches');
-    expect(f).toContain('locks RowExclusive on orders');
+    expect(f).toContain('locks ROW EXCLUSIVE on orders');
     expect(f).toContain('sql   UPDATE "orders" SET amount_cents');
     // Backfill panel.
     expect(f).toContain('── Backfill · backfill_amount · main');

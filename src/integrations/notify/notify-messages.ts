@@ -2,6 +2,7 @@
 // database), the steps that cannot be undone, and throttles that last long enough to matter.
 import type { RunEvent } from '../../engine/events.js';
 import type { Evidence } from '../../engine/gates.js';
+import { lockSqlName } from '../../pg/lock-modes.js';
 import { redact } from '../../util/secrets.js';
 
 export type NotifyKind =
@@ -98,7 +99,7 @@ export class NotificationFeed {
           kind: 'gate_waiting',
           stepId: r.stepId,
           text,
-          details: [r.action, ...(r.lockMode ? [`takes ${r.lockMode}`] : []), ...evidenceLines(r.evidence)],
+          details: [r.action, ...(r.lockMode ? [`takes ${lockSqlName(r.lockMode)}`] : []), ...evidenceLines(r.evidence)],
         };
       }
       case 'gate.decided': {
@@ -114,7 +115,7 @@ export class NotificationFeed {
           kind: 'approval_waiting',
           stepId: r.stepId,
           text: `${this.runbook}: step ${r.stepId} waits for approval by someone other than ${op}: pgrunbook approve ${e.runId} ${r.stepId}`,
-          details: [r.action, ...(r.lockMode ? [`takes ${r.lockMode}`] : []), ...evidenceLines(r.evidence)],
+          details: [r.action, ...(r.lockMode ? [`takes ${lockSqlName(r.lockMode)}`] : []), ...evidenceLines(r.evidence)],
         };
       }
       case 'approval.decided': {

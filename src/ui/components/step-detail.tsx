@@ -3,7 +3,8 @@
 import type React from 'react';
 import { Box, Text } from 'ink';
 import { useUiShallow } from '../context.js';
-import { clip, lockShort, wrapLines } from '../format.js';
+import { lockSqlName } from '../../pg/lock-modes.js';
+import { clip, wrapLines } from '../format.js';
 import { formatMs, oneLine } from '../../util/units.js';
 import { focusStep, type StepView } from '../store.js';
 import { Rule } from './rule.js';
@@ -45,7 +46,7 @@ export function detailLines(s: StepView, width: number, height: number): DetailL
     lines.forEach((t, i) => out.push({ label: i === 0 ? 'why' : '   ', text: t }));
   }
   if (d.locks?.length && out.length < budget) {
-    const locks = d.locks.map((l) => `${lockShort(l.mode)} on ${l.relation}`).join(', ');
+    const locks = d.locks.map((l) => `${lockSqlName(l.mode)} on ${l.relation}`).join(', ');
     out.push({
       label: 'locks',
       text: oneLine(locks, w - 7),

@@ -6,8 +6,9 @@ import { Box } from 'ink';
 import { lockForest, type LockNode } from '../../monitor/lock-tree.js';
 import { cancellableSession } from '../../monitor/cancel.js';
 import type { LockSession, MonitorSample } from '../../monitor/monitor-types.js';
+import { lockSqlName } from '../../pg/lock-modes.js';
 import { formatSeconds } from '../../util/units.js';
-import { noteRows, clipRows, lockShort, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
+import { noteRows, clipRows, PanelTitle, SegLine, unavailableNote, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 export interface LocksPanelProps extends MonitorPanelProps {
   /** Key that cancels our waiting statement; shown as a hint when there is one to cancel. */
@@ -31,7 +32,7 @@ export function recentWaitRows(sample: MonitorSample, timeouts: LockTimeout[] = 
   const seen: Seg[][] = (sample.recentLockWaits ?? []).map((w) => [
     { text: `ended ${ago(w.endedAt)} ago: `, tone: 'dim' },
     { text: `${w.pid}${w.ours ? '*' : ''}`, tone: w.ours ? 'ours' : undefined },
-    { text: ` waited ${formatSeconds(w.seconds)} for ${lockShort(w.mode)}${w.relation ? ` on ${w.relation}` : ''}` },
+    { text: ` waited ${formatSeconds(w.seconds)} for ${lockSqlName(w.mode)}${w.relation ? ` on ${w.relation}` : ''}` },
     ...(w.applicationName ? [{ text: ` · ${w.applicationName}`, tone: 'dim' as const }] : []),
   ]);
   const ours: Seg[][] = timeouts
@@ -55,8 +56,8 @@ function waitText(s: LockSession): string {
   if (s.waitingLockType === 'transactionid' || s.waitingLockType === 'tuple') return `row lock${s.relation ? ` in ${s.relation}` : ''}`;
   if (s.waitingLockType === 'virtualxid') return 'an older transaction';
   if (s.waitingLockType && s.waitingLockType !== 'relation' && s.waitingLockType !== 'unknown')
-    return `${lockShort(s.waitingMode)} ${s.waitingLockType}`;
-  return `${lockShort(s.waitingMode)}${s.relation ? ` on ${s.relation}` : ''}`;
+    return `${lockSqlName(s.waitingMode)} ${s.waitingLockType}`;
+  return `${lockSqlName(s.waitingMode)}${s.relation ? ` on ${s.relation}` : ''}`;
 }
 
 /** One row of the tree as styled segments (exported for the plain renderer and tests). */

@@ -99,11 +99,6 @@ export function gaugeBar(fraction: number, width: number): string {
   return '█'.repeat(full) + '░'.repeat(w - full);
 }
 
-/** "AccessExclusiveLock" -> "AccessExclusive". */
-export function lockShort(mode: string | null | undefined): string {
-  return (mode ?? '?').replace(/Lock$/, '');
-}
-
 /** The note of a probe this panel depends on, when it is off in this sample. */
 export function unavailableNote(sample: MonitorSample, part: string, labelStart: string): string | undefined {
   if (!(sample.unavailable ?? []).includes(part)) return undefined;

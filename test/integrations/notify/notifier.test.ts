@@ -165,7 +165,7 @@ describe('notifier', () => {
       [
         '*pgrunbook* add amount_cents: gate waiting at step drop: Drop the old column',
         '> drops orders.amount',
-        '> takes AccessExclusiveLock',
+        '> takes ACCESS EXCLUSIVE',
         '> ok long transactions: 0',
         '> AGAINST replication lag: 3 MB (above 1 MB)',
         'run run-1 on database app',

@@ -33,14 +33,14 @@ describe('LocksPanel', () => {
       new RegExp(`^${q.holder.pid} holds idle in tx \\S+ · 3 queued \\(\\S+\\) · app:holder · select \\* from orders limit 1$`),
     );
     expect(l[2]).toMatch(
-      new RegExp(`^└ ${q.ddl.pid}\\* waits AccessExclusive on orders \\S+ · 2 queued \\(\\S+\\) · alter table orders add col`),
+      new RegExp(`^└ ${q.ddl.pid}\\* waits ACCESS EXCLUSIVE on orders \\S+ · 2 queued \\(\\S+\\) · alter table orders add col`),
     );
     expect(l[3]).toMatch(/^ {2}├ /);
     expect(l[4]).toMatch(/^ {2}└ /);
     const readers = l.slice(3, 5).join('\n');
     for (const r of q.readers) {
       expect(readers).toMatch(
-        new RegExp(`[├└] ${r.pid} queued AccessShare on orders \\S+ · select count\\(\\*\\) from orders · app:reader\\d`),
+        new RegExp(`[├└] ${r.pid} queued ACCESS SHARE on orders \\S+ · select count\\(\\*\\) from orders · app:reader\\d`),
       );
     }
   });
@@ -50,7 +50,7 @@ describe('LocksPanel', () => {
     expect(l).toHaveLength(10); // the panel keeps the height it was given
     expect(l.filter((x) => x.trim()).length).toBe(5);
     for (const line of l) expect(line.length).toBeLessThanOrEqual(80);
-    expect(l[2]).toMatch(new RegExp(`^└ ${q.ddl.pid}\\* waits AccessExclusive on orders \\S+ · 2 queued`));
+    expect(l[2]).toMatch(new RegExp(`^└ ${q.ddl.pid}\\* waits ACCESS EXCLUSIVE on orders \\S+ · 2 queued`));
   });
 
   it('fits a 40×4 grid cell: the head of the tree and how many more', () => {
@@ -59,7 +59,7 @@ describe('LocksPanel', () => {
     expect(l).toHaveLength(4);
     expect(l[0]).toMatch(/^── Locks · 3 waiting · longest/);
     expect(l[1]).toMatch(new RegExp(`^${q.holder.pid} holds`));
-    expect(l[2]).toMatch(new RegExp(`^└ ${q.ddl.pid}\\* waits AccessExclusive`));
+    expect(l[2]).toMatch(new RegExp(`^└ ${q.ddl.pid}\\* waits ACCESS EXCLUSIVE`));
     expect(l[3]).toBe('… 2 more sessions');
     for (const line of l) expect(line.length).toBeLessThanOrEqual(40);
   });
@@ -149,7 +149,7 @@ describe('LocksPanel after a wait has ended', () => {
     const l = lines(render(<LocksPanel sample={sample} width={80} height={5} lockTimeouts={timeouts} />).lastFrame());
     expect(l[0]).toMatch(/^── Locks · no lock waits now · 2 in the last minute ─+$/);
     expect(l[1]).toMatch(/^2s ago: index_amount gave up at lock_timeout after 2s$/);
-    expect(l[2]).toMatch(/^ended 3s ago: 4242\* waited 1\.6s for ShareUpdateExclusive on orders · pgrunbook$/);
+    expect(l[2]).toMatch(/^ended 3s ago: 4242\* waited 1\.6s for SHARE UPDATE EXCLUSIVE on orders · pgrunbook$/);
     expect(l.join('\n')).not.toContain('old_step');
     // A minute later, quiet again.
     const later = { ...base, at: base.at + 61_000, recentLockWaits: [] };

@@ -4,20 +4,8 @@
 // that shows everything (the expanded view scrolls).
 import type { PlannedStepDetail } from '../../../engine/events.js';
 import type { Evidence, GateRequest } from '../../../engine/gates.js';
-import { LOCK_STRENGTH } from '../../../pg/lock-modes.js';
-import { lockSqlName, wrapLines } from '../../format.js';
-
-/** What each table lock mode stops while held (after the PostgreSQL docs' table of lock modes). */
-export const LOCK_EFFECT: Record<string, string> = {
-  AccessExclusiveLock: 'blocks every read and write, even a plain SELECT, while held',
-  ExclusiveLock: 'blocks every write and SELECT FOR UPDATE; plain reads go on',
-  ShareRowExclusiveLock: 'blocks writes, other schema changes and VACUUM; plain reads go on',
-  ShareLock: 'blocks writes (INSERT, UPDATE, DELETE) and schema changes; reads go on',
-  ShareUpdateExclusiveLock: 'reads and writes go on; blocks other schema changes, VACUUM and ANALYZE',
-  RowExclusiveLock: 'the lock ordinary writes take; blocks only SHARE and stronger (a plain CREATE INDEX, most ALTER TABLE)',
-  RowShareLock: 'the lock of SELECT FOR UPDATE/SHARE; blocks only EXCLUSIVE and ACCESS EXCLUSIVE',
-  AccessShareLock: 'the lock of a plain read; blocks only ACCESS EXCLUSIVE',
-};
+import { lockEntries, lockEntryText } from '../../../render/lock-words.js';
+import { wrapLines } from '../../format.js';
 
 export interface GateLine {
   /** Five-character label column ("will", "lock", "why"), blank on continuation lines. */
@@ -44,27 +32,9 @@ function labelled(label: string, text: string, width: number, extra: Omit<GateLi
   }));
 }
 
-/** One entry per lock mode, strongest first: the mode, the relations it is taken on, what it blocks. */
-export function lockEntries(req: GateRequest, detail: PlannedStepDetail | undefined): { mode: string; relations: string[] }[] {
-  const byMode = new Map<string, string[]>();
-  for (const l of detail?.locks ?? []) {
-    const list = byMode.get(l.mode) ?? [];
-    if (!list.includes(l.relation)) list.push(l.relation);
-    byMode.set(l.mode, list);
-  }
-  if (req.lockMode && !byMode.has(req.lockMode)) byMode.set(req.lockMode, []);
-  return [...byMode.entries()]
-    .map(([mode, relations]) => ({ mode, relations }))
-    .sort(
-      (a, b) => (LOCK_STRENGTH[b.mode as keyof typeof LOCK_STRENGTH] ?? 0) - (LOCK_STRENGTH[a.mode as keyof typeof LOCK_STRENGTH] ?? 0),
-    );
-}
-
 function lockLines(req: GateRequest, detail: PlannedStepDetail | undefined, width: number): GateLine[] {
   return lockEntries(req, detail).flatMap((e, i) => {
-    const on = e.relations.length ? ` on ${e.relations.join(', ')}` : '';
-    const text = `${lockSqlName(e.mode)}${on}: ${LOCK_EFFECT[e.mode] ?? 'see the lock table in the PostgreSQL docs'}`;
-    return labelled(i === 0 ? 'lock' : '', text, width, e.mode === 'AccessExclusiveLock' ? { color: 'yellow' } : {});
+    return labelled(i === 0 ? 'lock' : '', lockEntryText(e), width, e.mode === 'AccessExclusiveLock' ? { color: 'yellow' } : {});
   });
 }
 
