@@ -10,7 +10,8 @@ import type { RunnerFactory, RunOutcome } from '../engine/runner.js';
 import type { KindTable } from '../runbook/kind-table.js';
 import { resolveConnection } from '../pg/connection.js';
 import { DEFAULT_MAJOR, EmbeddedServer } from '../pg/embedded-server.js';
-import { formatProblem } from '../runbook/model.js';
+import type { LoadResult } from '../runbook/load.js';
+import { formatProblem, type Runbook } from '../runbook/model.js';
 import { redactedMessage } from '../util/secrets.js';
 import { createUiStore, type UiStore } from '../ui/store.js';
 import { fmtInt } from '../ui/format.js';
@@ -71,7 +72,6 @@ export function demoWiring(
     policy: { yes: true, allowIrreversible: true, user: `${currentIdentity().user} (demo, no terminal)` },
     monitor: true,
     monitorIntervalMs: opts.monitorIntervalMs,
-    quitReason: 'the operator quit',
     stop: (reason) => shutdown.request(reason),
     stdout: opts.stdout,
     stdin: opts.stdin,
@@ -102,44 +102,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   let result: DemoResult = { exitCode: 0 };
   try {
-    // Registered before it is up: a stop requested during start-up waits for the start, then stops it.
-    const starting = EmbeddedServer.start({ major });
-    let watchdog: Watchdog | undefined;
-    shutdown.add('PostgreSQL', async () => {
-      const s = await starting.catch(() => undefined);
-      await s?.stop();
-      watchdog?.dismiss();
-    });
-    const server = await shutdown.race(starting);
-    if (server.pid) watchdog = watchServer(server.pid, server.dataDir);
-
-    const admin = new pg.Client({ connectionString: server.url });
-    admin.on('error', () => {});
-    await shutdown.race(admin.connect());
-    shutdown.add('admin connection', () => admin.end().catch(() => {}));
-    await shutdown.race(admin.query(`CREATE DATABASE ${DEMO_DATABASE}`));
-    const url = server.urlFor(DEMO_DATABASE);
+    const url = await startDatabase(shutdown, major);
 
     status(`seeding ${fmtInt(rows)} orders…`);
-    const seedDb = new pg.Client({ connectionString: url, application_name: 'demo:seed' });
-    seedDb.on('error', () => {});
-    await shutdown.race(seedDb.connect());
-    const seeded = await shutdown.race(seedOrders(seedDb, rows)).finally(() => seedDb.end().catch(() => {}));
-
     const rate = opts.rate ?? 40;
-    const traffic = new SyntheticTraffic({ connectionString: url, rows, rate, ...opts.traffic });
-    traffic.start();
-    shutdown.add('traffic', () => traffic.stop());
+    const seeded = await seedAndStartTraffic(shutdown, url, rows, rate, opts.traffic);
 
     const [{ loadRunbookFile }, { kinds, newRunner }] = await late;
-    const loaded = await shutdown.race(loadRunbookFile(opts.runbookFile ?? DEMO_RUNBOOK, { kinds }));
-    const errors = loaded.problems.filter((p) => p.severity === 'error');
-    if (!loaded.runbook || errors.length) {
-      throw new Error(`the demo runbook does not load:\n${loaded.problems.map(formatProblem).join('\n')}`);
-    }
+    const runbook = await loadDemoRunbook(shutdown, () => loadRunbookFile(opts.runbookFile ?? DEMO_RUNBOOK, { kinds }));
     const connection = resolveConnection(url);
     const r = newRunner({
-      runbook: loaded.runbook,
+      runbook,
       connection,
       gates: wiring.gates,
       nonInteractive: !ink,
@@ -180,13 +153,65 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     await shutdown.cleanup();
     await wiring.close();
   }
+  reportEnd(result, shutdown, opts.timings ? firstFrameMs : undefined);
+  return result;
+}
+
+/** Starts the embedded server and creates the demo database; returns its URL. */
+async function startDatabase(shutdown: Shutdown, major: number): Promise<string> {
+  // Registered before it is up: a stop requested during start-up waits for the start, then stops it.
+  const starting = EmbeddedServer.start({ major });
+  let watchdog: Watchdog | undefined;
+  shutdown.add('PostgreSQL', async () => {
+    const s = await starting.catch(() => undefined);
+    await s?.stop();
+    watchdog?.dismiss();
+  });
+  const server = await shutdown.race(starting);
+  if (server.pid) watchdog = watchServer(server.pid, server.dataDir);
+
+  const admin = new pg.Client({ connectionString: server.url });
+  admin.on('error', () => {});
+  await shutdown.race(admin.connect());
+  shutdown.add('admin connection', () => admin.end().catch(() => {}));
+  await shutdown.race(admin.query(`CREATE DATABASE ${DEMO_DATABASE}`));
+  return server.urlFor(DEMO_DATABASE);
+}
+
+async function seedAndStartTraffic(
+  shutdown: Shutdown,
+  url: string,
+  rows: number,
+  rate: number,
+  traffic: DemoOptions['traffic'],
+): Promise<{ rows: number; ms: number }> {
+  const seedDb = new pg.Client({ connectionString: url, application_name: 'demo:seed' });
+  seedDb.on('error', () => {});
+  await shutdown.race(seedDb.connect());
+  const seeded = await shutdown.race(seedOrders(seedDb, rows)).finally(() => seedDb.end().catch(() => {}));
+  const synthetic = new SyntheticTraffic({ connectionString: url, rows, rate, ...traffic });
+  synthetic.start();
+  shutdown.add('traffic', () => synthetic.stop());
+  return seeded;
+}
+
+async function loadDemoRunbook(shutdown: Shutdown, load: () => Promise<LoadResult>): Promise<Runbook> {
+  const loaded = await shutdown.race(load());
+  const errors = loaded.problems.filter((p) => p.severity === 'error');
+  if (!loaded.runbook || errors.length) {
+    throw new Error(`the demo runbook does not load:\n${loaded.problems.map(formatProblem).join('\n')}`);
+  }
+  return loaded.runbook;
+}
+
+/** Why it stopped, on stderr, when that is not already on the screen; and the timings when asked. */
+function reportEnd(result: DemoResult, shutdown: Shutdown, firstFrameMs: number | undefined): void {
   if (!result.reason && shutdown.reason) result.reason = shutdown.reason;
   if (result.exitCode !== 0 && result.reason && !(result.outcome && result.outcome.status !== 'completed')) {
     process.stderr.write(`pgrunbook demo: ${result.reason}\n`);
   }
-  if (opts.timings)
+  if (firstFrameMs !== undefined)
     process.stderr.write(
       `demo timings: firstFrameMs=${firstFrameMs} readyMs=${result.readyMs ?? -1} uptimeMs=${Math.round(process.uptime() * 1000)}\n`,
     );
-  return result;
 }

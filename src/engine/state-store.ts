@@ -1,10 +1,10 @@
 // Runs and step states in pgrunbook.*: what the runner writes at each transition, and what
 // resume, status and reports read back.
-import type pg from 'pg';
+import type { Queryable } from '../pg/queryable.js';
 import type { PhaseName } from '../runbook/model.js';
 import type { StoredVars } from '../runbook/secret-vars.js';
 
-type Q = { query: pg.Pool['query'] };
+type Q = Queryable;
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'aborted' | 'interrupted';
 export type StepStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'rolled_back';

@@ -30,8 +30,6 @@ export interface RunWiringOptions {
   /** Poll the database for the panels and the gate metrics (default: only with the TUI). */
   monitor?: boolean;
   monitorIntervalMs?: number;
-  /** The reason q gives the runner when it stops the run. */
-  quitReason?: string;
   /**
    * The front-end asks to stop: q, a closed terminal or stdout, or abort before a runner is
    * attached. Default: interrupt the attached runner at a safe point.
@@ -191,8 +189,8 @@ export class RunWiring {
 
   private lateIntents(): Intents {
     const notYet = () => this.notice('the runbook has not started yet');
-    // The reason alone: the run.interrupted log line says how to resume.
-    const quitReason = this.opts.quitReason ?? 'the operator quit';
+    // The run's end says how to resume; the reason does not repeat it.
+    const quitReason = 'the operator quit';
     return {
       decideGate: (id, answer) => void this.inkGates?.decide(id, answer),
       togglePause: () => (this.live ? this.live.togglePause() : notYet()),

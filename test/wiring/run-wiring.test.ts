@@ -111,7 +111,7 @@ describe('the run wiring of run and demo', () => {
     expect(() => r.intents.quit()).not.toThrow();
   });
 
-  it('once attached, intents reach the runner; q interrupts it with the reason of its host', async () => {
+  it('once attached, intents reach the runner; q interrupts it, and the demo stops with it', async () => {
     const [run, demo] = paths();
     const calls: Record<string, string[]> = {};
     for (const path of [run!, demo!]) {
@@ -125,8 +125,7 @@ describe('the run wiring of run and demo', () => {
       calls[path.name] = runner.calls;
     }
     expect(calls.run).toEqual(['pause', 'batch 500', 'interrupt: the operator quit']);
-    // The demo's server goes away with it: no resume to offer.
-    expect(calls.demo).toEqual(['pause', 'batch 500', 'interrupt: the operator quit']);
+    expect(calls.demo).toEqual(calls.run);
     expect(demo!.stops).toEqual(['the operator quit']);
   });
 
