@@ -8,6 +8,7 @@
 // lost connection and the caller's reconnect or stop logic takes over. Long statements that the
 // server is still running are never touched, however long they take.
 import pg from 'pg';
+import { systemClock, type Clock } from '../util/clock.js';
 import { clientConfig } from './client-config.js';
 import { sqlText } from './sql-files.js';
 
@@ -28,31 +29,49 @@ interface Watched {
   idleChecks: number;
 }
 
+/** What the watchdog depends on, injectable so its decisions can be tested without a server or real time. */
+export interface WatchdogDeps {
+  clock: Clock;
+  /** Each pid's `state` in pg_stat_activity ('' when null; absent when the backend is gone); throws when the server cannot be asked. */
+  probe: (pids: number[]) => Promise<Map<number, string>>;
+  /** Calls `check` every `ms` until the returned function is called. */
+  every: (check: () => Promise<void>, ms: number) => () => void;
+}
+
+function everyUnref(check: () => Promise<void>, ms: number): () => void {
+  const timer = setInterval(() => void check(), ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export class StallWatchdog {
   private readonly clients = new Map<pg.Client, Watched>();
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
   private checking = false;
   private unreachableSince?: number;
+  private readonly deps: WatchdogDeps;
 
-  constructor(private readonly connectionString: string | undefined) {}
+  constructor(
+    private readonly connectionString: string | undefined,
+    deps: Partial<WatchdogDeps> = {},
+  ) {
+    this.deps = { clock: systemClock, probe: (pids) => this.backendStates(pids), every: everyUnref, ...deps };
+  }
 
   track(client: pg.Client): void {
     this.clients.set(client, { query: null, since: 0, idleChecks: 0 });
     client.once('end', () => this.clients.delete(client));
-    if (!this.timer) {
-      this.timer = setInterval(() => void this.tick(), CHECK_MS);
-      this.timer.unref();
-    }
+    this.stop ??= this.deps.every(() => this.tick(), CHECK_MS);
   }
 
   private async tick(): Promise<void> {
     if (this.checking) return;
     if (this.clients.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+      this.stop?.();
+      this.stop = undefined;
       return;
     }
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const suspects = new Map<number, pg.Client>();
     for (const [client, w] of this.clients) {
       const c = client as unknown as ClientInternals;
@@ -71,7 +90,7 @@ export class StallWatchdog {
   private async check(suspects: Map<number, pg.Client>, now: number): Promise<void> {
     let states: Map<number, string>;
     try {
-      states = await this.backendStates([...suspects.keys()]);
+      states = await this.deps.probe([...suspects.keys()]);
       this.unreachableSince = undefined;
     } catch {
       this.unreachableSince ??= now;
