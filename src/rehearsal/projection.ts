@@ -97,7 +97,8 @@ export const INDEX_KEPT_DOWN = 0.75;
 const SHAPE_RATIO_MIN = 2;
 
 const SCAN_KINDS = new Set(['not_null', 'add_check', 'add_foreign_key']);
-const ROW_KINDS = new Set(['backfill', 'swap_table']);
+// Kinds whose plan declares `work: rows`: their time grows with the rows they touch.
+const ROW_KINDS = new Set(['backfill', 'swap_table', 'change_column', 'batched_delete']);
 
 export function basisOf(step: StepTrace, prediction: PredictedLocks | null | undefined): Basis {
   if (ROW_KINDS.has(step.kind) || step.rows !== null) return 'rows';

@@ -174,6 +174,25 @@ describe('projectSteps', () => {
     expect(p!.uncertainty).toBeCloseTo(p!.highSeconds / p!.seconds - 1, 6);
   });
 
+  it('scales change_column and batched_delete by their rows, as it does a backfill', () => {
+    const pts = timeline(100_000, 30, () => 50);
+    const duration = pts[pts.length - 1]!.atMs + 10;
+    const seconds = (kind: string) =>
+      projectSteps({
+        steps: [trace({ stepId: 'fill', kind, durationMs: duration, rows: null, progress: pts })],
+        samples,
+        stepTables: orders,
+        predictions: new Map(),
+      })[0]!.seconds;
+    for (const kind of ['change_column', 'batched_delete']) {
+      expect(basisOf(trace({ kind }), null)).toBe('rows');
+      expect(seconds(kind)).toBeCloseTo(seconds('backfill'), 9);
+      // 10x the rows on the source: far more than the sample's time, unlike a catalog-only step.
+      expect(seconds(kind)).toBeGreaterThan((5 * duration) / 1000);
+    }
+    expect(seconds('add_column')).toBeLessThan((2 * duration) / 1000);
+  });
+
   it('widens the band for an index whose key repeats: moderately when the sample keeps its rows per key, widely (and says so) when not', () => {
     const pts = timeline(100_000, 30, () => 50);
     const fill = trace({ stepId: 'fill', kind: 'backfill', durationMs: pts[pts.length - 1]!.atMs, rows: 100_000, progress: pts });
