@@ -31,6 +31,8 @@ function fleetText(e: FleetEvent): string | undefined {
       return `wave ${e.wave}: ${e.targets.length} targets, parallel ${e.parallel}: ${e.targets.join(', ')}`;
     case 'fleet.target.started':
       return undefined;
+    case 'fleet.target.skipped':
+      return `[${e.target}] already completed${e.runId ? ` (run ${e.runId})` : ''}: not run again`;
     case 'fleet.target.finished':
       return `[${e.target}] ${e.status}${e.runId ? ` (run ${e.runId})` : ''}${e.reason ? `: ${e.reason}` : ''}`;
     case 'fleet.wave.finished':

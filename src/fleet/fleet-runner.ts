@@ -18,6 +18,7 @@ export type FleetEvent =
   | { type: 'fleet.started'; targets: number; waves: { wave: number; targets: number; parallel: number }[] }
   | { type: 'fleet.wave.started'; wave: number; targets: string[]; parallel: number }
   | { type: 'fleet.target.started'; target: string; wave: number }
+  | { type: 'fleet.target.skipped'; target: string; wave: number; runId?: string }
   | ({ type: 'fleet.target.finished'; target: string; wave: number } & TargetResult)
   | { type: 'fleet.wave.finished'; wave: number; completed: number; failed: number; durationMs: number }
   | { type: 'fleet.halted'; reason: string; failed: { target: string; reason: string }[]; notStarted: string[] }
@@ -32,12 +33,15 @@ export interface FleetOptions {
   /** At most this many runs at once on one server (key from serverOf). */
   perServer?: number;
   serverOf?: (target: FleetTarget) => string;
+  /** Targets already completed (a resumed fleet): counted as done, never run again. */
+  done?: Map<string, TargetResult>;
   emit: (e: FleetEvent) => void;
   now?: () => number;
 }
 
 export interface FleetOutcome {
   status: 'completed' | 'halted';
+  haltReason?: string;
   results: Map<string, TargetResult>;
 }
 
@@ -75,7 +79,7 @@ export class FleetRunner {
         .map(([target, r]) => ({ target, reason: r.reason ?? r.status }));
       const notStarted = waves.flatMap((w) => w.targets.map((t) => t.name)).filter((n) => !this.results.has(n));
       emit({ type: 'fleet.halted', reason: this.haltReason, failed, notStarted });
-      return { status: 'halted', results: this.results };
+      return { status: 'halted', haltReason: this.haltReason, results: this.results };
     }
     emit({ type: 'fleet.completed', targets: total, durationMs: this.now() - started });
     return { status: 'completed', results: this.results };
@@ -89,6 +93,12 @@ export class FleetRunner {
     let failed = 0;
     const one = async (t: FleetTarget) => {
       if (this.haltReason) return;
+      const done = this.opts.done?.get(t.name);
+      if (done) {
+        this.results.set(t.name, done);
+        emit({ type: 'fleet.target.skipped', target: t.name, wave: wave.index, runId: done.runId });
+        return;
+      }
       emit({ type: 'fleet.target.started', target: t.name, wave: wave.index });
       const r = await this.runOne(t);
       this.results.set(t.name, r);

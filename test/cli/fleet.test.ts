@@ -109,6 +109,8 @@ describe('pgrunbook fleet run', () => {
       '--json',
       '--journal-dir',
       join(dir, 'j1'),
+      '--state-dir',
+      join(dir, 's1'),
       '--waves',
       '[{count: 1}, {percent: 10, parallel: 2}, {percent: 100, parallel: 4}]',
       '--per-server',
@@ -136,7 +138,7 @@ describe('pgrunbook fleet run', () => {
     expect(runs.rows.map((x) => x.status)).toEqual(['completed']);
   });
 
-  it('a target behind a held lock fails, its wave halts at max_failures 1, later waves never start', async () => {
+  it('a target behind a held lock fails, its wave halts at max_failures 1, later waves never start; release, fleet resume completes, nothing twice', async () => {
     const six = await Promise.all(dbs.slice(0, 6).map((d, i) => freshTenant(i % 2 ? second.url : serverUrl(), d.name)));
     const blocked = six[2]!;
     const hold = await holdReader(blocked.url, 'accounts');
@@ -152,6 +154,8 @@ describe('pgrunbook fleet run', () => {
         '--plain',
         '--journal-dir',
         join(dir, 'j2'),
+        '--state-dir',
+        join(dir, 's2'),
         '--waves',
         '[{count: 1}, {count: 2, max_failures: 1}, {percent: 100, parallel: 3}]',
         '--max-failures',
@@ -172,9 +176,23 @@ describe('pgrunbook fleet run', () => {
       expect((await endState(six[1]!)).log).toEqual([six[1]!.name]);
       expect(await endState(blocked)).toEqual({ plans: [], log: [] });
       for (const d of six.slice(3)) expect(await endState(d)).toEqual({ plans: [], log: [] });
+      const status = await runCli(['fleet', 'status', '--state-dir', join(dir, 's2')]);
+      expect(status.stdout).toMatch(new RegExp(`^\\[${blocked.name}\\] wave 2 failed run \\S+: `, 'm'));
+      // A fresh `fleet run` on the same state is refused: the fleet is unfinished.
+      const again = await runCli(['fleet', 'run', runbook, '--targets', targetsFile(six, 'six.yaml'), '--state-dir', join(dir, 's2')]);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/holds an unfinished fleet \(halted\)/);
     } finally {
       await hold.release();
     }
+    // Lock released: resume continues the failed run and the waves not started; nothing runs twice.
+    const resumed = await runCli(['fleet', 'resume', '--state-dir', join(dir, 's2'), '--plain']);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`fleet [${six[0]!.name}] already completed`);
+    for (const d of six) expect(await endState(d)).toEqual({ plans: ['free'], log: [d.name] });
+    const runs = await admin(blocked.url, (c) => c.query('select status from pgrunbook.runs'));
+    expect(runs.rows.map((x) => x.status)).toEqual(['completed']);
   });
 
   it('bad input exits 2 before any target is touched, and never prints a password', async () => {

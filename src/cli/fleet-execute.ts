@@ -1,0 +1,151 @@
+// Runs a fleet for `fleet run` and `fleet resume`: checks every target's runbook and connection
+// before any starts, runs each as a normal Runner from the composition root, and keeps the fleet's
+// state file current. A resumed target continues its own run (its journal is in its database), so
+// a target is never run twice.
+import { PolicyGates } from '../engine/gates.js';
+import { currentIdentity } from '../engine/operator-identity.js';
+import type { Runner } from '../engine/runner.js';
+import { getRun } from '../engine/state-store.js';
+import { fleetRenderer, type FleetOutputMode, targetRenderer } from '../fleet/fleet-output.js';
+import { type FleetOutcome, FleetRunner, type TargetResult } from '../fleet/fleet-runner.js';
+import type { FleetRequest, FleetState } from '../fleet/fleet-state.js';
+import { type FleetTarget, loadTargetsFile } from '../fleet/fleet-targets.js';
+import { planWaves, type Wave } from '../fleet/fleet-waves.js';
+import { type ConnectionSpec, ConnectionConfigError, resolveConnection } from '../pg/connection.js';
+import { stdoutWriter } from '../render/output.js';
+import type { PhaseName, Runbook } from '../runbook/model.js';
+import { InputError, RunLockHeldError } from '../util/runbook-error.js';
+import { redactedMessage } from '../util/secrets.js';
+import { newRunner } from './composition-root.js';
+import { correctVars } from './resume-vars.js';
+import { loadRunbookOrExit } from './runbook-input.js';
+import { withStateClient } from './state-client.js';
+
+interface Prepared {
+  target: FleetTarget;
+  runbook: Runbook;
+  connection: ConnectionSpec;
+}
+
+interface Ctx {
+  state: FleetState;
+  write: (s: string) => void;
+  mode: FleetOutputMode;
+  active: Set<Runner>;
+}
+
+export interface PreparedFleet {
+  waves: Wave<FleetTarget>[];
+  prepared: Map<string, Prepared>;
+}
+
+/** Every target's runbook and connection, checked before any target starts (bad input: exit 2). */
+export async function prepareFleet(req: FleetRequest): Promise<PreparedFleet> {
+  const targets = await loadTargetsFile(req.targets);
+  const waves = planWaves(targets, req.waves);
+  const prepared = new Map<string, Prepared>();
+  for (const [i, target] of targets.entries()) {
+    const connection = targetConnection(target);
+    const runbook = await loadRunbookOrExit(req.runbook, { ...req.vars, ...target.vars }, req.secretVars, i > 0);
+    prepared.set(target.name, { target, runbook, connection });
+  }
+  return { waves, prepared };
+}
+
+export async function executeFleet(state: FleetState, { waves, prepared }: PreparedFleet, mode: FleetOutputMode): Promise<FleetOutcome> {
+  const req = state.data.request;
+  const done = new Map<string, TargetResult>();
+  for (const [name, e] of Object.entries(state.data.targets))
+    if (e.status === 'completed') done.set(name, { status: 'completed', runId: e.runId });
+  const ctx: Ctx = { state, mode, active: new Set(), write: stdoutWriter(() => fleet.halt('stdout closed')) };
+  const fleet = new FleetRunner({
+    waves,
+    maxFailures: req.maxFailures,
+    perServer: req.perServer,
+    serverOf: (t) => `${prepared.get(t.name)!.connection.target.host}:${prepared.get(t.name)!.connection.target.port}`,
+    done,
+    emit: fleetRenderer(mode, ctx.write),
+    runTarget: (t) => runTarget(prepared.get(t.name)!, waveOf(waves, t), ctx),
+  });
+  const stop = (why: string) => {
+    fleet.halt(why);
+    for (const r of ctx.active) r.interrupt(why);
+  };
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', () => stop('interrupted by Ctrl+C')],
+    ['SIGHUP', () => stop('terminal hung up (SIGHUP)')],
+    ['SIGTERM', () => stop('terminated (SIGTERM)')],
+  ];
+  for (const [sig, fn] of handlers) process.on(sig, fn);
+  try {
+    const out = await fleet.run();
+    state.finish(out.status, out.haltReason);
+    return out;
+  } finally {
+    for (const [sig, fn] of handlers) process.off(sig, fn);
+  }
+}
+
+function waveOf(waves: { index: number; targets: FleetTarget[] }[], t: FleetTarget): number {
+  return waves.find((w) => w.targets.includes(t))!.index;
+}
+
+/** A new run, or the continuation of the run this target had when the fleet stopped. */
+async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetResult> {
+  const req = ctx.state.data.request;
+  const previous = ctx.state.data.targets[p.target.name]?.runId;
+  const resume = previous ? await resumable(p.connection, previous) : undefined;
+  if (resume === 'completed') {
+    ctx.state.setTarget(p.target.name, { status: 'completed', wave, runId: previous });
+    return { status: 'completed', runId: previous };
+  }
+  const who = currentIdentity();
+  const runner = newRunner({
+    runbook: resume ? resume.runbook : p.runbook,
+    connection: p.connection,
+    phases: resume?.phases,
+    resumeRunId: resume ? previous : undefined,
+    gates: new PolicyGates({ yes: req.yes, allowIrreversible: req.allowIrreversible, user: who.user }),
+    nonInteractive: true,
+    journalDir: req.journalDir,
+    identity: who,
+    deployPlan: (c) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(c)),
+    listeners: [targetRenderer(ctx.mode, p.target.name, ctx.write)],
+  });
+  // On record before the run starts: a fleet killed from here on resumes this run, never a new one.
+  ctx.state.setTarget(p.target.name, { status: 'running', wave, runId: runner.runId });
+  ctx.active.add(runner);
+  let result: TargetResult;
+  try {
+    const out = await runner.run();
+    const reason = out.unrecorded ?? (out.error ? redactedMessage(out.error) : undefined);
+    result = { status: out.unrecorded && out.status === 'completed' ? 'failed' : out.status, runId: out.runId, reason };
+  } catch (err) {
+    result = { status: err instanceof RunLockHeldError ? 'locked' : 'failed', runId: runner.runId, reason: redactedMessage(err) };
+  } finally {
+    ctx.active.delete(runner);
+  }
+  ctx.state.setTarget(p.target.name, { wave, ...result });
+  return result;
+}
+
+/** How the target's recorded run stands in its own database: completed, to continue, or never recorded. */
+async function resumable(
+  connection: ConnectionSpec,
+  runId: string,
+): Promise<'completed' | { runbook: Runbook; phases: PhaseName[] } | undefined> {
+  const row = await withStateClient(connection, 'fleet', async (c, has) => (has ? getRun(c, runId) : undefined));
+  if (!row) return undefined;
+  if (row.status === 'completed') return 'completed';
+  return { runbook: await correctVars(connection, row, {}), phases: row.phases };
+}
+
+function targetConnection(t: FleetTarget): ConnectionSpec {
+  try {
+    return resolveConnection(t.url);
+  } catch (err) {
+    if (err instanceof ConnectionConfigError)
+      throw new InputError(`target ${t.name}: ${err.message.replace(/^--db: /, '')}`, 'fix its url in the targets file');
+    throw err;
+  }
+}
