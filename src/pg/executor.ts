@@ -12,6 +12,7 @@ import type { Clock } from '../util/clock.js';
 import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { loadParser, parseStatements, type ParsedStatement } from './sqlparse.js';
 import { sqlText } from './sql-files.js';
+import { LockWaitWatch, type LockWaitSeen } from './lock-wait-watch.js';
 
 export interface ExecOptions {
   stepId: string;
@@ -49,7 +50,8 @@ export type ExecutorEvent =
       error?: string;
       sqlstate?: string;
     }
-  | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string };
+  | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string }
+  | ({ type: 'step.lock_wait'; stepId: string } & LockWaitSeen);
 
 /** The one question the executor asks (retry or stop when lock retries run out); the engine's gate port answers it. */
 export interface RetryQuestion {
@@ -224,12 +226,18 @@ export class SqlExecutor {
       for (const [name, value] of extraSettings) await client.query(`SET ${unit.transactional ? 'LOCAL ' : ''}${name} = ${value}`);
       for (const st of unit.statements) {
         const t0 = this.deps.clock.now();
+        const pid: number | undefined = (client as any).processID;
+        const watch = pid ? new LockWaitWatch(this.deps.pool, this.deps.clock, pid) : undefined;
         try {
           const r = await client.query(st.sql, opts.params as any[]);
           const dur = this.deps.clock.now() - t0;
+          // A wait that ended in the grant; one that ended at lock_timeout is reported as a retry.
+          const wait = await watch?.end(this.deps.clock.now());
+          if (wait) this.deps.emit({ type: 'step.lock_wait', stepId: opts.stepId, ...wait });
           this.deps.emit({ type: 'step.sql', stepId: opts.stepId, sql: st.sql, durationMs: dur, rowCount: r.rowCount ?? null, ok: true });
           results.push({ sql: st.sql, command: r.command, rowCount: r.rowCount ?? null, rows: r.rows });
         } catch (err: any) {
+          await watch?.end(this.deps.clock.now());
           const dur = this.deps.clock.now() - t0;
           this.deps.emit({
             type: 'step.sql',

@@ -101,6 +101,12 @@ function stepBody(e: RunEvent): LogText | undefined {
           };
     case 'step.retry':
       return { level: 'warn', text: `retry ${e.attempt}/${e.of} in ${formatMs(e.delayMs)}: ${e.reason}` };
+    case 'step.lock_wait': {
+      const on =
+        e.lockType === 'relation' ? `${lockSqlName(e.mode)} on ${e.relation ?? '?'}` : `${lockSqlName(e.mode)} (${e.lockType} lock)`;
+      const behind = e.blockers.length ? ` behind pid ${e.blockers.join(', ')}` : '';
+      return { level: 'warn', text: `waited ${formatMs(e.waitedMs)} for ${on}${behind}, then got it` };
+    }
     case 'step.log':
       return { level: e.level, text: `${e.level === 'info' ? '' : `${e.level}: `}${e.stream ? `[${e.stream}] ` : ''}${e.message}` };
     case 'step.progress':

@@ -1,0 +1,13 @@
+-- The lock session $1 is waiting for right now (no row when it waits for none): the mode, the
+-- relation (schema-qualified), the sessions it waits behind and how long it has waited so far
+-- (pg_locks.waitstart, PostgreSQL 14+; null for the first moments of a wait).
+select l.mode,
+       l.locktype,
+       case when c.oid is not null then quote_ident(n.nspname) || '.' || quote_ident(c.relname) end as relation,
+       pg_blocking_pids(l.pid) as blockers,
+       coalesce(extract(epoch from clock_timestamp() - l.waitstart) * 1000, 0)::float8 as waited_ms
+  from pg_locks l
+  left join pg_class c on c.oid = l.relation
+  left join pg_namespace n on n.oid = c.relnamespace
+ where l.pid = $1 and not l.granted
+ limit 1
