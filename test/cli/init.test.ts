@@ -79,6 +79,15 @@ describe('pgrunbook init', () => {
       const r = await run(['--from', sql, '--db', db.url, '-o', join(dir, 'widen.yaml'), '--verify']);
       expect(r.stderr).toMatch(/from the schema of the --db database \(2 tables and views, no rows\)/);
       expect(r.stderr).toMatch(/verify: same end schema/);
+      // Then the runbook is rehearsed on a sample of the --db database, and its verdict reported.
+      expect(r.stderr).toMatch(/verify: rehearsing the runbook on a 1% sample of the --db database/);
+      expect(r.stderr).toMatch(
+        /verify: rehearsal on .*: deploy completed, rollback NOT verified; projected deploy on the --db database \d+\.\d s \(range/,
+      );
+      // The contract step (drop_old) removes what the swap's rollback needs, and the rehearsal says so.
+      expect(r.stderr).toMatch(
+        /verify: rehearsal warning: the rollback phase failed: cannot swap back: public\.stock_old no longer exists/,
+      );
       expect(r.code, r.stderr).toBe(0);
       // The view reads stock, so the live catalog sends the change to swap_table (which recreates views).
       expect(r.stderr).toMatch(/1 rewritten \(swap_table\)/);

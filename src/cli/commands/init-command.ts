@@ -11,7 +11,9 @@ import { INTROSPECTION_SESSION } from '../../pg/connection.js';
 import { LiveCatalog } from '../../analyze/live-catalog.js';
 import { loadParser } from '../../pg/sqlparse.js';
 import { loadRunbookText } from '../../runbook/load.js';
-import { newRunner, STEP_KINDS } from '../composition-root.js';
+import { newRunner, rehearse, STEP_KINDS } from '../composition-root.js';
+import { projectionRange } from '../../rehearsal/projection.js';
+import type { Runbook } from '../../runbook/model.js';
 import { buildRunbook, type BuildResult } from '../../init/build-runbook.js';
 import { explainTable, summarize } from '../../init/explain.js';
 import { type RewriteRow, SOURCE_FORMATS, type SourceFormat } from '../../init/init-types.js';
@@ -154,10 +156,39 @@ async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFla
     for (const l of r.diff.removed) io.err(`verify: only after the naive migration: ${l}\n`);
     for (const l of r.diff.added) io.err(`verify: only after the runbook: ${l}\n`);
     io.err(r.same ? 'verify: same end schema (column order not compared)\n' : 'verify: the end schemas differ\n');
-    return r.same ? 0 : 1;
+    const rehearsed = o.db && r.same ? await rehearseOnSample(runbook!, o.db, io) : true;
+    return r.same && rehearsed ? 0 : 1;
   } finally {
     await server.stop();
   }
+}
+
+const SAMPLE_PCT = 1;
+
+/**
+ * With --db: the runbook's test phase, `pgrunbook rehearse` on a sample of the target (the source is
+ * only read, plus the projection it records). `unused` steps are left out: a sandbox has no workload.
+ * True when the deploy completed; the rollback's verdict is reported (a contract step that drops data
+ * cannot be rolled back past, and the rehearsal says so).
+ */
+async function rehearseOnSample(runbook: Runbook, db: string, io: InitIO): Promise<boolean> {
+  const spec = connectionOrExit(db);
+  const deploy = runbook.phases.deploy.filter((s) => s.kind !== 'unused');
+  io.err(`verify: rehearsing the runbook on a ${SAMPLE_PCT}% sample of the --db database\n`);
+  const r = await rehearse({
+    runbook: { ...runbook, phases: { ...runbook.phases, deploy } },
+    sourceUrl: spec.connectionString,
+    samplePct: SAMPLE_PCT,
+    log: (m) => io.err(`verify: ${redact(m)}\n`),
+  });
+  const ok = r.deploy.status === 'completed';
+  io.err(
+    `verify: rehearsal on ${r.sandbox.description}: deploy ${r.deploy.status}, rollback ${r.rollbackVerified ? 'verified' : 'NOT verified'}; ` +
+      `projected deploy on the --db database ${r.projection.total_seconds.toFixed(1)} s (range ${projectionRange(r.projection)})\n`,
+  );
+  for (const w of r.warnings) io.err(`verify: rehearsal warning: ${redact(w)}\n`);
+  if (!ok) io.err('verify: the deploy failed in the rehearsal; run `pgrunbook rehearse` on the runbook to see each step\n');
+  return ok;
 }
 
 /** One finding per statement at its source line: rewritten and held ones warn, kept ones are notices. */
