@@ -3,6 +3,7 @@ import pg from 'pg';
 import { RunbookError } from '../util/runbook-error.js';
 import { explainConnectionError, type ConnectionSpec } from '../pg/connection.js';
 import { clientConfig } from '../pg/client-config.js';
+import { watchdogFor } from '../pg/stall-watchdog.js';
 
 /** Connects, tells `fn` whether the pgrunbook schema exists, and always disconnects. */
 export async function withStateClient<T>(
@@ -12,6 +13,7 @@ export async function withStateClient<T>(
 ): Promise<T> {
   const client = new pg.Client({ ...clientConfig(connection.connectionString), application_name: `pgrunbook:${command}` });
   client.on('error', () => {});
+  watchdogFor(connection.connectionString).track(client);
   try {
     await client.connect();
   } catch (err) {

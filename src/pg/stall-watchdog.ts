@@ -51,9 +51,11 @@ export class StallWatchdog {
   private unreachableSince?: number;
   private readonly deps: WatchdogDeps;
 
+  /** `sessionOptions`: startup options for the probe's session (a read-only source gets read-only probes). */
   constructor(
     private readonly connectionString: string | undefined,
     deps: Partial<WatchdogDeps> = {},
+    private readonly sessionOptions?: string,
   ) {
     this.deps = { clock: systemClock, probe: (pids) => this.backendStates(pids), every: everyUnref, ...deps };
   }
@@ -111,6 +113,7 @@ export class StallWatchdog {
       ...clientConfig(this.connectionString),
       application_name: 'pgrunbook:watchdog',
       connectionTimeoutMillis: 5_000,
+      ...(this.sessionOptions ? { options: this.sessionOptions } : {}),
     });
     probe.on('error', () => {});
     const bound = setTimeout(() => destroy(probe), 5_000);
@@ -131,10 +134,13 @@ function destroy(client: pg.Client): void {
 
 const watchdogs = new Map<string, StallWatchdog>();
 
-/** One watchdog per target; sessions opened by createPool and the connection factory register here. */
-export function watchdogFor(connectionString: string | undefined): StallWatchdog {
-  const key = connectionString ?? '';
+/**
+ * One watchdog per target (and probe session options). Sessions opened by createPool, the
+ * connection factory, status/report and the rehearsal's source and sampler sessions register here.
+ */
+export function watchdogFor(connectionString: string | undefined, sessionOptions?: string): StallWatchdog {
+  const key = `${sessionOptions ?? ''}\n${connectionString ?? ''}`;
   let w = watchdogs.get(key);
-  if (!w) watchdogs.set(key, (w = new StallWatchdog(connectionString)));
+  if (!w) watchdogs.set(key, (w = new StallWatchdog(connectionString, {}, sessionOptions)));
   return w;
 }

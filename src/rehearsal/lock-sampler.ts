@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { clientConfig } from '../pg/client-config.js';
 import { sqlText } from '../pg/sql-files.js';
+import { watchdogFor } from '../pg/stall-watchdog.js';
 
 export interface LockRow {
   pid: number;
@@ -94,6 +95,8 @@ export class LockSampler {
       options: '-c lock_timeout=200 -c statement_timeout=2000',
     });
     this.client.on('error', () => {});
+    // statement_timeout cannot end a query whose answer the network swallows; the watchdog can.
+    watchdogFor(this.url).track(this.client);
     await this.client.connect();
     this.markClient = new pg.Client({
       ...clientConfig(this.url),
@@ -101,6 +104,7 @@ export class LockSampler {
       options: '-c lock_timeout=200 -c statement_timeout=2000',
     });
     this.markClient.on('error', () => {});
+    watchdogFor(this.url).track(this.markClient);
     await this.markClient.connect();
     this.running = true;
     await this.tick();

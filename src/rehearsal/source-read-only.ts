@@ -3,6 +3,7 @@
 // short timeouts, so a rehearsal can neither write nor queue behind production's locks for long.
 import pg from 'pg';
 import { clientConfig } from '../pg/client-config.js';
+import { watchdogFor } from '../pg/stall-watchdog.js';
 
 export const SOURCE_SESSION_SETTINGS = {
   default_transaction_read_only: 'on',
@@ -25,6 +26,8 @@ export function readOnlySourceClient(url: string | undefined, applicationName = 
     connectionTimeoutMillis: 10_000,
   });
   c.on('error', () => {});
+  // A stalled network path would otherwise hang the clone forever; the watchdog's probes are read-only too.
+  watchdogFor(url, sourceOptions()).track(c);
   return c;
 }
 
@@ -37,5 +40,6 @@ export function readOnlySourcePool(url: string | undefined, applicationName = 'p
     connectionTimeoutMillis: 10_000,
   });
   p.on('error', () => {});
+  p.on('connect', (client) => watchdogFor(url, sourceOptions()).track(client));
   return p;
 }
