@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { StandbyLag } from './throttle.js';
 
 import { sqlText } from '../pg/sql-files.js';
+import { readStatementStats, type StatementStatsReading } from '../pg/statement-stats.js';
 
 const ignoreClientError = () => {};
 
@@ -16,6 +17,7 @@ export class ThrottleProbes {
   private connecting: Promise<pg.PoolClient> | undefined;
   private disabled = new Set<ProbeName>();
   private warnedHiddenLag = false;
+  private versionNum: number | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -45,6 +47,18 @@ export class ThrottleProbes {
     const rows = await this.run<{ blocked: number; max_wait_ms: number }>('blocked', sqlText('backfill/sql', 'blocked-by-backend'), [pid]);
     const r = rows?.[0];
     return r ? { count: r.blocked, maxWaitMs: r.max_wait_ms } : undefined;
+  }
+
+  /** pg_stat_statements on the touched tables; undefined when the probe connection is down. */
+  async statementStats(tables: string[], now: number): Promise<StatementStatsReading | undefined> {
+    let c: pg.PoolClient;
+    try {
+      c = await this.connection();
+      this.versionNum ??= (await c.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v")).rows[0]!.v;
+    } catch {
+      return undefined;
+    }
+    return readStatementStats(c, tables, this.versionNum, now);
   }
 
   async close(): Promise<void> {

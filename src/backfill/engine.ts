@@ -35,6 +35,8 @@ import { fastCopySql, retryCopySql, skipLockedCopySql } from './copy-sql.js';
 import { fastDeleteSql, retryDeleteSql, skipLockedDeleteSql } from './delete-sql.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
+import { AppLatencyWatch } from './app-latency-watch.js';
+import type { StatementStatsReading } from '../pg/statement-stats.js';
 import { BatchTuner } from './tuner.js';
 
 export const MAX_CATCHUP_ROUNDS = 3;
@@ -45,6 +47,8 @@ const RECONNECT_WINDOW_MS = 60_000;
 export interface ProbeSource {
   replication(): Promise<StandbyLag[] | undefined>;
   blockedBy(pid: number): Promise<{ count: number; maxWaitMs: number } | undefined>;
+  /** pg_stat_statements on the touched tables (the app_latency rule); absent = not watched. */
+  statementStats?(tables: string[], now: number): Promise<StatementStatsReading | undefined>;
   close(): Promise<void>;
 }
 
@@ -117,6 +121,8 @@ class BackfillRun {
   private skippedRows = 0;
   private lastReplicationProbe = -Infinity;
   private lastBlockedProbe = -Infinity;
+  private lastAppLatencyProbe = -Infinity;
+  private appLatency: AppLatencyWatch | undefined;
   /** Size cut after statement timeouts when the runbook fixed the size. */
   private fixedSizeCut = 1;
   private retryLower: string[] | null = null;
@@ -242,6 +248,7 @@ class BackfillRun {
         this.report(true);
       }
       await this.probeReplication();
+      await this.probeAppLatency();
       const d = this.governor.decide();
       this.announceThrottle();
       if (d.shrink < 1) this.tuner.shrink(d.shrink);
@@ -691,6 +698,23 @@ class BackfillRun {
     this.lastReplicationProbe = now;
     const standbys = await this.probes.replication();
     if (standbys) this.governor.observeReplication(standbys);
+  }
+
+  private async probeAppLatency(): Promise<void> {
+    const cfg = this.cfg.throttle;
+    const now = this.deps.clock.now();
+    const probes = this.probes;
+    if (!probes?.statementStats || !cfg.enabled || cfg.appLatencyFactor <= 0 || now - this.lastAppLatencyProbe < cfg.probeIntervalMs)
+      return;
+    this.lastAppLatencyProbe = now;
+    this.appLatency ??= new AppLatencyWatch(
+      this.info.display,
+      () => probes.statementStats!([this.info.display], this.deps.clock.now()),
+      (level, m) => this.log(level, m),
+      cfg.appLatencyExplicit,
+    );
+    const r = await this.appLatency.poll();
+    if (r) this.governor.observeAppLatency(r.now, r.baseline, this.info.display);
   }
 
   private announceThrottle(): void {

@@ -44,6 +44,14 @@ export const throttleSchema = z
     batch_time_factor: num(z.number().min(1))
       .optional()
       .describe('Back off when a batch takes more than this many times target_batch_time (default 3).'),
+    app_latency: z
+      .union([z.number().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*x\s*$/, 'a factor such as 1.5x')])
+      .transform((v) => (typeof v === 'number' ? v : Number.parseFloat(v)))
+      .refine((v) => v === 0 || v > 1, 'app_latency must be above 1x (or 0 = off)')
+      .optional()
+      .describe(
+        "Slow down when the application's mean latency on the touched tables (pg_stat_statements) rises past this factor of its baseline, e.g. 1.5x (default 1.5x; 0 = off).",
+      ),
     probe_interval: zDuration({ positive: true }).optional().describe('How often the throttle probes run (default 1s).'),
     probe_timeout: zDuration({ positive: true }).optional().describe('statement_timeout of each probe (default 250ms).'),
   })
@@ -86,6 +94,10 @@ export interface ThrottleConfig {
   /** 0 = off. */
   blockedSessions: number;
   batchTimeFactor: number;
+  /** Factor over the baseline mean latency; 0 = off. */
+  appLatencyFactor: number;
+  /** Set by the runbook rather than by default: a missing pg_stat_statements is a warning then. */
+  appLatencyExplicit: boolean;
   probeIntervalMs: number;
   probeTimeoutMs: number;
 }
@@ -128,6 +140,7 @@ export const DEFAULTS = {
   replicationLagMs: 5000,
   blockedSessions: 1,
   batchTimeFactor: 3,
+  appLatencyFactor: 1.5,
   probeIntervalMs: 1000,
   probeTimeoutMs: 250,
 } as const;
@@ -172,6 +185,8 @@ export function batchKnobs(p: BatchKnobs): Omit<BackfillConfig, 'table' | 'set' 
       replicationLagMs: t?.replication_lag ?? DEFAULTS.replicationLagMs,
       blockedSessions: t?.blocked_sessions ?? DEFAULTS.blockedSessions,
       batchTimeFactor: t?.batch_time_factor ?? DEFAULTS.batchTimeFactor,
+      appLatencyFactor: t?.app_latency ?? DEFAULTS.appLatencyFactor,
+      appLatencyExplicit: t?.app_latency !== undefined,
       probeIntervalMs: t?.probe_interval ?? DEFAULTS.probeIntervalMs,
       probeTimeoutMs: t?.probe_timeout ?? DEFAULTS.probeTimeoutMs,
     },

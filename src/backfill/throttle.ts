@@ -13,10 +13,15 @@
 //                     while the tuner shrinks the size.
 //   low_throughput    keys per second of batch time fell below `min_throughput` x what the warmed-up
 //                     engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
+//   app_latency       the application's mean latency on the touched tables (pg_stat_statements) rose
+//                     past `app_latency` x its baseline: halve the batch at each such reading and leave
+//                     a gap as long as the last batch. Clears at half the rise, or when the application
+//                     made no calls at all in a window (nobody left to slow down).
 import type { Clock } from '../util/clock.js';
+import type { LatencyFigure } from '../pg/statement-stats.js';
 import type { ThrottleConfig } from './params.js';
 
-export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput';
+export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput' | 'app_latency';
 
 export interface StandbyLag {
   name: string;
@@ -43,6 +48,11 @@ export interface ThrottleChange {
 const WARMUP_BATCHES = 5;
 const WARMUP_MS = 2000;
 const LOW_THROUGHPUT_MAX_PAUSE_MS = 10_000;
+/** Fewer calls than this in a window say too little about latency to act on. */
+export const APP_LATENCY_MIN_CALLS = 20;
+/** A rise smaller than this is noise at sub-millisecond baselines, whatever the factor. */
+export const APP_LATENCY_MIN_RISE_MS = 0.5;
+const ms2 = (v: number) => `${v < 10 ? v.toFixed(2) : Math.round(v)} ms`;
 
 const mb = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
@@ -148,6 +158,28 @@ export class ThrottleGovernor {
     }
   }
 
+  /** The application's latency on the touched tables over the last window, against its baseline. */
+  observeAppLatency(now: LatencyFigure, baseline: LatencyFigure, tables: string): void {
+    const factor = this.cfg.appLatencyFactor;
+    if (!this.cfg.enabled || factor <= 0) return;
+    const wasActive = this.active.has('app_latency');
+    if (now.calls === 0 && wasActive) this.active.delete('app_latency');
+    if (now.calls < APP_LATENCY_MIN_CALLS) return;
+    // Hysteresis: once slowed down, wait until latency is back under half the allowed rise.
+    const allowedRise = Math.max(baseline.meanMs * (factor - 1), APP_LATENCY_MIN_RISE_MS);
+    const limit = baseline.meanMs + (wasActive ? allowedRise / 2 : allowedRise);
+    if (now.meanMs <= limit) {
+      this.active.delete('app_latency');
+      return;
+    }
+    this.pendingShrink = Math.min(this.pendingShrink, 0.5);
+    const rate = now.callsPerSec === null ? '' : `, ${Math.round(now.callsPerSec)} calls/s`;
+    this.set(
+      'app_latency',
+      `application mean latency on ${tables} is ${ms2(now.meanMs)} (${now.calls} calls${rate}), ${(now.meanMs / baseline.meanMs).toFixed(1)}x its ${ms2(baseline.meanMs)} baseline (limit ${factor}x)`,
+    );
+  }
+
   /** What to do before the next batch. Call once per batch. */
   decide(): ThrottleDecision {
     const now = this.clock.now();
@@ -156,6 +188,7 @@ export class ThrottleGovernor {
     let pauseMs = 0;
     if (this.active.has('blocked_sessions')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
     if (this.active.has('batch_time')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
+    if (this.active.has('app_latency')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
     if (this.active.has('low_throughput')) pauseMs = Math.max(pauseMs, this.lowThroughputPauseMs);
     const shrink = this.pendingShrink;
     this.pendingShrink = 1;

@@ -230,6 +230,8 @@ export class EmbeddedServer {
       full_page_writes: 'off',
       max_connections: 300,
       shared_buffers: '128MB',
+      // The demo's and the tests' Workload figures read pg_stat_statements (CREATE EXTENSION per database).
+      shared_preload_libraries: 'pg_stat_statements',
       ...opts.settings,
     };
     const args = ['-D', this.dataDir];

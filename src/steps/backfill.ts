@@ -97,6 +97,9 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
   notes.push(
     throttle.enabled
       ? `throttles on replication lag (${Math.round(throttle.replicationLagBytes / 1024 ** 2)} MB / ${throttle.replicationLagMs} ms), sessions waiting on our locks, batches over ${throttle.batchTimeFactor}x target` +
+          (throttle.appLatencyFactor > 0
+            ? `, application latency over ${throttle.appLatencyFactor}x its baseline (pg_stat_statements)`
+            : '') +
           (cfg.minThroughput > 0 ? `, and throughput under ${Math.round(cfg.minThroughput * 100)}% of the early rate` : '')
       : 'throttle probes are off (`throttle: false`)',
   );
