@@ -17,8 +17,8 @@ import type { PhaseName, Runbook } from '../runbook/model.js';
 import { InputError, RunLockHeldError } from '../util/runbook-error.js';
 import { redactedMessage } from '../util/secrets.js';
 import { newRunner } from './composition-root.js';
-import { correctVars } from './resume-vars.js';
-import { loadRunbookOrExit } from './runbook-input.js';
+import { loadRunbookOrExit, loadStoredRunbook } from './runbook-input.js';
+import type { StoredVars } from '../runbook/secret-vars.js';
 import { withStateClient } from './state-client.js';
 
 interface Prepared {
@@ -137,7 +137,8 @@ async function resumable(
   const row = await withStateClient(connection, 'fleet', async (c, has) => (has ? getRun(c, runId) : undefined));
   if (!row) return undefined;
   if (row.status === 'completed') return 'completed';
-  return { runbook: await correctVars(connection, row, {}), phases: row.phases };
+  // Quiet: the runbook's warnings were shown once when the fleet was prepared.
+  return { runbook: await loadStoredRunbook(row.runbook_source, row.runbook_file, row.vars as StoredVars, true), phases: row.phases };
 }
 
 function targetConnection(t: FleetTarget): ConnectionSpec {
