@@ -1,13 +1,14 @@
 // Second-person approval through the real binary: the run waits after the operator's --yes; another
 // identity (a different database role) approves or rejects from its own process. The operator
 // cannot approve their own gate, a killed approver changes nothing, and the NOTIFY wakes the run.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APPROVAL_POLL_MS } from '../../src/engine/approval-gates.js';
-import { type CliProcess, runCli, startCli } from '../support/cli.js';
+import { BIN, type CliProcess, ROOT, runCli, startCli } from '../support/cli.js';
 import { useTestDatabase } from '../support/pg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-approve-'));
@@ -158,18 +159,29 @@ describe('pgrunbook approve / reject', () => {
     expect(await effects('approve-killed')).toBe(1);
   });
 
-  it('another OS user with the same database role is another person', async () => {
+  it('another OS account with the same database role is another person; a claimed SUDO_USER is not', async () => {
     const { run, runId } = await waitingRun('approve-os-user');
-    // The OS user comes from SUDO_USER first (a reviewer working through sudo on a shared box).
-    const other = await runCli(['approve', runId, '--db', db.url], { env: { SUDO_USER: 'reviewer_os' } });
+    // Not root under sudo: SUDO_USER is only a claim, the operator is still the operator.
+    const spoof = await runCli(['approve', runId, '--db', db.url], { env: { SUDO_USER: 'bob', SUDO_UID: '' } });
+    expect(spoof.code).toBe(1);
+    expect(spoof.stdout).toMatch(/SUDO_USER=bob is not trusted \(this process does not run as root under sudo\)/);
+    expect(spoof.stderr).toMatch(/the operator cannot approve their own gate/);
+
+    const reviewer = osAccount();
+    let other: Awaited<ReturnType<typeof runCli>>;
+    try {
+      other = await runCli(['approve', runId, '--db', db.url], { as: reviewer, cwd: reviewer.cwd, env: { HOME: reviewer.cwd } });
+    } finally {
+      execFileSync('userdel', [reviewer.name]);
+    }
     expect(other.code, other.stderr).toBe(0);
-    expect(other.stdout).toMatch(/as reviewer_os@\S+ \(role postgres\): the run continues/);
+    expect(other.stdout).toMatch(new RegExp(`as ${reviewer.name}@\\S+ \\(role postgres\\): the run continues`));
     expect((await run.done).code).toBe(0);
     const d = await db.query(
       'select os_user, db_role from pgrunbook.approval_decisions join pgrunbook.approval_requests using (request_id) where run_id = $1',
       [runId],
     );
-    expect(d).toEqual([{ os_user: 'reviewer_os', db_role: 'postgres' }]);
+    expect(d).toEqual([{ os_user: reviewer.name, db_role: 'postgres' }]);
   });
 
   it('settings.approval_timeout: an unanswered gate stops the run after the timeout, resumable', async () => {
@@ -188,6 +200,26 @@ describe('pgrunbook approve / reject', () => {
     expect(await effects('approve-timeout')).toBe(0);
   });
 });
+
+/**
+ * A real second OS account (the suite and CI run as root; without root this fails, it does not skip);
+ * the caller removes it. It runs the CLI in place when it can read the checkout, else
+ * from a world-readable copy of what the CLI needs.
+ */
+function osAccount(): { name: string; uid: number; gid: number; bin: string; cwd: string } {
+  const name = `pgrb_rev_${randomBytes(3).toString('hex')}`;
+  execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', name]);
+  const uid = Number(execFileSync('id', ['-u', name]).toString());
+  const gid = Number(execFileSync('id', ['-g', name]).toString());
+  const cwd = mkdtempSync(join(tmpdir(), 'pgrunbook-reviewer-'));
+  chmodSync(cwd, 0o755);
+  const canRead = spawnSync(process.execPath, [BIN, '--version'], { uid, gid, cwd }).status === 0;
+  if (canRead) return { name, uid, gid, bin: BIN, cwd };
+  for (const part of ['bin', 'dist', 'node_modules', 'package.json']) {
+    execFileSync('cp', ['-a', join(ROOT, part), join(cwd, part)]);
+  }
+  return { name, uid, gid, bin: join(cwd, 'bin', 'pgrunbook.js'), cwd };
+}
 
 async function until(cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;

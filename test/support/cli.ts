@@ -21,10 +21,20 @@ export interface CliProcess {
   done: Promise<CliResult>;
 }
 
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  input?: string;
+  /** Run as another OS account (the suite runs as root), from `bin` when the checkout is not readable by it. */
+  as?: { uid: number; gid: number; bin?: string };
+}
+
+export function startCli(args: string[], opts: CliOptions = {}): CliProcess {
+  const child = spawn(process.execPath, [opts.as?.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    uid: opts.as?.uid,
+    gid: opts.as?.gid,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -60,6 +70,6 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   };
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return startCli(args, opts).done;
 }

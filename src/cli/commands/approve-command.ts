@@ -53,8 +53,10 @@ async function decide(runId: string, step: string | undefined, approved: boolean
     }
     await client.query(`SET lock_timeout = '10s'; SET statement_timeout = '30s'`);
     const p = await theRequest(client, runId, step);
-    const me: Approver = { user: currentIdentity().user, host: hostname(), role: await loginRole(client) };
+    const who = currentIdentity();
+    const me: Approver = { user: who.user, host: hostname(), role: await loginRole(client) };
     process.stdout.write(evidenceText(p));
+    if (who.claimed) process.stdout.write(untrustedClaim(who.claimed, who.user));
     const operator: Approver = { user: p.operator_user, host: p.operator_host, role: p.operator_role };
     if (sameApprover(operator, me)) {
       throw new RunbookError(`you started this run (OS user ${me.user}, role ${me.role}): the operator cannot ${verb} their own gate`, {
@@ -120,6 +122,10 @@ function evidenceText(p: PendingApproval): string {
     `  approvals: ${p.decisions.filter((d) => d.approved).length} of ${p.needed}`,
   ];
   return redact(`${lines.join('\n')}\n`);
+}
+
+function untrustedClaim(claimed: string, user: string): string {
+  return `SUDO_USER=${claimed} is not trusted (this process does not run as root under sudo): you are OS user ${user}\n`;
 }
 
 async function confirmed(p: PendingApproval): Promise<boolean> {
