@@ -137,8 +137,12 @@ function appendLog(state: RunState, e: RunEvent): RunState {
   const t = eventText(e);
   if (!t) return state;
   const line: LogLine = { seq: e.seq, at: e.at, level: t.level, text: t.text, ...(t.stepId ? { stepId: t.stepId } : {}) };
-  const log = state.log.length >= LOG_CAP ? [...state.log.slice(state.log.length - LOG_CAP + 1), line] : [...state.log, line];
-  return { ...state, log };
+  // An approval's evidence goes in too (the plan's detail has its own panel), above its line so the
+  // command to run stays the newest line of a short log; fractional seqs keep keys unique and ordered.
+  const detail = e.type === 'approval.waiting' ? (t.more ?? []) : [];
+  const more = detail.map((text, i): LogLine => ({ ...line, seq: e.seq - 1 + (i + 1) / 1000, text: `  ${text}` }));
+  const all = [...state.log, ...more, line];
+  return { ...state, log: all.length > LOG_CAP ? all.slice(all.length - LOG_CAP) : all };
 }
 
 /** The pure reducer: RunState × RunEvent → RunState. Never reads the clock; times come from events. */
