@@ -184,6 +184,29 @@ describe('pgrunbook approve / reject', () => {
     expect(d).toEqual([{ os_user: reviewer.name, db_role: 'postgres' }]);
   });
 
+  it('a killed LISTEN session does not lose the approval: the run still wakes and completes', async () => {
+    const { run, runId } = await waitingRun('approve-listen-killed');
+    const listeners = async () =>
+      (
+        await db.query(
+          `select pid from pg_stat_activity where datname = current_database() and query ilike 'LISTEN %' and pid <> pg_backend_pid()`,
+        )
+      ).map((r) => r.pid as number);
+    const [pid, ...more] = await listeners();
+    expect(pid, 'the run listens for approvals').toBeDefined();
+    expect(more).toEqual([]);
+    await db.query('select pg_terminate_backend($1)', [pid]);
+    await run.waitFor(/lost the session that listens for approvals; reading decisions every/, 60_000);
+    expect((await runCli(['approve', runId, '--db', approverUrl])).code).toBe(0);
+    // Woken by the poll (no listener until it reconnects) or by the NOTIFY on a new session; both are fine.
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(await effects('approve-listen-killed')).toBe(1);
+    const decided = await db.query(`select payload from pgrunbook.events where run_id = $1 and type = 'approval.decided'`, [runId]);
+    expect(decided).toHaveLength(1);
+    expect(decided[0].payload.seenBy).toMatch(/^(poll|notify)$/);
+  }, 120_000);
+
   it('settings.approval_timeout: an unanswered gate stops the run after the timeout, resumable', async () => {
     const run = await runCli([
       'run',
