@@ -60,8 +60,7 @@ describe('a gate waiting for approval', () => {
     inst.stdin.write('l');
     await waitForFrame(
       inst,
-      (t) =>
-        t.includes('Add orders.amount_cents (nullable): ALTER TABLE orders ADD COLUMN amount_cents bigint. [takes AccessExclusiveLock]'),
+      (t) => t.includes('Add orders.amount_cents (nullable): ALTER TABLE orders ADD COLUMN amount_cents bigint. [takes ACCESS EXCLUSIVE]'),
       'the action in the log pager',
     );
   });
@@ -81,7 +80,7 @@ describe('a gate waiting for approval', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(texts.slice(-5, -1)).toEqual([
-      '  Add orders.amount_cents (nullable): ALTER TABLE orders ADD COLUMN amount_cents bigint. [takes AccessExclusiveLock]',
+      '  Add orders.amount_cents (nullable): ALTER TABLE orders ADD COLUMN amount_cents bigint. [takes ACCESS EXCLUSIVE]',
       '  sessions holding locks on the table now: 2',
       '  replication lag: 48 MB (!) (over the 16 MB limit)',
       '  operator: ann@h (role deployer) cannot approve their own gate',
