@@ -3,6 +3,7 @@
 // init with exit 2 rather than guessing.
 import { InputError } from '../util/runbook-error.js';
 import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 import type { Migration, MigrationSet } from './init-types.js';
 
 interface HistoryTable {
@@ -52,10 +53,7 @@ export const HISTORY: Partial<Record<MigrationSet['format'], HistoryTable>> = {
 export async function pendingMigrations(db: Queryable, set: MigrationSet): Promise<{ pending: Migration[]; note: string }> {
   const h = HISTORY[set.format];
   if (!h) return { pending: set.migrations, note: `${set.format} keeps no history table: every migration is taken` };
-  const cols = await db.query<{ attname: string }>(
-    `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
-    [h.table],
-  );
+  const cols = await db.query<{ attname: string }>(sqlText('init/sql', 'history-columns'), [h.table]);
   if (cols.rows.length === 0)
     return { pending: set.migrations, note: `no ${h.table} in the database: nothing applied yet, every migration is pending` };
   const have = new Set(cols.rows.map((r) => r.attname));

@@ -8,6 +8,7 @@ import type { RunEvent } from '../engine/events.js';
 import { tracePhase } from '../rehearsal/trace.js';
 import type { PhaseTrace } from '../rehearsal/rehearsal-types.js';
 import { parseStatements } from '../pg/sqlparse.js';
+import { sqlText } from '../pg/sql-files.js';
 import { diffSchemas, schemaSnapshot, type SchemaDiff } from '../rehearsal/schema-diff.js';
 import type { Runbook } from '../runbook/model.js';
 import type { RunnerFactory } from '../engine/runner.js';
@@ -134,10 +135,7 @@ async function userTables(url: string): Promise<string[]> {
   const c = new pg.Client(url);
   await c.connect();
   try {
-    const r = await c.query<{ t: string }>(
-      `SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
-    );
+    const r = await c.query<{ t: string }>(sqlText('init/sql', 'user-table-names'));
     return r.rows.map((x) => x.t);
   } finally {
     await c.end();

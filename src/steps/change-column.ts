@@ -20,7 +20,8 @@ import type { Queryable } from '../pg/queryable.js';
 import type { ColumnFacts, TableFacts } from '../pg/catalog/catalog-types.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
-import { probe } from '../pg/probe.js';
+import { probe, probing } from '../pg/probe.js';
+import { sqlText } from '../pg/sql-files.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { backfillSchema, resolveConfig } from '../backfill/params.js';
 import { runBackfill } from '../backfill/engine.js';
@@ -132,15 +133,8 @@ async function conversionProblem(db: Queryable, n: sql.ChangeNames, c: sql.Conve
 }
 
 async function triggerExists(db: Queryable, t: TableFacts, trigger: string): Promise<boolean> {
-  const rows = await probe<{ e: boolean }>(
-    db,
-    `select exists (select 1 from pg_trigger where tgrelid = ${t.oid} and tgname = ${quoteLiteralText(trigger)}) as e`,
-  );
-  return rows[0]?.e === true;
-}
-
-function quoteLiteralText(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
+  const r = await probing(db).query<{ e: boolean }>(sqlText('steps/sql', 'trigger-exists'), [t.oid, trigger]);
+  return r.rows[0]?.e === true;
 }
 
 /** Rows whose new column does not hold the converted old value: a full read of the table. */

@@ -2,6 +2,7 @@
 // (localhost vs 127.0.0.1, a DNS alias, a pooler in front of the same server).
 import { lookup } from 'node:dns/promises';
 import type { Queryable } from '../../pg/queryable.js';
+import { sqlText } from '../../pg/sql-files.js';
 
 export interface ServerIdentity {
   /** pg_control_system().system_identifier; null when the role may not read it. */
@@ -22,7 +23,7 @@ export async function serverIdentity(db: Queryable): Promise<ServerIdentity> {
   );
   let systemIdentifier: string | null = null;
   try {
-    const s = await db.query<{ id: string }>(`select system_identifier::text as id from pg_control_system()`);
+    const s = await db.query<{ id: string }>(sqlText('rehearsal/sql', 'system-identifier'));
     systemIdentifier = s.rows[0]?.id ?? null;
   } catch {
     // Restricted to superusers and pg_monitor on some installations; the start time still identifies.
