@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { testPool } from '../support/pg.js';
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/analyze/plan/build.js';
 import { planEvidence } from '../../src/analyze/plan/evidence.js';
@@ -53,7 +53,7 @@ describe('plan and the deploy gate with a stored rehearsal', () => {
   const src = useSourceDatabase((q) => seedOrders(q, 20_000));
 
   async function planOf(runbook: Runbook) {
-    const pool = new pg.Pool({ connectionString: src.url, max: 2 });
+    const pool = testPool(src.url, 2);
     try {
       const plan = await buildPlan({ runbook, kinds: STEP_KINDS, pool, phases: ['deploy'] });
       const gate = await analyzerDeployPlan({ pool, runbook, serverVersionNum: plan.server.versionNum });

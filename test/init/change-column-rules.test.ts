@@ -8,7 +8,7 @@ import pg from 'pg';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { newRunner } from '../../src/cli/composition-root.js';
 import { runScripts, verifyRunbook } from '../../src/init/verify.js';
-import { createDatabase, edgeMajors, serverUrl } from '../support/pg.js';
+import { createDatabase, edgeMajors, serverUrl, testPool } from '../support/pg.js';
 import { BASE, convert, kinds } from './support.js';
 
 const STOCK = `${BASE}
@@ -19,7 +19,7 @@ ANALYZE stock;
 
 async function convertLive(major: number, sql: string) {
   const db = await createDatabase(major, 'initcc');
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const pool = testPool(db.url, 2);
   try {
     await runScripts(db.url, [STOCK]);
     return await convert(sql, { db: { pool, catalog: new LiveCatalog(pool), versionNum: major * 10000 } });

@@ -3,13 +3,11 @@
 // diff). The runbook's lock trace shows it never rewrote a table in place and never held ACCESS
 // EXCLUSIVE in a step whose kind promises not to take it.
 import { describe, expect, it } from 'vitest';
-import { edgeMajors, serverUrl } from '../support/pg.js';
+import { createDatabase, edgeMajors, serverUrl, testPool } from '../support/pg.js';
 import { BASE, convert, kinds, prove } from './support.js';
 import type { VerifyResult } from '../../src/init/verify.js';
 import type { Runbook } from '../../src/runbook/model.js';
-import pg from 'pg';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
-import { createDatabase } from '../support/pg.js';
 import { runScripts, verifyRunbook } from '../../src/init/verify.js';
 import { newRunner } from '../../src/cli/composition-root.js';
 
@@ -88,7 +86,7 @@ for (const major of edgeMajors()) {
 
     it('with the live catalog, a binary-coercible type change stays an sql step and says why', async () => {
       const db = await createDatabase(major, 'init');
-      const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+      const pool = testPool(db.url, 2);
       try {
         await runScripts(db.url, [BASE]);
         const sql = 'ALTER TABLE orders ALTER COLUMN note TYPE text';
@@ -105,7 +103,7 @@ for (const major of edgeMajors()) {
 
     it('a held statement is behind a type gate and its finding is in why: (a whole-table DELETE on a table without a primary key)', async () => {
       const db = await createDatabase(major, 'init');
-      const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+      const pool = testPool(db.url, 2);
       let built: Awaited<ReturnType<typeof convert>>;
       try {
         await runScripts(db.url, [BASE]);

@@ -1,7 +1,7 @@
 // The lock-safe executor against real PostgreSQL: lock_timeout, retries, units, blocking bounds.
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { edgeMajors, useTestDatabase } from '../support/pg.js';
+import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
 import { SqlExecutor } from '../../src/pg/executor.js';
 import { systemClock } from '../../src/util/clock.js';
 import type { EventBody } from '../../src/engine/events.js';
@@ -134,7 +134,7 @@ for (const major of edgeMajors()) {
     });
 
     it('engine session settings apply to the unit and are reset before the connection goes back', async () => {
-      const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+      const pool = testPool(db.url, 1);
       const ex = new SqlExecutor({
         pool,
         clock: systemClock,

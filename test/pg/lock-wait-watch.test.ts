@@ -7,7 +7,7 @@ import { PolicyGates } from '../../src/engine/gates.js';
 import { SqlExecutor } from '../../src/pg/executor.js';
 import { eventText } from '../../src/render/event-text.js';
 import { systemClock } from '../../src/util/clock.js';
-import { edgeMajors, useTestDatabase } from '../support/pg.js';
+import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
 
 for (const major of edgeMajors()) {
   describe(`a lock wait that ended in the grant, on PostgreSQL ${major}`, () => {
@@ -15,7 +15,7 @@ for (const major of edgeMajors()) {
 
     it('is logged in the step once, with the wait, the lock in words, the relation and the blocker', async () => {
       await db.query('create table waited (id int primary key)');
-      const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'pgrunbook:test-wait' });
+      const pool = testPool(db.url, 4, 'pgrunbook:test-wait');
       const holder = new pg.Client({ connectionString: db.url });
       await holder.connect();
       try {
@@ -66,7 +66,7 @@ for (const major of edgeMajors()) {
 
     it('is not reported for a statement that did not wait', async () => {
       await db.query('create table unwaited (id int primary key)');
-      const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+      const pool = testPool(db.url, 2);
       const events: EventBody[] = [];
       const ex = new SqlExecutor({
         pool,

@@ -19,7 +19,7 @@ describe('drill on a quoted table name', () => {
   it('"Order": the blocker, the long transaction and the write burst are all injected', async () => {
     const runbook = await loadOrThrow(SHIPPED, { table: '"Order"' });
     const r = await rehearse({ runbook, sourceUrl: src.url, samplePct: 20, drill: true, drillOptions: { longTransactionMs: 1000 } });
-    expect(r.deploy.status).toBe('completed');
+    expect(r.deploy.status, `${r.deploy.error ?? ''} ${JSON.stringify(r.drill)}`).toBe('completed');
     const byFault = Object.fromEntries(r.drill!.map((d) => [d.fault, d]));
     for (const fault of ['blocking-transaction', 'long-transaction', 'write-burst']) {
       expect(byFault[fault], JSON.stringify(r.drill)).toMatchObject({ injected: true });

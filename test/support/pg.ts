@@ -44,6 +44,17 @@ export async function createDatabase(major?: number, prefix = 't'): Promise<{ ur
   };
 }
 
+/**
+ * A pool for tests. `pool.end()` resolves before its sessions have closed, so a following
+ * `DROP DATABASE … WITH (FORCE)` can terminate one of them; without an 'error' listener the pool
+ * rethrows that FATAL (57P01) as an uncaught exception and fails the run.
+ */
+export function testPool(url: string, max: number, applicationName?: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, ...(applicationName ? { application_name: applicationName } : {}) });
+  pool.on('error', () => {});
+  return pool;
+}
+
 export interface TestDb {
   url: string;
   name: string;
@@ -66,8 +77,7 @@ export function useTestDatabase(major?: number): TestDb {
     db.url = created.url;
     db.name = created.name;
     db.major = m;
-    db.pool = new pg.Pool({ connectionString: created.url, max: 5 });
-    db.pool.on('error', () => {});
+    db.pool = testPool(created.url, 5);
     db.query = async (sql, params) => (await db.pool.query(sql, params as any[])).rows;
   });
   afterAll(async () => {
