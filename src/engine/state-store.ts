@@ -1,8 +1,11 @@
 // Runs and step states in pgrunbook.*: what the runner writes at each transition, and what
 // resume, status and reports read back.
 import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 import type { PhaseName } from '../runbook/model.js';
 import type { StoredVars } from '../runbook/secret-vars.js';
+
+const stateSql = (name: string): string => sqlText('engine/sql', `state-${name}`);
 
 type Q = Queryable;
 
@@ -44,23 +47,19 @@ export interface StepRow {
 }
 
 export async function insertRun(db: Q, r: Omit<RunRow, 'started_at' | 'updated_at' | 'finished_at' | 'error' | 'status'>): Promise<void> {
-  await db.query(
-    `INSERT INTO pgrunbook.runs (run_id, runbook_name, runbook_file, runbook_sha256, runbook_source, vars, phases, status, os_user, host, pid, backend_pid)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,'running',$8,$9,$10,$11)`,
-    [
-      r.run_id,
-      r.runbook_name,
-      r.runbook_file,
-      r.runbook_sha256,
-      r.runbook_source,
-      JSON.stringify(r.vars),
-      r.phases,
-      r.os_user,
-      r.host,
-      r.pid,
-      r.backend_pid,
-    ],
-  );
+  await db.query(stateSql('run-insert'), [
+    r.run_id,
+    r.runbook_name,
+    r.runbook_file,
+    r.runbook_sha256,
+    r.runbook_source,
+    JSON.stringify(r.vars),
+    r.phases,
+    r.os_user,
+    r.host,
+    r.pid,
+    r.backend_pid,
+  ]);
 }
 
 export async function markRunResumed(
@@ -68,52 +67,36 @@ export async function markRunResumed(
   runId: string,
   who: { os_user: string; host: string; pid: number; backend_pid: number },
 ): Promise<void> {
-  await db.query(
-    `UPDATE pgrunbook.runs SET status = 'running', updated_at = now(), finished_at = NULL, error = NULL,
-            os_user = $2, host = $3, pid = $4, backend_pid = $5 WHERE run_id = $1`,
-    [runId, who.os_user, who.host, who.pid, who.backend_pid],
-  );
+  await db.query(stateSql('run-resumed'), [runId, who.os_user, who.host, who.pid, who.backend_pid]);
 }
 
 export async function finishRun(db: Q, runId: string, status: RunStatus, error?: string): Promise<void> {
-  await db.query(
-    `UPDATE pgrunbook.runs SET status = $2, error = $3, updated_at = now(),
-            finished_at = CASE WHEN $2 IN ('completed','failed','aborted') THEN now() END
-      WHERE run_id = $1`,
-    [runId, status, error ?? null],
-  );
+  await db.query(stateSql('run-finish'), [runId, status, error ?? null]);
 }
 
 export async function getRun(db: Q, runId: string): Promise<RunRow | undefined> {
-  const r = await db.query<RunRow>(`SELECT * FROM pgrunbook.runs WHERE run_id = $1`, [runId]);
+  const r = await db.query<RunRow>(stateSql('run-get'), [runId]);
   return r.rows[0];
 }
 
 /** The most recent run that did not finish (running with a dead holder, interrupted, aborted, failed). */
 export async function latestUnfinishedRun(db: Q): Promise<RunRow | undefined> {
-  const r = await db.query<RunRow>(`SELECT * FROM pgrunbook.runs WHERE status <> 'completed' ORDER BY started_at DESC LIMIT 1`);
+  const r = await db.query<RunRow>(stateSql('run-latest-unfinished'));
   return r.rows[0];
 }
 
 export async function listRuns(db: Q, limit = 20): Promise<RunRow[]> {
-  const r = await db.query<RunRow>(`SELECT * FROM pgrunbook.runs ORDER BY started_at DESC LIMIT $1`, [limit]);
+  const r = await db.query<RunRow>(stateSql('run-list'), [limit]);
   return r.rows;
 }
 
 export async function stepRows(db: Q, runId: string): Promise<StepRow[]> {
-  const r = await db.query<StepRow>(`SELECT * FROM pgrunbook.step_states WHERE run_id = $1 ORDER BY started_at`, [runId]);
+  const r = await db.query<StepRow>(stateSql('step-rows'), [runId]);
   return r.rows;
 }
 
 export async function markStepRunning(db: Q, runId: string, phase: PhaseName, stepId: string, kind: string): Promise<number> {
-  const r = await db.query<{ attempt: number }>(
-    `INSERT INTO pgrunbook.step_states (run_id, phase, step_id, kind, status)
-     VALUES ($1,$2,$3,$4,'running')
-     ON CONFLICT (run_id, phase, step_id) DO UPDATE
-        SET status = 'running', attempt = pgrunbook.step_states.attempt + 1, started_at = now(), finished_at = NULL, error = NULL
-     RETURNING attempt`,
-    [runId, phase, stepId, kind],
-  );
+  const r = await db.query<{ attempt: number }>(stateSql('step-running'), [runId, phase, stepId, kind]);
   return r.rows[0]!.attempt;
 }
 
@@ -125,18 +108,18 @@ export async function markStep(
   status: StepStatus,
   extra: { result?: unknown; error?: string } = {},
 ): Promise<void> {
-  await db.query(
-    `UPDATE pgrunbook.step_states SET status = $4, finished_at = now(), result = COALESCE($5, result), error = $6
-      WHERE run_id = $1 AND phase = $2 AND step_id = $3`,
-    [runId, phase, stepId, status, extra.result === undefined ? null : JSON.stringify(extra.result), extra.error ?? null],
-  );
+  await db.query(stateSql('step-mark'), [
+    runId,
+    phase,
+    stepId,
+    status,
+    extra.result === undefined ? null : JSON.stringify(extra.result),
+    extra.error ?? null,
+  ]);
 }
 
 export async function getStepState(db: Q, runId: string, phase: PhaseName, stepId: string): Promise<Record<string, unknown> | undefined> {
-  const r = await db.query<{ state: Record<string, unknown> | null }>(
-    `SELECT state FROM pgrunbook.step_states WHERE run_id = $1 AND phase = $2 AND step_id = $3`,
-    [runId, phase, stepId],
-  );
+  const r = await db.query<{ state: Record<string, unknown> | null }>(stateSql('step-state-get'), [runId, phase, stepId]);
   return r.rows[0]?.state ?? undefined;
 }
 
@@ -148,33 +131,23 @@ export async function setStepState(
   kind: string,
   state: Record<string, unknown>,
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO pgrunbook.step_states (run_id, phase, step_id, kind, status, state)
-     VALUES ($1,$2,$3,$4,'running',$5)
-     ON CONFLICT (run_id, phase, step_id) DO UPDATE SET state = $5`,
-    [runId, phase, stepId, kind, JSON.stringify(state)],
-  );
+  await db.query(stateSql('step-state-set'), [runId, phase, stepId, kind, JSON.stringify(state)]);
 }
 
 /** The run whose completed deploy steps a rollback should compensate: this one, or the latest of the runbook. */
 export async function runToRollBack(db: Q, runId: string, runbookName: string): Promise<string | undefined> {
-  const r = await db.query<{ run_id: string }>(
-    `SELECT s.run_id FROM pgrunbook.step_states s JOIN pgrunbook.runs r USING (run_id)
-      WHERE r.runbook_name = $2 AND s.phase = 'deploy' AND s.status IN ('completed','running','failed')
-      ORDER BY (s.run_id = $1) DESC, r.started_at DESC LIMIT 1`,
-    [runId, runbookName],
-  );
+  const r = await db.query<{ run_id: string }>(stateSql('run-to-roll-back'), [runId, runbookName]);
   return r.rows[0]?.run_id;
 }
 
 /** The highest event number journaled for a run (0 when none): a resumed run numbers on from there. */
 export async function lastEventSeq(db: Q, runId: string): Promise<number> {
-  const r = await db.query<{ m: number | null }>(`select max(seq) m from pgrunbook.events where run_id = $1`, [runId]);
+  const r = await db.query<{ m: number | null }>(stateSql('event-last-seq'), [runId]);
   return r.rows[0]?.m ?? 0;
 }
 
 /** When the run's last journaled event happened, as text (null when none). */
 export async function lastEventAt(db: Q, runId: string): Promise<string | null> {
-  const r = await db.query<{ at: string | null }>(`select max(at)::text at from pgrunbook.events where run_id = $1`, [runId]);
+  const r = await db.query<{ at: string | null }>(stateSql('event-last-at'), [runId]);
   return r.rows[0]?.at ?? null;
 }
