@@ -45,7 +45,6 @@ export function App(props: AppProps): React.JSX.Element {
   const ui = useUiShallow((s) => ({
     overlay: s.overlay,
     gate: s.gates[0],
-    gateCount: s.gates.length,
     stepCount: s.run.stepOrder.length,
     hasBackfill: activeBackfill(s.run) !== undefined,
     notice: s.notice,
@@ -61,19 +60,7 @@ export function App(props: AppProps): React.JSX.Element {
 
   const width = Math.max(20, columns - 1);
   const dialog = ui.overlay === 'confirm-abort' || ui.overlay === 'confirm-quit';
-  const context: RunKeyContext =
-    ui.overlay === 'help'
-      ? 'help'
-      : ui.overlay === 'log'
-        ? 'pager'
-        : dialog
-          ? 'dialog'
-          : ui.gate
-            ? ui.gate.level === 'type'
-              ? 'typeGate'
-              : 'gate'
-            : 'main';
-  useRunKeys({ store, intents, context, active: interactive });
+  useRunKeys({ store, intents, context: keyContext(ui.overlay, dialog, ui.gate?.level), active: interactive });
 
   const layout = computeLayout({
     rows,
@@ -85,71 +72,22 @@ export function App(props: AppProps): React.JSX.Element {
     dialog,
   });
   const bodyHeight = layout.height - layout.header - layout.legend;
-  const closeDialog = () => store.getState().setOverlay('none');
-
   let body: React.JSX.Element;
   if (ui.overlay === 'help') {
     body = <HelpOverlay width={width} height={bodyHeight} active={interactive} />;
   } else if (ui.overlay === 'log') {
     body = <LogPager width={width} height={bodyHeight} active={interactive} />;
   } else {
-    const rightWidth = layout.compact ? width : width - layout.stepsWidth;
-    const focusPane = ui.gate ? (
-      <GatePrompt
-        key={ui.gate.id}
-        req={ui.gate}
-        width={rightWidth}
-        height={layout.top}
-        decide={intents.decideGate}
-        interactive={interactive}
-        focused={!dialog}
-        queued={ui.gateCount}
-      />
-    ) : (
-      <StepDetail width={rightWidth} height={layout.top} />
-    );
     body = (
-      <Box flexDirection="column" width={width} height={bodyHeight} overflow="hidden">
-        <Box height={layout.top} width={width}>
-          {layout.compact ? null : <StepList width={layout.stepsWidth} height={layout.top} />}
-          {focusPane}
-        </Box>
-        {layout.backfill > 0 ? <BackfillPanel width={width} height={layout.backfill} /> : null}
-        {layout.compact ? null : <MonitorGrid width={width} rows={layout.monitorRows} monitored={!!props.monitored} />}
-        {dialog ? (
-          ui.overlay === 'confirm-abort' ? (
-            <ConfirmDialog
-              title="Abort"
-              question="Abort the run now?"
-              explain="The current step is cancelled and the run is recorded as aborted. Completed steps stay; roll back with the rollback phase."
-              width={width}
-              active={interactive}
-              onNo={closeDialog}
-              onYes={() => {
-                closeDialog();
-                store.getState().setNotice('aborting…');
-                intents.abort();
-              }}
-            />
-          ) : (
-            <ConfirmDialog
-              title="Quit"
-              question={`Quit while ${ui.runningId ?? 'a step'} runs?`}
-              explain="The run stops at a safe point and stays resumable: `pgrunbook resume` continues it from any machine."
-              width={width}
-              active={interactive}
-              onNo={closeDialog}
-              onYes={() => {
-                closeDialog();
-                store.getState().setNotice('stopping at a safe point…');
-                intents.quit();
-              }}
-            />
-          )
-        ) : (
-          <LogTail width={width} height={layout.log} />
-        )}
-      </Box>
+      <MainBody
+        layout={layout}
+        width={width}
+        height={bodyHeight}
+        interactive={interactive}
+        monitored={!!props.monitored}
+        dialog={dialog ? (ui.overlay as 'confirm-abort' | 'confirm-quit') : undefined}
+        runningId={ui.runningId}
+      />
     );
   }
 
@@ -162,5 +100,100 @@ export function App(props: AppProps): React.JSX.Element {
         <KeyLegend width={width} interactive={interactive} />
       </Box>
     </>
+  );
+}
+
+/** Which key map applies: an overlay, a dialog, a gate, or the main screen. */
+function keyContext(overlay: string, dialog: boolean, gateLevel: string | undefined): RunKeyContext {
+  if (overlay === 'help') return 'help';
+  if (overlay === 'log') return 'pager';
+  if (dialog) return 'dialog';
+  if (gateLevel) return gateLevel === 'type' ? 'typeGate' : 'gate';
+  return 'main';
+}
+
+interface MainBodyProps {
+  layout: ReturnType<typeof computeLayout>;
+  width: number;
+  height: number;
+  interactive: boolean;
+  monitored: boolean;
+  dialog: 'confirm-abort' | 'confirm-quit' | undefined;
+  runningId: string | undefined;
+}
+
+/** Steps and the focused pane (the gate, or the running step's detail), panels, then the log or a dialog. */
+function MainBody(p: MainBodyProps): React.JSX.Element {
+  const intents = useIntents();
+  const { gate, gateCount } = useUiShallow((s) => ({ gate: s.gates[0], gateCount: s.gates.length }));
+  const { layout, width } = p;
+  const rightWidth = layout.compact ? width : width - layout.stepsWidth;
+  const focusPane = gate ? (
+    <GatePrompt
+      key={gate.id}
+      req={gate}
+      width={rightWidth}
+      height={layout.top}
+      decide={intents.decideGate}
+      interactive={p.interactive}
+      focused={!p.dialog}
+      queued={gateCount}
+    />
+  ) : (
+    <StepDetail width={rightWidth} height={layout.top} />
+  );
+  return (
+    <Box flexDirection="column" width={width} height={p.height} overflow="hidden">
+      <Box height={layout.top} width={width}>
+        {layout.compact ? null : <StepList width={layout.stepsWidth} height={layout.top} />}
+        {focusPane}
+      </Box>
+      {layout.backfill > 0 ? <BackfillPanel width={width} height={layout.backfill} /> : null}
+      {layout.compact ? null : <MonitorGrid width={width} rows={layout.monitorRows} monitored={p.monitored} />}
+      {p.dialog ? (
+        <RunDialog kind={p.dialog} width={width} interactive={p.interactive} runningId={p.runningId} />
+      ) : (
+        <LogTail width={width} height={layout.log} />
+      )}
+    </Box>
+  );
+}
+
+/** Abort or quit, asked once more: what happens to the run either way. */
+function RunDialog(p: { kind: 'confirm-abort' | 'confirm-quit'; width: number; interactive: boolean; runningId: string | undefined }) {
+  const store = useUiStore();
+  const intents = useIntents();
+  const closeDialog = () => store.getState().setOverlay('none');
+  if (p.kind === 'confirm-abort') {
+    return (
+      <ConfirmDialog
+        title="Abort"
+        question="Abort the run now?"
+        explain="The current step is cancelled and the run is recorded as aborted. Completed steps stay; roll back with the rollback phase."
+        width={p.width}
+        active={p.interactive}
+        onNo={closeDialog}
+        onYes={() => {
+          closeDialog();
+          store.getState().setNotice('aborting…');
+          intents.abort();
+        }}
+      />
+    );
+  }
+  return (
+    <ConfirmDialog
+      title="Quit"
+      question={`Quit while ${p.runningId ?? 'a step'} runs?`}
+      explain="The run stops at a safe point and stays resumable: `pgrunbook resume` continues it from any machine."
+      width={p.width}
+      active={p.interactive}
+      onNo={closeDialog}
+      onYes={() => {
+        closeDialog();
+        store.getState().setNotice('stopping at a safe point…');
+        intents.quit();
+      }}
+    />
   );
 }

@@ -67,25 +67,10 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
   const { columns, rows } = useTerminalSize();
   const { isRawModeSupported } = useStdin();
   const { exit } = useApp();
-  const [live, setLive] = useState<MonitorSample | undefined>(feed.latest);
+  const { live, error } = useFeed(feed, props.describeError);
   const [frozen, setFrozen] = useState<MonitorSample | undefined>();
-  const [error, setError] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [confirmPid, setConfirmPid] = useState<number | undefined>();
-
-  useEffect(() => {
-    const offSample = feed.subscribe((s) => {
-      setLive(s);
-      setError(undefined);
-    });
-    const offError = feed.onError((err) =>
-      setError(props.describeError ? props.describeError(err) : ((err as Error)?.message ?? String(err))),
-    );
-    return () => {
-      offSample();
-      offError();
-    };
-  }, [feed]);
 
   // The handler must stay the same function: useInput re-subscribes whenever it changes, and a key
   // arriving between the unsubscribe and the re-subscribe (right after a new sample renders) is lost.
@@ -143,49 +128,22 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
     },
     { text: ' · * = pgrunbook session', tone: 'ours' },
   ];
-  const status: Seg[][] = [];
-  if (error) status.push([{ text: `${error} (retrying every ${formatSeconds(feed.intervalMs / 1000)})`, tone: 'bad' }]);
-  if (confirmPid !== undefined) status.push([{ text: `Cancel our statement in pid ${confirmPid}? y/N`, tone: 'warn' }]);
-  else if (notice) status.push([{ text: notice }]);
-  const sizes = sample?.relationSizes ?? [];
-  if (sizes.length) {
-    status.unshift([
-      { text: 'sizes: ', tone: 'dim' },
-      { text: sizes.map((r) => `${r.relation} ${r.bytes !== null ? formatBytes(r.bytes) : `? (${r.skipped ?? 'skipped'})`}`).join(' · ') },
-    ]);
-  }
-  const notes = sample?.notes ?? [];
-  const noteRows: Seg[][] = notes.slice(0, 2).map((n) => [{ text: `note: ${n}`, tone: 'warn' }]);
-  if (notes.length > 2) noteRows[1] = [{ text: `note: ${notes[1]} (+${notes.length - 2} more)`, tone: 'warn' }];
-
+  const status = statusRows(sample, error, confirmPid, notice, feed.intervalMs);
+  const noteRows = noteRowsOf(sample);
   // The live region stays shorter than the terminal.
   const total = Math.max(4, rows - 1) - 2 - status.length - noteRows.length;
-  let body: React.JSX.Element;
-  if (!sample) {
-    body = <Text>{error ? ' ' : 'waiting for the first sample…'}</Text>;
-  } else {
-    const wants = [
-      1 + Math.max(1, lockRows(sample.locks).length) + (props.cancel && cancellableSession(sample) ? 1 : 0),
-      1 + Math.max(1, sample.longQueries.length + ((sample.hiddenSessions ?? 0) > 0 ? 1 : 0)),
-      1 + replicationRows(sample).length,
-      1 + sample.indexBuilds.reduce((a, b) => a + indexBuildRows(b, width).length, 0),
-    ];
-    const [hl, hq, hr, hi] = allocateHeights(wants, [2, 2, 2, 1], Math.max(4, total));
-    body = (
-      <>
-        <LocksPanel
-          sample={sample}
-          width={width}
-          height={hl!}
-          color={color}
-          cancelKey={props.cancel && isRawModeSupported ? 'c' : undefined}
-        />
-        <LongQueriesPanel sample={sample} width={width} height={hq!} color={color} />
-        <ReplicationPanel sample={sample} width={width} height={hr!} color={color} />
-        <IndexBuildPanel sample={sample} width={width} height={hi!} color={color} />
-      </>
-    );
-  }
+  const body = sample ? (
+    <MonitorPanels
+      sample={sample}
+      width={width}
+      height={total}
+      color={color}
+      cancellable={!!props.cancel}
+      cancelKey={props.cancel && isRawModeSupported ? 'c' : undefined}
+    />
+  ) : (
+    <Text>{error ? ' ' : 'waiting for the first sample…'}</Text>
+  );
   return (
     <Box flexDirection="column" width={width}>
       <SegLine segs={header} width={width} color={color} />
@@ -198,5 +156,81 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
       ))}
       <SegLine segs={legend} width={width} color={color} />
     </Box>
+  );
+}
+
+/** The latest sample and the latest error (cleared by the next sample). */
+function useFeed(feed: MonitorFeed, describeError: MonitorAppProps['describeError']) {
+  const [live, setLive] = useState<MonitorSample | undefined>(feed.latest);
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    const offSample = feed.subscribe((s) => {
+      setLive(s);
+      setError(undefined);
+    });
+    const offError = feed.onError((err) => setError(describeError ? describeError(err) : ((err as Error)?.message ?? String(err))));
+    return () => {
+      offSample();
+      offError();
+    };
+  }, [feed]);
+  return { live, error };
+}
+
+/** Relation sizes, then the error, the cancel question or the last notice. */
+function statusRows(
+  sample: MonitorSample | undefined,
+  error: string | undefined,
+  confirmPid: number | undefined,
+  notice: string | undefined,
+  intervalMs: number,
+): Seg[][] {
+  const status: Seg[][] = [];
+  const sizes = sample?.relationSizes ?? [];
+  if (sizes.length) {
+    status.push([
+      { text: 'sizes: ', tone: 'dim' },
+      { text: sizes.map((r) => `${r.relation} ${r.bytes !== null ? formatBytes(r.bytes) : `? (${r.skipped ?? 'skipped'})`}`).join(' · ') },
+    ]);
+  }
+  if (error) status.push([{ text: `${error} (retrying every ${formatSeconds(intervalMs / 1000)})`, tone: 'bad' }]);
+  if (confirmPid !== undefined) status.push([{ text: `Cancel our statement in pid ${confirmPid}? y/N`, tone: 'warn' }]);
+  else if (notice) status.push([{ text: notice }]);
+  return status;
+}
+
+/** At most two notes; the second says how many more there are. */
+function noteRowsOf(sample: MonitorSample | undefined): Seg[][] {
+  const notes = sample?.notes ?? [];
+  const rows: Seg[][] = notes.slice(0, 2).map((n) => [{ text: `note: ${n}`, tone: 'warn' }]);
+  if (notes.length > 2) rows[1] = [{ text: `note: ${notes[1]} (+${notes.length - 2} more)`, tone: 'warn' }];
+  return rows;
+}
+
+interface MonitorPanelsProps {
+  sample: MonitorSample;
+  width: number;
+  height: number;
+  color?: boolean;
+  cancellable: boolean;
+  cancelKey: string | undefined;
+}
+
+/** The four panels stacked, sharing `height` by what each wants (at least 2, 2, 2 and 1 rows). */
+function MonitorPanels({ sample, width, height, color, cancellable, cancelKey }: MonitorPanelsProps): React.JSX.Element {
+  const wants = [
+    1 + Math.max(1, lockRows(sample.locks).length) + (cancellable && cancellableSession(sample) ? 1 : 0),
+    1 + Math.max(1, sample.longQueries.length + ((sample.hiddenSessions ?? 0) > 0 ? 1 : 0)),
+    1 + replicationRows(sample).length,
+    1 + sample.indexBuilds.reduce((a, b) => a + indexBuildRows(b, width).length, 0),
+  ];
+  const [hl, hq, hr, hi] = allocateHeights(wants, [2, 2, 2, 1], Math.max(4, height));
+  return (
+    <>
+      <LocksPanel sample={sample} width={width} height={hl!} color={color} cancelKey={cancelKey} />
+      <LongQueriesPanel sample={sample} width={width} height={hq!} color={color} />
+      <ReplicationPanel sample={sample} width={width} height={hr!} color={color} />
+      <IndexBuildPanel sample={sample} width={width} height={hi!} color={color} />
+    </>
   );
 }

@@ -145,16 +145,13 @@ function appendLog(state: RunState, e: RunEvent): RunState {
   return { ...state, log: all.length > LOG_CAP ? all.slice(all.length - LOG_CAP) : all };
 }
 
-/** The pure reducer: RunState × RunEvent → RunState. Never reads the clock; times come from events. */
-export function reduce(prev: RunState, e: RunEvent): RunState {
-  // Replays (resume, duplicated listeners) must not double-apply.
-  if (e.seq <= prev.lastSeq) return prev;
-  let s: RunState = { ...prev, lastSeq: e.seq, runId: prev.runId ?? e.runId };
-  const at = Date.parse(e.at);
+/** The run and its phases: start, plan, pause, end. */
+function reduceRunEvent(s: RunState, e: RunEvent, at: number): RunState | undefined {
+  let r = s;
   switch (e.type) {
     case 'run.started':
-      s = {
-        ...s,
+      r = {
+        ...r,
         runbook: e.runbook,
         file: e.file,
         target: e.target,
@@ -165,8 +162,8 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
       };
       break;
     case 'run.plan': {
-      const steps = { ...s.steps };
-      const order = [...s.stepOrder];
+      const steps = { ...r.steps };
+      const order = [...r.stepOrder];
       for (const p of e.steps) {
         const old = steps[p.id];
         if (!old) order.push(p.id);
@@ -181,17 +178,45 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
           detail: p.detail ?? old?.detail ?? {},
         };
       }
-      s = { ...s, steps, stepOrder: order };
+      r = { ...r, steps, stepOrder: order };
       break;
     }
     case 'phase.started':
-      s = { ...s, phase: e.phase };
+      r = { ...r, phase: e.phase };
       break;
     case 'phase.completed':
       break;
+    case 'run.paused':
+      r = { ...r, status: 'paused', statusReason: e.reason };
+      break;
+    case 'run.unpaused':
+      r = { ...r, status: 'running', statusReason: undefined };
+      break;
+    case 'run.interrupted':
+      r = { ...r, status: 'interrupted', statusReason: e.reason, endedAt: at };
+      break;
+    case 'run.aborted':
+      r = { ...r, status: 'aborted', statusReason: e.reason, endedAt: at };
+      break;
+    case 'run.completed':
+      r = { ...r, status: 'completed', statusReason: undefined, endedAt: at };
+      break;
+    case 'run.failed':
+      r = { ...r, status: 'failed', statusReason: e.error, endedAt: at };
+      break;
+    default:
+      return undefined;
+  }
+  return r;
+}
+
+/** One step's life: start, SQL, retries, progress, throttle, evidence, outcome. */
+function reduceStepEvent(s: RunState, e: RunEvent, at: number): RunState | undefined {
+  let r = s;
+  switch (e.type) {
     case 'step.started':
-      s = ensureStep(s, e.stepId, e.phase, e.kind, e.title);
-      s = patchStep(s, e.stepId, {
+      r = ensureStep(r, e.stepId, e.phase, e.kind, e.title);
+      r = patchStep(r, e.stepId, {
         status: 'running',
         attempt: e.attempt,
         startedAt: at,
@@ -201,71 +226,75 @@ export function reduce(prev: RunState, e: RunEvent): RunState {
         retry: undefined,
         throttle: undefined,
       });
-      s = { ...s, currentStepId: e.stepId, phase: e.phase };
+      r = { ...r, currentStepId: e.stepId, phase: e.phase };
       break;
     case 'step.reconciled':
-      s = patchStep(s, e.stepId, { reconciled: `${e.found}: ${e.detail}`, ...(e.found === 'done' ? { status: 'done' as const } : {}) });
+      r = patchStep(r, e.stepId, { reconciled: `${e.found}: ${e.detail}`, ...(e.found === 'done' ? { status: 'done' as const } : {}) });
       break;
     case 'step.sql':
-      s = patchStep(s, e.stepId, { lastSql: { sql: e.sql, ok: e.ok, durationMs: e.durationMs, ...(e.error ? { error: e.error } : {}) } });
+      r = patchStep(r, e.stepId, { lastSql: { sql: e.sql, ok: e.ok, durationMs: e.durationMs, ...(e.error ? { error: e.error } : {}) } });
       // 55P03: lock_timeout expired while waiting for a lock. Kept even when no poll saw the wait.
       if (!e.ok && e.sqlstate === '55P03')
-        s = { ...s, lockTimeouts: [{ stepId: e.stepId, at, waitedMs: e.durationMs }, ...(s.lockTimeouts ?? [])].slice(0, 20) };
+        r = { ...r, lockTimeouts: [{ stepId: e.stepId, at, waitedMs: e.durationMs }, ...(r.lockTimeouts ?? [])].slice(0, 20) };
       break;
     case 'step.retry':
-      s = patchStep(s, e.stepId, { retry: { attempt: e.attempt, of: e.of, delayMs: e.delayMs, reason: e.reason } });
+      r = patchStep(r, e.stepId, { retry: { attempt: e.attempt, of: e.of, delayMs: e.delayMs, reason: e.reason } });
       break;
     case 'step.progress':
-      s = patchStep(s, e.stepId, applyProgress(e.progress));
+      r = patchStep(r, e.stepId, applyProgress(e.progress));
       break;
     case 'step.throttle':
-      s = patchStep(s, e.stepId, { throttle: { reason: e.reason, ...(e.detail ? { detail: e.detail } : {}) } });
+      r = patchStep(r, e.stepId, { throttle: { reason: e.reason, ...(e.detail ? { detail: e.detail } : {}) } });
       break;
     case 'step.evidence':
-      s = patchStep(s, e.stepId, { evidence: e.evidence });
+      r = patchStep(r, e.stepId, { evidence: e.evidence });
       break;
     case 'step.completed':
-      s = patchStep(s, e.stepId, { status: 'done', durationMs: e.durationMs, retry: undefined });
+      r = patchStep(r, e.stepId, { status: 'done', durationMs: e.durationMs, retry: undefined });
       break;
     case 'step.failed':
-      s = patchStep(s, e.stepId, { status: 'failed', durationMs: e.durationMs, error: e.error, hint: e.hint, sqlstate: e.sqlstate });
+      r = patchStep(r, e.stepId, { status: 'failed', durationMs: e.durationMs, error: e.error, hint: e.hint, sqlstate: e.sqlstate });
       break;
     case 'step.skipped':
-      s = patchStep(s, e.stepId, { status: 'skipped', error: e.reason });
+      r = patchStep(r, e.stepId, { status: 'skipped', error: e.reason });
       break;
+    default:
+      return undefined;
+  }
+  return r;
+}
+
+/** Gates and approvals. */
+function reduceGateEvent(s: RunState, e: RunEvent): RunState | undefined {
+  let r = s;
+  switch (e.type) {
     case 'gate.requested':
-      s = gateStep(s, e.request);
-      if (!s.gatedSteps.includes(e.request.stepId)) s = { ...s, gatedSteps: [...s.gatedSteps, e.request.stepId] };
+      r = gateStep(r, e.request);
+      if (!r.gatedSteps.includes(e.request.stepId)) r = { ...r, gatedSteps: [...r.gatedSteps, e.request.stepId] };
       break;
     case 'gate.decided':
-      s = { ...s, gatedSteps: s.gatedSteps.filter((id) => id !== e.request.stepId) };
-      if (s.steps[e.request.stepId]?.gateOnly)
-        s = patchStep(s, e.request.stepId, e.decision.approved ? { status: 'done' } : { status: 'failed', error: e.decision.reason });
+      r = { ...r, gatedSteps: r.gatedSteps.filter((id) => id !== e.request.stepId) };
+      if (r.steps[e.request.stepId]?.gateOnly)
+        r = patchStep(r, e.request.stepId, e.decision.approved ? { status: 'done' } : { status: 'failed', error: e.decision.reason });
       break;
     case 'approval.waiting':
       // The evidence the approver will see stays on the step while the run waits.
-      s = patchStep(ensureStep(s, e.request.stepId), e.request.stepId, { evidence: e.request.evidence });
+      r = patchStep(ensureStep(r, e.request.stepId), e.request.stepId, { evidence: e.request.evidence });
       break;
-    case 'run.paused':
-      s = { ...s, status: 'paused', statusReason: e.reason };
-      break;
-    case 'run.unpaused':
-      s = { ...s, status: 'running', statusReason: undefined };
-      break;
-    case 'run.interrupted':
-      s = { ...s, status: 'interrupted', statusReason: e.reason, endedAt: at };
-      break;
-    case 'run.aborted':
-      s = { ...s, status: 'aborted', statusReason: e.reason, endedAt: at };
-      break;
-    case 'run.completed':
-      s = { ...s, status: 'completed', statusReason: undefined, endedAt: at };
-      break;
-    case 'run.failed':
-      s = { ...s, status: 'failed', statusReason: e.error, endedAt: at };
-      break;
+    default:
+      return undefined;
   }
-  return appendLog(s, e);
+  return r;
+}
+
+/** The pure reducer: RunState × RunEvent → RunState. Never reads the clock; times come from events. */
+export function reduce(prev: RunState, e: RunEvent): RunState {
+  // Replays (resume, duplicated listeners) must not double-apply.
+  if (e.seq <= prev.lastSeq) return prev;
+  const s: RunState = { ...prev, lastSeq: e.seq, runId: prev.runId ?? e.runId };
+  const at = Date.parse(e.at);
+  const next = reduceStepEvent(s, e, at) ?? reduceRunEvent(s, e, at) ?? reduceGateEvent(s, e) ?? s;
+  return appendLog(next, e);
 }
 
 // ---- selectors (pure) ----
