@@ -5,7 +5,9 @@
 //  - a long transaction (an old snapshot) opened when the index build starts (CREATE INDEX
 //    CONCURRENTLY must wait for it);
 //  - a burst of writes on the backfilled table while the backfill runs (row-lock contention,
-//    batch-time throttling, rows for the catch-up pass).
+//    batch-time throttling, rows above the backfill's bound). Its inserts fill the backfilled
+//    columns as the application must by then: a row inserted after the last catch-up pass would
+//    otherwise stay unfilled and fail the next step, a race that depends on timing alone.
 import pg from 'pg';
 import { clientConfig } from '../pg/client-config.js';
 import type { Runner } from '../engine/runner.js';
@@ -180,7 +182,8 @@ export class Drill {
     const t = this.burstTarget!;
     const ms = this.opts.burstMs ?? 3000;
     const n = this.opts.burstClients ?? 2;
-    const what = `${n} sessions writing to ${normRel(t.relation)} (row updates, and inserts when the key has a default) for ${ms} ms during ${t.step.id}`;
+    const fill = backfillSet(t.step);
+    const what = `${n} sessions writing to ${normRel(t.relation)} (row updates, and inserts when the key has a default${fill ? ' that set the backfilled columns, as the application must' : ''}) for ${ms} ms during ${t.step.id}`;
     const fact: Fact = { what, metrics: {} };
     this.facts.set('write-burst', fact);
     try {
@@ -200,13 +203,12 @@ export class Drill {
             const offset = Math.floor(Math.random() * Math.max(1, shape.rows - 20));
             const insert = shape.insertable && (k + i) % 4 === 3;
             const sql = insert
-              ? `INSERT INTO ${shape.table} (${shape.copyCols}) SELECT ${shape.copyCols} FROM ${shape.table} OFFSET ${offset} LIMIT 5`
+              ? `INSERT INTO ${shape.table} (${shape.copyCols}) SELECT ${shape.copyCols} FROM ${shape.table} OFFSET ${offset} LIMIT 5 RETURNING ctid`
               : `UPDATE ${shape.table} SET ${shape.touchCol} = ${shape.touchCol} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${shape.table} OFFSET ${offset} LIMIT 20))`;
             const s = performance.now();
             try {
-              const r = await c.query(sql);
-              if (insert) inserts += r.rowCount ?? 0;
-              else updates += r.rowCount ?? 0;
+              if (insert) inserts += await insertRows(c, sql, shape.table, fill);
+              else updates += (await c.query(sql)).rowCount ?? 0;
             } catch (err) {
               errors++;
               errorCodes.add((err as { code?: string }).code ?? 'error');
@@ -347,6 +349,27 @@ export class Drill {
       });
     } else out.push(notApplicable('write-burst', 'no backfill step in the deploy phase'));
     return out;
+  }
+}
+
+/** The backfill's SET list, which the drill's application applies to the rows it inserts. */
+function backfillSet(step: StepSpec): string | undefined {
+  const set = (step.params as { set?: unknown })?.set;
+  return step.kind === 'backfill' && typeof set === 'string' ? set : undefined;
+}
+
+/** Inserts copies of existing rows and, in the same transaction, fills them like the backfill does. */
+async function insertRows(c: pg.Client, insert: string, table: string, fill: string | undefined): Promise<number> {
+  if (!fill) return (await c.query(insert)).rowCount ?? 0;
+  await c.query('BEGIN');
+  try {
+    const r = await c.query<{ ctid: string }>(insert);
+    await c.query(`UPDATE ${table} SET ${fill}\nWHERE ctid = ANY($1::tid[])`, [r.rows.map((row) => row.ctid)]);
+    await c.query('COMMIT');
+    return r.rowCount ?? 0;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
   }
 }
 
