@@ -1,7 +1,9 @@
 // The demo's `orders` table: one INSERT … SELECT over generate_series, with the primary key built
 // afterwards (one sort instead of a million index insertions) and ANALYZE so reltuples-based
-// estimates (the backfill's total) are right from the start.
+// estimates (the backfill's total) are right from the start. pg_stat_statements is created too, so
+// the app_latency throttle has the traffic's latency to watch.
 import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 
 export interface SeedResult {
   rows: number;
@@ -12,6 +14,7 @@ export async function seedOrders(db: Queryable, rows: number, table = 'orders'):
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`rows must be a positive whole number, got ${rows}`);
   const t0 = Date.now();
   const q = `"${table.replace(/"/g, '""')}"`;
+  await db.query(sqlText('demo/sql', 'demo-enable-statement-stats'));
   await db.query(`DROP TABLE IF EXISTS ${q}`);
   await db.query(`
     CREATE TABLE ${q} (

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seedOrders } from '../../src/demo/seed.js';
+import { readStatementStats } from '../../src/pg/statement-stats.js';
 import { useTestDatabase } from '../support/pg.js';
 
 describe('seedOrders', () => {
@@ -25,6 +26,16 @@ describe('seedOrders', () => {
     expect(again.rows).toBe(20_000);
     const [sum2] = await db.query<{ s: string }>(`select sum(amount)::text s from orders`);
     expect(sum2!.s).toBe(sum!.s);
+  });
+
+  it('creates pg_stat_statements, so the app_latency throttle sees the traffic on orders', async () => {
+    await seedOrders(db.pool, 500);
+    for (let i = 1; i <= 5; i++) await db.query(`select amount from orders where id = $1`, [i]);
+    const [v] = await db.query<{ v: number }>(`select current_setting('server_version_num')::int v`);
+    const r = await readStatementStats(db.pool, ['orders'], v!.v, Date.now());
+    if (!r.ok) throw new Error(r.note);
+    const lookup = r.stats.find((s) => /select amount from orders where id/i.test(s.query));
+    expect(lookup?.calls).toBe(5);
   });
 
   it('refuses a nonsensical row count before touching the database', async () => {
