@@ -11,17 +11,25 @@
 // Names introduced here start with __pgrunbook_ so they cannot capture a column or table that the
 // runbook's `set` / `where` refer to.
 import { quoteLiteral } from '../pg/connection.js';
-import { CURSOR_TABLE, SKIPPED_TABLE } from './cursor-store.js';
 import type { BackfillTarget } from './backfill-target.js';
+import {
+  type Binder,
+  type CursorMove,
+  cursorCte,
+  keyRow,
+  keyText,
+  lockTodoCte,
+  passResult,
+  retrySql,
+  skipCte,
+  whereClause,
+} from './pass-sql.js';
 
 export interface BatchSqlInput {
   info: BackfillTarget;
   set: string;
   where?: string;
 }
-
-/** Turns a value into SQL (`$3::bigint` or `'42'::bigint`); `label` explains placeholders in plans. */
-export type Binder = (value: unknown, cast: string, label: string) => string;
 
 export function paramBinder(): { bind: Binder; params: unknown[]; labels: string[] } {
   const params: unknown[] = [];
@@ -49,34 +57,16 @@ function toLiteral(v: unknown): string {
   return quoteLiteral(String(v));
 }
 
-/** `("a", "b")`, optionally qualified by a range-variable name. */
-export function keyRow(info: BackfillTarget, qualifier?: string): string {
-  return `(${info.keys.map((k) => (qualifier ? `${qualifier}.${k.quoted}` : k.quoted)).join(', ')})`;
-}
-
 /** Key values (text, as stored in the cursor) cast back to the column types. */
 function valueRow(info: BackfillTarget, values: string[], bind: Binder, what: string): string {
   return `(${info.keys.map((k, i) => bind(values[i], k.type, `${what} (${k.name})`)).join(', ')})`;
-}
-
-/** `(arr[1]::bigint, arr[2]::uuid)` for a text[] expression. */
-export function arrayRow(info: BackfillTarget, arr: string): string {
-  return `(${info.keys.map((k, i) => `(${arr})[${i + 1}]::${k.type}`).join(', ')})`;
-}
-
-/** `ARRAY["a"::text, "b"::text]`: how keys leave the database. */
-export function keyText(info: BackfillTarget, qualifier?: string): string {
-  return `ARRAY[${info.keys.map((k) => `${qualifier ? `${qualifier}.` : ''}${k.quoted}::text`).join(', ')}]`;
 }
 
 function orderBy(info: BackfillTarget, dir: 'asc' | 'desc' = 'asc'): string {
   return info.keys.map((k) => `${k.quoted} ${dir}`).join(', ');
 }
 
-// User fragments end with a newline so a trailing `-- comment` cannot swallow what follows.
-function whereClause(where: string | undefined): string {
-  return where ? ` AND (${where}\n)` : '';
-}
+const UPDATED = '(SELECT count(*) FROM __pgrunbook_upd)';
 
 function setClause(set: string): string {
   return `${set}\n`;
@@ -110,24 +100,6 @@ export function maxKeySql(info: BackfillTarget, lower: string[] | null, bind: Bi
   return `SELECT ${keyText(info)} AS k FROM ${info.qualified} __pgrunbook_t${cond} ORDER BY ${orderBy(info, 'desc')} LIMIT 1`;
 }
 
-export interface CursorMove {
-  runId: string;
-  stepId: string;
-  /** The batch's last key: the new cursor. */
-  end: string[];
-  /** Keys in the batch's range; null for a pass's last batch (counted as rows updated). */
-  keys: number | null;
-  batchSize: number;
-}
-
-/** Moves the cursor and the counters; `rowsExpr` is the number of rows this batch updated. */
-export function cursorUpdate(m: CursorMove, rowsExpr: string, bind: Binder): string {
-  return `UPDATE ${CURSOR_TABLE} SET cursor = ${bind(m.end, 'text[]', 'the new cursor')}, rows_done = rows_done + ${rowsExpr},
-           keys_done = keys_done + coalesce(${bind(m.keys, 'bigint', 'keys in the range')}, ${rowsExpr}), batches = batches + 1,
-           batch_size = ${bind(m.batchSize, 'int', 'batch size')}, updated_at = now()
-     WHERE run_id = ${bind(m.runId, 'text', 'run id')} AND step_id = ${bind(m.stepId, 'text', 'step id')} RETURNING rows_done`;
-}
-
 /**
  * Fast path: one plain UPDATE of the key range (its own row locks are FOR NO KEY UPDATE) and the
  * cursor move, in one statement. Run with a short lock_timeout: a row held by another session
@@ -138,10 +110,8 @@ export function fastBatchSql(b: BatchSqlInput, lower: string[] | null, m: Cursor
   UPDATE ${b.info.qualified} SET ${b.set}
    WHERE ${range(b.info, lower, m.end, bind)}${whereClause(b.where)}
   RETURNING 1
-), __pgrunbook_cur AS (
-  ${cursorUpdate(m, '(SELECT count(*) FROM __pgrunbook_upd)', bind)}
-)
-SELECT (SELECT count(*) FROM __pgrunbook_upd)::int AS updated, 0 AS skipped, (SELECT rows_done FROM __pgrunbook_cur)::float8 AS rows_done`;
+), ${cursorCte(m, UPDATED, bind)}
+${passResult(UPDATED, false)}`;
 }
 
 /** `__pgrunbook_upd`: updates exactly the row versions `__pgrunbook_locked` locked (by tableoid + ctid). */
@@ -169,19 +139,8 @@ export function skipLockedBatchSql(b: BatchSqlInput, lower: string[] | null, m: 
     FROM ${b.info.qualified}
    WHERE ${r}${whereClause(b.where)}
    FOR NO KEY UPDATE OF ${t} SKIP LOCKED
-), ${updateLockedCte(b)}, __pgrunbook_skip AS (
-  INSERT INTO ${SKIPPED_TABLE} (run_id, step_id, key)
-  SELECT ${bind(m.runId, 'text', 'run id')}, ${bind(m.stepId, 'text', 'step id')}, ${keyText(b.info, t)}
-    FROM ${b.info.qualified}
-   WHERE ${r}${whereClause(b.where)}
-     AND ${keyText(b.info, t)} NOT IN (SELECT __pgrunbook_key FROM __pgrunbook_locked)
-  ON CONFLICT DO NOTHING
-  RETURNING 1
-), __pgrunbook_cur AS (
-  ${cursorUpdate(m, '(SELECT count(*) FROM __pgrunbook_upd)', bind)}
-)
-SELECT (SELECT count(*) FROM __pgrunbook_upd)::int AS updated, (SELECT count(*) FROM __pgrunbook_skip)::int AS skipped,
-       (SELECT rows_done FROM __pgrunbook_cur)::float8 AS rows_done`;
+), ${updateLockedCte(b)}, ${skipCte(b.info, m, r, whereClause(b.where), '__pgrunbook_locked', bind)}, ${cursorCte(m, UPDATED, bind)}
+${passResult(UPDATED, true)}`;
 }
 
 /**
@@ -198,36 +157,9 @@ export function retryBatchSql(
   after: string[] | null,
   bind: Binder,
 ): string {
-  const t = b.info.relname;
-  const todoKey = '__pgrunbook_todo.__pgrunbook_key';
-  const run = bind(runId, 'text', 'run id');
-  const step = bind(stepId, 'text', 'step id');
-  const afterSql = after ? ` AND key > ${bind(after, 'text[]', 'continue after this key')}` : '';
-  return `WITH __pgrunbook_todo AS (
-  SELECT key AS __pgrunbook_key FROM ${SKIPPED_TABLE}
-   WHERE run_id = ${run} AND step_id = ${step}${afterSql}
-   ORDER BY key LIMIT ${bind(limit, 'int', 'batch size')}
-), __pgrunbook_locked AS (
-  SELECT ${t}.tableoid AS __pgrunbook_toid, ${t}.ctid AS __pgrunbook_tid, ${todoKey}
-    FROM ${b.info.qualified} JOIN __pgrunbook_todo ON ${keyRow(b.info, t)} = ${arrayRow(b.info, todoKey)}
-   WHERE true${whereClause(b.where)}
-   FOR NO KEY UPDATE OF ${t} SKIP LOCKED
-), ${updateLockedCte(b)}, __pgrunbook_gone AS (
-  SELECT ${todoKey} FROM __pgrunbook_todo
-   WHERE NOT EXISTS (SELECT 1 FROM ${b.info.qualified} WHERE ${keyRow(b.info, t)} = ${arrayRow(b.info, todoKey)}${whereClause(b.where)})
-), __pgrunbook_del AS (
-  DELETE FROM ${SKIPPED_TABLE}
-   WHERE run_id = ${run} AND step_id = ${step}
-     AND key IN (SELECT __pgrunbook_key FROM __pgrunbook_locked UNION SELECT __pgrunbook_key FROM __pgrunbook_gone)
-  RETURNING 1
-), __pgrunbook_cur AS (
-  UPDATE ${CURSOR_TABLE} SET rows_done = rows_done + (SELECT count(*) FROM __pgrunbook_upd), batches = batches + (SELECT count(*) > 0 FROM __pgrunbook_todo)::int,
-         updated_at = now()
-   WHERE run_id = ${run} AND step_id = ${step} RETURNING rows_done
-)
-SELECT (SELECT count(*) FROM __pgrunbook_todo)::int AS considered, (SELECT count(*) FROM __pgrunbook_upd)::int AS updated,
-       (SELECT count(*) FROM __pgrunbook_del)::int AS resolved, (SELECT rows_done FROM __pgrunbook_cur)::float8 AS rows_done,
-       (SELECT max(__pgrunbook_key) FROM __pgrunbook_todo) AS last_key`;
+  const where = whereClause(b.where);
+  const ctes = `${lockTodoCte(b.info, where, 'NO KEY UPDATE')}, ${updateLockedCte(b)}`;
+  return retrySql(b.info, { runId, stepId, limit, after }, { ctes, taken: '__pgrunbook_locked', where, done: UPDATED }, bind);
 }
 
 /** The batch's UPDATE alone (no cursor bookkeeping), for timing one batch in a rolled-back transaction. */
