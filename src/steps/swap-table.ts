@@ -193,8 +193,11 @@ function copyNote(p: Params): string {
     k.fixedBatchSize !== undefined
       ? `fixed batches of ${k.fixedBatchSize} rows`
       : `batches tuned to stay within ${k.targetBatchMs} ms (starting at ${k.initialBatchSize} rows)`;
-  const throttle = k.throttle.enabled
-    ? 'throttled on replication lag, sessions waiting on its locks and slow batches'
+  const t = k.throttle;
+  const throttle = t.enabled
+    ? 'throttled on replication lag, sessions waiting on its locks, slow batches' +
+      (t.appLatencyFactor > 0 ? `, the application's latency on the table over ${t.appLatencyFactor}x its baseline` : '') +
+      (k.minThroughput > 0 ? `, throughput under ${Math.round(k.minThroughput * 100)}% of the early rate` : '')
     : 'throttle probes off (`throttle: false`)';
   return `the copy runs as a backfill does: ${size}, ${throttle}; each batch commits its cursor, so a resume restarts after the last committed batch`;
 }

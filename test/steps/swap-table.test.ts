@@ -222,6 +222,7 @@ for (const major of edgeMajors()) {
       await db.query(`CREATE TABLE held (id int PRIMARY KEY, v int); INSERT INTO held SELECT g, g FROM generate_series(1, 3000) g`);
       const h = await harness(swapTable, { table: 'held', columns: [{ name: 'v', type: 'bigint' }], batch_size: 500 }, { url: db.url });
       expect(h.plan.notes.join('\n')).toMatch(/the copy runs as a backfill does: fixed batches of 500 rows, throttled on replication lag/);
+      expect(h.plan.notes.join('\n')).toMatch(/latency on the table over 1.5x its baseline, throughput under 10% of the early rate;/);
       // FOR UPDATE conflicts with the copy's FOR KEY SHARE, not with the trigger install.
       const app = new pg.Client(db.url);
       await app.connect();
