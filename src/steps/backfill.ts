@@ -4,10 +4,12 @@
 import type { StepKind, StepPlan, PlanContext, StepContext } from '../engine/step-kind.js';
 import type { Evidence } from '../engine/gates.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
-import { InputError, RunbookError } from '../util/runbook-error.js';
+import { InputError } from '../util/runbook-error.js';
 import { backfillSchema, resolveConfig, type BackfillConfig, type BackfillParams } from '../backfill/params.js';
 import { checkFragments } from '../backfill/backfill-fragments.js';
-import { runBackfill } from '../backfill/engine.js';
+import { runStepBackfill } from './lib/step-backfill.js';
+import { runRollbackSql } from './lib/rollback-sql.js';
+import { doneWhenCursorDone } from './lib/reconcile.js';
 import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from '../backfill/backfill-target.js';
 import { fastBatchSql, paramBinder } from '../backfill/batch-sql.js';
@@ -133,16 +135,7 @@ export const backfill: StepKind<BackfillParams> = {
 
   async apply(step, ctx: StepContext) {
     const cfg = await configOf(step);
-    const result = await runBackfill({
-      pool: ctx.pool,
-      runId: ctx.runId,
-      stepId: step.id,
-      cfg,
-      clock: ctx.clock,
-      signal: ctx.signal,
-      control: ctx.control,
-      emit: (b) => ctx.emit(b),
-    });
+    const result = await runStepBackfill(ctx, cfg);
     const cur = await readCursor(ctx.pool, ctx.runId, step.id);
     ctx.emit({
       type: 'step.evidence',
@@ -197,19 +190,8 @@ export const backfill: StepKind<BackfillParams> = {
       });
       return;
     }
-    await ctx.executor.run(step.rollback, {
-      stepId: step.id,
-      lockTimeoutMs: step.settings.lockTimeoutMs,
-      statementTimeoutMs: step.settings.statementTimeoutMs,
-      retries: step.settings.ddlRetries,
-      signal: ctx.signal,
-    });
+    await runRollbackSql(step, ctx);
   },
 
-  async reconcile(step, ctx) {
-    const cur = await readCursor(ctx.pool, ctx.runId, step.id);
-    if (!cur) return { found: 'not-done', detail: 'no backfill cursor saved yet: the backfill starts from the beginning' };
-    if (cur.pass === 'done') return { found: 'done', detail: describeCursor(cur) };
-    return { found: 'not-done', detail: `${describeCursor(cur)}; apply resumes from this cursor` };
-  },
+  reconcile: doneWhenCursorDone('no backfill cursor saved yet: the backfill starts from the beginning'),
 };

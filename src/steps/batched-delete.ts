@@ -12,7 +12,9 @@ import type { Problem, StepSpec } from '../runbook/model.js';
 import { InputError } from '../util/runbook-error.js';
 import { batchKnobs, batchKnobsShape, type BackfillConfig } from '../backfill/params.js';
 import { checkFragments } from '../backfill/backfill-fragments.js';
-import { runBackfill } from '../backfill/engine.js';
+import { runStepBackfill } from './lib/step-backfill.js';
+import { runRollbackSql } from './lib/rollback-sql.js';
+import { doneWhenCursorDone } from './lib/reconcile.js';
 import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
 import { type BackfillTarget, estimateMatching, introspectTable } from '../backfill/backfill-target.js';
 import { fastDeleteSql } from '../backfill/delete-sql.js';
@@ -82,16 +84,7 @@ async function plan(step: StepSpec<Params>, ctx: PlanContext): Promise<StepPlan>
 }
 
 async function apply(step: StepSpec<Params>, ctx: StepContext) {
-  const result = await runBackfill({
-    pool: ctx.pool,
-    runId: ctx.runId,
-    stepId: step.id,
-    cfg: await configOf(step),
-    clock: ctx.clock,
-    signal: ctx.signal,
-    control: ctx.control,
-    emit: (b) => ctx.emit(b),
-  });
+  const result = await runStepBackfill(ctx, await configOf(step));
   ctx.emit({
     type: 'step.evidence',
     stepId: step.id,
@@ -145,19 +138,8 @@ export const batchedDelete: StepKind<Params> = {
       });
       return;
     }
-    await ctx.executor.run(step.rollback, {
-      stepId: step.id,
-      lockTimeoutMs: step.settings.lockTimeoutMs,
-      statementTimeoutMs: step.settings.statementTimeoutMs,
-      retries: step.settings.ddlRetries,
-      signal: ctx.signal,
-    });
+    await runRollbackSql(step, ctx);
   },
 
-  async reconcile(step, ctx) {
-    const cur = await readCursor(ctx.pool, ctx.runId, step.id);
-    if (!cur) return { found: 'not-done', detail: 'no cursor saved yet: the delete starts from the first key' };
-    if (cur.pass === 'done') return { found: 'done', detail: describeCursor(cur) };
-    return { found: 'not-done', detail: `${describeCursor(cur)}; apply resumes from this cursor` };
-  },
+  reconcile: doneWhenCursorDone('no cursor saved yet: the delete starts from the first key'),
 };

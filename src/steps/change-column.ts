@@ -24,7 +24,7 @@ import { probe, probing } from '../pg/probe.js';
 import { sqlText } from '../pg/sql-files.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { backfillSchema, resolveConfig } from '../backfill/params.js';
-import { runBackfill } from '../backfill/engine.js';
+import { runStepBackfill } from './lib/step-backfill.js';
 import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
 import { identifier, tableName } from './ddl/ddl-schema.js';
 import {
@@ -279,16 +279,7 @@ async function applyExpand(step: StepSpec<Params>, ctx: StepContext) {
     await runDdl(ctx, ddl.join(';\n'));
     log(ctx, `${n.newColumn} added; writes to ${n.column} or ${n.newColumn} now land in both`);
   }
-  const result = await runBackfill({
-    pool: ctx.pool,
-    runId: ctx.runId,
-    stepId: step.id,
-    cfg: backfillConfig(p, n, c),
-    clock: ctx.clock,
-    signal: ctx.signal,
-    control: ctx.control,
-    emit: (b) => ctx.emit(b),
-  });
+  const result = await runStepBackfill(ctx, backfillConfig(p, n, c));
   ctx.emit({
     type: 'step.evidence',
     stepId: step.id,

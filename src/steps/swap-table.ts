@@ -40,7 +40,7 @@ import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, tableName } from './ddl/ddl-schema.js';
 import { batchKnobs, batchKnobsShape, type BackfillConfig } from '../backfill/params.js';
-import { runBackfill } from '../backfill/engine.js';
+import { runStepBackfill } from './lib/step-backfill.js';
 import { backfillSchemaSql, deleteCursor } from '../backfill/cursor-store.js';
 import { findTable, missingTableError, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
 import { probe } from '../pg/probe.js';
@@ -255,16 +255,7 @@ function copyConfig(p: Params, n: sql.SwapNames, info: SwapInfo): BackfillConfig
 }
 
 async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo): Promise<void> {
-  const result = await runBackfill({
-    pool: ctx.pool,
-    runId: ctx.runId,
-    stepId: ctx.step.id,
-    cfg: copyConfig(p, n, info),
-    clock: ctx.clock,
-    signal: ctx.signal,
-    control: ctx.control,
-    emit: (b) => ctx.emit(b),
-  });
+  const result = await runStepBackfill(ctx, copyConfig(p, n, info));
   log(ctx, `copied ${result.rowsDone} rows into ${n.shadowName} in ${result.batches} batches`);
 }
 

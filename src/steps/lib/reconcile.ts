@@ -1,5 +1,6 @@
-// Reconcile helpers for kinds whose effect is nothing or is recorded in ctx.state.
+// Reconcile helpers for kinds whose effect is nothing, is recorded in ctx.state, or is a batch walk's cursor.
 import type { ReconcileResult, StepContext } from '../../engine/step-kind.js';
+import { describeCursor, readCursor } from '../../backfill/cursor-store.js';
 
 /** Read-only and waiting steps change nothing: after a crash, run them again. */
 export async function rerunIsHarmless(): Promise<ReconcileResult> {
@@ -13,5 +14,15 @@ export function doneWhenStateHas(key: string) {
     return st?.[key] != null
       ? { found: 'done', detail: `already recorded: ${key} = ${String(st[key])}` }
       : { found: 'not-done', detail: `nothing recorded yet (${key})` };
+  };
+}
+
+/** Done when the step's batch cursor says its walk finished; `notStarted` says what a missing cursor means. */
+export function doneWhenCursorDone(notStarted: string) {
+  return async (step: { id: string }, ctx: StepContext): Promise<ReconcileResult> => {
+    const cur = await readCursor(ctx.pool, ctx.runId, step.id);
+    if (!cur) return { found: 'not-done', detail: notStarted };
+    if (cur.pass === 'done') return { found: 'done', detail: describeCursor(cur) };
+    return { found: 'not-done', detail: `${describeCursor(cur)}; apply resumes from this cursor` };
   };
 }
