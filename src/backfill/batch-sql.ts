@@ -18,6 +18,7 @@ import {
   cursorCte,
   keyRow,
   keyText,
+  lockRangeCte,
   lockTodoCte,
   passResult,
   retrySql,
@@ -132,14 +133,9 @@ function updateLockedCte(b: BatchSqlInput): string {
  * locked in its newer version, whose ctid differs from the one our snapshot sees.
  */
 export function skipLockedBatchSql(b: BatchSqlInput, lower: string[] | null, m: CursorMove, bind: Binder): string {
-  const t = b.info.relname;
   const r = range(b.info, lower, m.end, bind);
-  return `WITH __pgrunbook_locked AS (
-  SELECT tableoid AS __pgrunbook_toid, ctid AS __pgrunbook_tid, ${keyText(b.info)} AS __pgrunbook_key
-    FROM ${b.info.qualified}
-   WHERE ${r}${whereClause(b.where)}
-   FOR NO KEY UPDATE OF ${t} SKIP LOCKED
-), ${updateLockedCte(b)}, ${skipCte(b.info, m, r, whereClause(b.where), '__pgrunbook_locked', bind)}, ${cursorCte(m, UPDATED, bind)}
+  const where = whereClause(b.where);
+  return `WITH ${lockRangeCte(b.info, r, where, 'NO KEY UPDATE')}, ${updateLockedCte(b)}, ${skipCte(b.info, m, r, where, '__pgrunbook_locked', bind)}, ${cursorCte(m, UPDATED, bind)}
 ${passResult(UPDATED, true)}`;
 }
 

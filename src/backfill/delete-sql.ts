@@ -5,7 +5,17 @@
 // skipped are deleted by the retry pass once free (or forgotten if the row is gone meanwhile).
 import type { BackfillTarget } from './backfill-target.js';
 import { range } from './batch-sql.js';
-import { type Binder, type CursorMove, cursorCte, keyText, lockTodoCte, passResult, retrySql, skipCte, whereClause } from './pass-sql.js';
+import {
+  type Binder,
+  type CursorMove,
+  cursorCte,
+  lockRangeCte,
+  lockTodoCte,
+  passResult,
+  retrySql,
+  skipCte,
+  whereClause,
+} from './pass-sql.js';
 
 export interface DeleteSqlInput {
   info: BackfillTarget;
@@ -36,14 +46,9 @@ ${passResult(deleted, false)}`;
 
 /** Contended path: delete what is free in the range (SKIP LOCKED), record the keys of the rest for the retry pass. */
 export function skipLockedDeleteSql(b: DeleteSqlInput, lower: string[] | null, m: CursorMove, bind: Binder): string {
-  const t = b.info.relname;
   const r = range(b.info, lower, m.end, bind);
-  return `WITH __pgrunbook_locked AS (
-  SELECT tableoid AS __pgrunbook_toid, ctid AS __pgrunbook_tid, ${keyText(b.info)} AS __pgrunbook_key
-    FROM ${b.info.qualified}
-   WHERE ${r}${whereClause(b.where)}
-   FOR UPDATE OF ${t} SKIP LOCKED
-), ${deleteLockedCte(b)}, ${skipCte(b.info, m, r, whereClause(b.where), '__pgrunbook_locked', bind)}, ${cursorCte(m, deleted, bind)}
+  const where = whereClause(b.where);
+  return `WITH ${lockRangeCte(b.info, r, where, 'UPDATE')}, ${deleteLockedCte(b)}, ${skipCte(b.info, m, r, where, '__pgrunbook_locked', bind)}, ${cursorCte(m, deleted, bind)}
 ${passResult(deleted, true)}`;
 }
 

@@ -126,6 +126,16 @@ SELECT (SELECT count(*) FROM __pgrunbook_todo)::int AS considered, ${work.done}:
        (SELECT max(__pgrunbook_key) FROM __pgrunbook_todo) AS last_key`;
 }
 
+/** `__pgrunbook_locked`: the free rows of the range `r` (and `where`), locked with `lock`. */
+export function lockRangeCte(info: BackfillTarget, r: string, where: string, lock: string): string {
+  return `__pgrunbook_locked AS (
+  SELECT tableoid AS __pgrunbook_toid, ctid AS __pgrunbook_tid, ${keyText(info)} AS __pgrunbook_key
+    FROM ${info.qualified}
+   WHERE ${r}${where}
+   FOR ${lock} OF ${info.relname} SKIP LOCKED
+)`;
+}
+
 /** `__pgrunbook_locked`: the free rows among the skipped keys (and `where`), locked with `lock`. */
 export function lockTodoCte(info: BackfillTarget, where: string, lock: string): string {
   const t = info.relname;
