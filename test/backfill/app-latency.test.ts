@@ -1,12 +1,10 @@
-// The app_latency throttle rule: the governor's decisions on given figures, and the backfill under a
-// real pgbench load slowing down when the application's latency rises and letting go when it stops.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The app_latency throttle rule: the governor's decisions on given figures, and a backfill on a real
+// server without pg_stat_statements (one note, and it still finishes).
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/backfill/params.js';
 import { ThrottleGovernor } from '../../src/backfill/throttle.js';
-import type { RunEvent } from '../../src/engine/events.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { useTestDatabase } from '../support/pg.js';
-import { startPgbench, type PgbenchRun } from '../support/pgbench.js';
 import { createStateSchema, runStep } from './helpers.js';
 
 const fig = (meanMs: number, calls: number) => ({ meanMs, calls, callsPerSec: calls, statements: 2 });
@@ -58,14 +56,10 @@ describe('app_latency rule', () => {
   });
 });
 
-describe('backfill with the app_latency rule under pgbench', () => {
+describe('backfill with the app_latency rule on a real server', () => {
   const db = useTestDatabase();
-  let load: PgbenchRun | undefined;
   beforeAll(async () => {
     await createStateSchema(db.pool);
-  });
-  afterAll(async () => {
-    await load?.stop();
   });
 
   it('notes a missing pg_stat_statements once and still finishes', async () => {
@@ -78,48 +72,4 @@ describe('backfill with the app_latency rule under pgbench', () => {
     expect(notes[0]).toMatchObject({ level: 'warn' });
     expect((notes[0] as any).message).toMatch(/CREATE EXTENSION pg_stat_statements/);
   });
-
-  it('slows down while the application waits on the batches, and lets go when it stops', async () => {
-    await db.query('CREATE EXTENSION pg_stat_statements');
-    await db.query('CREATE TABLE orders (id int PRIMARY KEY, v int NOT NULL DEFAULT 0, w int)');
-    await db.query('INSERT INTO orders (id) SELECT generate_series(1, 100000)');
-    // Each call updates one row in every 10000-key stretch, so whichever batch is running holds a row
-    // every caller needs: the application waits on every batch, on any major and however fast the
-    // server is. (One random row per call waited on only a tenth of the batches, and on a fast PG 14
-    // the mean rose by less than the rule's 0.5 ms floor.)
-    const ids = Array.from({ length: 10 }, (_, i) => `:a + ${i * 10000}`).join(', ');
-    const script = `\\set a random(1, 10000)\nUPDATE orders SET v = v + 1 WHERE id IN (${ids});\n`;
-    load = startPgbench(db.url, script, { clients: 4, seconds: 120 });
-    await new Promise((r) => setTimeout(r, 1500)); // a baseline recorded before the step
-
-    const seen: RunEvent[] = [];
-    const { error, ctx } = await runStep(
-      db.url,
-      {
-        table: 'orders',
-        set: 'w = v',
-        batch_size: 10000,
-        throttle: { app_latency: '1.5x', probe_interval: '200ms', batch_time_factor: 1000 },
-      },
-      {
-        onEvent: (e) => {
-          if (e.type !== 'step.throttle') return;
-          seen.push(e);
-          // Once it fired, the application stops: nobody is left to slow down for.
-          if (e.reason === 'app_latency') void load?.stop();
-        },
-      },
-    );
-    expect(error).toBeUndefined();
-    const fired = seen.find((e) => e.type === 'step.throttle' && e.reason === 'app_latency') as any;
-    const logs = JSON.stringify(ctx.events.filter((e) => e.type === 'step.throttle' || e.type === 'step.log'));
-    expect(fired, `an app_latency throttle event in ${logs}`).toBeDefined();
-    expect(fired.detail).toMatch(/application mean latency on public\.orders is [\d.]+ ms .*x its [\d.]+ ms baseline \(limit 1\.5x\)/);
-    // Released while batches still ran, not merely by the end of the step.
-    const released = ctx.events.findIndex((e, i) => i > ctx.events.indexOf(fired) && e.type === 'step.throttle' && e.reason === null);
-    const walkDone = ctx.events.findIndex((e) => e.type === 'step.log' && /key walk finished/.test(e.message));
-    expect(released).toBeGreaterThan(0);
-    expect(released, logs).toBeLessThan(walkDone);
-    expect((await db.query('SELECT count(*)::int AS n FROM orders WHERE w IS NULL'))[0].n).toBe(0);
-  }, 120_000);
 });
