@@ -45,6 +45,8 @@ export interface StepPlan {
   irreversibleReason?: string;
   /** Operator-facing notes: rewrites, scans, estimates, warnings. */
   notes: string[];
+  /** Set when the live catalog shows the work already done: why there is nothing to run (plan estimates zero). */
+  nothingToDo?: string;
 }
 
 export interface PlanContext {

@@ -16,6 +16,7 @@ import { identifier, tableName } from './ddl/ddl-schema.js';
 import { findColumn, findConstraint, findTable, requireColumn, requireTable, planTable, estimatedRowsText } from './ddl/ddl-catalog.js';
 import { probe, probing } from '../pg/probe.js';
 import type { TableFacts } from '../pg/catalog/catalog-types.js';
+import type { Queryable } from '../pg/queryable.js';
 import { derivedName } from './ddl/ddl-names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
@@ -87,12 +88,20 @@ async function remainingNulls(ctx: StepContext, t: TableFacts, column: string): 
 }
 
 /** NOT NULL and (on PG 18) its constraint validated. */
-async function isDone(ctx: StepContext, t: TableFacts, column: string): Promise<boolean> {
-  const c = await findColumn(ctx.pool, t.oid, column);
+async function isNotNull(q: Queryable, versionNum: number, t: TableFacts, column: string): Promise<boolean> {
+  const c = await findColumn(q, t.oid, column);
   if (!c?.notNull) return false;
-  if (ctx.serverVersionNum < NATIVE_FROM) return true;
-  const { rows } = await probing(ctx.pool).query<{ ok: boolean }>(sqlText('pg/catalog/sql', 'not-null-validated'), [t.oid, c.attnum]);
+  if (versionNum < NATIVE_FROM) return true;
+  const { rows } = await probing(q).query<{ ok: boolean }>(sqlText('pg/catalog/sql', 'not-null-validated'), [t.oid, c.attnum]);
   return rows[0]?.ok !== false;
+}
+
+const isDone = (ctx: StepContext, t: TableFacts, column: string) => isNotNull(ctx.pool, ctx.serverVersionNum, t, column);
+
+/** The plan of a column that is NOT NULL already: nothing runs, nothing is locked, nothing is scanned. */
+function alreadyDonePlan(column: string): StepPlan {
+  const why = `${column} is already NOT NULL: nothing to do`;
+  return { statements: [], locks: [], reversible: true, notes: [why], nothingToDo: why };
 }
 
 export const notNull: StepKind<Params> = {
@@ -104,6 +113,7 @@ export const notNull: StepKind<Params> = {
     const p = step.params;
     const version = ctx.serverVersionNum ?? 170000;
     const { qualified: table, info: t } = await planTable(ctx.db, p.table);
+    if (ctx.db && t && (await isNotNull(ctx.db, version, t, p.column))) return alreadyDonePlan(p.column);
     const notes: string[] = [];
     const rows = t && estimatedRowsText(t);
     if (rows) notes.push(`VALIDATE scans ${rows} under SHARE UPDATE EXCLUSIVE`);

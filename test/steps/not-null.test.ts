@@ -1,4 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, expect, beforeEach } from 'vitest';
+import { buildPlan } from '../../src/analyze/plan/build.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
+import { loadOrThrow } from '../support/runbook.js';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { notNull } from '../../src/steps/not-null.js';
 import { harness, holdLock, eventsOf } from './ddl/helpers.js';
@@ -28,6 +34,34 @@ for (const major of edgeMajors()) {
         expect(sql[2]).toMatch(/SET NOT NULL;\nALTER TABLE "public"."orders" DROP CONSTRAINT "orders_cents_not_null"/);
       }
       expect(notNull.defaultGate!(h.step, h.plan)).toBe('confirm');
+      await h.ctx.close();
+    });
+
+    it('plans nothing, no lock and a zero estimate for a column that is already NOT NULL', async () => {
+      await db.query(`ALTER TABLE orders ALTER COLUMN cents SET NOT NULL; ANALYZE orders`);
+      const h = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url });
+      expect(h.plan).toMatchObject({ statements: [], locks: [], nothingToDo: 'cents is already NOT NULL: nothing to do' });
+      await h.ctx.close();
+      const file = join(mkdtempSync(join(tmpdir(), 'pgrunbook-nn-')), 'nn.yaml');
+      writeFileSync(file, 'version: 1\nname: nn\nphases:\n  deploy:\n    - id: nn\n      not_null: { table: orders, column: cents }\n');
+      const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await loadOrThrow(file), pool: db.pool, phases: ['deploy'] });
+      const step = plan.steps[0]!;
+      expect(step.error).toBeUndefined();
+      expect(step.notes).toContain('cents is already NOT NULL: nothing to do');
+      expect(step.locks).toEqual([]);
+      expect(step.estimate).toMatchObject({ seconds: 0, low: 0, high: 0 });
+    });
+
+    it(`still plans the VALIDATE scan while the column is nullable${major >= 18 ? ' or its NOT NULL is NOT VALID' : ''}`, async () => {
+      const before = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url });
+      expect(before.plan.nothingToDo).toBeUndefined();
+      expect(before.plan.statements.some((s) => /VALIDATE CONSTRAINT/.test(s.sql))).toBe(true);
+      await before.ctx.close();
+      if (major < 18) return;
+      await db.query(`ALTER TABLE orders ADD CONSTRAINT orders_cents_not_null NOT NULL cents NOT VALID`);
+      const h = await harness(notNull, { table: 'orders', column: 'cents' }, { url: db.url });
+      expect(h.plan.nothingToDo).toBeUndefined();
+      expect(h.plan.statements.some((s) => /VALIDATE CONSTRAINT/.test(s.sql))).toBe(true);
       await h.ctx.close();
     });
 

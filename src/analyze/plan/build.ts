@@ -208,6 +208,10 @@ async function estimateStep(
   rates: Map<string, ReadRate>,
   env: EstimateEnv,
 ): Promise<void> {
+  if (s.nothingToDo) {
+    s.estimate = { seconds: 0, low: 0, high: 0, basis: s.nothingToDo };
+    return;
+  }
   const lockWait = { lockTimeoutMs: spec.settings.lockTimeoutMs, retries: spec.settings.ddlRetries };
   for (const st of s.statements) if (st.analysis) st.estimate = estimateStatement(st.analysis, sized.byName, rates, lockWait);
   for (const w of s.work ?? []) w.estimate = estimateWork(w.work, [sized.factsName.get(w.relation) ?? w.relation], sized.byName, rates, 0);
@@ -283,6 +287,7 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: StepKinds, env:
     reversible: sp.reversible,
     ...(sp.irreversibleReason ? { irreversibleReason: sp.irreversibleReason } : {}),
     notes: [...sp.notes, ...extraNotes],
+    ...(sp.nothingToDo ? { nothingToDo: sp.nothingToDo } : {}),
     locks: [...sp.locks],
     ...(sp.work?.length ? { work: sp.work.map((w) => ({ ...w })) } : {}),
   };

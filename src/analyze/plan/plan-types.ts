@@ -54,6 +54,8 @@ export interface PlanStep {
   /** Row-moving work beyond the statements (StepPlan.work), each with its own estimate. */
   work?: (PlannedWork & { estimate?: Estimate })[];
   notes: string[];
+  /** The step's work is already done on this database (StepPlan.nothingToDo): why. */
+  nothingToDo?: string;
   estimate?: Estimate;
   warnings: PlanWarning[];
   /** The step's plan() failed; the message says why. */
