@@ -115,27 +115,33 @@ export function fastBatchSql(b: BatchSqlInput, lower: string[] | null, m: Cursor
 ${passResult(UPDATED, false)}`;
 }
 
-/** `__pgrunbook_upd`: updates exactly the row versions `__pgrunbook_locked` locked (by tableoid + ctid). */
+/**
+ * `__pgrunbook_upd`: updates the row versions `__pgrunbook_locked` locked (by tableoid + ctid) and
+ * returns their keys. A row another session updated and committed after this statement's snapshot
+ * is locked in its newer version, which the snapshot cannot see: the UPDATE passes it by, and only
+ * the keys returned here count as done (the rest go to the retry pass).
+ */
 function updateLockedCte(b: BatchSqlInput): string {
   const t = b.info.relname;
   return `__pgrunbook_upd AS (
   UPDATE ${b.info.qualified} SET ${setClause(b.set)}    FROM __pgrunbook_locked __pgrunbook_l
    WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
-  RETURNING 1
+  RETURNING ${keyText(b.info, t)} AS __pgrunbook_key
 )`;
 }
 
 /**
  * Contended path: lock what is free in the range with SKIP LOCKED, update exactly those rows (by
- * tableoid + ctid of the version we locked), and record the keys of rows that someone else holds in
+ * tableoid + ctid of the version we locked), and record the keys of the rows not updated in
  * backfill_skipped, in the same transaction as the cursor move. The retry pass handles those later.
  * Skipped rows are found by key, not ctid: a row updated by another session since our snapshot is
- * locked in its newer version, whose ctid differs from the one our snapshot sees.
+ * locked in its newer version, whose ctid differs from the one our snapshot sees, so it is neither
+ * updated here nor lost: its key is recorded like a held row's.
  */
 export function skipLockedBatchSql(b: BatchSqlInput, lower: string[] | null, m: CursorMove, bind: Binder): string {
   const r = range(b.info, lower, m.end, bind);
   const where = whereClause(b.where);
-  return `WITH ${lockRangeCte(b.info, r, where, 'NO KEY UPDATE')}, ${updateLockedCte(b)}, ${skipCte(b.info, m, r, where, '__pgrunbook_locked', bind)}, ${cursorCte(m, UPDATED, bind)}
+  return `WITH ${lockRangeCte(b.info, r, where, 'NO KEY UPDATE')}, ${updateLockedCte(b)}, ${skipCte(b.info, m, r, where, '__pgrunbook_upd', bind)}, ${cursorCte(m, UPDATED, bind)}
 ${passResult(UPDATED, true)}`;
 }
 
@@ -155,7 +161,7 @@ export function retryBatchSql(
 ): string {
   const where = whereClause(b.where);
   const ctes = `${lockTodoCte(b.info, where, 'NO KEY UPDATE')}, ${updateLockedCte(b)}`;
-  return retrySql(b.info, { runId, stepId, limit, after }, { ctes, taken: '__pgrunbook_locked', where, done: UPDATED }, bind);
+  return retrySql(b.info, { runId, stepId, limit, after }, { ctes, taken: '__pgrunbook_upd', where, done: UPDATED }, bind);
 }
 
 /** The batch's UPDATE alone (no cursor bookkeeping), for timing one batch in a rolled-back transaction. */

@@ -9,6 +9,7 @@ import {
   type Binder,
   type CursorMove,
   cursorCte,
+  keyText,
   lockRangeCte,
   lockTodoCte,
   passResult,
@@ -24,13 +25,17 @@ export interface DeleteSqlInput {
 
 const deleted = '(SELECT count(*) FROM __pgrunbook_rm)';
 
-/** Deletes exactly the row versions `__pgrunbook_locked` locked (by tableoid + ctid). */
+/**
+ * Deletes the row versions `__pgrunbook_locked` locked (by tableoid + ctid) and returns their keys.
+ * A row locked in a version newer than this statement's snapshot is not deleted here; only the keys
+ * returned count as done, so that row goes to the retry pass.
+ */
 function deleteLockedCte(b: DeleteSqlInput): string {
   const t = b.info.relname;
   return `__pgrunbook_rm AS (
   DELETE FROM ${b.info.qualified} USING __pgrunbook_locked __pgrunbook_l
    WHERE ${t}.tableoid = __pgrunbook_l.__pgrunbook_toid AND ${t}.ctid = __pgrunbook_l.__pgrunbook_tid
-  RETURNING 1
+  RETURNING ${keyText(b.info, t)} AS __pgrunbook_key
 )`;
 }
 
@@ -48,7 +53,7 @@ ${passResult(deleted, false)}`;
 export function skipLockedDeleteSql(b: DeleteSqlInput, lower: string[] | null, m: CursorMove, bind: Binder): string {
   const r = range(b.info, lower, m.end, bind);
   const where = whereClause(b.where);
-  return `WITH ${lockRangeCte(b.info, r, where, 'UPDATE')}, ${deleteLockedCte(b)}, ${skipCte(b.info, m, r, where, '__pgrunbook_locked', bind)}, ${cursorCte(m, deleted, bind)}
+  return `WITH ${lockRangeCte(b.info, r, where, 'UPDATE')}, ${deleteLockedCte(b)}, ${skipCte(b.info, m, r, where, '__pgrunbook_rm', bind)}, ${cursorCte(m, deleted, bind)}
 ${passResult(deleted, true)}`;
 }
 
@@ -63,5 +68,5 @@ export function retryDeleteSql(
 ): string {
   const where = whereClause(b.where);
   const ctes = `${lockTodoCte(b.info, where, 'UPDATE')}, ${deleteLockedCte(b)}`;
-  return retrySql(b.info, { runId, stepId, limit, after }, { ctes, taken: '__pgrunbook_locked', where, done: deleted }, bind);
+  return retrySql(b.info, { runId, stepId, limit, after }, { ctes, taken: '__pgrunbook_rm', where, done: deleted }, bind);
 }

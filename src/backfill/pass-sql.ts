@@ -55,7 +55,7 @@ export function cursorCte(m: CursorMove, done: string, bind: Binder): string {
 )`;
 }
 
-/** `__pgrunbook_skip`: records the keys in the range `r` (and `where`) that `taken` did not lock. */
+/** `__pgrunbook_skip`: records the keys in the range `r` (and `where`) that `taken` did not do. */
 export function skipCte(info: BackfillTarget, m: CursorMove, r: string, where: string, taken: string, bind: Binder): string {
   const t = info.relname;
   return `__pgrunbook_skip AS (
@@ -86,7 +86,7 @@ export interface RetryRound {
 export interface RetryWork {
   /** CTEs after `__pgrunbook_todo` that lock free rows of it and act on them. */
   ctes: string;
-  /** The CTE holding the `__pgrunbook_key` of every row locked (and so done) this round. */
+  /** The CTE holding the `__pgrunbook_key` of every row done this round (not merely locked). */
   taken: string;
   /** Extra condition a row must meet to still count (`where`), or ''. */
   where: string;
