@@ -16,7 +16,8 @@ import { journalSession, type JournalSession } from './journal-session.js';
 import { Journal } from './journal.js';
 import type { Identity } from './operator-identity.js';
 import { retryRecord } from './record-retry.js';
-import { findLockHolder, lockHeldError, releaseRunLock, tryAcquireRunLock } from './run-lock.js';
+import { findLockHolder, lockHeldError } from './run-lock.js';
+import { RunLockKeeper } from './run-lock-keeper.js';
 import { DEFAULT_PHASES, type RunnerOptions, type RunOutcome } from './run-options.js';
 import { ensureStateSchema } from './state-schema.js';
 import * as store from './state-store.js';
@@ -32,8 +33,8 @@ export interface RunSessionDeps {
   who: Identity;
   /** The journaled gate port the executor asks its retry questions through. */
   gates: GatePort;
-  /** The run lock's session died: PostgreSQL released the lock, so the run must stop. */
-  onLockLost(): void;
+  /** The run lock is gone and could not be taken again safely: the run must stop, for this reason. */
+  onLockLost(reason: string): void;
 }
 
 export class RunSession {
@@ -48,17 +49,22 @@ export class RunSession {
   journal?: Journal;
   /** The run has its row in pgrunbook.runs: from here on its end is recorded there. */
   recorded = false;
-  private locked = false;
-  private readonly lockClient: pg.Client;
+  private readonly lock: RunLockKeeper;
   private readonly journalClient: pg.Client;
   /** The journal's session, reopened when its connection dies. */
   private journalDb?: JournalSession;
 
   constructor(private readonly d: RunSessionDeps) {
     const appName = `pgrunbook:${d.runId}`;
-    this.lockClient = d.opts.connect.client(`${appName}:lock`);
+    this.lock = new RunLockKeeper({
+      runbookName: d.opts.runbook.name,
+      runId: d.runId,
+      open: () => d.opts.connect.client(`${appName}:lock`),
+      clock: d.clock,
+      log: (level, message) => d.bus.emit({ type: 'step.log', stepId: '-', level, message }),
+      lost: (reason) => d.onLockLost(reason),
+    });
     this.journalClient = d.opts.connect.client(`${appName}:journal`);
-    this.lockClient.on('error', () => d.onLockLost());
     this.journalClient.on('error', () => {});
   }
 
@@ -66,21 +72,20 @@ export class RunSession {
   async open(): Promise<void> {
     const { opts, runId } = this.d;
     try {
-      await this.lockClient.connect();
+      await this.lock.client.connect();
       await this.journalClient.connect();
     } catch (err) {
       throw new RunbookError(explainConnectionError(err, opts.connection), { exitCode: 1 });
     }
     this.pool = opts.connect.pool(`pgrunbook:${runId}`, 6);
-    const v = await serverVersion(this.lockClient);
+    const v = await serverVersion(this.lock.client);
     this.serverVersion = v.text;
     this.serverVersionNum = v.num;
     await ensureStateSchema(
-      this.lockClient,
+      this.lock.client,
       [...opts.kinds.values()].flatMap((k) => (k.stateSql ? [k.stateSql] : [])),
     );
-    this.locked = await tryAcquireRunLock(this.lockClient, opts.runbook.name);
-    if (!this.locked) throw lockHeldError(opts.runbook.name, await findLockHolder(this.pool, opts.runbook.name));
+    if (!(await this.lock.take())) throw lockHeldError(opts.runbook.name, await findLockHolder(this.pool, opts.runbook.name));
     await this.recordRun();
     this.recorded = true;
     this.journalDb = journalSession(this.journalClient, () => this.d.opts.connect.client(`pgrunbook:${runId}:journal`));
@@ -114,6 +119,11 @@ export class RunSession {
       lastEventAt: await store.lastEventAt(this.pool, this.d.runId),
       note,
     });
+  }
+
+  /** Resolves once the run lock is held (it may be being taken again after its connection died). */
+  lockHeld(): Promise<void> {
+    return this.lock.ready();
   }
 
   stepRow(phase: PhaseName, stepId: string): store.StepRow | undefined {
@@ -153,8 +163,7 @@ export class RunSession {
   /** Stops the journal, releases the run lock and closes every session; never throws. */
   async release(): Promise<void> {
     this.journal?.close();
-    if (this.locked) await releaseRunLock(this.lockClient, this.d.opts.runbook.name).catch(() => {});
-    await this.lockClient.end().catch(() => {});
+    await this.lock.release();
     await (this.journalDb ?? this.journalClient).end().catch(() => {});
     await this.pool?.end().catch(() => {});
   }
@@ -167,7 +176,7 @@ export class RunSession {
   /** A new run's row, or the resumed run's row marked running again with its steps read back. */
   private async recordRun(): Promise<void> {
     const { opts, runId, who } = this.d;
-    const backendPid = (this.lockClient as unknown as { processID: number }).processID;
+    const backendPid = this.lock.backendPid;
     const holder = { os_user: who.user, host: who.host, pid: who.pid, backend_pid: backendPid };
     if (!opts.resumeRunId) {
       const { runbook } = opts;

@@ -57,6 +57,9 @@ async function applyStep(
   undo?: UndoOf,
 ): Promise<void> {
   const { bus, clock, session, runId } = scope;
+  // No step starts while the run lock is being taken again: one operator at a time.
+  await session.lockHeld();
+  throwIfStopped(scope);
   const attempt = await store.markStepRunning(session.pool, runId, phase, step.id, undo ? `undo:${step.kind}` : step.kind);
   bus.emit({ type: 'step.started', phase, stepId: step.id, kind: step.kind, title: step.title ?? step.id, attempt });
   const t0 = clock.now();

@@ -115,7 +115,7 @@ export class Runner {
       clock: this.clock,
       who: this.who,
       gates: this.gates,
-      onLockLost: () => this.interrupt('lost the connection that holds the run lock'),
+      onLockLost: (reason) => this.interrupt(reason),
     }));
     const started = this.clock.now();
     try {

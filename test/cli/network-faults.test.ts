@@ -107,13 +107,17 @@ describe('network faults through a TCP proxy', () => {
     return { first, resumed };
   }
 
-  it('a reset mid-backfill-batch: every row updated exactly once', async () => {
+  it('a reset mid-backfill-batch: the run lock is taken again, the backfill continues, every row updated exactly once', async () => {
     const cli = startCli(['run', BACKFILL, '--db', url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journal]);
     await waitRows(db, 2000);
     const n = proxy.resetAll();
     const r = await finish(await cli.done);
     outcomes.push(outcome('reset mid-backfill-batch', n, r));
-    expect(r.resumed?.code ?? r.first.code, text(r)).toBe(0);
+    expect(r.resumed, text(r)).toBeUndefined();
+    expect(r.first.code, text(r)).toBe(0);
+    expect(r.first.stdout, text(r)).toMatch(/took the run lock again after/);
+    // The run's row names the session that holds the lock now.
+    expect(await db.query(`select status, backend_pid <> 0 as named from pgrunbook.runs`)).toEqual([{ status: 'completed', named: true }]);
     expect(await db.query(`select counter, count(*)::int n from faults group by counter`)).toEqual([{ counter: 1, n: 20000 }]);
   }, 120_000);
 
@@ -182,7 +186,7 @@ describe('network faults through a TCP proxy', () => {
     expect(await db.query(`select counter, count(*)::int n from faults group by counter`)).toEqual([{ counter: 1, n: 20000 }]);
   }, 120_000);
 
-  it('a reset while the run waits at a gate: nothing ran, and resume runs the step once', async () => {
+  it('a reset while the run waits at a gate: nothing ran before the answer, the lock is taken again and the step runs once', async () => {
     let reached!: () => void;
     const atGate = new Promise<void>((r) => (reached = r));
     let answer!: () => void;
@@ -211,9 +215,10 @@ describe('network faults through a TCP proxy', () => {
     await atGate;
     const n = proxy.resetAll();
     await new Promise((res) => setTimeout(res, 500));
+    expect(await db.query(`select count(*)::int n from faults where counter <> 0`)).toEqual([{ n: 0 }]);
     answer();
     const outcome1 = await running;
-    expect(await db.query(`select count(*)::int n from faults where counter <> 0`)).toEqual([{ n: 0 }]);
+    expect(outcome1.status, outcome1.error?.message).toBe('completed');
     const first: CliResult = { code: outcome1.status === 'completed' ? 0 : 1, signal: null, stdout: outcome1.status, stderr: '' };
     const r = await finish(first);
     outcomes.push(outcome(`reset at a gate (run ${outcome1.status})`, n, r));
