@@ -7,12 +7,12 @@
 // run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...) is a unit of its own, in
 // autocommit. Units run in order; each is retried as a whole on 55P03. A failure reports which
 // units had already committed.
-import type pg from 'pg';
+import pg from 'pg';
 import type { Clock } from '../util/clock.js';
 import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { loadParser, parseStatements, type ParsedStatement } from './sqlparse.js';
 import { sqlText } from './sql-files.js';
-import { LockWaitWatch, type LockWaitSeen } from './lock-wait-watch.js';
+import { LockWaitWatch, openLockWaitProbes, type LockWaitSeen } from './lock-wait-watch.js';
 
 export interface ExecOptions {
   stepId: string;
@@ -92,6 +92,7 @@ export class SqlExecutor {
   private readonly random: () => number;
   constructor(private readonly deps: ExecutorDeps) {
     this.random = deps.random ?? Math.random;
+    if (deps.pool instanceof pg.Pool) openLockWaitProbes(deps.pool);
   }
 
   /** Splits SQL into units (see the header). Exposed for plans and tests. */
@@ -215,6 +216,8 @@ export class SqlExecutor {
     opts.signal?.addEventListener('abort', cancel, { once: true });
     const results: StatementResult[] = [];
     try {
+      // An abort while the connection was being opened has no statement to cancel yet: stop here.
+      if (opts.signal?.aborted) throw new AbortedError();
       if (unit.transactional) {
         await client.query('BEGIN');
         await client.query(`SET LOCAL lock_timeout = ${Math.round(opts.lockTimeoutMs)}`);

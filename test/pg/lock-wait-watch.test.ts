@@ -9,6 +9,15 @@ import { eventText } from '../../src/render/event-text.js';
 import { systemClock } from '../../src/util/clock.js';
 import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
 
+function executor(pool: pg.Pool, events: EventBody[]): SqlExecutor {
+  return new SqlExecutor({
+    pool,
+    clock: systemClock,
+    emit: (e) => void events.push(e),
+    gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }),
+  });
+}
+
 for (const major of edgeMajors()) {
   describe(`a lock wait that ended in the grant, on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
@@ -60,6 +69,87 @@ for (const major of edgeMajors()) {
         );
       } finally {
         await holder.end();
+        await pool.end();
+      }
+    });
+
+    it('logs a short wait (polls 20 ms apart, where the first look used to come at 150 ms) with a figure between the true bounds', async () => {
+      await db.query('create table short_wait (id int primary key)');
+      const pool = testPool(db.url, 4, 'pgrunbook:test-short-wait');
+      const holder = new pg.Client({ connectionString: db.url });
+      await holder.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select * from short_wait');
+        const events: EventBody[] = [];
+        const ex = executor(pool, events);
+        // In a run the executor is made long before its first DDL, and opens its probe connection then.
+        while (
+          !(
+            await db.query(
+              `select 1 from pg_stat_activity where application_name = 'pgrunbook:lock-wait-watch' and datname = current_database()`,
+            )
+          ).length
+        )
+          await new Promise((r) => setTimeout(r, 20));
+        const t0 = Date.now();
+        const ddl = ex.run('alter table short_wait add column note text', {
+          stepId: 'short',
+          lockTimeoutMs: 30_000,
+          statementTimeoutMs: 0,
+          retries: 0,
+        });
+        // Release as soon as a probe has read pg_locks during the wait (a few tens of ms on a quiet
+        // machine): what is tested is that the wait is seen and its figure lies between the true bounds.
+        let seenWaitingAt = 0;
+        let seenTs = '';
+        while (!seenWaitingAt) {
+          const r = await db.query(
+            `select clock_timestamp()::text as ts from pg_locks where relation = 'short_wait'::regclass and not granted`,
+          );
+          if (r.length) [seenWaitingAt, seenTs] = [Date.now(), r[0].ts];
+        }
+        const probed = `select 1 from pg_stat_activity where application_name = 'pgrunbook:lock-wait-watch' and state = 'idle' and query_start > $1::timestamptz and query like '%not l.granted%'`;
+        while (!(await db.query(probed, [seenTs])).length) await new Promise((r) => setTimeout(r, 5));
+        const releasedAt = Date.now();
+        await holder.query('commit');
+        await ddl;
+        const took = Date.now() - t0;
+        const waits = events.filter((e) => e.type === 'step.lock_wait') as Extract<EventBody, { type: 'step.lock_wait' }>[];
+        expect(waits).toHaveLength(1);
+        expect(waits[0]).toMatchObject({ stepId: 'short', mode: 'AccessExclusiveLock', relation: 'public.short_wait' });
+        expect(waits[0]!.waitedMs).toBeGreaterThanOrEqual(releasedAt - seenWaitingAt);
+        expect(waits[0]!.waitedMs).toBeLessThanOrEqual(took);
+      } finally {
+        await holder.end().catch(() => {});
+        await pool.end();
+      }
+    });
+
+    it('still sees the wait when the statement holds the last connection of a full pool', async () => {
+      await db.query('create table full_pool (id int primary key)');
+      // One connection, and the watched statement holds it: a probe on this pool would wait for the statement.
+      const pool = testPool(db.url, 1, 'pgrunbook:test-full-pool');
+      const holder = new pg.Client({ connectionString: db.url });
+      await holder.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select * from full_pool');
+        const events: EventBody[] = [];
+        const release = setTimeout(() => void holder.query('commit'), 1_000);
+        await executor(pool, events).run('alter table full_pool add column note text', {
+          stepId: 'full',
+          lockTimeoutMs: 30_000,
+          statementTimeoutMs: 0,
+          retries: 0,
+        });
+        clearTimeout(release);
+        const waits = events.filter((e) => e.type === 'step.lock_wait') as Extract<EventBody, { type: 'step.lock_wait' }>[];
+        expect(waits).toHaveLength(1);
+        expect(waits[0]).toMatchObject({ relation: 'public.full_pool', blockers: [(holder as any).processID] });
+        expect(waits[0]!.waitedMs).toBeGreaterThan(500);
+      } finally {
+        await holder.end().catch(() => {});
         await pool.end();
       }
     });
