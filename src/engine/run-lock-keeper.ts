@@ -15,6 +15,8 @@ const BACKOFF_MS = [250, 500, 1_000, 2_000, 4_000];
 export interface RunLockKeeperDeps {
   runbookName: string;
   runId: string;
+  /** The lock session's application_name (to recognise an orphan of this run's own). */
+  applicationName: string;
   /** A new, unconnected session for the lock. */
   open(): pg.Client;
   clock: Clock;
@@ -106,10 +108,31 @@ export class RunLockKeeper {
     }
   }
 
+  /**
+   * The lock may still be held by the lost session itself: when packets were dropped the server
+   * cannot tell that the client is gone. That session, and only that one, is ended; then the lock
+   * is taken (true), or left to whoever holds it (false).
+   */
+  private async endOrphan(lostPid: number): Promise<boolean> {
+    const holder = await findLockHolder(this.client, this.d.runbookName);
+    if (holder?.backendPid !== lostPid) return false;
+    const r = await this.client.query(sqlText('engine/sql', 'run-lock-end-orphan'), [lostPid, this.d.applicationName]);
+    if (!r.rows[0]?.ended) return false;
+    this.d.log(
+      'warn',
+      `the lost run-lock session (backend pid ${lostPid}) was still open on the server, which cannot tell the client is gone: ended it`,
+    );
+    for (let i = 0; i < 20; i++) {
+      if (await this.take()) return true;
+      await this.d.clock.sleep(250);
+    }
+    return false;
+  }
+
   /** On the new session: the lock if free, then the run's row if still ours; else the run stops. */
   private async claim(lostPid: number, t0: number): Promise<void> {
     const { runbookName, runId, clock } = this.d;
-    if (!(await this.take())) {
+    if (!(await this.take()) && !(await this.endOrphan(lostPid))) {
       const holder = await findLockHolder(this.client, runbookName);
       this.d.lost(`lost the connection that holds the run lock, and meanwhile ${lockHeldError(runbookName, holder).message}`);
       return;

@@ -59,6 +59,7 @@ export class RunSession {
     this.lock = new RunLockKeeper({
       runbookName: d.opts.runbook.name,
       runId: d.runId,
+      applicationName: `${appName}:lock`,
       open: () => d.opts.connect.client(`${appName}:lock`),
       clock: d.clock,
       log: (level, message) => d.bus.emit({ type: 'step.log', stepId: '-', level, message }),

@@ -19,6 +19,7 @@ function keeperOn(server: FakeServer, clock: FakeClock, opts: { rowStillOurs?: b
   const keeper = new RunLockKeeper({
     runbookName: 'add_amount',
     runId: 'r1',
+    applicationName: 'pgrunbook:r1:lock',
     clock,
     open: () => {
       const s = server.session();
@@ -85,6 +86,36 @@ describe('run lock keeper', () => {
     expect(lost).toHaveLength(1);
     expect(lost[0]).toContain(`held by ana@ops-1 (pid 4242, backend pid ${other.processID}`);
     expect(server.locks.get('1347899970:add_amount')).toBe(other.processID);
+  });
+
+  it('ends its own lost session when the server still holds the lock for it (packets dropped), then takes the lock', async () => {
+    const server = new FakeServer();
+    const clock = new FakeClock();
+    const { keeper, opened, lost, logs } = keeperOn(server, clock);
+    await keeper.client.connect();
+    await keeper.take();
+    const first = opened[0]!;
+    const endOrphan = sqlText('engine/sql', 'run-lock-end-orphan');
+    const ended: unknown[][] = [];
+    server.session = ((orig) =>
+      function (this: FakeServer, addr?: string) {
+        const s = orig.call(this, addr);
+        s.answers.push((sql, params) => {
+          if (sql !== endOrphan) return undefined;
+          ended.push(params);
+          server.locks.delete('1347899970:add_amount');
+          return [{ ended: true }];
+        });
+        return s;
+      })(server.session);
+    first.die();
+    // The server never saw the client go: the lost session still holds the lock.
+    server.locks.set('1347899970:add_amount', first.processID);
+    await keeper.ready();
+    expect(lost).toEqual([]);
+    expect(ended).toEqual([[first.processID, 'pgrunbook:r1:lock']]);
+    expect(server.locks.get('1347899970:add_amount')).toBe(opened[1]!.processID);
+    expect(logs.join('\n')).toMatch(/backend pid \d+\) was still open on the server[\s\S]*took the run lock again/);
   });
 
   it('gives the lock back and stops when the run was taken up by another session meanwhile', async () => {

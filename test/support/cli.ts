@@ -27,10 +27,14 @@ export interface CliOptions {
   input?: string;
   /** Run as another OS account (the suite runs as root), from `bin` when the checkout is not readable by it. */
   as?: { uid: number; gid: number; bin?: string };
+  /** A command that runs node in turn (e.g. `ip netns exec NS`). */
+  prefix?: string[];
 }
 
 export function startCli(args: string[], opts: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [opts.as?.bin ?? BIN, ...args], {
+  const argv = [process.execPath, opts.as?.bin ?? BIN, ...args];
+  const [cmd, ...rest] = [...(opts.prefix ?? []), ...argv];
+  const child = spawn(cmd!, rest, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     uid: opts.as?.uid,
