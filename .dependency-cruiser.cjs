@@ -19,9 +19,10 @@ const mayImport = {
   report: ['util', 'pg', 'runbook', 'engine', 'monitor', 'analyze', 'rehearsal'],
   render: ['util', 'pg', 'runbook', 'engine', 'monitor'],
   integrations: ['util', 'pg', 'runbook', 'engine', 'monitor'],
-  ui: ['util', 'pg', 'runbook', 'engine', 'monitor', 'analyze', 'render'],
-  // One run wiring (gates, store feed, intents, cancel pool, monitor, renderer) for run, resume and demo.
-  wiring: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui'],
+  // The fleet view reads the fleet's event types (fleet imports no UI).
+  ui: ['util', 'pg', 'runbook', 'engine', 'monitor', 'analyze', 'render', 'fleet'],
+  // One run wiring (gates, store feed, intents, cancel pool, monitor, renderer) for run, resume, demo and each fleet target.
+  wiring: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'fleet'],
   // One runbook over many databases in waves; each target runs through the runner it is given.
   fleet: ['util', 'pg', 'runbook', 'engine', 'render'],
   demo: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'wiring'],

@@ -1,18 +1,15 @@
 // Runs a fleet for `fleet run` and `fleet resume`: checks every target's runbook and connection
-// before any starts, runs each as a normal Runner from the composition root, and keeps the fleet's
-// state file current. A resumed target continues its own run (its journal is in its database), so
+// before any starts, runs each as a normal Runner from the composition root through the fleet's
+// wiring (src/wiring/fleet-wiring.ts: the view or the lines), and keeps the fleet's state file current. A resumed target continues its own run (its journal is in its database), so
 // a target is never run twice.
-import { PolicyGates } from '../engine/gates.js';
 import { currentIdentity } from '../engine/operator-identity.js';
-import type { Runner } from '../engine/runner.js';
 import { getRun } from '../engine/state-store.js';
-import { fleetRenderer, type FleetOutputMode, targetRenderer } from '../fleet/fleet-output.js';
 import { type FleetOutcome, FleetRunner, type TargetResult } from '../fleet/fleet-runner.js';
 import type { FleetRequest, FleetState } from '../fleet/fleet-state.js';
 import { type FleetTarget, loadTargetsFile } from '../fleet/fleet-targets.js';
 import { planWaves, type Wave } from '../fleet/fleet-waves.js';
 import { type ConnectionSpec, ConnectionConfigError, resolveConnection } from '../pg/connection.js';
-import { stdoutWriter } from '../render/output.js';
+import type { OutputMode } from '../render/output.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
 import { InputError, RunLockHeldError } from '../util/runbook-error.js';
 import { redactedMessage } from '../util/secrets.js';
@@ -20,6 +17,7 @@ import { newRunner } from './composition-root.js';
 import { loadRunbookOrExit, loadStoredRunbook } from './runbook-input.js';
 import type { StoredVars } from '../runbook/secret-vars.js';
 import { withStateClient } from './state-client.js';
+import { FleetWiring } from '../wiring/fleet-wiring.js';
 
 interface Prepared {
   target: FleetTarget;
@@ -29,9 +27,7 @@ interface Prepared {
 
 interface Ctx {
   state: FleetState;
-  write: (s: string) => void;
-  mode: FleetOutputMode;
-  active: Set<Runner>;
+  wiring: FleetWiring;
 }
 
 export interface PreparedFleet {
@@ -52,25 +48,27 @@ export async function prepareFleet(req: FleetRequest): Promise<PreparedFleet> {
   return { waves, prepared };
 }
 
-export async function executeFleet(state: FleetState, { waves, prepared }: PreparedFleet, mode: FleetOutputMode): Promise<FleetOutcome> {
+export async function executeFleet(state: FleetState, { waves, prepared }: PreparedFleet, mode: OutputMode): Promise<FleetOutcome> {
   const req = state.data.request;
   const done = new Map<string, TargetResult>();
   for (const [name, e] of Object.entries(state.data.targets))
     if (e.status === 'completed') done.set(name, { status: 'completed', runId: e.runId });
-  const ctx: Ctx = { state, mode, active: new Set(), write: stdoutWriter(() => fleet.halt('stdout closed')) };
+  const wiring = new FleetWiring({
+    mode,
+    policy: { yes: req.yes, allowIrreversible: req.allowIrreversible },
+    halt: (reason) => fleet.halt(reason),
+  });
+  const ctx: Ctx = { state, wiring };
   const fleet = new FleetRunner({
     waves,
     maxFailures: req.maxFailures,
     perServer: req.perServer,
     serverOf: (t) => `${prepared.get(t.name)!.connection.target.host}:${prepared.get(t.name)!.connection.target.port}`,
     done,
-    emit: fleetRenderer(mode, ctx.write),
+    emit: wiring.emit,
     runTarget: (t) => runTarget(prepared.get(t.name)!, waveOf(waves, t), ctx),
   });
-  const stop = (why: string) => {
-    fleet.halt(why);
-    for (const r of ctx.active) r.interrupt(why);
-  };
+  const stop = (why: string) => wiring.stop(why, 'interrupt');
   const handlers: [NodeJS.Signals, () => void][] = [
     ['SIGINT', () => stop('interrupted by Ctrl+C')],
     ['SIGHUP', () => stop('terminal hung up (SIGHUP)')],
@@ -78,11 +76,13 @@ export async function executeFleet(state: FleetState, { waves, prepared }: Prepa
   ];
   for (const [sig, fn] of handlers) process.on(sig, fn);
   try {
+    await wiring.show();
     const out = await fleet.run();
     state.finish(out.status, out.haltReason);
     return out;
   } finally {
     for (const [sig, fn] of handlers) process.off(sig, fn);
+    await wiring.close();
   }
 }
 
@@ -99,33 +99,36 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
     ctx.state.setTarget(p.target.name, { status: 'completed', wave, runId: previous });
     return { status: 'completed', runId: previous };
   }
+  const name = p.target.name;
   const who = currentIdentity();
+  const wiring = ctx.wiring.target(name);
+  const runbook = resume ? resume.runbook : p.runbook;
   const runner = newRunner({
-    runbook: resume ? resume.runbook : p.runbook,
+    runbook,
     connection: p.connection,
     phases: resume?.phases,
     resumeRunId: resume ? previous : undefined,
-    gates: new PolicyGates({ yes: req.yes, allowIrreversible: req.allowIrreversible, user: who.user }),
-    nonInteractive: true,
+    gates: wiring.gates,
+    nonInteractive: !wiring.asks,
     journalDir: req.journalDir,
     identity: who,
     deployPlan: (c) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(c)),
-    listeners: [targetRenderer(ctx.mode, p.target.name, ctx.write)],
+    metrics: () => wiring.metrics(),
   });
   // On record before the run starts: a fleet killed from here on resumes this run, never a new one.
-  ctx.state.setTarget(p.target.name, { status: 'running', wave, runId: runner.runId });
-  ctx.active.add(runner);
+  ctx.state.setTarget(name, { status: 'running', wave, runId: runner.runId });
   let result: TargetResult;
   try {
+    await ctx.wiring.attach(name, wiring, runner, { connection: p.connection, runbook });
     const out = await runner.run();
     const reason = out.unrecorded ?? (out.error ? redactedMessage(out.error) : undefined);
     result = { status: out.unrecorded && out.status === 'completed' ? 'failed' : out.status, runId: out.runId, reason };
   } catch (err) {
     result = { status: err instanceof RunLockHeldError ? 'locked' : 'failed', runId: runner.runId, reason: redactedMessage(err) };
   } finally {
-    ctx.active.delete(runner);
+    await ctx.wiring.release(name);
   }
-  ctx.state.setTarget(p.target.name, { wave, ...result });
+  ctx.state.setTarget(name, { wave, ...result });
   return result;
 }
 

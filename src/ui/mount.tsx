@@ -1,6 +1,7 @@
 // Mounting the Ink app on the terminal. Colour policy first (NO_COLOR), Ctrl+C handled by the app
 // (raw mode swallows SIGINT), and a closed or broken stdout (EPIPE, EIO after an SSH drop) turns
 // into one onOutputClosed call instead of an uncaught 'error' event.
+import type React from 'react';
 import { render, type Instance } from 'ink';
 import { App } from './app.js';
 import { applyColorPolicy } from './color.js';
@@ -43,6 +44,19 @@ export function guardOutput(stream: NodeJS.EventEmitter, onClosed: (reason: stri
 }
 
 export function mountUi(opts: MountOptions): MountedUi {
+  return mountElement(
+    <UiProvider store={opts.store} intents={opts.intents}>
+      <App monitored={opts.monitored} />
+    </UiProvider>,
+    opts,
+  );
+}
+
+/** What any screen (the run screen, the fleet view) needs from its terminal. */
+export type ScreenOptions = Pick<MountOptions, 'stdout' | 'stdin' | 'onOutputClosed' | 'maxFps' | 'patchConsole'>;
+
+/** Mounts a screen with the colour policy, Ctrl+C left to the screen, and the broken-terminal guard. */
+export function mountElement(element: React.ReactElement, opts: ScreenOptions): MountedUi {
   applyColorPolicy();
   const stdout = opts.stdout ?? process.stdout;
   let closed = false;
@@ -63,19 +77,14 @@ export function mountUi(opts: MountOptions): MountedUi {
   const unguard = guardOutput(stdout, gone);
   // A hung-up terminal fails reads too (EIO); that must not become an uncaught 'error'.
   const unguardIn = guardOutput(stdin, gone);
-  instance = render(
-    <UiProvider store={opts.store} intents={opts.intents}>
-      <App monitored={opts.monitored} />
-    </UiProvider>,
-    {
-      stdout,
-      stdin,
-      exitOnCtrlC: false,
-      patchConsole: opts.patchConsole ?? true,
-      // 15 frames a second is plenty for gauges and keeps an idle TUI cheap.
-      maxFps: opts.maxFps ?? 15,
-    },
-  );
+  instance = render(element, {
+    stdout,
+    stdin,
+    exitOnCtrlC: false,
+    patchConsole: opts.patchConsole ?? true,
+    // 15 frames a second is plenty for gauges and keeps an idle TUI cheap.
+    maxFps: opts.maxFps ?? 15,
+  });
   let unmounted = false;
   return {
     instance,

@@ -1,9 +1,9 @@
-// The one wiring of a run to its front-end, used by `run`, `resume` and `demo` (and, next, a fleet
-// runner): the gate port (InkGates on a terminal, the policy otherwise), the UI store fed by the
+// The one wiring of a run to its front-end, used by `run`, `resume`, `demo` and each target of a
+// fleet (src/wiring/fleet-wiring.ts): the gate port (InkGates on a terminal, the policy otherwise), the UI store fed by the
 // runner's events, the intents, the cancel pool, the monitor, and the renderer for the output mode.
 // Ink and the monitor load only when they are used, so a host can draw its first frame at once.
 import { PolicyGates, type GatePort } from '../engine/gates.js';
-import type { EventBus } from '../engine/events.js';
+import type { EventBus, RunEvent } from '../engine/events.js';
 import { currentIdentity } from '../engine/operator-identity.js';
 import { cancelOwnStatement, type CancelResult } from '../monitor/cancel.js';
 import type { Monitor } from '../monitor/monitor-poller.js';
@@ -41,6 +41,14 @@ export interface RunWiringOptions {
   patchConsole?: boolean;
   /** Cancels one of our statements through the cancel pool (a test may count or fail it). */
   cancelStatement?(db: Queryable, pid: number): Promise<CancelResult>;
+  /** The plain/JSON renderer of this run's events (default: the mode's own); a fleet prefixes the target. */
+  renderer?(write: (s: string) => void): (e: RunEvent) => void;
+  /** Where plain/JSON lines go (default: stdout); a fleet shares one writer among its targets. */
+  write?(s: string): void;
+  /** The host draws the screen (the fleet view shows this run's store): `show` mounts nothing. */
+  hostScreen?: boolean;
+  /** Gates by the policy even under the TUI (a fleet run with --yes: no target stops to ask). */
+  policyGates?: boolean;
 }
 
 /** What a host lets a test replace in its wiring. */
@@ -85,7 +93,7 @@ export class RunWiring {
   constructor(private readonly opts: RunWiringOptions) {
     this.store = opts.store ?? createUiStore();
     const user = currentIdentity().user;
-    if (opts.mode === 'ink') this.gates = this.inkGates = new InkGates(this.store, { user });
+    if (opts.mode === 'ink' && !opts.policyGates) this.gates = this.inkGates = new InkGates(this.store, { user });
     else this.gates = new PolicyGates({ user, ...opts.policy });
     this.stopWith = opts.stop ?? ((reason) => this.runner?.interrupt(reason));
     this.intents = this.lateIntents();
@@ -93,6 +101,11 @@ export class RunWiring {
 
   get interactive(): boolean {
     return this.opts.mode === 'ink';
+  }
+
+  /** Whether a gate waits for the operator's answer (else the policy decides at once). */
+  get asks(): boolean {
+    return this.inkGates !== undefined;
   }
 
   /** Whether the panels are fed (and gate decisions journal what they showed). */
@@ -104,9 +117,10 @@ export class RunWiring {
   async show(splash?: string): Promise<void> {
     if (this.ui || this.writer) return;
     if (!this.interactive) {
-      this.writer = stdoutWriter(() => this.stopWith('stdout was closed'));
+      this.writer = this.opts.write ?? stdoutWriter(() => this.stopWith('stdout was closed'));
       return;
     }
+    if (this.opts.hostScreen) return;
     // Loading Ink takes a moment: a splash line holds its place, and Ink draws over it.
     const out = this.opts.stdout ?? process.stdout;
     if (splash) out.write(`${splash}\n`);
@@ -133,7 +147,7 @@ export class RunWiring {
     await this.show();
     this.runner = runner;
     const offStore = runner.bus.on((e) => this.store.getState().dispatch(e));
-    const renderer = this.writer && (this.opts.mode === 'json' ? jsonRenderer(this.writer) : plainRenderer(this.writer));
+    const renderer = this.writer && (this.opts.renderer ?? (this.opts.mode === 'json' ? jsonRenderer : plainRenderer))(this.writer);
     const offRenderer = renderer ? runner.bus.on(renderer) : undefined;
     this.offBus = () => {
       offStore();

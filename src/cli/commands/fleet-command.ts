@@ -3,12 +3,12 @@
 // `pgrunbook resume --db URL` works on any one of them; the fleet's own state is in --state-dir.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { FleetOutputMode } from '../../fleet/fleet-output.js';
 import type { FleetOutcome } from '../../fleet/fleet-runner.js';
 import { type FleetRequest, FleetState } from '../../fleet/fleet-state.js';
 import { DEFAULT_WAVES, parseLimit, parseWaves } from '../../fleet/fleet-waves.js';
 import { InputError } from '../../util/runbook-error.js';
 import { executeFleet, type PreparedFleet, prepareFleet } from '../fleet-execute.js';
+import type { OutputMode } from '../../render/output.js';
 import { outputMode, withOutput, withVars } from '../options.js';
 
 const DEFAULT_STATE_DIR = '.pgrunbook/fleet';
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
     .option('--journal-dir <dir>', 'where the local JSONL copies of the targets’ journals go', '.pgrunbook');
   withState(withOutput(withVars(run))).action(async (file: string, o: FleetRunFlags) => {
-    const mode = fleetMode(o);
+    const mode = outputMode(o);
     const request: FleetRequest = {
       runbook: resolve(file),
       targets: resolve(o.targets),
@@ -66,11 +66,11 @@ export function register(program: Command): void {
   withState(withOutput(resume)).action(async (o: { stateDir: string; plain?: boolean; json?: boolean }) => {
     const state = FleetState.open(o.stateDir);
     if (state.data.status === 'completed') throw new InputError(`the fleet in ${o.stateDir} already completed; nothing to resume`);
-    await locked(state, fleetMode(o));
+    await locked(state, outputMode(o));
   });
   const status = fleet.command('status').description("every target's state in the fleet: wave, status, run id, why it failed");
   withState(withOutput(status)).action((o: { stateDir: string; json?: boolean; plain?: boolean }) => {
-    process.stdout.write(statusText(FleetState.open(o.stateDir), fleetMode(o)));
+    process.stdout.write(statusText(FleetState.open(o.stateDir), outputMode(o) === 'json' ? 'json' : 'plain'));
   });
 }
 
@@ -78,7 +78,7 @@ function withState(cmd: Command): Command {
   return cmd.option('--state-dir <dir>', 'where the fleet keeps its own state and lock', DEFAULT_STATE_DIR);
 }
 
-async function locked(state: FleetState, mode: FleetOutputMode, ready?: PreparedFleet): Promise<void> {
+async function locked(state: FleetState, mode: OutputMode, ready?: PreparedFleet): Promise<void> {
   const unlock = state.lock();
   try {
     const fleet = ready ?? (await prepareFleet(state.data.request));
@@ -88,7 +88,7 @@ async function locked(state: FleetState, mode: FleetOutputMode, ready?: Prepared
   }
 }
 
-function statusText(state: FleetState, mode: FleetOutputMode): string {
+function statusText(state: FleetState, mode: 'plain' | 'json'): string {
   const d = state.data;
   if (mode === 'json')
     return `${JSON.stringify({ status: d.status, haltReason: d.haltReason, startedAt: d.startedAt, targets: d.targets })}\n`;
@@ -97,11 +97,6 @@ function statusText(state: FleetState, mode: FleetOutputMode): string {
     lines.push(`[${name}] wave ${e.wave} ${e.status}${e.runId ? ` run ${e.runId}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
   lines.push(`${Object.keys(d.targets).length} targets started; the others of the targets file have not started`);
   return `${lines.join('\n')}\n`;
-}
-
-function fleetMode(o: { plain?: boolean; json?: boolean }): FleetOutputMode {
-  // The fleet has no terminal view yet: a terminal gets plain lines.
-  return outputMode(o) === 'json' ? 'json' : 'plain';
 }
 
 /** 0 all completed; 3 when every target that did not complete was held by another run's lock; else 1. */
