@@ -1,15 +1,25 @@
 // Feeds the throttle the application's latency on the touched tables: the first reading is the
-// baseline (what pg_stat_statements recorded before the step), each later one a window against the
-// previous. When the extension cannot be read, one note says how to enable it and the watch stops.
+// baseline (what pg_stat_statements recorded before the step), then windows against it. A window
+// grows until enough calls completed to judge a mean (at most APP_LATENCY_MAX_WINDOW_MS), because an
+// application stuck behind a batch completes few calls: judging short windows never saw it. A window
+// with few calls while sessions waited on our rows is handed over early, as a stall. When the
+// extension cannot be read, one note says how to enable it and the watch stops.
 import { baselineOf, deltaOf, type LatencyFigure, type StatementStatsReading } from '../pg/statement-stats.js';
-import { APP_LATENCY_MIN_CALLS } from './throttle.js';
+import { APP_LATENCY_MIN_CALLS, type AppLatencyWindow } from './throttle.js';
 
 type Reading = Extract<StatementStatsReading, { ok: true }>;
 const ms2 = (v: number) => `${v < 10 ? v.toFixed(2) : Math.round(v)} ms`;
 
+/** The longest a window waits for enough calls before it is judged with what it has. */
+export const APP_LATENCY_MAX_WINDOW_MS = 5000;
+/** A window with sessions waiting on our rows is judged as a stall once it is this long. */
+const STALL_WINDOW_MS = 1000;
+
 export class AppLatencyWatch {
   private baseline: LatencyFigure | null | undefined;
-  private last: Reading | undefined;
+  /** The reading the current window started at. */
+  private start: Reading | undefined;
+  private usualCallsPerSec: number | null = null;
   private stopped = false;
   private notedHidden = false;
 
@@ -21,8 +31,11 @@ export class AppLatencyWatch {
     private readonly explicit: boolean,
   ) {}
 
-  /** One reading; the window since the previous one with the baseline, once both exist. */
-  async poll(): Promise<{ now: LatencyFigure; baseline: LatencyFigure } | undefined> {
+  /**
+   * One reading; a finished window with the baseline, once both exist. `waitedSince(t)` says whether
+   * sessions waited on rows our batches held after clock time t.
+   */
+  async poll(waitedSince: (t: number) => boolean): Promise<{ now: AppLatencyWindow; baseline: LatencyFigure } | undefined> {
     if (this.stopped) return undefined;
     const r = await this.read();
     if (!r) return undefined;
@@ -36,25 +49,34 @@ export class AppLatencyWatch {
       this.notedHidden = true;
       this.log('warn', r.note);
     }
-    const prev = this.last;
-    this.last = r;
-    if (!prev) {
+    const start = this.start;
+    if (!start) {
+      this.start = r;
       this.baseline = baselineOf(r.stats);
       this.announceBaseline('recorded before this step');
       return undefined;
     }
-    const window = deltaOf(prev, r);
-    if (!window)
-      return this.baseline ? { now: { meanMs: 0, calls: 0, callsPerSec: 0, statements: 0 }, baseline: this.baseline } : undefined;
+    const windowMs = r.at - start.at;
+    const delta = deltaOf(start, r);
+    const calls = delta?.calls ?? 0;
+    const waited = waitedSince(start.at);
+    const enough = calls >= APP_LATENCY_MIN_CALLS;
     if (!this.baseline) {
-      // Nothing was recorded before the step: the first busy window is the reference.
-      if (window.calls >= APP_LATENCY_MIN_CALLS) {
-        this.baseline = window;
+      // Nothing was recorded before the step: the first window with enough calls is the reference.
+      if (enough || windowMs >= APP_LATENCY_MAX_WINDOW_MS) this.start = r;
+      if (enough && delta) {
+        this.baseline = delta;
         this.announceBaseline('in the first window of this step');
       }
       return undefined;
     }
-    return { now: window, baseline: this.baseline };
+    const finished = enough || windowMs >= APP_LATENCY_MAX_WINDOW_MS || (calls === 0 && !waited) || (waited && windowMs >= STALL_WINDOW_MS);
+    if (!finished) return undefined;
+    this.start = r;
+    const figure = delta ?? { meanMs: 0, calls: 0, callsPerSec: 0, statements: 0 };
+    const now: AppLatencyWindow = { ...figure, windowMs, waited, usualCallsPerSec: this.usualCallsPerSec };
+    if (enough && figure.callsPerSec !== null && !waited) this.usualCallsPerSec = Math.max(this.usualCallsPerSec ?? 0, figure.callsPerSec);
+    return { now, baseline: this.baseline };
   }
 
   private announceBaseline(when: string): void {

@@ -668,7 +668,9 @@ class BackfillRun {
     const pid = (c as any).processID as number | undefined;
     const cfg = this.cfg.throttle;
     const now = this.deps.clock.now();
-    if (!this.probes || !pid || !cfg.enabled || cfg.blockedSessions <= 0 || now - this.lastBlockedProbe < cfg.probeIntervalMs) {
+    // app_latency needs it too: calls that stall while sessions wait on our rows count as a rise.
+    const wanted = cfg.blockedSessions > 0 || (cfg.appLatencyFactor > 0 && !!this.probes?.statementStats);
+    if (!this.probes || !pid || !cfg.enabled || !wanted || now - this.lastBlockedProbe < cfg.probeIntervalMs) {
       return { settle: async () => {} };
     }
     const delay = Math.min(50, this.cfg.targetBatchMs / 2);
@@ -714,7 +716,7 @@ class BackfillRun {
       (level, m) => this.log(level, m),
       cfg.appLatencyExplicit,
     );
-    const r = await this.appLatency.poll();
+    const r = await this.appLatency.poll((t) => this.governor.waitersSeenSince(t));
     if (r) this.governor.observeAppLatency(r.now, r.baseline, this.info.display);
   }
 

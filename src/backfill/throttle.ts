@@ -14,9 +14,12 @@
 //   low_throughput    keys per second of batch time fell below `min_throughput` x what the warmed-up
 //                     engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
 //   app_latency       the application's mean latency on the touched tables (pg_stat_statements) rose
-//                     past `app_latency` x its baseline: halve the batch at each such reading and leave
-//                     a gap as long as the last batch. Clears at half the rise, or when the application
-//                     made no calls at all in a window (nobody left to slow down).
+//                     past `app_latency` x its baseline, or its calls stalled while sessions waited on
+//                     rows our batches held (fewer than APP_LATENCY_MIN_CALLS in a window, or calls/s
+//                     under 1/`app_latency` of its usual rate): halve the batch at each such window and
+//                     leave a gap as long as the last batch. Clears at half the rise, or when a window
+//                     has too few calls to judge and nobody waited on our rows (nobody left to slow
+//                     down for).
 import type { Clock } from '../util/clock.js';
 import type { LatencyFigure } from '../pg/statement-stats.js';
 import type { ThrottleConfig } from './params.js';
@@ -57,6 +60,14 @@ const ms2 = (v: number) => `${v < 10 ? v.toFixed(2) : Math.round(v)} ms`;
 const mb = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
+/** A judged window: its calls and mean, how long it lasted, and whether sessions waited on our rows in it. */
+export interface AppLatencyWindow extends LatencyFigure {
+  windowMs: number;
+  waited: boolean;
+  /** The highest calls/s of an earlier window with enough calls; null before one. */
+  usualCallsPerSec: number | null;
+}
+
 export class ThrottleGovernor {
   private active = new Map<ThrottleReason, { detail: string; key: string }>();
   /** Reason -> key it was last announced with; a new key (another standby went away) re-announces. */
@@ -67,6 +78,8 @@ export class ThrottleGovernor {
   private pendingShrink = 1;
   private lastBatchMs = 0;
   private blockedSeenAt = -Infinity;
+  /** When the probe last saw any session waiting on our batch's rows (whatever blocked_sessions says). */
+  private waitersSeenAt = -Infinity;
   private batches = 0;
   private firstBatchAt: number | undefined;
   /** Keys per ms of batch time: fast-moving and slow-moving averages, and the best slow value seen. */
@@ -150,6 +163,7 @@ export class ThrottleGovernor {
 
   /** From the probe that looks for sessions waiting on our batch's locks, during a batch. */
   observeBlocked(count: number, maxWaitMs: number): void {
+    if (count > 0) this.waitersSeenAt = this.clock.now();
     if (!this.cfg.enabled || this.cfg.blockedSessions <= 0) return;
     if (count >= this.cfg.blockedSessions) {
       this.blockedSeenAt = this.clock.now();
@@ -158,13 +172,23 @@ export class ThrottleGovernor {
     }
   }
 
+  /** Whether a session waited on our batch's rows after clock time `t`. */
+  waitersSeenSince(t: number): boolean {
+    return this.waitersSeenAt > t;
+  }
+
   /** The application's latency on the touched tables over the last window, against its baseline. */
-  observeAppLatency(now: LatencyFigure, baseline: LatencyFigure, tables: string): void {
+  observeAppLatency(now: AppLatencyWindow, baseline: LatencyFigure, tables: string): void {
     const factor = this.cfg.appLatencyFactor;
     if (!this.cfg.enabled || factor <= 0) return;
     const wasActive = this.active.has('app_latency');
-    if (now.calls === 0 && wasActive) this.active.delete('app_latency');
-    if (now.calls < APP_LATENCY_MIN_CALLS) return;
+    const stalled = this.stallOf(now);
+    if (stalled) return this.slowDown(`application calls on ${tables} stalled: ${stalled}, baseline mean ${ms2(baseline.meanMs)}`);
+    if (now.calls < APP_LATENCY_MIN_CALLS) {
+      // Too few calls to judge, and nobody waited on our rows: nobody is left to slow down for.
+      this.active.delete('app_latency');
+      return;
+    }
     // Hysteresis: once slowed down, wait until latency is back under half the allowed rise.
     const allowedRise = Math.max(baseline.meanMs * (factor - 1), APP_LATENCY_MIN_RISE_MS);
     const limit = baseline.meanMs + (wasActive ? allowedRise / 2 : allowedRise);
@@ -172,12 +196,26 @@ export class ThrottleGovernor {
       this.active.delete('app_latency');
       return;
     }
-    this.pendingShrink = Math.min(this.pendingShrink, 0.5);
     const rate = now.callsPerSec === null ? '' : `, ${Math.round(now.callsPerSec)} calls/s`;
-    this.set(
-      'app_latency',
+    this.slowDown(
       `application mean latency on ${tables} is ${ms2(now.meanMs)} (${now.calls} calls${rate}), ${(now.meanMs / baseline.meanMs).toFixed(1)}x its ${ms2(baseline.meanMs)} baseline (limit ${factor}x)`,
     );
+  }
+
+  /** Why a window counts as the application stalled behind our batches, or null. */
+  private stallOf(w: AppLatencyWindow): string | null {
+    if (!w.waited) return null;
+    const secs = `${(w.windowMs / 1000).toFixed(1)} s`;
+    if (w.calls < APP_LATENCY_MIN_CALLS) return `${w.calls} call(s) completed in ${secs} while sessions waited on rows our batches held`;
+    const usual = w.usualCallsPerSec;
+    if (usual && w.callsPerSec !== null && w.callsPerSec < usual / this.cfg.appLatencyFactor)
+      return `${Math.round(w.callsPerSec)} calls/s in ${secs} while sessions waited on rows our batches held, down from ${Math.round(usual)} calls/s (limit ${this.cfg.appLatencyFactor}x)`;
+    return null;
+  }
+
+  private slowDown(detail: string): void {
+    this.pendingShrink = Math.min(this.pendingShrink, 0.5);
+    this.set('app_latency', detail);
   }
 
   /** What to do before the next batch. Call once per batch. */
