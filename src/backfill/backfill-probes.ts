@@ -7,6 +7,7 @@ import type { StandbyLag } from './throttle.js';
 
 import { sqlText } from '../pg/sql-files.js';
 import { readStatementStats, type StatementStatsReading } from '../pg/statement-stats.js';
+import { readServerPressure, type ServerPressureReading } from '../pg/server-pressure.js';
 
 const ignoreClientError = () => {};
 
@@ -59,6 +60,18 @@ export class ThrottleProbes {
       return undefined;
     }
     return readStatementStats(c, tables, this.versionNum, now);
+  }
+
+  /** WAL, checkpoint and vacuum counters; undefined when the probe connection is down. */
+  async serverPressure(table: string, now: number): Promise<ServerPressureReading | undefined> {
+    let c: pg.PoolClient;
+    try {
+      c = await this.connection();
+      this.versionNum ??= (await c.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v")).rows[0]!.v;
+    } catch {
+      return undefined;
+    }
+    return readServerPressure(c, this.versionNum, table, now);
   }
 
   async close(): Promise<void> {

@@ -37,6 +37,8 @@ import type { CursorMove } from './pass-sql.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { AppLatencyWatch } from './app-latency-watch.js';
+import { WalCheckpointWatch } from './wal-checkpoint-rules.js';
+import type { ServerPressureReading } from '../pg/server-pressure.js';
 import type { StatementStatsReading } from '../pg/statement-stats.js';
 import { BatchTuner } from './tuner.js';
 
@@ -50,6 +52,8 @@ export interface ProbeSource {
   blockedBy(pid: number): Promise<{ count: number; maxWaitMs: number } | undefined>;
   /** pg_stat_statements on the touched tables (the app_latency rule); absent = not watched. */
   statementStats?(tables: string[], now: number): Promise<StatementStatsReading | undefined>;
+  /** WAL, checkpoints and vacuum on the table (wal_rate, checkpoint_pressure); absent = not watched. */
+  serverPressure?(table: string, now: number): Promise<ServerPressureReading | undefined>;
   close(): Promise<void>;
 }
 
@@ -124,6 +128,8 @@ class BackfillRun {
   private lastBlockedProbe = -Infinity;
   private lastAppLatencyProbe = -Infinity;
   private appLatency: AppLatencyWatch | undefined;
+  private lastPressureProbe = -Infinity;
+  private walCheckpoint: WalCheckpointWatch | undefined;
   /** Size cut after statement timeouts when the runbook fixed the size. */
   private fixedSizeCut = 1;
   private retryLower: string[] | null = null;
@@ -250,6 +256,7 @@ class BackfillRun {
       }
       await this.probeReplication();
       await this.probeAppLatency();
+      await this.probeWalCheckpoint();
       const d = this.governor.decide();
       this.announceThrottle();
       if (d.shrink < 1) this.tuner.shrink(d.shrink);
@@ -724,6 +731,25 @@ class BackfillRun {
     for (const ch of this.governor.changes()) {
       this.deps.emit({ type: 'step.throttle', stepId: this.deps.stepId, reason: ch.reason, ...(ch.detail ? { detail: ch.detail } : {}) });
     }
+  }
+
+  private async probeWalCheckpoint(): Promise<void> {
+    const cfg = this.cfg.throttle;
+    const now = this.deps.clock.now();
+    const probes = this.probes;
+    const wanted = cfg.walRateBytes > 0 || cfg.checkpointPressureMs > 0;
+    if (!probes?.serverPressure || !cfg.enabled || !wanted || now - this.lastPressureProbe < cfg.probeIntervalMs) return;
+    this.lastPressureProbe = now;
+    const table = this.info.display;
+    this.walCheckpoint ??= new WalCheckpointWatch(
+      { walRateBytes: cfg.walRateBytes, checkpointPressureMs: cfg.checkpointPressureMs, explicit: cfg.walCheckpointExplicit },
+      table,
+      () => probes.serverPressure!(table, this.deps.clock.now()),
+      (level, m) => this.log(level, m),
+    );
+    const v = await this.walCheckpoint.poll();
+    if (v.walRate !== undefined) this.governor.observeRule('wal_rate', v.walRate);
+    if (v.checkpointPressure !== undefined) this.governor.observeRule('checkpoint_pressure', v.checkpointPressure);
   }
 
   private report(force: boolean, paused = this.deps.control.paused): void {

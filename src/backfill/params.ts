@@ -32,6 +32,15 @@ const zBytes = z
     return b;
   });
 
+/** Bytes per second: `50MB/s` (a bare size or number is read per second too). */
+const zBytesPerSec = z.union([
+  z.number().nonnegative(),
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*([kKmMgGtT]?[bB])?\s*(\/\s*s)?\s*$/, 'write a rate like 50MB/s')
+    .transform((v) => parseBytes(v.replace(/\/\s*s\s*$/, ''))!),
+]);
+
 export const throttleSchema = z
   .strictObject({
     replication_lag_bytes: zBytes
@@ -51,6 +60,17 @@ export const throttleSchema = z
       .optional()
       .describe(
         "Slow down when the application's mean latency on the touched tables (pg_stat_statements) rises past this factor of its baseline, e.g. 1.5x (default 1.5x; 0 = off).",
+      ),
+    wal_rate: zBytesPerSec
+      .optional()
+      .describe(
+        'Stretch the gaps between batches while the server writes WAL faster than this (pg_stat_wal), e.g. 50MB/s (default 50MB/s; 0 = off).',
+      ),
+    checkpoint_pressure: z
+      .union([z.literal(false), zDuration()])
+      .optional()
+      .describe(
+        'Run batches at half duty while checkpoints are being requested (WAL fills max_wal_size), until none was for this long (default 1m; false or 0 = off).',
       ),
     probe_interval: zDuration({ positive: true }).optional().describe('How often the throttle probes run (default 1s).'),
     probe_timeout: zDuration({ positive: true }).optional().describe('statement_timeout of each probe (default 250ms).'),
@@ -98,6 +118,12 @@ export interface ThrottleConfig {
   appLatencyFactor: number;
   /** Set by the runbook rather than by default: a missing pg_stat_statements is a warning then. */
   appLatencyExplicit: boolean;
+  /** WAL bytes per second; 0 = off. */
+  walRateBytes: number;
+  /** Half duty this long after the last requested checkpoint; 0 = off. */
+  checkpointPressureMs: number;
+  /** The runbook set wal_rate or checkpoint_pressure: missing statistics are a warning then. */
+  walCheckpointExplicit: boolean;
   probeIntervalMs: number;
   probeTimeoutMs: number;
 }
@@ -141,6 +167,8 @@ export const DEFAULTS = {
   blockedSessions: 1,
   batchTimeFactor: 3,
   appLatencyFactor: 1.5,
+  walRateBytes: 50 * 1024 ** 2,
+  checkpointPressureMs: 60_000,
   probeIntervalMs: 1000,
   probeTimeoutMs: 250,
 } as const;
@@ -187,6 +215,9 @@ export function batchKnobs(p: BatchKnobs): Omit<BackfillConfig, 'table' | 'set' 
       batchTimeFactor: t?.batch_time_factor ?? DEFAULTS.batchTimeFactor,
       appLatencyFactor: t?.app_latency ?? DEFAULTS.appLatencyFactor,
       appLatencyExplicit: t?.app_latency !== undefined,
+      walRateBytes: t?.wal_rate ?? DEFAULTS.walRateBytes,
+      checkpointPressureMs: t?.checkpoint_pressure === false ? 0 : (t?.checkpoint_pressure ?? DEFAULTS.checkpointPressureMs),
+      walCheckpointExplicit: t?.wal_rate !== undefined || t?.checkpoint_pressure !== undefined,
       probeIntervalMs: t?.probe_interval ?? DEFAULTS.probeIntervalMs,
       probeTimeoutMs: t?.probe_timeout ?? DEFAULTS.probeTimeoutMs,
     },

@@ -24,7 +24,10 @@ import type { Clock } from '../util/clock.js';
 import type { LatencyFigure } from '../pg/statement-stats.js';
 import type { ThrottleConfig } from './params.js';
 
-export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput' | 'app_latency';
+export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput' | 'app_latency' | OwnFileRule;
+
+/** Rules that decide in their own file (wal-checkpoint-rules.ts) and hand the governor a verdict. */
+type OwnFileRule = 'wal_rate' | 'checkpoint_pressure';
 
 export interface StandbyLag {
   name: string;
@@ -87,6 +90,8 @@ export class ThrottleGovernor {
   private slowRate: number | undefined;
   private expectedRate = 0;
   private lowThroughputPauseMs = 0;
+  /** Gap as a multiple of the last batch, per own-file rule while it holds. */
+  private ruleGaps = new Map<OwnFileRule, number>();
 
   constructor(
     private readonly cfg: ThrottleConfig,
@@ -228,6 +233,7 @@ export class ThrottleGovernor {
     if (this.active.has('batch_time')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
     if (this.active.has('app_latency')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
     if (this.active.has('low_throughput')) pauseMs = Math.max(pauseMs, this.lowThroughputPauseMs);
+    for (const f of this.ruleGaps.values()) pauseMs = Math.max(pauseMs, this.lastBatchMs * f);
     const shrink = this.pendingShrink;
     this.pendingShrink = 1;
     return { holdMs: this.active.has('replication_lag') ? this.cfg.probeIntervalMs : 0, pauseMs: Math.round(pauseMs), shrink };
@@ -252,6 +258,17 @@ export class ThrottleGovernor {
 
   isActive(reason: ThrottleReason): boolean {
     return this.active.has(reason);
+  }
+
+  /** A verdict of a rule kept in its own file: a gap of `gapFactor` x the last batch, or null to let go. */
+  observeRule(reason: OwnFileRule, verdict: { detail: string; gapFactor: number } | null): void {
+    if (!this.cfg.enabled || !verdict) {
+      this.ruleGaps.delete(reason);
+      this.active.delete(reason);
+      return;
+    }
+    this.ruleGaps.set(reason, verdict.gapFactor);
+    this.set(reason, verdict.detail);
   }
 
   /** `key` names what is announced: the same reason with a new key is announced again. */

@@ -1,0 +1,108 @@
+// The wal_rate and checkpoint_pressure throttle rules, fed by two readings of the server's WAL and
+// checkpoint counters (pg/server-pressure.ts) per probe interval. Each returns a verdict for the
+// governor: a gap of `gapFactor` x the last batch before the next one, or null when it lets go.
+//
+//   wal_rate             WAL bytes/s over the window above the limit: scale the batches' duty cycle by
+//                        limit / rate (gap = batch x (1/duty - 1)); the duty grows back the same way
+//                        and the rule lets go once it would reach 100%.
+//   checkpoint_pressure  a checkpoint was requested (WAL filled max_wal_size before checkpoint_timeout):
+//                        run at half duty (gap = last batch) until none was requested for the hold time.
+import type { ServerPressureReading, ServerPressureSample, ServerPressureWindow } from '../pg/server-pressure.js';
+import { pressureWindow } from '../pg/server-pressure.js';
+
+export interface RuleVerdict {
+  detail: string;
+  gapFactor: number;
+}
+
+export interface WalCheckpointConfig {
+  /** WAL bytes per second; 0 = off. */
+  walRateBytes: number;
+  /** Hold the back-off this long after the last requested checkpoint; 0 = off. */
+  checkpointPressureMs: number;
+  /** The runbook set a key: a missing source is a warning rather than a note. */
+  explicit: boolean;
+}
+
+/** Each rule's verdict this round: undefined = no news (first reading, skipped probe). */
+export interface WalCheckpointVerdicts {
+  walRate?: RuleVerdict | null;
+  checkpointPressure?: RuleVerdict | null;
+  window?: ServerPressureWindow;
+}
+
+/** The longest gap the WAL rule asks for, as a multiple of the last batch (duty cycle >= 1/21). */
+const MAX_GAP_FACTOR = 20;
+const mbps = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB/s`;
+
+export class WalCheckpointWatch {
+  private last: ServerPressureSample | undefined;
+  private stopped = false;
+  /** Share of wall time the batches may run under wal_rate (1 = not throttled). */
+  private duty = 1;
+  private lastRequestedAt = -Infinity;
+  private lastCheckpointDetail = '';
+  private autovacuumSeen: string | null = null;
+
+  constructor(
+    private readonly cfg: WalCheckpointConfig,
+    private readonly table: string,
+    private readonly read: () => Promise<ServerPressureReading | undefined>,
+    private readonly log: (level: 'info' | 'warn', message: string) => void,
+  ) {}
+
+  async poll(): Promise<WalCheckpointVerdicts> {
+    if (this.stopped) return {};
+    const r = await this.read();
+    if (!r) return {};
+    if (!r.ok) {
+      if (r.sqlstate === '57014' || r.sqlstate === '55P03') return {}; // busy: skip this round
+      this.stopped = true;
+      this.log(this.cfg.explicit ? 'warn' : 'info', r.note);
+      return {};
+    }
+    this.noteAutovacuum(r.autovacuumPhase);
+    const prev = this.last;
+    this.last = r;
+    const w = prev ? pressureWindow(prev, r) : null;
+    if (!w) return {};
+    return {
+      window: w,
+      ...(this.cfg.walRateBytes > 0 ? { walRate: this.walVerdict(w) } : {}),
+      ...(this.cfg.checkpointPressureMs > 0 ? { checkpointPressure: this.checkpointVerdict(w, r.at) } : {}),
+    };
+  }
+
+  private walVerdict(w: ServerPressureWindow): RuleVerdict | null {
+    const limit = this.cfg.walRateBytes;
+    const rate = w.walBytesPerSec;
+    const wasActive = this.duty < 1;
+    if (!wasActive && rate <= limit) return null;
+    const next = rate > 0 ? (this.duty * limit) / rate : 1;
+    if (next >= 1) {
+      this.duty = 1;
+      return null;
+    }
+    this.duty = Math.max(1 / (1 + MAX_GAP_FACTOR), next);
+    const gapFactor = 1 / this.duty - 1;
+    return {
+      detail: `WAL written at ${mbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${mbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time`,
+      gapFactor,
+    };
+  }
+
+  private checkpointVerdict(w: ServerPressureWindow, at: number): RuleVerdict | null {
+    if (w.checkpointsRequested > 0) {
+      this.lastRequestedAt = at;
+      this.lastCheckpointDetail = `${w.checkpointsRequested} checkpoint(s) requested (${w.checkpointsTimed} timed) in the last ${w.seconds.toFixed(1)} s, ${w.buffersWritten} buffers written: WAL fills max_wal_size (${w.maxWalSize}) before checkpoint_timeout`;
+    }
+    if (at - this.lastRequestedAt > this.cfg.checkpointPressureMs) return null;
+    return { detail: this.lastCheckpointDetail, gapFactor: 1 };
+  }
+
+  private noteAutovacuum(phase: string | null): void {
+    if (phase && !this.autovacuumSeen)
+      this.log('info', `a VACUUM (autovacuum or manual) is working on ${this.table} (${phase}) while this step writes to it`);
+    this.autovacuumSeen = phase;
+  }
+}

@@ -1,0 +1,125 @@
+// The wal_rate and checkpoint_pressure rules on scripted counter readings (the real-server side is in
+// wal-checkpoint-load.test.ts): firing with the figure, the duty cycle they ask for, and letting go.
+import { describe, expect, it } from 'vitest';
+import type { ServerPressureReading } from '../../src/pg/server-pressure.js';
+import { WalCheckpointWatch } from '../../src/backfill/wal-checkpoint-rules.js';
+import { ThrottleGovernor } from '../../src/backfill/throttle.js';
+import { batchKnobs, throttleSchema } from '../../src/backfill/params.js';
+import { FakeClock } from '../../src/util/clock.js';
+
+const MB = 1024 ** 2;
+
+function scripted(readings: Partial<Extract<ServerPressureReading, { ok: true }>>[]) {
+  let i = 0;
+  let wal = 0;
+  let req = 0;
+  return async (): Promise<ServerPressureReading> => {
+    const r = readings[i++]!;
+    wal += r.walBytes ?? 0;
+    req += r.checkpointsRequested ?? 0;
+    return {
+      ok: true,
+      at: i * 1000,
+      walBytes: wal,
+      fullPageImages: 0,
+      checkpointsTimed: 0,
+      checkpointsRequested: req,
+      buffersWritten: 100 * i,
+      autovacuumPhase: r.autovacuumPhase ?? null,
+      maxWalSize: '1GB',
+    };
+  };
+}
+
+describe('wal_rate', () => {
+  it('fires over the limit with the rate, cuts the duty by limit/rate, and lets go once the rate allows full duty', async () => {
+    const logs: string[] = [];
+    // Per second: 0 (first reading), 100 MB, 50 MB, 20 MB, 0 MB.
+    const read = scripted([{}, { walBytes: 100 * MB }, { walBytes: 50 * MB }, { walBytes: 20 * MB }, { walBytes: 0 }]);
+    const w = new WalCheckpointWatch({ walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: false }, 'public.t', read, (_l, m) =>
+      logs.push(m),
+    );
+    expect(await w.poll()).toEqual({});
+    const first = await w.poll();
+    expect(first.walRate?.detail).toMatch(
+      /WAL written at 100 MB\/s over the last 1\.0 s, over the 50 MB\/s limit: batches run 50% of the time/,
+    );
+    expect(first.walRate?.gapFactor).toBeCloseTo(1);
+    expect(first.checkpointPressure).toBeUndefined();
+    // At the limit under half duty, the duty stays.
+    expect((await w.poll()).walRate?.gapFactor).toBeCloseTo(1);
+    // 20 MB/s at 50% duty: the duty could grow to 125%, so the rule lets go.
+    expect((await w.poll()).walRate).toBeNull();
+    expect((await w.poll()).walRate).toBeNull();
+    expect(logs).toEqual([]);
+  });
+});
+
+describe('checkpoint_pressure', () => {
+  it('fires on a requested checkpoint with its figures and holds for the quiet period', async () => {
+    const read = scripted([{}, { checkpointsRequested: 2 }, {}, {}, {}]);
+    const w = new WalCheckpointWatch({ walRateBytes: 0, checkpointPressureMs: 1500, explicit: false }, 'public.t', read, () => {});
+    await w.poll();
+    const fired = await w.poll();
+    expect(fired.checkpointPressure?.detail).toMatch(/^2 checkpoint\(s\) requested \(0 timed\) in the last 1\.0 s, 100 buffers written/);
+    expect(fired.checkpointPressure?.gapFactor).toBe(1);
+    expect(fired.walRate).toBeUndefined();
+    expect((await w.poll()).checkpointPressure).not.toBeNull(); // 1 s after: still held
+    expect((await w.poll()).checkpointPressure).toBeNull(); // 2 s after: released
+  });
+
+  it('notes a missing source once (a warning when the runbook asked) and stops reading', async () => {
+    const logs: [string, string][] = [];
+    let reads = 0;
+    const w = new WalCheckpointWatch(
+      { walRateBytes: 1, checkpointPressureMs: 1, explicit: true },
+      'public.t',
+      async () => {
+        reads++;
+        return { ok: false, note: 'WAL and checkpoints are not watched: permission denied', sqlstate: '42501' };
+      },
+      (l, m) => logs.push([l, m]),
+    );
+    expect(await w.poll()).toEqual({});
+    expect(await w.poll()).toEqual({});
+    expect(reads).toBe(1);
+    expect(logs).toEqual([['warn', 'WAL and checkpoints are not watched: permission denied']]);
+  });
+
+  it('says once that a vacuum works on the table', async () => {
+    const logs: string[] = [];
+    const read = scripted([{ autovacuumPhase: 'scanning heap' }, { autovacuumPhase: 'scanning heap' }, {}]);
+    const w = new WalCheckpointWatch({ walRateBytes: 1, checkpointPressureMs: 1, explicit: false }, 'public.t', read, (_l, m) =>
+      logs.push(m),
+    );
+    for (let i = 0; i < 3; i++) await w.poll();
+    expect(logs).toEqual(['a VACUUM (autovacuum or manual) is working on public.t (scanning heap) while this step writes to it']);
+  });
+});
+
+describe('the governor with own-file rules', () => {
+  it('leaves the gap the verdict asks for, announces once with the figure, and clears', () => {
+    const clock = new FakeClock();
+    const cfg = batchKnobs({ throttle: throttleSchema.parse({ wal_rate: '50MB/s', checkpoint_pressure: '30s' }) }).throttle;
+    expect(cfg.walRateBytes).toBe(50 * MB);
+    expect(cfg.checkpointPressureMs).toBe(30_000);
+    const g = new ThrottleGovernor(cfg, 100, 0, clock);
+    g.observeBatch(100, 80);
+    g.observeRule('wal_rate', { detail: 'WAL written at 150 MB/s', gapFactor: 2 });
+    expect(g.decide().pauseMs).toBe(160);
+    expect(g.changes()).toEqual([{ reason: 'wal_rate', detail: 'WAL written at 150 MB/s' }]);
+    g.observeRule('wal_rate', { detail: 'WAL written at 60 MB/s', gapFactor: 1 });
+    expect(g.decide().pauseMs).toBe(80);
+    expect(g.changes()).toEqual([]);
+    g.observeRule('wal_rate', null);
+    expect(g.decide().pauseMs).toBe(0);
+    expect(g.changes()).toEqual([{ reason: null }]);
+  });
+
+  it('reads checkpoint_pressure: false and wal_rate: 0 as off', () => {
+    const cfg = batchKnobs({ throttle: throttleSchema.parse({ wal_rate: 0, checkpoint_pressure: false }) }).throttle;
+    expect(cfg.walRateBytes).toBe(0);
+    expect(cfg.checkpointPressureMs).toBe(0);
+    expect(() => throttleSchema.parse({ wal_rate: 'fast' })).toThrow(/50MB\/s/);
+  });
+});
