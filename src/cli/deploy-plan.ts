@@ -18,7 +18,7 @@ export const analyzerDeployPlan: NonNullable<RunnerOptions['deployPlan']> = asyn
   const summary =
     `${deploy.length} deploy step${deploy.length === 1 ? '' : 's'}` +
     `, ${plan.rehearsal?.allSteps ? 'projected' : 'estimated'} ${plan.deployEstimate ? estimateText(plan.deployEstimate) : 'unknown'}` +
-    (plan.rehearsal && plan.deployEstimate ? ` (${plan.deployEstimate.basis})` : '') +
+    ((plan.rehearsal || plan.rehearsalSetAside) && plan.deployEstimate ? ` (${plan.deployEstimate.basis})` : '') +
     `, strongest lock ${strongest ?? 'none'}`;
   return { summary, lines: planPlain(plan).split('\n'), evidence: planEvidence(plan) };
 };

@@ -8,7 +8,7 @@
 // not write there the rehearsal still succeeds: only the stored projection is missing, and plan and
 // the gate say the estimate is size-based.
 import pg from 'pg';
-import { rehearsalsTableSql, runbookKey } from '../analyze/plan/rehearsal-projection.js';
+import { rehearsalsTableSql, runbookKey, sourceTableSizes } from '../analyze/plan/rehearsal-projection.js';
 import { currentIdentity } from '../engine/operator-identity.js';
 import { ensureStateSchema } from '../engine/state-schema.js';
 import { clientConfig } from '../pg/client-config.js';
@@ -56,6 +56,7 @@ export async function recordProjection(
       who.user,
       who.host,
       JSON.stringify(result.projection),
+      JSON.stringify(sourceTableSizes(result.clone!.tables)),
     ]);
     return 'projection stored in the pgrunbook schema: plan and the deploy gate of this runbook with these variables will show it';
   } catch (err) {

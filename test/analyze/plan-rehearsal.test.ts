@@ -147,4 +147,43 @@ describe('plan and the deploy gate with a stored rehearsal', () => {
     expect(run.stdout).toMatch(/rehearse: projection stored in the pgrunbook schema/);
     expect(run.stdout).toMatch(/deploy plan: 4 deploy steps, projected ~.* \(projected by the rehearsal of .* on a 10% sample\)/);
   }, 180_000);
+  it('sets a stored projection aside, and says why, once a touched table has grown past the tolerance or it is too old', async () => {
+    const file = join(dir, 'expiry.yaml');
+    writeFileSync(file, RUNBOOK.replace('column: amount_cents', 'column: amount_c3'));
+    const runbook = await loadOrThrow(file);
+    const r = await rehearse({ runbook, sourceUrl: src.url, samplePct: 10, log: () => {} });
+    expect(r.deploy.status).toBe('completed');
+    const [stored] = await src.query(`select source_tables from pgrunbook.rehearsals where runbook_key = $1`, [runbookKey(runbook)]);
+    const orders = (stored.source_tables as { table: string; rows: number }[]).find((t) => /orders/.test(t.table))!;
+    expect(orders.rows).toBeGreaterThan(0);
+    expect((await planOf(runbook)).plan.rehearsal).toMatchObject({ samplePct: 10 });
+
+    // Half as many rows again, and fresh statistics: the projection scaled to a size the table no longer has.
+    const half = Math.round(orders.rows / 2);
+    await src.query(
+      `insert into orders select (jsonb_populate_record(null::orders, to_jsonb(o) || jsonb_build_object('id', o.id + 10000000))).* from orders o order by id limit ${half}; analyze orders`,
+    );
+    const grown = await planOf(runbook);
+    expect(grown.plan.rehearsal).toBeUndefined();
+    expect(grown.plan.rehearsalSetAside?.why).toMatch(
+      new RegExp(
+        `orders has ${(orders.rows + half).toLocaleString('en-US')} rows now against ${orders.rows.toLocaleString('en-US')} then \\(\\+50%, more than the 25% a projection tolerates\\)`,
+      ),
+    );
+    for (const s of grown.plan.steps) expect(s.estimate?.basis ?? '').not.toMatch(PROJECTED);
+    expect(grown.plan.deployEstimate!.basis).toMatch(/^size-based: the rehearsal of .* on a 10% sample is set aside because .*orders has/);
+    expect(grown.gate.summary).toMatch(/estimated .*\(size-based: the rehearsal of .* is set aside because .*orders has .* rows now/);
+    expect(planPlain(grown.plan)).toMatch(/deploy estimate: .*, size-based: the rehearsal of/);
+
+    // A projection within the tolerance but older than the stated age is set aside too.
+    await src.query(`update pgrunbook.rehearsals set rehearsed_at = now() - interval '8 days', source_tables = $2 where runbook_key = $1`, [
+      runbookKey(runbook),
+      JSON.stringify(
+        (stored.source_tables as { table: string }[]).map((t) => (t === orders ? { ...orders, rows: orders.rows + half } : t)),
+      ),
+    ]);
+    const old = await planOf(runbook);
+    expect(old.plan.rehearsal).toBeUndefined();
+    expect(old.plan.rehearsalSetAside?.why).toBe('it is 8 days old, older than the 7 days a projection is used for');
+  }, 180_000);
 });

@@ -67,7 +67,7 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     s.warnings.push(...stepWarnings(s, sized.byName));
   }
   const deploy = steps.filter((s) => s.phase === 'deploy');
-  const rehearsal = deploy.length ? await projectedByRehearsal(ro, runbook, deploy) : undefined;
+  const rehearsal = deploy.length ? await projectedByRehearsal(ro, runbook, deploy) : {};
   return {
     runbook: { name: runbook.name, file: runbook.file, ...(runbook.description ? { description: runbook.description } : {}) },
     generatedAt: new Date().toISOString(),
@@ -78,21 +78,30 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     steps,
     warnings: serverWarnings(server, sized.tables, steps),
     ...(deploy.length ? { deployEstimate: deployEstimate(deploy, rehearsal) } : {}),
-    ...(rehearsal ? { rehearsal } : {}),
+    ...rehearsal,
     readRates: Object.fromEntries([...rates].map(([k, v]) => [k, Math.round(v.bytesPerSecond)])),
   };
 }
 
 /** Deploy steps take a stored rehearsal's projection (same runbook text and variables) over the size-based estimate. */
-async function projectedByRehearsal(ro: ReturnType<typeof readOnly>, runbook: Runbook, deploy: PlanStep[]): Promise<Plan['rehearsal']> {
+async function projectedByRehearsal(
+  ro: ReturnType<typeof readOnly>,
+  runbook: Runbook,
+  deploy: PlanStep[],
+): Promise<Pick<Plan, 'rehearsal' | 'rehearsalSetAside'>> {
   const stored = await latestRehearsal(ro, runbook);
-  if (!stored) return undefined;
-  const allSteps = applyRehearsal(deploy, stored);
-  return { at: stored.at, samplePct: stored.samplePct, sandbox: stored.sandbox, allSteps };
+  if (!stored) return {};
+  const source = { at: stored.at, samplePct: stored.samplePct, sandbox: stored.sandbox };
+  if (stored.expired) return { rehearsalSetAside: { ...source, why: stored.expired } };
+  return { rehearsal: { ...source, allSteps: applyRehearsal(deploy, stored) } };
 }
 
-function deployEstimate(deploy: PlanStep[], rehearsal: Plan['rehearsal']): Estimate | undefined {
+function deployEstimate(
+  deploy: PlanStep[],
+  { rehearsal, rehearsalSetAside: aside }: Pick<Plan, 'rehearsal' | 'rehearsalSetAside'>,
+): Estimate | undefined {
   const sum = sumEstimates(deploy.map((s) => s.estimate));
+  if (sum && aside) sum.basis = `size-based: ${rehearsalText(aside).replace('projected by ', '')} is set aside because ${aside.why}`;
   if (sum && rehearsal)
     sum.basis = rehearsal.allSteps
       ? rehearsalText(rehearsal)

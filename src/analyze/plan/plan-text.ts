@@ -52,7 +52,9 @@ export function planPlain(plan: Plan): string {
     for (const x of st.warnings) out.push(...w(x, '  '));
   }
   if (plan.deployEstimate)
-    out.push(`deploy estimate: ${estimateText(plan.deployEstimate)}${plan.rehearsal ? `, ${plan.deployEstimate.basis}` : ''}`);
+    out.push(
+      `deploy estimate: ${estimateText(plan.deployEstimate)}${plan.rehearsal || plan.rehearsalSetAside ? `, ${plan.deployEstimate.basis}` : ''}`,
+    );
   for (const x of plan.warnings) out.push(...w(x, ''));
   return redact(out.join('\n')) + '\n';
 }

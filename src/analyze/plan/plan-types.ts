@@ -90,6 +90,8 @@ export interface Plan {
   deployEstimate?: Estimate;
   /** The rehearsal whose projection replaced the size-based estimates of the deploy steps. */
   rehearsal?: RehearsalSource & { allSteps: boolean };
+  /** A stored rehearsal of this runbook that no longer fits the database (too old, tables resized): why. */
+  rehearsalSetAside?: RehearsalSource & { why: string };
   /** Measured sequential read rate, bytes/s, per table it was sampled on. */
   readRates: Record<string, number>;
 }

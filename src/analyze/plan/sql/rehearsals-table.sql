@@ -11,3 +11,6 @@ CREATE TABLE IF NOT EXISTS pgrunbook.rehearsals (
   host          text,
   projection    jsonb NOT NULL
 )
+;
+-- The touched tables' sizes when the rehearsal ran (planner statistics), to tell when a projection no longer fits.
+ALTER TABLE pgrunbook.rehearsals ADD COLUMN IF NOT EXISTS source_tables jsonb
