@@ -18,6 +18,7 @@ import { loadRunbookOrExit, loadStoredRunbook } from './runbook-input.js';
 import type { StoredVars } from '../runbook/secret-vars.js';
 import { withStateClient } from './state-client.js';
 import { FleetWiring } from '../wiring/fleet-wiring.js';
+import { fleetEventLog } from '../report/fleet-event-log.js';
 
 interface Prepared {
   target: FleetTarget;
@@ -59,13 +60,18 @@ export async function executeFleet(state: FleetState, { waves, prepared }: Prepa
     halt: (reason) => fleet.halt(reason),
   });
   const ctx: Ctx = { state, wiring };
+  // The fleet report reads wave timings, gate decisions and halts from this log.
+  const log = fleetEventLog(state.dir);
   const fleet = new FleetRunner({
     waves,
     maxFailures: req.maxFailures,
     perServer: req.perServer,
     serverOf: (t) => `${prepared.get(t.name)!.connection.target.host}:${prepared.get(t.name)!.connection.target.port}`,
     done,
-    emit: wiring.emit,
+    emit: (e) => {
+      wiring.emit(e);
+      log(e);
+    },
     runTarget: (t) => runTarget(prepared.get(t.name)!, waveOf(waves, t), ctx),
   });
   const stop = (why: string) => wiring.stop(why, 'interrupt');

@@ -8,6 +8,7 @@ import { type FleetRequest, FleetState } from '../../fleet/fleet-state.js';
 import { DEFAULT_WAVES, parseLimit, parseWaves } from '../../fleet/fleet-waves.js';
 import { InputError } from '../../util/runbook-error.js';
 import { executeFleet, type PreparedFleet, prepareFleet } from '../fleet-execute.js';
+import { reportFormat, writeFleetReport } from '../fleet-report.js';
 import type { OutputMode } from '../../render/output.js';
 import { outputMode, withOutput, withVars } from '../options.js';
 
@@ -26,6 +27,7 @@ interface FleetRunFlags {
   stateDir: string;
   plain?: boolean;
   json?: boolean;
+  report?: string;
 }
 
 export function register(program: Command): void {
@@ -40,9 +42,11 @@ export function register(program: Command): void {
     .option('--per-server <n>', 'at most N runs at once on one server (host:port), across the pool')
     .option('--yes', 'approve `confirm` gates on every target')
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
-    .option('--journal-dir <dir>', 'where the local JSONL copies of the targets’ journals go', '.pgrunbook');
+    .option('--journal-dir <dir>', 'where the local JSONL copies of the targets’ journals go', '.pgrunbook')
+    .option('--report <file>', "at the end, write the fleet report (FILE.md or FILE.json) linking every target's report");
   withState(withOutput(withVars(run))).action(async (file: string, o: FleetRunFlags) => {
     const mode = outputMode(o);
+    if (o.report) reportFormat(o.report);
     const request: FleetRequest = {
       runbook: resolve(file),
       targets: resolve(o.targets),
@@ -56,17 +60,27 @@ export function register(program: Command): void {
       journalDir: resolve(o.journalDir),
     };
     const fleet = await prepareFleet(request);
-    await locked(FleetState.create(o.stateDir, request), mode, fleet);
+    await locked(FleetState.create(o.stateDir, request), mode, o.report, fleet);
   });
   const resume = fleet
     .command('resume')
     .description(
       'continue a fleet from its state: completed targets are not run again, interrupted and failed ones continue their own runs',
     );
-  withState(withOutput(resume)).action(async (o: { stateDir: string; plain?: boolean; json?: boolean }) => {
+  resume.option('--report <file>', "at the end, write the fleet report (FILE.md or FILE.json) linking every target's report");
+  withState(withOutput(resume)).action(async (o: { stateDir: string; plain?: boolean; json?: boolean; report?: string }) => {
+    if (o.report) reportFormat(o.report);
     const state = FleetState.open(o.stateDir);
     if (state.data.status === 'completed') throw new InputError(`the fleet in ${o.stateDir} already completed; nothing to resume`);
-    await locked(state, outputMode(o));
+    await locked(state, outputMode(o), o.report);
+  });
+  const report = fleet
+    .command('report')
+    .description("write the fleet report: every target's state and its own run report, wave timings, gate decisions, halts")
+    .requiredOption('--out <file>', 'FILE.md or FILE.json; the targets’ reports go in FILE.targets/ beside it');
+  withState(report).action(async (o: { stateDir: string; out: string }) => {
+    reportFormat(o.out);
+    await writeFleetReport(FleetState.open(o.stateDir), o.out);
   });
   const status = fleet.command('status').description("every target's state in the fleet: wave, status, run id, why it failed");
   withState(withOutput(status)).action((o: { stateDir: string; json?: boolean; plain?: boolean }) => {
@@ -78,11 +92,12 @@ function withState(cmd: Command): Command {
   return cmd.option('--state-dir <dir>', 'where the fleet keeps its own state and lock', DEFAULT_STATE_DIR);
 }
 
-async function locked(state: FleetState, mode: OutputMode, ready?: PreparedFleet): Promise<void> {
+async function locked(state: FleetState, mode: OutputMode, report: string | undefined, ready?: PreparedFleet): Promise<void> {
   const unlock = state.lock();
   try {
     const fleet = ready ?? (await prepareFleet(state.data.request));
     process.exitCode = exitCodeOf(await executeFleet(state, fleet, mode));
+    if (report) await writeFleetReport(state, report);
   } finally {
     unlock();
   }
