@@ -6,10 +6,11 @@ import { clientConfig } from '../pg/client-config.js';
 import { sqlText } from '../pg/sql-files.js';
 import { applyCatalogSection, readCatalogSchema } from '../rehearsal/catalog-dump.js';
 import type { CatalogDump } from '../rehearsal/catalog-dump-build.js';
+import { watchSession } from '../pg/stall-watchdog.js';
 
 /** `connectionString` undefined: the libpq environment (PGHOST, ...), as every command connects. */
 export async function readLiveSchema(connectionString: string | undefined): Promise<{ dump: CatalogDump; tables: number }> {
-  const c = new pg.Client({ ...clientConfig(connectionString), application_name: 'pgrunbook:init-verify' });
+  const c = watchSession(new pg.Client({ ...clientConfig(connectionString), application_name: 'pgrunbook:init-verify' }), connectionString);
   await c.connect();
   try {
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

@@ -135,8 +135,19 @@ function destroy(client: pg.Client): void {
 const watchdogs = new Map<string, StallWatchdog>();
 
 /**
+ * Puts a session under its target's watchdog. The socket the watchdog may destroy then fails the
+ * query in flight; the session's error event (which would crash the process) is listened to here.
+ */
+export function watchSession<C extends pg.Client>(client: C, connectionString: string | undefined, sessionOptions?: string): C {
+  client.on('error', () => {});
+  watchdogFor(connectionString, sessionOptions).track(client);
+  return client;
+}
+
+/**
  * One watchdog per target (and probe session options). Sessions opened by createPool, the
- * connection factory, status/report and the rehearsal's source and sampler sessions register here.
+ * connection factory, status/report, the rehearsal's source, sampler and sandbox sessions and
+ * `init --verify`'s read of the target register here.
  */
 export function watchdogFor(connectionString: string | undefined, sessionOptions?: string): StallWatchdog {
   const key = `${sessionOptions ?? ''}\n${connectionString ?? ''}`;

@@ -26,6 +26,7 @@ import { SAMPLE_CHOICES, type SampleChoice } from './sample-arg.js';
 import { chooseSliceKey, planSlices, sliceEndSql, slicesSelectSql, uniqueSliceKey, type SliceKey, type SliceRange } from './slices.js';
 import { resolveTableSet, type TableInSet, type TableRole } from './tables.js';
 import type { ForeignKeyFacts } from '../pg/catalog/catalog-types.js';
+import { watchSession } from '../pg/stall-watchdog.js';
 
 const { to: copyTo, from: copyFrom } = copyStreams;
 
@@ -127,7 +128,7 @@ export async function cloneSample(opts: CloneOptions, bin?: PgDumpBinary | Schem
   const pgDump = await pgDumpToUse(opts, bin, log, warnings);
   const source = readOnlySourceClient(opts.sourceUrl);
   const sandbox = new pg.Client({ ...clientConfig(opts.sandboxUrl), application_name: 'pgrunbook-rehearsal:clone' });
-  sandbox.on('error', () => {});
+  watchSession(sandbox, opts.sandboxUrl);
   await source.connect();
   await sandbox.connect();
   try {

@@ -20,6 +20,7 @@ import type { LockSampler } from './lock-sampler.js';
 import { normRel } from './relation-names.js';
 import type { DrillOutcome, PhaseTrace } from './rehearsal-types.js';
 import { sqlText } from '../pg/sql-files.js';
+import { watchSession } from '../pg/stall-watchdog.js';
 
 export interface DrillOptions {
   sandboxUrl: string;
@@ -117,7 +118,7 @@ export class Drill {
 
   private async connect(): Promise<pg.Client> {
     const c = new pg.Client({ ...clientConfig(this.opts.sandboxUrl), application_name: APP });
-    c.on('error', () => {});
+    watchSession(c, this.opts.sandboxUrl);
     await c.connect();
     this.clients.push(c);
     return c;

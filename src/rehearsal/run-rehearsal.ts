@@ -32,6 +32,7 @@ import { diffSchemas, schemaSnapshot } from './schema-diff.js';
 import { resolveTableSet, touchedRelationNames } from './tables.js';
 import { tracePhase } from './trace.js';
 import type { DrillOutcome, PhaseTrace, PredictedLocks, RehearsalResult, RehearsalStepReport } from './rehearsal-types.js';
+import { watchSession } from '../pg/stall-watchdog.js';
 
 /** A rehearsal as a caller asks for it; the composition root adds the step kinds and the runner factory. */
 export interface RehearseRequest {
@@ -99,6 +100,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     return await withSandbox(sandbox, async (sb) => {
       const sbPool = new pg.Pool({ ...clientConfig(sb.url), application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
       sbPool.on('error', () => {});
+      sbPool.on('connect', (c) => watchSession(c, sb.url));
       try {
         const body = await rehearseIn(run, sb, sbPool);
         return {

@@ -12,6 +12,7 @@ import { installDdlCapture, readCapturedLocks, readCapturedRewrites } from './dd
 import { LockSampler, type Mark } from './lock-sampler.js';
 import { normRel } from './relation-names.js';
 import type { ObservedLock, PhaseTrace, StepTrace } from './rehearsal-types.js';
+import { watchSession } from '../pg/stall-watchdog.js';
 
 /** Steps that update rows in many short transactions: the sampler backs off during them (lockSampler.ts). */
 const ROW_WORK_KINDS = new Set(['backfill']);
@@ -34,7 +35,7 @@ export interface TraceOptions {
 
 export async function tracePhase(opts: TraceOptions): Promise<PhaseTrace> {
   const admin = new pg.Client({ ...clientConfig(opts.sandboxUrl), application_name: 'pgrunbook-rehearsal:setup' });
-  admin.on('error', () => {});
+  watchSession(admin, opts.sandboxUrl);
   await admin.connect();
   try {
     const ddlCapture = await installDdlCapture(admin).catch(() => false);

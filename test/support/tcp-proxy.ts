@@ -18,14 +18,26 @@ export interface TcpProxy {
    * client got a new route). Returns how many connections stalled.
    */
   blackHole(): number;
+  /**
+   * From now on a connection (open or new) whose client sends a message matching `re` stalls from
+   * that message on, as in blackHole(): the statement never reaches the server. Returns a function
+   * that tells how many connections stalled so far.
+   */
+  stallWhen(re: RegExp): () => number;
   stop(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<{ client: net.Socket; server: net.Socket; holed?: boolean }>();
   let accepted = 0;
-  const forward = (pair: { holed?: boolean }, from: net.Socket, to: net.Socket) =>
-    from.on('data', (chunk) => {
+  let stallOn: RegExp | undefined;
+  let stalled = 0;
+  const forward = (pair: { holed?: boolean; client: net.Socket }, from: net.Socket, to: net.Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (!pair.holed && stallOn && from === pair.client && stallOn.test(chunk.toString('latin1'))) {
+        pair.holed = true;
+        stalled++;
+      }
       if (!pair.holed && !to.destroyed) to.write(chunk);
     });
   const srv = net.createServer((client) => {
@@ -64,6 +76,11 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       }
       pairs.clear();
       return n;
+    },
+    stallWhen: (re) => {
+      stallOn = re;
+      stalled = 0;
+      return () => stalled;
     },
     blackHole: () => {
       for (const p of pairs) p.holed = true;

@@ -11,6 +11,7 @@ import { dropNewObjects, takeInventory } from './inventory.js';
 import type { Sandbox, SandboxRequest } from './sandbox-types.js';
 import { clientConfig } from '../../pg/client-config.js';
 import { ConnectionConfigError, type ConnectionSpec, explainConnectionError, resolveConnection } from '../../pg/connection.js';
+import { watchSession } from '../../pg/stall-watchdog.js';
 
 export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
   const url = req.spec;
@@ -42,7 +43,7 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
     throw err;
   }
   const client = new pg.Client({ ...clientConfig(url), application_name: 'pgrunbook-rehearsal:setup', connectionTimeoutMillis: 10_000 });
-  client.on('error', () => {});
+  watchSession(client, url);
   try {
     await client.connect();
   } catch (err) {
@@ -97,7 +98,7 @@ export async function openUrlSandbox(req: SandboxRequest): Promise<Sandbox> {
           application_name: 'pgrunbook-rehearsal:cleanup',
           connectionTimeoutMillis: 10_000,
         });
-        c.on('error', () => {});
+        watchSession(c, url);
         await c.connect();
         try {
           const left = await dropNewObjects(c, before);
