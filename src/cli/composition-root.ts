@@ -14,7 +14,7 @@ import { addColumn } from '../steps/add-column.js';
 import { addForeignKey } from '../steps/add-foreign-key.js';
 import { backfill } from '../steps/backfill.js';
 import { batchedDelete } from '../steps/batched-delete.js';
-import { changeColumn } from '../steps/change-column.js';
+import { changeColumnKind } from '../steps/change-column.js';
 import { checkKind } from '../steps/check.js';
 import { unusedKind } from '../steps/unused.js';
 import { createIndex } from '../steps/create-index.js';
@@ -62,7 +62,7 @@ const kinds: StepKind[] = [
   addCheck,
   flagKind(openFlagBackend),
   swapTable,
-  changeColumn,
+  changeColumnKind(openFlagBackend),
   unusedKind,
   backfill,
   batchedDelete,

@@ -1,7 +1,8 @@
 // The proof behind `init --verify` (and the rule tests): the naive migration and the generated
 // runbook run on two fresh databases of one server, from the same starting schema and rows; their
 // end schemas are compared with the rehearsal's schema diff (column order is not compared: the
-// snapshot leaves attnum out, and a rewrite may append a column the naive way would not).
+// snapshot leaves attnum out, and a rewrite may append a column the naive way would not), and
+// pgrunbook's own schema is not compared (LEFT_OUT).
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { RunEvent } from '../engine/events.js';
@@ -30,6 +31,10 @@ export interface VerifyInput {
   /** Keep the databases (tests inspect them); default: drop them. */
   keep?: boolean;
 }
+
+/** What the comparison leaves out, in the operator's words (the rehearsal's schema diff ignores the pgrunbook schema). */
+export const LEFT_OUT =
+  "pgrunbook's own objects are left out: its pgrunbook schema, with the run state and the pgrunbook.feature_flags table a change_column flag lives in";
 
 export interface VerifyResult {
   same: boolean;

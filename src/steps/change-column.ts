@@ -3,7 +3,8 @@
 //   expand (stage: expand): add the new column; a BEFORE row trigger keeps old and new equal,
 //     whichever one a write touched (steps/ddl/change-column-sql.ts); then the backfill engine
 //     fills the existing rows, exactly once and resumable (its cursor lives in the run state).
-//     Reads switch to the new column in the application, behind a `flag` step; the runbook says so.
+//     With `flag`, the step then switches reads itself: it sets that feature flag to 100 (read back),
+//     which the new application version checks to read the new column; rollback sets it back first.
 //   contract (stage: contract, a later step, default gate `type`): checks that every row agrees and
 //     nothing else uses the old column, then in one short transaction drops the trigger and the
 //     old column and gives the new one its final name, default and NOT NULL.
@@ -40,6 +41,8 @@ import { checkExpression, checkTypeName } from './ddl/ddl-fragments.js';
 import { qname, truncateIdent } from './ddl/ddl-names.js';
 import { log, patchState, runDdl } from './ddl/exec.js';
 import * as sql from './ddl/change-column-sql.js';
+import { DEFAULT_FLAG_TABLE, DEFAULT_REDIS_URL, type FlagBackend, type FlagBackendFactory } from '../flags/flag-backend.js';
+import { redact } from '../util/secrets.js';
 
 const expression = (what: string) => z.string().trim().min(1).optional().describe(what);
 
@@ -54,6 +57,18 @@ const schema = z
       "SQL expression over the row giving the old value from the new column, for the new version's writes (default: a cast).",
     ),
     stage: z.enum(['expand', 'contract']).default('expand'),
+    flag: z
+      .object({
+        backend: z.enum(['redis', 'postgres']),
+        key: z.string().trim().min(1).max(512),
+        url: z.string().optional().describe('Redis URL; default $REDIS_URL, else redis://127.0.0.1:6379.'),
+        table: tableName.default(DEFAULT_FLAG_TABLE).describe('Postgres table (in the target database).'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'The feature flag the new application version reads the new column behind: set to 100 after the backfill, restored on rollback.',
+      ),
     backfill: backfillSchema
       .omit({ table: true, set: true, where: true })
       .optional()
@@ -70,6 +85,52 @@ interface State {
   added?: boolean;
   /** true once the contract transaction was sent (its effect is then read from the catalog). */
   contracting?: boolean;
+  /** The flag's value before this run switched reads (null = not set); present once it was about to be set. */
+  flagPrevious?: number | null;
+}
+
+type Flag = NonNullable<Params['flag']>;
+
+function flagWhere(f: Flag): string {
+  return f.backend === 'redis' ? `redis ${redact(f.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL)}` : `table ${f.table}`;
+}
+
+async function withFlag<T>(open: FlagBackendFactory, f: Flag, ctx: StepContext, fn: (b: FlagBackend) => Promise<T>): Promise<T> {
+  const b = await open(
+    f.backend === 'redis'
+      ? { backend: 'redis', url: f.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL }
+      : { backend: 'postgres', db: ctx.pool, table: f.table, createTable: true, lockTimeoutMs: ctx.step.settings.lockTimeoutMs },
+  );
+  try {
+    return await fn(b);
+  } finally {
+    await b.close();
+  }
+}
+
+/** Switches reads: the flag to 100, read back; its value before is kept for rollback. */
+async function switchReads(open: FlagBackendFactory, f: Flag, ctx: StepContext, n: sql.ChangeNames): Promise<void> {
+  await withFlag(open, f, ctx, async (b) => {
+    const state = ((await ctx.state.get<State>()) ?? {}) as State;
+    const previous = state.flagPrevious !== undefined ? state.flagPrevious : await b.get(f.key);
+    if (state.flagPrevious === undefined) await patchState(ctx, { flagPrevious: previous });
+    await b.set(f.key, 100, `pgrunbook ${ctx.runId}`);
+    const back = await b.get(f.key);
+    if (back !== 100)
+      throw new RunbookError(`flag ${f.key} in ${flagWhere(f)} reads back ${back} after being set to 100`, {
+        hint: 'check the key and that the backend is writable (not a replica); the backfill is done, so resume retries only the switch',
+      });
+    log(ctx, `reads switched to ${n.newColumn}: flag ${f.key} in ${flagWhere(f)} is 100 (was ${previous ?? 'not set'})`);
+  });
+}
+
+/** Rollback: the flag back to what it was before this run (unset if it was not set), before the new column goes. */
+async function restoreReads(open: FlagBackendFactory, f: Flag, ctx: StepContext, n: sql.ChangeNames): Promise<void> {
+  const state = ((await ctx.state.get<State>()) ?? {}) as State;
+  if (state.flagPrevious === undefined) return log(ctx, `flag ${f.key} was not set by this run; leaving it`);
+  const previous = state.flagPrevious;
+  await withFlag(open, f, ctx, (b) => (previous === null ? b.unset(f.key) : b.set(f.key, previous, `pgrunbook ${ctx.runId} (rollback)`)));
+  log(ctx, `reads switched back to ${n.column}: flag ${f.key} in ${flagWhere(f)} ${previous === null ? 'removed' : `back to ${previous}`}`);
 }
 
 /**
@@ -155,6 +216,7 @@ function backfillConfig(p: Params, n: sql.ChangeNames, c: sql.Conversion) {
 }
 
 interface Resolved {
+  flag?: Flag;
   t?: TableFacts;
   col?: ColumnFacts;
   n: sql.ChangeNames;
@@ -166,7 +228,7 @@ async function resolve(p: Params, db: Queryable | undefined): Promise<Resolved> 
   if (db && !t) throw await missingTableError(db, p.table);
   const n = names(p, t?.schema ?? 'public', t?.qualified ?? quoteQualified(p.table));
   const col = t && db ? await findColumn(db, t.oid, p.column) : undefined;
-  return { t, col, n, c: conversion(p, col?.type ?? `<type of ${p.column}>`) };
+  return { t, col, n, c: conversion(p, col?.type ?? `<type of ${p.column}>`), ...(p.flag ? { flag: p.flag } : {}) };
 }
 
 function expandPlan(r: Resolved, notes: string[]): StepPlan {
@@ -179,7 +241,9 @@ function expandPlan(r: Resolved, notes: string[]): StepPlan {
   notes.push(
     `adds ${n.newColumn} (${c.newType}) and a trigger that copies each write of ${n.column} into ${n.newColumn} and back, so the old and the new application version can run side by side`,
     `then fills ${n.newColumn} on existing rows in keyset batches (exactly once, resumable), where ${sql.outOfStepCondition(n, c)}`,
-    'switch reads to the new column in the application (behind a `flag` step), then contract with a later change_column step (stage: contract)',
+    r.flag
+      ? `after the backfill, switches reads: sets flag ${r.flag.key} in ${flagWhere(r.flag)} to 100 (rollback restores it first); then contract with a later change_column step (stage: contract)`
+      : 'switch reads to the new column in the application (behind a `flag` step), then contract with a later change_column step (stage: contract)',
     `reversible until the contract: rollback drops the trigger and ${n.newColumn}; ${n.column} holds every write`,
   );
   return {
@@ -258,7 +322,7 @@ async function requireChangeable(ctx: StepContext, p: Params): Promise<Resolved 
   return { ...r, t, col: r.col! };
 }
 
-async function applyExpand(step: StepSpec<Params>, ctx: StepContext) {
+async function applyExpand(step: StepSpec<Params>, ctx: StepContext, open: FlagBackendFactory) {
   const p = step.params;
   const r = await requireChangeable(ctx, p);
   const { n, c, t } = r;
@@ -280,12 +344,14 @@ async function applyExpand(step: StepSpec<Params>, ctx: StepContext) {
     log(ctx, `${n.newColumn} added; writes to ${n.column} or ${n.newColumn} now land in both`);
   }
   const result = await runStepBackfill(ctx, backfillConfig(p, n, c));
+  if (p.flag) await switchReads(open, p.flag, ctx, n);
   ctx.emit({
     type: 'step.evidence',
     stepId: step.id,
     evidence: [
       { label: 'sync trigger', value: n.trigger, ok: true },
       { label: `rows backfilled into ${n.newColumn}`, value: result.rowsDone, detail: `${result.batches} batches` },
+      ...(p.flag ? [{ label: `flag ${p.flag.key}`, value: 100, ok: true }] : []),
     ],
   });
   return result;
@@ -346,7 +412,7 @@ async function verify(step: StepSpec<Params>, ctx: StepContext): Promise<Evidenc
   return out;
 }
 
-async function rollback(step: StepSpec<Params>, ctx: StepContext): Promise<void> {
+async function rollback(step: StepSpec<Params>, ctx: StepContext, open: FlagBackendFactory): Promise<void> {
   const p = step.params;
   if (p.stage === 'contract') return log(ctx, `the contract of ${p.column} cannot be undone: the old column is gone`, 'warn');
   const t = await findTable(ctx.pool, p.table);
@@ -355,11 +421,12 @@ async function rollback(step: StepSpec<Params>, ctx: StepContext): Promise<void>
   const oldThere = await findColumn(ctx.pool, t.oid, p.column);
   const state = ((await ctx.state.get<State>()) ?? {}) as State;
   if (!oldThere) return log(ctx, `${p.column} is gone (the contract ran): leaving ${n.newColumn} in place`, 'warn');
+  if (p.flag) await restoreReads(open, p.flag, ctx, n);
   await runDdl(ctx, sql.dropExpandSql(n, state.added === true).join(';\n'));
   log(ctx, `sync trigger dropped${state.added ? ` and ${n.newColumn} dropped` : ''}; ${p.column} holds every write`);
 }
 
-async function reconcile(step: StepSpec<Params>, ctx: StepContext) {
+async function reconcile(step: StepSpec<Params>, ctx: StepContext, open: FlagBackendFactory) {
   const p = step.params;
   const t = await findTable(ctx.pool, p.table);
   if (!t) return { found: 'not-done' as const, detail: `table ${p.table} does not exist` };
@@ -370,7 +437,8 @@ async function reconcile(step: StepSpec<Params>, ctx: StepContext) {
       ? { found: 'done' as const, detail: `contracted: ${n.finalName} is the only column left of the pair, and the trigger is gone` }
       : { found: 'not-done' as const, detail: `${p.column} and ${n.newColumn} both still exist` };
   const cur = await readCursor(ctx.pool, ctx.runId, step.id);
-  if (present && (await triggerExists(ctx.pool, t, n.trigger)) && cur?.pass === 'done')
+  const switched = !p.flag || (await withFlag(open, p.flag, ctx, (b) => b.get(p.flag!.key))) === 100;
+  if (present && (await triggerExists(ctx.pool, t, n.trigger)) && cur?.pass === 'done' && switched)
     return { found: 'done' as const, detail: `${n.newColumn} and its trigger exist; ${describeCursor(cur)}` };
   return { found: 'not-done' as const, detail: `expand not finished${cur ? ` (${describeCursor(cur)})` : ''}; apply resumes it` };
 }
@@ -391,7 +459,8 @@ async function validate(step: StepSpec<Params>): Promise<Problem[]> {
   return out;
 }
 
-export const changeColumn: StepKind<Params> = {
+/** The change_column kind, given the opener of feature-flag backends (the composition root's). */
+export const changeColumnKind = (open: FlagBackendFactory): StepKind<Params> => ({
   kind: 'change_column',
   schema: schema as unknown as z.ZodType<Params>,
   sqlFragmentFields: ['using', 'rollback_using'],
@@ -400,8 +469,8 @@ export const changeColumn: StepKind<Params> = {
   validate,
   defaultGate: (step, p) => (step.params.stage === 'contract' || !p.reversible ? 'type' : 'confirm'),
   plan,
-  apply: (step, ctx) => (step.params.stage === 'contract' ? applyContract(step, ctx) : applyExpand(step, ctx)),
+  apply: (step, ctx) => (step.params.stage === 'contract' ? applyContract(step, ctx) : applyExpand(step, ctx, open)),
   verify,
-  rollback,
-  reconcile,
-};
+  rollback: (step, ctx) => rollback(step, ctx, open),
+  reconcile: (step, ctx) => reconcile(step, ctx, open),
+});

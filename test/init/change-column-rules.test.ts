@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { LiveCatalog } from '../../src/analyze/live-catalog.js';
 import { newRunner } from '../../src/cli/composition-root.js';
-import { runScripts, verifyRunbook } from '../../src/init/verify.js';
+import { LEFT_OUT, runScripts, verifyRunbook } from '../../src/init/verify.js';
 import { createDatabase, edgeMajors, serverUrl, testPool } from '../support/pg.js';
 import { BASE, convert, kinds } from './support.js';
 
@@ -75,9 +75,17 @@ for (const major of edgeMajors()) {
       expect(built.runbook.phases.deploy[0]!.params).toMatchObject({ type: 'int', using: "nullif(substr(label, 2), '')::int" });
     });
 
-    it('RENAME COLUMN → change_column with the application steps as manual steps, same end schema', async () => {
-      const { built } = await proveLive(major, 'ALTER TABLE stock RENAME COLUMN label TO title');
+    it('RENAME COLUMN → change_column switching reads behind its flag, the application steps as manual steps, same end schema', async () => {
+      const { built, result } = await proveLive(major, 'ALTER TABLE stock RENAME COLUMN label TO title');
       expect(kinds(built.runbook)).toEqual(['change_column', 'manual', 'manual', 'unused', 'change_column']);
+      expect(built.runbook.phases.deploy[0]!.params).toMatchObject({
+        flag: { backend: 'postgres', key: 'read_stock_title', table: 'pgrunbook.feature_flags' },
+      });
+      expect(built.runbook.phases.deploy[4]!.params).not.toHaveProperty('flag');
+      // The flag was really set in the runbook's database, and the comparison (equal above) left its table out.
+      const said = result.events.filter((e) => e.type === 'step.log').map((e) => (e as { message: string }).message);
+      expect(said).toContain('reads switched to title: flag read_stock_title in table pgrunbook.feature_flags is 100 (was not set)');
+      expect(LEFT_OUT).toMatch(/pgrunbook\.feature_flags/);
     });
 
     it('RENAME TABLE → rename plus a view under the old name, dropped in the contract; same end schema', async () => {

@@ -1,13 +1,16 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import pg from 'pg';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
-import { changeColumn } from '../../src/steps/change-column.js';
+import { changeColumnKind } from '../../src/steps/change-column.js';
+import { openFlagBackend } from '../../src/flags/open-flag-backend.js';
 import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 import { harness, eventsOf } from './ddl/helpers.js';
 import { makeStep } from '../support/step-context.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
 import { formatProblem } from '../../src/runbook/model.js';
 import { STEP_KINDS } from '../../src/cli/composition-root.js';
+
+const changeColumn = changeColumnKind(openFlagBackend);
 
 describe('change_column (offline)', () => {
   const load = async (params: object) => {

@@ -20,7 +20,7 @@ import { type RewriteRow, SOURCE_FORMATS, type SourceFormat } from '../../init/i
 import type { CiFinding } from '../../report/ci/ci-findings.js';
 import { writeCi } from '../ci-output.js';
 import { readText } from '../../init/sources/source-files.js';
-import { verifyRunbook } from '../../init/verify.js';
+import { LEFT_OUT, verifyRunbook } from '../../init/verify.js';
 import { applyLiveSchema, readLiveSchema } from '../../init/live-schema.js';
 import { redact } from '../../util/secrets.js';
 import { oneLine } from '../../util/units.js';
@@ -156,6 +156,7 @@ async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFla
     for (const l of r.diff.removed) io.err(`verify: only after the naive migration: ${l}\n`);
     for (const l of r.diff.added) io.err(`verify: only after the runbook: ${l}\n`);
     io.err(r.same ? 'verify: same end schema (column order not compared)\n' : 'verify: the end schemas differ\n');
+    io.err(`verify: ${LEFT_OUT}\n`);
     const rehearsed = o.db && r.same ? await rehearseOnSample(runbook!, o.db, io) : true;
     return r.same && rehearsed ? 0 : 1;
   } finally {

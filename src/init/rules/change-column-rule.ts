@@ -1,5 +1,5 @@
 // Column changes the running application would notice → change_column expand/contract, with the
-// application's part as `manual` steps:
+// application's part as `manual` steps (a rename's reads switch behind a flag the expand step sets):
 //   - ALTER COLUMN … TYPE that rewrites, on a column nothing else uses (known from the live catalog;
 //     otherwise column-type-rule.ts keeps swap_table, which carries indexes and constraints over);
 //   - RENAME COLUMN: the old version keeps writing the old name, the new version the new one, a
@@ -103,17 +103,18 @@ export async function renameColumnRule(input: RuleInput): Promise<RuleResult | u
   const blockers = columnBlockers(await tableOf(input), r.subname);
   if (blockers?.length) return heldRename(input, blockers);
   const params = { table, column: r.subname, to: r.newname };
+  const flag = { backend: 'postgres', key: `read_${r.relation.relname}_${r.newname}`, table: 'pgrunbook.feature_flags' };
   const expand = draft(input, {
     id: input.id(`expand_${r.relation.relname}_${r.newname}`),
     kind: 'change_column',
-    params,
-    why: `A rename breaks every running instance that still uses ${r.subname} the moment it commits. Instead: a new column ${r.newname} kept equal to ${r.subname} by a trigger (a write to either lands in both) and filled in batches, so the old and the new application version run side by side.${blockers ? '' : ' Without --db pgrunbook cannot see whether an index, constraint or view uses the column: `pgrunbook plan --db` shows REFUSED if one does.'}`,
+    params: { ...params, flag },
+    why: `A rename breaks every running instance that still uses ${r.subname} the moment it commits. Instead: a new column ${r.newname} kept equal to ${r.subname} by a trigger (a write to either lands in both) and filled in batches, so the old and the new application version run side by side; once it is filled the step sets the flag ${flag.key} (pgrunbook.feature_flags) to 100, which the new version reads ${r.newname} behind, and rollback clears it first.${blockers ? '' : ' Without --db pgrunbook cannot see whether an index, constraint or view uses the column: `pgrunbook plan --db` shows REFUSED if one does.'}`,
   });
   const app = draft(input, {
     id: input.id(`deploy_${r.relation.relname}_${r.newname}`),
     kind: 'manual',
     params: {
-      instructions: `Deploy the application version that uses ${table}.${r.newname} instead of ${r.subname}; switch its reads to ${r.newname} behind a feature flag (a \`flag\` step can set it).`,
+      instructions: `Deploy the application version that writes ${table}.${r.newname} and reads it while the flag ${flag.key} in pgrunbook.feature_flags is 100 (the expand step set it after the backfill; rollback clears it), and ${r.subname} otherwise.`,
       checklist: [`The new version reads and writes ${r.newname}`, 'Reads switched to the new column'],
     },
     why: 'Expand: both columns stay equal, so the old and the new version can run at the same time.',
