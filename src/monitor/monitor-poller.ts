@@ -14,6 +14,7 @@ import { RecentWaits } from './recent-waits.js';
 import { ProbeRunner, type ProbeDb, type ProbeResult } from './monitor-probes.js';
 import { isHidden, MONITOR_APP, selectLongQueries, type ActivityRow } from './sessions.js';
 import type { IndexBuild, MonitorSample, RelationSize, StandbyLag } from './monitor-types.js';
+import { WorkloadWatch } from './workload-watch.js';
 
 export const DEFAULT_INTERVAL_MS = 1000;
 export const DEFAULT_LONG_QUERY_SECONDS = 5;
@@ -140,6 +141,7 @@ export class Monitor {
   private latestSample?: MonitorSample;
   private stopped = false;
   private readonly recentWaits = new RecentWaits();
+  private workload?: WorkloadWatch;
 
   constructor(
     private readonly pool: ProbeDb & Queryable & { end?: () => Promise<void> },
@@ -256,6 +258,8 @@ export class Monitor {
     const replication = this.replicationOf(r.repl, notes);
     const at = this.clock.now();
     const locks = activity ? buildLockSessions(sessions, r.lockRows, activity.now_epoch) : [];
+    if (this.relations.length) this.workload ??= new WorkloadWatch(this.pool, this.relations);
+    const workload = await this.workload?.poll(this.serverVersionNum, at);
     return {
       at,
       pollMs: performance.now() - t0,
@@ -273,6 +277,7 @@ export class Monitor {
       longQuerySeconds: this.longQuerySeconds,
       hiddenSessions,
       allDatabases: this.allDatabases,
+      ...(workload ? { workload } : {}),
     };
   }
 

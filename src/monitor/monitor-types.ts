@@ -141,4 +141,32 @@ export interface MonitorSample {
   hiddenSessions?: number;
   /** Lock waits that ended within the last minute, newest first. */
   recentLockWaits?: RecentLockWait[];
+  /** The application's statements and lock waits on the watched relations; absent without relations. */
+  workload?: WorkloadSample;
+}
+
+/** One of the application's statements on the touched tables, over the last poll. */
+export interface WorkloadStatement {
+  query: string;
+  calls: number;
+  callsPerSec: number | null;
+  meanMs: number;
+  /** Its mean as recorded before the monitor started (the run's baseline); null for a new statement. */
+  baselineMeanMs: number | null;
+}
+
+/** What the application feels on the tables the run touches (the Workload panel). */
+export interface WorkloadSample {
+  tables: string[];
+  /** false: pg_stat_statements cannot be read (a note says how to enable it). */
+  statementsAvailable: boolean;
+  /** Top statements by time spent in the last poll. */
+  statements: WorkloadStatement[];
+  /** Sessions waiting on a lock on these tables (the table itself or its rows). */
+  lockWaits: { pid: number; lockType: string; mode: string; relation: string; waitMs: number; query: string }[];
+  /** Checkpoints and buffers they wrote since the monitor started. */
+  checkpoints?: { requested: number; timed: number; buffersWritten: number; sinceMs: number };
+  /** pg_stat_progress_vacuum's phase on the first table, or null. */
+  vacuumPhase?: string | null;
+  notes: string[];
 }

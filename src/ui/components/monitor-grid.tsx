@@ -1,4 +1,5 @@
-// The live monitor panels in a 2×2 grid: Locks | Long queries over Replication | Index build.
+// The live monitor panels in a 2×2 grid: Locks | Long queries over Replication | Index build, the
+// last cell showing Workload instead while no index is being built and the run watches tables.
 // Each cell gets an exact width and height and clips whatever its panel renders.
 import type React from 'react';
 import { Box, Text } from 'ink';
@@ -10,9 +11,10 @@ import { IndexBuildPanel } from '../panels/index-build-panel.js';
 import { LocksPanel, type LockTimeout } from '../panels/locks-panel.js';
 import { LongQueriesPanel } from '../panels/long-queries-panel.js';
 import { ReplicationPanel } from '../panels/replication-panel.js';
+import { WorkloadPanel } from '../panels/workload-panel.js';
 import { Rule } from './rule.js';
 
-export type PanelName = 'Locks' | 'Long queries' | 'Replication' | 'Index build';
+export type PanelName = 'Locks' | 'Long queries' | 'Replication' | 'Index build' | 'Workload';
 
 export interface PanelProps {
   sample: MonitorSample;
@@ -29,6 +31,7 @@ const PANELS: Record<PanelName, PanelComponent> = {
   'Long queries': LongQueriesPanel,
   Replication: ReplicationPanel,
   'Index build': IndexBuildPanel,
+  Workload: WorkloadPanel,
 };
 
 function Cell(props: {
@@ -78,7 +81,13 @@ export function MonitorGrid(props: { width: number; rows: [number, number]; moni
       {r2 > 0 ? (
         <Box height={r2}>
           <Cell name="Replication" sample={sample} width={left} height={r2} monitored={props.monitored} />
-          <Cell name="Index build" sample={sample} width={right} height={r2} monitored={props.monitored} />
+          <Cell
+            name={sample?.workload && sample.indexBuilds.length === 0 ? 'Workload' : 'Index build'}
+            sample={sample}
+            width={right}
+            height={r2}
+            monitored={props.monitored}
+          />
         </Box>
       ) : null}
     </Box>
