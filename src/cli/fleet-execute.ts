@@ -4,9 +4,9 @@
 // a target is never run twice.
 import { currentIdentity } from '../engine/operator-identity.js';
 import { getRun } from '../engine/state-store.js';
-import { type FleetOutcome, FleetRunner, type TargetResult } from '../fleet/fleet-runner.js';
-import type { FleetRequest, FleetState } from '../fleet/fleet-state.js';
-import { type FleetTarget, loadTargetsFile } from '../fleet/fleet-targets.js';
+import { type FleetEvent, type FleetOutcome, FleetRunner, type TargetResult } from '../fleet/fleet-runner.js';
+import type { FleetRequest, FleetStore } from '../fleet/fleet-state.js';
+import type { FleetTarget } from '../fleet/fleet-targets.js';
 import { planWaves, type Wave } from '../fleet/fleet-waves.js';
 import { type ConnectionSpec, ConnectionConfigError, resolveConnection } from '../pg/connection.js';
 import type { OutputMode } from '../render/output.js';
@@ -14,11 +14,10 @@ import type { PhaseName, Runbook } from '../runbook/model.js';
 import { InputError, RunLockHeldError } from '../util/runbook-error.js';
 import { redactedMessage } from '../util/secrets.js';
 import { newRunner } from './composition-root.js';
-import { loadRunbookOrExit, loadStoredRunbook } from './runbook-input.js';
+import { loadRunbookOrExit, loadRunbookSourceOrExit, loadStoredRunbook } from './runbook-input.js';
 import type { StoredVars } from '../runbook/secret-vars.js';
 import { withStateClient } from './state-client.js';
 import { FleetWiring } from '../wiring/fleet-wiring.js';
-import { fleetEventLog } from '../report/fleet-event-log.js';
 
 interface Prepared {
   target: FleetTarget;
@@ -27,7 +26,7 @@ interface Prepared {
 }
 
 interface Ctx {
-  state: FleetState;
+  state: FleetStore;
   wiring: FleetWiring;
 }
 
@@ -36,20 +35,26 @@ export interface PreparedFleet {
   prepared: Map<string, Prepared>;
 }
 
-/** Every target's runbook and connection, checked before any target starts (bad input: exit 2). */
-export async function prepareFleet(req: FleetRequest): Promise<PreparedFleet> {
-  const targets = await loadTargetsFile(req.targets);
+/**
+ * Every target's runbook and connection, checked before any target starts (bad input: exit 2). A
+ * fleet resumed from the catalog database runs the runbook text stored there (`runbookSource`).
+ */
+export async function prepareFleet(req: FleetRequest, targets: FleetTarget[], runbookSource?: string): Promise<PreparedFleet> {
   const waves = planWaves(targets, req.waves);
   const prepared = new Map<string, Prepared>();
   for (const [i, target] of targets.entries()) {
     const connection = targetConnection(target);
-    const runbook = await loadRunbookOrExit(req.runbook, { ...req.vars, ...target.vars }, req.secretVars, i > 0);
+    const vars = { ...req.vars, ...target.vars };
+    const runbook =
+      runbookSource === undefined
+        ? await loadRunbookOrExit(req.runbook, vars, req.secretVars, i > 0)
+        : await loadRunbookSourceOrExit(runbookSource, req.runbook, vars, req.secretVars, i > 0);
     prepared.set(target.name, { target, runbook, connection });
   }
   return { waves, prepared };
 }
 
-export async function executeFleet(state: FleetState, { waves, prepared }: PreparedFleet, mode: OutputMode): Promise<FleetOutcome> {
+export async function executeFleet(state: FleetStore, { waves, prepared }: PreparedFleet, mode: OutputMode): Promise<FleetOutcome> {
   const req = state.data.request;
   const done = new Map<string, TargetResult>();
   for (const [name, e] of Object.entries(state.data.targets))
@@ -60,18 +65,14 @@ export async function executeFleet(state: FleetState, { waves, prepared }: Prepa
     halt: (reason) => fleet.halt(reason),
   });
   const ctx: Ctx = { state, wiring };
-  // The fleet report reads wave timings, gate decisions and halts from this log.
-  const log = fleetEventLog(state.dir);
+  const journal = journaled(state, wiring.emit, (why) => fleet.halt(why));
   const fleet = new FleetRunner({
     waves,
     maxFailures: req.maxFailures,
     perServer: req.perServer,
     serverOf: (t) => `${prepared.get(t.name)!.connection.target.host}:${prepared.get(t.name)!.connection.target.port}`,
     done,
-    emit: (e) => {
-      wiring.emit(e);
-      log(e);
-    },
+    emit: journal.emit,
     runTarget: (t) => runTarget(prepared.get(t.name)!, waveOf(waves, t), ctx),
   });
   const stop = (why: string) => wiring.stop(why, 'interrupt');
@@ -84,12 +85,25 @@ export async function executeFleet(state: FleetState, { waves, prepared }: Prepa
   try {
     await wiring.show();
     const out = await fleet.run();
-    state.finish(out.status, out.haltReason);
+    await journal.flushed();
+    await state.finish(out.status, out.haltReason);
     return out;
   } finally {
     for (const [sig, fn] of handlers) process.off(sig, fn);
     await wiring.close();
   }
+}
+
+/** Fleet events to the screen, and in order to the fleet's journal; a journal that fails halts the fleet. */
+function journaled(store: FleetStore, show: (e: FleetEvent) => void, halt: (why: string) => void) {
+  let chain = Promise.resolve();
+  return {
+    emit: (e: FleetEvent) => {
+      show(e);
+      chain = chain.then(() => store.record(e)).catch((err) => halt(`the fleet's journal could not be written: ${redactedMessage(err)}`));
+    },
+    flushed: () => chain,
+  };
 }
 
 function waveOf(waves: { index: number; targets: FleetTarget[] }[], t: FleetTarget): number {
@@ -102,7 +116,7 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
   const previous = ctx.state.data.targets[p.target.name]?.runId;
   const resume = previous ? await resumable(p.connection, previous) : undefined;
   if (resume === 'completed') {
-    ctx.state.setTarget(p.target.name, { status: 'completed', wave, runId: previous });
+    await ctx.state.setTarget(p.target.name, { status: 'completed', wave, runId: previous });
     return { status: 'completed', runId: previous };
   }
   const name = p.target.name;
@@ -122,7 +136,7 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
     metrics: () => wiring.metrics(),
   });
   // On record before the run starts: a fleet killed from here on resumes this run, never a new one.
-  ctx.state.setTarget(name, { status: 'running', wave, runId: runner.runId });
+  await ctx.state.setTarget(name, { status: 'running', wave, runId: runner.runId });
   let result: TargetResult;
   try {
     await ctx.wiring.attach(name, wiring, runner, { connection: p.connection, runbook });
@@ -134,7 +148,7 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
   } finally {
     await ctx.wiring.release(name);
   }
-  ctx.state.setTarget(name, { wave, ...result });
+  await ctx.state.setTarget(name, { wave, ...result });
   return result;
 }
 

@@ -3,10 +3,8 @@
 // fleet's page linking them. A target that cannot be read is named with why, and the rest go on.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { loadTargetsFile } from '../fleet/fleet-targets.js';
-import type { FleetState } from '../fleet/fleet-state.js';
+import type { FleetStore } from '../fleet/fleet-state.js';
 import { resolveConnection } from '../pg/connection.js';
-import { readFleetEvents } from '../report/fleet-event-log.js';
 import { buildFleetReport, type FleetReportInput, fleetReportMarkdown } from '../report/fleet-report.js';
 import { buildRunReport, renderMarkdown } from '../report/run-report.js';
 import { InputError } from '../util/runbook-error.js';
@@ -21,10 +19,10 @@ export function reportFormat(file: string): 'md' | 'json' {
   throw new InputError(`--report "${file}": the file must end in .md or .json`, 'for example --report fleet-report.md');
 }
 
-export async function writeFleetReport(state: FleetState, file: string): Promise<void> {
+export async function writeFleetReport(state: FleetStore, file: string): Promise<void> {
   const format = reportFormat(file);
   const d = state.data;
-  const urls = new Map((await loadTargetsFile(d.request.targets)).map((t) => [t.name, t.url]));
+  const urls = new Map((await state.currentTargets()).map((t) => [t.name, t.url]));
   const folder = `${basename(file, extname(file))}.targets`;
   const runs: FleetReportInput['runs'] = {};
   for (const [name, t] of Object.entries(d.targets)) {
@@ -38,7 +36,7 @@ export async function writeFleetReport(state: FleetState, file: string): Promise
     startedAt: d.startedAt,
     runbook: d.request.runbook,
     targets: d.targets,
-    events: readFleetEvents(state.dir),
+    events: await state.events(),
     runs,
   });
   writeFileSync(file, format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : fleetReportMarkdown(report));

@@ -31,6 +31,21 @@ export async function loadRunbookOrExit(
   return settle(await loadRunbookFile(file, { vars, secretVars, kinds: STEP_KINDS }), file, quiet);
 }
 
+/** A runbook's text kept elsewhere (a fleet's catalog database) under the file name it came from. */
+export async function loadRunbookSourceOrExit(
+  source: string,
+  file: string,
+  vars: Record<string, string> | undefined,
+  secretVars?: Record<string, string>,
+  quiet = false,
+): Promise<Runbook> {
+  return settle(
+    await loadRunbookText(source, file, { vars, secretVars, kinds: STEP_KINDS }),
+    `the runbook stored with this fleet (${file})`,
+    quiet,
+  );
+}
+
 /** Secret variables are read again from the environment they were read from at run. */
 export async function loadStoredRunbook(source: string, file: string, stored: StoredVars, quiet = false): Promise<Runbook> {
   const { vars, secretVars } = splitStoredVars(stored);

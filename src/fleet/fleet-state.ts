@@ -1,17 +1,25 @@
-// The fleet's own journal in a local state directory: what was asked (runbook, targets file, waves,
-// flags) and every target's state and run id, rewritten atomically on each change, so `fleet
-// resume` continues after the runner died and `fleet status` shows where each target stands. A lock
-// file names the operator who holds the fleet; a second one is refused.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The fleet's own journal, behind one interface (`FleetStore`) with two stores: the catalog
+// database (fleet-catalog-store.ts), or, when there is none, this local state directory: what was
+// asked (runbook, targets, waves, flags) and every target's state and run id, rewritten atomically
+// on each change, so `fleet resume` continues after the runner died and `fleet status` shows where
+// each target stands. A lock file names the operator who holds the fleet; a second one is refused.
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { InputError, RunLockHeldError } from '../util/runbook-error.js';
-import type { TargetStatus } from './fleet-runner.js';
+import { redactDeep } from '../util/secrets.js';
+import type { FleetEvent, TargetStatus } from './fleet-runner.js';
+import { type FleetTarget, loadTargetsFile } from './fleet-targets.js';
 import type { FailureLimit, WaveSpec } from './fleet-waves.js';
+
+const EVENTS = 'events.jsonl';
 
 export interface FleetRequest {
   runbook: string;
-  targets: string;
+  /** The targets file; absent when the targets come from `targetsQuery` on the catalog database. */
+  targets?: string;
+  /** `--targets-query`: run on the catalog database, again on resume for fresh credentials. */
+  targetsQuery?: string;
   waves: WaveSpec[];
   maxFailures: FailureLimit;
   perServer?: number;
@@ -31,13 +39,42 @@ export interface TargetEntry {
   at: string;
 }
 
+export interface FleetLogEntry {
+  at: string;
+  type: string;
+  [field: string]: unknown;
+}
+
 export interface FleetStateData {
   version: 1;
   request: FleetRequest;
   status: 'running' | 'completed' | 'halted';
   haltReason?: string;
   startedAt: string;
+  /** Every target's name in order, when known (status lists those not started too). */
+  order?: string[];
   targets: Record<string, TargetEntry>;
+}
+
+/**
+ * Where a fleet keeps its journal and its operator lock. The runner writes a target's `running`
+ * entry (with its run id) before that run starts, so a fleet killed at any point resumes it.
+ */
+export interface FleetStore {
+  readonly data: FleetStateData;
+  /** The options that name this fleet in another command (`--state-dir DIR`), never a password. */
+  readonly resumeArgs: string;
+  setTarget(name: string, entry: Omit<TargetEntry, 'at'>): Promise<void>;
+  /** A fleet-level event (waves, halts, gate decisions) for the fleet's log, redacted. */
+  record(e: FleetEvent): Promise<void>;
+  /** The logged events with their time, oldest first, over every life of the fleet. */
+  events(): Promise<FleetLogEntry[]>;
+  /** The targets in order, with URLs as their source gives them now (credentials included). */
+  currentTargets(): Promise<FleetTarget[]>;
+  finish(status: 'completed' | 'halted', haltReason?: string): Promise<void>;
+  /** Takes the fleet for this process; a live holder elsewhere is refused with its name (exit 3). */
+  lock(): Promise<() => Promise<void>>;
+  close(): Promise<void>;
 }
 
 interface Holder {
@@ -47,17 +84,21 @@ interface Holder {
   since: string;
 }
 
-export class FleetState {
+export class FleetState implements FleetStore {
   private constructor(
     readonly dir: string,
     readonly data: FleetStateData,
   ) {}
 
-  static create(dir: string, request: FleetRequest): FleetState {
+  get resumeArgs(): string {
+    return `--state-dir ${this.dir}`;
+  }
+
+  static create(dir: string, request: FleetRequest, order?: string[]): FleetState {
     if (exists(join(dir, 'fleet.json'))) {
       const old = FleetState.open(dir);
       if (old.data.status !== 'completed') {
-        old.lock()(); // a live holder is named (exit 3)
+        old.takeLock()(); // a live holder is named (exit 3)
         throw new InputError(
           `${dir} holds an unfinished fleet (${old.data.status})`,
           `continue it with \`pgrunbook fleet resume --state-dir ${dir}\`, or pick another --state-dir`,
@@ -65,7 +106,7 @@ export class FleetState {
       }
     }
     mkdirSync(dir, { recursive: true });
-    const s = new FleetState(dir, { version: 1, request, status: 'running', startedAt: new Date().toISOString(), targets: {} });
+    const s = new FleetState(dir, { version: 1, request, status: 'running', startedAt: new Date().toISOString(), order, targets: {} });
     s.save();
     return s;
   }
@@ -80,19 +121,50 @@ export class FleetState {
     return new FleetState(dir, JSON.parse(text) as FleetStateData);
   }
 
-  setTarget(name: string, entry: Omit<TargetEntry, 'at'>): void {
+  async setTarget(name: string, entry: Omit<TargetEntry, 'at'>): Promise<void> {
     this.data.targets[name] = { ...entry, at: new Date().toISOString() };
     this.save();
   }
 
-  finish(status: 'completed' | 'halted', haltReason?: string): void {
+  async record(e: FleetEvent): Promise<void> {
+    appendFileSync(join(this.dir, EVENTS), `${JSON.stringify(redactDeep({ at: new Date().toISOString(), ...e }))}\n`);
+  }
+
+  async events(): Promise<FleetLogEntry[]> {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, EVENTS), 'utf8');
+    } catch {
+      return [];
+    }
+    // A line cut by a kill -9 mid-write is skipped, not fatal.
+    return text.split('\n').flatMap((line) => {
+      try {
+        return line.trim() ? [JSON.parse(line) as FleetLogEntry] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  currentTargets(): Promise<FleetTarget[]> {
+    return loadTargetsFile(this.data.request.targets!);
+  }
+
+  async finish(status: 'completed' | 'halted', haltReason?: string): Promise<void> {
     this.data.status = status;
     this.data.haltReason = haltReason;
     this.save();
   }
 
-  /** Takes the fleet for this process; a live holder elsewhere is refused with its name (exit 3). */
-  lock(): () => void {
+  async lock(): Promise<() => Promise<void>> {
+    const unlock = this.takeLock();
+    return async () => unlock();
+  }
+
+  async close(): Promise<void> {}
+
+  private takeLock(): () => void {
     const file = join(this.dir, 'lock');
     const me: Holder = { user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() };
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -1,10 +1,13 @@
-// The fleet's targets file (YAML or JSON): `targets: [{name, url, labels, vars}]`. Problems are
-// input errors naming the file, line and column, before any target is touched.
+// The fleet's targets: a file (YAML or JSON, `targets: [{name, url, labels, vars}]`) or a
+// `--targets-query` on the catalog database returning the same columns. Problems are input errors
+// naming the file, line and column (or the query's row and column), before any target is touched.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { Queryable } from '../pg/queryable.js';
+import { sqlText } from '../pg/sql-files.js';
 import { InputError } from '../util/runbook-error.js';
-import { redact } from '../util/secrets.js';
+import { redact, redactedMessage } from '../util/secrets.js';
 
 export interface FleetTarget {
   name: string;
@@ -66,4 +69,63 @@ export function parseTargets(text: string, file: string): FleetTarget[] {
     seen.add(t.name);
   });
   return parsed.data.targets;
+}
+
+const QUERY_HINT = 'the query returns one row per target: name text, url text, and optionally labels jsonb, vars jsonb';
+const TEXT_TYPES = new Set([25, 1043, 1042, 19]); // text, varchar, bpchar, name
+const JSON_TYPES = new Set([3802, 114]); // jsonb, json
+const COLUMNS: Record<string, { types: Set<number>; want: string; required: boolean }> = {
+  name: { types: TEXT_TYPES, want: 'text', required: true },
+  url: { types: TEXT_TYPES, want: 'text', required: true },
+  labels: { types: JSON_TYPES, want: "jsonb (e.g. jsonb_build_object('region', region))", required: false },
+  vars: { types: JSON_TYPES, want: "jsonb (e.g. jsonb_build_object('tenant', tenant_id))", required: false },
+};
+
+/** Runs `--targets-query` on the catalog database and checks its columns, types and rows. */
+export async function queryTargets(db: Queryable, sql: string): Promise<FleetTarget[]> {
+  let res: { rows: Record<string, unknown>[]; fields: { name: string; dataTypeID: number }[] };
+  try {
+    res = await db.query(sql);
+  } catch (err) {
+    throw new InputError(`--targets-query failed on the catalog database: ${redactedMessage(err)}`, `fix the query; ${QUERY_HINT}`);
+  }
+  await checkColumns(db, res.fields);
+  const targets: FleetTarget[] = [];
+  const seen = new Set<string>();
+  res.rows.forEach((row, i) => {
+    const parsed = targetSchema.safeParse({ ...row, labels: row.labels ?? undefined, vars: row.vars ?? undefined });
+    const label = typeof row.name === 'string' ? ` (${row.name})` : '';
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InputError(`--targets-query row ${i + 1}${label}: ${issue.path.join('.') || 'row'}: ${redact(issue.message)}`, QUERY_HINT);
+    }
+    if (seen.has(parsed.data.name))
+      throw new InputError(
+        `--targets-query row ${i + 1}: target name "${parsed.data.name}" appears twice`,
+        'give every target a unique name',
+      );
+    seen.add(parsed.data.name);
+    targets.push(parsed.data);
+  });
+  if (targets.length === 0) throw new InputError('--targets-query returned no rows', `check its WHERE clause; ${QUERY_HINT}`);
+  return targets;
+}
+
+async function checkColumns(db: Queryable, fields: { name: string; dataTypeID: number }[]): Promise<void> {
+  const got = fields.map((f) => f.name);
+  const extra = got.filter((n) => !(n in COLUMNS));
+  if (extra.length)
+    throw new InputError(`--targets-query returned unexpected column${extra.length > 1 ? 's' : ''} ${extra.join(', ')}`, QUERY_HINT);
+  const missing = Object.keys(COLUMNS).filter((n) => COLUMNS[n]!.required && !got.includes(n));
+  if (missing.length)
+    throw new InputError(
+      `--targets-query returned no ${missing.join(' or ')} column (it returned: ${got.join(', ') || 'none'})`,
+      QUERY_HINT,
+    );
+  const wrong = fields.filter((f) => !COLUMNS[f.name]!.types.has(f.dataTypeID));
+  if (!wrong.length) return;
+  const names = await db.query<{ oid: number; name: string }>(sqlText('fleet/sql', 'type-names'), [wrong.map((f) => f.dataTypeID)]);
+  const typeName = (oid: number) => names.rows.find((r) => r.oid === oid)?.name ?? `type oid ${oid}`;
+  const f = wrong[0]!;
+  throw new InputError(`--targets-query column ${f.name} is ${typeName(f.dataTypeID)}; expected ${COLUMNS[f.name]!.want}`, QUERY_HINT);
 }

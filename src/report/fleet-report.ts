@@ -4,8 +4,14 @@
 // own), and every halt. Built from the fleet's state, its event log and the targets' journals.
 import { redact, redactDeep } from '../util/secrets.js';
 import { formatMs } from '../util/units.js';
-import type { FleetLogEntry } from './fleet-event-log.js';
 import type { RunReport } from './run-report.js';
+
+/** A fleet event as the fleet's store logged it (FleetStore.events), with its time. */
+interface FleetLogEntry {
+  at: string;
+  type: string;
+  [field: string]: unknown;
+}
 
 export interface FleetReportInput {
   status: string;

@@ -193,7 +193,7 @@ describe('pgrunbook fleet run', () => {
     for (const d of six) expect(await endState(d)).toEqual({ plans: ['free'], log: [d.name] });
     const runs = await admin(blocked.url, (c) => c.query('select status from pgrunbook.runs'));
     expect(runs.rows.map((x) => x.status)).toEqual(['completed']);
-  });
+  }, 240_000); // six binary runs: over a minute at load average 20
 
   it('kill -9 of the fleet runner mid-wave, then fleet resume: every target exactly once', async () => {
     const four = await Promise.all(dbs.slice(6, 10).map((d, i) => freshTenant(i % 2 ? second.url : serverUrl(), d.name)));

@@ -1,21 +1,24 @@
 // `pgrunbook fleet run|resume|status`: one runbook over many databases in waves (src/fleet/,
 // src/cli/fleet-execute.ts). Each target is a normal run with its journal in its own database, so
-// `pgrunbook resume --db URL` works on any one of them; the fleet's own state is in --state-dir.
+// `pgrunbook resume --db URL` works on any one of them; the fleet's own journal is in the catalog
+// database (--catalog-db) or else in --state-dir (src/cli/fleet-stores.ts).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FleetOutcome } from '../../fleet/fleet-runner.js';
-import { type FleetRequest, FleetState } from '../../fleet/fleet-state.js';
+import type { FleetRequest, FleetStore } from '../../fleet/fleet-state.js';
 import { DEFAULT_WAVES, parseLimit, parseWaves } from '../../fleet/fleet-waves.js';
 import { InputError } from '../../util/runbook-error.js';
-import { executeFleet, type PreparedFleet, prepareFleet } from '../fleet-execute.js';
+import { executeFleet, type PreparedFleet } from '../fleet-execute.js';
 import { reportFormat, writeFleetReport } from '../fleet-report.js';
+import { existingFleet, newFleet, resumedFleet, type StoreFlags, statusText } from '../fleet-stores.js';
 import type { OutputMode } from '../../render/output.js';
 import { outputMode, withOutput, withVars } from '../options.js';
 
 const DEFAULT_STATE_DIR = '.pgrunbook/fleet';
 
 interface FleetRunFlags {
-  targets: string;
+  targets?: string;
+  targetsQuery?: string;
   waves?: string;
   maxFailures: string;
   perServer?: string;
@@ -25,6 +28,8 @@ interface FleetRunFlags {
   allowIrreversible?: boolean;
   journalDir: string;
   stateDir: string;
+  catalogDb?: string;
+  fleet?: string;
   plain?: boolean;
   json?: boolean;
   report?: string;
@@ -36,7 +41,8 @@ export function register(program: Command): void {
     .command('run')
     .description('run the runbook on every target of --targets, wave after wave; each target is a normal, resumable run')
     .argument('<file>', 'runbook YAML')
-    .requiredOption('--targets <file>', 'YAML/JSON file: targets: [{name, url, labels, vars}]')
+    .option('--targets <file>', 'YAML/JSON file: targets: [{name, url, labels, vars}]')
+    .option('--targets-query <sql>', 'query on --catalog-db returning name, url and optionally labels jsonb, vars jsonb')
     .option('--waves <yaml>', 'waves, e.g. "[{count: 1}, {percent: 10, parallel: 2}, {percent: 100, parallel: 8, max_failures: 2}]"')
     .option('--max-failures <n|p%>', 'halt the fleet when this many (or this share) of all targets failed', '1')
     .option('--per-server <n>', 'at most N runs at once on one server (host:port), across the pool')
@@ -49,7 +55,8 @@ export function register(program: Command): void {
     if (o.report) reportFormat(o.report);
     const request: FleetRequest = {
       runbook: resolve(file),
-      targets: resolve(o.targets),
+      ...(o.targets ? { targets: resolve(o.targets) } : {}),
+      ...(o.targetsQuery ? { targetsQuery: o.targetsQuery } : {}),
       waves: o.waves ? parseWaves(o.waves) : DEFAULT_WAVES,
       maxFailures: parseLimit(o.maxFailures, '--max-failures'),
       perServer: o.perServer === undefined ? undefined : positiveInt(o.perServer, '--per-server'),
@@ -59,8 +66,8 @@ export function register(program: Command): void {
       allowIrreversible: !!o.allowIrreversible,
       journalDir: resolve(o.journalDir),
     };
-    const fleet = await prepareFleet(request);
-    await locked(FleetState.create(o.stateDir, request), mode, o.report, fleet);
+    const { store, prepared } = await newFleet(storeFlags(o, run), request);
+    await locked(store, mode, o.report, prepared);
   });
   const resume = fleet
     .command('resume')
@@ -68,50 +75,74 @@ export function register(program: Command): void {
       'continue a fleet from its state: completed targets are not run again, interrupted and failed ones continue their own runs',
     );
   resume.option('--report <file>', "at the end, write the fleet report (FILE.md or FILE.json) linking every target's report");
-  withState(withOutput(resume)).action(async (o: { stateDir: string; plain?: boolean; json?: boolean; report?: string }) => {
+  withState(withOutput(resume)).action(async (o: StoreOptions & { report?: string }) => {
     if (o.report) reportFormat(o.report);
-    const state = FleetState.open(o.stateDir);
-    if (state.data.status === 'completed') throw new InputError(`the fleet in ${o.stateDir} already completed; nothing to resume`);
-    await locked(state, outputMode(o), o.report);
+    const store = await existingFleet(storeFlags(o, resume), true);
+    if (store.data.status === 'completed') {
+      await store.close();
+      throw new InputError(`the fleet (${store.resumeArgs}) already completed; nothing to resume`);
+    }
+    await locked(store, outputMode(o), o.report);
   });
   const report = fleet
     .command('report')
     .description("write the fleet report: every target's state and its own run report, wave timings, gate decisions, halts")
     .requiredOption('--out <file>', 'FILE.md or FILE.json; the targets’ reports go in FILE.targets/ beside it');
-  withState(report).action(async (o: { stateDir: string; out: string }) => {
+  withState(report).action(async (o: StoreOptions & { out: string }) => {
     reportFormat(o.out);
-    await writeFleetReport(FleetState.open(o.stateDir), o.out);
+    const store = await existingFleet(storeFlags(o, report), false);
+    try {
+      await writeFleetReport(store, o.out);
+    } finally {
+      await store.close();
+    }
   });
   const status = fleet.command('status').description("every target's state in the fleet: wave, status, run id, why it failed");
-  withState(withOutput(status)).action((o: { stateDir: string; json?: boolean; plain?: boolean }) => {
-    process.stdout.write(statusText(FleetState.open(o.stateDir), outputMode(o) === 'json' ? 'json' : 'plain'));
+  withState(withOutput(status)).action(async (o: StoreOptions) => {
+    const store = await existingFleet(storeFlags(o, status), false);
+    try {
+      process.stdout.write(await statusText(store, outputMode(o) === 'json' ? 'json' : 'plain'));
+    } finally {
+      await store.close();
+    }
   });
+}
+
+interface StoreOptions {
+  stateDir: string;
+  catalogDb?: string;
+  fleet?: string;
+  plain?: boolean;
+  json?: boolean;
 }
 
 function withState(cmd: Command): Command {
-  return cmd.option('--state-dir <dir>', 'where the fleet keeps its own state and lock', DEFAULT_STATE_DIR);
+  return cmd
+    .option('--state-dir <dir>', 'where the fleet keeps its own state and lock when there is no --catalog-db', DEFAULT_STATE_DIR)
+    .option('--catalog-db <url>', "keep the fleet's journal and lock in this database (resume from any machine)")
+    .option(
+      '--fleet <id>',
+      'the fleet in --catalog-db (run: its name; resume: default the only unfinished one; status: default the newest)',
+    );
 }
 
-async function locked(state: FleetState, mode: OutputMode, report: string | undefined, ready?: PreparedFleet): Promise<void> {
-  const unlock = state.lock();
+function storeFlags(o: StoreOptions, cmd: Command): StoreFlags {
+  return { stateDir: o.stateDir, stateDirGiven: cmd.getOptionValueSource('stateDir') === 'cli', catalogDb: o.catalogDb, fleet: o.fleet };
+}
+
+async function locked(store: FleetStore, mode: OutputMode, report: string | undefined, ready?: PreparedFleet): Promise<void> {
   try {
-    const fleet = ready ?? (await prepareFleet(state.data.request));
-    process.exitCode = exitCodeOf(await executeFleet(state, fleet, mode));
-    if (report) await writeFleetReport(state, report);
+    const unlock = await store.lock();
+    try {
+      const fleet = ready ?? (await resumedFleet(store));
+      process.exitCode = exitCodeOf(await executeFleet(store, fleet, mode));
+      if (report) await writeFleetReport(store, report);
+    } finally {
+      await unlock();
+    }
   } finally {
-    unlock();
+    await store.close();
   }
-}
-
-function statusText(state: FleetState, mode: 'plain' | 'json'): string {
-  const d = state.data;
-  if (mode === 'json')
-    return `${JSON.stringify({ status: d.status, haltReason: d.haltReason, startedAt: d.startedAt, targets: d.targets })}\n`;
-  const lines = [`fleet ${d.status}${d.haltReason ? `: ${d.haltReason}` : ''} (started ${d.startedAt}, runbook ${d.request.runbook})`];
-  for (const [name, e] of Object.entries(d.targets))
-    lines.push(`[${name}] wave ${e.wave} ${e.status}${e.runId ? ` run ${e.runId}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
-  lines.push(`${Object.keys(d.targets).length} targets started; the others of the targets file have not started`);
-  return `${lines.join('\n')}\n`;
 }
 
 /** 0 all completed; 3 when every target that did not complete was held by another run's lock; else 1. */
