@@ -134,7 +134,7 @@ export const RULES = {
   },
   'update-without-where': {
     severity: 'warning',
-    safe: 'Use a `backfill` step: keyset batches on the primary key in short transactions, throttled on replication lag.',
+    safe: 'Use a `backfill` step: keyset batches on the primary key in short transactions, throttled on replication lag, lock waiters, application latency, WAL rate and checkpoints.',
   },
   'delete-without-where': {
     severity: 'warning',
@@ -142,11 +142,11 @@ export const RULES = {
   },
   'large-dml': {
     severity: 'warning',
-    safe: 'Use a `backfill` step: keyset batches on the primary key in short transactions, throttled on replication lag.',
+    safe: 'Use a `backfill` step: keyset batches on the primary key in short transactions, throttled on replication lag, lock waiters, application latency, WAL rate and checkpoints.',
   },
   'backfill-in-one-statement': {
     severity: 'warning',
-    safe: 'Use a `backfill` step: the same SET and WHERE in keyset batches on the primary key, short transactions, throttled on replication lag, resumable.',
+    safe: 'Use a `backfill` step: the same SET and WHERE in keyset batches on the primary key, short transactions, throttled on replication lag, lock waiters, application latency, WAL rate and checkpoints, resumable.',
   },
   'prefer-jsonb': {
     severity: 'warning',

@@ -32,7 +32,7 @@ export function serverWarnings(server: ServerFacts, tables: PlanTable[], steps: 
       out.push({
         severity: 'warning',
         message: `standby ${s.name || s.clientAddr || '?'} is already behind (${s.lagBytes !== null ? formatBytes(s.lagBytes) : '?'} to replay${s.replayLagSeconds !== null ? `, ${fmtDuration(s.replayLagSeconds)}` : ''}): a backfill or rewrite adds WAL on top`,
-        safe: 'Wait until it catches up; backfill steps throttle on replication lag.',
+        safe: 'Wait until it catches up; backfill steps hold while a standby lags (and throttle on lock waiters, application latency, WAL rate and checkpoints).',
       });
     }
   }

@@ -39,6 +39,9 @@ export function backfillLines(
   return { gaugeLine: gauge(frac, bar), pct, counts, stats, throttle };
 }
 
+/** The panel is named by what the batch engine does in this step, not by the engine. */
+const TITLE_BY_KIND: Record<string, string> = { swap_table: 'Copy', batched_delete: 'Batched delete' };
+
 export function BackfillPanel(props: { width: number; height: number }): React.JSX.Element | null {
   // Stable references only: the step object and its progress change when an event patches them.
   const { step, progress, paused } = useUiShallow((s) => {
@@ -55,6 +58,7 @@ export function BackfillPanel(props: { width: number; height: number }): React.J
     ...(throttle ? { throttle } : {}),
   };
   const w = props.width;
+  const title = TITLE_BY_KIND[found.step.kind] ?? 'Backfill';
   const l = backfillLines(v, w);
   const state = v.progress.paused || (paused && v.running) ? 'PAUSED' : v.running ? v.progress.pass : found.step.status;
   const throttled = l.throttle !== 'none';
@@ -67,11 +71,11 @@ export function BackfillPanel(props: { width: number; height: number }): React.J
     return (
       <Box flexDirection="column" width={w} height={props.height}>
         <Text wrap="truncate">
-          <Text bold>Backfill </Text>
+          <Text bold>{title} </Text>
           <Text color="green">
             {gauge(
               v.progress.rowsTotal ? v.progress.rowsDone / v.progress.rowsTotal : 0,
-              Math.max(5, w - 9 - l.pct.length - l.counts.length - 2),
+              Math.max(5, w - title.length - 1 - l.pct.length - l.counts.length - 2),
             )}
           </Text>{' '}
           {l.pct} {l.counts}
@@ -82,7 +86,7 @@ export function BackfillPanel(props: { width: number; height: number }): React.J
   }
   return (
     <Box flexDirection="column" width={w} height={props.height}>
-      <Rule title="Backfill" extra={`${v.stepId} · ${state}`} width={w} color={state === 'PAUSED' ? 'yellow' : undefined} />
+      <Rule title={title} extra={`${v.stepId} · ${state}`} width={w} color={state === 'PAUSED' ? 'yellow' : undefined} />
       <Text wrap="truncate">
         <Text color="green">{l.gaugeLine}</Text> {l.pct} {l.counts}
       </Text>

@@ -1,4 +1,4 @@
-// swap_table's copy runs in the backfill engine; the run screen gives it the Backfill panel (rows,
+// swap_table's copy runs in the backfill engine; the run screen gives it the batch panel, titled Copy (rows,
 // rate, ETA, batch size) as it does a backfill step. The events below have the shape a real swap emits
 // (captured from test/steps/swap-table.test.ts's copy: step.log lines and step.progress with
 // progress.kind 'backfill'); the figures are those of a larger table part-way through its copy.
@@ -79,7 +79,11 @@ describe('the Backfill panel during a swap_table copy (80×24)', () => {
     const { store, tick } = swapRun();
     tick({ rowsDone: 2000, batches: 1, lastBatchMs: 61 });
     const inst = renderAt(withProviders(store, recordingIntents(), <App history={false} monitored={false} />));
-    let f = await waitForFrame(inst, (t) => t.includes('Backfill') && t.includes('2,000 / ~500,000 rows'), 'the first batch');
+    let f = await waitForFrame(
+      inst,
+      (t) => t.includes('── Copy') && !t.includes('Backfill') && t.includes('2,000 / ~500,000 rows'),
+      'the first batch',
+    );
     expect(f).toContain(`${STEP} · main`);
     expect(f).toContain('0.4%');
     expect(f).toContain('batch 2,000');
