@@ -1,6 +1,7 @@
 // unused: before a contract step, show that nothing else still uses a table or column. It reads
 // pg_stat_statements twice, a quiet period apart: any top-level statement naming the table (and
-// column) whose call count grew in between fails the step with its text. pgrunbook runs nothing
+// column), or a view or function that uses it (pg_depend/pg_rewrite; function bodies), whose call
+// count grew in between fails the step with its text. pgrunbook runs nothing
 // else meanwhile and its own probes are left out, so what grows is somebody else's. Without a
 // readable pg_stat_statements it says why and falls back to pg_locks and, for a whole table,
 // pg_stat_user_tables (scans and row changes over the same period).
@@ -57,24 +58,39 @@ async function pgssView(ctx: StepContext): Promise<{ view: string } | { why: str
 
 type Calls = Map<string, { calls: number; query: string }>;
 
-async function readCalls(ctx: StepContext, view: string, p: UnusedParams): Promise<Calls> {
+/** Views (pg_depend on their rewrite rule) and functions (their body) that use the table or column: statements may name them instead. */
+async function dependentNames(ctx: StepContext, p: UnusedParams): Promise<{ name: string; kind: string }[]> {
+  const table = splitQualified(p.table).at(-1)!;
+  const r = await ctx.pool.query<{ name: string; kind: string }>(sqlText(SQL, 'usage-dependent-names'), [
+    p.table,
+    p.column ?? null,
+    wordPattern(table),
+    p.column ? wordPattern(p.column) : null,
+  ]);
+  return r.rows;
+}
+
+async function readCalls(ctx: StepContext, view: string, p: UnusedParams, through: string[]): Promise<Calls> {
   const table = splitQualified(p.table).at(-1)!;
   const sql = sqlText(SQL, 'usage-pgss-statements').replace('{pgss}', view);
-  const r = await ctx.pool.query(sql, [wordPattern(table), p.column ? wordPattern(p.column) : null]);
+  const r = await ctx.pool.query(sql, [wordPattern(table), p.column ? wordPattern(p.column) : null, through.map(wordPattern)]);
   return new Map(r.rows.map((row) => [row.queryid as string, { calls: Number(row.calls), query: row.query as string }]));
 }
 
 async function viaStatements(ctx: StepContext, view: string, p: UnusedParams): Promise<Evidence[]> {
-  const before = await readCalls(ctx, view, p);
+  const deps = await dependentNames(ctx, p);
+  const through = deps.map((d) => d.name);
+  const before = await readCalls(ctx, view, p, through);
   await ctx.clock.sleep(p.quietMs, ctx.signal);
-  const after = await readCalls(ctx, view, p);
+  const after = await readCalls(ctx, view, p, through);
   const used = [...after].filter(([id, a]) => a.calls > (before.get(id)?.calls ?? 0));
   const period = formatDuration(p.quietMs);
+  const via = deps.length ? ` (directly or through ${deps.map((d) => `${d.kind} ${d.name}`).join(', ')})` : '';
   if (used.length === 0) {
-    return [{ label: `statements using ${what(p)} in ${period} (pg_stat_statements)`, value: 0, ok: true }];
+    return [{ label: `statements using ${what(p)}${via} in ${period} (pg_stat_statements)`, value: 0, ok: true }];
   }
   return used.map(([id, a]) => ({
-    label: `calls in the last ${period} of a statement using ${what(p)} (pg_stat_statements)`,
+    label: `calls in the last ${period} of a statement using ${what(p)}${via} (pg_stat_statements)`,
     value: a.calls - (before.get(id)?.calls ?? 0),
     ok: false,
     detail: a.query,

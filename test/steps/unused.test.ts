@@ -84,6 +84,48 @@ describe('unused with pg_stat_statements', () => {
   }, 60_000);
 });
 
+describe('unused through views and functions', () => {
+  let server: EmbeddedServer;
+  beforeAll(async () => {
+    server = await EmbeddedServer.start({ major: majors()[0], settings: { shared_preload_libraries: 'pg_stat_statements' } });
+    const c = new pg.Client(server.url);
+    await c.connect();
+    await c.query('CREATE EXTENSION pg_stat_statements');
+    await c.query('CREATE TABLE items (id int primary key, old_code text, note text)');
+    await c.query("INSERT INTO items SELECT g, 'x' || g, 'n' FROM generate_series(1, 100) g");
+    await c.query('CREATE VIEW item_codes AS SELECT id, old_code FROM items');
+    await c.query('CREATE VIEW item_notes AS SELECT id, note FROM items');
+    await c.query('CREATE FUNCTION code_of(i int) RETURNS text LANGUAGE sql AS $$ SELECT old_code FROM items WHERE id = i $$');
+    await c.end();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a read through a view that uses the column fails the check; one through a view that does not, passes', async () => {
+    const app = appLoop(server.url, 'SELECT * FROM item_codes WHERE id = 7');
+    const other = appLoop(server.url, 'SELECT * FROM item_notes WHERE id = 8');
+    try {
+      const busy = await runStep(server.url, { table: 'public.items', column: 'old_code', quietMs: 1500 });
+      expect(busy.error).toMatch(/column old_code of public\.items is still in use: .*through view item_codes, function code_of/);
+      expect(busy.error).toMatch(/SELECT \* FROM item_codes WHERE id = \$1/);
+      expect(busy.evidence.every((e) => !/item_notes/.test(e.detail ?? ''))).toBe(true);
+    } finally {
+      await app.stop();
+    }
+    try {
+      const fn = appLoop(server.url, 'SELECT code_of(3)');
+      const viaFn = await runStep(server.url, { table: 'public.items', column: 'old_code', quietMs: 1500 });
+      await fn.stop();
+      expect(viaFn.error).toMatch(/SELECT code_of\(\$1\)/);
+      const quiet = await runStep(server.url, { table: 'public.items', column: 'old_code', quietMs: 1500 });
+      expect(quiet.error).toBeUndefined();
+    } finally {
+      await other.stop();
+    }
+  }, 60_000);
+});
+
 describe('unused without pg_stat_statements', () => {
   const db = useTestDatabase();
 
