@@ -7,7 +7,11 @@ import { getRun } from '../engine/state-store.js';
 import { type FleetEvent, type FleetOutcome, FleetRunner, type TargetResult } from '../fleet/fleet-runner.js';
 import type { FleetRequest, FleetStore } from '../fleet/fleet-state.js';
 import type { FleetTarget } from '../fleet/fleet-targets.js';
-import { planWaves, type Wave } from '../fleet/fleet-waves.js';
+import { policyWaveGate, terminalAsk } from '../fleet/fleet-gate.js';
+import { runStatsListener } from '../fleet/fleet-health.js';
+import { probeTarget } from '../fleet/fleet-health-probe.js';
+import { planWaves, resolveWaves, type Wave, type WaveFlags } from '../fleet/fleet-waves.js';
+import { systemClock } from '../util/clock.js';
 import { type ConnectionSpec, ConnectionConfigError, resolveConnection } from '../pg/connection.js';
 import type { OutputMode } from '../render/output.js';
 import type { PhaseName, Runbook } from '../runbook/model.js';
@@ -37,10 +41,16 @@ export interface PreparedFleet {
 
 /**
  * Every target's runbook and connection, checked before any target starts (bad input: exit 2). A
- * fleet resumed from the catalog database runs the runbook text stored there (`runbookSource`).
+ * fleet resumed from the catalog database runs the runbook text stored there (`runbookSource`). A
+ * new fleet passes its wave flags: the waves and limits are then resolved over the runbook's
+ * `fleet:` section and written into `req`, so a resume keeps them.
  */
-export async function prepareFleet(req: FleetRequest, targets: FleetTarget[], runbookSource?: string): Promise<PreparedFleet> {
-  const waves = planWaves(targets, req.waves);
+export async function prepareFleet(
+  req: FleetRequest,
+  targets: FleetTarget[],
+  runbookSource?: string,
+  flags?: WaveFlags,
+): Promise<PreparedFleet> {
   const prepared = new Map<string, Prepared>();
   for (const [i, target] of targets.entries()) {
     const connection = targetConnection(target);
@@ -51,7 +61,8 @@ export async function prepareFleet(req: FleetRequest, targets: FleetTarget[], ru
         : await loadRunbookSourceOrExit(runbookSource, req.runbook, vars, req.secretVars, i > 0);
     prepared.set(target.name, { target, runbook, connection });
   }
-  return { waves, prepared };
+  if (flags && targets[0]) Object.assign(req, resolveWaves(prepared.get(targets[0].name)!.runbook.fleet, flags));
+  return { waves: planWaves(targets, req.waves), prepared };
 }
 
 export async function executeFleet(state: FleetStore, { waves, prepared }: PreparedFleet, mode: OutputMode): Promise<FleetOutcome> {
@@ -74,6 +85,15 @@ export async function executeFleet(state: FleetStore, { waves, prepared }: Prepa
     done,
     emit: journal.emit,
     runTarget: (t) => runTarget(prepared.get(t.name)!, waveOf(waves, t), ctx),
+    between: {
+      clock: systemClock,
+      probe: (t) => probeTarget(prepared.get(t.name)!.connection, prepared.get(t.name)!.runbook.fleet?.health?.check),
+      // Asked only on a terminal with plain output: JSON output is for programs, the fleet view draws its own screen.
+      gate: policyWaveGate({
+        yes: req.yes,
+        ask: mode === 'plain' && process.stdin.isTTY && process.stdout.isTTY ? terminalAsk(process.stdin, process.stdout) : undefined,
+      }),
+    },
   });
   const stop = (why: string) => wiring.stop(why, 'interrupt');
   const handlers: [NodeJS.Signals, () => void][] = [
@@ -123,6 +143,7 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
   const who = currentIdentity();
   const wiring = ctx.wiring.target(name);
   const runbook = resume ? resume.runbook : p.runbook;
+  const { stats, listener } = runStatsListener();
   const runner = newRunner({
     runbook,
     connection: p.connection,
@@ -134,6 +155,7 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
     identity: who,
     deployPlan: (c) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(c)),
     metrics: () => wiring.metrics(),
+    listeners: [listener],
   });
   // On record before the run starts: a fleet killed from here on resumes this run, never a new one.
   await ctx.state.setTarget(name, { status: 'running', wave, runId: runner.runId });
@@ -142,7 +164,7 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
     await ctx.wiring.attach(name, wiring, runner, { connection: p.connection, runbook });
     const out = await runner.run();
     const reason = out.unrecorded ?? (out.error ? redactedMessage(out.error) : undefined);
-    result = { status: out.unrecorded && out.status === 'completed' ? 'failed' : out.status, runId: out.runId, reason };
+    result = { status: out.unrecorded && out.status === 'completed' ? 'failed' : out.status, runId: out.runId, reason, stats };
   } catch (err) {
     result = { status: err instanceof RunLockHeldError ? 'locked' : 'failed', runId: runner.runId, reason: redactedMessage(err) };
   } finally {

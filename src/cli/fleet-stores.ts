@@ -11,6 +11,7 @@ import { ConnectionConfigError, resolveConnection } from '../pg/connection.js';
 import { InputError } from '../util/runbook-error.js';
 import { redact } from '../util/secrets.js';
 import { type PreparedFleet, prepareFleet } from './fleet-execute.js';
+import type { WaveFlags } from '../fleet/fleet-waves.js';
 
 export interface StoreFlags {
   stateDir: string;
@@ -21,7 +22,11 @@ export interface StoreFlags {
 }
 
 /** A new fleet's store and its checked targets, before any target starts. */
-export async function newFleet(flags: StoreFlags, request: FleetRequest): Promise<{ store: FleetStore; prepared: PreparedFleet }> {
+export async function newFleet(
+  flags: StoreFlags,
+  request: FleetRequest,
+  waveFlags?: WaveFlags,
+): Promise<{ store: FleetStore; prepared: PreparedFleet }> {
   if (request.targetsQuery && !flags.catalogDb)
     throw new InputError('--targets-query runs on the catalog database', 'pass --catalog-db URL as well');
   if (!!request.targets === !!request.targetsQuery)
@@ -31,7 +36,7 @@ export async function newFleet(flags: StoreFlags, request: FleetRequest): Promis
     const targets = request.targetsQuery
       ? await queryTargets(catalog!.pool, request.targetsQuery)
       : await loadTargetsFile(request.targets!);
-    const prepared = await prepareFleet(request, targets);
+    const prepared = await prepareFleet(request, targets, undefined, waveFlags);
     if (!catalog)
       return {
         store: FleetState.create(

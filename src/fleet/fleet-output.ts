@@ -4,6 +4,7 @@ import type { RunEvent } from '../engine/events.js';
 import { plainRenderer } from '../render/plain-renderer.js';
 import { redactDeep } from '../util/secrets.js';
 import { formatMs } from '../util/units.js';
+import { betweenWavesText } from './fleet-gate.js';
 import type { FleetEvent } from './fleet-runner.js';
 
 export type FleetOutputMode = 'plain' | 'json';
@@ -45,5 +46,7 @@ function fleetText(e: FleetEvent): string | undefined {
       ].join('\n');
     case 'fleet.completed':
       return `all ${e.targets} targets completed in ${formatMs(e.durationMs)}`;
+    default:
+      return betweenWavesText(e);
   }
 }

@@ -55,6 +55,7 @@ import { renderTemplate, type FieldMode } from './template.js';
 import { findReferences } from './template-references.js';
 import { registerSecret } from '../util/secrets.js';
 import { credentialMessage, findCredentialLiterals } from './credential-literals.js';
+import type { FleetSection } from './fleet-section.js';
 
 export interface LoadOptions {
   /** --var overrides. Each must name a variable declared under `vars`. */
@@ -404,6 +405,7 @@ class Loader {
 
     const settings = this.readSettings(get('settings')?.value ?? null, DEFAULT_SETTINGS, 'settings');
     const integrations = this.readIntegrations(get('settings')?.value ?? null);
+    const fleet = this.readFleet(get('fleet'));
     const phases = this.readPhases(get('phases'), settings);
 
     for (const hit of findCredentialLiterals(this.text)) this.problem(hit.offset, 'warning', credentialMessage(hit));
@@ -420,6 +422,7 @@ class Loader {
       settings,
       ...(integrations ? { integrations } : {}),
       phases,
+      ...(fleet ? { fleet } : {}),
       file: this.file,
       source: this.text,
     };
@@ -566,6 +569,18 @@ class Loader {
       }
     }
     return Object.keys(out).length ? out : undefined;
+  }
+
+  /** The `fleet:` section; its health check is SQL (rendered and parsed like a step's). */
+  private readFleet(e: Entry | undefined): FleetSection | undefined {
+    if (!e?.value || (isScalar(e.value) && e.value.value === null)) return undefined;
+    if (!isMap(e.value)) {
+      this.error(e.value, `fleet must be a mapping (waves, max_failures, per_server, soak, health, gate), not ${describeNode(e.value)}`);
+      return undefined;
+    }
+    const sqlAt = (p: ParamPath): FieldMode => (p[0] === 'health' && p[1] === 'check' ? 'sql' : 'plain');
+    const r = this.check(topFields.fleet, this.renderNode(e.value, [], sqlAt, 'fleet'), e.value, 'fleet');
+    return r.ok ? r.value : undefined;
   }
 
   private applySettings(entries: Entry[], out: Settings, label: string): void {

@@ -1,5 +1,6 @@
 // The validated, variable-rendered runbook the engine runs. Produced by src/runbook/load.ts.
 import { redact } from '../util/secrets.js';
+import type { FleetSection } from './fleet-section.js';
 
 export const PHASES = ['plan', 'test', 'deploy', 'monitor', 'rollback'] as const;
 export type PhaseName = (typeof PHASES)[number];
@@ -63,6 +64,8 @@ export interface Runbook {
     approvalTimeoutMs?: number;
   };
   phases: Record<PhaseName, StepSpec[]>;
+  /** The `fleet:` section, for `pgrunbook fleet run` (a single run ignores it). */
+  fleet?: FleetSection;
   /** Path as given, and the exact source text (stored in the journal so resume works from any machine). */
   file: string;
   source: string;

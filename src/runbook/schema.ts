@@ -6,6 +6,7 @@ import { GATE_LEVELS, type GateLevel, PHASES } from './model.js';
 import { zDuration } from './durations.js';
 import type { KindTable } from './kind-table.js';
 import { envVarSpec } from './secret-vars.js';
+import { fleetSectionSchema } from './fleet-section.js';
 
 export const FORMAT_VERSION = 1;
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -143,6 +144,7 @@ export const topFields = {
   settings: z
     .strictObject(optionalAll({ ...settingsFields, ...runbookSettingsFields }))
     .describe('Defaults for every step, and runbook-wide integrations.'),
+  fleet: fleetSectionSchema,
 } as const;
 
 export const REQUIRED_TOP_KEYS = ['version', 'name', 'phases'] as const;
@@ -189,6 +191,7 @@ export function runbookJsonSchema(kinds: KindTable): Record<string, unknown> {
       description: json(topFields.description),
       vars: json(topFields.vars),
       settings: json(topFields.settings),
+      fleet: json(topFields.fleet),
       phases: {
         type: 'object',
         description: 'Steps per phase: plan, test, deploy, monitor, rollback.',

@@ -46,9 +46,9 @@ describe('waves', () => {
   });
 
   it('bad wave specs and limits are input errors that say what to write', () => {
-    expect(() => parseWaves('[{count: 1, percent: 5}]')).toThrow(/wave 1: give exactly one of count or percent/);
+    expect(() => parseWaves('[{count: 1, percent: 5}]')).toThrow(/wave 1: give exactly one of count, percent or match/);
     expect(() => parseWaves('[{count: 1, paralel: 2}]')).toThrow(/wave 1: /);
-    expect(() => parseWaves('[{percent: 100, max_failures: "lots"}]')).toThrow(/max_failures "lots"/);
+    expect(() => parseWaves('[{percent: 100, max_failures: "lots"}]')).toThrow(/wave 1: max_failures: bad limit "lots"/);
     expect(() => parseWaves('{')).toThrow(/--waves: /);
     expect(parseLimit('3', '--max-failures')).toEqual({ count: 3 });
     expect(parseLimit('25%', '--max-failures')).toEqual({ percent: 25 });

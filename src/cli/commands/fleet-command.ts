@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FleetOutcome } from '../../fleet/fleet-runner.js';
 import type { FleetRequest, FleetStore } from '../../fleet/fleet-state.js';
-import { DEFAULT_WAVES, parseLimit, parseWaves } from '../../fleet/fleet-waves.js';
+import { parseLimit, parseWaves, type WaveFlags } from '../../fleet/fleet-waves.js';
+import { parseDuration } from '../../runbook/durations.js';
 import { InputError } from '../../util/runbook-error.js';
 import { executeFleet, type PreparedFleet } from '../fleet-execute.js';
 import { reportFormat, writeFleetReport } from '../fleet-report.js';
@@ -20,8 +21,10 @@ interface FleetRunFlags {
   targets?: string;
   targetsQuery?: string;
   waves?: string;
-  maxFailures: string;
+  maxFailures?: string;
   perServer?: string;
+  soak?: string;
+  gate?: string;
   var?: Record<string, string>;
   secretVar?: Record<string, string>;
   yes?: boolean;
@@ -44,8 +47,13 @@ export function register(program: Command): void {
     .option('--targets <file>', 'YAML/JSON file: targets: [{name, url, labels, vars}]')
     .option('--targets-query <sql>', 'query on --catalog-db returning name, url and optionally labels jsonb, vars jsonb')
     .option('--waves <yaml>', 'waves, e.g. "[{count: 1}, {percent: 10, parallel: 2}, {percent: 100, parallel: 8, max_failures: 2}]"')
-    .option('--max-failures <n|p%>', 'halt the fleet when this many (or this share) of all targets failed', '1')
+    .option(
+      '--max-failures <n|p%>',
+      'halt the fleet when this many (or this share) of all targets failed (default: the runbook’s fleet.max_failures, else 1)',
+    )
     .option('--per-server <n>', 'at most N runs at once on one server (host:port), across the pool')
+    .option('--soak <duration>', 'wait this long after each wave before its health check (overrides fleet.soak)')
+    .option('--gate <confirm|none>', 'between waves: confirm (default; --yes approves) or none (overrides fleet.gate)')
     .option('--yes', 'approve `confirm` gates on every target')
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
     .option('--journal-dir <dir>', 'where the local JSONL copies of the targets’ journals go', '.pgrunbook')
@@ -53,20 +61,26 @@ export function register(program: Command): void {
   withState(withOutput(withVars(run))).action(async (file: string, o: FleetRunFlags) => {
     const mode = outputMode(o);
     if (o.report) reportFormat(o.report);
+    const flags: WaveFlags = {
+      waves: o.waves ? parseWaves(o.waves) : undefined,
+      maxFailures: o.maxFailures === undefined ? undefined : parseLimit(o.maxFailures, '--max-failures'),
+      perServer: o.perServer === undefined ? undefined : positiveInt(o.perServer, '--per-server'),
+      soakMs: o.soak === undefined ? undefined : duration(o.soak, '--soak'),
+      gate: o.gate === undefined ? undefined : gateFlag(o.gate),
+    };
     const request: FleetRequest = {
       runbook: resolve(file),
       ...(o.targets ? { targets: resolve(o.targets) } : {}),
       ...(o.targetsQuery ? { targetsQuery: o.targetsQuery } : {}),
-      waves: o.waves ? parseWaves(o.waves) : DEFAULT_WAVES,
-      maxFailures: parseLimit(o.maxFailures, '--max-failures'),
-      perServer: o.perServer === undefined ? undefined : positiveInt(o.perServer, '--per-server'),
+      waves: [], // resolved by prepareFleet over the runbook's fleet: section and the flags
+      maxFailures: { count: 1 },
       vars: o.var ?? {},
       secretVars: o.secretVar ?? {},
       yes: !!o.yes,
       allowIrreversible: !!o.allowIrreversible,
       journalDir: resolve(o.journalDir),
     };
-    const { store, prepared } = await newFleet(storeFlags(o, run), request);
+    const { store, prepared } = await newFleet(storeFlags(o, run), request, flags);
     await locked(store, mode, o.report, prepared);
   });
   const resume = fleet
@@ -75,13 +89,15 @@ export function register(program: Command): void {
       'continue a fleet from its state: completed targets are not run again, interrupted and failed ones continue their own runs',
     );
   resume.option('--report <file>', "at the end, write the fleet report (FILE.md or FILE.json) linking every target's report");
-  withState(withOutput(resume)).action(async (o: StoreOptions & { report?: string }) => {
+  resume.option('--yes', 'approve the gate between waves (and `confirm` gates on every target) from now on');
+  withState(withOutput(resume)).action(async (o: StoreOptions & { report?: string; yes?: boolean }) => {
     if (o.report) reportFormat(o.report);
     const store = await existingFleet(storeFlags(o, resume), true);
     if (store.data.status === 'completed') {
       await store.close();
       throw new InputError(`the fleet (${store.resumeArgs}) already completed; nothing to resume`);
     }
+    if (o.yes) store.data.request.yes = true;
     await locked(store, outputMode(o), o.report);
   });
   const report = fleet
@@ -150,6 +166,20 @@ function exitCodeOf(outcome: FleetOutcome): number {
   if (outcome.status === 'completed') return 0;
   const bad = [...outcome.results.values()].filter((r) => r.status !== 'completed');
   return bad.length > 0 && bad.every((r) => r.status === 'locked') ? 3 : 1;
+}
+
+function duration(v: string, what: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new InputError(`${what} "${v}": not a duration`, 'write a number with a unit: 30s, 5m or 1h');
+  return ms;
+}
+
+function gateFlag(v: string): 'confirm' | 'none' {
+  if (v === 'confirm' || v === 'none') return v;
+  throw new InputError(
+    `--gate "${v}": expected confirm or none`,
+    'confirm asks (or --yes approves) before each wave; none goes on when healthy',
+  );
 }
 
 function positiveInt(v: string, what: string): number {
