@@ -11,6 +11,8 @@ import { createDatabase, majors } from '../support/pg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-fleet-waves-'));
 const REGIONS = ['us', 'eu', 'us', 'eu'];
+// Three or four spawns of the binary per test: at a load average of 20 that takes over a minute.
+const SLOW = 240_000;
 
 const runbook = join(dir, 'regions.yaml');
 writeFileSync(
@@ -127,7 +129,7 @@ describe.each(majors())('fleet waves on PostgreSQL %i', (major) => {
     expect(resumed.stdout).not.toContain('soaking'); // the eu wave ran in the first life: not soaked again
     expect(resumed.stdout).toContain('fleet gate before wave 2: approved by --yes');
     expect(await Promise.all(tenants.map(logged))).toEqual(tenants.map((t) => [t.name]));
-  });
+  }, SLOW);
 
   it('without --yes or a terminal the gate after wave 1 is refused; fleet resume --yes approves it; decisions are events', async () => {
     await reset();
@@ -161,5 +163,5 @@ describe.each(majors())('fleet waves on PostgreSQL %i', (major) => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain('"approved":true,"by":"--yes"');
     expect(await Promise.all(tenants.map(logged))).toEqual(tenants.map((t) => [t.name]));
-  });
+  }, SLOW);
 });
