@@ -3,6 +3,9 @@
 // URL`: the clone's COPY into the staging database) and `init --verify`'s read of the target. A
 // TCP proxy (test/support/tcp-proxy.ts) lets the connection through until the statement is sent,
 // then stalls it without a reset: without the watchdog each of these would wait forever.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse } from '../../src/cli/composition-root.js';
@@ -16,6 +19,7 @@ import { seedOrders, useSourceDatabase } from '../rehearsal/support.js';
 
 const SHIPPED = fileURLToPath(new URL('../../runbooks/add-column-backfill.yaml', import.meta.url));
 /** The watchdog's bound (docs/security.md), with room for a loaded machine. */
+const journalDir = mkdtempSync(join(tmpdir(), 'pgrunbook-stall-j-'));
 const BOUND_MS = STALL_AFTER_MS + 2 * CHECK_MS + UNREACHABLE_MS + 15_000;
 
 describe('the stall watchdog beyond the run: status, report, the rehearsal sandbox, init --verify', () => {
@@ -26,12 +30,13 @@ describe('the stall watchdog beyond the run: status, report, the rehearsal sandb
   beforeAll(async () => {
     proxy = await startTcpProxy(Number(new URL(src.url).port));
     // A finished run on the source, so status and report have something to read.
-    const done = await runCli(['run', SHIPPED, '--db', src.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', '-']);
+    const done = await runCli(['run', SHIPPED, '--db', src.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journalDir]);
     expect(done.code, done.stdout + done.stderr).toBe(0);
     runId = /run (\S+) started/.exec(done.stdout)![1]!;
   }, 120_000);
   afterAll(async () => {
     await proxy?.stop();
+    rmSync(journalDir, { recursive: true, force: true });
     process.stdout.write(`stalled sessions ended (bound ${BOUND_MS / 1000} s):\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
   });
 
