@@ -26,8 +26,10 @@ const mayImport = {
   // One runbook over many databases in waves; each target runs through the runner it is given.
   fleet: ['util', 'pg', 'runbook', 'engine', 'render'],
   demo: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'wiring'],
+  // Lessons: the demo's server, seed and traffic, the run wiring, and a screen of their own.
+  learn: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'wiring', 'demo'],
   // The composition root wires every kind and adapter, so it may import every layer.
-  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo', 'fleet'],
+  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo', 'learn', 'fleet'],
 };
 
 const layers = Object.keys(mayImport);

@@ -158,7 +158,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 }
 
 /** Starts the embedded server and creates the demo database; returns its URL. */
-async function startDatabase(shutdown: Shutdown, major: number): Promise<string> {
+export async function startDatabase(shutdown: Shutdown, major: number): Promise<string> {
   // Registered before it is up: a stop requested during start-up waits for the start, then stops it.
   const starting = EmbeddedServer.start({ major });
   let watchdog: Watchdog | undefined;

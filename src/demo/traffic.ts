@@ -24,6 +24,15 @@ export interface TrafficOptions {
   blockerFirstMs?: number;
   blockerEveryMs?: number;
   blockerMs?: number;
+  /** Told when each application request starts and ends (`pgrunbook learn` measures latency with it). */
+  observer?: RequestObserver;
+  /** Queue requests for a busy pool, as an application does, instead of skipping them. */
+  queueWhenBusy?: boolean;
+}
+
+/** `start` is called as a request is issued; the function it returns, when the request ends. */
+export interface RequestObserver {
+  start(kind: 'read' | 'write'): (failed?: Error) => void;
 }
 
 export interface TrafficStats {
@@ -52,13 +61,15 @@ const DEFAULTS = {
   blockerFirstMs: 4_000,
   blockerEveryMs: 25_000,
   blockerMs: 5_000,
+  queueWhenBusy: false,
 };
 
 const TICK_MS = 50;
 
 export class SyntheticTraffic {
   readonly stats: TrafficStats = { reads: 0, writes: 0, errors: 0, skipped: 0, longTransactions: 0, blockers: 0 };
-  private readonly o: Required<Omit<TrafficOptions, 'connectionString'>> & { connectionString: string };
+  private readonly o: Required<Omit<TrafficOptions, 'connectionString' | 'observer'>> &
+    Pick<TrafficOptions, 'connectionString' | 'observer'>;
   private pool?: pg.Pool;
   private timers: NodeJS.Timeout[] = [];
   private inFlight = new Set<Promise<unknown>>();
@@ -123,7 +134,7 @@ export class SyntheticTraffic {
     const due = Math.floor(((Date.now() - this.started) / 1000) * this.o.rate) - this.issued;
     for (let i = 0; i < due; i++) {
       this.issued++;
-      if (this.pool.totalCount >= this.o.clients && this.pool.idleCount === 0) {
+      if (!this.o.queueWhenBusy && this.pool.totalCount >= this.o.clients && this.pool.idleCount === 0) {
         this.stats.skipped++;
         continue;
       }
@@ -148,8 +159,20 @@ export class SyntheticTraffic {
   }
 
   private async operation(): Promise<void> {
+    const write = this.rand() < this.o.writeShare;
+    const end = this.o.observer?.start(write ? 'write' : 'read');
+    try {
+      await this.request(write);
+      end?.();
+    } catch (err) {
+      end?.(err as Error);
+      throw err;
+    }
+  }
+
+  private async request(write: boolean): Promise<void> {
     const id = this.pickId();
-    if (this.rand() < this.o.writeShare) {
+    if (write) {
       await this.pool!.query(`UPDATE ${this.table} SET status = $2, updated_at = now() WHERE id = $1`, [
         id,
         this.rand() < 0.5 ? 'paid' : 'packed',

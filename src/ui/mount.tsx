@@ -20,6 +20,8 @@ export interface MountOptions {
   maxFps?: number;
   /** Route console.* above the live region (default true; off where console is replaced, e.g. tests). */
   patchConsole?: boolean;
+  /** Another screen over the same store and intents (`pgrunbook learn`); default: the run screen. */
+  screen?: React.ReactNode;
 }
 
 export interface MountedUi {
@@ -46,7 +48,7 @@ export function guardOutput(stream: NodeJS.EventEmitter, onClosed: (reason: stri
 export function mountUi(opts: MountOptions): MountedUi {
   return mountElement(
     <UiProvider store={opts.store} intents={opts.intents}>
-      <App monitored={opts.monitored} />
+      {opts.screen ?? <App monitored={opts.monitored} />}
     </UiProvider>,
     opts,
   );

@@ -16,7 +16,7 @@ import type { Runbook } from '../runbook/model.js';
 import { redactedMessage } from '../util/secrets.js';
 import { InkGates } from '../ui/ink-gates.js';
 import { runIntents, type Intents, type RunnerHandle } from '../ui/intents.js';
-import type { MountedUi } from '../ui/mount.js';
+import type { MountedUi, MountOptions } from '../ui/mount.js';
 import { createUiStore, snapshotMetrics, type UiStore } from '../ui/store.js';
 import { CancelPool } from './cancel-pool.js';
 
@@ -39,6 +39,10 @@ export interface RunWiringOptions {
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
   patchConsole?: boolean;
+  /** Where plain / JSON output goes (default: stdout). */
+  write?(text: string): void;
+  /** Another Ink screen over the same store and intents (`pgrunbook learn`); default: the run screen. */
+  screen?: MountOptions['screen'];
   /** Cancels one of our statements through the cancel pool (a test may count or fail it). */
   cancelStatement?(db: Queryable, pid: number): Promise<CancelResult>;
   /** The plain/JSON renderer of this run's events (default: the mode's own); a fleet prefixes the target. */
@@ -133,6 +137,7 @@ export class RunWiring {
       stdout: this.opts.stdout,
       stdin: this.opts.stdin,
       patchConsole: this.opts.patchConsole,
+      screen: this.opts.screen,
       onOutputClosed: (reason) => this.stopWith(reason),
     });
   }

@@ -22,6 +22,7 @@ export const commandLoaders: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo-command.js'),
   init: () => import('./init-command.js'),
   fleet: () => import('./fleet-command.js'),
+  learn: () => import('./learn-command.js'),
 };
 
 /** The modules needed for this argv: just the named command, or all of them (help, typos). */
