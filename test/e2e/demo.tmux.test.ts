@@ -28,7 +28,8 @@ async function exitCode(pane: TmuxPane): Promise<number> {
 
 async function demoAtFirstGate(pane: TmuxPane): Promise<{ pid: number; dataDir: string }> {
   const screen = await pane.waitForScreen((s) => s.includes('Approve? [y/N]'), 'the first gate', 60_000);
-  for (const title of ['Steps', 'Locks', 'Long queries', 'Replication', 'Index build', 'Log', 'GATE · confirm · add_amount_cents'])
+  // The bottom-right cell shows the Workload panel (the demo's traffic on orders) until an index build starts.
+  for (const title of ['Steps', 'Locks', 'Long queries', 'Replication', 'Workload · orders', 'Log', 'GATE · confirm · add_amount_cents'])
     expect(screen).toContain(title);
   const pms = postmastersUnder(pane.panePid());
   expect(pms).toHaveLength(1);
