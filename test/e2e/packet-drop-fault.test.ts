@@ -87,11 +87,23 @@ describe.skipIf(!!unavailable)('a packet-dropping black hole (network namespace,
   const startRun = (file: string) =>
     startCli(['run', file, '--db', url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journal], { prefix: link.prefix });
 
-  /** Every connection pgrunbook has open to the server, seen from its namespace, has a keepalive timer. */
-  function expectKeepalives(): number {
-    const conns = link.connections(server.port);
+  /**
+   * Every connection pgrunbook has open to the server, seen from its namespace, has a keepalive timer.
+   * `ss` shows one timer per socket: while a connection has data in flight it shows the retransmit
+   * timer (`timer:(on,…)`) instead, so each connection must show keepalive in one of a few samples.
+   */
+  async function expectKeepalives(): Promise<number> {
+    const seen = new Set<string>();
+    const local = (line: string) => line.trim().split(/\s+/)[2]!;
+    let conns: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      conns = link.connections(server.port);
+      for (const c of conns) if (/timer:\(keepalive,/.test(c)) seen.add(local(c));
+      if (conns.length >= 2 && conns.every((c) => seen.has(local(c)))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(conns.length).toBeGreaterThanOrEqual(2);
-    for (const c of conns) expect(c, conns.join('\n')).toMatch(/timer:\(keepalive,/);
+    for (const c of conns) expect(seen.has(local(c)), conns.join('\n')).toBe(true);
     return conns.length;
   }
 
@@ -137,7 +149,7 @@ describe.skipIf(!!unavailable)('a packet-dropping black hole (network namespace,
       if (i > 1_200) throw new Error(`the backfill did not start:\n${cli.stdout()}\n${cli.stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const conns = expectKeepalives();
+    const conns = await expectKeepalives();
     const d = await blackOut(cli);
     // Nothing reached the server while its packets were dropped.
     expect(d.rowsDuring).toBe(0);
@@ -154,7 +166,7 @@ describe.skipIf(!!unavailable)('a packet-dropping black hole (network namespace,
     const runId = /run (\S+) started/.exec(cli.stdout())![1]!;
     await admin.query(`grant usage on schema pgrunbook to approver; grant select on all tables in schema pgrunbook to approver;
       grant insert on pgrunbook.approval_decisions to approver; grant usage on all sequences in schema pgrunbook to approver`);
-    const conns = expectKeepalives();
+    const conns = await expectKeepalives();
     const d = await blackOut(cli);
     expect(d.detectedMs).toBeLessThan(IDLE_DEAD_WITHIN_MS);
     expect(await touched()).toBe(0);
