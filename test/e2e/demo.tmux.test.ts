@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../support/cli.js';
-import { alive, hasTmux, postmastersUnder, TmuxPane, waitUntil } from './support/tmux.js';
+import { alive, postmastersUnder, TERMINAL_ENV, TmuxPane, tmuxForTests, waitUntil } from './support/tmux.js';
 
 const ROWS = '100000';
 const panes: TmuxPane[] = [];
@@ -17,7 +17,7 @@ function startDemo(name: string, opts: { recordExit?: boolean } = {}): TmuxPane 
   // have the shell print it; the others exec node so signals reach it directly.
   const cmd = opts.recordExit ? `cd ${ROOT} && ${demo}; echo "EXIT=$?"; sleep 60` : `cd ${ROOT} && exec ${demo}`;
   // Ink renders only the final frame when it believes it runs in CI: the pane is a terminal, not CI.
-  pane.start(cmd, { CI: undefined, CONTINUOUS_INTEGRATION: undefined, NO_COLOR: '1', TERM: 'xterm-256color' });
+  pane.start(cmd, TERMINAL_ENV);
   return pane;
 }
 
@@ -47,12 +47,7 @@ afterEach(() => {
 });
 
 // .ci/run installs tmux, so in CI a missing tmux is a broken set-up, not a reason to skip.
-const tmux = hasTmux();
-if (!tmux) {
-  if (process.env.CI)
-    throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux); the real-terminal demo tests must run in CI');
-  process.stdout.write('SKIPPED: tmux is not installed (apt-get install tmux); the real-terminal demo tests did not run\n');
-}
+const tmux = tmuxForTests('real-terminal demo tests');
 
 describe.skipIf(!tmux)('pgrunbook demo in a real terminal (tmux, 80×24)', () => {
   it('shows the panels and a gate, ? shows the help, q quits and stops PostgreSQL', async () => {

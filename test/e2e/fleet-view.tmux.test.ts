@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../support/cli.js';
 import { serverUrl, withDatabase } from '../support/pg.js';
-import { hasTmux, TmuxPane } from './support/tmux.js';
+import { TERMINAL_ENV, tmuxForTests, TmuxPane } from './support/tmux.js';
 
 const RUNBOOK = `version: 1
 name: tenant hold
@@ -23,12 +23,7 @@ phases:
 
 const NAMES = ['fv_tenant_1', 'fv_tenant_2', 'fv_tenant_3'];
 
-const tmux = hasTmux();
-if (!tmux) {
-  if (process.env.CI)
-    throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux); the real-terminal fleet test must run in CI');
-  process.stdout.write('SKIPPED: tmux is not installed (apt-get install tmux); the real-terminal fleet test did not run\n');
-}
+const tmux = tmuxForTests('real-terminal fleet test');
 
 async function admin(url: string, sql: string): Promise<void> {
   const c = new pg.Client(url);
@@ -68,7 +63,7 @@ describe.skipIf(!tmux)('pgrunbook fleet run in a real terminal (tmux, 100×30)',
     const waves = '[{count: 1}, {percent: 100, parallel: 2}]';
     pane.start(
       `cd ${ROOT} && ${process.execPath} ${BIN} fleet run ${dir}/hold.yaml --targets ${dir}/targets.yaml --state-dir ${dir}/state --journal-dir ${dir}/journal --yes --waves "${waves}"; echo "EXIT=$?"; sleep 60`,
-      { CI: undefined, CONTINUOUS_INTEGRATION: undefined, NO_COLOR: '1', TERM: 'xterm-256color' },
+      TERMINAL_ENV,
     );
     // Wave 1: one target, holding in its wait step.
     const first = await pane.waitForScreen((s) => /fv_tenant_1\s+1\s+running\s+hold/.test(s), 'the first target running', 90_000);

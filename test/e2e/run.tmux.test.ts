@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../support/cli.js';
 import { useTestDatabase } from '../support/pg.js';
-import { hasTmux, TmuxPane } from './support/tmux.js';
+import { TERMINAL_ENV, tmuxForTests, TmuxPane } from './support/tmux.js';
 
 const WHY =
   'A nullable column with no default is a catalog-only change: PostgreSQL records it in pg_attribute and rewrites nothing. ' +
@@ -31,12 +31,7 @@ phases:
         type: text
 `;
 
-const tmux = hasTmux();
-if (!tmux) {
-  if (process.env.CI)
-    throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux); the real-terminal run tests must run in CI');
-  process.stdout.write('SKIPPED: tmux is not installed (apt-get install tmux); the real-terminal run tests did not run\n');
-}
+const tmux = tmuxForTests('real-terminal run tests');
 
 describe.skipIf(!tmux)('pgrunbook run in a real terminal (tmux, 80×24)', () => {
   const db = useTestDatabase();
@@ -56,12 +51,7 @@ describe.skipIf(!tmux)('pgrunbook run in a real terminal (tmux, 80×24)', () => 
   it('teaches at the gate, and Ctrl+C there exits 1 and says once how to resume', async () => {
     const pane = new TmuxPane('run-ctrlc');
     panes.push(pane);
-    pane.start(`cd ${ROOT} && ${process.execPath} ${BIN} run ${file} --db '${db.url}'; echo "EXIT=$?"; sleep 60`, {
-      CI: undefined,
-      CONTINUOUS_INTEGRATION: undefined,
-      NO_COLOR: '1',
-      TERM: 'xterm-256color',
-    });
+    pane.start(`cd ${ROOT} && ${process.execPath} ${BIN} run ${file} --db '${db.url}'; echo "EXIT=$?"; sleep 60`, TERMINAL_ENV);
     await pane.waitForScreen((s) => s.includes('Start the deploy phase') && s.includes('Approve? [y/N]'), 'the deploy plan gate', 60_000);
     pane.type('y');
     const gate = await pane.waitForScreen((s) => s.includes('GATE · confirm · add_note'), 'the step gate', 30_000);

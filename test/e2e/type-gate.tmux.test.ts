@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../support/cli.js';
 import { useTestDatabase } from '../support/pg.js';
-import { hasTmux, TmuxPane } from './support/tmux.js';
+import { TERMINAL_ENV, tmuxForTests, TmuxPane } from './support/tmux.js';
 
 const RUNBOOK = `version: 1
 name: Add accounts.tier behind a type gate
@@ -25,12 +25,7 @@ phases:
         type: text
 `;
 
-const tmux = hasTmux();
-if (!tmux) {
-  if (process.env.CI)
-    throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux); the real-terminal run tests must run in CI');
-  process.stdout.write('SKIPPED: tmux is not installed (apt-get install tmux); the type-gate run test did not run\n');
-}
+const tmux = tmuxForTests('type-gate run test');
 
 describe.skipIf(!tmux)('a type gate in a real run (tmux, 80×24)', () => {
   const db = useTestDatabase();
@@ -50,12 +45,7 @@ describe.skipIf(!tmux)('a type gate in a real run (tmux, 80×24)', () => {
   it('shows the locks in words, takes the typed table name, runs the step and completes', async () => {
     const pane = new TmuxPane('run-type-gate');
     panes.push(pane);
-    pane.start(`cd ${ROOT} && ${process.execPath} ${BIN} run ${file} --db '${db.url}'; echo "EXIT=$?"; sleep 60`, {
-      CI: undefined,
-      CONTINUOUS_INTEGRATION: undefined,
-      NO_COLOR: '1',
-      TERM: 'xterm-256color',
-    });
+    pane.start(`cd ${ROOT} && ${process.execPath} ${BIN} run ${file} --db '${db.url}'; echo "EXIT=$?"; sleep 60`, TERMINAL_ENV);
     await pane.waitForScreen((s) => s.includes('Start the deploy phase') && s.includes('Approve? [y/N]'), 'the deploy plan gate', 60_000);
     pane.type('y');
     const gate = await pane.waitForScreen((s) => s.includes('Type accounts to approve'), 'the type gate', 30_000);

@@ -7,6 +7,20 @@ export function hasTmux(): boolean {
   return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * Whether tmux is here for the real-terminal tests of `what`. In CI a missing tmux fails the run
+ * (.ci/run installs it); elsewhere the skip is said, never silent.
+ */
+export function tmuxForTests(what: string): boolean {
+  if (hasTmux()) return true;
+  if (process.env.CI) throw new Error(`tmux is not installed: .ci/run installs it (apt-get install tmux); the ${what} must run in CI`);
+  process.stdout.write(`SKIPPED: tmux is not installed (apt-get install tmux); the ${what} did not run\n`);
+  return false;
+}
+
+/** The environment of a pane that must look like an operator's terminal, not CI. */
+export const TERMINAL_ENV = { CI: undefined, CONTINUOUS_INTEGRATION: undefined, NO_COLOR: '1', TERM: 'xterm-256color' };
+
 export class TmuxPane {
   private readonly socket: string;
   constructor(
