@@ -45,7 +45,9 @@ function fleetText(e: FleetEvent): string | undefined {
         ...(e.notStarted.length ? [`  not started (${e.notStarted.length}): ${e.notStarted.join(', ')}`] : []),
       ].join('\n');
     case 'fleet.completed':
-      return `all ${e.targets} targets completed in ${formatMs(e.durationMs)}`;
+      return e.failed
+        ? `${e.targets - e.failed} of ${e.targets} targets completed, ${e.failed} failed (under max_failures), in ${formatMs(e.durationMs)}`
+        : `all ${e.targets} targets completed in ${formatMs(e.durationMs)}`;
     default:
       return betweenWavesText(e);
   }

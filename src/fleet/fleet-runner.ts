@@ -34,7 +34,8 @@ export type FleetEvent =
   | ({ type: 'fleet.target.finished'; target: string; wave: number } & TargetResult)
   | { type: 'fleet.wave.finished'; wave: number; completed: number; failed: number; durationMs: number }
   | { type: 'fleet.halted'; reason: string; failed: { target: string; reason: string }[]; notStarted: string[] }
-  | { type: 'fleet.completed'; targets: number; durationMs: number }
+  /** Every wave ran; `failed` targets failed without reaching a halt rule's limit. */
+  | { type: 'fleet.completed'; targets: number; failed: number; durationMs: number }
   | BetweenWavesEvent;
 
 export interface FleetOptions {
@@ -103,7 +104,8 @@ export class FleetRunner {
       emit({ type: 'fleet.halted', reason: this.haltReason, failed, notStarted });
       return { status: 'halted', haltReason: this.haltReason, results: this.results };
     }
-    emit({ type: 'fleet.completed', targets: total, durationMs: this.now() - started });
+    const failed = [...this.results.values()].filter((r) => r.status !== 'completed').length;
+    emit({ type: 'fleet.completed', targets: total, failed, durationMs: this.now() - started });
     return { status: 'completed', results: this.results };
   }
 

@@ -1,5 +1,6 @@
 // The wave runner against a fake target run: pool bounds, wave order, halt rules.
 import { describe, expect, it } from 'vitest';
+import { fleetRenderer } from '../../src/fleet/fleet-output.js';
 import { FleetRunner, type FleetEvent, type TargetResult } from '../../src/fleet/fleet-runner.js';
 import type { FleetTarget } from '../../src/fleet/fleet-targets.js';
 import { planWaves, type WaveSpec } from '../../src/fleet/fleet-waves.js';
@@ -64,6 +65,17 @@ describe('FleetRunner', () => {
     const started3 = events.findIndex((e) => e.type === 'fleet.target.started' && e.wave === 3);
     expect(finished2).toBeLessThan(started3);
     expect(events.at(-1)?.type).toBe('fleet.completed');
+  });
+
+  it('a fleet that ends with failures under max_failures says how many failed, not "all completed"', async () => {
+    const fake = fakeRuns(new Set(['t1']));
+    const { runner, events } = fleet(4, [{ percent: 100, parallel: 2 }], fake, { maxFailures: { count: 2 } });
+    expect((await runner.run()).status).toBe('completed');
+    expect(events.at(-1)).toMatchObject({ type: 'fleet.completed', targets: 4, failed: 1 });
+    const out: string[] = [];
+    fleetRenderer('plain', (t) => void out.push(t))(events.at(-1)!);
+    expect(out.join('')).toMatch(/3 of 4 targets completed, 1 failed \(under max_failures\)/);
+    expect(out.join('')).not.toContain('all 4');
   });
 
   it('a wave at max_failures halts: nothing new starts, later waves never start, failures named', async () => {
