@@ -15,8 +15,8 @@ export interface FleetTargetView {
   state: TargetState;
   runId?: string;
   reason?: string;
-  /** The target's run store and intents, once its run started in this process. */
-  run?: { store: UiStore; intents: Intents };
+  /** The target's run store and intents, once its run started in this process; `watch` polls its panels. */
+  run?: { store: UiStore; intents: Intents; watch?(on: boolean): void };
 }
 
 export interface FleetWaveView {
@@ -51,7 +51,7 @@ export interface FleetViewState extends FleetCore {
   /** p on the grid paused every running target; new targets start paused too. */
   pausedAll: boolean;
   dispatch(e: FleetEvent): void;
-  attachRun(name: string, store: UiStore, intents: Intents): void;
+  attachRun(name: string, run: NonNullable<FleetTargetView['run']>): void;
   select(index: number): void;
   open(name: string | undefined): void;
   setOverlay(o: FleetOverlay): void;
@@ -180,9 +180,9 @@ export function createFleetStore(): FleetStore {
       const next = reduceFleet(prev, e);
       if (next !== prev) set(next);
     },
-    attachRun: (name, store, intents) => {
+    attachRun: (name, run) => {
       const t = get().targets[name] ?? { name, wave: 0, state: 'running' as const };
-      set({ targets: { ...get().targets, [name]: { ...t, run: { store, intents } } } });
+      set({ targets: { ...get().targets, [name]: { ...t, run } } });
     },
     select: (index) => set({ selected: Math.max(0, Math.min(index, get().order.length - 1)) }),
     open: (opened) => set({ opened }),

@@ -22,7 +22,7 @@ const NOTICE_MS = 4000;
 export interface FleetViewProps {
   store: FleetStore;
   intents: FleetIntents;
-  /** The targets' panels are fed by a monitor. */
+  /** The opened target's panels are fed by a monitor (started on Enter, stopped on Esc). */
   monitored?: boolean;
 }
 
@@ -77,6 +77,12 @@ export function FleetView(props: FleetViewProps): React.JSX.Element {
   }, [v.notice, store]);
   const width = Math.max(40, columns - 1);
   const opened = v.opened ? v.targets[v.opened]?.run : undefined;
+  // Only the target on screen polls its database for the panels.
+  useEffect(() => {
+    if (!opened?.watch || !props.monitored) return;
+    opened.watch(true);
+    return () => opened.watch?.(false);
+  }, [opened, props.monitored]);
   const targetIntents = useMemo<Intents | undefined>(
     () => (opened ? { ...opened.intents, quit: () => props.intents.quit() } : undefined),
     [opened, props.intents],

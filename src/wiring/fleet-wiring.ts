@@ -56,7 +56,7 @@ export class FleetWiring {
       import('../ui/fleet-view.js'),
       import('react'),
     ]);
-    this.ui = mountElement(createElement(FleetView, { store: this.store, intents: this.intents }), {
+    this.ui = mountElement(createElement(FleetView, { store: this.store, intents: this.intents, monitored: true }), {
       stdout: this.opts.stdout,
       stdin: this.opts.stdin,
       patchConsole: this.opts.patchConsole,
@@ -89,7 +89,11 @@ export class FleetWiring {
   async attach(name: string, wiring: RunWiring, runner: WiredRunner, at: AttachOptions): Promise<void> {
     await wiring.attach(runner, at);
     this.active.set(name, { wiring, runner });
-    this.store.getState().attachRun(name, wiring.store, wiring.intents);
+    this.store.getState().attachRun(name, {
+      store: wiring.store,
+      intents: wiring.intents,
+      watch: (on) => void wiring.watch(on),
+    });
     if (this.store.getState().pausedAll) runner.pause();
   }
 

@@ -93,6 +93,7 @@ export class RunWiring {
   private monitor?: Monitor;
   private cancelPool?: CancelPool;
   private offBus?: () => void;
+  private at?: AttachOptions;
 
   constructor(private readonly opts: RunWiringOptions) {
     this.store = opts.store ?? createUiStore();
@@ -166,7 +167,17 @@ export class RunWiring {
       cancel: async (pid) => this.notice((await cancel(this.cancelPool!.db(), pid)).message),
       onError: (err) => this.notice(`cancel failed: ${redactedMessage(err)}`),
     });
+    this.at = at;
     if (this.monitored) await this.startMonitor(at);
+  }
+
+  /** Starts or stops the panels' monitor after `attach` (the fleet view watches only the target it shows). */
+  async watch(on: boolean): Promise<void> {
+    if (on && !this.monitor && this.at && this.offBus) return this.startMonitor(this.at);
+    if (on || !this.monitor) return;
+    const monitor = this.monitor;
+    this.monitor = undefined;
+    await monitor.stop().catch(() => {});
   }
 
   /** What the operator saw on the panels, journaled with each gate decision (none without a monitor). */
@@ -198,6 +209,8 @@ export class RunWiring {
 
   private async startMonitor(at: AttachOptions): Promise<void> {
     const { Monitor } = await import('../monitor/monitor-poller.js');
+    // Detached (or already watching) while Ink's monitor module loaded: nothing to start.
+    if (!this.offBus || this.monitor) return;
     const relations = at.relations ?? runbookRelations(at.runbook);
     this.monitor = Monitor.connect(at.connection, { intervalMs: this.opts.monitorIntervalMs, relations });
     this.monitor.subscribe((s) => this.store.getState().pushSample(s));
