@@ -8,6 +8,8 @@ const mayImport = {
   engine: ['util', 'pg', 'runbook'],
   // Adapters and analyses the step kinds use; among themselves only as listed.
   flags: ['util', 'pg'],
+  // The database host's figures (node_exporter, Prometheus), behind the engine's HostSignals port.
+  host: ['util', 'engine'],
   monitor: ['util', 'pg', 'runbook', 'engine'],
   backfill: ['util', 'pg', 'runbook', 'engine'],
   analyze: ['util', 'pg', 'runbook', 'engine', 'backfill'],
@@ -29,7 +31,7 @@ const mayImport = {
   // Lessons: the demo's server, seed and traffic, the run wiring, and a screen of their own.
   learn: ['util', 'pg', 'runbook', 'engine', 'monitor', 'render', 'ui', 'wiring', 'demo'],
   // The composition root wires every kind and adapter, so it may import every layer.
-  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo', 'learn', 'fleet'],
+  cli: ['util', 'pg', 'runbook', 'engine', 'flags', 'host', 'monitor', 'backfill', 'analyze', 'rehearsal', 'steps', 'init', 'report', 'render', 'integrations', 'ui', 'wiring', 'demo', 'learn', 'fleet'],
 };
 
 const layers = Object.keys(mayImport);
@@ -62,7 +64,7 @@ module.exports = {
       name: 'no-ink-below-ui',
       comment: 'Only the UI (and the layers above it) render with React/Ink.',
       severity: 'error',
-      from: { path: '^src/(?:util|pg|runbook|engine|flags|monitor|backfill|analyze|rehearsal|steps|report|render|fleet)/' },
+      from: { path: '^src/(?:util|pg|runbook|engine|flags|host|monitor|backfill|analyze|rehearsal|steps|init|report|render|integrations|fleet)/' },
       to: { path: 'node_modules/(?:react|ink|@inkjs|zustand)/' },
     },
     ...layerRules,

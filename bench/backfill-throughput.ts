@@ -4,16 +4,10 @@
 // Bar (DESIGN §7): backfill rows/s >= 0.8x the single UPDATE's. Also reports the batch
 // transaction times at the default target (bar: p99 <= 100 ms).
 //   npx tsx bench/backfill-throughput.ts [--rows 2000000] [--rounds 2] [--major 17]
-import pg from 'pg';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { EmbeddedServer } from '../src/pg/embedded-server.js';
-import { backfill } from '../src/steps/backfill.js';
-import { backfillSchemaSql } from '../src/backfill/cursor-store.js';
-import { backfillContext, backfillStep } from './lib/backfill-context.js';
-import { timeBatches } from './lib/batch-timer.js';
+import { ORDERS_SET, checkOrdersFilled, resetOrders, startOrdersServer, timedBackfill, timedUpdate } from './lib/orders-table.js';
 import { ratio, writeSection } from './lib/readme.js';
-import { treeCpuMs } from './lib/proc-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,93 +18,14 @@ const { values } = parseArgs({
 });
 const ROWS = Number(values.rows);
 const ROUNDS = Number(values.rounds);
-const SET = 'amount_cents = (amount * 100)::bigint';
+const SET = ORDERS_SET;
 
-// Production-like durability (the embedded default turns fsync off); memory and WAL sized so that
-// neither run is interrupted by a checkpoint.
-const server = await EmbeddedServer.start({
-  major: Number(values.major),
-  settings: {
-    fsync: 'on',
-    synchronous_commit: 'on',
-    full_page_writes: 'on',
-    shared_buffers: '1GB',
-    wal_buffers: '64MB',
-    max_wal_size: '16GB',
-    checkpoint_timeout: '1h',
-    maintenance_work_mem: '512MB',
-  },
-});
-const admin = new pg.Client(server.url);
-await admin.connect();
+const { server, admin } = await startOrdersServer(Number(values.major));
+const reset = () => resetOrders(admin, ROWS);
 
-async function reset(): Promise<void> {
-  await admin.query('DROP TABLE IF EXISTS orders');
-  await admin.query(`CREATE TABLE orders (
-    id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(12,2) NOT NULL, status text NOT NULL,
-    created_at timestamptz NOT NULL, amount_cents bigint)`);
-  // customer_id is pseudo-random (as in a real orders table). A strictly periodic value (g % 50000)
-  // makes batched commits cost ~30% more server CPU: committed batches leave dead versions exactly
-  // where later batches insert into that index, so btree bottom-up deletion runs on every page.
-  await admin.query(`INSERT INTO orders SELECT g, hashint4(g) & 65535, (g % 100000) / 100.0 + 1, (ARRAY['new','paid','shipped'])[1 + g % 3],
-                            timestamptz '2024-01-01' + g * interval '1 second', NULL FROM generate_series(1, ${ROWS}) g`);
-  await admin.query('CREATE INDEX orders_customer ON orders (customer_id)');
-  await admin.query('VACUUM (FREEZE, ANALYZE) orders');
-  await admin.query('CHECKPOINT');
-}
+const plainUpdate = () => timedUpdate(server, admin);
+const runBackfill = (round: number) => timedBackfill(server, admin, { table: 'orders', set: SET }, `throughput-${round}`);
 
-/** Autovacuum runs on the table so far (a long batched run gives it time to start; one UPDATE does not). */
-async function autovacuums(): Promise<number> {
-  const r = await admin.query(`SELECT autovacuum_count + autoanalyze_count AS n FROM pg_stat_user_tables WHERE relname = 'orders'`);
-  return Number(r.rows[0]?.n ?? 0);
-}
-
-async function plainUpdate(): Promise<{ rows: number; ms: number; load: number; cpuMs: number }> {
-  const c0 = treeCpuMs(server.pid);
-  const t0 = performance.now();
-  const r = await admin.query(`UPDATE orders SET ${SET}`);
-  return { rows: r.rowCount ?? 0, ms: performance.now() - t0, load: loadavg()[0]!, cpuMs: treeCpuMs(server.pid) - c0 };
-}
-
-async function runBackfill(round: number) {
-  const pool = new pg.Pool({ connectionString: server.url, application_name: 'pgrunbook:bench', max: 4 });
-  const timer = timeBatches(pool);
-  const step = backfillStep('fill', { table: 'orders', set: SET });
-  const throttles = new Map<string, number>();
-  const ctx = await backfillContext(
-    server.url,
-    step,
-    `throughput-${round}`,
-    (e) => {
-      if (e.type === 'step.throttle' && e.reason) throttles.set(e.reason, (throttles.get(e.reason) ?? 0) + 1);
-    },
-    pool,
-  );
-  try {
-    const av = await autovacuums();
-    const c0 = treeCpuMs(server.pid);
-    const n0 = process.cpuUsage();
-    const t0 = performance.now();
-    const result: any = await backfill.apply(step, ctx);
-    const ms = performance.now() - t0;
-    const node = process.cpuUsage(n0);
-    return {
-      rows: result.rowsDone as number,
-      ms,
-      batches: timer.summary(),
-      load: loadavg()[0]!,
-      autovacuums: (await autovacuums()) - av,
-      cpuMs: treeCpuMs(server.pid) - c0,
-      nodeCpuMs: (node.user + node.system) / 1000,
-      throttles: [...throttles].map(([k, v]) => `${k} x${v}`).join(', ') || 'none',
-    };
-  } finally {
-    await ctx.close();
-  }
-}
-
-await admin.query('CREATE SCHEMA IF NOT EXISTS pgrunbook');
-await admin.query(backfillSchemaSql);
 const updates: Awaited<ReturnType<typeof plainUpdate>>[] = [];
 const fills: Awaited<ReturnType<typeof runBackfill>>[] = [];
 const loadStart = loadavg()[0]!;
@@ -124,8 +39,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   await reset();
   const b = await runBackfill(round);
   fills.push(b);
-  const check = await admin.query(`SELECT count(*) FILTER (WHERE amount_cents = (amount * 100)::bigint)::int AS ok FROM orders`);
-  if (check.rows[0].ok !== ROWS || b.rows !== ROWS) throw new Error(`backfill left ${ROWS - check.rows[0].ok} rows not updated`);
+  await checkOrdersFilled(admin, ROWS, 'backfill');
+  if (b.rows !== ROWS) throw new Error(`backfill reported ${b.rows} rows done of ${ROWS}`);
   console.log(
     `round ${round}: backfill       ${b.rows} rows in ${(b.ms / 1000).toFixed(2)} s = ${Math.round((b.rows / b.ms) * 1000)} rows/s; server CPU ${(b.cpuMs / 1000).toFixed(1)} s + runner ${(b.nodeCpuMs / 1000).toFixed(1)} s` +
       ` (${b.batches.count} batches, p50 ${b.batches.p50.toFixed(0)} ms, p99 ${b.batches.p99.toFixed(0)} ms, max ${b.batches.max.toFixed(0)} ms; autovacuum/analyze runs ${b.autovacuums}; throttles: ${b.throttles}; load ${b.load.toFixed(1)})`,
@@ -144,8 +59,10 @@ const roundRatios = fills.map((f, i) => rate(f) / rate(updates[i]!));
 const cpuRatio = fills.reduce((a, f) => a + f.cpuMs + f.nodeCpuMs, 0) / updates.reduce((a, u) => a + u.cpuMs, 0);
 const p99 = Math.max(...fills.map((f) => f.batches.p99));
 const pass = r >= 0.8;
+// Issue 18's full-speed bar (runbook defaults, so a second worker when it pays).
+const fullSpeed = r >= 0.95;
 console.log(
-  `\nbackfill / single UPDATE rows/s = ${ratio(bRate, uRate)} over all rounds, per round ${roundRatios.map((x) => x.toFixed(2)).join(' / ')} (bar >= 0.80x): ${pass ? 'PASS' : 'FAIL'}` +
+  `\nbackfill / single UPDATE rows/s = ${ratio(bRate, uRate)} over all rounds, per round ${roundRatios.map((x) => x.toFixed(2)).join(' / ')} (bar >= 0.80x): ${pass ? 'PASS' : 'FAIL'}; full-speed bar >= 0.95x: ${fullSpeed ? 'PASS' : 'FAIL'}` +
     `\nCPU per row, backfill (server + runner) / single UPDATE (server) = ${cpuRatio.toFixed(2)}` +
     `\nbatch p99 ${p99.toFixed(0)} ms (bar <= 100 ms): ${p99 <= 100 ? 'PASS' : 'FAIL'}; load average ${loadStart.toFixed(1)} at start`,
 );
@@ -174,7 +91,7 @@ runner's own for the backfill), read from /proc: it stays comparable when the sh
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-- **Backfill / single UPDATE throughput: ${ratio(bRate, uRate)}** over all rounds (median round ${median(roundRatios).toFixed(2)}×); bar ≥ 0.80×: ${pass ? 'met' : '**not met**'}.
+- **Backfill / single UPDATE throughput: ${ratio(bRate, uRate)}** over all rounds (median round ${median(roundRatios).toFixed(2)}×); bar ≥ 0.80× (DESIGN): ${pass ? 'met' : '**not met**'}; full-speed bar ≥ 0.95× (issue 18): ${fullSpeed ? 'met' : '**not met**'}.
 - CPU spent per row, backfill / single UPDATE: ${cpuRatio.toFixed(2)}×.
 - Batch transactions: p99 ${p99.toFixed(0)} ms at the default target (bar ≤ 100 ms: ${p99 <= 100 ? 'met' : '**not met**'}).
 

@@ -2,8 +2,10 @@
 // (backfill, the validation scans of not_null / add_check / add_foreign_key, a create_index build,
 // a swap_table copy), then the same deploy phase runs for real on the same database, and each
 // step's real time is set against the estimate and its band. Estimates are size-based (a measured
-// read rate times assumed work factors; one real backfill batch): the question is whether the
-// bands hold, and where they are too wide or too narrow.
+// read rate times assumed work factors for scans and index builds; timed sample batches, run
+// through the engine's tuner, for the backfill and the swap copy): the question is whether the
+// bands hold, and where they are too wide or too narrow. The table and runbook are the test's
+// (test/analyze/plan-estimates-fixture.ts), so test and bench measure the same thing.
 // Usage: npx tsx bench/plan-estimates.ts [--sizes 100000,300000,1000000] [--major 17] [--no-readme]
 // Bounded: one embedded server, one database per size, one plan and one deploy per size.
 import pg from 'pg';
@@ -13,15 +15,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedServer, installedMajors } from '../src/pg/embedded-server.js';
-import { newRunner, STEP_KINDS } from '../src/cli/composition-root.js';
+import { STEP_KINDS } from '../src/cli/composition-root.js';
 import { buildPlan } from '../src/analyze/plan/build.js';
 import { fmtDuration } from '../src/analyze/plan/estimate.js';
 import type { Estimate } from '../src/analyze/plan/plan-types.js';
-import { PolicyGates } from '../src/engine/gates.js';
-import { resolveConnection } from '../src/pg/connection.js';
 import { loadRunbookFile } from '../src/runbook/load.js';
 import { formatProblem, type Runbook } from '../src/runbook/model.js';
 import { writeSection } from './lib/readme.js';
+import { estimatesRunbook, runDeploy, seedOrders, workHigh } from '../test/analyze/plan-estimates-fixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,41 +38,13 @@ const SIZES = values.sizes!.split(',').map((s) => Number(s.trim()));
 // takes that allowance out and judges the real time against the band of the work alone.
 const LOCK_TIMEOUT_S = 2;
 const RETRIES = 2;
-const RUNBOOK = `version: 1
-name: plan-estimates bench
-settings:
-  lock_timeout: ${LOCK_TIMEOUT_S}s
-  ddl_retries: ${RETRIES}
-phases:
-  deploy:
-    - id: fill
-      backfill: { table: orders, set: "note = 'n' || id", where: "note IS NULL" }
-    - id: nn
-      not_null: { table: orders, column: amount }
-    - id: chk
-      add_check: { table: orders, name: orders_amount_nonneg, expression: "amount >= 0" }
-    - id: fk
-      add_foreign_key: { table: orders, columns: [customer_id], references: { table: customers, columns: [id] } }
-    - id: idx
-      create_index: { table: orders, columns: [status] }
-    - id: swap
-      swap_table: { table: orders, columns: [{ name: amount, type: "numeric(14,2)" }] }
-`;
+const RUNBOOK = estimatesRunbook({ lockTimeoutSeconds: LOCK_TIMEOUT_S, ddlRetries: RETRIES });
 
 async function seed(url: string, rows: number): Promise<void> {
   const c = new pg.Client(url);
   await c.connect();
   try {
-    await c.query(`
-      create table customers (id int primary key, name text not null);
-      insert into customers select g, 'c' || g from generate_series(1, 10000) g;
-      create table orders (id bigint primary key, customer_id int not null, amount numeric(12,2),
-                           status text not null, note text, created_at timestamptz not null default now());
-      insert into orders select g, 1 + g % 10000, (g % 100000) / 100.0, (array['new','paid','shipped'])[1 + g % 3], null, now()
-        from generate_series(1, ${rows}) g;
-      create index orders_customer_idx on orders (customer_id);`);
-    await c.query('vacuum analyze customers');
-    await c.query('vacuum analyze orders');
+    await seedOrders(c, rows);
   } finally {
     await c.end();
   }
@@ -96,6 +69,8 @@ interface Row {
   /** The band's high end without its lock-wait allowance. */
   workHigh: number;
   real: number;
+  /** The throttle rules that fired in the real run, with how often. */
+  throttle: string;
 }
 
 async function planThenRun(server: EmbeddedServer, runbook: Runbook, rows: number): Promise<{ out: Row[]; planMs: number }> {
@@ -111,26 +86,22 @@ async function planThenRun(server: EmbeddedServer, runbook: Runbook, rows: numbe
     await pool.end();
   }
   const planMs = performance.now() - t0;
-  const runner = newRunner({
-    runbook,
-    connection: resolveConnection(server.urlFor(db)),
-    gates: new PolicyGates({ yes: true, allowIrreversible: true, user: 'bench' }),
-    nonInteractive: true,
-    phases: ['deploy'],
-    journalDir: null,
+  // The throttle's decisions in the real run, per step and rule: what the estimate's WAL pacing is set against.
+  const throttled = new Map<string, Map<string, number>>();
+  const real = await runDeploy(runbook, server.urlFor(db), (e) => {
+    if (e.type !== 'step.throttle' || !e.reason) return;
+    const m = throttled.get(e.stepId) ?? new Map<string, number>();
+    throttled.set(e.stepId, m.set(e.reason, (m.get(e.reason) ?? 0) + 1));
   });
-  const real = new Map<string, number>();
-  runner.bus.on((e) => {
-    if (e.type === 'step.completed') real.set(e.stepId, e.durationMs / 1000);
-  });
-  const outcome = await runner.run();
-  if (outcome.status !== 'completed') throw new Error(`the deploy on ${rows} rows ${outcome.status}: ${outcome.error?.message}`);
-  const wait = LOCK_TIMEOUT_S * (RETRIES + 1);
-  const out = plan.steps.map((s) => {
-    const waits = s.kind === 'backfill' ? 0 : s.statements.filter((st) => st.estimate).length * wait; // a backfill is timed, not summed
-    const workHigh = s.estimate ? Math.max(s.estimate.seconds, s.estimate.high - waits) : Number.NaN;
-    return { rows, step: s.id, kind: s.kind, estimate: s.estimate, workHigh, real: real.get(s.id) ?? Number.NaN };
-  });
+  const out = plan.steps.map((s) => ({
+    rows,
+    step: s.id,
+    kind: s.kind,
+    estimate: s.estimate,
+    workHigh: workHigh(s, { lockTimeoutSeconds: LOCK_TIMEOUT_S, ddlRetries: RETRIES }),
+    real: real.get(s.id) ?? Number.NaN,
+    throttle: [...(throttled.get(s.id) ?? [])].map(([r, n]) => `${r} ×${n}`).join(', '),
+  }));
   return { out, planMs };
 }
 
@@ -145,15 +116,15 @@ function report(all: Row[], planMs: number[], major: number, load: { before: num
   const lines = [
     '## Plan estimates (`bench/plan-estimates.ts`)',
     '',
-    `\`npx tsx bench/plan-estimates.ts --sizes ${SIZES.join(',')}\`: for each size, \`plan\` on a fresh \`orders\` table (10,000 customers, an index on customer_id, VACUUM ANALYZE), then the same deploy phase run for real, one step after the other: a backfill of every row, not_null / add_check / add_foreign_key (each a VALIDATE scan), create_index CONCURRENTLY, and swap_table (numeric(12,2) → numeric(14,2): copy, verify, swap). PostgreSQL ${major}, embedded, nothing else running on the database. lock_timeout ${LOCK_TIMEOUT_S}s with ${RETRIES} retries: the plan's band allows ${LOCK_TIMEOUT_S * (RETRIES + 1)} s of lock wait per statement on top of the work; "work band" below is the band without that allowance, and "in band" is judged on it. Load average ${la(load.before)} before and ${la(load.after)} after (1/5/15 min) on this shared machine.`,
+    `\`npx tsx bench/plan-estimates.ts --sizes ${SIZES.join(',')}\`: for each size, \`plan\` on a fresh \`orders\` table (10,000 customers, an index on customer_id, VACUUM ANALYZE), then the same deploy phase run for real, one step after the other: a backfill of every row, not_null / add_check / add_foreign_key (each a VALIDATE scan), create_index CONCURRENTLY, and swap_table (numeric(12,2) → numeric(14,2): copy, verify, swap). PostgreSQL ${major}, embedded, nothing else running on the database. lock_timeout ${LOCK_TIMEOUT_S}s with ${RETRIES} retries: the plan's band allows ${LOCK_TIMEOUT_S * (RETRIES + 1)} s of lock wait per statement on top of the work; "work band" below is the band without that allowance, and "in band" is judged on it. The backfill's and the swap copy's estimates add the pacing of the throttle's WAL rules (wal_rate, checkpoint_pressure) from the WAL the sample batches wrote per key and the server's checkpoint distance; the last column counts the throttle's decisions in the real run. Load average ${la(load.before)} before and ${la(load.after)} after (1/5/15 min) on this shared machine.`,
     '',
-    '| rows | step | kind | estimate (work band) | real | real / estimate | in work band |',
-    '|---:|---|---|---|---:|---:|:-:|',
+    '| rows | step | kind | estimate (work band) | real | real / estimate | in work band | throttle in the real run |',
+    '|---:|---|---|---|---:|---:|:-:|---|',
   ];
   for (const r of all) {
     const e = r.estimate;
     lines.push(
-      `| ${r.rows.toLocaleString('en-US')} | ${r.step} | ${r.kind} | ${e ? `${fmtDuration(e.seconds)} (${fmtDuration(e.low)} – ${fmtDuration(r.workHigh)})` : 'none'} | ${fmtDuration(r.real)} | ${e ? (r.real / e.seconds).toFixed(2) : ''} | ${inBand(r) ? 'yes' : '**no**'} |`,
+      `| ${r.rows.toLocaleString('en-US')} | ${r.step} | ${r.kind} | ${e ? `${fmtDuration(e.seconds)} (${fmtDuration(e.low)} – ${fmtDuration(r.workHigh)})` : 'none'} | ${fmtDuration(r.real)} | ${e ? (r.real / e.seconds).toFixed(2) : ''} | ${inBand(r) ? 'yes' : '**no**'} | ${r.throttle || '–'} |`,
     );
   }
   const held = all.filter(inBand).length;
@@ -168,7 +139,7 @@ function report(all: Row[], planMs: number[], major: number, load: { before: num
   }
   lines.push(
     '',
-    `Planning itself (read-rate samples and one rolled-back backfill batch) took ${planMs.map((m) => fmtDuration(m / 1000)).join(', ')}.`,
+    `Planning itself (read-rate samples, and rolled-back sample batches of the backfill and of the swap copy) took ${planMs.map((m) => fmtDuration(m / 1000)).join(', ')}.`,
   );
   return lines.join('\n');
 }
@@ -189,7 +160,7 @@ async function main(): Promise<void> {
       const r = await planThenRun(server, loaded.runbook, rows);
       for (const x of r.out)
         process.stdout.write(
-          `  ${x.step.padEnd(5)} estimate ${x.estimate ? `${fmtDuration(x.estimate.seconds)} (${fmtDuration(x.estimate.low)} – ${fmtDuration(x.workHigh)})` : 'none'}, real ${fmtDuration(x.real)}, ${inBand(x) ? 'in band' : 'OUT of band'}\n`,
+          `  ${x.step.padEnd(5)} estimate ${x.estimate ? `${fmtDuration(x.estimate.seconds)} (${fmtDuration(x.estimate.low)} – ${fmtDuration(x.workHigh)})` : 'none'}, real ${fmtDuration(x.real)}, ${inBand(x) ? 'in band' : 'OUT of band'}${x.throttle ? `; throttle: ${x.throttle}` : ''}${/WAL: /.test(x.estimate?.basis ?? '') ? `\n        ${/WAL: [^;]*(;[^;]*){0,3}/.exec(x.estimate!.basis)![0]}` : ''}\n`,
         );
       all.push(...r.out);
       planMs.push(r.planMs);

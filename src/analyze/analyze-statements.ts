@@ -190,80 +190,52 @@ const EXECUTES_EXPRESSIONS = new Set([
   'CallStmt',
 ]);
 
+type Analyzer = (ast: any, ctx: StatementContext) => Promise<{ transactional?: boolean } | void> | { transactional?: boolean } | void;
+
+/** The analyzer of each modeled statement node; statements that take no lock map to a no-op. */
+const ANALYZERS = new Map<string, Analyzer>([
+  ['AlterTableStmt', analyzeAlterTable],
+  ['IndexStmt', analyzeCreateIndex],
+  ['DropStmt', analyzeDrop],
+  ['ReindexStmt', analyzeReindex],
+  ['VacuumStmt', analyzeVacuum],
+  ['ClusterStmt', analyzeCluster],
+  ['TruncateStmt', analyzeTruncate],
+  ['RefreshMatViewStmt', analyzeRefreshMatview],
+  ['CreateTrigStmt', analyzeCreateTrigger],
+  ['AlterEnumStmt', analyzeAlterEnum],
+  ['CreateStmt', analyzeCreateTable],
+  ['ViewStmt', analyzeCreateView],
+  ['CreateTableAsStmt', analyzeCreateTableAs],
+  ['CommentStmt', analyzeComment],
+  ['GrantStmt', analyzeGrant],
+  ['RenameStmt', analyzeRename],
+  ['AlterObjectSchemaStmt', analyzeSetSchema],
+  ['CreatePolicyStmt', (ast, ctx) => lockTableExclusively(ast.table, ctx)],
+  ['UpdateStmt', analyzeUpdate],
+  ['DeleteStmt', analyzeDelete],
+  ['InsertStmt', analyzeInsert],
+  ['MergeStmt', analyzeMerge],
+  ['SelectStmt', analyzeSelect],
+  ['CopyStmt', analyzeCopy],
+  ['LockStmt', analyzeLock],
+  ['AlterDomainStmt', analyzeAlterDomain],
+  ['AlterSeqStmt', analyzeAlterSequence],
+  ['CreateSeqStmt', analyzeCreateSequence],
+  ['CreateStatsStmt', analyzeCreateStatistics],
+  ['RuleStmt', (ast, ctx) => lockTableExclusively(ast.relation, ctx)],
+  ['AlterPolicyStmt', (ast, ctx) => lockTableExclusively(ast.table, ctx)],
+  ['CreatePublicationStmt', analyzePublication],
+  ['AlterPublicationStmt', analyzePublication],
+  ['ExplainStmt', analyzeExplain],
+  ['TransactionStmt', () => {}],
+  ['VariableSetStmt', () => {}],
+  ['VariableShowStmt', () => {}],
+]);
+
 async function dispatch(node: string, ast: any, ctx: StatementContext): Promise<{ transactional?: boolean } | void> {
-  switch (node) {
-    case 'AlterTableStmt':
-      return analyzeAlterTable(ast, ctx);
-    case 'IndexStmt':
-      return analyzeCreateIndex(ast, ctx);
-    case 'DropStmt':
-      return analyzeDrop(ast, ctx);
-    case 'ReindexStmt':
-      return analyzeReindex(ast, ctx);
-    case 'VacuumStmt':
-      return analyzeVacuum(ast, ctx);
-    case 'ClusterStmt':
-      return analyzeCluster(ast, ctx);
-    case 'TruncateStmt':
-      return analyzeTruncate(ast, ctx);
-    case 'RefreshMatViewStmt':
-      return analyzeRefreshMatview(ast, ctx);
-    case 'CreateTrigStmt':
-      return analyzeCreateTrigger(ast, ctx);
-    case 'AlterEnumStmt':
-      return analyzeAlterEnum(ast, ctx);
-    case 'CreateStmt':
-      return analyzeCreateTable(ast, ctx);
-    case 'ViewStmt':
-      return analyzeCreateView(ast, ctx);
-    case 'CreateTableAsStmt':
-      return analyzeCreateTableAs(ast, ctx);
-    case 'CommentStmt':
-      return analyzeComment(ast, ctx);
-    case 'GrantStmt':
-      return analyzeGrant(ast, ctx);
-    case 'RenameStmt':
-      return analyzeRename(ast, ctx);
-    case 'AlterObjectSchemaStmt':
-      return analyzeSetSchema(ast, ctx);
-    case 'CreatePolicyStmt':
-      return lockTableExclusively(ast.table, ctx);
-    case 'UpdateStmt':
-      return analyzeUpdate(ast, ctx);
-    case 'DeleteStmt':
-      return analyzeDelete(ast, ctx);
-    case 'InsertStmt':
-      return analyzeInsert(ast, ctx);
-    case 'MergeStmt':
-      return analyzeMerge(ast, ctx);
-    case 'SelectStmt':
-      return analyzeSelect(ast, ctx);
-    case 'CopyStmt':
-      return analyzeCopy(ast, ctx);
-    case 'LockStmt':
-      return analyzeLock(ast, ctx);
-    case 'AlterDomainStmt':
-      return analyzeAlterDomain(ast, ctx);
-    case 'AlterSeqStmt':
-      return analyzeAlterSequence(ast, ctx);
-    case 'CreateSeqStmt':
-      return analyzeCreateSequence(ast, ctx);
-    case 'CreateStatsStmt':
-      return analyzeCreateStatistics(ast, ctx);
-    case 'RuleStmt':
-      return lockTableExclusively(ast.relation, ctx);
-    case 'AlterPolicyStmt':
-      return lockTableExclusively(ast.table, ctx);
-    case 'CreatePublicationStmt':
-    case 'AlterPublicationStmt':
-      return analyzePublication(ast, ctx);
-    case 'ExplainStmt':
-      return analyzeExplain(ast, ctx);
-    case 'TransactionStmt':
-    case 'VariableSetStmt':
-    case 'VariableShowStmt':
-      return;
-  }
+  const analyze = ANALYZERS.get(node);
+  if (analyze) return analyze(ast, ctx);
   if (NO_TABLE_LOCK.has(node)) {
     ctx.setWork('catalog');
     return;

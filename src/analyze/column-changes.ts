@@ -183,31 +183,15 @@ export function formatCount(n: number): string {
   return String(Math.round(n));
 }
 
+type TargetType = NonNullable<ReturnType<typeof typeName>>;
+
 async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementContext): Promise<void> {
   const cdef = cmd.def?.ColumnDef;
   const target = typeName(cdef?.typeName);
   const info = t.info?.columns.get(col);
   const data = ctx.dataTables(t.name, t.info);
   if (!target) return;
-  if (!info) {
-    // Without the current type the best guess is the common case: a rewrite.
-    for (const d of data) ctx.rewrite(d);
-    ctx.unknownOnce(`the current type of ${t.name}.${col} (binary-coercible changes such as varchar widening do not rewrite)`);
-    // If it narrows a string column, a CHECK gives the same limit without the rewrite.
-    const narrowing = narrowingAlternative(
-      { typname: 'varchar' } as ColumnInfo,
-      target,
-      t,
-      col,
-      'if this narrows a text or varchar column, ',
-    );
-    ctx.finding(
-      'alter-column-type-rewrite',
-      `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`,
-      narrowing ?? {},
-    );
-    return;
-  }
+  if (!info) return alterUnknownType(col, target, t, data, ctx);
   if (pgTypname(target) === 'json') jsonFinding(t.name, col, ctx);
   const verdict = await decideTypeChange(info, target, {
     using: cdef.raw_default,
@@ -234,19 +218,47 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
     ctx.note(`no rewrite: ${verdict.why}`);
     ctx.setWork('catalog');
   }
+  retypeDependents(col, t, data, verdict.rewrite, ctx);
+  info.typname = pgTypname(target);
+  info.typschema = target.schema ?? info.typschema;
+  info.mods = target.mods;
+  info.type = target.name + (target.mods.length ? `(${target.mods.join(',')})` : '');
+}
+
+/** Without the current type the best guess is the common case: a rewrite. */
+function alterUnknownType(col: string, target: TargetType, t: AlterTarget, data: string[], ctx: StatementContext): void {
+  for (const d of data) ctx.rewrite(d);
+  ctx.unknownOnce(`the current type of ${t.name}.${col} (binary-coercible changes such as varchar widening do not rewrite)`);
+  // If it narrows a string column, a CHECK gives the same limit without the rewrite.
+  const narrowing = narrowingAlternative(
+    { typname: 'varchar' } as ColumnInfo,
+    target,
+    t,
+    col,
+    'if this narrows a text or varchar column, ',
+  );
+  ctx.finding(
+    'alter-column-type-rewrite',
+    `ALTER COLUMN ${col} TYPE ${target.name} probably rewrites ${t.name} and its indexes under ACCESS EXCLUSIVE.`,
+    narrowing ?? {},
+  );
+}
+
+/** What a retyped column takes with it: CHECKs re-validated, expression indexes rebuilt, foreign keys re-created. */
+function retypeDependents(col: string, t: AlterTarget, data: string[], rewrite: boolean, ctx: StatementContext): void {
   // CHECK constraints that use the column are dropped and re-added, which validates them by a scan.
   const checks = [...(t.info?.constraints.values() ?? [])].filter((c) => c.type === 'check' && c.columns.includes(col));
-  if (checks.length && !verdict.rewrite) {
+  if (checks.length && !rewrite) {
     for (const d of data) ctx.scan(d);
     ctx.finding(
       'alter-column-type-revalidates',
       `CHECK constraint${checks.length > 1 ? 's' : ''} ${checks.map((c) => c.name).join(', ')} on ${col} ${checks.length > 1 ? 'are' : 'is'} re-validated by a scan of ${t.name} under ACCESS EXCLUSIVE.`,
     );
-  } else if (unknownRelation(t.info) && !verdict.rewrite)
+  } else if (unknownRelation(t.info) && !rewrite)
     ctx.unknownOnce(`whether CHECK constraints use ${col} (they would be re-validated by a scan)`);
   // Indexes whose expressions or predicate use the column are rebuilt even when the table is not.
   const rebuilt = [...(t.info?.indexes.values() ?? [])].filter((i) => i.expressionColumns?.includes(col));
-  if (rebuilt.length && !verdict.rewrite) {
+  if (rebuilt.length && !rewrite) {
     for (const d of data) ctx.scan(d, 'index-build');
     ctx.note(
       `index${rebuilt.length > 1 ? 'es' : ''} ${rebuilt.map((i) => i.name).join(', ')} use ${col} in an expression: rebuilt (a scan of ${t.name})`,
@@ -257,7 +269,7 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
   for (const c of t.info?.constraints.values() ?? []) {
     if (c.type === 'foreign key' && c.columns.includes(col) && c.refTable) {
       ctx.lock(c.refTable, 'AccessExclusiveLock', { relkind: 'table', why: `referenced by ${c.name}, which is dropped and re-created` });
-      if (verdict.rewrite && c.validated) ctx.scan(c.refTable);
+      if (rewrite && c.validated) ctx.scan(c.refTable);
     }
   }
   for (const fk of t.info?.incomingForeignKeys ?? []) {
@@ -266,13 +278,9 @@ async function alterType(cmd: any, col: string, t: AlterTarget, ctx: StatementCo
         relkind: 'table',
         why: `its foreign key ${fk.constraint} references ${col} and is re-created`,
       });
-      if (verdict.rewrite) ctx.scan(fk.table);
+      if (rewrite) ctx.scan(fk.table);
     }
   }
-  info.typname = pgTypname(target);
-  info.typschema = target.schema ?? info.typschema;
-  info.mods = target.mods;
-  info.type = target.name + (target.mods.length ? `(${target.mods.join(',')})` : '');
 }
 
 export function jsonFinding(table: string, col: string, ctx: StatementContext): void {

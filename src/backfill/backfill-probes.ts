@@ -18,6 +18,8 @@ export class ThrottleProbes {
   private connecting: Promise<pg.PoolClient> | undefined;
   private disabled = new Set<ProbeName>();
   private warnedHiddenLag = false;
+  /** Whether the role sees other roles' lock waits (pg_read_all_stats); checked once. */
+  private seesAllWaits: Promise<boolean> | undefined;
   private versionNum: number | undefined;
 
   constructor(
@@ -43,9 +45,14 @@ export class ThrottleProbes {
     return rows?.map((r) => ({ name: r.name, lagBytes: r.lag_bytes, lagMs: r.lag_ms, trackAbsence: r.track_absence }));
   }
 
-  /** Sessions waiting on locks held by backend `pid` (our batch). */
-  async blockedBy(pid: number): Promise<{ count: number; maxWaitMs: number } | undefined> {
-    const rows = await this.run<{ blocked: number; max_wait_ms: number }>('blocked', sqlText('backfill/sql', 'blocked-by-backend'), [pid]);
+  /** Sessions waiting on locks held by backend `pid` (our batch), leaving out our own `ownPids`. */
+  async blockedBy(pid: number, ownPids: number[] = []): Promise<{ count: number; maxWaitMs: number } | undefined> {
+    this.seesAllWaits ??= this.checkSeesAllWaits();
+    await this.seesAllWaits;
+    const rows = await this.run<{ blocked: number; max_wait_ms: number }>('blocked', sqlText('backfill/sql', 'blocked-by-backend'), [
+      pid,
+      ownPids,
+    ]);
     const r = rows?.[0];
     return r ? { count: r.blocked, maxWaitMs: r.max_wait_ms } : undefined;
   }
@@ -72,6 +79,23 @@ export class ThrottleProbes {
       return undefined;
     }
     return readServerPressure(c, this.versionNum, table, now);
+  }
+
+  /** pg_stat_activity hides other roles' wait events without pg_read_all_stats: say so once, as the monitor does. */
+  private async checkSeesAllWaits(): Promise<boolean> {
+    let sees = true;
+    try {
+      const c = await this.connection();
+      sees = (await c.query<{ sees: boolean }>("SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees")).rows[0]!.sees;
+    } catch {
+      this.seesAllWaits = undefined; // ask again next round
+      return true;
+    }
+    if (!sees)
+      this.warn(
+        "throttle blocked_sessions cannot see sessions of other roles waiting on the batch's rows: pg_stat_activity shows their waits only to roles with pg_read_all_stats, so only this role's own sessions slow the backfill down (grant pg_monitor to the role to see them all)",
+      );
+    return sees;
   }
 
   async close(): Promise<void> {

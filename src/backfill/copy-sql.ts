@@ -49,6 +49,14 @@ export function fastCopySql(b: CopySqlInput, lower: string[] | null, m: CursorMo
 ${passResult(counted, false)}`;
 }
 
+/** One key range copied without a cursor: what `plan` times (in a rolled-back transaction) for its estimate. */
+export function rangeCopySql(b: CopySqlInput, lower: string[] | null, end: string[], bind: Binder): string {
+  return `WITH ${SRC} AS (
+  SELECT ${readList(b)} FROM ${b.info.qualified} WHERE ${range(b.info, lower, end, bind)} FOR KEY SHARE
+), ${insertCte(b.copy)}
+SELECT count(*)::int AS n FROM __pgrunbook_ins`;
+}
+
 /** Contended path: copy what is free in the range (SKIP LOCKED) and record the keys of the rest for the retry pass. */
 export function skipLockedCopySql(b: CopySqlInput, lower: string[] | null, m: CursorMove, bind: Binder): string {
   const t = b.info.relname;

@@ -9,8 +9,13 @@
 import type { Queryable } from '../pg/queryable.js';
 import { quoteLiteral } from '../pg/connection.js';
 
+/** `(1, 42)`: a stored key as the operator reads it. */
+export const keyTuple = (k: string[]): string => `(${k.join(', ')})`;
+
 export const CURSOR_TABLE = 'pgrunbook.backfill_cursors';
 export const SKIPPED_TABLE = 'pgrunbook.backfill_skipped';
+/** The second worker's key range (range-store.ts). */
+export const RANGE_TABLE = 'pgrunbook.backfill_ranges';
 
 /** Idempotent DDL for the cursor tables; the state-schema migration runs it inside schema pgrunbook. */
 export const backfillSchemaSql = `
@@ -41,6 +46,22 @@ CREATE TABLE IF NOT EXISTS pgrunbook.backfill_skipped (
   skipped_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (run_id, step_id, key)
 );
+-- The second worker's key range (range-store.ts): cut off the main pass, folded back at its end.
+CREATE TABLE IF NOT EXISTS pgrunbook.backfill_ranges (
+  run_id      text        NOT NULL,
+  step_id     text        NOT NULL,
+  range_no    int         NOT NULL CHECK (range_no >= 2), -- range 1 is the step's backfill_cursors row
+  lower_bound text[]      NOT NULL,  -- exclusive: the split key, the last key of the range below
+  upper_bound text[]      NOT NULL,  -- inclusive: the main pass's bound when the range was cut off
+  cursor      text[]      NOT NULL,  -- last key done; starts at lower_bound
+  rows_done   bigint      NOT NULL DEFAULT 0,
+  keys_done   bigint      NOT NULL DEFAULT 0,
+  batches     bigint      NOT NULL DEFAULT 0,
+  batch_size  int,
+  started_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, step_id, range_no)
+);
 `;
 
 export type Pass = 'main' | 'catch-up' | 'retry' | 'done';
@@ -64,7 +85,8 @@ export interface CursorRow {
   finishedAt: Date | null;
 }
 
-const COLUMNS = `run_id, step_id, table_name, key_columns, pass, catchup_round, cursor, upper_bound,
+/** The cursor row's columns as {@link toRow} reads them (the table aliased `c`). */
+export const CURSOR_COLUMNS = `run_id, step_id, table_name, key_columns, pass, catchup_round, cursor, upper_bound,
   rows_done::float8 as rows_done, keys_done::float8 as keys_done, batches::float8 as batches, batch_size,
   (select count(*) from pgrunbook.backfill_skipped s where s.run_id = c.run_id and s.step_id = c.step_id)::int as skipped,
   started_at, updated_at, finished_at`;
@@ -93,7 +115,7 @@ export function toRow(r: any): CursorRow {
 /** The cursor of (run, step), or undefined (also when the state schema does not exist yet). */
 export async function readCursor(db: Queryable, runId: string, stepId: string): Promise<CursorRow | undefined> {
   try {
-    const r = await db.query(`select ${COLUMNS} from ${CURSOR_TABLE} c where run_id = $1 and step_id = $2`, [runId, stepId]);
+    const r = await db.query(`select ${CURSOR_COLUMNS} from ${CURSOR_TABLE} c where run_id = $1 and step_id = $2`, [runId, stepId]);
     return r.rows[0] ? toRow(r.rows[0]) : undefined;
   } catch (err: any) {
     if (err?.code === '42P01' || err?.code === '3F000') return undefined; // table or schema missing
@@ -103,7 +125,7 @@ export async function readCursor(db: Queryable, runId: string, stepId: string): 
 
 /** Locks the cursor row for the current transaction (read it with {@link toRow}). Literal values. */
 export function lockCursorSql(runId: string, stepId: string): string {
-  return `select ${COLUMNS} from ${CURSOR_TABLE} c where run_id = ${quoteLiteral(runId)} and step_id = ${quoteLiteral(stepId)} for update`;
+  return `select ${CURSOR_COLUMNS} from ${CURSOR_TABLE} c where run_id = ${quoteLiteral(runId)} and step_id = ${quoteLiteral(stepId)} for update`;
 }
 
 /** Creates the cursor with the bound of the main pass, unless a previous attempt already did. */
@@ -137,16 +159,17 @@ export async function setPass(
 
 /** Where a walk stands; `what` names it (default `backfill of <table>`). */
 export function describeCursor(c: CursorRow, what = `backfill of ${c.tableName}`): string {
-  const at = c.cursor ? `(${c.cursor.join(', ')})` : 'the start';
+  const at = c.cursor ? keyTuple(c.cursor) : 'the start';
   const skipped = c.skippedPending > 0 ? `, ${c.skippedPending} locked row(s) waiting for the retry pass` : '';
   if (c.pass === 'done') return `${what} finished: ${c.rowsDone} rows in ${c.batches} batches`;
-  return `${what}: ${c.pass} pass, cursor at ${at}${c.upperBound ? ` of (${c.upperBound.join(', ')})` : ''}, ${c.rowsDone} rows done in ${c.batches} batches${skipped}`;
+  return `${what}: ${c.pass} pass, cursor at ${at}${c.upperBound ? ` of ${keyTuple(c.upperBound)}` : ''}, ${c.rowsDone} rows done in ${c.batches} batches${skipped}`;
 }
 
 /** Forgets a step's cursor and skipped keys (its work was undone, or starts over). */
 export async function deleteCursor(db: Queryable, runId: string, stepId: string): Promise<void> {
   try {
     await db.query(`delete from ${SKIPPED_TABLE} where run_id = $1 and step_id = $2`, [runId, stepId]);
+    await db.query(`delete from ${RANGE_TABLE} where run_id = $1 and step_id = $2`, [runId, stepId]);
     await db.query(`delete from ${CURSOR_TABLE} where run_id = $1 and step_id = $2`, [runId, stepId]);
   } catch (err: any) {
     if (err?.code !== '42P01' && err?.code !== '3F000') throw err; // no state schema: nothing to forget

@@ -25,7 +25,17 @@ import { formatMs } from '../util/units.js';
 import type { EventBody } from '../engine/events.js';
 import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import type { StepControl } from '../engine/step-kind.js';
-import { createCursor, describeCursor, lockCursorSql, readCursor, setPass, toRow, type CursorRow, type Pass } from './cursor-store.js';
+import {
+  createCursor,
+  describeCursor,
+  keyTuple,
+  lockCursorSql,
+  readCursor,
+  setPass,
+  toRow,
+  type CursorRow,
+  type Pass,
+} from './cursor-store.js';
 import { classifyFailure } from './batch-failure.js';
 import type { BackfillConfig } from './params.js';
 import { ThrottleProbes } from './backfill-probes.js';
@@ -33,23 +43,32 @@ import { ProgressTracker } from './progress.js';
 import { boundarySql, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, skipLockedBatchSql } from './batch-sql.js';
 import { fastCopySql, retryCopySql, skipLockedCopySql } from './copy-sql.js';
 import { fastDeleteSql, retryDeleteSql, skipLockedDeleteSql } from './delete-sql.js';
-import type { CursorMove } from './pass-sql.js';
+import { sameKey, selects, type CursorMove } from './pass-sql.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { AppLatencyWatch } from './app-latency-watch.js';
 import { WalCheckpointWatch } from './wal-checkpoint-rules.js';
+import { HostRulesWatch } from './host-rules.js';
+import type { HostSignals } from '../engine/ports.js';
 import type { ServerPressureReading } from '../pg/server-pressure.js';
 import type { StatementStatsReading } from '../pg/statement-stats.js';
 import { BatchTuner } from './tuner.js';
+import { RangeLane, type LaneOutcome, type Mode } from './range-lane.js';
+import { PinnedClient } from './pinned-client.js';
+import { insertRange, mergeRanges, rangeDone, readRanges, splitKeySql, type RangeRow } from './range-store.js';
+import { SecondWorkerPolicy } from './second-worker-policy.js';
 
 export const MAX_CATCHUP_ROUNDS = 3;
 /** Consecutive lock timeouts (after the SKIP LOCKED redo) before giving up with a hint. */
 const LOCK_RETRIES = 40;
 const RECONNECT_WINDOW_MS = 60_000;
+/** Keys a split's block sample aims to find in the range it cuts (its median is the split key). */
+const SPLIT_SAMPLE_KEYS = 2000;
 
 export interface ProbeSource {
   replication(): Promise<StandbyLag[] | undefined>;
-  blockedBy(pid: number): Promise<{ count: number; maxWaitMs: number } | undefined>;
+  /** Sessions waiting on backend `pid`'s locks, other than the backfill's own `ownPids`. */
+  blockedBy(pid: number, ownPids?: number[]): Promise<{ count: number; maxWaitMs: number } | undefined>;
   /** pg_stat_statements on the touched tables (the app_latency rule); absent = not watched. */
   statementStats?(tables: string[], now: number): Promise<StatementStatsReading | undefined>;
   /** WAL, checkpoints and vacuum on the table (wal_rate, checkpoint_pressure); absent = not watched. */
@@ -69,6 +88,8 @@ export interface BackfillDeps {
   random?: () => number;
   /** Replace the SQL probes (tests); null = no probes. */
   probes?: ProbeSource | null;
+  /** The database host's figures (host_cpu, io_wait); absent = not watched. */
+  host?: HostSignals;
 }
 
 export interface BackfillResult {
@@ -82,30 +103,26 @@ export interface BackfillResult {
   durationMs: number;
 }
 
-type Mode = 'fast' | 'skip-locked';
-
 type TxOutcome =
-  | { kind: 'batch'; keys: number; updated: number; skipped: number; rowsDone: number; batchSize: number }
+  | LaneOutcome
+  /** The first worker reached its bound while the second worker's range is not finished. */
+  | { kind: 'ranges-left'; ranges: RangeRow[] }
   | { kind: 'pass'; from: Pass; to: Pass; detail: string }
   | { kind: 'retry'; considered: number; updated: number; resolved: number; rowsDone: number; lastKey: string[] | null }
   | { kind: 'done' };
 
-const ignoreClientError = () => {};
-
-const sameKey = (a: string[] | null, b: string[] | null) =>
-  a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
 const sameOrBothNull = (a: string[] | null, b: string[] | null) => (a === null && b === null) || sameKey(a, b);
 
-/** The SELECT results of a multi-statement simple query, in order. */
-function selects(r: pg.QueryResult | pg.QueryResult[]): pg.QueryResult[] {
-  return (Array.isArray(r) ? r : [r]).filter((x) => x.command === 'SELECT');
+function describeRange(r: RangeRow): string {
+  const at = sameKey(r.cursor, r.lowerBound) ? 'not started' : `cursor at ${keyTuple(r.cursor)}`;
+  return `keys above ${keyTuple(r.lowerBound)} up to ${keyTuple(r.upperBound)}, ${at}, ${r.rowsDone} rows done in ${r.batches} batches`;
 }
 
 /** Where a resumed walk picks up, from the cursor committed with the last batch. */
 function restartPoint(c: CursorRow): string {
   if (c.pass === 'done') return 'nothing is left to do';
   if (c.pass === 'retry') return 'continues with the rows skipped for locks';
-  return c.cursor ? `restarts after key (${c.cursor.join(', ')})` : 'restarts at the first key';
+  return c.cursor ? `restarts after key ${keyTuple(c.cursor)}` : 'restarts at the first key';
 }
 
 export async function runBackfill(deps: BackfillDeps): Promise<BackfillResult> {
@@ -116,7 +133,7 @@ class BackfillRun {
   private readonly cfg: BackfillConfig;
   private readonly random: () => number;
   private info!: BackfillTarget;
-  private client: pg.PoolClient | undefined;
+  private readonly client: PinnedClient;
   private probes: ProbeSource | null;
   private tuner!: BatchTuner;
   private governor!: ThrottleGovernor;
@@ -125,11 +142,12 @@ class BackfillRun {
   private lastBatchMs = 0;
   private skippedRows = 0;
   private lastReplicationProbe = -Infinity;
-  private lastBlockedProbe = -Infinity;
   private lastAppLatencyProbe = -Infinity;
   private appLatency: AppLatencyWatch | undefined;
   private lastPressureProbe = -Infinity;
   private walCheckpoint: WalCheckpointWatch | undefined;
+  private lastHostProbe = -Infinity;
+  private hostRules: HostRulesWatch | undefined;
   /** Size cut after statement timeouts when the runbook fixed the size. */
   private fixedSizeCut = 1;
   private retryLower: string[] | null = null;
@@ -139,6 +157,18 @@ class BackfillRun {
   /** Operator overrides last acknowledged in the log, and the size of the last batch run. */
   private ackedControl: { batchSize?: number; pauseMs?: number } = {};
   private lastSize?: number;
+  /** The second worker's key range (range-store.ts), from a split or a resumed run. */
+  private lane: RangeLane | undefined;
+  /** Every lane made, to release their connections at the end (a folded range's lane is dropped). */
+  private lanes: RangeLane[] = [];
+  private policy: SecondWorkerPolicy;
+  /** The second worker's batch loop while it runs, and whether it should go on. */
+  private second: Promise<void> | undefined;
+  private secondWanted = false;
+  private secondError: unknown;
+  /** A split was tried and found no key to cut at: do not try again. */
+  private noSplit = false;
+  private lastBlockedProbeByPid = new Map<number, number>();
 
   /** How messages name the work: `backfill of s.t`, or the copy's own title. */
   private get what(): string {
@@ -148,6 +178,8 @@ class BackfillRun {
   constructor(private readonly deps: BackfillDeps) {
     this.cfg = deps.cfg;
     this.random = deps.random ?? Math.random;
+    this.client = new PinnedClient(deps.pool);
+    this.policy = new SecondWorkerPolicy(deps.cfg.workers ?? 1, deps.clock);
     this.probes =
       deps.probes !== undefined
         ? deps.probes
@@ -188,7 +220,9 @@ class BackfillRun {
         durationMs: this.deps.clock.now() - started,
       };
     } finally {
-      this.releaseClient(false);
+      await this.stopSecond();
+      for (const lane of this.lanes) lane.release(false);
+      this.client.release(false);
       await this.probes?.close().catch(() => {});
     }
   }
@@ -215,6 +249,11 @@ class BackfillRun {
       }
       this.state = cur;
       this.log('info', `resuming: ${describeCursor(cur, this.what)}; ${restartPoint(cur)}`);
+      const range = (await readRanges(pool, runId, stepId))[0];
+      if (range) {
+        this.lane = this.newLane(range);
+        this.log('info', `resuming the second key range: ${describeRange(range)}`);
+      }
       return true;
     }
     const max = await pool.query<{ k: string[] }>(maxKeySql(this.info, null, literalBinder));
@@ -237,7 +276,7 @@ class BackfillRun {
       throw err;
     }
     this.state = (await readCursor(pool, runId, stepId))!;
-    const bound = this.state.upperBound ? `(${this.state.upperBound.join(', ')})` : 'none (the table is empty)';
+    const bound = this.state.upperBound ? keyTuple(this.state.upperBound) : 'none (the table is empty)';
     this.log('info', `${this.what} by key (${keyNames.join(', ')}); main pass up to ${bound}`);
     return false;
   }
@@ -247,6 +286,7 @@ class BackfillRun {
     let hadBatch = false;
     for (;;) {
       this.checkAbort();
+      if (this.secondError) throw this.secondError;
       if (control.paused) {
         this.report(true, true);
         this.log('info', `${this.what} paused between batches at ${this.rowsText()} (p resumes)`);
@@ -257,8 +297,10 @@ class BackfillRun {
       await this.probeReplication();
       await this.probeAppLatency();
       await this.probeWalCheckpoint();
+      await this.probeHost();
       const d = this.governor.decide();
       this.announceThrottle();
+      await this.steerSecond();
       if (d.shrink < 1) this.tuner.shrink(d.shrink);
       if (d.holdMs > 0) {
         this.report(false);
@@ -280,7 +322,11 @@ class BackfillRun {
           this.report(true);
           break;
         case 'batch':
+        case 'range-done':
           this.report(false);
+          break;
+        case 'ranges-left':
+          await this.afterOwnRange(outcome.ranges);
           break;
         case 'retry':
           await this.afterRetryBatch(outcome);
@@ -288,6 +334,166 @@ class BackfillRun {
           break;
       }
     }
+  }
+
+  /** Starts, keeps, parks or stops the second worker (second-worker-policy.ts decides). */
+  private async steerSecond(): Promise<void> {
+    if ((this.cfg.workers ?? 1) === 1 || this.state.pass !== 'main' || (this.lane?.done ?? false)) return;
+    const cfg = this.cfg.throttle;
+    const now = this.deps.clock.now();
+    const keysLeft = this.info.estimatedRows === null ? null : Math.max(0, this.info.estimatedRows - this.totals().keysDone);
+    const d = this.policy.decide({
+      rowsDone: this.totals().rowsDone,
+      batchesLeft: keysLeft === null ? null : keysLeft / Math.max(1, this.batchSize()),
+      throttle: this.governor.summary,
+      waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
+      hasRange: this.lane !== undefined,
+    });
+    if (d.log) this.log('info', d.log);
+    if (!d.run) {
+      this.secondWanted = false;
+      return;
+    }
+    // Once the first worker's own range is done the second one has nothing to share.
+    if (!this.walking(this.state)) return;
+    if (!this.lane && !this.noSplit) await this.split(keysLeft);
+    if (this.lane && !this.lane.done) this.startSecond();
+  }
+
+  /**
+   * Cuts the first worker's remaining keys in two at the median key of a block sample (a real key,
+   * never arithmetic on key values), in one transaction under the cursor row's lock.
+   */
+  private async split(keysLeft: number | null): Promise<void> {
+    const { runId, stepId } = this.deps;
+    const c = await this.client.get();
+    const pct = keysLeft ? Math.min(100, Math.max(0.01, (100 * SPLIT_SAMPLE_KEYS) / keysLeft)) : 1;
+    try {
+      const locked = selects(await c.query([...this.begin(), lockCursorSql(runId, stepId)].join(';\n')))[0]?.rows[0];
+      const cur = locked ? toRow(locked) : undefined;
+      const existing = cur ? await readRanges(c, runId, stepId) : [];
+      if (!cur || cur.pass !== 'main' || !this.walking(cur) || existing.length > 0) {
+        await c.query('COMMIT');
+        if (cur) this.state = cur;
+        if (existing[0]) this.lane = this.newLane(existing[0]);
+        return;
+      }
+      const r = await c.query<{ k: string[]; sampled: number }>(splitKeySql(this.info, cur.cursor, cur.upperBound!, pct, literalBinder));
+      const median = r.rows[0];
+      if (!median || median.sampled < 3) {
+        await c.query('COMMIT');
+        this.noSplit = true;
+        this.log(
+          'info',
+          `second worker not started: a ${pct.toPrecision(2)}% block sample found ${median?.sampled ?? 0} keys left to cut at`,
+        );
+        return;
+      }
+      await insertRange(c, runId, stepId, 2, median.k, cur.upperBound!);
+      await c.query('COMMIT');
+      this.state = { ...cur, upperBound: median.k };
+      const range = {
+        rangeNo: 2,
+        lowerBound: median.k,
+        upperBound: cur.upperBound!,
+        cursor: median.k,
+        rowsDone: 0,
+        keysDone: 0,
+        batches: 0,
+      };
+      this.lane = this.newLane(range);
+      this.log(
+        'info',
+        `main pass cut at key ${keyTuple(median.k)}, the median of ${median.sampled} keys in a ${pct.toPrecision(2)}% block sample: the first worker walks up to it, the second from it to ${keyTuple(range.upperBound)}`,
+      );
+    } catch (err: any) {
+      await c.query('ROLLBACK').catch(() => this.client.release(true));
+      this.noSplit = true;
+      this.log('warn', `second worker not started: cutting the key range failed (${err?.message ?? err}); one worker goes on`);
+    }
+  }
+
+  private newLane(range: RangeRow): RangeLane {
+    const { pool, runId, stepId } = this.deps;
+    const lane = new RangeLane(
+      {
+        pool,
+        info: this.info,
+        runId,
+        stepId,
+        begin: () => this.begin(),
+        batchSql: (mode, lower, move) => this.batchSql(mode, lower, move),
+        watchWaiters: (pid) => this.scheduleBlockedProbe(pid),
+      },
+      range,
+    );
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  private startSecond(): void {
+    this.secondWanted = true;
+    if (this.second) return;
+    this.second = this.runSecond(this.lane!)
+      .catch((err) => {
+        if (!this.deps.signal.aborted) this.secondError = err;
+      })
+      .finally(() => {
+        this.second = undefined;
+      });
+  }
+
+  /** The second worker: batches on its range while wanted, honouring pause and the operator's keys. */
+  private async runSecond(lane: RangeLane): Promise<void> {
+    const { control, signal } = this.deps;
+    let hadBatch = false;
+    while (this.secondWanted && !lane.done && !signal.aborted) {
+      if (control.paused) {
+        await this.interruptible(control.waitWhilePaused(signal));
+        continue;
+      }
+      const pauseMs = control.pauseMs ?? this.cfg.pauseMs;
+      if (pauseMs > 0 && hadBatch) await this.sleep(pauseMs);
+      if (!this.secondWanted) break;
+      await this.attempt(this.batchSize(), lane);
+      hadBatch = true;
+      this.report(false);
+    }
+    if (lane.done) this.log('info', `second worker finished its key range: ${describeRange(lane.state)}`);
+    lane.release(false);
+  }
+
+  private async stopSecond(): Promise<void> {
+    this.secondWanted = false;
+    await this.second;
+  }
+
+  /**
+   * The first worker reached its bound while a range is unfinished: wait for the second worker,
+   * or walk the range itself when the second is not running (parked, stopped, or a resumed run).
+   */
+  private async afterOwnRange(ranges: RangeRow[]): Promise<void> {
+    if (this.second) {
+      await this.sleep(Math.min(200, Math.max(20, this.lastBatchMs)));
+      return;
+    }
+    const open = ranges.find((r) => !rangeDone(r))!;
+    if (!this.lane || this.lane.state.rangeNo !== open.rangeNo) this.lane = this.newLane(open);
+    await this.attempt(this.lastSize ?? this.batchSize(), this.lane);
+    this.report(false);
+  }
+
+  /** The backends of both workers (the second one waiting on our locks is not an application). */
+  private ownPids(): number[] {
+    const pids = [this.client.pid, ...this.lanes.map((l) => l.pid)];
+    return pids.filter((p): p is number => typeof p === 'number');
+  }
+
+  /** Rows, keys and batches of both ranges. */
+  private totals(): { rowsDone: number; keysDone: number; batches: number } {
+    const s = this.state;
+    const r = this.lane?.state;
+    return { rowsDone: s.rowsDone + (r?.rowsDone ?? 0), keysDone: s.keysDone + (r?.keysDone ?? 0), batches: s.batches + (r?.batches ?? 0) };
   }
 
   private batchSize(): number {
@@ -322,11 +528,16 @@ class BackfillRun {
   }
 
   private rowsText(): string {
-    return `${this.state.rowsDone.toLocaleString('en-US')} rows done`;
+    return `${this.totals().rowsDone.toLocaleString('en-US')} rows done`;
   }
 
-  /** One batch transaction, redone as the failure class says (see the header). */
-  private async attempt(size: number): Promise<TxOutcome> {
+  /**
+   * One batch transaction, redone as the failure class says (see the header). `lane` runs it on the
+   * second worker's range instead of the step's cursor.
+   */
+  private async attempt(size: number, lane?: RangeLane): Promise<TxOutcome> {
+    const tx = lane ? (s: number, m: Mode) => this.laneTransaction(lane, s, m) : (s: number, m: Mode) => this.transaction(s, m);
+    const release = lane ? (broken: boolean) => lane.release(broken) : (broken: boolean) => this.client.release(broken);
     let mode: Mode = 'fast';
     let lockFailures = 0;
     let reconnectSince: number | undefined;
@@ -334,13 +545,13 @@ class BackfillRun {
     for (;;) {
       this.checkAbort();
       try {
-        const out = await this.transaction(size, mode);
+        const out = await tx(size, mode);
         // Reported batch time includes a try that hit lock_timeout and its SKIP LOCKED redo.
         if (out.kind === 'batch') this.lastBatchMs = this.deps.clock.now() - t0;
         return out;
       } catch (err: any) {
         const kind = classifyFailure(err);
-        if (kind === 'connection') this.releaseClient(true);
+        if (kind === 'connection') release(true);
         this.checkAbort();
         switch (kind) {
           case 'lock': {
@@ -437,24 +648,6 @@ class BackfillRun {
     });
   }
 
-  private async connection(): Promise<pg.PoolClient> {
-    if (!this.client) {
-      const c = await this.deps.pool.connect();
-      // A checked-out client that loses its server emits 'error'; the failing query reports it.
-      c.on('error', ignoreClientError);
-      this.client = c;
-    }
-    return this.client;
-  }
-
-  private releaseClient(broken: boolean): void {
-    const c = this.client;
-    this.client = undefined;
-    if (!c) return;
-    c.removeListener('error', ignoreClientError);
-    c.release(broken ? true : undefined);
-  }
-
   /**
    * One batch transaction in (usually) two round trips, both simple-protocol with literal values:
    *   1. BEGIN + settings + lock the cursor row + the boundary of the batch we expect to run;
@@ -464,30 +657,13 @@ class BackfillRun {
    * committed meanwhile), it is recomputed from the locked row before anything is written.
    */
   private async transaction(size: number, mode: Mode): Promise<TxOutcome> {
-    const c = await this.connection();
+    const c = await this.client.get();
     const t0 = this.deps.clock.now();
-    const cfg = this.cfg;
     const expected = this.state;
     const walking = this.walking(expected);
-    // SET LOCAL: these end with the transaction. No JIT: compiling a plan repeated thousands of
-    // times costs more than it saves. idle_in_transaction_session_timeout frees our row locks if
-    // this process stalls mid-transaction (SIGSTOP, a hung network).
-    // synchronous_commit = off: COMMIT does not wait for the WAL flush, which otherwise costs a
-    // synchronous fsync of the whole batch's WAL per batch (often as much as the batch itself). It
-    // cannot break exactly-once: a server crash can lose the last few committed batches, but the
-    // cursor row is in the same transaction and is lost with them, and every batch re-reads the
-    // cursor from the database, so those batches are simply done again, once.
-    const first = [
-      'BEGIN',
-      `SET LOCAL lock_timeout = ${Math.round(cfg.lockTimeoutMs)}`,
-      `SET LOCAL statement_timeout = ${Math.round(cfg.statementTimeoutMs)}`,
-      `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(10_000, Math.round(cfg.statementTimeoutMs))}`,
-      'SET LOCAL jit = off',
-      'SET LOCAL synchronous_commit = off',
-      lockCursorSql(this.deps.runId, this.deps.stepId),
-    ];
+    const first = [...this.begin(), lockCursorSql(this.deps.runId, this.deps.stepId)];
     if (walking) first.push(boundarySql(this.info, expected.cursor, expected.upperBound!, size, literalBinder));
-    const probe = this.scheduleBlockedProbe(c);
+    const probe = this.scheduleBlockedProbe((c as any).processID);
     let committed = false;
     try {
       const results = selects(await c.query(first.join(';\n')));
@@ -508,19 +684,50 @@ class BackfillRun {
       committed = out.committed;
       if (!committed) await c.query('COMMIT');
       committed = true;
-      const ms = this.deps.clock.now() - t0;
-      if (out.outcome.kind === 'batch') {
-        this.skippedRows += out.outcome.skipped;
-        if (this.deps.control.batchSize === undefined && cfg.fixedBatchSize === undefined) this.tuner.observe(out.outcome.keys, ms);
-        this.governor.observeBatch(out.outcome.keys, ms);
-      }
+      if (out.outcome.kind === 'batch') this.observeBatch(out.outcome, this.deps.clock.now() - t0);
       return out.outcome;
     } catch (err) {
-      if (!committed) await c.query('ROLLBACK').catch(() => this.releaseClient(true));
+      if (!committed) await c.query('ROLLBACK').catch(() => this.client.release(true));
       throw err;
     } finally {
       await probe.settle();
     }
+  }
+
+  /** A batch on the second worker's range (range-lane.ts), with the same bookkeeping. */
+  private async laneTransaction(lane: RangeLane, size: number, mode: Mode): Promise<TxOutcome> {
+    const t0 = this.deps.clock.now();
+    const out = await lane.transaction(size, mode);
+    if (out.kind === 'batch') this.observeBatch(out, this.deps.clock.now() - t0);
+    return out;
+  }
+
+  private observeBatch(o: { keys: number; skipped: number }, ms: number): void {
+    this.skippedRows += o.skipped;
+    if (this.deps.control.batchSize === undefined && this.cfg.fixedBatchSize === undefined) this.tuner.observe(o.keys, ms);
+    // Throughput is judged after the fixed cost the tuner measured (0 while it has not tuned).
+    this.governor.observeBatch(o.keys, ms, this.tuner.fixedCostMs);
+  }
+
+  /** BEGIN and the settings of every batch transaction. */
+  private begin(): string[] {
+    const cfg = this.cfg;
+    // SET LOCAL: these end with the transaction. No JIT: compiling a plan repeated thousands of
+    // times costs more than it saves. idle_in_transaction_session_timeout frees our row locks if
+    // this process stalls mid-transaction (SIGSTOP, a hung network).
+    // synchronous_commit = off: COMMIT does not wait for the WAL flush, which otherwise costs a
+    // synchronous fsync of the whole batch's WAL per batch (often as much as the batch itself). It
+    // cannot break exactly-once: a server crash can lose the last few committed batches, but the
+    // cursor row is in the same transaction and is lost with them, and every batch re-reads the
+    // cursor from the database, so those batches are simply done again, once.
+    return [
+      'BEGIN',
+      `SET LOCAL lock_timeout = ${Math.round(cfg.lockTimeoutMs)}`,
+      `SET LOCAL statement_timeout = ${Math.round(cfg.statementTimeoutMs)}`,
+      `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(10_000, Math.round(cfg.statementTimeoutMs))}`,
+      'SET LOCAL jit = off',
+      'SET LOCAL synchronous_commit = off',
+    ];
   }
 
   /** In a pass that walks keys, with keys left before the bound. */
@@ -585,9 +792,15 @@ class BackfillRun {
   }
 
   /** The cursor reached the pass's bound: take a new bound above it (catch-up) or move on. */
-  private async endPass(c: pg.PoolClient, cur: CursorRow): Promise<TxOutcome> {
+  private async endPass(c: pg.PoolClient, reached: CursorRow): Promise<TxOutcome> {
     const { runId, stepId } = this.deps;
-    const from = cur.pass;
+    const from = reached.pass;
+    let cur = reached;
+    if (from === 'main') {
+      const ranges = await this.foldRanges(c, cur);
+      if (!('pass' in ranges)) return ranges;
+      cur = ranges;
+    }
     const rounds = this.cfg.catchupRounds ?? MAX_CATCHUP_ROUNDS;
     if ((from === 'main' && rounds > 0) || (from === 'catch-up' && cur.catchupRound < rounds)) {
       const m = await c.query<{ k: string[] }>(maxKeySql(this.info, cur.cursor, literalBinder));
@@ -600,7 +813,7 @@ class BackfillRun {
           kind: 'pass',
           from,
           to: 'catch-up',
-          detail: `catch-up pass ${round}: rows added since the last bound, up to (${above.join(', ')})`,
+          detail: `catch-up pass ${round}: rows added since the last bound, up to ${keyTuple(above)}`,
         };
       }
     }
@@ -612,6 +825,26 @@ class BackfillRun {
       to: 'retry',
       detail: `key walk finished (${cur.rowsDone} rows); checking rows skipped because of locks held by other sessions`,
     };
+  }
+
+  /**
+   * At the first worker's bound in the main pass: while a range row is unfinished, say so (the
+   * second worker, or this one, finishes it); once all are, fold them into the cursor row, in this
+   * transaction, and carry on from their bound.
+   */
+  private async foldRanges(c: pg.PoolClient, cur: CursorRow): Promise<CursorRow | Extract<TxOutcome, { kind: 'ranges-left' }>> {
+    const { runId, stepId } = this.deps;
+    // Read unlocked first: the second worker holds its row's lock during each of its batches.
+    const seen = await readRanges(c, runId, stepId);
+    if (seen.length === 0) return cur;
+    if (!seen.every(rangeDone)) return { kind: 'ranges-left', ranges: seen };
+    const ranges = await readRanges(c, runId, stepId, true);
+    if (!ranges.every(rangeDone)) return { kind: 'ranges-left', ranges };
+    // Its range is folded: the lane's connection would otherwise stay checked out until the step ends.
+    this.lane?.release(false);
+    this.lane = undefined;
+    this.state = await mergeRanges(c, runId, stepId, ranges);
+    return this.state;
   }
 
   private async retryBatch(c: pg.PoolClient, size: number): Promise<TxOutcome> {
@@ -671,13 +904,12 @@ class BackfillRun {
   }
 
   /** Starts the blocked-sessions probe part-way into a batch, at most once per probe interval. */
-  private scheduleBlockedProbe(c: pg.PoolClient): { settle(): Promise<void> } {
-    const pid = (c as any).processID as number | undefined;
+  private scheduleBlockedProbe(pid: number | undefined): { settle(): Promise<void> } {
     const cfg = this.cfg.throttle;
     const now = this.deps.clock.now();
     // app_latency needs it too: calls that stall while sessions wait on our rows count as a rise.
     const wanted = cfg.blockedSessions > 0 || (cfg.appLatencyFactor > 0 && !!this.probes?.statementStats);
-    if (!this.probes || !pid || !cfg.enabled || !wanted || now - this.lastBlockedProbe < cfg.probeIntervalMs) {
+    if (!this.probes || !pid || !cfg.enabled || !wanted || now - (this.lastBlockedProbeByPid.get(pid) ?? -Infinity) < cfg.probeIntervalMs) {
       return { settle: async () => {} };
     }
     const delay = Math.min(50, this.cfg.targetBatchMs / 2);
@@ -687,8 +919,8 @@ class BackfillRun {
     const running = (async () => {
       await this.deps.clock.sleep(delay, ac.signal);
       while (!ac.signal.aborted) {
-        this.lastBlockedProbe = this.deps.clock.now();
-        const r = await probes.blockedBy(pid);
+        this.lastBlockedProbeByPid.set(pid, this.deps.clock.now());
+        const r = await probes.blockedBy(pid, this.ownPids());
         if (r && r.count > 0) this.governor.observeBlocked(r.count, r.maxWaitMs);
         await this.deps.clock.sleep(cfg.probeIntervalMs, ac.signal);
       }
@@ -722,9 +954,11 @@ class BackfillRun {
       () => probes.statementStats!([this.info.display], this.deps.clock.now()),
       (level, m) => this.log(level, m),
       cfg.appLatencyExplicit,
+      { ms: cfg.probeIntervalMs, sleep: (ms) => this.sleep(ms) },
     );
     const r = await this.appLatency.poll((t) => this.governor.waitersSeenSince(t));
     if (r) this.governor.observeAppLatency(r.now, r.baseline, this.info.display);
+    for (const note of this.governor.takeNotes()) this.log('info', note);
   }
 
   private announceThrottle(): void {
@@ -752,19 +986,45 @@ class BackfillRun {
     if (v.checkpointPressure !== undefined) this.governor.observeRule('checkpoint_pressure', v.checkpointPressure);
   }
 
+  private async probeHost(): Promise<void> {
+    const cfg = this.cfg.throttle;
+    const now = this.deps.clock.now();
+    const host = this.deps.host;
+    if (!host && cfg.enabled && cfg.hostExplicit && !this.hostRules && this.lastHostProbe === -Infinity) {
+      this.lastHostProbe = now;
+      this.log(
+        'warn',
+        'throttle host_cpu / io_wait is set but this run has no host endpoint: pass --node-exporter URL or --prometheus URL to watch the host',
+      );
+    }
+    if (!host || !cfg.enabled || (cfg.hostCpuPct <= 0 && cfg.ioWaitPct <= 0) || now - this.lastHostProbe < cfg.probeIntervalMs) return;
+    this.lastHostProbe = now;
+    this.hostRules ??= new HostRulesWatch(
+      { hostCpuPct: cfg.hostCpuPct, ioWaitPct: cfg.ioWaitPct, explicit: cfg.hostExplicit },
+      host,
+      (level, m) => this.log(level, m),
+    );
+    const v = await this.hostRules.poll();
+    if (v.hostCpu !== undefined) this.governor.observeRule('host_cpu', v.hostCpu);
+    if (v.ioWait !== undefined) this.governor.observeRule('io_wait', v.ioWait);
+  }
+
   private report(force: boolean, paused = this.deps.control.paused): void {
     const s = this.state;
+    const t = this.totals();
+    const r = this.lane?.state;
     this.progress.update(
       {
-        rowsDone: s.rowsDone,
-        keysDone: s.keysDone,
-        batches: s.batches,
+        rowsDone: t.rowsDone,
+        keysDone: t.keysDone,
+        batches: t.batches,
         batchSize: this.batchSize(),
         pauseMs: Math.max(this.deps.control.pauseMs ?? this.cfg.pauseMs, 0),
         lastBatchMs: this.lastBatchMs,
         pass: s.pass === 'done' ? 'retry' : s.pass,
         paused,
         throttle: this.governor.summary,
+        ...(r ? { workers: { running: this.second ? 2 : 1, batches: [s.batches, r.batches], rows: [s.rowsDone, r.rowsDone] } } : {}),
       },
       force,
     );
@@ -785,7 +1045,7 @@ class BackfillRun {
 
   private abortError(): AbortedError {
     return new AbortedError(
-      `${this.cfg.copy ? 'copy' : 'backfill'} stopped at a batch boundary (${this.state?.rowsDone ?? 0} rows done); resume continues from the cursor`,
+      `${this.cfg.copy ? 'copy' : 'backfill'} stopped at a batch boundary (${this.state ? this.totals().rowsDone : 0} rows done); resume continues from the cursor`,
     );
   }
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { zDuration } from '../runbook/durations.js';
 import type { CopySpec } from './copy-sql.js';
+import type { WorkersSetting } from './second-worker-policy.js';
 
 /** Values arrive after `{{ var }}` rendering, so numbers may be strings ("2000"). */
 const num = (inner: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), inner);
@@ -41,6 +42,12 @@ const zBytesPerSec = z.union([
     .transform((v) => parseBytes(v.replace(/\/\s*s\s*$/, ''))!),
 ]);
 
+/** A percentage: `85%` or a number (85); 0 = off. */
+const zPercent = z
+  .union([z.number().min(0).max(100), z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, 'a percentage such as 85%')])
+  .transform((v) => (typeof v === 'number' ? v : Number.parseFloat(v)))
+  .refine((v) => v <= 100, 'a percentage is at most 100%');
+
 export const throttleSchema = z
   .strictObject({
     replication_lag_bytes: zBytes
@@ -72,10 +79,26 @@ export const throttleSchema = z
       .describe(
         'Run batches at half duty while checkpoints are being requested (WAL fills max_wal_size), until none was for this long (default 1m; false or 0 = off).',
       ),
+    host_cpu: zPercent
+      .optional()
+      .describe(
+        "Slow batches down while the database host's CPU is busier than this: the share of time they run follows how far over it the host is (node_exporter or Prometheus; only with --node-exporter or --prometheus), e.g. 85% (default 85%; 0 = off).",
+      ),
+    io_wait: zPercent
+      .optional()
+      .describe(
+        'Run batches at half duty while the database host spends more than this share of CPU time waiting on I/O (only with --node-exporter or --prometheus), e.g. 20% (default 20%; 0 = off).',
+      ),
     probe_interval: zDuration({ positive: true }).optional().describe('How often the throttle probes run (default 1s).'),
     probe_timeout: zDuration({ positive: true }).optional().describe('statement_timeout of each probe (default 250ms).'),
   })
   .describe('Throttle signals and their limits; `false` turns every probe off.');
+
+/** Main-pass workers, each on its own key range: 1, 2 or auto (rendered strings too). */
+export const zWorkers = z.preprocess(
+  (v) => (typeof v === 'string' && /^\s*[12]\s*$/.test(v) ? Number(v) : v),
+  z.union([z.literal(1), z.literal(2), z.literal('auto')], { error: 'workers is 1, 2 or auto' }),
+);
 
 export const backfillSchema = z
   .strictObject({
@@ -102,6 +125,11 @@ export const backfillSchema = z
       .optional()
       .describe('Throttle when throughput falls below this fraction of what the first batches achieved (default 0.1; 0 = off).'),
     throttle: z.union([z.literal(false), throttleSchema]).optional(),
+    workers: zWorkers
+      .optional()
+      .describe(
+        'Batch workers in the main pass, each on its own key range: 1, 2, or auto (default): a second worker is added on a large table while no throttle rule is active, and kept only if the two together are at least 1.15x faster.',
+      ),
   })
   .describe('Keyset-batched UPDATE with an exactly-once cursor, auto-tuned batch size and throttling.');
 
@@ -124,6 +152,12 @@ export interface ThrottleConfig {
   checkpointPressureMs: number;
   /** The runbook set wal_rate or checkpoint_pressure: missing statistics are a warning then. */
   walCheckpointExplicit: boolean;
+  /** Host CPU busy percent (host-rules.ts); 0 = off. Applies only when the run has a host endpoint. */
+  hostCpuPct: number;
+  /** Host I/O wait percent; 0 = off. */
+  ioWaitPct: number;
+  /** The runbook set host_cpu or io_wait: a missing endpoint is a warning then. */
+  hostExplicit: boolean;
   probeIntervalMs: number;
   probeTimeoutMs: number;
 }
@@ -152,6 +186,8 @@ export interface BackfillConfig {
   catchupRounds?: number;
   /** How messages name the work (default `backfill of <schema.table>`). */
   title?: string;
+  /** Main-pass workers (second-worker-policy.ts); absent = 1 (swap_table's copy, batched_delete). */
+  workers?: WorkersSetting;
 }
 
 export const DEFAULTS = {
@@ -169,6 +205,8 @@ export const DEFAULTS = {
   appLatencyFactor: 1.5,
   walRateBytes: 50 * 1024 ** 2,
   checkpointPressureMs: 60_000,
+  hostCpuPct: 85,
+  ioWaitPct: 20,
   probeIntervalMs: 1000,
   probeTimeoutMs: 250,
 } as const;
@@ -176,7 +214,7 @@ export const DEFAULTS = {
 /** Parses (or re-parses) step params and fills the defaults. Throws a ZodError on bad input. */
 export function resolveConfig(params: unknown): BackfillConfig {
   const p = backfillSchema.parse(params);
-  return { table: p.table, set: p.set, where: p.where, ...batchKnobs(p) };
+  return { table: p.table, set: p.set, where: p.where, ...batchKnobs(p), workers: p.workers ?? 'auto' };
 }
 
 /** The batch sizing, timeouts and throttle keys a step may set, shared with swap_table's copy. */
@@ -218,6 +256,9 @@ export function batchKnobs(p: BatchKnobs): Omit<BackfillConfig, 'table' | 'set' 
       walRateBytes: t?.wal_rate ?? DEFAULTS.walRateBytes,
       checkpointPressureMs: t?.checkpoint_pressure === false ? 0 : (t?.checkpoint_pressure ?? DEFAULTS.checkpointPressureMs),
       walCheckpointExplicit: t?.wal_rate !== undefined || t?.checkpoint_pressure !== undefined,
+      hostCpuPct: t?.host_cpu ?? DEFAULTS.hostCpuPct,
+      ioWaitPct: t?.io_wait ?? DEFAULTS.ioWaitPct,
+      hostExplicit: t?.host_cpu !== undefined || t?.io_wait !== undefined,
       probeIntervalMs: t?.probe_interval ?? DEFAULTS.probeIntervalMs,
       probeTimeoutMs: t?.probe_timeout ?? DEFAULTS.probeTimeoutMs,
     },

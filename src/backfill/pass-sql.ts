@@ -1,8 +1,18 @@
 // What the UPDATE, copy and DELETE batch builders share: key rows, the cursor move, the
 // skipped-key insert and result row of a main-pass batch, and the whole retry pass around what
 // each one does to the rows it takes. One copy keeps the exactly-once bookkeeping the same for all.
-import { CURSOR_TABLE, SKIPPED_TABLE } from './cursor-store.js';
+import type pg from 'pg';
+import { CURSOR_TABLE, RANGE_TABLE, SKIPPED_TABLE } from './cursor-store.js';
 import type { BackfillTarget } from './backfill-target.js';
+
+/** Two keys (text[] as stored) are the same key; a missing key is the same as nothing. */
+export const sameKey = (a: string[] | null, b: string[] | null): boolean =>
+  a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The SELECT results of a multi-statement simple query, in order. */
+export function selects(r: pg.QueryResult | pg.QueryResult[]): pg.QueryResult[] {
+  return (Array.isArray(r) ? r : [r]).filter((x) => x.command === 'SELECT');
+}
 
 /** Turns a value into SQL (`$3::bigint` or `'42'::bigint`); `label` explains placeholders in plans. */
 export type Binder = (value: unknown, cast: string, label: string) => string;
@@ -30,14 +40,18 @@ export interface CursorMove {
   /** Keys in the batch's range; null for a pass's last batch (counted as rows updated). */
   keys: number | null;
   batchSize: number;
+  /** The second worker's range (its row in backfill_ranges); absent = the step's cursor row. */
+  rangeNo?: number;
 }
 
 /** Moves the cursor and the counters; `rowsExpr` is the number of rows this batch updated. */
 export function cursorUpdate(m: CursorMove, rowsExpr: string, bind: Binder): string {
-  return `UPDATE ${CURSOR_TABLE} SET cursor = ${bind(m.end, 'text[]', 'the new cursor')}, rows_done = rows_done + ${rowsExpr},
+  const table = m.rangeNo === undefined ? CURSOR_TABLE : RANGE_TABLE;
+  const range = m.rangeNo === undefined ? '' : ` AND range_no = ${bind(m.rangeNo, 'int', 'key range')}`;
+  return `UPDATE ${table} SET cursor = ${bind(m.end, 'text[]', 'the new cursor')}, rows_done = rows_done + ${rowsExpr},
            keys_done = keys_done + coalesce(${bind(m.keys, 'bigint', 'keys in the range')}, ${rowsExpr}), batches = batches + 1,
            batch_size = ${bind(m.batchSize, 'int', 'batch size')}, updated_at = now()
-     WHERE run_id = ${bind(m.runId, 'text', 'run id')} AND step_id = ${bind(m.stepId, 'text', 'step id')} RETURNING rows_done`;
+     WHERE run_id = ${bind(m.runId, 'text', 'run id')} AND step_id = ${bind(m.stepId, 'text', 'step id')}${range} RETURNING rows_done`;
 }
 
 // User fragments end with a newline so a trailing `-- comment` cannot swallow what follows.

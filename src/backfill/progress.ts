@@ -14,6 +14,7 @@ export interface ProgressInput {
   pass: BackfillProgress['pass'];
   paused: boolean;
   throttle: string | null;
+  workers?: BackfillProgress['workers'];
 }
 
 export interface TotalEstimate {
@@ -27,15 +28,18 @@ export interface TotalEstimate {
 /**
  * Estimated rows to update in total. Without `where`: the table's row estimate. With `where`: the
  * planner's guess until enough keys were walked, then the observed share of matching rows applied
- * to the keys still ahead. Never below what is already done.
+ * to the keys still ahead. Once the rows done pass an estimate, that estimate was wrong (stale
+ * statistics on a table never analyzed): the total is unknown, not "100%" of a running backfill.
  */
 export function estimateTotal(e: TotalEstimate, rowsDone: number, keysDone: number): number | null {
-  if (!e.hasWhere) return e.tableRows === null ? null : Math.max(e.tableRows, rowsDone);
+  const unlessPassed = (total: number | null): number | null => (total === null || rowsDone > total ? null : total);
+  if (!e.hasWhere) return unlessPassed(e.tableRows);
+  if (e.tableRows !== null && keysDone > e.tableRows) return null;
   if (e.tableRows !== null && keysDone >= 1000) {
     const share = rowsDone / keysDone;
-    return Math.round(rowsDone + Math.max(0, e.tableRows - keysDone) * share);
+    return Math.round(rowsDone + (e.tableRows - keysDone) * share);
   }
-  return e.matchingRows === null ? null : Math.max(Math.round(e.matchingRows), rowsDone);
+  return unlessPassed(e.matchingRows === null ? null : Math.round(e.matchingRows));
 }
 
 const EMIT_EVERY_MS = 250;
@@ -77,6 +81,7 @@ export class ProgressTracker {
       pass: p.pass,
       paused: p.paused,
       throttle: p.throttle,
+      ...(p.workers ? { workers: p.workers } : {}),
     });
     return true;
   }

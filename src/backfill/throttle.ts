@@ -11,23 +11,26 @@
 //                     probe has seen a waiter for two probe intervals.
 //   batch_time        a batch took far longer than the target: leave an equal gap (at most 50% duty)
 //                     while the tuner shrinks the size.
-//   low_throughput    keys per second of batch time fell below `min_throughput` x what the warmed-up
-//                     engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
+//   low_throughput    keys per second of per-key batch time (after the tuner's fixed cost per batch,
+//                     so batches of any size compare like for like) fell below `min_throughput` x what
+//                     the warmed-up engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
 //   app_latency       the application's mean latency on the touched tables (pg_stat_statements) rose
 //                     past `app_latency` x its baseline, or its calls stalled while sessions waited on
 //                     rows our batches held (fewer than APP_LATENCY_MIN_CALLS in a window, or calls/s
 //                     under 1/`app_latency` of its usual rate): halve the batch at each such window and
 //                     leave a gap as long as the last batch. Clears at half the rise, or when a window
 //                     has too few calls to judge and nobody waited on our rows (nobody left to slow
-//                     down for).
+//                     down for). Also fires when the application falls behind: a window's calls
+//                     under the rate measured before our first batch by more than 4 standard
+//                     deviations of the counts (see judgeBehind for how it lets go).
 import type { Clock } from '../util/clock.js';
 import type { LatencyFigure } from '../pg/statement-stats.js';
 import type { ThrottleConfig } from './params.js';
 
 export type ThrottleReason = 'replication_lag' | 'blocked_sessions' | 'batch_time' | 'low_throughput' | 'app_latency' | OwnFileRule;
 
-/** Rules that decide in their own file (wal-checkpoint-rules.ts) and hand the governor a verdict. */
-type OwnFileRule = 'wal_rate' | 'checkpoint_pressure';
+/** Rules that decide in their own file (wal-checkpoint-rules.ts, host-rules.ts) and hand the governor a verdict. */
+type OwnFileRule = 'wal_rate' | 'checkpoint_pressure' | 'host_cpu' | 'io_wait';
 
 export interface StandbyLag {
   name: string;
@@ -54,10 +57,18 @@ export interface ThrottleChange {
 const WARMUP_BATCHES = 5;
 const WARMUP_MS = 2000;
 const LOW_THROUGHPUT_MAX_PAUSE_MS = 10_000;
+/** low_throughput looks only at batches whose per-key part is at least this share of their time. */
+const KEY_PART_MIN_SHARE = 0.25;
 /** Fewer calls than this in a window say too little about latency to act on. */
 export const APP_LATENCY_MIN_CALLS = 20;
 /** A rise smaller than this is noise at sub-millisecond baselines, whatever the factor. */
 export const APP_LATENCY_MIN_RISE_MS = 0.5;
+/** A window's calls must fall this many standard deviations of the counts under the reference to count as behind. */
+export const APP_BEHIND_SIGMAS = 4;
+/** ... and by at least this share of the reference, so a huge rate does not act on a sliver. */
+export const APP_BEHIND_MIN_SHARE = 0.03;
+/** Windows shorter than this share of the reference window are not judged behind (their counts are too bursty). */
+const APP_BEHIND_MIN_WINDOW_SHARE = 0.8;
 const ms2 = (v: number) => `${v < 10 ? v.toFixed(2) : Math.round(v)} ms`;
 
 const mb = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB`;
@@ -69,6 +80,14 @@ export interface AppLatencyWindow extends LatencyFigure {
   waited: boolean;
   /** The highest calls/s of an earlier window with enough calls; null before one. */
   usualCallsPerSec: number | null;
+  /** The application's calls in a window before our first batch; null when too few to judge a rate. */
+  reference?: AppRate | null;
+}
+
+/** Calls counted over a stretch of time: a rate whose counting noise is known. */
+export interface AppRate {
+  calls: number;
+  ms: number;
 }
 
 export class ThrottleGovernor {
@@ -92,6 +111,11 @@ export class ThrottleGovernor {
   private lowThroughputPauseMs = 0;
   /** Gap as a multiple of the last batch, per own-file rule while it holds. */
   private ruleGaps = new Map<OwnFileRule, number>();
+  /** The application's rate without our batches (before the first, or re-measured); see judgeBehind. */
+  private appReference: AppRate | null | undefined;
+  /** Calls/s of the last window judged behind, while that holds. */
+  private behindCallsPerSec: number | null = null;
+  private notes: string[] = [];
 
   constructor(
     private readonly cfg: ThrottleConfig,
@@ -101,8 +125,12 @@ export class ThrottleGovernor {
     private readonly clock: Clock,
   ) {}
 
-  /** After every batch transaction. */
-  observeBatch(keys: number, ms: number): void {
+  /**
+   * After every batch transaction. `fixedMs` is the tuner's estimate of the part of a batch that
+   * does not depend on its size (round trips, commit): throughput is judged on the rest, so a
+   * smaller batch, whose fixed part weighs more, does not by itself read as "throughput fell".
+   */
+  observeBatch(keys: number, ms: number, fixedMs = 0): void {
     const now = this.clock.now();
     this.firstBatchAt ??= now;
     this.batches++;
@@ -110,25 +138,34 @@ export class ThrottleGovernor {
     if (this.cfg.enabled && ms > this.targetMs * this.cfg.batchTimeFactor) {
       this.set('batch_time', `last batch took ${Math.round(ms)} ms, over ${this.cfg.batchTimeFactor}x the ${this.targetMs} ms target`);
     } else this.active.delete('batch_time');
+    this.judgeThroughput(keys, ms - Math.max(0, fixedMs), ms, now);
+  }
 
-    if (keys > 0 && ms > 0) {
-      const rate = keys / ms;
-      this.fastRate = this.fastRate === undefined ? rate : 0.5 * rate + 0.5 * this.fastRate;
-      this.slowRate = this.slowRate === undefined ? rate : 0.2 * rate + 0.8 * this.slowRate;
-      const warm = this.batches >= WARMUP_BATCHES && now - this.firstBatchAt >= WARMUP_MS;
-      if (warm) this.expectedRate = Math.max(this.expectedRate, this.slowRate);
+  /** low_throughput on keys per ms of the per-key part of the batch (`keyMs` of `ms`). */
+  private judgeThroughput(keys: number, keyMs: number, ms: number, now: number): void {
+    // A batch that is mostly fixed cost says nothing about the per-key rate: neither learn nor judge.
+    if (keys <= 0 || ms <= 0 || keyMs < ms * KEY_PART_MIN_SHARE) {
+      this.lowThroughputPauseMs = 0;
+      this.active.delete('low_throughput');
+      return;
     }
-    if (this.cfg.enabled && this.minThroughput > 0 && this.expectedRate > 0 && this.fastRate !== undefined) {
-      if (this.fastRate < this.minThroughput * this.expectedRate) {
-        this.lowThroughputPauseMs = Math.min(LOW_THROUGHPUT_MAX_PAUSE_MS, Math.max(1000, this.lowThroughputPauseMs * 2));
-        this.set(
-          'low_throughput',
-          `${Math.round(this.fastRate * 1000)} rows/s of batch time, under ${Math.round(this.minThroughput * 100)}% of the ${Math.round(this.expectedRate * 1000)} rows/s seen earlier`,
-        );
-      } else {
-        this.lowThroughputPauseMs = 0;
-        this.active.delete('low_throughput');
-      }
+    const rate = keys / keyMs;
+    this.fastRate = this.fastRate === undefined ? rate : 0.5 * rate + 0.5 * this.fastRate;
+    this.slowRate = this.slowRate === undefined ? rate : 0.2 * rate + 0.8 * this.slowRate;
+    const warm = this.batches >= WARMUP_BATCHES && now - this.firstBatchAt! >= WARMUP_MS;
+    if (warm) this.expectedRate = Math.max(this.expectedRate, this.slowRate);
+    if (!this.cfg.enabled || this.minThroughput <= 0 || this.expectedRate <= 0) return;
+    if (this.fastRate < this.minThroughput * this.expectedRate) {
+      this.lowThroughputPauseMs = Math.min(LOW_THROUGHPUT_MAX_PAUSE_MS, Math.max(1000, this.lowThroughputPauseMs * 2));
+      const basis =
+        ms - keyMs >= 1 ? `rows/s of per-row batch time (after ${Math.round(ms - keyMs)} ms fixed cost per batch)` : 'rows/s of batch time';
+      this.set(
+        'low_throughput',
+        `${Math.round(this.fastRate * 1000)} ${basis}, under ${Math.round(this.minThroughput * 100)}% of the ${Math.round(this.expectedRate * 1000)} rows/s seen earlier`,
+      );
+    } else {
+      this.lowThroughputPauseMs = 0;
+      this.active.delete('low_throughput');
     }
   }
 
@@ -189,6 +226,12 @@ export class ThrottleGovernor {
     const wasActive = this.active.has('app_latency');
     const stalled = this.stallOf(now);
     if (stalled) return this.slowDown(`application calls on ${tables} stalled: ${stalled}, baseline mean ${ms2(baseline.meanMs)}`);
+    const behind = this.judgeBehind(now, tables);
+    if (behind === 'behind' || behind === 'too short') return;
+    if (behind === 'caught up') {
+      this.active.delete('app_latency');
+      return;
+    }
     if (now.calls < APP_LATENCY_MIN_CALLS) {
       // Too few calls to judge, and nobody waited on our rows: nobody is left to slow down for.
       this.active.delete('app_latency');
@@ -218,6 +261,61 @@ export class ThrottleGovernor {
     return null;
   }
 
+  /**
+   * An application that cannot keep up completes fewer calls than it is sent, while each call's
+   * mean hardly moves (it waits to run, not in the statement). Behind: the window's calls fell under
+   * the rate measured without our batches by more than APP_BEHIND_SIGMAS standard deviations of the
+   * two counts (and APP_BEHIND_MIN_SHARE). Each window while behind is paired with the one before it,
+   * after slowing down once more: back at the reference, it caught up (let go); no better than the
+   * window before, our batches were not the cause (the reference moves to this rate, and it lets go);
+   * in between, slowing down helps, so slow down again.
+   */
+  private judgeBehind(w: AppLatencyWindow, tables: string): 'behind' | 'caught up' | 'too short' | null {
+    if (this.appReference === undefined) this.appReference = w.reference ?? null;
+    if (!this.active.has('app_latency')) this.behindCallsPerSec = null;
+    const ref = this.appReference;
+    // Too few calls is an application that stopped sending, not one that fell behind (see observeAppLatency).
+    if (!ref || w.windowMs <= 0 || w.callsPerSec === null || w.calls < APP_LATENCY_MIN_CALLS) return null;
+    // A window much shorter than the reference's: one lock wait or scheduling hiccup moves its count
+    // far more than the Poisson bound allows. No news: a holding rule holds, a quiet one stays quiet.
+    if (w.windowMs < APP_BEHIND_MIN_WINDOW_SHARE * ref.ms) return this.behindCallsPerSec !== null ? 'too short' : null;
+    const scale = w.windowMs / ref.ms;
+    const expected = ref.calls * scale;
+    const sd = Math.sqrt(expected + scale * scale * ref.calls);
+    const refRate = (1000 * ref.calls) / ref.ms;
+    const firedAt = this.behindCallsPerSec;
+    if (firedAt !== null && this.active.has('app_latency')) {
+      if (w.calls >= expected - 2 * sd) {
+        this.behindCallsPerSec = null;
+        return 'caught up';
+      }
+      if (w.callsPerSec <= firedAt + (2 * sd * 1000) / w.windowMs) {
+        this.behindCallsPerSec = null;
+        this.appReference = { calls: w.calls, ms: w.windowMs };
+        this.notes.push(
+          `application calls on ${tables} stayed at ${Math.round(w.callsPerSec)} calls/s after our batches slowed down further (${Math.round(firedAt)} calls/s the window before): not our batches' doing, so ${Math.round(w.callsPerSec)} calls/s is the rate judged against from now on`,
+        );
+        return 'caught up';
+      }
+    }
+    const deficit = expected - w.calls;
+    // Once behind, anything short of caught up holds (hysteresis); to start, the deficit must be clear.
+    const holding = firedAt !== null && this.active.has('app_latency');
+    if (!holding && (deficit <= APP_BEHIND_SIGMAS * sd || deficit <= APP_BEHIND_MIN_SHARE * expected)) return null;
+    this.behindCallsPerSec = w.callsPerSec;
+    this.slowDown(
+      `application calls on ${tables} fell behind: ${Math.round(w.callsPerSec)} calls/s over ${(w.windowMs / 1000).toFixed(1)} s while batches ran, against ${Math.round(refRate)} calls/s without them (${Math.round((100 * deficit) / expected)}% fewer, ${(deficit / sd).toFixed(1)} standard deviations of the counts)`,
+    );
+    return 'behind';
+  }
+
+  /** Lines for the step's log from the rules (e.g. a new reference rate), taken once. */
+  takeNotes(): string[] {
+    const out = this.notes;
+    this.notes = [];
+    return out;
+  }
+
   private slowDown(detail: string): void {
     this.pendingShrink = Math.min(this.pendingShrink, 0.5);
     this.set('app_latency', detail);
@@ -226,7 +324,9 @@ export class ThrottleGovernor {
   /** What to do before the next batch. Call once per batch. */
   decide(): ThrottleDecision {
     const now = this.clock.now();
-    if (this.active.has('blocked_sessions') && now - this.blockedSeenAt > 2 * this.cfg.probeIntervalMs)
+    // Expires only once announced: under load the probes between batches can outlast the expiry.
+    const told = this.announced.get('blocked_sessions') !== undefined;
+    if (this.active.has('blocked_sessions') && told && now - this.blockedSeenAt > 2 * this.cfg.probeIntervalMs)
       this.active.delete('blocked_sessions');
     let pauseMs = 0;
     if (this.active.has('blocked_sessions')) pauseMs = Math.max(pauseMs, this.lastBatchMs);
@@ -261,14 +361,14 @@ export class ThrottleGovernor {
   }
 
   /** A verdict of a rule kept in its own file: a gap of `gapFactor` x the last batch, or null to let go. */
-  observeRule(reason: OwnFileRule, verdict: { detail: string; gapFactor: number } | null): void {
+  observeRule(reason: OwnFileRule, verdict: { detail: string; gapFactor: number; key?: string } | null): void {
     if (!this.cfg.enabled || !verdict) {
       this.ruleGaps.delete(reason);
       this.active.delete(reason);
       return;
     }
     this.ruleGaps.set(reason, verdict.gapFactor);
-    this.set(reason, verdict.detail);
+    this.set(reason, verdict.detail, verdict.key);
   }
 
   /** `key` names what is announced: the same reason with a new key is announced again. */

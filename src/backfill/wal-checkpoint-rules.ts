@@ -13,6 +13,8 @@ import { pressureWindow } from '../pg/server-pressure.js';
 export interface RuleVerdict {
   detail: string;
   gapFactor: number;
+  /** A verdict with a new key is announced again (a new event), e.g. when a duty cycle moved a step. */
+  key?: string;
 }
 
 export interface WalCheckpointConfig {

@@ -13,6 +13,8 @@ import { InputError } from '../util/runbook-error.js';
 import type { Server } from 'node:http';
 import { RunWiring, type WiringSeams } from '../wiring/run-wiring.js';
 import { attachIntegrations } from './integrations.js';
+import { openHostSignals, type HostEndpoints } from '../host/open-host-signals.js';
+import { systemClock } from '../util/clock.js';
 
 export interface ExecuteOptions {
   runbook: Runbook;
@@ -28,6 +30,8 @@ export interface ExecuteOptions {
   metricsPort?: number;
   /** Webhooks (`--notify`), besides the runbook's settings.notify. */
   notify?: string[];
+  /** The database host's node_exporter or Prometheus (`--node-exporter`, `--prometheus`). */
+  host?: HostEndpoints;
 }
 
 /** The run wiring of `run` and `resume`: the panels only on a terminal, q leaves the run resumable. */
@@ -38,6 +42,7 @@ export function runWiring(opts: Pick<ExecuteOptions, 'mode' | 'yes' | 'allowIrre
 export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   const who = currentIdentity();
   const wiring = runWiring(opts);
+  const host = opts.host ? openHostSignals(opts.host, systemClock) : undefined;
   const runner = newRunner({
     runbook: opts.runbook,
     connection: opts.connection,
@@ -51,6 +56,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
     deployPlan: (ctx) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(ctx)),
     // What the operator saw on the panels when deciding a gate goes into the journal.
     metrics: () => wiring.metrics(),
+    ...(host ? { host } : {}),
   });
 
   // Integration problems go to stderr; under Ink they wait until the screen is released.
@@ -68,7 +74,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<RunOutcome> {
   }
 
   // After the port is taken: a refused port leaves no screen, monitor or pool open.
-  await wiring.attach(runner, { connection: opts.connection, runbook: opts.runbook });
+  await wiring.attach(runner, { connection: opts.connection, runbook: opts.runbook, ...(host ? { host } : {}) });
   screenUp = wiring.interactive;
 
   let sigints = 0;

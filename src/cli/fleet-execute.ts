@@ -3,6 +3,7 @@
 // wiring (src/wiring/fleet-wiring.ts: the view or the lines), and keeps the fleet's state file current. A resumed target continues its own run (its journal is in its database), so
 // a target is never run twice.
 import { currentIdentity } from '../engine/operator-identity.js';
+import type { RunEvent } from '../engine/events.js';
 import { getRun } from '../engine/state-store.js';
 import { type FleetEvent, type FleetOutcome, FleetRunner, type TargetResult } from '../fleet/fleet-runner.js';
 import type { FleetRequest, FleetStore } from '../fleet/fleet-state.js';
@@ -22,6 +23,8 @@ import { loadRunbookOrExit, loadRunbookSourceOrExit, loadStoredRunbook } from '.
 import type { StoredVars } from '../runbook/secret-vars.js';
 import { withStateClient } from './state-client.js';
 import { FleetWiring } from '../wiring/fleet-wiring.js';
+import { openHostSignals, type HostEndpoints } from '../host/open-host-signals.js';
+import type { HostSignals } from '../engine/ports.js';
 
 interface Prepared {
   target: FleetTarget;
@@ -32,7 +35,13 @@ interface Prepared {
 interface Ctx {
   state: FleetStore;
   wiring: FleetWiring;
+  inFlight: InFlightAnswers;
+  /** --node-exporter / --prometheus: one database host's figures, given to every target's run. */
+  host?: HostSignals;
 }
+
+/** `fleet resume --rerun/--skip TARGET:STEP`: per target, what to do with a step its run left in flight. */
+export type InFlightAnswers = Map<string, Record<string, 'rerun' | 'skip'>>;
 
 export interface PreparedFleet {
   waves: Wave<FleetTarget>[];
@@ -65,7 +74,13 @@ export async function prepareFleet(
   return { waves: planWaves(targets, req.waves), prepared };
 }
 
-export async function executeFleet(state: FleetStore, { waves, prepared }: PreparedFleet, mode: OutputMode): Promise<FleetOutcome> {
+export async function executeFleet(
+  state: FleetStore,
+  { waves, prepared }: PreparedFleet,
+  mode: OutputMode,
+  inFlight: InFlightAnswers = new Map(),
+  hostEndpoints?: HostEndpoints,
+): Promise<FleetOutcome> {
   const req = state.data.request;
   const done = new Map<string, TargetResult>();
   for (const [name, e] of Object.entries(state.data.targets))
@@ -75,7 +90,8 @@ export async function executeFleet(state: FleetStore, { waves, prepared }: Prepa
     policy: { yes: req.yes, allowIrreversible: req.allowIrreversible },
     halt: (reason) => fleet.halt(reason),
   });
-  const ctx: Ctx = { state, wiring };
+  const host = hostEndpoints ? openHostSignals(hostEndpoints, systemClock) : undefined;
+  const ctx: Ctx = { state, wiring, inFlight, ...(host ? { host } : {}) };
   const journal = journaled(state, wiring.emit, (why) => fleet.halt(why));
   const fleet = new FleetRunner({
     waves,
@@ -88,11 +104,14 @@ export async function executeFleet(state: FleetStore, { waves, prepared }: Prepa
     between: {
       clock: systemClock,
       probe: (t) => probeTarget(prepared.get(t.name)!.connection, prepared.get(t.name)!.runbook.fleet?.health?.check),
-      // Asked only on a terminal with plain output: JSON output is for programs, the fleet view draws its own screen.
-      gate: policyWaveGate({
-        yes: req.yes,
-        ask: mode === 'plain' && process.stdin.isTTY && process.stdout.isTTY ? terminalAsk(process.stdin, process.stdout) : undefined,
-      }),
+      // Without --yes: the fleet view shows the gate; plain output on a terminal asks; JSON output (for programs) refuses.
+      gate:
+        wiring.interactive && !req.yes
+          ? wiring.waveGate
+          : policyWaveGate({
+              yes: req.yes,
+              ask: mode === 'plain' && process.stdin.isTTY && process.stdout.isTTY ? terminalAsk(process.stdin, process.stdout) : undefined,
+            }),
     },
   });
   const stop = (why: string) => wiring.stop(why, 'interrupt');
@@ -144,34 +163,60 @@ async function runTarget(p: Prepared, wave: number, ctx: Ctx): Promise<TargetRes
   const wiring = ctx.wiring.target(name);
   const runbook = resume ? resume.runbook : p.runbook;
   const { stats, listener } = runStatsListener();
+  // A step left in flight by an earlier life: its effect is unknown, and only the operator can say (never --yes).
+  let unknownStep: string | undefined;
+  const inFlightListener = (e: RunEvent) => {
+    if (e.type === 'gate.decided' && !e.decision.approved && e.request.id === `${e.request.stepId}:in-flight`)
+      unknownStep = e.request.stepId;
+  };
   const runner = newRunner({
     runbook,
     connection: p.connection,
-    phases: resume?.phases,
+    phases: resume?.phases ?? (req.phase === 'rollback' ? ['rollback'] : undefined),
     resumeRunId: resume ? previous : undefined,
+    inFlight: resume ? ctx.inFlight.get(name) : undefined,
     gates: wiring.gates,
     nonInteractive: !wiring.asks,
     journalDir: req.journalDir,
     identity: who,
     deployPlan: (c) => import('./deploy-plan.js').then((m) => m.analyzerDeployPlan(c)),
     metrics: () => wiring.metrics(),
-    listeners: [listener],
+    listeners: [listener, inFlightListener],
+    ...(ctx.host ? { host: ctx.host } : {}),
   });
   // On record before the run starts: a fleet killed from here on resumes this run, never a new one.
   await ctx.state.setTarget(name, { status: 'running', wave, runId: runner.runId });
   let result: TargetResult;
   try {
-    await ctx.wiring.attach(name, wiring, runner, { connection: p.connection, runbook });
+    await ctx.wiring.attach(name, wiring, runner, { connection: p.connection, runbook, ...(ctx.host ? { host: ctx.host } : {}) });
     const out = await runner.run();
-    const reason = out.unrecorded ?? (out.error ? redactedMessage(out.error) : undefined);
+    const reason = unknownStep
+      ? `step ${unknownStep} was in flight when its run stopped and its effect is unknown: check ${name}'s database, then ` +
+        `\`pgrunbook fleet resume ${ctx.state.resumeArgs} --rerun ${name}:${unknownStep}\` (run it again) or ` +
+        `\`--skip ${name}:${unknownStep}\` (its effect is there)`
+      : (out.unrecorded ?? (out.error ? redactedMessage(out.error) : undefined));
     result = { status: out.unrecorded && out.status === 'completed' ? 'failed' : out.status, runId: out.runId, reason, stats };
   } catch (err) {
     result = { status: err instanceof RunLockHeldError ? 'locked' : 'failed', runId: runner.runId, reason: redactedMessage(err) };
   } finally {
     await ctx.wiring.release(name);
   }
+  if (result.status !== 'completed' && result.status !== 'locked') result = await outageSaid(p, result, ctx.state.resumeArgs);
   await ctx.state.setTarget(name, { wave, ...result });
   return result;
+}
+
+/** A target whose server cannot be reached now: its failure says which server, and that the fleet resumes it. */
+async function outageSaid(p: Prepared, result: TargetResult, resumeArgs: string): Promise<TargetResult> {
+  const up = await withStateClient(p.connection, 'fleet', async () => true).catch(() => false);
+  if (up) return result;
+  const where = `${p.connection.target.host}:${p.connection.target.port}`;
+  const first = (result.reason ?? result.status).split(/\. /)[0];
+  const reason =
+    `the server ${where} cannot be reached (${first}); once it is back, \`pgrunbook fleet resume ${resumeArgs}\` ` +
+    `continues run ${result.runId ?? 'of this target'} where it stopped (steps done are not run again)`;
+  // Not a failure of the change: the run stopped because its server went away, and resumes where it stopped.
+  return { ...result, status: result.status === 'aborted' ? 'aborted' : 'interrupted', reason };
 }
 
 /** How the target's recorded run stands in its own database: completed, to continue, or never recorded. */

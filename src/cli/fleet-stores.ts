@@ -12,6 +12,7 @@ import { InputError } from '../util/runbook-error.js';
 import { redact } from '../util/secrets.js';
 import { type PreparedFleet, prepareFleet } from './fleet-execute.js';
 import type { WaveFlags } from '../fleet/fleet-waves.js';
+import { planRollback, rollbackLines, targetsForPhase } from '../fleet/fleet-rollback.js';
 
 export interface StoreFlags {
   stateDir: string;
@@ -27,6 +28,7 @@ export async function newFleet(
   request: FleetRequest,
   waveFlags?: WaveFlags,
 ): Promise<{ store: FleetStore; prepared: PreparedFleet }> {
+  if (request.phase === 'rollback') return rollbackFleet(flags, request, waveFlags ?? {});
   if (request.targetsQuery && !flags.catalogDb)
     throw new InputError('--targets-query runs on the catalog database', 'pass --catalog-db URL as well');
   if (!!request.targets === !!request.targetsQuery)
@@ -55,6 +57,56 @@ export async function newFleet(
   }
 }
 
+/**
+ * The rollback of the deploy fleet the store flags name (`--state-dir DIR`, or `--catalog-db URL
+ * [--fleet ID]`): its completed targets, newest wave first, with that fleet's waves and limits unless
+ * the flags say otherwise. In the catalog it is a new fleet, "ID-rollback"; in a state directory it
+ * takes the deploy's place (fleet-state.ts).
+ */
+async function rollbackFleet(
+  flags: StoreFlags,
+  request: FleetRequest,
+  waveFlags: WaveFlags,
+): Promise<{ store: FleetStore; prepared: PreparedFleet }> {
+  if (request.targets || request.targetsQuery || waveFlags.waves)
+    throw new InputError(
+      'a rollback runs over the targets and waves of the deploy fleet it undoes',
+      'drop --targets, --targets-query and --waves; name the deploy fleet with --state-dir DIR or --catalog-db URL --fleet ID',
+    );
+  const catalog = await catalogOf(flags);
+  try {
+    const deploy = catalog ? await CatalogFleetStore.open(catalog, flags.fleet, false) : FleetState.open(flags.stateDir);
+    const of = deploy instanceof CatalogFleetStore ? `fleet "${deploy.id}"` : `the fleet in ${flags.stateDir}`;
+    const plan = planRollback(deploy.data, of);
+    if (deploy.data.status === 'running') await (await deploy.lock())(); // a live deploy runner is named (exit 3)
+    const targets = targetsForPhase(plan.order, await deploy.currentTargets());
+    Object.assign(request, {
+      targets: deploy.data.request.targets,
+      targetsQuery: deploy.data.request.targetsQuery,
+      rollback: { of, order: plan.order, skipped: plan.skipped },
+    });
+    const prepared = await prepareFleet(request, targets, undefined, {
+      ...waveFlags,
+      waves: plan.waves,
+      maxFailures: waveFlags.maxFailures ?? deploy.data.request.maxFailures,
+      perServer: waveFlags.perServer ?? deploy.data.request.perServer,
+    });
+    if (!(deploy instanceof CatalogFleetStore))
+      return { store: FleetState.createRollback(deploy as FleetState, request, plan.order), prepared };
+    const store = await CatalogFleetStore.create(
+      catalog!,
+      `${deploy.id}-rollback`,
+      request,
+      readFileSync(request.runbook, 'utf8'),
+      targets,
+    );
+    return { store, prepared };
+  } catch (err) {
+    await catalog?.pool.end().catch(() => {});
+    throw err;
+  }
+}
+
 /** An existing fleet's store: the one named, or the only unfinished one (`unfinished`), or the newest. */
 export async function existingFleet(flags: StoreFlags, unfinished: boolean): Promise<FleetStore> {
   const catalog = await catalogOf(flags);
@@ -70,7 +122,7 @@ export async function existingFleet(flags: StoreFlags, unfinished: boolean): Pro
 /** The targets of a fleet being resumed, checked again (credentials as the targets' source gives them now). */
 export async function resumedFleet(store: FleetStore): Promise<PreparedFleet> {
   const source = store instanceof CatalogFleetStore ? store.runbookSource : undefined;
-  return prepareFleet(store.data.request, await store.currentTargets(), source);
+  return prepareFleet(store.data.request, targetsForPhase(store.data.request.rollback?.order, await store.currentTargets()), source);
 }
 
 async function catalogOf(flags: StoreFlags): Promise<CatalogDb | undefined> {
@@ -107,9 +159,13 @@ export async function statusText(store: FleetStore, mode: 'plain' | 'json'): Pro
   const names = d.order ?? Object.keys(d.targets);
   if (mode === 'json') {
     const targets = Object.fromEntries(names.map((n) => [n, d.targets[n] ?? { status: 'not started' }]));
-    return `${JSON.stringify({ status: d.status, haltReason: d.haltReason, startedAt: d.startedAt, waves, targets })}\n`;
+    const phase = d.request.phase ?? 'deploy';
+    const rollback = d.request.rollback ? { of: d.request.rollback.of, skipped: d.request.rollback.skipped } : undefined;
+    return `${JSON.stringify({ status: d.status, phase, rollback, haltReason: d.haltReason, startedAt: d.startedAt, waves, targets })}\n`;
   }
-  const lines = [`fleet ${d.status}${d.haltReason ? `: ${d.haltReason}` : ''} (started ${d.startedAt}, runbook ${d.request.runbook})`];
+  const what = d.request.phase === 'rollback' ? 'fleet rollback' : 'fleet';
+  const lines = [`${what} ${d.status}${d.haltReason ? `: ${d.haltReason}` : ''} (started ${d.startedAt}, runbook ${d.request.runbook})`];
+  lines.push(...rollbackLines(d));
   for (const w of waves ?? [])
     lines.push(
       `wave ${w.wave}: ${w.targets} targets, parallel ${w.parallel}, ` +

@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import type { OutputMode } from '../render/output.js';
 import { InputError } from '../util/runbook-error.js';
 
+/** A repeatable option's values, in the order given. */
+export const collectList = (value: string, prev: string[] = []): string[] => [...prev, value];
+
 export function collectVar(value: string, prev: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InputError(`--var "${value}": expected NAME=VALUE`, 'for example --var table=orders');
@@ -48,4 +51,50 @@ export function outputMode(opts: { plain?: boolean; json?: boolean }, io = { std
   if (opts.json) return 'json';
   if (opts.plain) return 'plain';
   return io.stdout.isTTY && io.stdin.isTTY ? 'ink' : 'plain';
+}
+
+/** `--node-exporter` and `--prometheus`: where the database host's CPU, I/O wait, disks and memory come from. */
+export function withHost(cmd: Command): Command {
+  return cmd
+    .option(
+      '--node-exporter <url>',
+      "the database host's node_exporter (e.g. http://db1:9100/metrics): Host line, host_cpu and io_wait throttles",
+    )
+    .option(
+      '--prometheus <url>',
+      "a Prometheus server that scrapes the database host's node_exporter (e.g. http://prom:9090), instead of --node-exporter",
+    )
+    .option('--prometheus-instance <label>', "the database host's `instance` label in Prometheus (needed when it scrapes several)");
+}
+
+export interface HostOptions {
+  nodeExporter?: string;
+  prometheus?: string;
+  prometheusInstance?: string;
+}
+
+/** The host endpoints given, checked: http(s) URLs, not both, an instance only with --prometheus. */
+export function hostEndpoints(o: HostOptions): HostOptions | undefined {
+  const check = (flag: string, v: string | undefined) => {
+    if (v === undefined) return;
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      ok = false;
+    }
+    // Never echo the value: it may carry a password.
+    if (!ok)
+      throw new InputError(
+        `${flag}: not an http(s) URL`,
+        `for example ${flag} ${flag === '--prometheus' ? 'http://prom:9090' : 'http://db1:9100/metrics'}`,
+      );
+  };
+  check('--node-exporter', o.nodeExporter);
+  check('--prometheus', o.prometheus);
+  if (o.nodeExporter && o.prometheus)
+    throw new InputError('--node-exporter and --prometheus are mutually exclusive', 'pick one source of host figures');
+  if (o.prometheusInstance && !o.prometheus) throw new InputError('--prometheus-instance needs --prometheus', 'pass --prometheus URL too');
+  if (!o.nodeExporter && !o.prometheus) return undefined;
+  return { nodeExporter: o.nodeExporter, prometheus: o.prometheus, prometheusInstance: o.prometheusInstance };
 }

@@ -16,6 +16,7 @@ import { redactedMessage } from '../util/secrets.js';
 import { createUiStore, type UiStore } from '../ui/store.js';
 import { fmtInt } from '../ui/format.js';
 import { RunWiring, type WiringSeams } from '../wiring/run-wiring.js';
+import type { HostSignals } from '../engine/ports.js';
 import { seedOrders } from './seed.js';
 import { Shutdown, StopRequested, SIGNAL_EXIT_CODE } from './shutdown.js';
 import { SyntheticTraffic, type TrafficOptions } from './traffic.js';
@@ -47,6 +48,8 @@ export interface DemoOptions {
   stdin?: NodeJS.ReadStream;
   /** Print timings (first frame, ready) on stderr when it ends, for benchmarks. */
   timings?: boolean;
+  /** The host's figures (--node-exporter / --prometheus): the Workload panel's host line, host_cpu and io_wait. */
+  host?: HostSignals;
 }
 
 export interface DemoResult {
@@ -118,8 +121,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       nonInteractive: !ink,
       journalDir: null,
       metrics: () => wiring.metrics(),
+      ...(opts.host ? { host: opts.host } : {}),
     });
-    await wiring.attach(r, { connection, relations: ['orders'] });
+    await wiring.attach(r, { connection, relations: ['orders'], ...(opts.host ? { host: opts.host } : {}) });
     shutdown.add('monitor and cancel pool', () => wiring.detach());
     shutdown.onRequest((reason) => r.interrupt(reason));
 
@@ -170,12 +174,12 @@ export async function startDatabase(shutdown: Shutdown, major: number): Promise<
   const server = await shutdown.race(starting);
   if (server.pid) watchdog = watchServer(server.pid, server.dataDir);
 
-  const admin = new pg.Client({ connectionString: server.url });
+  const admin = new pg.Client({ connectionString: server.localUrl() });
   admin.on('error', () => {});
   await shutdown.race(admin.connect());
   shutdown.add('admin connection', () => admin.end().catch(() => {}));
   await shutdown.race(admin.query(`CREATE DATABASE ${DEMO_DATABASE}`));
-  return server.urlFor(DEMO_DATABASE);
+  return server.localUrl(DEMO_DATABASE);
 }
 
 async function seedAndStartTraffic(

@@ -77,6 +77,10 @@ export class SyntheticTraffic {
   private started = 0;
   private issued = 0;
   private stopping = false;
+  /** Not issuing (pause()), until resume(). */
+  private paused = false;
+  /** Application requests issued and not yet ended (queued for a pool client included). */
+  private readonly requests = new Set<Promise<unknown>>();
   private readonly halt = new AbortController();
   private seq = 0;
 
@@ -130,7 +134,7 @@ export class SyntheticTraffic {
   }
 
   private tick(): void {
-    if (this.stopping || !this.pool) return;
+    if (this.stopping || this.paused || !this.pool) return;
     const due = Math.floor(((Date.now() - this.started) / 1000) * this.o.rate) - this.issued;
     for (let i = 0; i < due; i++) {
       this.issued++;
@@ -138,8 +142,30 @@ export class SyntheticTraffic {
         this.stats.skipped++;
         continue;
       }
-      void this.track(this.operation());
+      const r = this.track(this.operation());
+      this.requests.add(r);
+      void r.finally(() => this.requests.delete(r));
     }
+  }
+
+  /**
+   * Stops issuing requests and waits (up to `limitMs`) until those already issued have ended, the
+   * ones queued for a busy pool included: what a phase issued is then all measured, and none of it
+   * spills into the next phase. False when some were still pending at the limit.
+   */
+  async pause(limitMs = 30_000): Promise<boolean> {
+    this.paused = true;
+    const until = Date.now() + limitMs;
+    while (this.requests.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    return this.requests.size === 0;
+  }
+
+  /** Issues again at the same rate, counted from now (no burst to catch up on the paused time). */
+  resume(): void {
+    if (!this.paused) return;
+    this.started = Date.now();
+    this.issued = 0;
+    this.paused = false;
   }
 
   /** xorshift32 in [0, 1): cheap, and independent enough between draws (unlike an LCG's low bits). */

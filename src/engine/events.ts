@@ -19,6 +19,11 @@ export interface BackfillProgress {
   pass: 'main' | 'catch-up' | 'retry';
   paused: boolean;
   throttle: string | null;
+  /**
+   * Once the main pass was cut in two key ranges: how many workers run now, and the batches and
+   * rows each range committed (first worker's, second worker's).
+   */
+  workers?: { running: number; batches: number[]; rows: number[] };
 }
 
 export interface IndexProgress {

@@ -14,3 +14,29 @@ export interface ConnectionFactory {
 
 /** Gate evidence: who holds locks on `relations` now (src/monitor/blockers-now.ts). */
 export type BlockersProbe = (db: Queryable, relations: string[]) => Promise<Evidence[]>;
+
+/** The host's figures over the window between two scrapes (or a Prometheus rate window). */
+export interface HostFigures {
+  /** Seconds the rates cover. */
+  seconds: number;
+  /** Share of CPU time neither idle nor waiting on I/O, 0-100 over all CPUs. */
+  cpuBusyPct: number;
+  /** Share of CPU time idle while waiting on I/O, 0-100. */
+  ioWaitPct: number;
+  /** Average requests in flight on the busiest disk; null when the source has no disk figures. */
+  diskQueueDepth: number | null;
+  /** Average time one disk request took (reads and writes); null when no request completed. */
+  diskAwaitMs: number | null;
+  memAvailableBytes: number | null;
+  memTotalBytes: number | null;
+}
+
+/** `figures` is null until a second scrape gives rates; a failed read carries what the operator checks. */
+export type HostReading = { ok: true; figures: HostFigures | null } | { ok: false; note: string };
+
+/** CPU, I/O wait, disks and memory of the database host (node_exporter or Prometheus), per run. */
+export interface HostSignals {
+  /** Where the figures come from, for notes (a URL without credentials). */
+  readonly source: string;
+  read(): Promise<HostReading>;
+}

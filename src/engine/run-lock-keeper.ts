@@ -85,13 +85,13 @@ export class RunLockKeeper {
         return await this.claim(lostPid, t0);
       } catch (err) {
         last = err as Error;
-        await c.end().catch(() => {});
+        discard(c);
         await clock.sleep(BACKOFF_MS[Math.min(i, BACKOFF_MS.length - 1)]!);
       }
     }
     if (!this.closed) {
       this.d.lost(
-        `lost the connection that holds the run lock and could not take it again within ${RELOCK_WITHIN_MS / 1000} s (${last.message})`,
+        `lost the connection that holds the run lock, and the server could not be reached for ${RELOCK_WITHIN_MS / 1000} s to take it again (${last.message}); the run stopped and starts nothing more. Check the network path to the server, then run \`pgrunbook resume ${this.d.runId}\`: it reconciles the interrupted step and goes on, applying nothing twice`,
       );
     }
   }
@@ -149,4 +149,14 @@ export class RunLockKeeper {
     }
     this.d.log('info', `took the run lock again after ${((clock.now() - t0) / 1000).toFixed(1)} s on a new connection; the run goes on`);
   }
+}
+
+/**
+ * Closes a session whose connect failed or timed out without waiting for it: over a link that drops
+ * every packet, `end()` on a half-open connection never resolves and would hold the keeper past its
+ * bound (seen in test/e2e/packet-drop-outage.test.ts).
+ */
+function discard(c: pg.Client): void {
+  void c.end().catch(() => {});
+  (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -7,7 +7,7 @@ import type { PhaseName, Runbook } from '../runbook/model.js';
 import type { Listener } from './events.js';
 import type { Evidence, GatePort } from './gates.js';
 import type { Identity } from './operator-identity.js';
-import type { BlockersProbe, ConnectionFactory } from './ports.js';
+import type { BlockersProbe, ConnectionFactory, HostSignals } from './ports.js';
 import type { StepKinds } from './step-kind.js';
 
 export const DEFAULT_PHASES: PhaseName[] = ['plan', 'test', 'deploy', 'monitor'];
@@ -36,6 +36,8 @@ export interface RunnerSetup {
   /** A sandbox run (rehearsal): no gate waits for second-person approvals, which are for the real target. */
   sandbox?: boolean;
   /** Builds the deploy plan shown behind a gate before the deploy phase (the CLI passes the analyzer's). */
+  /** The database host's CPU, I/O wait, disks and memory (`--node-exporter`, `--prometheus`); absent = not watched. */
+  host?: HostSignals;
   deployPlan?: (ctx: { pool: pg.Pool; runbook: Runbook; serverVersionNum: number }) => Promise<DeployPlan>;
 }
 

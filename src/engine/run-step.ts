@@ -98,7 +98,7 @@ async function recordCompleted(scope: RunScope, phase: PhaseName, stepId: string
     store.markStep(session.pool, runId, phase, stepId, 'completed', { result: result ?? null }),
   );
   if (!err) return;
-  throw new RunbookError(`step ${stepId} completed in the database, but pgrunbook.steps could not record it: ${err.message}`, {
+  throw new RunbookError(`step ${stepId} completed in the database, but pgrunbook.step_states could not record it: ${err.message}`, {
     hint: `once pgrunbook.* accepts writes again, \`pgrunbook resume ${runId}\` reconciles ${stepId} with the database`,
     exitCode: 1,
   });
@@ -191,6 +191,7 @@ function contextFor(scope: RunScope, step: StepSpec, stateRunId: string, statePh
     control: scope.control,
     state,
     nonInteractive: scope.opts.nonInteractive,
+    ...(scope.opts.host ? { host: scope.opts.host } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import type { GateLevel, Runbook, StepSpec } from '../runbook/model.js';
 import type { KindTable, RunbookKind } from '../runbook/kind-table.js';
 import type { EventBody } from './events.js';
 import type { Evidence, GatePort } from './gates.js';
+import type { HostSignals } from './ports.js';
 
 export interface PlannedStatement {
   sql: string;
@@ -32,8 +33,30 @@ export interface PlannedStatement {
  */
 export interface PlannedWork {
   relation: string;
-  work: 'scan' | 'rewrite' | 'rows' | 'index-build' | 'copy';
+  /** checksum: a scan that turns every row into text and hashes it (a copy's verification). */
+  work: 'scan' | 'rewrite' | 'rows' | 'index-build' | 'copy' | 'checksum';
   description: string;
+  /** A batched copy: how plan times a few of its batches (rolled back) for the estimate. */
+  copy?: PlannedCopy;
+}
+
+/** A batched copy as the backfill engine runs it (its CopySpec), for plan's timed sample. */
+export interface PlannedCopy {
+  /** The source table, schema-qualified. */
+  table: string;
+  /** The step's batch knobs (batch_size, target_batch_time, pause ...), as the step has them. */
+  params: Record<string, unknown>;
+  sample: {
+    /** Creates an empty target of the real one's shape, inside the sample's transaction (rolled back). */
+    setup: string[];
+    into: string;
+    read: string[];
+    columns: string[];
+    values: string[];
+    overridingSystemValue: boolean;
+  };
+  /** The table's foreign keys (pg_get_constraintdef text): the real copy checks each row against them; the sample stands in for the checks. */
+  foreignKeys?: { name: string; definition: string }[];
 }
 
 export interface StepPlan {
@@ -93,6 +116,8 @@ export interface StepContext {
   state: StepState;
   /** True when no operator can answer prompts. */
   nonInteractive: boolean;
+  /** The database host's figures when the run was given an endpoint (host_cpu, io_wait). */
+  host?: HostSignals;
 }
 
 export type ReconcileResult = { found: 'done' | 'not-done' | 'unknown'; detail: string };

@@ -3,6 +3,7 @@
 // gate is approved by --yes, by an operator at a terminal, or else refused (the fleet halts and
 // `fleet resume --yes` continues it). Each step is an event (FleetEvent in fleet-runner.ts).
 import { createInterface } from 'node:readline/promises';
+import type { GateRequest } from '../engine/gates.js';
 import { formatDuration } from '../runbook/durations.js';
 import type { Clock } from '../util/clock.js';
 import type { FleetTarget } from './fleet-targets.js';
@@ -122,6 +123,24 @@ export function policyWaveGate(opts: { yes: boolean; ask?: (req: WaveGateRequest
       by: 'no operator',
       reason: 'a confirm gate needs --yes or a terminal; continue with `pgrunbook fleet resume --yes` once the evidence is acceptable',
     };
+  };
+}
+
+/**
+ * The gate between waves as a run gate, for the gate widget of the fleet view: the finished wave's
+ * health check is its evidence; declining halts the fleet, and `fleet resume` asks again.
+ */
+export function waveGateRequest(req: WaveGateRequest): GateRequest {
+  const shown = req.nextTargets.slice(0, 5).join(', ') + (req.nextTargets.length > 5 ? `, … ${req.nextTargets.length - 5} more` : '');
+  return {
+    id: `wave-${req.nextWave}`,
+    stepId: `wave ${req.nextWave}`,
+    level: 'confirm',
+    title: `Start wave ${req.nextWave}? Wave ${req.wave} passed its health check`,
+    action:
+      `starts wave ${req.nextWave} on ${req.nextTargets.length} target${req.nextTargets.length === 1 ? '' : 's'} (${shown}). ` +
+      'Declining halts the fleet; `pgrunbook fleet resume` asks again.',
+    evidence: req.health.items.map((i) => ({ label: `wave ${req.wave} ${i.name}`, value: i.detail, ok: i.ok })),
   };
 }
 

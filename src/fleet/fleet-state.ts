@@ -29,6 +29,10 @@ export interface FleetRequest {
   yes: boolean;
   allowIrreversible: boolean;
   journalDir: string;
+  /** `rollback`: every target runs the runbook's rollback phase (`fleet run --phase rollback`). */
+  phase?: 'rollback';
+  /** A rollback fleet: the fleet it undoes, its targets in order, and those left alone with why. */
+  rollback?: { of: string; order: string[]; skipped: { name: string; why: string }[] };
 }
 
 export interface TargetEntry {
@@ -106,6 +110,20 @@ export class FleetState implements FleetStore {
       }
     }
     mkdirSync(dir, { recursive: true });
+    const s = new FleetState(dir, { version: 1, request, status: 'running', startedAt: new Date().toISOString(), order, targets: {} });
+    s.save();
+    return s;
+  }
+
+  /**
+   * The rollback of the deploy fleet in `dir`, kept in the same directory so `fleet resume` and
+   * `fleet status` find it; the deploy's state and events move aside to deploy.json and deploy-events.jsonl.
+   */
+  static createRollback(deploy: FleetState, request: FleetRequest, order: string[]): FleetState {
+    const dir = deploy.dir;
+    deploy.takeLock()(); // a live deploy runner is named (exit 3)
+    renameSync(join(dir, 'fleet.json'), join(dir, 'deploy.json'));
+    if (exists(join(dir, EVENTS))) renameSync(join(dir, EVENTS), join(dir, 'deploy-events.jsonl'));
     const s = new FleetState(dir, { version: 1, request, status: 'running', startedAt: new Date().toISOString(), order, targets: {} });
     s.save();
     return s;

@@ -26,7 +26,7 @@ export async function readLiveSchema(connectionString: string | undefined): Prom
 
 /** Recreates the schema in the database at `url`; returns warnings (extensions the sandbox lacks). */
 export async function applyLiveSchema(url: string, dump: CatalogDump): Promise<string[]> {
-  const c = new pg.Client({ connectionString: url, application_name: 'pgrunbook:init-verify' });
+  const c = watchSession(new pg.Client({ connectionString: url, application_name: 'pgrunbook:init-verify' }), url);
   await c.connect();
   try {
     const warnings = await applyCatalogSection(c, dump, 'pre-data');

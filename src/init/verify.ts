@@ -10,6 +10,7 @@ import { tracePhase } from '../rehearsal/trace.js';
 import type { PhaseTrace } from '../rehearsal/rehearsal-types.js';
 import { parseStatements } from '../pg/sqlparse.js';
 import { sqlText } from '../pg/sql-files.js';
+import { watchSession } from '../pg/stall-watchdog.js';
 import { diffSchemas, schemaSnapshot, type SchemaDiff } from '../rehearsal/schema-diff.js';
 import type { Runbook } from '../runbook/model.js';
 import type { RunnerFactory } from '../engine/runner.js';
@@ -55,9 +56,17 @@ function dbUrl(admin: string, name: string): string {
   return u.toString();
 }
 
+/**
+ * A session of the proof, under the stall watchdog like the rehearsal's: the sandbox server may be
+ * local, but a connection that stalls with a query in flight would still hang `init --verify`.
+ */
+function session(url: string): pg.Client {
+  return watchSession(new pg.Client({ connectionString: url, application_name: 'pgrunbook:init-verify' }), url);
+}
+
 /** Runs scripts statement by statement on one session (so CONCURRENTLY runs outside a transaction). */
 export async function runScripts(url: string, scripts: string[]): Promise<void> {
-  const c = new pg.Client({ connectionString: url, application_name: 'pgrunbook:init-verify' });
+  const c = session(url);
   await c.connect();
   try {
     for (const s of scripts) for (const p of parseStatements(s)) await c.query(p.sql);
@@ -69,7 +78,7 @@ export async function runScripts(url: string, scripts: string[]): Promise<void> 
 export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
   const tag = randomBytes(4).toString('hex');
   const names = [`init_naive_${tag}`, `init_runbook_${tag}`];
-  const admin = new pg.Client(v.adminUrl);
+  const admin = session(v.adminUrl);
   await admin.connect();
   try {
     for (const n of names) await admin.query(`CREATE DATABASE ${n}`);
@@ -78,7 +87,7 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
   }
   const [naiveUrl, runbookUrl] = names.map((n) => dbUrl(v.adminUrl, n)) as [string, string];
   const drop = async () => {
-    const c = new pg.Client(v.adminUrl);
+    const c = session(v.adminUrl);
     await c.connect();
     for (const n of names) await c.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
     await c.end();
@@ -108,7 +117,7 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
     const runbookError =
       trace.status === 'completed' ? undefined : `${failed?.stepId ?? 'run'}: ${failed?.error ?? trace.error ?? trace.status}`;
     const snap = async (url: string) => {
-      const c = new pg.Client(url);
+      const c = session(url);
       await c.connect();
       try {
         return await schemaSnapshot(c);
@@ -137,7 +146,7 @@ export async function verifyRunbook(v: VerifyInput): Promise<VerifyResult> {
 }
 
 async function userTables(url: string): Promise<string[]> {
-  const c = new pg.Client(url);
+  const c = session(url);
   await c.connect();
   try {
     const r = await c.query<{ t: string }>(sqlText('init/sql', 'user-table-names'));

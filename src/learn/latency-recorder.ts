@@ -56,6 +56,8 @@ export class LatencyRecorder implements RequestObserver {
   private readonly done = new Map<string, Done[]>();
   private readonly open = new Map<number, number>();
   private next = 0;
+  /** The last failed request's error, for the trainee. */
+  lastFailure?: string;
 
   constructor(
     private readonly barMs: number,
@@ -74,6 +76,7 @@ export class LatencyRecorder implements RequestObserver {
     this.open.set(id, start);
     return (failed) => {
       this.open.delete(id);
+      if (failed) this.lastFailure = failed.message;
       const list = this.done.get(phase) ?? [];
       list.push({ start, ms: this.now() - start, failed: !!failed });
       this.done.set(phase, list);
@@ -94,6 +97,29 @@ export class LatencyRecorder implements RequestObserver {
       p99Ms: percentile(sorted, 99),
       blockedMs: mergedLength(over.map((d) => [d.start, d.start + d.ms])),
     };
+  }
+
+  /** When the first failed request of `phase` ended: when the application first saw an error. */
+  firstFailureAt(phase: string): number | undefined {
+    const ends = (this.done.get(phase) ?? []).filter((d) => d.failed).map((d) => d.start + d.ms);
+    return ends.length ? Math.min(...ends) : undefined;
+  }
+
+  /** Requests (of any phase) that started between `from` and `to`, failed or not. */
+  figuresBetween(from: number, to: number): { requests: number; p99Ms: number; worstMs: number } {
+    const sorted = [...this.done.values()]
+      .flat()
+      .filter((d) => d.start >= from && d.start <= to)
+      .map((d) => d.ms)
+      .sort((a, b) => a - b);
+    return { requests: sorted.length, p99Ms: percentile(sorted, 99), worstMs: sorted.at(-1) ?? 0 };
+  }
+
+  /** Failed requests (of any phase) that ended between `from` and `to`. */
+  failedBetween(from: number, to: number): number {
+    let n = 0;
+    for (const list of this.done.values()) for (const d of list) if (d.failed && d.start + d.ms >= from && d.start + d.ms <= to) n++;
+    return n;
   }
 
   live(seconds = 30): LiveFigures {

@@ -23,6 +23,8 @@ export interface LearnState {
   barMs: number;
   capMs: number;
   live?: LiveFigures;
+  /** A replication-lag lesson's standby right now, in one line. */
+  standby?: string;
   /** The phase's counter so far: requests delayed over the bar, the worst wait. */
   counter?: PhaseFigures;
   question?: DrillQuestion;

@@ -5,7 +5,7 @@ import type React from 'react';
 import { useState } from 'react';
 import { Box, Text, useInput, useStdin } from 'ink';
 import { useStore } from 'zustand';
-import { useIntents, useUi } from '../ui/context.js';
+import { useIntents, useUi, useUiShallow } from '../ui/context.js';
 import { LocksPanel } from '../ui/panels/locks-panel.js';
 import { useTerminalSize } from '../ui/use-terminal-size.js';
 import { formatMs } from '../util/units.js';
@@ -17,6 +17,8 @@ export interface ScreenAnswers {
   resolve?: (key: string) => void;
   /** The lesson picked on the start screen; '' = back to the list, undefined = quit. */
   pick?: (id: string | undefined) => void;
+  /** A lesson picked before the session was ready to take it (PostgreSQL still starting). */
+  pending?: string;
 }
 
 const PHASE_LABEL: Record<LearnState['phase'], string> = {
@@ -28,6 +30,8 @@ const PHASE_LABEL: Record<LearnState['phase'], string> = {
   summary: 'summary',
 };
 
+const PHASE_COLOR: Partial<Record<LearnState['phase'], string>> = { naive: 'red', safe: 'green' };
+
 function StartScreen({ s, width, selected }: { s: LearnState; width: number; selected: number }): React.JSX.Element {
   return (
     <Box flexDirection="column" width={width}>
@@ -37,18 +41,30 @@ function StartScreen({ s, width, selected }: { s: LearnState; width: number; sel
         const score = p
           ? `${p.passed ? 'passed' : 'not passed'} · ${p.runs} run${p.runs > 1 ? 's' : ''}${p.drillMax ? ` · drill ${p.drillScore}/${p.drillMax}` : ''}`
           : 'not started';
+        // The title gives way at narrow widths, never the score.
         return (
-          <Text key={l.id} inverse={i === selected} wrap="truncate">
-            {`${i + 1}. ${l.title} · ${score}`}
-          </Text>
+          <Box key={l.id}>
+            <Box flexShrink={1}>
+              <Text inverse={i === selected} wrap="truncate">{`${i + 1}. ${l.title}`}</Text>
+            </Box>
+            <Box flexShrink={0}>
+              <Text inverse={i === selected}>{` · ${score}`}</Text>
+            </Box>
+          </Box>
         );
       })}
+      {s.status ? (
+        <Text dimColor wrap="truncate">
+          {s.status}
+        </Text>
+      ) : null}
     </Box>
   );
 }
 
 function RunbookTail({ width }: { width: number }): React.JSX.Element {
-  const log = useUi((s) => s.run.log.slice(-3));
+  // A new array each call: through the shallow selector, or the screen re-renders without end.
+  const log = useUiShallow((s) => s.run.log.slice(-3));
   const gate = useUi((s) => s.gates[0]);
   return (
     <Box flexDirection="column" width={width} height={4} overflow="hidden">
@@ -66,11 +82,13 @@ function RunbookTail({ width }: { width: number }): React.JSX.Element {
 function LessonBody({ s, width, rows }: { s: LearnState; width: number; rows: number }): React.JSX.Element {
   const sample = useUi((u) => u.sample);
   const lockTimeouts = useUi((u) => u.run.lockTimeouts);
-  const scriptLines = Math.max(2, Math.min(6, rows - 19));
+  const scriptLines = Math.max(2, Math.min(6, rows - 20));
   const cap = s.phase === 'naive' ? ` · cap ${formatMs(s.capMs)}` : '';
+  // Title and phase on their own lines: together they did not fit 80 columns and got cut.
   return (
     <Box flexDirection="column" width={width}>
-      <Text bold wrap="truncate">{`pgrunbook learn · ${s.lessonTitle ?? ''} · ${PHASE_LABEL[s.phase]}${cap}`}</Text>
+      <Text bold wrap="wrap">{`pgrunbook learn · ${s.lessonTitle ?? ''}`}</Text>
+      <Text bold color={PHASE_COLOR[s.phase]} wrap="wrap">{`${PHASE_LABEL[s.phase]}${cap}`}</Text>
       <Box height={scriptLines} overflow="hidden">
         <Text wrap="wrap">{s.script}</Text>
       </Box>
@@ -80,6 +98,7 @@ function LessonBody({ s, width, rows }: { s: LearnState; width: number; rows: nu
         <Text dimColor>Locks · waiting for the monitor</Text>
       )}
       <LatencyPanel live={s.live} counter={s.counter} barMs={s.barMs} width={width} />
+      {s.standby ? <Text wrap="truncate">{s.standby}</Text> : null}
       {s.phase === 'summary' ? null : <RunbookTail width={width} />}
       {s.question ? (
         <Box flexDirection="column" borderStyle="single" borderColor="yellow" width={width}>
@@ -90,7 +109,7 @@ function LessonBody({ s, width, rows }: { s: LearnState; width: number; rows: nu
         </Box>
       ) : null}
       {s.summary.map((l, i) => (
-        <Text key={i} wrap="truncate" color={i === 0 ? 'red' : i === 1 ? 'green' : undefined}>
+        <Text key={i} wrap="wrap" color={i === 0 ? 'red' : i === 1 ? 'green' : undefined}>
           {l}
         </Text>
       ))}
@@ -111,12 +130,14 @@ export function LearnScreen({ store, answers }: { store: LearnStore; answers: Sc
   useInput(
     (input, key) => {
       if (s.phase === 'menu' || s.phase === 'summary') {
-        if (input === 'q') return answers.pick?.(undefined);
+        // Before the session listens, a pick is kept rather than lost (quitting is always heard).
+        const pick = answers.pick ?? ((id: string | undefined) => void (answers.pending = id));
+        if (input === 'q') return answers.pick ? answers.pick(undefined) : intents.quit();
         if (s.phase === 'summary') return key.return ? answers.pick?.('') : undefined;
         if (key.upArrow || input === 'k') setSelected((i) => Math.max(0, i - 1));
         if (key.downArrow || input === 'j') setSelected((i) => Math.min(s.lessons.length - 1, i + 1));
         const n = Number(input);
-        if (key.return || (n >= 1 && n <= s.lessons.length)) answers.pick?.(s.lessons[key.return ? selected : n - 1]?.id);
+        if (key.return || (n >= 1 && n <= s.lessons.length)) pick(s.lessons[key.return ? selected : n - 1]?.id);
         return;
       }
       if (s.question?.choices.some((c) => c.key === input)) return answers.resolve?.(input);

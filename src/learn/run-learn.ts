@@ -152,7 +152,8 @@ async function teach(
   for (;;) {
     if (!next) {
       ctx.store.setState({ phase: 'menu', progress: readProgress(progressFile), status: undefined });
-      next = await shutdown.race(new Promise<string | undefined>((resolve) => (answer.pick = resolve)));
+      next = answer.pending ?? (await shutdown.race(new Promise<string | undefined>((resolve) => (answer.pick = resolve))));
+      answer.pending = undefined;
       if (!next) return;
     }
     const lesson = lessons.find((l) => l.id === next) ?? loadLesson(opts.lessonsDir ?? LESSONS_DIR, next);

@@ -13,7 +13,8 @@ import { buildLockSessions, type LockRow } from './lock-tree.js';
 import { RecentWaits } from './recent-waits.js';
 import { ProbeRunner, type ProbeDb, type ProbeResult } from './monitor-probes.js';
 import { isHidden, MONITOR_APP, selectLongQueries, type ActivityRow } from './sessions.js';
-import type { IndexBuild, MonitorSample, RelationSize, StandbyLag } from './monitor-types.js';
+import type { HostSample, IndexBuild, MonitorSample, RelationSize, StandbyLag } from './monitor-types.js';
+import type { HostSignals } from '../engine/ports.js';
 import { WorkloadWatch } from './workload-watch.js';
 
 export const DEFAULT_INTERVAL_MS = 1000;
@@ -34,6 +35,8 @@ export interface MonitorOptions {
   longQuerySeconds?: number;
   /** Relations whose total size to track (guarded: skipped under ACCESS EXCLUSIVE). */
   relations?: string[];
+  /** The database host's figures, read with each poll (the Workload panel's host line). */
+  host?: HostSignals;
   /** Sessions and index builds of every database on the server, not just the one connected to (default false). */
   allDatabases?: boolean;
   /** Longest query text kept per session; default 300 characters. */
@@ -131,6 +134,7 @@ export class Monitor {
   private readonly longQuerySeconds: number;
   private readonly queryChars: number;
   private readonly relations: string[];
+  private readonly host: HostSignals | undefined;
   private readonly allDatabases: boolean;
   private probes?: ProbeRunner;
   private serverVersionNum = 0;
@@ -154,6 +158,7 @@ export class Monitor {
     this.queryChars = opts.queryChars ?? 300;
     this.relations = opts.relations ?? [];
     this.allDatabases = opts.allDatabases ?? false;
+    this.host = opts.host;
   }
 
   /** A monitor with its own pool on `spec` (closed by stop()). */
@@ -259,7 +264,7 @@ export class Monitor {
     const at = this.clock.now();
     const locks = activity ? buildLockSessions(sessions, r.lockRows, activity.now_epoch) : [];
     if (this.relations.length) this.workload ??= new WorkloadWatch(this.pool, this.relations);
-    const workload = await this.workload?.poll(this.serverVersionNum, at);
+    const [workload, host] = await Promise.all([this.workload?.poll(this.serverVersionNum, at), this.hostSample()]);
     return {
       at,
       pollMs: performance.now() - t0,
@@ -278,7 +283,17 @@ export class Monitor {
       hiddenSessions,
       allDatabases: this.allDatabases,
       ...(workload ? { workload } : {}),
+      ...(host ? { host } : {}),
     };
+  }
+
+  private async hostSample(): Promise<HostSample | undefined> {
+    const h = this.host;
+    if (!h) return undefined;
+    const r = await h
+      .read()
+      .catch((err: Error) => ({ ok: false as const, note: `host figures unavailable from ${h.source}: ${err?.name ?? 'error'}` }));
+    return r.ok ? { source: h.source, figures: r.figures } : { source: h.source, figures: null, note: r.note };
   }
 
   /** Every probe of one poll; failed probes become notes (and names in `unavailable`). */

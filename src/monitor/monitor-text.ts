@@ -1,6 +1,8 @@
 // One line per sample, for `pgrunbook monitor --plain` and logs: the same facts as the panels.
-import { formatBytes, formatSeconds, oneLine } from '../util/units.js';
-import type { MonitorSample } from './monitor-types.js';
+import { formatBytes, formatPercent as pct, formatSeconds, oneLine } from '../util/units.js';
+import type { HostFigures } from '../engine/ports.js';
+import type { HostSample, MonitorSample, WorkloadSample } from './monitor-types.js';
+import { BACKEND_IO_ABSENT } from '../pg/server-pressure.js';
 
 export function connectionsSummary(s: MonitorSample): string {
   const entries = Object.entries(s.connectionsByState).sort((a, b) => b[1] - a[1]);
@@ -13,6 +15,40 @@ export function indexPhaseSummary(b: MonitorSample['indexBuilds'][number]): stri
   const pct = b.blocksTotal > 0 ? ` ${Math.floor((100 * b.blocksDone) / b.blocksTotal)}%` : '';
   const lockers = b.lockersTotal > 0 ? ` lockers ${b.lockersDone}/${b.lockersTotal}` : '';
   return `${b.phase}${pct}${lockers}`;
+}
+
+/** The host figures as the plain line and the host row both word them: CPU and iowait first, then disk and memory when known. */
+export function hostParts(f: HostFigures): { cpu: string; ioWait: string; disk: string[]; mem: string | null } {
+  const disk: string[] = [];
+  if (f.diskQueueDepth !== null) disk.push(`disk queue ${f.diskQueueDepth.toFixed(1)}`);
+  if (f.diskAwaitMs !== null) disk.push(`await ${f.diskAwaitMs.toFixed(1)}ms`);
+  return {
+    cpu: `CPU ${pct(f.cpuBusyPct)}`,
+    ioWait: `iowait ${pct(f.ioWaitPct)}`,
+    disk,
+    mem:
+      f.memAvailableBytes === null
+        ? null
+        : `mem free ${formatBytes(f.memAvailableBytes)}${f.memTotalBytes ? ` of ${formatBytes(f.memTotalBytes)}` : ''}`,
+  };
+}
+
+/** The database host's figures (--node-exporter / --prometheus), or why there are none yet. */
+export function hostSummary(h: HostSample): string {
+  if (h.note) return `host: ${h.note}`;
+  const f = h.figures;
+  if (!f) return `host: waiting for a second reading from ${h.source}`;
+  const p = hostParts(f);
+  const parts = [p.cpu, p.ioWait, ...p.disk, ...(p.mem ? [p.mem] : [])];
+  return `host: ${parts.join(', ')} over ${Math.round(f.seconds)} s`;
+}
+
+/** Client backends' own I/O since the start (pg_stat_io), or why it is not shown; undefined before a first reading. */
+export function backendIoText(w: WorkloadSample): string | undefined {
+  const io = w.backendIo;
+  if (io === undefined) return undefined;
+  if (io === null) return `backend I/O: ${BACKEND_IO_ABSENT}`;
+  return `backends wrote ${io.writes} buffers, evicted ${io.evictions}, fsynced ${io.fsyncs}`;
 }
 
 export function formatSampleLine(s: MonitorSample): string {
@@ -55,6 +91,10 @@ export function formatSampleLine(s: MonitorSample): string {
     parts.push(
       `sizes: ${sizes.map((r) => `${r.relation} ${r.bytes !== null ? formatBytes(r.bytes) : `? (${r.skipped ?? 'skipped'})`}`).join(', ')}`,
     );
+  const io = s.workload && backendIoText(s.workload);
+  // The counts are since the monitor started; the note that pg_stat_io is absent is not.
+  if (io) parts.push(s.workload?.backendIo ? `${io} since start` : io);
+  if (s.host) parts.push(hostSummary(s.host));
   parts.push(`poll ${s.pollMs.toFixed(1)}ms`);
   if (s.notes.length) parts.push(`notes: ${s.notes.join(' / ')}`);
   return parts.join(' | ');

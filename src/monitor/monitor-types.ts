@@ -1,5 +1,6 @@
 // Samples the monitor produces and the UI panels render. One MonitorSample per poll.
 import type { IndexProgress } from '../engine/events.js';
+import type { HostFigures } from '../engine/ports.js';
 
 export interface LockSession {
   pid: number;
@@ -143,6 +144,15 @@ export interface MonitorSample {
   recentLockWaits?: RecentLockWait[];
   /** The application's statements and lock waits on the watched relations; absent without relations. */
   workload?: WorkloadSample;
+  /** The database host's figures (--node-exporter / --prometheus); absent without an endpoint. */
+  host?: HostSample;
+}
+
+/** The host line: figures (null until a second scrape), or the note of an endpoint that failed. */
+export interface HostSample {
+  source: string;
+  figures: HostFigures | null;
+  note?: string;
 }
 
 /** One of the application's statements on the touched tables, over the last poll. */
@@ -168,5 +178,7 @@ export interface WorkloadSample {
   checkpoints?: { requested: number; timed: number; buffersWritten: number; sinceMs: number };
   /** pg_stat_progress_vacuum's phase on the first table, or null. */
   vacuumPhase?: string | null;
+  /** Client backends' own writes, fsyncs and evictions since the monitor started (pg_stat_io); null before PostgreSQL 16. */
+  backendIo?: { writes: number; fsyncs: number; evictions: number } | null;
   notes: string[];
 }

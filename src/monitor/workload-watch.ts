@@ -1,11 +1,12 @@
 // The Workload panel's figures: the application's top statements on the touched tables
 // (pg_stat_statements: mean latency in the last poll against the mean recorded before the run,
 // calls/s), the sessions waiting on locks on those tables, and the server's WAL and checkpoint
-// pressure since the watch began. A missing extension or privilege becomes one note, not an error.
+// pressure since the watch began, with client backends' own writes, fsyncs and evictions (pg_stat_io,
+// 16+). A missing extension or privilege becomes one note, not an error.
 import type { Queryable } from '../pg/queryable.js';
 import { sqlText } from '../pg/sql-files.js';
 import { readStatementStats, type StatementStat } from '../pg/statement-stats.js';
-import { readServerPressure, type ServerPressureSample } from '../pg/server-pressure.js';
+import { backendIoSince, readServerPressure, type ServerPressureSample } from '../pg/server-pressure.js';
 import type { WorkloadSample, WorkloadStatement } from './monitor-types.js';
 
 const TOP = 5;
@@ -50,6 +51,7 @@ export class WorkloadWatch {
               sinceMs: now - first.at,
             },
             vacuumPhase: pressure.autovacuumPhase,
+            backendIo: backendIoSince(first.backendIo, pressure.backendIo),
           }
         : {}),
       notes,

@@ -1,6 +1,7 @@
 // node-postgres settings for every connection pgrunbook opens to the target, with libpq's TLS
 // meaning. node-postgres treats sslmode=require as verify-full and ignores PGSSLROOTCERT, so the
-// URL's ssl* parameters (else PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) are read here:
+// URL's ssl* parameters are read here, each one else from its variable (PGSSLMODE, PGSSLROOTCERT,
+// PGSSLCERT, PGSSLKEY), as libpq does:
 //   disable, allow, prefer  no TLS (node-postgres cannot fall back, so nothing opportunistic)
 //   require                 encrypted; verified against sslrootcert only when one is given (as libpq)
 //   verify-ca               the chain must lead to sslrootcert (default ~/.postgresql/root.crt)
@@ -31,25 +32,34 @@ function readPem(path: string, what: string, from: string): string {
 
 type Params = Partial<Record<(typeof SSL_PARAMS)[number], string>>;
 
-function sslParams(url: URL | undefined, env: NodeJS.ProcessEnv): { p: Params; from: string } {
-  const fromUrl: Params = {};
-  for (const k of SSL_PARAMS) if (url?.searchParams.has(k)) fromUrl[k] = url.searchParams.get(k)!;
-  if (Object.keys(fromUrl).length) return { p: fromUrl, from: 'the URL' };
-  const e = (k: string) => env[k] || undefined;
-  return {
-    p: { sslmode: e('PGSSLMODE'), sslrootcert: e('PGSSLROOTCERT'), sslcert: e('PGSSLCERT'), sslkey: e('PGSSLKEY') },
-    from: 'the PGSSL* environment',
-  };
+/** Where each parameter came from, for messages: "the URL", or the variable's name. */
+type Sources = Partial<Record<(typeof SSL_PARAMS)[number], string>>;
+
+/** As libpq: each parameter from the URL, else from its PGSSL* variable (one does not hide the others). */
+function sslParams(url: URL | undefined, env: NodeJS.ProcessEnv): { p: Params; from: Sources } {
+  const p: Params = {};
+  const from: Sources = {};
+  for (const k of SSL_PARAMS) {
+    const name = `PG${k.toUpperCase()}`;
+    if (url?.searchParams.has(k)) {
+      p[k] = url.searchParams.get(k)!;
+      from[k] = 'the URL';
+    } else if (env[name]) {
+      p[k] = env[name];
+      from[k] = name;
+    }
+  }
+  return { p, from };
 }
 
-function tlsOptions(p: Params, from: string): false | ConnectionOptions | undefined {
+function tlsOptions(p: Params, from: Sources): false | ConnectionOptions | undefined {
   const mode = p.sslmode;
   if (!mode) return undefined;
-  if (!MODES.includes(mode)) throw new TlsConfigError(`sslmode "${mode}" (from ${from}) is not one of ${MODES.join(', ')}`);
+  if (!MODES.includes(mode)) throw new TlsConfigError(`sslmode "${mode}" (from ${from.sslmode}) is not one of ${MODES.join(', ')}`);
   if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
   const opts: ConnectionOptions = {};
-  if (p.sslcert) opts.cert = readPem(p.sslcert, 'client certificate (sslcert)', from);
-  if (p.sslkey) opts.key = readPem(p.sslkey, 'client key (sslkey)', from);
+  if (p.sslcert) opts.cert = readPem(p.sslcert, 'client certificate (sslcert)', from.sslcert!);
+  if (p.sslkey) opts.key = readPem(p.sslkey, 'client key (sslkey)', from.sslkey!);
   let root = p.sslrootcert;
   if (!root && mode !== 'require') {
     root = join(homedir(), '.postgresql', 'root.crt');
@@ -61,7 +71,7 @@ function tlsOptions(p: Params, from: string): false | ConnectionOptions | undefi
       );
     }
   }
-  if (root && root !== 'system') opts.ca = readPem(root, 'root certificate (sslrootcert)', from);
+  if (root && root !== 'system') opts.ca = readPem(root, 'root certificate (sslrootcert)', from.sslrootcert ?? 'the default location');
   if (mode === 'require' && !root) return { ...opts, rejectUnauthorized: false };
   // verify-ca (and require with a root certificate): the chain is checked, the host name is not.
   if (mode !== 'verify-full') return { ...opts, rejectUnauthorized: true, checkServerIdentity: () => undefined };

@@ -130,6 +130,9 @@ export function explainConnectionError(err: unknown, spec: ConnectionSpec): stri
       return `cannot connect to ${where} (from ${spec.source}): timed out. Check network access to the server.`;
     case '28P01':
     case '28000':
+      if (/client certificate|certificate authentication failed/.test(msg)) {
+        return `cannot connect to ${where} (from ${spec.source}): the server asks for a client certificate (${msg}). Set sslcert and sslkey in the URL (or PGSSLCERT and PGSSLKEY) to a certificate for user ${spec.target.user} signed by a CA the server trusts.`;
+      }
       if (/no encryption/.test(msg)) {
         return `cannot connect to ${where} (from ${spec.source}): the server accepts only TLS connections. Add sslmode=verify-full&sslrootcert=CA_FILE (or sslmode=require) to the URL, or set PGSSLMODE.`;
       }

@@ -40,8 +40,12 @@ export function binDirFor(major: number): string | undefined {
 }
 
 /** The installed major closest to `wanted` (exact when available). */
-export function nearestMajor(wanted: number): number | undefined {
-  const majors = installedMajors();
+/** The npm package (an alias in package.json) that carries a major's binaries. */
+export function embeddedPackage(major: number): string | undefined {
+  return PACKAGE_BY_MAJOR[major];
+}
+
+export function nearestMajor(wanted: number, majors: number[] = installedMajors()): number | undefined {
   if (majors.length === 0) return undefined;
   return majors.reduce((best, m) => (Math.abs(m - wanted) < Math.abs(best - wanted) ? m : best));
 }
@@ -164,6 +168,7 @@ export class EmbeddedServer {
   readonly user = 'postgres';
   private child?: ChildProcess;
   private stopped = false;
+  private launchOpts: EmbeddedOptions = {};
 
   private constructor(
     readonly major: number,
@@ -180,11 +185,36 @@ export class EmbeddedServer {
     return `postgres://${this.user}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
   }
 
+  /**
+   * The URL for pgrunbook's own sessions on this server: it is local and has no TLS, so the
+   * operator's PGSSLMODE (verify-full for production) must not apply to it.
+   */
+  localUrl(database = 'postgres'): string {
+    return `${this.urlFor(database)}?sslmode=disable`;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  static async start(opts: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  static start(opts: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+    return EmbeddedServer.create(opts, (s) => s.init());
+  }
+
+  /**
+   * A server on a data directory that `fill` writes (a copy of another server's, for a standby)
+   * instead of initdb; started, stopped and removed like any other. As root the directory is then
+   * handed to the server's OS user.
+   */
+  static startFrom(fill: (dataDir: string) => Promise<void>, opts: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+    return EmbeddedServer.create(opts, async (s) => {
+      await fill(s.dataDir);
+      const as = runAsUser();
+      if (as) chownTree(s.dataDir, as);
+    });
+  }
+
+  private static async create(opts: EmbeddedOptions, prepare: (s: EmbeddedServer) => Promise<void>): Promise<EmbeddedServer> {
     const major = opts.major ?? DEFAULT_MAJOR;
     const binDir = binDirFor(major);
     if (!binDir) {
@@ -200,7 +230,7 @@ export class EmbeddedServer {
     installExitHook();
     live.add(server);
     try {
-      await server.init();
+      await prepare(server);
       await server.launch(opts);
     } catch (err) {
       await server.stop();
@@ -220,6 +250,7 @@ export class EmbeddedServer {
   }
 
   private async launch(opts: EmbeddedOptions): Promise<void> {
+    this.launchOpts = opts;
     const as = runAsUser();
     const settings: Record<string, string | number> = {
       listen_addresses: '127.0.0.1',
@@ -264,6 +295,25 @@ export class EmbeddedServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.shutdown();
+    live.delete(this);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Stops the server (fast shutdown) keeping its data: `restart()` brings it back on the same port (an outage in tests). */
+  async pause(): Promise<void> {
+    if (this.stopped) throw new Error('the server was stopped for good');
+    await this.shutdown();
+  }
+
+  /** Starts a paused server again on its port, with its data and settings. */
+  async restart(): Promise<void> {
+    if (this.stopped) throw new Error('the server was stopped for good');
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
+    await this.launch(this.launchOpts);
+  }
+
+  private async shutdown(): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
@@ -277,8 +327,6 @@ export class EmbeddedServer {
         child.kill('SIGINT'); // fast shutdown
       });
     }
-    live.delete(this);
-    rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   /** Synchronous kill for exit hooks. */
@@ -317,7 +365,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
     if (ok) {
       // Port open does not mean ready to accept queries; probe with a real connection.
       const pg = await import('pg');
-      const c = new pg.default.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+      // ssl: false, or node-postgres would follow PGSSLMODE to a server that has no TLS.
+      const c = new pg.default.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', ssl: false });
       try {
         await c.connect();
         await c.query('select 1');

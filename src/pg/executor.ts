@@ -13,6 +13,7 @@ import { AbortedError, RunbookError } from '../util/runbook-error.js';
 import { loadParser, parseStatements, type ParsedStatement } from './sqlparse.js';
 import { sqlText } from './sql-files.js';
 import { LockWaitWatch, openLockWaitProbes, type LockWaitSeen } from './lock-wait-watch.js';
+import { clearAutovacuum, conflictsWithAutovacuum } from './autovacuum-clearance.js';
 
 export interface ExecOptions {
   stepId: string;
@@ -51,7 +52,8 @@ export type ExecutorEvent =
       sqlstate?: string;
     }
   | { type: 'step.retry'; stepId: string; attempt: number; of: number; delayMs: number; reason: string }
-  | ({ type: 'step.lock_wait'; stepId: string } & LockWaitSeen);
+  | ({ type: 'step.lock_wait'; stepId: string } & LockWaitSeen)
+  | { type: 'step.log'; stepId: string; level: 'info' | 'warn' | 'error'; message: string; stream?: 'stdout' | 'stderr' };
 
 /** The one question the executor asks (retry or stop when lock retries run out); the engine's gate port answers it. */
 export interface RetryQuestion {
@@ -228,6 +230,7 @@ export class SqlExecutor {
       }
       for (const [name, value] of extraSettings) await client.query(`SET ${unit.transactional ? 'LOCAL ' : ''}${name} = ${value}`);
       for (const st of unit.statements) {
+        if (conflictsWithAutovacuum(st.node)) await this.clearAutovacuumFor(st, opts.stepId);
         const t0 = this.deps.clock.now();
         const pid: number | undefined = (client as any).processID;
         const watch = pid ? new LockWaitWatch(this.deps.pool, this.deps.clock, pid) : undefined;
@@ -268,6 +271,24 @@ export class SqlExecutor {
       }
       client.release(broken ? true : undefined);
     }
+  }
+
+  /** Cancels an autovacuum of the statement's relations first, so the application does not queue behind it (autovacuum-clearance.ts). */
+  private async clearAutovacuumFor(st: ParsedStatement, stepId: string): Promise<void> {
+    const rels = new Set<string>();
+    collectRelations(st.ast, rels);
+    // The statement's first two words, after any comments (a runbook's SQL often starts with one).
+    const verb = st.sql
+      .replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, ' ')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ')
+      .toUpperCase();
+    // On the probe connection: the statement's own client may hold the last connection of the run pool.
+    if (!(this.deps.pool instanceof pg.Pool)) return;
+    const probes = openLockWaitProbes(this.deps.pool);
+    for (const line of await clearAutovacuum(probes, [...rels], verb)) this.deps.emit({ type: 'step.log', stepId, ...line });
   }
 
   /** Sessions holding locks that conflict with what the unit touches: best-effort evidence. */

@@ -40,7 +40,7 @@ interface Row {
 
 const probePools = new WeakMap<pg.Pool, pg.Pool>();
 
-/** The one-connection probe pool beside a run pool: same server and credentials; its idle connection closes after 30 s and never keeps the process alive. */
+/** The one-connection probe pool beside a run pool: same server and credentials; its idle connection closes after 30 s or when the run pool ends, and never keeps the process alive. */
 function probePoolFor(pool: pg.Pool): pg.Pool {
   let probes = probePools.get(pool);
   if (!probes) {
@@ -55,6 +55,15 @@ function probePoolFor(pool: pg.Pool): pg.Pool {
     // An idle probe connection the server ends (a dropped database, a restart) must not crash the run.
     probes.on('error', () => {});
     probePools.set(pool, probes);
+    // It ends with its run pool: a fleet finishes targets faster than 30 s of idle, and each one's
+    // lingering probe session counted against the server's connections (80 per server at 100 targets).
+    const endRunPool = pool.end.bind(pool) as () => Promise<void>;
+    const ending = probes;
+    pool.end = (() =>
+      ending
+        .end()
+        .catch(() => {})
+        .then(endRunPool)) as typeof pool.end;
   }
   return probes;
 }

@@ -1,8 +1,19 @@
 // How hard the server is writing: WAL bytes (the insert position) and full-page images (pg_stat_wal), checkpoints requested against timed and
 // the buffers they wrote (pg_stat_bgwriter, pg_stat_checkpointer from 17), and whether autovacuum
-// is working on the table right now. Two readings give a window: rates and counts since the first.
+// is working on the table right now; from 16, what client backends wrote, fsynced and evicted themselves
+// (pg_stat_io). Two readings give a window: rates and counts since the first.
 import type { Queryable } from './queryable.js';
 import { sqlText } from './sql-files.js';
+
+/** Client backends' own relation I/O (pg_stat_io): buffers written, fsyncs, evictions. */
+export interface BackendIo {
+  writes: number;
+  fsyncs: number;
+  evictions: number;
+}
+
+/** Why there are no backend I/O figures before PostgreSQL 16. */
+export const BACKEND_IO_ABSENT = 'pg_stat_io needs PostgreSQL 16 or later';
 
 export interface ServerPressureSample {
   at: number;
@@ -14,6 +25,8 @@ export interface ServerPressureSample {
   /** pg_stat_progress_vacuum's phase for the table, or null when no (visible) vacuum runs on it. */
   autovacuumPhase: string | null;
   maxWalSize: string;
+  /** null before PostgreSQL 16 (no pg_stat_io). */
+  backendIo?: BackendIo | null;
 }
 
 export type ServerPressureReading = ({ ok: true } & ServerPressureSample) | { ok: false; note: string; sqlstate?: string };
@@ -47,6 +60,10 @@ export async function readServerPressure(
       buffersWritten: Number(r.buffers_written),
       autovacuumPhase: r.autovacuum_phase ?? null,
       maxWalSize: r.max_wal_size,
+      backendIo:
+        r.backend_writes === null
+          ? null
+          : { writes: Number(r.backend_writes), fsyncs: Number(r.backend_fsyncs), evictions: Number(r.backend_evictions) },
     };
   } catch (err: any) {
     const fix =
@@ -80,4 +97,12 @@ export function pressureWindow(prev: ServerPressureSample, cur: ServerPressureSa
     autovacuumPhase: cur.autovacuumPhase,
     maxWalSize: cur.maxWalSize,
   };
+}
+
+/** Backend I/O between two readings; after a stats reset (a counter went down) it counts from the reset. */
+export function backendIoSince(prev: BackendIo | null | undefined, cur: BackendIo | null | undefined): BackendIo | null {
+  if (!cur) return null;
+  const reset = !prev || cur.writes < prev.writes || cur.fsyncs < prev.fsyncs || cur.evictions < prev.evictions;
+  const d = (k: keyof BackendIo) => (reset ? cur[k] : cur[k] - prev[k]);
+  return { writes: d('writes'), fsyncs: d('fsyncs'), evictions: d('evictions') };
 }

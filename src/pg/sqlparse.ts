@@ -1,5 +1,5 @@
 // Statement splitting and classification with the real PostgreSQL parser (libpg-query).
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, normalizeSync, parseSync } from 'libpg-query';
 
 let loaded: Promise<void> | undefined;
 /** Must be awaited once before any other function here. */
@@ -29,6 +29,11 @@ export class SqlSyntaxError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The statement with its constants replaced by $1, $2, ... as pg_stat_statements shows it. */
+export function normalizeStatement(sql: string): string {
+  return normalizeSync(sql);
 }
 
 export function parseStatements(sql: string): ParsedStatement[] {

@@ -269,8 +269,11 @@ export class Drill {
 
   /** Says, from the deploy's trace, how each fault was handled. */
   outcomes(trace: PhaseTrace, samplerIndex: { lockerPid: number | null; sentAt: number }[], intervalMs: number): DrillOutcome[] {
-    const out: DrillOutcome[] = [];
     const stepOf = (id?: string) => trace.steps.find((s) => s.stepId === id);
+    return [this.blockerOutcome(stepOf), this.longTransactionOutcome(stepOf, samplerIndex, intervalMs), this.burstOutcome(stepOf)];
+  }
+
+  private blockerOutcome(stepOf: StepOf): DrillOutcome {
     const b = this.facts.get('blocking-transaction');
     if (this.blocker) {
       const s = stepOf(this.blocker.step.id);
@@ -282,7 +285,7 @@ export class Drill {
             ? `${this.blocker.step.id} hit lock_timeout ${s.retries} time(s), backed off and retried, and completed after the blocker let go; each wait for the lock was cut off by lock_timeout (${this.blocker.step.settings.lockTimeoutMs} ms), so the queue behind it never grew longer than that`
             : `${this.blocker.step.id} completed without a retry (the blocker was released before lock_timeout ran out)`
           : `${this.blocker.step.id} ${s?.status ?? 'did not run'}${s?.error ? `: ${s.error}` : ''} — the operator must find the blocker (Locks panel, pg_blocking_pids) and wait for it or end it`;
-      out.push({
+      return {
         fault: 'blocking-transaction',
         stepId: this.blocker.step.id,
         injected: !!b?.injectedAt,
@@ -295,9 +298,12 @@ export class Drill {
           sampled_wait_ms: Math.round(waited),
           blocked_by_drill: s?.blockedBy.includes(b?.pid ?? -1) ? 'yes' : 'no',
         },
-      });
-    } else out.push(notApplicable('blocking-transaction', 'no deploy step takes a SHARE or stronger lock on an existing table'));
+      };
+    }
+    return notApplicable('blocking-transaction', 'no deploy step takes a SHARE or stronger lock on an existing table');
+  }
 
+  private longTransactionOutcome(stepOf: StepOf, samplerIndex: { lockerPid: number | null }[], intervalMs: number): DrillOutcome {
     const l = this.facts.get('long-transaction');
     if (this.indexTarget) {
       const s = stepOf(this.indexTarget.step.id);
@@ -305,7 +311,7 @@ export class Drill {
         .filter(([p]) => p.startsWith('waiting'))
         .reduce((a, [, ms]) => a + ms, 0);
       const behindDrill = samplerIndex.filter((x) => x.lockerPid !== null && x.lockerPid === l?.pid).length * intervalMs;
-      out.push({
+      return {
         fault: 'long-transaction',
         stepId: this.indexTarget.step.id,
         injected: !!l?.injectedAt,
@@ -325,13 +331,16 @@ export class Drill {
           waited_behind_drill_ms: behindDrill,
           step_ms: s?.durationMs ?? null,
         },
-      });
-    } else out.push(notApplicable('long-transaction', 'no deploy step builds an index concurrently'));
+      };
+    }
+    return notApplicable('long-transaction', 'no deploy step builds an index concurrently');
+  }
 
+  private burstOutcome(stepOf: StepOf): DrillOutcome {
     const w = this.facts.get('write-burst');
     if (this.burstTarget) {
       const s = stepOf(this.burstTarget.step.id);
-      out.push({
+      return {
         fault: 'write-burst',
         stepId: this.burstTarget.step.id,
         injected: !!w?.injectedAt,
@@ -347,11 +356,13 @@ export class Drill {
           backfill_batches: s?.batches ?? 0,
           backfill_retries: s?.retries ?? 0,
         },
-      });
-    } else out.push(notApplicable('write-burst', 'no backfill step in the deploy phase'));
-    return out;
+      };
+    }
+    return notApplicable('write-burst', 'no backfill step in the deploy phase');
   }
 }
+
+type StepOf = (id?: string) => PhaseTrace['steps'][number] | undefined;
 
 /** The backfill's SET list, which the drill's application applies to the rows it inserts. */
 function backfillSet(step: StepSpec): string | undefined {

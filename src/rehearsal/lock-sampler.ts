@@ -56,6 +56,7 @@ export class LockSampler {
   readonly marks = new Map<string, Promise<Mark | undefined>>();
   private client?: pg.Client;
   private markClient?: pg.Client;
+  private lastMark: Promise<unknown> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private running = false;
   private inFlight?: Promise<void>;
@@ -74,17 +75,21 @@ export class LockSampler {
     return this.opts.intervalMs ?? 10;
   }
 
-  /** Called synchronously from the bus at step boundaries: the query leaves at once on its own connection. */
+  /**
+   * Called synchronously from the bus at step boundaries, on its own idle connection. A step's end
+   * and the next one's start come together: marks go one after another (one query at a time per client).
+   */
   mark(key: string): void {
     const c = this.markClient;
     if (!c) return;
-    this.marks.set(
-      key,
+    const query = (): Promise<Mark | undefined> =>
       c.query<{ lsn: string; files: Record<string, number> }>(markSql(), [this.opts.tables]).then(
         (r) => ({ lsn: BigInt(r.rows[0]!.lsn.split('.')[0]!), files: r.rows[0]!.files }),
         () => undefined,
-      ),
-    );
+      );
+    const next = this.lastMark.then(query);
+    this.lastMark = next;
+    this.marks.set(key, next);
   }
 
   async start(): Promise<void> {

@@ -125,12 +125,22 @@ export async function dumpSchema(bin: PgDumpBinary, opts: DumpOptions): Promise<
     return stripMetaCommands(stdout);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new RunbookError(`pg_dump failed: ${redact((e.stderr || e.message).trim().split('\n').slice(-3).join(' '))}`, {
-      hint: 'the role needs to read the catalog and the touched tables; check the source URL and privileges',
-    });
+    const said = (e.stderr || e.message).trim().split('\n').slice(-3).join(' ');
+    throw new RunbookError(`pg_dump failed: ${redact(said)}`, { hint: dumpFailureHint(said) });
   } finally {
     conn.dispose();
   }
+}
+
+/** What to change, from what pg_dump said: its TLS failures are not a matter of privileges. */
+function dumpFailureHint(said: string): string {
+  if (/SSL|certificate/i.test(said)) {
+    return (
+      "pg_dump (libpq) reads sslmode and sslrootcert from the source URL, else PGSSLMODE and PGSSLROOTCERT: point sslrootcert (or PGSSLROOTCERT) at the CA that signed the server's certificate, " +
+      'and connect by a host name the certificate names'
+    );
+  }
+  return 'the role needs to read the catalog and the touched tables; check the source URL and privileges';
 }
 
 export function stripMetaCommands(sql: string): string {

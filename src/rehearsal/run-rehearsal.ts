@@ -21,6 +21,7 @@ import {
 } from './clone.js';
 import { Drill, type DrillOptions } from './drill.js';
 import { normRel } from './relation-names.js';
+import { isConnectionLost, lostConnectionError, type RehearsalStage } from './lost-connection.js';
 import type { FindPgDumpOptions } from './pgdump.js';
 import { compareLocks, deployPlans, predictLocks } from './predict.js';
 import { projectionNotes, projectSteps, type StepProjection, toProjection } from './projection.js';
@@ -74,6 +75,10 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     throw new RunbookError(`--sample must be a percentage in (0, 100], got ${samplePct}`, { exitCode: 2 });
   const spec = resolveConnection(opts.sourceUrl);
   const source = readOnlySourcePool(spec.connectionString);
+  const at: { stage: RehearsalStage } = { stage: 'source read' };
+  let opened: Sandbox | undefined;
+  /** A lost connection inside the sandbox's scope, kept in case closing the sandbox fails too. */
+  let lost: unknown;
   try {
     let ident: ServerIdentity;
     try {
@@ -87,6 +92,7 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
     // Fail before starting anything when pg_dump was asked for and cannot do the schema copy.
     const schemaSource = isUrl ? undefined : await chooseSchemaSource(ident.major, opts.schemaFrom, opts.pgDump);
     log(`opening the ${isUrl ? 'staging' : sandboxSpec} sandbox`);
+    at.stage = 'sandbox start';
     const sandbox = await openSandbox({
       spec: sandboxSpec,
       sourceMajor: ident.major,
@@ -94,15 +100,19 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
       sourceUrl: spec.connectionString,
       log,
     });
+    opened = sandbox;
     for (const w of sandbox.warnings) log(`warning: ${w}`);
-    const run: Rehearsal = { opts, log, samplePct, warnings: [], source, sourceUrl: spec.connectionString, ident, names, schemaSource };
+    const run: Rehearsal = { opts, log, samplePct, warnings: [], source, sourceUrl: spec.connectionString, ident, names, schemaSource, at };
     const sourceDesc = `${describeTarget(spec.target)} (PostgreSQL ${ident.major})`;
     return await withSandbox(sandbox, async (sb) => {
       const sbPool = new pg.Pool({ ...clientConfig(sb.url), application_name: 'pgrunbook-rehearsal:inspect', max: 2 });
       sbPool.on('error', () => {});
       sbPool.on('connect', (c) => watchSession(c, sb.url));
       try {
-        const body = await rehearseIn(run, sb, sbPool);
+        const body = await rehearseIn(run, sb, sbPool).catch((err: unknown) => {
+          if (isConnectionLost(err)) lost = err;
+          throw err;
+        });
         return {
           runbook: opts.runbook.name,
           source: { description: redact(sourceDesc), major: ident.major },
@@ -115,6 +125,22 @@ export async function rehearse(opts: RehearseOptions): Promise<RehearsalResult> 
       } finally {
         await sbPool.end().catch(() => {});
       }
+    });
+  } catch (err) {
+    const cause = lost ?? err;
+    if (!isConnectionLost(cause)) throw err;
+    // close() runs once; asking again gives how that one attempt went.
+    const closed = opened
+      ? await opened.close().then(
+          () => undefined,
+          (e: unknown) => (e as Error)?.message ?? String(e),
+        )
+      : undefined;
+    throw lostConnectionError({
+      err: cause,
+      at: at.stage,
+      source: describeTarget(spec.target),
+      sandbox: opened && { description: opened.description, cleanedUp: closed === undefined, closeError: closed },
     });
   } finally {
     await source.end().catch(() => {});
@@ -133,6 +159,8 @@ interface Rehearsal {
   /** Relation names the deploy touches. */
   names: string[];
   schemaSource: SchemaSource | undefined;
+  /** The part under way, for the error a lost connection gets. */
+  at: { stage: RehearsalStage };
 }
 
 type SizeSample = Pick<TableSample, 'table' | 'sourceRows' | 'sourceBytes' | 'sampleRows' | 'sampleBytes'>;
@@ -144,7 +172,9 @@ type RehearsalBody = Pick<
 /** Copy, plan, trace deploy and rollback, compare the schema, project: everything that happens inside the sandbox. */
 async function rehearseIn(run: Rehearsal, sb: Sandbox, sbPool: pg.Pool): Promise<RehearsalBody> {
   const { opts, log } = run;
+  run.at.stage = 'copy';
   const { clone, samples } = await copyIntoSandbox(run, sb, sbPool);
+  run.at.stage = 'sandbox inspection';
   const tables = (await resolveTableSet(sbPool, run.names)).tables
     .filter((t) => t.relkind === 'r' || t.relkind === 'p')
     .map((t) => t.qualified);
@@ -167,7 +197,9 @@ async function rehearseIn(run: Rehearsal, sb: Sandbox, sbPool: pg.Pool): Promise
       `backfill ${c.stepId}: sandbox batches capped at ${c.cap} rows (5% of the ${c.sampleRows}-row sample of ${c.table}; the source's batches are a far smaller share of it)`,
     );
 
+  run.at.stage = 'deploy trace';
   const { deploy, drill } = await traceDeploy(run, sb.url, sandboxRunbook, plans, tables);
+  run.at.stage = 'rollback trace';
   const { rollback, schemaDiff, rollbackVerified } = await traceRollback(run, sb.url, sandboxRunbook, tables, sbPool, before);
 
   // 4. Projection and per-step report.

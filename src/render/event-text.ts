@@ -172,7 +172,8 @@ function progressText(e: Extract<RunEvent, { type: 'step.progress' }>): string {
   if (p.kind === 'backfill') {
     const pct = p.rowsTotal ? ` (${Math.min(100, (100 * p.rowsDone) / p.rowsTotal).toFixed(1)}%)` : '';
     const eta = p.etaSeconds != null ? `, ETA ${Math.round(p.etaSeconds)}s` : '';
-    return `${p.rowsDone}${p.rowsTotal ? `/${p.rowsTotal}` : ''} rows${pct}, ${Math.round(p.rate)} rows/s, batch ${p.batchSize}${eta}${p.throttle ? `, throttled: ${p.throttle}` : ''}`;
+    const workers = p.workers?.running === 2 ? ', 2 workers' : '';
+    return `${p.rowsDone}${p.rowsTotal ? `/${p.rowsTotal}` : ''} rows${pct}, ${Math.round(p.rate)} rows/s${workers}, batch ${p.batchSize}${eta}${p.throttle ? `, throttled: ${p.throttle}` : ''}`;
   }
   if (p.kind === 'index')
     return `index ${p.index}: ${p.phase} blocks ${p.blocksDone}/${p.blocksTotal} tuples ${p.tuplesDone}/${p.tuplesTotal}`;

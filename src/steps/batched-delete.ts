@@ -10,7 +10,7 @@ import type { Evidence } from '../engine/gates.js';
 import type { PlanContext, StepContext, StepKind, StepPlan } from '../engine/step-kind.js';
 import type { Problem, StepSpec } from '../runbook/model.js';
 import { InputError } from '../util/runbook-error.js';
-import { batchKnobs, batchKnobsShape, type BackfillConfig } from '../backfill/params.js';
+import { batchKnobs, batchKnobsShape, zWorkers, type BackfillConfig } from '../backfill/params.js';
 import { checkFragments } from '../backfill/backfill-fragments.js';
 import { runStepBackfill } from './lib/step-backfill.js';
 import { runRollbackSql } from './lib/rollback-sql.js';
@@ -26,6 +26,11 @@ const schema = z
     table: z.string().trim().min(1).describe('Table to delete from, optionally schema-qualified. It must have a primary key.'),
     where: z.string().trim().min(1).optional().describe('SQL condition: only rows matching it are deleted (default: every row).'),
     ...batchKnobsShape,
+    workers: zWorkers
+      .optional()
+      .describe(
+        'Main-pass workers, each deleting in its own key range: 1 (default), 2, or auto (a second worker while no throttle rule is active, kept only if the two are at least 1.15x faster).',
+      ),
   })
   .describe('DELETE in keyset batches with an exactly-once cursor, auto-tuned batch size and throttling.');
 type Params = z.input<typeof schema>;
@@ -40,7 +45,16 @@ async function configOf(step: StepSpec<Params>): Promise<BackfillConfig> {
   const bad = await whereProblems(p.where);
   if (bad.length) throw new InputError(`step ${step.id}: ${bad.join('; ')}`, 'fix the step in the runbook; nothing was run');
   const table = p.table;
-  return { table, set: '', where: p.where, ...batchKnobs(p), deleteRows: true, catchupRounds: 0, title: `batched delete from ${table}` };
+  return {
+    table,
+    set: '',
+    where: p.where,
+    ...batchKnobs(p),
+    workers: p.workers ?? 1,
+    deleteRows: true,
+    catchupRounds: 0,
+    title: `batched delete from ${table}`,
+  };
 }
 
 /** One batch, with its parameters spelled out in a comment. */

@@ -26,6 +26,7 @@ import { sqlText } from '../pg/sql-files.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { backfillSchema, resolveConfig } from '../backfill/params.js';
 import { runStepBackfill } from './lib/step-backfill.js';
+import { takeUsageSnapshot, usageSnapshotSql } from './lib/expand-snapshot.js';
 import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
 import { identifier, tableName } from './ddl/ddl-schema.js';
 import {
@@ -345,6 +346,8 @@ async function applyExpand(step: StepSpec<Params>, ctx: StepContext, open: FlagB
   }
   const result = await runStepBackfill(ctx, backfillConfig(p, n, c));
   if (p.flag) await switchReads(open, p.flag, ctx, n);
+  // After our own backfill: a later `unused` check counts the old column's uses from here on.
+  await takeUsageSnapshot(ctx, { table: p.table, column: p.column });
   ctx.emit({
     type: 'step.evidence',
     stepId: step.id,
@@ -464,8 +467,9 @@ export const changeColumnKind = (open: FlagBackendFactory): StepKind<Params> => 
   kind: 'change_column',
   schema: schema as unknown as z.ZodType<Params>,
   sqlFragmentFields: ['using', 'rollback_using'],
-  // The expand's backfill keeps its cursor in the run state, as the backfill kind does.
-  stateSql: backfillSchemaSql,
+  // The expand's backfill keeps its cursor in the run state, as the backfill kind does, and its
+  // snapshot of the old column's use for a later `unused` step.
+  stateSql: `${backfillSchemaSql};\n${usageSnapshotSql}`,
   validate,
   defaultGate: (step, p) => (step.params.stage === 'contract' || !p.reversible ? 'type' : 'confirm'),
   plan,

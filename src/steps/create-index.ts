@@ -146,6 +146,112 @@ async function leftover(ctx: StepContext, t: TableFacts, name: string): Promise<
   return idx && !idx.valid && idx.tableOid === t.oid ? idx : undefined;
 }
 
+/** ADD PRIMARY KEY on a nullable column would scan under ACCESS EXCLUSIVE to set NOT NULL: refuse. */
+async function requireNotNullKey(ctx: StepContext, t: TableFacts, columns: string[]): Promise<void> {
+  for (const c of columns) {
+    const col = await findColumn(ctx.pool, t.oid, c);
+    if (col && !col.notNull) {
+      throw new RunbookError(`primary key column ${c} is nullable`, {
+        hint: `run a not_null step on ${c} first; ADD PRIMARY KEY would otherwise scan the table under ACCESS EXCLUSIVE to set NOT NULL`,
+      });
+    }
+  }
+}
+
+/**
+ * An index of this name already there: valid means built (true); an invalid one from this run or
+ * allowed by `drop_invalid` is dropped (false: build it); anyone else's invalid one is refused.
+ */
+async function settleExisting(ctx: StepContext, p: Params, t: TableFacts, name: string, state: State): Promise<boolean> {
+  const existing = await findIndex(ctx.pool, t.schema, name);
+  if (existing && existing.tableOid !== t.oid) {
+    throw new RunbookError(`an index named ${name} already exists on ${existing.table}`, {
+      hint: 'choose another `name:` for this index',
+    });
+  }
+  if (existing?.valid) {
+    if (state.building) await patchState(ctx, { created: true });
+    else {
+      if (state.created === undefined) await patchState(ctx, { created: false });
+      log(ctx, `index ${name} already exists and is valid; nothing to build`);
+    }
+    return true;
+  }
+  if (existing) {
+    if (state.building) await dropInvalid(ctx, existing, 'left by an earlier attempt of this run');
+    else if (p.drop_invalid) await dropInvalid(ctx, existing, 'drop_invalid: true');
+    else {
+      throw new RunbookError(
+        `an INVALID index ${existing.schema}.${existing.name} already exists (a failed concurrent build); it is still maintained on every write but never used`,
+        {
+          hint: 'set `drop_invalid: true` on this step to drop it concurrently and rebuild, or drop it yourself with DROP INDEX CONCURRENTLY',
+        },
+      );
+    }
+  }
+  return false;
+}
+
+/** CREATE INDEX CONCURRENTLY with progress, retried up to `retries` times for errors a retry can fix. */
+async function buildWithRetries(ctx: StepContext, stepId: string, p: Params, t: TableFacts, name: string): Promise<void> {
+  const sql = createSql(p, t.qualified, name);
+  const indexQualified = qname(t.schema, name);
+  for (let attempt = 0; ; attempt++) {
+    const poller = pollIndexProgress(ctx, { tableOid: t.oid, indexQualified, indexName: name });
+    try {
+      await ctx.executor.run(
+        sql,
+        execOptions(ctx, {
+          transactional: false,
+          ...(p.parallel_workers !== undefined ? { settings: { max_parallel_maintenance_workers: p.parallel_workers } } : {}),
+          // A lock_timeout while waiting for old snapshots leaves an invalid index: drop it
+          // before the executor tries the same CREATE again.
+          beforeRetry: async () => {
+            const l = await leftover(ctx, t, name);
+            if (l) await dropInvalid(ctx, l, 'the build timed out waiting for a lock');
+          },
+        }),
+      );
+      return;
+    } catch (err) {
+      await poller.stop();
+      await afterFailedBuild(ctx, err, { stepId, p, t, name, attempt });
+    } finally {
+      await poller.stop();
+    }
+  }
+}
+
+/** A failed build: clean up its leftover, then throw (abort, duplicates, not retryable) or wait to retry. */
+async function afterFailedBuild(
+  ctx: StepContext,
+  err: any,
+  b: { stepId: string; p: Params; t: TableFacts; name: string; attempt: number },
+): Promise<void> {
+  const { p, attempt } = b;
+  const cleanup = await cleanUpFailedBuild(ctx, b.t, b.name);
+  if (isAbort(err) || ctx.signal.aborted) throw err instanceof AbortedError ? err : new AbortedError();
+  const code: string | undefined = err?.sqlstate ?? err?.code;
+  if (code === '23505') {
+    throw new RunbookError(`cannot build unique index ${b.name}: duplicate values exist (${err.message})`, {
+      sqlstate: code,
+      hint: `remove the duplicates (the detail names one), then run the step again; ${cleanup}`,
+    });
+  }
+  const retryable = code === undefined ? !(err instanceof RunbookError) : RETRYABLE.has(code) && !/statement_timeout/.test(err.message);
+  if (!retryable || attempt >= p.retries) throw err;
+  log(ctx, `index build failed (${err.message}); retry ${attempt + 1} of ${p.retries}`, 'warn');
+  ctx.emit({
+    type: 'step.retry',
+    stepId: b.stepId,
+    attempt: attempt + 1,
+    of: p.retries,
+    delayMs: 500 * (attempt + 1),
+    reason: err.message,
+  });
+  await ctx.clock.sleep(500 * (attempt + 1), ctx.signal);
+}
+
 export const createIndex: StepKind<Params> = {
   kind: 'create_index',
   schema: schema as unknown as z.ZodType<Params>,
@@ -202,97 +308,12 @@ export const createIndex: StepKind<Params> = {
     const t = await requireTable(ctx.pool, p.table);
     const name = indexName(p);
     const state = ((await ctx.state.get<State>()) ?? {}) as State;
-
-    if (p.add_primary_key) {
-      for (const c of p.columns ?? []) {
-        const col = await findColumn(ctx.pool, t.oid, c);
-        if (col && !col.notNull) {
-          throw new RunbookError(`primary key column ${c} is nullable`, {
-            hint: `run a not_null step on ${c} first; ADD PRIMARY KEY would otherwise scan the table under ACCESS EXCLUSIVE to set NOT NULL`,
-          });
-        }
-      }
-    }
-
-    const existing = await findIndex(ctx.pool, t.schema, name);
-    if (existing && existing.tableOid !== t.oid) {
-      throw new RunbookError(`an index named ${name} already exists on ${existing.table}`, {
-        hint: 'choose another `name:` for this index',
-      });
-    }
-    let built = false;
-    if (existing?.valid) {
-      if (state.building) await patchState(ctx, { created: true });
-      else {
-        if (state.created === undefined) await patchState(ctx, { created: false });
-        log(ctx, `index ${name} already exists and is valid; nothing to build`);
-      }
-      built = true;
-    } else if (existing) {
-      if (state.building) await dropInvalid(ctx, existing, 'left by an earlier attempt of this run');
-      else if (p.drop_invalid) await dropInvalid(ctx, existing, 'drop_invalid: true');
-      else {
-        throw new RunbookError(
-          `an INVALID index ${existing.schema}.${existing.name} already exists (a failed concurrent build); it is still maintained on every write but never used`,
-          {
-            hint: 'set `drop_invalid: true` on this step to drop it concurrently and rebuild, or drop it yourself with DROP INDEX CONCURRENTLY',
-          },
-        );
-      }
-    }
-
-    if (!built) {
+    if (p.add_primary_key) await requireNotNullKey(ctx, t, p.columns ?? []);
+    if (!(await settleExisting(ctx, p, t, name, state))) {
       await patchState(ctx, { building: true });
-      const sql = createSql(p, t.qualified, name);
-      const indexQualified = qname(t.schema, name);
-      for (let attempt = 0; ; attempt++) {
-        const poller = pollIndexProgress(ctx, { tableOid: t.oid, indexQualified, indexName: name });
-        try {
-          await ctx.executor.run(
-            sql,
-            execOptions(ctx, {
-              transactional: false,
-              ...(p.parallel_workers !== undefined ? { settings: { max_parallel_maintenance_workers: p.parallel_workers } } : {}),
-              // A lock_timeout while waiting for old snapshots leaves an invalid index: drop it
-              // before the executor tries the same CREATE again.
-              beforeRetry: async () => {
-                const l = await leftover(ctx, t, name);
-                if (l) await dropInvalid(ctx, l, 'the build timed out waiting for a lock');
-              },
-            }),
-          );
-          break;
-        } catch (err: any) {
-          await poller.stop();
-          const cleanup = await cleanUpFailedBuild(ctx, t, name);
-          if (isAbort(err) || ctx.signal.aborted) throw err instanceof AbortedError ? err : new AbortedError();
-          const code: string | undefined = err?.sqlstate ?? err?.code;
-          if (code === '23505') {
-            throw new RunbookError(`cannot build unique index ${name}: duplicate values exist (${err.message})`, {
-              sqlstate: code,
-              hint: `remove the duplicates (the detail names one), then run the step again; ${cleanup}`,
-            });
-          }
-          const retryable =
-            code === undefined ? !(err instanceof RunbookError) : RETRYABLE.has(code) && !/statement_timeout/.test(err.message);
-          if (!retryable || attempt >= p.retries) throw err;
-          log(ctx, `index build failed (${err.message}); retry ${attempt + 1} of ${p.retries}`, 'warn');
-          ctx.emit({
-            type: 'step.retry',
-            stepId: step.id,
-            attempt: attempt + 1,
-            of: p.retries,
-            delayMs: 500 * (attempt + 1),
-            reason: err.message,
-          });
-          await ctx.clock.sleep(500 * (attempt + 1), ctx.signal);
-        } finally {
-          await poller.stop();
-        }
-      }
+      await buildWithRetries(ctx, step.id, p, t, name);
       await patchState(ctx, { created: true });
     }
-
     const cons = constraintSql(p, t.qualified, name);
     if (cons && !(await findConstraint(ctx.pool, t.oid, name))) {
       await runDdl(ctx, cons);

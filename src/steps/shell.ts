@@ -93,11 +93,18 @@ function firstWord(command: string): string {
   return command.trim().split(/\s+/)[0] ?? command;
 }
 
-export async function runShell(
-  p: ShellParams,
-  ctx: Pick<StepContext, 'emit' | 'signal' | 'clock'> & { stepId: string },
-  graceMs = KILL_GRACE_MS,
-) {
+type ShellContext = Pick<StepContext, 'emit' | 'signal' | 'clock'> & { stepId: string };
+type StopReason = 'abort' | 'timeout';
+
+/** What execa reports about a finished command that runShell reads. */
+interface Ended {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  message?: string | undefined;
+  shortMessage?: string | undefined;
+}
+
+export async function runShell(p: ShellParams, ctx: ShellContext, graceMs = KILL_GRACE_MS) {
   if (ctx.signal.aborted) throw new AbortedError();
   const t0 = Date.now();
   const child = execa(p.command, {
@@ -111,6 +118,29 @@ export async function runShell(
     stdin: 'ignore',
     cleanup: false,
   });
+  const output = pumpOutput(child, ctx);
+  const guard = guardGroup(child, p, ctx, graceMs);
+
+  let result: Awaited<typeof child>;
+  try {
+    result = await child;
+    await output.pumped;
+    await guard.ending();
+  } finally {
+    guard.release();
+  }
+  const durationMs = Date.now() - t0;
+  const lastErr = output.tail.length ? `:\n  ${output.tail.join('\n  ')}` : '';
+  const failure = guard.stopped() ? stoppedError(p, guard.stopped()!, lastErr) : exitError(p, result, lastErr);
+  if (failure) throw failure;
+  return { exitCode: 0, durationMs, stdoutLines: output.counts.stdout, stderrLines: output.counts.stderr };
+}
+
+/** Each output line becomes a step.log event; the last stderr lines are kept for the error text. */
+function pumpOutput(
+  child: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null },
+  ctx: ShellContext,
+): { pumped: Promise<unknown>; tail: string[]; counts: { stdout: number; stderr: number } } {
   const tail: string[] = [];
   const counts = { stdout: 0, stderr: 0 };
   const pump = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
@@ -127,11 +157,22 @@ export async function runShell(
     });
     return new Promise<void>((resolve) => rl.once('close', () => resolve()));
   };
-  const pumped = Promise.all([pump(child.stdout, 'stdout'), pump(child.stderr, 'stderr')]);
+  return { pumped: Promise.all([pump(child.stdout, 'stdout'), pump(child.stderr, 'stderr')]), tail, counts };
+}
 
-  let stopped: 'abort' | 'timeout' | undefined;
+/**
+ * Ends the command's process group on a cancel or at the timeout, and whatever the command left
+ * running in its group when it exits by itself.
+ */
+function guardGroup(
+  child: { pid?: number | undefined; nodeChildProcess: { once(event: 'exit', fn: () => void): unknown } },
+  p: ShellParams,
+  ctx: ShellContext,
+  graceMs: number,
+) {
+  let stopped: StopReason | undefined;
   let ending: Promise<void> | undefined;
-  const stop = (why: 'abort' | 'timeout') => {
+  const stop = (why: StopReason) => {
     if (stopped) return;
     stopped = why;
     ending = endGroup(child.pid, graceMs);
@@ -145,47 +186,46 @@ export async function runShell(
       () => {},
     );
   }
-  // When the command itself exits, whatever it left running in its group goes too.
   child.nodeChildProcess.once('exit', () => {
     if (!stopped) ending = endGroup(child.pid, graceMs);
   });
+  return {
+    stopped: () => stopped,
+    ending: () => ending,
+    release: () => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      timer.abort();
+    },
+  };
+}
 
-  let result: Awaited<typeof child>;
-  try {
-    result = await child;
-    await pumped;
-    await ending;
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-    timer.abort();
-  }
-  const durationMs = Date.now() - t0;
-  const lastErr = tail.length ? `:\n  ${tail.join('\n  ')}` : '';
+function stoppedError(p: ShellParams, why: StopReason, lastErr: string): Error {
+  if (why === 'abort') return new AbortedError(`shell command cancelled; its process group was terminated (${firstWord(p.command)})`);
+  return new RunbookError(`shell command timed out after ${formatDuration(p.timeout!)} and was killed${lastErr}`, {
+    hint: 'raise shell.timeout if the command needs longer, or find out why it hangs',
+  });
+}
 
-  if (stopped === 'abort') throw new AbortedError(`shell command cancelled; its process group was terminated (${firstWord(p.command)})`);
-  if (stopped === 'timeout') {
-    throw new RunbookError(`shell command timed out after ${formatDuration(p.timeout!)} and was killed${lastErr}`, {
-      hint: 'raise shell.timeout if the command needs longer, or find out why it hangs',
-    });
-  }
+/** The error for a command that did not start or did not exit 0; undefined when it succeeded. */
+function exitError(p: ShellParams, result: Ended, lastErr: string): Error | undefined {
   if (result.exitCode === undefined) {
     // Did not start, or died from a signal.
-    if (result.signal) throw new RunbookError(`shell command was killed by ${result.signal}${lastErr}`);
+    if (result.signal) return new RunbookError(`shell command was killed by ${result.signal}${lastErr}`);
     const cause = (result as { cause?: Error }).cause;
     if (p.cwd && /cwd/i.test(String(result.message))) {
-      throw new RunbookError(`cannot start the command: working directory ${p.cwd} does not exist or is not a directory`, {
+      return new RunbookError(`cannot start the command: working directory ${p.cwd} does not exist or is not a directory`, {
         hint: 'fix shell.cwd',
       });
     }
-    throw new RunbookError(`cannot start the command: ${cause?.message ?? result.shortMessage ?? result.message}`);
+    return new RunbookError(`cannot start the command: ${cause?.message ?? result.shortMessage ?? result.message}`);
   }
   if (result.exitCode === 127) {
-    throw new RunbookError(`command not found: ${firstWord(p.command)} (exit 127)${lastErr}`, {
+    return new RunbookError(`command not found: ${firstWord(p.command)} (exit 127)${lastErr}`, {
       hint: `install ${firstWord(p.command)} or put it on PATH (or use its full path) on the machine that runs pgrunbook`,
     });
   }
   if (result.exitCode === 126) {
-    throw new RunbookError(
+    return new RunbookError(
       `command cannot be executed: ${firstWord(p.command)} (exit 126, not executable or permission denied)${lastErr}`,
       {
         hint: `check the file's permissions (chmod +x) and that it is a program`,
@@ -193,11 +233,11 @@ export async function runShell(
     );
   }
   if (result.exitCode !== 0) {
-    throw new RunbookError(`shell command failed with exit code ${result.exitCode}${lastErr}`, {
+    return new RunbookError(`shell command failed with exit code ${result.exitCode}${lastErr}`, {
       hint: 'the full output is in the step log; fix the cause, then resume',
     });
   }
-  return { exitCode: 0, durationMs, stdoutLines: counts.stdout, stderrLines: counts.stderr };
+  return undefined;
 }
 
 export const shellKind: StepKind<ShellParams> = {

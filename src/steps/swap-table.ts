@@ -10,7 +10,7 @@
 //      and column grants.
 //   2. sync: an AFTER row trigger on t mirrors INSERT/UPDATE/DELETE (and TRUNCATE) into the shadow.
 //      CREATE TRIGGER takes SHARE ROW EXCLUSIVE, so it waits for in-flight writers: every write
-//      after it commits is mirrored.
+//      after it commits is mirrored. Reads go on meanwhile.
 //   3. copy: keyset batches over the primary key up to the bound taken after step 2. Each batch is
 //      one short statement that reads with FOR KEY SHARE (a concurrent DELETE waits for the batch,
 //      then its trigger removes the copied row) and inserts with ON CONFLICT DO NOTHING (a newer
@@ -21,7 +21,9 @@
 //   4. verify: row count and an order-independent checksum of both tables in one REPEATABLE READ
 //      snapshot (the trigger writes in the same transactions as the application, so a consistent
 //      snapshot sees equal tables).
-//   5. swap: one short transaction under lock_timeout + retry: lock both, drop the sync trigger,
+//   5. swap: one short transaction under lock_timeout + retry: one LOCK TABLE takes every lock it
+//      needs (the shadow first, then the table, referencing tables, views), then the changes run in
+//      one DO block, one round trip while the locks are held: drop the sync trigger,
 //      drop dependent views and referencing FKs, rename t → <old> and <shadow> → t, move index
 //      names, fix sequences (OWNED BY, AS bigint, identity position), re-add referencing FKs NOT
 //      VALID, recreate the views (they bind by OID, so they would keep pointing at the old table),
@@ -32,14 +34,14 @@
 // Refused: partitioned tables, inheritance, row-level security, user triggers, materialized views,
 // self-referencing FKs, no primary key.
 import { z } from 'zod';
-import type { StepKind, StepContext, PlanContext, StepPlan, PlannedWork } from '../engine/step-kind.js';
+import type { StepKind, StepContext, PlanContext, StepPlan, PlannedCopy, PlannedWork } from '../engine/step-kind.js';
 import type { PlannedLock } from '../pg/lock-modes.js';
 import type { Queryable } from '../pg/queryable.js';
 import type { Problem } from '../runbook/model.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../util/runbook-error.js';
 import { boolish, identifier, tableName } from './ddl/ddl-schema.js';
-import { batchKnobs, batchKnobsShape, type BackfillConfig } from '../backfill/params.js';
+import { batchKnobs, batchKnobsShape, zWorkers, type BackfillConfig } from '../backfill/params.js';
 import { runStepBackfill } from './lib/step-backfill.js';
 import { backfillSchemaSql, deleteCursor } from '../backfill/cursor-store.js';
 import { findTable, missingTableError, requireTable, sqlLiteral } from './ddl/ddl-catalog.js';
@@ -97,6 +99,11 @@ const schema = z
     // The copy's batches: auto-tuned toward target_batch_time unless batch_size fixes them, with the
     // backfill's throttles (the same keys as a backfill step).
     ...batchKnobsShape,
+    workers: zWorkers
+      .optional()
+      .describe(
+        "The copy's main-pass workers, each on its own key range: 1 (default), 2, or auto (a second worker while no throttle rule is active, kept only if the two are at least 1.15x faster).",
+      ),
     /** true = this step only drops the old table left by an earlier swap (irreversible). */
     drop_old: boolish.default(false),
   })
@@ -250,6 +257,7 @@ function copyConfig(p: Params, n: sql.SwapNames, info: SwapInfo): BackfillConfig
     },
     // Rows written after the bound is taken reach the shadow through the sync trigger.
     catchupRounds: 0,
+    workers: p.workers ?? 1,
     title: `copy of ${n.schema}.${n.tableName} into ${n.shadowName}`,
   };
 }
@@ -315,6 +323,15 @@ function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string)
   return out;
 }
 
+/**
+ * What a swap's LOCK TABLE takes, in order: the table coming in first (only autovacuum uses it, and
+ * waiting for that holds nothing the application needs), then the live table, then the referencing
+ * tables and dependent views the transaction changes, so no lock is waited for after the first.
+ */
+function swapLockOrder(incoming: string, live: string, info: SwapInfo): string[] {
+  return [incoming, live, ...info.incomingFks.map((fk) => fk.table), ...info.views.map((v) => v.name)];
+}
+
 async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableFacts): Promise<void> {
   const info = await describeForSwap(ctx.pool, t);
   const state = ((await ctx.state.get<State>()) ?? {}) as State;
@@ -322,26 +339,34 @@ async function swap(ctx: StepContext, p: Params, n: sql.SwapNames, t: TableFacts
   const reverse = reverseOf(p, state.originalTypes ?? {});
   const moves = state.indexes ?? [];
   const props = await tableProps(ctx.pool, t.oid);
-  await run(ctx, [
-    `LOCK TABLE ${n.table}, ${n.shadow} IN ACCESS EXCLUSIVE MODE`,
-    ...sql.dropTriggerSql(n.table, n.trigger),
-    ...sql.dropViewsSql(info.views),
-    ...sql.dropFksSql(info.incomingFks),
-    ...movePublicationsSql(n.table, n.shadow, props.publications),
-    `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}`,
-    `ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
-    ...moves.flatMap((m) => [
-      `ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`,
-      `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`,
-    ]),
-    ...sequenceFixes(info, changesOf(p), n.table),
-    ...sql.addFksNotValidSql(info.incomingFks),
-    ...sql.createViewsSql(info.views),
-    `CREATE TABLE ${b.missed} (at timestamptz NOT NULL DEFAULT now(), op text, pk text, error text)`,
-    sql.syncFunctionSql(b.fn, n.old, info, reverse, b.missed),
-    ...sql.installTriggerSql(n.table, b.trigger, b.fn),
-    `DROP FUNCTION IF EXISTS ${n.fn}()`,
-  ]);
+  await run(
+    ctx,
+    sql.lockedChangeSql(
+      swapLockOrder(n.shadow, n.table, info),
+      [
+        ...sql.dropTriggerSql(n.table, n.trigger),
+        ...sql.dropViewsSql(info.views),
+        ...sql.dropFksSql(info.incomingFks),
+        ...movePublicationsSql(n.table, n.shadow, props.publications),
+        `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}`,
+        `ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
+        ...moves.flatMap((m) => [
+          `ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.old)}`,
+          `ALTER INDEX ${qname(n.schema, m.tmp)} RENAME TO ${quoteIdent(m.orig)}`,
+        ]),
+        ...sequenceFixes(info, changesOf(p), n.table),
+        ...sql.addFksNotValidSql(info.incomingFks),
+        ...sql.createViewsSql(info.views),
+        ...sql.installTriggerSql(n.table, b.trigger, b.fn),
+        `DROP FUNCTION IF EXISTS ${n.fn}()`,
+      ],
+      [
+        // New objects the locked part uses, made before the locks are taken (same transaction).
+        `CREATE TABLE ${b.missed} (at timestamptz NOT NULL DEFAULT now(), op text, pk text, error text)`,
+        sql.syncFunctionSql(b.fn, n.old, info, reverse, b.missed),
+      ],
+    ),
+  );
   await patchState(ctx, { stage: 'swapped' });
   for (const fk of info.incomingFks) await runDdl(ctx, `ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
   await runDdl(ctx, `ANALYZE ${n.table}`);
@@ -420,6 +445,9 @@ async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
 
   if (!reached(state, 'shadow')) state = await createShadow(ctx, p, n, info, t);
   if (!reached(state, 'sync')) {
+    // DROP TRIGGER IF EXISTS takes ACCESS EXCLUSIVE only when there is a leftover to drop (a missing
+    // trigger's table is opened with ACCESS SHARE), so the install waits in CREATE TRIGGER's SHARE ROW
+    // EXCLUSIVE and the application's reads go on (test/steps/swap-table-locks.test.ts).
     await run(ctx, [
       sql.syncFunctionSql(n.fn, n.shadow, info, changes),
       ...sql.dropTriggerSql(n.table, n.trigger),
@@ -474,33 +502,37 @@ async function rollbackSwap(p: Params, ctx: StepContext): Promise<void> {
   const oldInfo = await describeForSwap(ctx.pool, oldTable);
   const sequences = state.sequences ?? [];
   await checkSequencesFit(ctx.pool, sequences);
-  await run(ctx, [
-    `LOCK TABLE ${n.table}, ${n.old} IN ACCESS EXCLUSIVE MODE`,
-    ...sql.dropTriggerSql(n.table, b.trigger),
-    ...sql.dropViewsSql(info.views),
-    ...sql.dropFksSql(info.incomingFks),
-    ...movePublicationsSql(n.table, n.old, (await tableProps(ctx.pool, t.oid)).publications),
-    `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.shadowName)}`,
-    `ALTER TABLE ${n.old} RENAME TO ${quoteIdent(n.tableName)}`,
-    ...(state.indexes ?? []).flatMap((m) => [
-      `ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.tmp)}`,
-      `ALTER INDEX ${qname(n.schema, m.old)} RENAME TO ${quoteIdent(m.orig)}`,
+  await run(
+    ctx,
+    sql.lockedChangeSql(swapLockOrder(n.old, n.table, info), [
+      ...sql.dropTriggerSql(n.table, b.trigger),
+      ...sql.dropViewsSql(info.views),
+      ...sql.dropFksSql(info.incomingFks),
+      ...movePublicationsSql(n.table, n.old, (await tableProps(ctx.pool, t.oid)).publications),
+      `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.shadowName)}`,
+      `ALTER TABLE ${n.old} RENAME TO ${quoteIdent(n.tableName)}`,
+      ...(state.indexes ?? []).flatMap((m) => [
+        `ALTER INDEX ${qname(n.schema, m.orig)} RENAME TO ${quoteIdent(m.tmp)}`,
+        `ALTER INDEX ${qname(n.schema, m.old)} RENAME TO ${quoteIdent(m.orig)}`,
+      ]),
+      // Sequences go back to the old table: OWNED BY for serial, the position for identity.
+      ...info.sequences
+        .filter((s) => s.kind === 'serial')
+        .map((s) => `ALTER SEQUENCE ${s.name} OWNED BY ${n.table}.${quoteIdent(s.column)}`),
+      ...sequences.map(restoreSequenceSql),
+      ...oldInfo.sequences
+        .filter((s) => s.kind === 'identity')
+        .map(
+          (s) =>
+            `SELECT setval(${sqlLiteral(s.name)}, last_value, is_called) FROM ${info.sequences.find((x) => x.column === s.column)?.name ?? s.name}`,
+        ),
+      ...sql.addFksNotValidSql(info.incomingFks),
+      ...sql.createViewsSql(info.views),
+      `DROP FUNCTION IF EXISTS ${b.fn}()`,
+      `DROP TABLE IF EXISTS ${b.missed}`,
+      `DROP TABLE ${n.shadow}`,
     ]),
-    // Sequences go back to the old table: OWNED BY for serial, the position for identity.
-    ...info.sequences.filter((s) => s.kind === 'serial').map((s) => `ALTER SEQUENCE ${s.name} OWNED BY ${n.table}.${quoteIdent(s.column)}`),
-    ...sequences.map(restoreSequenceSql),
-    ...oldInfo.sequences
-      .filter((s) => s.kind === 'identity')
-      .map(
-        (s) =>
-          `SELECT setval(${sqlLiteral(s.name)}, last_value, is_called) FROM ${info.sequences.find((x) => x.column === s.column)?.name ?? s.name}`,
-      ),
-    ...sql.addFksNotValidSql(info.incomingFks),
-    ...sql.createViewsSql(info.views),
-    `DROP FUNCTION IF EXISTS ${b.fn}()`,
-    `DROP TABLE IF EXISTS ${b.missed}`,
-    `DROP TABLE ${n.shadow}`,
-  ]);
+  );
   await deleteCursor(ctx.pool, ctx.runId, ctx.step.id);
   await ctx.state.set({});
   for (const fk of info.incomingFks) await runDdl(ctx, `ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
@@ -556,6 +588,25 @@ async function liveNotes(db: Queryable, p: Params, n: sql.SwapNames, info: SwapI
     notes.push(`re-points ${info.incomingFks.length} referencing foreign key(s): NOT VALID in the swap, VALIDATE after`);
   if (info.views.length) notes.push(`recreates ${info.views.length} dependent view(s) in the swap transaction`);
   return notes;
+}
+
+/**
+ * The copy for plan's timed sample: the same batches into an empty table of the shadow's shape
+ * (indexes and constraints; the outgoing foreign keys are listed for plan to stand in for their
+ * checks: adding them would lock the referenced tables during plan), created and dropped inside
+ * the sample's rolled-back transaction.
+ */
+function plannedCopy(p: Params, n: sql.SwapNames, info: SwapInfo): PlannedCopy {
+  const sampleName = truncateIdent(`${n.tableName.slice(0, 40)}_pgrunbook_sample`);
+  const sample = { ...n, shadow: qname(n.schema, sampleName) };
+  const bare = { ...info, outgoingFks: [], grants: [], columnGrants: [] };
+  const setup = sql.createShadowSql(sample, bare, changesOf(p), (ix) => truncateIdent(`${ix.name.slice(0, 40)}_pgrunbook_sample`));
+  return {
+    table: n.table,
+    params: p as unknown as Record<string, unknown>,
+    sample: { setup, ...copyConfig(p, sample, info).copy! },
+    ...(info.outgoingFks.length ? { foreignKeys: info.outgoingFks.map(({ name, definition }) => ({ name, definition })) } : {}),
+  };
 }
 
 /** What the swap runs, for plan: SQL the kind writes for itself (internal), so plan lists it without lint. */
@@ -640,9 +691,19 @@ export const swapTable: StepKind<Params> = {
       ...(info ? relatedLocks(info) : []),
     ];
     const work: PlannedWork[] = [
-      { relation: n.table, work: 'copy', description: `copy every row into ${n.shadowName} and build its indexes` },
-      { relation: n.table, work: 'scan', description: `verify: count and checksum of ${n.tableName}` },
-      { relation: n.table, work: 'scan', description: `verify: count and checksum of ${n.shadowName}` },
+      {
+        relation: n.table,
+        work: 'copy',
+        description: `copy every row into ${n.shadowName} and build its indexes`,
+        ...(info && !info.blockers.length ? { copy: plannedCopy(p, n, info) } : {}),
+      },
+      { relation: n.table, work: 'checksum', description: `verify: count and checksum of ${n.tableName}` },
+      { relation: n.table, work: 'checksum', description: `verify: count and checksum of ${n.shadowName}` },
+      ...(info?.outgoingFks ?? []).map((fk) => ({
+        relation: n.table,
+        work: 'scan' as const,
+        description: `VALIDATE on ${n.shadowName} of its foreign key ${fk.name}`,
+      })),
       ...(info?.incomingFks ?? []).map((fk) => ({
         relation: fk.table,
         work: 'scan' as const,

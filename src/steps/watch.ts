@@ -144,6 +144,110 @@ async function sleep(ctx: StepContext, ms: number): Promise<void> {
   }
 }
 
+/** One watch in progress: what it has seen, and since when each limit has been over. */
+interface WatchRun {
+  p: WatchParams;
+  stepId: string;
+  ctx: StepContext;
+  start: number;
+  result: WatchResult;
+  firstOver: Map<LimitName, number>;
+  warned: Set<LimitName>;
+  cannotCheck: Set<LimitName>;
+  failures: number;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+function startWatch(p: WatchParams, stepId: string, ctx: StepContext): WatchRun {
+  return {
+    p,
+    stepId,
+    ctx,
+    start: ctx.clock.now(),
+    result: { watchedMs: 0, polls: 0, peaks: {}, warnings: [] },
+    firstOver: new Map(),
+    warned: new Set(),
+    cannotCheck: new Set(),
+    failures: 0,
+    log: (level, message) => ctx.emit({ type: 'step.log', stepId, level, message }),
+  };
+}
+
+/** One poll; a failed one is a warning, and three in a row fail the step. */
+async function pollOrCount(
+  run: WatchRun,
+  poll: () => Promise<MonitorSample>,
+  explain: (err: unknown) => string,
+): Promise<MonitorSample | undefined> {
+  try {
+    const sample = await poll();
+    run.failures = 0;
+    return sample;
+  } catch (err) {
+    run.failures++;
+    const msg = explain(err);
+    if (run.failures >= 3) {
+      throw new RunbookError(`watch ${run.stepId}: lost the database for 3 polls in a row: ${msg}`, {
+        hint: 'nothing was changed by the watch; once the database is reachable, resume the run to watch again',
+      });
+    }
+    run.log('warn', `poll failed (${run.failures}/3): ${msg}`);
+    return undefined;
+  }
+}
+
+/** Peaks, limits the monitor cannot check (said once each), then the limits this sample is over. */
+async function recordSample(run: WatchRun, sample: MonitorSample): Promise<void> {
+  const { result } = run;
+  result.polls++;
+  for (const [k, v] of Object.entries(observed(sample)) as [LimitName, number][]) {
+    result.peaks[k] = Math.max(result.peaks[k] ?? v, v);
+  }
+  for (const k of uncheckable(sample, run.p.limits)) {
+    if (run.cannotCheck.has(k)) continue;
+    run.cannotCheck.add(k);
+    const why = sample.notes.find((n) => /replication|sessions|hidden/.test(n)) ?? 'its probe is off';
+    const msg = `cannot check ${LIMIT_TEXT[k].key}: ${why}`;
+    result.warnings.push(msg);
+    run.log('warn', msg);
+  }
+  await judgeBreaches(run, sample);
+}
+
+/** A limit over for longer than the grace fails the step (on_breach: fail) or warns once per episode. */
+async function judgeBreaches(run: WatchRun, sample: MonitorSample): Promise<void> {
+  const { p, result, firstOver, warned, ctx } = run;
+  const now = ctx.clock.now();
+  const breaches = checkThresholds(sample, p.limits);
+  const over = new Set(breaches.map((b) => b.limit));
+  for (const k of [...firstOver.keys()]) {
+    if (!over.has(k)) {
+      firstOver.delete(k);
+      warned.delete(k);
+    }
+  }
+  for (const b of breaches) {
+    const since = firstOver.get(b.limit) ?? now;
+    firstOver.set(b.limit, since);
+    if (now - since < p.graceMs) continue;
+    const reason = p.graceMs ? `${b.reason}, for ${formatDuration(now - since)}` : b.reason;
+    if (p.onBreach === 'fail') {
+      result.breach = reason;
+      result.watchedMs = now - run.start;
+      await ctx.state.set(result);
+      run.log('error', `threshold breached: ${reason}`);
+      throw new RunbookError(`watch ${run.stepId}: ${reason}`, {
+        hint: 'the change itself is in place; look at the session named above, then resume to watch again or run the rollback phase',
+      });
+    }
+    if (!warned.has(b.limit)) {
+      warned.add(b.limit);
+      result.warnings.push(reason);
+      run.log('warn', `threshold crossed: ${reason}`);
+    }
+  }
+}
+
 export const watchKind: StepKind<WatchParams> = {
   kind: 'watch',
   schema,
@@ -186,75 +290,18 @@ export const watchKind: StepKind<WatchParams> = {
       // Low enough that every session over a limit is in the sample.
       longQuerySeconds: Math.min(DEFAULT_LONG_QUERY_SECONDS, ...limitSeconds),
     });
-    const start = ctx.clock.now();
-    const result: WatchResult = { watchedMs: 0, polls: 0, peaks: {}, warnings: [] };
-    const firstOver = new Map<LimitName, number>();
-    const warned = new Set<LimitName>();
-    const cannotCheck = new Set<LimitName>();
-    let failures = 0;
-    const log = (level: 'info' | 'warn' | 'error', message: string) => ctx.emit({ type: 'step.log', stepId: step.id, level, message });
-    log('info', `watching for ${formatDuration(p.forMs)}: ${describeLimits(p)}`);
+    const run = startWatch(p, step.id, ctx);
+    run.log('info', `watching for ${formatDuration(p.forMs)}: ${describeLimits(p)}`);
     try {
       for (;;) {
         if (ctx.signal.aborted) throw new AbortedError('watch cancelled');
-        let sample: MonitorSample | undefined;
-        try {
-          sample = await monitor.poll();
-          failures = 0;
-        } catch (err) {
-          failures++;
-          const msg = explainConnectionError(err, spec);
-          if (failures >= 3) {
-            throw new RunbookError(`watch ${step.id}: lost the database for 3 polls in a row: ${msg}`, {
-              hint: 'nothing was changed by the watch; once the database is reachable, resume the run to watch again',
-            });
-          }
-          log('warn', `poll failed (${failures}/3): ${msg}`);
-        }
-        if (sample) {
-          result.polls++;
-          for (const [k, v] of Object.entries(observed(sample)) as [LimitName, number][]) {
-            result.peaks[k] = Math.max(result.peaks[k] ?? v, v);
-          }
-          for (const k of uncheckable(sample, p.limits)) {
-            if (cannotCheck.has(k)) continue;
-            cannotCheck.add(k);
-            const why = sample.notes.find((n) => /replication|sessions|hidden/.test(n)) ?? 'its probe is off';
-            const msg = `cannot check ${LIMIT_TEXT[k].key}: ${why}`;
-            result.warnings.push(msg);
-            log('warn', msg);
-          }
-          const now = ctx.clock.now();
-          const breaches = checkThresholds(sample, p.limits);
-          const over = new Set(breaches.map((b) => b.limit));
-          for (const k of [...firstOver.keys()]) {
-            if (!over.has(k)) {
-              firstOver.delete(k);
-              warned.delete(k);
-            }
-          }
-          for (const b of breaches) {
-            const since = firstOver.get(b.limit) ?? now;
-            firstOver.set(b.limit, since);
-            if (now - since < p.graceMs) continue;
-            const reason = p.graceMs ? `${b.reason}, for ${formatDuration(now - since)}` : b.reason;
-            if (p.onBreach === 'fail') {
-              result.breach = reason;
-              result.watchedMs = now - start;
-              await ctx.state.set(result);
-              log('error', `threshold breached: ${reason}`);
-              throw new RunbookError(`watch ${step.id}: ${reason}`, {
-                hint: 'the change itself is in place; look at the session named above, then resume to watch again or run the rollback phase',
-              });
-            }
-            if (!warned.has(b.limit)) {
-              warned.add(b.limit);
-              result.warnings.push(reason);
-              log('warn', `threshold crossed: ${reason}`);
-            }
-          }
-        }
-        const elapsed = ctx.clock.now() - start;
+        const sample = await pollOrCount(
+          run,
+          () => monitor.poll(),
+          (err) => explainConnectionError(err, spec),
+        );
+        if (sample) await recordSample(run, sample);
+        const elapsed = ctx.clock.now() - run.start;
         ctx.emit({
           type: 'step.progress',
           stepId: step.id,
@@ -266,10 +313,11 @@ export const watchKind: StepKind<WatchParams> = {
     } finally {
       await monitor.stop();
     }
-    result.watchedMs = ctx.clock.now() - start;
+    const { result } = run;
+    result.watchedMs = ctx.clock.now() - run.start;
     await ctx.state.set(result);
     ctx.emit({ type: 'step.evidence', stepId: step.id, evidence: evidenceOf(p, result) });
-    log(
+    run.log(
       'info',
       `watched ${formatDuration(result.watchedMs)} (${result.polls} samples)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ', all within limits'}`,
     );

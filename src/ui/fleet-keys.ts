@@ -2,6 +2,7 @@
 // hook. On the grid: move, open a target, pause one or all, abort, quit, help. With a target open,
 // its run screen owns the keys (the same as `pgrunbook run`) and Esc comes back to the grid.
 import { useInput, type Key } from 'ink';
+import type { GateAnswer } from '../engine/gates.js';
 import type { FleetRow, FleetStore } from './fleet-store.js';
 
 /** What the fleet view asks of the fleet; the host (the fleet wiring) wires them to the runners. */
@@ -14,6 +15,8 @@ export interface FleetIntents {
   abort(): void;
   /** Stop launching, every running target stops at a safe point: `fleet resume` continues. */
   quit(): void;
+  /** The operator's answer to the gate before the next wave (store.waveGate). */
+  decideWaveGate(id: string, answer: GateAnswer): void;
 }
 
 type FleetAction = 'up' | 'down' | 'open' | 'back' | 'pauseOne' | 'pauseAll' | 'abort' | 'quit' | 'help' | 'interrupt';
@@ -114,6 +117,13 @@ export function backKey(store: FleetStore, _input: string, key: Key): void {
 export function useFleetKeys(opts: { store: FleetStore; intents: FleetIntents; rows: FleetRow[]; active: boolean }): void {
   useInput(
     (input, key) => {
+      // The gate between waves answers its own keys (the gate widget); Ctrl+C still quits. Esc or ←
+      // (pressed to leave a target the gate came up over) only goes back to the grid, never declines.
+      if (opts.store.getState().waveGate) {
+        if (key.ctrl && input === 'c') return void opts.intents.quit();
+        if (key.escape || key.leftArrow) opts.store.getState().open(undefined);
+        return;
+      }
       if (opts.store.getState().opened) backKey(opts.store, input, key);
       else fleetKey(opts.store, opts.intents, opts.rows, input, key);
     },

@@ -3,6 +3,7 @@
 // reads a row from that store, so a target's step, progress, ETA and throttle are what its own run
 // screen shows. View state (selection, the opened target, overlays) has its own small actions.
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { GateRequest } from '../engine/gates.js';
 import type { FleetEvent, TargetStatus } from '../fleet/fleet-runner.js';
 import type { Intents } from './intents.js';
 import { activeBackfill, runningStep, type UiStore } from './store.js';
@@ -50,6 +51,8 @@ export interface FleetViewState extends FleetCore {
   notice?: string;
   /** p on the grid paused every running target; new targets start paused too. */
   pausedAll: boolean;
+  /** The gate before the next wave, waiting for the operator (it owns the keys while it shows). */
+  waveGate?: GateRequest;
   dispatch(e: FleetEvent): void;
   attachRun(name: string, run: NonNullable<FleetTargetView['run']>): void;
   select(index: number): void;
@@ -57,6 +60,7 @@ export interface FleetViewState extends FleetCore {
   setOverlay(o: FleetOverlay): void;
   setNotice(text: string | undefined): void;
   setPausedAll(on: boolean): void;
+  setWaveGate(req: GateRequest | undefined): void;
 }
 
 export type FleetStore = StoreApi<FleetViewState>;
@@ -140,8 +144,11 @@ export function fleetRow(t: FleetTargetView): FleetRow {
     row.throttle = throttle ?? undefined;
   } else if (cur?.throttle?.reason) row.throttle = cur.throttle.reason;
   if (t.state === 'running') {
-    if (ui.gates.length > 0) row.state = 'gate';
-    else if (run.status === 'paused') row.state = 'paused';
+    if (ui.gates.length > 0) {
+      row.state = 'gate';
+      // The grid has no prompt of its own: say where the answer is given.
+      row.reason ??= `Enter answers its ${ui.gates[0]!.level} gate: ${ui.gates[0]!.title}`;
+    } else if (run.status === 'paused') row.state = 'paused';
   }
   if (!row.reason && (t.state === 'failed' || t.state === 'aborted') && cur?.error) row.reason = cur.error;
   return row;
@@ -178,7 +185,8 @@ export function createFleetStore(): FleetStore {
     dispatch: (e) => {
       const prev = get();
       const next = reduceFleet(prev, e);
-      if (next !== prev) set(next);
+      // When the fleet ends, its last frame is the grid with the outcome, not one target's screen.
+      if (next !== prev) set(next.status === 'completed' || next.status === 'halted' ? { ...next, opened: undefined } : next);
     },
     attachRun: (name, run) => {
       const t = get().targets[name] ?? { name, wave: 0, state: 'running' as const };
@@ -189,5 +197,6 @@ export function createFleetStore(): FleetStore {
     setOverlay: (overlay) => set({ overlay }),
     setNotice: (notice) => set({ notice }),
     setPausedAll: (pausedAll) => set({ pausedAll }),
+    setWaveGate: (waveGate) => set({ waveGate }),
   }));
 }

@@ -14,6 +14,7 @@ import { type FleetCore, type FleetRow, type FleetStore, type FleetWaveView, gri
 import { clip, gauge } from './format.js';
 import type { Intents } from './intents.js';
 import { useTerminalSize } from './use-terminal-size.js';
+import { GatePane, gateHeight } from './widgets/gate/gate-prompt.js';
 
 /** Rows and gauges are read from the targets' stores; a tick redraws them this often. */
 const TICK_MS = 500;
@@ -53,8 +54,57 @@ export function FleetView(props: FleetViewProps): React.JSX.Element {
   const { isRawModeSupported } = useStdin();
   const interactive = isRawModeSupported === true;
   const { columns, rows: termRows } = useTerminalSize();
-  // Every fleet event redraws (the last frame, kept on the terminal, must show the end).
-  const v = useStore(
+  const v = useFleetState(store);
+  const core = store.getState();
+  const rows = gridRows(core);
+  useFleetKeys({ store, intents: props.intents, rows, active: interactive });
+  useEffect(() => {
+    if (!v.notice) return;
+    const t = setTimeout(() => store.getState().setNotice(undefined), NOTICE_MS);
+    return () => clearTimeout(t);
+  }, [v.notice, store]);
+  const width = Math.max(40, columns - 1);
+  const { opened, targetIntents } = useOpenedTarget(v.opened ? v.targets[v.opened]?.run : undefined, props);
+  // The gate between waves takes the screen from an opened target: no target runs while it waits.
+  if (v.opened && opened && targetIntents && !v.waveGate) {
+    return <TargetScreen name={v.opened} run={opened} intents={targetIntents} width={width} monitored={props.monitored} />;
+  }
+  // As tall as the grid needs (the last frame stays above the shell prompt), at most the terminal.
+  const gateWanted = v.waveGate ? gateHeight(v.waveGate, undefined, width) : 0;
+  const wanted = 5 + 1 + gateWanted + Math.max(rows.length, v.overlay === 'help' ? FLEET_KEYS.length + 2 : 1);
+  const height = Math.max(8, Math.min(termRows - 1, wanted));
+  // The gate gets what it wants; the grid keeps at least its header and one row.
+  const gateRows = Math.min(gateWanted, Math.max(0, height - 5 - 2));
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <FleetHeader core={core} width={width} />
+      {v.waveGate ? (
+        <GatePane
+          key={v.waveGate.id}
+          req={v.waveGate}
+          detail={undefined}
+          width={width}
+          height={gateRows}
+          decide={props.intents.decideWaveGate}
+          interactive={interactive}
+          focused
+          queued={1}
+          escapeDeclines={false}
+        />
+      ) : null}
+      {v.overlay === 'help' ? (
+        <FleetHelp width={width} />
+      ) : (
+        <Grid rows={rows} selected={Math.min(v.selected, rows.length - 1)} width={width} height={height - 5 - gateRows} />
+      )}
+      <Footer store={store} width={width} interactive={interactive} />
+    </Box>
+  );
+}
+
+/** Every fleet event redraws (the last frame, kept on the terminal, must show the end). */
+function useFleetState(store: FleetStore) {
+  return useStore(
     store,
     useShallow((s) => ({
       opened: s.opened,
@@ -65,19 +115,15 @@ export function FleetView(props: FleetViewProps): React.JSX.Element {
       status: s.status,
       waves: s.waves,
       order: s.order,
+      waveGate: s.waveGate,
     })),
   );
-  const core = store.getState();
-  const rows = gridRows(core);
-  useFleetKeys({ store, intents: props.intents, rows, active: interactive });
-  useEffect(() => {
-    if (!v.notice) return;
-    const t = setTimeout(() => store.getState().setNotice(undefined), NOTICE_MS);
-    return () => clearTimeout(t);
-  }, [v.notice, store]);
-  const width = Math.max(40, columns - 1);
-  const opened = v.opened ? v.targets[v.opened]?.run : undefined;
-  // Only the target on screen polls its database for the panels.
+}
+
+type OpenedRun = NonNullable<FleetCore['targets'][string]['run']>;
+
+/** Only the target on screen polls its database for the panels; q in its screen quits the fleet. */
+function useOpenedTarget(opened: OpenedRun | undefined, props: FleetViewProps) {
   useEffect(() => {
     if (!opened?.watch || !props.monitored) return;
     opened.watch(true);
@@ -87,30 +133,25 @@ export function FleetView(props: FleetViewProps): React.JSX.Element {
     () => (opened ? { ...opened.intents, quit: () => props.intents.quit() } : undefined),
     [opened, props.intents],
   );
-  if (v.opened && opened && targetIntents) {
-    return (
-      <Box flexDirection="column" width={width}>
-        <Text inverse wrap="truncate">
-          {clip(` fleet › ${v.opened} · Esc or ← back to the grid `, width)}
-        </Text>
-        <UiProvider store={opened.store} intents={targetIntents}>
-          <App history={false} monitored={props.monitored} />
-        </UiProvider>
-      </Box>
-    );
-  }
-  // As tall as the grid needs (the last frame stays above the shell prompt), at most the terminal.
-  const wanted = 5 + 1 + Math.max(rows.length, v.overlay === 'help' ? FLEET_KEYS.length + 2 : 1);
-  const height = Math.max(8, Math.min(termRows - 1, wanted));
+  return { opened, targetIntents };
+}
+
+/** One target's usual run screen, fed by its own store, under a line saying how to go back. */
+function TargetScreen(props: {
+  name: string;
+  run: OpenedRun;
+  intents: Intents;
+  width: number;
+  monitored: boolean | undefined;
+}): React.JSX.Element {
   return (
-    <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      <FleetHeader core={core} width={width} />
-      {v.overlay === 'help' ? (
-        <FleetHelp width={width} />
-      ) : (
-        <Grid rows={rows} selected={Math.min(v.selected, rows.length - 1)} width={width} height={height - 5} />
-      )}
-      <Footer store={store} width={width} interactive={interactive} />
+    <Box flexDirection="column" width={props.width}>
+      <Text inverse wrap="truncate">
+        {clip(` fleet › ${props.name} · Esc or ← back to the grid `, props.width)}
+      </Text>
+      <UiProvider store={props.run.store} intents={props.intents}>
+        <App history={false} monitored={props.monitored} />
+      </UiProvider>
     </Box>
   );
 }
@@ -231,9 +272,9 @@ function FleetHelp(props: { width: number }): React.JSX.Element {
 }
 
 function Footer(props: { store: FleetStore; width: number; interactive: boolean }): React.JSX.Element {
-  const { overlay, notice } = useStore(
+  const { overlay, notice, waveGate } = useStore(
     props.store,
-    useShallow((s) => ({ overlay: s.overlay, notice: s.notice })),
+    useShallow((s) => ({ overlay: s.overlay, notice: s.notice, waveGate: s.waveGate })),
   );
   if (overlay === 'confirm-abort' || overlay === 'confirm-quit') {
     const text =
@@ -247,6 +288,12 @@ function Footer(props: { store: FleetStore; width: number; interactive: boolean 
     );
   }
   if (!props.interactive) return <Text dimColor>no keyboard here (stdin is not a terminal): watching only</Text>;
+  if (waveGate)
+    return (
+      <Text dimColor wrap="truncate">
+        {clip(`y starts ${waveGate.stepId} · n or Enter halts the fleet (\`fleet resume\` asks again) · Ctrl+C quits`, props.width)}
+      </Text>
+    );
   return (
     <Text dimColor={!notice} wrap="truncate">
       {notice ? clip(notice, props.width) : fleetLegend(props.width)}

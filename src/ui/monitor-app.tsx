@@ -1,4 +1,5 @@
-// `pgrunbook monitor`: the four live panels alone, stacked at full width, for any database.
+// `pgrunbook monitor`: the four live panels alone, stacked at full width, for any database; with
+// --node-exporter / --prometheus, the database host's line above them.
 // Keys (only with a raw-mode TTY): q quits, space freezes the panels, c cancels our own statement
 // that waits for a lock (after a y/N confirm).
 import type React from 'react';
@@ -13,6 +14,7 @@ import { LongQueriesPanel } from './panels/long-queries-panel.js';
 import { ReplicationPanel, replicationRows } from './panels/replication-panel.js';
 import { IndexBuildPanel, indexBuildRows } from './panels/index-build-panel.js';
 import { SegLine, type Seg } from './panels/monitor-kit.js';
+import { hostRows } from './panels/workload-panel.js';
 
 /** What MonitorApp needs from a Monitor (src/monitor/monitor-poller.ts implements it). */
 export interface MonitorFeed {
@@ -66,14 +68,62 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
   const { feed, color } = props;
   const { columns, rows } = useTerminalSize();
   const { isRawModeSupported } = useStdin();
-  const { exit } = useApp();
   const { live, error } = useFeed(feed, props.describeError);
+  const { frozen, notice, confirmPid } = useMonitorKeys(live, props, isRawModeSupported === true);
+
+  const sample = frozen ?? live;
+  const width = Math.max(20, columns);
+  const header = headerSegs(sample, !!frozen, props.target, feed.intervalMs);
+  const legend = legendSegs(isRawModeSupported === true, !!frozen, !!props.cancel);
+  const status = statusRows(sample, error, confirmPid, notice, feed.intervalMs);
+  const noteRows = noteRowsOf(sample);
+  const host = sample?.host ? hostRows(sample.host, width) : [];
+  // The live region stays shorter than the terminal.
+  const total = Math.max(4, rows - 1) - 2 - host.length - status.length - noteRows.length;
+  const body = sample ? (
+    <MonitorPanels
+      sample={sample}
+      width={width}
+      height={total}
+      color={color}
+      cancellable={!!props.cancel}
+      cancelKey={props.cancel && isRawModeSupported ? 'c' : undefined}
+    />
+  ) : (
+    <Text>{error ? ' ' : 'waiting for the first sample…'}</Text>
+  );
+  return (
+    <Box flexDirection="column" width={width}>
+      <SegLine segs={header} width={width} color={color} />
+      <SegLines prefix="h" rows={host} width={width} color={color} />
+      {body}
+      <SegLines prefix="n" rows={noteRows} width={width} color={color} />
+      <SegLines prefix="s" rows={status} width={width} color={color} />
+      <SegLine segs={legend} width={width} color={color} />
+    </Box>
+  );
+}
+
+function SegLines({ prefix, rows, width, color }: { prefix: string; rows: Seg[][]; width: number; color?: boolean | undefined }) {
+  return (
+    <>
+      {rows.map((r, i) => (
+        <SegLine key={`${prefix}${i}`} segs={r} width={width} color={color} />
+      ))}
+    </>
+  );
+}
+
+/**
+ * q quits, space freezes, c asks to cancel our waiting statement and y/N answers. The handler
+ * stays the same function: useInput re-subscribes whenever it changes, and a key arriving between
+ * the unsubscribe and the re-subscribe (right after a new sample renders) is lost.
+ */
+function useMonitorKeys(live: MonitorSample | undefined, props: Pick<MonitorAppProps, 'cancel' | 'onQuit'>, isActive: boolean) {
+  const { exit } = useApp();
   const [frozen, setFrozen] = useState<MonitorSample | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [confirmPid, setConfirmPid] = useState<number | undefined>();
-
-  // The handler must stay the same function: useInput re-subscribes whenever it changes, and a key
-  // arriving between the unsubscribe and the re-subscribe (right after a new sample renders) is lost.
   const state = useRef({ confirmPid, live, cancel: props.cancel, onQuit: props.onQuit });
   state.current = { confirmPid, live, cancel: props.cancel, onQuit: props.onQuit };
   const onKey = useCallback(
@@ -107,56 +157,31 @@ export function MonitorApp(props: MonitorAppProps): React.JSX.Element {
     },
     [exit],
   );
-  useInput(onKey, { isActive: isRawModeSupported === true });
+  useInput(onKey, { isActive });
+  return { frozen, notice, confirmPid };
+}
 
-  const sample = frozen ?? live;
-  const width = Math.max(20, columns);
-  const header: Seg[] = [
+function headerSegs(sample: MonitorSample | undefined, frozen: boolean, target: string, intervalMs: number): Seg[] {
+  return [
     { text: 'pgrunbook monitor', tone: 'strong' },
     ...(frozen ? [{ text: ' · FROZEN', tone: 'warn' as const }] : []),
-    { text: ` · ${props.target}` },
+    { text: ` · ${target}` },
     ...(sample ? [{ text: ` · PG ${versionText(sample.serverVersionNum)}${sample.allDatabases ? ' · all databases' : ''}` }] : []),
-    { text: ` · every ${formatSeconds(feed.intervalMs / 1000)}`, tone: 'dim' },
+    { text: ` · every ${formatSeconds(intervalMs / 1000)}`, tone: 'dim' },
     ...(sample ? [{ text: ` · poll ${sample.pollMs.toFixed(1)}ms`, tone: 'dim' as const }] : []),
   ];
-  const legend: Seg[] = [
+}
+
+function legendSegs(rawMode: boolean, frozen: boolean, canCancel: boolean): Seg[] {
+  return [
     {
-      text: isRawModeSupported
-        ? `q quit · space ${frozen ? 'resume' : 'freeze'}${props.cancel ? ' · c cancel our waiting statement' : ''}`
+      text: rawMode
+        ? `q quit · space ${frozen ? 'resume' : 'freeze'}${canCancel ? ' · c cancel our waiting statement' : ''}`
         : 'Ctrl+C quits',
       tone: 'dim',
     },
     { text: ' · * = pgrunbook session', tone: 'ours' },
   ];
-  const status = statusRows(sample, error, confirmPid, notice, feed.intervalMs);
-  const noteRows = noteRowsOf(sample);
-  // The live region stays shorter than the terminal.
-  const total = Math.max(4, rows - 1) - 2 - status.length - noteRows.length;
-  const body = sample ? (
-    <MonitorPanels
-      sample={sample}
-      width={width}
-      height={total}
-      color={color}
-      cancellable={!!props.cancel}
-      cancelKey={props.cancel && isRawModeSupported ? 'c' : undefined}
-    />
-  ) : (
-    <Text>{error ? ' ' : 'waiting for the first sample…'}</Text>
-  );
-  return (
-    <Box flexDirection="column" width={width}>
-      <SegLine segs={header} width={width} color={color} />
-      {body}
-      {noteRows.map((r, i) => (
-        <SegLine key={`n${i}`} segs={r} width={width} color={color} />
-      ))}
-      {status.map((r, i) => (
-        <SegLine key={`s${i}`} segs={r} width={width} color={color} />
-      ))}
-      <SegLine segs={legend} width={width} color={color} />
-    </Box>
-  );
 }
 
 /** The latest sample and the latest error (cleared by the next sample). */

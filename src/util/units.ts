@@ -35,6 +35,11 @@ export function formatMs(ms: number | null | undefined): string {
 }
 
 /** One line, at most `max` characters, with an ellipsis when cut. */
+/** A host percentage: one decimal under 10 (7.5%), whole above (93%). */
+export function formatPercent(v: number): string {
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)}%`;
+}
+
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (max <= 0) return '';

@@ -2,6 +2,9 @@
 // otherwise. Each target's run goes through the one run wiring (RunWiring) like `run` does: the
 // same gate port, store feed, intents, cancel pool and error wording; only its renderer (lines
 // prefixed with the target) and its screen (the fleet view shows its store) are the fleet's.
+import { currentIdentity } from '../engine/operator-identity.js';
+import type { GateAnswer } from '../engine/gates.js';
+import { type WaveGateDecision, type WaveGatePort, waveGateRequest } from '../fleet/fleet-gate.js';
 import type { FleetEvent } from '../fleet/fleet-runner.js';
 import { fleetRenderer, targetRenderer } from '../fleet/fleet-output.js';
 import { stdoutWriter, type OutputMode } from '../render/output.js';
@@ -29,6 +32,7 @@ export class FleetWiring {
   private renderer?: (e: FleetEvent) => void;
   private ui?: MountedUi;
   private readonly active = new Map<string, { wiring: RunWiring; runner: WiredRunner }>();
+  private pendingWaveGate?: { id: string; resolve(d: WaveGateDecision): void };
 
   constructor(private readonly opts: FleetWiringOptions) {
     this.intents = {
@@ -36,7 +40,26 @@ export class FleetWiring {
       togglePauseAll: () => this.pauseAll(!this.store.getState().pausedAll),
       abort: () => this.stop('aborted by the operator', 'abort'),
       quit: () => this.stop('the operator quit', 'interrupt'),
+      decideWaveGate: (id, answer) => this.decideWaveGate(id, answer),
     };
+  }
+
+  /** The gate between waves in the fleet view: shown with its evidence, answered with the gate widget's keys. */
+  readonly waveGate: WaveGatePort = (req) =>
+    new Promise((resolve) => {
+      const gate = waveGateRequest(req);
+      this.pendingWaveGate?.resolve({ approved: false, by: 'fleet', reason: 'a newer gate replaced it' });
+      this.pendingWaveGate = { id: gate.id, resolve };
+      this.store.getState().setWaveGate(gate);
+    });
+
+  private decideWaveGate(id: string, answer: GateAnswer): void {
+    const p = this.pendingWaveGate;
+    if (!p || p.id !== id) return;
+    this.pendingWaveGate = undefined;
+    this.store.getState().setWaveGate(undefined);
+    const by = `operator ${currentIdentity().user}`;
+    p.resolve(answer.approved ? { approved: true, by } : { approved: false, by, reason: answer.reason ?? 'declined' });
   }
 
   get interactive(): boolean {
@@ -107,6 +130,7 @@ export class FleetWiring {
   /** Halts the fleet and stops every running target: aborted now, or interrupted at a safe point. */
   stop(reason: string, how: 'abort' | 'interrupt'): void {
     this.opts.halt(reason);
+    if (this.pendingWaveGate) this.decideWaveGate(this.pendingWaveGate.id, { approved: false, reason });
     for (const { runner } of this.active.values()) runner[how](reason);
   }
 

@@ -19,6 +19,7 @@ import { runIntents, type Intents, type RunnerHandle } from '../ui/intents.js';
 import type { MountedUi, MountOptions } from '../ui/mount.js';
 import { createUiStore, snapshotMetrics, type UiStore } from '../ui/store.js';
 import { CancelPool } from './cancel-pool.js';
+import type { HostSignals } from '../engine/ports.js';
 
 /** A runner as the front-end sees it: the intents it accepts, and its events to listen to (not to emit). */
 export type WiredRunner = RunnerHandle & { bus: Pick<EventBus, 'on'> };
@@ -63,6 +64,8 @@ export interface AttachOptions {
   runbook?: Runbook;
   /** Tables the monitor sizes (default: those the runbook's steps name). */
   relations?: string[];
+  /** The database host's figures for the Workload panel's host line. */
+  host?: HostSignals;
 }
 
 /** Tables the runbook touches, for the monitor's guarded size probe. */
@@ -212,7 +215,11 @@ export class RunWiring {
     // Detached (or already watching) while Ink's monitor module loaded: nothing to start.
     if (!this.offBus || this.monitor) return;
     const relations = at.relations ?? runbookRelations(at.runbook);
-    this.monitor = Monitor.connect(at.connection, { intervalMs: this.opts.monitorIntervalMs, relations });
+    this.monitor = Monitor.connect(at.connection, {
+      intervalMs: this.opts.monitorIntervalMs,
+      relations,
+      ...(at.host ? { host: at.host } : {}),
+    });
     this.monitor.subscribe((s) => this.store.getState().pushSample(s));
     // Probe failures become notes inside samples; a lost connection is retried by the monitor.
     this.monitor.onError(() => {});

@@ -94,20 +94,22 @@ describe('buildPlan', () => {
     expect(idx.estimate!.seconds).toBeGreaterThan(0);
     expect(plan.readRates.orders).toBeGreaterThan(0);
 
-    // The backfill: the column does not exist yet, so a stand-in batch was timed (and rolled back).
+    // The backfill: the column does not exist yet, so stand-in batches were timed (and rolled back).
     const bf = step('backfill');
     expect(bf.estimate, bf.notes.join('\n')).toBeDefined();
-    expect(bf.estimate!.basis).toMatch(/stand-in batch rewrote \d+ rows/);
+    expect(bf.estimate!.basis).toMatch(
+      /^6 timed stand-in batches \(rolled back, at random key ranges\): .*the column does not exist yet, so the samples rewrote \w+ in place/,
+    );
     expect(bf.estimate!.low).toBeLessThanOrEqual(bf.estimate!.seconds);
     expect(bf.estimate!.high).toBeGreaterThanOrEqual(bf.estimate!.seconds);
-    expect(bf.estimate!.basis).toMatch(/20,000 rows/);
+    expect(bf.estimate!.basis).toMatch(/~20,000 keys take ~[\d,]+ batches/);
 
     expect(plan.deployEstimate!.seconds).toBeGreaterThan(0);
     expect(plan.steps.find((s) => s.phase === 'plan')).toBeDefined();
     expect(plan.steps.find((s) => s.phase === 'rollback')).toBeDefined();
   });
 
-  it('times one real batch when the column exists, and rolls it back', async () => {
+  it('times real batches when the column exists, and rolls them back', async () => {
     await db.query('ALTER TABLE orders ADD COLUMN IF NOT EXISTS amount_cents bigint');
     const path = writeRunbook(
       'backfill.yaml',
@@ -125,11 +127,30 @@ phases:
     );
     const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool });
     const fill = plan.steps[0]!;
-    expect(fill.estimate!.basis).toMatch(/one real batch of \d+ rows took/);
+    expect(fill.estimate!.basis).toMatch(/^6 timed UPDATE batches \(rolled back, at random key ranges\): /);
     expect(await db.query('SELECT count(*)::int AS n FROM orders WHERE amount_cents IS NOT NULL')).toEqual([{ n: 0 }]);
     const off = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool, timeBatches: false });
     expect(off.steps[0]!.estimate).toBeUndefined();
     expect(off.steps[0]!.notes.join(' ')).toMatch(/batch timing is off/);
+  });
+
+  it('halves the low end of a backfill band when a second worker may run, and says so', async () => {
+    await db.query('ALTER TABLE orders ADD COLUMN IF NOT EXISTS amount_cents bigint');
+    const step = (id: string, workers: number) => `    - id: ${id}
+      backfill:
+        table: orders
+        set: "amount_cents = (amount * 100)::bigint"
+        workers: ${workers}
+`;
+    const path = writeRunbook('two-workers.yaml', `version: 1\nname: workers\nphases:\n  deploy:\n${step('two', 2)}${step('one', 1)}`);
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool });
+    const [two, one] = plan.steps.map((s) => s.estimate!);
+    expect(two!.basis).toMatch(
+      /; timed as one worker: workers: 2 can run a second on the other half of the keys, so the band's low end is halved/,
+    );
+    expect(two!.low).toBeLessThanOrEqual(two!.seconds / 2);
+    expect(one!.basis).not.toMatch(/second on the other half/);
+    expect(one!.low).toBeGreaterThan(0);
   });
 
   it('warns with the safe pattern, and about the server right now', async () => {
@@ -184,12 +205,16 @@ phases:
     expect(swap.error).toBeUndefined();
     expect(swap.work!.map((w) => [w.work, w.description, !!w.estimate])).toEqual([
       ['copy', 'copy every row into customers_new and build its indexes', true],
-      ['scan', 'verify: count and checksum of customers', true],
-      ['scan', 'verify: count and checksum of customers_new', true],
+      ['checksum', 'verify: count and checksum of customers', true],
+      ['checksum', 'verify: count and checksum of customers_new', true],
       ['scan', 'VALIDATE the re-pointed foreign key orders_customer_id_fkey', true],
     ]);
     expect(swap.estimate!.seconds).toBeGreaterThan(0);
-    expect(swap.estimate!.basis).toMatch(/^copy every row into customers_new and build its indexes: ~.* \(a keyset-batched copy/);
+    // 100 rows: a batch whose random start leaves too few keys after it starts at the table's start
+    // instead, and then the basis does not claim random ranges.
+    expect(swap.estimate!.basis, swap.notes.join('\n')).toMatch(
+      /^copy every row into customers_new and build its indexes: ~.* \(\d+ timed copy batch(es)? \(rolled back(, at random key ranges)?\): /,
+    );
     expect(plan.deployEstimate!.seconds).toBeGreaterThan(0);
     expect(swap.locks.map((l) => l.relation)).toContain('"public"."orders"');
     // The kind's own rename and shadow type change are not lint-warned: the operator did not write them.
@@ -255,6 +280,31 @@ phases:
     expect(byId.get('idx')!.notes).toContain('the table is created by an earlier step: this step was planned without it');
     for (const id of ['swap', 'add'])
       expect(byId.get(id)!.error).toBe(`table custmers does not exist in database ${db.name}; the closest existing table is customers`);
+  });
+
+  it('says why a statement has no duration estimate: an empty table, or reads not measured on this plan', async () => {
+    await db.query('CREATE TABLE IF NOT EXISTS hollow (id int PRIMARY KEY, v int)');
+    const path = writeRunbook(
+      'unmeasured.yaml',
+      `version: 1
+name: unmeasured
+phases:
+  deploy:
+    - id: hollow_idx
+      sql: "CREATE INDEX hollow_v_idx ON hollow (v)"
+`,
+    );
+    const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool });
+    const notes = plan.steps[0]!.notes.join('\n');
+    expect(plan.steps[0]!.statements[0]!.estimate).toBeUndefined();
+    expect(notes).toMatch(/no duration estimate for CREATE INDEX hollow_v_idx.*: \S*hollow is empty \(0 bytes\)/);
+    expect(notes).not.toMatch(/needs SELECT/);
+
+    await db.query('INSERT INTO hollow SELECT g, g FROM generate_series(1, 1000) g');
+    const off = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool: db.pool, measureReads: false });
+    const offNotes = off.steps[0]!.notes.join('\n');
+    expect(offNotes).toMatch(/no duration estimate for CREATE INDEX hollow_v_idx.*: read rates were not measured on this plan/);
+    expect(offNotes).not.toMatch(/needs SELECT/);
   });
 });
 

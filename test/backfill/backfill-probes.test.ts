@@ -32,6 +32,9 @@ describe.each(edgeMajors())('throttle probes on PostgreSQL %i', (major) => {
       expect(seen.maxWaitMs).toBeGreaterThanOrEqual(0);
       // Someone else's pid: nobody waits on it.
       expect((await probes.blockedBy((waiter as any).processID))!.count).toBe(0);
+      // The backfill's own other worker waiting is left out.
+      expect((await probes.blockedBy(holderPid, [(waiter as any).processID]))!.count).toBe(0);
+      expect((await probes.blockedBy(holderPid, [holderPid + 100_000]))!.count).toBe(1);
       await holder.query('commit');
       await waiting;
       expect(warnings).toEqual([]);
@@ -39,6 +42,53 @@ describe.each(edgeMajors())('throttle probes on PostgreSQL %i', (major) => {
       await probes.close();
       await holder.end();
       await waiter.end();
+    }
+  });
+
+  it("says once that other roles' lock waits are invisible without pg_read_all_stats, and not once granted", async () => {
+    await db.query(`create table q (id int primary key, v int)`);
+    await db.query(`insert into q values (1, 0)`);
+    await db.query(`create role waits_blind login`);
+    await db.query(`grant all on q to waits_blind`);
+    const pool = new pg.Pool({ connectionString: db.url.replace('//postgres@', '//waits_blind@'), max: 2 });
+    const warnings: string[] = [];
+    const blind = new ThrottleProbes(pool, 1000, (m) => warnings.push(m));
+    const holder = new pg.Client(db.url.replace('//postgres@', '//waits_blind@'));
+    const waiter = new pg.Client(db.url); // another role (postgres)
+    await holder.connect();
+    await waiter.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('update q set v = 1 where id = 1');
+      const holderPid = (holder as any).processID as number;
+      const waiting = waiter.query('update q set v = 2 where id = 1');
+      // The superuser's own probe sees the waiter: it is really there.
+      const seeing = new ThrottleProbes(db.pool, 1000, (m) => warnings.push(m));
+      let seen = 0;
+      for (let i = 0; i < 100 && seen === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        seen = (await seeing.blockedBy(holderPid))!.count;
+      }
+      await seeing.close();
+      expect(seen).toBe(1);
+      // The unprivileged role does not, and is told so once.
+      expect((await blind.blockedBy(holderPid))!.count).toBe(0);
+      expect((await blind.blockedBy(holderPid))!.count).toBe(0);
+      expect(warnings).toEqual([
+        "throttle blocked_sessions cannot see sessions of other roles waiting on the batch's rows: pg_stat_activity shows their waits only to roles with pg_read_all_stats, so only this role's own sessions slow the backfill down (grant pg_monitor to the role to see them all)",
+      ]);
+      await holder.query('commit');
+      await waiting;
+      await db.query('grant pg_monitor to waits_blind');
+      const granted = new ThrottleProbes(pool, 1000, (m) => warnings.push(m));
+      expect(await granted.blockedBy(holderPid)).toMatchObject({ count: 0 });
+      await granted.close();
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await blind.close();
+      await holder.end();
+      await waiter.end();
+      await pool.end();
     }
   });
 

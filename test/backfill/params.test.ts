@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { backfillSchema, resolveConfig, parseBytes } from '../../src/backfill/params.js';
 import { checkFragments } from '../../src/backfill/backfill-fragments.js';
+import { loadRunbookText } from '../../src/runbook/load.js';
+import { formatProblem } from '../../src/runbook/model.js';
+import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 describe('backfill params', () => {
   it('fills defaults: auto-tuned size, 100 ms target, no pause, probes on', () => {
@@ -49,6 +52,25 @@ describe('backfill params', () => {
     expect(backfillSchema.safeParse({ table: 't', set: 'a = 1', min_throughput: 2 }).success).toBe(false);
     expect(parseBytes('1.5GB')).toBe(1.5 * 1024 ** 3);
     expect(parseBytes('12 parsecs')).toBeUndefined();
+  });
+});
+
+describe('workers', () => {
+  it('defaults to auto, takes 1, 2 (also as rendered strings) and auto', () => {
+    expect(resolveConfig({ table: 't', set: 'a = 1' }).workers).toBe('auto');
+    expect(resolveConfig({ table: 't', set: 'a = 1', workers: 1 }).workers).toBe(1);
+    expect(resolveConfig({ table: 't', set: 'a = 1', workers: '2' }).workers).toBe(2);
+    expect(resolveConfig({ table: 't', set: 'a = 1', workers: 'auto' }).workers).toBe('auto');
+  });
+
+  it('rejects any other value at FILE:LINE:COL of the key', async () => {
+    for (const bad of ['3', '0', 'many', 'true']) {
+      const text = `version: 1\nname: x\nphases:\n  deploy:\n    - id: a\n      backfill:\n        table: t\n        set: a = 1\n        workers: ${bad}\n`;
+      const { problems } = await loadRunbookText(text, 'w.yaml', { kinds: STEP_KINDS });
+      const errors = problems.filter((p) => p.severity === 'error').map(formatProblem);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^w\.yaml:9:18: .*workers is 1, 2 or auto/);
+    }
   });
 });
 

@@ -17,9 +17,11 @@ const base: ProgressInput = {
 };
 
 describe('estimateTotal', () => {
-  it('uses the table estimate without `where`, never below the rows done', () => {
+  it('uses the table estimate without `where`; once the rows done pass it, the total is unknown', () => {
     expect(estimateTotal({ tableRows: 1000, matchingRows: null, hasWhere: false }, 10, 10)).toBe(1000);
-    expect(estimateTotal({ tableRows: 1000, matchingRows: null, hasWhere: false }, 1200, 1200)).toBe(1200);
+    expect(estimateTotal({ tableRows: 1000, matchingRows: null, hasWhere: false }, 1000, 1000)).toBe(1000);
+    // A stale estimate (400 of 2,000 rows): never "1200/1200 (100%)" while the backfill runs.
+    expect(estimateTotal({ tableRows: 1000, matchingRows: null, hasWhere: false }, 1200, 1200)).toBeNull();
     expect(estimateTotal({ tableRows: null, matchingRows: null, hasWhere: false }, 5, 5)).toBeNull();
   });
   it('with `where`: the planner estimate first, then the observed share applied to the keys ahead', () => {
@@ -28,6 +30,10 @@ describe('estimateTotal', () => {
     // 10k keys walked, 2k matched (20%): 2k + 90k * 0.2.
     expect(estimateTotal(e, 2000, 10_000)).toBe(20_000);
     expect(estimateTotal({ ...e, matchingRows: null }, 10, 100)).toBeNull();
+    // The planner guessed 30k, 31k matched in the first 900 keys: unknown until enough keys are walked.
+    expect(estimateTotal(e, 31_000, 900)).toBeNull();
+    // More keys walked than the table estimate: the share model has nothing ahead to scale.
+    expect(estimateTotal({ ...e, tableRows: 5_000 }, 2_000, 6_000)).toBeNull();
   });
 });
 

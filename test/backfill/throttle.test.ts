@@ -110,6 +110,36 @@ describe('ThrottleGovernor', () => {
     expect(g.changes()).toEqual([{ reason: null }]);
   });
 
+  it('judges throughput after the fixed cost per batch, so smaller batches alone do not read as a fall', () => {
+    const { clock, g } = governor({}, 0.1);
+    // Warmed up on 3000-key batches: 40 ms fixed + 0.01 ms/key = 70 ms.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(250);
+      g.observeBatch(3000, 70, 40);
+    }
+    // The size drops to 300 keys (43 ms): 7 rows/ms of batch time against 43 before, but the same
+    // 100 rows/ms after the fixed cost. Batches that are nearly all fixed cost are not judged either.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100);
+      g.observeBatch(300, 43, 40);
+      g.observeBatch(20, 40.2, 40);
+    }
+    expect(g.isActive('low_throughput')).toBe(false);
+    expect(g.decide().pauseMs).toBe(0);
+    // A real fall of the per-key rate still counts: 300 keys now take 40 + 60 ms.
+    let batches = 0;
+    while (!g.isActive('low_throughput') && batches < 10) {
+      g.observeBatch(300, 100, 40);
+      batches++;
+    }
+    expect(batches).toBeLessThanOrEqual(5);
+    expect(g.decide().pauseMs).toBe(1000);
+    expect(g.changes()[0]).toMatchObject({
+      reason: 'low_throughput',
+      detail: expect.stringMatching(/rows\/s of per-row batch time \(after 40 ms fixed cost per batch\), under 10% of the 100000 rows\/s/),
+    });
+  });
+
   it('does not judge throughput before warm-up, nor when min_throughput is 0', () => {
     const { g } = governor({}, 0.1);
     g.observeBatch(10_000, 100);

@@ -60,4 +60,40 @@ describe('BatchTuner', () => {
     t.observe(5000, 30); // as fast per key as before
     expect(t.size).toBeLessThanOrEqual(10_000);
   });
+
+  it('separates a fixed per-batch cost from the per-key cost and sizes batches on what is left of the aim', () => {
+    const t = new BatchTuner({ initial: 1000, min: 10, max: 100_000, targetMs: 100 });
+    const times = simulate(t, 0.005, 20, 20);
+    // Aim 60 ms: 20 ms fixed + 40 ms of keys = 8000 keys.
+    expect(t.fixedCostMs).toBeGreaterThan(15);
+    expect(t.fixedCostMs).toBeLessThan(25);
+    expect(t.size).toBeGreaterThan(7000);
+    expect(t.size).toBeLessThan(9000);
+    for (const ms of times.slice(-5)) expect(ms).toBeLessThan(66);
+  });
+
+  it('never collapses to the minimum when the fixed cost alone exceeds the aim (40 ms + 0.01 ms/key, 50 ms target)', () => {
+    const t = new BatchTuner({ initial: 1000, min: 10, max: 100_000, targetMs: 50 });
+    const sizes: number[] = [];
+    // The pattern seen at load 23: per-transaction overhead over the 30 ms aim, and a few 164-240 ms outliers.
+    const spikes = new Map([
+      [30, 164],
+      [31, 240],
+      [55, 200],
+    ]);
+    for (let i = 0; i < 120; i++) {
+      const ms = spikes.get(i) ?? 40 + t.size * 0.01;
+      t.observe(t.size, ms);
+      sizes.push(t.size);
+    }
+    // Spikes cut the size (they hold locks now), but not to the 10-row minimum.
+    expect(Math.min(...sizes)).toBeGreaterThan(50);
+    // Settled: the per-key part gets half the aim (15 ms = 1500 keys), not squeezed to nothing.
+    expect(t.size).toBeGreaterThan(1200);
+    expect(t.size).toBeLessThan(1800);
+    // The overhead drops back to 2 ms: the size grows to what fits the aim again.
+    const times = simulate(t, 0.01, 2, 25);
+    expect(t.size).toBeGreaterThan(2400);
+    for (const ms of times.slice(-5)) expect(ms).toBeGreaterThan(24), expect(ms).toBeLessThan(34);
+  });
 });

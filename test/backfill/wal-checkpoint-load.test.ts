@@ -34,8 +34,11 @@ describe.each(majors())('wal_rate and checkpoint_pressure in a backfill, Postgre
     const { ctx, error } = await runStep(db.url, {
       table: 'accounts',
       set: 'copy = repeat(note, 8)',
-      where: 'id <= 5000',
-      batch_size: 500,
+      // Long enough for several WAL readings (probe_interval 200ms) however fast the machine is: 10
+      // batches of 500 once finished in under 274 ms, before the rule had a second reading.
+      where: 'id <= 10000',
+      batch_size: 250,
+      pause: '10ms',
       min_throughput: 0,
       throttle: { ...QUIET, wal_rate: '512kB/s', checkpoint_pressure: false },
     });
@@ -50,7 +53,7 @@ describe.each(majors())('wal_rate and checkpoint_pressure in a backfill, Postgre
     expect(Number(m![1])).toBeGreaterThan(Number(m![2]));
     expect(Number(m![3])).toBeLessThan(100);
     expect(eventText(fired!)?.text).toContain(`throttle: wal_rate (${fired!.detail})`);
-    expect((await db.query('SELECT count(*)::int AS n FROM accounts WHERE id <= 5000 AND copy IS NULL'))[0].n).toBe(0);
+    expect((await db.query('SELECT count(*)::int AS n FROM accounts WHERE id <= 10000 AND copy IS NULL'))[0].n).toBe(0);
   }, 180_000);
 
   it('fires checkpoint_pressure on a requested checkpoint and lets go while the backfill runs on', async () => {

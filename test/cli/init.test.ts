@@ -129,8 +129,13 @@ ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) R
         expect(r.stderr).toMatch(/verify: pgrunbook's own objects are left out/);
         expect(r.stderr).toMatch(/create_index/);
         expect(r.stderr).toMatch(/add_foreign_key/);
-        // (the kept ADD COLUMN has no down migration, so the rehearsal reports its rollback as not verified)
-        expect(r.stderr).toMatch(new RegExp(`verify: rehearsal on embedded PostgreSQL ${major} .*: deploy completed`));
+        // The kept ADD COLUMN has no down migration: the rollback is not verified, and the report says why and what to do.
+        expect(r.stderr).toMatch(
+          new RegExp(`verify: rehearsal on embedded PostgreSQL ${major} .*: deploy completed, rollback NOT verified`),
+        );
+        expect(r.stderr).toMatch(
+          /verify: rollback NOT verified because step \S+ \(ALTER TABLE orders ADD COLUMN note text\) has no rollback: the migration has no down migration for it, .* Either add a down migration .* or accept that rolling back keeps this change/,
+        );
         expect(r.code, r.stderr).toBe(0);
       } finally {
         await db.drop();

@@ -60,7 +60,7 @@ describe('pgrunbook plan', () => {
     expect(md).toMatch(/## Summary/);
     expect(md).toMatch(/\| `orders` \| [\d.]+ (kB|MB) \| 5,000 \|/);
     expect(md).toMatch(/### deploy · `not_null` \(not_null\)/);
-    expect(md).toMatch(/Estimate basis: .*stand-in batch/);
+    expect(md).toMatch(/Estimate basis: .*timed stand-in batches/);
   });
 
   it('prints the plan as JSON with --json', async () => {

@@ -137,4 +137,11 @@ describe('resume --var', () => {
     expect(same.code).toBe(0);
     expect(await varEvents(run.run_id)).toEqual([]);
   });
+
+  it('refuses one step given to both --rerun and --skip, before touching the database', async () => {
+    const r = await runCli(['resume', '--rerun', 'fill', '--skip', 'fill', ...args()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('fill: given to both --rerun and --skip');
+    expect(r.stderr).toContain('pick one');
+  });
 });

@@ -4,9 +4,10 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../support/cli.js';
 import { useTestDatabase } from '../support/pg.js';
+import { startReceiver, type Receiver } from '../support/http-receiver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-secret-'));
 const TOKEN = 'tok-7Hq2-secret-Zx91';
@@ -77,7 +78,42 @@ phases:
       JSON.stringify(run);
     expect(everything).not.toContain(TOKEN);
     expect(everything).not.toContain(API);
-  }, 60_000);
+  }, 180_000); // four CLI runs and a 4 s step: ~48 s at load average 12 on 2 cores; 60 s timed out once
+
+  it('a failure whose server error quotes the secret reaches the webhook and the output as ***', async () => {
+    const hook: Receiver = await startReceiver();
+    try {
+      const file = join(dir, 'secret-fail.yaml');
+      // The server's own error echoes the value: invalid input syntax for type integer: "<token>".
+      writeFileSync(
+        file,
+        `version: 1
+name: secret-fail
+vars:
+  token: { from_env: T_DEPLOY_TOKEN, secret: true }
+phases:
+  deploy:
+    - id: cast
+      sql: select {{ token | literal }}::int
+`,
+      );
+      const res = await runCli(
+        ['run', file, '--db', db.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', dir, '--notify', `${hook.url}/hook`],
+        {
+          env: { T_DEPLOY_TOKEN: TOKEN },
+        },
+      );
+      expect(res.code).not.toBe(0);
+      const bodies = hook.received.map((r) => r.body.toString());
+      const failure = bodies.find((b) => /invalid input syntax for type integer/.test(b));
+      expect(failure, bodies.join('\n') + res.stdout + res.stderr).toBeDefined();
+      expect(failure).toContain('***');
+      expect(res.stdout + res.stderr).toMatch(/invalid input syntax for type integer: "\*\*\*"/);
+      expect(bodies.join('\n') + res.stdout + res.stderr).not.toContain(TOKEN);
+    } finally {
+      await hook.close();
+    }
+  });
 
   it('validate warns about a credential literal at FILE:LINE:COL and exits 0; an unset secret is a warning there', async () => {
     const file = join(dir, 'leaky.yaml');

@@ -27,8 +27,14 @@ async function exitCode(pane: TmuxPane): Promise<number> {
 }
 
 async function demoAtFirstGate(pane: TmuxPane): Promise<{ pid: number; dataDir: string }> {
-  const screen = await pane.waitForScreen((s) => s.includes('Approve? [y/N]'), 'the first gate', 60_000);
-  // The bottom-right cell shows the Workload panel (the demo's traffic on orders) until an index build starts.
+  await pane.waitForScreen((s) => s.includes('Approve? [y/N]'), 'the first gate', 60_000);
+  // The bottom-right cell shows the Workload panel (the demo's traffic on orders) while no index build
+  // runs; in one CI run a build ("initializing") held it for a moment as the first gate appeared.
+  const screen = await pane.waitForScreen(
+    (s) => s.includes('Approve? [y/N]') && s.includes('Workload · orders'),
+    'the Workload panel at the first gate',
+    20_000,
+  );
   for (const title of ['Steps', 'Locks', 'Long queries', 'Replication', 'Workload · orders', 'Log', 'GATE · confirm · add_amount_cents'])
     expect(screen).toContain(title);
   const pms = postmastersUnder(pane.panePid());

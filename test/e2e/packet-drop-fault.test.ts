@@ -12,15 +12,10 @@ import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedServer } from '../../src/pg/embedded-server.js';
 import { runCli, startCli, type CliProcess, type CliResult } from '../support/cli.js';
-import { createPacketDropLink, packetDropUnavailable, type PacketDropLink } from '../support/packet-drop-link.js';
+import { createPacketDropLink, packetDropForTests, type PacketDropLink } from '../support/packet-drop-link.js';
 import { majors, testPool } from '../support/pg.js';
 
-const unavailable = packetDropUnavailable();
-if (unavailable) {
-  if (process.env.CI)
-    throw new Error(`${unavailable}: .ci/run installs iptables and runs as root; the packet-drop fault tests must run in CI`);
-  process.stdout.write(`SKIPPED: ${unavailable}; the packet-drop fault tests did not run\n`);
-}
+const canDrop = packetDropForTests('the packet-drop fault tests');
 
 /** Keepalive: first probe after 10 s idle, then 10 probes 1 s apart (docs/security.md): ~20 s, plus a loaded machine. */
 const IDLE_DEAD_WITHIN_MS = 35_000;
@@ -49,7 +44,7 @@ ${gate}      backfill:
   return file;
 }
 
-describe.skipIf(!!unavailable)('a packet-dropping black hole (network namespace, iptables DROP)', () => {
+describe.runIf(canDrop)('a packet-dropping black hole (network namespace, iptables DROP)', () => {
   let link: PacketDropLink;
   let server: EmbeddedServer;
   let admin: pg.Pool;

@@ -146,7 +146,8 @@ describe('run lock keeper', () => {
     for (let t = 0; t < RELOCK_WITHIN_MS && !done; t += 1_000) await settle(clock, 1_000);
     expect(done).toBe(true);
     expect(lost).toHaveLength(1);
-    expect(lost[0]).toMatch(/could not take it again within 30 s \(connect ECONNREFUSED\)/);
+    expect(lost[0]).toMatch(/could not be reached for 30 s to take it again \(connect ECONNREFUSED\)/);
+    expect(lost[0]).toMatch(/pgrunbook resume \S+/);
     expect(opened.length).toBeGreaterThan(3);
   });
 

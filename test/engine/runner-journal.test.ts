@@ -11,14 +11,23 @@ import type { RunEvent } from '../../src/engine/events.js';
 import type { StepKind } from '../../src/engine/step-kind.js';
 import type { Runbook } from '../../src/runbook/model.js';
 
-/** A step that runs SQL on the target, then waits a moment (so the journal retries meanwhile). */
-const sqlKind: StepKind<{ sql?: string; waitMs?: number }> = {
+/**
+ * A step that runs SQL on the target, then waits a moment (so the journal retries meanwhile). With
+ * `made`, resume reconciles it by looking for that table.
+ */
+const sqlKind: StepKind<{ sql?: string; waitMs?: number; made?: string }> = {
   kind: 'rawsql',
   schema: z.any(),
   plan: () => ({ statements: [], locks: [], reversible: true, notes: [] }),
   async apply(step, ctx) {
     if (step.params.sql) await ctx.pool.query(step.params.sql);
     if (step.params.waitMs) await new Promise((r) => setTimeout(r, step.params.waitMs));
+  },
+  async reconcile(step, ctx) {
+    const made = step.params.made;
+    if (!made) return { found: 'unknown', detail: 'nothing to look for' };
+    const r = await ctx.pool.query<{ t: string | null }>('select to_regclass($1)::text t', [made]);
+    return r.rows[0]!.t ? { found: 'done', detail: `${made} exists` } : { found: 'not-done', detail: `${made} is missing` };
   },
 };
 const kinds = new Map([['rawsql', sqlKind as StepKind]]);
@@ -120,5 +129,62 @@ describe('runner: journal outage', () => {
     expect(again.outcome.unrecorded).toBeUndefined();
     expect(again.events.filter((e) => e.type === 'step.skipped')).toHaveLength(2); // nothing ran twice
     expect(await db.query(`select status from pgrunbook.runs where run_id = $1`, [outcome.runId])).toEqual([{ status: 'completed' }]);
+  });
+
+  it('a step whose completion cannot be recorded stops the run, stays running, and resume reconciles it as done', async () => {
+    // Refuses to record make_once as completed while a row sits in step_block (the write is retried 3 times first).
+    const refuseDone = `
+      create table if not exists step_block (id int);
+      create or replace function refuse_step_done() returns trigger language plpgsql as $$
+      begin
+        if new.step_id = 'make_once' and new.status = 'completed' and exists (select from public.step_block) then
+          raise exception 'step_states writes refused by the test';
+        end if;
+        return new;
+      end $$;
+      drop trigger if exists refuse_done on pgrunbook.step_states;
+      create trigger refuse_done before update on pgrunbook.step_states for each row execute function refuse_step_done();
+      insert into step_block values (1);`;
+    const rb = makeRunbook(
+      [
+        makeStep('rawsql', { sql: refuseDone }, { id: 'block_steps', phase: 'deploy' }),
+        // Run twice, the CREATE TABLE would fail: resume must see that it is done, not run it again.
+        makeStep('rawsql', { sql: 'create table made_once (id int)', made: 'made_once' }, { id: 'make_once', phase: 'deploy' }),
+        makeStep('rawsql', { sql: 'create table made_after (id int)', made: 'made_after' }, { id: 'after_make', phase: 'deploy' }),
+      ],
+      { name: 'step-state-down' },
+    );
+    const { outcome, events } = await run(db.url, rb);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error?.message).toBe(
+      'step make_once completed in the database, but pgrunbook.step_states could not record it: step_states writes refused by the test',
+    );
+    expect((outcome.error as { hint?: string }).hint).toContain(`pgrunbook resume ${outcome.runId}\` reconciles make_once`);
+    // Never told or recorded as failed; the next step did not start.
+    expect(events.filter((e) => e.type === 'step.failed')).toEqual([]);
+    expect(events.filter((e) => e.type === 'step.started').map((e) => (e as { stepId: string }).stepId)).toEqual([
+      'block_steps',
+      'make_once',
+    ]);
+    expect(await db.query(`select to_regclass('made_once')::text t, to_regclass('made_after')::text a`)).toEqual([
+      { t: 'made_once', a: null },
+    ]);
+    const states = () =>
+      db.query(`select step_id, status from pgrunbook.step_states where run_id = $1 order by started_at`, [outcome.runId]);
+    expect(await states()).toEqual([
+      { step_id: 'block_steps', status: 'completed' },
+      { step_id: 'make_once', status: 'running' },
+    ]);
+
+    await db.query(`delete from step_block`);
+    const again = await run(db.url, rb, { resumeRunId: outcome.runId });
+    expect(again.outcome.status, again.outcome.error?.message).toBe('completed');
+    expect(again.events).toContainEqual(expect.objectContaining({ type: 'step.reconciled', stepId: 'make_once', found: 'done' }));
+    expect(again.events.filter((e) => e.type === 'step.started').map((e) => (e as { stepId: string }).stepId)).toEqual(['after_make']);
+    expect(await states()).toEqual([
+      { step_id: 'block_steps', status: 'completed' },
+      { step_id: 'make_once', status: 'completed' },
+      { step_id: 'after_make', status: 'completed' },
+    ]);
   });
 });

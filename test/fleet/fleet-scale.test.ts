@@ -1,58 +1,37 @@
 // 30 databases over two embedded servers (the suite's and one started here), through the binary with
 // the fleet's journal in a catalog database: waves of 1, 10% and the rest, a per-server limit, every
 // target's end state right, and `fleet status --catalog-db` showing every target completed once.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedServer } from '../../src/pg/embedded-server.js';
 import { runCli } from '../support/cli.js';
-import { createDatabase, majors, serverUrl, withDatabase } from '../support/pg.js';
+import { createDatabase, majors } from '../support/pg.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { admin, targetsFile, type TenantDb, tenantsOnTwoServers, type TwoServers } from '../support/fleet.js';
 
 const TARGETS = 30;
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-fleet-scale-'));
 
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 describe('fleet of 30 databases over two servers', () => {
-  let second: EmbeddedServer;
+  let two: TwoServers;
   let catalog: Awaited<ReturnType<typeof createDatabase>>;
-  const dbs: { name: string; url: string; server: string }[] = [];
+  let dbs: TenantDb[] = [];
 
   beforeAll(async () => {
-    second = await EmbeddedServer.start({ major: majors()[0] });
     catalog = await createDatabase(undefined, 'fleet_scale_catalog');
-    const servers = [serverUrl(), second.url];
-    for (let i = 0; i < TARGETS; i++) {
-      const server = servers[i % 2]!;
-      const name = `fleet_scale_${String(i).padStart(2, '0')}`;
-      await admin(server, async (c) => {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.query(`CREATE DATABASE ${name}`);
-      });
-      const url = withDatabase(server, name);
-      await admin(url, (c) =>
-        c.query(`create table accounts (id bigint primary key, name text);
-                 insert into accounts select g, 'a' || g from generate_series(1, 200) g;
-                 create table fleet_log (tenant text not null)`),
-      );
-      dbs.push({ name, url, server });
-    }
+    two = await tenantsOnTwoServers(
+      majors()[0]!,
+      TARGETS,
+      (i) => `fleet_scale_${String(i).padStart(2, '0')}`,
+      `create table accounts (id bigint primary key, name text);
+       insert into accounts select g, 'a' || g from generate_series(1, 200) g;
+       create table fleet_log (tenant text not null)`,
+    );
+    dbs = two.dbs;
   });
   afterAll(async () => {
-    for (const d of dbs.filter((d) => d.server === serverUrl()))
-      await admin(serverUrl(), (c) => c.query(`DROP DATABASE IF EXISTS ${d.name} WITH (FORCE)`));
+    await two?.cleanUp();
     await catalog?.drop();
-    await second?.stop();
   });
 
   it('waves of 1, 10% and the rest: every target completes once, journal and status in the catalog', async () => {
@@ -73,11 +52,7 @@ phases:
       sql: insert into fleet_log (tenant) values ({{ tenant | literal }})
 `,
     );
-    const targets = join(dir, 'targets.yaml');
-    writeFileSync(
-      targets,
-      `targets:\n${dbs.map((d) => `  - name: ${d.name}\n    url: ${d.url}\n    vars: { tenant: ${d.name} }\n`).join('')}`,
-    );
+    const targets = targetsFile(dir, dbs, 'targets.yaml');
     const r = await runCli([
       'fleet',
       'run',

@@ -10,18 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryTargets } from '../../src/fleet/fleet-targets.js';
 import { runCli, startCli } from '../support/cli.js';
 import { createDatabase, testPool } from '../support/pg.js';
+import { admin } from '../support/fleet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-fleet-store-'));
-
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 const BUMP = `version: 1
 name: bump

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createDatabase, majors } from '../support/pg.js';
+import { admin as on } from '../support/fleet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-fleet-waves-'));
 const REGIONS = ['us', 'eu', 'us', 'eu'];
@@ -55,16 +56,6 @@ phases:
       sql: insert into fleet_log (tenant) values ({{ tenant | literal }})
 `,
 );
-
-async function on<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 interface Tenant {
   name: string;

@@ -64,8 +64,8 @@ const CASES: { name: string; sql: string; kinds: string[] }[] = [
     kinds: ['swap_table', 'swap_table'],
   },
   { name: 'UPDATE of every row', sql: "UPDATE orders SET note = 'x' || id", kinds: ['backfill'] },
-  { name: 'DROP COLUMN', sql: 'ALTER TABLE orders DROP COLUMN note', kinds: ['unused', 'manual', 'sql'] },
-  { name: 'DROP TABLE', sql: 'DROP TABLE legacy', kinds: ['unused', 'manual', 'sql'] },
+  { name: 'DROP COLUMN', sql: 'ALTER TABLE orders DROP COLUMN note', kinds: ['unused', 'unused', 'manual', 'sql'] },
+  { name: 'DROP TABLE', sql: 'DROP TABLE legacy', kinds: ['unused', 'unused', 'manual', 'sql'] },
   { name: 'DROP INDEX', sql: 'DROP INDEX orders_customer_idx', kinds: ['sql'] },
   { name: 'DELETE of every row → batched_delete', sql: 'DELETE FROM orders', kinds: ['batched_delete'] },
 ];

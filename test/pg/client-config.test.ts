@@ -1,6 +1,7 @@
 // TLS against a server that refuses unencrypted connections, with a throwaway CA: libpq's sslmode
 // meaning for pgrunbook's own connections (URL parameters and PGSSL* variables), clear messages
 // for a wrong CA or host, and the same settings honoured by pg_dump.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installedMajors } from '../../src/pg/embedded-server.js';
 import { createPool, explainConnectionError, resolveConnection } from '../../src/pg/connection.js';
@@ -8,7 +9,7 @@ import { clientConfig } from '../../src/pg/client-config.js';
 import { dumpSchema, findPgDump } from '../../src/rehearsal/pgdump.js';
 import { startTlsServer, type TlsServer } from '../support/tls-server.js';
 
-const ENV_KEYS = ['PGSSLMODE', 'PGSSLROOTCERT'] as const;
+const ENV_KEYS = ['PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY'] as const;
 
 async function sslInUse(url: string | undefined): Promise<boolean> {
   const pool = createPool(resolveConnection(url), { applicationName: 'pgrunbook-test:tls', max: 1 });
@@ -95,16 +96,64 @@ describe('TLS', () => {
     const dump = (url: string) =>
       dumpSchema(bin, { url, tables: [], section: 'pre-data' }).then(
         () => 'dumped',
-        (e: Error) => e.message,
+        (e: Error & { hint?: string }) => `${e.message} (hint: ${e.hint})`,
       );
+    // What pg_dump said, and what to change: the CA, not the role's privileges.
+    const wrongCaHint =
+      /\(hint: pg_dump \(libpq\) reads sslmode and sslrootcert .*point sslrootcert \(or PGSSLROOTCERT\) at the CA that signed/;
     expect(await dump(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`)).toBe('dumped');
     expect(await dump(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.wrongCaFile)}`)).toMatch(
       /pg_dump failed: .*certificate verify failed/,
     );
+    expect(await dump(`${tls.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.wrongCaFile)}`)).toMatch(wrongCaHint);
     process.env.PGSSLMODE = 'verify-full';
     process.env.PGSSLROOTCERT = tls.caFile;
     expect(await dump(tls.url)).toBe('dumped');
     process.env.PGSSLROOTCERT = tls.wrongCaFile;
     expect(await dump(tls.url)).toMatch(/certificate verify failed/);
+    expect(await dump(tls.url)).toMatch(wrongCaHint);
+  });
+
+  describe('client certificates (pg_hba cert for certuser)', () => {
+    let certUrl: string;
+    beforeAll(async () => {
+      const admin = createPool(resolveConnection(`${tls.url}?sslmode=require`), { applicationName: 'pgrunbook-test:tls', max: 1 });
+      await admin.query('create role certuser login superuser');
+      const { rows } = await admin.query<{ hba_file: string }>('show hba_file');
+      const [first, ...rest] = readFileSync(rows[0]!.hba_file, 'utf8').split('\n');
+      writeFileSync(rows[0]!.hba_file, [first, 'hostssl all certuser 0.0.0.0/0 cert', ...rest].join('\n'));
+      await admin.query('select pg_reload_conf()');
+      await admin.end();
+      certUrl = `${tls.url.replace('postgres@', 'certuser@')}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`;
+    });
+    const withCert = () => `${certUrl}&sslcert=${encodeURIComponent(tls.clientCert)}&sslkey=${encodeURIComponent(tls.clientKey)}`;
+
+    it('sslcert/sslkey from the URL or PGSSLCERT/PGSSLKEY authenticate; without them the message says what to set', async () => {
+      expect(await sslInUse(withCert())).toBe(true);
+      expect(await failure(certUrl)).toMatch(
+        /the server asks for a client certificate .*Set sslcert and sslkey in the URL \(or PGSSLCERT and PGSSLKEY\) to a certificate for user certuser/,
+      );
+      // As libpq: each parameter the URL leaves out comes from its variable (sslmode from the URL, the certificate from PGSSLCERT).
+      process.env.PGSSLCERT = tls.clientCert;
+      process.env.PGSSLKEY = tls.clientKey;
+      expect(await sslInUse(certUrl)).toBe(true);
+      process.env.PGSSLMODE = 'verify-full';
+      process.env.PGSSLROOTCERT = tls.caFile;
+      expect(await sslInUse(tls.url.replace('postgres@', 'certuser@'))).toBe(true);
+    });
+
+    it('pg_dump gets the client certificate from the URL and from PGSSLCERT/PGSSLKEY', async () => {
+      const bin = await findPgDump(0);
+      const dump = (url: string) =>
+        dumpSchema(bin, { url, tables: [], section: 'pre-data' }).then(
+          () => 'dumped',
+          (e: Error) => e.message,
+        );
+      expect(await dump(withCert())).toBe('dumped');
+      expect(await dump(certUrl)).toMatch(/pg_dump failed: .*certificate/);
+      process.env.PGSSLCERT = tls.clientCert;
+      process.env.PGSSLKEY = tls.clientKey;
+      expect(await dump(certUrl)).toBe('dumped');
+    });
   });
 });

@@ -3,20 +3,9 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { EventBody, RunEvent } from '../../src/engine/events.js';
-import { PolicyGates } from '../../src/engine/gates.js';
-import { SqlExecutor } from '../../src/pg/executor.js';
 import { eventText } from '../../src/render/event-text.js';
-import { systemClock } from '../../src/util/clock.js';
+import { recordingExecutor } from '../support/executor.js';
 import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
-
-function executor(pool: pg.Pool, events: EventBody[]): SqlExecutor {
-  return new SqlExecutor({
-    pool,
-    clock: systemClock,
-    emit: (e) => void events.push(e),
-    gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }),
-  });
-}
 
 for (const major of edgeMajors()) {
   describe(`a lock wait that ended in the grant, on PostgreSQL ${major}`, () => {
@@ -32,12 +21,7 @@ for (const major of edgeMajors()) {
         await holder.query('select * from waited');
         const holderPid = (holder as any).processID as number;
         const events: EventBody[] = [];
-        const ex = new SqlExecutor({
-          pool,
-          clock: systemClock,
-          emit: (e) => void events.push(e),
-          gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }),
-        });
+        const ex = recordingExecutor(pool, events);
         const release = setTimeout(() => void holder.query('commit'), 1_500);
         const t0 = Date.now();
         await ex.run('alter table waited add column note text', {
@@ -82,7 +66,7 @@ for (const major of edgeMajors()) {
         await holder.query('begin');
         await holder.query('select * from short_wait');
         const events: EventBody[] = [];
-        const ex = executor(pool, events);
+        const ex = recordingExecutor(pool, events);
         // In a run the executor is made long before its first DDL, and opens its probe connection then.
         while (
           !(
@@ -137,7 +121,7 @@ for (const major of edgeMajors()) {
         await holder.query('select * from full_pool');
         const events: EventBody[] = [];
         const release = setTimeout(() => void holder.query('commit'), 1_000);
-        await executor(pool, events).run('alter table full_pool add column note text', {
+        await recordingExecutor(pool, events).run('alter table full_pool add column note text', {
           stepId: 'full',
           lockTimeoutMs: 30_000,
           statementTimeoutMs: 0,
@@ -158,12 +142,7 @@ for (const major of edgeMajors()) {
       await db.query('create table unwaited (id int primary key)');
       const pool = testPool(db.url, 2);
       const events: EventBody[] = [];
-      const ex = new SqlExecutor({
-        pool,
-        clock: systemClock,
-        emit: (e) => void events.push(e),
-        gates: new PolicyGates({ yes: false, allowIrreversible: false, user: 't' }),
-      });
+      const ex = recordingExecutor(pool, events);
       await ex.run('alter table unwaited add column note text; select pg_sleep(0.4)', {
         stepId: 's',
         lockTimeoutMs: 5_000,
@@ -172,6 +151,28 @@ for (const major of edgeMajors()) {
       });
       await pool.end();
       expect(events.filter((e) => e.type === 'step.lock_wait')).toEqual([]);
+    });
+  });
+
+  describe(`the lock-wait probe session, on PostgreSQL ${major}`, () => {
+    const db = useTestDatabase(major);
+
+    it('ends with its run pool, not 30 s later (a fleet ends runs faster than that)', async () => {
+      const pool = testPool(db.url, 2);
+      await recordingExecutor(pool, []).run('select 1', { stepId: 's', lockTimeoutMs: 5_000, statementTimeoutMs: 0, retries: 0 });
+      const probes = async (): Promise<number> =>
+        Number(
+          (
+            await db.query<{ n: string }>(
+              "select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'pgrunbook:lock-wait-watch'",
+            )
+          )[0]!.n,
+        );
+      for (let i = 0; i < 50 && (await probes()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await probes()).toBe(1);
+      await pool.end();
+      for (let i = 0; i < 20 && (await probes()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await probes()).toBe(0);
     });
   });
 }

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pressureWindow, readServerPressure } from '../../src/pg/server-pressure.js';
+import { backendIoSince, pressureWindow, readServerPressure } from '../../src/pg/server-pressure.js';
 import { WalCheckpointWatch } from '../../src/backfill/wal-checkpoint-rules.js';
 import { createDatabase, majors, withDatabase } from '../support/pg.js';
 import { startPgbench } from '../support/pgbench.js';
@@ -13,6 +13,17 @@ const WRITE_LOAD = `\\set id random(1, 5000)
 UPDATE items SET pad = md5(pad) || md5(random()::text) WHERE id = :id;
 `;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('backendIoSince', () => {
+  it('counts between readings, from the reset after a stats reset, and is null without pg_stat_io', () => {
+    const start = { writes: 100, fsyncs: 10, evictions: 50 };
+    expect(backendIoSince(start, { writes: 130, fsyncs: 12, evictions: 50 })).toEqual({ writes: 30, fsyncs: 2, evictions: 0 });
+    // pg_stat_reset_shared('io') since the first reading: the counts start again from zero.
+    expect(backendIoSince(start, { writes: 7, fsyncs: 1, evictions: 3 })).toEqual({ writes: 7, fsyncs: 1, evictions: 3 });
+    expect(backendIoSince(undefined, { writes: 7, fsyncs: 1, evictions: 3 })).toEqual({ writes: 7, fsyncs: 1, evictions: 3 });
+    expect(backendIoSince(start, null)).toBeNull();
+  });
+});
 
 describe.each(majors())('server pressure, PostgreSQL %i', (major) => {
   let db: Awaited<ReturnType<typeof createDatabase>>;

@@ -1,6 +1,7 @@
 // Every session pgrunbook opens over the network is under the stall watchdog, not only the run's:
 // `status` and `report` (through the binary), the rehearsal's sandbox side (`rehearse --sandbox
-// URL`: the clone's COPY into the staging database) and `init --verify`'s read of the target. A
+// URL`: the clone's COPY into the staging database), `init --verify`'s read of the target and its
+// own sandbox sessions (the two databases it builds and compares). A
 // TCP proxy (test/support/tcp-proxy.ts) lets the connection through until the statement is sent,
 // then stalls it without a reset: without the watchdog each of these would wait forever.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rehearse } from '../../src/cli/composition-root.js';
+import { newRunner, rehearse } from '../../src/cli/composition-root.js';
 import { readLiveSchema } from '../../src/init/live-schema.js';
+import { verifyRunbook } from '../../src/init/verify.js';
 import { CHECK_MS, STALL_AFTER_MS, UNREACHABLE_MS } from '../../src/pg/stall-watchdog.js';
 import { runCli } from '../support/cli.js';
 import { testPool, withDatabase } from '../support/pg.js';
@@ -33,7 +35,7 @@ describe('the stall watchdog beyond the run: status, report, the rehearsal sandb
     const done = await runCli(['run', SHIPPED, '--db', src.url, '--plain', '--yes', '--allow-irreversible', '--journal-dir', journalDir]);
     expect(done.code, done.stdout + done.stderr).toBe(0);
     runId = /run (\S+) started/.exec(done.stdout)![1]!;
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await proxy?.stop();
     rmSync(journalDir, { recursive: true, force: true });
@@ -96,5 +98,25 @@ describe('the stall watchdog beyond the run: status, report, the rehearsal sandb
     );
     expect(err?.message).toMatch(/connection/i);
     proxy.stallWhen(/(?!)/);
+  }, 120_000);
+
+  it("`init --verify`'s own sandbox session stalls while building the starting schema: it fails in bounded time", async () => {
+    const stalled = proxy.stallWhen(/verify_stall_marker/);
+    const runbook = await loadOrThrow(SHIPPED);
+    const { value: err } = await timed('init --verify, sandbox session', stalled, () =>
+      verifyRunbook({
+        adminUrl: proxy.url(src.adminUrl),
+        base: ['create table verify_stall_marker (id int)'],
+        naive: [],
+        runbook,
+        newRunner,
+      }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      ),
+    );
+    proxy.stallWhen(/(?!)/);
+    figures.push(`  init --verify said: ${err?.message.split('\n')[0]}`);
+    expect(err?.message).toMatch(/connection/i);
   }, 120_000);
 });

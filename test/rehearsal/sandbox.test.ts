@@ -96,7 +96,8 @@ describe('other sandboxes', () => {
     try {
       expect(sb.major).toBe(14);
       expect(sb.warnings.join(' ')).toMatch(/source runs PostgreSQL 13/);
-      expect(sb.url).toMatch(/\/app$/);
+      // Local and plain: the operator's PGSSLMODE must not reach it.
+      expect(sb.url).toMatch(/\/app\?sslmode=disable$/);
     } finally {
       await sb.close();
     }

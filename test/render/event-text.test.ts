@@ -72,6 +72,31 @@ describe('plain renderer', () => {
     expect(formatPlain(e!)).toBe('03:04:06 deploy plan: 2 steps\n         a\n         b');
   });
 
+  it('says when two backfill workers run, with the rate of both', () => {
+    const progress = {
+      kind: 'backfill' as const,
+      rowsDone: 5000,
+      rowsTotal: 10000,
+      batches: 10,
+      batchSize: 500,
+      pauseMs: 0,
+      rate: 2500,
+      etaSeconds: 2,
+      lastBatchMs: 40,
+      pass: 'main' as const,
+      paused: false,
+      throttle: null,
+    };
+    const two = { ...progress, workers: { running: 2, batches: [6, 4], rows: [3000, 2000] } };
+    expect(eventText(one({ type: 'step.progress', stepId: 'fill', progress: two }))?.text).toBe(
+      'fill: 5000/10000 rows (50.0%), 2500 rows/s, 2 workers, batch 500, ETA 2s',
+    );
+    const parked = { ...progress, workers: { running: 1, batches: [6, 4], rows: [3000, 2000] } };
+    expect(eventText(one({ type: 'step.progress', stepId: 'fill', progress: parked }))?.text).toBe(
+      'fill: 5000/10000 rows (50.0%), 2500 rows/s, batch 500, ETA 2s',
+    );
+  });
+
   it('samples progress every 2 s per step', () => {
     const progress = { kind: 'generic' as const, label: 'rows', done: 1, total: 10 };
     const evs = events([

@@ -87,5 +87,39 @@ for (const major of edgeMajors()) {
       await h.ctx.close();
       await again.ctx.close();
     });
+
+    it('workers: 2 deletes in two key ranges; stopped with both half done and resumed, every row is counted once', async () => {
+      const params = { table: 'logs', where: "kind = 'old'", batch_size: 300, pause: '20ms', workers: 2 as const };
+      const h = await harness(batchedDelete, params, { url: db.url, id: 'split', state: {} });
+      const run = batchedDelete.apply(h.step, h.ctx);
+      const done = async () =>
+        (
+          await db.query(`select (select rows_done::int from pgrunbook.backfill_cursors where step_id = 'split') a,
+                                 (select rows_done::int from pgrunbook.backfill_ranges where step_id = 'split') b`)
+        )[0];
+      for (let i = 0; i < 500; i++) {
+        const d = await done();
+        if (d.a >= 1500 && d.b >= 1500) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      h.ctx.abort.abort();
+      await run.catch(() => {});
+      const mid = await done();
+      expect(mid.a).toBeGreaterThan(0);
+      expect(mid.b).toBeGreaterThan(0);
+      const expectedDeleted = 20000 - Math.floor(20000 / 3);
+      // What both ranges counted is what is gone.
+      expect((await db.query(`select count(*)::int n from logs where kind = 'old'`))[0].n).toBe(expectedDeleted - mid.a - mid.b);
+      const again = await harness(batchedDelete, params, { url: db.url, id: 'split' });
+      Object.assign(again.ctx, { runId: h.ctx.runId });
+      const result = (await batchedDelete.apply(again.step, again.ctx)) as { rowsDone: number; resumed: boolean };
+      expect(result.resumed).toBe(true);
+      expect(result.rowsDone).toBe(expectedDeleted);
+      expect(await db.query(`select kind, count(*)::int n from logs group by kind`)).toEqual([{ kind: 'keep', n: Math.floor(20000 / 3) }]);
+      expect(await db.query(`select count(*)::int n from pgrunbook.backfill_ranges where step_id = 'split'`)).toEqual([{ n: 0 }]);
+      expect(eventsOf(h.ctx, 'step.log').some((e: { message: string }) => e.message.startsWith('main pass cut at key'))).toBe(true);
+      await h.ctx.close();
+      await again.ctx.close();
+    });
   });
 }

@@ -2,7 +2,6 @@
 // read back) and its rollback sets the flag back to what it was before the run, before dropping the
 // new column. Real PostgreSQL (the postgres backend) on the edge majors, and a real redis-server.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 import { openFlagBackend } from '../../src/flags/open-flag-backend.js';
 import { RedisFlags } from '../../src/flags/redis.js';
 import { changeColumnKind } from '../../src/steps/change-column.js';
@@ -13,7 +12,7 @@ import { eventsOf, harness } from './ddl/helpers.js';
 const changeColumn = changeColumnKind(openFlagBackend);
 const SETUP = `
   DROP TABLE IF EXISTS items CASCADE;
-  CREATE SCHEMA IF NOT EXISTS pgrunbook; ${backfillSchemaSql};
+  CREATE SCHEMA IF NOT EXISTS pgrunbook; ${changeColumn.stateSql};
   CREATE TABLE items (id bigserial PRIMARY KEY, qty int NOT NULL DEFAULT 1);
   INSERT INTO items (qty) SELECT g FROM generate_series(1, 3000) g;
 `;

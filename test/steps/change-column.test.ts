@@ -3,7 +3,6 @@ import pg from 'pg';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { changeColumnKind } from '../../src/steps/change-column.js';
 import { openFlagBackend } from '../../src/flags/open-flag-backend.js';
-import { backfillSchemaSql } from '../../src/backfill/cursor-store.js';
 import { harness, eventsOf } from './ddl/helpers.js';
 import { makeStep } from '../support/step-context.js';
 import { loadRunbookText } from '../../src/runbook/load.js';
@@ -101,7 +100,7 @@ for (const major of edgeMajors()) {
   describe(`change_column on PostgreSQL ${major}`, () => {
     const db = useTestDatabase(major);
     beforeEach(async () => {
-      await db.query(`CREATE SCHEMA IF NOT EXISTS pgrunbook; ${backfillSchemaSql}`);
+      await db.query(`CREATE SCHEMA IF NOT EXISTS pgrunbook; ${changeColumn.stateSql}`);
       await db.query(SETUP);
     });
     const col = async (c: string) =>

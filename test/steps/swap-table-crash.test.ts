@@ -10,7 +10,7 @@ import { runCli, startCli, type CliProcess } from '../support/cli.js';
 
 const ROWS = 40_000;
 
-function runbook(name: string): string {
+function runbook(name: string, extra = ''): string {
   const file = join(mkdtempSync(join(tmpdir(), 'pgrunbook-swap-crash-')), 'swap.yaml');
   // Small fixed batches with a pause stretch the copy so the kills land in the middle of it.
   writeFileSync(
@@ -29,7 +29,7 @@ phases:
             type: bigint
         batch_size: 400
         pause: 15ms
-`,
+${extra}`,
   );
   return file;
 }
@@ -87,6 +87,46 @@ for (const major of edgeMajors()) {
           `select format_type(atttypid, atttypmod) t from pg_attribute where attrelid = 'accounts'::regclass and attname = 'id'`,
         ),
       ).toEqual([{ t: 'bigint' }]);
+      expect(await db.query(`select count(*)::int n, sum(balance)::bigint s from accounts`)).toEqual([
+        { n: ROWS, s: String((ROWS * (ROWS + 1)) / 2) },
+      ]);
+    }, 240_000);
+  });
+
+  // Its own database: the runbook names the same table and step as the test above.
+  describe(`swap_table copy with two workers through kill -9 on PostgreSQL ${major}`, () => {
+    const db = useTestDatabase(major);
+
+    it('with workers: 2, both key ranges survive kill -9 and resume, and every row is copied exactly once', async () => {
+      await db.query(`CREATE TABLE accounts (id serial PRIMARY KEY, balance int NOT NULL, pad text);
+        INSERT INTO accounts (balance, pad) SELECT g, repeat('x', 40) FROM generate_series(1, ${ROWS}) g;
+        ANALYZE accounts`);
+      const file = runbook(`swap-crash-2-${major}`, '        workers: 2\n');
+      const state = async () =>
+        (
+          await db.query(`select c.pass, c.rows_done::int as rows, (select count(*)::int from pgrunbook.backfill_ranges r
+                            where r.step_id = 'widen' and r.cursor <> r.upper_bound) as open_ranges
+                            from pgrunbook.backfill_cursors c where c.step_id = 'widen'`)
+        )[0];
+
+      const run = startCli(['run', file, '--db', db.url, '--plain', '--yes']);
+      await run.waitFor(/widen: main pass cut at key \(\d+\)/, 60_000);
+      await killMidCopy(run);
+      const first = await state();
+      expect(first.pass).toBe('main');
+      expect(first.open_ranges).toBe(1);
+
+      const second = startCli(['resume', '--db', db.url, '--plain', '--yes']);
+      await second.waitFor(/widen: resuming the second key range: keys above \(\d+\) up to \(\d+\)/, 60_000);
+      await killMidCopy(second);
+
+      const last = await runCli(['resume', '--db', db.url, '--plain', '--yes']);
+      expect(last.stderr).toBe('');
+      expect(last.code).toBe(0);
+      expect(last.stdout).toMatch(new RegExp(`copied ${ROWS} rows into accounts_new`));
+      expect(last.stdout).toMatch(/checksum=equal/);
+      // Exactly once: both ranges' committed cursors, folded into one, counted each row one time.
+      expect(await state()).toEqual({ pass: 'done', rows: ROWS, open_ranges: 0 });
       expect(await db.query(`select count(*)::int n, sum(balance)::bigint s from accounts`)).toEqual([
         { n: ROWS, s: String((ROWS * (ROWS + 1)) / 2) },
       ]);

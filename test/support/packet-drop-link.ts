@@ -26,7 +26,7 @@ function sh(cmd: string, args: string[]): string {
 }
 
 /** Why the link cannot be built here (undefined when it can). */
-export function packetDropUnavailable(): string | undefined {
+function packetDropUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (network namespaces and iptables need root)';
   for (const [tool, pkg] of [
     ['ip', 'iproute2'],
@@ -92,4 +92,13 @@ export function createPacketDropLink(): PacketDropLink {
     },
   };
   return link;
+}
+
+/** Whether the packet-drop tests named `what` can run here; in CI a missing piece fails, elsewhere the skip is said. */
+export function packetDropForTests(what: string): boolean {
+  const unavailable = packetDropUnavailable();
+  if (!unavailable) return true;
+  if (process.env.CI) throw new Error(`${unavailable}: .ci/run installs iptables and runs as root; ${what} must run in CI`);
+  process.stdout.write(`SKIPPED: ${unavailable}; ${what} did not run\n`);
+  return false;
 }

@@ -24,6 +24,11 @@ export interface TcpProxy {
    * that tells how many connections stalled so far.
    */
   stallWhen(re: RegExp): () => number;
+  /**
+   * From now on a connection whose client sends a message matching `re` is reset (RST, both sides)
+   * instead of forwarding it. Returns a function that tells how many connections were reset so far.
+   */
+  resetWhen(re: RegExp): () => number;
   stop(): Promise<void>;
 }
 
@@ -32,8 +37,18 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let accepted = 0;
   let stallOn: RegExp | undefined;
   let stalled = 0;
-  const forward = (pair: { holed?: boolean; client: net.Socket }, from: net.Socket, to: net.Socket) =>
+  let resetOn: RegExp | undefined;
+  let reset = 0;
+  type Pair = { client: net.Socket; server: net.Socket; holed?: boolean };
+  const forward = (pair: Pair, from: net.Socket, to: net.Socket) =>
     from.on('data', (chunk: Buffer) => {
+      if (resetOn && from === pair.client && resetOn.test(chunk.toString('latin1'))) {
+        reset++;
+        pairs.delete(pair);
+        pair.client.resetAndDestroy();
+        pair.server.resetAndDestroy();
+        return;
+      }
       if (!pair.holed && stallOn && from === pair.client && stallOn.test(chunk.toString('latin1'))) {
         pair.holed = true;
         stalled++;
@@ -43,7 +58,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const srv = net.createServer((client) => {
     accepted++;
     const server = net.connect(targetPort, targetHost);
-    const pair: { client: net.Socket; server: net.Socket; holed?: boolean } = { client, server };
+    const pair: Pair = { client, server };
     pairs.add(pair);
     forward(pair, client, server);
     forward(pair, server, client);
@@ -81,6 +96,11 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       stallOn = re;
       stalled = 0;
       return () => stalled;
+    },
+    resetWhen: (re) => {
+      resetOn = re;
+      reset = 0;
+      return () => reset;
     },
     blackHole: () => {
       for (const p of pairs) p.holed = true;

@@ -8,11 +8,10 @@ import chalk from 'chalk';
 import { App } from '../../src/ui/app.js';
 import { applyColorPolicy, colorsEnabled } from '../../src/ui/color.js';
 import { computeLayout } from '../../src/ui/layout.js';
-import { createUiStore } from '../../src/ui/store.js';
 import { registerSecret } from '../../src/util/secrets.js';
 import type { MonitorSample } from '../../src/monitor/monitor-types.js';
 import { recordingIntents, renderAt, setSize, waitFor, waitForFrame, withProviders } from './support/harness.js';
-import { PLAN, scriptedBus, TARGET } from './support/events.js';
+import { runningBackfill } from './support/events.js';
 
 afterEach(() => cleanup());
 
@@ -75,50 +74,14 @@ function sample(): MonitorSample {
 }
 
 function backfillRun() {
-  const store = createUiStore();
-  const b = scriptedBus();
-  b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({
-    type: 'run.started',
-    runbook: 'Demo: orders.amount_cents',
-    file: 'runbooks/demo.yaml',
-    target: TARGET,
-    phases: ['deploy'],
-    resumed: false,
-    user: 'ann',
-    host: 'h',
-    pid: 1,
-  });
-  b.emit(PLAN);
-  b.emit({ type: 'phase.started', phase: 'deploy' });
-  b.emit({ type: 'step.started', phase: 'deploy', stepId: 'add_amount_cents', kind: 'add_column', title: 't', attempt: 1 });
-  b.emit({ type: 'step.completed', phase: 'deploy', stepId: 'add_amount_cents', durationMs: 12 });
-  b.emit({
-    type: 'step.started',
-    phase: 'deploy',
-    stepId: 'backfill_amount',
-    kind: 'backfill',
-    title: 'Backfill amount_cents in batches',
-    attempt: 1,
-  });
-  b.emit({
-    type: 'step.progress',
-    stepId: 'backfill_amount',
-    progress: {
-      kind: 'backfill',
-      rowsDone: 412_000,
-      rowsTotal: 1_000_000,
-      batches: 80,
-      batchSize: 5000,
-      pauseMs: 250,
-      rate: 52_100,
-      etaSeconds: 11.3,
-      lastBatchMs: 96,
-      pass: 'main',
-      paused: false,
-      throttle: null,
+  const { store, b } = runningBackfill(
+    { rowsDone: 412_000, rowsTotal: 1_000_000, batches: 80, pauseMs: 250, rate: 52_100, etaSeconds: 11.3, lastBatchMs: 96 },
+    {
+      names: { runbook: 'Demo: orders.amount_cents', file: 'runbooks/demo.yaml' },
+      addColumnDone: true,
+      title: 'Backfill amount_cents in batches',
     },
-  });
+  );
   b.emit({ type: 'step.throttle', stepId: 'backfill_amount', reason: 'replication lag 12 MB over 8 MB' });
   return { store, b };
 }

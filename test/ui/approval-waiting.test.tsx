@@ -4,9 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { GateRequest } from '../../src/engine/gates.js';
 import { App } from '../../src/ui/app.js';
-import { createUiStore } from '../../src/ui/store.js';
 import { recordingIntents, renderAt, waitForFrame, withProviders } from './support/harness.js';
-import { PLAN, scriptedBus, TARGET } from './support/events.js';
+import { startedRun } from './support/events.js';
 
 afterEach(() => cleanup());
 
@@ -24,22 +23,7 @@ const request: GateRequest = {
 };
 
 function waiting(needed: number) {
-  const store = createUiStore();
-  const b = scriptedBus();
-  b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({
-    type: 'run.started',
-    runbook: 'Demo',
-    file: 'demo.yaml',
-    target: TARGET,
-    phases: ['deploy'],
-    resumed: false,
-    user: 'ann',
-    host: 'h',
-    pid: 1,
-  });
-  b.emit(PLAN);
-  b.emit({ type: 'phase.started', phase: 'deploy' });
+  const { store, b } = startedRun();
   b.emit({ type: 'gate.requested', request });
   b.emit({ type: 'approval.waiting', request, requestId: '7', needed, operator: { user: 'ann', host: 'h', role: 'deployer' } });
   return { store, b };

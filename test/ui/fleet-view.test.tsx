@@ -6,9 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, type EventBody } from '../../src/engine/events.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { FleetView } from '../../src/ui/fleet-view.js';
+import { FleetRunner, type TargetResult } from '../../src/fleet/fleet-runner.js';
+import { planWaves } from '../../src/fleet/fleet-waves.js';
+import { FakeClock } from '../../src/util/clock.js';
 import { FleetWiring } from '../../src/wiring/fleet-wiring.js';
 import { frame, KEYS, type Rendered, renderAt, waitFor, waitForFrame } from './support/harness.js';
-import { PLAN, TARGET } from './support/events.js';
+import { backfillProgress, emitBackfillStarted, emitRunStart, TARGET } from './support/events.js';
 
 /** A runner as the wiring sees it, emitting scripted events and recording the intents it gets. */
 class FakeRunner {
@@ -42,43 +45,13 @@ class FakeRunner {
 const NAMES = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'];
 
 function startRun(r: FakeRunner, name: string): void {
-  r.emit({
-    type: 'run.started',
-    runbook: `tenant plan (${name})`,
-    file: 'tenant-plan.yaml',
-    target: { ...TARGET, database: name },
-    phases: ['deploy'],
-    resumed: false,
-    user: 'ann',
-    host: 'h',
-    pid: 1,
-  });
-  r.emit(PLAN);
-  r.emit({ type: 'phase.started', phase: 'deploy' });
-  r.emit({ type: 'step.started', phase: 'deploy', stepId: 'add_amount_cents', kind: 'add_column', title: 't', attempt: 1 });
-  r.emit({ type: 'step.completed', phase: 'deploy', stepId: 'add_amount_cents', durationMs: 12 });
-  r.emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title: 'Backfill', attempt: 1 });
+  const emit = (b: EventBody) => r.emit(b);
+  emitRunStart(emit, { runbook: `tenant plan (${name})`, file: 'tenant-plan.yaml', target: { ...TARGET, database: name } });
+  emitBackfillStarted(emit, { addColumnDone: true });
 }
 
 function progress(r: FakeRunner, rowsDone: number, etaSeconds: number, throttle: string | null): void {
-  r.emit({
-    type: 'step.progress',
-    stepId: 'backfill_amount',
-    progress: {
-      kind: 'backfill',
-      rowsDone,
-      rowsTotal: 1000,
-      batches: 4,
-      batchSize: 100,
-      pauseMs: 0,
-      rate: 100,
-      etaSeconds,
-      lastBatchMs: 20,
-      pass: 'main',
-      paused: false,
-      throttle,
-    },
-  });
+  r.emit(backfillProgress({ rowsDone, rowsTotal: 1000, batches: 4, batchSize: 100, rate: 100, etaSeconds, lastBatchMs: 20, throttle }));
 }
 
 /** Two waves; wave 2 runs a, b, c (c failed), d is still to come in wave 3. */
@@ -205,5 +178,108 @@ describe('the fleet view', () => {
     // Runs that already ended are not touched.
     expect(runners.get('tenant-a')!.calls).toEqual([]);
     expect(frame(inst)).toContain('aborting every running target');
+  });
+});
+
+/** A real FleetRunner over three targets in two waves (fake runs and probes), its gate the fleet view's. */
+function gatedFleet(lagSeconds: number) {
+  const halts: string[] = [];
+  let fleet: FleetRunner | undefined;
+  const halt = (r: string) => {
+    halts.push(r);
+    fleet?.halt(r);
+  };
+  const wiring = new FleetWiring({ mode: 'ink', policy: { yes: false, allowIrreversible: false }, halt });
+  const targets = ['tenant-a', 'tenant-b', 'tenant-c'].map((name) => ({
+    name,
+    url: `postgres://x@127.0.0.1:1/${name}`,
+    labels: {},
+    vars: {},
+  }));
+  const ran: string[] = [];
+  fleet = new FleetRunner({
+    waves: planWaves(targets, [
+      { count: 1, parallel: 1, gate: 'confirm', health: { max_lag: 30_000 } },
+      { percent: 100, parallel: 2 },
+    ]),
+    runTarget: async (t): Promise<TargetResult> => {
+      ran.push(t.name);
+      return { status: 'completed', runId: `run-${t.name}`, stats: { steps: [{ id: 'fill', ms: 900 }], throttledMs: 0 } };
+    },
+    emit: wiring.emit,
+    between: { clock: new FakeClock(), probe: async () => ({ lagSeconds, lockWaits: 2 }), gate: wiring.waveGate },
+  });
+  return { wiring, fleet: fleet!, ran, halts };
+}
+
+describe('the gate between waves in the fleet view', () => {
+  let inst: Rendered | undefined;
+  afterEach(() => {
+    inst?.unmount();
+    inst = undefined;
+  });
+
+  /** The gated fleet running in the view, stopped at its gate before wave 2. */
+  async function atWaveGate(lagSeconds: number) {
+    const g = gatedFleet(lagSeconds);
+    inst = renderAt(<FleetView store={g.wiring.store} intents={g.wiring.intents} />, { columns: 120, rows: 30 });
+    const done = g.fleet.run();
+    const gateFrame = await waitForFrame(inst, (s) => s.includes('GATE · confirm'), 'the wave gate');
+    return { ...g, view: inst, done, gateFrame };
+  }
+
+  it("shows the finished wave's health figures as the gate's evidence; y starts the next wave", async () => {
+    const { view, ran, done, gateFrame: f } = await atWaveGate(4);
+    expect(f).toContain('Start wave 2? Wave 1 passed its health check');
+    expect(f).toMatch(/starts wave 2 on 2 targets \(tenant-b, tenant-c\)/);
+    // The evidence is the health check of wave 1 with its figures (lag 4 s of 30 s, 2 lock waits).
+    expect(f).toMatch(/✓ wave 1 replication lag: at most 4\.0s \(limit 30s\)/);
+    expect(f).toMatch(/✓ wave 1 lock waits: at most 2 sessions waiting \(limit 5\)/);
+    expect(f).toContain('Approve? [y/N]');
+    expect(f).toContain('n or Enter halts the fleet');
+    expect(ran).toEqual(['tenant-a']);
+    view.stdin.write('y');
+    const out = await done;
+    expect(out.status).toBe('completed');
+    expect(ran.sort()).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
+    const last = await waitForFrame(view, (s) => s.includes('COMPLETED'), 'the end');
+    expect(last).not.toContain('GATE');
+  });
+
+  it('n (or Enter) declines: the fleet halts before the next wave, naming the operator, and says how to continue', async () => {
+    const { view, ran, done } = await atWaveGate(1);
+    view.stdin.write(KEYS.enter);
+    const out = await done;
+    expect(out.status).toBe('halted');
+    expect(out.haltReason).toMatch(/^the gate before wave 2 was not approved \(operator \S+: declined by the operator\)$/);
+    expect(ran).toEqual(['tenant-a']);
+    const f = await waitForFrame(view, (s) => s.includes('HALTED'), 'the halt');
+    expect(f).not.toContain('GATE · confirm');
+  });
+
+  it('Esc at the gate (pressed to leave a target it came up over) goes back to the grid and declines nothing', async () => {
+    const { view, wiring, ran, done } = await atWaveGate(1);
+    wiring.store.getState().open('tenant-a');
+    view.stdin.write(KEYS.escape);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(wiring.store.getState().opened).toBeUndefined();
+    expect(wiring.store.getState().waveGate).toBeDefined();
+    expect(frame(view)).toContain('GATE · confirm');
+    expect(ran).toEqual(['tenant-a']);
+    view.stdin.write('y');
+    const out = await done;
+    expect(out.status).toBe('completed');
+    expect(ran.sort()).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
+  });
+
+  it('Ctrl+C at the gate quits: the gate is declined and the fleet halts as the operator quit', async () => {
+    const { view, wiring, ran, halts, done } = await atWaveGate(1);
+    view.stdin.write('p'); // the grid's keys are the gate's now: nothing is paused, no notice
+    view.stdin.write(KEYS.ctrlC);
+    const out = await done;
+    expect(halts).toEqual(['the operator quit']);
+    expect(out.status).toBe('halted');
+    expect(ran).toEqual(['tenant-a']);
+    expect(wiring.store.getState().notice).toBeUndefined();
   });
 });

@@ -3,9 +3,8 @@ import { cleanup } from 'ink-testing-library';
 import type { GateRequest } from '../../src/engine/gates.js';
 import { App } from '../../src/ui/app.js';
 import { InkGates } from '../../src/ui/ink-gates.js';
-import { createUiStore } from '../../src/ui/store.js';
 import { KEYS, frame, recordingIntents, renderAt, waitFor, waitForFrame, withProviders } from './support/harness.js';
-import { PLAN, scriptedBus, TARGET } from './support/events.js';
+import { startedRun } from './support/events.js';
 
 afterEach(() => cleanup());
 
@@ -35,24 +34,9 @@ const typeReq: GateRequest = {
 };
 
 function setup() {
-  const store = createUiStore();
+  const { store, b } = startedRun();
   const gates = new InkGates(store, { user: 'ann' });
   const intents = recordingIntents((id, a) => gates.decide(id, a));
-  const b = scriptedBus();
-  b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({
-    type: 'run.started',
-    runbook: 'Demo',
-    file: 'demo.yaml',
-    target: TARGET,
-    phases: ['deploy'],
-    resumed: false,
-    user: 'ann',
-    host: 'h',
-    pid: 1,
-  });
-  b.emit(PLAN);
-  b.emit({ type: 'phase.started', phase: 'deploy' });
   return { store, gates, intents, b };
 }
 

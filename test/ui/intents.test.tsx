@@ -10,7 +10,7 @@ import { runIntents } from '../../src/ui/intents.js';
 import { createUiStore } from '../../src/ui/store.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { renderAt, waitFor, waitForFrame, withProviders } from './support/harness.js';
-import { PLAN, TARGET } from './support/events.js';
+import { emitRunStart } from './support/events.js';
 
 afterEach(() => cleanup());
 
@@ -89,19 +89,7 @@ describe('p in the Ink UI', () => {
     const { runner, events, intents } = wired();
     const store = createUiStore();
     runner.bus.on((e) => store.getState().dispatch(e));
-    runner.bus.emit({
-      type: 'run.started',
-      runbook: 'Demo',
-      file: 'demo.yaml',
-      target: TARGET,
-      phases: ['deploy'],
-      resumed: false,
-      user: 'ann',
-      host: 'h',
-      pid: 1,
-    });
-    runner.bus.emit(PLAN);
-    runner.bus.emit({ type: 'phase.started', phase: 'deploy' });
+    emitRunStart((e) => runner.bus.emit(e));
     const inst = renderAt(withProviders(store, intents, <App />), { columns: 100, rows: 30 });
     await waitForFrame(inst, (f) => f.includes('RUNNING'), 'run screen');
     const before = events.length;

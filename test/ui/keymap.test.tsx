@@ -4,10 +4,9 @@ import type { Key } from 'ink';
 import { App } from '../../src/ui/app.js';
 import { KEYMAP, helpSections, legendItems, matchAction } from '../../src/ui/keymap.js';
 import { allHelpRows } from '../../src/ui/widgets/help/help-overlay.js';
-import { createUiStore } from '../../src/ui/store.js';
 import { nextBatchSize, nextPauseMs } from '../../src/ui/intents.js';
 import { KEYS, frame, recordingIntents, renderAt, waitFor, waitForFrame, withProviders } from './support/harness.js';
-import { PLAN, scriptedBus, TARGET } from './support/events.js';
+import { runningBackfill } from './support/events.js';
 
 afterEach(() => cleanup());
 
@@ -105,42 +104,8 @@ describe('the keymap table', () => {
 });
 
 function running() {
-  const store = createUiStore();
   const intents = recordingIntents();
-  const b = scriptedBus();
-  b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({
-    type: 'run.started',
-    runbook: 'Demo',
-    file: 'demo.yaml',
-    target: TARGET,
-    phases: ['deploy'],
-    resumed: false,
-    user: 'ann',
-    host: 'h',
-    pid: 1,
-  });
-  b.emit(PLAN);
-  b.emit({ type: 'phase.started', phase: 'deploy' });
-  b.emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title: 'Backfill', attempt: 1 });
-  b.emit({
-    type: 'step.progress',
-    stepId: 'backfill_amount',
-    progress: {
-      kind: 'backfill',
-      rowsDone: 2000,
-      rowsTotal: 10000,
-      batches: 2,
-      batchSize: 5000,
-      pauseMs: 0,
-      rate: 1000,
-      etaSeconds: 8,
-      lastBatchMs: 90,
-      pass: 'main',
-      paused: false,
-      throttle: null,
-    },
-  });
+  const { store, b } = runningBackfill();
   const inst = renderAt(withProviders(store, intents, <App history={false} />));
   return { store, intents, b, inst };
 }

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { PHASES, type PhaseName, type Runbook, type StepSpec } from '../../runbook/model.js';
 import { createdByEarlierStep, stepsBefore } from '../../runbook/created-tables.js';
 import type { PlannedLock } from '../../pg/lock-modes.js';
-import type { StepKinds, StepPlan } from '../../engine/step-kind.js';
+import type { PlannedCopy, PlannedWork, StepKinds, StepPlan } from '../../engine/step-kind.js';
 import { gateLevel } from '../../engine/gate-level.js';
 import { LiveCatalog } from '../live-catalog.js';
 import { serverFacts } from '../../pg/server-facts.js';
@@ -19,6 +19,7 @@ import { LOCK_STRENGTH } from '../../pg/lock-modes.js';
 import { readOnly } from './plan-read-only.js';
 import {
   estimateBackfill,
+  estimateCopy,
   estimateStatement,
   estimateText,
   estimateWork,
@@ -28,6 +29,7 @@ import {
   type ReadRate,
 } from './estimate.js';
 import { headOf, serverWarnings, stepWarnings } from './warnings.js';
+import { earlierChanges } from './earlier-steps.js';
 import type { Estimate, Plan, PlanStatement, PlanStep, PlanTable } from './plan-types.js';
 import { applyRehearsal, latestRehearsal, rehearsalText } from './rehearsal-projection.js';
 
@@ -60,10 +62,22 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
   const env = { ro, versionNum, runbook, state: new SchemaState(catalog), squawk: !!opts.squawk, timeZone: server.timeZone };
   const steps = await planSteps(opts.phases ?? [...PHASES], opts.kinds, env);
   const sized = await sizeTables(ro, steps);
-  const rates = opts.measureReads === false ? new Map<string, ReadRate>() : await measureRates(ro, steps, sized);
+  const rates = opts.measureReads === false ? new Map<string, ReadRate>() : await measureRates(ro, steps, sized, versionNum);
+  const all = PHASES.flatMap((p) => runbook.phases[p]);
+  const roundTrip = await timeRoundTrip(pool);
   for (const s of steps) {
     const spec = runbook.phases[s.phase].find((x) => x.id === s.id)!;
-    await estimateStep(s, spec, sized, rates, { pool, ro, catalog, versionNum, timeBatches: opts.timeBatches !== false });
+    const earlier = stepsBefore(all, spec);
+    await estimateStep(s, spec, sized, rates, {
+      pool,
+      ro,
+      catalog,
+      versionNum,
+      timeBatches: opts.timeBatches !== false,
+      earlier,
+      readsMeasured: opts.measureReads !== false,
+    });
+    addStepRoundTrips(s, roundTrip);
     s.warnings.push(...stepWarnings(s, sized.byName));
   }
   const deploy = steps.filter((s) => s.phase === 'deploy');
@@ -80,6 +94,44 @@ export async function buildPlan(opts: BuildPlanOptions): Promise<Plan> {
     ...(deploy.length ? { deployEstimate: deployEstimate(deploy, rehearsal) } : {}),
     ...rehearsal,
     readRates: Object.fromEntries([...rates].map(([k, v]) => [k, Math.round(v.bytesPerSecond)])),
+  };
+}
+
+/**
+ * Round trips a run makes for one step besides its statements' own (gate evidence, the run-state
+ * writes of its start and end, settings): counted 11 for a one-statement sql step, 21 for add_check
+ * and 28 for not_null in a run on PostgreSQL 17. Two per statement are added to these.
+ */
+const STEP_ROUND_TRIPS = 20;
+
+/** One round trip to the server, ms: the median of five, each after an idle pause, as a run's round trips come (on a busy host each waits for a CPU). */
+async function timeRoundTrip(pool: pg.Pool): Promise<number> {
+  const c = await pool.connect();
+  try {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const t0 = performance.now();
+      await c.query('SELECT 1');
+      ms.push(performance.now() - t0);
+    }
+    return ms.sort((a, b) => a - b)[2]!;
+  } finally {
+    c.release();
+  }
+}
+
+/** A step that moves rows also pays its round trips: added to its estimate, three times over at the high end (a round trip's wait for a CPU varies). */
+function addStepRoundTrips(s: PlanStep, roundTripMs: number): void {
+  const e = s.estimate;
+  if (!e || e.seconds === 0) return;
+  const trips = STEP_ROUND_TRIPS + 2 * s.statements.length;
+  const sec = (trips * roundTripMs) / 1000;
+  s.estimate = {
+    seconds: e.seconds + sec,
+    low: e.low,
+    high: e.high + 3 * sec,
+    basis: `${e.basis}; plus ~${trips} round trips of the step's own (settings, gate evidence, run-state writes) at ${roundTripMs.toFixed(1)} ms each (timed now, each after an idle pause; up to 3x that at the high end)`,
   };
 }
 
@@ -161,7 +213,12 @@ async function sizeTables(ro: ReturnType<typeof readOnly>, steps: PlanStep[]): P
 const SIZED_WORK = ['scan', 'index-build', 'rewrite', 'rows'];
 
 /** Read rates of the tables whose size drives a statement's or a step's work (block samples). */
-async function measureRates(ro: ReturnType<typeof readOnly>, steps: PlanStep[], sized: SizedTables): Promise<Map<string, ReadRate>> {
+async function measureRates(
+  ro: ReturnType<typeof readOnly>,
+  steps: PlanStep[],
+  sized: SizedTables,
+  versionNum: number,
+): Promise<Map<string, ReadRate>> {
   const needed = new Set([
     ...steps.flatMap((s) =>
       s.statements.flatMap((st) => (st.analysis && SIZED_WORK.includes(st.analysis.work) ? st.analysis.sizeDriver : [])),
@@ -171,7 +228,7 @@ async function measureRates(ro: ReturnType<typeof readOnly>, steps: PlanStep[], 
   const rates = new Map<string, ReadRate>();
   for (const name of needed) {
     const t = sized.byName.get(name);
-    const r = t ? await measureReadRate(ro, t) : undefined;
+    const r = t ? await measureReadRate(ro, t, versionNum) : undefined;
     if (r) rates.set(name, r);
   }
   return rates;
@@ -207,6 +264,10 @@ interface EstimateEnv {
   catalog: LiveCatalog;
   versionNum: number;
   timeBatches: boolean;
+  /** The runbook's steps before this one: what they do to a table a copy reads. */
+  earlier: StepSpec[];
+  /** Whether plan timed reads of the tables (off: statements get no size-based estimate). */
+  readsMeasured: boolean;
 }
 
 /** Fills in the estimates of a planned step: per statement, per unit of work, and the step's own. */
@@ -222,11 +283,17 @@ async function estimateStep(
     return;
   }
   const lockWait = { lockTimeoutMs: spec.settings.lockTimeoutMs, retries: spec.settings.ddlRetries };
-  for (const st of s.statements) if (st.analysis) st.estimate = estimateStatement(st.analysis, sized.byName, rates, lockWait);
-  for (const w of s.work ?? []) w.estimate = estimateWork(w.work, [sized.factsName.get(w.relation) ?? w.relation], sized.byName, rates, 0);
+  for (const st of s.statements) {
+    if (!st.analysis) continue;
+    st.estimate = estimateStatement(st.analysis, sized.byName, rates, lockWait);
+    if (!st.estimate && SIZED_WORK.includes(st.analysis.work))
+      s.notes.push(`no duration estimate for ${headOf(st.sql)}: ${unmeasuredReasons(st.analysis.sizeDriver, sized, env.readsMeasured)}`);
+  }
+  s.work?.push(...foreignKeyValidations(s.work, env.earlier));
+  for (const w of s.work ?? []) w.estimate = await estimateUnit(w, s, sized, rates, env);
   if (s.kind === 'backfill' && !s.error && env.timeBatches) {
     const standIn = await standInColumn(env.catalog, spec);
-    const e = await estimateBackfill(env.pool, env.ro, spec, env.versionNum, { column: standIn });
+    const e = await estimateBackfill(env.pool, env.ro, spec, { column: standIn });
     if ('error' in e) s.notes.push(`no duration estimate: ${e.error}`);
     else s.estimate = e;
     return;
@@ -298,7 +365,7 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: StepKinds, env:
     notes: [...sp.notes, ...extraNotes],
     ...(sp.nothingToDo ? { nothingToDo: sp.nothingToDo } : {}),
     locks: [...sp.locks],
-    ...(sp.work?.length ? { work: sp.work.map((w) => ({ ...w })) } : {}),
+    ...(sp.work?.length ? { work: sp.work.map(withoutCopy) } : {}),
   };
   for (const st of sp.statements) out.statements.push(await analyzeStatementOfStep(st, step, env));
   out.locks = mergeLocks(
@@ -373,6 +440,53 @@ function qualifiedFor(name: string): string {
 }
 
 /** A column of the backfill's table to rewrite in place when the target column does not exist yet. */
+/** A unit of work's timed-copy recipe stays out of the plan (its JSON, its report): kept here for the estimate. */
+const copies = new WeakMap<PlannedWork, PlannedCopy>();
+
+function withoutCopy({ copy, ...w }: PlannedWork): PlannedWork {
+  if (copy) copies.set(w, copy);
+  return w;
+}
+
+/** A unit of work's estimate: a copy from timed sample batches when it can be sampled, else size-based. */
+async function estimateUnit(w: PlannedWork, s: PlanStep, sized: SizedTables, rates: Map<string, ReadRate>, env: EstimateEnv) {
+  const copy = copies.get(w);
+  if (copy && env.timeBatches) {
+    const e = await estimateCopy(env.pool, env.ro, copy, earlierChanges(copy, env.earlier));
+    if (!('error' in e)) return e;
+    s.notes.push(`the copy's estimate is size-based: ${e.error}`);
+  }
+  return estimateWork(w.work, [sized.factsName.get(w.relation) ?? w.relation], sized.byName, rates, 0);
+}
+
+/** Why no table driving a statement's work has a read rate: each table's own reason, as far as plan knows it. */
+function unmeasuredReasons(names: string[], sized: SizedTables, readsMeasured: boolean): string {
+  if (names.length === 0) return 'plan could not tell which table it works on';
+  return names
+    .map((name) => {
+      const t = sized.byName.get(name);
+      if (!t) return `${name} was not found in the database (plan sizes tables as they are now)`;
+      if (t.tableBytes <= 0) return `${name} is empty (0 bytes)`;
+      if (t.accessExclusiveNow) return `${name} was not read: an ACCESS EXCLUSIVE lock is held or waited for on it`;
+      if (!readsMeasured) return `read rates were not measured on this plan`;
+      return `${name} could not be read (plan needs SELECT on it)`;
+    })
+    .join('; ');
+}
+
+/** A foreign key an earlier step adds to a copied table is on the shadow too: validated after the copy, a scan. */
+function foreignKeyValidations(work: PlannedWork[], earlier: StepSpec[]): PlannedWork[] {
+  return work.flatMap((w) => {
+    const copy = copies.get(w);
+    if (!copy) return [];
+    return earlierChanges(copy, earlier).foreignKeys.map((id) => ({
+      relation: w.relation,
+      work: 'scan' as const,
+      description: `VALIDATE on the shadow of the foreign key ${id} adds first`,
+    }));
+  });
+}
+
 async function standInColumn(catalog: LiveCatalog, step: StepSpec): Promise<string | undefined> {
   const table = (step.params as { table?: string })?.table;
   if (!table) return undefined;

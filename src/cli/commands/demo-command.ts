@@ -2,7 +2,7 @@
 // other commands do not pay for them.
 import type { Command } from 'commander';
 import { InputError } from '../../util/runbook-error.js';
-import { outputMode, withOutput } from '../options.js';
+import { hostEndpoints, outputMode, withHost, withOutput } from '../options.js';
 
 function positiveInt(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -25,11 +25,26 @@ export function register(program: Command): void {
     .option('--pg <major>', 'PostgreSQL major version of the embedded server (14-18)', positiveInt('--pg', 14, 18))
     .option('--exit-when-done', 'leave as soon as the runbook ends instead of waiting for q')
     .option('--timings', 'print first-frame and ready times on stderr at the end');
-  withOutput(cmd).action(async (o) => {
+  withHost(withOutput(cmd)).action(async (o) => {
     const mode = outputMode(o);
+    const endpoints = hostEndpoints(o);
     const { runDemo } = await import('../../demo/run-demo.js');
     const compose = () => import('../composition-root.js').then((m) => ({ kinds: m.STEP_KINDS, newRunner: m.newRunner }));
-    const r = await runDemo({ mode, compose, rows: o.rows, rate: o.rate, major: o.pg, stay: !o.exitWhenDone, timings: !!o.timings });
+    const host = endpoints
+      ? await Promise.all([import('../../host/open-host-signals.js'), import('../../util/clock.js')]).then(([h, c]) =>
+          h.openHostSignals(endpoints, c.systemClock),
+        )
+      : undefined;
+    const r = await runDemo({
+      mode,
+      compose,
+      rows: o.rows,
+      rate: o.rate,
+      major: o.pg,
+      stay: !o.exitWhenDone,
+      timings: !!o.timings,
+      ...(host ? { host } : {}),
+    });
     process.exitCode = r.exitCode;
     // Everything is closed by now; should a stray handle keep the loop alive, leave anyway.
     setTimeout(() => {

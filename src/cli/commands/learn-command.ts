@@ -11,6 +11,13 @@ function answer(v: string, prev: Record<string, string> = {}): Record<string, st
   return { ...prev, [m[1] ?? 'drill']: m[2]! };
 }
 
+function rate(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new InputError(`--rate "${v}": expected 1 to 1000 requests a second`, 'for example --rate 20');
+  return n;
+}
+
 function pgMajor(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 14 || n > 18) throw new InputError(`--pg "${v}": expected 14 to 18`, 'for example --pg 17');
@@ -22,6 +29,7 @@ export function register(program: Command): void {
     .command('learn [lesson]')
     .description('lessons for on-call engineers: a risky change the naive way, live, then the safe way, side by side')
     .option('--pg <major>', 'PostgreSQL major version of the embedded server (14-18)', pgMajor)
+    .option('--rate <n>', 'requests a second of the synthetic application (default 40; lower it on a loaded machine)', rate)
     .option('--answer <lesson=key>', 'a drill answer for runs without a terminal (repeatable)', answer)
     .option('--report <file>', 'write a markdown report an on-call lead can keep')
     .option('--progress-file <file>', 'where progress and scores are kept (default: the user state directory)');
@@ -33,6 +41,7 @@ export function register(program: Command): void {
       compose,
       lesson,
       major: o.pg,
+      rate: o.rate,
       answers: o.answer,
       reportFile: o.report,
       progressFile: o.progressFile,

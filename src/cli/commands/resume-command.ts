@@ -2,23 +2,27 @@ import type { Command } from 'commander';
 import { InputError } from '../../util/runbook-error.js';
 import { getRun, latestUnfinishedRun } from '../../engine/state-store.js';
 import { executeRun } from '../execute.js';
-import { collectVar, outputMode, withDb, withOutput } from '../options.js';
+import { collectList, collectVar, hostEndpoints, outputMode, withDb, withOutput } from '../options.js';
 import { correctVars } from '../resume-vars.js';
 import { connectionOrExit, finish, withGateFlags } from './run-command.js';
 import { withStateClient } from '../state-client.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function register(program: Command): void {
   const cmd = program
     .command('resume')
     .description('continue an interrupted run from the journal in the target database (from any machine)')
     .argument('[run-id]', 'run to resume (default: the most recent unfinished run on this database)')
-    .option('--rerun <step>', 'a step that was in flight: run it again (repeatable)', collect)
-    .option('--skip <step>', 'a step that was in flight: treat it as done (repeatable)', collect)
+    .option('--rerun <step>', 'a step that was in flight: run it again (repeatable)', collectList)
+    .option('--skip <step>', 'a step that was in flight: treat it as done (repeatable)', collectList)
     .option('--var <name=value>', 'correct a variable for the steps that have not started (journaled; repeatable)', collectVar);
   withGateFlags(withOutput(withDb(cmd))).action(async (runId: string | undefined, o) => {
     const mode = outputMode(o);
+    const both = (o.rerun ?? []).filter((s: string) => (o.skip ?? []).includes(s));
+    if (both.length)
+      throw new InputError(
+        `${both.join(', ')}: given to both --rerun and --skip`,
+        'pick one: --rerun runs the step again, --skip treats it as done',
+      );
     const connection = connectionOrExit(o.db);
     const row = await withStateClient(connection, 'resume', async (client, hasState) => {
       if (!hasState)
@@ -48,6 +52,7 @@ export function register(program: Command): void {
         journalDir: o.journalDir,
         metricsPort: o.metricsPort,
         notify: o.notify,
+        host: hostEndpoints(o),
       }),
     );
   });

@@ -3,7 +3,7 @@ import { InputError, type RunbookError } from '../../util/runbook-error.js';
 import { ConnectionConfigError, resolveConnection, type ConnectionSpec } from '../../pg/connection.js';
 import { PHASES, type PhaseName } from '../../runbook/model.js';
 import { executeRun } from '../execute.js';
-import { outputMode, withDb, withOutput, withVars } from '../options.js';
+import { hostEndpoints, outputMode, withDb, withHost, withOutput, withVars } from '../options.js';
 import { loadRunbookOrExit } from '../runbook-input.js';
 import type { RunOutcome } from '../../engine/runner.js';
 
@@ -17,7 +17,7 @@ export function connectionOrExit(db: string | undefined): ConnectionSpec {
 }
 
 export function withGateFlags(cmd: Command): Command {
-  return cmd
+  return withHost(cmd)
     .option('--yes', 'approve `confirm` gates in a non-interactive run')
     .option('--allow-irreversible', 'with --yes, also approve `type` gates (irreversible steps)')
     .option('--journal-dir <dir>', 'where the local JSONL copy of the journal goes', '.pgrunbook')
@@ -79,6 +79,7 @@ export function register(program: Command): void {
         journalDir: o.journalDir,
         metricsPort: o.metricsPort,
         notify: o.notify,
+        host: hostEndpoints(o),
       }),
     );
   });

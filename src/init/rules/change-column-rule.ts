@@ -44,7 +44,7 @@ function contractSteps(input: RuleInput, params: Record<string, unknown>, column
     id: input.id(`${stem}_unused`),
     kind: 'unused',
     params: { table, column, quiet: '1m' },
-    why: `Watches for a minute that no other session's statement still names ${column} (pg_stat_statements; without it the step says so and only pg_locks is checked).`,
+    why: `Watches for a minute that no other session's statement still names ${column}, and counts every use since the expand step recorded its snapshot (pg_stat_statements; without it the step says so and only pg_locks is checked).`,
     stage: 'contract',
   });
   return [

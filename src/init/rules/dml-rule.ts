@@ -48,7 +48,7 @@ export async function deleteRule(input: RuleInput): Promise<RuleResult | undefin
     id: input.id(`delete_${d.relation.relname}`),
     kind: 'batched_delete',
     params: { table, ...(w >= 0 ? { where: textOf(input.unit.sql, toks, w + 1, toks.length) } : {}) },
-    why: `${danger(input.analysis)} Instead: keyset batches over the primary key of about 100 ms each, each its own short transaction (ROW EXCLUSIVE; row locks on one batch at a time), throttled on replication lag; a crash or resume goes on from the last batch. The deleted rows are not kept: the step cannot be undone.${known ? '' : ' Without --db pgrunbook cannot see the primary key the batches walk: `pgrunbook plan --db` fails clearly if there is none.'}`,
+    why: `${danger(input.analysis)} Instead: keyset batches over the primary key of about 100 ms each, each its own short transaction (ROW EXCLUSIVE; row locks on one batch at a time), slowed down when standbys lag, sessions wait on its rows, the application's latency rises (pg_stat_statements), WAL or checkpoints run hot, or the host's CPU or I/O wait is high (with --node-exporter or --prometheus); a crash or resume goes on from the last batch. The deleted rows are not kept: the step cannot be undone.${known ? '' : ' Without --db pgrunbook cannot see the primary key the batches walk: `pgrunbook plan --db` fails clearly if there is none.'}`,
   });
   return {
     steps: [step],

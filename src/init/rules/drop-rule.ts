@@ -1,17 +1,25 @@
-// DROP COLUMN / DROP TABLE → contract steps after every expand step, behind a `type` gate, after a
-// check that no other session's statements use it over a quiet minute and a manual confirmation that the
+// DROP COLUMN / DROP TABLE → a baseline of its use with the expand steps, then contract steps after
+// every expand step, behind a `type` gate, after a check that no other session's statements used it
+// since the baseline or over a quiet minute and a manual confirmation that the
 // deployed application no longer reads it. DROP INDEX → DROP INDEX CONCURRENTLY.
 import { nameFromList, relText } from '../../analyze/ast.js';
 import type { StepDraft } from '../init-types.js';
 import { danger, draft, identText, relName, type RuleInput, type RuleResult } from './rule-context.js';
 
 function contract(input: RuleInput, table: string, what: string, sql: string, stem: string, column?: string): StepDraft[] {
+  const target = { table, ...(column ? { column } : {}) };
   return [
+    draft(input, {
+      id: input.id(`${stem}_baseline`),
+      kind: 'unused',
+      params: { ...target, stage: 'baseline' },
+      why: `Records now, with the expand steps, which statements use ${what}, so the check before the drop counts every use since, not only those of its quiet minute (a job that ran once meanwhile).`,
+    }),
     draft(input, {
       id: input.id(`${stem}_unused`),
       kind: 'unused',
-      params: { table, ...(column ? { column } : {}), quiet: '1m' },
-      why: `Watches for a minute that no other session's statement uses ${what} (pg_stat_statements; without it, pg_locks${column ? '' : ' and pg_stat_user_tables'}, as the step's output says).`,
+      params: { ...target, quiet: '1m' },
+      why: `Watches for a minute, and counts since the baseline step, that no other session's statement uses ${what} (pg_stat_statements; without it, pg_locks${column ? '' : ' and pg_stat_user_tables'}, as the step's output says).`,
       stage: 'contract',
     }),
     draft(input, {

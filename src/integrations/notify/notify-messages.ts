@@ -52,6 +52,73 @@ export function evidenceLines(evidence: Evidence[]): string[] {
   });
 }
 
+type Message = Omit<Notification, 'runId' | 'runbook' | 'database' | 'at'>;
+type GateEvent = Extract<RunEvent, { type: 'gate.requested' | 'gate.decided' | 'approval.waiting' | 'approval.decided' }>;
+type RunEndEvent = Extract<RunEvent, { type: 'run.completed' | 'run.failed' | 'run.aborted' | 'run.interrupted' }>;
+
+/** A gate or a second person's approval: waiting, or decided and by whom. */
+function gateMessage(e: GateEvent, runbook: string): Message {
+  switch (e.type) {
+    case 'gate.requested': {
+      const r = e.request;
+      const text = `${runbook}: gate waiting at step ${r.stepId}: ${r.title}`;
+      return {
+        kind: 'gate_waiting',
+        stepId: r.stepId,
+        text,
+        details: [r.action, ...(r.lockMode ? [`takes ${lockSqlName(r.lockMode)}`] : []), ...evidenceLines(r.evidence)],
+      };
+    }
+    case 'gate.decided': {
+      const d = e.decision;
+      const verdict = d.approved ? `approved${d.choice ? ` (${d.choice})` : ''}` : 'rejected';
+      const text = `${runbook}: step ${e.request.stepId} ${verdict} by ${d.by}`;
+      return { kind: 'gate_decided', stepId: e.request.stepId, text, details: d.reason ? [`reason: ${d.reason}`] : [] };
+    }
+    case 'approval.waiting': {
+      const r = e.request;
+      const op = `${e.operator.user}@${e.operator.host}`;
+      return {
+        kind: 'approval_waiting',
+        stepId: r.stepId,
+        text: `${runbook}: step ${r.stepId} waits for approval by someone other than ${op}: pgrunbook approve ${e.runId} ${r.stepId}`,
+        details: [r.action, ...(r.lockMode ? [`takes ${lockSqlName(r.lockMode)}`] : []), ...evidenceLines(r.evidence)],
+      };
+    }
+    case 'approval.decided': {
+      const by = `${e.by.user}@${e.by.host} (role ${e.by.role})`;
+      return {
+        kind: e.approved ? 'approval_given' : 'approval_refused',
+        stepId: e.stepId,
+        text: `${runbook}: step ${e.stepId} ${e.approved ? 'approved' : 'refused'} by ${by}`,
+        details: [
+          ...(e.reason ? [`reason: ${e.reason}`] : []),
+          ...(e.approved && e.missing ? [`${e.missing} more approval(s) needed`] : []),
+        ],
+      };
+    }
+  }
+}
+
+/** How the run ended. */
+function runEndMessage(e: RunEndEvent, runbook: string): Message {
+  switch (e.type) {
+    case 'run.completed':
+      return { kind: 'run_completed', text: `${runbook}: run completed in ${Math.round(e.durationMs / 1000)} s`, details: [] };
+    case 'run.failed':
+      return {
+        kind: 'run_failed',
+        stepId: e.stepId,
+        text: `${runbook}: run failed${e.stepId ? ` at step ${e.stepId}` : ''}`,
+        details: [e.error],
+      };
+    case 'run.aborted':
+      return { kind: 'run_aborted', text: `${runbook}: run aborted`, details: [e.reason] };
+    case 'run.interrupted':
+      return { kind: 'run_interrupted', text: `${runbook}: run interrupted (resumable)`, details: [e.reason] };
+  }
+}
+
 /** Turns events into notifications and hands them to `send`. */
 export class NotificationFeed {
   private runbook = '';
@@ -83,7 +150,7 @@ export class NotificationFeed {
       });
   };
 
-  private describe(e: RunEvent): Omit<Notification, 'runId' | 'runbook' | 'database' | 'at'> | undefined {
+  private describe(e: RunEvent): Message | undefined {
     switch (e.type) {
       case 'run.started':
         this.runbook = e.runbook;
@@ -92,44 +159,11 @@ export class NotificationFeed {
       case 'run.plan':
         for (const s of e.steps) if (!s.reversible && s.phase === 'deploy') this.irreversible.add(s.id);
         return undefined;
-      case 'gate.requested': {
-        const r = e.request;
-        const text = `${this.runbook}: gate waiting at step ${r.stepId}: ${r.title}`;
-        return {
-          kind: 'gate_waiting',
-          stepId: r.stepId,
-          text,
-          details: [r.action, ...(r.lockMode ? [`takes ${lockSqlName(r.lockMode)}`] : []), ...evidenceLines(r.evidence)],
-        };
-      }
-      case 'gate.decided': {
-        const d = e.decision;
-        const verdict = d.approved ? `approved${d.choice ? ` (${d.choice})` : ''}` : 'rejected';
-        const text = `${this.runbook}: step ${e.request.stepId} ${verdict} by ${d.by}`;
-        return { kind: 'gate_decided', stepId: e.request.stepId, text, details: d.reason ? [`reason: ${d.reason}`] : [] };
-      }
-      case 'approval.waiting': {
-        const r = e.request;
-        const op = `${e.operator.user}@${e.operator.host}`;
-        return {
-          kind: 'approval_waiting',
-          stepId: r.stepId,
-          text: `${this.runbook}: step ${r.stepId} waits for approval by someone other than ${op}: pgrunbook approve ${e.runId} ${r.stepId}`,
-          details: [r.action, ...(r.lockMode ? [`takes ${lockSqlName(r.lockMode)}`] : []), ...evidenceLines(r.evidence)],
-        };
-      }
-      case 'approval.decided': {
-        const by = `${e.by.user}@${e.by.host} (role ${e.by.role})`;
-        return {
-          kind: e.approved ? 'approval_given' : 'approval_refused',
-          stepId: e.stepId,
-          text: `${this.runbook}: step ${e.stepId} ${e.approved ? 'approved' : 'refused'} by ${by}`,
-          details: [
-            ...(e.reason ? [`reason: ${e.reason}`] : []),
-            ...(e.approved && e.missing ? [`${e.missing} more approval(s) needed`] : []),
-          ],
-        };
-      }
+      case 'gate.requested':
+      case 'gate.decided':
+      case 'approval.waiting':
+      case 'approval.decided':
+        return gateMessage(e, this.runbook);
       case 'step.failed':
         this.stopThrottle(e.stepId);
         return {
@@ -152,22 +186,11 @@ export class NotificationFeed {
           details: [],
         };
       case 'run.completed':
-        this.stopAll();
-        return { kind: 'run_completed', text: `${this.runbook}: run completed in ${Math.round(e.durationMs / 1000)} s`, details: [] };
       case 'run.failed':
-        this.stopAll();
-        return {
-          kind: 'run_failed',
-          stepId: e.stepId,
-          text: `${this.runbook}: run failed${e.stepId ? ` at step ${e.stepId}` : ''}`,
-          details: [e.error],
-        };
       case 'run.aborted':
-        this.stopAll();
-        return { kind: 'run_aborted', text: `${this.runbook}: run aborted`, details: [e.reason] };
       case 'run.interrupted':
         this.stopAll();
-        return { kind: 'run_interrupted', text: `${this.runbook}: run interrupted (resumable)`, details: [e.reason] };
+        return runEndMessage(e, this.runbook);
       default:
         return undefined;
     }

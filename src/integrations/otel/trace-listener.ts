@@ -21,19 +21,7 @@ export class TraceListener {
     const at = Date.parse(e.at);
     switch (e.type) {
       case 'run.started':
-        this.runId = e.runId;
-        this.run = this.tracer.startSpan(`pgrunbook run ${e.runbook}`, {
-          startTime: at,
-          attributes: {
-            'pgrunbook.run_id': e.runId,
-            'pgrunbook.runbook': e.runbook,
-            'pgrunbook.resumed': e.resumed,
-            'db.system.name': 'postgresql',
-            'db.namespace': e.target.database,
-            'server.address': e.target.host,
-            'server.port': e.target.port,
-          },
-        });
+        this.startRun(e, at);
         break;
       case 'phase.started':
         this.phases.set(e.phase, this.child(this.run, `phase ${e.phase}`, at, { 'pgrunbook.phase': e.phase }));
@@ -57,6 +45,43 @@ export class TraceListener {
       case 'step.failed':
         this.end(this.steps, e.stepId, at, redact(e.error));
         break;
+      case 'step.progress':
+        if (e.progress.kind === 'backfill') this.batch(e.stepId, at, e.progress);
+        break;
+      case 'run.completed':
+        this.finish(at);
+        break;
+      case 'run.failed':
+        this.finish(at, redact(e.error));
+        break;
+      case 'run.aborted':
+      case 'run.interrupted':
+        this.finish(at, redact(e.reason));
+        break;
+      default:
+        this.stepEvent(e, at);
+    }
+  };
+
+  private startRun(e: Extract<RunEvent, { type: 'run.started' }>, at: number): void {
+    this.runId = e.runId;
+    this.run = this.tracer.startSpan(`pgrunbook run ${e.runbook}`, {
+      startTime: at,
+      attributes: {
+        'pgrunbook.run_id': e.runId,
+        'pgrunbook.runbook': e.runbook,
+        'pgrunbook.resumed': e.resumed,
+        'db.system.name': 'postgresql',
+        'db.namespace': e.target.database,
+        'server.address': e.target.host,
+        'server.port': e.target.port,
+      },
+    });
+  }
+
+  /** What happens within a step without ending it: skips, lock-wait timeouts, retries, throttles, gates. */
+  private stepEvent(e: RunEvent, at: number): void {
+    switch (e.type) {
       case 'step.skipped':
         this.event(e.stepId, 'skipped', at, { reason: e.reason });
         break;
@@ -86,21 +111,8 @@ export class TraceListener {
       case 'gate.decided':
         this.event(e.request.stepId, 'gate decided', at, { 'pgrunbook.approved': e.decision.approved, 'pgrunbook.by': e.decision.by });
         break;
-      case 'step.progress':
-        if (e.progress.kind === 'backfill') this.batch(e.stepId, at, e.progress);
-        break;
-      case 'run.completed':
-        this.finish(at);
-        break;
-      case 'run.failed':
-        this.finish(at, redact(e.error));
-        break;
-      case 'run.aborted':
-      case 'run.interrupted':
-        this.finish(at, redact(e.reason));
-        break;
     }
-  };
+  }
 
   private child(parent: Span | undefined, name: string, startTime: number, attributes: Record<string, string | number | boolean>): Span {
     const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();

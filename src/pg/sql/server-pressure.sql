@@ -2,6 +2,7 @@
 -- late, too late for a rate per probe), and pg_stat_wal's full-page images; checkpoints requested and
 -- timed and the buffers they wrote (pg_stat_bgwriter, before 17); the phase of a vacuum running on
 -- the table $1 (null when none runs, the table is unknown, or the worker is hidden from this role).
+-- pg_stat_io arrived in 16: its columns are null here.
 SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS wal_bytes,
        (SELECT wal_fpi::float8 FROM pg_stat_wal) AS wal_fpi,
        b.checkpoints_timed::float8 AS checkpoints_timed,
@@ -10,5 +11,6 @@ SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS wal_bytes,
        (SELECT v.phase FROM pg_stat_progress_vacuum v
          WHERE v.relid = to_regclass($1) AND v.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
          LIMIT 1) AS autovacuum_phase,
+       NULL::float8 AS backend_writes, NULL::float8 AS backend_fsyncs, NULL::float8 AS backend_evictions,
        current_setting('max_wal_size') AS max_wal_size
   FROM pg_stat_bgwriter b

@@ -24,7 +24,7 @@ export async function startEmbeddedSandbox(req: SandboxRequest): Promise<Sandbox
   }
   const server = await EmbeddedServer.start({ major, settings: { log_min_messages: 'fatal' } });
   try {
-    const admin = new pg.Client({ connectionString: server.url, application_name: 'pgrunbook-rehearsal:setup' });
+    const admin = new pg.Client({ connectionString: server.localUrl(), application_name: 'pgrunbook-rehearsal:setup' });
     await admin.connect();
     try {
       if (req.database !== 'postgres') await admin.query(`CREATE DATABASE ${quoteIdent(req.database)}`);
@@ -37,7 +37,7 @@ export async function startEmbeddedSandbox(req: SandboxRequest): Promise<Sandbox
   }
   return {
     kind: 'embedded',
-    url: server.urlFor(req.database),
+    url: server.localUrl(req.database),
     major,
     description: `embedded PostgreSQL ${major} on 127.0.0.1:${server.port}/${req.database}`,
     warnings,

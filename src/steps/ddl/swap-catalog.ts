@@ -90,15 +90,30 @@ async function indexesOf(db: Queryable, oid: number): Promise<SwapIndex[]> {
   });
 }
 
+type Grants = { grants: string[]; columnGrants: string[] };
+
+/** GRANT statements of each relation, `placeholder` (%TABLE%, %VIEW%) where its new name goes. */
+async function grantsOf(db: Queryable, oids: number[], placeholder: string): Promise<Map<number, Grants>> {
+  if (oids.length === 0) return new Map();
+  const rows = await swapQuery(db, 'swap-grants', [oids, placeholder]);
+  return new Map(rows.map((r) => [Number(r.oid), { grants: r.grants ?? [], columnGrants: r.column_grants ?? [] }]));
+}
+
 async function viewsOf(db: Queryable, oid: number): Promise<(SwapView & { relkind: string })[]> {
-  return (await swapQuery(db, 'swap-dependent-views', [oid], { qualifiedNames: true })).map((r) => ({
+  const rows = await swapQuery(db, 'swap-dependent-views', [oid], { qualifiedNames: true });
+  const grants = await grantsOf(
+    db,
+    rows.map((r) => Number(r.oid)),
+    '%VIEW%',
+  );
+  return rows.map((r) => ({
     name: qualified(r.nsp, r.name),
     relkind: r.relkind,
     definition: String(r.def).trim().replace(/;$/, ''),
     options: r.options ?? [],
     owner: r.owner,
-    grants: r.grants ?? [],
-    columnGrants: r.column_grants ?? [],
+    grants: grants.get(Number(r.oid))?.grants ?? [],
+    columnGrants: grants.get(Number(r.oid))?.columnGrants ?? [],
     comment: r.comment,
   }));
 }
@@ -144,6 +159,7 @@ export async function describeForSwap(db: Queryable, t: TableFacts): Promise<Swa
     type: r.type,
   }));
   const [meta] = await swapQuery(db, 'swap-table-meta', [oid]);
+  const own = (await grantsOf(db, [oid], '%TABLE%')).get(oid);
   return {
     columns,
     pk,
@@ -152,8 +168,8 @@ export async function describeForSwap(db: Queryable, t: TableFacts): Promise<Swa
     incomingFks: fks.filter((r) => !r.outgoing).map(fk),
     views,
     sequences,
-    grants: meta.grants,
-    columnGrants: meta.column_grants,
+    grants: own?.grants ?? [],
+    columnGrants: own?.columnGrants ?? [],
     owner: meta.owner,
     blockers: blockersOf(
       t,

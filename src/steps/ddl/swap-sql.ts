@@ -164,3 +164,23 @@ export function dropFksSql(fks: SwapForeignKey[]): string[] {
 export function addFksNotValidSql(fks: SwapForeignKey[]): string[] {
   return fks.map((f) => `ALTER TABLE ${f.table} ADD CONSTRAINT ${quoteIdent(f.name)} ${f.definition} NOT VALID`);
 }
+
+/**
+ * A swap (or swap back) transaction: `prepare` (new objects, no lock on the tables), then one
+ * LOCK TABLE that takes every lock the changes need, in the order given, under lock_timeout (a wait
+ * and its retry happen there, with nothing changed yet), then the changes in one DO block: one
+ * round trip while ACCESS EXCLUSIVE is held, instead of one per statement with the application
+ * queued behind each.
+ */
+export function lockedChangeSql(lock: string[], statements: string[], prepare: string[] = []): string[] {
+  const body = statements.map((s, i) => {
+    const tag = `$pgrunbook_${i}$`;
+    if (s.includes(tag) || s.includes('$pgrunbook_swap$')) throw new Error(`swap_table: statement ${i} contains its own quote tag`);
+    return `  EXECUTE ${tag}${s}${tag};`;
+  });
+  return [
+    ...prepare,
+    `LOCK TABLE ${[...new Set(lock)].join(', ')} IN ACCESS EXCLUSIVE MODE`,
+    `DO $pgrunbook_swap$\nBEGIN\n${body.join('\n')}\nEND\n$pgrunbook_swap$`,
+  ];
+}

@@ -14,5 +14,6 @@ export function runStepBackfill(ctx: StepContext, cfg: BackfillConfig): Promise<
     signal: ctx.signal,
     control: ctx.control,
     emit: (b) => ctx.emit(b),
+    ...(ctx.host ? { host: ctx.host } : {}),
   });
 }

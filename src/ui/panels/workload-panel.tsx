@@ -1,11 +1,14 @@
 // Workload: what the application feels on the tables the run touches. The WAL rate, checkpoints
-// since the run began and a vacuum on the table; the top statements by time in the last poll with
+// since the run began, a vacuum on the table and client backends' own writes, evictions and fsyncs
+// (pg_stat_io, 16+); the top statements by time in the last poll with
 // their mean latency against the mean recorded before the run, and calls/s; and the sessions waiting
-// on locks on those tables. Without pg_stat_statements, one line says how to enable it.
+// on locks on those tables. Without pg_stat_statements, one line says how to enable it. With a host
+// endpoint (--node-exporter, --prometheus), a first line shows the database host's CPU, I/O and memory.
 import type React from 'react';
 import { Box } from 'ink';
-import type { WorkloadSample, WorkloadStatement } from '../../monitor/monitor-types.js';
+import type { HostSample, WorkloadSample, WorkloadStatement } from '../../monitor/monitor-types.js';
 import { formatBytes, formatMs } from '../../util/units.js';
+import { backendIoText, hostParts } from '../../monitor/monitor-text.js';
 import { clipRows, noteRows, PanelTitle, SegLine, type MonitorPanelProps, type Seg } from './monitor-kit.js';
 
 /** A statement at or over this many times its baseline mean is shown as a warning (the app_latency default). */
@@ -23,6 +26,9 @@ export function pressureSegs(walBytesPerSecond: number | null, w: WorkloadSample
     segs.push({ text: ` · ${c.buffersWritten} buffers written`, tone: 'dim' });
   }
   if (w.vacuumPhase) segs.push({ text: ` · vacuum: ${w.vacuumPhase}`, tone: 'warn' });
+  const io = backendIoText(w);
+  // A backend that fsyncs itself found the checkpointer's request queue full.
+  if (io) segs.push({ text: ` · ${io}`, tone: w.backendIo?.fsyncs ? 'warn' : 'dim' });
   return segs;
 }
 
@@ -56,12 +62,37 @@ function bodyRows(p: MonitorPanelProps, w: WorkloadSample): Seg[][] {
   return rows;
 }
 
+/** CPU busy and I/O wait at or over these (the host_cpu and io_wait defaults) show as warnings. */
+const HOST_CPU_WARN = 85;
+const IO_WAIT_WARN = 20;
+
+/** The host line: CPU, I/O wait, the busiest disk's queue, await and free memory; or why there is none. */
+export function hostRows(h: HostSample, width: number): Seg[][] {
+  if (h.note) return noteRows(h.note, width, 2);
+  const f = h.figures;
+  if (!f) return [[{ text: `host: waiting for a second reading from ${h.source}`, tone: 'dim' }]];
+  const p = hostParts(f);
+  return [
+    [
+      { text: 'host: ' },
+      { text: p.cpu, tone: f.cpuBusyPct >= HOST_CPU_WARN ? 'warn' : undefined },
+      { text: ' · ' },
+      { text: p.ioWait, tone: f.ioWaitPct >= IO_WAIT_WARN ? 'warn' : undefined },
+      ...p.disk.map((text): Seg => ({ text: ` · ${text}` })),
+      ...(p.mem ? [{ text: ` · ${p.mem}`, tone: 'dim' } as Seg] : []),
+    ],
+  ];
+}
+
 export function WorkloadPanel(props: MonitorPanelProps): React.JSX.Element {
   const { sample, width, color } = props;
   const height = Math.max(1, props.height);
   const w = sample.workload;
   const extra = w ? `${w.tables.join(', ')}${w.lockWaits.length ? ` · ${w.lockWaits.length} waiting` : ''}` : 'no tables watched';
-  const rows = w ? bodyRows(props, w) : [[{ text: 'the run names no table to watch', tone: 'dim' } as Seg]];
+  const rows = [
+    ...(sample.host ? hostRows(sample.host, width) : []),
+    ...(w ? bodyRows(props, w) : [[{ text: 'the run names no table to watch', tone: 'dim' } as Seg]]),
+  ];
   const shown = clipRows(rows, height - 1, (n) => [{ text: `… ${n} more`, tone: 'dim' }]);
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">

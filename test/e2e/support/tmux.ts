@@ -1,7 +1,7 @@
 // Drives a real terminal: a private tmux server (its own socket, so nothing touches the user's
 // sessions), a pane of a fixed size, keys in, screen text out, polled against a deadline.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 export function hasTmux(): boolean {
   return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
@@ -122,8 +122,13 @@ export function cmdline(pid: number): string {
   }
 }
 
+/** Running and not a zombie; a process that exits between the two reads is not alive. */
 export function alive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
 }
 
 /** Postmasters started (directly) by any descendant of `root`, with their data directories. */

@@ -1,5 +1,6 @@
 // `pgrunbook monitor`'s app: the four panels fed by a real monitor on a real lock queue; space
-// freezes, c cancels our waiting DDL after a confirm, q quits.
+// freezes, c cancels our waiting DDL after a confirm, q quits; with a real node_exporter, the host line
+// sits under the header.
 import React from 'react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
@@ -9,6 +10,9 @@ import { resolveConnection } from '../../../src/pg/connection.js';
 import { Monitor } from '../../../src/monitor/monitor-poller.js';
 import { MonitorApp, allocateHeights } from '../../../src/ui/monitor-app.js';
 import { lines, until } from './support.js';
+import { useNodeExporter } from '../../support/host-exporters.js';
+import { NodeExporterSignals } from '../../../src/host/node-exporter.js';
+import { systemClock } from '../../../src/util/clock.js';
 
 const db = useTestDatabase();
 
@@ -85,4 +89,38 @@ describe('MonitorApp', () => {
     expect(allocateHeights([12, 9, 3, 1], [2, 2, 2, 1], 14)).toEqual([5, 5, 3, 1]);
     expect(allocateHeights([12, 9, 3, 4], [2, 2, 2, 1], 5)).toEqual([2, 1, 1, 1]);
   });
+});
+
+describe('MonitorApp with --node-exporter', () => {
+  const { here, exporter } = useNodeExporter('monitor app host line test');
+
+  it.runIf(here)(
+    'shows the host line under the header, once two scrapes give rates',
+    async () => {
+      const host = new NodeExporterSignals(exporter().url, systemClock);
+      const monitor = Monitor.connect(resolveConnection(db.url), { intervalMs: 1100, longQuerySeconds: 0, host });
+      const app = render(<MonitorApp feed={monitor} target="postgres@127.0.0.1/test" color={false} />);
+      try {
+        monitor.start();
+        await until(
+          () => lines(app.lastFrame())[1]?.startsWith('host: waiting for a second reading from node_exporter at'),
+          'the waiting line',
+        );
+        const frame = await until(
+          () => {
+            const l = lines(app.lastFrame());
+            return l[1]?.startsWith('host: CPU') && l;
+          },
+          'the host figures',
+          20_000,
+        );
+        expect(frame[1]).toMatch(/^host: CPU [\d.]+% · iowait [\d.]+%.* · mem free [\d.]+ [KMGT]?B of [\d.]+ [KMGT]?B$/);
+        expect(frame[2]).toMatch(/^── Locks/);
+      } finally {
+        app.unmount();
+        await monitor.stop();
+      }
+    },
+    60_000,
+  );
 });

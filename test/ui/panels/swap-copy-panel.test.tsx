@@ -6,9 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import { App } from '../../../src/ui/app.js';
 import type { BackfillProgress } from '../../../src/engine/events.js';
-import { createUiStore } from '../../../src/ui/store.js';
 import { recordingIntents, renderAt, waitForFrame, withProviders } from '../support/harness.js';
-import { scriptedBus, TARGET } from '../support/events.js';
+import { startedRun } from '../support/events.js';
 
 afterEach(() => cleanup());
 
@@ -32,34 +31,22 @@ function progress(p: Partial<BackfillProgress>): BackfillProgress {
 }
 
 function swapRun() {
-  const store = createUiStore();
-  const b = scriptedBus();
-  b.bus.on((e) => store.getState().dispatch(e));
-  b.emit({
-    type: 'run.started',
-    runbook: 'Widen accounts.id',
-    file: 'runbooks/widen.yaml',
-    target: TARGET,
-    phases: ['deploy'],
-    resumed: false,
-    user: 'ann',
-    host: 'h',
-    pid: 1,
-  });
-  b.emit({
-    type: 'run.plan',
-    steps: [
-      {
-        phase: 'deploy',
-        id: STEP,
-        kind: 'swap_table',
-        title: 'Copy accounts into a bigint-keyed twin and swap',
-        gate: 'confirm',
-        reversible: true,
-      },
-    ],
-  });
-  b.emit({ type: 'phase.started', phase: 'deploy' });
+  const { store, b } = startedRun(
+    { runbook: 'Widen accounts.id', file: 'runbooks/widen.yaml' },
+    {
+      type: 'run.plan',
+      steps: [
+        {
+          phase: 'deploy',
+          id: STEP,
+          kind: 'swap_table',
+          title: 'Copy accounts into a bigint-keyed twin and swap',
+          gate: 'confirm',
+          reversible: true,
+        },
+      ],
+    },
+  );
   b.emit({ type: 'step.started', phase: 'deploy', stepId: STEP, kind: 'swap_table', title: 'Copy and swap', attempt: 1 });
   b.emit({
     type: 'step.log',

@@ -1,5 +1,7 @@
 // A scripted event stream for UI tests: a demo-like runbook through the same EventBus the runner uses.
-import { EventBus, type EventBody, type RunEvent } from '../../../src/engine/events.js';
+import { EventBus, type BackfillProgress, type EventBody, type RunEvent } from '../../../src/engine/events.js';
+import type { Target } from '../../../src/pg/connection.js';
+import { createUiStore, type UiStore } from '../../../src/ui/store.js';
 
 export function scriptedBus(start = Date.parse('2025-01-01T12:00:00Z')): {
   bus: EventBus;
@@ -63,3 +65,88 @@ export const PLAN: EventBody = {
     },
   ],
 };
+
+/** What run.started names, where a test shows other names than the Demo runbook on TARGET. */
+export interface RunNames {
+  runbook?: string;
+  file?: string;
+  target?: Target;
+}
+
+/** A run's start as the runner emits it: run.started (by ann), the plan (PLAN unless given), phase deploy. */
+export function emitRunStart(emit: (b: EventBody) => unknown, names: RunNames = {}, plan: EventBody = PLAN): void {
+  emit({
+    type: 'run.started',
+    runbook: names.runbook ?? 'Demo',
+    file: names.file ?? 'demo.yaml',
+    target: names.target ?? TARGET,
+    phases: ['deploy'],
+    resumed: false,
+    user: 'ann',
+    host: 'h',
+    pid: 1,
+  });
+  emit(plan);
+  emit({ type: 'phase.started', phase: 'deploy' });
+}
+
+/** A store fed by a scripted bus, the run started (emitRunStart). */
+export function startedRun(names: RunNames = {}, plan: EventBody = PLAN): { store: UiStore; b: ReturnType<typeof scriptedBus> } {
+  const store = createUiStore();
+  const b = scriptedBus();
+  b.bus.on((e) => store.getState().dispatch(e));
+  emitRunStart(b.emit, names, plan);
+  return { store, b };
+}
+
+/** How PLAN's backfill_amount starts: `addColumnDone` runs add_amount_cents (12 ms) before it. */
+export interface BackfillStart {
+  addColumnDone?: boolean;
+  title?: string;
+}
+
+/** After the run's start: PLAN's backfill_amount started, as step.started says it with `title`. */
+export function emitBackfillStarted(
+  emit: (b: EventBody) => unknown,
+  { addColumnDone = false, title = 'Backfill' }: BackfillStart = {},
+): void {
+  if (addColumnDone) {
+    emit({ type: 'step.started', phase: 'deploy', stepId: 'add_amount_cents', kind: 'add_column', title: 't', attempt: 1 });
+    emit({ type: 'step.completed', phase: 'deploy', stepId: 'add_amount_cents', durationMs: 12 });
+  }
+  emit({ type: 'step.started', phase: 'deploy', stepId: 'backfill_amount', kind: 'backfill', title, attempt: 1 });
+}
+
+/** backfill_amount's step.progress: 2,000 of 10,000 rows, 2 batches of 5,000, 1,000 rows/s, ETA 8 s, unless `progress` says otherwise. */
+export function backfillProgress(progress: Partial<BackfillProgress> = {}): EventBody {
+  return {
+    type: 'step.progress',
+    stepId: 'backfill_amount',
+    progress: {
+      kind: 'backfill',
+      rowsDone: 2000,
+      rowsTotal: 10000,
+      batches: 2,
+      batchSize: 5000,
+      pauseMs: 0,
+      rate: 1000,
+      etaSeconds: 8,
+      lastBatchMs: 90,
+      pass: 'main',
+      paused: false,
+      throttle: null,
+      ...progress,
+    },
+  };
+}
+
+/** A store fed by a scripted bus, the run started (as `names` say) and its backfill_amount step running with `progress`. */
+export function runningBackfill(
+  progress: Partial<BackfillProgress> = {},
+  { names, ...start }: BackfillStart & { names?: RunNames } = {},
+): { store: UiStore; b: ReturnType<typeof scriptedBus> } {
+  const run = startedRun(names);
+  emitBackfillStarted(run.b.emit, start);
+  run.b.emit(backfillProgress(progress));
+  return run;
+}

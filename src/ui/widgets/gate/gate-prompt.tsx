@@ -116,7 +116,7 @@ function Prompt(props: { req: GateRequest; state: GateUiState; width: number; in
   );
 }
 
-export function GatePrompt(props: {
+export interface GatePromptProps {
   req: GateRequest;
   width: number;
   height: number;
@@ -125,11 +125,28 @@ export function GatePrompt(props: {
   /** False while an overlay (help) owns the keyboard. */
   focused: boolean;
   queued: number;
-}): React.JSX.Element {
-  const { req, width: w } = props;
-  const detail = useUiShallow((s) => ({ d: s.run.steps[req.stepId]?.detail })).d;
+  /** False where Esc means "back" around the gate (the fleet view): then only n or Enter declines. */
+  escapeDeclines?: boolean;
+}
+
+/** A step's gate in a run screen: its plan detail (the why, the locks) comes from the run's store. */
+export function GatePrompt(props: GatePromptProps): React.JSX.Element {
+  const detail = useUiShallow((s) => ({ d: s.run.steps[props.req.stepId]?.detail })).d;
+  return <GatePane {...props} detail={detail} />;
+}
+
+/** The gate pane itself, for a gate with no run store behind it (the fleet's gate between waves). */
+export function GatePane(props: GatePromptProps & { detail: PlannedStepDetail | undefined }): React.JSX.Element {
+  const { req, width: w, detail } = props;
   const [state, dispatch] = useReducer(gateReducer, initialGateUi);
-  useGateInput({ req, state, dispatch, decide: props.decide, active: props.interactive && props.focused });
+  useGateInput({
+    req,
+    state,
+    dispatch,
+    decide: props.decide,
+    active: props.interactive && props.focused,
+    escapeDeclines: props.escapeDeclines ?? true,
+  });
   const rows = Math.max(1, props.height - 1 - (props.interactive ? promptHeight(req, w) : 1));
   const body = gateBody(req, detail, w, rows, state);
   return (

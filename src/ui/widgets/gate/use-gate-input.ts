@@ -11,6 +11,7 @@ export function useGateInput(opts: {
   dispatch: Dispatch<GateUiAction>;
   decide(id: string, answer: GateAnswer): void;
   active: boolean;
+  escapeDeclines: boolean;
 }): void {
   // Keys can arrive faster than React re-subscribes the handler: keep the latest state in a ref
   // that the handler itself advances, so "ord" + Enter typed in one burst is judged on "ord".
@@ -20,6 +21,7 @@ export function useGateInput(opts: {
     (input, key) => {
       const action = matchAction(opts.req.level === 'type' ? 'typeGate' : 'gate', input, key);
       if (action === 'interrupt') return; // handled by the run keys
+      if (key.escape && !opts.escapeDeclines) return;
       // Unbound control keys (arrows, Tab, Alt+x...) are not text.
       const text =
         action === undefined && (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow)

@@ -1,0 +1,107 @@
+// The pacing a batched walk meets from the backfill engine's WAL rules, for plan's estimate. The
+// sample batches are too few to trip them, so their time alone missed it: a 1M-row backfill ran
+// 2.8x its estimate while wal_rate and checkpoint_pressure held it back.
+//   wal_rate             the batches' duty cycle scales by limit / rate once the rule has two readings
+//                        (two probe intervals), so the rest of the WAL goes out at the limit;
+//   checkpoint_pressure  once the walk has written the WAL left before a checkpoint is requested
+//                        (max_wal_size / (1 + checkpoint_completion_target), less what was written
+//                        since the last checkpoint's redo point), half duty for the rest of the walk.
+import type { Queryable } from '../../pg/queryable.js';
+import { probe } from '../../pg/probe.js';
+import { sqlText } from '../../pg/sql-files.js';
+import { formatBytes } from '../../util/units.js';
+import type { BatchCostSample } from '../../backfill/time-one-batch.js';
+
+/** The server's checkpoint distance: what decides when the walk's WAL gets a checkpoint requested. */
+export interface CheckpointFacts {
+  maxWalBytes: number;
+  completionTarget: number;
+  /** WAL written since the last checkpoint's redo point. */
+  sinceRedoBytes: number;
+}
+
+export interface WalRules {
+  /** wal_rate in bytes/s; 0 = off. */
+  walRateBytes: number;
+  /** checkpoint_pressure's hold; 0 = off. */
+  checkpointPressureMs: number;
+  probeIntervalMs: number;
+}
+
+export interface WalPacing {
+  /** Wall time of a walk whose batches alone take `workSeconds`. */
+  seconds: (workSeconds: number) => number;
+  /** The basis, in words, at the projected work time. */
+  note: string;
+}
+
+/** Reads the checkpoint distance; undefined with the reason when the server does not tell (a revoked pg_control_checkpoint). */
+export async function readCheckpointFacts(db: Queryable): Promise<CheckpointFacts | { error: string }> {
+  try {
+    const r = (
+      await probe<{ max_wal: number; cct: number; since_redo: number }>(db, sqlText('analyze/plan/sql', 'checkpoint-distance'))
+    )[0];
+    if (!r) return { error: 'no row' };
+    return { maxWalBytes: Number(r.max_wal), completionTarget: Number(r.cct), sinceRedoBytes: Math.max(0, Number(r.since_redo)) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/** WAL bytes per key of the samples (the median of the batches: another writer meanwhile inflates one, not all). */
+export function walPerKey(sample: BatchCostSample): number | undefined {
+  const per = sample.samples.filter((x) => x.keys > 0 && x.walBytes !== undefined).map((x) => x.walBytes! / x.keys);
+  if (per.length === 0) return undefined;
+  const s = [...per].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const rate = (b: number) => `${formatBytes(b)}/s`;
+
+/**
+ * The walk's wall time under the WAL rules, from the WAL it writes in all (`walBytes`) and the time
+ * its batches take alone: full speed until the rule reacts, then at the wal_rate limit, and at half
+ * duty (or the limit, if slower) after the checkpoint distance is used up.
+ */
+export function walPacing(
+  walBytes: number,
+  workSeconds: number,
+  rules: WalRules,
+  checkpoint: CheckpointFacts | { error: string },
+): WalPacing {
+  const react = (2 * rules.probeIntervalMs) / 1000;
+  const room =
+    'error' in checkpoint || rules.checkpointPressureMs <= 0
+      ? undefined
+      : Math.max(0, checkpoint.maxWalBytes / (1 + checkpoint.completionTarget) - checkpoint.sinceRedoBytes);
+  const seconds = (work: number) => {
+    if (!(work > 0) || !(walBytes > 0)) return work;
+    const r = walBytes / work;
+    const walDuty = rules.walRateBytes > 0 && r > rules.walRateBytes ? rules.walRateBytes / r : 1;
+    const atReact = Math.min(work, react);
+    const atCheckpoint = room === undefined || room >= walBytes ? work : Math.max(atReact, (room / walBytes) * work);
+    return atReact + (atCheckpoint - atReact) / walDuty + (work - atCheckpoint) / Math.min(walDuty, 0.5);
+  };
+  const parts = [`~${formatBytes(walBytes)} of WAL in all, ${rate(walBytes / Math.max(workSeconds, 0.001))} at the projected pace`];
+  const r = walBytes / Math.max(workSeconds, 0.001);
+  if (rules.walRateBytes <= 0) parts.push('wal_rate is off');
+  else if (r > rules.walRateBytes)
+    parts.push(`over the wal_rate limit of ${rate(rules.walRateBytes)}, so after ~${react} s the throttle holds the batches to it`);
+  else parts.push(`under the wal_rate limit of ${rate(rules.walRateBytes)}`);
+  if (rules.checkpointPressureMs <= 0) parts.push('checkpoint_pressure is off');
+  else if ('error' in checkpoint)
+    parts.push(`the checkpoint distance was not read (${checkpoint.error}), so checkpoint_pressure is not counted`);
+  else {
+    const distance = `max_wal_size ${formatBytes(checkpoint.maxWalBytes)} / (1 + checkpoint_completion_target ${checkpoint.completionTarget}), less ${formatBytes(checkpoint.sinceRedoBytes)} written since the last checkpoint`;
+    parts.push(
+      room! < walBytes
+        ? `a checkpoint is requested after ~${formatBytes(room!)} (${distance}), and checkpoint_pressure then runs the batches at half duty`
+        : `within the ~${formatBytes(room!)} before a checkpoint is requested (${distance})`,
+    );
+  }
+  const extra = seconds(workSeconds) - workSeconds;
+  return {
+    seconds,
+    note: `WAL: ${parts.join('; ')}${extra > 0.05 ? `; the WAL rules add ~${extra < 10 ? extra.toFixed(1) : Math.round(extra)} s` : ''}`,
+  };
+}

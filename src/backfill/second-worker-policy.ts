@@ -1,0 +1,153 @@
+// When the second worker runs (no SQL here: tested with a fake clock). `workers: 1` never; `2`
+// whenever no throttle rule is active; `auto` only when it pays:
+//
+//   single    one worker; its rows/s is measured over windows until two in a row agree within
+//             SETTLED (while the tuner still grows the batches, the rate climbs: a baseline taken then
+//             would make any second worker look worth keeping). Add the second when enough batches
+//             are left, no rule is active and nobody waited on our rows in the last probe window.
+//   trial     two workers; their rows/s over a window as long as the single one's. Kept at
+//             >= KEEP_GAIN x the single worker's, else stopped: the server had no idle core.
+//   kept      two workers until the main pass ends.
+//   cooldown  stopped after a trial that did not pay; measured again after COOLDOWN_MS.
+//
+// A throttle rule, or sessions waiting on our rows, parks the second worker at once, whatever the
+// state: slowing down must never be undone by a second worker. A trial interrupted so goes back to
+// `single` (its window is no longer comparable); a kept worker comes back when the rule clears.
+import type { Clock } from '../util/clock.js';
+import { formatMs } from '../util/units.js';
+
+export type WorkersSetting = 1 | 2 | 'auto';
+
+export const AUTO = { windowMs: 3000, keepGain: 1.15, cooldownMs: 60_000, minBatchesLeft: 50 } as const;
+/** Two single-worker windows whose rates differ by at most this share of the larger agree. */
+const SETTLED = 0.25;
+
+export interface WorkerSignals {
+  /** Rows done by both workers together. */
+  rowsDone: number;
+  /** Batches left in the main pass at the current size; null = unknown (no row estimate). */
+  batchesLeft: number | null;
+  /** The active throttle rules (`ThrottleGovernor.summary`), null = none. */
+  throttle: string | null;
+  /** Someone waited on our rows in the last probe window. */
+  waiters: boolean;
+  /** A range row exists already (a resumed split): no batches-left threshold to meet. */
+  hasRange: boolean;
+}
+
+export interface WorkerDecision {
+  run: boolean;
+  /** A `step.log` line when the decision changed, with its figures. */
+  log?: string;
+}
+
+type State = 'single' | 'trial' | 'kept' | 'cooldown';
+
+const rate = (rows: number, ms: number) => (ms > 0 ? (rows * 1000) / ms : 0);
+const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')} rows/s`;
+
+export class SecondWorkerPolicy {
+  private state: State = 'single';
+  private parked = false;
+  private window: { at: number; rows: number } | undefined;
+  /** The previous single-worker window's rate, until two agree. */
+  private lastRate: number | undefined;
+  private singleRate = 0;
+  private retryAt = 0;
+
+  constructor(
+    private readonly setting: WorkersSetting,
+    private readonly clock: Clock,
+    private readonly opts: { windowMs: number; keepGain: number; cooldownMs: number; minBatchesLeft: number } = AUTO,
+  ) {}
+
+  /** Called between the first worker's batches. */
+  decide(s: WorkerSignals): WorkerDecision {
+    if (this.setting === 1) return { run: false };
+    const now = this.clock.now();
+    const reason = s.throttle ? `throttle ${s.throttle} active` : s.waiters ? 'sessions waited on our rows in the last probe window' : null;
+    if (reason) return this.park(reason);
+    const wasParked = this.parked;
+    this.parked = false;
+    if (this.setting === 2) return this.fixed(s, wasParked);
+    switch (this.state) {
+      case 'kept':
+        return wasParked ? { run: true, log: 'second worker back: no throttle rule active' } : { run: true };
+      case 'cooldown':
+        if (now < this.retryAt) return { run: false };
+        this.toSingle();
+        return { run: false };
+      case 'trial':
+        return this.judgeTrial(s, now);
+      default:
+        return this.measureSingle(s, now);
+    }
+  }
+
+  private fixed(s: WorkerSignals, wasParked: boolean): WorkerDecision {
+    if (this.state === 'kept') return wasParked ? { run: true, log: 'second worker back: no throttle rule active' } : { run: true };
+    if (!s.hasRange && (s.batchesLeft === null || s.batchesLeft < 2)) return { run: false };
+    this.state = 'kept';
+    return { run: true, log: 'second worker started (workers: 2)' };
+  }
+
+  private park(reason: string): WorkerDecision {
+    const running = this.state === 'kept' || this.state === 'trial';
+    if (this.state === 'trial') this.toSingle();
+    if (this.parked) return { run: false };
+    this.parked = true;
+    if (!running) {
+      this.window = undefined; // a single window with a rule active compares with nothing
+      return { run: false };
+    }
+    return { run: false, log: `second worker parked: ${reason}; it comes back when that clears` };
+  }
+
+  private measureSingle(s: WorkerSignals, now: number): WorkerDecision {
+    if (!this.window) {
+      this.window = { at: now, rows: s.rowsDone };
+      return { run: false };
+    }
+    const ms = now - this.window.at;
+    if (ms < this.opts.windowMs) return { run: false };
+    const r = rate(s.rowsDone - this.window.rows, ms);
+    const prev = this.lastRate;
+    this.lastRate = r;
+    this.window = { at: now, rows: s.rowsDone };
+    if (prev === undefined || Math.abs(r - prev) > SETTLED * Math.max(r, prev)) return { run: false };
+    this.singleRate = r;
+    const enough = s.hasRange || (s.batchesLeft !== null && s.batchesLeft >= this.opts.minBatchesLeft);
+    if (!enough) return { run: false };
+    this.state = 'trial';
+    this.lastRate = undefined;
+    const left = s.hasRange ? 'a key range is already cut off' : `about ${Math.round(s.batchesLeft!)} batches left`;
+    return {
+      run: true,
+      log: `second worker started on its own key range: ${left}, no throttle rule active, nobody waited on our rows; one worker did ${perSec(this.singleRate)} over the last ${formatMs(ms)}`,
+    };
+  }
+
+  private judgeTrial(s: WorkerSignals, now: number): WorkerDecision {
+    const ms = now - this.window!.at;
+    if (ms < this.opts.windowMs) return { run: true };
+    const pair = rate(s.rowsDone - this.window!.rows, ms);
+    const gain = this.singleRate > 0 ? pair / this.singleRate : Number.POSITIVE_INFINITY;
+    const figures = `two workers did ${perSec(pair)} over ${formatMs(ms)}, one did ${perSec(this.singleRate)} (${gain.toFixed(2)}x)`;
+    if (gain >= this.opts.keepGain) {
+      this.state = 'kept';
+      return { run: true, log: `second worker kept: ${figures}, at least ${this.opts.keepGain}x` };
+    }
+    this.state = 'cooldown';
+    this.retryAt = now + this.opts.cooldownMs;
+    return {
+      run: false,
+      log: `second worker stopped: ${figures}, under ${this.opts.keepGain}x: the server has no idle core for it; not tried again for ${formatMs(this.opts.cooldownMs)}`,
+    };
+  }
+
+  private toSingle(): void {
+    this.state = 'single';
+    this.window = undefined;
+    this.lastRate = undefined;
+  }
+}

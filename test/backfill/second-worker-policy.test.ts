@@ -1,0 +1,123 @@
+// When the second worker runs: driven with a fake clock and made-up rows/s, no server.
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/util/clock.js';
+import { AUTO, SecondWorkerPolicy, type WorkerSignals, type WorkersSetting } from '../../src/backfill/second-worker-policy.js';
+
+/** A backfill doing `rate` rows/s; `tick` moves the clock one step and asks the policy. */
+function drive(setting: WorkersSetting) {
+  const clock = new FakeClock();
+  const policy = new SecondWorkerPolicy(setting, clock);
+  let rows = 0;
+  const base: WorkerSignals = { rowsDone: 0, batchesLeft: 1000, throttle: null, waiters: false, hasRange: false };
+  const logs: string[] = [];
+  return {
+    logs,
+    tick(rate: number, ms = 500, over: Partial<WorkerSignals> = {}) {
+      clock.advance(ms);
+      rows += (rate * ms) / 1000;
+      const d = policy.decide({ ...base, ...over, rowsDone: rows });
+      if (d.log) logs.push(d.log);
+      return d.run;
+    },
+    /** Ticks until the policy's answer is `run` (or gives up after `max` ticks). */
+    until(run: boolean, rate: number, over: Partial<WorkerSignals> = {}, max = 40) {
+      for (let i = 0; i < max; i++) if (this.tick(rate, 500, over) === run) return i + 1;
+      throw new Error(`policy never answered run=${run}`);
+    },
+  };
+}
+
+describe('SecondWorkerPolicy', () => {
+  it('workers: 1 never runs a second worker', () => {
+    const d = drive(1);
+    for (let i = 0; i < 30; i++) expect(d.tick(1000)).toBe(false);
+    expect(d.logs).toEqual([]);
+  });
+
+  it('auto: measures one worker until two windows agree, then starts the second with its figures', () => {
+    const d = drive('auto');
+    const ticks = d.until(true, 10_000);
+    // The first tick opens the window, then two full windows of 3 s at 500 ms a tick.
+    expect(ticks).toBe(1 + (2 * AUTO.windowMs) / 500);
+  });
+
+  it('auto: waits while the single rate still climbs (the tuner growing its batches), and compares with the settled rate', () => {
+    const d = drive('auto');
+    // Each rate for one window's worth of ticks: the rate doubles, so no two windows agree.
+    for (const r of [2000, 4000, 8000]) for (let i = 0; i < AUTO.windowMs / 500; i++) expect(d.tick(r)).toBe(false);
+    expect(d.logs).toEqual([]);
+    // Steady at 16,000: the trial starts once two windows agree, against the settled rate.
+    d.until(true, 16_000);
+    expect(d.logs[0]).toMatch(/one worker did 16,000 rows\/s over the last 3s$/);
+  });
+
+  it('auto: keeps the second worker when the two together are at least 1.15x faster', () => {
+    const d = drive('auto');
+    d.until(true, 10_000);
+    for (let i = 0; i < 6; i++) expect(d.tick(12_000)).toBe(true);
+    expect(d.logs.at(-1)).toBe('second worker kept: two workers did 12,000 rows/s over 3s, one did 10,000 rows/s (1.20x), at least 1.15x');
+    // Kept: it stays on.
+    for (let i = 0; i < 20; i++) expect(d.tick(12_000)).toBe(true);
+  });
+
+  it('auto: stops a second worker that does not pay, says why, and tries again only after the cooldown', () => {
+    const d = drive('auto');
+    d.until(true, 10_000);
+    const ticks = d.until(false, 10_500);
+    expect(ticks).toBe(AUTO.windowMs / 500);
+    expect(d.logs.at(-1)).toBe(
+      'second worker stopped: two workers did 10,500 rows/s over 3s, one did 10,000 rows/s (1.05x), under 1.15x: the server has no idle core for it; not tried again for 1m00s',
+    );
+    // Not before the cooldown has passed, then measured again (two windows) before a new trial.
+    const again = d.until(true, 10_000, {}, 200);
+    expect(again * 500).toBeGreaterThanOrEqual(AUTO.cooldownMs + 2 * AUTO.windowMs);
+  });
+
+  it('auto: does not start with too few batches left or no row estimate', () => {
+    const d = drive('auto');
+    for (let i = 0; i < 30; i++) expect(d.tick(10_000, 500, { batchesLeft: AUTO.minBatchesLeft - 1 })).toBe(false);
+    for (let i = 0; i < 30; i++) expect(d.tick(10_000, 500, { batchesLeft: null })).toBe(false);
+    expect(d.logs).toEqual([]);
+    // A range already cut (a resumed run) needs no batches-left figure.
+    expect(d.until(true, 10_000, { batchesLeft: null, hasRange: true })).toBeGreaterThan(0);
+    expect(d.logs[0]).toMatch(/^second worker started on its own key range: a key range is already cut off/);
+  });
+
+  it('any throttle rule or a waiter parks a kept worker until it clears, and never starts one meanwhile', () => {
+    const d = drive('auto');
+    d.until(true, 10_000);
+    d.until(true, 13_000);
+    for (let i = 0; i < 6; i++) d.tick(13_000);
+    expect(d.tick(13_000, 500, { throttle: 'replication_lag' })).toBe(false);
+    expect(d.logs.at(-1)).toBe('second worker parked: throttle replication_lag active; it comes back when that clears');
+    for (let i = 0; i < 10; i++) expect(d.tick(5000, 500, { throttle: 'replication_lag, batch_time' })).toBe(false);
+    expect(d.tick(13_000)).toBe(true);
+    expect(d.logs.at(-1)).toBe('second worker back: no throttle rule active');
+    expect(d.tick(13_000, 500, { waiters: true })).toBe(false);
+    expect(d.logs.at(-1)).toBe(
+      'second worker parked: sessions waited on our rows in the last probe window; it comes back when that clears',
+    );
+  });
+
+  it('a rule during a trial ends the trial: the next one starts from fresh single-worker windows', () => {
+    const d = drive('auto');
+    d.until(true, 10_000);
+    expect(d.tick(20_000, 500, { throttle: 'wal_rate' })).toBe(false);
+    expect(d.logs.at(-1)).toMatch(/^second worker parked: throttle wal_rate active/);
+    // A fresh window opens, then two full ones before the next trial.
+    expect(d.until(true, 10_000)).toBe(1 + (2 * AUTO.windowMs) / 500);
+  });
+
+  it('workers: 2 starts at once when there are keys to split, and is parked by a rule like auto', () => {
+    const d = drive(2);
+    expect(d.tick(1000, 500, { batchesLeft: 1 })).toBe(false);
+    expect(d.tick(1000)).toBe(true);
+    expect(d.logs).toEqual(['second worker started (workers: 2)']);
+    expect(d.tick(1000, 500, { throttle: 'host_cpu' })).toBe(false);
+    expect(d.tick(1000)).toBe(true);
+    expect(d.logs.slice(1)).toEqual([
+      'second worker parked: throttle host_cpu active; it comes back when that clears',
+      'second worker back: no throttle rule active',
+    ]);
+  });
+});
