@@ -324,9 +324,11 @@ function sequenceFixes(info: SwapInfo, changes: sql.TypeChanges, target: string)
 }
 
 /**
- * What a swap's LOCK TABLE takes, in order: the table coming in first (only autovacuum uses it, and
- * waiting for that holds nothing the application needs), then the live table, then the referencing
- * tables and dependent views the transaction changes, so no lock is waited for after the first.
+ * What a swap's LOCK TABLE takes, in order: the table coming in first (only autovacuum and the sync
+ * trigger use it: while the lock is waited for, the application's reads of the live table go on, but
+ * its writes, which the trigger copies into the shadow, queue behind it for up to lock_timeout), then
+ * the live table, then the referencing tables and dependent views the transaction changes, so no lock
+ * is waited for after the first.
  */
 function swapLockOrder(incoming: string, live: string, info: SwapInfo): string[] {
   return [incoming, live, ...info.incomingFks.map((fk) => fk.table), ...info.views.map((v) => v.name)];
