@@ -88,8 +88,8 @@ export type EventBody =
   | { type: 'phase.completed'; phase: PhaseName }
   | { type: 'step.started'; phase: PhaseName; stepId: string; kind: string; title: string; attempt: number }
   | { type: 'step.reconciled'; phase: PhaseName; stepId: string; found: 'done' | 'not-done' | 'unknown'; detail: string }
+  // ExecutorEvent carries step.sql, step.retry, step.lock_wait and step.log.
   | ExecutorEvent
-  | { type: 'step.log'; stepId: string; level: 'info' | 'warn' | 'error'; message: string; stream?: 'stdout' | 'stderr' }
   | { type: 'step.progress'; stepId: string; progress: Progress }
   | { type: 'step.throttle'; stepId: string; reason: string | null; detail?: string }
   | { type: 'step.evidence'; stepId: string; evidence: Evidence[] }
