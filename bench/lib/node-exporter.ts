@@ -29,22 +29,18 @@ async function scrape(url: string): Promise<NodeSample> {
 
 export async function startNodeExporter(): Promise<BenchExporter> {
   const port = await freePort();
-  let child: ChildProcess;
-  try {
-    child = spawn(
-      'prometheus-node-exporter',
-      [
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--collector.disable-defaults',
-        '--collector.cpu',
-        '--collector.diskstats',
-        '--collector.meminfo',
-      ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    );
-  } catch (err) {
-    throw new Error(`cannot start prometheus-node-exporter (apt-get install prometheus-node-exporter): ${(err as Error).message}`);
-  }
+  // A missing binary is not thrown by spawn: it comes as an 'error' event and the child never gets a pid.
+  const child: ChildProcess = spawn(
+    'prometheus-node-exporter',
+    [
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--collector.disable-defaults',
+      '--collector.cpu',
+      '--collector.diskstats',
+      '--collector.meminfo',
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('error', () => {});
   const url = `http://127.0.0.1:${port}/metrics`;

@@ -110,7 +110,7 @@ function foreignKeyParts(definition: string): { refTable: string; cols: string[]
  * once against the real check on the same 200,000 rows (bench/fk-stand-in.ts, load ~12): 1.11x on
  * PG 17, 0.77x on PG 18; the same within that noise, so it is taken as is, uncorrected.
  */
-function foreignKeyCheckSql(
+export function foreignKeyCheckSql(
   into: string,
   schema: string | undefined,
   n: number,
