@@ -133,7 +133,7 @@ export function LearnScreen({ store, answers }: { store: LearnStore; answers: Sc
         // Before the session listens, a pick is kept rather than lost (quitting is always heard).
         const pick = answers.pick ?? ((id: string | undefined) => void (answers.pending = id));
         if (input === 'q') return answers.pick ? answers.pick(undefined) : intents.quit();
-        if (s.phase === 'summary') return key.return ? answers.pick?.('') : undefined;
+        if (s.phase === 'summary') return key.return ? pick('') : undefined;
         if (key.upArrow || input === 'k') setSelected((i) => Math.max(0, i - 1));
         if (key.downArrow || input === 'j') setSelected((i) => Math.min(s.lessons.length - 1, i + 1));
         const n = Number(input);

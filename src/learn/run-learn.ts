@@ -152,8 +152,7 @@ async function teach(
   for (;;) {
     if (!next) {
       ctx.store.setState({ phase: 'menu', progress: readProgress(progressFile), status: undefined });
-      next = answer.pending ?? (await shutdown.race(new Promise<string | undefined>((resolve) => (answer.pick = resolve))));
-      answer.pending = undefined;
+      next = await nextPick(answer, shutdown);
       if (!next) return;
     }
     const lesson = lessons.find((l) => l.id === next) ?? loadLesson(opts.lessonsDir ?? LESSONS_DIR, next);
@@ -169,9 +168,25 @@ async function teach(
     });
     if (ctx.mode !== 'ink') return;
     // On the screen: the summary stays until the trainee goes back to the list (or quits).
-    next = await shutdown.race(new Promise<string | undefined>((resolve) => (answer.pick = resolve)));
+    next = await nextPick(answer, shutdown);
     if (next === '') next = undefined;
     else if (next === undefined) return;
+  }
+}
+
+/**
+ * The trainee's next pick: one made before the session listened (kept by the screen in `pending`:
+ * the summary shows before the lesson's traffic has stopped), else the next one. The resolver is
+ * cleared once used, so a key pressed later is kept as pending rather than sent to a spent promise.
+ */
+async function nextPick(answer: ScreenAnswers, shutdown: Shutdown): Promise<string | undefined> {
+  const early = answer.pending;
+  answer.pending = undefined;
+  if (early !== undefined) return early;
+  try {
+    return await shutdown.race(new Promise<string | undefined>((resolve) => (answer.pick = resolve)));
+  } finally {
+    answer.pick = undefined;
   }
 }
 

@@ -209,4 +209,19 @@ describe('lesson screen', () => {
     expect(picked[0]).toBe('');
     inst.unmount();
   });
+
+  it('the summary: enter pressed before the session listens is kept, not lost', async () => {
+    // The summary shows while the lesson's traffic still stops; a tmux run lost this key in CI.
+    const store = naiveState();
+    store.setState({ phase: 'summary', script: lockQueueLesson.script.takeaway.trim(), summary: ['passed'] });
+    const answers: ScreenAnswers = {};
+    const inst = mount(store, answers, 120, 40, sample);
+    await waitForFrame(inst, (x) => x.includes('enter: back to the lessons'), 'the summary');
+    await waitFor(() => {
+      inst.stdin.write(KEYS.enter);
+      return answers.pending !== undefined;
+    }, 'the enter kept');
+    expect(answers.pending).toBe('');
+    inst.unmount();
+  });
 });
