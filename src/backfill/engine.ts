@@ -62,6 +62,9 @@ export const MAX_CATCHUP_ROUNDS = 3;
 /** Consecutive lock timeouts (after the SKIP LOCKED redo) before giving up with a hint. */
 const LOCK_RETRIES = 40;
 const RECONNECT_WINDOW_MS = 60_000;
+/** A block sample's share of the table's pages, as the split's log lines say it: 100%, 12%, 0.37%. */
+const samplePct = (pct: number) => `${pct >= 10 ? Math.round(pct) : Number(pct.toPrecision(2))}%`;
+
 /** Keys a split's block sample aims to find in the range it cuts (its median is the split key). */
 const SPLIT_SAMPLE_KEYS = 2000;
 
@@ -166,8 +169,10 @@ class BackfillRun {
   private second: Promise<void> | undefined;
   private secondWanted = false;
   private secondError: unknown;
-  /** A split was tried and found no key to cut at: do not try again. */
+  /** A split was tried and found no key to cut at, or failed for good: do not try again. */
   private noSplit = false;
+  /** The policy's "second worker started" line, kept while a split failed transiently and is tried again. */
+  private pendingStartLog: string | undefined;
   private lastBlockedProbeByPid = new Map<number, number>();
 
   /** How messages name the work: `backfill of s.t`, or the copy's own title. */
@@ -339,6 +344,7 @@ class BackfillRun {
   /** Starts, keeps, parks or stops the second worker (second-worker-policy.ts decides). */
   private async steerSecond(): Promise<void> {
     if ((this.cfg.workers ?? 1) === 1 || this.state.pass !== 'main' || (this.lane?.done ?? false)) return;
+    if (!this.lane && this.noSplit) return;
     const cfg = this.cfg.throttle;
     const now = this.deps.clock.now();
     const keysLeft = this.info.estimatedRows === null ? null : Math.max(0, this.info.estimatedRows - this.totals().keysDone);
@@ -349,15 +355,26 @@ class BackfillRun {
       waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
       hasRange: this.lane !== undefined,
     });
-    if (d.log) this.log('info', d.log);
     if (!d.run) {
+      if (d.log) this.log('info', d.log);
       this.secondWanted = false;
       return;
     }
     // Once the first worker's own range is done the second one has nothing to share.
     if (!this.walking(this.state)) return;
-    if (!this.lane && !this.noSplit) await this.split(keysLeft);
-    if (this.lane && !this.lane.done) this.startSecond();
+    // The policy's line says the second worker started: said only once it has a range to start on.
+    const startLog = d.log ?? this.pendingStartLog;
+    if (!this.lane) await this.split(keysLeft);
+    if (!this.lane) {
+      // No keys to share, or a split that failed for good: one worker to the end. A transient
+      // failure (lock, timeout, conflict, lost connection) is tried again between later batches.
+      if (this.noSplit) this.policy.cancel();
+      this.pendingStartLog = this.noSplit ? undefined : startLog;
+      return;
+    }
+    this.pendingStartLog = undefined;
+    if (startLog) this.log('info', startLog);
+    if (!this.lane.done) this.startSecond();
   }
 
   /**
@@ -383,10 +400,7 @@ class BackfillRun {
       if (!median || median.sampled < 3) {
         await c.query('COMMIT');
         this.noSplit = true;
-        this.log(
-          'info',
-          `second worker not started: a ${pct.toPrecision(2)}% block sample found ${median?.sampled ?? 0} keys left to cut at`,
-        );
+        this.log('info', `second worker not started: a ${samplePct(pct)} block sample found ${median?.sampled ?? 0} keys left to cut at`);
         return;
       }
       await insertRange(c, runId, stepId, 2, median.k, cur.upperBound!);
@@ -404,10 +418,11 @@ class BackfillRun {
       this.lane = this.newLane(range);
       this.log(
         'info',
-        `main pass cut at key ${keyTuple(median.k)}, the median of ${median.sampled} keys in a ${pct.toPrecision(2)}% block sample: the first worker walks up to it, the second from it to ${keyTuple(range.upperBound)}`,
+        `main pass cut at key ${keyTuple(median.k)}, the median of ${median.sampled} keys in a ${samplePct(pct)} block sample: the first worker walks up to it, the second from it to ${keyTuple(range.upperBound)}`,
       );
     } catch (err: any) {
       await c.query('ROLLBACK').catch(() => this.client.release(true));
+      if (classifyFailure(err) !== 'fatal') return;
       this.noSplit = true;
       this.log('warn', `second worker not started: cutting the key range failed (${err?.message ?? err}); one worker goes on`);
     }

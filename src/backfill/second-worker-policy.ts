@@ -6,9 +6,10 @@
 //             would make any second worker look worth keeping). Add the second when enough batches
 //             are left, no rule is active and nobody waited on our rows in the last probe window.
 //   trial     two workers; their rows/s over a window as long as the single one's. Kept at
-//             >= KEEP_GAIN x the single worker's, else stopped: the server had no idle core.
+//             >= KEEP_GAIN x the single worker's, else stopped: not worth a second connection.
 //   kept      two workers until the main pass ends.
 //   cooldown  stopped after a trial that did not pay; measured again after COOLDOWN_MS.
+//   off       the key range could not be cut: one worker to the end.
 //
 // A throttle rule, or sessions waiting on our rows, parks the second worker at once, whatever the
 // state: slowing down must never be undone by a second worker. A trial interrupted so goes back to
@@ -41,7 +42,7 @@ export interface WorkerDecision {
   log?: string;
 }
 
-type State = 'single' | 'trial' | 'kept' | 'cooldown';
+type State = 'single' | 'trial' | 'kept' | 'cooldown' | 'off';
 
 const rate = (rows: number, ms: number) => (ms > 0 ? (rows * 1000) / ms : 0);
 const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')} rows/s`;
@@ -63,7 +64,7 @@ export class SecondWorkerPolicy {
 
   /** Called between the first worker's batches. */
   decide(s: WorkerSignals): WorkerDecision {
-    if (this.setting === 1) return { run: false };
+    if (this.setting === 1 || this.state === 'off') return { run: false };
     const now = this.clock.now();
     const reason = s.throttle ? `throttle ${s.throttle} active` : s.waiters ? 'sessions waited on our rows in the last probe window' : null;
     if (reason) return this.park(reason);
@@ -86,7 +87,8 @@ export class SecondWorkerPolicy {
 
   private fixed(s: WorkerSignals, wasParked: boolean): WorkerDecision {
     if (this.state === 'kept') return wasParked ? { run: true, log: 'second worker back: no throttle rule active' } : { run: true };
-    if (!s.hasRange && (s.batchesLeft === null || s.batchesLeft < 2)) return { run: false };
+    // No row estimate: the split's block sample finds out whether there are keys to share.
+    if (!s.hasRange && s.batchesLeft !== null && s.batchesLeft < 2) return { run: false };
     this.state = 'kept';
     return { run: true, log: 'second worker started (workers: 2)' };
   }
@@ -141,8 +143,13 @@ export class SecondWorkerPolicy {
     this.retryAt = now + this.opts.cooldownMs;
     return {
       run: false,
-      log: `second worker stopped: ${figures}, under ${this.opts.keepGain}x: the server has no idle core for it; not tried again for ${formatMs(this.opts.cooldownMs)}`,
+      log: `second worker stopped: ${figures}, under ${this.opts.keepGain}x: not worth a second connection; not tried again for ${formatMs(this.opts.cooldownMs)}`,
     };
+  }
+
+  /** The range could not be cut (no keys to share, the split failed): one worker for the rest of the step. */
+  cancel(): void {
+    this.state = 'off';
   }
 
   private toSingle(): void {

@@ -12,6 +12,7 @@ function drive(setting: WorkersSetting) {
   const logs: string[] = [];
   return {
     logs,
+    policy,
     tick(rate: number, ms = 500, over: Partial<WorkerSignals> = {}) {
       clock.advance(ms);
       rows += (rate * ms) / 1000;
@@ -66,7 +67,7 @@ describe('SecondWorkerPolicy', () => {
     const ticks = d.until(false, 10_500);
     expect(ticks).toBe(AUTO.windowMs / 500);
     expect(d.logs.at(-1)).toBe(
-      'second worker stopped: two workers did 10,500 rows/s over 3s, one did 10,000 rows/s (1.05x), under 1.15x: the server has no idle core for it; not tried again for 1m00s',
+      'second worker stopped: two workers did 10,500 rows/s over 3s, one did 10,000 rows/s (1.05x), under 1.15x: not worth a second connection; not tried again for 1m00s',
     );
     // Not before the cooldown has passed, then measured again (two windows) before a new trial.
     const again = d.until(true, 10_000, {}, 200);
@@ -119,5 +120,24 @@ describe('SecondWorkerPolicy', () => {
       'second worker parked: throttle host_cpu active; it comes back when that clears',
       'second worker back: no throttle rule active',
     ]);
+  });
+
+  it('workers: 2 without a row estimate starts (the split finds out whether there are keys to share)', () => {
+    const d = drive(2);
+    expect(d.tick(1000, 500, { batchesLeft: null })).toBe(true);
+    expect(d.logs).toEqual(['second worker started (workers: 2)']);
+  });
+
+  it('cancel: once the range could not be cut, nothing starts again and nothing more is said', () => {
+    for (const setting of [2, 'auto'] as const) {
+      const d = drive(setting);
+      d.until(true, 10_000);
+      d.policy.cancel();
+      const said = d.logs.length;
+      for (let i = 0; i < 200; i++) expect(d.tick(10_000)).toBe(false);
+      expect(d.tick(10_000, 500, { throttle: 'wal_rate' })).toBe(false);
+      for (let i = 0; i < 10; i++) expect(d.tick(10_000)).toBe(false);
+      expect(d.logs).toHaveLength(said);
+    }
   });
 });

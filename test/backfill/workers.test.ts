@@ -59,6 +59,27 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     expect(cur?.batches).toBeGreaterThanOrEqual(80);
   });
 
+  it('workers: 2 with no keys to share says only that the second worker did not start, once', async () => {
+    await createStateSchema(db.pool);
+    await db.query(`create table w_few (id bigint primary key, counter int not null default 0)`);
+    // Three keys: two lie below the pass bound (3), and the split needs three to cut at a median.
+    await db.query(`insert into w_few values (1), (2), (3)`);
+    await db.query('analyze w_few');
+    const { ctx, result, error } = await runStep(db.url, {
+      table: 'w_few',
+      set: 'counter = counter + 1',
+      batch_size: 1,
+      workers: 2,
+      throttle: false,
+    });
+    expect(error).toBeUndefined();
+    expect(result.rowsDone).toBe(3);
+    expect(await counterHistogram(db, 'w_few')).toEqual({ '1': 3 });
+    const second = logs(ctx.events).filter((m) => m.startsWith('second worker'));
+    expect(second, JSON.stringify(logs(ctx.events))).toHaveLength(1);
+    expect(second[0]).toBe('second worker not started: a 100% block sample found 2 keys left to cut at');
+  });
+
   it('splits composite, uuid and text keys at a key of the table, each row exactly once', async () => {
     await createStateSchema(db.pool);
     await db.query(`create table ck (tenant int, code text, counter int not null default 0, primary key (tenant, code))`);
