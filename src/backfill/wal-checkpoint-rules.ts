@@ -35,6 +35,8 @@ export interface WalCheckpointVerdicts {
 
 /** The longest gap the WAL rule asks for, as a multiple of the last batch (duty cycle >= 1/21). */
 const MAX_GAP_FACTOR = 20;
+/** The smallest share of wall time wal_rate leaves the batches. */
+export const WAL_RATE_MIN_DUTY = 1 / (1 + MAX_GAP_FACTOR);
 const mbps = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB/s`;
 
 export class WalCheckpointWatch {
@@ -85,7 +87,7 @@ export class WalCheckpointWatch {
       this.duty = 1;
       return null;
     }
-    this.duty = Math.max(1 / (1 + MAX_GAP_FACTOR), next);
+    this.duty = Math.max(WAL_RATE_MIN_DUTY, next);
     const gapFactor = 1 / this.duty - 1;
     return {
       detail: `WAL written at ${mbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${mbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time`,

@@ -306,6 +306,38 @@ phases:
     expect(offNotes).toMatch(/no duration estimate for CREATE INDEX hollow_v_idx.*: read rates were not measured on this plan/);
     expect(offNotes).not.toMatch(/needs SELECT/);
   });
+
+  it('says what the server answered when the table could not be read, and what to grant', async () => {
+    const role = `no_select_${process.pid}`;
+    await db.query(`CREATE TABLE IF NOT EXISTS guarded (id int PRIMARY KEY, v int);
+      INSERT INTO guarded SELECT g, g FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
+      CREATE ROLE ${role};
+      GRANT USAGE ON SCHEMA public TO ${role};
+      DO $$ BEGIN
+        IF to_regnamespace('pgrunbook') IS NOT NULL THEN
+          GRANT USAGE ON SCHEMA pgrunbook TO ${role};
+          GRANT SELECT ON ALL TABLES IN SCHEMA pgrunbook TO ${role};
+        END IF;
+      END $$`);
+    const url = new URL(db.url);
+    url.searchParams.set('options', `-c role=${role}`);
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+    try {
+      const path = writeRunbook(
+        'guarded.yaml',
+        `version: 1\nname: guarded\nphases:\n  deploy:\n    - id: idx\n      sql: "CREATE INDEX guarded_v_idx ON guarded (v)"\n`,
+      );
+      const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFrom(path), pool });
+      const notes = plan.steps[0]!.notes.join('\n');
+      expect(plan.steps[0]!.statements[0]!.estimate).toBeUndefined();
+      expect(notes).toMatch(
+        /no duration estimate for CREATE INDEX guarded_v_idx.*: \S*guarded could not be read: permission denied for table guarded: grant the planning role SELECT on it/,
+      );
+    } finally {
+      await pool.end();
+      await db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
+  });
 });
 
 describe('planEvidence', () => {

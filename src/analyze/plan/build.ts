@@ -180,6 +180,8 @@ interface SizedTables {
   byName: Map<string, PlanTableFacts>;
   /** A step's relation name → TableFacts.name. */
   factsName: Map<string, string>;
+  /** Why a table's read could not be timed, as the server said (filled when read rates are measured). */
+  unread: Map<string, string>;
 }
 
 /** Sizes of every relation a step locks or works on, from its own plan and from the analysis. */
@@ -207,7 +209,7 @@ async function sizeTables(ro: ReturnType<typeof readOnly>, steps: PlanStep[]): P
     if (known) known.touchedBy.push(...by);
     else tables.push({ ...facts, touchedBy: [...by] });
   }
-  return { tables, missingTables, factsName, byName: new Map(tables.map((t) => [t.name, t])) };
+  return { tables, missingTables, factsName, byName: new Map(tables.map((t) => [t.name, t])), unread: new Map() };
 }
 
 const SIZED_WORK = ['scan', 'index-build', 'rewrite', 'rows'];
@@ -229,7 +231,8 @@ async function measureRates(
   for (const name of needed) {
     const t = sized.byName.get(name);
     const r = t ? await measureReadRate(ro, t, versionNum) : undefined;
-    if (r) rates.set(name, r);
+    if (r && 'error' in r) sized.unread.set(name, r.error);
+    else if (r) rates.set(name, r);
   }
   return rates;
 }
@@ -469,7 +472,8 @@ function unmeasuredReasons(names: string[], sized: SizedTables, readsMeasured: b
       if (t.tableBytes <= 0) return `${name} is empty (0 bytes)`;
       if (t.accessExclusiveNow) return `${name} was not read: an ACCESS EXCLUSIVE lock is held or waited for on it`;
       if (!readsMeasured) return `read rates were not measured on this plan`;
-      return `${name} could not be read (plan needs SELECT on it)`;
+      const why = sized.unread.get(name);
+      return why ? `${name} could not be read: ${why}` : `${name} could not be read`;
     })
     .join('; ');
 }

@@ -40,12 +40,13 @@ export const WORK_FACTORS = {
   scan: { mid: 1, low: 0.2, high: 3, label: 'one read of the table' },
   checksum: { mid: 1, low: 0.5, high: 3, label: 'one read of the table turning every row into text and hashing it' },
   // CREATE INDEX CONCURRENTLY reads the table twice and waits for older transactions between its
-  // phases: on PG 17 (20k-1M rows, load 4-14) it took 4.6-10.7x the timed read, where 3x was assumed.
+  // phases: on PG 17 (20k-1M rows, load 4-14) it took 4.6-10.7x the timed read, where 3x was assumed;
+  // on a 10 MB table (a test on PG 14 and 18), 2.6x a timed read that had come out slow.
   'index-build': {
     mid: 6,
-    low: 3,
+    low: 2,
     high: 16,
-    label: 'a read plus a sort and an index write; CONCURRENTLY, two reads and waits between its phases (assumed 3-16x a read)',
+    label: 'a read plus a sort and an index write; CONCURRENTLY, two reads and waits between its phases (assumed 2-16x a read)',
   },
   rewrite: { mid: 4, low: 2, high: 10, label: 'a read, a full write and index rebuilds (assumed 2-10x a read)' },
   rows: { mid: 4, low: 2, high: 12, label: 'a read and a new version of every row (assumed 2-12x a read)' },
@@ -78,7 +79,11 @@ const SLICE_PAGES = 2048;
  * them, whatever of them is cached now counting as cached; before 14 (or partitioned), a block
  * sample (TABLESAMPLE SYSTEM), whose scattered reads are slower than a sequential scan.
  */
-export async function measureReadRate(db: Queryable, t: PlanTableFacts, versionNum: number): Promise<ReadRate | undefined> {
+export async function measureReadRate(
+  db: Queryable,
+  t: PlanTableFacts,
+  versionNum: number,
+): Promise<ReadRate | { error: string } | undefined> {
   if (t.accessExclusiveNow || t.tableBytes <= 0) return undefined;
   const pages = Math.max(1, Math.floor(t.tableBytes / 8192));
   const slice = versionNum >= 140000 && t.relkind !== 'p';
@@ -88,12 +93,12 @@ export async function measureReadRate(db: Queryable, t: PlanTableFacts, versionN
     ? `${t.name} __pgrunbook_r WHERE ctid >= '(${from},0)'::tid AND ctid < '(${from + SLICE_PAGES},0)'::tid`
     : `${t.name} __pgrunbook_r TABLESAMPLE SYSTEM (${pct.toFixed(4)})`;
   const ms = await serverMs(db, `SELECT count(*) FROM ${rows}`);
-  if (ms === undefined) return undefined;
+  if (typeof ms !== 'number') return ms;
   const sampledBytes = slice ? Math.min(pages, SLICE_PAGES) * 8192 : (t.tableBytes * pct) / 100;
   const rate: ReadRate = { bytesPerSecond: (sampledBytes / ms) * 1000, sampledBytes, ms, how: slice ? 'slice' : 'blocks' };
   // A verification reads what the copy just read: the same rows, cached now by the read above.
   const hashMs = await serverMs(db, `SELECT sum(hashtextextended(__pgrunbook_r::text, 0)) FROM ${rows}`);
-  return hashMs === undefined ? rate : { ...rate, checksumBytesPerSecond: (sampledBytes / hashMs) * 1000 };
+  return typeof hashMs !== 'number' ? rate : { ...rate, checksumBytesPerSecond: (sampledBytes / hashMs) * 1000 };
 }
 
 /**
@@ -101,13 +106,14 @@ export async function measureReadRate(db: Queryable, t: PlanTableFacts, versionN
  * timing): the scan alone, without this client's round trips and wake-ups, which a step's own
  * round trips account for separately.
  */
-async function serverMs(db: Queryable, sql: string): Promise<number | undefined> {
+async function serverMs(db: Queryable, sql: string): Promise<number | { error: string }> {
   try {
     const r = await db.query<{ 'QUERY PLAN': [{ 'Execution Time': number }] }>(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`);
     const ms = Number(r.rows[0]?.['QUERY PLAN']?.[0]?.['Execution Time']);
-    return Number.isFinite(ms) ? Math.max(0.5, ms) : undefined;
-  } catch {
-    return undefined;
+    return Number.isFinite(ms) ? Math.max(0.5, ms) : { error: 'EXPLAIN ANALYZE gave no execution time' };
+  } catch (err: any) {
+    const grant = err?.code === '42501' ? ': grant the planning role SELECT on it' : '';
+    return { error: `${err?.message ?? err}${grant}` };
   }
 }
 
@@ -223,7 +229,8 @@ function batchedEstimate(
       : `the engine's tuner (aiming at ${Math.round(cfg.targetBatchMs * AIM_FRACTION)} ms of its ${cfg.targetBatchMs} ms target) settles at ~${fmt(p.size)} keys`;
   // Two workers on halves of the keys can at most halve the walk; auto adds the second only on a long walk.
   const twoWorkers = cfg.workers === 2 || (cfg.workers === 'auto' && p.batches >= AUTO.minBatchesLeft);
-  const low = paced(Math.min(work(p), work(projectBatches(fast, cfg, keys)) * 0.6)) / (twoWorkers ? 2 : 1) + pauses;
+  // Halved before pacing: two workers write the WAL twice as fast, so wal_rate holds them back harder.
+  const low = paced(Math.min(work(p), work(projectBatches(fast, cfg, keys)) * 0.6) / (twoWorkers ? 2 : 1)) + pauses;
   return {
     seconds: paced(work(p)) + pauses,
     low,
@@ -234,7 +241,7 @@ function batchedEstimate(
       `band: 0.6x the fastest samples to 2.5x the slowest (cache, contention and throttling; the slowest sample of a size took ${spread.toFixed(1)}x its fastest)` +
       (pacing ? `; ${pacing.note}` : sample.samples.length ? '; WAL not counted: this role may not read the WAL position' : '') +
       (twoWorkers
-        ? `; timed as one worker: ${cfg.workers === 2 ? 'workers: 2' : 'workers: auto, on a walk this long,'} can run a second on the other half of the keys, so the band's low end is halved`
+        ? `; timed as one worker: ${cfg.workers === 2 ? 'workers: 2' : 'workers: auto, on a walk this long,'} can run a second on the other half of the keys, so the band's low end is halved (the batches' time; the WAL rules then pace two workers' WAL)`
         : ''),
   };
 }

@@ -2,7 +2,8 @@
 // sample batches are too few to trip them, so their time alone missed it: a 1M-row backfill ran
 // 2.8x its estimate while wal_rate and checkpoint_pressure held it back.
 //   wal_rate             the batches' duty cycle scales by limit / rate once the rule has two readings
-//                        (two probe intervals), so the rest of the WAL goes out at the limit;
+//                        (two probe intervals), so the rest of the WAL goes out at the limit, but the
+//                        duty never drops under the rule's floor (1/21);
 //   checkpoint_pressure  once the walk has written the WAL left before a checkpoint is requested
 //                        (max_wal_size / (1 + checkpoint_completion_target), less what was written
 //                        since the last checkpoint's redo point), half duty for the rest of the walk.
@@ -11,6 +12,7 @@ import { probe } from '../../pg/probe.js';
 import { sqlText } from '../../pg/sql-files.js';
 import { formatBytes } from '../../util/units.js';
 import type { BatchCostSample } from '../../backfill/time-one-batch.js';
+import { WAL_RATE_MIN_DUTY } from '../../backfill/wal-checkpoint-rules.js';
 
 /** The server's checkpoint distance: what decides when the walk's WAL gets a checkpoint requested. */
 export interface CheckpointFacts {
@@ -77,7 +79,7 @@ export function walPacing(
   const seconds = (work: number) => {
     if (!(work > 0) || !(walBytes > 0)) return work;
     const r = walBytes / work;
-    const walDuty = rules.walRateBytes > 0 && r > rules.walRateBytes ? rules.walRateBytes / r : 1;
+    const walDuty = rules.walRateBytes > 0 && r > rules.walRateBytes ? Math.max(WAL_RATE_MIN_DUTY, rules.walRateBytes / r) : 1;
     const atReact = Math.min(work, react);
     const atCheckpoint = room === undefined || room >= walBytes ? work : Math.max(atReact, (room / walBytes) * work);
     return atReact + (atCheckpoint - atReact) / walDuty + (work - atCheckpoint) / Math.min(walDuty, 0.5);

@@ -29,6 +29,16 @@ describe('walPacing', () => {
     expect(p.seconds(1.5)).toBe(1.5);
   });
 
+  it("never projects a duty under the rule's floor of 1/21, however far over the limit", () => {
+    // 10 GB in 10 s is 1 GB/s, 20.48x the limit: above the floor, the duty is 1/20.48. 2 s at full
+    // speed, the other 8 s of work at that duty.
+    const p = walPacing(10 * 1024 * MB, 10, rules, far);
+    expect(p.seconds(10)).toBeCloseTo(2 + 8 * 20.48, 6);
+    // 100x the limit: 1/21, not 1/100.
+    const far100 = walPacing(50 * 1024 * MB, 10, rules, far);
+    expect(far100.seconds(10)).toBeCloseTo(2 + 8 * 21, 6);
+  });
+
   it('runs the rest of the walk at half duty once a checkpoint is requested', () => {
     // 400 MB in 10 s (40 MB/s, under the limit); 100 MB left before a checkpoint: 2.5 s as is, 7.5 s at half duty.
     const gib = 1024 * MB;
