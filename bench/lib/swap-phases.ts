@@ -35,8 +35,8 @@ const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
 
 /**
  * The phases of one swap_table step (`stepId`) from its events, in time order: shadow, trigger
- * install, copy, verify, the swap transaction (its lock wait, the foreign keys, the sequences and
- * the rest), the FK VALIDATE and the ANALYZE after it.
+ * install, copy, verify, the swap transaction (its lock wait and the changes, one DO block), the FK
+ * VALIDATE and the ANALYZE after it.
  */
 export function swapPhases(events: RunEvent[], stepId: string): Phase[] {
   const own = events.filter((e) => 'stepId' in e && e.stepId === stepId);
@@ -44,7 +44,11 @@ export function swapPhases(events: RunEvent[], stepId: string): Phase[] {
   const at = (re: RegExp) => sqls.findIndex((e) => re.test(e.sql));
   const syncFrom = at(/CREATE OR REPLACE FUNCTION .*pgrunbook_swap_sync/s);
   const lockAt = sqls.findIndex((e, i) => i > syncFrom && /^LOCK TABLE/.test(e.sql));
-  if (syncFrom < 0 || lockAt < 0) return [];
+  // A step whose statements look otherwise (renamed objects, a failed step) would print an empty table.
+  if (syncFrom < 0 || lockAt < 0)
+    throw new Error(
+      `swap_table step ${stepId}: no ${syncFrom < 0 ? 'sync function' : 'LOCK TABLE after the sync trigger'} among its ${sqls.length} statement events; the phase table needs both (has the step's SQL changed?)`,
+    );
   const triggerEnd = sqls.findIndex((e, i) => i > syncFrom && /CREATE TRIGGER "pgrunbook_swap_sync_truncate"/.test(e.sql));
   const out: (Phase | undefined)[] = [];
   out.push(window('create the shadow table', sqls.slice(0, syncFrom)));
@@ -65,10 +69,9 @@ export function swapPhases(events: RunEvent[], stepId: string): Phase[] {
   const verified = own.find((e) => e.type === 'step.evidence' && e.evidence.some((x) => x.label === 'checksum'));
   const verifyFrom = window('', beforeVerify)?.to ?? (copied ? time(copied) : triggerTo);
   if (verified) out.push({ name: 'verify (count + checksum, one snapshot)', from: verifyFrom, to: time(verified) });
-  // The changes after the LOCK: one DO block, or (before it) one statement each, the last dropping the sync function.
-  const swapEnd = sqls.findIndex(
-    (e, i) => i > lockAt && e.ok && /^DO \$pgrunbook_swap\$|^DROP FUNCTION IF EXISTS .*pgrunbook_swap_sync/.test(e.sql),
-  );
+  // The changes after the LOCK: one DO block.
+  const swapEnd = sqls.findIndex((e, i) => i > lockAt && e.ok && /^DO \$pgrunbook_swap\$/.test(e.sql));
+  if (swapEnd < 0) throw new Error(`swap_table step ${stepId}: no DO block after its LOCK TABLE (did the swap fail?)`);
   const swapTx = sqls.slice(lockAt, swapEnd + 1);
   const retries = own.filter((e) => e.type === 'step.retry').length;
   out.push(
@@ -88,20 +91,6 @@ export function swapPhases(events: RunEvent[], stepId: string): Phase[] {
       ),
     );
   }
-  // One statement each (before the DO block): the foreign keys' and the sequences' own times.
-  const single = swapTx.filter((e) => e.ok && !/^DO /.test(e.sql));
-  out.push(
-    window(
-      '  of which: referencing FKs dropped and re-added',
-      single.filter((e) => /CONSTRAINT/.test(e.sql)),
-    ),
-  );
-  out.push(
-    window(
-      '  of which: sequence changes',
-      single.filter((e) => /SEQUENCE|setval/.test(e.sql)),
-    ),
-  );
   const after = sqls.slice(swapEnd + 1).filter((e) => e.ok);
   out.push(
     window(
