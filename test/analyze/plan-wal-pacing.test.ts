@@ -11,7 +11,7 @@ import { STEP_KINDS, newRunner } from '../../src/cli/composition-root.js';
 import { PolicyGates } from '../../src/engine/gates.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { loadOrThrow } from '../support/runbook.js';
-import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
+import { edgeMajors, plainRoleSql, poolAsRole, useTestDatabase } from '../support/pg.js';
 
 const ROWS = 60_000;
 const step = (id: string, walRate: string) => `    - id: ${id}
@@ -90,19 +90,10 @@ describe.each(edgeMajors())('plan counts the WAL rules in a backfill estimate, P
       CREATE TABLE wal_rows (id int PRIMARY KEY, note text);
       INSERT INTO wal_rows SELECT g, NULL FROM generate_series(1, 5000) g;
       ANALYZE wal_rows;
-      CREATE ROLE ${role};
+      ${plainRoleSql(role)};
       ALTER TABLE wal_rows OWNER TO ${role};
-      GRANT USAGE ON SCHEMA public TO ${role};
-      DO $$ BEGIN
-        IF to_regnamespace('pgrunbook') IS NOT NULL THEN
-          GRANT USAGE ON SCHEMA pgrunbook TO ${role};
-          GRANT SELECT ON ALL TABLES IN SCHEMA pgrunbook TO ${role};
-        END IF;
-      END $$;
       REVOKE EXECUTE ON FUNCTION pg_current_wal_insert_lsn() FROM PUBLIC`);
-    const url = new URL(db.url);
-    url.searchParams.set('options', `-c role=${role}`);
-    const pool = testPool(url.toString(), 3);
+    const pool = poolAsRole(db.url, role);
     try {
       const plan = await buildPlan({ kinds: STEP_KINDS, runbook: await runbookFile(step('blind', '4MB/s')), pool, phases: ['deploy'] });
       const estimate = plan.steps[0]!.estimate;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/analyze/plan/build.js';
 import { loadRunbookFile } from '../../src/runbook/load.js';
 import type { Runbook } from '../../src/runbook/model.js';
-import { useTestDatabase } from '../support/pg.js';
+import { plainRoleSql, poolAsRole, useTestDatabase } from '../support/pg.js';
 import { STEP_KINDS } from '../../src/cli/composition-root.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgrunbook-plan-'));
@@ -311,17 +311,8 @@ phases:
     const role = `no_select_${process.pid}`;
     await db.query(`CREATE TABLE IF NOT EXISTS guarded (id int PRIMARY KEY, v int);
       INSERT INTO guarded SELECT g, g FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
-      CREATE ROLE ${role};
-      GRANT USAGE ON SCHEMA public TO ${role};
-      DO $$ BEGIN
-        IF to_regnamespace('pgrunbook') IS NOT NULL THEN
-          GRANT USAGE ON SCHEMA pgrunbook TO ${role};
-          GRANT SELECT ON ALL TABLES IN SCHEMA pgrunbook TO ${role};
-        END IF;
-      END $$`);
-    const url = new URL(db.url);
-    url.searchParams.set('options', `-c role=${role}`);
-    const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+      ${plainRoleSql(role)}`);
+    const pool = poolAsRole(db.url, role);
     try {
       const path = writeRunbook(
         'guarded.yaml',

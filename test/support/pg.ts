@@ -55,6 +55,27 @@ export function testPool(url: string, max: number, applicationName?: string): pg
   return pool;
 }
 
+/**
+ * SQL making a plain role that can use the public schema and read pgrunbook's state tables (when
+ * they exist), and a pool whose sessions act as it (`-c role=`): for what a less privileged operator sees.
+ */
+export function plainRoleSql(role: string): string {
+  return `CREATE ROLE ${role};
+    GRANT USAGE ON SCHEMA public TO ${role};
+    DO $$ BEGIN
+      IF to_regnamespace('pgrunbook') IS NOT NULL THEN
+        GRANT USAGE ON SCHEMA pgrunbook TO ${role};
+        GRANT SELECT ON ALL TABLES IN SCHEMA pgrunbook TO ${role};
+      END IF;
+    END $$`;
+}
+
+export function poolAsRole(url: string, role: string, max = 3): pg.Pool {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c role=${role}`);
+  return testPool(u.toString(), max);
+}
+
 export interface TestDb {
   url: string;
   name: string;
