@@ -1,6 +1,7 @@
 // Watches one statement's session for a lock wait. A wait that ends in the lock being granted leaves
 // no trace otherwise (the monitor's polls can miss it), so the executor reports it as an event:
-// "waited 140ms for ACCESS EXCLUSIVE on public.t behind pid 123". The start is the server's own
+// "waited 140ms for ACCESS EXCLUSIVE on public.t behind pid 123 (client backend, app, psql, idle in
+// transaction, transaction open 2.1 s)". The start is the server's own
 // pg_locks.waitstart (PostgreSQL 14+); the grant is bounded by the first poll that no longer sees
 // the wait, and polls are 20 ms apart for the first two seconds, so a short wait is seen and its
 // figure is within a poll of the truth. Statements quicker than the first look cost nothing.
@@ -26,6 +27,8 @@ export type LockWaitSeen = {
   relation: string | null;
   /** Sessions it waited behind (the union over the polls that saw the wait). */
   blockers: number[];
+  /** What each blocker was when first seen, by pid: "client backend, app, psql, idle in transaction, transaction open 2.1 s". */
+  blockerDetails?: Record<string, string>;
   /** From the start of the wait (pg_locks.waitstart) to the grant (the statement's end or the first poll that saw no wait, whichever is first). */
   waitedMs: number;
 };
@@ -35,6 +38,7 @@ interface Row {
   locktype: string;
   relation: string | null;
   blockers: number[];
+  blocker_details: Record<string, string> | null;
   waited_ms: number;
 }
 
@@ -127,7 +131,8 @@ export class LockWaitWatch {
     // waitstart is null for the first moments of a wait (waited_ms 0): a later poll's figure is then earlier, and true.
     const startedAt = Math.max(this.began, Math.min(this.seen?.startedAt ?? at, at - Number(row.waited_ms)));
     const blockers = [...new Set([...(this.seen?.blockers ?? []), ...row.blockers])];
-    this.seen = { mode: row.mode, lockType: row.locktype, relation: row.relation, blockers, startedAt };
+    const blockerDetails = { ...(row.blocker_details ?? {}), ...(this.seen?.blockerDetails ?? {}) };
+    this.seen = { mode: row.mode, lockType: row.locktype, relation: row.relation, blockers, startedAt, blockerDetails };
   }
 
   /** Stops watching when the statement has ended (at `endedAt`); the wait it saw, if any. */

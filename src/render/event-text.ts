@@ -104,7 +104,8 @@ function stepBody(e: RunEvent): LogText | undefined {
     case 'step.lock_wait': {
       const on =
         e.lockType === 'relation' ? `${lockSqlName(e.mode)} on ${e.relation ?? '?'}` : `${lockSqlName(e.mode)} (${e.lockType} lock)`;
-      const behind = e.blockers.length ? ` behind pid ${e.blockers.join(', ')}` : '';
+      const who = (pid: number) => (e.blockerDetails?.[pid] ? `${pid} (${e.blockerDetails[pid]})` : `${pid}`);
+      const behind = e.blockers.length ? ` behind pid ${e.blockers.map(who).join(', ')}` : '';
       return { level: 'warn', text: `waited ${formatMs(e.waitedMs)} for ${on}${behind}, then got it` };
     }
     case 'step.log':

@@ -14,7 +14,7 @@ for (const major of edgeMajors()) {
     it('is logged in the step once, with the wait, the lock in words, the relation and the blocker', async () => {
       await db.query('create table waited (id int primary key)');
       const pool = testPool(db.url, 4, 'pgrunbook:test-wait');
-      const holder = new pg.Client({ connectionString: db.url });
+      const holder = new pg.Client({ connectionString: db.url, application_name: 'lock-wait-holder' });
       await holder.connect();
       try {
         await holder.query('begin');
@@ -48,8 +48,14 @@ for (const major of edgeMajors()) {
         expect(w.waitedMs).toBeLessThanOrEqual(took + 50);
         const line = eventText({ ...w, seq: 1, at: new Date().toISOString(), runId: 'r' } as RunEvent);
         expect(line).toMatchObject({ stepId: 'add_note', level: 'warn' });
+        // Who the blocker was: the gate's words (user, application, state, transaction age), no query text.
+        expect(w.blockerDetails?.[holderPid]).toMatch(
+          /^client backend, \w+, lock-wait-holder, idle in transaction, transaction open [\d.]+ s$/,
+        );
         expect(line?.text).toMatch(
-          new RegExp(`^add_note: waited \\d+(\\.\\d+)?s for ACCESS EXCLUSIVE on public\\.waited behind pid ${holderPid}, then got it$`),
+          new RegExp(
+            `^add_note: waited \\d+(\\.\\d+)?s for ACCESS EXCLUSIVE on public\\.waited behind pid ${holderPid} \\(client backend, \\w+, lock-wait-holder, idle in transaction, transaction open [\\d.]+ s\\), then got it$`,
+          ),
         );
       } finally {
         await holder.end();
@@ -93,7 +99,7 @@ for (const major of edgeMajors()) {
           );
           if (r.length) [seenWaitingAt, seenTs] = [Date.now(), r[0].ts];
         }
-        const probed = `select 1 from pg_stat_activity where application_name = 'pgrunbook:lock-wait-watch' and state = 'idle' and query_start > $1::timestamptz and query like '%not l.granted%'`;
+        const probed = `select 1 from pg_stat_activity where application_name = 'pgrunbook:lock-wait-watch' and state = 'idle' and query_start > $1::timestamptz and query like '%pg_blocking_pids(l.pid) as blockers%'`;
         while (!(await db.query(probed, [seenTs])).length) await new Promise((r) => setTimeout(r, 5));
         const releasedAt = Date.now();
         await holder.query('commit');
