@@ -164,8 +164,11 @@ function counts(core: FleetCore): string {
   }
   const total = core.waves.reduce((k, w) => k + w.size, 0) || core.order.length;
   const done = (n.completed ?? 0) + (n.skipped ?? 0);
-  const failed = (n.failed ?? 0) + (n.locked ?? 0) + (n.aborted ?? 0) + (n.interrupted ?? 0);
-  return `${total} targets: ${done} done, ${n.running ?? 0} running, ${failed} failed, ${total - done - failed - (n.running ?? 0)} to go`;
+  const failed = (n.failed ?? 0) + (n.locked ?? 0) + (n.aborted ?? 0);
+  // Interrupted is not failed: the change did not fail, its server went away, and `fleet resume` goes on.
+  const interrupted = n.interrupted ?? 0;
+  const stopped = interrupted ? `, ${interrupted} interrupted` : '';
+  return `${total} targets: ${done} done, ${n.running ?? 0} running, ${failed} failed${stopped}, ${total - done - failed - interrupted - (n.running ?? 0)} to go`;
 }
 
 function waveText(w: FleetWaveView): string {

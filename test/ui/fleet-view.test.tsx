@@ -127,6 +127,15 @@ describe('the fleet view', () => {
     expect(row('tenant-c')).toContain('›');
   });
 
+  it('counts an interrupted target apart from the failed ones in the header (fleet resume goes on with it)', async () => {
+    const { wiring } = await fleetUnderWay();
+    wiring.emit({ type: 'fleet.target.finished', target: 'tenant-b', wave: 2, status: 'interrupted', runId: 'run-tenant-b' });
+    await wiring.release('tenant-b');
+    inst = renderAt(<FleetView store={wiring.store} intents={wiring.intents} />, { columns: 120, rows: 24 });
+    const f = await waitForFrame(inst, (s) => s.includes('interrupted'), 'the grid');
+    expect(f).toContain('4 targets: 1 done, 0 running, 1 failed, 1 interrupted, 1 to go');
+  });
+
   it("Enter opens the selected target's run screen fed by its own store; Esc comes back to the grid", async () => {
     const { wiring } = await fleetUnderWay();
     inst = renderAt(<FleetView store={wiring.store} intents={wiring.intents} />, { columns: 120, rows: 30 });
