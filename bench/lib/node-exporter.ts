@@ -2,7 +2,7 @@
 // 127.0.0.1, and the host's CPU busy between two scrapes of it (the parser pgrunbook uses).
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import { type NodeSample, nodeFigures, nodeSample } from '../../src/host/node-exporter.js';
+import { NODE_EXPORTER_COLLECTORS, type NodeSample, nodeFigures, nodeSample } from '../../src/host/node-exporter.js';
 
 export interface BenchExporter {
   url: string;
@@ -30,17 +30,9 @@ async function scrape(url: string): Promise<NodeSample> {
 export async function startNodeExporter(): Promise<BenchExporter> {
   const port = await freePort();
   // A missing binary is not thrown by spawn: it comes as an 'error' event and the child never gets a pid.
-  const child: ChildProcess = spawn(
-    'prometheus-node-exporter',
-    [
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--collector.disable-defaults',
-      '--collector.cpu',
-      '--collector.diskstats',
-      '--collector.meminfo',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
+  const child: ChildProcess = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`, ...NODE_EXPORTER_COLLECTORS], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('error', () => {});
   const url = `http://127.0.0.1:${port}/metrics`;

@@ -7,6 +7,9 @@ import type { Clock } from '../util/clock.js';
 import type { HostFigures, HostReading, HostSignals } from '../engine/ports.js';
 import { displayUrl, fetchFailure } from './host-url.js';
 
+/** node_exporter's flags for only the collectors read here (CPU, disks, memory): a quick scrape. */
+export const NODE_EXPORTER_COLLECTORS = ['--collector.disable-defaults', '--collector.cpu', '--collector.diskstats', '--collector.meminfo'];
+
 const MIN_WINDOW_MS = 1000;
 const TIMEOUT_MS = 2000;
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { NODE_EXPORTER_COLLECTORS } from '../../src/host/node-exporter.js';
 
 const BINARIES = { 'prometheus-node-exporter': 'prometheus-node-exporter', prometheus: 'prometheus' } as const;
 
@@ -67,17 +68,9 @@ function stopper(child: ChildProcess, cleanup = () => {}): () => Promise<void> {
 /** node_exporter with the collectors pgrunbook reads (cpu, diskstats, meminfo). */
 export async function startNodeExporter(): Promise<RunningProcess> {
   const port = await freePort();
-  const child = spawn(
-    'prometheus-node-exporter',
-    [
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--collector.disable-defaults',
-      '--collector.cpu',
-      '--collector.diskstats',
-      '--collector.meminfo',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`, ...NODE_EXPORTER_COLLECTORS], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = `http://127.0.0.1:${port}/metrics`;
