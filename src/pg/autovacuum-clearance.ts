@@ -6,6 +6,8 @@
 // cancels them either), and a role that may not signal the worker is told so. A role without
 // pg_read_all_stats does not see autovacuum workers in pg_stat_activity: nothing is cancelled then, and
 // a wait behind one is reported by the lock-wait watch as any other. Best effort: a failed probe changes nothing.
+// A cancelled worker takes a moment to abort and let go of its lock (10-80 ms seen on a loaded
+// server); the statement is sent once it has, so it does not queue behind the dying worker either.
 import type pg from 'pg';
 import { sqlText } from './sql-files.js';
 
@@ -31,6 +33,10 @@ const CONFLICTING_NODES = new Set([
   'VacuumStmt',
 ]);
 
+/** How long to wait for a cancelled worker to let go of its lock before the statement goes anyway. */
+const LET_GO_MS = 1_000;
+const LET_GO_POLL_MS = 10;
+
 export function conflictsWithAutovacuum(node: string): boolean {
   return CONFLICTING_NODES.has(node);
 }
@@ -44,7 +50,7 @@ export async function clearAutovacuum(
   if (relations.length === 0) return [];
   let workers: { pid: number; relation: string; wraparound: boolean }[];
   try {
-    workers = (await pool.query(sqlText('pg/sql', 'autovacuum-workers-on'), [relations])).rows;
+    workers = await workersOn(pool, relations);
   } catch {
     return [];
   }
@@ -60,14 +66,15 @@ export async function clearAutovacuum(
     }
     try {
       const r = await pool.query<{ ok: boolean }>('select pg_cancel_backend($1) as ok', [w.pid]);
-      out.push(
-        r.rows[0]?.ok
-          ? {
-              level: 'info',
-              message: `cancelled ${what} before ${statement}: waiting behind it would queue the application's queries on the table behind ${statement}; autovacuum runs again later`,
-            }
-          : { level: 'info', message: `${what} ended before it could be cancelled` },
-      );
+      if (!r.rows[0]?.ok) {
+        out.push({ level: 'info', message: `${what} ended before it could be cancelled` });
+        continue;
+      }
+      const letGo = await letGoWithin(pool, relations, w.pid);
+      out.push({
+        level: 'info',
+        message: `cancelled ${what} before ${statement}: waiting behind it would queue the application's queries on the table behind ${statement}; autovacuum runs again later${letGo === false ? ` (it still held its lock after ${LET_GO_MS} ms: ${statement} may wait for it)` : ''}`,
+      });
     } catch (err) {
       out.push({
         level: 'warn',
@@ -76,4 +83,22 @@ export async function clearAutovacuum(
     }
   }
   return out;
+}
+
+async function workersOn(pool: pg.Pool, relations: string[]): Promise<{ pid: number; relation: string; wraparound: boolean }[]> {
+  return (await pool.query(sqlText('pg/sql', 'autovacuum-workers-on'), [relations])).rows;
+}
+
+/** Whether the cancelled worker `pid` let go of its locks on `relations` within LET_GO_MS; undefined when a probe failed. */
+async function letGoWithin(pool: pg.Pool, relations: string[], pid: number): Promise<boolean | undefined> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < LET_GO_MS) {
+    try {
+      if (!(await workersOn(pool, relations)).some((w) => w.pid === pid)) return true;
+    } catch {
+      return undefined;
+    }
+    await new Promise((r) => setTimeout(r, LET_GO_POLL_MS));
+  }
+  return false;
 }

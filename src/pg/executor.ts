@@ -111,9 +111,11 @@ export class SqlExecutor {
     }
     let units: Unit[];
     if (opts.transactional !== undefined) {
+      // A step kind's own SQL runs as written, in one round trip; parsed only to know what it locks
+      // (autovacuum clearance, the blockers named when retries run out).
       units = [
         {
-          statements: [{ sql, offset: 0, node: 'Unknown', ast: {}, transactional: opts.transactional }],
+          statements: [{ sql, offset: 0, ...(await lockingNode(sql)), transactional: opts.transactional }],
           transactional: opts.transactional,
           end: 'commit',
         },
@@ -299,6 +301,23 @@ export class SqlExecutor {
     const r = await this.deps.pool.query<{ pid: number; what: string }>(sqlText('pg/sql', 'relation-lock-holders'), [[...rels]]);
     return r.rows;
   }
+}
+
+/**
+ * The statement kind and syntax tree that stand for `sql` (one or more statements sent as one): the
+ * first kind that conflicts with autovacuum, else the first; every statement's tree, so all their
+ * relations are found. SQL the parser rejects stays 'Unknown' (the server gives the real error).
+ */
+async function lockingNode(sql: string): Promise<{ node: string; ast: unknown }> {
+  let parsed: ParsedStatement[];
+  try {
+    await loadParser();
+    parsed = parseStatements(sql);
+  } catch {
+    return { node: 'Unknown', ast: {} };
+  }
+  const node = parsed.find((p) => conflictsWithAutovacuum(p.node))?.node ?? parsed[0]?.node ?? 'Unknown';
+  return { node, ast: parsed.map((p) => p.ast) };
 }
 
 function collectRelations(node: any, out: Set<string>): void {

@@ -77,6 +77,24 @@ describe('autovacuum on the table a DDL statement locks', () => {
     await recordingExecutor(pool, []).run('drop table crawled', { stepId: 'x', ...RUN });
   }, 120_000);
 
+  it("is cancelled before a step kind's own DDL too (sent as written, with transactional set), and the statement waits for no lock", async () => {
+    await crawlingTable(pool, 'stepped');
+    await pool.query('update stepped set v = 1');
+    const worker = await workerOn(pool, 'stepped');
+    const events: EventBody[] = [];
+    // As not_null's first statement runs (runDdl): schema-qualified, quoted, transactional given.
+    await recordingExecutor(pool, events).run(
+      'ALTER TABLE "public"."stepped" ADD CONSTRAINT stepped_v_not_null CHECK ("v" IS NOT NULL) NOT VALID',
+      { stepId: 'not_null', ...RUN, transactional: true },
+    );
+    expect(logs(events).map((l) => l.message)).toContainEqual(
+      expect.stringMatching(new RegExp(`^cancelled an autovacuum of stepped \\(pid ${worker}\\) before ALTER TABLE: [^(]*$`)),
+    );
+    // The worker had let go before the ALTER was sent: no wait behind it, no retry.
+    expect(events.filter((e) => e.type === 'step.lock_wait' || e.type === 'step.retry')).toEqual([]);
+    await recordingExecutor(pool, []).run('drop table stepped', { stepId: 'x', ...RUN });
+  }, 120_000);
+
   it('is cancelled before a LOCK TABLE too (swap_table takes its locks that way)', async () => {
     await crawlingTable(pool, 'locked');
     await pool.query('update locked set v = 1');
