@@ -149,6 +149,8 @@ class BackfillRun {
   private appLatency: AppLatencyWatch | undefined;
   private lastPressureProbe = -Infinity;
   private walCheckpoint: WalCheckpointWatch | undefined;
+  /** The server's WAL bytes/s over the last pressure window (for the second worker's headroom). */
+  private walBytesPerSec: number | undefined;
   private lastHostProbe = -Infinity;
   private hostRules: HostRulesWatch | undefined;
   /** Size cut after statement timeouts when the runbook fixed the size. */
@@ -354,6 +356,7 @@ class BackfillRun {
       throttle: this.governor.summary,
       waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
       hasRange: this.lane !== undefined,
+      ...(this.walBytesPerSec !== undefined && cfg.enabled ? { wal: { bytesPerSec: this.walBytesPerSec, limit: cfg.walRateBytes } } : {}),
     });
     if (!d.run) {
       if (d.log) this.log('info', d.log);
@@ -997,6 +1000,7 @@ class BackfillRun {
       (level, m) => this.log(level, m),
     );
     const v = await this.walCheckpoint.poll();
+    if (v.window) this.walBytesPerSec = v.window.walBytesPerSec;
     if (v.walRate !== undefined) this.governor.observeRule('wal_rate', v.walRate);
     if (v.checkpointPressure !== undefined) this.governor.observeRule('checkpoint_pressure', v.checkpointPressure);
   }

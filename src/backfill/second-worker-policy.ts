@@ -4,7 +4,9 @@
 //   single    one worker; its rows/s is measured over windows until two in a row agree within
 //             SETTLED (while the tuner still grows the batches, the rate climbs: a baseline taken then
 //             would make any second worker look worth keeping). Add the second when enough batches
-//             are left, no rule is active and nobody waited on our rows in the last probe window.
+//             are left, no rule is active, nobody waited on our rows in the last probe window and
+//             the server's WAL rate leaves room for a second writer under `wal_rate` (twice the rate
+//             now; a trial that passes the limit is parked by the rule at once and proves nothing).
 //   trial     two workers; their rows/s over a window as long as the single one's. Kept at
 //             >= KEEP_GAIN x the single worker's, else stopped: not worth a second connection.
 //   kept      two workers until the main pass ends.
@@ -15,7 +17,7 @@
 // state: slowing down must never be undone by a second worker. A trial interrupted so goes back to
 // `single` (its window is no longer comparable); a kept worker comes back when the rule clears.
 import type { Clock } from '../util/clock.js';
-import { formatMs } from '../util/units.js';
+import { formatMbps, formatMs } from '../util/units.js';
 
 export type WorkersSetting = 1 | 2 | 'auto';
 
@@ -34,6 +36,8 @@ export interface WorkerSignals {
   waiters: boolean;
   /** A range row exists already (a resumed split): no batches-left threshold to meet. */
   hasRange: boolean;
+  /** The server's WAL bytes/s over the last probe window and the wal_rate limit (0 = off); absent = not read. */
+  wal?: { bytesPerSec: number; limit: number };
 }
 
 export interface WorkerDecision {
@@ -55,6 +59,8 @@ export class SecondWorkerPolicy {
   private lastRate: number | undefined;
   private singleRate = 0;
   private retryAt = 0;
+  /** Said once per stretch: the WAL rate leaves no room for a second writer. */
+  private walBound = false;
 
   constructor(
     private readonly setting: WorkersSetting,
@@ -120,6 +126,15 @@ export class SecondWorkerPolicy {
     this.singleRate = r;
     const enough = s.hasRange || (s.batchesLeft !== null && s.batchesLeft >= this.opts.minBatchesLeft);
     if (!enough) return { run: false };
+    if (s.wal && s.wal.limit > 0 && 2 * s.wal.bytesPerSec > s.wal.limit) {
+      if (this.walBound) return { run: false };
+      this.walBound = true;
+      return {
+        run: false,
+        log: `second worker not started: the server writes ${formatMbps(s.wal.bytesPerSec)} of WAL with one worker, and two would pass the wal_rate limit of ${formatMbps(s.wal.limit)}; measured again every ${formatMs(this.opts.windowMs)}`,
+      };
+    }
+    this.walBound = false;
     this.state = 'trial';
     this.lastRate = undefined;
     const left = s.hasRange ? 'a key range is already cut off' : `about ${Math.round(s.batchesLeft!)} batches left`;

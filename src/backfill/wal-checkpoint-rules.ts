@@ -9,6 +9,7 @@
 //                        run at half duty (gap = last batch) until none was requested for the hold time.
 import type { ServerPressureReading, ServerPressureSample, ServerPressureWindow } from '../pg/server-pressure.js';
 import { pressureWindow } from '../pg/server-pressure.js';
+import { formatMbps } from '../util/units.js';
 
 export interface RuleVerdict {
   detail: string;
@@ -37,7 +38,6 @@ export interface WalCheckpointVerdicts {
 const MAX_GAP_FACTOR = 20;
 /** The smallest share of wall time wal_rate leaves the batches. */
 export const WAL_RATE_MIN_DUTY = 1 / (1 + MAX_GAP_FACTOR);
-const mbps = (b: number) => `${(b / 1024 ** 2).toFixed(b < 10 * 1024 ** 2 ? 1 : 0)} MB/s`;
 
 export class WalCheckpointWatch {
   private last: ServerPressureSample | undefined;
@@ -90,7 +90,7 @@ export class WalCheckpointWatch {
     this.duty = Math.max(WAL_RATE_MIN_DUTY, next);
     const gapFactor = 1 / this.duty - 1;
     return {
-      detail: `WAL written at ${mbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${mbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time`,
+      detail: `WAL written at ${formatMbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${formatMbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time`,
       gapFactor,
     };
   }

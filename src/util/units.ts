@@ -34,12 +34,17 @@ export function formatMs(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '-' : formatSeconds(ms / 1000);
 }
 
-/** One line, at most `max` characters, with an ellipsis when cut. */
+/** A byte rate in MB/s (MiB), one decimal under 10. */
+export function formatMbps(bytesPerSec: number): string {
+  return `${(bytesPerSec / 1024 ** 2).toFixed(bytesPerSec < 10 * 1024 ** 2 ? 1 : 0)} MB/s`;
+}
+
 /** A host percentage: one decimal under 10 (7.5%), whole above (93%). */
 export function formatPercent(v: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)}%`;
 }
 
+/** One line, at most `max` characters, with an ellipsis when cut. */
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (max <= 0) return '';
