@@ -74,7 +74,12 @@ describe('app_latency: an application falling behind, on a real server', () => {
     let switched = false;
     const { ctx, error } = await runStep(
       db.url,
-      { table: 'falling', set: 'w = v', throttle: { app_latency: '1.5x', batch_time_factor: 1000, blocked_sessions: 0 } },
+      // Only app_latency may hold the throttle: a WAL or checkpoint rule still active at its release would delay the `reason: null` this waits for.
+      {
+        table: 'falling',
+        set: 'w = v',
+        throttle: { app_latency: '1.5x', batch_time_factor: 1000, blocked_sessions: 0, wal_rate: 0, checkpoint_pressure: 0 },
+      },
       {
         onEvent: (e) => {
           // Once the reference is taken, the application's own traffic drops to 60 tps.
