@@ -170,6 +170,8 @@ class BackfillRun {
   /** The second worker's batch loop while it runs, and whether it should go on. */
   private second: Promise<void> | undefined;
   private secondWanted = false;
+  /** The throttle's gap before each batch (wal_rate's duty cycle), for the second worker too. */
+  private rulePauseMs = 0;
   private secondError: unknown;
   /** A split was tried and found no key to cut at, or failed for good: do not try again. */
   private noSplit = false;
@@ -306,6 +308,7 @@ class BackfillRun {
       await this.probeWalCheckpoint();
       await this.probeHost();
       const d = this.governor.decide();
+      this.rulePauseMs = d.pauseMs;
       this.announceThrottle();
       await this.steerSecond();
       if (d.shrink < 1) this.tuner.shrink(d.shrink);
@@ -353,7 +356,8 @@ class BackfillRun {
     const d = this.policy.decide({
       rowsDone: this.totals().rowsDone,
       batchesLeft: keysLeft === null ? null : keysLeft / Math.max(1, this.batchSize()),
-      throttle: this.governor.summary,
+      // wal_rate paces both workers (runSecond honours its gap); every other rule parks the second.
+      throttle: this.governor.summaryWithout('wal_rate'),
       waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
       hasRange: this.lane !== undefined,
       ...(this.walBytesPerSec !== undefined && cfg.enabled ? { wal: { bytesPerSec: this.walBytesPerSec, limit: cfg.walRateBytes } } : {}),
@@ -470,7 +474,7 @@ class BackfillRun {
         await this.interruptible(control.waitWhilePaused(signal));
         continue;
       }
-      const pauseMs = control.pauseMs ?? this.cfg.pauseMs;
+      const pauseMs = Math.max(control.pauseMs ?? this.cfg.pauseMs, this.rulePauseMs);
       if (pauseMs > 0 && hadBatch) await this.sleep(pauseMs);
       if (!this.secondWanted) break;
       await this.attempt(this.batchSize(), lane);

@@ -5,8 +5,8 @@
 //             SETTLED (while the tuner still grows the batches, the rate climbs: a baseline taken then
 //             would make any second worker look worth keeping). Add the second when enough batches
 //             are left, no rule is active, nobody waited on our rows in the last probe window and
-//             the server's WAL rate leaves room for a second writer under `wal_rate` (twice the rate
-//             now; a trial that passes the limit is parked by the rule at once and proves nothing).
+//             the server's WAL rate leaves room under `wal_rate` for the pair to gain KEEP_GAIN (the
+//             rule paces both workers at its limit, so a trial without that room cannot pay).
 //   trial     two workers; their rows/s over a window as long as the single one's. Kept at
 //             >= KEEP_GAIN x the single worker's, else stopped: not worth a second connection.
 //   kept      two workers until the main pass ends.
@@ -14,7 +14,9 @@
 //   off       the key range could not be cut: one worker to the end.
 //
 // A throttle rule, or sessions waiting on our rows, parks the second worker at once, whatever the
-// state: slowing down must never be undone by a second worker. A trial interrupted so goes back to
+// state: slowing down must never be undone by a second worker. wal_rate is the exception: it paces
+// both workers by the cluster's measured WAL rate, so the pair runs at its limit (the engine leaves
+// it out of `throttle`). A trial interrupted so goes back to
 // `single` (its window is no longer comparable); a kept worker comes back when the rule clears.
 import type { Clock } from '../util/clock.js';
 import { formatMbps, formatMs } from '../util/units.js';
@@ -30,7 +32,7 @@ export interface WorkerSignals {
   rowsDone: number;
   /** Batches left in the main pass at the current size; null = unknown (no row estimate). */
   batchesLeft: number | null;
-  /** The active throttle rules (`ThrottleGovernor.summary`), null = none. */
+  /** The active throttle rules that park the second worker (all but wal_rate, which paces both), null = none. */
   throttle: string | null;
   /** Someone waited on our rows in the last probe window. */
   waiters: boolean;
@@ -126,12 +128,12 @@ export class SecondWorkerPolicy {
     this.singleRate = r;
     const enough = s.hasRange || (s.batchesLeft !== null && s.batchesLeft >= this.opts.minBatchesLeft);
     if (!enough) return { run: false };
-    if (s.wal && s.wal.limit > 0 && 2 * s.wal.bytesPerSec > s.wal.limit) {
+    if (s.wal && s.wal.limit > 0 && this.opts.keepGain * s.wal.bytesPerSec > s.wal.limit) {
       if (this.walBound) return { run: false };
       this.walBound = true;
       return {
         run: false,
-        log: `second worker not started: the server writes ${formatMbps(s.wal.bytesPerSec)} of WAL with one worker, and two would pass the wal_rate limit of ${formatMbps(s.wal.limit)}; measured again every ${formatMs(this.opts.windowMs)}`,
+        log: `second worker not started: the server writes ${formatMbps(s.wal.bytesPerSec)} of WAL with one worker, too close to the wal_rate limit of ${formatMbps(s.wal.limit)} for two to do ${this.opts.keepGain}x; measured again every ${formatMs(this.opts.windowMs)}`,
       };
     }
     this.walBound = false;

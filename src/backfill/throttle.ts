@@ -353,7 +353,13 @@ export class ThrottleGovernor {
 
   /** Active reasons for progress events, or null. */
   get summary(): string | null {
-    return this.active.size ? [...this.active.keys()].join(', ') : null;
+    return this.summaryWithout();
+  }
+
+  /** The active rules but `except`, comma-separated; null when none is left. */
+  summaryWithout(...except: ThrottleReason[]): string | null {
+    const rules = [...this.active.keys()].filter((r) => !except.includes(r));
+    return rules.length ? rules.join(', ') : null;
   }
 
   isActive(reason: ThrottleReason): boolean {

@@ -3,8 +3,8 @@
 // governor: a gap of `gapFactor` x the last batch before the next one, or null when it lets go.
 //
 //   wal_rate             WAL bytes/s over the window above the limit: scale the batches' duty cycle by
-//                        limit / rate (gap = batch x (1/duty - 1)); the duty grows back the same way
-//                        and the rule lets go once it would reach 100%.
+//                        limit / rate (gap = batch x (1/duty - 1)); the duty grows back the same way,
+//                        at most 2x a window, and the rule lets go once it would reach 100%.
 //   checkpoint_pressure  a checkpoint was requested (WAL filled max_wal_size before checkpoint_timeout):
 //                        run at half duty (gap = last batch) until none was requested for the hold time.
 import type { ServerPressureReading, ServerPressureSample, ServerPressureWindow } from '../pg/server-pressure.js';
@@ -82,7 +82,9 @@ export class WalCheckpointWatch {
     const rate = w.walBytesPerSec;
     const wasActive = this.duty < 1;
     if (!wasActive && rate <= limit) return null;
-    const next = rate > 0 ? (this.duty * limit) / rate : 1;
+    // Grows back at most 2x a window: a window that fell mostly into the gaps reads far under the
+    // limit, and jumping straight back to full duty made the rule fire and let go in turn.
+    const next = Math.min(2 * this.duty, rate > 0 ? (this.duty * limit) / rate : 1);
     if (next >= 1) {
       this.duty = 1;
       return null;

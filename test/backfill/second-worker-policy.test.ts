@@ -74,19 +74,19 @@ describe('SecondWorkerPolicy', () => {
     expect(again * 500).toBeGreaterThanOrEqual(AUTO.cooldownMs + 2 * AUTO.windowMs);
   });
 
-  it('auto: does not start while twice the WAL rate would pass wal_rate, says so once, and starts when there is room', () => {
+  it('auto: does not start while the WAL rate leaves no room under wal_rate for 1.15x, says so once, and starts when there is', () => {
     const d = drive('auto');
     const MB = 1024 ** 2;
-    const busy = { wal: { bytesPerSec: 30 * MB, limit: 50 * MB } };
+    const busy = { wal: { bytesPerSec: 45 * MB, limit: 50 * MB } };
     for (let i = 0; i < 40; i++) expect(d.tick(10_000, 500, busy)).toBe(false);
     expect(d.logs).toEqual([
-      'second worker not started: the server writes 30 MB/s of WAL with one worker, and two would pass the wal_rate limit of 50 MB/s; measured again every 3s',
+      'second worker not started: the server writes 45 MB/s of WAL with one worker, too close to the wal_rate limit of 50 MB/s for two to do 1.15x; measured again every 3s',
     ]);
-    // Room for a second writer (or wal_rate off): the next settled window starts the trial.
-    d.until(true, 10_000, { wal: { bytesPerSec: 20 * MB, limit: 50 * MB } });
+    // Room for the pair to gain 1.15x under the limit (wal_rate then paces both at it), or wal_rate off: the trial starts.
+    d.until(true, 10_000, { wal: { bytesPerSec: 40 * MB, limit: 50 * MB } });
     expect(d.logs.at(-1)).toMatch(/^second worker started on its own key range/);
     const off = drive('auto');
-    off.until(true, 10_000, { wal: { bytesPerSec: 30 * MB, limit: 0 } });
+    off.until(true, 10_000, { wal: { bytesPerSec: 45 * MB, limit: 0 } });
   });
 
   it('auto: does not start with too few batches left or no row estimate', () => {

@@ -53,6 +53,19 @@ describe('wal_rate', () => {
     expect((await w.poll()).walRate).toBeNull();
     expect(logs).toEqual([]);
   });
+
+  it('grows the duty back at most 2x a window: a window that fell into the gaps does not let go at once', async () => {
+    // 200 MB/s against 10 MB/s: duty 5%; then a nearly empty window, then the limit.
+    const read = scripted([{}, { walBytes: 200 * MB }, { walBytes: MB / 10 }, { walBytes: 10 * MB }]);
+    const w = new WalCheckpointWatch({ walRateBytes: 10 * MB, checkpointPressureMs: 0, explicit: false }, 'public.t', read, () => {});
+    await w.poll();
+    expect((await w.poll()).walRate?.gapFactor).toBeCloseTo(19);
+    // 0.1 MB/s at 5% duty would allow 500%: 10% it is, still active.
+    const quiet = await w.poll();
+    expect(quiet.walRate?.detail).toMatch(/batches run 10% of the time$/);
+    expect(quiet.walRate?.gapFactor).toBeCloseTo(9);
+    expect((await w.poll()).walRate?.gapFactor).toBeCloseTo(9);
+  });
 });
 
 describe('checkpoint_pressure', () => {

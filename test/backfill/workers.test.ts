@@ -243,6 +243,45 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     expect(ctx.events.some((e) => e.type === 'step.throttle' && e.reason === 'host_cpu')).toBe(true);
   }, 120_000);
 
+  it('wal_rate paces both workers instead of parking the second: the pair stays near the limit', async () => {
+    await createStateSchema(db.pool);
+    // About 600 bytes of WAL per updated row (the 500-byte pad is written again with every version).
+    await db.query(
+      `create table paced (id bigint primary key, pad text not null default repeat('x', 500), counter int not null default 0)`,
+    );
+    await db.query(`insert into paced (id) select g from generate_series(1, 20000) g`);
+    await db.query('analyze paced');
+    const limit = 2 * 1024 ** 2;
+    const lsn = async () => (await db.query(`select pg_current_wal_insert_lsn()::text as l`))[0].l as string;
+    const from = await lsn();
+    const t0 = Date.now();
+    const { ctx, result, error } = await runStep(db.url, {
+      table: 'paced',
+      set: 'counter = counter + 1',
+      batch_size: 200,
+      workers: 2,
+      min_throughput: 0,
+      throttle: { wal_rate: '2MB/s', checkpoint_pressure: false, batch_time_factor: 1000, app_latency: 0, probe_interval: '100ms' },
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(
+      ctx.events
+        .filter((e) => e.type === 'step.throttle' || e.type === 'step.log')
+        .map((e) => `${e.at} ${JSON.stringify(e).slice(0, 200)}`)
+        .join('\n'),
+    );
+    const wal = Number((await db.query(`select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1) as b`, [from]))[0].b);
+    expect(error).toBeUndefined();
+    expect(result.rowsDone).toBe(20000);
+    expect(await counterHistogram(db, 'paced')).toEqual({ '1': 20000 });
+    const messages = logs(ctx.events);
+    expect(ctx.events.some((e) => e.type === 'step.throttle' && e.reason === 'wal_rate')).toBe(true);
+    expect(messages.filter((m) => m.startsWith('second worker parked'))).toEqual([]);
+    expect(messages.some((m) => m.startsWith('second worker finished its key range'))).toBe(true);
+    // Both workers honour the rule's gap: unpaced, the second alone would write several times the limit.
+    expect(wal / seconds, `${(wal / 1024 ** 2).toFixed(1)} MB in ${seconds.toFixed(1)} s`).toBeLessThan(3 * limit);
+  }, 120_000);
+
   it('auto adds the second worker on an idle table and says why', async () => {
     await createStateSchema(db.pool);
     await db.query(`create table idle (id bigint primary key, counter int not null default 0)`);
