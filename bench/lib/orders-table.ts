@@ -65,12 +65,23 @@ async function autovacuums(admin: pg.Client): Promise<number> {
   return Number(r.rows[0]?.n ?? 0);
 }
 
-/** One plain UPDATE of the whole table, timed, with the server's CPU time. */
+/** The server's WAL insert position, for the bytes written between two readings. */
+async function walLsn(admin: pg.Client): Promise<string> {
+  return (await admin.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
+}
+
+async function walSince(admin: pg.Client, lsn: string): Promise<number> {
+  return Number((await admin.query<{ b: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1) AS b', [lsn])).rows[0]!.b);
+}
+
+/** One plain UPDATE of the whole table, timed, with the server's CPU time and the WAL it wrote. */
 export async function timedUpdate(server: EmbeddedServer, admin: pg.Client) {
   const c0 = treeCpuMs(server.pid);
+  const w0 = await walLsn(admin);
   const t0 = performance.now();
   const r = await admin.query(`UPDATE orders SET ${ORDERS_SET}`);
-  return { rows: r.rowCount ?? 0, ms: performance.now() - t0, load: loadavg()[0]!, cpuMs: treeCpuMs(server.pid) - c0 };
+  const ms = performance.now() - t0;
+  return { rows: r.rowCount ?? 0, ms, load: loadavg()[0]!, cpuMs: treeCpuMs(server.pid) - c0, walBytes: await walSince(admin, w0) };
 }
 
 /** The `backfill` step kind with `params`, timed: batch transaction times, server and runner CPU, throttles seen. */
@@ -92,6 +103,7 @@ export async function timedBackfill(server: EmbeddedServer, admin: pg.Client, pa
   );
   try {
     const av = await autovacuums(admin);
+    const w0 = await walLsn(admin);
     const c0 = treeCpuMs(server.pid);
     const n0 = process.cpuUsage();
     const t0 = performance.now();
@@ -105,6 +117,7 @@ export async function timedBackfill(server: EmbeddedServer, admin: pg.Client, pa
       load: loadavg()[0]!,
       autovacuums: (await autovacuums(admin)) - av,
       cpuMs: treeCpuMs(server.pid) - c0,
+      walBytes: await walSince(admin, w0),
       nodeCpuMs: (node.user + node.system) / 1000,
       throttles: [...throttles].map(([k, v]) => `${k} x${v}`).join(', ') || 'none',
     };
