@@ -6,7 +6,7 @@
 // cancels them either), and a role that may not signal the worker is told so. A role without
 // pg_read_all_stats does not see autovacuum workers in pg_stat_activity: nothing is cancelled then, and
 // a wait behind one is reported by the lock-wait watch as any other. Best effort: a failed probe changes nothing.
-// A cancelled worker takes a moment to abort and let go of its lock (10-80 ms seen on a loaded
+// A cancelled worker takes a moment to abort and let go of its lock (tens of milliseconds on a busy
 // server); the statement is sent once it has, so it does not queue behind the dying worker either.
 import type pg from 'pg';
 import { sqlText } from './sql-files.js';
