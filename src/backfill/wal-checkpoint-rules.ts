@@ -91,8 +91,10 @@ export class WalCheckpointWatch {
     }
     this.duty = Math.max(WAL_RATE_MIN_DUTY, next);
     const gapFactor = 1 / this.duty - 1;
+    // At the floor the WAL can stay over the limit: the rule slows the walk, it never stops it.
+    const floor = next < WAL_RATE_MIN_DUTY ? ', the least this rule allows' : '';
     return {
-      detail: `WAL written at ${formatMbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${formatMbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time`,
+      detail: `WAL written at ${formatMbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${formatMbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time${floor}`,
       gapFactor,
     };
   }

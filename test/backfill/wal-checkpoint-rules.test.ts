@@ -66,6 +66,17 @@ describe('wal_rate', () => {
     expect(quiet.walRate?.gapFactor).toBeCloseTo(9);
     expect((await w.poll()).walRate?.gapFactor).toBeCloseTo(9);
   });
+  it('says when the duty sits at its floor and the limit is out of reach', async () => {
+    // 500 MB/s against 10 MB/s would need 2% duty: the floor is 1/21.
+    const read = scripted([{}, { walBytes: 500 * MB }, { walBytes: 100 * MB }]);
+    const w = new WalCheckpointWatch({ walRateBytes: 10 * MB, checkpointPressureMs: 0, explicit: false }, 'public.t', read, () => {});
+    await w.poll();
+    const first = await w.poll();
+    expect(first.walRate?.detail).toMatch(/batches run 5% of the time, the least this rule allows$/);
+    expect(first.walRate?.gapFactor).toBeCloseTo(20);
+    // 100 MB/s at 1/21 duty: still out of reach, still said.
+    expect((await w.poll()).walRate?.detail).toMatch(/the least this rule allows$/);
+  });
 });
 
 describe('checkpoint_pressure', () => {
