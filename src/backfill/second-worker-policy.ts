@@ -1,5 +1,5 @@
 // When the second worker runs (no SQL here: tested with a fake clock). `workers: 1` never; `2`
-// whenever no throttle rule is active; `auto` only when it pays:
+// whenever no throttle rule but wal_rate is active; `auto` only when it pays:
 //
 //   single    one worker; its rows/s is measured over windows until two in a row agree within
 //             SETTLED (while the tuner still grows the batches, the rate climbs: a baseline taken then
@@ -52,6 +52,8 @@ type State = 'single' | 'trial' | 'kept' | 'cooldown' | 'off';
 
 const rate = (rows: number, ms: number) => (ms > 0 ? (rows * 1000) / ms : 0);
 const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')} rows/s`;
+/** What "no rule" means here: wal_rate may be active, pacing both workers. */
+const NO_RULE = 'no throttle rule active (wal_rate aside: it paces both workers)';
 
 export class SecondWorkerPolicy {
   private state: State = 'single';
@@ -81,7 +83,7 @@ export class SecondWorkerPolicy {
     if (this.setting === 2) return this.fixed(s, wasParked);
     switch (this.state) {
       case 'kept':
-        return wasParked ? { run: true, log: 'second worker back: no throttle rule active' } : { run: true };
+        return wasParked ? { run: true, log: `second worker back: ${NO_RULE}` } : { run: true };
       case 'cooldown':
         if (now < this.retryAt) return { run: false };
         this.toSingle();
@@ -94,7 +96,7 @@ export class SecondWorkerPolicy {
   }
 
   private fixed(s: WorkerSignals, wasParked: boolean): WorkerDecision {
-    if (this.state === 'kept') return wasParked ? { run: true, log: 'second worker back: no throttle rule active' } : { run: true };
+    if (this.state === 'kept') return wasParked ? { run: true, log: `second worker back: ${NO_RULE}` } : { run: true };
     // No row estimate: the split's block sample finds out whether there are keys to share.
     if (!s.hasRange && s.batchesLeft !== null && s.batchesLeft < 2) return { run: false };
     this.state = 'kept';
@@ -142,7 +144,7 @@ export class SecondWorkerPolicy {
     const left = s.hasRange ? 'a key range is already cut off' : `about ${Math.round(s.batchesLeft!)} batches left`;
     return {
       run: true,
-      log: `second worker started on its own key range: ${left}, no throttle rule active, nobody waited on our rows; one worker did ${perSec(this.singleRate)} over the last ${formatMs(ms)}`,
+      log: `second worker started on its own key range: ${left}, ${NO_RULE}, nobody waited on our rows; one worker did ${perSec(this.singleRate)} over the last ${formatMs(ms)}`,
     };
   }
 

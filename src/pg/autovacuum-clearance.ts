@@ -10,6 +10,7 @@
 // server); the statement is sent once it has, so it does not queue behind the dying worker either.
 import type pg from 'pg';
 import { sqlText } from './sql-files.js';
+import type { Clock } from '../util/clock.js';
 
 /** Statements that take a lock conflicting with SHARE UPDATE EXCLUSIVE on an existing relation. */
 const CONFLICTING_NODES = new Set([
@@ -46,6 +47,7 @@ export async function clearAutovacuum(
   pool: pg.Pool,
   relations: string[],
   statement: string,
+  clock: Clock,
 ): Promise<{ level: 'info' | 'warn'; message: string }[]> {
   if (relations.length === 0) return [];
   let workers: { pid: number; relation: string; wraparound: boolean }[];
@@ -70,7 +72,7 @@ export async function clearAutovacuum(
         out.push({ level: 'info', message: `${what} ended before it could be cancelled` });
         continue;
       }
-      const letGo = await letGoWithin(pool, relations, w.pid);
+      const letGo = await letGoWithin(pool, relations, w.pid, clock);
       out.push({
         level: 'info',
         message: `cancelled ${what} before ${statement}: waiting behind it would queue the application's queries on the table behind ${statement}; autovacuum runs again later${letGo === false ? ` (it still held its lock after ${LET_GO_MS} ms: ${statement} may wait for it)` : ''}`,
@@ -90,15 +92,15 @@ async function workersOn(pool: pg.Pool, relations: string[]): Promise<{ pid: num
 }
 
 /** Whether the cancelled worker `pid` let go of its locks on `relations` within LET_GO_MS; undefined when a probe failed. */
-async function letGoWithin(pool: pg.Pool, relations: string[], pid: number): Promise<boolean | undefined> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < LET_GO_MS) {
+async function letGoWithin(pool: pg.Pool, relations: string[], pid: number, clock: Clock): Promise<boolean | undefined> {
+  const t0 = clock.now();
+  while (clock.now() - t0 < LET_GO_MS) {
     try {
       if (!(await workersOn(pool, relations)).some((w) => w.pid === pid)) return true;
     } catch {
       return undefined;
     }
-    await new Promise((r) => setTimeout(r, LET_GO_POLL_MS));
+    await clock.sleep(LET_GO_POLL_MS);
   }
   return false;
 }

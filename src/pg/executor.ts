@@ -290,7 +290,8 @@ export class SqlExecutor {
     // On the probe connection: the statement's own client may hold the last connection of the run pool.
     if (!(this.deps.pool instanceof pg.Pool)) return;
     const probes = openLockWaitProbes(this.deps.pool);
-    for (const line of await clearAutovacuum(probes, [...rels], verb)) this.deps.emit({ type: 'step.log', stepId, ...line });
+    for (const line of await clearAutovacuum(probes, [...rels], verb, this.deps.clock))
+      this.deps.emit({ type: 'step.log', stepId, ...line });
   }
 
   /** Sessions holding locks that conflict with what the unit touches: best-effort evidence. */

@@ -108,7 +108,7 @@ describe('SecondWorkerPolicy', () => {
     expect(d.logs.at(-1)).toBe('second worker parked: throttle replication_lag active; it comes back when that clears');
     for (let i = 0; i < 10; i++) expect(d.tick(5000, 500, { throttle: 'replication_lag, batch_time' })).toBe(false);
     expect(d.tick(13_000)).toBe(true);
-    expect(d.logs.at(-1)).toBe('second worker back: no throttle rule active');
+    expect(d.logs.at(-1)).toBe('second worker back: no throttle rule active (wal_rate aside: it paces both workers)');
     expect(d.tick(13_000, 500, { waiters: true })).toBe(false);
     expect(d.logs.at(-1)).toBe(
       'second worker parked: sessions waited on our rows in the last probe window; it comes back when that clears',
@@ -133,7 +133,7 @@ describe('SecondWorkerPolicy', () => {
     expect(d.tick(1000)).toBe(true);
     expect(d.logs.slice(1)).toEqual([
       'second worker parked: throttle host_cpu active; it comes back when that clears',
-      'second worker back: no throttle rule active',
+      'second worker back: no throttle rule active (wal_rate aside: it paces both workers)',
     ]);
   });
 
