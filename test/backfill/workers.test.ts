@@ -128,7 +128,9 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     let stopped = false;
     const first = await runStep(
       db.url,
-      { table: 'half', set: 'counter = counter + 1', batch_size: 200, pause: '5ms', workers: 2, throttle: false },
+      // 25 ms between batches: each range takes 75 x 25 ms at least, so on a loaded machine the first
+      // worker cannot finish its range before the second has done 3 batches (with 5 ms, in CI it did).
+      { table: 'half', set: 'counter = counter + 1', batch_size: 200, pause: '25ms', workers: 2, throttle: false },
       {
         runId,
         onEvent: (e, ctx) => {
