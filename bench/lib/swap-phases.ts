@@ -68,7 +68,7 @@ export function swapPhases(events: RunEvent[], stepId: string): Phase[] {
   out.push(window('shadow: VALIDATE outgoing FKs, ANALYZE', beforeVerify));
   const verified = own.find((e) => e.type === 'step.evidence' && e.evidence.some((x) => x.label === 'checksum'));
   const verifyFrom = window('', beforeVerify)?.to ?? (copied ? time(copied) : triggerTo);
-  if (verified) out.push({ name: 'verify (count + checksum by key range, half duty)', from: verifyFrom, to: time(verified) });
+  if (verified) out.push({ name: 'verify (count + checksum, one snapshot)', from: verifyFrom, to: time(verified) });
   // The changes after the LOCK: one DO block.
   const swapEnd = sqls.findIndex((e, i) => i > lockAt && e.ok && /^DO \$pgrunbook_swap\$/.test(e.sql));
   if (swapEnd < 0) throw new Error(`swap_table step ${stepId}: no DO block after its LOCK TABLE (did the swap fail?)`);

@@ -38,8 +38,6 @@ export interface PlannedWork {
   description: string;
   /** A batched copy: how plan times a few of its batches (rolled back) for the estimate. */
   copy?: PlannedCopy;
-  /** Share of the wall time the work runs (it rests the remainder, e.g. 0.5): its time is the work's ÷ this. */
-  duty?: number;
 }
 
 /** A batched copy as the backfill engine runs it (its CopySpec), for plan's timed sample. */

@@ -18,10 +18,9 @@
 //      Batches are separate short transactions, deliberately not one long snapshot: that would pin
 //      xmin for the whole copy, and a REPEATABLE READ insert that meets a row the trigger wrote
 //      after its snapshot fails with a serialization error.
-//   4. verify: row count and an order-independent checksum of both tables per key range, each range
-//      one statement and so one snapshot (the trigger writes in the same transactions as the
-//      application, so a consistent snapshot sees equal ranges), half the time resting
-//      (ddl/swap-verify.ts).
+//   4. verify: row count and an order-independent checksum of both tables in one REPEATABLE READ
+//      snapshot (the trigger writes in the same transactions as the application, so a consistent
+//      snapshot sees equal tables).
 //   5. swap: one short transaction under lock_timeout + retry: one LOCK TABLE takes every lock it
 //      needs (the shadow first, then the table, referencing tables, views), then the changes run in
 //      one DO block, one round trip while the locks are held: drop the sync trigger,
@@ -54,7 +53,6 @@ import { log, patchState, runDdl, execOptions } from './ddl/exec.js';
 import { gateFromPlan } from './ddl/gate.js';
 import { describeForSwap, relationNameFree, swapColumns, type SwapInfo } from './ddl/swap-catalog.js';
 import * as sql from './ddl/swap-sql.js';
-import { keyOrderChange, VERIFY_DUTY, verifyShadow } from './ddl/swap-verify.js';
 import {
   carryPropsSql,
   checkSequencesFit,
@@ -269,6 +267,30 @@ async function copy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInf
   log(ctx, `copied ${result.rowsDone} rows into ${n.shadowName} in ${result.batches} batches`);
 }
 
+async function checksums(
+  ctx: StepContext,
+  a: { rel: string; cast: boolean },
+  b: { rel: string; cast: boolean },
+  info: SwapInfo,
+  changes: sql.TypeChanges,
+) {
+  const client = await ctx.pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET LOCAL lock_timeout = ${ctx.step.settings.lockTimeoutMs}`);
+    await client.query(`SET LOCAL statement_timeout = ${ctx.step.settings.statementTimeoutMs}`);
+    const x = (await client.query(sql.checksumSql(a.rel, info, changes, a.cast))).rows[0];
+    const y = (await client.query(sql.checksumSql(b.rel, info, changes, b.cast))).rows[0];
+    await client.query('COMMIT');
+    return { a: x as { n: string; h: string }, b: y as { n: string; h: string } };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /**
  * The other relations the swap locks: referencing tables (their FK is dropped and re-added under
  * ACCESS EXCLUSIVE), dependent views (dropped and recreated), serial sequences (ALTER SEQUENCE),
@@ -391,41 +413,24 @@ async function createShadow(ctx: StepContext, p: Params, n: sql.SwapNames, info:
   return (await patchState(ctx, { stage: 'shadow' })) as State;
 }
 
-/** Stage 4: count and checksum of both tables, range by range, as evidence; a difference stops the swap. */
+/** Stage 4: count and checksum of both tables in one snapshot, as evidence; a difference stops the swap. */
 async function verifyCopy(ctx: StepContext, p: Params, n: sql.SwapNames, info: SwapInfo): Promise<void> {
-  const v = await verifyShadow(ctx, {
-    table: n.table,
-    shadow: n.shadow,
-    info,
-    changes: changesOf(p),
-    targetMs: batchKnobs(p).targetBatchMs,
-  });
-  if (v.whole) log(ctx, `verified in one snapshot of both tables: ${v.whole}`);
-  const [a, b] = v.rows;
-  const sameHash = v.hashes[0] === v.hashes[1];
-  const where = v.mismatch && !v.whole ? ` in keys ${describeRange(info, v.mismatch)}` : '';
+  const { a, b } = await checksums(ctx, { rel: n.table, cast: true }, { rel: n.shadow, cast: false }, info, changesOf(p));
+  const ok = a.n === b.n && a.h === b.h;
   ctx.emit({
     type: 'step.evidence',
     stepId: ctx.step.id,
     evidence: [
-      { label: `rows ${n.tableName} / ${n.shadowName}`, value: `${a} / ${b}`, ok: a === b },
-      { label: 'checksum', value: v.mismatch ? `differs${where}` : 'equal', ok: !v.mismatch },
-      ...(v.whole ? [] : [{ label: 'key ranges compared', value: String(v.ranges) }]),
+      { label: `rows ${n.tableName} / ${n.shadowName}`, value: `${a.n} / ${b.n}`, ok: a.n === b.n },
+      { label: 'checksum', value: ok ? 'equal' : `${a.h} ≠ ${b.h}`, ok: a.h === b.h },
     ],
   });
-  if (v.mismatch) {
+  if (!ok) {
     throw new RunbookError(
-      `the shadow table does not match ${p.table}${where} (rows ${a} vs ${b} in all, checksum ${sameHash ? 'equal' : 'differs'} in all)`,
+      `the shadow table does not match ${p.table} (rows ${a.n} vs ${b.n}, checksum ${a.h === b.h ? 'equal' : 'differs'})`,
       { hint: 'nothing was swapped; run the rollback phase to remove the shadow, then investigate (a cast that changes values?)' },
     );
   }
-}
-
-function describeRange(info: SwapInfo, r: { after: string[] | null; upTo: string[] | null }): string {
-  const key = info.pk.length === 1 ? info.pk[0]! : `(${info.pk.join(', ')})`;
-  const v = (k: string[]) => (k.length === 1 ? k[0]! : `(${k.join(', ')})`);
-  if (r.after && r.upTo) return `${key} > ${v(r.after)} and <= ${v(r.upTo)}`;
-  return r.after ? `${key} > ${v(r.after)}` : `${key} <= ${v(r.upTo ?? [])}`;
 }
 
 async function applySwap(p: Params, ctx: StepContext): Promise<unknown> {
@@ -620,10 +625,7 @@ function plannedStatements(n: sql.SwapNames, changes: sql.TypeChanges): StepPlan
       `-- batches: INSERT INTO ${n.shadow} SELECT .. FROM ${n.table} WHERE pk > cursor AND pk <= batch end FOR KEY SHARE ON CONFLICT DO NOTHING, each moving the cursor in pgrunbook.backfill_cursors`,
       'copy in keyset batches',
     ),
-    own(
-      `-- verify: count(*) and sum(hashtextextended(row)) of both tables per key range, one snapshot each, an equal rest after each`,
-      'verify counts and checksum',
-    ),
+    own(`-- verify: count(*) and sum(hashtextextended(row)) of both tables in one snapshot`, 'verify counts and checksum'),
     own(
       `ALTER TABLE ${n.table} RENAME TO ${quoteIdent(n.oldName)}; ALTER TABLE ${n.shadow} RENAME TO ${quoteIdent(n.tableName)}`,
       'swap in one short transaction (plus FKs, views, sequences)',
@@ -690,8 +692,6 @@ export const swapTable: StepKind<Params> = {
       { relation: n.table, mode: 'AccessExclusiveLock' },
       ...(info ? relatedLocks(info) : []),
     ];
-    // Ranges rest half the time, unless the key's type change makes verify one snapshot.
-    const verifyDuty = info && !keyOrderChange(info, changesOf(p)) ? { duty: VERIFY_DUTY } : {};
     const work: PlannedWork[] = [
       {
         relation: n.table,
@@ -699,8 +699,8 @@ export const swapTable: StepKind<Params> = {
         description: `copy every row into ${n.shadowName} and build its indexes`,
         ...(info && !info.blockers.length ? { copy: plannedCopy(p, n, info) } : {}),
       },
-      { relation: n.table, work: 'checksum', ...verifyDuty, description: `verify: count and checksum of ${n.tableName}` },
-      { relation: n.table, work: 'checksum', ...verifyDuty, description: `verify: count and checksum of ${n.shadowName}` },
+      { relation: n.table, work: 'checksum', description: `verify: count and checksum of ${n.tableName}` },
+      { relation: n.table, work: 'checksum', description: `verify: count and checksum of ${n.shadowName}` },
       ...(info?.outgoingFks ?? []).map((fk) => ({
         relation: n.table,
         work: 'scan' as const,

@@ -209,12 +209,6 @@ phases:
       ['checksum', 'verify: count and checksum of customers_new', true],
       ['scan', 'VALIDATE the re-pointed foreign key orders_customer_id_fkey', true],
     ]);
-    // The verify rests half the time between its key ranges: plan counts the rest.
-    const verify = swap.work!.filter((w) => w.work === 'checksum');
-    expect(verify.map((w) => w.estimate!.basis)).toEqual([
-      expect.stringMatching(/hashed .*; it runs 50% of the time and rests the remainder, so 2\.0x that$/),
-      expect.stringMatching(/hashed .*; it runs 50% of the time and rests the remainder, so 2\.0x that$/),
-    ]);
     expect(swap.estimate!.seconds).toBeGreaterThan(0);
     // 100 rows: a batch whose random start leaves too few keys after it starts at the table's start
     // instead, and then the basis does not claim random ranges.

@@ -459,11 +459,7 @@ async function estimateUnit(w: PlannedWork, s: PlanStep, sized: SizedTables, rat
     if (!('error' in e)) return e;
     s.notes.push(`the copy's estimate is size-based: ${e.error}`);
   }
-  const e = estimateWork(w.work, [sized.factsName.get(w.relation) ?? w.relation], sized.byName, rates, 0);
-  if (!e || !w.duty || w.duty >= 1) return e;
-  const k = 1 / w.duty;
-  const rest = `; it runs ${Math.round(w.duty * 100)}% of the time and rests the remainder, so ${k.toFixed(1)}x that`;
-  return { ...e, seconds: e.seconds * k, low: e.low * k, high: e.high * k, basis: `${e.basis}${rest}` };
+  return estimateWork(w.work, [sized.factsName.get(w.relation) ?? w.relation], sized.byName, rates, 0);
 }
 
 /** Why no table driving a statement's work has a read rate: each table's own reason, as far as plan knows it. */

@@ -123,10 +123,10 @@ export function dropTriggerSql(on: string, trigger: string): string[] {
   return [`DROP TRIGGER IF EXISTS ${quoteIdent(trigger)} ON ${on}`, `DROP TRIGGER IF EXISTS ${quoteIdent(`${trigger}_truncate`)} ON ${on}`];
 }
 
-/** count + order-independent checksum of the rows (those matching `where`, if given) as the target types see them. */
-export function checksumSql(rel: string, info: SwapInfo, changes: TypeChanges, castFromSource: boolean, where = ''): string {
+/** count + order-independent checksum of the rows as the target types see them. */
+export function checksumSql(rel: string, info: SwapInfo, changes: TypeChanges, castFromSource: boolean): string {
   const exprs = copyColumns(info).map((c) => (castFromSource ? valueExpr(c.name, changes) : quoteIdent(c.name)));
-  return `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(ROW(${exprs.join(', ')})::text, 0)), 0)::text AS h FROM ${rel}${where ? ` WHERE ${where}` : ''}`;
+  return `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(ROW(${exprs.join(', ')})::text, 0)), 0)::text AS h FROM ${rel}`;
 }
 
 /**
