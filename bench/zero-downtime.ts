@@ -248,10 +248,29 @@ async function buildTemplate(): Promise<void> {
   await c.end();
 }
 
+/**
+ * Leaves pg_wal holding recycled segments, as on a server that has been running. A cluster fresh from
+ * initdb has almost none: each new 16 MB segment is zero-filled and fsynced while commits wait (here
+ * a ~60 ms stall of every client once per segment, every 0.7 s of a copy writing 23 MB/s, from the
+ * moment the few recycled ones ran out), which made the first round of every run the worst. About
+ * 1 GB of WAL, then a checkpoint, which keeps segments for reuse in proportion to the WAL written.
+ */
+async function warmWal(): Promise<number> {
+  await admin.query(`CREATE TABLE zd_wal_warm AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 1500000) g`);
+  await admin.query('DROP TABLE zd_wal_warm');
+  await admin.query('CHECKPOINT');
+  const n = (await admin.query(`SELECT count(*)::int AS n FROM pg_ls_waldir()`)).rows[0].n;
+  console.log(`pg_wal warmed: ${n} segment files ready for reuse`);
+  return n;
+}
+
 async function freshDb(name: string): Promise<string> {
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${name} TEMPLATE zd_template`);
   await admin.query('CHECKPOINT');
+  // Segments ready for reuse (see warmWal): fewer than a run writes means new ones get zero-filled.
+  const w = (await admin.query(`SELECT count(*)::int AS n FROM pg_ls_waldir()`)).rows[0];
+  console.log(`  ${name}: ${w.n} segment files in pg_wal`);
   return server.urlFor(name);
 }
 
@@ -721,7 +740,7 @@ ${half} s before and ${half} s after the rounds, pooled. Latency is per transact
 scheduled start, over the time the change ran plus ${SETTLE_MS / 1000} s. "host CPU" is node_exporter's CPU busy (all CPUs, I/O
 wait excluded) over the migration (baseline: over the workload alone); "throttle events" counts \`step.throttle\` events by
 rule (host_cpu is announced again each time its duty moves to another power of two). Embedded PostgreSQL ${values.major}
-with production durability. Load average at the end: ${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min).
+with production durability. ${walWarmNote} Load average at the end: ${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min).
 
 | run | migration took | workload tx | p50 | p99 | max | failed | host CPU | throttle events |
 |---|---|---|---|---|---|---|---|---|
@@ -748,6 +767,7 @@ const fmt = (s: Stats) =>
 
 console.log(`building a ${ROWS.toLocaleString('en-US')}-row template (customer_id ${KEY})...`);
 await buildTemplate();
+const walWarmNote = `Before the rounds the bench writes about 1 GB of WAL and checkpoints, so pg_wal holds ${await warmWal()} segments for reuse, as on a server that has been running (a cluster fresh from initdb zero-fills and fsyncs each new 16 MB segment while commits wait, which made the first round of every run the worst).`;
 const BT = values['batch-time'];
 if (HEAVY) await heavyWorkload();
 const halfBaseline = Number(values['baseline-seconds']) / 2;
@@ -833,9 +853,9 @@ ACCESS EXCLUSIVE, which the swap exists to avoid; its time is shown for scale.
 ${ROUNDS} rounds alternate the naive way and the runbook; the baseline runs ${halfBaseline} s before and ${halfBaseline} s after them, pooled.
 Latency is per transaction from pgbench's log, counted from the scheduled start, over the time the change ran plus
 ${SETTLE_MS / 1000} s. The runbook runs through the real runner (deploy phase, non-interactive) with \`batch_time\` ${BT ?? '50ms (its default)'}.
-Embedded PostgreSQL ${values.major} with production durability. Load average at the end: ${load.map((x) => x.toFixed(1)).join(' / ')}
-(1/5/15 min) on this shared machine (other sessions were running tests and builds at the same time); the baseline row
-shows what that noise costs.
+Embedded PostgreSQL ${values.major} with production durability. ${walWarmNote} Load average at the end: ${load.map((x) => x.toFixed(1)).join(' / ')}
+(1/5/15 min) on this shared machine; the baseline row
+shows what its noise costs.
 
 | scenario | change took | workload tx | p50 | p99 | max | failed |
 |---|---|---|---|---|---|---|
@@ -874,8 +894,8 @@ ${ROUNDS} rounds alternate the naive way and the runbook; the baseline runs ${ha
 Latency is per transaction from pgbench's log, counted from the scheduled start (time spent blocked shows), over
 the time the change ran plus ${SETTLE_MS / 1000} s. The runbook runs through the real runner (deploy phase,
 non-interactive, \`--yes\`) with ${BT ? `\`batch_time\` ${BT}` : "its defaults: `batch_time` 50ms (a workload UPDATE that hits a row of the batch being written waits for that batch to commit) and `index_workers` 0 (the index build leaves the second core to the workload; the naive way builds with the server's 2 parallel workers)"}.
-Embedded PostgreSQL ${values.major} with production durability (fsync, synchronous_commit, full_page_writes on). Load average at the end:
-${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on this shared machine; the baseline row shows what that noise costs.
+Embedded PostgreSQL ${values.major} with production durability (fsync, synchronous_commit, full_page_writes on). ${walWarmNote} Load average at the end:
+${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on this shared machine; the baseline row shows what its noise costs.
 
 | scenario | change took | workload tx | p50 | p99 | max | failed |
 |---|---|---|---|---|---|---|
