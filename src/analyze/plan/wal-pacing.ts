@@ -20,6 +20,15 @@ export interface CheckpointFacts {
   completionTarget: number;
   /** WAL written since the last checkpoint's redo point. */
   sinceRedoBytes: number;
+  /** Segments pg_wal holds ready for reuse; absent when pg_ls_waldir may not be read. */
+  walReuse?: WalReuse;
+}
+
+export interface WalReuse {
+  ready: number;
+  segmentBytes: number;
+  /** wal_init_zero: a new segment is written full of zeros (and fsynced) before use. */
+  initZero: boolean;
 }
 
 export interface WalRules {
@@ -44,10 +53,33 @@ export async function readCheckpointFacts(db: Queryable): Promise<CheckpointFact
       await probe<{ max_wal: number; cct: number; since_redo: number }>(db, sqlText('analyze/plan/sql', 'checkpoint-distance'))
     )[0];
     if (!r) return { error: 'no row' };
-    return { maxWalBytes: Number(r.max_wal), completionTarget: Number(r.cct), sinceRedoBytes: Math.max(0, Number(r.since_redo)) };
+    const facts = { maxWalBytes: Number(r.max_wal), completionTarget: Number(r.cct), sinceRedoBytes: Math.max(0, Number(r.since_redo)) };
+    const walReuse = await readWalReuse(db);
+    return walReuse ? { ...facts, walReuse } : facts;
   } catch (err) {
     return { error: (err as Error).message };
   }
+}
+
+/** The segments ready for reuse; undefined when the role may not list pg_wal (or on a standby). */
+async function readWalReuse(db: Queryable): Promise<WalReuse | undefined> {
+  try {
+    const r = (
+      await probe<{ ready: number; segment_bytes: number; init_zero: boolean }>(db, sqlText('analyze/plan/sql', 'wal-segments-ready'))
+    )[0];
+    return r ? { ready: Number(r.ready), segmentBytes: Number(r.segment_bytes), initZero: r.init_zero } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Said when the walk writes past the segments ready for reuse and new ones are zero-filled (docs/throttling.md). */
+function newSegmentsNote(walBytes: number, reuse: WalReuse | undefined): string | undefined {
+  if (!reuse?.initZero) return undefined;
+  const readyBytes = reuse.ready * reuse.segmentBytes;
+  if (walBytes <= readyBytes) return undefined;
+  const fresh = Math.ceil((walBytes - readyBytes) / reuse.segmentBytes);
+  return `pg_wal holds ${reuse.ready} segment(s) (${formatBytes(readyBytes)}) ready for reuse, so about ${fresh} new ${formatBytes(reuse.segmentBytes)} segment(s) get zero-filled (wal_init_zero = on) while commits wait, a short stall of the application each (docs/throttling.md, New WAL segments: min_wal_size, wal_init_zero)`;
 }
 
 /** WAL bytes per key of the samples (the median of the batches: another writer meanwhile inflates one, not all). */
@@ -101,6 +133,8 @@ export function walPacing(
         : `within the ~${formatBytes(room!)} before a checkpoint is requested (${distance})`,
     );
   }
+  const fresh = 'error' in checkpoint ? undefined : newSegmentsNote(walBytes, checkpoint.walReuse);
+  if (fresh) parts.push(fresh);
   const extra = seconds(workSeconds) - workSeconds;
   return {
     seconds,

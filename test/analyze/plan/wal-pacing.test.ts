@@ -65,6 +65,24 @@ describe('walPacing', () => {
   });
 });
 
+describe('new WAL segments', () => {
+  const reuse = { ready: 5, segmentBytes: 16 * MB, initZero: true };
+
+  it('says how many new segments a walk past the ready ones makes PostgreSQL zero-fill', () => {
+    const p = walPacing(500 * MB, 50, rules, { ...far, walReuse: reuse });
+    // 500 MB less 5 x 16 MB ready: 420 MB, 27 new segments (26.25 rounded up).
+    expect(p.note).toMatch(
+      /; pg_wal holds 5 segment\(s\) \(80\.0 MB\) ready for reuse, so about 27 new 16\.0 MB segment\(s\) get zero-filled \(wal_init_zero = on\) while commits wait, a short stall of the application each \(docs\/throttling\.md, New WAL segments: min_wal_size, wal_init_zero\)(;|$)/,
+    );
+  });
+
+  it('says nothing when the ready segments hold the walk, new ones are not zero-filled, or pg_wal was not read', () => {
+    expect(walPacing(60 * MB, 5, rules, { ...far, walReuse: reuse }).note).not.toMatch(/zero-filled/);
+    expect(walPacing(500 * MB, 50, rules, { ...far, walReuse: { ...reuse, initZero: false } }).note).not.toMatch(/zero-filled/);
+    expect(walPacing(500 * MB, 50, rules, far).note).not.toMatch(/zero-filled/);
+  });
+});
+
 describe('walPerKey', () => {
   it('takes the median per key of the samples that carry a WAL figure', () => {
     const sample = (walBytes: (number | undefined)[]) => ({
