@@ -61,6 +61,16 @@ describe('SecondWorkerPolicy', () => {
     for (let i = 0; i < 20; i++) expect(d.tick(12_000)).toBe(true);
   });
 
+  it('auto: says when the gain is over 2x, which a second worker alone cannot give', () => {
+    const d = drive('auto');
+    d.until(true, 10_000);
+    d.until(true, 75_000);
+    for (let i = 0; i < 6; i++) d.tick(75_000);
+    expect(d.logs.at(-1)).toBe(
+      "second worker kept: two workers did 75,000 rows/s over 3s, one did 10,000 rows/s (7.50x), at least 1.15x; over 2x, so one worker's window ran slower than the walk runs now and the gain is overstated",
+    );
+  });
+
   it('auto: stops a second worker that does not pay, says why, and tries again only after the cooldown', () => {
     const d = drive('auto');
     d.until(true, 10_000);
