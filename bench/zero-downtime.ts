@@ -259,18 +259,21 @@ async function warmWal(): Promise<number> {
   await admin.query(`CREATE TABLE zd_wal_warm AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 1500000) g`);
   await admin.query('DROP TABLE zd_wal_warm');
   await admin.query('CHECKPOINT');
-  const n = (await admin.query(`SELECT count(*)::int AS n FROM pg_ls_waldir()`)).rows[0].n;
-  console.log(`pg_wal warmed: ${n} segment files ready for reuse`);
+  const n = await walSegmentFiles();
+  console.log(`pg_wal warmed: ${n} segment files, all but the current one ready for reuse`);
   return n;
+}
+
+/** Segment files in pg_wal: fewer than a run writes means new ones get zero-filled (see warmWal). */
+async function walSegmentFiles(): Promise<number> {
+  return (await admin.query(`SELECT count(*)::int AS n FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'`)).rows[0].n;
 }
 
 async function freshDb(name: string): Promise<string> {
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${name} TEMPLATE zd_template`);
   await admin.query('CHECKPOINT');
-  // Segments ready for reuse (see warmWal): fewer than a run writes means new ones get zero-filled.
-  const w = (await admin.query(`SELECT count(*)::int AS n FROM pg_ls_waldir()`)).rows[0];
-  console.log(`  ${name}: ${w.n} segment files in pg_wal`);
+  console.log(`  ${name}: ${await walSegmentFiles()} segment files in pg_wal`);
   return server.urlFor(name);
 }
 
@@ -767,7 +770,7 @@ const fmt = (s: Stats) =>
 
 console.log(`building a ${ROWS.toLocaleString('en-US')}-row template (customer_id ${KEY})...`);
 await buildTemplate();
-const walWarmNote = `Before the rounds the bench writes about 1 GB of WAL and checkpoints, so pg_wal holds ${await warmWal()} segments for reuse, as on a server that has been running (a cluster fresh from initdb zero-fills and fsyncs each new 16 MB segment while commits wait, which made the first round of every run the worst).`;
+const walWarmNote = `Before the rounds the bench writes about 1 GB of WAL and checkpoints, so pg_wal holds ${await warmWal()} segment files for reuse, as on a server that has been running (a cluster fresh from initdb zero-fills and fsyncs each new 16 MB segment while commits wait, which made the first round of every run the worst).`;
 const BT = values['batch-time'];
 if (HEAVY) await heavyWorkload();
 const halfBaseline = Number(values['baseline-seconds']) / 2;

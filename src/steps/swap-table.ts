@@ -276,12 +276,12 @@ async function checksums(
 ) {
   const client = await ctx.pool.connect();
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`SET LOCAL lock_timeout = ${ctx.step.settings.lockTimeoutMs}`);
-    await client.query(`SET LOCAL statement_timeout = ${ctx.step.settings.statementTimeoutMs}`);
-    // One process per scan: parallel workers would take every core from the application for the
-    // length of the scan, and nobody waits for this check to finish.
-    await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
+    // One round trip. One process per scan: parallel workers would take every core from the
+    // application for the length of the scan, and nobody waits for this check to finish.
+    const { lockTimeoutMs, statementTimeoutMs } = ctx.step.settings;
+    await client.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = ${lockTimeoutMs}; SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL max_parallel_workers_per_gather = 0`,
+    );
     const x = (await client.query(sql.checksumSql(a.rel, info, changes, a.cast))).rows[0];
     const y = (await client.query(sql.checksumSql(b.rel, info, changes, b.cast))).rows[0];
     await client.query('COMMIT');
