@@ -113,10 +113,11 @@ export class LockWaitWatch {
     for (;;) {
       const sent = this.clock.now();
       const r = await probes.query<Row>(sqlText('pg/sql', 'own-lock-wait'), [this.pid]).catch(() => undefined);
-      if (this.stop.signal.aborted) return;
       const received = this.clock.now();
       // The server read its clock after `sent`: counting from there never makes the wait shorter than it was.
+      // A probe in flight when the statement ended still counts: end() awaits it before the session runs anything else.
       if (r) this.record(r.rows[0], sent, received);
+      if (this.stop.signal.aborted) return;
       await this.clock.sleep(everyMs(received - this.began), this.stop.signal);
     }
   }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
+import { endTransactionLater } from '../support/pg-session.js';
 import { SqlExecutor } from '../../src/pg/executor.js';
 import { systemClock } from '../../src/util/clock.js';
 import type { EventBody } from '../../src/engine/events.js';
@@ -104,8 +105,9 @@ for (const major of edgeMajors()) {
       await holder.query('begin');
       await holder.query('lock table later in access share mode');
       const { ex, events, pool } = executor(db.url);
-      setTimeout(() => void holder.query('rollback'), 350);
+      const rolledBack = endTransactionLater(holder, 350, 'rollback');
       await ex.run('alter table later add column z int', opts);
+      await rolledBack();
       expect(events.some((e) => e.type === 'step.retry')).toBe(true);
       expect(events.filter((e) => e.type === 'step.sql' && e.ok)).toHaveLength(1);
       await Promise.all([holder.end(), pool.end()]);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventBody, RunEvent } from '../../src/engine/events.js';
 import { eventText } from '../../src/render/event-text.js';
 import { recordingExecutor } from '../support/executor.js';
+import { endTransactionLater } from '../support/pg-session.js';
 import { edgeMajors, testPool, useTestDatabase } from '../support/pg.js';
 
 for (const major of edgeMajors()) {
@@ -22,7 +23,7 @@ for (const major of edgeMajors()) {
         const holderPid = (holder as any).processID as number;
         const events: EventBody[] = [];
         const ex = recordingExecutor(pool, events);
-        const release = setTimeout(() => void holder.query('commit'), 1_500);
+        const released = endTransactionLater(holder, 1_500);
         const t0 = Date.now();
         await ex.run('alter table waited add column note text', {
           stepId: 'add_note',
@@ -31,7 +32,7 @@ for (const major of edgeMajors()) {
           retries: 0,
         });
         const took = Date.now() - t0;
-        clearTimeout(release);
+        await released();
 
         const waits = events.filter((e) => e.type === 'step.lock_wait');
         expect(waits).toHaveLength(1);
@@ -99,7 +100,7 @@ for (const major of edgeMajors()) {
           );
           if (r.length) [seenWaitingAt, seenTs] = [Date.now(), r[0].ts];
         }
-        const probed = `select 1 from pg_stat_activity where application_name = 'pgrunbook:lock-wait-watch' and state = 'idle' and query_start > $1::timestamptz and query like '%pg_blocking_pids(l.pid) as blockers%'`;
+        const probed = `select 1 from pg_stat_activity where application_name = 'pgrunbook:lock-wait-watch' and datname = current_database() and state = 'idle' and query_start > $1::timestamptz and query like '%pg_blocking_pids(l.pid) as blockers%'`;
         while (!(await db.query(probed, [seenTs])).length) await new Promise((r) => setTimeout(r, 5));
         const releasedAt = Date.now();
         await holder.query('commit');
@@ -126,14 +127,14 @@ for (const major of edgeMajors()) {
         await holder.query('begin');
         await holder.query('select * from full_pool');
         const events: EventBody[] = [];
-        const release = setTimeout(() => void holder.query('commit'), 1_000);
+        const released = endTransactionLater(holder, 1_000);
         await recordingExecutor(pool, events).run('alter table full_pool add column note text', {
           stepId: 'full',
           lockTimeoutMs: 30_000,
           statementTimeoutMs: 0,
           retries: 0,
         });
-        clearTimeout(release);
+        await released();
         const waits = events.filter((e) => e.type === 'step.lock_wait') as Extract<EventBody, { type: 'step.lock_wait' }>[];
         expect(waits).toHaveLength(1);
         expect(waits[0]).toMatchObject({ relation: 'public.full_pool', blockers: [(holder as any).processID] });

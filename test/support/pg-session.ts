@@ -11,3 +11,19 @@ export async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): P
     await c.end();
   }
 }
+
+/**
+ * Sends `sql` (commit or rollback) on `holder` after `ms`. Await the result before ending the
+ * session: the statement may still be in flight when the work it unblocked returns, and ending the
+ * connection under it rejects it with "Connection terminated" where nobody listens.
+ */
+export function endTransactionLater(holder: pg.Client, ms: number, sql: 'commit' | 'rollback' = 'commit'): () => Promise<void> {
+  let sent: Promise<unknown> | undefined;
+  const timer = setTimeout(() => {
+    sent = holder.query(sql);
+  }, ms);
+  return async () => {
+    clearTimeout(timer);
+    await sent;
+  };
+}
