@@ -724,11 +724,11 @@ class BackfillRun {
     return out;
   }
 
-  private observeBatch(o: { keys: number; skipped: number }, ms: number): void {
+  private observeBatch(o: { keys: number; updated: number; skipped: number }, ms: number): void {
     this.skippedRows += o.skipped;
     if (this.deps.control.batchSize === undefined && this.cfg.fixedBatchSize === undefined) this.tuner.observe(o.keys, ms);
     // Throughput is judged after the fixed cost the tuner measured (0 while it has not tuned).
-    this.governor.observeBatch(o.keys, ms, this.tuner.fixedCostMs);
+    this.governor.observeBatch(o.keys, ms, this.tuner.fixedCostMs, o.updated);
   }
 
   /** BEGIN and the settings of every batch transaction. */

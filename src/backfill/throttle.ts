@@ -14,6 +14,8 @@
 //   low_throughput    keys per second of per-key batch time (after the tuner's fixed cost per batch,
 //                     so batches of any size compare like for like) fell below `min_throughput` x what
 //                     the warmed-up engine achieved: back off with a growing gap (1s, 2s, 4s .. 10s).
+//                     Batches are compared within a band of the share of their keys they wrote: a
+//                     key a `where:` skips costs a fraction of one written.
 //   app_latency       the application's mean latency on the touched tables (pg_stat_statements) rose
 //                     past `app_latency` x its baseline, or its calls stalled while sessions waited on
 //                     rows our batches held (fewer than APP_LATENCY_MIN_CALLS in a window, or calls/s
@@ -59,6 +61,23 @@ const WARMUP_MS = 2000;
 const LOW_THROUGHPUT_MAX_PAUSE_MS = 10_000;
 /** low_throughput looks only at batches whose per-key part is at least this share of their time. */
 const KEY_PART_MIN_SHARE = 0.25;
+/**
+ * Bands of the share of a batch's keys it wrote (lower bounds). A key the `where:` skips (or one
+ * already set) costs a fraction of one written, so a backfill whose first ranges match nothing runs
+ * many times the keys per second it can in dense ranges; each band learns its own expected rate.
+ * Within a band the cost per key varies well under min_throughput's 10x.
+ */
+const WRITE_SHARE_BANDS = [0, 0.1, 0.5] as const;
+const BAND_WORDS = ['under 10%', '10-50%', 'at least 50%'] as const;
+
+/** Keys per ms of batch time in one band: fast-moving and slow-moving averages, and the best slow value seen once warm. */
+interface BandRate {
+  batches: number;
+  firstBatchAt: number;
+  fastRate: number;
+  slowRate: number;
+  expectedRate: number;
+}
 /** Fewer calls than this in a window say too little about latency to act on. */
 export const APP_LATENCY_MIN_CALLS = 20;
 /** A rise smaller than this is noise at sub-millisecond baselines, whatever the factor. */
@@ -102,12 +121,7 @@ export class ThrottleGovernor {
   private blockedSeenAt = -Infinity;
   /** When the probe last saw any session waiting on our batch's rows (whatever blocked_sessions says). */
   private waitersSeenAt = -Infinity;
-  private batches = 0;
-  private firstBatchAt: number | undefined;
-  /** Keys per ms of batch time: fast-moving and slow-moving averages, and the best slow value seen. */
-  private fastRate: number | undefined;
-  private slowRate: number | undefined;
-  private expectedRate = 0;
+  private bands = new Map<number, BandRate>();
   private lowThroughputPauseMs = 0;
   /** Gap as a multiple of the last batch, per own-file rule while it holds. */
   private ruleGaps = new Map<OwnFileRule, number>();
@@ -130,19 +144,17 @@ export class ThrottleGovernor {
    * does not depend on its size (round trips, commit): throughput is judged on the rest, so a
    * smaller batch, whose fixed part weighs more, does not by itself read as "throughput fell".
    */
-  observeBatch(keys: number, ms: number, fixedMs = 0): void {
+  observeBatch(keys: number, ms: number, fixedMs = 0, written = keys): void {
     const now = this.clock.now();
-    this.firstBatchAt ??= now;
-    this.batches++;
     this.lastBatchMs = ms;
     if (this.cfg.enabled && ms > this.targetMs * this.cfg.batchTimeFactor) {
       this.set('batch_time', `last batch took ${Math.round(ms)} ms, over ${this.cfg.batchTimeFactor}x the ${this.targetMs} ms target`);
     } else this.active.delete('batch_time');
-    this.judgeThroughput(keys, ms - Math.max(0, fixedMs), ms, now);
+    this.judgeThroughput(keys, written, ms - Math.max(0, fixedMs), ms, now);
   }
 
-  /** low_throughput on keys per ms of the per-key part of the batch (`keyMs` of `ms`). */
-  private judgeThroughput(keys: number, keyMs: number, ms: number, now: number): void {
+  /** low_throughput on keys per ms of the per-key part of the batch (`keyMs` of `ms`), against batches that wrote a like share of their keys. */
+  private judgeThroughput(keys: number, written: number, keyMs: number, ms: number, now: number): void {
     // A batch that is mostly fixed cost says nothing about the per-key rate: neither learn nor judge.
     if (keys <= 0 || ms <= 0 || keyMs < ms * KEY_PART_MIN_SHARE) {
       this.lowThroughputPauseMs = 0;
@@ -150,18 +162,24 @@ export class ThrottleGovernor {
       return;
     }
     const rate = keys / keyMs;
-    this.fastRate = this.fastRate === undefined ? rate : 0.5 * rate + 0.5 * this.fastRate;
-    this.slowRate = this.slowRate === undefined ? rate : 0.2 * rate + 0.8 * this.slowRate;
-    const warm = this.batches >= WARMUP_BATCHES && now - this.firstBatchAt! >= WARMUP_MS;
-    if (warm) this.expectedRate = Math.max(this.expectedRate, this.slowRate);
-    if (!this.cfg.enabled || this.minThroughput <= 0 || this.expectedRate <= 0) return;
-    if (this.fastRate < this.minThroughput * this.expectedRate) {
+    const share = Math.min(1, Math.max(0, written / keys));
+    const band = WRITE_SHARE_BANDS.findLastIndex((lower) => share >= lower);
+    const b = this.bands.get(band);
+    const r: BandRate = b
+      ? { ...b, batches: b.batches + 1, fastRate: 0.5 * rate + 0.5 * b.fastRate, slowRate: 0.2 * rate + 0.8 * b.slowRate }
+      : { batches: 1, firstBatchAt: now, fastRate: rate, slowRate: rate, expectedRate: 0 };
+    if (r.batches >= WARMUP_BATCHES && now - r.firstBatchAt >= WARMUP_MS) r.expectedRate = Math.max(r.expectedRate, r.slowRate);
+    this.bands.set(band, r);
+    if (!this.cfg.enabled || this.minThroughput <= 0 || r.expectedRate <= 0) return;
+    if (r.fastRate < this.minThroughput * r.expectedRate) {
       this.lowThroughputPauseMs = Math.min(LOW_THROUGHPUT_MAX_PAUSE_MS, Math.max(1000, this.lowThroughputPauseMs * 2));
       const basis =
         ms - keyMs >= 1 ? `rows/s of per-row batch time (after ${Math.round(ms - keyMs)} ms fixed cost per batch)` : 'rows/s of batch time';
+      // Named only once batches of another band were seen: otherwise every batch is in it.
+      const like = this.bands.size > 1 ? ` in batches that wrote ${BAND_WORDS[band]} of the rows they walked` : '';
       this.set(
         'low_throughput',
-        `${Math.round(this.fastRate * 1000)} ${basis}, under ${Math.round(this.minThroughput * 100)}% of the ${Math.round(this.expectedRate * 1000)} rows/s seen earlier`,
+        `${Math.round(r.fastRate * 1000)} ${basis}, under ${Math.round(this.minThroughput * 100)}% of the ${Math.round(r.expectedRate * 1000)} rows/s seen earlier${like}`,
       );
     } else {
       this.lowThroughputPauseMs = 0;

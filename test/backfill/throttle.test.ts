@@ -140,6 +140,45 @@ describe('ThrottleGovernor', () => {
     });
   });
 
+  it('compares a batch with batches that wrote a like share of their keys: a where: whose first ranges match nothing does not read as a fall', () => {
+    const { clock, g } = governor({}, 0.1);
+    // First ranges: the where: matches none of 10k keys, 20 ms each (500 keys/ms), for 3 s.
+    for (let i = 0; i < 12; i++) {
+      clock.advance(250);
+      g.observeBatch(10_000, 20, 0, 0);
+    }
+    // Then every key matches: 1000 keys in 40 ms (25 keys/ms, 5% of the sparse rate) for 3 s.
+    for (let i = 0; i < 60; i++) {
+      clock.advance(50);
+      g.observeBatch(1000, 40, 0, 1000);
+    }
+    expect(g.isActive('low_throughput')).toBe(false);
+    expect(g.changes()).toEqual([]);
+    // A real fall among the dense batches still fires, and the detail names the band.
+    let batches = 0;
+    while (!g.isActive('low_throughput') && batches < 10) {
+      g.observeBatch(1000, 800, 0, 1000);
+      batches++;
+    }
+    expect(batches).toBeLessThanOrEqual(5);
+    const low = () => g.changes().find((c) => c.reason === 'low_throughput');
+    expect(low()).toMatchObject({
+      detail: expect.stringMatching(
+        /under 10% of the 25000 rows\/s seen earlier in batches that wrote at least 50% of the rows they walked$/,
+      ),
+    });
+    // So does one among the sparse batches, judged against theirs.
+    for (let i = 0; i < 4; i++) g.observeBatch(1000, 40, 0, 1000);
+    expect(g.changes()).toEqual([{ reason: null }]);
+    batches = 0;
+    while (!g.isActive('low_throughput') && batches < 10) {
+      g.observeBatch(10_000, 400, 0, 0);
+      batches++;
+    }
+    expect(batches).toBeLessThanOrEqual(5);
+    expect(low()).toMatchObject({ detail: expect.stringMatching(/500000 rows\/s seen earlier in batches that wrote under 10% of/) });
+  });
+
   it('does not judge throughput before warm-up, nor when min_throughput is 0', () => {
     const { g } = governor({}, 0.1);
     g.observeBatch(10_000, 100);
