@@ -55,7 +55,7 @@ import type { StatementStatsReading } from '../pg/statement-stats.js';
 import { BatchTuner } from './tuner.js';
 import { RangeLane, type LaneOutcome, type Mode } from './range-lane.js';
 import { PinnedClient } from './pinned-client.js';
-import { insertRange, mergeRanges, rangeDone, readRanges, splitKeySql, type RangeRow } from './range-store.js';
+import { describeRange, insertRange, mergeRanges, rangeDone, readRanges, splitKeySql, type RangeRow } from './range-store.js';
 import { SecondWorkerPolicy } from './second-worker-policy.js';
 
 export const MAX_CATCHUP_ROUNDS = 3;
@@ -115,11 +115,6 @@ type TxOutcome =
   | { kind: 'done' };
 
 const sameOrBothNull = (a: string[] | null, b: string[] | null) => (a === null && b === null) || sameKey(a, b);
-
-function describeRange(r: RangeRow): string {
-  const at = sameKey(r.cursor, r.lowerBound) ? 'not started' : `cursor at ${keyTuple(r.cursor)}`;
-  return `keys above ${keyTuple(r.lowerBound)} up to ${keyTuple(r.upperBound)}, ${at}, ${r.rowsDone} rows done in ${r.batches} batches`;
-}
 
 /** Where a resumed walk picks up, from the cursor committed with the last batch. */
 function restartPoint(c: CursorRow): string {

@@ -8,7 +8,7 @@
 import type { Queryable } from '../pg/queryable.js';
 import { quoteLiteral } from '../pg/connection.js';
 import type { BackfillTarget } from './backfill-target.js';
-import { CURSOR_COLUMNS, CURSOR_TABLE, RANGE_TABLE, toRow, type CursorRow } from './cursor-store.js';
+import { CURSOR_COLUMNS, CURSOR_TABLE, RANGE_TABLE, describeCursor, keyTuple, toRow, type CursorRow } from './cursor-store.js';
 import { keyRow, keyText, sameKey, type Binder } from './pass-sql.js';
 
 export interface RangeRow {
@@ -51,6 +51,17 @@ export async function readRanges(db: Queryable, runId: string, stepId: string, l
     if (err?.code === '42P01' || err?.code === '3F000') return [];
     throw err;
   }
+}
+
+export function describeRange(r: RangeRow): string {
+  const at = sameKey(r.cursor, r.lowerBound) ? 'not started' : `cursor at ${keyTuple(r.cursor)}`;
+  return `keys above ${keyTuple(r.lowerBound)} up to ${keyTuple(r.upperBound)}, ${at}, ${r.rowsDone} rows done in ${r.batches} batches`;
+}
+
+/** A saved walk in words: the step's cursor and, while its main pass is split, the second worker's range (its rows are not in the cursor's count until the merge). */
+export async function describeSavedWalk(db: Queryable, cur: CursorRow): Promise<string> {
+  const ranges = await readRanges(db, cur.runId, cur.stepId);
+  return [describeCursor(cur), ...ranges.map((r) => `second key range: ${describeRange(r)}`)].join('; ');
 }
 
 /** Locks one range row for the batch transaction (read it with {@link toRangeRow}). */

@@ -10,7 +10,8 @@ import { checkFragments } from '../backfill/backfill-fragments.js';
 import { runStepBackfill } from './lib/step-backfill.js';
 import { runRollbackSql } from './lib/rollback-sql.js';
 import { doneWhenCursorDone } from './lib/reconcile.js';
-import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
+import { backfillSchemaSql, readCursor } from '../backfill/cursor-store.js';
+import { describeSavedWalk } from '../backfill/range-store.js';
 import { estimateMatching, introspectTable, type BackfillTarget } from '../backfill/backfill-target.js';
 import { fastBatchSql, paramBinder } from '../backfill/batch-sql.js';
 import { AIM_FRACTION } from '../backfill/tuner.js';
@@ -172,7 +173,7 @@ export const backfill: StepKind<BackfillParams> = {
     const cur = await readCursor(ctx.pool, ctx.runId, step.id);
     evidence.push(
       cur
-        ? { label: 'saved cursor', value: cur.pass, ok: true, detail: describeCursor(cur) }
+        ? { label: 'saved cursor', value: cur.pass, ok: true, detail: await describeSavedWalk(ctx.pool, cur) }
         : { label: 'saved cursor', value: 'none', detail: 'starts from the first key' },
     );
     return evidence;

@@ -28,6 +28,7 @@ import { backfillSchema, resolveConfig } from '../backfill/params.js';
 import { runStepBackfill } from './lib/step-backfill.js';
 import { takeUsageSnapshot, usageSnapshotSql } from './lib/expand-snapshot.js';
 import { backfillSchemaSql, describeCursor, readCursor } from '../backfill/cursor-store.js';
+import { describeSavedWalk } from '../backfill/range-store.js';
 import { identifier, tableName } from './ddl/ddl-schema.js';
 import {
   columnDependents,
@@ -404,7 +405,7 @@ async function verify(step: StepSpec<Params>, ctx: StepContext): Promise<Evidenc
   }
   if (p.stage === 'expand') {
     const cur = await readCursor(ctx.pool, ctx.runId, step.id);
-    out.push({ label: 'saved backfill cursor', value: cur ? describeCursor(cur) : 'none' });
+    out.push({ label: 'saved backfill cursor', value: cur ? await describeSavedWalk(ctx.pool, cur) : 'none' });
     return out;
   }
   out.push({ label: 'sync trigger', value: (await triggerExists(ctx.pool, t, r.n.trigger)) ? 'present' : 'absent' });
@@ -443,7 +444,10 @@ async function reconcile(step: StepSpec<Params>, ctx: StepContext, open: FlagBac
   const switched = !p.flag || (await withFlag(open, p.flag, ctx, (b) => b.get(p.flag!.key))) === 100;
   if (present && (await triggerExists(ctx.pool, t, n.trigger)) && cur?.pass === 'done' && switched)
     return { found: 'done' as const, detail: `${n.newColumn} and its trigger exist; ${describeCursor(cur)}` };
-  return { found: 'not-done' as const, detail: `expand not finished${cur ? ` (${describeCursor(cur)})` : ''}; apply resumes it` };
+  return {
+    found: 'not-done' as const,
+    detail: `expand not finished${cur ? ` (${await describeSavedWalk(ctx.pool, cur)})` : ''}; apply resumes it`,
+  };
 }
 
 async function validate(step: StepSpec<Params>): Promise<Problem[]> {

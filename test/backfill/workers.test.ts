@@ -9,6 +9,8 @@ import { readRanges } from '../../src/backfill/range-store.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import type { HostSignals } from '../../src/engine/ports.js';
 import { counterHistogram, createStateSchema, progressEvents, runStep } from './helpers.js';
+import { backfill } from '../../src/steps/backfill.js';
+import { makeStep, makeTestStepContext } from '../support/step-context.js';
 
 const logs = (events: RunEvent[]) => events.flatMap((e) => (e.type === 'step.log' ? [e.message] : []));
 
@@ -156,8 +158,22 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     const hist = await counterHistogram(db, 'half');
     expect(hist['1']).toBe(cur.rowsDone + range!.rowsDone);
     expect(hist['2']).toBeUndefined();
+    // What the gate and the resume reconcile say names both ranges, with their rows.
+    const params = { table: 'half', set: 'counter = counter + 1', batch_size: 200, workers: 1 };
+    const step = makeStep('backfill', params, { id: 'fill' });
+    const ctx = await makeTestStepContext({ url: db.url, step, runId });
+    try {
+      const saved = (await backfill.verify!(step, ctx)).find((e) => e.label === 'saved cursor');
+      const both = new RegExp(
+        `^backfill of public\\.half: main pass, cursor at \\(\\d+\\) of \\(${range!.lowerBound[0]}\\), ${cur.rowsDone} rows done .*; second key range: keys above \\(${range!.lowerBound[0]}\\) up to \\(30000\\), cursor at \\(\\d+\\), ${range!.rowsDone} rows done in \\d+ batches$`,
+      );
+      expect(saved?.detail).toMatch(both);
+      expect((await backfill.reconcile!(step, ctx)).detail).toMatch(/; second key range: keys above .*; apply resumes from it$/);
+    } finally {
+      await ctx.close();
+    }
 
-    const second = await runStep(db.url, { table: 'half', set: 'counter = counter + 1', batch_size: 200, workers: 1 }, { runId });
+    const second = await runStep(db.url, params, { runId });
     expect(second.error).toBeUndefined();
     expect(second.result.resumed).toBe(true);
     expect(second.result.rowsDone).toBe(30000);

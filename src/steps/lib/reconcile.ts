@@ -1,6 +1,7 @@
 // Reconcile helpers for kinds whose effect is nothing, is recorded in ctx.state, or is a batch walk's cursor.
 import type { ReconcileResult, StepContext } from '../../engine/step-kind.js';
 import { describeCursor, readCursor } from '../../backfill/cursor-store.js';
+import { describeSavedWalk } from '../../backfill/range-store.js';
 
 /** Read-only and waiting steps change nothing: after a crash, run them again. */
 export async function rerunIsHarmless(): Promise<ReconcileResult> {
@@ -23,6 +24,6 @@ export function doneWhenCursorDone(notStarted: string) {
     const cur = await readCursor(ctx.pool, ctx.runId, step.id);
     if (!cur) return { found: 'not-done', detail: notStarted };
     if (cur.pass === 'done') return { found: 'done', detail: describeCursor(cur) };
-    return { found: 'not-done', detail: `${describeCursor(cur)}; apply resumes from this cursor` };
+    return { found: 'not-done', detail: `${await describeSavedWalk(ctx.pool, cur)}; apply resumes from it` };
   };
 }
