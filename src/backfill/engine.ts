@@ -157,6 +157,8 @@ class BackfillRun {
   /** Operator overrides last acknowledged in the log, and the size of the last batch run. */
   private ackedControl: { batchSize?: number; pauseMs?: number } = {};
   private lastSize?: number;
+  /** The planner's share of the table's rows that the `where:` matches (1 without one). */
+  private matchShare = 1;
   /** The second worker's key range (range-store.ts), from a split or a resumed run. */
   private lane: RangeLane | undefined;
   /** Every lane made, to release their connections at the end (a folded range's lane is dropped). */
@@ -198,6 +200,8 @@ class BackfillRun {
       this.info = await introspectTable(this.deps.pool, this.cfg.table);
       const resumed = await this.openCursor();
       const matching = this.cfg.where ? await estimateMatching(this.deps.pool, this.info, this.cfg.where) : null;
+      const rows = this.info.estimatedRows;
+      if (matching !== null && rows) this.matchShare = Math.min(1, Math.max(1e-4, matching / rows));
       this.tuner = new BatchTuner({
         initial: this.cfg.initialBatchSize,
         min: this.cfg.minBatchSize,
@@ -386,7 +390,8 @@ class BackfillRun {
   private async split(keysLeft: number | null): Promise<void> {
     const { runId, stepId } = this.deps;
     const c = await this.client.get();
-    const pct = keysLeft ? Math.min(100, Math.max(0.01, (100 * SPLIT_SAMPLE_KEYS) / keysLeft)) : 1;
+    // Pages enough to find SPLIT_SAMPLE_KEYS keys (that the `where:` matches, by the planner's share).
+    const pct = keysLeft ? Math.min(100, Math.max(0.01, (100 * SPLIT_SAMPLE_KEYS) / (keysLeft * this.matchShare))) : 1;
     try {
       const locked = selects(await c.query([...this.begin(), lockCursorSql(runId, stepId)].join(';\n')))[0]?.rows[0];
       const cur = locked ? toRow(locked) : undefined;
@@ -397,12 +402,17 @@ class BackfillRun {
         if (existing[0]) this.lane = this.newLane(existing[0]);
         return;
       }
-      const r = await c.query<{ k: string[]; sampled: number }>(splitKeySql(this.info, cur.cursor, cur.upperBound!, pct, literalBinder));
+      const r = await c.query<{ k: string[]; sampled: number }>(
+        splitKeySql(this.info, cur.cursor, cur.upperBound!, pct, literalBinder, this.cfg.where),
+      );
       const median = r.rows[0];
       if (!median || median.sampled < 3) {
         await c.query('COMMIT');
         this.noSplit = true;
-        this.log('info', `second worker not started: a ${samplePct(pct)} block sample found ${median?.sampled ?? 0} keys left to cut at`);
+        this.log(
+          'info',
+          `second worker not started: a ${samplePct(pct)} block sample found ${median?.sampled ?? 0} keys${this.cfg.where ? ' matching where:' : ''} left to cut at`,
+        );
         return;
       }
       await insertRange(c, runId, stepId, 2, median.k, cur.upperBound!);
@@ -420,7 +430,7 @@ class BackfillRun {
       this.lane = this.newLane(range);
       this.log(
         'info',
-        `main pass cut at key ${keyTuple(median.k)}, the median of ${median.sampled} keys in a ${samplePct(pct)} block sample: the first worker walks up to it, the second from it to ${keyTuple(range.upperBound)}`,
+        `main pass cut at key ${keyTuple(median.k)}, the median of ${median.sampled} keys${this.cfg.where ? ' matching where:' : ''} in a ${samplePct(pct)} block sample: the first worker walks up to it, the second from it to ${keyTuple(range.upperBound)}`,
       );
     } catch (err: any) {
       await c.query('ROLLBACK').catch(() => this.client.release(true));

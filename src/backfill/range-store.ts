@@ -9,7 +9,7 @@ import type { Queryable } from '../pg/queryable.js';
 import { quoteLiteral } from '../pg/connection.js';
 import type { BackfillTarget } from './backfill-target.js';
 import { CURSOR_COLUMNS, CURSOR_TABLE, RANGE_TABLE, describeCursor, keyTuple, toRow, type CursorRow } from './cursor-store.js';
-import { keyRow, keyText, sameKey, type Binder } from './pass-sql.js';
+import { keyRow, keyText, sameKey, whereClause, type Binder } from './pass-sql.js';
 
 export interface RangeRow {
   rangeNo: number;
@@ -71,18 +71,27 @@ export function lockRangeSql(runId: string, stepId: string, rangeNo: number): st
 
 /**
  * The median key of a block sample of (lower, upper): a real key from the table, strictly inside the
- * range, so both halves hold keys. `pct` is the share of the table's pages sampled. Returns the key
- * and how many sampled keys fell in the range.
+ * range, so both halves hold keys. `pct` is the share of the table's pages sampled. With the step's
+ * `where:`, the median of the rows it matches: the rows to write, not the keys to walk past, are
+ * what each half should share. Returns the key and how many sampled keys fell in the range.
  */
-export function splitKeySql(info: BackfillTarget, lower: string[] | null, upper: string[], pct: number, bind: Binder): string {
+export function splitKeySql(
+  info: BackfillTarget,
+  lower: string[] | null,
+  upper: string[],
+  pct: number,
+  bind: Binder,
+  where?: string,
+): string {
   const k = keyRow(info);
   const row = (v: string[], what: string) => `(${info.keys.map((c, i) => bind(v[i], c.type, `${what} (${c.name})`)).join(', ')})`;
   const cond = [lower ? `${k} > ${row(lower, 'cursor')}` : '', `${k} < ${row(upper, 'pass bound')}`].filter(Boolean).join(' AND ');
   const order = info.keys.map((c) => c.quoted).join(', ');
+  // No alias: the `where:` may name the table, as it may in the batches.
   return `WITH __pgrunbook_s AS (
   SELECT ${keyText(info)} AS k, row_number() OVER (ORDER BY ${order}) AS n, count(*) OVER () AS total
-    FROM ${info.qualified} __pgrunbook_t TABLESAMPLE SYSTEM (${bind(pct, 'float8', 'percent of pages sampled')})
-   WHERE ${cond}
+    FROM ${info.qualified} TABLESAMPLE SYSTEM (${bind(pct, 'float8', 'percent of pages sampled')})
+   WHERE ${cond}${whereClause(where)}
 )
 SELECT k, total::int AS sampled FROM __pgrunbook_s WHERE n = (total + 1) / 2`;
 }

@@ -61,6 +61,32 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     expect(cur?.batches).toBeGreaterThanOrEqual(80);
   });
 
+  it('with where:, cuts at the median of the rows to write, not of the keys to walk past', async () => {
+    await createStateSchema(db.pool);
+    await db.query(`create table w_where (id bigint primary key, counter int not null default 0)`);
+    await db.query(`insert into w_where select g * 7 from generate_series(1, 40000) g`);
+    await db.query('analyze w_where');
+    // Only the top quarter of the keys (above 210,000) is to be written; the where: names the table.
+    const { ctx, result, error } = await runStep(db.url, {
+      table: 'w_where',
+      set: 'counter = counter + 1',
+      where: 'w_where.id > 210000',
+      batch_size: 500,
+      workers: 2,
+      throttle: false,
+    });
+    expect(error).toBeUndefined();
+    expect(result.rowsDone).toBe(10000);
+    expect(await counterHistogram(db, 'w_where')).toEqual({ '0': 30000, '1': 10000 });
+    const line = splitLine(ctx.events);
+    expect(line).toMatch(/the median of \d+ keys matching where: in a /);
+    // The keys' median (all 40,000) would be near 140,000, leaving the second worker all the writes.
+    const split = Number(/cut at key \((\d+)\)/.exec(line)![1]);
+    // A block sample takes whole pages (~220 keys each here), so the cut lies between the bounds, not at the exact median.
+    expect(split).toBeGreaterThan(210000);
+    expect(split).toBeLessThan(280000);
+  });
+
   it('workers: 2 with no keys to share says only that the second worker did not start, once', async () => {
     await createStateSchema(db.pool);
     await db.query(`create table w_few (id bigint primary key, counter int not null default 0)`);
