@@ -38,6 +38,18 @@ export interface WalCheckpointVerdicts {
 const MAX_GAP_FACTOR = 20;
 /** The smallest share of wall time wal_rate leaves the batches. */
 export const WAL_RATE_MIN_DUTY = 1 / (1 + MAX_GAP_FACTOR);
+/**
+ * A window this close over the limit does not start the rule: gaps of under 5% of the time are
+ * within one window's noise, and starting on them announced "WAL written at 50 MB/s over the 50 MB/s
+ * limit: batches run 100% of the time".
+ */
+const WAL_RATE_START_OVER = 1.05;
+
+/** The rate as formatMbps says it, with a decimal more where it would read the same as the limit ("50.2 MB/s over the 50 MB/s limit"). */
+function rateNextTo(rate: number, limit: number): string {
+  const mb = rate / 1024 ** 2;
+  return formatMbps(rate) === formatMbps(limit) ? `${mb.toFixed(mb < 10 ? 2 : 1)} MB/s` : formatMbps(rate);
+}
 
 export class WalCheckpointWatch {
   private last: ServerPressureSample | undefined;
@@ -81,7 +93,7 @@ export class WalCheckpointWatch {
     const limit = this.cfg.walRateBytes;
     const rate = w.walBytesPerSec;
     const wasActive = this.duty < 1;
-    if (!wasActive && rate <= limit) return null;
+    if (!wasActive && rate <= limit * WAL_RATE_START_OVER) return null;
     // Grows back at most 2x a window: a window that fell mostly into the gaps reads far under the
     // limit, and jumping straight back to full duty made the rule fire and let go in turn.
     const next = Math.min(2 * this.duty, rate > 0 ? (this.duty * limit) / rate : 1);
@@ -94,7 +106,7 @@ export class WalCheckpointWatch {
     // At the floor the WAL can stay over the limit: the rule slows the walk, it never stops it.
     const floor = next < WAL_RATE_MIN_DUTY ? ', the least this rule allows' : '';
     return {
-      detail: `WAL written at ${formatMbps(rate)} over the last ${w.seconds.toFixed(1)} s, over the ${formatMbps(limit)} limit: batches run ${Math.round(this.duty * 100)}% of the time${floor}`,
+      detail: `WAL written at ${rateNextTo(rate, limit)} over the last ${w.seconds.toFixed(1)} s, ${rate > limit ? 'over' : 'under'} the ${formatMbps(limit)} limit: batches run ${Math.min(99, Math.round(this.duty * 100))}% of the time${floor}`,
       gapFactor,
     };
   }

@@ -46,9 +46,11 @@ describe.each(majors())('wal_rate and checkpoint_pressure in a backfill, Postgre
     expect(error).toBeUndefined();
     const fired = throttles(ctx.events).find((e) => e.reason === 'wal_rate');
     expect(fired).toBeDefined();
-    const m = /^WAL written at ([\d.]+) MB\/s over the last [\d.]+ s, over the ([\d.]+) MB\/s limit: batches run (\d+)% of the time$/.exec(
-      fired!.detail!,
-    );
+    // Beside other test files the first window can pass 21x the limit: the duty then sits at its floor.
+    const m =
+      /^WAL written at ([\d.]+) MB\/s over the last [\d.]+ s, over the ([\d.]+) MB\/s limit: batches run (\d+)% of the time(, the least this rule allows)?$/.exec(
+        fired!.detail!,
+      );
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(Number(m![2]));
     expect(Number(m![3])).toBeLessThan(100);

@@ -32,6 +32,21 @@ function scripted(readings: Partial<Extract<ServerPressureReading, { ok: true }>
 }
 
 describe('wal_rate', () => {
+  it('does not start for a window within 5% over the limit, and never says 100% while it holds', async () => {
+    // Per second: 0 (first reading), 52 MB (4% over: noise), 60 MB (starts), 50.2 MB (holds), 41.6 MB (duty 99.8%).
+    const read = scripted([{}, { walBytes: 52 * MB }, { walBytes: 60 * MB }, { walBytes: 50.2 * MB }, { walBytes: 41.6 * MB }]);
+    const w = new WalCheckpointWatch({ walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: false }, 'public.t', read, () => {});
+    expect(await w.poll()).toEqual({});
+    expect((await w.poll()).walRate).toBeNull();
+    expect((await w.poll()).walRate?.detail).toMatch(/WAL written at 60 MB\/s .*: batches run 83% of the time$/);
+    expect((await w.poll()).walRate?.detail).toMatch(
+      /^WAL written at 50\.2 MB\/s over the last 1\.0 s, over the 50 MB\/s limit: batches run 83% of the time$/,
+    );
+    expect((await w.poll()).walRate?.detail).toMatch(
+      /WAL written at 42 MB\/s over the last 1\.0 s, under the 50 MB\/s limit: batches run 99% of the time$/,
+    );
+  });
+
   it('fires over the limit with the rate, cuts the duty by limit/rate, and lets go once the rate allows full duty', async () => {
     const logs: string[] = [];
     // Per second: 0 (first reading), 100 MB, 50 MB, 20 MB, 0 MB.
