@@ -81,7 +81,8 @@ describe.each(edgeMajors())('plan counts the WAL rules in a backfill estimate, P
     expect((await runner.run()).status).toBe('completed');
     expect([...reasons], why).toContain('wal_rate');
     expect(seconds, why).toBeGreaterThanOrEqual(paced!.low);
-    expect(seconds, why).toBeGreaterThan(walMb / 4 / 2);
+    // Held near the limit, or near 1/21 of the pace where the rule's duty floor allows more (CI: 4.91 s for 41 MB at a 194 MB/s pace).
+    expect(seconds, why).toBeGreaterThan(walMb / heldAt / 2);
   });
 
   it('plans without the WAL figure, and says so, for a role that may not read the WAL position', async () => {
