@@ -14,7 +14,7 @@
 // runs half before and half after the rounds, pooled, so drift in the machine's load shows in it.
 //   npx tsx bench/zero-downtime.ts [--scenario add-column|swap-table] [--rows 1000000] [--major 17] [--rounds 3] [--baseline-seconds 20]
 //     [--key random|periodic] [--batch-time 50ms (default: the runbook's)] [--dump FILE (per-transaction
-//     latencies of the last runbook round)] [--workload heavy [--heavy-share 0.7]]
+//     latencies and 25 ms samples of pg_stat_activity's waits, each runbook round to FILE.N)] [--workload heavy [--heavy-share 0.7]]
 // --workload heavy (add-column): pgbench first runs unthrottled for a few seconds to find what this
 // machine sustains, then the workload runs at --heavy-share of that; each round runs the runbook with
 // app_latency: 0, with the app_latency throttle (1.5x, pg_stat_statements created in the copy), and
@@ -462,6 +462,38 @@ interface RunbookRun {
   swap?: { phases: Phase[]; txs: Tx[] };
 }
 
+let dumpRound = 0;
+
+/**
+ * For --dump: every 25 ms, what each non-idle session of the database waits on (pg_stat_activity),
+ * to name the wait behind a stall of the workload.
+ */
+function sampleWaits(url: string): { stop(): Promise<{ at: number; ms: number; rows: string[] }[]> } {
+  const out: { at: number; ms: number; rows: string[] }[] = [];
+  let running = true;
+  const c = new pg.Client(url);
+  const loop = (async () => {
+    await c.connect();
+    while (running) {
+      const at = Date.now();
+      const r = await c.query<{ s: string }>(
+        `SELECT concat_ws(' ', backend_type, application_name, state, wait_event_type || ':' || wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 60)) AS s
+           FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (state IS DISTINCT FROM 'idle' OR wait_event_type NOT IN ('Client', 'Activity'))`,
+      );
+      out.push({ at, ms: Date.now() - at, rows: r.rows.map((x) => x.s) });
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    await c.end();
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return out;
+    },
+  };
+}
+
 /** `exporter`: sample the host's CPU around the migration; `watchHost`: also give it to the run (--node-exporter). */
 async function runbook(
   batchTime: string | undefined,
@@ -510,7 +542,9 @@ async function runbook(
   });
   const t0 = Date.now();
   const cpu0 = await opts.exporter?.sample();
+  const waits = values.dump ? sampleWaits(url) : undefined;
   const outcome = await runner.run();
+  const waitSamples = await waits?.stop();
   const cpu1 = await opts.exporter?.sample();
   const t1 = Date.now();
   await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -526,7 +560,9 @@ async function runbook(
   const s = stats(l, t0, t1 + SETTLE_MS);
   const byStep = perStep(l, steps);
   const txs = transactions(l);
-  if (values.dump) writeFileSync(values.dump, JSON.stringify({ t0, t1, steps, marks, events, txs }));
+  // Every runbook round's dump: FILE.1, FILE.2, ... (a stall is rarely in the last round).
+  if (values.dump)
+    writeFileSync(`${values.dump}.${++dumpRound}`, JSON.stringify({ t0, t1, steps, marks, events, txs, waits: waitSamples }));
   const swap = SCENARIO_NAME === 'swap-table' ? { phases: swapPhases(events, 'swap'), txs } : undefined;
   rmSync(l.dir, { recursive: true, force: true });
   return {
