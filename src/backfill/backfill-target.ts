@@ -7,6 +7,7 @@ import { estimateRows, findTable } from '../pg/catalog/table-lookup.js';
 import { primaryKey } from '../pg/catalog/table-parts.js';
 import { quoteIdent, quoteQualified } from '../pg/connection.js';
 import { RunbookError } from '../util/runbook-error.js';
+import { sqlText } from '../pg/sql-files.js';
 
 export interface BatchKey extends KeyColumn {
   /** Quoted identifier. */
@@ -66,4 +67,10 @@ export async function estimateMatching(db: Queryable, info: BackfillTarget, wher
   } catch {
     return null;
   }
+}
+
+/** The table's size in pages, as a block sample's share is reckoned; a partitioned parent has none of its own, so its row estimate at about 50 rows a page stands in. */
+export async function tablePages(db: Queryable, info: BackfillTarget): Promise<number> {
+  if (info.partitioned) return Math.max(1, (info.estimatedRows ?? 0) / 50);
+  return Number((await db.query<{ pages: number }>(sqlText('backfill/sql', 'table-pages'), [info.oid])).rows[0]?.pages ?? 1);
 }

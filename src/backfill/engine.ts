@@ -44,7 +44,7 @@ import { boundarySql, fastBatchSql, literalBinder, maxKeySql, retryBatchSql, ski
 import { fastCopySql, retryCopySql, skipLockedCopySql } from './copy-sql.js';
 import { fastDeleteSql, retryDeleteSql, skipLockedDeleteSql } from './delete-sql.js';
 import { sameKey, selects, type CursorMove } from './pass-sql.js';
-import { estimateMatching, introspectTable, type BackfillTarget } from './backfill-target.js';
+import { estimateMatching, introspectTable, tablePages, type BackfillTarget } from './backfill-target.js';
 import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { AppLatencyWatch } from './app-latency-watch.js';
 import { WalCheckpointWatch } from './wal-checkpoint-rules.js';
@@ -55,7 +55,6 @@ import type { StatementStatsReading } from '../pg/statement-stats.js';
 import { BatchTuner } from './tuner.js';
 import { RangeLane, type LaneOutcome, type Mode } from './range-lane.js';
 import { PinnedClient } from './pinned-client.js';
-import { sqlText } from '../pg/sql-files.js';
 import { describeRange, insertRange, mergeRanges, rangeDone, readRanges, splitKeySql, type RangeRow } from './range-store.js';
 import { SecondWorkerPolicy } from './second-worker-policy.js';
 
@@ -453,7 +452,7 @@ class BackfillRun {
     if (!keysLeft) return 1;
     const forKeys = (100 * SPLIT_SAMPLE_KEYS) / (keysLeft * this.matchShare);
     const rows = this.info.estimatedRows;
-    const pages = Number((await c.query<{ pages: number }>(sqlText('backfill/sql', 'table-pages'), [this.info.oid])).rows[0]?.pages ?? 1);
+    const pages = await tablePages(c, this.info);
     const forPages = rows ? (100 * SPLIT_SAMPLE_PAGES) / (pages * Math.min(1, keysLeft / rows)) : 0;
     return Math.min(100, Math.max(0.01, forKeys, forPages));
   }

@@ -2,14 +2,13 @@
 // that is always rolled back. It touches no cursor and commits nothing; the row locks it takes last
 // only as long as the transaction, and it waits at most the step's lock_timeout for any of them.
 import type pg from 'pg';
-import { sqlText } from '../pg/sql-files.js';
 import { RunbookError } from '../util/runbook-error.js';
 import type { StepSpec } from '../runbook/model.js';
 import { checkFragments } from './backfill-fragments.js';
 import { resolveConfig, type BackfillConfig } from './params.js';
 import { rangeCopySql } from './copy-sql.js';
 import { boundarySql, literalBinder, maxKeySql, rangeUpdateSql } from './batch-sql.js';
-import { introspectTable, type BackfillTarget } from './backfill-target.js';
+import { introspectTable, tablePages, type BackfillTarget } from './backfill-target.js';
 import { keyRow, keyText } from './pass-sql.js';
 
 export interface BatchTiming {
@@ -187,10 +186,7 @@ async function batchEnd(
  * about 2n random blocks (TABLESAMPLE SYSTEM reads only those blocks). A new set on every plan.
  */
 async function spreadStartKeys(c: pg.PoolClient, info: BackfillTarget, n: number): Promise<(string[] | null)[]> {
-  // A partitioned parent has no pages of its own: its row estimate at about 50 rows a page stands in.
-  const relpages = info.partitioned
-    ? Math.max(1, (info.estimatedRows ?? 0) / 50)
-    : Number((await c.query<{ pages: number }>(sqlText('backfill/sql', 'table-pages'), [info.oid])).rows[0]?.pages ?? 1);
+  const relpages = await tablePages(c, info);
   const pct = Math.min(100, Math.max(0.0001, (100 * 2 * n) / relpages));
   const r = await c.query<{ k: string[] }>(
     `SELECT k FROM (SELECT ${keyText(info)} AS k, ${keyRow(info)} AS r FROM ${info.qualified} TABLESAMPLE SYSTEM (${pct.toFixed(4)})

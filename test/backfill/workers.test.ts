@@ -87,6 +87,29 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     expect(split).toBeLessThan(260000);
   });
 
+  it('splits a partitioned table with a partial block sample (the parent has no pages of its own)', async () => {
+    await createStateSchema(db.pool);
+    await db.query(`create table w_parts (id bigint primary key, counter int not null default 0) partition by range (id)`);
+    await db.query(`create table w_parts_1 partition of w_parts for values from (0) to (20001)`);
+    await db.query(`create table w_parts_2 partition of w_parts for values from (20001) to (40001)`);
+    await db.query(`insert into w_parts (id) select g from generate_series(1, 40000) g`);
+    await db.query('analyze w_parts');
+    const { ctx, result, error } = await runStep(db.url, {
+      table: 'w_parts',
+      set: 'counter = counter + 1',
+      batch_size: 500,
+      workers: 2,
+      throttle: false,
+    });
+    expect(error).toBeUndefined();
+    expect(result.rowsDone).toBe(40000);
+    expect(await counterHistogram(db, 'w_parts')).toEqual({ '1': 40000 });
+    // 40,000 rows at ~50 a page stand in for the parent's pages: 100 of them is an eighth, not the whole table.
+    const pct = Number(/ in a ([\d.]+)% block sample/.exec(splitLine(ctx.events))![1]);
+    expect(pct).toBeGreaterThan(5);
+    expect(pct).toBeLessThan(30);
+  });
+
   it('workers: 2 with no keys to share says only that the second worker did not start, once', async () => {
     await createStateSchema(db.pool);
     await db.query(`create table w_few (id bigint primary key, counter int not null default 0)`);
