@@ -9,6 +9,7 @@ import { readRanges } from '../../src/backfill/range-store.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import type { HostSignals } from '../../src/engine/ports.js';
 import { counterHistogram, createStateSchema, progressEvents, runStep } from './helpers.js';
+import type { BackfillParams } from '../../src/backfill/params.js';
 import { backfill } from '../../src/steps/backfill.js';
 import { makeStep, makeTestStepContext } from '../support/step-context.js';
 
@@ -21,29 +22,34 @@ function splitLine(events: RunEvent[]): string {
   return line!;
 }
 
+/** The key in a split line. */
+const splitKey = (line: string) => Number(/cut at key \((\d+)\)/.exec(line)![1]);
+
 describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => {
   const db = useTestDatabase(major);
+
+  /** `table` with 40,000 rows keyed 7, 14, .. 280,000 and a counter (the state schema made too). */
+  async function sevenths(table: string): Promise<void> {
+    await createStateSchema(db.pool);
+    await db.query(`create table ${table} (id bigint primary key, counter int not null default 0)`);
+    await db.query(`insert into ${table} select g * 7 from generate_series(1, 40000) g`);
+    await db.query(`analyze ${table}`);
+  }
+
+  /** The step with both workers from the start, in batches of 500 (throttle off: see below). */
+  const twoWorkers = (table: string, extra: Partial<BackfillParams> = {}) =>
+    runStep(db.url, { table, set: 'counter = counter + 1', batch_size: 500, workers: 2, throttle: false, ...extra });
   // The cases that need both workers to run turn the throttle off: on a loaded machine a rule (slow
   // batches, low throughput) parks the second worker and the first walks its range instead, which is
   // right but not what these cases are about; parking has its own case below.
 
   it('workers: 2 cuts the main pass at a sampled key; both ranges run and every row is updated exactly once', async () => {
-    await createStateSchema(db.pool);
-    await db.query(`create table w2 (id bigint primary key, counter int not null default 0)`);
-    await db.query(`insert into w2 select g * 7 from generate_series(1, 40000) g`);
-    await db.query('analyze w2');
-    const { ctx, result, error } = await runStep(db.url, {
-      table: 'w2',
-      set: 'counter = counter + 1',
-      batch_size: 500,
-      workers: 2,
-      throttle: false,
-    });
+    await sevenths('w2');
+    const { ctx, result, error } = await twoWorkers('w2');
     expect(error).toBeUndefined();
     expect(result.rowsDone).toBe(40000);
     expect(await counterHistogram(db, 'w2')).toEqual({ '1': 40000 });
-    const line = splitLine(ctx.events);
-    const split = Number(/cut at key \((\d+)\)/.exec(line)![1]);
+    const split = splitKey(splitLine(ctx.events));
     // A real key of the table, strictly inside the range: both workers had keys to walk.
     expect(split % 7).toBe(0);
     expect(split).toBeGreaterThan(7);
@@ -62,26 +68,16 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
   });
 
   it('with where:, cuts at the median of the rows to write, not of the keys to walk past', async () => {
-    await createStateSchema(db.pool);
-    await db.query(`create table w_where (id bigint primary key, counter int not null default 0)`);
-    await db.query(`insert into w_where select g * 7 from generate_series(1, 40000) g`);
-    await db.query('analyze w_where');
+    await sevenths('w_where');
     // Only the top quarter of the keys (above 210,000) is to be written; the where: names the table.
-    const { ctx, result, error } = await runStep(db.url, {
-      table: 'w_where',
-      set: 'counter = counter + 1',
-      where: 'w_where.id > 210000',
-      batch_size: 500,
-      workers: 2,
-      throttle: false,
-    });
+    const { ctx, result, error } = await twoWorkers('w_where', { where: 'w_where.id > 210000' });
     expect(error).toBeUndefined();
     expect(result.rowsDone).toBe(10000);
     expect(await counterHistogram(db, 'w_where')).toEqual({ '0': 30000, '1': 10000 });
     const line = splitLine(ctx.events);
     expect(line).toMatch(/the median of \d+ keys matching where: in a /);
     // The keys' median (all 40,000) would be near 140,000, leaving the second worker all the writes.
-    const split = Number(/cut at key \((\d+)\)/.exec(line)![1]);
+    const split = splitKey(line);
     // Near the middle of the rows to write (245,000): the sample reads 100 pages of the range or more.
     expect(split).toBeGreaterThan(230000);
     expect(split).toBeLessThan(260000);
@@ -94,13 +90,7 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     await db.query(`create table w_parts_2 partition of w_parts for values from (20001) to (40001)`);
     await db.query(`insert into w_parts (id) select g from generate_series(1, 40000) g`);
     await db.query('analyze w_parts');
-    const { ctx, result, error } = await runStep(db.url, {
-      table: 'w_parts',
-      set: 'counter = counter + 1',
-      batch_size: 500,
-      workers: 2,
-      throttle: false,
-    });
+    const { ctx, result, error } = await twoWorkers('w_parts');
     expect(error).toBeUndefined();
     expect(result.rowsDone).toBe(40000);
     expect(await counterHistogram(db, 'w_parts')).toEqual({ '1': 40000 });
@@ -116,13 +106,7 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     // Three keys: two lie below the pass bound (3), and the split needs three to cut at a median.
     await db.query(`insert into w_few values (1), (2), (3)`);
     await db.query('analyze w_few');
-    const { ctx, result, error } = await runStep(db.url, {
-      table: 'w_few',
-      set: 'counter = counter + 1',
-      batch_size: 1,
-      workers: 2,
-      throttle: false,
-    });
+    const { ctx, result, error } = await twoWorkers('w_few', { batch_size: 1 });
     expect(error).toBeUndefined();
     expect(result.rowsDone).toBe(3);
     expect(await counterHistogram(db, 'w_few')).toEqual({ '1': 3 });
