@@ -67,8 +67,11 @@ const KEY_PART_MIN_SHARE = 0.25;
  * many times the keys per second it can in dense ranges; each band learns its own expected rate.
  * Within a band the cost per key varies well under min_throughput's 10x.
  */
-const WRITE_SHARE_BANDS = [0, 0.1, 0.5] as const;
-const BAND_WORDS = ['under 10%', '10-50%', 'at least 50%'] as const;
+const WRITE_SHARE_BANDS = [
+  { from: 0, words: 'under 10%' },
+  { from: 0.1, words: '10-50%' },
+  { from: 0.5, words: 'at least 50%' },
+] as const;
 
 /** Keys per ms of batch time in one band: fast-moving and slow-moving averages, and the best slow value seen once warm. */
 interface BandRate {
@@ -163,7 +166,7 @@ export class ThrottleGovernor {
     }
     const rate = keys / keyMs;
     const share = Math.min(1, Math.max(0, written / keys));
-    const band = WRITE_SHARE_BANDS.findLastIndex((lower) => share >= lower);
+    const band = WRITE_SHARE_BANDS.findLastIndex((b) => share >= b.from);
     const b = this.bands.get(band);
     const r: BandRate = b
       ? { ...b, batches: b.batches + 1, fastRate: 0.5 * rate + 0.5 * b.fastRate, slowRate: 0.2 * rate + 0.8 * b.slowRate }
@@ -176,7 +179,7 @@ export class ThrottleGovernor {
       const basis =
         ms - keyMs >= 1 ? `rows/s of per-row batch time (after ${Math.round(ms - keyMs)} ms fixed cost per batch)` : 'rows/s of batch time';
       // Named only once batches of another band were seen: otherwise every batch is in it.
-      const like = this.bands.size > 1 ? ` in batches that wrote ${BAND_WORDS[band]} of the rows they walked` : '';
+      const like = this.bands.size > 1 ? ` in batches that wrote ${WRITE_SHARE_BANDS[band]!.words} of the rows they walked` : '';
       this.set(
         'low_throughput',
         `${Math.round(r.fastRate * 1000)} ${basis}, under ${Math.round(this.minThroughput * 100)}% of the ${Math.round(r.expectedRate * 1000)} rows/s seen earlier${like}`,
