@@ -96,8 +96,8 @@ export async function timedBackfill(server: EmbeddedServer, admin: pg.Client, pa
     runId,
     (e) => {
       if (e.type === 'step.throttle' && e.reason) throttles.set(e.reason, (throttles.get(e.reason) ?? 0) + 1);
-      // When and why the second worker ran (workers: auto), with its figures.
-      if (e.type === 'step.log' && /^(second worker|main pass cut)/.test(e.message)) console.log(`  ${e.message}`);
+      // When and why the second worker ran (workers: auto), with its figures, and whether wal_rate's default applied.
+      if (e.type === 'step.log' && /^(second worker|main pass cut|wal_rate's default)/.test(e.message)) console.log(`  ${e.message}`);
     },
     pool,
   );

@@ -8,6 +8,7 @@ import type { StandbyLag } from './throttle.js';
 import { sqlText } from '../pg/sql-files.js';
 import { readStatementStats, type StatementStatsReading } from '../pg/statement-stats.js';
 import { readServerPressure, type ServerPressureReading } from '../pg/server-pressure.js';
+import { readWalConsumers, type WalConsumers } from '../pg/wal-consumers.js';
 
 const ignoreClientError = () => {};
 
@@ -79,6 +80,15 @@ export class ThrottleProbes {
       return undefined;
     }
     return readServerPressure(c, this.versionNum, table, now);
+  }
+
+  /** Standbys, replication slots and the archive; undefined when the probe connection is down or the read failed. */
+  async walConsumers(): Promise<WalConsumers | undefined> {
+    try {
+      return await readWalConsumers(await this.connection());
+    } catch {
+      return undefined;
+    }
   }
 
   /** pg_stat_activity hides other roles' wait events without pg_read_all_stats: say so once, as the monitor does. */

@@ -51,6 +51,7 @@ import { WalCheckpointWatch } from './wal-checkpoint-rules.js';
 import { HostRulesWatch } from './host-rules.js';
 import type { HostSignals } from '../engine/ports.js';
 import type { ServerPressureReading } from '../pg/server-pressure.js';
+import type { WalConsumers } from '../pg/wal-consumers.js';
 import type { StatementStatsReading } from '../pg/statement-stats.js';
 import { BatchTuner } from './tuner.js';
 import { RangeLane, type LaneOutcome, type Mode } from './range-lane.js';
@@ -78,6 +79,8 @@ export interface ProbeSource {
   statementStats?(tables: string[], now: number): Promise<StatementStatsReading | undefined>;
   /** WAL, checkpoints and vacuum on the table (wal_rate, checkpoint_pressure); absent = not watched. */
   serverPressure?(table: string, now: number): Promise<ServerPressureReading | undefined>;
+  /** Standbys, replication slots and the archive: whether a default wal_rate applies. */
+  walConsumers?(): Promise<WalConsumers | undefined>;
   close(): Promise<void>;
 }
 
@@ -361,7 +364,9 @@ class BackfillRun {
       throttle: this.governor.summaryWithout('wal_rate'),
       waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
       hasRange: this.lane !== undefined,
-      ...(this.walBytesPerSec !== undefined && cfg.enabled ? { wal: { bytesPerSec: this.walBytesPerSec, limit: cfg.walRateBytes } } : {}),
+      ...(this.walBytesPerSec !== undefined && cfg.enabled
+        ? { wal: { bytesPerSec: this.walBytesPerSec, limit: this.walCheckpoint?.walLimit ?? cfg.walRateBytes } }
+        : {}),
     });
     if (!d.run) {
       if (d.log) this.log('info', d.log);
@@ -1020,10 +1025,16 @@ class BackfillRun {
     this.lastPressureProbe = now;
     const table = this.info.display;
     this.walCheckpoint ??= new WalCheckpointWatch(
-      { walRateBytes: cfg.walRateBytes, checkpointPressureMs: cfg.checkpointPressureMs, explicit: cfg.walCheckpointExplicit },
+      {
+        walRateBytes: cfg.walRateBytes,
+        checkpointPressureMs: cfg.checkpointPressureMs,
+        explicit: cfg.walCheckpointExplicit,
+        walRateByDefault: cfg.walRateByDefault,
+      },
       table,
       () => probes.serverPressure!(table, this.deps.clock.now()),
       (level, m) => this.log(level, m),
+      probes.walConsumers && (() => probes.walConsumers!()),
     );
     const v = await this.walCheckpoint.poll();
     if (v.window) this.walBytesPerSec = v.window.walBytesPerSec;

@@ -148,6 +148,8 @@ export interface ThrottleConfig {
   appLatencyExplicit: boolean;
   /** WAL bytes per second; 0 = off. */
   walRateBytes: number;
+  /** wal_rate is the default: it applies only while a standby, a slot or the archive takes the WAL. */
+  walRateByDefault: boolean;
   /** Half duty this long after the last requested checkpoint; 0 = off. */
   checkpointPressureMs: number;
   /** The runbook set wal_rate or checkpoint_pressure: missing statistics are a warning then. */
@@ -254,6 +256,7 @@ export function batchKnobs(p: BatchKnobs): Omit<BackfillConfig, 'table' | 'set' 
       appLatencyFactor: t?.app_latency ?? DEFAULTS.appLatencyFactor,
       appLatencyExplicit: t?.app_latency !== undefined,
       walRateBytes: t?.wal_rate ?? DEFAULTS.walRateBytes,
+      walRateByDefault: t?.wal_rate === undefined,
       checkpointPressureMs: t?.checkpoint_pressure === false ? 0 : (t?.checkpoint_pressure ?? DEFAULTS.checkpointPressureMs),
       walCheckpointExplicit: t?.wal_rate !== undefined || t?.checkpoint_pressure !== undefined,
       hostCpuPct: t?.host_cpu ?? DEFAULTS.hostCpuPct,

@@ -5,10 +5,13 @@
 //   wal_rate             WAL bytes/s over the window above the limit: scale the batches' duty cycle by
 //                        limit / rate (gap = batch x (1/duty - 1)); the duty grows back the same way,
 //                        at most 2x a window, and the rule lets go once it would reach 100%.
+//                        The default limit applies only while something takes the WAL (a standby, a
+//                        replication slot, the archive: pg/wal-consumers.ts), read again every 10 s.
 //   checkpoint_pressure  a checkpoint was requested (WAL filled max_wal_size before checkpoint_timeout):
 //                        run at half duty (gap = last batch) until none was requested for the hold time.
 import type { ServerPressureReading, ServerPressureSample, ServerPressureWindow } from '../pg/server-pressure.js';
 import { pressureWindow } from '../pg/server-pressure.js';
+import { describeWalConsumers, NO_WAL_CONSUMERS, type WalConsumers } from '../pg/wal-consumers.js';
 import { formatMbps } from '../util/units.js';
 
 export interface RuleVerdict {
@@ -25,6 +28,8 @@ export interface WalCheckpointConfig {
   checkpointPressureMs: number;
   /** The runbook set a key: a missing source is a warning rather than a note. */
   explicit: boolean;
+  /** walRateBytes is the default, not the runbook's: it applies only while something takes the WAL. */
+  walRateByDefault?: boolean;
 }
 
 /** Each rule's verdict this round: undefined = no news (first reading, skipped probe). */
@@ -44,6 +49,8 @@ export const WAL_RATE_MIN_DUTY = 1 / (1 + MAX_GAP_FACTOR);
  * limit: batches run 100% of the time".
  */
 const WAL_RATE_START_OVER = 1.05;
+/** How often the WAL's consumers are read again (a standby can connect mid-walk). */
+const CONSUMERS_EVERY_MS = 10_000;
 
 /** The rate as formatMbps says it, with a decimal more where it would read the same as the limit ("50.2 MB/s over the 50 MB/s limit"). */
 function rateNextTo(rate: number, limit: number): string {
@@ -59,13 +66,22 @@ export class WalCheckpointWatch {
   private lastRequestedAt = -Infinity;
   private lastCheckpointDetail = '';
   private autovacuumSeen: string | null = null;
+  /** Something takes the WAL, so a default wal_rate applies (assumed until read, and when unreadable). */
+  private shipped = true;
+  private consumersReadAt = -Infinity;
 
   constructor(
     private readonly cfg: WalCheckpointConfig,
     private readonly table: string,
     private readonly read: () => Promise<ServerPressureReading | undefined>,
     private readonly log: (level: 'info' | 'warn', message: string) => void,
+    private readonly readConsumers?: () => Promise<WalConsumers | undefined>,
   ) {}
+
+  /** The wal_rate limit in force: 0 when off, or when the default is left off for want of WAL consumers. */
+  get walLimit(): number {
+    return this.shipped ? this.cfg.walRateBytes : 0;
+  }
 
   async poll(): Promise<WalCheckpointVerdicts> {
     if (this.stopped) return {};
@@ -78,6 +94,7 @@ export class WalCheckpointWatch {
       return {};
     }
     this.noteAutovacuum(r.autovacuumPhase);
+    await this.checkConsumers(r.at);
     const prev = this.last;
     this.last = r;
     const w = prev ? pressureWindow(prev, r) : null;
@@ -90,7 +107,11 @@ export class WalCheckpointWatch {
   }
 
   private walVerdict(w: ServerPressureWindow): RuleVerdict | null {
-    const limit = this.cfg.walRateBytes;
+    const limit = this.walLimit;
+    if (limit <= 0) {
+      this.duty = 1;
+      return null;
+    }
     const rate = w.walBytesPerSec;
     const wasActive = this.duty < 1;
     if (!wasActive && rate <= limit * WAL_RATE_START_OVER) return null;
@@ -118,6 +139,23 @@ export class WalCheckpointWatch {
     }
     if (at - this.lastRequestedAt > this.cfg.checkpointPressureMs) return null;
     return { detail: this.lastCheckpointDetail, gapFactor: 1 };
+  }
+
+  /** With the default limit: whether anything takes the WAL now; the log says when the answer changes. */
+  private async checkConsumers(at: number): Promise<void> {
+    if (!this.cfg.walRateByDefault || !this.readConsumers || this.cfg.walRateBytes <= 0 || at - this.consumersReadAt < CONSUMERS_EVERY_MS)
+      return;
+    this.consumersReadAt = at;
+    const c = await this.readConsumers();
+    const who = c ? describeWalConsumers(c) : "the WAL's consumers could not be read";
+    const limit = formatMbps(this.cfg.walRateBytes);
+    if (who === null && this.shipped)
+      this.log(
+        'info',
+        `wal_rate's default limit of ${limit} is not applied: ${NO_WAL_CONSUMERS}. Set throttle.wal_rate to pace the WAL anyway`,
+      );
+    else if (who !== null && !this.shipped) this.log('info', `wal_rate's default limit of ${limit} applies from now: ${who}`);
+    this.shipped = who !== null;
   }
 
   private noteAutovacuum(phase: string | null): void {

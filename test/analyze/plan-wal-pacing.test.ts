@@ -11,6 +11,7 @@ import { STEP_KINDS, newRunner } from '../../src/cli/composition-root.js';
 import { PolicyGates } from '../../src/engine/gates.js';
 import { resolveConnection } from '../../src/pg/connection.js';
 import { loadOrThrow } from '../support/runbook.js';
+import { withReplicationSlot } from '../support/pg-session.js';
 import { edgeMajors, plainRoleSql, poolAsRole, useTestDatabase } from '../support/pg.js';
 
 const ROWS = 60_000;
@@ -83,6 +84,24 @@ describe.each(edgeMajors())('plan counts the WAL rules in a backfill estimate, P
     expect(seconds, why).toBeGreaterThanOrEqual(paced!.low);
     // Held near the limit, or near 1/21 of the pace where the rule's duty floor allows more (CI: 4.91 s for 41 MB at a 194 MB/s pace).
     expect(seconds, why).toBeGreaterThan(walMb / heldAt / 2);
+  });
+
+  it("counts wal_rate's default only while something takes the WAL, as the run does", async () => {
+    await db.query(`DROP TABLE IF EXISTS wal_rows;
+      CREATE TABLE wal_rows (id int PRIMARY KEY, note text);
+      INSERT INTO wal_rows SELECT g, NULL FROM generate_series(1, 20000) g`);
+    await db.query('VACUUM ANALYZE wal_rows');
+    const runbook = await runbookFile(`    - id: fill
+      backfill:
+        table: wal_rows
+        set: "note = repeat('x', 500)"
+`);
+    const basis = async () =>
+      (await buildPlan({ kinds: STEP_KINDS, runbook, pool: db.pool, phases: ['deploy'] })).steps[0]!.estimate!.basis;
+    expect(await basis()).toMatch(
+      /WAL: [^;]*; wal_rate's default limit of 50\.0 MB\/s is not applied \(no standby streams from this server and no replication slot or WAL archive \(archive_mode off\) takes its WAL\);/,
+    );
+    expect(await withReplicationSlot(db.url, basis)).toMatch(/WAL: [^;]*; (under|over) the wal_rate limit of 50\.0 MB\/s/);
   });
 
   it('plans without the WAL figure, and says so, for a role that may not read the WAL position', async () => {

@@ -8,6 +8,7 @@ import type { TestStepContext } from '../support/step-context.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { readCursor } from '../../src/backfill/cursor-store.js';
 import { ThrottleProbes } from '../../src/backfill/backfill-probes.js';
+import { readWalConsumers } from '../../src/pg/wal-consumers.js';
 import { startReplicated, type Replicated } from '../monitor/support/standby.js';
 import { waitFor } from '../monitor/support/scenarios.js';
 import { counterHistogram, createStateSchema, progressEvents, runStep } from './helpers.js';
@@ -117,6 +118,10 @@ describe.each(edgeMajors())('backfill throttle with a real standby, PostgreSQL %
     };
     return { events, run, next };
   }
+
+  it("counts the streaming standby and its slot as the WAL's consumers, so wal_rate's default applies", async () => {
+    expect(await readWalConsumers(primary)).toEqual({ standbys: 1, slots: 1, archive: false });
+  });
 
   it('holds every batch while the standby does not replay, and clears as soon as it has caught up', async () => {
     await seed('paused_replay');

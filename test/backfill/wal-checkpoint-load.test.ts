@@ -7,6 +7,7 @@ import { eventText } from '../../src/render/event-text.js';
 import { createStateSchema, runStep } from './helpers.js';
 import { majors, useTestDatabase } from '../support/pg.js';
 import { startPgbench, type PgbenchRun } from '../support/pgbench.js';
+import { withReplicationSlot } from '../support/pg-session.js';
 
 const APP_LOAD = `\\set id random(1, 20000)
 UPDATE accounts SET note = md5(random()::text) WHERE id = :id;
@@ -101,4 +102,25 @@ describe.each(majors())('wal_rate and checkpoint_pressure in a backfill, Postgre
     expect(releasedAtBatches).toBeDefined();
     expect(releasedAtBatches!).toBeLessThan(finalBatches.progress.batches);
   }, 180_000);
+
+  it("leaves wal_rate's default off while nothing takes the WAL, says so once, and applies it beside a replication slot", async () => {
+    await db.query('UPDATE accounts SET copy = NULL');
+    const notApplied = /^wal_rate's default limit of 50 MB\/s is not applied: no standby streams from this server/;
+    const run = async () => {
+      const { ctx, error } = await runStep(db.url, { table: 'accounts', set: 'copy = note', where: 'copy IS NULL', min_throughput: 0 });
+      expect(error).toBeUndefined();
+      return ctx.events.flatMap((e) => (e.type === 'step.log' ? [e.message] : []));
+    };
+    const alone = await run();
+    expect(
+      alone.filter((m) => notApplied.test(m)),
+      JSON.stringify(alone),
+    ).toHaveLength(1);
+    await db.query('UPDATE accounts SET copy = NULL');
+    const beside = await withReplicationSlot(db.url, run);
+    expect(
+      beside.some((m) => /wal_rate/.test(m)),
+      JSON.stringify(beside),
+    ).toBe(false);
+  }, 60_000);
 });

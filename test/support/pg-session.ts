@@ -27,3 +27,15 @@ export function endTransactionLater(holder: pg.Client, ms: number, sql: 'commit'
     await sent;
   };
 }
+
+/**
+ * `fn` while a temporary physical replication slot exists on the server of `url`: a WAL consumer as
+ * pg_replication_slots shows it, without a standby. Temporary, so it goes with the session even
+ * if the test dies; not reserved, so it holds no WAL.
+ */
+export async function withReplicationSlot<T>(url: string, fn: () => Promise<T>): Promise<T> {
+  return admin(url, async (c) => {
+    await c.query(`SELECT pg_create_physical_replication_slot('pgrunbook_test_' || pg_backend_pid(), false, true)`);
+    return fn();
+  });
+}

@@ -26,7 +26,7 @@ import { formatBytes } from '../../util/units.js';
 import type { StatementAnalysis } from '../analysis-types.js';
 import type { Estimate } from './plan-types.js';
 import { AUTO } from '../../backfill/second-worker-policy.js';
-import { type CheckpointFacts, readCheckpointFacts, type WalPacing, walPacing, walPerKey } from './wal-pacing.js';
+import { type PlanWalFacts, readPlanWalFacts, type WalPacing, walPacing, walPerKey, walRateInForce } from './wal-pacing.js';
 
 /**
  * Work per byte relative to one sequential read of the table. These are modeling assumptions, not
@@ -210,14 +210,14 @@ function batchedEstimate(
   cfg: BackfillConfig,
   keys: number,
   what: string,
-  checkpoint: CheckpointFacts | { error: string },
+  wal: PlanWalFacts,
 ): Estimate | { error: string } {
   const cost = fitBatchCost(sample, 'median');
   const fast = fitBatchCost(sample, 'fastest');
   const slow = fitBatchCost(sample, 'slowest');
   if (!cost || !fast || !slow) return { error: 'the sample batches found no keys to time' };
   const p = projectBatches(cost, cfg, keys);
-  const pacing = walPacingOf(sample, cfg, keys, (p.ms - p.pausesMs) / 1000, checkpoint);
+  const pacing = walPacingOf(sample, cfg, keys, (p.ms - p.pausesMs) / 1000, wal);
   // The batches' own time (median, fastest x0.6, slowest x2.5), then the WAL rules' pacing of each.
   const work = (x: { ms: number; pausesMs: number }) => (x.ms - x.pausesMs) / 1000;
   const paced = (w: number) => (pacing ? pacing.seconds(w) : w);
@@ -252,15 +252,19 @@ function walPacingOf(
   cfg: BackfillConfig,
   keys: number,
   workSeconds: number,
-  checkpoint: CheckpointFacts | { error: string },
+  wal: PlanWalFacts,
 ): WalPacing | undefined {
   const perKey = walPerKey(sample);
   if (perKey === undefined) return undefined;
   const t = cfg.throttle;
   const rules = t.enabled
-    ? { walRateBytes: t.walRateBytes, checkpointPressureMs: t.checkpointPressureMs, probeIntervalMs: t.probeIntervalMs }
+    ? {
+        ...walRateInForce(t.walRateBytes, t.walRateByDefault, wal.consumers),
+        checkpointPressureMs: t.checkpointPressureMs,
+        probeIntervalMs: t.probeIntervalMs,
+      }
     : { walRateBytes: 0, checkpointPressureMs: 0, probeIntervalMs: t.probeIntervalMs };
-  return walPacing(perKey * keys, workSeconds, rules, checkpoint);
+  return walPacing(perKey * keys, workSeconds, rules, wal.checkpoint);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -314,7 +318,7 @@ export async function estimateBackfill(
         }
       : { error: `the sample batches matched no rows, so their time says nothing about the ~${fmt(matching)} rows to update` };
   }
-  const e = batchedEstimate(sample, cfg, total, what, await readCheckpointFacts(ro));
+  const e = batchedEstimate(sample, cfg, total, what, await readPlanWalFacts(ro));
   if ('error' in e) return e;
   return { ...e, basis: `${e.basis}; ~${fmt(Math.min(matching, total))} of them match${standInNote}` };
 }
@@ -340,7 +344,7 @@ export async function estimateCopy(
           earlier.rewrites.map((r) => rangeUpdateSql({ info, set: r.set, where: r.where }, lower, end, literalBinder)).join(';\n')
       : undefined;
     const sample = await sampleBatchCost(pool, cfg, { sizes: sampleSizes(cfg), setup: [...setup, ...earlier.setup], before });
-    const e = batchedEstimate(sample, cfg, total, 'copy', await readCheckpointFacts(ro));
+    const e = batchedEstimate(sample, cfg, total, 'copy', await readPlanWalFacts(ro));
     if ('error' in e) return e;
     const said = [
       ...(earlier.replayed.length ? [`the sample replays ${earlier.replayed.join('; ')}`] : []),

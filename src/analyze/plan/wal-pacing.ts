@@ -11,6 +11,7 @@ import type { Queryable } from '../../pg/queryable.js';
 import { probe } from '../../pg/probe.js';
 import { sqlText } from '../../pg/sql-files.js';
 import { formatBytes } from '../../util/units.js';
+import { describeWalConsumers, NO_WAL_CONSUMERS, readWalConsumers, type WalConsumers } from '../../pg/wal-consumers.js';
 import type { BatchCostSample } from '../../backfill/time-one-batch.js';
 import { WAL_RATE_MIN_DUTY } from '../../backfill/wal-checkpoint-rules.js';
 
@@ -34,6 +35,8 @@ export interface WalReuse {
 export interface WalRules {
   /** wal_rate in bytes/s; 0 = off. */
   walRateBytes: number;
+  /** Why wal_rate is off, when it is off for a reason other than the runbook's 0. */
+  walRateOff?: string;
   /** checkpoint_pressure's hold; 0 = off. */
   checkpointPressureMs: number;
   probeIntervalMs: number;
@@ -44,6 +47,26 @@ export interface WalPacing {
   seconds: (workSeconds: number) => number;
   /** The basis, in words, at the projected work time. */
   note: string;
+}
+
+/** What plan reads of the server's WAL: the checkpoint distance and who takes the WAL (whether a default wal_rate applies). */
+export interface PlanWalFacts {
+  checkpoint: CheckpointFacts | { error: string };
+  consumers: WalConsumers | undefined;
+}
+
+export async function readPlanWalFacts(db: Queryable): Promise<PlanWalFacts> {
+  return { checkpoint: await readCheckpointFacts(db), consumers: await readWalConsumers(db) };
+}
+
+/** The wal_rate the run applies: the runbook's, or the default while a standby, a slot or the archive takes the WAL. */
+export function walRateInForce(
+  walRateBytes: number,
+  byDefault: boolean,
+  consumers: WalConsumers | undefined,
+): Pick<WalRules, 'walRateBytes' | 'walRateOff'> {
+  if (!byDefault || walRateBytes <= 0 || !consumers || describeWalConsumers(consumers) !== null) return { walRateBytes };
+  return { walRateBytes: 0, walRateOff: `wal_rate's default limit of ${rate(walRateBytes)} is not applied (${NO_WAL_CONSUMERS})` };
 }
 
 /** Reads the checkpoint distance; undefined with the reason when the server does not tell (a revoked pg_control_checkpoint). */
@@ -118,7 +141,7 @@ export function walPacing(
   };
   const parts = [`~${formatBytes(walBytes)} of WAL in all, ${rate(walBytes / Math.max(workSeconds, 0.001))} at the projected pace`];
   const r = walBytes / Math.max(workSeconds, 0.001);
-  if (rules.walRateBytes <= 0) parts.push('wal_rate is off');
+  if (rules.walRateBytes <= 0) parts.push(rules.walRateOff ?? 'wal_rate is off');
   else if (r > rules.walRateBytes)
     parts.push(`over the wal_rate limit of ${rate(rules.walRateBytes)}, so after ~${react} s the throttle holds the batches to it`);
   else parts.push(`under the wal_rate limit of ${rate(rules.walRateBytes)}`);
