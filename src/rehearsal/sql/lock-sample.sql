@@ -2,7 +2,7 @@
 -- sessions whose application_name starts with $1 (with who blocks them), the relfilenodes of the
 -- tables $2 and the index builds in progress.
 select extract(epoch from clock_timestamp()) * 1000 as server_ms,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn,
+       pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text as lsn,
        (select coalesce(json_agg(json_build_object('pid', l.pid, 'relation', format('%I.%I', n.nspname, c.relname), 'mode', l.mode,
                                                    'granted', l.granted, 'blockers', case when l.granted then '{}'::int[] else pg_blocking_pids(l.pid) end)), '[]')
           from pg_locks l join pg_stat_activity a on a.pid = l.pid
