@@ -1,4 +1,4 @@
-// How hard the server is writing: WAL bytes (the insert position) and full-page images (pg_stat_wal), checkpoints requested against timed and
+// How hard the server is writing: WAL bytes (the write position, pg_current_wal_lsn) and full-page images (pg_stat_wal), checkpoints requested against timed and
 // the buffers they wrote (pg_stat_bgwriter, pg_stat_checkpointer from 17), and whether autovacuum
 // is working on the table right now; from 16, what client backends wrote, fsynced and evicted themselves
 // (pg_stat_io). Two readings give a window: rates and counts since the first.

@@ -1,4 +1,4 @@
--- WAL written, from the insert position (pg_stat_wal's own counters reach the view up to a second
+-- WAL written, from the write position (pg_stat_wal's own counters reach the view up to a second
 -- late, too late for a rate per probe), and pg_stat_wal's full-page images; checkpoints requested and
 -- timed and the buffers they wrote (pg_stat_bgwriter, before 17); the phase of a vacuum running on
 -- the table $1 (null when none runs, the table is unknown, or the worker is hidden from this role).
