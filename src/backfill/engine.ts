@@ -1034,7 +1034,7 @@ class BackfillRun {
       table,
       () => probes.serverPressure!(table, this.deps.clock.now()),
       (level, m) => this.log(level, m),
-      probes.walConsumers && (() => probes.walConsumers!()),
+      probes.walConsumers?.bind(probes),
     );
     const v = await this.walCheckpoint.poll();
     if (v.window) this.walBytesPerSec = v.window.walBytesPerSec;

@@ -11,7 +11,7 @@
 //                        run at half duty (gap = last batch) until none was requested for the hold time.
 import type { ServerPressureReading, ServerPressureSample, ServerPressureWindow } from '../pg/server-pressure.js';
 import { pressureWindow } from '../pg/server-pressure.js';
-import { describeWalConsumers, NO_WAL_CONSUMERS, type WalConsumers } from '../pg/wal-consumers.js';
+import { defaultWalRateApplies, describeWalConsumers, NO_WAL_CONSUMERS, type WalConsumers } from '../pg/wal-consumers.js';
 import { formatMbps } from '../util/units.js';
 
 export interface RuleVerdict {
@@ -66,8 +66,8 @@ export class WalCheckpointWatch {
   private lastRequestedAt = -Infinity;
   private lastCheckpointDetail = '';
   private autovacuumSeen: string | null = null;
-  /** Something takes the WAL, so a default wal_rate applies (assumed until read, and when unreadable). */
-  private shipped = true;
+  /** Who takes the WAL, as last read; undefined until read or when unreadable (the default then applies). */
+  private consumers: WalConsumers | undefined;
   private consumersReadAt = -Infinity;
 
   constructor(
@@ -80,7 +80,7 @@ export class WalCheckpointWatch {
 
   /** The wal_rate limit in force: 0 when off, or when the default is left off for want of WAL consumers. */
   get walLimit(): number {
-    return this.shipped ? this.cfg.walRateBytes : 0;
+    return !this.cfg.walRateByDefault || defaultWalRateApplies(this.consumers) ? this.cfg.walRateBytes : 0;
   }
 
   async poll(): Promise<WalCheckpointVerdicts> {
@@ -141,21 +141,24 @@ export class WalCheckpointWatch {
     return { detail: this.lastCheckpointDetail, gapFactor: 1 };
   }
 
-  /** With the default limit: whether anything takes the WAL now; the log says when the answer changes. */
+  /** With the default limit: who takes the WAL now; the log says when that turns the limit on or off. */
   private async checkConsumers(at: number): Promise<void> {
     if (!this.cfg.walRateByDefault || !this.readConsumers || this.cfg.walRateBytes <= 0 || at - this.consumersReadAt < CONSUMERS_EVERY_MS)
       return;
+    const before = this.walLimit;
     this.consumersReadAt = at;
-    const c = await this.readConsumers();
-    const who = c ? describeWalConsumers(c) : "the WAL's consumers could not be read";
+    this.consumers = await this.readConsumers();
     const limit = formatMbps(this.cfg.walRateBytes);
-    if (who === null && this.shipped)
+    if (this.walLimit === 0 && before > 0)
       this.log(
         'info',
         `wal_rate's default limit of ${limit} is not applied: ${NO_WAL_CONSUMERS}. Set throttle.wal_rate to pace the WAL anyway`,
       );
-    else if (who !== null && !this.shipped) this.log('info', `wal_rate's default limit of ${limit} applies from now: ${who}`);
-    this.shipped = who !== null;
+    else if (this.walLimit > 0 && before === 0)
+      this.log(
+        'info',
+        `wal_rate's default limit of ${limit} applies from now: ${this.consumers ? describeWalConsumers(this.consumers) : "the WAL's consumers could not be read"}`,
+      );
   }
 
   private noteAutovacuum(phase: string | null): void {

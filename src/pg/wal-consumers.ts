@@ -33,6 +33,11 @@ export function describeWalConsumers(c: WalConsumers): string | null {
   return parts.length ? parts.join(', ') : null;
 }
 
+/** Whether wal_rate's default limit applies: something takes the WAL, or who does could not be read. */
+export function defaultWalRateApplies(c: WalConsumers | undefined): boolean {
+  return c === undefined || describeWalConsumers(c) !== null;
+}
+
 /** Why wal_rate's default limit is left off, in the words of the log and the plan. */
 export const NO_WAL_CONSUMERS =
   'no standby streams from this server and no replication slot or WAL archive (archive_mode off) takes its WAL';

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerPressureReading } from '../../src/pg/server-pressure.js';
 import { WalCheckpointWatch } from '../../src/backfill/wal-checkpoint-rules.js';
+import type { WalConsumers } from '../../src/pg/wal-consumers.js';
 import { ThrottleGovernor } from '../../src/backfill/throttle.js';
 import { batchKnobs, throttleSchema } from '../../src/backfill/params.js';
 import { FakeClock } from '../../src/util/clock.js';
@@ -97,27 +98,38 @@ describe('wal_rate', () => {
 describe("wal_rate's default applies only while something takes the WAL", () => {
   const none = { standbys: 0, slots: 0, archive: false };
   const busy = (n: number) => scripted([{}, ...Array.from({ length: n }, () => ({ walBytes: 100 * MB }))]);
+  /** A watch of `n` windows at 100 MB/s against the default 50 MB/s (or the runbook's own), logging into `logs`. */
+  const watch = (n: number, consumers: () => Promise<WalConsumers | undefined>, logs: string[] = [], own = false): WalCheckpointWatch =>
+    new WalCheckpointWatch(
+      { walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: own, walRateByDefault: !own },
+      'public.t',
+      busy(n),
+      (_l, m) => logs.push(m),
+      consumers,
+    );
+  /** A consumers reader that always finds `c`, and counts its reads. */
+  const counted = (c: WalConsumers) => {
+    const reader = Object.assign(
+      async () => {
+        reader.reads++;
+        return c;
+      },
+      { reads: 0 },
+    );
+    return reader;
+  };
 
   it('leaves the default off with no standby, slot or archive and says so once', async () => {
     const logs: string[] = [];
-    let reads = 0;
-    const w = new WalCheckpointWatch(
-      { walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: false, walRateByDefault: true },
-      'public.t',
-      busy(12),
-      (_l, m) => logs.push(m),
-      async () => {
-        reads++;
-        return none;
-      },
-    );
+    const consumers = counted(none);
+    const w = watch(12, consumers, logs);
     // 100 MB/s for 10 s: no verdict while nothing takes the WAL, and no gap to leave.
     for (let i = 0; i < 10; i++) expect((await w.poll()).walRate ?? null).toBeNull();
     expect(w.walLimit).toBe(0);
     // Read again every 10 s of readings (at 11 s): still nothing, and nothing said again.
-    expect(reads).toBe(1);
+    expect(consumers.reads).toBe(1);
     expect((await w.poll()).walRate).toBeNull();
-    expect(reads).toBe(2);
+    expect(consumers.reads).toBe(2);
     expect(logs).toEqual([
       "wal_rate's default limit of 50 MB/s is not applied: no standby streams from this server and no replication slot or WAL archive (archive_mode off) takes its WAL. Set throttle.wal_rate to pace the WAL anyway",
     ]);
@@ -126,13 +138,7 @@ describe("wal_rate's default applies only while something takes the WAL", () => 
   it('applies the default from the next window once a standby or slot appears, and says what appeared', async () => {
     const logs: string[] = [];
     let reads = 0;
-    const w = new WalCheckpointWatch(
-      { walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: false, walRateByDefault: true },
-      'public.t',
-      busy(12),
-      (_l, m) => logs.push(m),
-      async () => (reads++ === 0 ? none : { standbys: 1, slots: 2, archive: true }),
-    );
+    const w = watch(12, async () => (reads++ === 0 ? none : { standbys: 1, slots: 2, archive: true }), logs);
     for (let i = 0; i < 10; i++) await w.poll();
     expect(w.walLimit).toBe(0);
     const fired = await w.poll();
@@ -142,29 +148,13 @@ describe("wal_rate's default applies only while something takes the WAL", () => 
   });
 
   it("applies the runbook's own wal_rate without asking, and the default when the consumers cannot be read", async () => {
-    let reads = 0;
-    const counted = async () => {
-      reads++;
-      return none;
-    };
-    const own = new WalCheckpointWatch(
-      { walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: true, walRateByDefault: false },
-      'public.t',
-      busy(2),
-      () => {},
-      counted,
-    );
+    const consumers = counted(none);
+    const own = watch(2, consumers, [], true);
     await own.poll();
     expect((await own.poll()).walRate?.detail).toMatch(/over the 50 MB\/s limit/);
-    expect(reads).toBe(0);
+    expect(consumers.reads).toBe(0);
     const logs: string[] = [];
-    const unread = new WalCheckpointWatch(
-      { walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: false, walRateByDefault: true },
-      'public.t',
-      busy(2),
-      (_l, m) => logs.push(m),
-      async () => undefined,
-    );
+    const unread = watch(2, async () => undefined, logs);
     await unread.poll();
     expect((await unread.poll()).walRate?.detail).toMatch(/over the 50 MB\/s limit/);
     expect(logs).toEqual([]);
@@ -172,13 +162,7 @@ describe("wal_rate's default applies only while something takes the WAL", () => 
 
   it('lets go of a rule already holding when the consumers go away', async () => {
     let reads = 0;
-    const w = new WalCheckpointWatch(
-      { walRateBytes: 50 * MB, checkpointPressureMs: 0, explicit: false, walRateByDefault: true },
-      'public.t',
-      busy(12),
-      () => {},
-      async () => (reads++ === 0 ? { standbys: 1, slots: 0, archive: false } : none),
-    );
+    const w = watch(12, async () => (reads++ === 0 ? { standbys: 1, slots: 0, archive: false } : none));
     await w.poll();
     expect((await w.poll()).walRate?.gapFactor).toBeCloseTo(1);
     for (let i = 0; i < 8; i++) await w.poll();

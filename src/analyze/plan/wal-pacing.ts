@@ -11,7 +11,7 @@ import type { Queryable } from '../../pg/queryable.js';
 import { probe } from '../../pg/probe.js';
 import { sqlText } from '../../pg/sql-files.js';
 import { formatBytes } from '../../util/units.js';
-import { describeWalConsumers, NO_WAL_CONSUMERS, readWalConsumers, type WalConsumers } from '../../pg/wal-consumers.js';
+import { defaultWalRateApplies, NO_WAL_CONSUMERS, readWalConsumers, type WalConsumers } from '../../pg/wal-consumers.js';
 import type { BatchCostSample } from '../../backfill/time-one-batch.js';
 import { WAL_RATE_MIN_DUTY } from '../../backfill/wal-checkpoint-rules.js';
 
@@ -65,7 +65,7 @@ export function walRateInForce(
   byDefault: boolean,
   consumers: WalConsumers | undefined,
 ): Pick<WalRules, 'walRateBytes' | 'walRateOff'> {
-  if (!byDefault || walRateBytes <= 0 || !consumers || describeWalConsumers(consumers) !== null) return { walRateBytes };
+  if (!byDefault || walRateBytes <= 0 || defaultWalRateApplies(consumers)) return { walRateBytes };
   return { walRateBytes: 0, walRateOff: `wal_rate's default limit of ${rate(walRateBytes)} is not applied (${NO_WAL_CONSUMERS})` };
 }
 
