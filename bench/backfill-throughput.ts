@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { ORDERS_SET, checkOrdersFilled, resetOrders, startOrdersServer, timedBackfill, timedUpdate } from './lib/orders-table.js';
 import { ratio, writeSection } from './lib/readme.js';
+import { DEFAULTS } from '../src/backfill/params.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +24,7 @@ const ROWS = Number(values.rows);
 const ROUNDS = Number(values.rounds);
 const SET = ORDERS_SET;
 /** wal_rate's default, set in the runbook as the second variant. */
-const WAL_LIMIT_MB = 50;
+const WAL_LIMIT_MB = DEFAULTS.walRateBytes / 1024 ** 2;
 
 const { server, admin } = await startOrdersServer(Number(values.major));
 const reset = () => resetOrders(admin, ROWS);

@@ -128,13 +128,6 @@ function copyTableSql(table: string): string[] {
 
 const runbookPath = (name: string) => fileURLToPath(new URL(`../runbooks/${name}`, import.meta.url));
 
-/** The shipped runbook's own batch_time (its vars), said in the report when --batch-time is not given. */
-function shippedBatchTime(file: string): string {
-  const m = /^\s+batch_time:\s*(\S+)/m.exec(readFileSync(file, 'utf8'));
-  if (!m) throw new Error(`${file} has no batch_time var`);
-  return m[1]!;
-}
-
 const ADD_COLUMN: Scenario = {
   runbook: runbookPath('add-column-backfill.yaml'),
   vars: (bt) => ({
@@ -222,6 +215,14 @@ const SWAP_TABLE: Scenario = {
 const SCENARIOS: Record<string, Scenario> = { 'add-column': ADD_COLUMN, 'swap-table': SWAP_TABLE };
 const SCENARIO_NAME = values.scenario!;
 const SCENARIO = SCENARIOS[SCENARIO_NAME]!;
+/** The runbook's own batch_time (its vars, through the runbook loader), said in the report when --batch-time is not given. */
+async function runbookBatchTime(): Promise<string> {
+  const { runbook: rb, problems } = await loadRunbookFile(SCENARIO.runbook, { kinds: STEP_KINDS, vars: SCENARIO.vars(undefined) });
+  const bt = rb?.vars.batch_time;
+  if (!bt) throw new Error(`${SCENARIO.runbook}: no batch_time var${problems.length ? `: ${problems.map(formatProblem).join('; ')}` : ''}`);
+  return bt;
+}
+const RUNBOOK_BATCH_TIME = await runbookBatchTime();
 if (!SCENARIOS[SCENARIO_NAME]) {
   console.error(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')}`);
   process.exit(2);
@@ -898,7 +899,7 @@ account's invoices), against a baseline (no change) and the naive way (one trans
 ACCESS EXCLUSIVE, which the swap exists to avoid; its time is shown for scale.
 ${ROUNDS} rounds alternate the naive way and the runbook; the baseline runs ${halfBaseline} s before and ${halfBaseline} s after them, pooled.
 Latency is per transaction from pgbench's log, counted from the scheduled start, over the time the change ran plus
-${SETTLE_MS / 1000} s. The runbook runs through the real runner (deploy phase, non-interactive) with \`batch_time\` ${BT ?? `${shippedBatchTime(SWAP_TABLE.runbook)} (its default)`}.
+${SETTLE_MS / 1000} s. The runbook runs through the real runner (deploy phase, non-interactive) with \`batch_time\` ${BT ?? `${RUNBOOK_BATCH_TIME} (its default)`}.
 Embedded PostgreSQL ${values.major} with production durability. ${walWarmNote} Load average at the end: ${load.map((x) => x.toFixed(1)).join(' / ')}
 (1/5/15 min) on this shared machine; the baseline row
 shows what its noise costs.
@@ -939,7 +940,7 @@ ${keyNote}
 ${ROUNDS} rounds alternate the naive way and the runbook; the baseline runs ${halfBaseline} s before and ${halfBaseline} s after them, pooled.
 Latency is per transaction from pgbench's log, counted from the scheduled start (time spent blocked shows), over
 the time the change ran plus ${SETTLE_MS / 1000} s. The runbook runs through the real runner (deploy phase,
-non-interactive, \`--yes\`) with ${BT ? `\`batch_time\` ${BT}` : `its defaults: \`batch_time\` ${shippedBatchTime(ADD_COLUMN.runbook)} (a workload UPDATE that hits a row of the batch being written waits for that batch to commit) and \`index_workers\` 0 (the index build leaves the second core to the workload; the naive way builds with the server's 2 parallel workers)`}.
+non-interactive, \`--yes\`) with ${BT ? `\`batch_time\` ${BT}` : `its defaults: \`batch_time\` ${RUNBOOK_BATCH_TIME} (a workload UPDATE that hits a row of the batch being written waits for that batch to commit) and \`index_workers\` 0 (the index build leaves the second core to the workload; the naive way builds with the server's 2 parallel workers)`}.
 Embedded PostgreSQL ${values.major} with production durability (fsync, synchronous_commit, full_page_writes on). ${walWarmNote} Load average at the end:
 ${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on this shared machine; the baseline row shows what its noise costs.
 
