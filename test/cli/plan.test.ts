@@ -1,6 +1,6 @@
 // `pgrunbook plan`: --plain / --json output, --report Markdown, the Ink view (ink-testing-library),
 // and bad input. The runbook is the shipped add-column-backfill.yaml, loaded from disk.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import React from 'react';
@@ -92,6 +92,37 @@ describe('pgrunbook plan', () => {
     expect(frame).toMatch(/VALIDATE CONSTRAINT/);
     expect(frame).toMatch(/ShareUpdateExclusiveLock · rewrite no · scan YES/);
     for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+  });
+
+  it("lints the backfill's SET and WHERE but does not call its batch a backfill in one transaction", async () => {
+    // Over 10,000 rows: the analyzer's backfill-in-one-statement rule applies to the table.
+    await db.query(`CREATE TABLE big_orders (id bigint PRIMARY KEY, amount numeric(12,2), amount_cents bigint);
+      INSERT INTO big_orders SELECT g, g % 100 FROM generate_series(1, 20000) g; ANALYZE big_orders;`);
+    const file = join(dir, 'fill.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+name: fill
+phases:
+  deploy:
+    - id: fill
+      why: batches
+      backfill:
+        table: big_orders
+        set: amount_cents = (amount * 100)::bigint
+        where: amount_cents IS NULL
+    - id: fill_at_once
+      why: one statement
+      sql: UPDATE big_orders SET amount_cents = (amount * 100)::bigint WHERE amount_cents IS NULL
+`,
+    );
+    cap = captureStdout();
+    await planCommand(file, { db: db.url, timeBatch: false }, 'json');
+    const json = JSON.parse(cap.text());
+    const rules = (id: string) =>
+      json.steps.find((s: any) => s.id === id).statements.flatMap((st: any) => (st.analysis?.findings ?? []).map((f: any) => f.rule));
+    expect(rules('fill_at_once')).toContain('backfill-in-one-statement');
+    expect(rules('fill')).not.toContain('backfill-in-one-statement');
   });
 
   it('rejects a bad phase and a broken runbook with exit 2, and an unreachable server clearly', async () => {
