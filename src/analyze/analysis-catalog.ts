@@ -52,6 +52,8 @@ export interface IndexInfo {
   expressionColumns?: string[];
   /** Owned by a constraint (PK, UNIQUE, EXCLUDE): drop the constraint, not the index. */
   constraint?: string;
+  /** A btree without a predicate: min()/max() of its first column read one end of it. Unknown offline. */
+  ordered?: boolean;
 }
 
 export interface IncomingForeignKey {

@@ -8,6 +8,7 @@ import type { LockMode } from '../pg/lock-modes.js';
 import { columnRefName, conjuncts, rangeVar, rangeVarsIn, relText, strings, walk } from './ast.js';
 import { unknownRelation, type TableInfo } from './analysis-catalog.js';
 import type { StatementContext } from './context.js';
+import type { WorkKind } from './analysis-types.js';
 import { analyzeCreateTableAs, lockReadRelations } from './other-ddl.js';
 import { formatCount } from './column-changes.js';
 import { lockOwnedSequences } from './sequences.js';
@@ -149,8 +150,38 @@ export async function analyzeSelect(ast: any, ctx: StatementContext): Promise<vo
     for (const r of read)
       if (targeted.size === 0 || targeted.has(r)) ctx.lock(r, 'RowShareLock', { relkind: 'table', why: 'SELECT ... FOR UPDATE/SHARE' });
   }
-  await scanJoined(ast.fromClause, ast.whereClause, ctx);
-  if (read.length) ctx.setWork('rows');
+  if (await minMaxFromIndex(ast, ctx)) return;
+  // A read: one pass over what it scans (a modifying CTE above already set its own work).
+  await scanJoined(ast.fromClause, ast.whereClause, ctx, 'scan');
+}
+
+/**
+ * `SELECT max(id), min(id) FROM t` (wrapped in casts or coalesce or not): with a btree on each
+ * column the server reads one end of the index per aggregate, not the table.
+ */
+async function minMaxFromIndex(ast: any, ctx: StatementContext): Promise<boolean> {
+  const from = ast.fromClause ?? [];
+  if (from.length !== 1 || ast.whereClause || ast.groupClause || ast.havingClause || ast.distinctClause) return false;
+  const rel = rangeVar(from[0]?.RangeVar);
+  if (!rel || (!rel.schema && ctx.cteNames.has(rel.name))) return false;
+  const calls: any[] = [];
+  let columnRefs = 0;
+  walk(ast.targetList, (k, v) => {
+    if (k === 'FuncCall') calls.push(v);
+    if (k === 'ColumnRef') columnRefs++;
+  });
+  const cols = calls.map((f) => {
+    const name = strings(f.funcname).at(-1);
+    return (name === 'min' || name === 'max') && f.args?.length === 1 && !f.agg_distinct && !f.agg_filter && !f.over
+      ? columnRefName(f.args[0])
+      : undefined;
+  });
+  // Every column read is the argument of a min() or max(), and nothing else is called.
+  if (cols.length === 0 || cols.some((c) => !c) || columnRefs !== cols.length) return false;
+  const { info } = await ctx.table(rel);
+  if (!info || info.relkind === 'p') return false;
+  const ordered = [...info.indexes.values()].filter((i) => i.valid && i.ordered);
+  return cols.every((c) => ordered.some((i) => i.columns[0] === c));
 }
 
 export async function analyzeCopy(ast: any, ctx: StatementContext): Promise<void> {
@@ -262,7 +293,7 @@ function constantFilterOnIndex(where: any, names: string[], info: TableInfo | un
  * Relations joined in FROM / USING / a MERGE source: read in full (hash or merge join, or a scan)
  * unless the condition restricts one with a constant on an indexed column.
  */
-async function scanJoined(from: any[] | undefined, where: any, ctx: StatementContext): Promise<void> {
+async function scanJoined(from: any[] | undefined, where: any, ctx: StatementContext, work: WorkKind = 'rows'): Promise<void> {
   const nodes: any[] = [];
   walk({ from }, (k, v) => {
     if (k === 'RangeVar') nodes.push(v);
@@ -277,7 +308,7 @@ async function scanJoined(from: any[] | undefined, where: any, ctx: StatementCon
       ctx.unknownOnce(`whether an index restricts ${name} in this query (else it is read in full)`);
       continue;
     }
-    for (const d of ctx.dataTables(name, info)) ctx.scan(d, 'rows');
+    for (const d of ctx.dataTables(name, info)) ctx.scan(d, work);
   }
 }
 

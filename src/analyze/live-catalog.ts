@@ -187,6 +187,7 @@ function indexInfo(i: IndexFacts): IndexInfo {
     valid: i.valid,
     ready: i.ready,
     expressionColumns: i.expressionColumns,
+    ordered: i.method === 'btree' && !i.partial,
     ...(i.constraint ? { constraint: i.constraint } : {}),
   };
 }

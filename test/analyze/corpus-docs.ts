@@ -298,6 +298,9 @@ export const DOCS_CORPUS: CorpusEntry[] = [
   E('doc-select-for-share', 'dml & locks', 'SELECT * FROM t WHERE id = 1 FOR SHARE'),
   E('doc-select-for-update-skip-locked', 'dml & locks', 'SELECT id FROM plain WHERE id < 10 FOR UPDATE SKIP LOCKED'),
   E('doc-select-join', 'dml & locks', 'SELECT * FROM t JOIN parent_t p ON p.id = t.ref_id WHERE t.id = 5'),
+  // min()/max() of a btree's first column read one end of the index; of another column, the table.
+  E('doc-select-max-indexed', 'dml & locks', 'SELECT coalesce(max(id), 0)::bigint, min(name) FROM t'),
+  E('doc-select-max-unindexed', 'dml & locks', 'SELECT max(amount) FROM t'),
   E('doc-lock-row-share', 'dml & locks', 'LOCK TABLE t IN ROW SHARE MODE'),
   E('doc-lock-exclusive', 'dml & locks', 'LOCK TABLE t IN EXCLUSIVE MODE'),
   E('doc-lock-nowait', 'dml & locks', 'LOCK TABLE plain IN SHARE ROW EXCLUSIVE MODE NOWAIT'),

@@ -94,7 +94,7 @@ describe('pgrunbook plan', () => {
     for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
   });
 
-  it("lints the backfill's SET and WHERE but does not call its batch a backfill in one transaction", async () => {
+  it("lints the backfill's SET and WHERE but not as a backfill in one transaction; sizes a check's SELECT as a read", async () => {
     // Over 10,000 rows: the analyzer's backfill-in-one-statement rule applies to the table.
     await db.query(`CREATE TABLE big_orders (id bigint PRIMARY KEY, amount numeric(12,2), amount_cents bigint);
       INSERT INTO big_orders SELECT g, g % 100 FROM generate_series(1, 20000) g; ANALYZE big_orders;`);
@@ -114,6 +114,16 @@ phases:
     - id: fill_at_once
       why: one statement
       sql: UPDATE big_orders SET amount_cents = (amount * 100)::bigint WHERE amount_cents IS NULL
+    - id: headroom
+      why: reads one end of the primary key
+      check:
+        query: SELECT coalesce(max(id), 0)::bigint FROM big_orders
+        expect: ">= 0"
+    - id: total
+      why: reads the table
+      check:
+        query: SELECT max(amount) FROM big_orders
+        expect: ">= 0"
 `,
     );
     cap = captureStdout();
@@ -123,6 +133,11 @@ phases:
       json.steps.find((s: any) => s.id === id).statements.flatMap((st: any) => (st.analysis?.findings ?? []).map((f: any) => f.rule));
     expect(rules('fill_at_once')).toContain('backfill-in-one-statement');
     expect(rules('fill')).not.toContain('backfill-in-one-statement');
+    // A check's SELECT is a read, sized as one; max() of the key reads one end of its index.
+    const estimate = (id: string) => json.steps.find((s: any) => s.id === id).statements[0].estimate;
+    expect(estimate('headroom')).toMatchObject({ seconds: 0, basis: expect.stringMatching(/^no table read in full/) });
+    expect(estimate('total').seconds).toBeGreaterThan(0);
+    expect(estimate('total').basis).toMatch(/^one read of the table/);
   });
 
   it('rejects a bad phase and a broken runbook with exit 2, and an unreachable server clearly', async () => {

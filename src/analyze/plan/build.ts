@@ -239,7 +239,7 @@ async function measureRates(
 
 /**
  * What a step's estimate is made of, in the operator's words: each statement or unit of work that
- * reads or moves rows with its own figure and basis, and the catalog-only statements in one clause.
+ * reads or moves rows with its own figure and basis, and the statements of no size-dependent work in one clause.
  */
 function stepBasis(s: PlanStep): string {
   const parts: string[] = [];
@@ -256,7 +256,7 @@ function stepBasis(s: PlanStep): string {
     parts.push(`${w.description}: ${w.estimate ? `${estimateText(w.estimate)} (${w.estimate.basis})` : 'not sized'}`);
   if (catalog)
     parts.push(
-      `${catalog} catalog-only statement${catalog === 1 ? '' : 's'}: instant once locked (the high end includes up to ${fmtDuration(lockWait)} waiting for locks)`,
+      `${catalog} statement${catalog === 1 ? '' : 's'} whose time does not grow with the table (catalog changes, index lookups): instant once locked (the high end includes up to ${fmtDuration(lockWait)} waiting for locks)`,
     );
   return parts.join('; ');
 }

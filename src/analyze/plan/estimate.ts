@@ -140,11 +140,12 @@ export function estimateStatement(
 ): Estimate | undefined {
   const waitHigh = (lockWait.lockTimeoutMs * (lockWait.retries + 1)) / 1000;
   if (a.work === 'none' || a.work === 'catalog') {
+    const what = a.work === 'catalog' ? 'a catalog change' : 'no table read in full, nothing rewritten';
     return {
       seconds: 0,
       low: 0,
       high: waitHigh,
-      basis: `a catalog change: instant once the lock is granted (waiting for it: up to ${fmtDuration(waitHigh)} with lock_timeout and retries)`,
+      basis: `${what}: instant once the lock is granted (waiting for it: up to ${fmtDuration(waitHigh)} with lock_timeout and retries)`,
     };
   }
   return estimateWork(a.work, a.sizeDriver, tables, rates, waitHigh);

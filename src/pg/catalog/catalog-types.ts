@@ -88,6 +88,10 @@ export interface IndexFacts {
   bytes: number;
   /** Columns used only in its expressions or predicate. */
   expressionColumns: string[];
+  /** Access method (btree, hash, gin ...). */
+  method: string;
+  /** Has a WHERE predicate. */
+  partial: boolean;
   /** pg_get_indexdef(), read only when asked for (it locks the table). */
   definition?: string;
 }

@@ -72,6 +72,8 @@ function indexFromRow(i: any): IndexFacts {
     ...(i.constraint_name ? { constraint: i.constraint_name } : {}),
     bytes: Number(i.bytes),
     expressionColumns: i.expression_columns ?? [],
+    method: i.method,
+    partial: i.is_partial,
     ...(i.definition !== null ? { definition: i.definition } : {}),
   };
 }

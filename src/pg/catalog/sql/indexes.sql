@@ -3,6 +3,7 @@
 SELECT ic.oid::int8 AS oid, n.nspname::text AS schema, ic.relname::text AS name, ic.oid::regclass::text AS regclass,
        i.indrelid::regclass::text AS table, i.indrelid::int8 AS table_oid,
        i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indisready AS is_ready,
+       (SELECT am.amname::text FROM pg_am am WHERE am.oid = ic.relam) AS method, i.indpred IS NOT NULL AS is_partial,
        ARRAY(SELECT coalesce(a.attname::text, '(expression)') FROM unnest(string_to_array(i.indkey::text, ' ')::int2[]) WITH ORDINALITY k(n, o)
                LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
        (SELECT con.conname::text FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
