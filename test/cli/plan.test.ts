@@ -133,6 +133,10 @@ phases:
       json.steps.find((s: any) => s.id === id).statements.flatMap((st: any) => (st.analysis?.findings ?? []).map((f: any) => f.rule));
     expect(rules('fill_at_once')).toContain('backfill-in-one-statement');
     expect(rules('fill')).not.toContain('backfill-in-one-statement');
+    // The backfill locks its cursor row in pgrunbook's state: listed with the step's locks, but not
+    // sized as a table of the change, nor missing before the first run creates it.
+    expect(JSON.stringify(json.steps.find((s: any) => s.id === 'fill').locks)).toMatch(/pgrunbook\.backfill_cursors/);
+    expect([...json.tables.map((t: any) => t.name), ...json.missingTables]).toEqual(['big_orders']);
     // A check's SELECT is a read, sized as one; max() of the key reads one end of its index.
     const estimate = (id: string) => json.steps.find((s: any) => s.id === id).statements[0].estimate;
     expect(estimate('headroom')).toMatchObject({ seconds: 0, basis: expect.stringMatching(/^no table read in full/) });

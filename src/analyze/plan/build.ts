@@ -184,6 +184,8 @@ interface SizedTables {
   unread: Map<string, string>;
 }
 
+const OWN_STATE = /^"?pgrunbook"?\./;
+
 /** Sizes of every relation a step locks or works on, from its own plan and from the analysis. */
 async function sizeTables(ro: ReturnType<typeof readOnly>, steps: PlanStep[]): Promise<SizedTables> {
   const touched = new Map<string, Set<string>>();
@@ -198,6 +200,9 @@ async function sizeTables(ro: ReturnType<typeof readOnly>, steps: PlanStep[]): P
   const missingTables: string[] = [];
   const factsName = new Map<string, string>();
   for (const [name, by] of touched) {
+    // pgrunbook's own state (a backfill's cursor row): the step lists the lock, but it is not a
+    // table of the operator's change to size, nor missing before the first run creates it.
+    if (OWN_STATE.test(name)) continue;
     const facts = await planTableFacts(ro, qualifiedFor(name)).catch(() => undefined);
     if (!facts) {
       missingTables.push(name);
