@@ -12,7 +12,7 @@ import { readWalConsumers, type WalConsumers } from '../pg/wal-consumers.js';
 
 const ignoreClientError = () => {};
 
-type ProbeName = 'replication' | 'blocked';
+type ProbeName = 'replication' | 'blocked' | 'sessions';
 
 export class ThrottleProbes {
   private client: pg.PoolClient | undefined;
@@ -56,6 +56,12 @@ export class ThrottleProbes {
     ]);
     const r = rows?.[0];
     return r ? { count: r.blocked, maxWaitMs: r.max_wait_ms } : undefined;
+  }
+
+  /** Other client sessions busy now or within the last `withinMs` (busy-sessions.sql); undefined = not read. */
+  async busySessions(ownPids: number[], withinMs: number): Promise<number | undefined> {
+    const rows = await this.run<{ busy: number }>('sessions', sqlText('backfill/sql', 'busy-sessions'), [ownPids, withinMs]);
+    return rows?.[0]?.busy;
   }
 
   /** pg_stat_statements on the touched tables; undefined when the probe connection is down. */

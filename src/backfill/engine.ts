@@ -81,6 +81,8 @@ export interface ProbeSource {
   serverPressure?(table: string, now: number): Promise<ServerPressureReading | undefined>;
   /** Standbys, replication slots and the archive: whether a default wal_rate applies. */
   walConsumers?(): Promise<WalConsumers | undefined>;
+  /** Other client sessions busy now or within `withinMs` (auto's second worker); absent = not read. */
+  busySessions?(ownPids: number[], withinMs: number): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -151,6 +153,9 @@ class BackfillRun {
   private walCheckpoint: WalCheckpointWatch | undefined;
   /** The server's WAL bytes/s over the last pressure window (for the second worker's headroom). */
   private walBytesPerSec: number | undefined;
+  /** Other client sessions busy in the last probe window (auto, no host endpoint); undefined = not read. */
+  private busySessions: number | undefined;
+  private lastSessionsProbe = -Infinity;
   private lastHostProbe = -Infinity;
   private hostRules: HostRulesWatch | undefined;
   /** Size cut after statement timeouts when the runbook fixed the size. */
@@ -357,6 +362,7 @@ class BackfillRun {
     const cfg = this.cfg.throttle;
     const now = this.deps.clock.now();
     const keysLeft = this.info.estimatedRows === null ? null : Math.max(0, this.info.estimatedRows - this.totals().keysDone);
+    await this.probeBusySessions();
     const d = this.policy.decide({
       rowsDone: this.totals().rowsDone,
       batchesLeft: keysLeft === null ? null : keysLeft / Math.max(1, this.batchSize()),
@@ -364,6 +370,7 @@ class BackfillRun {
       throttle: this.governor.summaryWithout('wal_rate'),
       waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
       hasRange: this.lane !== undefined,
+      ...(this.busySessions !== undefined ? { busySessions: this.busySessions } : {}),
       ...(this.walBytesPerSec !== undefined && cfg.enabled
         ? { wal: { bytesPerSec: this.walBytesPerSec, limit: this.walCheckpoint?.walLimit ?? cfg.walRateBytes } }
         : {}),
@@ -980,6 +987,20 @@ class BackfillRun {
         await running;
       },
     };
+  }
+
+  /**
+   * Whether the application is at work, for `auto`'s second worker: read only without a host
+   * endpoint (with one, host_cpu says whether a core is left).
+   */
+  private async probeBusySessions(): Promise<void> {
+    const cfg = this.cfg.throttle;
+    const now = this.deps.clock.now();
+    const probes = this.probes;
+    if (this.cfg.workers !== 'auto' || this.deps.host || !probes?.busySessions || !cfg.enabled) return;
+    if (now - this.lastSessionsProbe < cfg.probeIntervalMs) return;
+    this.lastSessionsProbe = now;
+    this.busySessions = await probes.busySessions(this.ownPids(), cfg.probeIntervalMs);
   }
 
   private async probeReplication(): Promise<void> {

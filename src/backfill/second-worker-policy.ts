@@ -13,6 +13,10 @@
 //   cooldown  stopped after a trial that did not pay; measured again after COOLDOWN_MS.
 //   off       the key range could not be cut: one worker to the end.
 //
+// `auto` also keeps to one worker while other sessions are running statements and the run has no
+// host endpoint: a second worker takes a core the application may need, and without the host's CPU
+// figures nothing says one is spare (the rows/s gain does not see the application's latency).
+//
 // A throttle rule, or sessions waiting on our rows, parks the second worker at once, whatever the
 // state: slowing down must never be undone by a second worker. wal_rate is the exception: it paces
 // both workers by the cluster's measured WAL rate, so the pair runs at its limit (the engine leaves
@@ -40,6 +44,11 @@ export interface WorkerSignals {
   hasRange: boolean;
   /** The server's WAL bytes/s over the last probe window and the wal_rate limit (0 = off); absent = not read. */
   wal?: { bytesPerSec: number; limit: number };
+  /**
+   * Other client sessions that ran statements in the last probe window, read when the run has no
+   * host endpoint; absent = not read (a host endpoint watches the CPU instead, or the probe is off).
+   */
+  busySessions?: number;
 }
 
 export interface WorkerDecision {
@@ -65,6 +74,8 @@ export class SecondWorkerPolicy {
   private retryAt = 0;
   /** Said once per stretch: the WAL rate leaves no room for a second writer. */
   private walBound = false;
+  /** Said once per stretch: the application is at work and no host endpoint shows a spare core. */
+  private appBound = false;
 
   constructor(
     private readonly setting: WorkersSetting,
@@ -76,8 +87,16 @@ export class SecondWorkerPolicy {
   decide(s: WorkerSignals): WorkerDecision {
     if (this.setting === 1 || this.state === 'off') return { run: false };
     const now = this.clock.now();
-    const reason = s.throttle ? `throttle ${s.throttle} active` : s.waiters ? 'sessions waited on our rows in the last probe window' : null;
-    if (reason) return this.park(reason);
+    const busy = this.setting === 'auto' && (s.busySessions ?? 0) > 0 ? s.busySessions! : 0;
+    const reason = s.throttle
+      ? `throttle ${s.throttle} active`
+      : s.waiters
+        ? 'sessions waited on our rows in the last probe window'
+        : busy
+          ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and this run has no host endpoint to show a spare core`
+          : null;
+    if (reason) return this.park(reason, busy > 0);
+    this.appBound = false;
     const wasParked = this.parked;
     this.parked = false;
     if (this.setting === 2) return this.fixed(s, wasParked);
@@ -103,14 +122,19 @@ export class SecondWorkerPolicy {
     return { run: true, log: 'second worker started (workers: 2)' };
   }
 
-  private park(reason: string): WorkerDecision {
+  private park(reason: string, appBusy = false): WorkerDecision {
     const running = this.state === 'kept' || this.state === 'trial';
     if (this.state === 'trial') this.toSingle();
-    if (this.parked) return { run: false };
+    // Said once per stretch, also when no second worker ran: why auto stays with one.
+    const tell = appBusy && !this.appBound;
+    if (appBusy) this.appBound = true;
+    if (this.parked && !tell) return { run: false };
     this.parked = true;
     if (!running) {
       this.window = undefined; // a single window with a rule active compares with nothing
-      return { run: false };
+      return tell
+        ? { run: false, log: `second worker not started: ${reason} (pass --node-exporter or --prometheus, or set workers: 2)` }
+        : { run: false };
     }
     return { run: false, log: `second worker parked: ${reason}; it comes back when that clears` };
   }

@@ -92,6 +92,33 @@ describe.each(edgeMajors())('throttle probes on PostgreSQL %i', (major) => {
     }
   });
 
+  it("counts this database's sessions at work now or within the window, but not pgrunbook's nor the given pids", async () => {
+    const probes = new ThrottleProbes(db.pool, 1000, () => {});
+    const client = (name?: string) => new pg.Client({ connectionString: db.url, ...(name ? { application_name: name } : {}) });
+    const app = client('shop');
+    const ours = client('pgrunbook:20261207-1');
+    const given = client();
+    const elsewhere = new pg.Client({ connectionString: db.url.replace(/\/[^/?]+(\?|$)/, '/postgres$1'), application_name: 'shop' });
+    const sessions = [app, ours, given, elsewhere];
+    for (const c of sessions) await c.connect();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      await sleep(2500); // every session here, the test's pool included, idle for longer than the window
+      expect(await probes.busySessions([], 2000)).toBe(0);
+      for (const c of sessions) await c.query('select 1');
+      expect(await probes.busySessions([(given as any).processID], 2000)).toBe(1);
+      expect(await probes.busySessions([], 2000)).toBe(2);
+      // An open transaction counts however long it has been idle in it.
+      await app.query('begin');
+      await sleep(2500);
+      expect(await probes.busySessions([], 2000)).toBe(1);
+      await app.query('commit');
+    } finally {
+      for (const c of sessions) await c.end();
+      await probes.close();
+    }
+  });
+
   it('runs with its own short statement_timeout and skips a round instead of failing', async () => {
     const probes = new ThrottleProbes(db.pool, 250, () => {});
     try {

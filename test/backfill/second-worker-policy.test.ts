@@ -99,6 +99,28 @@ describe('SecondWorkerPolicy', () => {
     off.until(true, 10_000, { wal: { bytesPerSec: 45 * MB, limit: 0 } });
   });
 
+  it('auto without a host endpoint: does not start while other sessions are at work, says why once, and parks a kept worker', () => {
+    const d = drive('auto');
+    const app = { busySessions: 8 };
+    for (let i = 0; i < 40; i++) expect(d.tick(10_000, 500, app)).toBe(false);
+    expect(d.logs).toEqual([
+      'second worker not started: 8 other sessions ran statements in the last probe window and this run has no host endpoint to show a spare core (pass --node-exporter or --prometheus, or set workers: 2)',
+    ]);
+    // The application goes quiet: measured afresh, then the trial starts and pays.
+    expect(d.until(true, 10_000, { busySessions: 0 })).toBe(1 + (2 * AUTO.windowMs) / 500);
+    d.until(true, 13_000, { busySessions: 0 });
+    for (let i = 0; i < 6; i++) d.tick(13_000, 500, { busySessions: 0 });
+    // It comes back: the kept worker is parked until it is quiet again.
+    expect(d.tick(13_000, 500, { busySessions: 1 })).toBe(false);
+    expect(d.logs.at(-1)).toBe(
+      'second worker parked: 1 other session ran statements in the last probe window and this run has no host endpoint to show a spare core; it comes back when that clears',
+    );
+    expect(d.tick(13_000, 500, { busySessions: 0 })).toBe(true);
+    // workers: 2 is the operator's choice: other sessions do not hold it back.
+    const two = drive(2);
+    expect(two.tick(1000, 500, app)).toBe(true);
+  });
+
   it('auto: does not start with too few batches left or no row estimate', () => {
     const d = drive('auto');
     for (let i = 0; i < 30; i++) expect(d.tick(10_000, 500, { batchesLeft: AUTO.minBatchesLeft - 1 })).toBe(false);

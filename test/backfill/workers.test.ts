@@ -3,6 +3,7 @@
 // abort with both ranges half done and its resume, and `auto` adding the second worker on an idle
 // table. Every `set` is non-idempotent (counter = counter + 1), so "exactly once" is checked directly.
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { edgeMajors, useTestDatabase } from '../support/pg.js';
 import { readCursor } from '../../src/backfill/cursor-store.js';
 import { readRanges } from '../../src/backfill/range-store.js';
@@ -342,6 +343,56 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     expect(seconds, `${(wal / 1024 ** 2).toFixed(1)} MB of the cluster's WAL in ${seconds.toFixed(1)} s`).toBeGreaterThan(
       ownAtLeast / (2 * limit),
     );
+  }, 120_000);
+
+  it('auto keeps to one worker while the application is at work and no host endpoint is given, and says why', async () => {
+    await createStateSchema(db.pool);
+    await db.query(`create table busy (id bigint primary key, counter int not null default 0)`);
+    await db.query(`insert into busy select g from generate_series(1, 300000) g`);
+    await db.query('analyze busy');
+    // The application: one session reading every 100 ms, as an app's pool does.
+    const app = new pg.Client({ connectionString: db.url, application_name: 'shop' });
+    await app.connect();
+    let reading = true;
+    const reads = (async () => {
+      while (reading) {
+        await app.query('select count(*) from busy where id < 100');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const { ctx, error } = await runStep(
+        db.url,
+        // As in the idle case below: the walk lasts past auto's measuring windows (at least 10 s
+        // for 50,000 rows), and the rules that watch the loaded test machine are off.
+        {
+          table: 'busy',
+          set: 'counter = counter + 1',
+          batch_size: 100,
+          pause: '20ms',
+          min_throughput: 0,
+          throttle: { wal_rate: 0, checkpoint_pressure: false, batch_time_factor: 1000, app_latency: 0 },
+        },
+        {
+          onEvent: (e, c) => {
+            const p = e.type === 'step.progress' && e.progress.kind === 'backfill' ? e.progress : undefined;
+            if (p && p.rowsDone > 50_000) c.abort.abort();
+          },
+        },
+      );
+      expect(error?.constructor?.name).toBe('AbortedError');
+      const said = logs(ctx.events).filter((m) => m.startsWith('second worker'));
+      // The app, and at first the test's own pool, which made the table just before.
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(
+        /^second worker not started: [12] other sessions? ran statements in the last probe window and this run has no host endpoint to show a spare core \(pass --node-exporter or --prometheus, or set workers: 2\)$/,
+      );
+      expect(await readRanges(db.pool, ctx.runId, 'fill')).toEqual([]);
+    } finally {
+      reading = false;
+      await reads;
+      await app.end();
+    }
   }, 120_000);
 
   it('auto adds the second worker on an idle table and says why', async () => {
