@@ -87,15 +87,17 @@ export class SecondWorkerPolicy {
   decide(s: WorkerSignals): WorkerDecision {
     if (this.setting === 1 || this.state === 'off') return { run: false };
     const now = this.clock.now();
-    const busy = this.setting === 'auto' && (s.busySessions ?? 0) > 0 ? s.busySessions! : 0;
+    const busy = this.setting === 'auto' ? (s.busySessions ?? 0) : 0;
+    const appAtWork =
+      busy > 0
+        ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and this run has no host endpoint to show a spare core`
+        : null;
     const reason = s.throttle
       ? `throttle ${s.throttle} active`
       : s.waiters
         ? 'sessions waited on our rows in the last probe window'
-        : busy
-          ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and this run has no host endpoint to show a spare core`
-          : null;
-    if (reason) return this.park(reason, busy > 0);
+        : appAtWork;
+    if (reason) return this.park(reason, reason === appAtWork);
     this.appBound = false;
     const wasParked = this.parked;
     this.parked = false;

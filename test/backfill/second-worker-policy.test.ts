@@ -102,6 +102,8 @@ describe('SecondWorkerPolicy', () => {
   it('auto without a host endpoint: does not start while other sessions are at work, says why once, and parks a kept worker', () => {
     const d = drive('auto');
     const app = { busySessions: 8 };
+    // A rule active as well: the rule is the reason, and nothing is said while no worker ran.
+    for (let i = 0; i < 4; i++) expect(d.tick(10_000, 500, { ...app, throttle: 'batch_time' })).toBe(false);
     for (let i = 0; i < 40; i++) expect(d.tick(10_000, 500, app)).toBe(false);
     expect(d.logs).toEqual([
       'second worker not started: 8 other sessions ran statements in the last probe window and this run has no host endpoint to show a spare core (pass --node-exporter or --prometheus, or set workers: 2)',
