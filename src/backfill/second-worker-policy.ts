@@ -97,7 +97,14 @@ export class SecondWorkerPolicy {
       : s.waiters
         ? 'sessions waited on our rows in the last probe window'
         : appAtWork;
-    if (reason) return this.park(reason, reason === appAtWork);
+    if (appAtWork && reason === appAtWork) {
+      const d = this.park(reason, true);
+      // The one worker's rate is measured meanwhile: a session busy for a moment (the operator's own
+      // query just before the step) then costs no window.
+      if (this.state === 'single') this.window ??= { at: now, rows: s.rowsDone };
+      return d;
+    }
+    if (reason) return this.park(reason);
     this.appBound = false;
     const wasParked = this.parked;
     this.parked = false;
@@ -133,7 +140,9 @@ export class SecondWorkerPolicy {
     if (this.parked && !tell) return { run: false };
     this.parked = true;
     if (!running) {
-      this.window = undefined; // a single window with a rule active compares with nothing
+      // A single window with a rule active compares with nothing; the application at work does
+      // not slow the one worker down by our doing, so its window goes on.
+      if (!appBusy) this.window = undefined;
       return tell
         ? { run: false, log: `second worker not started: ${reason} (pass --node-exporter or --prometheus, or set workers: 2)` }
         : { run: false };
