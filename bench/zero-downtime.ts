@@ -42,6 +42,7 @@ import { HOST_CPU_MIN_DUTY } from '../src/backfill/host-rules.js';
 import { type BenchExporter, cpuBusyBetween, startNodeExporter } from './lib/node-exporter.js';
 import type { RunEvent } from '../src/engine/events.js';
 import { PHASE_HEADER, phaseRows, swapPhases, type Phase } from './lib/swap-phases.js';
+import { childCpuSampler, treeCpuMs } from './lib/proc-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -385,7 +386,15 @@ function stats(l: Load, fromMs: number, toMs: number): Stats {
 }
 
 /** Per runbook step: how long it ran, and the workload's p99 / max / count over 50 ms meanwhile. */
-function perStep(l: Load, steps: { id: string; from: number; to: number }[]): string[] {
+interface Step {
+  id: string;
+  from: number;
+  to: number;
+  /** The server's CPU while the step ran (its value when it started, until it ends). */
+  cpuMs: number;
+}
+
+function perStep(l: Load, steps: Step[]): string[] {
   const txs = transactions(l);
   return steps.map((s) => {
     const lat = txs
@@ -393,7 +402,7 @@ function perStep(l: Load, steps: { id: string; from: number; to: number }[]): st
       .map((t) => t.ms)
       .sort((a, b) => a - b);
     const p99 = lat.length ? lat[Math.min(lat.length - 1, Math.floor(0.99 * lat.length))]! : NaN;
-    return `| ${s.id} | ${((s.to - s.from) / 1000).toFixed(1)} s | ${lat.length} | ${p99.toFixed(1)} ms | ${(lat.at(-1) ?? NaN).toFixed(1)} ms | ${lat.filter((x) => x > 50).length} |`;
+    return `| ${s.id} | ${((s.to - s.from) / 1000).toFixed(1)} s | ${lat.length} | ${p99.toFixed(1)} ms | ${(lat.at(-1) ?? NaN).toFixed(1)} ms | ${lat.filter((x) => x > 50).length} | ${(s.cpuMs / 1000).toFixed(1)} s |`;
   });
 }
 
@@ -440,7 +449,7 @@ function pooled(parts: { txs: Tx[]; seconds: number; aborted: number }[]): Stats
 }
 
 /** The naive way on the table the workload uses, or (`floor`) its work on a copy the workload never touches. */
-async function oneTransaction(which: 'naive' | 'floor'): Promise<{ stats: Stats; ms: number }> {
+async function oneTransaction(which: 'naive' | 'floor'): Promise<{ stats: Stats; ms: number; cpu: Cpu }> {
   const url = await freshDb(`zd_${which}`);
   const c = new pg.Client(url);
   await c.connect();
@@ -448,19 +457,36 @@ async function oneTransaction(which: 'naive' | 'floor'): Promise<{ stats: Stats;
   const l = startLoad(url, 900);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const t0 = Date.now();
+  const cpu0 = treeCpuMs(server.pid);
+  const vacuum = childCpuSampler(server.pid, AUTOVACUUM);
   await c.query(which === 'floor' ? SCENARIO.floor.sql : SCENARIO.naive);
+  const cpu = { serverMs: treeCpuMs(server.pid) - cpu0, autovacuumMs: vacuum.stop() };
   const t1 = Date.now();
   await c.end();
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   await stopLoad(l);
   const s = stats(l, t0, t1 + SETTLE_MS);
   rmSync(l.dir, { recursive: true, force: true });
-  return { stats: s, ms: t1 - t0 };
+  return { stats: s, ms: t1 - t0, cpu };
 }
+
+/**
+ * CPU spent while the change ran: the server's (every backend, the workload's included, so compare rows, not
+ * totals with the wall time) and, for the runbook, the runner's own process (this bench's, which runs it).
+ */
+interface Cpu {
+  serverMs: number;
+  /** Of serverMs: autovacuum workers' (on any table: the runbook's committed batches leave dead rows behind as they go). */
+  autovacuumMs: number;
+  runnerMs?: number;
+}
+
+const AUTOVACUUM = /autovacuum worker/;
 
 interface RunbookRun {
   stats: Stats;
   ms: number;
+  cpu: Cpu;
   steps: string[];
   /** step.throttle events by rule (a rule announced again at a new duty counts again). */
   fired: Record<string, number>;
@@ -523,7 +549,7 @@ async function runbook(
     journalDir: null,
     ...(opts.exporter && opts.watchHost ? { host: new NodeExporterSignals(opts.exporter.url, systemClock) } : {}),
   });
-  const steps: { id: string; from: number; to: number }[] = [];
+  const steps: Step[] = [];
   const fired: Record<string, number> = {};
   // For --dump: what the runbook did when, to line up with the workload's slow transactions.
   const marks: { at: number; type: string; text: string }[] = [];
@@ -542,16 +568,28 @@ async function runbook(
     if (HEAVY && e.type === 'step.throttle' && e.reason && ['app_latency', 'host_cpu'].includes(e.reason))
       console.log(`  throttle: ${e.reason} (${e.detail})`);
     if (e.type === 'step.log' && /pg_stat_statements/.test(e.message)) console.log(`runbook: ${e.message}`);
-    if (e.type === 'step.started') steps.push({ id: e.stepId, from: Date.parse(e.at), to: NaN });
+    if (e.type === 'step.started') steps.push({ id: e.stepId, from: Date.parse(e.at), to: NaN, cpuMs: treeCpuMs(server.pid) });
     if (e.type === 'step.completed' || e.type === 'step.failed') {
       const s = steps.find((x) => x.id === e.stepId && Number.isNaN(x.to));
-      if (s) s.to = Date.parse(e.at);
+      if (s) {
+        s.to = Date.parse(e.at);
+        s.cpuMs = treeCpuMs(server.pid) - s.cpuMs;
+      }
     }
   });
   const t0 = Date.now();
   const cpu0 = await opts.exporter?.sample();
   const waits = values.dump ? sampleWaits(url) : undefined;
+  const serverCpu0 = treeCpuMs(server.pid);
+  const runnerCpu0 = process.cpuUsage();
+  const vacuum = childCpuSampler(server.pid, AUTOVACUUM);
   const outcome = await runner.run();
+  const runnerCpu = process.cpuUsage(runnerCpu0);
+  const cpu = {
+    serverMs: treeCpuMs(server.pid) - serverCpu0,
+    autovacuumMs: vacuum.stop(),
+    runnerMs: (runnerCpu.user + runnerCpu.system) / 1000,
+  };
   const waitSamples = await waits?.stop();
   const cpu1 = await opts.exporter?.sample();
   const t1 = Date.now();
@@ -576,6 +614,7 @@ async function runbook(
   return {
     stats: s,
     ms: t1 - t0,
+    cpu,
     steps: byStep,
     fired,
     ...(swap ? { swap } : {}),
@@ -802,13 +841,15 @@ machine, other sessions' included), so ${left > 0 ? `the ${HOST_CPU_LIMIT}% limi
 unthrottled, pgbench drove it to ${pctText(sustained.cpuBusyPct)}. The workload while each step ran (last round, host_cpu ${HOST_CPU_LIMIT}%); only the
 backfill is throttled, the other steps run as they are:
 
-| step | took | workload tx | p99 | max | tx over 50 ms |
-|---|---|---|---|---|---|
+| step | took | workload tx | p99 | max | tx over 50 ms | server CPU |
+|---|---|---|---|---|---|---|
 ${hostRun.steps.join('\n')}`,
   );
   return rounds.every((round) => round.slice(1).some(meets));
 }
 
+const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
+const cpuText = (c: Cpu) => `${seconds(c.serverMs)}${c.autovacuumMs >= 100 ? ` (autovacuum ${seconds(c.autovacuumMs)})` : ''}`;
 const fmt = (s: Stats) =>
   `${s.tx} tx, ${s.tps.toFixed(0)} tps, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, failed ${s.failed}`;
 
@@ -820,8 +861,8 @@ if (HEAVY) await heavyWorkload();
 const halfBaseline = Number(values['baseline-seconds']) / 2;
 const baseParts = [await baselineTxs(halfBaseline)];
 interface Round {
-  naive: { stats: Stats; ms: number };
-  floor: { stats: Stats; ms: number };
+  naive: { stats: Stats; ms: number; cpu: Cpu };
+  floor: { stats: Stats; ms: number; cpu: Cpu };
   runbook: RunbookRun;
 }
 const rounds: Round[] = [];
@@ -831,7 +872,9 @@ for (let i = 1; i <= ROUNDS; i++) {
   const fl = await oneTransaction('floor');
   console.log(`round ${i} floor:   ${(fl.ms / 1000).toFixed(1)} s; workload ${fmt(fl.stats)}`);
   const rbk = await runbook(BT);
-  console.log(`round ${i} runbook: ${(rbk.ms / 1000).toFixed(1)} s; workload ${fmt(rbk.stats)}; throttle events ${firedText(rbk.fired)}`);
+  console.log(
+    `round ${i} runbook: ${(rbk.ms / 1000).toFixed(1)} s; workload ${fmt(rbk.stats)}; throttle events ${firedText(rbk.fired)}; CPU server ${cpuText(rbk.cpu)} (floor ${cpuText(fl.cpu)}), runner ${seconds(rbk.cpu.runnerMs)}`,
+  );
   rounds.push({ naive: nv, floor: fl, runbook: rbk });
 }
 baseParts.push(await baselineTxs(halfBaseline));
@@ -870,12 +913,12 @@ if (SCENARIO_NAME === 'swap-table')
   for (const [i, r] of rounds.entries())
     console.log(`\nround ${i + 1}: the swap step's phases (slow = over ${slowMs.toFixed(1)} ms)\n${phaseTable(r)}`);
 console.log(`\nrunbook: ${verdict}; rounds meeting every bar: ${rounds.filter(met).length} of ${ROUNDS}`);
-const row = (name: string, ms: number | null, s: Stats, vsNaive = '') =>
-  `| ${name} | ${ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`}${vsNaive} | ${s.tx} | ${s.p50.toFixed(1)} ms | ${s.p99.toFixed(1)} ms | ${s.max.toFixed(1)} ms | ${s.failed} |`;
+const row = (name: string, ms: number | null, s: Stats, cpu?: Cpu, vsNaive = '') =>
+  `| ${name} | ${ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`}${vsNaive} | ${s.tx} | ${s.p50.toFixed(1)} ms | ${s.p99.toFixed(1)} ms | ${s.max.toFixed(1)} ms | ${s.failed} | ${cpu ? cpuText(cpu) : '–'} | ${seconds(cpu?.runnerMs)} |`;
 const roundRows = rounds.flatMap((r, i) => [
-  row(`${i + 1}: naive (one transaction)`, r.naive.ms, r.naive.stats),
-  row(`${i + 1}: floor (that work on a copy nobody uses)`, r.floor.ms, r.floor.stats),
-  row(`${i + 1}: runbook`, r.runbook.ms, r.runbook.stats, ` (${ratio(r.runbook.ms, r.naive.ms)})`),
+  row(`${i + 1}: naive (one transaction)`, r.naive.ms, r.naive.stats, r.naive.cpu),
+  row(`${i + 1}: floor (that work on a copy nobody uses)`, r.floor.ms, r.floor.stats, r.floor.cpu),
+  row(`${i + 1}: runbook`, r.runbook.ms, r.runbook.stats, r.runbook.cpu, ` (${ratio(r.runbook.ms, r.naive.ms)})`),
 ]);
 const floorText = floorVerdict(rounds, base);
 console.log(floorText);
@@ -904,8 +947,8 @@ Embedded PostgreSQL ${values.major} with production durability. ${walWarmNote} L
 (1/5/15 min) on this shared machine; the baseline row
 shows what its noise costs.
 
-| scenario | change took | workload tx | p50 | p99 | max | failed |
-|---|---|---|---|---|---|---|
+| scenario | change took | workload tx | p50 | p99 | max | failed | server CPU | runner CPU |
+|---|---|---|---|---|---|---|---|---|
 ${row('baseline (no change)', null, base)}
 ${roundRows.join('\n')}
 
@@ -915,8 +958,8 @@ ${floorText}
 
 The workload while each runbook step ran (last round):
 
-| step | took | workload tx | p99 | max | tx over 50 ms |
-|---|---|---|---|---|---|
+| step | took | workload tx | p99 | max | tx over 50 ms | server CPU |
+|---|---|---|---|---|---|---|
 ${last.runbook.steps.join('\n')}
 
 The swap step split into its phases (round ${rounds.indexOf(worstRound) + 1}, the one with the highest p99), from the runner's events
@@ -944,8 +987,8 @@ non-interactive, \`--yes\`) with ${BT ? `\`batch_time\` ${BT}` : `its defaults: 
 Embedded PostgreSQL ${values.major} with production durability (fsync, synchronous_commit, full_page_writes on). ${walWarmNote} Load average at the end:
 ${load.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on this shared machine; the baseline row shows what its noise costs.
 
-| scenario | change took | workload tx | p50 | p99 | max | failed |
-|---|---|---|---|---|---|---|
+| scenario | change took | workload tx | p50 | p99 | max | failed | server CPU | runner CPU |
+|---|---|---|---|---|---|---|---|---|
 ${row('baseline (no change)', null, base)}
 ${roundRows.join('\n')}
 
@@ -955,8 +998,8 @@ ${floorText}
 
 The workload while each runbook step ran (last round):
 
-| step | took | workload tx | p99 | max | tx over 50 ms |
-|---|---|---|---|---|---|
+| step | took | workload tx | p99 | max | tx over 50 ms | server CPU |
+|---|---|---|---|---|---|---|
 ${last.runbook.steps.join('\n')}`,
   );
 process.exit(rounds.every(met) ? 0 : 1);
