@@ -345,6 +345,21 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     );
   }, 120_000);
 
+  /**
+   * `auto` on `table`: small fixed batches with a pause keep the main pass going past auto's two
+   * measuring windows (at least 20 ms a batch of 100 rows: a minute for 300,000, whatever the
+   * machine). The rules that watch the machine and the server (batch time, throughput, WAL,
+   * checkpoints) are off: other tests load both, and these cases are about the second worker.
+   */
+  const autoWalk = (table: string): BackfillParams => ({
+    table,
+    set: 'counter = counter + 1',
+    batch_size: 100,
+    pause: '20ms',
+    min_throughput: 0,
+    throttle: { wal_rate: 0, checkpoint_pressure: false, batch_time_factor: 1000, app_latency: 0 },
+  });
+
   it('auto keeps to one worker while the application is at work and no host endpoint is given, and says why', async () => {
     await createStateSchema(db.pool);
     await db.query(`create table busy (id bigint primary key, counter int not null default 0)`);
@@ -363,16 +378,7 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     try {
       const { ctx, error } = await runStep(
         db.url,
-        // As in the idle case below: the walk lasts past auto's measuring windows (at least 10 s
-        // for 50,000 rows), and the rules that watch the loaded test machine are off.
-        {
-          table: 'busy',
-          set: 'counter = counter + 1',
-          batch_size: 100,
-          pause: '20ms',
-          min_throughput: 0,
-          throttle: { wal_rate: 0, checkpoint_pressure: false, batch_time_factor: 1000, app_latency: 0 },
-        },
+        autoWalk('busy'), // at least 10 s for 50,000 rows: past auto's measuring windows
         {
           onEvent: (e, c) => {
             const p = e.type === 'step.progress' && e.progress.kind === 'backfill' ? e.progress : undefined;
@@ -401,31 +407,16 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     await db.query(`insert into idle select g from generate_series(1, 300000) g`);
     await db.query('analyze idle');
     let started = false;
-    const { ctx, error } = await runStep(
-      db.url,
-      // Small fixed batches with a pause keep the main pass going past auto's two measuring windows
-      // (at least 20 ms a batch of 100 rows: a minute for the table, whatever the machine). The rules
-      // that watch the machine and the server (batch time, throughput, WAL, checkpoints) are off:
-      // other tests load both, and this test is about an idle table.
-      {
-        table: 'idle',
-        set: 'counter = counter + 1',
-        batch_size: 100,
-        pause: '20ms',
-        min_throughput: 0,
-        throttle: { wal_rate: 0, checkpoint_pressure: false, batch_time_factor: 1000, app_latency: 0 },
+    const { ctx, error } = await runStep(db.url, autoWalk('idle'), {
+      onEvent: (e, c) => {
+        const p = e.type === 'step.progress' && e.progress.kind === 'backfill' ? e.progress : undefined;
+        // Stop once the second worker has committed batches (or, failing that, before the end, to show why).
+        if (!started && p && ((p.workers?.running === 2 && p.workers.batches[1]! >= 2) || p.rowsDone > 250_000)) {
+          started = true;
+          c.abort.abort();
+        }
       },
-      {
-        onEvent: (e, c) => {
-          const p = e.type === 'step.progress' && e.progress.kind === 'backfill' ? e.progress : undefined;
-          // Stop once the second worker has committed batches (or, failing that, before the end, to show why).
-          if (!started && p && ((p.workers?.running === 2 && p.workers.batches[1]! >= 2) || p.rowsDone > 250_000)) {
-            started = true;
-            c.abort.abort();
-          }
-        },
-      },
-    );
+    });
     expect(error?.constructor?.name).toBe('AbortedError');
     const line = logs(ctx.events).find((m) => m.startsWith('second worker started'));
     expect(line, logs(ctx.events).join('\n')).toMatch(
