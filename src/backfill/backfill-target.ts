@@ -57,13 +57,44 @@ export async function introspectTable(db: Queryable, table: string): Promise<Bac
   };
 }
 
-/** The planner's estimate of rows matching `where` (EXPLAIN only: nothing is executed). */
-export async function estimateMatching(db: Queryable, info: BackfillTarget, where: string): Promise<number | null> {
+export interface MatchingEstimate {
+  rows: number;
+  /** Where the figure comes from, in the operator's words. */
+  basis: string;
+}
+
+/** Rows a block sample for the matching estimate aims at: a few hundred pages of a narrow table. */
+const MATCH_SAMPLE_ROWS = 10_000;
+
+/**
+ * Rows matching `where`: the share that matches in a block sample of about MATCH_SAMPLE_ROWS rows,
+ * applied to the table's row estimate; EXPLAIN's estimate when there is no row estimate or the
+ * sample fails. The planner alone guesses for a column without statistics (one an earlier step just
+ * added: `amount_cents IS NULL` on 1M rows, all of them NULL, came out as 5,075).
+ */
+export async function estimateMatching(db: Queryable, info: BackfillTarget, where: string): Promise<MatchingEstimate | null> {
+  const total = info.estimatedRows;
+  if (total) {
+    const pct = Math.min(100, Math.max(0.01, (100 * MATCH_SAMPLE_ROWS) / total));
+    try {
+      const r = await db.query<{ n: number; m: number }>(
+        `SELECT count(*)::float8 AS n, count(*) FILTER (WHERE (${where}\n))::float8 AS m FROM ${info.qualified} TABLESAMPLE SYSTEM (${pct.toFixed(4)})`,
+      );
+      const { n, m } = r.rows[0] ?? { n: 0, m: 0 };
+      if (n > 0)
+        return {
+          rows: Math.round((total * m) / n),
+          basis: `${m.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} rows in a ${+pct.toFixed(2)}% block sample match, of ~${total.toLocaleString('en-US')} rows`,
+        };
+    } catch {
+      /* the planner's estimate below */
+    }
+  }
   try {
-    const r = await db.query<{ 'QUERY PLAN': any }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${info.qualified} WHERE (${where})`);
+    const r = await db.query<{ 'QUERY PLAN': any }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${info.qualified} WHERE (${where}\n)`);
     const plan = r.rows[0]?.['QUERY PLAN'];
     const rows = Array.isArray(plan) ? plan[0]?.Plan?.['Plan Rows'] : undefined;
-    return typeof rows === 'number' ? rows : null;
+    return typeof rows === 'number' ? { rows, basis: "the planner's estimate (EXPLAIN)" } : null;
   } catch {
     return null;
   }

@@ -211,7 +211,7 @@ class BackfillRun {
       const resumed = await this.openCursor();
       const matching = this.cfg.where ? await estimateMatching(this.deps.pool, this.info, this.cfg.where) : null;
       const rows = this.info.estimatedRows;
-      if (matching !== null && rows) this.matchShare = Math.min(1, Math.max(1e-4, matching / rows));
+      if (matching !== null && rows) this.matchShare = Math.min(1, Math.max(1e-4, matching.rows / rows));
       this.tuner = new BatchTuner({
         initial: this.cfg.initialBatchSize,
         min: this.cfg.minBatchSize,
@@ -222,7 +222,7 @@ class BackfillRun {
       this.governor = new ThrottleGovernor(this.cfg.throttle, this.cfg.targetBatchMs, this.cfg.minThroughput, this.deps.clock);
       this.progress = new ProgressTracker(
         this.deps.clock,
-        { tableRows: this.info.estimatedRows, matchingRows: matching, hasWhere: !!this.cfg.where },
+        { tableRows: this.info.estimatedRows, matchingRows: matching?.rows ?? null, hasWhere: !!this.cfg.where },
         (p) => this.deps.emit({ type: 'step.progress', stepId: this.deps.stepId, progress: { kind: 'backfill', ...p } }),
       );
       await this.loop();

@@ -73,7 +73,7 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
       const matching = cfg.where ? await estimateMatching(ctx.db, info, cfg.where) : null;
       notes.push(
         `about ${fmt(info.estimatedRows)} rows in ${info.display} (planner statistics, not a count)` +
-          (matching !== null ? `, about ${fmt(matching)} matching \`where\`` : ''),
+          (matching !== null ? `, about ${fmt(matching.rows)} matching \`where\` (${matching.basis})` : ''),
       );
     } else notes.push(`${info.display} was never analyzed: no row estimate yet (run ANALYZE for one)`);
     if (info.keys.some((k) => /uuid|text|char/.test(k.type))) {
@@ -168,7 +168,13 @@ export const backfill: StepKind<BackfillParams> = {
         value: info.estimatedRows,
         detail: 'planner statistics (reltuples), not a count',
       });
-      if (cfg.where) evidence.push({ label: 'rows matching where (estimate)', value: await estimateMatching(ctx.pool, info, cfg.where) });
+      const matching = cfg.where ? await estimateMatching(ctx.pool, info, cfg.where) : null;
+      if (cfg.where)
+        evidence.push({
+          label: 'rows matching where (estimate)',
+          value: matching?.rows ?? null,
+          detail: matching?.basis ?? 'not estimated',
+        });
     } catch (err) {
       evidence.push({ label: 'table', value: cfg.table, ok: false, detail: (err as Error).message });
     }

@@ -73,7 +73,7 @@ async function plan(step: StepSpec<Params>, ctx: PlanContext): Promise<StepPlan>
     const matching = cfg.where ? await estimateMatching(ctx.db!, info, cfg.where) : null;
     notes.push(
       `about ${Math.round(info.estimatedRows).toLocaleString('en-US')} rows in ${info.display} (planner statistics, not a count)` +
-        (matching !== null ? `, about ${Math.round(matching).toLocaleString('en-US')} matching \`where\`` : ''),
+        (matching !== null ? `, about ${Math.round(matching.rows).toLocaleString('en-US')} matching \`where\` (${matching.basis})` : ''),
     );
   } else if (!ctx.db) notes.push('offline plan: the key columns come from the live table (plan with --db for the exact SQL)');
   notes.push(

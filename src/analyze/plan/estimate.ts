@@ -297,7 +297,7 @@ export async function estimateBackfill(
   let matching: number | null;
   try {
     sample = await sampleBatchCost(pool, cfg, { sizes: sampleSizes(cfg) });
-    matching = cfg.where ? await estimateMatching(ro, info, cfg.where) : total;
+    matching = cfg.where ? ((await estimateMatching(ro, info, cfg.where))?.rows ?? null) : total;
   } catch (err: any) {
     if (err?.code !== '42703' || !standIn.column) return { error: `timing sample batches: ${err?.message ?? String(err)}` };
     // The column is added by an earlier step: rewrite the same rows in place instead.
