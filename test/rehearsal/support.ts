@@ -49,10 +49,19 @@ export function useSourceDatabase(seed: (q: SourceDb['query']) => Promise<void>)
     pool.on('error', () => {});
     db.query = async (sql, params) => (await pool!.query(sql, params as any[])).rows;
     await seed(db.query);
-    // A backend flushes its statistics when it exits: later fingerprints then see the seed's.
+    // A backend flushes its statistics when it exits: later fingerprints then see the seed's. The
+    // client's end() does not wait for the server's backends to exit (on a loaded CI machine a
+    // fingerprint once saw the seed's inserts land after it), so wait until they are gone.
     await pool.end();
     pool = new pg.Pool({ connectionString: db.url, max: 3 });
     pool.on('error', () => {});
+    for (let i = 0; i < 100; i++) {
+      const others = await pool.query<{ n: number }>(
+        'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      if (others.rows[0]!.n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
   afterAll(async () => {
     await pool?.end();
