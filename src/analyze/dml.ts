@@ -320,8 +320,9 @@ function backfillStyle(where: any, setCols: string[], name: string, info: TableI
   const nullTested = conjuncts(where)
     .map((c) => (c?.NullTest?.nulltesttype === 'IS_NULL' ? columnRefName(c.NullTest.arg) : undefined))
     .filter((c): c is string => !!c && setCols.includes(c));
-  // A table the script created is empty: nothing to batch.
-  if (nullTested.length === 0 || info?.createdInScript) return;
+  // A table the script created is empty: nothing to batch. A key range is one batch of a batched
+  // fill (a backfill step's statement, or one written by hand), not the whole table.
+  if (nullTested.length === 0 || info?.createdInScript || boundsIndexedRange(where, info)) return;
   const rows = info?.estimatedRows;
   if (rows !== undefined && rows < LARGE_TABLE_ROWS) return;
   const size = rows !== undefined ? ` (~${formatCount(rows)} rows)` : '';
@@ -331,6 +332,41 @@ function backfillStyle(where: any, setCols: string[], name: string, info: TableI
   );
   if (rows === undefined)
     ctx.unknownOnce(`how many rows ${name} has (the backfill finding matters from ~${formatCount(LARGE_TABLE_ROWS)} rows)`);
+}
+
+const LOWER = new Set(['>', '>=']);
+const UPPER = new Set(['<', '<=']);
+const FLIPPED: Record<string, string> = { '>': '<', '>=': '<=', '<': '>', '<=': '>=' };
+
+/**
+ * Whether the WHERE bounds the leading column of a valid index (any column when the catalog is
+ * unknown) from below and above with constants at the top level: `id > 1000 AND id <= 3000`,
+ * `id BETWEEN ..`, or a row comparison led by it, `(a, b) > (..)`, as a batched fill pages.
+ */
+function boundsIndexedRange(where: any, info: TableInfo | undefined): boolean {
+  const leading =
+    info && !unknownRelation(info) ? new Set([...info.indexes.values()].filter((i) => i.valid).map((i) => i.columns[0])) : undefined;
+  const lower = new Set<string>();
+  const upper = new Set<string>();
+  const columnOf = (x: any) => columnRefName(x) ?? columnRefName(x?.RowExpr?.args?.[0]);
+  for (const c of conjuncts(where)) {
+    const e = c?.A_Expr;
+    if (!e) continue;
+    const left = columnOf(e.lexpr);
+    const right = columnOf(e.rexpr);
+    if (e.kind === 'AEXPR_BETWEEN' && left) {
+      lower.add(left);
+      upper.add(left);
+      continue;
+    }
+    if (!left === !right) continue; // a join, or no column
+    const op = strings(e.name)[0] ?? '';
+    const dir = left ? op : FLIPPED[op];
+    const col = (left ?? right)!;
+    if (dir && LOWER.has(dir)) lower.add(col);
+    if (dir && UPPER.has(dir)) upper.add(col);
+  }
+  return [...lower].some((c) => upper.has(c) && (!leading || leading.has(c)));
 }
 
 /** From this many rows a one-statement backfill is worth batching. */

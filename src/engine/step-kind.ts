@@ -25,11 +25,6 @@ export interface PlannedStatement {
    * warnings are about what the operator wrote.
    */
   internal?: boolean;
-  /**
-   * One batch of a loop the kind runs over the key range (backfill's UPDATE): plan lints the
-   * operator's SET and WHERE in it, but not as a whole-table fill in one statement, which it is not.
-   */
-  batch?: boolean;
 }
 
 /**

@@ -108,9 +108,7 @@ async function plan(step: StepSpec<BackfillParams>, ctx: PlanContext): Promise<S
   );
   if (!step.rollback) notes.push('not reversible: the old values are overwritten; add `rollback:` SQL to make it undoable');
   return {
-    statements: [
-      { sql: batchStatement(info, cfg), transactional: true, batch: true, description: 'one batch (repeated until every key is visited)' },
-    ],
+    statements: [{ sql: batchStatement(info, cfg), transactional: true, description: 'one batch (repeated until every key is visited)' }],
     locks: [{ relation: info.display, mode: 'RowExclusiveLock' }],
     reversible: !!step.rollback,
     ...(step.rollback ? {} : { irreversibleReason: 'a backfill overwrites column values in place and keeps no copy of the old ones' }),

@@ -221,7 +221,10 @@ ALTER TABLE t DROP COLUMN c;`);
       CREATE UNIQUE INDEX t_wide_u ON t (a, b, c, d);
       ALTER TABLE t ALTER COLUMN status SET DEFAULT 'new';
       UPDATE t SET flag = false WHERE flag IS NULL;
-      UPDATE t SET flag = false WHERE id = 3;`);
+      UPDATE t SET flag = false WHERE id = 3;
+      UPDATE t SET flag = false WHERE flag IS NULL AND id > 1000 AND id <= 3000;
+      UPDATE t SET flag = false WHERE flag IS NULL AND (id, b) > (1000, 'x') AND 3000 >= id;
+      UPDATE t SET flag = false WHERE flag IS NULL AND id > 1000;`);
     expect(rules(r.statements[0]!)).toContain('prefer-jsonb');
     expect(rules(r.statements[1]!)).toContain('index-too-many-columns');
     expect(rules(r.statements[2]!)).not.toContain('index-too-many-columns');
@@ -230,6 +233,10 @@ ALTER TABLE t DROP COLUMN c;`);
     );
     expect(rules(r.statements[4]!)).toContain('backfill-in-one-statement');
     expect(rules(r.statements[5]!)).not.toContain('backfill-in-one-statement');
+    // One batch of a key range (as a backfill step pages) is not the whole table; an open range is.
+    expect(rules(r.statements[6]!)).not.toContain('backfill-in-one-statement');
+    expect(rules(r.statements[7]!)).not.toContain('backfill-in-one-statement');
+    expect(rules(r.statements[8]!)).toContain('backfill-in-one-statement');
   });
 
   it('does not warn about a default on a table the script creates', async () => {

@@ -384,7 +384,7 @@ async function planStep(step: StepSpec, phase: PhaseName, kinds: StepKinds, env:
 }
 
 async function analyzeStatementOfStep(
-  st: { sql: string; transactional: boolean; description?: string; internal?: boolean; batch?: boolean },
+  st: { sql: string; transactional: boolean; description?: string; internal?: boolean },
   step: StepSpec,
   env: StepEnv,
 ): Promise<PlanStatement> {
@@ -422,8 +422,6 @@ async function analyzeStatementOfStep(
   first.locks = mergeLocks([], first.locks) as typeof first.locks;
   // The kind's own procedure: its risks are the kind's notes, not lint on SQL the operator never wrote.
   if (st.internal) first.findings = [];
-  // One batch of a batched fill is not a fill of the whole table in one statement.
-  if (st.batch) first.findings = first.findings.filter((f) => f.rule !== 'backfill-in-one-statement');
   return { ...base, analysis: first };
 }
 
