@@ -6,19 +6,42 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-export function treeCpuMs(rootPid: number | undefined): number {
-  if (!rootPid) return 0;
-  let total = 0;
+interface ProcCpu {
+  pid: number;
+  ppid: number;
+  /** Its own user + system time. */
+  ms: number;
+  /** That of the children it has reaped. */
+  reapedMs: number;
+}
+
+/** Every process in /proc with its CPU times (a process that ends while being read is left out). */
+function processes(): ProcCpu[] {
+  const out: ProcCpu[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const st = readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      if (Number(d) === rootPid) total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS;
-      else if (Number(f[1]) === rootPid) total += (Number(f[11]) + Number(f[12])) * TICK_MS;
+      out.push({
+        pid: Number(d),
+        ppid: Number(f[1]),
+        ms: (Number(f[11]) + Number(f[12])) * TICK_MS,
+        reapedMs: (Number(f[13]) + Number(f[14])) * TICK_MS,
+      });
     } catch {
       /* the process ended meanwhile */
     }
+  }
+  return out;
+}
+
+export function treeCpuMs(rootPid: number | undefined): number {
+  if (!rootPid) return 0;
+  let total = 0;
+  for (const p of processes()) {
+    if (p.pid === rootPid) total += p.ms + p.reapedMs;
+    else if (p.ppid === rootPid) total += p.ms;
   }
   return total;
 }
@@ -31,21 +54,19 @@ export function treeCpuMs(rootPid: number | undefined): number {
 export function childCpuSampler(rootPid: number | undefined, title: RegExp, everyMs = 100): { stop(): number } {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
+  const titled = (pid: number) => {
+    try {
+      return title.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      return false; // it ended meanwhile
+    }
+  };
   const sample = (fromZero: boolean) => {
     if (!rootPid) return;
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        if (Number(f[1]) !== rootPid || !title.test(readFileSync(`/proc/${d}/cmdline`, 'utf8'))) continue;
-        const ms = (Number(f[11]) + Number(f[12])) * TICK_MS;
-        const pid = Number(d);
-        if (!first.has(pid)) first.set(pid, fromZero ? 0 : ms);
-        last.set(pid, ms);
-      } catch {
-        /* the process ended meanwhile */
-      }
+    for (const p of processes()) {
+      if (p.ppid !== rootPid || !titled(p.pid)) continue;
+      if (!first.has(p.pid)) first.set(p.pid, fromZero ? 0 : p.ms);
+      last.set(p.pid, p.ms);
     }
   };
   sample(false);
