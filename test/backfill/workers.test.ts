@@ -101,6 +101,29 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     expect(pct).toBeLessThan(30);
   });
 
+  it('sizes the split of a column an earlier step just added by the rows that match, not the planner guess', async () => {
+    // The add-column runbook's shape: the table has statistics, the new column none, and the
+    // planner's default share for `IS NULL` on it (0.5%) once sized the sample at 100% of the pages.
+    await createStateSchema(db.pool);
+    await db.query('create table w_added (id bigint primary key, counter int not null default 0)');
+    await db.query('insert into w_added (id) select g from generate_series(1, 200000) g');
+    await db.query('analyze w_added');
+    await db.query('alter table w_added add column filled int');
+    const { ctx, result, error } = await twoWorkers('w_added', {
+      set: 'filled = 1, counter = counter + 1',
+      where: 'filled IS NULL',
+      batch_size: 2000,
+    });
+    expect(error).toBeUndefined();
+    expect(result.rowsDone).toBe(200000);
+    expect(await counterHistogram(db, 'w_added')).toEqual({ '1': 200000 });
+    // ~1,000 pages: 100 of them (the precision floor) is about a tenth; every row matches, so
+    // 2,000 keys need 1% of them.
+    const pct = Number(/ in a ([\d.]+)% block sample/.exec(splitLine(ctx.events))![1]);
+    expect(pct).toBeGreaterThan(3);
+    expect(pct).toBeLessThan(25);
+  });
+
   it('workers: 2 with no keys to share says only that the second worker did not start, once', async () => {
     await createStateSchema(db.pool);
     await db.query(`create table w_few (id bigint primary key, counter int not null default 0)`);
