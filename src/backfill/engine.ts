@@ -49,7 +49,7 @@ import { ThrottleGovernor, type StandbyLag } from './throttle.js';
 import { AppLatencyWatch } from './app-latency-watch.js';
 import { WalCheckpointWatch } from './wal-checkpoint-rules.js';
 import { HostRulesWatch } from './host-rules.js';
-import type { HostSignals } from '../engine/ports.js';
+import type { HostFigures, HostSignals } from '../engine/ports.js';
 import type { ServerPressureReading } from '../pg/server-pressure.js';
 import type { WalConsumers } from '../pg/wal-consumers.js';
 import type { StatementStatsReading } from '../pg/statement-stats.js';
@@ -57,7 +57,7 @@ import { BatchTuner } from './tuner.js';
 import { RangeLane, type LaneOutcome, type Mode } from './range-lane.js';
 import { PinnedClient } from './pinned-client.js';
 import { describeRange, insertRange, mergeRanges, rangeDone, readRanges, splitKeySql, type RangeRow } from './range-store.js';
-import { SecondWorkerPolicy } from './second-worker-policy.js';
+import { type HostCpu, SecondWorkerPolicy } from './second-worker-policy.js';
 
 export const MAX_CATCHUP_ROUNDS = 3;
 /** Consecutive lock timeouts (after the SKIP LOCKED redo) before giving up with a hint. */
@@ -155,6 +155,8 @@ class BackfillRun {
   private walBytesPerSec: number | undefined;
   /** Other client sessions busy in the last probe window (auto, no host endpoint); undefined = not read. */
   private busySessions: number | undefined;
+  /** The host's last figures (auto's second worker reads its CPU); null = none yet or an outage. */
+  private hostFigures: HostFigures | null = null;
   private lastSessionsProbe = -Infinity;
   private lastHostProbe = -Infinity;
   private hostRules: HostRulesWatch | undefined;
@@ -371,6 +373,7 @@ class BackfillRun {
       waiters: cfg.enabled && this.governor.waitersSeenSince(now - cfg.probeIntervalMs),
       hasRange: this.lane !== undefined,
       ...(this.busySessions !== undefined ? { busySessions: this.busySessions } : {}),
+      ...(this.deps.host ? { host: this.hostCpu() } : {}),
       ...(this.walBytesPerSec !== undefined && cfg.enabled
         ? { wal: { bytesPerSec: this.walBytesPerSec, limit: this.walCheckpoint?.walLimit ?? cfg.walRateBytes } }
         : {}),
@@ -990,14 +993,14 @@ class BackfillRun {
   }
 
   /**
-   * Whether the application is at work, for `auto`'s second worker: read only without a host
-   * endpoint (with one, host_cpu says whether a core is left).
+   * Whether the application is at work, for `auto`'s second worker: read only while no host
+   * endpoint gives CPU figures (with them, the host says whether a core is spare).
    */
   private async probeBusySessions(): Promise<void> {
     const cfg = this.cfg.throttle;
     const now = this.deps.clock.now();
     const probes = this.probes;
-    if (this.cfg.workers !== 'auto' || this.deps.host || !probes?.busySessions || !cfg.enabled) return;
+    if (this.cfg.workers !== 'auto' || this.hostCpu() || !probes?.busySessions || !cfg.enabled) return;
     if (now - this.lastSessionsProbe < cfg.probeIntervalMs) return;
     this.lastSessionsProbe = now;
     this.busySessions = await probes.busySessions(this.ownPids(), cfg.probeIntervalMs);
@@ -1074,7 +1077,9 @@ class BackfillRun {
         'throttle host_cpu / io_wait is set but this run has no host endpoint: pass --node-exporter URL or --prometheus URL to watch the host',
       );
     }
-    if (!host || !cfg.enabled || (cfg.hostCpuPct <= 0 && cfg.ioWaitPct <= 0) || now - this.lastHostProbe < cfg.probeIntervalMs) return;
+    // auto reads the host for its second worker even with host_cpu and io_wait off.
+    const wanted = cfg.hostCpuPct > 0 || cfg.ioWaitPct > 0 || this.cfg.workers === 'auto';
+    if (!host || !cfg.enabled || !wanted || now - this.lastHostProbe < cfg.probeIntervalMs) return;
     this.lastHostProbe = now;
     this.hostRules ??= new HostRulesWatch(
       { hostCpuPct: cfg.hostCpuPct, ioWaitPct: cfg.ioWaitPct, explicit: cfg.hostExplicit },
@@ -1082,8 +1087,17 @@ class BackfillRun {
       (level, m) => this.log(level, m),
     );
     const v = await this.hostRules.poll();
+    if (v.figures !== undefined) this.hostFigures = v.figures;
     if (v.hostCpu !== undefined) this.governor.observeRule('host_cpu', v.hostCpu);
     if (v.ioWait !== undefined) this.governor.observeRule('io_wait', v.ioWait);
+  }
+
+  /** The host's CPU for the second worker's start; null while the endpoint gives no CPU figures. */
+  private hostCpu(): HostCpu | null {
+    const f = this.hostFigures;
+    if (!f?.cpus || !this.deps.host) return null;
+    const limit = this.cfg.throttle.hostCpuPct;
+    return { busyPct: f.cpuBusyPct, cpus: f.cpus, seconds: f.seconds, limitPct: limit > 0 ? limit : 100, source: this.deps.host.source };
   }
 
   private report(force: boolean, paused = this.deps.control.paused): void {

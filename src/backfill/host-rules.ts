@@ -25,7 +25,8 @@ export interface HostRulesConfig {
 export interface HostVerdicts {
   hostCpu?: RuleVerdict | null;
   ioWait?: RuleVerdict | null;
-  figures?: HostFigures;
+  /** The window's figures; null = the endpoint did not answer, absent = no window yet. */
+  figures?: HostFigures | null;
 }
 
 /** io_wait lets go under this share of its limit. */
@@ -69,7 +70,7 @@ export class HostRulesWatch {
       // No figures: let go rather than hold the backfill on a signal nobody can see.
       this.cpuDuty = 1;
       this.ioHolding = false;
-      return { hostCpu: null, ioWait: null };
+      return { hostCpu: null, ioWait: null, figures: null };
     }
     if (this.outage !== null) this.log('info', `host figures from ${this.host.source} are back`);
     this.outage = null;

@@ -128,7 +128,7 @@ export const backfillSchema = z
     workers: zWorkers
       .optional()
       .describe(
-        'Batch workers in the main pass, each on its own key range: 1, 2, or auto (default): a second worker is added on a large table while no throttle rule is active (and, without a host endpoint, while no other session of the database is running statements), and kept only if the two together are at least 1.15x faster.',
+        'Batch workers in the main pass, each on its own key range: 1, 2, or auto (default): a second worker is added on a large table while no throttle rule is active and a core is spare (with a host endpoint: the host CPU plus one core within host_cpu; without one: no other session of the database running statements), and kept only if the two together are at least 1.15x faster.',
       ),
   })
   .describe('Keyset-batched UPDATE with an exactly-once cursor, auto-tuned batch size and throttling.');

@@ -13,9 +13,11 @@
 //   cooldown  stopped after a trial that did not pay; measured again after COOLDOWN_MS.
 //   off       the key range could not be cut: one worker to the end.
 //
-// `auto` also keeps to one worker while other sessions are running statements and the run has no
-// host endpoint: a second worker takes a core the application may need, and without the host's CPU
-// figures nothing says one is spare (the rows/s gain does not see the application's latency).
+// A second worker's backend takes about one core of the database host. With the host's CPU figures
+// (node_exporter, Prometheus), `auto` starts it only when the host, busy as it is plus one core,
+// stays within host_cpu (all its cores when host_cpu is off). Without them it keeps to one worker
+// while other sessions are running statements: nothing says a core is spare, and the rows/s gain
+// does not see the application's latency.
 //
 // A throttle rule, or sessions waiting on our rows, parks the second worker at once, whatever the
 // state: slowing down must never be undone by a second worker. wal_rate is the exception: it paces
@@ -23,7 +25,7 @@
 // it out of `throttle`). A trial interrupted so goes back to
 // `single` (its window is no longer comparable); a kept worker comes back when the rule clears.
 import type { Clock } from '../util/clock.js';
-import { formatMbps, formatMs } from '../util/units.js';
+import { formatMbps, formatMs, formatPercent as pct } from '../util/units.js';
 
 export type WorkersSetting = 1 | 2 | 'auto';
 
@@ -49,6 +51,20 @@ export interface WorkerSignals {
    * host endpoint; absent = not read (a host endpoint watches the CPU instead, or the probe is off).
    */
   busySessions?: number;
+  /**
+   * The database host's CPU over its last window; null = the run has a host endpoint that gives no
+   * CPU figures (yet, or now), absent = no host endpoint.
+   */
+  host?: HostCpu | null;
+}
+
+export interface HostCpu {
+  busyPct: number;
+  cpus: number;
+  seconds: number;
+  /** The busy share a second worker must leave the host within: host_cpu, or 100 when it is off. */
+  limitPct: number;
+  source: string;
 }
 
 export interface WorkerDecision {
@@ -64,6 +80,14 @@ const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')} rows/s`;
 /** What "no rule" means here: wal_rate may be active, pacing both workers. */
 const NO_RULE = 'no throttle rule active (wal_rate aside: it paces both workers)';
 
+/** Why the host has no core for a second worker, with its figures; null when it has one. */
+function hostFull(h: HostCpu): string | null {
+  const withSecond = h.busyPct + 100 / h.cpus;
+  if (withSecond <= h.limitPct) return null;
+  const limit = h.limitPct < 100 ? `over the host_cpu limit of ${pct(h.limitPct)}` : 'more than its cores give';
+  return `the database host's CPU was ${pct(h.busyPct)} busy on ${h.cpus} core${h.cpus === 1 ? '' : 's'} over the last ${h.seconds.toFixed(0)} s (${h.source}); a second worker's core would take it to ${pct(withSecond)}, ${limit}`;
+}
+
 export class SecondWorkerPolicy {
   private state: State = 'single';
   private parked = false;
@@ -76,6 +100,8 @@ export class SecondWorkerPolicy {
   private walBound = false;
   /** Said once per stretch: the application is at work and no host endpoint shows a spare core. */
   private appBound = false;
+  /** Said once per stretch: the host has no core to spare for a second worker. */
+  private hostBound = false;
 
   constructor(
     private readonly setting: WorkersSetting,
@@ -87,18 +113,21 @@ export class SecondWorkerPolicy {
   decide(s: WorkerSignals): WorkerDecision {
     if (this.setting === 1 || this.state === 'off') return { run: false };
     const now = this.clock.now();
-    const busy = this.setting === 'auto' ? (s.busySessions ?? 0) : 0;
+    // With the host's CPU figures the start rule reads those instead (measureSingle).
+    const busy = this.setting === 'auto' && !s.host ? (s.busySessions ?? 0) : 0;
     const appAtWork =
       busy > 0
-        ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and this run has no host endpoint to show a spare core`
+        ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and ${s.host === null ? 'the host endpoint gives no CPU figures' : 'this run has no host endpoint'} to show a spare core`
         : null;
+    // What the operator can do about it, said with the first such line.
+    const advice = s.host === null ? 'check the endpoint, or set workers: 2' : 'pass --node-exporter or --prometheus, or set workers: 2';
     const reason = s.throttle
       ? `throttle ${s.throttle} active`
       : s.waiters
         ? 'sessions waited on our rows in the last probe window'
         : appAtWork;
     if (appAtWork && reason === appAtWork) {
-      const d = this.park(reason, true);
+      const d = this.park(reason, advice);
       // The one worker's rate is measured meanwhile: a session busy for a moment (the operator's own
       // query just before the step) then costs no window.
       if (this.state === 'single') this.window ??= { at: now, rows: s.rowsDone };
@@ -131,7 +160,9 @@ export class SecondWorkerPolicy {
     return { run: true, log: 'second worker started (workers: 2)' };
   }
 
-  private park(reason: string, appBusy = false): WorkerDecision {
+  /** `advice` is given when the application at work is the reason. */
+  private park(reason: string, advice?: string): WorkerDecision {
+    const appBusy = advice !== undefined;
     const running = this.state === 'kept' || this.state === 'trial';
     if (this.state === 'trial') this.toSingle();
     // Said once per stretch, also when no second worker ran: why auto stays with one.
@@ -143,9 +174,7 @@ export class SecondWorkerPolicy {
       // A single window with a rule active compares with nothing; the application at work does
       // not slow the one worker down by our doing, so its window goes on.
       if (!appBusy) this.window = undefined;
-      return tell
-        ? { run: false, log: `second worker not started: ${reason} (pass --node-exporter or --prometheus, or set workers: 2)` }
-        : { run: false };
+      return tell ? { run: false, log: `second worker not started: ${reason} (${advice})` } : { run: false };
     }
     return { run: false, log: `second worker parked: ${reason}; it comes back when that clears` };
   }
@@ -174,6 +203,13 @@ export class SecondWorkerPolicy {
       };
     }
     this.walBound = false;
+    const full = s.host ? hostFull(s.host) : null;
+    if (full) {
+      if (this.hostBound) return { run: false };
+      this.hostBound = true;
+      return { run: false, log: `second worker not started: ${full}; measured again every ${formatMs(this.opts.windowMs)}` };
+    }
+    this.hostBound = false;
     this.state = 'trial';
     this.lastRate = undefined;
     const left = s.hasRange ? 'a key range is already cut off' : `about ${Math.round(s.batchesLeft!)} batches left`;

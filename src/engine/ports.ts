@@ -21,6 +21,8 @@ export interface HostFigures {
   seconds: number;
   /** Share of CPU time neither idle nor waiting on I/O, 0-100 over all CPUs. */
   cpuBusyPct: number;
+  /** CPUs the host has; null when the source does not say. */
+  cpus: number | null;
   /** Share of CPU time idle while waiting on I/O, 0-100. */
   ioWaitPct: number;
   /** Average requests in flight on the busiest disk; null when the source has no disk figures. */

@@ -19,6 +19,8 @@ export interface NodeSample {
   cpuTotal: number;
   cpuIdle: number;
   cpuIowait: number;
+  /** CPUs (the `cpu` labels of the idle counters). */
+  cpus: number;
   disks: Map<string, { weightedIoSeconds: number; ioSeconds: number; ops: number }>;
   memAvailableBytes: number | null;
   memTotalBytes: number | null;
@@ -31,12 +33,24 @@ export function nodeSample(text: string, at: number): NodeSample | null {
   const families = new Map<string, Family>(parsePrometheusTextFormat(text).map((f) => [f.name, f]));
   const cpu = families.get('node_cpu_seconds_total');
   if (!cpu?.metrics.length) return null;
-  const s: NodeSample = { at, cpuTotal: 0, cpuIdle: 0, cpuIowait: 0, disks: new Map(), memAvailableBytes: null, memTotalBytes: null };
+  const s: NodeSample = {
+    at,
+    cpuTotal: 0,
+    cpuIdle: 0,
+    cpuIowait: 0,
+    cpus: 0,
+    disks: new Map(),
+    memAvailableBytes: null,
+    memTotalBytes: null,
+  };
   for (const m of cpu.metrics) {
     const v = Number(m.value);
     if (!Number.isFinite(v)) continue;
     s.cpuTotal += v;
-    if (m.labels?.mode === 'idle') s.cpuIdle += v;
+    if (m.labels?.mode === 'idle') {
+      s.cpuIdle += v;
+      s.cpus++;
+    }
     if (m.labels?.mode === 'iowait') s.cpuIowait += v;
   }
   const perDevice = (name: string, field: 'weightedIoSeconds' | 'ioSeconds' | 'ops') => {
@@ -83,6 +97,7 @@ export function nodeFigures(prev: NodeSample, cur: NodeSample): HostFigures | nu
   return {
     seconds,
     cpuBusyPct: Math.max(0, (100 * (total - idle - iowait)) / total),
+    cpus: cur.cpus || null,
     ioWaitPct: (100 * iowait) / total,
     diskQueueDepth: queue,
     diskAwaitMs: ops > 0 ? (1000 * ioSeconds) / ops : null,

@@ -25,6 +25,7 @@ export function hostQueries(instance: string | undefined, window: string): Recor
   return {
     cpuBusyPct: `100 * ${cpu('mode!~"idle|iowait"')} / ${cpu('')}`,
     ioWaitPct: `100 * ${cpu('mode="iowait"')} / ${cpu('')}`,
+    cpus: `count by (instance) (node_cpu_seconds_total${sel('mode="idle"')})`,
     diskQueueDepth: `max by (instance) (rate(node_disk_io_time_weighted_seconds_total${sel()}[${window}]))`,
     diskAwaitMs: `1000 * (${disk('node_disk_read_time_seconds_total')} + ${disk('node_disk_write_time_seconds_total')}) / (${disk('node_disk_reads_completed_total')} + ${disk('node_disk_writes_completed_total')})`,
     memAvailableBytes: `node_memory_MemAvailable_bytes${sel()}`,
@@ -105,6 +106,7 @@ export class PrometheusSignals implements HostSignals {
         seconds: this.seconds,
         cpuBusyPct: fig.cpuBusyPct ?? 0,
         ioWaitPct: fig.ioWaitPct ?? 0,
+        cpus: fig.cpus ?? null,
         diskQueueDepth: fig.diskQueueDepth ?? null,
         diskAwaitMs: fig.diskAwaitMs ?? null,
         memAvailableBytes: fig.memAvailableBytes ?? null,

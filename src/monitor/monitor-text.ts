@@ -23,7 +23,7 @@ export function hostParts(f: HostFigures): { cpu: string; ioWait: string; disk: 
   if (f.diskQueueDepth !== null) disk.push(`disk queue ${f.diskQueueDepth.toFixed(1)}`);
   if (f.diskAwaitMs !== null) disk.push(`await ${f.diskAwaitMs.toFixed(1)}ms`);
   return {
-    cpu: `CPU ${pct(f.cpuBusyPct)}`,
+    cpu: `CPU ${pct(f.cpuBusyPct)}${f.cpus ? ` of ${f.cpus} core${f.cpus === 1 ? '' : 's'}` : ''}`,
     ioWait: `iowait ${pct(f.ioWaitPct)}`,
     disk,
     mem:

@@ -12,6 +12,7 @@ import { FakeClock } from '../../src/util/clock.js';
 const figures = (cpuBusyPct: number, ioWaitPct: number): HostFigures => ({
   seconds: 1,
   cpuBusyPct,
+  cpus: 4,
   ioWaitPct,
   diskQueueDepth: 2.5,
   diskAwaitMs: 12,
@@ -149,8 +150,8 @@ describe('host_cpu and io_wait', () => {
       logs.push([l, m]),
     );
     expect((await w.poll()).hostCpu?.gapFactor).toBe(3); // 90% against 50%: a quarter duty
-    expect(await w.poll()).toEqual({ hostCpu: null, ioWait: null });
-    expect(await w.poll()).toEqual({ hostCpu: null, ioWait: null });
+    expect(await w.poll()).toEqual({ hostCpu: null, ioWait: null, figures: null });
+    expect(await w.poll()).toEqual({ hostCpu: null, ioWait: null, figures: null });
     expect((await w.poll()).hostCpu?.gapFactor).toBe(3); // the duty started again from full
     expect(logs).toEqual([
       ['info', `${down.note}; host_cpu and io_wait do not hold batches meanwhile`],
@@ -162,7 +163,7 @@ describe('host_cpu and io_wait', () => {
     const logs: [string, string][] = [];
     const broken: HostSignals = { source: 'Prometheus at http://prom:9090/', read: () => Promise.reject(new TypeError('boom')) };
     const w = new HostRulesWatch({ hostCpuPct: 85, ioWaitPct: 0, explicit: true }, broken, (l, m) => logs.push([l, m]));
-    expect(await w.poll()).toEqual({ hostCpu: null, ioWait: null });
+    expect(await w.poll()).toEqual({ hostCpu: null, ioWait: null, figures: null });
     expect(logs).toEqual([
       [
         'warn',

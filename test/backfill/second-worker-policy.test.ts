@@ -129,6 +129,37 @@ describe('SecondWorkerPolicy', () => {
     expect(two.tick(1000, 500, app)).toBe(true);
   });
 
+  it('auto with host figures: starts only when the host, plus the core a second worker takes, stays within host_cpu', () => {
+    const d = drive('auto');
+    const host = (busyPct: number, cpus = 2, limitPct = 85) => ({
+      host: { busyPct, cpus, seconds: 60, limitPct, source: 'node_exporter at http://db1:9100/metrics' },
+    });
+    // 40% of 2 cores plus one core is 90%: over 85%. Said once while it lasts; sessions at work do not matter here.
+    for (let i = 0; i < 30; i++) expect(d.tick(10_000, 500, { ...host(40), busySessions: 5 })).toBe(false);
+    expect(d.logs).toEqual([
+      "second worker not started: the database host's CPU was 40% busy on 2 cores over the last 60 s (node_exporter at http://db1:9100/metrics); a second worker's core would take it to 90%, over the host_cpu limit of 85%; measured again every 3s",
+    ]);
+    // 30% plus one core is 80%: the next window that agrees starts the trial.
+    expect(d.until(true, 10_000, host(30))).toBeLessThanOrEqual(AUTO.windowMs / 500);
+    expect(d.logs.at(-1)).toMatch(/^second worker started on its own key range: /);
+    // With host_cpu off the limit is the host's cores: one core at 10% has none to spare, four at 50% do.
+    const off = drive('auto');
+    for (let i = 0; i < 20; i++) expect(off.tick(10_000, 500, host(10, 1, 100))).toBe(false);
+    expect(off.logs[0]).toContain("a second worker's core would take it to 110%, more than its cores give");
+    expect(off.until(true, 10_000, host(50, 4, 100))).toBeLessThanOrEqual(AUTO.windowMs / 500);
+    // workers: 2 is the operator's choice.
+    expect(drive(2).tick(1000, 500, host(95))).toBe(true);
+  });
+
+  it('auto with a host endpoint that gives no CPU figures falls back to the sessions at work, and says so', () => {
+    const d = drive('auto');
+    for (let i = 0; i < 20; i++) expect(d.tick(10_000, 500, { host: null, busySessions: 3 })).toBe(false);
+    expect(d.logs).toEqual([
+      'second worker not started: 3 other sessions ran statements in the last probe window and the host endpoint gives no CPU figures to show a spare core (check the endpoint, or set workers: 2)',
+    ]);
+    expect(d.until(true, 10_000, { host: null, busySessions: 0 })).toBeLessThanOrEqual(AUTO.windowMs / 500 + 1);
+  });
+
   it('auto: does not start with too few batches left or no row estimate', () => {
     const d = drive('auto');
     for (let i = 0; i < 30; i++) expect(d.tick(10_000, 500, { batchesLeft: AUTO.minBatchesLeft - 1 })).toBe(false);

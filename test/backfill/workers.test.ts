@@ -23,6 +23,31 @@ function splitLine(events: RunEvent[]): string {
   return line!;
 }
 
+/** A host endpoint whose CPU figures the test sets (a 1 s window, no disk or memory figures). */
+const scriptedHost = (source: string, cpu: () => { busyPct: number; cpus: number }): HostSignals => ({
+  source,
+  read: async () => {
+    const { busyPct, cpus } = cpu();
+    const figures = { seconds: 1, cpuBusyPct: busyPct, cpus, ioWaitPct: 0, diskQueueDepth: null, diskAwaitMs: null };
+    return { ok: true, figures: { ...figures, memAvailableBytes: null, memTotalBytes: null } };
+  },
+});
+
+/** An onEvent that stops the step once the second worker has committed batches (or, failing that, before the end, to show why). */
+function abortOnceSecondRuns(): (e: RunEvent, c: { abort: AbortController }) => void {
+  let done = false;
+  return (e, c) => {
+    const p = e.type === 'step.progress' && e.progress.kind === 'backfill' ? e.progress : undefined;
+    if (!done && p && ((p.workers?.running === 2 && p.workers.batches[1]! >= 2) || p.rowsDone > 250_000)) {
+      done = true;
+      c.abort.abort();
+    }
+  };
+}
+
+/** The split's block sample, in percent of the table's pages, from its log line. */
+const samplePct = (events: RunEvent[]) => Number(/ in a ([\d.]+)% block sample/.exec(splitLine(events))![1]);
+
 /** The key in a split line. */
 const splitKey = (line: string) => Number(/cut at key \((\d+)\)/.exec(line)![1]);
 
@@ -35,6 +60,13 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     await db.query(`create table ${table} (id bigint primary key, counter int not null default 0)`);
     await db.query(`insert into ${table} select g * 7 from generate_series(1, 40000) g`);
     await db.query(`analyze ${table}`);
+  }
+
+  /** The step finished and updated each of the table's `rows` rows exactly once. */
+  async function expectEachRowOnce(table: string, rows: number, run: { result?: { rowsDone: number }; error?: unknown }): Promise<void> {
+    expect(run.error).toBeUndefined();
+    expect(run.result?.rowsDone).toBe(rows);
+    expect(await counterHistogram(db, table)).toEqual({ '1': rows });
   }
 
   /** The step with both workers from the start, in batches of 500 (throttle off: see below). */
@@ -92,11 +124,9 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     await db.query(`insert into w_parts (id) select g from generate_series(1, 40000) g`);
     await db.query('analyze w_parts');
     const { ctx, result, error } = await twoWorkers('w_parts');
-    expect(error).toBeUndefined();
-    expect(result.rowsDone).toBe(40000);
-    expect(await counterHistogram(db, 'w_parts')).toEqual({ '1': 40000 });
+    await expectEachRowOnce('w_parts', 40000, { result, error });
     // 40,000 rows at ~50 a page stand in for the parent's pages: 100 of them is an eighth, not the whole table.
-    const pct = Number(/ in a ([\d.]+)% block sample/.exec(splitLine(ctx.events))![1]);
+    const pct = samplePct(ctx.events);
     expect(pct).toBeGreaterThan(5);
     expect(pct).toBeLessThan(30);
   });
@@ -114,12 +144,10 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
       where: 'filled IS NULL',
       batch_size: 2000,
     });
-    expect(error).toBeUndefined();
-    expect(result.rowsDone).toBe(200000);
-    expect(await counterHistogram(db, 'w_added')).toEqual({ '1': 200000 });
+    await expectEachRowOnce('w_added', 200000, { result, error });
     // ~1,000 pages: 100 of them (the precision floor) is about a tenth; every row matches, so
     // 2,000 keys need 1% of them.
-    const pct = Number(/ in a ([\d.]+)% block sample/.exec(splitLine(ctx.events))![1]);
+    const pct = samplePct(ctx.events);
     expect(pct).toBeGreaterThan(3);
     expect(pct).toBeLessThan(25);
   });
@@ -246,21 +274,7 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     await db.query('analyze park');
     // The host's CPU as the test sets it: busy past the 85% limit from the moment the second worker runs.
     let busy = false;
-    const host: HostSignals = {
-      source: 'the test',
-      read: async () => ({
-        ok: true,
-        figures: {
-          seconds: 1,
-          cpuBusyPct: busy ? 95 : 10,
-          ioWaitPct: 0,
-          diskQueueDepth: null,
-          diskAwaitMs: null,
-          memAvailableBytes: null,
-          memTotalBytes: null,
-        },
-      }),
-    };
+    const host = scriptedHost('the test', () => ({ busyPct: busy ? 95 : 10, cpus: 8 }));
     let flipped = false;
     const whileParked: (number | undefined)[] = [];
     let sampling: Promise<void> | undefined;
@@ -383,21 +397,37 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
     throttle: { wal_rate: 0, checkpoint_pressure: false, batch_time_factor: 1000, app_latency: 0 },
   });
 
-  it('auto keeps to one worker while the application is at work and no host endpoint is given, and says why', async () => {
+  /** `table` with 300,000 rows and a counter (the state schema made too): long enough for auto's windows. */
+  async function walkTable(table: string): Promise<void> {
     await createStateSchema(db.pool);
-    await db.query(`create table busy (id bigint primary key, counter int not null default 0)`);
-    await db.query(`insert into busy select g from generate_series(1, 300000) g`);
-    await db.query('analyze busy');
-    // The application: one session reading every 100 ms, as an app's pool does.
+    await db.query(`create table ${table} (id bigint primary key, counter int not null default 0)`);
+    await db.query(`insert into ${table} select g from generate_series(1, 300000) g`);
+    await db.query(`analyze ${table}`);
+  }
+
+  /** The application: one session reading `table` every 100 ms, as an app's pool does, until stopped. */
+  async function appReading(table: string): Promise<{ stop(): Promise<void> }> {
     const app = new pg.Client({ connectionString: db.url, application_name: 'shop' });
     await app.connect();
     let reading = true;
     const reads = (async () => {
       while (reading) {
-        await app.query('select count(*) from busy where id < 100');
+        await app.query(`select count(*) from ${table} where id < 100`);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    return {
+      async stop() {
+        reading = false;
+        await reads;
+        await app.end();
+      },
+    };
+  }
+
+  it('auto keeps to one worker while the application is at work and no host endpoint is given, and says why', async () => {
+    await walkTable('busy');
+    const app = await appReading('busy');
     try {
       const { ctx, error } = await runStep(
         db.url,
@@ -418,28 +448,42 @@ describe.each(edgeMajors())('two backfill workers on PostgreSQL %i', (major) => 
       );
       expect(await readRanges(db.pool, ctx.runId, 'fill')).toEqual([]);
     } finally {
-      reading = false;
-      await reads;
-      await app.end();
+      await app.stop();
+    }
+  }, 120_000);
+
+  it('auto with host figures reads the host, not the sessions at work: no spare core, no second worker; one spare, it starts', async () => {
+    await walkTable('spare');
+    // The host as the test sets it: 2 cores 60% busy (a second worker's core would make 110%), then 4 at 20%.
+    let full = true;
+    const host = scriptedHost('the test host', () => (full ? { busyPct: 60, cpus: 2 } : { busyPct: 20, cpus: 4 }));
+    // The application at work all along: without host figures it would hold the second worker back.
+    const app = await appReading('spare');
+    try {
+      const stop = abortOnceSecondRuns();
+      const { ctx, error } = await runStep(db.url, autoWalk('spare'), {
+        before: (c) => (c.host = host),
+        onEvent: (e, c) => {
+          if (e.type === 'step.log' && e.message.startsWith('second worker not started')) full = false;
+          stop(e, c);
+        },
+      });
+      expect(error?.constructor?.name).toBe('AbortedError');
+      const said = logs(ctx.events).filter((m) => m.startsWith('second worker'));
+      expect(said[0]).toBe(
+        "second worker not started: the database host's CPU was 60% busy on 2 cores over the last 1 s (the test host); a second worker's core would take it to 110%, over the host_cpu limit of 85%; measured again every 3s",
+      );
+      expect(said[1], said.join('\n')).toMatch(/^second worker started on its own key range: /);
+      const [range] = await readRanges(db.pool, ctx.runId, 'fill');
+      expect(range!.batches).toBeGreaterThanOrEqual(2);
+    } finally {
+      await app.stop();
     }
   }, 120_000);
 
   it('auto adds the second worker on an idle table and says why', async () => {
-    await createStateSchema(db.pool);
-    await db.query(`create table idle (id bigint primary key, counter int not null default 0)`);
-    await db.query(`insert into idle select g from generate_series(1, 300000) g`);
-    await db.query('analyze idle');
-    let started = false;
-    const { ctx, error } = await runStep(db.url, autoWalk('idle'), {
-      onEvent: (e, c) => {
-        const p = e.type === 'step.progress' && e.progress.kind === 'backfill' ? e.progress : undefined;
-        // Stop once the second worker has committed batches (or, failing that, before the end, to show why).
-        if (!started && p && ((p.workers?.running === 2 && p.workers.batches[1]! >= 2) || p.rowsDone > 250_000)) {
-          started = true;
-          c.abort.abort();
-        }
-      },
-    });
+    await walkTable('idle');
+    const { ctx, error } = await runStep(db.url, autoWalk('idle'), { onEvent: abortOnceSecondRuns() });
     expect(error?.constructor?.name).toBe('AbortedError');
     const line = logs(ctx.events).find((m) => m.startsWith('second worker started'));
     expect(line, logs(ctx.events).join('\n')).toMatch(

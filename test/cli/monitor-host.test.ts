@@ -23,7 +23,7 @@ describe('pgrunbook monitor --node-exporter', () => {
       expect(lines[0]).toContain(`host: waiting for a second reading from node_exporter at ${url}`);
       for (const l of lines.slice(1))
         expect(l).toMatch(
-          / \| host: CPU [\d.]+%, iowait [\d.]+%, (disk queue [\d.]+, )?(await [\d.]+ms, )?mem free [\d.]+ [KMGT]?B of [\d.]+ [KMGT]?B over \d+ s \| /,
+          / \| host: CPU [\d.]+% of \d+ cores?, iowait [\d.]+%, (disk queue [\d.]+, )?(await [\d.]+ms, )?mem free [\d.]+ [KMGT]?B of [\d.]+ [KMGT]?B over \d+ s \| /,
         );
     },
     120_000,

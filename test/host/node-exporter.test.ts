@@ -1,6 +1,7 @@
 // node_exporter's figures: rates between two scrapes computed right (scripted exposition text over a
 // real HTTP server and a fake clock), a real prometheus-node-exporter scraped over HTTP, and every
 // missing source (nothing listening, not node_exporter, HTTP error) a note naming the URL.
+import { cpus } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +71,7 @@ describe('node_exporter figures from two scrapes', () => {
       const f = (r as Extract<typeof r, { ok: true }>).figures!;
       expect(f.seconds).toBe(2);
       expect(f.cpuBusyPct).toBeCloseTo(50);
+      expect(f.cpus).toBe(2);
       expect(f.ioWaitPct).toBeCloseTo(25);
       expect(f.diskQueueDepth).toBeCloseTo(1.5);
       expect(f.diskAwaitMs).toBeCloseTo(10);
@@ -131,6 +133,8 @@ describe('a real prometheus-node-exporter', () => {
         expect(f.seconds).toBeGreaterThanOrEqual(2);
         expect(f.cpuBusyPct).toBeGreaterThan(20);
         expect(f.cpuBusyPct + f.ioWaitPct).toBeLessThanOrEqual(100.0001);
+        // The exporter runs on this machine: the CPUs it counts are the ones Node sees.
+        expect(f.cpus).toBe(cpus().length);
         expect(f.ioWaitPct).toBeGreaterThanOrEqual(0);
         expect(f.memTotalBytes).toBeGreaterThan(0);
         expect(f.memAvailableBytes).toBeGreaterThan(0);

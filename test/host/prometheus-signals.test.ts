@@ -1,5 +1,6 @@
 // The PromQL path against a real Prometheus (1 s scrapes) of a real node_exporter: figures once the
 // series have two samples, the instance label, and a note naming the URL for each missing source.
+import { cpus } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,7 @@ describe('host figures from a real Prometheus scraping node_exporter', () => {
       expect(figures!.seconds).toBe(10);
       expect(figures!.cpuBusyPct).toBeGreaterThanOrEqual(0);
       expect(figures!.cpuBusyPct + figures!.ioWaitPct).toBeLessThanOrEqual(100.0001);
+      expect(figures!.cpus).toBe(cpus().length);
       expect(figures!.memTotalBytes).toBeGreaterThan(0);
       expect(figures!.memAvailableBytes!).toBeLessThanOrEqual(figures!.memTotalBytes!);
     },

@@ -19,7 +19,7 @@ afterEach(() => cleanup());
 const SOURCE = 'node_exporter at http://db1:9100/metrics';
 const reading = (cpuBusyPct: number, ioWaitPct: number): HostReading => ({
   ok: true,
-  figures: { seconds: 1, cpuBusyPct, ioWaitPct, diskQueueDepth: 3.2, diskAwaitMs: 18, memAvailableBytes: 2e9, memTotalBytes: 8e9 },
+  figures: { seconds: 1, cpuBusyPct, cpus: 4, ioWaitPct, diskQueueDepth: 3.2, diskAwaitMs: 18, memAvailableBytes: 2e9, memTotalBytes: 8e9 },
 });
 
 /** The throttle changes the real rules and governor make of these readings, one poll each. */

@@ -114,7 +114,7 @@ describe('MonitorApp with --node-exporter', () => {
           'the host figures',
           20_000,
         );
-        expect(frame[1]).toMatch(/^host: CPU [\d.]+% · iowait [\d.]+%.* · mem free [\d.]+ [KMGT]?B of [\d.]+ [KMGT]?B$/);
+        expect(frame[1]).toMatch(/^host: CPU [\d.]+% of \d+ cores? · iowait [\d.]+%.* · mem free [\d.]+ [KMGT]?B of [\d.]+ [KMGT]?B$/);
         expect(frame[2]).toMatch(/^── Locks/);
       } finally {
         app.unmount();

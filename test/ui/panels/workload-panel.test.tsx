@@ -88,7 +88,9 @@ describe('WorkloadPanel host line, from a real monitor and a real node_exporter'
       const f = second.host!.figures!;
       expect(f.cpuBusyPct).toBeGreaterThanOrEqual(0);
       const l = lines(render(<WorkloadPanel sample={second} width={160} height={4} />).lastFrame());
-      expect(l[1]).toMatch(/^host: CPU [\d.]+% · iowait [\d.]+%( · disk queue [\d.]+)?( · await [\d.]+ms)? · mem free \S+ \S+ of \S+ \S+$/);
+      expect(l[1]).toMatch(
+        /^host: CPU [\d.]+% of \d+ cores? · iowait [\d.]+%( · disk queue [\d.]+)?( · await [\d.]+ms)? · mem free \S+ \S+ of \S+ \S+$/,
+      );
       expect(l[1]).toContain(`CPU ${f.cpuBusyPct < 10 ? f.cpuBusyPct.toFixed(1) : Math.round(f.cpuBusyPct)}%`);
       await monitor.stop();
     },
