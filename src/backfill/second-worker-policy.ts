@@ -14,8 +14,8 @@
 //   off       the key range could not be cut: one worker to the end.
 //
 // A second worker's backend takes about one core of the database host. With the host's CPU figures
-// (node_exporter, Prometheus), `auto` starts it only when the host, busy as it is plus one core,
-// stays within host_cpu (all its cores when host_cpu is off). Without them it keeps to one worker
+// (node_exporter, Prometheus), `auto` starts it only when the host, at its busiest reading of the
+// window plus one core, stays within host_cpu (all its cores when host_cpu is off). Without them it keeps to one worker
 // while other sessions are running statements: nothing says a core is spare, and the rows/s gain
 // does not see the application's latency.
 //
@@ -80,12 +80,12 @@ const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')} rows/s`;
 /** What "no rule" means here: wal_rate may be active, pacing both workers. */
 const NO_RULE = 'no throttle rule active (wal_rate aside: it paces both workers)';
 
-/** Why the host has no core for a second worker, with its figures; null when it has one. */
-function hostFull(h: HostCpu): string | null {
+/** Why the host has no core for a second worker, from its busiest reading in a window of `ms`; null when it has one. */
+function hostFull(h: HostCpu, ms: number): string | null {
   const withSecond = h.busyPct + 100 / h.cpus;
   if (withSecond <= h.limitPct) return null;
   const limit = h.limitPct < 100 ? `over the host_cpu limit of ${pct(h.limitPct)}` : 'more than its cores give';
-  return `the database host's CPU was ${pct(h.busyPct)} busy on ${h.cpus} core${h.cpus === 1 ? '' : 's'} over the last ${h.seconds.toFixed(0)} s (${h.source}); a second worker's core would take it to ${pct(withSecond)}, ${limit}`;
+  return `the database host's CPU reached ${pct(h.busyPct)} busy on ${h.cpus} core${h.cpus === 1 ? '' : 's'} in the last ${formatMs(ms)} (${h.source}, readings over ${h.seconds.toFixed(0)} s); a second worker's core would take it to ${pct(withSecond)}, ${limit}`;
 }
 
 export class SecondWorkerPolicy {
@@ -102,6 +102,8 @@ export class SecondWorkerPolicy {
   private appBound = false;
   /** Said once per stretch: the host has no core to spare for a second worker. */
   private hostBound = false;
+  /** The busiest host reading of the current single-worker window. */
+  private hostPeak: HostCpu | undefined;
 
   constructor(
     private readonly setting: WorkersSetting,
@@ -180,6 +182,8 @@ export class SecondWorkerPolicy {
   }
 
   private measureSingle(s: WorkerSignals, now: number): WorkerDecision {
+    // The window's busiest host reading decides: one quiet second must not start a trial.
+    if (s.host && !(this.hostPeak && this.hostPeak.busyPct >= s.host.busyPct)) this.hostPeak = s.host;
     if (!this.window) {
       this.window = { at: now, rows: s.rowsDone };
       return { run: false };
@@ -190,6 +194,8 @@ export class SecondWorkerPolicy {
     const prev = this.lastRate;
     this.lastRate = r;
     this.window = { at: now, rows: s.rowsDone };
+    const hostPeak = this.hostPeak;
+    this.hostPeak = undefined;
     if (prev === undefined || Math.abs(r - prev) > SETTLED * Math.max(r, prev)) return { run: false };
     this.singleRate = r;
     const enough = s.hasRange || (s.batchesLeft !== null && s.batchesLeft >= this.opts.minBatchesLeft);
@@ -203,7 +209,7 @@ export class SecondWorkerPolicy {
       };
     }
     this.walBound = false;
-    const full = s.host ? hostFull(s.host) : null;
+    const full = s.host ? hostFull(hostPeak ?? s.host, ms) : null;
     if (full) {
       if (this.hostBound) return { run: false };
       this.hostBound = true;
@@ -247,6 +253,7 @@ export class SecondWorkerPolicy {
   private toSingle(): void {
     this.state = 'single';
     this.window = undefined;
+    this.hostPeak = undefined;
     this.lastRate = undefined;
   }
 }
