@@ -568,6 +568,8 @@ async function runbook(
     if (HEAVY && e.type === 'step.throttle' && e.reason && ['app_latency', 'host_cpu'].includes(e.reason))
       console.log(`  throttle: ${e.reason} (${e.detail})`);
     if (e.type === 'step.log' && /pg_stat_statements/.test(e.message)) console.log(`runbook: ${e.message}`);
+    // Whether auto's second worker ran, and why (its start, park and stop lines).
+    if (e.type === 'step.log' && /^(main pass cut|second worker)/.test(e.message)) console.log(`  ${e.stepId}: ${e.message}`);
     if (e.type === 'step.started') steps.push({ id: e.stepId, from: Date.parse(e.at), to: NaN, cpuMs: treeCpuMs(server.pid) });
     if (e.type === 'step.completed' || e.type === 'step.failed') {
       const s = steps.find((x) => x.id === e.stepId && Number.isNaN(x.to));
