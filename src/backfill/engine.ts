@@ -153,7 +153,7 @@ class BackfillRun {
   private walCheckpoint: WalCheckpointWatch | undefined;
   /** The server's WAL bytes/s over the last pressure window (for the second worker's headroom). */
   private walBytesPerSec: number | undefined;
-  /** Other client sessions busy in the last probe window (auto, no host endpoint); undefined = not read. */
+  /** Other client sessions busy in the last probe window (auto, no host CPU figures); undefined = not read. */
   private busySessions: number | undefined;
   /** The host's last figures (auto's second worker reads its CPU); null = none yet or an outage. */
   private hostFigures: HostFigures | null = null;

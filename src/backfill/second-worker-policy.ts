@@ -15,9 +15,9 @@
 //
 // A second worker's backend takes about one core of the database host. With the host's CPU figures
 // (node_exporter, Prometheus), `auto` starts it only when the host, at its busiest reading of the
-// window plus one core, stays within host_cpu (all its cores when host_cpu is off). Without them it keeps to one worker
-// while other sessions are running statements: nothing says a core is spare, and the rows/s gain
-// does not see the application's latency.
+// window plus one core, stays within host_cpu (all its cores when host_cpu is off). Without them it
+// keeps to one worker while other sessions are running statements: nothing says a core is spare,
+// and the rows/s gain does not see the application's latency.
 //
 // A throttle rule, or sessions waiting on our rows, parks the second worker at once, whatever the
 // state: slowing down must never be undone by a second worker. wal_rate is the exception: it paces
@@ -47,8 +47,8 @@ export interface WorkerSignals {
   /** The server's WAL bytes/s over the last probe window and the wal_rate limit (0 = off); absent = not read. */
   wal?: { bytesPerSec: number; limit: number };
   /**
-   * Other client sessions that ran statements in the last probe window, read when the run has no
-   * host endpoint; absent = not read (a host endpoint watches the CPU instead, or the probe is off).
+   * Other client sessions that ran statements in the last probe window, read while no host endpoint
+   * gives CPU figures; absent = not read (the host's CPU is read instead, or the probe is off).
    */
   busySessions?: number;
   /**
