@@ -92,7 +92,6 @@ class LaggingStandbyDrill implements ArmedDrill {
 
   private startStall(): void {
     const { standby, drill } = this;
-    standby.stallReplay();
     const f: StallFigures = {
       from: performance.now(),
       start: standby.position,
@@ -102,6 +101,13 @@ class LaggingStandbyDrill implements ArmedDrill {
       pausedMs: 0,
     };
     this.stall = f;
+    // The stall's replay counts from the moment its pause was requested.
+    void standby
+      .stallReplay()
+      .then((at) => {
+        if (at && f.to === undefined) f.start = at;
+      })
+      .catch(() => {});
     this.ctx.say(
       `drill: the standby, ${lagText(standby.lastLag)}, stops replaying for ${formatMs(drill.stall_for)} (pgrunbook paused its replay; it still receives WAL): a stand-in for a stalled disk or a long query conflict on the standby`,
     );

@@ -66,8 +66,8 @@ export class LessonStandby {
   }
 
   /** A drill's fault: the standby stops replaying (it keeps receiving) until `resumeReplay()`. */
-  stallReplay(): void {
-    this.budget.stall();
+  stallReplay(): Promise<{ received: number; replayed: number } | undefined> {
+    return this.budget.stall();
   }
 
   resumeReplay(): void {

@@ -56,9 +56,22 @@ export class ReplayBudget {
     this.limited = true;
   }
 
-  /** Stops replay altogether (the standby keeps receiving) until `release()`. */
-  stall(): void {
+  /**
+   * Stops replay altogether (the standby keeps receiving) until `release()`. Resolves with the
+   * standby's positions once the pause is requested: what it replays from then on is the stall's.
+   */
+  async stall(): Promise<{ received: number; replayed: number } | undefined> {
     this.stalled = true;
+    // Pause now rather than at the next tick: on a loaded machine a tick can come late, and replay
+    // went on meanwhile (a drill once counted 1.1 MB replayed "while stalled").
+    await this.tick;
+    if (!this.paused) {
+      await this.client.query(sqlText('learn/sql', 'standby-replay-pause'));
+      this.paused = true;
+    }
+    const { rows } = await this.client.query<{ received: number; replayed: number }>(sqlText('learn/sql', 'standby-replay-position'));
+    this.position = rows[0];
+    return this.position;
   }
 
   release(): void {
