@@ -65,13 +65,8 @@ export class ReplayBudget {
     // Pause now rather than at the next tick: on a loaded machine a tick can come late, and replay
     // went on meanwhile (a drill once counted 1.1 MB replayed "while stalled").
     await this.tick;
-    if (!this.paused) {
-      await this.client.query(sqlText('learn/sql', 'standby-replay-pause'));
-      this.paused = true;
-    }
-    const { rows } = await this.client.query<{ received: number; replayed: number }>(sqlText('learn/sql', 'standby-replay-position'));
-    this.position = rows[0];
-    return this.position;
+    await this.setPaused(true);
+    return this.readPosition();
   }
 
   release(): void {
@@ -79,9 +74,7 @@ export class ReplayBudget {
   }
 
   private async step(): Promise<void> {
-    const { rows } = await this.client.query<{ received: number; replayed: number }>(sqlText('learn/sql', 'standby-replay-position'));
-    const { received, replayed } = rows[0]!;
-    this.position = { received, replayed };
+    const { received, replayed } = await this.readPosition();
     const t = this.now();
     // While stalled the budget does not grow: on release replay goes on at its rate, not in a rush.
     if (this.stalled) this.allowed = Math.min(this.allowed, replayed);
@@ -89,6 +82,16 @@ export class ReplayBudget {
     this.last = t;
     // Stalled: paused at once, not only once WAL is pending (a standby here replays as fast as it receives).
     const pause = this.stalled || (this.limited && replayed >= this.allowed && received > replayed);
+    await this.setPaused(pause);
+  }
+
+  private async readPosition(): Promise<{ received: number; replayed: number }> {
+    const { rows } = await this.client.query<{ received: number; replayed: number }>(sqlText('learn/sql', 'standby-replay-position'));
+    this.position = rows[0]!;
+    return this.position;
+  }
+
+  private async setPaused(pause: boolean): Promise<void> {
     if (pause === this.paused) return;
     await this.client.query(sqlText('learn/sql', pause ? 'standby-replay-pause' : 'standby-replay-resume'));
     this.paused = pause;
@@ -99,7 +102,7 @@ export class ReplayBudget {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.tick;
-    if (this.paused) await this.client.query(sqlText('learn/sql', 'standby-replay-resume')).catch(() => {});
+    await this.setPaused(false).catch(() => {});
     await this.client.end().catch(() => {});
   }
 }
