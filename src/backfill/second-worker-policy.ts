@@ -102,6 +102,8 @@ export class SecondWorkerPolicy {
   private appBound = false;
   /** Said once per stretch: the host has no core to spare for a second worker. */
   private hostBound = false;
+  /** The host endpoint has given CPU figures in this run (a null reading since is an outage). */
+  private hostFiguresSeen = false;
   /** The busiest host reading of the current single-worker window. */
   private hostPeak: HostCpu | undefined;
 
@@ -117,12 +119,25 @@ export class SecondWorkerPolicy {
     const now = this.clock.now();
     // With the host's CPU figures the start rule reads those instead (measureSingle).
     const busy = this.setting === 'auto' && !s.host ? (s.busySessions ?? 0) : 0;
+    if (s.host) this.hostFiguresSeen = true;
+    // A run's first decisions come before the endpoint's second reading: "yet" is no fault of it.
+    const noHost =
+      s.host !== null
+        ? 'this run has no host endpoint'
+        : this.hostFiguresSeen
+          ? 'the host endpoint gives no CPU figures now'
+          : 'the host endpoint has given no CPU figures yet';
     const appAtWork =
       busy > 0
-        ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and ${s.host === null ? 'the host endpoint gives no CPU figures' : 'this run has no host endpoint'} to show a spare core`
+        ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and ${noHost} to show a spare core`
         : null;
     // What the operator can do about it, said with the first such line.
-    const advice = s.host === null ? 'check the endpoint, or set workers: 2' : 'pass --node-exporter or --prometheus, or set workers: 2';
+    const advice =
+      s.host !== null
+        ? 'pass --node-exporter or --prometheus, or set workers: 2'
+        : this.hostFiguresSeen
+          ? 'check the endpoint, or set workers: 2'
+          : 'the first takes two readings of it; if none comes, check the endpoint, or set workers: 2';
     const reason = s.throttle
       ? `throttle ${s.throttle} active`
       : s.waiters

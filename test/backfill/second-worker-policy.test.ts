@@ -28,6 +28,10 @@ function drive(setting: WorkersSetting) {
   };
 }
 
+/** A host reading of `busyPct` on `cpus` cores against a host_cpu limit. */
+const host = (busyPct: number, cpus = 2, limitPct = 85) => ({
+  host: { busyPct, cpus, seconds: 60, limitPct, source: 'node_exporter at http://db1:9100/metrics' },
+});
 describe('SecondWorkerPolicy', () => {
   it('workers: 1 never runs a second worker', () => {
     const d = drive(1);
@@ -131,9 +135,6 @@ describe('SecondWorkerPolicy', () => {
 
   it('auto with host figures: starts only when the host, plus the core a second worker takes, stays within host_cpu', () => {
     const d = drive('auto');
-    const host = (busyPct: number, cpus = 2, limitPct = 85) => ({
-      host: { busyPct, cpus, seconds: 60, limitPct, source: 'node_exporter at http://db1:9100/metrics' },
-    });
     // 40% of 2 cores plus one core is 90%: over 85%. Said once while it lasts; sessions at work do not matter here.
     for (let i = 0; i < 30; i++) expect(d.tick(10_000, 500, { ...host(40), busySessions: 5 })).toBe(false);
     expect(d.logs).toEqual([
@@ -158,9 +159,19 @@ describe('SecondWorkerPolicy', () => {
     const d = drive('auto');
     for (let i = 0; i < 20; i++) expect(d.tick(10_000, 500, { host: null, busySessions: 3 })).toBe(false);
     expect(d.logs).toEqual([
-      'second worker not started: 3 other sessions ran statements in the last probe window and the host endpoint gives no CPU figures to show a spare core (check the endpoint, or set workers: 2)',
+      'second worker not started: 3 other sessions ran statements in the last probe window and the host endpoint has given no CPU figures yet to show a spare core (the first takes two readings of it; if none comes, check the endpoint, or set workers: 2)',
     ]);
     expect(d.until(true, 10_000, { host: null, busySessions: 0 })).toBeLessThanOrEqual(AUTO.windowMs / 500 + 1);
+  });
+
+  it('auto: an endpoint that gave CPU figures and stopped is an outage, said as such', () => {
+    const d = drive('auto');
+    for (let i = 0; i < 4; i++) expect(d.tick(10_000, 500, host(60))).toBe(false);
+    d.logs.length = 0;
+    for (let i = 0; i < 20; i++) expect(d.tick(10_000, 500, { host: null, busySessions: 3 })).toBe(false);
+    expect(d.logs).toEqual([
+      'second worker not started: 3 other sessions ran statements in the last probe window and the host endpoint gives no CPU figures now to show a spare core (check the endpoint, or set workers: 2)',
+    ]);
   });
 
   it('auto: does not start with too few batches left or no row estimate', () => {
