@@ -120,24 +120,21 @@ export class SecondWorkerPolicy {
     // With the host's CPU figures the start rule reads those instead (measureSingle).
     const busy = this.setting === 'auto' && !s.host ? (s.busySessions ?? 0) : 0;
     if (s.host) this.hostFiguresSeen = true;
+    // Why no host shows a spare core, and what the operator can do (said with the first such line).
     // A run's first decisions come before the endpoint's second reading: "yet" is no fault of it.
-    const noHost =
+    const [noHost, advice] =
       s.host !== null
-        ? 'this run has no host endpoint'
+        ? ['this run has no host endpoint', 'pass --node-exporter or --prometheus, or set workers: 2']
         : this.hostFiguresSeen
-          ? 'the host endpoint gives no CPU figures now'
-          : 'the host endpoint has given no CPU figures yet';
+          ? ['the host endpoint gives no CPU figures now', 'check the endpoint, or set workers: 2']
+          : [
+              'the host endpoint has given no CPU figures yet',
+              'the first takes two readings of it; if none comes, check the endpoint, or set workers: 2',
+            ];
     const appAtWork =
       busy > 0
         ? `${busy} other session${busy === 1 ? '' : 's'} ran statements in the last probe window and ${noHost} to show a spare core`
         : null;
-    // What the operator can do about it, said with the first such line.
-    const advice =
-      s.host !== null
-        ? 'pass --node-exporter or --prometheus, or set workers: 2'
-        : this.hostFiguresSeen
-          ? 'check the endpoint, or set workers: 2'
-          : 'the first takes two readings of it; if none comes, check the endpoint, or set workers: 2';
     const reason = s.throttle
       ? `throttle ${s.throttle} active`
       : s.waiters

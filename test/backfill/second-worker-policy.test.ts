@@ -32,6 +32,7 @@ function drive(setting: WorkersSetting) {
 const host = (busyPct: number, cpus = 2, limitPct = 85) => ({
   host: { busyPct, cpus, seconds: 60, limitPct, source: 'node_exporter at http://db1:9100/metrics' },
 });
+
 describe('SecondWorkerPolicy', () => {
   it('workers: 1 never runs a second worker', () => {
     const d = drive(1);
