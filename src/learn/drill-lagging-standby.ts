@@ -13,6 +13,7 @@ import type { LearnContext } from './learn-context.js';
 import type { Drill, DrillChoice, Lesson } from './lesson.js';
 import type { LessonStandby } from './lesson-standby.js';
 import type { LagSample } from './replication-lag-recorder.js';
+import type { ReplayPosition } from './standby-replay-budget.js';
 
 const SAMPLE_MS = 200;
 
@@ -20,8 +21,8 @@ const SAMPLE_MS = 200;
 interface StallFigures {
   from: number;
   to?: number;
-  start?: { received: number; replayed: number };
-  end?: { received: number; replayed: number };
+  start?: ReplayPosition;
+  end?: ReplayPosition;
   maxLagBytes: number;
   maxReplayLagMs: number | null;
   throttleHolds: number;
@@ -105,7 +106,7 @@ class LaggingStandbyDrill implements ArmedDrill {
     void standby
       .stallReplay()
       .then((at) => {
-        if (at && f.to === undefined) f.start = at;
+        if (f.to === undefined) f.start = at;
       })
       .catch(() => {});
     this.ctx.say(

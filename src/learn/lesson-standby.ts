@@ -7,7 +7,7 @@ import { formatBytes, formatMs } from '../util/units.js';
 import type { LearnContext } from './learn-context.js';
 import type { Lesson } from './lesson.js';
 import { type LagFigures, type LagSample, ReplicationLagRecorder } from './replication-lag-recorder.js';
-import { ReplayBudget } from './standby-replay-budget.js';
+import { ReplayBudget, type ReplayPosition } from './standby-replay-budget.js';
 
 type StandbySpec = NonNullable<Lesson['standby']>;
 
@@ -61,12 +61,12 @@ export class LessonStandby {
   }
 
   /** The standby's received and replayed positions (bytes from 0/0), as its replay budget last read them. */
-  get position(): { received: number; replayed: number } | undefined {
+  get position(): ReplayPosition | undefined {
     return this.budget.position;
   }
 
   /** A drill's fault: the standby stops replaying (it keeps receiving) until `resumeReplay()`. */
-  stallReplay(): Promise<{ received: number; replayed: number } | undefined> {
+  stallReplay(): Promise<ReplayPosition> {
     return this.budget.stall();
   }
 

@@ -9,6 +9,12 @@ import { sqlText } from '../pg/sql-files.js';
 
 const TICK_MS = 20;
 
+/** The standby's received and replayed WAL positions (bytes from 0/0). */
+export interface ReplayPosition {
+  received: number;
+  replayed: number;
+}
+
 export class ReplayBudget {
   private readonly client: pg.Client;
   private timer?: NodeJS.Timeout;
@@ -21,7 +27,7 @@ export class ReplayBudget {
   private allowed = 0;
   private last = 0;
   /** The standby's own positions at the last tick (bytes from 0/0). */
-  position?: { received: number; replayed: number };
+  position?: ReplayPosition;
 
   constructor(
     standbyUrl: string,
@@ -60,7 +66,7 @@ export class ReplayBudget {
    * Stops replay altogether (the standby keeps receiving) until `release()`. Resolves with the
    * standby's positions once the pause is requested: what it replays from then on is the stall's.
    */
-  async stall(): Promise<{ received: number; replayed: number } | undefined> {
+  async stall(): Promise<ReplayPosition> {
     this.stalled = true;
     // Pause now rather than at the next tick: on a loaded machine a tick can come late, and replay
     // went on meanwhile (a drill once counted 1.1 MB replayed "while stalled").
@@ -85,8 +91,8 @@ export class ReplayBudget {
     await this.setPaused(pause);
   }
 
-  private async readPosition(): Promise<{ received: number; replayed: number }> {
-    const { rows } = await this.client.query<{ received: number; replayed: number }>(sqlText('learn/sql', 'standby-replay-position'));
+  private async readPosition(): Promise<ReplayPosition> {
+    const { rows } = await this.client.query<ReplayPosition>(sqlText('learn/sql', 'standby-replay-position'));
     this.position = rows[0]!;
     return this.position;
   }
